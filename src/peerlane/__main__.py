@@ -1,0 +1,3 @@
+from peerlane.cli import main
+
+main()

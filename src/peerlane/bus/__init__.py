@@ -1,0 +1,1 @@
+"""Message buses: fan-out of room events and presence, behind :class:`Bus`."""

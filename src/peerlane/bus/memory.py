@@ -1,0 +1,90 @@
+"""The embedded bus: fan-out and presence inside one server process.
+
+Each subscription has a bounded queue. A consumer that falls ``queue_size`` events
+behind is cut off (``overflowed``) instead of slowing the whole room down: its
+connection closes and the client resumes from storage, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from peerlane.core import protocol as p
+from peerlane.core.session import RoomEvent
+
+
+class MemorySubscription:
+    def __init__(self, queue_size: int) -> None:
+        self._queue: asyncio.Queue[RoomEvent | None] = asyncio.Queue(queue_size + 1)
+        self._limit = queue_size
+        self.overflowed = False
+
+    def put(self, event: RoomEvent) -> None:
+        if self.overflowed:
+            return
+        if self._queue.qsize() >= self._limit:
+            self.overflowed = True
+            self._queue.put_nowait(None)  # the one slot kept free for the end marker
+            return
+        self._queue.put_nowait(event)
+
+    def end(self) -> None:
+        if not self.overflowed:
+            self._queue.put_nowait(None)
+
+    def __aiter__(self) -> AsyncIterator[RoomEvent]:
+        return self
+
+    async def __anext__(self) -> RoomEvent:
+        event = await self._queue.get()
+        if event is None:
+            raise StopAsyncIteration
+        return event
+
+
+class MemoryBus:
+    def __init__(self, *, queue_size: int = 4096) -> None:
+        self.queue_size = queue_size
+        self._subscribers: defaultdict[str, set[MemorySubscription]] = defaultdict(set)
+        self._peers: defaultdict[str, dict[str, p.PeerInfo]] = defaultdict(dict)
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        for subs in self._subscribers.values():
+            for sub in subs:
+                sub.end()
+
+    async def publish(self, event: RoomEvent) -> None:
+        for sub in tuple(self._subscribers.get(event.room_id, ())):
+            sub.put(event)
+
+    @asynccontextmanager
+    async def subscribe(self, room_id: str) -> AsyncIterator[MemorySubscription]:
+        sub = MemorySubscription(self.queue_size)
+        self._subscribers[room_id].add(sub)
+        try:
+            yield sub
+        finally:
+            subs = self._subscribers.get(room_id)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._subscribers[room_id]
+
+    async def add_peer(self, room_id: str, peer: p.PeerInfo) -> None:
+        self._peers[room_id][peer.peer_id] = peer
+
+    async def remove_peer(self, room_id: str, peer_id: str) -> None:
+        peers = self._peers.get(room_id)
+        if peers is not None:
+            peers.pop(peer_id, None)
+            if not peers:
+                del self._peers[room_id]
+
+    async def peers(self, room_id: str) -> list[p.PeerInfo]:
+        return list(self._peers.get(room_id, {}).values())

@@ -1,0 +1,113 @@
+"""The ``peerlane`` command line.
+
+``serve`` has one option per :class:`peerlane.config.Settings` field, generated from the
+model so the two never drift apart; each can also be set as ``PEERLANE_<NAME>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import SecretStr
+
+from peerlane import __version__
+from peerlane.config import Settings, env_name, load_settings, option_name
+from peerlane.errors import ConfigError
+
+app = typer.Typer(
+    help="peerlane: group chat and file sharing, peer to peer over WebRTC.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db, name="db")
+
+
+def _cli_type(annotation: Any) -> Any:
+    """The type Typer parses an option as; pydantic does the real validation after."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    base = args[0] if typing.get_origin(annotation) in (typing.Union, types.UnionType) else annotation
+    if typing.get_origin(base) is typing.Annotated:
+        base = typing.get_args(base)[0]
+    if base in (int, float, bool, Path):
+        return base | None
+    return str | None  # str, Literal, lists (comma-separated or JSON), secrets
+
+
+def _default_text(field: str) -> str:
+    default = Settings.model_fields[field].get_default(call_default_factory=True)
+    if isinstance(default, SecretStr) or default is None:
+        return "unset"
+    if isinstance(default, list):
+        return ",".join(map(str, default)) or "empty"
+    return str(default)
+
+
+def settings_options() -> list[inspect.Parameter]:
+    params = []
+    for name, info in Settings.model_fields.items():
+        help_text = f"{info.description} [env: {env_name(name)}; default: {_default_text(name)}]"
+        kind = _cli_type(info.annotation)
+        decls = [option_name(name)]
+        if kind == bool | None:
+            decls = [f"{option_name(name)}/--no-{name.replace('_', '-')}"]
+        option = typer.Option(None, *decls, help=help_text, show_default=False)
+        params.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+        )
+    return params
+
+
+def serve(**options: Any) -> None:
+    """Run the server (embedded SQLite and local disk unless configured otherwise)."""
+    from peerlane.server import logs
+    from peerlane.server.runner import serve as run
+
+    try:
+        settings = load_settings(**options)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    run(settings)
+
+
+serve.__signature__ = inspect.Signature(settings_options())  # type: ignore[attr-defined]
+app.command("serve")(serve)
+
+
+@db.command("upgrade")
+def db_upgrade(
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="SQLAlchemy URL [env: PEERLANE_DATABASE_URL]"
+    ),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="[env: PEERLANE_DATA_DIR]"),
+) -> None:
+    """Apply every pending schema migration, then exit."""
+    from peerlane.storage.migrate import upgrade
+
+    try:
+        settings = load_settings(database_url=database_url, data_dir=data_dir)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(upgrade(settings.db_url))
+    typer.echo("database is up to date")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    sys.exit(app())

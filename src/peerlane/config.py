@@ -1,0 +1,200 @@
+"""Server settings: one field per option, each also read from ``PEERLANE_<NAME>``.
+
+``peerlane serve --help`` and docs/configuration.md are both derived from this class
+(a test checks the doc lists every field), so a new option is added here only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from peerlane.errors import ConfigError
+
+DAY = 86_400.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PEERLANE_", extra="forbid", validate_default=True, frozen=True
+    )
+
+    # -- network --
+    host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 for the LAN).")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on (0 = any free).")
+    public_url: str | None = Field(
+        None,
+        description="Base URL used in invite links and QR codes "
+        "(default: derived from each request's Host).",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra browser origins allowed to use session cookies "
+        "(comma-separated; the server's own origin is always allowed).",
+    )
+    trust_proxy: bool = Field(
+        False, description="Take the client address from X-Forwarded-For (behind a proxy only)."
+    )
+    tls_cert: Path | None = Field(None, description="TLS certificate (PEM) for HTTPS/WSS.")
+    tls_key: Path | None = Field(None, description="TLS private key (PEM) for HTTPS/WSS.")
+    self_signed: bool = Field(
+        False,
+        description="Serve HTTPS with a self-signed certificate kept in the data directory "
+        "(for LAN use); prints its fingerprint.",
+    )
+
+    # -- storage --
+    data_dir: Path = Field(
+        Path(".peerlane"), description="Directory for the database, secret and certificates."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL (default: SQLite file in the data directory; "
+        "postgresql+asyncpg://… for PostgreSQL).",
+    )
+    secret: SecretStr | None = Field(
+        None,
+        description="Secret for signing session tokens (default: generated once and "
+        "kept in the database).",
+    )
+
+    # -- sessions and invites --
+    session_ttl: float = Field(30 * DAY, gt=0, description="Seconds a session token stays valid.")
+    invite_ttl: float = Field(DAY, gt=0, description="Default seconds until an invite expires.")
+    invite_max_uses: int | None = Field(
+        None, ge=1, description="Default maximum uses of an invite (unset: unlimited)."
+    )
+    code_max_failures: int = Field(
+        5, ge=1, description="Wrong guesses of a short code before it is retired."
+    )
+
+    # -- limits --
+    max_participants: int = Field(50, ge=1, description="Participants per room.")
+    max_ws_message_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest WebSocket message accepted, in bytes."
+    )
+    max_body_bytes: int = Field(
+        16 * 1024, ge=16, description="Largest chat message body, in bytes (compact JSON)."
+    )
+    max_http_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest JSON request body on the HTTP API, in bytes."
+    )
+    messages_per_second: float = Field(
+        20.0, gt=0, description="WebSocket messages per second per connection (sustained)."
+    )
+    message_burst: float = Field(40.0, ge=1, description="WebSocket message burst per connection.")
+    rooms_per_hour: float = Field(30.0, gt=0, description="Rooms one IP address may create per hour.")
+    joins_per_minute: float = Field(
+        30.0, gt=0, description="Join attempts one IP address may make per minute."
+    )
+    failed_joins_per_hour: float = Field(
+        20.0, gt=0, description="Failed join attempts (wrong code or link) per IP per hour."
+    )
+
+    # -- retention --
+    retention_max_age: float | None = Field(
+        90 * DAY, gt=0, description="Default seconds a message is kept (unset: forever)."
+    )
+    retention_max_messages: int | None = Field(
+        100_000, ge=1, description="Default messages kept per room (unset: no limit)."
+    )
+    room_idle_expiry: float | None = Field(
+        30 * DAY, gt=0, description="Default seconds without activity before a room is deleted."
+    )
+    cleanup_interval: float = Field(60.0, gt=0, description="Seconds between cleanup runs.")
+
+    # -- WebRTC --
+    ice_servers: Annotated[list[dict[str, Any]], NoDecode] = Field(
+        default_factory=list,
+        description='ICE servers as JSON, e.g. [{"urls": ["stun:stun.example.org"]}] '
+        "(default: none; LAN peers need none).",
+    )
+    turn_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="TURN URLs (comma-separated) given time-limited credentials from turn-secret.",
+    )
+    turn_secret: SecretStr | None = Field(
+        None, description="Shared secret of a coturn server (use-auth-secret) for TURN credentials."
+    )
+    mesh_limit: int = Field(
+        8, ge=0, description="Peers a browser connects to directly; more go via the server."
+    )
+
+    # -- operations --
+    log_format: Literal["console", "json"] = Field("console", description="Log format.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    shutdown_timeout: float = Field(
+        10.0, gt=0, description="Seconds to finish in-flight requests on shutdown."
+    )
+
+    @field_validator("allowed_origins", "turn_urls", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _json_list(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("ice_servers")
+    @classmethod
+    def _check_ice(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for server in value:
+            if "urls" not in server:
+                raise ValueError('every ICE server needs "urls"')
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        if self.self_signed and self.tls_cert is not None:
+            raise ValueError("self_signed and tls_cert exclude each other")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.self_signed or self.tls_cert is not None
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'peerlane.db').resolve()}"
+
+
+def option_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def env_name(field: str) -> str:
+    return "PEERLANE_" + field.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and ``overrides`` (CLI options that were given).
+
+    A bad value raises :class:`ConfigError` naming the option and its variable.
+    """
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            loc = err["loc"]
+            if loc:
+                field = str(loc[0])
+                lines.append(f"{option_name(field)} ({env_name(field)}): {err['msg']}")
+            else:
+                lines.append(err["msg"])
+        raise ConfigError(message="Invalid configuration:\n  " + "\n  ".join(lines)) from exc

@@ -1,0 +1,271 @@
+"""The WebSocket wire protocol: one Pydantic model per message, one union per direction.
+
+Every message is a JSON object with a ``type`` field. ``docs/protocol.md`` documents each
+message and the join → signaling → chat → reconnect sequence; ``web/protocol.js`` mirrors
+the vocabulary for the browser, and a test keeps the two in agreement.
+
+Chat bodies are opaque: any JSON value (binary payloads such as ciphertext travel as a
+base64 string). The server measures and stores them, and never interprets them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError
+
+from peerlane.errors import ErrorCode, ProtocolError
+
+PROTOCOL_VERSION = 1
+
+# Client-generated ids (chat message ids): short, URL-safe, unique per sender and room.
+ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+PeerId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Seq = Annotated[int, Field(ge=0, le=2**53)]
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- client → server ----------------------------------------------------------------
+
+
+class Hello(WireModel):
+    """First message on a connection: protocol version and the last seq the client holds."""
+
+    type: Literal["hello"] = "hello"
+    v: int = Field(ge=1, le=1000)
+    last_seq: Seq | None = None
+
+
+class Chat(WireModel):
+    """A chat message. ``id`` is the client's; resending the same id is idempotent."""
+
+    type: Literal["chat"] = "chat"
+    id: ClientId
+    body: JsonValue
+    kind: Literal["text", "reaction", "file"] = "text"
+    ref: Seq | None = None  # the seq a reaction (or reply) refers to
+
+
+class Signal(WireModel):
+    """WebRTC signaling for one named peer of the same room; relayed, never read."""
+
+    type: Literal["signal"] = "signal"
+    to: PeerId
+    kind: Literal["offer", "answer", "candidate", "bye"]
+    data: JsonValue = None
+
+
+class Sync(WireModel):
+    """Ask for every message after ``after`` (a reconnect that did not re-hello)."""
+
+    type: Literal["sync"] = "sync"
+    after: Seq
+
+
+class Typing(WireModel):
+    type: Literal["typing"] = "typing"
+    active: bool
+
+
+class Receipt(WireModel):
+    """The sender has read every message up to and including ``seq``."""
+
+    type: Literal["receipt"] = "receipt"
+    seq: Seq
+
+
+class Ping(WireModel):
+    type: Literal["ping"] = "ping"
+    nonce: Annotated[str, Field(max_length=64)] | None = None
+
+
+ClientMessage = Annotated[
+    Hello | Chat | Signal | Sync | Typing | Receipt | Ping, Field(discriminator="type")
+]
+CLIENT_TYPES = frozenset({"hello", "chat", "signal", "sync", "typing", "receipt", "ping"})
+_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+# --- server → client ----------------------------------------------------------------
+
+
+class PeerInfo(WireModel):
+    peer_id: str
+    participant_id: str
+    name: str
+    role: Literal["owner", "member"]
+
+
+class IceServer(WireModel):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class Welcome(WireModel):
+    type: Literal["welcome"] = "welcome"
+    v: int = PROTOCOL_VERSION
+    peer_id: str
+    participant_id: str
+    name: str
+    role: Literal["owner", "member"]
+    room_id: str
+    room_name: str
+    peers: list[PeerInfo]
+    latest_seq: int
+    ice_servers: list[IceServer]
+    read: dict[str, int] = Field(default_factory=dict)  # participant id → last read seq
+    limits: dict[str, int] = Field(default_factory=dict)
+
+
+class Presence(WireModel):
+    type: Literal["presence"] = "presence"
+    event: Literal["joined", "left"]
+    peer: PeerInfo
+
+
+class Message(WireModel):
+    """A persisted chat message as everyone sees it, in ``seq`` order."""
+
+    type: Literal["message"] = "message"
+    seq: int
+    id: str
+    sender: str  # participant id
+    sender_name: str
+    ts: float  # server time, seconds since the epoch
+    kind: Literal["text", "reaction", "file"] = "text"
+    ref: int | None = None
+    body: JsonValue
+
+
+class Ack(WireModel):
+    type: Literal["ack"] = "ack"
+    id: str
+    seq: int
+    ts: float
+
+
+class Synced(WireModel):
+    """Replay is complete: the client now holds every message up to ``latest_seq``."""
+
+    type: Literal["synced"] = "synced"
+    latest_seq: int
+
+
+class SignalRelay(WireModel):
+    type: Literal["signal"] = "signal"
+    sender: str  # peer id
+    kind: Literal["offer", "answer", "candidate", "bye"]
+    data: JsonValue = None
+
+
+class TypingRelay(WireModel):
+    type: Literal["typing"] = "typing"
+    peer_id: str
+    name: str
+    active: bool
+
+
+class ReceiptRelay(WireModel):
+    type: Literal["receipt"] = "receipt"
+    participant_id: str
+    seq: int
+
+
+class Pong(WireModel):
+    type: Literal["pong"] = "pong"
+    nonce: str | None = None
+
+
+class ErrorDetail(WireModel):
+    code: str
+    message: str
+
+
+class Error(WireModel):
+    type: Literal["error"] = "error"
+    error: ErrorDetail
+    ref: str | None = None  # the client id of the message that caused it, if any
+
+
+ServerMessage = (
+    Welcome
+    | Presence
+    | Message
+    | Ack
+    | Synced
+    | SignalRelay
+    | TypingRelay
+    | ReceiptRelay
+    | Pong
+    | Error
+)
+SERVER_TYPES = frozenset(
+    {"welcome", "presence", "message", "ack", "synced", "signal", "typing", "receipt", "pong"}
+    | {"error"}
+)
+
+
+def error_message(code: ErrorCode, message: str | None = None, ref: str | None = None) -> Error:
+    from peerlane.errors import DEFAULT_MESSAGE
+
+    return Error(
+        error=ErrorDetail(code=code.value, message=message or DEFAULT_MESSAGE[code]), ref=ref
+    )
+
+
+def parse_client_message(data: str | bytes, *, max_size: int) -> ClientMessage:
+    """Parse one client frame; every failure is a :class:`ProtocolError` with a code.
+
+    Never raises anything else, whatever the input (a property test feeds it arbitrary
+    bytes). Order matters: size first, so a huge frame costs no parsing.
+    """
+    if len(data) > max_size or (
+        isinstance(data, str) and len(data.encode("utf-8", "surrogatepass")) > max_size
+    ):  # the limit is in UTF-8 bytes, also for text frames; len() first, so it stays cheap
+        raise ProtocolError(
+            ErrorCode.MESSAGE_TOO_LARGE, f"Messages are limited to {max_size} bytes."
+        )
+    try:
+        raw: Any = json.loads(data)
+        # Python's parser accepts NaN, Infinity (also 1e999) and lone surrogates ("\ud800"),
+        # none of which can be stored or sent on as UTF-8 JSON: reject them here.
+        json.dumps(raw, ensure_ascii=False, allow_nan=False).encode()
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ProtocolError(ErrorCode.INVALID_JSON) from exc
+    if not isinstance(raw, dict):
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "A message must be a JSON object.")
+    kind = raw.get("type")
+    if not isinstance(kind, str) or kind not in CLIENT_TYPES:
+        raise ProtocolError(
+            ErrorCode.UNKNOWN_TYPE,
+            f"Unknown message type; expected one of: {', '.join(sorted(CLIENT_TYPES))}.",
+        )
+    try:
+        return _client_adapter.validate_python(raw)
+    except ValidationError as exc:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, _describe(exc)) from exc
+    except RecursionError as exc:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "The message is nested too deeply.") from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    """A short, safe description of what was wrong: field paths and pydantic's reasons."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:3]:
+        where = ".".join(str(p) for p in err["loc"][1:]) or "message"
+        parts.append(f"{where}: {err['msg']}")
+    return "Invalid message: " + "; ".join(parts)
+
+
+def body_size(body: JsonValue) -> int:
+    """Size of an opaque body as it is stored: compact JSON, UTF-8."""
+    return len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def dump(message: BaseModel) -> str:
+    return message.model_dump_json()

@@ -1,0 +1,103 @@
+"""Plain records shared by the core, the storage back-ends and the server.
+
+Times are float seconds since the epoch, passed in by the caller. Ids are random,
+URL-safe strings made by :func:`new_id`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from peerlane.core import protocol as p
+
+Role = Literal["owner", "member"]
+MessageKind = Literal["text", "reaction", "file"]
+
+
+def new_id(nbytes: int = 12) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """Per-room limits; ``None`` means no limit of that kind."""
+
+    max_age: float | None = None  # seconds a message is kept
+    max_messages: int | None = None  # messages kept per room (the newest)
+    idle_expiry: float | None = None  # seconds without activity before the room is deleted
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: str
+    name: str
+    owner_id: str
+    created_at: float
+    last_active_at: float
+    last_seq: int
+    retention: Retention
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    id: str
+    room_id: str
+    name: str
+    role: Role
+    created_at: float
+    last_read_seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    id: str
+    room_id: str
+    token: str  # the secret in the invite link
+    nameplate: int | None  # the number of the short code; None once retired
+    words: str  # the secret words of the short code
+    created_by: str
+    created_at: float
+    expires_at: float
+    max_uses: int | None
+    uses: int = 0
+    revoked_at: float | None = None
+    failures: int = 0  # wrong guesses of the words on this nameplate
+
+    @property
+    def code(self) -> str | None:
+        return None if self.nameplate is None else f"{self.nameplate}-{self.words}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    room_id: str
+    seq: int
+    client_id: str
+    sender_id: str
+    sender_name: str
+    ts: float
+    kind: MessageKind
+    ref: int | None
+    body: str  # compact JSON text, opaque to the server
+
+    def to_wire(self) -> p.Message:
+        return p.Message(
+            seq=self.seq,
+            id=self.client_id,
+            sender=self.sender_id,
+            sender_name=self.sender_name,
+            ts=self.ts,
+            kind=self.kind,
+            ref=self.ref,
+            body=json.loads(self.body),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupReport:
+    messages_deleted: int = 0
+    rooms_deleted: int = 0
+    invites_released: int = 0

@@ -1,0 +1,196 @@
+"""The ASGI application: routes, error handling, static web client, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from peerlane.bus.base import Bus
+from peerlane.bus.memory import MemoryBus
+from peerlane.config import Settings
+from peerlane.core import credentials
+from peerlane.core.session import CLOSE_GOING_AWAY
+from peerlane.errors import ErrorCode, PeerlaneError, error_body
+from peerlane.server import api, logs
+from peerlane.server.metrics import Metrics
+from peerlane.server.middleware import HttpMiddleware
+from peerlane.server.services import Limiters, Services
+from peerlane.server.ws import room_socket
+from peerlane.storage.base import Store
+
+log = logs.get(__name__)
+WEB = Path(__file__).resolve().parent.parent / "web"
+
+
+def create_app(settings: Settings, *, store: Store | None = None, bus: Bus | None = None) -> FastAPI:
+    if store is None:
+        from peerlane.storage.sql import SqlStore
+
+        store = SqlStore(settings.db_url)
+    metrics = Metrics()
+    services = Services(
+        settings=settings,
+        store=store,
+        bus=bus or MemoryBus(),
+        metrics=metrics,
+        limiters=Limiters.from_settings(settings),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await start(services)
+        cleanup = asyncio.create_task(run_cleanup(services), name="cleanup")
+        try:
+            yield
+        finally:
+            cleanup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await cleanup
+            await drain(services)
+            await services.bus.close()
+            await services.store.close()
+
+    app = FastAPI(
+        title="peerlane",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.services = services
+    install_error_handlers(app, metrics)
+    app.include_router(api.router)
+    app.add_api_websocket_route("/api/rooms/{room_id}/ws", room_socket)
+    add_operations(app, services)
+    add_web(app)
+    app.add_middleware(
+        HttpMiddleware, metrics=metrics, tls=settings.tls, max_body=settings.max_http_body_bytes
+    )
+    return app
+
+
+async def start(services: Services) -> None:
+    """Migrate the database, connect the bus, and load (or create) the signing secret."""
+    data_dir = services.settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    await services.store.start()
+    await services.bus.start()
+    configured = services.settings.secret
+    if configured is not None:
+        secret = configured.get_secret_value()
+    else:
+        secret = await services.store.get_or_set_meta("token_secret", credentials.new_secret())
+    services.secret = secret.encode()
+    services.metrics.rooms.set(await services.store.count_rooms())
+
+
+async def drain(services: Services) -> None:
+    """Close every WebSocket with 1001 (going away) so clients reconnect elsewhere."""
+    services.draining = True
+    connections = list(services.connections)
+    for conn in connections:
+        conn.close(CLOSE_GOING_AWAY, "server shutting down")
+    if connections:
+        log.info("shutdown.drain", connections=len(connections))
+        # Each connection's own task closes its socket; give them a moment to do it.
+        for _ in range(100):
+            if not any(True for _ in services.connections):
+                break
+            await asyncio.sleep(0.01)
+
+
+async def run_cleanup(services: Services) -> None:
+    interval = services.settings.cleanup_interval
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            report = await services.store.cleanup(now=services.clock(), invite_grace=3600.0)
+            services.metrics.rooms.set(await services.store.count_rooms())
+            if report.messages_deleted or report.rooms_deleted or report.invites_released:
+                log.info(
+                    "cleanup",
+                    messages=report.messages_deleted,
+                    rooms=report.rooms_deleted,
+                    invites=report.invites_released,
+                )
+        except Exception:  # a failed run must not stop later ones
+            log.exception("cleanup.failed")
+
+
+def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
+    def reply(code: ErrorCode, message: str | None, status: int, **headers: str) -> JSONResponse:
+        metrics.errors.labels(code.value, "http").inc()
+        return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+    @app.exception_handler(PeerlaneError)
+    async def peerlane_error(request: Request, exc: PeerlaneError) -> JSONResponse:
+        headers = {}
+        if exc.retry_after is not None:
+            headers["retry-after"] = str(max(1, round(exc.retry_after)))
+        return reply(exc.code, exc.message, exc.http_status, **headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors()[:3]:
+            loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path")]
+            if err.get("type") == "json_invalid":
+                return reply(ErrorCode.INVALID_JSON, None, 400)
+            parts.append(f"{'.'.join(loc) or 'body'}: {err.get('msg', 'invalid')}")
+        return reply(ErrorCode.INVALID_MESSAGE, "Invalid request: " + "; ".join(parts), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.BAD_REQUEST}.get(
+            exc.status_code, ErrorCode.BAD_REQUEST
+        )
+        message = "Method not allowed." if exc.status_code == 405 else None
+        return reply(code, message, exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled", exc_info=exc)
+        return reply(ErrorCode.INTERNAL_ERROR, None, 500)
+
+
+def add_operations(app: FastAPI, services: Services) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        try:
+            ready = await services.store.ready()
+        except Exception:
+            log.exception("readyz.failed")
+            ready = False
+        if ready and not services.draining:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse(error_body(ErrorCode.UNAVAILABLE), status_code=503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def add_web(app: FastAPI) -> None:
+    """The browser client: static ES modules, one HTML shell for every page."""
+    index = WEB / "index.html"
+
+    async def shell() -> FileResponse:
+        return FileResponse(index, headers={"cache-control": "no-cache"})
+
+    for path in ("/", "/join", "/r/{room_id}"):
+        app.add_api_route(path, shell, methods=["GET"], include_in_schema=False)
+    if WEB.is_dir():
+        app.mount("/static", StaticFiles(directory=WEB), name="static")

@@ -1,0 +1,98 @@
+"""Who is calling: a signed token from the Authorization header or the room's cookie.
+
+Identity always comes from the token; the room in the token must be the room in the
+path. A cookie is ambient authority, so cookie-authenticated WebSockets and unsafe HTTP
+methods must come from an allowed Origin (CSRF and cross-site WebSocket hijacking).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+
+from peerlane.core import credentials
+from peerlane.core.records import Participant, Room
+from peerlane.errors import AuthError, ErrorCode, ForbiddenError, NotFoundError
+from peerlane.server.services import Services
+
+COOKIE = "peerlane_session"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    room: Room
+    participant: Participant
+    via_cookie: bool
+
+    @property
+    def is_owner(self) -> bool:
+        return self.participant.role == "owner"
+
+
+def cookie_path(room_id: str) -> str:
+    """Cookies are scoped to one room's API (HTTP and WebSocket live under it)."""
+    return f"/api/rooms/{room_id}"
+
+
+def _token(headers: Headers, cookies: dict[str, str]) -> tuple[str, bool] | None:
+    auth = headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthError(ErrorCode.UNAUTHORIZED, "Use 'Authorization: Bearer <token>'.")
+        return value.strip(), False
+    if COOKIE in cookies:
+        return cookies[COOKIE], True
+    return None
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def allowed_origins(services: Services, headers: Headers, scheme: str) -> set[str]:
+    http_scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
+    allowed = {origin.lower().rstrip("/") for origin in services.settings.allowed_origins}
+    if host := headers.get("host"):
+        allowed.add(f"{http_scheme}://{host}".lower())
+    if services.settings.public_url:
+        allowed.add(origin_of(services.settings.public_url))
+    return allowed
+
+
+def check_origin(services: Services, headers: Headers, scheme: str) -> None:
+    origin = headers.get("origin")
+    if origin is None or origin.lower() not in allowed_origins(services, headers, scheme):
+        raise ForbiddenError(ErrorCode.BAD_ORIGIN)
+
+
+async def authenticate(
+    services: Services,
+    room_id: str,
+    headers: Headers,
+    cookies: dict[str, str],
+    *,
+    scheme: str,
+    needs_origin: bool,
+) -> Caller:
+    """Resolve the caller of ``room_id`` or raise. ``needs_origin``: the request changes
+    state (or is a WebSocket), so a cookie is accepted only from an allowed origin."""
+    found = _token(headers, cookies)
+    if found is None:
+        raise AuthError(ErrorCode.UNAUTHORIZED)
+    token, via_cookie = found
+    claims = credentials.verify(services.secret, token, now=services.clock())
+    if claims.room_id != room_id:
+        raise ForbiddenError(ErrorCode.FORBIDDEN, "Your session is for another room.")
+    if via_cookie and needs_origin:
+        check_origin(services, headers, scheme)
+    room = await services.store.get_room(room_id)
+    if room is None:
+        raise NotFoundError(ErrorCode.ROOM_NOT_FOUND)
+    participant = await services.store.get_participant(claims.participant_id)
+    if participant is None or participant.room_id != room_id:
+        raise AuthError(ErrorCode.UNAUTHORIZED, "You are no longer in this room; join it again.")
+    return Caller(room=room, participant=participant, via_cookie=via_cookie)

@@ -1,0 +1,33 @@
+"""Prometheus metrics, one registry per app so several apps can live in one test process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.connections = Gauge(
+            "peerlane_websocket_connections", "Open WebSocket connections", registry=r
+        )
+        self.rooms = Gauge("peerlane_rooms", "Rooms in storage (updated by cleanup)", registry=r)
+        self.messages = Counter(
+            "peerlane_messages_relayed", "Chat messages stored and fanned out", registry=r
+        )
+        self.signals = Counter("peerlane_signals_relayed", "WebRTC signaling relayed", registry=r)
+        self.errors = Counter(
+            "peerlane_errors", "Errors sent to clients, by code", ["code", "transport"], registry=r
+        )
+        self.latency = Histogram(
+            "peerlane_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )

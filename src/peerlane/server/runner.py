@@ -1,0 +1,87 @@
+"""Run the app on uvicorn: banner with URL and QR code, graceful WebSocket shutdown."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import segno
+import uvicorn
+from fastapi import FastAPI
+
+from peerlane.config import Settings
+from peerlane.server import tls
+from peerlane.server.app import create_app, drain
+from peerlane.server.services import Services
+
+
+class PeerlaneServer(uvicorn.Server):
+    """uvicorn, plus: WebSockets close with 1001 "going away" before the listeners stop,
+    so clients reconnect (to another instance, or to this one after a restart)."""
+
+    def __init__(self, config: uvicorn.Config, services: Services, banner: bool) -> None:
+        super().__init__(config)
+        self.services = services
+        self.banner = banner
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.banner:
+            print_banner(self.services.settings, self._bound_port())
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await drain(self.services)
+        await super().shutdown(sockets)
+
+    def _bound_port(self) -> int:
+        for server in self.servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return self.services.settings.port
+
+
+def print_banner(settings: Settings, port: int) -> None:
+    scheme = "https" if settings.tls else "http"
+    host = settings.host
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - only choosing what to display
+        lan = tls.local_addresses()
+        host = lan[0] if lan else "127.0.0.1"
+    url = settings.public_url or f"{scheme}://{_bracket(host)}:{port}/"
+    out = sys.stdout
+    out.write(f"\npeerlane is running at {url}\n\n")
+    segno.make(url, error="l").terminal(out=out, compact=True)
+    if settings.tls:
+        cert = settings.tls_cert or settings.data_dir / "tls" / "cert.pem"
+        out.write(f"\nTLS certificate SHA-256 fingerprint:\n  {tls.fingerprint(cert)}\n")
+    out.write("\nPress Ctrl+C to stop.\n")
+    out.flush()
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def serve(settings: Settings, *, banner: bool = True) -> None:
+    cert, key = settings.tls_cert, settings.tls_key
+    if settings.self_signed:
+        cert, key = tls.ensure_self_signed(settings.data_dir / "tls")
+    app: FastAPI = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
+        log_config=None,
+        access_log=False,
+        proxy_headers=settings.trust_proxy,
+        forwarded_allow_ips="*" if settings.trust_proxy else None,
+        # The session answers a moderately oversized frame with an error and keeps the
+        # connection; only frames beyond this hard cap close it (1009).
+        ws_max_size=max(1 << 20, 4 * settings.max_ws_message_bytes),
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout),
+        server_header=False,
+    )
+    PeerlaneServer(config, app.state.services, banner).run()

@@ -1,0 +1,110 @@
+"""HTTP request and response bodies. Validation failures become ``invalid_message``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+RoomName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]
+SessionKind = Literal["cookie", "bearer"]
+Seconds = Annotated[float, Field(gt=0, le=365 * 86_400)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RetentionIn(_In):
+    max_age: Seconds | None = None
+    max_messages: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    idle_expiry: Seconds | None = None
+
+
+class CreateRoomIn(_In):
+    display_name: DisplayName
+    name: RoomName = ""
+    session: SessionKind = "bearer"
+    invite_ttl: Seconds | None = None
+    invite_max_uses: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class JoinIn(_In):
+    display_name: DisplayName
+    token: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    code: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    session: SessionKind = "bearer"
+
+    @model_validator(mode="after")
+    def _one_of(self) -> JoinIn:
+        if (self.token is None) == (self.code is None):
+            raise ValueError("give exactly one of token (from the link) or code")
+        return self
+
+
+class UpdateRoomIn(_In):
+    name: RoomName | None = None
+    retention: RetentionIn | None = None
+
+
+class CreateInviteIn(_In):
+    ttl: Seconds | None = None
+    max_uses: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class UpdateInviteIn(_In):
+    """Extend an invite: a new lifetime from now, and/or a new use limit."""
+
+    ttl: Seconds | None = None
+    max_uses: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    unlimited_uses: bool = False
+
+
+class InviteOut(BaseModel):
+    id: str
+    link: str
+    code: str | None
+    expires_at: float
+    max_uses: int | None
+    uses: int
+    status: Literal["live", "expired", "revoked", "exhausted"]
+    qr_svg: str | None = None
+    qr_url: str
+
+
+class RoomOut(BaseModel):
+    id: str
+    name: str
+    created_at: float
+    latest_seq: int
+    retention: RetentionIn
+    url: str
+
+
+class ParticipantOut(BaseModel):
+    id: str
+    name: str
+    role: Literal["owner", "member"]
+    online: bool = False
+
+
+class SessionOut(BaseModel):
+    room: RoomOut
+    participant: ParticipantOut
+    token: str | None = None  # bearer sessions only; browsers get an HTTP-only cookie
+    session_expires_at: float
+    invite: InviteOut | None = None
+
+
+class MessagesOut(BaseModel):
+    messages: list[dict[str, object]]
+    has_more: bool
+
+
+class InvitesOut(BaseModel):
+    invites: list[InviteOut]
+
+
+class ParticipantsOut(BaseModel):
+    participants: list[ParticipantOut]

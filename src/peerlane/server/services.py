@@ -1,0 +1,46 @@
+"""Everything a request handler needs, built once per app and kept on ``app.state``."""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from peerlane.bus.base import Bus
+from peerlane.config import Settings
+from peerlane.core.ratelimit import KeyedLimiter
+from peerlane.server.metrics import Metrics
+from peerlane.storage.base import Store
+
+if TYPE_CHECKING:
+    from peerlane.server.ws import Connection
+
+
+@dataclass
+class Limiters:
+    rooms: KeyedLimiter
+    joins: KeyedLimiter
+    failed_joins: KeyedLimiter
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Limiters:
+        return cls(
+            rooms=KeyedLimiter(s.rooms_per_hour / 3600, s.rooms_per_hour),
+            joins=KeyedLimiter(s.joins_per_minute / 60, s.joins_per_minute),
+            failed_joins=KeyedLimiter(s.failed_joins_per_hour / 3600, s.failed_joins_per_hour),
+        )
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    bus: Bus
+    metrics: Metrics
+    limiters: Limiters
+    secret: bytes = b""
+    clock: Callable[[], float] = time.time
+    connections: weakref.WeakSet[Connection] = field(default_factory=weakref.WeakSet)
+    draining: bool = False

@@ -1,0 +1,76 @@
+"""A self-signed certificate for LAN use, made once and kept in the data directory.
+
+Phones reaching the server on a LAN address need HTTPS for a secure context (WebCrypto,
+service workers). The fingerprint is printed so people can check what their browser
+shows before trusting it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import socket
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def ensure_self_signed(directory: Path, *, now: datetime.datetime | None = None) -> tuple[Path, Path]:
+    """Return (cert, key) paths, creating them on first use (valid for 825 days)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    now = now or datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "peerlane (self-signed)")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=825))
+        .add_extension(x509.SubjectAlternativeName(_names()), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_path.chmod(0o600)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+def _names() -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = [x509.DNSName("localhost")]
+    hostname = socket.gethostname()
+    if hostname and hostname != "localhost":
+        names.append(x509.DNSName(hostname))
+    for address in {"127.0.0.1", "::1", *local_addresses()}:
+        names.append(x509.IPAddress(ipaddress.ip_address(address)))
+    return names
+
+
+def local_addresses() -> list[str]:
+    """This host's own IPv4 addresses, as far as name resolution tells (no traffic sent)."""
+    try:
+        _, _, addresses = socket.gethostbyname_ex(socket.gethostname())
+    except OSError:
+        return []
+    return [a for a in addresses if not a.startswith("127.")]
+
+
+def fingerprint(cert_path: Path) -> str:
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    digest = cert.fingerprint(hashes.SHA256())
+    return ":".join(f"{b:02X}" for b in digest)

@@ -1,0 +1,247 @@
+"""The WebSocket driver: a thin loop around :class:`peerlane.core.session.Session`.
+
+Two tasks per connection — frames from the client, events from the room's bus — feed
+the session, and :meth:`Connection.perform` carries out what it returns. All writes to
+the socket go through one lock, so messages never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import structlog
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from peerlane.bus.base import Subscription
+from peerlane.core import protocol as p
+from peerlane.core import session as core
+from peerlane.core.records import new_id
+from peerlane.core.turn import ice_servers
+from peerlane.errors import ErrorCode, PeerlaneError
+from peerlane.server import logs
+from peerlane.server.auth import Caller, authenticate
+from peerlane.server.services import Services
+
+log = logs.get(__name__)
+REPLAY_PAGE = 500
+
+
+class Connection:
+    def __init__(self, ws: WebSocket, services: Services, caller: Caller) -> None:
+        self.ws = ws
+        self.services = services
+        cfg = services.settings
+        participant = caller.participant
+        self.identity = core.Identity(
+            room_id=caller.room.id,
+            participant_id=participant.id,
+            peer_id=new_id(6),
+            name=participant.name,
+            role=participant.role,
+        )
+        limits = core.SessionLimits(
+            max_message_bytes=cfg.max_ws_message_bytes,
+            max_body_bytes=cfg.max_body_bytes,
+            messages_per_second=cfg.messages_per_second,
+            message_burst=cfg.message_burst,
+        )
+        self.session = core.Session(self.identity, limits, now=time.monotonic())
+        self._write = asyncio.Lock()
+        self._closed = asyncio.Event()
+        self._close_code = core.CLOSE_NORMAL
+        self._close_reason = ""
+
+    # -- the loop --
+
+    async def run(self) -> None:
+        bus = self.services.bus
+        async with bus.subscribe(self.identity.room_id) as sub:
+            try:
+                async with asyncio.TaskGroup() as tasks:
+                    reader = tasks.create_task(self._read())
+                    events = tasks.create_task(self._events(sub))
+                    await self._closed.wait()
+                    reader.cancel()
+                    events.cancel()
+            finally:
+                await bus.remove_peer(self.identity.room_id, self.identity.peer_id)
+                await self.perform(self.session.closed())
+        await self._close_socket()
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                data = message.get("text")
+                if data is None:
+                    data = message.get("bytes") or b""
+                await self.perform(self.session.receive(data, time.monotonic()))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self._closed.set()
+
+    async def _events(self, sub: Subscription) -> None:
+        try:
+            async for event in sub:
+                await self.perform(self.session.room_event(event))
+            if sub.overflowed:
+                # Too slow to keep up: the client reconnects and replays from storage.
+                self.close(1013, "too far behind; reconnect")
+        finally:
+            self._closed.set()
+
+    def close(self, code: int, reason: str) -> None:
+        self._close_code, self._close_reason = code, reason
+        self._closed.set()
+
+    # -- outputs --
+
+    async def perform(self, outputs: list[core.Output]) -> None:
+        for out in outputs:
+            await _PERFORM[type(out)](self, out)
+
+    async def _send(self, out: core.Send) -> None:
+        if out.text.startswith('{"type":"error"'):
+            code = json.loads(out.text)["error"]["code"]
+            self.services.metrics.errors.labels(code, "websocket").inc()
+        async with self._write:
+            if self.ws.client_state is WebSocketState.CONNECTED:
+                await self.ws.send_text(out.text)
+
+    async def _publish(self, out: core.Publish) -> None:
+        message = out.event.message
+        if isinstance(message, p.Message):
+            self.services.metrics.messages.inc()
+        elif isinstance(message, p.SignalRelay):
+            self.services.metrics.signals.inc()
+        await self.services.bus.publish(out.event)
+
+    async def _join(self, out: core.Join) -> None:
+        svc, ident = self.services, self.identity
+        room = await svc.store.get_room(ident.room_id)
+        if room is None:
+            await self.perform([core.Send.of(p.error_message(ErrorCode.ROOM_NOT_FOUND))])
+            self.close(core.CLOSE_ROOM_GONE, "room deleted")
+            return
+        everyone = await svc.store.list_participants(ident.room_id)
+        # Register before reading the peer list, so two peers joining at once see each other
+        # either in the snapshot or as a presence event (the bus is subscribed already).
+        await svc.bus.add_peer(ident.room_id, ident.peer_info())
+        peers = await svc.bus.peers(ident.room_id)
+        cfg = svc.settings
+        snapshot = core.RoomSnapshot(
+            room_name=room.name,
+            latest_seq=room.last_seq,
+            peers=peers,
+            ice_servers=ice_servers(
+                cfg.ice_servers,
+                cfg.turn_urls,
+                cfg.turn_secret.get_secret_value() if cfg.turn_secret else None,
+                user=ident.participant_id,
+                now=svc.clock(),
+            ),
+            read={p.id: p.last_read_seq for p in everyone if p.last_read_seq},
+        )
+        await self.perform(self.session.joined(snapshot, out.last_seq))
+
+    async def _persist(self, out: core.PersistChat) -> None:
+        chat, ident = out.chat, self.identity
+        try:
+            stored, duplicate = await self.services.store.append_message(
+                room_id=ident.room_id,
+                client_id=chat.id,
+                sender_id=ident.participant_id,
+                sender_name=ident.name,
+                kind=chat.kind,
+                ref=chat.ref,
+                body=json.dumps(chat.body, separators=(",", ":"), ensure_ascii=False),
+                now=self.services.clock(),
+            )
+        except PeerlaneError as exc:
+            await self.perform(self.session.chat_failed(chat.id, exc.code))
+            if exc.code is ErrorCode.ROOM_NOT_FOUND:
+                self.close(core.CLOSE_ROOM_GONE, "room deleted")
+            return
+        message = p.Message(
+            seq=stored.seq,
+            id=stored.client_id,
+            sender=stored.sender_id,
+            sender_name=stored.sender_name,
+            ts=stored.ts,
+            kind=stored.kind,
+            ref=stored.ref,
+            body=chat.body if not duplicate else json.loads(stored.body),
+        )
+        await self.perform(self.session.chat_stored(core.StoredChat(message, duplicate)))
+
+    async def _replay(self, out: core.Replay) -> None:
+        rows = await self.services.store.messages_after(
+            self.identity.room_id, out.after, REPLAY_PAGE + 1
+        )
+        complete = len(rows) <= REPLAY_PAGE
+        page = [row.to_wire() for row in rows[:REPLAY_PAGE]]
+        await self.perform(self.session.replayed(page, complete))
+
+    async def _receipt(self, out: core.StoreReceipt) -> None:
+        await self.services.store.set_last_read(self.identity.participant_id, out.seq)
+
+    async def _close(self, out: core.Close) -> None:
+        self.close(out.code, out.reason)
+
+    async def _close_socket(self) -> None:
+        if self.ws.client_state is WebSocketState.CONNECTED:
+            try:
+                await self.ws.close(self._close_code, self._close_reason)
+            except (RuntimeError, OSError):
+                pass  # the client went away first
+
+
+_PERFORM: dict[type[Any], Any] = {
+    core.Send: Connection._send,
+    core.Publish: Connection._publish,
+    core.Join: Connection._join,
+    core.PersistChat: Connection._persist,
+    core.Replay: Connection._replay,
+    core.StoreReceipt: Connection._receipt,
+    core.Close: Connection._close,
+}
+
+
+async def room_socket(ws: WebSocket, room_id: str) -> None:
+    """``/api/rooms/{room_id}/ws``: authenticate, then run the session until it closes."""
+    svc: Services = ws.app.state.services
+    await ws.accept()
+    if svc.draining:
+        await ws.close(core.CLOSE_GOING_AWAY, "server shutting down")
+        return
+    try:
+        caller = await authenticate(
+            svc, room_id, ws.headers, ws.cookies, scheme=ws.url.scheme, needs_origin=True
+        )
+    except PeerlaneError as exc:
+        svc.metrics.errors.labels(exc.code.value, "websocket").inc()
+        await ws.send_text(p.dump(p.error_message(exc.code, exc.message)))
+        code = core.CLOSE_ROOM_GONE if exc.code is ErrorCode.ROOM_NOT_FOUND else core.CLOSE_UNAUTHORIZED
+        await ws.close(code, exc.code.value)
+        return
+    conn = Connection(ws, svc, caller)
+    structlog.contextvars.bind_contextvars(conn_id=conn.identity.peer_id)
+    svc.connections.add(conn)
+    svc.metrics.connections.inc()
+    log.info("ws.open", room=room_id)
+    try:
+        await conn.run()
+    except Exception:
+        log.exception("ws.failed")
+        conn.close(core.CLOSE_INTERNAL, "internal error")
+        await conn._close_socket()
+    finally:
+        svc.metrics.connections.dec()
+        log.info("ws.close", code=conn._close_code)
+        structlog.contextvars.unbind_contextvars("conn_id")

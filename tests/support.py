@@ -1,0 +1,196 @@
+"""Shared test helpers: a real peerlane server process on loopback, and clients for it.
+
+The server runs as ``python -m peerlane serve`` in its own process with a temporary data
+directory, so tests exercise exactly what operators run, including kill and restart.
+Waiting is always for a condition (a port answering, a message arriving) with a deadline,
+never a fixed sleep. ``PEERLANE_TEST_TIMEOUT`` scales every deadline on a slow machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.sync.client import ClientConnection, connect
+
+TIMEOUT = float(os.environ.get("PEERLANE_TEST_TIMEOUT", "10"))
+ORIGIN_HEADER = "Origin"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ws_url(self, room_id: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/api/rooms/{room_id}/ws"
+
+    def start(self) -> ServerProcess:
+        env = {
+            **os.environ,
+            "PEERLANE_DATA_DIR": str(self.data_dir),
+            "PEERLANE_PORT": str(self.port),
+            "PEERLANE_LOG_FORMAT": "json",
+            **self.env,
+        }
+        self.log_path = self.data_dir / "server.log"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "peerlane", "serve"], env=env, stdout=log, stderr=log
+        )
+        self.wait_ready()
+        return self
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 3 * TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.logs()}")
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)  # polling a port that is not yet bound: no event to wait for
+        raise TimeoutError(f"server not ready:\n{self.logs()}")
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc is None:
+            return 0
+        self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=3 * TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def restart(self) -> ServerProcess:
+        self.stop()
+        return self.start()
+
+
+@dataclass
+class Member:
+    """One participant's credentials, as returned by create or join."""
+
+    room_id: str
+    participant_id: str
+    token: str
+    body: dict[str, Any]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def create_room(http: httpx.Client, name: str = "alice", **extra: Any) -> Member:
+    r = http.post("/api/rooms", json={"display_name": name, **extra})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    return Member(body["room"]["id"], body["participant"]["id"], body["token"], body)
+
+
+def join(http: httpx.Client, name: str = "bob", **how: Any) -> Member:
+    r = http.post("/api/join", json={"display_name": name, **how})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return Member(body["room"]["id"], body["participant"]["id"], body["token"], body)
+
+
+def link_token(member: Member) -> str:
+    return str(member.body["invite"]["link"].split("#", 1)[1])
+
+
+class Peer:
+    """A WebSocket client of one room, with helpers that wait for typed messages."""
+
+    def __init__(self, server: ServerProcess, member: Member, last_seq: int | None = None):
+        self.member = member
+        self.ws: ClientConnection = connect(
+            server.ws_url(member.room_id),
+            additional_headers=member.auth,
+            open_timeout=TIMEOUT,
+            max_size=None,
+        )
+        self.inbox: list[dict[str, Any]] = []
+        hello: dict[str, Any] = {"type": "hello", "v": 1}
+        if last_seq is not None:
+            hello["last_seq"] = last_seq
+        self.send(hello)
+        self.welcome = self.expect("welcome")
+        self.synced = self.expect("synced")
+
+    @property
+    def peer_id(self) -> str:
+        return str(self.welcome["peer_id"])
+
+    def send(self, message: dict[str, Any] | str | bytes) -> None:
+        self.ws.send(message if isinstance(message, str | bytes) else json.dumps(message))
+
+    def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        raw = self.ws.recv(timeout=timeout)
+        message: dict[str, Any] = json.loads(raw)
+        return message
+
+    def expect(self, kind: str, timeout: float = TIMEOUT, **match: Any) -> dict[str, Any]:
+        """The next message of type ``kind`` matching ``match``; others are kept in inbox."""
+        for i, message in enumerate(self.inbox):
+            if message["type"] == kind and all(message.get(k) == v for k, v in match.items()):
+                return self.inbox.pop(i)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no {kind} {match}; inbox: {self.inbox[-5:]}")
+            message = self.recv(left)
+            if message["type"] == kind and all(message.get(k) == v for k, v in match.items()):
+                return message
+            self.inbox.append(message)
+
+    def messages(self, count: int, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
+        return [self.expect("message", timeout) for _ in range(count)]
+
+    def chat(self, client_id: str, body: Any = "hi") -> dict[str, Any]:
+        self.send({"type": "chat", "id": client_id, "body": body})
+        return self.expect("ack", id=client_id)
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def drain(peer: Peer) -> Iterator[dict[str, Any]]:
+    yield from peer.inbox
+    peer.inbox.clear()
