@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from pydantic import SecretStr
 
 from peerlane import __version__
-from peerlane.config import Settings, env_name, load_settings, option_name
+from peerlane.config import Settings, default_text, env_name, load_settings, option_name
 from peerlane.errors import ConfigError
 
 app = typer.Typer(
@@ -41,19 +40,10 @@ def _cli_type(annotation: Any) -> Any:
     return str | None  # str, Literal, lists (comma-separated or JSON), secrets
 
 
-def _default_text(field: str) -> str:
-    default = Settings.model_fields[field].get_default(call_default_factory=True)
-    if isinstance(default, SecretStr) or default is None:
-        return "unset"
-    if isinstance(default, list):
-        return ",".join(map(str, default)) or "empty"
-    return str(default)
-
-
 def settings_options() -> list[inspect.Parameter]:
     params = []
     for name, info in Settings.model_fields.items():
-        help_text = f"{info.description} [env: {env_name(name)}; default: {_default_text(name)}]"
+        help_text = f"{info.description} (env: {env_name(name)}; default: {default_text(name)})"
         kind = _cli_type(info.annotation)
         decls = [option_name(name)]
         if kind == bool | None:

@@ -198,3 +198,23 @@ def load_settings(**overrides: Any) -> Settings:
             else:
                 lines.append(err["msg"])
         raise ConfigError(message="Invalid configuration:\n  " + "\n  ".join(lines)) from exc
+
+
+def default_text(field: str) -> str:
+    default = Settings.model_fields[field].get_default(call_default_factory=True)
+    if default is None or isinstance(default, SecretStr):
+        return "unset"
+    if isinstance(default, list):
+        return ",".join(map(str, default)) or "empty"
+    return str(default)
+
+
+def markdown_table() -> str:
+    """The option table of docs/configuration.md (a test keeps the doc in sync)."""
+    rows = ["| option | environment variable | default | meaning |", "|---|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        rows.append(
+            f"| `{option_name(name)}` | `{env_name(name)}` | `{default_text(name)}` "
+            f"| {info.description} |"
+        )
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,67 @@
+"""Settings: environment, validation messages, and the generated docs table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from peerlane.config import Settings, load_settings, markdown_table
+from peerlane.errors import ConfigError
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+
+
+def test_configuration_doc_lists_every_option_as_generated() -> None:
+    text = DOC.read_text()
+    start = text.index("<!-- options:begin -->\n") + len("<!-- options:begin -->\n")
+    end = text.index("<!-- options:end -->")
+    assert text[start:end] == markdown_table()
+    for name in Settings.model_fields:
+        assert f"PEERLANE_{name.upper()}" in text
+
+
+def test_environment_sets_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PEERLANE_PORT", "9123")
+    monkeypatch.setenv("PEERLANE_ALLOWED_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("PEERLANE_ICE_SERVERS", '[{"urls": ["stun:stun.example.org"]}]')
+    s = load_settings()
+    assert s.port == 9123
+    assert s.allowed_origins == ["https://a.example", "https://b.example"]
+    assert s.ice_servers == [{"urls": ["stun:stun.example.org"]}]
+
+
+def test_cli_value_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PEERLANE_PORT", "9123")
+    assert load_settings(port=9200).port == 9200
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "needle"),
+    [
+        ("PEERLANE_PORT", "abc", "--port (PEERLANE_PORT)"),
+        ("PEERLANE_MAX_PARTICIPANTS", "0", "--max-participants (PEERLANE_MAX_PARTICIPANTS)"),
+        ("PEERLANE_ICE_SERVERS", '[{"urls"', "--ice-servers (PEERLANE_ICE_SERVERS)"),
+        ("PEERLANE_ICE_SERVERS", '[{"url": "x"}]', "--ice-servers (PEERLANE_ICE_SERVERS)"),
+        ("PEERLANE_LOG_FORMAT", "xml", "--log-format (PEERLANE_LOG_FORMAT)"),
+    ],
+)
+def test_bad_values_name_the_option(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, needle: str
+) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert needle in info.value.message
+
+
+def test_tls_options_go_together(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="tls_cert and tls_key"):
+        load_settings(tls_cert=tmp_path / "c.pem")
+    with pytest.raises(ConfigError, match="exclude"):
+        load_settings(self_signed=True, tls_cert=tmp_path / "c", tls_key=tmp_path / "k")
+
+
+def test_default_database_is_sqlite_in_data_dir(tmp_path: Path) -> None:
+    s = load_settings(data_dir=tmp_path)
+    assert s.db_url == f"sqlite+aiosqlite:///{tmp_path / 'peerlane.db'}"
