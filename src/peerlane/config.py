@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL (default: SQLite file in the data directory; "
         "postgresql+asyncpg://… for PostgreSQL).",
     )
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL (redis://host:6379/0) for the scale-out bus: fan-out and "
+        "presence across instances (default: in-process).",
+    )
     secret: SecretStr | None = Field(
         None,
         description="Secret for signing session tokens (default: generated once and "
@@ -87,7 +92,9 @@ class Settings(BaseSettings):
         20.0, gt=0, description="WebSocket messages per second per connection (sustained)."
     )
     message_burst: float = Field(40.0, ge=1, description="WebSocket message burst per connection.")
-    rooms_per_hour: float = Field(30.0, gt=0, description="Rooms one IP address may create per hour.")
+    rooms_per_hour: float = Field(
+        30.0, gt=0, description="Rooms one IP address may create per hour."
+    )
     joins_per_minute: float = Field(
         30.0, gt=0, description="Join attempts one IP address may make per minute."
     )
@@ -126,7 +133,9 @@ class Settings(BaseSettings):
 
     # -- operations --
     log_format: Literal["console", "json"] = Field("console", description="Log format.")
-    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level."
+    )
     shutdown_timeout: float = Field(
         10.0, gt=0, description="Seconds to finish in-flight requests on shutdown."
     )

@@ -35,7 +35,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_VERSION = "unsupported_version"
     HELLO_REQUIRED = "hello_required"
     UNAUTHORIZED = "unauthorized"
-    TOKEN_EXPIRED = "token_expired"
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 - an error code, not a password
     FORBIDDEN = "forbidden"
     BAD_ORIGIN = "bad_origin"
     NOT_OWNER = "not_owner"

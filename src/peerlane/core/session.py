@@ -41,9 +41,10 @@ and a gap (possible across bus instances) triggers a replay from the last seq se
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 from peerlane.core import protocol as p
 from peerlane.core.ratelimit import TokenBucket
@@ -340,7 +341,9 @@ class Session:
             return [ack]  # the original was published when it was first stored
         return [ack, Publish(RoomEvent(self.identity.room_id, msg))]
 
-    def chat_failed(self, chat_id: str, code: ErrorCode, message: str | None = None) -> list[Output]:
+    def chat_failed(
+        self, chat_id: str, code: ErrorCode, message: str | None = None
+    ) -> list[Output]:
         return [Send.of(p.error_message(code, message, ref=chat_id))]
 
     # -- input from the room --
@@ -427,7 +430,8 @@ class Session:
         return [Publish(RoomEvent(self.identity.room_id, left, exclude=self.identity.peer_id))]
 
 
-_HANDLERS = {
+_Handler = Callable[[Session, Any, float], list[Output]]
+_HANDLERS: dict[type[p.WireModel], _Handler] = {
     p.Hello: Session._hello,
     p.Chat: Session._chat,
     p.Signal: Session._signal,

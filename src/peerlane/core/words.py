@@ -1,7 +1,7 @@
 """Word lists for short invite codes: common, distinct, easy to say aloud and type.
 
-Written for peerlane. Each list has no duplicates and no word that is a prefix-typo of
-another (a test checks uniqueness and shape); adjectives come first in a code, nouns last.
+Written for peerlane. The lists share no word and hold no duplicates (a test checks
+uniqueness and shape); adjectives come first in a code, nouns last.
 """
 
 ADJECTIVES: tuple[str, ...] = tuple(

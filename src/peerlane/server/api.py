@@ -86,7 +86,7 @@ def invite_out(base: str, invite: Invite, now: float, *, with_qr: bool = False) 
         expires_at=invite.expires_at,
         max_uses=invite.max_uses,
         uses=invite.uses,
-        status=_STATUS[invites.problem(invite, now)],  # type: ignore[arg-type]
+        status=_STATUS[invites.problem(invite, now)],
         qr_svg=qr_svg(link) if with_qr else None,
         qr_url=f"{base}/api/rooms/{invite.room_id}/invites/{invite.id}/qr.svg",
     )
@@ -120,9 +120,7 @@ def start_session(
 ) -> s.SessionOut:
     """Issue a signed token: as an HTTP-only cookie for browsers, in the body otherwise."""
     expires = svc.clock() + svc.settings.session_ttl
-    token = credentials.issue(
-        svc.secret, credentials.Claims(room.id, participant.id, int(expires))
-    )
+    token = credentials.issue(svc.secret, credentials.Claims(room.id, participant.id, int(expires)))
     if kind == "cookie":
         response.set_cookie(
             COOKIE,
@@ -177,7 +175,9 @@ async def create_room(
         created_at=now,
         last_active_at=now,
         last_seq=0,
-        retention=Retention(cfg.retention_max_age, cfg.retention_max_messages, cfg.room_idle_expiry),
+        retention=Retention(
+            cfg.retention_max_age, cfg.retention_max_messages, cfg.room_idle_expiry
+        ),
     )
     creator = Participant(owner_id, room_id, body.display_name, "owner", now)
     invite = new_invite(svc, room_id, owner_id, body.invite_ttl, body.invite_max_uses)
@@ -198,9 +198,7 @@ async def get_room(request: Request, who: Who, svc: Svc) -> dict[str, object]:
 
 
 @router.patch("/rooms/{room_id}")
-async def update_room(
-    body: s.UpdateRoomIn, request: Request, who: Owner, svc: Svc
-) -> s.RoomOut:
+async def update_room(body: s.UpdateRoomIn, request: Request, who: Owner, svc: Svc) -> s.RoomOut:
     room = who.room
     if body.retention is not None:
         r = body.retention
@@ -348,9 +346,7 @@ async def update_invite(
 
 
 @router.delete("/rooms/{room_id}/invites/{invite_id}")
-async def revoke_invite(
-    invite_id: str, request: Request, who: Owner, svc: Svc
-) -> s.InviteOut:
+async def revoke_invite(invite_id: str, request: Request, who: Owner, svc: Svc) -> s.InviteOut:
     invite = await room_invite(svc, who, invite_id)
     now = svc.clock()
     if invite.revoked_at is None:

@@ -31,16 +31,24 @@ log = logs.get(__name__)
 WEB = Path(__file__).resolve().parent.parent / "web"
 
 
-def create_app(settings: Settings, *, store: Store | None = None, bus: Bus | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, store: Store | None = None, bus: Bus | None = None
+) -> FastAPI:
     if store is None:
         from peerlane.storage.sql import SqlStore
 
         store = SqlStore(settings.db_url)
+    if bus is None:
+        bus = MemoryBus()
+        if settings.redis_url:
+            from peerlane.bus.redis import RedisBus
+
+            bus = RedisBus(settings.redis_url)
     metrics = Metrics()
     services = Services(
         settings=settings,
         store=store,
-        bus=bus or MemoryBus(),
+        bus=bus,
         metrics=metrics,
         limiters=Limiters.from_settings(settings),
     )

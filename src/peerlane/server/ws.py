@@ -8,6 +8,7 @@ the socket go through one lock, so messages never interleave.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
@@ -196,10 +197,8 @@ class Connection:
 
     async def _close_socket(self) -> None:
         if self.ws.client_state is WebSocketState.CONNECTED:
-            try:
+            with contextlib.suppress(RuntimeError, OSError):  # the client went away first
                 await self.ws.close(self._close_code, self._close_reason)
-            except (RuntimeError, OSError):
-                pass  # the client went away first
 
 
 _PERFORM: dict[type[Any], Any] = {
@@ -227,7 +226,11 @@ async def room_socket(ws: WebSocket, room_id: str) -> None:
     except PeerlaneError as exc:
         svc.metrics.errors.labels(exc.code.value, "websocket").inc()
         await ws.send_text(p.dump(p.error_message(exc.code, exc.message)))
-        code = core.CLOSE_ROOM_GONE if exc.code is ErrorCode.ROOM_NOT_FOUND else core.CLOSE_UNAUTHORIZED
+        code = (
+            core.CLOSE_ROOM_GONE
+            if exc.code is ErrorCode.ROOM_NOT_FOUND
+            else core.CLOSE_UNAUTHORIZED
+        )
         await ws.close(code, exc.code.value)
         return
     conn = Connection(ws, svc, caller)

@@ -1,0 +1,67 @@
+"""Creating the async engine, with the few settings that differ per dialect.
+
+Everything dialect-specific in the storage layer lives here; the SQL in
+:mod:`peerlane.storage.sql` is the same for SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# Execution option marking a connection whose transactions will write (see _begin).
+WRITE_OPTION = "peerlane_write"
+
+_SQLITE_PRAGMAS = (
+    # Readers never block the writer and vice versa; durable enough with NORMAL in WAL.
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    # Off by default in SQLite: without it ON DELETE CASCADE does nothing.
+    "PRAGMA foreign_keys=ON",
+    # Wait for another process's write lock instead of failing at once.
+    "PRAGMA busy_timeout=5000",
+)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """An async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``)."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url)
+        _setup_sqlite(engine)
+        return engine
+    # pre_ping: a restarted PostgreSQL leaves dead connections in the pool.
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+def _setup_sqlite(engine: AsyncEngine) -> None:
+    """Take transaction control away from Python's sqlite3 module.
+
+    In its legacy mode sqlite3 starts a transaction only at the first INSERT/UPDATE/
+    DELETE, so SELECTs before it see no snapshot and DDL autocommits. Instead we turn
+    that off and emit BEGIN ourselves (the recipe in SQLAlchemy's SQLite docs). Write
+    transactions use BEGIN IMMEDIATE, which takes the write lock up front: a deferred
+    transaction that reads first and writes later can fail with SQLITE_BUSY when it
+    tries to upgrade its lock, and busy_timeout does not help in that case.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in _SQLITE_PRAGMAS:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Connection) -> None:
+        writes = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

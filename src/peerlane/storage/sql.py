@@ -1,0 +1,603 @@
+"""The SQL back-end: one implementation of :class:`~peerlane.storage.base.Store` for
+SQLite (embedded default) and PostgreSQL (scale-out), selected by the URL alone.
+
+Concurrency, per dialect:
+
+* SQLite has one writer at a time. Write transactions are serialized in-process with an
+  :class:`asyncio.Lock` and open with ``BEGIN IMMEDIATE`` (see :mod:`.engine`), so they
+  never fail half-way on a lock upgrade; readers run alongside in WAL mode.
+* PostgreSQL gets correctness from the statements themselves: ``UPDATE ... RETURNING``
+  takes the row lock that numbers messages and counts invite uses, unique constraints
+  catch racing inserts, and the loser retries or reads the winner's row.
+
+The SQL is the same for both; nothing here is dialect-specific.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import asdict, replace
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    Row,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from peerlane.core.codes import free_nameplate
+from peerlane.core.invites import problem
+from peerlane.core.records import (
+    CleanupReport,
+    Invite,
+    MessageKind,
+    Participant,
+    Retention,
+    Room,
+    StoredMessage,
+)
+from peerlane.errors import ConflictError, ErrorCode, GoneError, LimitError, NotFoundError
+from peerlane.storage.engine import WRITE_OPTION, is_sqlite, make_engine
+from peerlane.storage.migrate import engine_revision, head_revision, upgrade_engine
+from peerlane.storage.tables import invites, messages, meta, participants, rooms
+
+T = TypeVar("T")
+
+# Tries of an insert that can lose a race for a nameplate. Each round of a race has a
+# winner (the loser's INSERT waits for it to commit), so this many instances creating
+# invites at the same instant all succeed.
+_ATTEMPTS = 16
+# Keeps ``IN (...)`` lists below SQLite's bound-parameter limit.
+_CHUNK = 500
+
+
+class SqlStore:
+    """The :class:`~peerlane.storage.base.Store` on SQLAlchemy's async engine.
+
+    ``url`` is e.g. ``sqlite+aiosqlite:////var/lib/peerlane/peerlane.db`` or
+    ``postgresql+asyncpg://peerlane@db:5432/peerlane``. Nothing connects before
+    :meth:`start`, which also migrates the schema.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._engine = make_engine(url)
+        self._writer = self._engine.execution_options(**{WRITE_OPTION: True})
+        self._lock = asyncio.Lock() if is_sqlite(self._engine) else None
+
+    # -- lifecycle --
+
+    async def start(self) -> None:
+        async with self._serialized():
+            await upgrade_engine(self._engine)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def ready(self) -> bool:
+        try:
+            async with self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return await engine_revision(self._engine) == head_revision()
+        except (SQLAlchemyError, OSError, TimeoutError):
+            # A probe: a database that is down or unreachable is simply not ready.
+            return False
+
+    # -- transactions --
+
+    @contextlib.asynccontextmanager
+    async def _serialized(self) -> AsyncIterator[None]:
+        if self._lock is None:
+            yield
+        else:
+            async with self._lock:
+                yield
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: committed on exit, rolled back if the body raises."""
+        # The lock is taken before a pooled connection, so waiting writers hold none.
+        async with self._serialized(), self._writer.begin() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction (one snapshot), rolled back on exit."""
+        async with self._engine.connect() as conn:
+            yield conn
+
+    async def _retry_on_conflict(self, body: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``body`` in a write transaction, again if it hits a unique constraint.
+
+        Two instances can pick the same free nameplate at once; the second insert fails
+        and a fresh attempt picks the next one. Anything else that keeps failing is a
+        duplicate id.
+        """
+        for _ in range(_ATTEMPTS):
+            try:
+                async with self._write() as conn:
+                    return await body(conn)
+            except IntegrityError:
+                continue
+        raise ConflictError(ErrorCode.DUPLICATE_ID)
+
+    # -- server metadata --
+
+    async def get_or_set_meta(self, key: str, value: str) -> str:
+        try:
+            async with self._write() as conn:
+                stored = await _meta_value(conn, key)
+                if stored is not None:
+                    return stored
+                await conn.execute(insert(meta).values(key=key, value=value))
+                return value
+        except IntegrityError:
+            # Another instance inserted the key after we looked: theirs wins.
+            async with self._read() as conn:
+                stored = await _meta_value(conn, key)
+            if stored is None:
+                raise
+            return stored
+
+    # -- rooms --
+
+    async def create_room(self, room: Room, owner: Participant, invite: Invite) -> Invite:
+        async def body(conn: AsyncConnection) -> Invite:
+            await conn.execute(insert(rooms).values(_room_values(room)))
+            await conn.execute(insert(participants).values(asdict(owner)))
+            return await _insert_invite(conn, invite)
+
+        return await self._retry_on_conflict(body)
+
+    async def get_room(self, room_id: str) -> Room | None:
+        async with self._read() as conn:
+            return await _get_room(conn, room_id)
+
+    async def set_retention(self, room_id: str, retention: Retention) -> Room:
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(rooms)
+                .where(rooms.c.id == room_id)
+                .values(_retention_values(retention))
+                .returning(*rooms.c)
+            )
+            row = result.one_or_none()
+        if row is None:
+            raise NotFoundError(ErrorCode.ROOM_NOT_FOUND)
+        return _room(row)
+
+    async def delete_room(self, room_id: str) -> bool:
+        async with self._write() as conn:
+            deleted = await _delete_rooms(conn, rooms.c.id == room_id)
+        return bool(deleted)
+
+    async def count_rooms(self) -> int:
+        async with self._read() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(rooms)) or 0)
+
+    # -- participants --
+
+    async def redeem_invite(
+        self, invite_id: str, participant: Participant, *, now: float, max_participants: int
+    ) -> Participant:
+        """As in :class:`Store`. The participant joins the invite's room, whatever its
+        ``room_id`` said. Any error rolls back the use of the invite."""
+        async with self._write() as conn:
+            room_id = await _use_invite(conn, invite_id, now)
+            # Locks the room row: joins to one room take turns, so the count below holds.
+            if not await _touch_room(conn, room_id, now):
+                raise NotFoundError(ErrorCode.ROOM_NOT_FOUND)
+            if await _count_participants(conn, room_id) >= max_participants:
+                raise LimitError(ErrorCode.ROOM_FULL)
+            joined = replace(participant, room_id=room_id)
+            await conn.execute(insert(participants).values(asdict(joined)))
+        return joined
+
+    async def get_participant(self, participant_id: str) -> Participant | None:
+        async with self._read() as conn:
+            result = await conn.execute(
+                select(participants).where(participants.c.id == participant_id)
+            )
+            row = result.one_or_none()
+        return None if row is None else Participant(**row._asdict())
+
+    async def list_participants(self, room_id: str) -> list[Participant]:
+        async with self._read() as conn:
+            result = await conn.execute(
+                select(participants)
+                .where(participants.c.room_id == room_id)
+                .order_by(participants.c.created_at, participants.c.id)
+            )
+            return [Participant(**row._asdict()) for row in result]
+
+    async def set_last_read(self, participant_id: str, seq: int) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                update(participants)
+                .where(participants.c.id == participant_id, participants.c.last_read_seq < seq)
+                .values(last_read_seq=seq)
+            )
+
+    # -- invites --
+
+    async def create_invite(self, invite: Invite) -> Invite:
+        async def body(conn: AsyncConnection) -> Invite:
+            # Checked here so a missing room is not mistaken for a nameplate race.
+            if await _get_room(conn, invite.room_id) is None:
+                raise NotFoundError(ErrorCode.ROOM_NOT_FOUND)
+            return await _insert_invite(conn, invite)
+
+        return await self._retry_on_conflict(body)
+
+    async def get_invite(self, invite_id: str) -> Invite | None:
+        async with self._read() as conn:
+            return await _get_invite(conn, invites.c.id == invite_id)
+
+    async def get_invite_by_token(self, token: str) -> Invite | None:
+        async with self._read() as conn:
+            return await _get_invite(conn, invites.c.token == token)
+
+    async def get_invite_by_nameplate(self, nameplate: int) -> Invite | None:
+        async with self._read() as conn:
+            return await _get_invite(conn, invites.c.nameplate == nameplate)
+
+    async def list_invites(self, room_id: str) -> list[Invite]:
+        async with self._read() as conn:
+            result = await conn.execute(
+                select(invites)
+                .where(invites.c.room_id == room_id)
+                .order_by(invites.c.created_at, invites.c.id)
+            )
+            return [Invite(**row._asdict()) for row in result]
+
+    async def update_invite(
+        self,
+        invite_id: str,
+        *,
+        expires_at: float | None = None,
+        max_uses: int | None = None,
+        clear_max_uses: bool = False,
+        revoked_at: float | None = None,
+    ) -> Invite:
+        """As in :class:`Store`; ``clear_max_uses`` wins over ``max_uses``."""
+        values: dict[str, Any] = {}
+        if expires_at is not None:
+            values["expires_at"] = expires_at
+        if max_uses is not None:
+            values["max_uses"] = max_uses
+        if clear_max_uses:
+            values["max_uses"] = None
+        if revoked_at is not None:
+            values["revoked_at"] = revoked_at
+        async with self._write() as conn:
+            if values:
+                invite = await _update_invite(conn, invite_id, values)
+            else:
+                invite = await _get_invite(conn, invites.c.id == invite_id)
+        if invite is None:
+            raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
+        return invite
+
+    async def record_code_failure(self, invite_id: str, *, max_failures: int) -> Invite:
+        # One statement, so concurrent wrong guesses are all counted.
+        retire = case((invites.c.failures + 1 >= max_failures, null()), else_=invites.c.nameplate)
+        async with self._write() as conn:
+            invite = await _update_invite(
+                conn, invite_id, {"failures": invites.c.failures + 1, "nameplate": retire}
+            )
+        if invite is None:
+            raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
+        return invite
+
+    # -- messages --
+
+    async def append_message(
+        self,
+        *,
+        room_id: str,
+        client_id: str,
+        sender_id: str,
+        sender_name: str,
+        kind: MessageKind,
+        ref: int | None,
+        body: str,
+        now: float,
+    ) -> tuple[StoredMessage, bool]:
+        try:
+            async with self._write() as conn:
+                existing = await _find_message(conn, room_id, sender_id, client_id)
+                if existing is not None:
+                    return existing, True
+                seq = await _next_seq(conn, room_id, now)
+                message = StoredMessage(
+                    room_id=room_id,
+                    seq=seq,
+                    client_id=client_id,
+                    sender_id=sender_id,
+                    sender_name=sender_name,
+                    ts=now,
+                    kind=kind,
+                    ref=ref,
+                    body=body,
+                )
+                await conn.execute(insert(messages).values(asdict(message)))
+                return message, False
+        except IntegrityError:
+            # A concurrent resend of the same message was inserted first. Our transaction
+            # rolled back, taking the seq it had drawn with it, so the room has no gap.
+            async with self._read() as conn:
+                existing = await _find_message(conn, room_id, sender_id, client_id)
+            if existing is None:
+                raise
+            return existing, True
+
+    async def messages_after(self, room_id: str, after: int, limit: int) -> list[StoredMessage]:
+        async with self._read() as conn:
+            result = await conn.execute(
+                select(messages)
+                .where(messages.c.room_id == room_id, messages.c.seq > after)
+                .order_by(messages.c.seq)
+                .limit(limit)
+            )
+            return [StoredMessage(**row._asdict()) for row in result]
+
+    async def messages_before(self, room_id: str, before: int, limit: int) -> list[StoredMessage]:
+        async with self._read() as conn:
+            result = await conn.execute(
+                select(messages)
+                .where(messages.c.room_id == room_id, messages.c.seq < before)
+                .order_by(messages.c.seq.desc())
+                .limit(limit)
+            )
+            newest_first = [StoredMessage(**row._asdict()) for row in result]
+        return newest_first[::-1]
+
+    # -- retention --
+
+    async def cleanup(self, *, now: float, invite_grace: float) -> CleanupReport:
+        async with self._write() as conn:
+            # Idle rooms first: their messages go with them and are not counted below.
+            rooms_deleted = await _delete_rooms(
+                conn,
+                and_(
+                    rooms.c.idle_expiry.is_not(None),
+                    rooms.c.last_active_at + rooms.c.idle_expiry < now,
+                ),
+            )
+            messages_deleted = await _apply_max_age(conn, now) + await _apply_max_messages(conn)
+            released = await _release_nameplates(conn, now - invite_grace)
+        return CleanupReport(
+            messages_deleted=messages_deleted,
+            rooms_deleted=len(rooms_deleted),
+            invites_released=released,
+        )
+
+
+# -- rows and records --
+
+
+def _room(row: Row[Any]) -> Room:
+    return Room(
+        id=row.id,
+        name=row.name,
+        owner_id=row.owner_id,
+        created_at=row.created_at,
+        last_active_at=row.last_active_at,
+        last_seq=row.last_seq,
+        retention=Retention(
+            max_age=row.max_age, max_messages=row.max_messages, idle_expiry=row.idle_expiry
+        ),
+    )
+
+
+def _retention_values(retention: Retention) -> dict[str, Any]:
+    return {
+        "max_age": retention.max_age,
+        "max_messages": retention.max_messages,
+        "idle_expiry": retention.idle_expiry,
+    }
+
+
+def _room_values(room: Room) -> dict[str, Any]:
+    return {
+        "id": room.id,
+        "name": room.name,
+        "owner_id": room.owner_id,
+        "created_at": room.created_at,
+        "last_active_at": room.last_active_at,
+        "last_seq": room.last_seq,
+        **_retention_values(room.retention),
+    }
+
+
+# -- statements used by more than one method; each runs in the caller's transaction --
+
+
+async def _meta_value(conn: AsyncConnection, key: str) -> str | None:
+    value = await conn.scalar(select(meta.c.value).where(meta.c.key == key))
+    return None if value is None else str(value)
+
+
+async def _get_room(conn: AsyncConnection, room_id: str) -> Room | None:
+    row = (await conn.execute(select(rooms).where(rooms.c.id == room_id))).one_or_none()
+    return None if row is None else _room(row)
+
+
+async def _touch_room(conn: AsyncConnection, room_id: str, now: float) -> bool:
+    """Mark the room active (taking its row lock); False if there is no such room."""
+    result = await conn.execute(
+        update(rooms).where(rooms.c.id == room_id).values(last_active_at=now).returning(rooms.c.id)
+    )
+    return result.one_or_none() is not None
+
+
+async def _next_seq(conn: AsyncConnection, room_id: str, now: float) -> int:
+    """Draw the room's next message seq and mark it active.
+
+    The UPDATE holds the room's row lock until commit, so concurrent appends to one
+    room get consecutive seqs and a rolled-back append gives its seq back.
+    """
+    result = await conn.execute(
+        update(rooms)
+        .where(rooms.c.id == room_id)
+        .values(last_seq=rooms.c.last_seq + 1, last_active_at=now)
+        .returning(rooms.c.last_seq)
+    )
+    seq = result.scalar_one_or_none()
+    if seq is None:
+        raise NotFoundError(ErrorCode.ROOM_NOT_FOUND)
+    return int(seq)
+
+
+async def _find_message(
+    conn: AsyncConnection, room_id: str, sender_id: str, client_id: str
+) -> StoredMessage | None:
+    result = await conn.execute(
+        select(messages).where(
+            messages.c.room_id == room_id,
+            messages.c.sender_id == sender_id,
+            messages.c.client_id == client_id,
+        )
+    )
+    row = result.one_or_none()
+    return None if row is None else StoredMessage(**row._asdict())
+
+
+async def _count_participants(conn: AsyncConnection, room_id: str) -> int:
+    count = await conn.scalar(
+        select(func.count()).select_from(participants).where(participants.c.room_id == room_id)
+    )
+    return int(count or 0)
+
+
+async def _get_invite(conn: AsyncConnection, where: Any) -> Invite | None:
+    row = (await conn.execute(select(invites).where(where))).one_or_none()
+    return None if row is None else Invite(**row._asdict())
+
+
+async def _update_invite(
+    conn: AsyncConnection, invite_id: str, values: dict[str, Any]
+) -> Invite | None:
+    result = await conn.execute(
+        update(invites).where(invites.c.id == invite_id).values(values).returning(*invites.c)
+    )
+    row = result.one_or_none()
+    return None if row is None else Invite(**row._asdict())
+
+
+async def _insert_invite(conn: AsyncConnection, invite: Invite) -> Invite:
+    """Insert ``invite`` under the smallest free nameplate; a racing instance that took
+    the same one makes this raise IntegrityError (the unique constraint)."""
+    in_use = await conn.scalars(select(invites.c.nameplate).where(invites.c.nameplate.is_not(None)))
+    stored = replace(invite, nameplate=free_nameplate(in_use))
+    await conn.execute(insert(invites).values(asdict(stored)))
+    return stored
+
+
+async def _use_invite(conn: AsyncConnection, invite_id: str, now: float) -> str:
+    """Count one use of a redeemable invite and return its room id, or raise why not.
+
+    The conditional UPDATE is the check: it locks the row, and PostgreSQL re-evaluates
+    the condition after waiting for a concurrent redemption, so ``max_uses`` holds.
+    """
+    redeemable = and_(
+        invites.c.id == invite_id,
+        invites.c.revoked_at.is_(None),
+        invites.c.expires_at > now,
+        or_(invites.c.max_uses.is_(None), invites.c.uses < invites.c.max_uses),
+    )
+    result = await conn.execute(
+        update(invites)
+        .where(redeemable)
+        .values(uses=invites.c.uses + 1)
+        .returning(invites.c.room_id)
+    )
+    room_id = result.scalar_one_or_none()
+    if room_id is not None:
+        return str(room_id)
+    invite = await _get_invite(conn, invites.c.id == invite_id)
+    if invite is None:
+        raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
+    # problem() is None only if the owner changed the invite in between; it was not
+    # redeemable when we tried, and the one rule that can flip back is the use count.
+    raise GoneError(problem(invite, now) or ErrorCode.INVITE_EXHAUSTED)
+
+
+async def _delete_rooms(conn: AsyncConnection, where: Any) -> Sequence[str]:
+    """Delete the matching rooms and everything in them; return their ids.
+
+    The rooms go first, in one statement: on PostgreSQL a room touched concurrently is
+    re-checked against ``where`` before it is deleted. The children are then deleted
+    explicitly as well, so nothing is orphaned where foreign keys are not enforced.
+    """
+    result = await conn.execute(delete(rooms).where(where).returning(rooms.c.id))
+    room_ids = [str(room_id) for room_id in result.scalars()]
+    for chunk in _chunks(room_ids):
+        for table in (messages, invites, participants):
+            await conn.execute(delete(table).where(table.c.room_id.in_(chunk)))
+    return room_ids
+
+
+async def _apply_max_age(conn: AsyncConnection, now: float) -> int:
+    """Delete messages older than their room's max_age, room by room (index room_id, ts)."""
+    result = await conn.execute(
+        select(rooms.c.id, rooms.c.max_age).where(rooms.c.max_age.is_not(None))
+    )
+    deleted = 0
+    for room_id, max_age in result.all():
+        deleted += (
+            await conn.execute(
+                delete(messages).where(messages.c.room_id == room_id, messages.c.ts < now - max_age)
+            )
+        ).rowcount
+    return deleted
+
+
+async def _apply_max_messages(conn: AsyncConnection) -> int:
+    """Keep each room's newest max_messages messages; seqs are gap-free, so the cut-off
+    is a seq, and messages appended meanwhile are only newer."""
+    result = await conn.execute(
+        select(rooms.c.id, rooms.c.last_seq, rooms.c.max_messages).where(
+            rooms.c.max_messages.is_not(None), rooms.c.last_seq > rooms.c.max_messages
+        )
+    )
+    deleted = 0
+    for room_id, last_seq, max_messages in result.all():
+        deleted += (
+            await conn.execute(
+                delete(messages).where(
+                    messages.c.room_id == room_id, messages.c.seq <= last_seq - max_messages
+                )
+            )
+        ).rowcount
+    return deleted
+
+
+async def _release_nameplates(conn: AsyncConnection, dead_before: float) -> int:
+    """Free the nameplates of invites revoked or expired before ``dead_before``, and of
+    used-up ones at once (their uses never come back), so short codes stay short."""
+    dead = or_(
+        invites.c.revoked_at < dead_before,
+        invites.c.expires_at < dead_before,
+        and_(invites.c.max_uses.is_not(None), invites.c.uses >= invites.c.max_uses),
+    )
+    result = await conn.execute(
+        update(invites).where(invites.c.nameplate.is_not(None), dead).values(nameplate=None)
+    )
+    return result.rowcount
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]

@@ -1,0 +1,122 @@
+"""The database schema as SQLAlchemy Core tables.
+
+This is the schema the code expects; the Alembic revisions in ``migrations/`` are what
+actually create it, and ``tests/storage`` checks the two agree. Constraint and index
+names come from :data:`NAMING`, so migrations can refer to them on every back-end.
+
+Times are float seconds since the epoch (double precision), as everywhere in peerlane.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# Server-wide settings that must agree across instances (e.g. the signing secret).
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    # Not a foreign key: the owner row is inserted after the room it belongs to.
+    Column("owner_id", String, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("last_active_at", Double, nullable=False),
+    # The seq of the newest message; incremented under the row lock to number messages.
+    Column("last_seq", BigInteger, nullable=False, default=0),
+    Column("max_age", Double, nullable=True),
+    Column("max_messages", Integer, nullable=True),
+    Column("idle_expiry", Double, nullable=True),
+)
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column(
+        "room_id",
+        String,
+        ForeignKey("rooms.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("name", String, nullable=False),
+    Column("role", String, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("last_read_seq", BigInteger, nullable=False, default=0),
+)
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column(
+        "room_id",
+        String,
+        ForeignKey("rooms.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("token", String, nullable=False),
+    # NULL once the short code is retired; unique among the non-NULL ones.
+    Column("nameplate", Integer, nullable=True),
+    Column("words", String, nullable=False),
+    Column("created_by", String, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Column("max_uses", Integer, nullable=True),
+    Column("uses", Integer, nullable=False, default=0),
+    Column("revoked_at", Double, nullable=True),
+    Column("failures", Integer, nullable=False, default=0),
+    # The unique constraints double as the lookup indexes for links and short codes.
+    UniqueConstraint("token"),
+    UniqueConstraint("nameplate"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("room_id", String, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("client_id", String, nullable=False),
+    Column("sender_id", String, nullable=False),
+    Column("sender_name", String, nullable=False),
+    Column("ts", Double, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("ref", BigInteger, nullable=True),
+    Column("body", Text, nullable=False),
+    # (room_id, seq) serves paging; the unique key makes client resends idempotent.
+    PrimaryKeyConstraint("room_id", "seq"),
+    UniqueConstraint("room_id", "sender_id", "client_id"),
+    # Age retention deletes by time within a room.
+    Index(None, "room_id", "ts"),
+)

@@ -1,0 +1,101 @@
+"""Fan-out, addressing, ordering, overflow and presence, on every bus back-end."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from peerlane.core import protocol as p
+from peerlane.core.session import RoomDeleted, RoomEvent
+
+TIMEOUT = 5.0
+
+
+def chat(seq: int) -> p.Message:
+    return p.Message(seq=seq, id=f"m{seq}", sender="s", sender_name="S", ts=1.0, body={"n": seq})
+
+
+def peer(peer_id: str) -> p.PeerInfo:
+    return p.PeerInfo(peer_id=peer_id, participant_id="p" + peer_id, name=peer_id, role="member")
+
+
+async def take(sub: Any, count: int) -> list[RoomEvent]:
+    out: list[RoomEvent] = []
+
+    async def run() -> None:
+        async for event in sub:
+            out.append(event)
+            if len(out) == count:
+                return
+
+    await asyncio.wait_for(run(), TIMEOUT)
+    return out
+
+
+async def test_publish_reaches_every_subscriber_of_the_room_in_order(make_bus: Any) -> None:
+    bus_a, bus_b = await make_bus(), await make_bus()
+    async with (
+        bus_a.subscribe("r1") as s1,
+        bus_b.subscribe("r1") as s2,
+        bus_b.subscribe("r2") as other,
+    ):
+        for seq in range(1, 51):
+            await bus_a.publish(RoomEvent("r1", chat(seq)))
+        await bus_a.publish(RoomEvent("r2", chat(99)))
+        for sub in (s1, s2):
+            events = await take(sub, 50)
+            assert [e.message.seq for e in events] == list(range(1, 51))  # type: ignore[union-attr]
+        (only,) = await take(other, 1)
+        assert only.message.seq == 99  # type: ignore[union-attr]
+
+
+async def test_addressing_and_event_text_survive_the_bus(make_bus: Any) -> None:
+    bus = await make_bus()
+    relay = p.SignalRelay(sender="a", kind="offer", data={"sdp": "v=0"})
+    async with bus.subscribe("r") as sub:
+        await bus.publish(RoomEvent("r", relay, to="b", exclude=None))
+        await bus.publish(RoomEvent("r", RoomDeleted()))
+        first, second = await take(sub, 2)
+    assert first.to == "b"
+    assert first.exclude is None
+    assert first.message == relay
+    assert first.text == p.dump(relay)
+    assert isinstance(second.message, RoomDeleted)
+
+
+async def test_a_slow_subscriber_overflows_instead_of_blocking(make_bus: Any) -> None:
+    bus = await make_bus(queue_size=10)
+    async with bus.subscribe("r") as slow, bus.subscribe("r") as fast:
+        for seq in range(1, 31):
+            await bus.publish(RoomEvent("r", chat(seq)))
+        got = await take(fast, 10)  # the fast one drains as it goes in real use
+        assert [e.message.seq for e in got] == list(range(1, 11))  # type: ignore[union-attr]
+
+        async def drain() -> list[RoomEvent]:
+            return [event async for event in slow]
+
+        events = await asyncio.wait_for(drain(), TIMEOUT)
+    assert slow.overflowed
+    assert len(events) == 10  # what fit in the queue, then the iteration ended
+
+
+async def test_presence_add_list_remove(make_bus: Any) -> None:
+    bus_a, bus_b = await make_bus(), await make_bus()
+    await bus_a.add_peer("r", peer("x"))
+    await bus_b.add_peer("r", peer("y"))
+    await bus_b.add_peer("other", peer("z"))
+    assert {q.peer_id for q in await bus_a.peers("r")} == {"x", "y"}
+    await bus_a.remove_peer("r", "x")
+    assert [q.peer_id for q in await bus_b.peers("r")] == ["y"]
+    assert await bus_a.peers("empty") == []
+
+
+async def test_unsubscribed_rooms_get_nothing_and_resubscribe_works(make_bus: Any) -> None:
+    bus = await make_bus()
+    async with bus.subscribe("r"):
+        pass
+    await bus.publish(RoomEvent("r", chat(1)))  # nobody listening: dropped, no error
+    async with bus.subscribe("r") as sub:
+        await bus.publish(RoomEvent("r", chat(2)))
+        (event,) = await take(sub, 1)
+    assert event.message.seq == 2  # type: ignore[union-attr]

@@ -1,0 +1,127 @@
+"""Messages: numbering, idempotent resends, paging, on every back-end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from peerlane.core.records import StoredMessage
+from peerlane.errors import ErrorCode, NotFoundError
+from peerlane.storage.sql import SqlStore
+
+NOW = 1_000_000.0
+
+
+async def _append(
+    store: SqlStore, room_id: str, client_id: str, *, sender: str = "alice", now: float = NOW
+) -> tuple[StoredMessage, bool]:
+    return await store.append_message(
+        room_id=room_id,
+        client_id=client_id,
+        sender_id=sender,
+        sender_name=sender.title(),
+        kind="text",
+        ref=None,
+        body=json.dumps({"text": client_id}),
+        now=now,
+    )
+
+
+async def test_seqs_are_gap_free_and_stored(store: SqlStore, make) -> None:
+    room, _ = await make.new_room(store)
+
+    appended = [await _append(store, room.id, f"m{i}", now=NOW + i) for i in range(1, 6)]
+
+    assert [(m.seq, dup) for m, dup in appended] == [(i, False) for i in range(1, 6)]
+    first = appended[0][0]
+    assert first == StoredMessage(
+        room_id=room.id, seq=1, client_id="m1", sender_id="alice", sender_name="Alice",
+        ts=NOW + 1, kind="text", ref=None, body='{"text": "m1"}',
+    )  # fmt: skip
+    stored_room = await store.get_room(room.id)
+    assert stored_room is not None
+    assert (stored_room.last_seq, stored_room.last_active_at) == (5, NOW + 5)
+    assert await store.messages_after(room.id, 0, 100) == [m for m, _ in appended]
+
+
+async def test_reaction_keeps_its_ref(store: SqlStore, make) -> None:
+    room, _ = await make.new_room(store)
+    await _append(store, room.id, "m1")
+
+    reaction, _ = await store.append_message(
+        room_id=room.id, client_id="r1", sender_id="bob", sender_name="Bob",
+        kind="reaction", ref=1, body='{"emoji":"+1"}', now=NOW,
+    )  # fmt: skip
+
+    assert (reaction.kind, reaction.ref) == ("reaction", 1)
+    assert (await store.messages_after(room.id, 1, 10)) == [reaction]
+
+
+async def test_resend_is_idempotent_and_uses_no_seq(store: SqlStore, make) -> None:
+    room, _ = await make.new_room(store)
+    original, dup = await _append(store, room.id, "m1")
+    assert not dup
+
+    again, dup = await _append(store, room.id, "m1", now=NOW + 5)
+
+    assert dup
+    assert again == original
+    # The same client id from another sender is a different message.
+    other, dup = await _append(store, room.id, "m1", sender="bob")
+    assert (other.seq, dup) == (2, False)
+    nxt, _ = await _append(store, room.id, "m2")
+    assert nxt.seq == 3
+
+
+async def test_append_to_missing_room(store: SqlStore) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        await _append(store, "no-such-room", "m1")
+    assert caught.value.code is ErrorCode.ROOM_NOT_FOUND
+
+
+async def test_concurrent_appends_are_numbered_one_to_n(store: SqlStore, make) -> None:
+    room, _ = await make.new_room(store)
+
+    results = await asyncio.gather(*(_append(store, room.id, f"m{i}") for i in range(50)))
+
+    assert sorted(m.seq for m, _ in results) == list(range(1, 51))
+    assert not any(dup for _, dup in results)
+    stored = await store.messages_after(room.id, 0, 100)
+    assert [m.seq for m in stored] == list(range(1, 51))
+
+
+async def test_concurrent_resends_store_one_message(store: SqlStore, make) -> None:
+    room, _ = await make.new_room(store)
+
+    results = await asyncio.gather(*(_append(store, room.id, "same") for _ in range(10)))
+
+    assert {m.seq for m, _ in results} == {1}
+    assert sum(not dup for _, dup in results) == 1
+    # No seq was consumed by the losers.
+    nxt, _ = await _append(store, room.id, "next")
+    assert nxt.seq == 2
+
+
+async def test_paging(store: SqlStore, make) -> None:
+    room, _ = await make.new_room(store)
+    other, _ = await make.new_room(store)
+    for i in range(1, 11):
+        await _append(store, room.id, f"m{i}")
+    await _append(store, other.id, "elsewhere")
+
+    async def after(seq: int, limit: int) -> list[int]:
+        return [m.seq for m in await store.messages_after(room.id, seq, limit)]
+
+    async def before(seq: int, limit: int) -> list[int]:
+        return [m.seq for m in await store.messages_before(room.id, seq, limit)]
+
+    assert await after(0, 3) == [1, 2, 3]
+    assert await after(3, 3) == [4, 5, 6]
+    assert await after(8, 5) == [9, 10]
+    assert await after(10, 5) == []
+    assert await before(11, 3) == [8, 9, 10]
+    assert await before(8, 3) == [5, 6, 7]
+    assert await before(3, 5) == [1, 2]
+    assert await before(1, 5) == []
