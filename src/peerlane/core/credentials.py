@@ -64,7 +64,9 @@ def verify(secret: bytes, token: str, *, now: float) -> Claims:
         raise AuthError(ErrorCode.UNAUTHORIZED)
     try:
         raw = json.loads(_unb64(payload))
-        claims = Claims(room_id=str(raw["r"]), participant_id=str(raw["p"]), expires_at=int(raw["e"]))
+        claims = Claims(
+            room_id=str(raw["r"]), participant_id=str(raw["p"]), expires_at=int(raw["e"])
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise AuthError(ErrorCode.UNAUTHORIZED) from exc
     if claims.expires_at <= now:

@@ -9,8 +9,10 @@ from peerlane.errors import ErrorCode, GoneError
 _RULES = (
     (lambda inv, now: inv.revoked_at is not None, ErrorCode.INVITE_REVOKED),
     (lambda inv, now: inv.expires_at <= now, ErrorCode.INVITE_EXPIRED),
-    (lambda inv, now: inv.max_uses is not None and inv.uses >= inv.max_uses,
-     ErrorCode.INVITE_EXHAUSTED),
+    (
+        lambda inv, now: inv.max_uses is not None and inv.uses >= inv.max_uses,
+        ErrorCode.INVITE_EXHAUSTED,
+    ),
 )
 
 

@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, Valid
 from peerlane.errors import ErrorCode, ProtocolError
 
 PROTOCOL_VERSION = 1
+# Nesting of a whole frame (objects and arrays). Pydantic validates a little deeper than it
+# can serialize (about 254), so a deeper body would be stored but could never be sent.
+MAX_DEPTH = 64
 
 # Client-generated ids (chat message ids): short, URL-safe, unique per sender and room.
 ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -245,12 +248,27 @@ def parse_client_message(data: str | bytes, *, max_size: int) -> ClientMessage:
             ErrorCode.UNKNOWN_TYPE,
             f"Unknown message type; expected one of: {', '.join(sorted(CLIENT_TYPES))}.",
         )
+    if _deeper_than(raw, MAX_DEPTH):
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "The message is nested too deeply.")
     try:
         return _client_adapter.validate_python(raw)
     except ValidationError as exc:
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, _describe(exc)) from exc
     except RecursionError as exc:
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, "The message is nested too deeply.") from exc
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than ``limit`` levels (breadth-first, no recursion)."""
+    level = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for v in level
+            if isinstance(v, dict | list)
+            for child in (v.values() if isinstance(v, dict) else v)
+        ]
+    return any(isinstance(v, dict | list) for v in level)
 
 
 def _describe(exc: ValidationError) -> str:
