@@ -5,6 +5,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+import services
 from support import ServerProcess
 
 
@@ -20,3 +22,17 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 def http(server: ServerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.base, timeout=10) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[services.PgServer]:
+    """A PostgreSQL server for the whole session (started on first use)."""
+    with services.pg_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis server for the whole session (started on first use)."""
+    with services.redis_server() as url:
+        yield url

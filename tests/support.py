@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,34 @@ from websockets.sync.client import ClientConnection, connect
 
 TIMEOUT = float(os.environ.get("PEERLANE_TEST_TIMEOUT", "10"))
 ORIGIN_HEADER = "Origin"
+
+
+def wait_until(
+    condition: Callable[[], Any], timeout: float = TIMEOUT, interval: float = 0.05, what: str = ""
+) -> Any:
+    """Poll ``condition`` until it returns something truthy (returned), or fail at the
+    deadline. For state only visible by asking (a clock-driven expiry, a cleanup run)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"condition not met within {timeout}s: {what or condition}")
+        time.sleep(interval)
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> str:
+    """``response`` is exactly the error shape with ``status`` and ``code``; its message."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert "Traceback" not in response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message"}, body
+    assert body["error"]["code"] == code, body
+    message = body["error"]["message"]
+    assert isinstance(message, str) and message, body
+    return str(message)
 
 
 def free_port() -> int:
@@ -58,10 +86,10 @@ class ServerProcess:
         }
         self.log_path = self.data_dir / "server.log"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "peerlane", "serve"], env=env, stdout=log, stderr=log
-        )
+        with self.log_path.open("ab") as log:  # the child keeps its own copy open
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "peerlane", "serve"], env=env, stdout=log, stderr=log
+            )
         self.wait_ready()
         return self
 
@@ -134,16 +162,23 @@ def link_token(member: Member) -> str:
     return str(member.body["invite"]["link"].split("#", 1)[1])
 
 
+def open_socket(url: str, **options: Any) -> ClientConnection:
+    """A connected WebSocket client that outlives a ``with`` block; close it when done.
+
+    (websockets >= 17.1 warns when ``connect()`` is not used as a context manager unless
+    ``legacy=True``, which older versions do not know; entering the connection works in
+    every version.)"""
+    options = {"open_timeout": TIMEOUT, "max_size": None, **options}
+    return connect(url, **options).__enter__()
+
+
 class Peer:
     """A WebSocket client of one room, with helpers that wait for typed messages."""
 
     def __init__(self, server: ServerProcess, member: Member, last_seq: int | None = None):
         self.member = member
-        self.ws: ClientConnection = connect(
-            server.ws_url(member.room_id),
-            additional_headers=member.auth,
-            open_timeout=TIMEOUT,
-            max_size=None,
+        self.ws: ClientConnection = open_socket(
+            server.ws_url(member.room_id), additional_headers=member.auth
         )
         self.inbox: list[dict[str, Any]] = []
         hello: dict[str, Any] = {"type": "hello", "v": 1}
@@ -186,6 +221,15 @@ class Peer:
     def chat(self, client_id: str, body: Any = "hi") -> dict[str, Any]:
         self.send({"type": "chat", "id": client_id, "body": body})
         return self.expect("ack", id=client_id)
+
+    def assert_silent(self, window: float = 0.3) -> None:
+        """Nothing arrives for ``window`` seconds (and nothing is waiting in the inbox)."""
+        assert not self.inbox, self.inbox
+        try:
+            message = self.ws.recv(timeout=window)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected message: {message}")
 
     def close(self) -> None:
         self.ws.close()
