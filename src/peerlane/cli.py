@@ -32,7 +32,9 @@ app.add_typer(db, name="db")
 def _cli_type(annotation: Any) -> Any:
     """The type Typer parses an option as; pydantic does the real validation after."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    base = args[0] if typing.get_origin(annotation) in (typing.Union, types.UnionType) else annotation
+    base = (
+        args[0] if typing.get_origin(annotation) in (typing.Union, types.UnionType) else annotation
+    )
     if typing.get_origin(base) is typing.Annotated:
         base = typing.get_args(base)[0]
     if base in (int, float, bool, Path):

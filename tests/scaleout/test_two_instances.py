@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from services import PgServer, create_database
 from support import Peer, ServerProcess, create_room, join, link_token
 
@@ -72,7 +73,9 @@ def test_concurrent_writers_on_both_instances_get_one_gap_free_order(
     seen_a = [m["id"] for m in a.messages(2 * count)]
     seen_b = [m["id"] for m in b.messages(2 * count)]
     assert seen_a == seen_b  # the same order everywhere
-    assert sorted(seen_a) == sorted([f"a{i}" for i in range(count)] + [f"b{i}" for i in range(count)])
+    assert sorted(seen_a) == sorted(
+        [f"a{i}" for i in range(count)] + [f"b{i}" for i in range(count)]
+    )
 
 
 def test_a_client_resumes_on_the_other_instance_when_its_instance_dies(

@@ -18,7 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def ensure_self_signed(directory: Path, *, now: datetime.datetime | None = None) -> tuple[Path, Path]:
+def ensure_self_signed(
+    directory: Path, *, now: datetime.datetime | None = None
+) -> tuple[Path, Path]:
     """Return (cert, key) paths, creating them on first use (valid for 825 days)."""
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
