@@ -39,7 +39,7 @@ endif
 ARGS ?=
 
 .PHONY: help venv system-deps node-deps deps lint fmt typecheck unit integration \
-        e2e test run bench clean clean-data
+        e2e jstest test run bench clean clean-data
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -115,6 +115,9 @@ unit: venv ## fast tests: tests/core + tests/unit
 	@if [ -z "$(UNIT_DIRS)" ]; then echo "unit: no tests/core or tests/unit yet"; exit 1; fi
 	$(PYTEST) -m "not browser" $(UNIT_DIRS) $(PYTEST_ARGS)
 
+jstest: node-deps ## browser-client logic tests (node --test, recording fakes, no browser)
+	node --test tests/web/
+
 integration: venv ## all non-browser tests (unit included), parallel with xdist
 	$(PYTEST) -m "not browser" $(XDIST) tests $(PYTEST_ARGS)
 
@@ -124,7 +127,7 @@ e2e: venv ## browser tests (-m browser) in headless chromium
 	exit $$rc
 
 # Runs every stage even when one fails, then fails if any failed.
-TEST_STAGES := lint typecheck integration e2e
+TEST_STAGES := lint typecheck jstest integration e2e
 test: system-deps venv node-deps ## everything CI runs: lint, typecheck, integration, e2e
 	@failed=""; \
 	for stage in $(TEST_STAGES); do \

@@ -1,0 +1,196 @@
+// The wire vocabulary, mirroring peerlane/core/protocol.py and peerlane/errors.py.
+// tests/web/test_protocol_mirror.py fails when the two drift apart, so change both together.
+
+export const PROTOCOL_VERSION = 1;
+
+/** Message types a client sends to the server. */
+export const CLIENT_TYPES = Object.freeze(["hello", "chat", "signal", "sync", "typing", "receipt", "ping"]);
+
+/** Message types the server sends to a client. */
+export const SERVER_TYPES = Object.freeze([
+  "welcome", "presence", "message", "ack", "synced", "signal", "typing", "receipt", "pong", "error",
+]);
+
+/** `signal.kind` (peerlane.core.protocol.Signal). */
+export const SIGNAL_KINDS = Object.freeze(["offer", "answer", "candidate", "bye"]);
+
+/** `chat.kind` (peerlane.core.protocol.Chat). */
+export const CHAT_KINDS = Object.freeze(["text", "reaction", "file"]);
+
+/** `t` of the JSON messages on the peer-to-peer "chat" data channel (docs/web-client.md). */
+export const PEER_TYPES = Object.freeze(["chat", "ack", "read", "typing", "hello"]);
+
+/** Every error code a client can receive (peerlane.errors.ErrorCode: member name → value). */
+export const ERROR_CODES = Object.freeze({
+  BAD_REQUEST: "bad_request",
+  INVALID_JSON: "invalid_json",
+  INVALID_MESSAGE: "invalid_message",
+  UNKNOWN_TYPE: "unknown_type",
+  UNSUPPORTED_VERSION: "unsupported_version",
+  HELLO_REQUIRED: "hello_required",
+  UNAUTHORIZED: "unauthorized",
+  TOKEN_EXPIRED: "token_expired",
+  FORBIDDEN: "forbidden",
+  BAD_ORIGIN: "bad_origin",
+  NOT_OWNER: "not_owner",
+  ROOM_NOT_FOUND: "room_not_found",
+  INVITE_NOT_FOUND: "invite_not_found",
+  PEER_NOT_FOUND: "peer_not_found",
+  NOT_FOUND: "not_found",
+  INVITE_EXPIRED: "invite_expired",
+  INVITE_REVOKED: "invite_revoked",
+  INVITE_EXHAUSTED: "invite_exhausted",
+  CODE_RETIRED: "code_retired",
+  DUPLICATE_ID: "duplicate_id",
+  ROOM_FULL: "room_full",
+  MESSAGE_TOO_LARGE: "message_too_large",
+  BODY_TOO_LARGE: "body_too_large",
+  RATE_LIMITED: "rate_limited",
+  TOO_MANY_ROOMS: "too_many_rooms",
+  TOO_MANY_ATTEMPTS: "too_many_attempts",
+  UNAVAILABLE: "unavailable",
+  INTERNAL_ERROR: "internal_error",
+  UNSUPPORTED_TUS_VERSION: "unsupported_tus_version",
+  UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+  INVALID_METADATA: "invalid_metadata",
+  UNSUPPORTED_CHECKSUM: "unsupported_checksum",
+  OFFSET_MISMATCH: "offset_mismatch",
+  UPLOAD_LOCKED: "upload_locked",
+  CHECKSUM_MISMATCH: "checksum_mismatch",
+  HASH_MISMATCH: "hash_mismatch",
+  UPLOAD_NOT_FOUND: "upload_not_found",
+  UPLOAD_EXPIRED: "upload_expired",
+  UPLOAD_FAILED: "upload_failed",
+  UPLOAD_LENGTH_EXCEEDED: "upload_length_exceeded",
+  FILE_TOO_LARGE: "file_too_large",
+  FILE_NOT_FOUND: "file_not_found",
+  SHARE_NOT_FOUND: "share_not_found",
+  SHARE_EXPIRED: "share_expired",
+  SHARE_EXHAUSTED: "share_exhausted",
+  ROOM_QUOTA_EXCEEDED: "room_quota_exceeded",
+  SHARE_QUOTA_EXCEEDED: "share_quota_exceeded",
+  STORAGE_QUOTA_EXCEEDED: "storage_quota_exceeded",
+  STORAGE_FULL: "storage_full",
+  RANGE_NOT_SATISFIABLE: "range_not_satisfiable",
+  TOO_MANY_SHARES: "too_many_shares",
+});
+
+/** A chat refused with one of these codes will never be accepted: it becomes "failed". */
+export const PERMANENT_CHAT_ERRORS = Object.freeze([
+  ERROR_CODES.BODY_TOO_LARGE,
+  ERROR_CODES.INVALID_MESSAGE,
+  ERROR_CODES.MESSAGE_TOO_LARGE,
+  ERROR_CODES.INVALID_JSON,
+  ERROR_CODES.UNKNOWN_TYPE,
+]);
+
+/** A chat refused with one of these codes stays in the outbox and is retried with backoff. */
+export const TRANSIENT_CHAT_ERRORS = Object.freeze([
+  ERROR_CODES.RATE_LIMITED,
+  ERROR_CODES.INTERNAL_ERROR,
+  ERROR_CODES.UNAVAILABLE,
+  ERROR_CODES.HELLO_REQUIRED,
+]);
+
+/** WebSocket close codes (peerlane.core.session CLOSE_*, and 1013 from server/ws.py). */
+export const CLOSE_CODES = Object.freeze({
+  NORMAL: 1000,
+  GOING_AWAY: 1001, // server shutting down: reconnect
+  POLICY: 1008, // too many invalid messages: reconnect, slowly
+  TOO_BIG: 1009,
+  INTERNAL: 1011,
+  TRY_AGAIN_LATER: 1013, // too slow to keep up: reconnect and replay
+  VERSION: 4400, // unsupported protocol version: reload needed
+  UNAUTHORIZED: 4401, // no or bad session: show the join prompt
+  ROOM_GONE: 4404, // room deleted
+});
+
+// ---- wire message shapes (JSDoc only) ---------------------------------------------
+
+/** @typedef {"owner" | "member"} Role */
+/** @typedef {"text" | "reaction" | "file"} ChatKind */
+/** @typedef {"offer" | "answer" | "candidate" | "bye"} SignalKind */
+
+/** @typedef {{peer_id: string, participant_id: string, name: string, role: Role}} PeerInfo */
+/** @typedef {{urls: string[], username?: string | null, credential?: string | null}} IceServerInfo */
+
+// client → server
+/** @typedef {{type: "hello", v: number, last_seq?: number}} HelloMsg */
+/** @typedef {{type: "chat", id: string, body: unknown, kind: ChatKind, ref: number | null}} ChatOutMsg */
+/** @typedef {{type: "signal", to: string, kind: SignalKind, data: unknown}} SignalOutMsg */
+/** @typedef {{type: "sync", after: number}} SyncMsg */
+/** @typedef {{type: "typing", active: boolean}} TypingOutMsg */
+/** @typedef {{type: "receipt", seq: number}} ReceiptOutMsg */
+/** @typedef {{type: "ping", nonce?: string}} PingMsg */
+/** @typedef {HelloMsg | ChatOutMsg | SignalOutMsg | SyncMsg | TypingOutMsg | ReceiptOutMsg | PingMsg} ClientMessage */
+
+// server → client
+/**
+ * @typedef {{type: "welcome", v: number, peer_id: string, participant_id: string, name: string,
+ *   role: Role, room_id: string, room_name: string, peers: PeerInfo[], latest_seq: number,
+ *   ice_servers: IceServerInfo[], read: Record<string, number>, limits: Record<string, number>}} WelcomeMsg
+ */
+/** @typedef {{type: "presence", event: "joined" | "left", peer: PeerInfo}} PresenceMsg */
+/**
+ * @typedef {{type: "message", seq: number, id: string, sender: string, sender_name: string,
+ *   ts: number, kind: ChatKind, ref: number | null, body: unknown}} MessageMsg
+ */
+/** @typedef {{type: "ack", id: string, seq: number, ts: number}} AckMsg */
+/** @typedef {{type: "synced", latest_seq: number}} SyncedMsg */
+/** @typedef {{type: "signal", sender: string, kind: SignalKind, data: unknown}} SignalMsg */
+/** @typedef {{type: "typing", peer_id: string, name: string, active: boolean}} TypingMsg */
+/** @typedef {{type: "receipt", participant_id: string, seq: number}} ReceiptMsg */
+/** @typedef {{type: "pong", nonce?: string | null}} PongMsg */
+/** @typedef {{type: "error", error: {code: string, message: string}, ref?: string | null}} ErrorMsg */
+/**
+ * @typedef {WelcomeMsg | PresenceMsg | MessageMsg | AckMsg | SyncedMsg | SignalMsg | TypingMsg
+ *   | ReceiptMsg | PongMsg | ErrorMsg} ServerMessage
+ */
+
+// peer ↔ peer (data channel)
+/**
+ * @typedef {{t: "chat", id: string, sender: string, sender_name: string, hlc: string,
+ *   kind: ChatKind, ref: number | null, body: unknown, seq?: number | null}} PeerChatMsg
+ */
+/** @typedef {{t: "ack", id: string, sender: string}} PeerAckMsg */
+/** @typedef {{t: "read", participant_id: string, seq: number}} PeerReadMsg */
+/** @typedef {{t: "typing", participant_id: string, name: string, active: boolean}} PeerTypingMsg */
+/** @typedef {{t: "hello", participant_id: string, name: string}} PeerHelloMsg */
+/** @typedef {PeerChatMsg | PeerAckMsg | PeerReadMsg | PeerTypingMsg | PeerHelloMsg} PeerMessage */
+
+/**
+ * Parse one server frame; null when it is not a JSON object with a known `type`
+ * (a newer server may add types: ignoring them keeps this client working).
+ * @param {unknown} data
+ * @returns {ServerMessage | null}
+ */
+export function parseServerMessage(data) {
+  const obj = parseObject(data);
+  if (!obj || typeof obj.type !== "string" || !SERVER_TYPES.includes(obj.type)) return null;
+  return /** @type {ServerMessage} */ (/** @type {unknown} */ (obj));
+}
+
+/**
+ * Parse one data-channel frame; null unless it is a JSON object with a known `t`.
+ * @param {unknown} data
+ * @returns {PeerMessage | null}
+ */
+export function parsePeerMessage(data) {
+  const obj = parseObject(data);
+  if (!obj || typeof obj.t !== "string" || !PEER_TYPES.includes(obj.t)) return null;
+  return /** @type {PeerMessage} */ (/** @type {unknown} */ (obj));
+}
+
+/**
+ * @param {unknown} data
+ * @returns {Record<string, unknown> | null}
+ */
+function parseObject(data) {
+  if (typeof data !== "string") return null;
+  try {
+    const value = JSON.parse(data);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,340 @@
+// The room WebSocket: hello/welcome, replay until `synced`, keep-alive, and reconnect.
+//
+// States (the "state" event carries {state, code, reason}):
+//   idle → connecting (socket opening, hello sent) → syncing (welcome received, the server
+//   replays what we missed) → open (synced: live) ; on loss → waiting (backoff) → connecting …
+//   closed: by close(), or for good (closeReason: "unauthorized" | "room_gone" | "unsupported_version").
+//
+// Every server message is dispatched as a "server" event (detail = the message). Each
+// connection resumes from `lastSeq`, the highest seq held with no gap below it, so the
+// server replays exactly what was missed.
+
+import { debug } from "./debug.js";
+import { systemClock } from "./hlc.js";
+import { roomSocketUrl } from "./api.js";
+import { CLOSE_CODES, PROTOCOL_VERSION, parseServerMessage } from "./protocol.js";
+
+/** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
+/** @typedef {import("./protocol.js").ServerMessage} ServerMessage */
+/** @typedef {import("./hlc.js").Clock} Clock */
+/** @typedef {"idle" | "connecting" | "syncing" | "open" | "waiting" | "closed"} SignalingState */
+/** @typedef {"unauthorized" | "room_gone" | "unsupported_version" | "closed"} CloseReason */
+
+/**
+ * The part of the WebSocket API used here (tests inject a fake).
+ * @typedef {{
+ *   readyState: number,
+ *   onopen: ((ev: any) => void) | null,
+ *   onmessage: ((ev: {data: any}) => void) | null,
+ *   onclose: ((ev: {code: number, reason: string}) => void) | null,
+ *   onerror: ((ev: any) => void) | null,
+ *   send(data: string): void,
+ *   close(code?: number, reason?: string): void,
+ * }} SocketLike
+ * @typedef {new (url: string) => SocketLike} SocketConstructor
+ */
+
+/**
+ * @typedef {{
+ *   url?: string,
+ *   WebSocket?: SocketConstructor,
+ *   clock?: Clock,
+ *   random?: () => number,
+ *   lastSeq?: number | null,
+ *   minDelayMs?: number,
+ *   maxDelayMs?: number,
+ *   pingIntervalMs?: number,
+ *   pongTimeoutMs?: number,
+ *   connectTimeoutMs?: number,
+ *   environment?: EventTarget | null,
+ * }} SignalingOptions
+ *   environment: where "online"/"offline"/"visibilitychange" come from (window by default;
+ *   null to ignore them).
+ */
+
+const OPEN = 1; // WebSocket.OPEN, spelled out so a fake socket class need not define it
+const CLIENT_DEAD = 4000; // our close code for a connection we gave up on (no pong, no welcome)
+
+/** Close codes after which reconnecting cannot help. @type {Map<number, CloseReason>} */
+const TERMINAL = new Map([
+  [CLOSE_CODES.UNAUTHORIZED, "unauthorized"],
+  [CLOSE_CODES.ROOM_GONE, "room_gone"],
+  [CLOSE_CODES.VERSION, "unsupported_version"],
+]);
+
+export class Signaling extends EventTarget {
+  /**
+   * @param {string} roomId
+   * @param {SignalingOptions} [options]
+   */
+  constructor(roomId, options = {}) {
+    super();
+    this.roomId = roomId;
+    this.url = options.url ?? roomSocketUrl(roomId);
+    this._Socket = options.WebSocket ?? /** @type {SocketConstructor} */ (/** @type {unknown} */ (globalThis.WebSocket));
+    this._clock = options.clock ?? systemClock;
+    this._random = options.random ?? Math.random;
+    this._minDelay = options.minDelayMs ?? 500;
+    this._maxDelay = options.maxDelayMs ?? 15_000;
+    this._pingEvery = options.pingIntervalMs ?? 20_000;
+    this._pongWithin = options.pongTimeoutMs ?? 10_000;
+    this._connectWithin = options.connectTimeoutMs ?? 10_000;
+    this._env = options.environment === undefined ? defaultEnvironment() : options.environment;
+    /** Highest seq held with nothing missing below it; sent as `last_seq` on (re)connect. */
+    this.lastSeq = options.lastSeq ?? null;
+    /** @type {SignalingState} */
+    this.state = "idle";
+    /** @type {CloseReason | null} */
+    this.closeReason = null;
+    /** Failed attempts since the last successful sync; drives the backoff. */
+    this.attempt = 0;
+    /** When the next reconnect is due (clock ms), while waiting. @type {number | null} */
+    this.retryAt = null;
+    /** @type {SocketLike | null} */
+    this._ws = null;
+    /** @type {Record<"retry" | "ping" | "pong" | "connect", unknown>} */
+    this._timers = { retry: null, ping: null, pong: null, connect: null };
+    this._nonce = 0;
+    this._syncRequested = false;
+    this._onOnline = () => this.reconnectNow();
+    this._onOffline = () => this.probe();
+    this._onVisible = () => {
+      if (globalThis.document?.visibilityState === "visible") this.probe();
+    };
+  }
+
+  /** Open the connection (again, after close() it stays closed). */
+  connect() {
+    if (this.state !== "idle") return;
+    this._env?.addEventListener("online", this._onOnline);
+    this._env?.addEventListener("offline", this._onOffline);
+    globalThis.document?.addEventListener("visibilitychange", this._onVisible);
+    this._open();
+  }
+
+  /**
+   * Send a message; false when not connected (the caller keeps it for later).
+   * Allowed from welcome on: the server takes messages while it replays.
+   * @param {ClientMessage} message
+   * @returns {boolean}
+   */
+  send(message) {
+    const ws = this._ws;
+    if (!ws || ws.readyState !== OPEN || (this.state !== "syncing" && this.state !== "open")) return false;
+    try {
+      ws.send(JSON.stringify(message));
+      return true;
+    } catch (err) {
+      debug("signaling", "send failed", err);
+      return false;
+    }
+  }
+
+  /** Skip the backoff wait (the network came back, or the person clicked "retry"). */
+  reconnectNow() {
+    if (this.state !== "waiting") return;
+    this.attempt = 0;
+    this._clear("retry");
+    this._open();
+  }
+
+  /** Check that the connection still carries data: ping now, give up if no answer soon. */
+  probe() {
+    if (this.state !== "syncing" && this.state !== "open") return;
+    if (this._timers.pong === null) this._ping();
+  }
+
+  /** Close for good, e.g. when leaving the room page. */
+  close() {
+    this._env?.removeEventListener("online", this._onOnline);
+    this._env?.removeEventListener("offline", this._onOffline);
+    globalThis.document?.removeEventListener("visibilitychange", this._onVisible);
+    this._stopTimers();
+    const ws = this._detach();
+    try {
+      ws?.close(CLOSE_CODES.NORMAL, "leaving");
+    } catch {
+      // already closed
+    }
+    this.closeReason = "closed";
+    this._setState("closed", CLOSE_CODES.NORMAL, "closed by client");
+  }
+
+  // ---- connection lifecycle -----------------------------------------------------------
+
+  _open() {
+    this.retryAt = null;
+    this._setState("connecting");
+    let ws;
+    try {
+      ws = new this._Socket(this.url);
+    } catch (err) {
+      debug("signaling", "cannot create WebSocket", err);
+      this._lost(CLIENT_DEAD, "cannot create socket");
+      return;
+    }
+    this._ws = ws;
+    ws.onopen = () => this._hello();
+    ws.onmessage = (ev) => this._frame(ev.data);
+    ws.onclose = (ev) => this._lost(ev.code, ev.reason);
+    // An error means the connection is unusable; do not wait for a close event that a
+    // dead network may deliver late.
+    ws.onerror = () => this._drop("socket error");
+    this._arm("connect", this._connectWithin, () => this._drop("no welcome in time"));
+  }
+
+  _hello() {
+    /** @type {import("./protocol.js").HelloMsg} */
+    const hello = { type: "hello", v: PROTOCOL_VERSION };
+    if (this.lastSeq !== null) hello.last_seq = this.lastSeq;
+    this._ws?.send(JSON.stringify(hello));
+  }
+
+  /** @param {unknown} data */
+  _frame(data) {
+    this._clear("pong"); // any frame proves the connection is alive
+    const msg = parseServerMessage(data);
+    if (!msg) {
+      debug("signaling", "ignored frame", data);
+      return;
+    }
+    if (msg.type === "welcome") this._welcomed();
+    else if (msg.type === "message") this._track(msg.seq);
+    else if (msg.type === "synced") {
+      this.lastSeq = msg.latest_seq;
+      this._syncRequested = false;
+    }
+    this.dispatchEvent(new CustomEvent("server", { detail: msg }));
+    if (msg.type === "synced" && this.state === "syncing") {
+      this.attempt = 0;
+      this._setState("open");
+    }
+  }
+
+  _welcomed() {
+    this._clear("connect");
+    this._setState("syncing");
+    this._schedulePing();
+  }
+
+  /**
+   * Advance lastSeq over a message; on a gap (impossible unless our resume point was
+   * wrong), ask the server to replay from the last contiguous seq.
+   * @param {number} seq
+   */
+  _track(seq) {
+    if (this.lastSeq === null || seq === this.lastSeq + 1) this.lastSeq = seq;
+    else if (seq > this.lastSeq + 1 && !this._syncRequested && this.lastSeq !== null) {
+      this._syncRequested = this.send({ type: "sync", after: this.lastSeq });
+    }
+  }
+
+  /** Give up on the current socket without waiting for its close event. @param {string} why */
+  _drop(why) {
+    debug("signaling", "dropping connection:", why);
+    const ws = this._detach();
+    try {
+      ws?.close(CLIENT_DEAD, why.slice(0, 100));
+    } catch {
+      // already closed
+    }
+    this._lost(CLIENT_DEAD, why);
+  }
+
+  /**
+   * The connection ended: stop for good on a terminal code, else wait and reconnect.
+   * @param {number} code
+   * @param {string} reason
+   */
+  _lost(code, reason) {
+    if (this.state === "closed" || this.state === "waiting") return;
+    this._detach();
+    this._stopTimers();
+    const terminal = TERMINAL.get(code);
+    if (terminal) {
+      this.closeReason = terminal;
+      this._setState("closed", code, reason);
+      return;
+    }
+    const delay = this._backoff(code);
+    this.retryAt = this._clock.now() + delay;
+    this._arm("retry", delay, () => this._open());
+    this._setState("waiting", code, reason);
+  }
+
+  /**
+   * Exponential backoff from minDelay to maxDelay with "equal jitter" (half fixed, half
+   * random), so that every client of a restarted server does not return at the same instant.
+   * @param {number} code
+   */
+  _backoff(code) {
+    const exp = code === CLOSE_CODES.POLICY
+      ? this._maxDelay // closed for misbehaving: do not hammer the server
+      : Math.min(this._maxDelay, this._minDelay * 2 ** this.attempt);
+    this.attempt += 1;
+    return exp / 2 + this._random() * (exp / 2);
+  }
+
+  /** @returns {SocketLike | null}  the socket, no longer wired to this object */
+  _detach() {
+    const ws = this._ws;
+    this._ws = null;
+    if (ws) ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    return ws;
+  }
+
+  // ---- keep-alive ---------------------------------------------------------------------
+
+  _schedulePing() {
+    this._arm("ping", this._pingEvery, () => this._ping());
+  }
+
+  _ping() {
+    this._nonce += 1;
+    if (!this.send({ type: "ping", nonce: String(this._nonce) })) return;
+    this._arm("pong", this._pongWithin, () => this._drop("no pong in time"));
+    this._schedulePing();
+  }
+
+  // ---- helpers ------------------------------------------------------------------------
+
+  /**
+   * @param {"retry" | "ping" | "pong" | "connect"} name
+   * @param {number} ms
+   * @param {() => void} fn
+   */
+  _arm(name, ms, fn) {
+    this._clear(name);
+    this._timers[name] = this._clock.setTimeout(() => {
+      this._timers[name] = null;
+      fn();
+    }, ms);
+  }
+
+  /** @param {"retry" | "ping" | "pong" | "connect"} name */
+  _clear(name) {
+    if (this._timers[name] !== null) this._clock.clearTimeout(this._timers[name]);
+    this._timers[name] = null;
+  }
+
+  _stopTimers() {
+    for (const name of /** @type {const} */ (["retry", "ping", "pong", "connect"])) this._clear(name);
+  }
+
+  /**
+   * @param {SignalingState} state
+   * @param {number} [code]
+   * @param {string} [reason]
+   */
+  _setState(state, code, reason) {
+    if (state === this.state) return;
+    this.state = state;
+    debug("signaling", state, code ?? "", reason ?? "");
+    this.dispatchEvent(new CustomEvent("state", { detail: { state, code: code ?? null, reason: reason ?? "" } }));
+  }
+}
+
+/** @returns {EventTarget | null} */
+function defaultEnvironment() {
+  return typeof globalThis.addEventListener === "function" ? globalThis : null;
+}

@@ -1,0 +1,576 @@
+import assert from "node:assert/strict";
+import { beforeEach, describe, test } from "node:test";
+
+import { ChatRoom, compareMessages } from "../../src/peerlane/web/chat.js";
+import { formatHlc } from "../../src/peerlane/web/hlc.js";
+import { memoryStore } from "../../src/peerlane/web/store.js";
+import { FakeClock, FakeMesh, FakeSignaling, fakeApi, serverMessage, settle } from "./fakes.mjs";
+
+const ALICE = { peer_id: "p-alice", participant_id: "alice", name: "Alice", role: "member" };
+const BOB = { peer_id: "p-bob", participant_id: "bob", name: "Bob", role: "member" };
+
+/**
+ * A started room with recording fakes. `room.signaling` / `room.mesh` are the current fakes.
+ */
+async function makeRoom({ history = [], store = memoryStore(), join = true, peers = [ALICE, BOB], read = {} } = {}) {
+  const clock = new FakeClock();
+  const api = fakeApi({ history });
+  const signalings = [];
+  const meshes = [];
+  let ids = 0;
+  const room = new ChatRoom("room1", {
+    api,
+    store,
+    clock,
+    random: () => 0.5,
+    newId: () => `id${++ids}`,
+    signalingFactory: (roomId, options) => {
+      const s = new FakeSignaling(roomId, options);
+      signalings.push(s);
+      return s;
+    },
+    meshFactory: (options) => {
+      const m = new FakeMesh(options);
+      meshes.push(m);
+      return m;
+    },
+  });
+  const events = [];
+  for (const type of ["change", "peers", "status", "typing", "error", "deleted"]) {
+    room.addEventListener(type, (ev) => events.push({ type, detail: ev.detail }));
+  }
+  await room.start();
+  const ctx = {
+    room, clock, api, store, events, signalings, meshes,
+    get signaling() {
+      return signalings.at(-1);
+    },
+    get mesh() {
+      return meshes.at(-1);
+    },
+  };
+  if (join) ctx.signaling.join({ peers, read, latest: room.messages.at(-1)?.seq ?? 0 });
+  await settle();
+  return ctx;
+}
+
+const bodies = (room) => room.messages.map((m) => m.body);
+const peerChat = (over = {}) => ({
+  t: "chat", id: "a1", sender: "alice", sender_name: "Alice", hlc: formatHlc(1_700_000_000_500, 0, "alice"),
+  kind: "text", ref: null, body: "hi from alice", ...over,
+});
+
+describe("start", () => {
+  test("loads the latest page, then connects resuming after it", async () => {
+    const history = [1, 2, 3].map((s) => serverMessage(s));
+    const { room, api, signaling } = await makeRoom({ history, join: false });
+    assert.deepEqual(api.calls.map((c) => c[0]), ["getRoom", "getMessages"]);
+    assert.equal(api.calls[1][2].limit, 50);
+    assert.deepEqual(bodies(room), ["hello 1", "hello 2", "hello 3"]);
+    assert.equal(signaling.lastSeq, 3);
+    assert.equal(signaling.connects, 1);
+    assert.equal(room.serverState, "connecting");
+    assert.deepEqual(room.me, { participant_id: "me", peer_id: null, name: "Me", role: "owner" });
+    assert.equal(room.roomInfo.id, "room1");
+  });
+
+  test("an empty room resumes from 0", async () => {
+    const { signaling } = await makeRoom({ join: false });
+    assert.equal(signaling.lastSeq, 0);
+  });
+
+  test("welcome and synced: online, peers handed to the mesh", async () => {
+    const { room, mesh, events } = await makeRoom();
+    assert.equal(room.serverState, "online");
+    assert.equal(room.me.peer_id, "p-me");
+    assert.deepEqual([...room.peers.keys()], ["p-alice", "p-bob"]);
+    assert.equal(mesh.options.selfPeerId, "p-me");
+    assert.equal(mesh.options.meshLimit, 8);
+    assert.ok(events.some((e) => e.type === "status"));
+    assert.equal(room.statusText, "Connected");
+  });
+
+  test("close() during start does not connect", async () => {
+    const clock = new FakeClock();
+    const made = [];
+    const room = new ChatRoom("r", {
+      api: fakeApi(), store: memoryStore(), clock,
+      signalingFactory: (id, o) => (made.push(o), new FakeSignaling(id, o)),
+      meshFactory: (o) => new FakeMesh(o),
+    });
+    const started = room.start();
+    room.close();
+    await started;
+    assert.equal(made.length, 0);
+  });
+});
+
+describe("ordering", () => {
+  test("numbered messages by seq, then the rest by HLC", async () => {
+    const { room, signaling, mesh } = await makeRoom({ history: [serverMessage(1)] });
+    signaling.drop(); // offline: own messages stay unnumbered
+    const mine = room.send("mine, later");
+    mesh.openChannel(ALICE);
+    mesh.receive("p-alice", peerChat({ id: "early", hlc: formatHlc(1, 0, "alice"), body: "alice, earlier" }));
+    await settle();
+    assert.deepEqual(bodies(room), ["hello 1", "alice, earlier", "mine, later"]);
+
+    // Back online the server numbers mine first: it moves ahead of alice's.
+    signaling.join({ latest: 1 });
+    signaling.server({ type: "ack", id: mine.id, seq: 2, ts: 1_700_000_100 });
+    assert.deepEqual(bodies(room), ["hello 1", "mine, later", "alice, earlier"]);
+    signaling.server(serverMessage(3, { id: "early", body: "alice, earlier" }));
+    assert.deepEqual(room.messages.map((m) => m.seq), [1, 2, 3]);
+  });
+
+  test("compareMessages: seq beats HLC; HLC ties broken by sender then id", () => {
+    const m = (seq, hlc, sender = "a", id = "x") => ({ seq, hlc, sender, id });
+    assert.ok(compareMessages(m(5, "9"), m(null, "0")) < 0);
+    assert.ok(compareMessages(m(null, "1"), m(null, "2")) < 0);
+    assert.ok(compareMessages(m(null, "1", "a"), m(null, "1", "b")) < 0);
+    assert.ok(compareMessages(m(2, "9"), m(10, "0")) < 0);
+  });
+
+  test("history pages merge in order; loadOlder reports what is left", async () => {
+    const history = Array.from({ length: 120 }, (_, i) => serverMessage(i + 1));
+    const { room, api } = await makeRoom({ history });
+    assert.equal(room.messages.length, 50);
+    assert.equal(room.hasMore, true);
+    assert.equal(await room.loadOlder(), true);
+    assert.equal(api.calls.at(-1)[2].before, 71);
+    assert.equal(room.messages.length, 100);
+    assert.equal(await room.loadOlder(), false);
+    assert.equal(room.messages.length, 120);
+    assert.deepEqual(room.messages.map((m) => m.seq), history.map((m) => m.seq));
+    assert.equal(await room.loadOlder(), false);
+  });
+});
+
+describe("dedupe", () => {
+  test("the same message by data channel and by server is one entry", async () => {
+    const { room, signaling, mesh } = await makeRoom();
+    mesh.openChannel(ALICE);
+    mesh.receive("p-alice", peerChat());
+    await settle();
+    assert.equal(room.messages.length, 1);
+    assert.equal(room.messages[0].seq, null);
+    assert.equal(room.messages[0].state, "delivered");
+    assert.deepEqual(mesh.sentOf("ack").map((s) => [s.message, s.peerId]), [[{ t: "ack", id: "a1", sender: "alice" }, "p-alice"]]);
+
+    signaling.server(serverMessage(1, { id: "a1", body: "hi from alice" }));
+    mesh.receive("p-alice", peerChat()); // a resend after a channel reopened
+    await settle();
+    assert.equal(room.messages.length, 1);
+    assert.equal(room.messages[0].seq, 1);
+    assert.equal(room.messages[0].state, "sent");
+    assert.equal(mesh.sentOf("ack").length, 2, "a resend is acked again");
+  });
+
+  test("same id from different senders are different messages", async () => {
+    const { room, signaling } = await makeRoom();
+    signaling.server(serverMessage(1, { id: "same", sender: "alice" }));
+    signaling.server(serverMessage(2, { id: "same", sender: "bob", name: "Bob" }));
+    assert.equal(room.messages.length, 2);
+  });
+
+  test("a peer cannot send in someone else's name", async () => {
+    const { room, mesh } = await makeRoom();
+    mesh.openChannel(ALICE);
+    mesh.receive("p-alice", peerChat({ sender: "bob", sender_name: "Bob" }));
+    mesh.receive("p-unknown", peerChat({ id: "x" }));
+    mesh.receive("p-alice", peerChat({ id: "bad", kind: "nonsense" }));
+    await settle();
+    assert.equal(room.messages.length, 0);
+  });
+});
+
+describe("states of own messages", () => {
+  test("sending → sent → delivered → read", async () => {
+    const { room, signaling, mesh, store } = await makeRoom();
+    mesh.openChannel(ALICE);
+    const m = room.send("hello");
+    assert.equal(m.state, "sending");
+    assert.deepEqual(room.messages, [m]);
+    assert.deepEqual(signaling.sentOf("chat"), [{ type: "chat", id: "id1", body: "hello", kind: "text", ref: null }]);
+    const dc = mesh.sentOf("chat")[0];
+    assert.equal(dc.peerId, "p-alice");
+    assert.equal(dc.message.hlc, m.hlc);
+    await settle();
+    assert.deepEqual([...store.items.keys()], ["id1"]);
+
+    signaling.server({ type: "ack", id: "id1", seq: 1, ts: 1_700_000_001 });
+    assert.equal(m.state, "sent");
+    assert.equal(m.seq, 1);
+    await settle();
+    assert.equal(store.items.size, 0);
+
+    mesh.receive("p-alice", { t: "ack", id: "id1", sender: "me" });
+    assert.equal(m.state, "delivered");
+
+    signaling.server({ type: "receipt", participant_id: "alice", seq: 1 });
+    assert.equal(m.state, "read");
+    signaling.server(serverMessage(1, { id: "id1", sender: "me", name: "Me", body: "hello" }));
+    assert.equal(m.state, "read", "the echo does not move it back");
+    assert.equal(room.messages.length, 1);
+  });
+
+  test("a peer ack before the server ack: delivered stays delivered", async () => {
+    const { room, signaling, mesh } = await makeRoom();
+    mesh.openChannel(ALICE);
+    const m = room.send("quick");
+    mesh.receive("p-alice", { t: "ack", id: m.id, sender: "me" });
+    assert.equal(m.state, "delivered");
+    signaling.server({ type: "ack", id: m.id, seq: 7, ts: 1 });
+    assert.equal(m.state, "delivered");
+    assert.equal(m.seq, 7);
+  });
+
+  test("own read receipts (another tab) do not mark messages read", async () => {
+    const { room, signaling } = await makeRoom();
+    const m = room.send("x");
+    signaling.server({ type: "ack", id: m.id, seq: 1, ts: 1 });
+    signaling.server({ type: "receipt", participant_id: "me", seq: 1 });
+    assert.equal(m.state, "sent");
+  });
+
+  test("read positions from welcome apply to messages numbered later", async () => {
+    const { room, signaling } = await makeRoom({ read: { alice: 5 } });
+    const m = room.send("x");
+    signaling.server({ type: "ack", id: m.id, seq: 4, ts: 1 });
+    assert.equal(m.state, "read");
+  });
+
+  test("a permanent error fails the message; retry sends it again with the same id", async () => {
+    const { room, signaling, store, events } = await makeRoom();
+    const m = room.send("x".repeat(20_000));
+    signaling.server({ type: "error", error: { code: "body_too_large", message: "Too big." }, ref: m.id });
+    assert.equal(m.state, "failed");
+    await settle();
+    assert.equal(store.items.size, 0);
+    assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail), [{ code: "body_too_large", message: "Too big." }]);
+
+    assert.equal(room.retry(m.id), true);
+    assert.equal(m.state, "sending");
+    assert.deepEqual(signaling.sentOf("chat").map((c) => c.id), [m.id, m.id]);
+    await settle();
+    assert.ok(store.items.has(m.id));
+    signaling.server({ type: "ack", id: m.id, seq: 1, ts: 1 });
+    assert.equal(m.state, "sent");
+    assert.equal(room.retry(m.id), false, "only failed messages can be retried");
+  });
+
+  test("a transient error keeps the message and retries with backoff", async () => {
+    const { room, signaling, clock, store } = await makeRoom();
+    const m = room.send("busy");
+    const rateLimited = { type: "error", error: { code: "rate_limited", message: "Slow down." }, ref: m.id };
+    signaling.server(rateLimited);
+    assert.equal(m.state, "sending");
+    clock.advance(400);
+    assert.equal(signaling.sentOf("chat").length, 1, "not before the backoff");
+    clock.advance(400); // first retry within 0.5–1 s (random 0.5 → 750 ms)
+    assert.equal(signaling.sentOf("chat").length, 2);
+    signaling.server(rateLimited);
+    clock.advance(1_000);
+    assert.equal(signaling.sentOf("chat").length, 2, "the second wait is longer");
+    clock.advance(1_000);
+    assert.equal(signaling.sentOf("chat").length, 3);
+    await settle();
+    assert.ok(store.items.has(m.id));
+    signaling.server({ type: "ack", id: m.id, seq: 1, ts: 1 });
+    clock.advance(60_000);
+    assert.equal(signaling.sentOf("chat").length, 3, "acked: no more retries");
+  });
+});
+
+describe("outbox", () => {
+  test("flushes exactly once, in order, after a reconnect", async () => {
+    const { room, signaling, mesh, store } = await makeRoom();
+    mesh.openChannel(ALICE);
+    signaling.drop();
+    assert.equal(room.serverState, "offline");
+    const a = room.send("first");
+    const b = room.send("second");
+    assert.equal(signaling.sentOf("chat").length, 0);
+    assert.equal(mesh.sentOf("chat").length, 2, "peers get them directly meanwhile");
+    assert.equal(room.statusText, "Server unreachable — chatting directly with 1 person");
+
+    signaling.join({ latest: 0 });
+    assert.equal(room.serverState, "online");
+    assert.deepEqual(signaling.sentOf("chat").map((c) => c.body), ["first", "second"]);
+    signaling.server({ type: "synced", latest_seq: 0 }); // a second synced (after a sync) does not flush again
+    signaling.setState("open");
+    assert.equal(signaling.sentOf("chat").length, 2);
+
+    signaling.server({ type: "ack", id: a.id, seq: 1, ts: 1 });
+    signaling.server({ type: "ack", id: b.id, seq: 2, ts: 2 });
+    await settle();
+    assert.equal(store.items.size, 0);
+    signaling.drop();
+    signaling.join({ latest: 2 });
+    assert.equal(signaling.sentOf("chat").length, 2, "nothing left to flush");
+  });
+
+  test("a message stored before the connection dropped is not resent", async () => {
+    const { room, signaling } = await makeRoom();
+    const m = room.send("maybe stored");
+    signaling.drop(); // the ack was lost with the connection
+    const echo = serverMessage(1, { id: m.id, sender: "me", name: "Me", body: "maybe stored" });
+    signaling.join({ latest: 1, replay: [echo] });
+    assert.equal(signaling.sentOf("chat").length, 1, "only the original send");
+    assert.equal(m.state, "sent");
+    assert.equal(m.seq, 1);
+  });
+
+  test("survives a reload: shown as sending, sent once connected", async () => {
+    const store = memoryStore();
+    const first = await makeRoom({ store });
+    first.signaling.drop();
+    first.room.send("written offline");
+    await settle();
+    first.room.close();
+
+    const second = await makeRoom({ store, join: false });
+    assert.deepEqual(second.room.messages.map((m) => [m.body, m.state]), [["written offline", "sending"]]);
+    assert.equal(second.signaling.sentOf("chat").length, 0);
+    second.signaling.join();
+    assert.deepEqual(second.signaling.sentOf("chat").map((c) => c.body), ["written offline"]);
+  });
+
+  test("after a reload, an outbox item the history already has is dropped", async () => {
+    const store = memoryStore();
+    await store.outboxAdd({ id: "old", room_id: "room1", hlc: formatHlc(1, 0, "me"), sender: "me", sender_name: "Me", kind: "text", ref: null, body: "stored", created_at: 1 });
+    const history = [serverMessage(1, { id: "old", sender: "me", name: "Me", body: "stored" })];
+    const { room, signaling } = await makeRoom({ store, history });
+    await settle();
+    assert.equal(store.items.size, 0);
+    assert.equal(room.messages.length, 1);
+    assert.equal(room.messages[0].state, "sent");
+    assert.equal(signaling.sentOf("chat").length, 0);
+  });
+
+  test("an opening channel gets the unconfirmed messages", async () => {
+    const { room, signaling, mesh } = await makeRoom();
+    signaling.drop();
+    room.send("while alone");
+    mesh.openChannel(BOB);
+    assert.deepEqual(mesh.sent.map((s) => [s.message.t, s.peerId]), [["hello", "p-bob"], ["chat", "p-bob"]]);
+  });
+});
+
+describe("reactions", () => {
+  test("aggregate per emoji and toggle per participant", async () => {
+    const { room, signaling } = await makeRoom();
+    signaling.server(serverMessage(1, { body: "react to me" }));
+    const reaction = (seq, id, sender, emoji) => serverMessage(seq, { id, sender, name: sender, kind: "reaction", ref: 1, body: emoji });
+    signaling.server(reaction(2, "r1", "alice", "👍"));
+    signaling.server(reaction(3, "r2", "bob", "👍"));
+    signaling.server(reaction(4, "r3", "bob", "🎉"));
+    const target = room.messages[0];
+    assert.equal(room.messages.length, 1, "reactions are not rows");
+    assert.deepEqual([...target.reactions].map(([e, who]) => [e, [...who]]), [["👍", ["alice", "bob"]], ["🎉", ["bob"]]]);
+
+    signaling.server(reaction(5, "r4", "bob", "👍")); // bob again: takes it back
+    assert.deepEqual([...target.reactions.get("👍")], ["alice"]);
+    signaling.server(reaction(6, "r5", "alice", "👍"));
+    assert.equal(target.reactions.has("👍"), false, "empty emoji entries disappear");
+  });
+
+  test("own reaction shows at once, goes to server and peers, toggles", async () => {
+    const { room, signaling, mesh } = await makeRoom();
+    mesh.openChannel(ALICE);
+    signaling.server(serverMessage(1));
+    const r = room.react(1, "❤️");
+    assert.deepEqual(signaling.sentOf("chat").at(-1), { type: "chat", id: r.id, body: "❤️", kind: "reaction", ref: 1 });
+    assert.equal(mesh.sentOf("chat").at(-1).message.kind, "reaction");
+    assert.deepEqual([...room.messages[0].reactions.get("❤️")], ["me"]);
+    room.react(1, "❤️");
+    assert.equal(room.messages[0].reactions.has("❤️"), false);
+    assert.throws(() => room.react(null, "x"), TypeError);
+  });
+
+  test("a failed reaction does not count; reactions loaded before their target apply later", async () => {
+    const { room, signaling } = await makeRoom({ history: [serverMessage(60, { kind: "reaction", ref: 3, body: "👀", sender: "bob" })] });
+    signaling.server(serverMessage(61));
+    const r = room.react(61, "👍");
+    signaling.server({ type: "error", error: { code: "invalid_message", message: "no" }, ref: r.id });
+    assert.equal(room.messages.at(-1).reactions.size, 0);
+    // The target of the loaded reaction (seq 3) arrives with an older page.
+    room._fromServer(serverMessage(3));
+    assert.deepEqual([...room.messages[0].reactions.get("👀")], ["bob"]);
+  });
+});
+
+describe("typing", () => {
+  test("others typing expires after 6 s unless renewed", async () => {
+    const { room, signaling, clock, events } = await makeRoom();
+    signaling.server({ type: "typing", peer_id: "p-alice", name: "Alice", active: true });
+    assert.deepEqual([...room.typing], [["alice", "Alice"]]);
+    assert.equal(events.filter((e) => e.type === "typing").length, 1);
+    clock.advance(4_000);
+    signaling.server({ type: "typing", peer_id: "p-alice", name: "Alice", active: true });
+    clock.advance(4_000);
+    assert.equal(room.typing.size, 1, "renewed");
+    clock.advance(2_001);
+    assert.equal(room.typing.size, 0);
+    assert.equal(events.filter((e) => e.type === "typing").length, 2);
+  });
+
+  test("stops on active:false and on a message from them; data-channel typing counts too", async () => {
+    const { room, signaling, mesh } = await makeRoom();
+    signaling.server({ type: "typing", peer_id: "p-alice", name: "Alice", active: true });
+    signaling.server({ type: "typing", peer_id: "p-alice", name: "Alice", active: false });
+    assert.equal(room.typing.size, 0);
+    mesh.openChannel(BOB);
+    mesh.receive("p-bob", { t: "typing", participant_id: "bob", name: "Bob", active: true });
+    assert.deepEqual([...room.typing.keys()], ["bob"]);
+    signaling.server(serverMessage(1, { sender: "bob", name: "Bob" }));
+    assert.equal(room.typing.size, 0);
+  });
+
+  test("own typing is throttled to one message per 3 s and ends after 5 s idle", async () => {
+    const { room, signaling, clock } = await makeRoom();
+    room.setTyping(true);
+    clock.advance(1_000);
+    room.setTyping(true);
+    clock.advance(1_000);
+    room.setTyping(true);
+    assert.deepEqual(signaling.sentOf("typing"), [{ type: "typing", active: true }]);
+    clock.advance(1_000);
+    room.setTyping(true);
+    assert.equal(signaling.sentOf("typing").length, 2);
+    clock.advance(5_000);
+    assert.deepEqual(signaling.sentOf("typing").at(-1), { type: "typing", active: false });
+    room.setTyping(false);
+    assert.equal(signaling.sentOf("typing").length, 3, "already stopped: nothing more");
+  });
+
+  test("offline, typing goes over data channels", async () => {
+    const { room, signaling, mesh } = await makeRoom();
+    mesh.openChannel(ALICE);
+    signaling.drop();
+    room.setTyping(true);
+    assert.deepEqual(mesh.sentOf("typing")[0].message, { t: "typing", participant_id: "me", name: "Me", active: true });
+  });
+});
+
+describe("read receipts", () => {
+  test("markRead is debounced and sends the highest seq once", async () => {
+    const { room, signaling, clock } = await makeRoom();
+    room.markRead(3);
+    room.markRead(5);
+    room.markRead(4);
+    assert.equal(signaling.sentOf("receipt").length, 0);
+    clock.advance(1_000);
+    assert.deepEqual(signaling.sentOf("receipt"), [{ type: "receipt", seq: 5 }]);
+    room.markRead(5);
+    clock.advance(2_000);
+    assert.equal(signaling.sentOf("receipt").length, 1);
+  });
+
+  test("offline: read over data channels, and to the server once back", async () => {
+    const { room, signaling, mesh, clock } = await makeRoom();
+    mesh.openChannel(ALICE);
+    signaling.drop();
+    room.markRead(9);
+    clock.advance(1_000);
+    assert.deepEqual(mesh.sentOf("read")[0].message, { t: "read", participant_id: "me", seq: 9 });
+    signaling.join({ latest: 9 });
+    assert.deepEqual(signaling.sentOf("receipt"), [{ type: "receipt", seq: 9 }]);
+  });
+
+  test("a data-channel read marks own messages read", async () => {
+    const { room, signaling, mesh } = await makeRoom();
+    mesh.openChannel(ALICE);
+    const m = room.send("x");
+    signaling.server({ type: "ack", id: m.id, seq: 2, ts: 1 });
+    mesh.receive("p-alice", { t: "read", participant_id: "bob", seq: 2 }); // spoofed: ignored
+    assert.equal(m.state, "sent");
+    mesh.receive("p-alice", { t: "read", participant_id: "alice", seq: 2 });
+    assert.equal(m.state, "read");
+  });
+});
+
+describe("connection", () => {
+  let ctx;
+  beforeEach(async () => {
+    ctx = await makeRoom();
+  });
+
+  test("presence updates the peers and the mesh", () => {
+    const { room, signaling, events } = ctx;
+    const carol = { peer_id: "p-carol", participant_id: "carol", name: "Carol", role: "member" };
+    signaling.server({ type: "presence", event: "joined", peer: carol });
+    assert.ok(room.peers.has("p-carol"));
+    signaling.server({ type: "presence", event: "left", peer: ALICE });
+    assert.equal(room.peers.has("p-alice"), false);
+    assert.ok(events.filter((e) => e.type === "peers").length >= 2);
+  });
+
+  test("signals go to the mesh; the mesh signals through the server", () => {
+    const { signaling, mesh } = ctx;
+    signaling.server({ type: "signal", sender: "p-alice", kind: "offer", data: { type: "offer", sdp: "x" } });
+    assert.equal(mesh.signals.length, 1);
+    assert.equal(mesh.options.sendSignal("p-alice", "answer", { sdp: "y" }), true);
+    assert.deepEqual(signaling.sentOf("signal"), [{ type: "signal", to: "p-alice", kind: "answer", data: { sdp: "y" } }]);
+  });
+
+  test("a new welcome replaces the mesh (new peer id) without byes", () => {
+    const { room, signaling, meshes } = ctx;
+    signaling.drop();
+    signaling.join({ peerId: "p-me2", peers: [BOB] });
+    assert.equal(meshes.length, 2);
+    assert.deepEqual(meshes[0].closed, { notify: false });
+    assert.equal(room.me.peer_id, "p-me2");
+    assert.deepEqual([...room.peers.keys()], ["p-bob"]);
+  });
+
+  test("status: the count of open channels", () => {
+    const { room, mesh, events } = ctx;
+    const before = events.filter((e) => e.type === "status").length;
+    mesh.openChannel(ALICE);
+    assert.equal(room.directCount, 1);
+    assert.equal(events.filter((e) => e.type === "status").length, before + 1);
+  });
+
+  test("unauthorized close ends the room with an error event", () => {
+    const { room, signaling, events } = ctx;
+    signaling.setState("closed", "unauthorized");
+    assert.equal(room.serverState, "offline");
+    assert.equal(room.ended, "unauthorized");
+    assert.equal(events.filter((e) => e.type === "error").at(-1).detail.code, "unauthorized");
+  });
+
+  test("room deleted: a deleted event", () => {
+    const { room, signaling, events } = ctx;
+    signaling.setState("closed", "room_gone");
+    assert.ok(events.some((e) => e.type === "deleted"));
+    assert.equal(room.statusText, "This room was deleted");
+  });
+
+  test("server errors without ref become error events, except routine ones", () => {
+    const { signaling, events } = ctx;
+    signaling.server({ type: "error", error: { code: "peer_not_found", message: "gone" }, ref: null });
+    signaling.server({ type: "error", error: { code: "rate_limited", message: "slow" }, ref: null });
+    assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail.code), ["rate_limited"]);
+  });
+
+  test("close() says goodbye: signaling closed, mesh closed with byes, typing stopped", () => {
+    const { room, signaling, mesh } = ctx;
+    mesh.openChannel(ALICE);
+    room.setTyping(true);
+    room.close();
+    assert.deepEqual(signaling.sentOf("signal"), [{ type: "signal", to: "p-alice", kind: "bye", data: { reason: "leave" } }]);
+    assert.deepEqual(signaling.sentOf("typing").map((t) => t.active), [true, false]);
+    assert.equal(signaling.state, "closed");
+    assert.deepEqual(mesh.closed, { notify: true });
+  });
+
+  test("change events are coalesced per burst", async () => {
+    const { room, signaling, events } = ctx;
+    const before = events.filter((e) => e.type === "change").length;
+    for (let seq = 1; seq <= 100; seq++) signaling.server(serverMessage(seq));
+    await settle();
+    assert.equal(events.filter((e) => e.type === "change").length, before + 1);
+    assert.equal(room.messages.length, 100);
+  });
+});

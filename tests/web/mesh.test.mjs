@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+import { beforeEach, test } from "node:test";
+
+import { Mesh, PROBLEMS, chooseDirectPeers } from "../../src/peerlane/web/mesh.js";
+import { FakeClock, FakePeerConnection, settle } from "./fakes.mjs";
+
+const info = (id) => ({ peer_id: id, participant_id: `u-${id}`, name: `Name ${id}`, role: "member" });
+
+test("chooseDirectPeers: the first limit+1 sorted ids form the mesh", () => {
+  const ids = ["e", "b", "d", "a", "c"];
+  assert.deepEqual([...chooseDirectPeers("a", ids, 2)].sort(), ["b", "c"]);
+  assert.deepEqual([...chooseDirectPeers("c", ids, 2)].sort(), ["a", "b"]);
+  assert.deepEqual([...chooseDirectPeers("d", ids, 2)], [], "outside the mesh: server only");
+  assert.deepEqual([...chooseDirectPeers("a", ids, 0)], []);
+  assert.deepEqual([...chooseDirectPeers("a", ids, 8)].sort(), ["b", "c", "d", "e"]);
+});
+
+test("chooseDirectPeers is symmetric and within the limit", () => {
+  const ids = Array.from({ length: 12 }, (_, i) => `peer${(i * 7) % 12}`);
+  for (const limit of [0, 1, 3, 8, 20]) {
+    for (const a of ids) {
+      const mine = chooseDirectPeers(a, ids, limit);
+      assert.ok(mine.size <= limit);
+      for (const b of ids) {
+        if (a === b) continue;
+        assert.equal(mine.has(b), chooseDirectPeers(b, ids, limit).has(a), `${a}↔${b} limit ${limit}`);
+      }
+    }
+  }
+});
+
+/** Two or more meshes whose signals travel through an in-memory "server". */
+function network(ids, { limit = 8, deliver = () => true, iceServers = [] } = {}) {
+  const clock = new FakeClock();
+  const meshes = new Map();
+  const log = [];
+  for (const id of ids) {
+    const mesh = new Mesh({
+      selfPeerId: id,
+      meshLimit: limit,
+      iceServers,
+      clock,
+      RTCPeerConnection: FakePeerConnection,
+      sendSignal: (to, kind, data) => {
+        log.push({ from: id, to, kind, data });
+        if (!deliver({ from: id, to, kind })) return true;
+        queueMicrotask(() => meshes.get(to)?.handleSignal({ sender: id, kind, data: structuredClone(data) }));
+        return true;
+      },
+    });
+    meshes.set(id, mesh);
+  }
+  for (const [id, mesh] of meshes) mesh.setPeers(ids.filter((x) => x !== id).map(info));
+  return { clock, meshes, log };
+}
+
+beforeEach(() => {
+  FakePeerConnection.all.length = 0;
+});
+
+test("two peers connect: only the impolite (higher id) side offers, data flows both ways", async () => {
+  const { meshes, log } = network(["aaa", "bbb"]);
+  const a = meshes.get("aaa");
+  const b = meshes.get("bbb");
+  const opened = [];
+  a.addEventListener("open", (e) => opened.push(["aaa", e.detail.peerId]));
+  b.addEventListener("open", (e) => opened.push(["bbb", e.detail.peerId]));
+  await settle(10);
+  assert.deepEqual(log.filter((s) => s.kind === "offer").map((s) => s.from), ["bbb"]);
+  assert.deepEqual(log.filter((s) => s.kind === "answer").map((s) => s.from), ["aaa"]);
+  assert.ok(log.some((s) => s.kind === "candidate"));
+  assert.deepEqual(opened.sort(), [["aaa", "bbb"], ["bbb", "aaa"]]);
+  assert.equal(a.openCount, 1);
+  assert.equal(a.peers.get("bbb").path, "direct");
+  assert.equal(a.peers.get("bbb").problem, null);
+  assert.equal(a.peers.get("bbb").iceState, "connected");
+
+  const got = [];
+  b.addEventListener("data", (e) => got.push(e.detail));
+  assert.equal(a.send({ t: "hello", participant_id: "u-aaa", name: "A" }), 1);
+  await settle();
+  assert.deepEqual(got, [{ peerId: "aaa", message: { t: "hello", participant_id: "u-aaa", name: "A" } }]);
+  const channel = FakePeerConnection.all[0].channels[0];
+  assert.deepEqual(channel.options, { negotiated: true, id: 0, ordered: true });
+});
+
+test("garbage on a channel is dropped", async () => {
+  const { meshes } = network(["aaa", "bbb"]);
+  await settle(10);
+  const got = [];
+  meshes.get("bbb").addEventListener("data", (e) => got.push(e.detail));
+  const pcA = FakePeerConnection.all.find((pc) => pc.partner && pc.channels[0].readyState === "open");
+  const channelToB = pcA.partner.channels[0];
+  for (const data of ["nope", '{"t":"rm -rf"}', "x".repeat(300_000)]) channelToB.onmessage({ data });
+  assert.equal(got.length, 0);
+});
+
+test("glare: when both sides offer (an ICE restart each), perfect negotiation settles it", async () => {
+  const { meshes, log } = network(["aaa", "bbb"]);
+  await settle(10);
+  const offersBefore = log.filter((s) => s.kind === "offer").length;
+  for (const pc of FakePeerConnection.all) pc.restartIce();
+  await settle(20);
+  const offers = log.filter((s) => s.kind === "offer").slice(offersBefore);
+  assert.equal(offers.length, 2, "both offered");
+  for (const pc of FakePeerConnection.all) assert.equal(pc.signalingState, "stable");
+  assert.equal(meshes.get("aaa").openCount, 1);
+});
+
+test("peers beyond the mesh limit go through the server, with an explanation", async () => {
+  const { meshes } = network(["a", "b", "c"], { limit: 1 });
+  await settle(10);
+  assert.equal(meshes.get("a").openCount, 1);
+  assert.equal(meshes.get("b").openCount, 1);
+  assert.equal(meshes.get("c").openCount, 0);
+  const view = meshes.get("c").peers.get("a");
+  assert.equal(view.path, "server");
+  assert.equal(view.direct, false);
+  assert.equal(view.problem, PROBLEMS.overLimit);
+  assert.equal(FakePeerConnection.all.length, 2, "no connection made for c");
+});
+
+test("no answer within 15 s: the timeout explanation, and the polite side asks to start over", async () => {
+  const { meshes, clock, log } = network(["aaa", "bbb"], { deliver: ({ kind }) => kind !== "offer" });
+  await settle(10);
+  const a = meshes.get("aaa");
+  assert.equal(a.peers.get("bbb").path, "connecting");
+  clock.advance(15_000);
+  await settle();
+  assert.equal(a.peers.get("bbb").path, "server");
+  assert.equal(a.peers.get("bbb").problem, PROBLEMS.timeout);
+  assert.equal(meshes.get("bbb").peers.get("aaa").problem, PROBLEMS.timeout);
+  assert.deepEqual(log.filter((s) => s.kind === "bye").map((s) => [s.from, s.data.reason]), [["aaa", "restart"], ["bbb", "reset"]]);
+  assert.ok(log.filter((s) => s.kind === "offer" && s.from === "bbb").length >= 2, "a fresh offer followed");
+});
+
+test("ICE failure: the plain-words explanation and an ICE restart", async () => {
+  const { meshes, clock } = network(["aaa", "bbb"]);
+  await settle(10);
+  const pc = FakePeerConnection.all.find((p) => p.channels.length);
+  pc.channels[0].readyState = "closing"; // the channel is down with it
+  pc.failIce();
+  const owner = [...meshes.values()].find((m) => [...m.peers.values()].some((v) => v.problem === PROBLEMS.iceFailed));
+  assert.ok(owner, "one side shows the ICE explanation");
+  clock.advance(1_000);
+  assert.equal(pc.restarts, 1);
+});
+
+test("channel closed: 'reconnecting' and a fresh connection", async () => {
+  const { meshes, clock } = network(["aaa", "bbb"]);
+  await settle(10);
+  const b = meshes.get("bbb");
+  const pcB = FakePeerConnection.all.find((p) => p.channels.length && p.localDescription?.type === "offer");
+  pcB.channels[0].readyState = "closed";
+  pcB.channels[0].onclose();
+  assert.equal(b.peers.get("aaa").problem, PROBLEMS.channelClosed);
+  assert.equal(b.peers.get("aaa").path, "server");
+  clock.advance(1_000);
+  await settle(10);
+  assert.equal(b.openCount, 1, "reconnected");
+  assert.equal(b.peers.get("aaa").problem, null);
+});
+
+test("stats: a relay candidate means the path is turn; RTT in ms", async () => {
+  const { meshes, clock } = network(["aaa", "bbb"], { iceServers: [{ urls: ["turn:t"], username: "u", credential: "c" }, { urls: ["stun:s"], username: null }] });
+  await settle(10);
+  for (const pc of FakePeerConnection.all) {
+    pc.stats = new Map([
+      ["T", { type: "transport", selectedCandidatePairId: "P" }],
+      ["P", { type: "candidate-pair", localCandidateId: "L", currentRoundTripTime: 0.042 }],
+      ["L", { type: "local-candidate", candidateType: "relay" }],
+    ]);
+  }
+  clock.advance(2_000);
+  await settle();
+  const view = meshes.get("aaa").peers.get("bbb");
+  assert.equal(view.path, "turn");
+  assert.equal(view.rttMs, 42);
+  assert.deepEqual(FakePeerConnection.all[0].config.iceServers, [{ urls: ["turn:t"], username: "u", credential: "c" }, { urls: ["stun:s"] }]);
+});
+
+test("stats without a transport: the nominated succeeded pair", async () => {
+  const { meshes, clock } = network(["aaa", "bbb"]);
+  await settle(10);
+  for (const pc of FakePeerConnection.all) {
+    pc.stats = new Map([
+      ["P0", { type: "candidate-pair", nominated: false, state: "failed", localCandidateId: "R" }],
+      ["P1", { type: "candidate-pair", nominated: true, state: "succeeded", localCandidateId: "H", currentRoundTripTime: 0.003 }],
+      ["H", { type: "local-candidate", candidateType: "host" }],
+      ["R", { type: "local-candidate", candidateType: "relay" }],
+    ]);
+  }
+  clock.advance(2_000);
+  await settle();
+  const view = meshes.get("bbb").peers.get("aaa");
+  assert.equal(view.path, "direct");
+  assert.equal(view.rttMs, 3);
+});
+
+test("removePeer and close(): links closed, byes sent on close", async () => {
+  const { meshes, log } = network(["aaa", "bbb", "ccc"]);
+  await settle(15);
+  const a = meshes.get("aaa");
+  assert.equal(a.openCount, 2);
+  a.removePeer("ccc");
+  assert.equal(a.openCount, 1);
+  assert.equal(a.peers.has("ccc"), false);
+  a.close();
+  assert.equal(a.openCount, 0);
+  assert.deepEqual(log.filter((s) => s.kind === "bye" && s.from === "aaa").map((s) => [s.to, s.data.reason]), [["bbb", "leave"]]);
+  await settle();
+  assert.equal(meshes.get("bbb").peers.get("aaa").path, "server");
+});
+
+test("an offer from a peer outside my mesh gets a not_chosen bye", async () => {
+  const { meshes, log } = network(["a", "b", "c"], { limit: 1 });
+  await settle(10);
+  meshes.get("a").handleSignal({ sender: "c", kind: "offer", data: { type: "offer", sdp: "x" } });
+  assert.deepEqual(log.at(-1), { from: "a", to: "c", kind: "bye", data: { reason: "not_chosen" } });
+});
+
+test("without RTCPeerConnection every peer goes through the server", () => {
+  const mesh = new Mesh({ selfPeerId: "a", meshLimit: 8, clock: new FakeClock(), RTCPeerConnection: null, sendSignal: () => true });
+  mesh.setPeers([info("b")]);
+  assert.equal(mesh.peers.get("b").path, "server");
+  assert.equal(mesh.peers.get("b").problem, PROBLEMS.unsupported);
+  assert.equal(mesh.send({ t: "hello", participant_id: "x", name: "x" }), 0);
+});

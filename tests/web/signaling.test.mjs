@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { beforeEach, test } from "node:test";
+
+import { Signaling } from "../../src/peerlane/web/signaling.js";
+import { FakeClock, FakeWebSocket } from "./fakes.mjs";
+
+const welcome = { type: "welcome", v: 1, peer_id: "p1", participant_id: "me", name: "Me", role: "owner", room_id: "r", room_name: "R", peers: [], latest_seq: 5, ice_servers: [], read: {}, limits: {} };
+
+let clock;
+beforeEach(() => {
+  FakeWebSocket.instances.length = 0;
+  clock = new FakeClock();
+});
+
+function make(options = {}) {
+  const s = new Signaling("r", { url: "ws://test/api/rooms/r/ws", WebSocket: FakeWebSocket, clock, random: () => 0.5, environment: null, ...options });
+  const states = [];
+  const received = [];
+  s.addEventListener("state", (e) => states.push(e.detail.state));
+  s.addEventListener("server", (e) => received.push(e.detail));
+  return { s, states, received };
+}
+
+/** Open the socket and run hello → welcome → replay → synced. */
+function handshake(ws, { replay = [], latest = 5 } = {}) {
+  ws.serverOpen();
+  ws.serverSend(welcome);
+  for (const m of replay) ws.serverSend(m);
+  ws.serverSend({ type: "synced", latest_seq: latest });
+}
+
+const msg = (seq) => ({ type: "message", seq, id: `m${seq}`, sender: "a", sender_name: "A", ts: 1, kind: "text", ref: null, body: "x" });
+
+test("hello carries the resume point; states run connecting → syncing → open", () => {
+  const { s, states, received } = make({ lastSeq: 3 });
+  s.connect();
+  const ws = FakeWebSocket.last;
+  assert.equal(ws.url, "ws://test/api/rooms/r/ws");
+  ws.serverOpen();
+  assert.deepEqual(ws.sent[0], { type: "hello", v: 1, last_seq: 3 });
+  assert.equal(s.send({ type: "typing", active: true }), false, "nothing before welcome");
+  ws.serverSend(welcome);
+  assert.equal(s.state, "syncing");
+  ws.serverSend(msg(4));
+  ws.serverSend(msg(5));
+  ws.serverSend({ type: "synced", latest_seq: 5 });
+  assert.deepEqual(states, ["connecting", "syncing", "open"]);
+  assert.deepEqual(received.map((m) => m.type), ["welcome", "message", "message", "synced"]);
+  assert.equal(s.lastSeq, 5);
+  assert.equal(s.send({ type: "typing", active: true }), true);
+});
+
+test("a fresh client says hello without last_seq", () => {
+  const { s } = make();
+  s.connect();
+  FakeWebSocket.last.serverOpen();
+  assert.deepEqual(FakeWebSocket.last.sent[0], { type: "hello", v: 1 });
+});
+
+test("reconnects with backoff and resumes from the last contiguous seq", () => {
+  const { s, states } = make({ lastSeq: 0 });
+  s.connect();
+  handshake(FakeWebSocket.last, { replay: [msg(1), msg(2)], latest: 2 });
+  FakeWebSocket.last.serverSend(msg(3));
+  assert.equal(s.lastSeq, 3);
+  FakeWebSocket.last.serverClose(1001, "server shutting down");
+  assert.equal(s.state, "waiting");
+  // attempt 0: 500 ms base, equal jitter with random 0.5 → 375 ms
+  clock.advance(374);
+  assert.equal(FakeWebSocket.instances.length, 1);
+  clock.advance(1);
+  assert.equal(FakeWebSocket.instances.length, 2);
+  FakeWebSocket.last.serverOpen();
+  assert.deepEqual(FakeWebSocket.last.sent[0], { type: "hello", v: 1, last_seq: 3 });
+  assert.deepEqual(states.slice(-2), ["waiting", "connecting"]);
+});
+
+test("backoff grows to the 15 s cap and resets after a sync", () => {
+  const { s } = make();
+  s.connect();
+  const delays = [];
+  for (let i = 0; i < 8; i++) {
+    FakeWebSocket.last.serverClose(1006);
+    delays.push(s.retryAt - clock.now());
+    clock.advance(s.retryAt - clock.now());
+  }
+  assert.deepEqual(delays, [375, 750, 1500, 3000, 6000, 11250, 11250, 11250]);
+  handshake(FakeWebSocket.last);
+  assert.equal(s.attempt, 0);
+  FakeWebSocket.last.serverClose(1013);
+  assert.equal(s.retryAt - clock.now(), 375);
+});
+
+test("jitter spreads clients between half and all of the base delay", () => {
+  for (const [random, expected] of [[0, 250], [0.999999, 500]]) {
+    const { s } = make({ random: () => random });
+    s.connect();
+    FakeWebSocket.last.serverClose(1006);
+    assert.ok(Math.abs(s.retryAt - clock.now() - expected) < 0.01);
+    s.close();
+  }
+});
+
+test("keep-alive: ping every 20 s; a missing pong drops the connection within 10 s", () => {
+  const { s } = make();
+  s.connect();
+  const ws = FakeWebSocket.last;
+  handshake(ws);
+  clock.advance(20_000);
+  const ping = ws.sent.at(-1);
+  assert.equal(ping.type, "ping");
+  ws.serverSend({ type: "pong", nonce: ping.nonce });
+  clock.advance(20_000);
+  assert.equal(ws.sent.filter((m) => m.type === "ping").length, 2);
+  clock.advance(10_000); // no pong this time
+  assert.equal(s.state, "waiting");
+  assert.equal(ws.closedWith.code, 4000);
+  clock.advance(1_000);
+  assert.equal(FakeWebSocket.instances.length, 2);
+});
+
+test("any frame counts as a sign of life", () => {
+  const { s } = make();
+  s.connect();
+  const ws = FakeWebSocket.last;
+  handshake(ws);
+  clock.advance(20_000);
+  clock.advance(9_000);
+  ws.serverSend(msg(6));
+  clock.advance(2_000);
+  assert.equal(s.state, "open");
+});
+
+test("no welcome within 10 s: give up and retry", () => {
+  const { s } = make();
+  s.connect();
+  clock.advance(10_000);
+  assert.equal(s.state, "waiting");
+  assert.equal(FakeWebSocket.instances[0].closedWith.code, 4000);
+});
+
+test("a socket error reconnects without waiting for the close event", () => {
+  const { s } = make();
+  s.connect();
+  handshake(FakeWebSocket.last);
+  FakeWebSocket.last.onerror({});
+  assert.equal(s.state, "waiting");
+});
+
+for (const [code, reason] of [[4401, "unauthorized"], [4404, "room_gone"], [4400, "unsupported_version"]]) {
+  test(`close ${code} is final (${reason})`, () => {
+    const { s, states } = make();
+    s.connect();
+    FakeWebSocket.last.serverOpen();
+    FakeWebSocket.last.serverClose(code);
+    assert.equal(s.state, "closed");
+    assert.equal(s.closeReason, reason);
+    clock.advance(60_000);
+    assert.equal(FakeWebSocket.instances.length, 1);
+    assert.deepEqual(states, ["connecting", "closed"]);
+  });
+}
+
+test("close 1008 (abusive) waits the longest backoff", () => {
+  const { s } = make();
+  s.connect();
+  handshake(FakeWebSocket.last);
+  FakeWebSocket.last.serverClose(1008);
+  assert.equal(s.retryAt - clock.now(), 11_250);
+});
+
+test("a gap in seqs asks the server to replay (once)", () => {
+  const { s } = make({ lastSeq: 5 });
+  s.connect();
+  const ws = FakeWebSocket.last;
+  handshake(ws, { latest: 5 });
+  ws.serverSend(msg(8));
+  ws.serverSend(msg(9));
+  assert.deepEqual(ws.sent.filter((m) => m.type === "sync"), [{ type: "sync", after: 5 }]);
+  assert.equal(s.lastSeq, 5);
+  ws.serverSend(msg(6));
+  ws.serverSend(msg(7));
+  ws.serverSend(msg(8));
+  ws.serverSend({ type: "synced", latest_seq: 9 });
+  assert.equal(s.lastSeq, 9);
+  assert.equal(s.state, "open");
+});
+
+test("close() stops for good and closes the socket normally", () => {
+  const { s } = make();
+  s.connect();
+  handshake(FakeWebSocket.last);
+  s.close();
+  assert.equal(s.state, "closed");
+  assert.equal(FakeWebSocket.last.closedWith.code, 1000);
+  clock.advance(60_000);
+  assert.equal(FakeWebSocket.instances.length, 1);
+});
+
+test("the browser coming back online skips the wait", () => {
+  const env = new EventTarget();
+  const { s } = make({ environment: env });
+  s.connect();
+  FakeWebSocket.last.serverClose(1006);
+  clock.advance(100);
+  env.dispatchEvent(new Event("online"));
+  assert.equal(FakeWebSocket.instances.length, 2);
+  assert.equal(s.state, "connecting");
+});
+
+test("unknown frames are ignored", () => {
+  const { s, received } = make();
+  s.connect();
+  const ws = FakeWebSocket.last;
+  ws.serverOpen();
+  ws.onmessage({ data: "not json" });
+  ws.onmessage({ data: '{"type":"from_the_future"}' });
+  assert.equal(received.length, 0);
+  assert.equal(s.state, "connecting");
+});
