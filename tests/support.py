@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 TIMEOUT = float(os.environ.get("PEERLANE_TEST_TIMEOUT", "10"))
@@ -51,7 +52,8 @@ def assert_error(response: httpx.Response, status: int, code: str) -> str:
     assert set(body["error"]) == {"code", "message"}, body
     assert body["error"]["code"] == code, body
     message = body["error"]["message"]
-    assert isinstance(message, str) and message, body
+    assert isinstance(message, str), body
+    assert message, body
     return str(message)
 
 
@@ -170,6 +172,17 @@ def open_socket(url: str, **options: Any) -> ClientConnection:
     every version.)"""
     options = {"open_timeout": TIMEOUT, "max_size": None, **options}
     return connect(url, **options).__enter__()
+
+
+def close_code(ws: ClientConnection, timeout: float = TIMEOUT) -> int | None:
+    """Read (and drop) messages until the server closes ``ws``; its close code, or None if
+    the connection ended without a close frame (a killed server)."""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            ws.recv(timeout=max(0.0, deadline - time.monotonic()))
+    except ConnectionClosed as exc:
+        return None if exc.rcvd is None else exc.rcvd.code
 
 
 class Peer:
