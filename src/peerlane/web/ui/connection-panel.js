@@ -1,0 +1,188 @@
+// <pl-connection-panel>: who is here and how each of them is reached (direct data
+// channel, TURN relay, or through the server), in plain words; plus the one-line
+// connection status used in the room header.
+
+import { h } from "./dom.js";
+
+/** @typedef {import("./types.js").RoomLike} RoomLike */
+/** @typedef {import("./types.js").PeerViewLike} PeerViewLike */
+
+const PATHS = /** @type {const} */ (["direct", "turn", "server", "connecting"]);
+const PATH_TEXT = /** @type {Record<string, string>} */ ({
+  direct: "Direct",
+  turn: "Relayed (TURN)",
+  server: "Through the server",
+  connecting: "Connecting…",
+});
+const PATH_HELP = /** @type {Record<string, string>} */ ({
+  direct: "Messages go straight between your browsers.",
+  turn: "Messages go peer to peer through a relay (TURN).",
+  server: "Messages go through the server.",
+  connecting: "Setting up a direct link…",
+});
+
+/**
+ * The path a peer view reports, normalized to the DOM contract's vocabulary.
+ * @param {PeerViewLike} peer
+ * @returns {string}
+ */
+export function peerPath(peer) {
+  const path = peer.path ?? "connecting";
+  return /** @type {readonly string[]} */ (PATHS).includes(path) ? path : "connecting";
+}
+
+/**
+ * How many people (not tabs) are reached over a data channel of their own, direct or
+ * through TURN: what is left of the chat when the server is unreachable.
+ * @param {RoomLike} room
+ */
+export function directCount(room) {
+  const me = room.me?.participant_id;
+  const people = new Set();
+  for (const peer of room.peers.values()) {
+    const path = peerPath(peer);
+    if ((path === "direct" || path === "turn") && peer.participant_id !== me) {
+      people.add(peer.participant_id ?? peer.peer_id);
+    }
+  }
+  return people.size;
+}
+
+/** Why a room ended for this browser (ChatRoom.ended), in words. */
+const ENDED = /** @type {Record<string, string>} */ ({
+  unauthorized: "Signed out of this room",
+  room_gone: "This room was deleted",
+  unsupported_version: "This page is out of date; reload it",
+});
+
+/**
+ * The connection status in plain words.
+ * @param {string} serverState  "connecting" | "online" | "offline"
+ * @param {number} direct       people reached over a data channel
+ * @param {string | null} [ended]  why the room ended, if it did
+ * @returns {{text: string, tone: string}}
+ */
+export function statusText(serverState, direct, ended = null) {
+  if (ended && ENDED[ended]) return { text: /** @type {string} */ (ENDED[ended]), tone: "bad" };
+  if (serverState === "online") {
+    return { text: direct > 0 ? `Connected — ${direct} direct` : "Connected", tone: "ok" };
+  }
+  if (serverState === "offline") {
+    if (direct > 0) {
+      const people = direct === 1 ? "1 person" : `${direct} people`;
+      return { text: `Server unreachable — chatting directly with ${people}`, tone: "warn" };
+    }
+    return { text: "Offline — messages will be sent when the connection returns", tone: "bad" };
+  }
+  return { text: "Connecting…", tone: "busy" };
+}
+
+/**
+ * @param {string} state
+ * @param {string | null} ended
+ */
+function serverLine(state, ended) {
+  if (ended === "room_gone") return "Server: this room was deleted";
+  if (ended === "unauthorized") return "Server: signed out of this room";
+  if (state === "online") return "Server: connected";
+  if (state === "offline") return "Server: unreachable — retrying";
+  return "Server: connecting…";
+}
+
+export class ConnectionPanel extends HTMLElement {
+  /** @type {RoomLike | null} */
+  #room = null;
+  #summaryCount = h("span", { class: "conn-count" });
+  #server = h("p", { class: "conn-server" });
+  #list = h("ul", { class: "peers", "aria-label": "People in the room" });
+  #empty = h("p", { class: "muted", text: "Nobody else is here right now." });
+  #details = h("details", { class: "panel conn-panel", open: true }, [
+    h("summary", {}, [h("h2", { class: "panel-title", text: "Connections" }), this.#summaryCount]),
+    h("div", { class: "conn-body" }, [this.#server, this.#list, this.#empty]),
+  ]);
+
+  connectedCallback() {
+    if (!this.#details.isConnected) this.append(this.#details);
+    this.#render();
+  }
+
+  disconnectedCallback() {
+    this.#listen(null);
+  }
+
+  /** @param {RoomLike | null} room */
+  set room(room) {
+    this.#listen(room);
+    this.#room = room;
+    this.#render();
+  }
+
+  /** @returns {RoomLike | null} */
+  get room() {
+    return this.#room;
+  }
+
+  /** @param {RoomLike | null} next */
+  #listen(next) {
+    for (const type of ["peers", "status"]) {
+      this.#room?.removeEventListener(type, this.#onChange);
+      next?.addEventListener(type, this.#onChange);
+    }
+  }
+
+  #onChange = () => this.#render();
+
+  #render() {
+    const room = this.#room;
+    if (!room) return;
+    const state = room.serverState;
+    this.#server.textContent = serverLine(state, room.ended ?? null);
+    this.#server.dataset.state = state;
+
+    const peers = Array.from(room.peers.values()).sort((a, b) =>
+      (a.name ?? "").localeCompare(b.name ?? "", undefined, { sensitivity: "base" }),
+    );
+    this.#summaryCount.textContent = peers.length === 1 ? "1 other person here" : `${peers.length} other people here`;
+    this.#empty.hidden = peers.length > 0;
+    this.#list.replaceChildren(...peers.map((peer) => this.#peer(peer)));
+  }
+
+  /** @param {PeerViewLike} peer */
+  #peer(peer) {
+    const path = peerPath(peer);
+    const facts = [
+      ["Signaling", peer.signalingState ?? "—"],
+      ["ICE", peer.iceState ?? "new"],
+      ["Path", path],
+      ["RTT", typeof peer.rttMs === "number" ? `${Math.round(peer.rttMs)} ms` : "—"],
+    ];
+    return h(
+      "li",
+      {
+        class: `peer path-${path}`,
+        "data-testid": "peer",
+        "data-peer-id": peer.peer_id,
+        "data-path": path,
+        "data-ice-state": peer.iceState ?? "new",
+      },
+      [
+        h("div", { class: "peer-head" }, [
+          h("span", { class: "peer-dot", "aria-hidden": "true" }),
+          h("span", { class: "peer-name", text: peer.name || "Someone" }),
+          peer.participant_id && peer.participant_id === this.#room?.me?.participant_id
+            ? h("span", { class: "peer-you", text: "(you, another tab)" })
+            : null,
+          h("span", { class: "peer-path", title: PATH_HELP[path] ?? "", text: PATH_TEXT[path] ?? path }),
+        ]),
+        h(
+          "dl",
+          { class: "peer-facts" },
+          facts.flatMap(([k, v]) => [h("div", {}, [h("dt", { text: String(k) }), h("dd", { text: String(v) })])]),
+        ),
+        peer.problem ? h("p", { class: "peer-problem", text: peer.problem }) : null,
+      ],
+    );
+  }
+}
+
+customElements.define("pl-connection-panel", ConnectionPanel);

@@ -1,0 +1,229 @@
+// <pl-home-page> (/): create a room, or join one with its short code.
+// <pl-join-page> (/join#<token>): join with the token of an invite link.
+
+import * as api from "../api.js";
+import { errorMessage, h, rememberName, rememberedName } from "./dom.js";
+import { handOverInvite } from "./invite-panel.js";
+import { navigate, roomPath } from "./nav.js";
+
+/** @typedef {import("../api.js").SessionOut} SessionOut */
+
+/**
+ * The product's name and one line about it, above every entry card.
+ * @param {boolean} [heading]  the page's h1 (when the card has none)
+ */
+function brand(heading = false) {
+  return h("header", { class: "brand" }, [
+    h(heading ? "h1" : "p", { class: "brand-name" }, [h("span", { class: "brand-mark", "aria-hidden": "true" }), "peerlane"]),
+    h("p", { class: "brand-tag", text: "Group chat that goes straight from browser to browser." }),
+  ]);
+}
+
+/**
+ * The "Your name" field, prefilled with the remembered name.
+ * @returns {{field: HTMLElement, input: HTMLInputElement}}
+ */
+export function nameField() {
+  const input = h("input", {
+    id: "display-name",
+    name: "display_name",
+    type: "text",
+    autocomplete: "nickname",
+    maxlength: "40",
+    required: true,
+    spellcheck: "false",
+    value: rememberedName(),
+  });
+  const field = h("div", { class: "field" }, [
+    h("label", { for: "display-name", text: "Your name" }),
+    input,
+    h("p", { class: "field-help", id: "display-name-help", text: "Others in the room see this name." }),
+  ]);
+  input.setAttribute("aria-describedby", "display-name-help");
+  return { field, input };
+}
+
+/**
+ * The "Room code" field.
+ * @returns {{field: HTMLElement, input: HTMLInputElement}}
+ */
+export function codeField() {
+  const input = h("input", {
+    id: "join-code",
+    name: "code",
+    type: "text",
+    autocomplete: "off",
+    autocapitalize: "none",
+    spellcheck: "false",
+    inputmode: "text",
+    maxlength: "100",
+    placeholder: "7-amber-falcon",
+    "aria-describedby": "join-code-help",
+  });
+  const field = h("div", { class: "field" }, [
+    h("label", { for: "join-code", text: "Room code" }),
+    input,
+    h("p", { class: "field-help", id: "join-code-help", text: "A number and two words, from whoever invited you." }),
+  ]);
+  return { field, input };
+}
+
+/**
+ * The display name typed, or null after pointing the person at the empty field.
+ * @param {HTMLInputElement} input
+ * @param {HTMLElement} alert
+ */
+export function takeName(input, alert) {
+  const name = input.value.trim();
+  if (!name) {
+    alert.textContent = "Enter your name first: it's how others in the room see you.";
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+    return null;
+  }
+  input.removeAttribute("aria-invalid");
+  rememberName(name);
+  return name;
+}
+
+/**
+ * Run one request for a form: buttons disabled meanwhile, errors into the alert.
+ * @param {HTMLElement} root
+ * @param {HTMLElement} alert
+ * @param {HTMLButtonElement} button
+ * @param {() => Promise<SessionOut>} call
+ * @returns {Promise<SessionOut | null>}
+ */
+export async function submit(root, alert, button, call) {
+  const buttons = /** @type {HTMLButtonElement[]} */ (Array.from(root.querySelectorAll("button")));
+  alert.textContent = "";
+  buttons.forEach((b) => (b.disabled = true));
+  button.setAttribute("aria-busy", "true");
+  button.classList.add("busy");
+  try {
+    return await call();
+  } catch (err) {
+    alert.textContent = errorMessage(err);
+    return null;
+  } finally {
+    buttons.forEach((b) => (b.disabled = false));
+    button.removeAttribute("aria-busy");
+    button.classList.remove("busy");
+    // Disabling the focused button dropped focus to the page: give it back.
+    if (button.isConnected && (document.activeElement === document.body || !document.activeElement)) button.focus();
+  }
+}
+
+export class HomePage extends HTMLElement {
+  connectedCallback() {
+    if (this.firstChild) return;
+    document.title = "peerlane";
+    const alert = h("p", { class: "form-error", role: "alert" });
+    const name = nameField();
+    const roomName = h("input", {
+      id: "room-name",
+      name: "name",
+      type: "text",
+      maxlength: "80",
+      autocomplete: "off",
+      placeholder: name.input.value ? `${name.input.value}'s room` : "Friday plans",
+    });
+    name.input.addEventListener("input", () => {
+      const v = name.input.value.trim();
+      roomName.placeholder = v ? `${v}'s room` : "Friday plans";
+    });
+    const code = codeField();
+    const create = h("button", { type: "submit", class: "btn primary wide", text: "Create room" });
+    const join = h("button", { type: "submit", class: "btn wide", text: "Join" });
+
+    const createForm = h("form", { class: "stack", "aria-labelledby": "create-title" }, [
+      h("h2", { id: "create-title", class: "card-title", text: "Start a new room" }),
+      h("div", { class: "field" }, [h("label", { for: "room-name", text: "Room name (optional)" }), roomName]),
+      create,
+    ]);
+    const joinForm = h("form", { class: "stack", "aria-labelledby": "join-title" }, [
+      h("h2", { id: "join-title", class: "card-title", text: "Join a room" }),
+      code.field,
+      join,
+    ]);
+
+    createForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const display = takeName(name.input, alert);
+      if (display === null) return;
+      const out = await submit(this, alert, create, () =>
+        api.createRoom({ display_name: display, name: roomName.value.trim() }),
+      );
+      if (!out) return;
+      if (out.invite) handOverInvite(out.room.id, out.invite);
+      navigate(roomPath(out.room.id));
+    });
+    joinForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const display = takeName(name.input, alert);
+      if (display === null) return;
+      const value = code.input.value.trim();
+      if (!value) {
+        alert.textContent = "Enter the room code you were given, like 7-amber-falcon.";
+        code.input.focus();
+        return;
+      }
+      const out = await submit(this, alert, join, () => api.joinRoom({ display_name: display, code: value }));
+      if (out) navigate(roomPath(out.room.id));
+    });
+
+    this.append(
+      h("main", { class: "entry", id: "main" }, [
+        brand(true),
+        h("div", { class: "card" }, [
+          name.field,
+          h("div", { class: "entry-split" }, [createForm, h("div", { class: "or", "aria-hidden": "true" }, [h("span", { text: "or" })]), joinForm]),
+          alert,
+        ]),
+        h("p", { class: "entry-foot muted", text: "No accounts. Messages are kept on this server for the room's members; while it's unreachable, people keep chatting directly." }),
+      ]),
+    );
+    // No focus on touch screens: it would pop the keyboard over the page at once.
+    if (matchMedia("(pointer: fine)").matches) (name.input.value ? roomName : name.input).focus();
+  }
+}
+
+export class JoinPage extends HTMLElement {
+  connectedCallback() {
+    if (this.firstChild) return;
+    document.title = "Join a room — peerlane";
+    const token = decodeURIComponent(location.hash.replace(/^#/, "")).trim();
+    const alert = h("p", { class: "form-error", role: "alert" });
+    const name = nameField();
+    const button = h("button", { type: "submit", class: "btn primary wide", text: "Join room" });
+    const form = h("form", { class: "stack" }, [
+      h("h1", { class: "card-title", text: "You're invited to a room" }),
+      h("p", { class: "muted", text: "Choose the name the others will see, then join." }),
+      name.field,
+      button,
+      alert,
+    ]);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const display = takeName(name.input, alert);
+      if (display === null) return;
+      if (!token) {
+        alert.textContent = "This invite link is incomplete. Ask for the link again, or use the room code on the home page.";
+        return;
+      }
+      const out = await submit(this, alert, button, () => api.joinRoom({ display_name: display, token }));
+      // Drop the token from the address bar and history: it is a secret.
+      if (out) navigate(roomPath(out.room.id), { replace: true });
+    });
+    const card = h("div", { class: "card narrow" }, [form]);
+    if (!token) {
+      alert.textContent = "This invite link is incomplete. Ask for the link again, or use the room code on the home page.";
+    }
+    card.append(h("p", { class: "card-foot" }, [h("a", { href: "/", text: "Have a room code instead?" })]));
+    this.append(h("main", { class: "entry", id: "main" }, [brand(), card]));
+    if (matchMedia("(pointer: fine)").matches) (name.input.value ? button : name.input).focus();
+  }
+}
+
+customElements.define("pl-home-page", HomePage);
+customElements.define("pl-join-page", JoinPage);

@@ -1,0 +1,61 @@
+// The slice of the ChatRoom API (docs/web-client.md) the UI consumes, as structural
+// types: the UI components take any object of this shape, so they can be exercised
+// with a stand-in room as well as the real ChatRoom from ../chat.js.
+
+/**
+ * @typedef {"sending" | "sent" | "delivered" | "read" | "failed"} MessageState
+ *
+ * @typedef {object} ChatMessageView
+ * @property {string} id
+ * @property {number | null} seq
+ * @property {string} [hlc]
+ * @property {string} sender           participant id
+ * @property {string} sender_name
+ * @property {number | null} [ts]      seconds since the epoch
+ * @property {string} [kind]           "text" | "reaction" | "file"
+ * @property {number | null} [ref]
+ * @property {unknown} body
+ * @property {string} state            a MessageState
+ * @property {Map<string, Set<string>>} [reactions]  emoji → participant ids
+ *
+ * @typedef {object} PeerViewLike
+ * @property {string} peer_id
+ * @property {string} [participant_id]
+ * @property {string} [name]
+ * @property {string | null} [path]    "direct" | "turn" | "server" | "connecting"
+ * @property {string | null} [iceState]
+ * @property {string | null} [signalingState]
+ * @property {number | null} [rttMs]
+ * @property {string | null} [problem]
+ *
+ * @typedef {object} MeLike
+ * @property {string} participant_id
+ * @property {string} [peer_id]
+ * @property {string} name
+ * @property {string} role             "owner" | "member"
+ *
+ * @typedef {object} RoomInfoLike
+ * @property {string} id
+ * @property {string} name
+ * @property {string} [url]
+ *
+ * @typedef {EventTarget & {
+ *   me: MeLike | null | undefined,
+ *   roomInfo: RoomInfoLike | null | undefined,
+ *   messages: readonly ChatMessageView[],
+ *   peers: Map<string, PeerViewLike>,
+ *   serverState: string,
+ *   ended?: string | null,
+ *   hasMore?: boolean,
+ *   typing: Map<string, string>,
+ *   send(text: string): unknown,
+ *   react(seq: number, emoji: string): unknown,
+ *   retry(id: string): unknown,
+ *   markRead(seq: number): unknown,
+ *   setTyping(active: boolean): unknown,
+ *   loadOlder(): Promise<boolean | void | unknown>,
+ *   close(): unknown,
+ * }} RoomLike
+ */
+
+export {};
