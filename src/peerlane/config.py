@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from peerlane.errors import ConfigError
 
 DAY = 86_400.0
+GIB = 1024**3
 
 
 class Settings(BaseSettings):
@@ -114,6 +115,37 @@ class Settings(BaseSettings):
     )
     cleanup_interval: float = Field(60.0, gt=0, description="Seconds between cleanup runs.")
 
+    # -- files --
+    files_dir: Path | None = Field(
+        None,
+        description="Directory for uploaded files (default: files/ in the data directory; "
+        "a directory shared by every instance for scale-out).",
+    )
+    max_file_bytes: int = Field(
+        10 * GIB, ge=0, description="Largest file accepted by upload, in bytes."
+    )
+    room_quota_bytes: int = Field(
+        20 * GIB, ge=0, description="Bytes of files (finished or uploading) one room may hold."
+    )
+    share_quota_bytes: int = Field(
+        10 * GIB, ge=0, description="Bytes of files one share link may hold."
+    )
+    storage_quota_bytes: int | None = Field(
+        None,
+        ge=0,
+        description="Bytes of files the server holds in all (unset: until the disk is full).",
+    )
+    upload_ttl: float = Field(
+        DAY, gt=0, description="Seconds an unfinished upload is kept after its last write."
+    )
+    share_ttl: float = Field(DAY, gt=0, description="Default seconds until a share link expires.")
+    share_max_ttl: float = Field(
+        7 * DAY, gt=0, description="Longest lifetime a share link may ask for, in seconds."
+    )
+    shares_per_hour: float = Field(
+        30.0, gt=0, description="Share links one IP address may create per hour."
+    )
+
     # -- WebRTC --
     ice_servers: Annotated[list[dict[str, Any]], NoDecode] = Field(
         default_factory=list,
@@ -174,6 +206,11 @@ class Settings(BaseSettings):
     @property
     def tls(self) -> bool:
         return self.self_signed or self.tls_cert is not None
+
+    @property
+    def files_path(self) -> Path:
+        """Where uploaded files live: ``files_dir``, else ``files/`` in the data directory."""
+        return self.files_dir if self.files_dir is not None else self.data_dir / "files"
 
     @property
     def db_url(self) -> str:

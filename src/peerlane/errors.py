@@ -9,7 +9,8 @@ Exception tree::
     ├── NotFoundError             no such room, invite, participant (404)
     ├── ConflictError             state does not allow it (409)
     ├── GoneError                 expired, revoked or used-up invite (410)
-    ├── LimitError                size or count limit exceeded (413/429)
+    ├── LimitError                size, count or quota limit exceeded (413/429/507)
+    ├── StorageError              the file store cannot take the bytes: disk full (507)
     └── ConfigError               a bad setting at start-up
 
 Every error carries an :class:`ErrorCode`; the code, not the class, is what clients
@@ -56,6 +57,30 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     UNAVAILABLE = "unavailable"
     INTERNAL_ERROR = "internal_error"
+    # files: tus uploads, shares, room files
+    UNSUPPORTED_TUS_VERSION = "unsupported_tus_version"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    INVALID_METADATA = "invalid_metadata"
+    UNSUPPORTED_CHECKSUM = "unsupported_checksum"
+    OFFSET_MISMATCH = "offset_mismatch"
+    UPLOAD_LOCKED = "upload_locked"
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    HASH_MISMATCH = "hash_mismatch"
+    UPLOAD_NOT_FOUND = "upload_not_found"
+    UPLOAD_EXPIRED = "upload_expired"
+    UPLOAD_FAILED = "upload_failed"
+    UPLOAD_LENGTH_EXCEEDED = "upload_length_exceeded"
+    FILE_TOO_LARGE = "file_too_large"
+    FILE_NOT_FOUND = "file_not_found"
+    SHARE_NOT_FOUND = "share_not_found"
+    SHARE_EXPIRED = "share_expired"
+    SHARE_EXHAUSTED = "share_exhausted"
+    ROOM_QUOTA_EXCEEDED = "room_quota_exceeded"
+    SHARE_QUOTA_EXCEEDED = "share_quota_exceeded"
+    STORAGE_QUOTA_EXCEEDED = "storage_quota_exceeded"
+    STORAGE_FULL = "storage_full"
+    RANGE_NOT_SATISFIABLE = "range_not_satisfiable"
+    TOO_MANY_SHARES = "too_many_shares"
 
 
 # HTTP status per code. WebSocket errors use the same codes in an ``error`` message.
@@ -88,6 +113,29 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.TOO_MANY_ATTEMPTS: 429,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.UNSUPPORTED_TUS_VERSION: 412,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.INVALID_METADATA: 400,
+    ErrorCode.UNSUPPORTED_CHECKSUM: 400,
+    ErrorCode.OFFSET_MISMATCH: 409,
+    ErrorCode.UPLOAD_LOCKED: 423,
+    ErrorCode.CHECKSUM_MISMATCH: 460,  # tus checksum extension
+    ErrorCode.HASH_MISMATCH: 422,
+    ErrorCode.UPLOAD_NOT_FOUND: 404,
+    ErrorCode.UPLOAD_EXPIRED: 410,
+    ErrorCode.UPLOAD_FAILED: 410,
+    ErrorCode.UPLOAD_LENGTH_EXCEEDED: 413,
+    ErrorCode.FILE_TOO_LARGE: 413,
+    ErrorCode.FILE_NOT_FOUND: 404,
+    ErrorCode.SHARE_NOT_FOUND: 404,
+    ErrorCode.SHARE_EXPIRED: 410,
+    ErrorCode.SHARE_EXHAUSTED: 410,
+    ErrorCode.ROOM_QUOTA_EXCEEDED: 413,
+    ErrorCode.SHARE_QUOTA_EXCEEDED: 413,
+    ErrorCode.STORAGE_QUOTA_EXCEEDED: 507,
+    ErrorCode.STORAGE_FULL: 507,
+    ErrorCode.RANGE_NOT_SATISFIABLE: 416,
+    ErrorCode.TOO_MANY_SHARES: 429,
 }
 
 # Default user-facing message per code, used when the raiser gives none.
@@ -123,6 +171,35 @@ DEFAULT_MESSAGE: dict[ErrorCode, str] = {
     ErrorCode.TOO_MANY_ATTEMPTS: "Too many join attempts from your address; try again later.",
     ErrorCode.UNAVAILABLE: "The server is not ready; try again shortly.",
     ErrorCode.INTERNAL_ERROR: "Something went wrong on the server; try again.",
+    ErrorCode.UNSUPPORTED_TUS_VERSION: "Send 'Tus-Resumable: 1.0.0' with every upload request.",
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Upload chunks must be sent as "
+    "'Content-Type: application/offset+octet-stream'.",
+    ErrorCode.INVALID_METADATA: "The upload's metadata is not valid.",
+    ErrorCode.UNSUPPORTED_CHECKSUM: "That checksum algorithm is not supported; use sha1 or sha256.",
+    ErrorCode.OFFSET_MISMATCH: "The upload is at a different offset; ask for the current "
+    "offset (HEAD) and continue from there.",
+    ErrorCode.UPLOAD_LOCKED: "Another request is writing to this upload; try again in a moment.",
+    ErrorCode.CHECKSUM_MISMATCH: "The chunk does not match its checksum and was discarded; "
+    "send it again.",
+    ErrorCode.HASH_MISMATCH: "The file does not match the root hash given for it and was "
+    "discarded; upload it again.",
+    ErrorCode.UPLOAD_NOT_FOUND: "No such upload; it may have been finished, deleted or "
+    "cleaned up. Start a new upload.",
+    ErrorCode.UPLOAD_EXPIRED: "This upload expired before it was finished; start a new upload.",
+    ErrorCode.UPLOAD_FAILED: "This upload failed and cannot be continued; start a new upload.",
+    ErrorCode.UPLOAD_LENGTH_EXCEEDED: "The chunk goes past the upload's declared length.",
+    ErrorCode.FILE_TOO_LARGE: "The file is larger than the server accepts.",
+    ErrorCode.FILE_NOT_FOUND: "No such file; it may have been deleted or expired.",
+    ErrorCode.SHARE_NOT_FOUND: "No share matches that link; check it and try again.",
+    ErrorCode.SHARE_EXPIRED: "This share has expired; ask the sender to share the files again.",
+    ErrorCode.SHARE_EXHAUSTED: "This file has been downloaded as often as the sender allowed.",
+    ErrorCode.ROOM_QUOTA_EXCEEDED: "The room's file storage is full; delete some files first.",
+    ErrorCode.SHARE_QUOTA_EXCEEDED: "The files are larger than this share allows.",
+    ErrorCode.STORAGE_QUOTA_EXCEEDED: "The server's file storage is full; try again later.",
+    ErrorCode.STORAGE_FULL: "The server's disk is full; the upload was kept and can be "
+    "resumed once space is freed.",
+    ErrorCode.RANGE_NOT_SATISFIABLE: "The requested byte range is not within the file.",
+    ErrorCode.TOO_MANY_SHARES: "Too many shares created from your address; try again later.",
 }
 
 
@@ -182,6 +259,12 @@ class GoneError(PeerlaneError):
 
 class LimitError(PeerlaneError):
     default_code = ErrorCode.RATE_LIMITED
+
+
+class StorageError(PeerlaneError):
+    """The file store cannot take more bytes (the disk is full)."""
+
+    default_code = ErrorCode.STORAGE_FULL
 
 
 class ConfigError(PeerlaneError):

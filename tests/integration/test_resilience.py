@@ -120,7 +120,11 @@ def test_retention_keeps_only_the_newest_messages(start_server: StartServer, cli
         headers=alice.auth,
     )
     assert r.status_code == 200, r.text
-    assert r.json()["retention"]["max_messages"] == 5
+    retention = r.json()["retention"]
+    assert retention["max_messages"] == 5
+    # Only the given field changes; the server's defaults for the others stay.
+    assert retention["max_age"] == 90 * 86400
+    assert retention["idle_expiry"] == 30 * 86400
 
     wait_until(lambda: len(seqs(http, alice)) <= 5, what="cleanup applied max_messages")
     assert seqs(http, alice) == [8, 9, 10, 11, 12]
@@ -128,6 +132,23 @@ def test_retention_keeps_only_the_newest_messages(start_server: StartServer, cli
     # Numbering goes on where it was.
     assert peer.chat("after-cleanup")["seq"] == 13
     peer.close()
+
+
+def test_owner_renames_the_room_and_lifts_a_limit_with_null(
+    server: ServerProcess, http: httpx.Client
+):
+    alice = create_room(http, name="Old name")
+    r = http.patch(
+        f"/api/rooms/{alice.room_id}",
+        json={"name": "Planning", "retention": {"max_age": None}},
+        headers=alice.auth,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == "Planning"
+    assert r.json()["retention"]["max_age"] is None
+    assert r.json()["retention"]["max_messages"] == 100_000
+    room = http.get(f"/api/rooms/{alice.room_id}", headers=alice.auth).json()["room"]
+    assert room["name"] == "Planning"
 
 
 def test_deleting_a_room_closes_its_sockets_and_its_invites(

@@ -55,6 +55,17 @@ async def test_set_retention(store: SqlStore, make) -> None:
     assert caught.value.code is ErrorCode.ROOM_NOT_FOUND
 
 
+async def test_rename_room(store: SqlStore, make) -> None:
+    room, _ = await make.new_room(store)
+
+    renamed = await store.rename_room(room.id, "Planning")
+
+    assert renamed == replace(room, name="Planning")
+    assert await store.get_room(room.id) == renamed
+    with pytest.raises(NotFoundError):
+        await store.rename_room("no-such-room", "x")
+
+
 async def test_delete_room_removes_everything_in_it(store: SqlStore, make) -> None:
     room, invite = await make.new_room(store)
     kept, kept_invite = await make.new_room(store)

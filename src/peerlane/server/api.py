@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import segno
@@ -199,12 +200,13 @@ async def get_room(request: Request, who: Who, svc: Svc) -> dict[str, object]:
 
 @router.patch("/rooms/{room_id}")
 async def update_room(body: s.UpdateRoomIn, request: Request, who: Owner, svc: Svc) -> s.RoomOut:
+    """Change the given retention fields only; ``null`` lifts that limit."""
     room = who.room
     if body.retention is not None:
-        r = body.retention
-        room = await svc.store.set_retention(
-            room.id, Retention(r.max_age, r.max_messages, r.idle_expiry)
-        )
+        changes = body.retention.model_dump(include=body.retention.model_fields_set)
+        room = await svc.store.set_retention(room.id, replace(room.retention, **changes))
+    if body.name is not None and body.name != room.name:
+        room = await svc.store.rename_room(room.id, body.name or room.name)
     return room_out(base_url(request, svc), room)
 
 
@@ -247,7 +249,8 @@ async def messages(
         has_more = len(rows) > limit
         rows = rows[:limit]
     else:
-        rows = await store.messages_before(who.room.id, before or 2**62, limit + 1)
+        newest = 2**62 if before is None else before  # before=0 is a cursor, not "none"
+        rows = await store.messages_before(who.room.id, newest, limit + 1)
         has_more = len(rows) > limit
         rows = rows[-limit:]
     return s.MessagesOut(

@@ -20,7 +20,9 @@ from peerlane.config import Settings
 from peerlane.core import credentials
 from peerlane.core.session import CLOSE_GOING_AWAY
 from peerlane.errors import ErrorCode, PeerlaneError, error_body
-from peerlane.server import api, logs
+from peerlane.files.local import LocalFileStore
+from peerlane.files.store import FileStore
+from peerlane.server import api, files_api, logs
 from peerlane.server.metrics import Metrics
 from peerlane.server.middleware import HttpMiddleware
 from peerlane.server.services import Limiters, Services
@@ -32,7 +34,11 @@ WEB = Path(__file__).resolve().parent.parent / "web"
 
 
 def create_app(
-    settings: Settings, *, store: Store | None = None, bus: Bus | None = None
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    bus: Bus | None = None,
+    files: FileStore | None = None,
 ) -> FastAPI:
     if store is None:
         from peerlane.storage.sql import SqlStore
@@ -44,6 +50,8 @@ def create_app(
             from peerlane.bus.redis import RedisBus
 
             bus = RedisBus(settings.redis_url)
+    if files is None:
+        files = LocalFileStore(settings.files_path)
     metrics = Metrics()
     services = Services(
         settings=settings,
@@ -51,6 +59,7 @@ def create_app(
         bus=bus,
         metrics=metrics,
         limiters=Limiters.from_settings(settings),
+        files=files,
     )
 
     @contextlib.asynccontextmanager
@@ -77,6 +86,8 @@ def create_app(
     app.state.services = services
     install_error_handlers(app, metrics)
     app.include_router(api.router)
+    app.include_router(files_api.tus_router)
+    app.include_router(files_api.router)
     app.add_api_websocket_route("/api/rooms/{room_id}/ws", room_socket)
     add_operations(app, services)
     add_web(app)
@@ -91,6 +102,7 @@ async def start(services: Services) -> None:
     data_dir = services.settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     await services.store.start()
+    await services.files.start()
     await services.bus.start()
     configured = services.settings.secret
     if configured is not None:
@@ -123,6 +135,7 @@ async def run_cleanup(services: Services) -> None:
         try:
             report = await services.store.cleanup(now=services.clock(), invite_grace=3600.0)
             services.metrics.rooms.set(await services.store.count_rooms())
+            await cleanup_files(services)
             if report.messages_deleted or report.rooms_deleted or report.invites_released:
                 log.info(
                     "cleanup",
@@ -132,6 +145,26 @@ async def run_cleanup(services: Services) -> None:
                 )
         except Exception:  # a failed run must not stop later ones
             log.exception("cleanup.failed")
+
+
+async def cleanup_files(services: Services) -> None:
+    """Delete expired uploads and shares with their bytes, then any bytes no file row
+    refers to any more (files of deleted rooms, leftovers of a crash)."""
+    report = await services.store.cleanup_files(now=services.clock())
+    for blob_id in report.blob_ids:
+        await services.files.delete(blob_id)
+    blob_ids = await services.files.blob_ids()
+    known = await services.store.existing_file_ids(blob_ids)
+    orphans = [blob_id for blob_id in blob_ids if blob_id not in known]
+    for blob_id in orphans:
+        await services.files.delete(blob_id)
+    if report.uploads_expired or report.shares_expired or orphans:
+        log.info(
+            "cleanup.files",
+            uploads=report.uploads_expired,
+            shares=report.shares_expired,
+            orphans=len(orphans),
+        )
 
 
 def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
@@ -162,12 +195,7 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
             exc.status_code, ErrorCode.BAD_REQUEST
         )
         message = "Method not allowed." if exc.status_code == 405 else None
-        return reply(code, message, exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled", exc_info=exc)
-        return reply(ErrorCode.INTERNAL_ERROR, None, 500)
+        return reply(code, message, exc.status_code, **(exc.headers or {}))  # e.g. 405's Allow
 
 
 def add_operations(app: FastAPI, services: Services) -> None:
@@ -198,7 +226,7 @@ def add_web(app: FastAPI) -> None:
     async def shell() -> FileResponse:
         return FileResponse(index, headers={"cache-control": "no-cache"})
 
-    for path in ("/", "/join", "/r/{room_id}"):
+    for path in ("/", "/join", "/r/{room_id}", "/share", "/s"):
         app.add_api_route(path, shell, methods=["GET"], include_in_schema=False)
     if WEB.is_dir():
         app.mount("/static", StaticFiles(directory=WEB), name="static")

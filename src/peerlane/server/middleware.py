@@ -7,6 +7,7 @@ security headers, and a cap on the request body size.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -14,7 +15,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from peerlane.core.records import new_id
-from peerlane.errors import ErrorCode, error_body
+from peerlane.errors import HTTP_STATUS, ErrorCode, error_body
 from peerlane.server import logs
 from peerlane.server.metrics import Metrics
 
@@ -57,40 +58,60 @@ class HttpMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
-        limit = self.max_body if scope["path"].startswith("/api/") else None
+        limit = self.max_body if _capped(scope["path"]) else None
 
+        headers = [*self.headers, (b"x-request-id", request_id.encode())]
+
+        async def send_error(code: ErrorCode, message: str | None) -> None:
+            self.metrics.errors.labels(code.value, "http").inc()
+            await _send_error(send, headers, code, message)
+
+        too_large = f"Request bodies are limited to {limit} bytes."
         declared = _content_length(scope)
         if limit is not None and declared is not None and declared > limit:
-            await _reject_too_large(send, self.headers, limit)
+            await send_error(ErrorCode.MESSAGE_TOO_LARGE, too_large)
             structlog.contextvars.unbind_contextvars("request_id")
             return
 
         received = 0
+        responding = False  # the app began its response
+        refused = False  # the 413 was sent while the app read the body
 
         async def capped_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused, status
             message = await receive()
             if limit is not None and message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    # Answer here: FastAPI turns any exception raised while it reads the
+                    # body into a 400, which would otherwise reach the client instead.
+                    if not responding and not refused:
+                        refused, status = True, 413
+                        await send_error(ErrorCode.MESSAGE_TOO_LARGE, too_large)
                     raise _BodyTooLarge
             return message
 
         async def wrapped_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responding
+            if refused:
+                return  # the app's own answer to the aborted read; the 413 went out
             if message["type"] == "http.response.start":
+                responding = True
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.extend(self.headers)
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
+                message = {**message, "headers": [*message.get("headers", []), *headers]}
             await send(message)
 
         try:
             await self.app(scope, capped_receive, wrapped_send)
         except _BodyTooLarge:
-            status = 413
-            await _reject_too_large(send, self.headers, limit or 0)
+            pass  # answered in capped_receive
+        except Exception:
+            # Answered here rather than by Starlette's outermost error layer, so the
+            # reply carries the security headers and the request id like any other.
+            log.exception("unhandled")
+            if not responding:
+                status = 500
+                await send_error(ErrorCode.INTERNAL_ERROR, None)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_name(scope)
@@ -103,6 +124,16 @@ class HttpMiddleware:
                 ms=round(elapsed * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+# tus upload URLs take file bytes in PATCH bodies, streamed to disk; the upload's
+# declared length and the file size limits bound them instead.
+_UPLOAD_URL = re.compile(r"^/api/(?:files|rooms/[^/]+)/uploads/[^/]+$")
+
+
+def _capped(path: str) -> bool:
+    """Bodies under /api/ are JSON and capped, except those sent to upload URLs."""
+    return path.startswith("/api/") and _UPLOAD_URL.match(path) is None
 
 
 class _BodyTooLarge(Exception):
@@ -126,19 +157,18 @@ def _route_name(scope: Scope) -> str:
     return str(getattr(route, "path", None) or "unmatched")
 
 
-async def _reject_too_large(send: Send, headers: list[tuple[bytes, bytes]], limit: int) -> None:
-    body = json.dumps(
-        error_body(ErrorCode.MESSAGE_TOO_LARGE, f"Request bodies are limited to {limit} bytes.")
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
+async def _send_error(
+    send: Send, headers: list[tuple[bytes, bytes]], code: ErrorCode, message: str | None
+) -> None:
+    body = json.dumps(error_body(code, message)).encode()
+    start: Message = {
+        "type": "http.response.start",
+        "status": HTTP_STATUS[code],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+    }
+    await send(start)
     await send({"type": "http.response.body", "body": body})

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from peerlane.bus.base import Bus
 from peerlane.config import Settings
 from peerlane.core.ratelimit import KeyedLimiter
+from peerlane.files.store import FileStore
+from peerlane.files.uploads import Uploads
 from peerlane.server.metrics import Metrics
 from peerlane.storage.base import Store
 
@@ -23,6 +25,7 @@ class Limiters:
     rooms: KeyedLimiter
     joins: KeyedLimiter
     failed_joins: KeyedLimiter
+    shares: KeyedLimiter
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limiters:
@@ -30,6 +33,7 @@ class Limiters:
             rooms=KeyedLimiter(s.rooms_per_hour / 3600, s.rooms_per_hour),
             joins=KeyedLimiter(s.joins_per_minute / 60, s.joins_per_minute),
             failed_joins=KeyedLimiter(s.failed_joins_per_hour / 3600, s.failed_joins_per_hour),
+            shares=KeyedLimiter(s.shares_per_hour / 3600, s.shares_per_hour),
         )
 
 
@@ -40,7 +44,15 @@ class Services:
     bus: Bus
     metrics: Metrics
     limiters: Limiters
+    files: FileStore
     secret: bytes = b""
     clock: Callable[[], float] = time.time
     connections: weakref.WeakSet[Connection] = field(default_factory=weakref.WeakSet)
     draining: bool = False
+
+    @property
+    def uploads(self) -> Uploads:
+        """The upload driver over this store, file store and clock."""
+        return Uploads(
+            self.store, self.files, upload_ttl=self.settings.upload_ttl, clock=self.clock
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from peerlane.core.records import (
@@ -13,9 +14,101 @@ from peerlane.core.records import (
     Room,
     StoredMessage,
 )
+from peerlane.core.tus import UploadStatus
+from peerlane.files.records import FilesCleanup, Quotas, Share, StoredFile
 
 
-class Store(Protocol):
+class FileIndex(Protocol):
+    """The database side of files: shares, uploads and the files they become. The bytes
+    themselves live in a :class:`peerlane.files.store.FileStore`."""
+
+    # -- shares --
+
+    async def create_share(self, share: Share) -> None: ...
+
+    async def get_share(self, share_id: str) -> Share | None: ...
+
+    async def get_share_by_token_hash(self, token_hash: str) -> Share | None: ...
+
+    async def delete_share(self, share_id: str) -> list[str] | None:
+        """Delete the share and its files; the ids of those files (their bytes are the
+        caller's to delete), or None if there was no such share."""
+
+    # -- uploads --
+
+    async def create_upload(self, file: StoredFile, *, quotas: Quotas, now: float) -> StoredFile:
+        """Store a new upload after checking, atomically with other creations: the room
+        exists (ROOM_NOT_FOUND) or the share exists and is live (SHARE_NOT_FOUND,
+        SHARE_EXPIRED), and the room's quota, the share's size limit and the storage
+        quota hold. Every file not failed counts at its full length, so uploads under
+        way cannot together overrun a quota. Creating marks the room active."""
+
+    async def get_file(self, file_id: str) -> StoredFile | None: ...
+
+    async def list_files(
+        self, *, room_id: str | None = None, share_id: str | None = None
+    ) -> list[StoredFile]:
+        """The complete files of a room or a share, oldest first."""
+
+    async def lock_upload(
+        self, file_id: str, owner: str, *, now: float, lease: float
+    ) -> StoredFile:
+        """Take the upload's write lease for ``owner`` until ``now + lease`` (one writer at
+        a time, across instances). Raise ConflictError(UPLOAD_LOCKED) while another
+        owner's lease runs, NotFoundError(UPLOAD_NOT_FOUND) if there is no such upload."""
+
+    async def save_progress(
+        self,
+        file_id: str,
+        owner: str,
+        *,
+        offset: int,
+        first_block: int,
+        hashes: bytes,
+        expires_at: float,
+        now: float,
+        lease: float,
+    ) -> StoredFile:
+        """Record the bytes written so far (already synced to disk) with the integrity
+        hashes of the blocks ``first_block, ...`` they completed, and renew the lease.
+        Raise ConflictError(UPLOAD_LOCKED) if ``owner`` lost the lease, NotFoundError if
+        the upload is gone (deleted meanwhile)."""
+
+    async def load_blocks(self, file_id: str) -> bytes:
+        """The saved block hashes of an unfinished upload, concatenated in order."""
+
+    async def finish_upload(
+        self,
+        file_id: str,
+        owner: str,
+        *,
+        status: UploadStatus,
+        root: str | None,
+        now: float,
+        expires_at: float | None,
+    ) -> StoredFile:
+        """End the upload as ``complete`` (offset = length) or ``failed``, drop its block
+        hashes and release the lease. Raises as :meth:`save_progress`."""
+
+    async def unlock_upload(self, file_id: str, owner: str) -> None:
+        """Release ``owner``'s lease, if it still holds it."""
+
+    async def delete_file(self, file_id: str) -> StoredFile | None:
+        """Delete an upload or file row; the row deleted, or None."""
+
+    async def count_download(self, file_id: str, *, max_downloads: int | None) -> bool:
+        """Count one download of a complete file unless ``max_downloads`` are reached;
+        False if it was not counted (concurrent downloads cannot exceed the limit)."""
+
+    async def existing_file_ids(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` that name a file row (to find bytes nobody refers to)."""
+
+    async def cleanup_files(self, *, now: float) -> FilesCleanup:
+        """Delete unfinished uploads past their expiry (unless being written), failed
+        ones past theirs, and expired shares with their files."""
+
+
+class Store(FileIndex, Protocol):
     """What the server needs from a database. Implementations raise only
     :class:`peerlane.errors.PeerlaneError` subclasses for expected failures."""
 
@@ -44,8 +137,12 @@ class Store(Protocol):
     async def set_retention(self, room_id: str, retention: Retention) -> Room:
         """Raise NotFoundError(ROOM_NOT_FOUND) if there is no such room."""
 
+    async def rename_room(self, room_id: str, name: str) -> Room:
+        """Raise NotFoundError(ROOM_NOT_FOUND) if there is no such room."""
+
     async def delete_room(self, room_id: str) -> bool:
-        """Delete the room with its messages, invites and participants."""
+        """Delete the room with its messages, invites, participants and file rows (the
+        files' bytes are removed by the next cleanup)."""
 
     async def count_rooms(self) -> int: ...
 

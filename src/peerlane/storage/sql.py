@@ -50,6 +50,7 @@ from peerlane.core.records import (
 )
 from peerlane.errors import ConflictError, ErrorCode, GoneError, LimitError, NotFoundError
 from peerlane.storage.engine import WRITE_OPTION, is_sqlite, make_engine
+from peerlane.storage.files import FileSql, delete_room_files
 from peerlane.storage.migrate import engine_revision, head_revision, upgrade_engine
 from peerlane.storage.tables import invites, messages, meta, participants, rooms
 
@@ -63,8 +64,9 @@ _ATTEMPTS = 16
 _CHUNK = 500
 
 
-class SqlStore:
-    """The :class:`~peerlane.storage.base.Store` on SQLAlchemy's async engine.
+class SqlStore(FileSql):
+    """The :class:`~peerlane.storage.base.Store` on SQLAlchemy's async engine (the file
+    and share queries come from :class:`~peerlane.storage.files.FileSql`).
 
     ``url`` is e.g. ``sqlite+aiosqlite:////var/lib/peerlane/peerlane.db`` or
     ``postgresql+asyncpg://peerlane@db:5432/peerlane``. Nothing connects before
@@ -165,12 +167,15 @@ class SqlStore:
             return await _get_room(conn, room_id)
 
     async def set_retention(self, room_id: str, retention: Retention) -> Room:
+        return await self._update_room(room_id, _retention_values(retention))
+
+    async def rename_room(self, room_id: str, name: str) -> Room:
+        return await self._update_room(room_id, {"name": name})
+
+    async def _update_room(self, room_id: str, values: dict[str, Any]) -> Room:
         async with self._write() as conn:
             result = await conn.execute(
-                update(rooms)
-                .where(rooms.c.id == room_id)
-                .values(_retention_values(retention))
-                .returning(*rooms.c)
+                update(rooms).where(rooms.c.id == room_id).values(values).returning(*rooms.c)
             )
             row = result.one_or_none()
         if row is None:
@@ -535,7 +540,8 @@ async def _use_invite(conn: AsyncConnection, invite_id: str, now: float) -> str:
 
 
 async def _delete_rooms(conn: AsyncConnection, where: Any) -> Sequence[str]:
-    """Delete the matching rooms and everything in them; return their ids.
+    """Delete the matching rooms and everything in them (file rows too; their bytes go
+    at the next files cleanup); return their ids.
 
     The rooms go first, in one statement: on PostgreSQL a room touched concurrently is
     re-checked against ``where`` before it is deleted. The children are then deleted
@@ -544,6 +550,7 @@ async def _delete_rooms(conn: AsyncConnection, where: Any) -> Sequence[str]:
     result = await conn.execute(delete(rooms).where(where).returning(rooms.c.id))
     room_ids = [str(room_id) for room_id in result.scalars()]
     for chunk in _chunks(room_ids):
+        await delete_room_files(conn, chunk)
         for table in (messages, invites, participants):
             await conn.execute(delete(table).where(table.c.room_id.in_(chunk)))
     return room_ids

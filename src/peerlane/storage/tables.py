@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -119,4 +120,63 @@ messages = Table(
     UniqueConstraint("room_id", "sender_id", "client_id"),
     # Age retention deletes by time within a room.
     Index(None, "room_id", "ts"),
+)
+
+# -- files (revision 0002) --
+
+# A share link. Only hashes of its two secrets are kept (see files.records.Share).
+shares = Table(
+    "shares",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("token_hash", String, nullable=False),
+    Column("manage_hash", String, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False, index=True),
+    Column("max_downloads", Integer, nullable=True),
+    Column("size_limit", BigInteger, nullable=False),
+    UniqueConstraint("token_hash"),
+)
+
+# An upload and the file it becomes; the id is also the name of its bytes in the store.
+files = Table(
+    "files",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column(
+        "room_id", String, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=True, index=True
+    ),
+    Column(
+        "share_id", String, ForeignKey("shares.id", ondelete="CASCADE"), nullable=True, index=True
+    ),
+    Column("sender_id", String, nullable=True),
+    Column("recipient_id", String, nullable=True),
+    Column("name", String, nullable=False),
+    Column("content_type", String, nullable=False),
+    Column("length", BigInteger, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("status", String, nullable=False),
+    Column("upload_metadata", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    # Unfinished (and failed) uploads: cleanup deletes them after this time.
+    Column("expires_at", Double, nullable=True, index=True),
+    Column("expected_root", String, nullable=True),
+    Column("root", String, nullable=True),
+    Column("completed_at", Double, nullable=True),
+    Column("downloads", Integer, nullable=False, default=0),
+    # The lease of the one request writing to the upload, across instances.
+    Column("lock_owner", String, nullable=True),
+    Column("lock_expires", Double, nullable=True),
+)
+
+# Integrity block hashes of an unfinished upload, saved with each checkpoint so that a
+# resumed upload goes on hashing without re-reading the file. ``hashes`` holds the
+# 32-byte hashes of blocks first_block, first_block + 1, ... concatenated.
+file_blocks = Table(
+    "file_blocks",
+    metadata,
+    Column("file_id", String, ForeignKey("files.id", ondelete="CASCADE"), nullable=False),
+    Column("first_block", Integer, nullable=False),
+    Column("hashes", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("file_id", "first_block"),
 )

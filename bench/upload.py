@@ -1,0 +1,227 @@
+"""Benchmark: one large tus upload to a real server on loopback, against the disk.
+
+Starts ``python -m peerlane serve`` with its data directory in ``--dir``, measures the
+disk's own write speed there with ``dd ... conv=fdatasync``, then uploads ``--size``
+bytes in a single streamed PATCH (httpx; the server writes, hashes and syncs the file)
+and reports both speeds, their ratio and the server's memory (VmRSS sampled every
+100 ms). Targets: upload >= 0.5 x disk speed, RSS growth < 64 MB; exit code 1 if missed.
+
+    python bench/upload.py                 # 2 GB
+    python bench/upload.py --quick         # 256 MB smoke run
+    python bench/upload.py --size 512M --dir /var/tmp
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from peerlane.core.integrity import TreeHasher
+from peerlane.core.tus import encode_metadata
+
+MB = 1_000_000
+CHUNK = 8 * 1024 * 1024
+TARGET_RATIO = 0.5
+TARGET_RSS_GROWTH = 64 * MB
+
+
+def parse_size(text: str) -> int:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([KMG]?)B?", text.strip().upper())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a size: {text}")
+    scale = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[match.group(2)]
+    return int(float(match.group(1)) * scale)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss(pid: int) -> int:
+    """VmRSS of ``pid`` in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+class RssSampler(threading.Thread):
+    """Samples a process's RSS every 100 ms; ``peak`` is the highest seen."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = rss(pid)
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.1):
+            self.peak = max(self.peak, rss(self.pid))
+
+
+def disk_speed(directory: Path, size: int) -> float:
+    """MB/s of ``dd if=/dev/zero bs=8M conv=fdatasync`` into ``directory``."""
+    target = directory / "dd-test"
+    count = max(1, size // CHUNK)
+    started = time.perf_counter()
+    subprocess.run(
+        ["dd", "if=/dev/zero", f"of={target}", "bs=8M", f"count={count}", "conv=fdatasync"],
+        check=True,
+        capture_output=True,
+    )
+    elapsed = time.perf_counter() - started
+    target.unlink()
+    return count * CHUNK / elapsed / MB
+
+
+BLOCK = os.urandom(CHUNK)
+
+
+def payload(size: int) -> Iterator[bytes]:
+    """``size`` bytes of incompressible data, from one random buffer reused (so the
+    same bytes every time it is called in a run)."""
+    block = BLOCK
+    left = size
+    while left > 0:
+        piece = block if left >= CHUNK else block[:left]
+        left -= len(piece)
+        yield piece
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "PEERLANE_DATA_DIR": str(data_dir),
+        "PEERLANE_PORT": str(port),
+        "PEERLANE_LOG_FORMAT": "json",
+        "PEERLANE_MAX_FILE_BYTES": str(1 << 40),
+        "PEERLANE_ROOM_QUOTA_BYTES": str(1 << 40),
+    }
+    log = (data_dir.parent / "server.log").open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "peerlane", "serve"], env=env, stdout=log, stderr=log
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited; see server.log")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)  # waiting for a port to open: nothing to wait on
+    raise TimeoutError("server not ready")
+
+
+def upload(base: str, size: int) -> tuple[float, str]:
+    """Create a room and upload ``size`` bytes in one PATCH; (seconds, file id)."""
+    hasher = TreeHasher()  # declared root: the server verifies the file on completion
+    for piece in payload(size):
+        hasher.update(piece)
+    with httpx.Client(base_url=base, timeout=600) as http:
+        room = http.post("/api/rooms", json={"display_name": "bench"}).json()
+        auth = {"Authorization": f"Bearer {room['token']}", "Tus-Resumable": "1.0.0"}
+        meta = encode_metadata(
+            {"room": room["room"]["id"], "name": "bench.bin", "root": hasher.root()}
+        )
+        created = http.post(
+            "/api/files/uploads",
+            headers={**auth, "Upload-Length": str(size), "Upload-Metadata": meta},
+        )
+        created.raise_for_status()
+        url = created.headers["location"]
+        started = time.perf_counter()
+        r = http.patch(
+            url,
+            content=payload(size),
+            headers={
+                **auth,
+                "Content-Type": "application/offset+octet-stream",
+                "Content-Length": str(size),
+                "Upload-Offset": "0",
+            },
+        )
+        elapsed = time.perf_counter() - started
+        if r.status_code != 204:
+            raise RuntimeError(f"upload failed: {r.status_code} {r.text}")
+        return elapsed, url.rsplit("/", 1)[1]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=parse_size, default=parse_size("2G"))
+    parser.add_argument("--quick", action="store_true", help="256 MB instead of --size")
+    parser.add_argument("--dir", type=Path, default=None, help="where files go (default: tmp)")
+    args = parser.parse_args(argv)
+    size = parse_size("256M") if args.quick else args.size
+
+    work = Path(tempfile.mkdtemp(prefix="peerlane-bench-", dir=args.dir))
+    proc = None
+    try:
+        print(f"upload benchmark: {size / MB:.0f} MB in {work}", flush=True)
+        disk = disk_speed(work, size)
+        print(f"  disk (dd bs=8M conv=fdatasync): {disk:8.1f} MB/s", flush=True)
+        port = free_port()
+        proc = start_server(work / "data", port)
+        before = rss(proc.pid)
+        sampler = RssSampler(proc.pid)
+        sampler.start()
+        server_cpu = cpu_seconds(proc.pid)
+        client_cpu = time.process_time()
+        elapsed, _ = upload(f"http://127.0.0.1:{port}", size)
+        server_cpu = cpu_seconds(proc.pid) - server_cpu
+        client_cpu = time.process_time() - client_cpu
+        sampler.stop.set()
+        sampler.join()
+        after = rss(proc.pid)
+        speed = size / elapsed / MB
+        ratio = speed / disk
+        growth = sampler.peak - before
+        print(f"  tus upload (1 PATCH, loopback):  {speed:8.1f} MB/s  ({elapsed:.1f} s)")
+        print(f"  ratio upload/disk:               {ratio:8.2f}   (target >= {TARGET_RATIO})")
+        print(
+            f"  CPU: server {server_cpu:.1f} s, client {client_cpu:.1f} s "
+            f"(incl. the client's root hash), {os.cpu_count()} CPUs"
+        )
+        print(
+            f"  server RSS: before {before / MB:.1f} MB, after {after / MB:.1f} MB, "
+            f"peak {sampler.peak / MB:.1f} MB, growth {growth / MB:.1f} MB "
+            f"(target < {TARGET_RSS_GROWTH / MB:.0f} MB)"
+        )
+        ok = ratio >= TARGET_RATIO and growth < TARGET_RSS_GROWTH
+        print("  result:", "OK" if ok else "TARGET MISSED", flush=True)
+        return 0 if ok else 1
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,452 @@
+"""The upload driver: moves a tus PATCH body into the file store.
+
+Memory stays constant: the body is read chunk by chunk and written in buffers of
+:data:`WRITE_BUFFER` bytes, one buffer being written (and hashed, in a worker thread)
+while the next one fills. Every :data:`SAVE_EVERY` seconds the bytes written so far are
+synced to disk and only then recorded as the upload's offset, together with the
+integrity hashes of the blocks they completed; a resumed upload (in this process or
+another instance) continues from that offset and hashing state.
+
+What a PATCH that does not end normally leaves behind:
+
+* the client goes away, or sends nothing for :data:`IDLE_TIMEOUT` seconds: everything
+  received is kept (synced and recorded), as tus asks;
+* the disk fills up (``ENOSPC``): what reached the disk is kept, the request gets 507
+  ``storage_full``, and the upload can resume once space is freed;
+* with ``Upload-Checksum``, any of the above or a mismatch discards the whole chunk.
+
+Nothing is served before :meth:`FileStore.complete`, which happens only when every byte
+is in and the root hash (if the sender gave one) matches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+
+from peerlane.core import integrity, tus
+from peerlane.core.records import new_id
+from peerlane.errors import (
+    ConflictError,
+    ErrorCode,
+    LimitError,
+    NotFoundError,
+    PeerlaneError,
+    ProtocolError,
+    StorageError,
+)
+from peerlane.files.records import Quotas, StoredFile
+from peerlane.files.store import BlobWriter, FileStore
+from peerlane.storage.base import FileIndex
+
+WRITE_BUFFER = 1024 * 1024
+SAVE_EVERY = 2.0  # seconds between durable checkpoints of a running PATCH
+IDLE_TIMEOUT = 30.0  # tus: "a 30 second timeout"; then the request is given up
+LOCK_LEASE = 45.0  # renewed at every checkpoint; outlives IDLE_TIMEOUT
+LOCK_WAIT = 3.0  # a PATCH waits this long for a previous one to let go
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class Interrupted(ProtocolError):
+    """The request body stopped before its end (client gone or idle too long)."""
+
+    default_code = ErrorCode.BAD_REQUEST
+
+
+@dataclass(frozen=True, slots=True)
+class PatchRequest:
+    """The headers of a PATCH that matter to the driver, as sent."""
+
+    content_type: str | None
+    offset: str | None
+    content_length: int | None
+    checksum: tus.Checksum | None
+
+
+def storage_error(exc: OSError) -> PeerlaneError | OSError:
+    """The error to raise for a failed write: 507 for a full disk, else the OSError."""
+    if exc.errno in _DISK_FULL:
+        return StorageError(ErrorCode.STORAGE_FULL)
+    return exc
+
+
+class Uploads:
+    """Creates uploads and runs PATCH requests against them."""
+
+    def __init__(
+        self,
+        index: FileIndex,
+        files: FileStore,
+        *,
+        upload_ttl: float,
+        clock: Callable[[], float],
+        idle_timeout: float = IDLE_TIMEOUT,
+    ) -> None:
+        self.index = index
+        self.files = files
+        self.upload_ttl = upload_ttl
+        self.clock = clock
+        self.idle_timeout = idle_timeout
+
+    def expiry(self, share_expires_at: float | None = None) -> float:
+        """When an upload written to now expires: ``upload_ttl`` from now, but never
+        after the share it belongs to."""
+        expires = self.clock() + self.upload_ttl
+        return expires if share_expires_at is None else min(expires, share_expires_at)
+
+    async def create(self, file: StoredFile, quotas: Quotas) -> StoredFile:
+        """Record the upload (quotas are checked there) and create its empty blob. An
+        empty file is complete at once (tus: no PATCH is needed)."""
+        if file.length == 0:
+            root = integrity.root_of([])
+            if file.expected_root is not None and file.expected_root != root:
+                raise ProtocolError(ErrorCode.HASH_MISMATCH)
+            now = self.clock()
+            file = replace(file, status="complete", root=root, completed_at=now, expires_at=None)
+        file = await self.index.create_upload(file, quotas=quotas, now=self.clock())
+        try:
+            await self.files.create(file.id)
+            if file.length == 0:
+                await self.files.complete(file.id)
+        except OSError as exc:
+            await self.index.delete_file(file.id)
+            await self.files.delete(file.id)
+            raise storage_error(exc) from exc
+        return file
+
+    async def delete(self, file_id: str) -> StoredFile | None:
+        """Delete the row, then the bytes (a writer still running finds its row gone)."""
+        deleted = await self.index.delete_file(file_id)
+        await self.files.delete(file_id)
+        return deleted
+
+    async def patch(
+        self, file_id: str, body: AsyncIterator[bytes], request: PatchRequest, *,
+        share_expires_at: float | None = None,
+    ) -> StoredFile:  # fmt: skip
+        """Run one PATCH: lock the upload, check the request against its state (tus
+        errors), append the body and return the upload as it now is."""
+        owner = new_id()
+        file = await self._lock(file_id, owner)
+        try:
+            tus.check_patch(
+                file.state,
+                content_type=request.content_type,
+                offset=request.offset,
+                content_length=request.content_length,
+                now=self.clock(),
+            )
+            writing = await self._open(file)
+        except BaseException:
+            await self._unlock(file_id, owner)
+            raise
+        session = _Session(self, file, owner, writing, request.checksum, share_expires_at)
+        try:
+            return await session.run(body)
+        finally:
+            await asyncio.to_thread(writing.close)
+
+    async def _lock(self, file_id: str, owner: str) -> StoredFile:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LOCK_WAIT
+        while True:
+            try:
+                return await self.index.lock_upload(
+                    file_id, owner, now=self.clock(), lease=LOCK_LEASE
+                )
+            except ConflictError:
+                if loop.time() >= deadline:
+                    raise
+            # Another PATCH (often the one whose client just vanished) is finishing.
+            await asyncio.sleep(0.1)
+
+    async def _unlock(self, file_id: str, owner: str) -> None:
+        with contextlib.suppress(Exception):  # best effort: the lease runs out anyway
+            await asyncio.shield(self.index.unlock_upload(file_id, owner))
+
+    async def _open(self, file: StoredFile) -> _Writing:
+        """Rebuild the hashing state at ``file.offset`` and open the blob there."""
+        size = integrity.BLOCK_SIZE
+        whole = file.offset // size
+        saved = await self.index.load_blocks(file.id)
+        hashes = [saved[i : i + 32] for i in range(0, len(saved) - len(saved) % 32, 32)][:whole]
+        for index in range(len(hashes), whole):  # not expected: checkpoints save them all
+            block = await self.files.read_unfinished(file.id, index * size, (index + 1) * size)
+            hashes.append(hashlib.sha256(block).digest())
+        hasher = integrity.TreeHasher.resume(hashes)
+        hasher.update(await self.files.read_unfinished(file.id, whole * size, file.offset))
+        writer = await self.files.open_append(file.id, file.offset)
+        return _Writing(writer, hasher)
+
+
+@dataclass
+class _Writing:
+    """An open blob and the integrity hasher that has seen exactly its bytes."""
+
+    writer: BlobWriter
+    hasher: integrity.TreeHasher
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class _Session:
+    """One PATCH in progress (the lock is held for its whole life)."""
+
+    def __init__(
+        self,
+        uploads: Uploads,
+        file: StoredFile,
+        owner: str,
+        writing: _Writing,
+        checksum: tus.Checksum | None,
+        share_expires_at: float | None,
+    ) -> None:
+        self.uploads = uploads
+        self.index = uploads.index
+        self.file = file
+        self.owner = owner
+        self.writer = writing.writer
+        self.hasher = writing.hasher
+        self.checksum = checksum
+        self.digest = checksum.new() if checksum is not None else None
+        self.share_expires_at = share_expires_at
+        self.start = file.offset
+        self.saved_offset = file.offset
+        self.saved_blocks = self.hasher.block_count
+        self.checkpoint: asyncio.Future[None] | None = None  # a save running alongside
+
+    async def run(self, body: AsyncIterator[bytes]) -> StoredFile:
+        try:
+            try:
+                too_long = await self._receive(body)
+            finally:
+                await self._settle()
+        except (Interrupted, TimeoutError):
+            await self._keep()
+            raise Interrupted() from None
+        except OSError as exc:
+            await self._keep()
+            raise storage_error(exc) from exc
+        except NotFoundError:
+            await self._gone()
+            raise
+        except BaseException:
+            await self._release()
+            raise
+        return await self._end(too_long)
+
+    async def _receive(self, body: AsyncIterator[bytes]) -> bool:
+        """Write the body; True if it went past the upload's length (the excess is
+        dropped). A failed write raises its OSError. If the body stops early, what
+        arrived is written before :class:`Interrupted` (or TimeoutError) goes on."""
+        loop = asyncio.get_running_loop()
+        room = self.file.length - self.file.offset
+        parts: list[bytes] = []  # received, not yet written: no copying into a buffer
+        filled = 0
+        pending: asyncio.Future[None] | None = None
+        last_save = loop.time()
+        too_long = False
+        try:
+            async with asyncio.timeout(loop.time() + self.uploads.idle_timeout) as idle:
+                async for chunk in body:
+                    idle.reschedule(loop.time() + self.uploads.idle_timeout)
+                    if len(chunk) > room:
+                        chunk, too_long = chunk[:room], True
+                    room -= len(chunk)
+                    parts.append(chunk)
+                    filled += len(chunk)
+                    if filled >= WRITE_BUFFER or too_long:
+                        if pending is not None:
+                            await pending
+                        pending = asyncio.ensure_future(self._write(parts))
+                        parts, filled = [], 0
+                    if too_long:
+                        break
+                    if loop.time() - last_save >= SAVE_EVERY and pending is not None:
+                        await pending
+                        pending = None
+                        await self._checkpoint()
+                        last_save = loop.time()
+                        idle.reschedule(loop.time() + self.uploads.idle_timeout)
+        except (Interrupted, TimeoutError):
+            if pending is not None:
+                await pending
+            if parts and self.checksum is None:
+                await self._write(parts)  # tus: keep as much as was received
+            raise
+        except BaseException:
+            if pending is not None:  # never leave a write running behind our back
+                await asyncio.wait([pending])
+            raise
+        if pending is not None:
+            await pending
+        if parts:
+            await self._write(parts)
+        return too_long
+
+    async def _checkpoint(self) -> None:
+        """Save progress at the current position. The disk sync runs alongside further
+        writes (it covers what was written before it began), so receiving never stalls
+        on the disk; a checksummed chunk only renews the lease."""
+        if self.checksum is not None:
+            await self._save()
+            return
+        if self.checkpoint is not None:
+            if not self.checkpoint.done():
+                return  # the previous one is still syncing: skip this round
+            await self.checkpoint  # raises its error, if any
+        self.checkpoint = asyncio.ensure_future(self._save(synced_at=self.writer.position))
+
+    async def _settle(self) -> None:
+        """Wait for a checkpoint still running (its error, if any, is left to the next
+        save, which syncs again)."""
+        if self.checkpoint is not None:
+            with contextlib.suppress(Exception):
+                await self.checkpoint
+            self.checkpoint = None
+
+    async def _write(self, parts: list[bytes]) -> None:
+        """Write and hash ``parts`` in two worker threads at once (hashing is as costly
+        as writing). If the write fails part-way, the hashes are rewound to cover
+        exactly the bytes that reached the file, and the OSError is raised."""
+        mark = self.hasher.mark()
+        digest_before = self.digest.copy() if self.digest is not None else None
+        before = self.writer.position
+        wrote, hashed = await asyncio.gather(
+            asyncio.to_thread(_write_all, self.writer, parts),
+            asyncio.to_thread(_hash_all, self.hasher, self.digest, parts),
+            return_exceptions=True,
+        )
+        if isinstance(hashed, BaseException):
+            raise hashed
+        if isinstance(wrote, BaseException):
+            self.hasher.rewind(mark)
+            self.digest = digest_before
+            kept = _prefix(parts, self.writer.position - before)
+            await asyncio.to_thread(_hash_all, self.hasher, self.digest, kept)
+            raise wrote
+
+    async def _save(self, *, verified: bool = False, synced_at: int | None = None) -> None:
+        """Sync and record progress up to ``synced_at`` (default: all written so far);
+        while a checksummed chunk is not ``verified`` yet, only renew the lease."""
+        if self.checksum is not None and not verified:
+            offset = self.saved_offset
+        else:
+            offset = self.writer.position if synced_at is None else synced_at
+            await asyncio.to_thread(self.writer.sync)
+        whole = offset // integrity.BLOCK_SIZE - self.saved_blocks  # blocks done by offset
+        new = self.hasher.blocks_since(self.saved_blocks)[: max(0, whole)]
+        self.file = await self.index.save_progress(
+            self.file.id,
+            self.owner,
+            offset=offset,
+            first_block=self.saved_blocks,
+            hashes=b"".join(new),
+            expires_at=self.uploads.expiry(self.share_expires_at),
+            now=self.uploads.clock(),
+            lease=LOCK_LEASE,
+        )
+        self.saved_offset = offset
+        self.saved_blocks += len(new)
+
+    async def _end(self, too_long: bool) -> StoredFile:
+        bad = (
+            self.checksum is not None
+            and self.digest is not None
+            and (too_long or not self.checksum.matches(self.digest.digest()))
+        )
+        if bad:
+            await self._discard()
+            if too_long:
+                raise LimitError(ErrorCode.UPLOAD_LENGTH_EXCEEDED)
+            raise ProtocolError(ErrorCode.CHECKSUM_MISMATCH)
+        try:
+            if self.writer.position == self.file.length:
+                return await self._complete()
+            await self._save(verified=True)
+        except OSError as exc:
+            await self._keep()
+            raise storage_error(exc) from exc
+        except NotFoundError:
+            await self._gone()
+            raise
+        await self._release()
+        if too_long:
+            raise LimitError(ErrorCode.UPLOAD_LENGTH_EXCEEDED)
+        return self.file
+
+    async def _complete(self) -> StoredFile:
+        await asyncio.to_thread(self.writer.sync)
+        root = self.hasher.root()
+        expected = self.file.expected_root
+        files, now = self.uploads.files, self.uploads.clock()
+        if expected is not None and root != expected:
+            await self.index.finish_upload(
+                self.file.id, self.owner, status="failed", root=root, now=now,
+                expires_at=self.uploads.expiry(),
+            )  # fmt: skip
+            await files.delete(self.file.id)
+            raise ProtocolError(ErrorCode.HASH_MISMATCH)
+        await files.complete(self.file.id)
+        return await self.index.finish_upload(
+            self.file.id, self.owner, status="complete", root=root, now=now, expires_at=None
+        )
+
+    async def _keep(self) -> None:
+        """Keep what reached the disk after an interrupted or failed write; with a
+        checksum, or when even the sync fails, fall back to the last checkpoint."""
+        if self.checksum is not None:
+            await self._discard()
+            return
+        try:
+            await self._save(verified=True)
+        except OSError:
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(self.writer.truncate, self.saved_offset)
+        except PeerlaneError:
+            pass  # the row is gone or the lease lost: nothing left to keep
+        await self._release()
+
+    async def _discard(self) -> None:
+        """Drop the bytes of this PATCH (checksum extension: all or nothing)."""
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(self.writer.truncate, self.start)
+        await self._release()
+
+    async def _gone(self) -> None:
+        """The upload was deleted while we wrote (termination, room deleted)."""
+        with contextlib.suppress(OSError):
+            await self.uploads.files.delete(self.file.id)
+
+    async def _release(self) -> None:
+        await self.uploads._unlock(self.file.id, self.owner)
+
+
+def _write_all(writer: BlobWriter, parts: list[bytes]) -> None:
+    for data in parts:
+        writer.write(data)
+
+
+def _hash_all(
+    hasher: integrity.TreeHasher, digest: hashlib._Hash | None, parts: list[bytes]
+) -> None:
+    for data in parts:
+        hasher.update(data)
+        if digest is not None:
+            digest.update(data)
+
+
+def _prefix(parts: list[bytes], size: int) -> list[bytes]:
+    """The first ``size`` bytes of ``parts``, as a list of parts."""
+    kept = []
+    for data in parts:
+        if size <= 0:
+            break
+        kept.append(data[:size])
+        size -= len(data)
+    return kept

@@ -1,0 +1,34 @@
+"""HTTP middleware in-process: unexpected failures still get the one error shape, the
+security headers and a request id, and never leak the exception text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from peerlane.config import load_settings
+from peerlane.server.app import create_app
+
+
+async def test_an_unexpected_exception_is_a_clean_500_with_headers(tmp_path: Path) -> None:
+    app = create_app(load_settings(data_dir=tmp_path))
+
+    @app.get("/api/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        r = await client.get("/api/boom")
+    assert r.status_code == 500
+    assert r.json() == {
+        "error": {
+            "code": "internal_error",
+            "message": "Something went wrong on the server; try again.",
+        }
+    }
+    assert "secret internal detail" not in r.text
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["x-request-id"]
