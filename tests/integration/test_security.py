@@ -46,12 +46,43 @@ def shared_http(shared: ServerProcess) -> Iterator[httpx.Client]:
         yield c
 
 
+TUS = {"Tus-Resumable": "1.0.0"}
+OVERRIDDEN = {"GET": "HEAD", "POST": "PATCH"}
+
+
+def tus_upload(http: httpx.Client, member: Member, data: bytes | None) -> str:
+    """A tus upload in ``member``'s room; completed with ``data`` unless it is None.
+    Returns its id (a completed upload's id is its file's id)."""
+    name = base64.b64encode(b"note.txt").decode()
+    r = http.post(
+        f"/api/rooms/{member.room_id}/uploads",
+        headers={**member.auth, **TUS, "Upload-Length": "5", "Upload-Metadata": f"name {name}"},
+    )
+    assert r.status_code == 201, r.text
+    upload_id = r.headers["location"].rstrip("/").rsplit("/", 1)[1]
+    if data is not None:
+        r = http.patch(
+            f"/api/rooms/{member.room_id}/uploads/{upload_id}",
+            content=data,
+            headers={
+                **member.auth,
+                **TUS,
+                "Upload-Offset": "0",
+                "Content-Type": "application/offset+octet-stream",
+            },
+        )
+        assert r.status_code == 204, r.text
+    return upload_id
+
+
 @dataclass
 class TwoRooms:
     a_owner: Member
     a_member: Member
     b_owner: Member
     b_member: Member
+    b_upload: str  # an unfinished upload in room B
+    b_file: str  # a finished file in room B
 
     @property
     def b_invite(self) -> str:
@@ -69,6 +100,10 @@ class TwoRooms:
             "participants": http.get(f"{base}/participants", headers=auth).json(),
             "messages": http.get(f"{base}/messages", headers=auth).json(),
             "member": http.get(base, headers=self.b_member.auth).status_code,
+            "files": http.get(f"{base}/files", headers=auth).json(),
+            "upload": http.head(
+                f"{base}/uploads/{self.b_upload}", headers={**auth, **TUS}
+            ).headers.get("upload-offset"),
         }
 
 
@@ -81,6 +116,8 @@ def rooms(shared_http: httpx.Client) -> TwoRooms:
         a_member=join(shared_http, "amos", token=link_token(a)),
         b_owner=b,
         b_member=join(shared_http, "bert", token=link_token(b)),
+        b_upload=tus_upload(shared_http, b, None),
+        b_file=tus_upload(shared_http, b, b"hello"),
     )
 
 
@@ -118,6 +155,18 @@ ROOM_ENDPOINTS = [
     ("PATCH", "/api/rooms/{room}/invites/{invite}", {"ttl": 1, "max_uses": 1}),
     ("DELETE", "/api/rooms/{room}/invites/{invite}", None),
     ("GET", "/api/rooms/{room}/invites/{invite}/qr.svg", None),
+    ("GET", "/api/rooms/{room}/files", None),
+    ("GET", "/api/rooms/{room}/files/{file}", None),
+    ("HEAD", "/api/rooms/{room}/files/{file}", None),
+    ("DELETE", "/api/rooms/{room}/files/{file}", None),
+    ("POST", "/api/rooms/{room}/uploads", None),
+    ("OPTIONS", "/api/rooms/{room}/uploads", None),
+    ("HEAD", "/api/rooms/{room}/uploads/{upload}", None),
+    ("GET", "/api/rooms/{room}/uploads/{upload}", None),
+    ("PATCH", "/api/rooms/{room}/uploads/{upload}", b"x"),
+    ("POST", "/api/rooms/{room}/uploads/{upload}", b"x"),
+    ("DELETE", "/api/rooms/{room}/uploads/{upload}", None),
+    ("OPTIONS", "/api/rooms/{room}/uploads/{upload}", None),
 ]
 ENDPOINT_IDS = [
     f"{method} {path.removeprefix('/api/rooms/')}" for method, path, _ in ROOM_ENDPOINTS
@@ -130,9 +179,6 @@ CALLERS = {
 }
 
 
-# Room-scoped routes of the file-sharing API, which is being built alongside this suite;
-# they belong in ROOM_ENDPOINTS once that API settles.
-NOT_IN_MATRIX_YET = ("/api/rooms/{room_id}/uploads", "/api/rooms/{room_id}/files")
 HTTP_METHODS = {"get", "head", "post", "put", "patch", "delete", "options"}
 
 
@@ -142,12 +188,18 @@ def test_the_matrix_covers_every_room_endpoint(shared_http: httpx.Client):
     served = {
         (method.upper(), path)
         for path, operations in spec["paths"].items()
-        if path.startswith("/api/rooms/{room_id}") and not path.startswith(NOT_IN_MATRIX_YET)
+        if path.startswith("/api/rooms/{room_id}")
         for method in operations
         if method in HTTP_METHODS
     }
     table = {
-        (method, template.replace("{room}", "{room_id}").replace("{invite}", "{invite_id}"))
+        (
+            method,
+            template.replace("{room}", "{room_id}")
+            .replace("{invite}", "{invite_id}")
+            .replace("{file}", "{file_id}")
+            .replace("{upload}", "{upload_id}"),
+        )
         for method, template, _ in ROOM_ENDPOINTS
     }
     assert served == table
@@ -161,14 +213,46 @@ def test_room_endpoints_refuse_callers_from_elsewhere(
     who: str,
     method: str,
     template: str,
-    body: dict[str, Any] | None,
+    body: dict[str, Any] | bytes | None,
 ):
     before = rooms.snapshot_b(shared_http)
-    path = template.format(room=rooms.b_owner.room_id, invite=rooms.b_invite)
-    r = shared_http.request(method, path, json=body, headers=headers_for(who, rooms))
+    r = request_room_b(shared_http, rooms, method, template, body, headers_for(who, rooms))
     status, code = CALLERS[who]
-    assert_error(r, status, code)
+    if method == "OPTIONS":
+        # tus capability discovery is public by design: server limits, nothing of the room.
+        assert r.status_code == 204
+        assert r.content == b""
+        assert set(r.headers) >= {"tus-version", "tus-extension", "tus-max-size"}
+    elif method == "HEAD":  # no body to hold the error shape
+        assert r.status_code == status
+    else:
+        assert_error(r, status, code)
     assert rooms.snapshot_b(shared_http) == before
+
+
+def request_room_b(
+    http: httpx.Client,
+    rooms: TwoRooms,
+    method: str,
+    template: str,
+    body: dict[str, Any] | bytes | None,
+    headers: dict[str, str],
+) -> httpx.Response:
+    """``template`` filled in with room B's ids; upload routes get well-formed tus
+    headers, so only the authorization can refuse them."""
+    path = template.format(
+        room=rooms.b_owner.room_id, invite=rooms.b_invite, file=rooms.b_file, upload=rooms.b_upload
+    )
+    if "/uploads" in template:
+        headers = {**headers, **TUS, "Upload-Length": "5", "Upload-Offset": "0"}
+        if "{upload}" in template and method in OVERRIDDEN:
+            # Upload URLs take GET and POST only to carry a method override.
+            headers["X-HTTP-Method-Override"] = OVERRIDDEN[method]
+        if isinstance(body, bytes):
+            headers["Content-Type"] = "application/offset+octet-stream"
+    if isinstance(body, bytes):
+        return http.request(method, path, content=body, headers=headers)
+    return http.request(method, path, json=body, headers=headers)
 
 
 @pytest.mark.parametrize(

@@ -149,16 +149,24 @@ async def room_caller(request: Request, svc: Services, room_id: str, method: str
     )
 
 
+def route_each_method(
+    router: APIRouter, path: str, endpoint: Callable[..., Any], methods: list[str], **kw: Any
+) -> None:
+    """One route per method: FastAPI gives a multi-method route a single OpenAPI
+    operation id for all its methods, and OpenAPI requires them to be unique."""
+    for method in methods:
+        name = f"{endpoint.__name__}_{method.lower()}"
+        router.add_api_route(path, endpoint, methods=[method], name=name, **kw)
+
+
 # -- tus: creation -----------------------------------------------------------------------
 
 
-@tus_router.api_route(UPLOADS, methods=["POST", "OPTIONS"], status_code=201)
 async def uploads_endpoint(request: Request, svc: Svc) -> Response:
     """tus creation (POST) and capabilities (OPTIONS)."""
     return await creation(request, svc, None)
 
 
-@tus_router.api_route("/rooms/{room_id}/uploads", methods=["POST", "OPTIONS"], status_code=201)
 async def room_uploads_endpoint(room_id: str, request: Request, svc: Svc) -> Response:
     """The creation endpoint under the room's cookie path."""
     return await creation(request, svc, room_id)
@@ -261,13 +269,11 @@ async def new_upload(
 UPLOAD_METHODS = ["HEAD", "PATCH", "DELETE", "POST", "OPTIONS", "GET"]
 
 
-@tus_router.api_route(UPLOADS + "/{upload_id}", methods=UPLOAD_METHODS)
 async def upload_endpoint(upload_id: str, request: Request, svc: Svc) -> Response:
     """An upload URL: HEAD (offset), PATCH (append), DELETE (terminate), OPTIONS."""
     return await upload_resource(request, svc, upload_id, None)
 
 
-@tus_router.api_route("/rooms/{room_id}/uploads/{upload_id}", methods=UPLOAD_METHODS)
 async def room_upload_endpoint(
     room_id: str, upload_id: str, request: Request, svc: Svc
 ) -> Response:
@@ -475,7 +481,6 @@ async def get_share(token: str, request: Request, svc: Svc) -> ShareOut:
     )
 
 
-@router.api_route("/shares/{token}/files/{file_id}", methods=["GET", "HEAD"])
 async def download_share_file(token: str, file_id: str, request: Request, svc: Svc) -> Response:
     share = await live_share(svc, token)
     file = await svc.store.get_file(file_id)
@@ -525,7 +530,6 @@ async def list_room_files(request: Request, who: Who, svc: Svc) -> FilesOut:
     )
 
 
-@router.api_route("/rooms/{room_id}/files/{file_id}", methods=["GET", "HEAD"])
 async def download_room_file(file_id: str, request: Request, who: Who, svc: Svc) -> Response:
     file = await room_file(svc, who, file_id)
     return await download(request, svc, file, max_downloads=None, cacheable=True)
@@ -588,3 +592,21 @@ async def download(
     return StreamingResponse(
         stream(), status_code=plan.status, headers=plan.headers, media_type=None
     )
+
+
+# -- routes with several methods ---------------------------------------------------------
+
+route_each_method(tus_router, UPLOADS, uploads_endpoint, ["POST", "OPTIONS"], status_code=201)
+route_each_method(
+    tus_router,
+    "/rooms/{room_id}/uploads",
+    room_uploads_endpoint,
+    ["POST", "OPTIONS"],
+    status_code=201,
+)
+route_each_method(tus_router, UPLOADS + "/{upload_id}", upload_endpoint, UPLOAD_METHODS)
+route_each_method(
+    tus_router, "/rooms/{room_id}/uploads/{upload_id}", room_upload_endpoint, UPLOAD_METHODS
+)
+route_each_method(router, "/shares/{token}/files/{file_id}", download_share_file, ["GET", "HEAD"])
+route_each_method(router, "/rooms/{room_id}/files/{file_id}", download_room_file, ["GET", "HEAD"])
