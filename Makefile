@@ -108,8 +108,8 @@ typecheck: venv node-deps ## mypy (strict, src/peerlane) + tsc --checkJs over sr
 #   integration  all of tests/ except browser tests (-m "not browser"); this
 #                includes the unit tests, so `make test` runs it and not `unit`
 #   e2e          only browser tests (-m browser), headless /usr/bin/chromium
-# pytest exit code 5 ("no tests collected") is a failure everywhere EXCEPT in
-# e2e, which tolerates it until the first browser test exists.
+# e2e runs inside scripts/netns-run: WebRTC peers gather every interface's address,
+# so the browsers get a private network namespace where nothing leaves the machine.
 
 unit: venv ## fast tests: tests/core + tests/unit
 	@if [ -z "$(UNIT_DIRS)" ]; then echo "unit: no tests/core or tests/unit yet"; exit 1; fi
@@ -121,9 +121,9 @@ jstest: node-deps ## browser-client logic tests (node --test, recording fakes, n
 integration: venv ## all non-browser tests (unit included), parallel with xdist
 	$(PYTEST) -m "not browser" $(XDIST) tests $(PYTEST_ARGS)
 
-e2e: venv ## browser tests (-m browser) in headless chromium
-	@rc=0; $(PYTEST) -m browser tests $(PYTEST_ARGS) || rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "e2e: no browser tests collected yet -- OK for now"; rc=0; fi; \
+e2e: venv node-deps ## browser tests in headless chromium, inside a private network namespace
+	@rc=0; scripts/netns-run $(PYTEST) -m browser tests/e2e $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "e2e: no browser tests collected"; fi; \
 	exit $$rc
 
 # Runs every stage even when one fails, then fails if any failed.

@@ -1,0 +1,366 @@
+"""Fixtures of the browser end-to-end suite (headless Debian Chromium via Playwright).
+
+The whole suite runs inside a private network namespace made by ``scripts/netns-run``
+(loopback plus one test interface carrying 10.77.0.1/24 and the default route), so
+WebRTC cannot reach beyond this machine and ICE gathers exactly one host address.
+``netns_check`` (autouse for every test in this directory) FAILS the test when that is
+not the case.
+
+Nothing here runs at import time: Playwright is imported inside the fixtures, so the
+non-browser suite (which collects this directory and deselects ``-m browser``) does
+not need a browser or a namespace.
+
+Fixtures:
+  ``server_factory(**env)`` -- a fresh ``python -m peerlane serve`` (tests/support.py)
+  ``server``                -- one with default settings
+  ``browsers``              -- ``browsers.new(name, p2p=True, viewport=..., bypass_csp=...)``:
+                               a fresh persistent Chromium profile per participant; any JS
+                               error, unhandled rejection or CSP violation fails the test
+                               (``browser_factory`` is the same fixture)
+  ``udp_blocked``           -- every UDP packet to 10.77.0.1 dropped (namespace-wide)
+  ``artifacts``             -- ``test-artifacts/`` (screenshots; failures/ gets a screenshot
+                               of every page and the server log of a failed test)
+
+Two ways to make peer to peer impossible:
+  ``browsers.new(..., p2p=False)`` -- per browser: no ICE candidate is ever gathered, so a
+      link can never connect (ICE stays "new"; peerlane's mesh gives up after 15 s).
+  ``udp_blocked``                  -- candidates are gathered but every check is lost:
+      ICE really fails (~15 s). Not usable with parallel workers (skips itself).
+
+Run: ``scripts/netns-run .venv/bin/pytest tests/e2e -m browser``. ``-n 2`` (xdist) works
+in the namespace too, but the suite runs serially by default (2 cores, 3 Chromiums).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from support import ServerProcess
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = os.environ.get("PEERLANE_E2E_CHROMIUM", "/usr/bin/chromium")
+TEST_ADDRESS = "10.77.0.1"
+LOOPBACK = "127.0.0.1"
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    # host candidates carry the real address (10.77.0.1), not a random .local name
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+# "Peer to peer impossible": the profile's WebRTC IP handling policy lets WebRTC use
+# UDP only through a proxy, and there is none, so ICE gathers no candidate at all and
+# no connection is possible. (The --force-webrtc-ip-handling-policy switch is not
+# honoured by this Chromium; the preference is, per profile.)
+NO_P2P_PREFS = {"webrtc": {"ip_handling_policy": "disable_non_proxied_udp"}}
+
+# Browser-generated console errors about the network (a 401 while not yet joined, a
+# refused connection while the server is down) are expected; anything else logged as
+# an error -- an exception, an unhandled rejection, a CSP violation, a missing static
+# file -- fails the test.
+NETWORK_NOISE = (
+    re.compile(r"^Failed to load resource: .*"),  # only for /api/ URLs, see _is_noise
+    re.compile(r"^WebSocket connection to '.*' failed"),
+)
+
+# Reports every CSP violation through console.error, whatever Chromium itself logs.
+CSP_WATCH = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')
+    + ' at ' + e.sourceFile + ':' + e.lineNumber);
+});
+"""
+
+
+# -- the namespace ----------------------------------------------------------------------
+
+
+def _addresses() -> list[tuple[str, str, str, str]]:
+    """(interface, family, address, scope) for every address in this network namespace."""
+    out = subprocess.run(
+        ["ip", "-o", "addr", "show"], capture_output=True, text=True, check=True
+    ).stdout
+    rows = []
+    for line in out.splitlines():
+        parts = line.split()
+        # "3: veth-a    inet 10.77.0.1/24 brd ... scope global veth-a\ ..."
+        name, family, cidr = parts[1], parts[2], parts[3]
+        scope = parts[parts.index("scope") + 1] if "scope" in parts else ""
+        rows.append((name.split("@")[0], family, cidr.split("/")[0], scope))
+    return rows
+
+
+@pytest.fixture(scope="session")
+def netns_check() -> str:
+    """Fail unless we run in the private test namespace; returns the test interface."""
+    rows = _addresses()
+    v4 = sorted(addr for _, fam, addr, _ in rows if fam == "inet")
+    foreign = [
+        f"{ifc} {fam} {addr} scope {scope}"
+        for ifc, fam, addr, scope in rows
+        if not (
+            (ifc == "lo" and addr in (LOOPBACK, "::1"))
+            or (fam == "inet" and addr == TEST_ADDRESS)
+            or (fam == "inet6" and scope == "link")  # fe80:: -- never gathered by Chromium
+        )
+    ]
+    test_ifaces = sorted(
+        {ifc for ifc, fam, addr, _ in rows if fam == "inet" and addr == TEST_ADDRESS}
+    )
+    if foreign or v4 != sorted([LOOPBACK, TEST_ADDRESS]) or len(test_ifaces) != 1:
+        listing = "\n  ".join(f"{r[0]} {r[1]} {r[2]} scope {r[3]}" for r in rows)
+        pytest.fail(
+            "The browser suite must run inside the private test network namespace, where the "
+            f"only addresses are {LOOPBACK} on lo and {TEST_ADDRESS} on one test interface "
+            "(WebRTC must never reach beyond this machine). Run it as:\n"
+            "    scripts/netns-run .venv/bin/pytest tests/e2e -m browser\n"
+            "or `make e2e`. This namespace has:\n  "
+            + listing
+            + ("\nunexpected: " + ", ".join(foreign) if foreign else ""),
+            pytrace=False,
+        )
+    return test_ifaces[0]
+
+
+@pytest.fixture
+def udp_blocked(netns_check: str) -> Iterator[None]:
+    """Drop every UDP packet to the test address (namespace-wide, for this test only).
+
+    Host candidates are still gathered, but every connectivity check is lost, so ICE
+    really fails (checking -> disconnected/failed after ~15 s). The kernel here has no
+    drop action for tc and there is no nft/iptables binary, so the packets are
+    redirected to a veth that is down, which discards them.
+    """
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        pytest.skip("udp_blocked affects the whole namespace: not with parallel workers")
+    script = [
+        "ip link add pl-drop type veth peer name pl-drop-peer",  # stays down
+        "tc qdisc add dev lo ingress",
+        "tc filter add dev lo parent ffff: protocol ip prio 1 u32"
+        f" match ip protocol 17 0xff match ip dst {TEST_ADDRESS}/32"
+        " action mirred egress redirect dev pl-drop",
+    ]
+    for command in script:
+        done = subprocess.run(command.split(), capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            pytest.fail(f"cannot block UDP: {command}: {done.stderr.strip()}", pytrace=False)
+    yield
+    subprocess.run("tc qdisc del dev lo ingress".split(), check=False)
+    subprocess.run("ip link del pl-drop".split(), check=False)
+
+
+@pytest.fixture(autouse=True)
+def _in_test_namespace(netns_check: str) -> None:
+    """Every test in tests/e2e requires the namespace."""
+
+
+# -- artifacts ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """test-artifacts/: screenshots the tests take; failures/ holds what a failing test
+    left (a screenshot per page, the server log), emptied at the start of a run."""
+    failures = ARTIFACTS / "failures"
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # workers would race each other
+        shutil.rmtree(failures, ignore_errors=True)
+    failures.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    """Did the test fail (in its setup or its body)?"""
+    reports = [getattr(request.node, f"rep_{when}", None) for when in ("setup", "call")]
+    return any(report is not None and report.failed for report in reports)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:120]
+
+
+# -- the server ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server_factory(
+    tmp_path: Path, request: pytest.FixtureRequest, artifacts: Path
+) -> Iterator[Callable[..., ServerProcess]]:
+    """``server_factory(PEERLANE_MAX_BODY_BYTES="100", ...)``: a started server process."""
+    started: list[ServerProcess] = []
+
+    def make(**env: str) -> ServerProcess:
+        proc = ServerProcess(
+            tmp_path / f"data{len(started)}",
+            env={"PEERLANE_HOST": LOOPBACK, "PEERLANE_LOG_LEVEL": "info", **env},
+        )
+        started.append(proc)
+        return proc.start()
+
+    yield make
+    for proc in started:
+        proc.stop()
+        if _failed(request) and proc.log_path is not None and proc.log_path.exists():
+            target = (
+                artifacts
+                / "failures"
+                / f"{_slug(request.node.name)}-server{started.index(proc)}.log"
+            )
+            shutil.copyfile(proc.log_path, target)
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., ServerProcess]) -> ServerProcess:
+    return server_factory()
+
+
+# -- browsers -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (make system-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@dataclass
+class Browser:
+    """One participant: a Chromium process with its own fresh profile, and one page."""
+
+    name: str
+    context: BrowserContext
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def allow(self, pattern: str) -> None:
+        """Tolerate console errors matching ``pattern`` (a regex) from now on."""
+        self.allowed.append(re.compile(pattern))
+
+    def _is_noise(self, msg: ConsoleMessage) -> bool:
+        text = msg.text
+        if any(p.search(text) for p in self.allowed):
+            return True
+        if NETWORK_NOISE[1].search(text):
+            return True
+        if NETWORK_NOISE[0].search(text):
+            url = msg.location.get("url", "")
+            return "/api/" in url or url.endswith("/favicon.ico") or url == ""
+        return False
+
+    def _on_console(self, msg: ConsoleMessage) -> None:
+        if msg.type == "error" and not self._is_noise(msg):
+            where = msg.location.get("url", "")
+            self.errors.append(f"console.error: {msg.text} ({where})")
+
+    def _on_pageerror(self, error: Exception) -> None:
+        text = str(error)
+        if not any(p.search(text) for p in self.allowed):
+            self.errors.append(f"uncaught: {text}")
+
+
+class Browsers:
+    def __init__(self, playwright: Playwright, root: Path) -> None:
+        self.playwright = playwright
+        self.root = root
+        self.all: list[Browser] = []
+
+    def new(
+        self,
+        name: str,
+        *,
+        p2p: bool = True,
+        viewport: tuple[int, int] = (1280, 800),
+        bypass_csp: bool = False,
+        extra_args: list[str] | None = None,
+    ) -> Browser:
+        profile = self.root / f"profile-{len(self.all)}-{name}"
+        if not p2p:
+            (profile / "Default").mkdir(parents=True)
+            (profile / "Default" / "Preferences").write_text(json.dumps(NO_P2P_PREFS))
+        args = [*CHROMIUM_ARGS, *(extra_args or [])]
+        context = self.playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=args,
+            viewport={"width": viewport[0], "height": viewport[1]},
+            bypass_csp=bypass_csp,
+        )
+        context.set_default_timeout(15_000)
+        context.add_init_script(CSP_WATCH)
+        page = context.pages[0] if context.pages else context.new_page()
+        browser = Browser(name, context, page)
+        context.on("console", browser._on_console)
+        page.on("pageerror", browser._on_pageerror)
+        context.on("page", lambda p: p.on("pageerror", browser._on_pageerror))
+        self.all.append(browser)
+        return browser
+
+    def close(self) -> None:
+        for browser in self.all:
+            try:
+                browser.context.close()
+            except Exception as exc:  # a crashed browser must not hide the others
+                browser.errors.append(f"closing failed: {exc}")
+
+
+@pytest.fixture
+def browsers(
+    playwright: Playwright, tmp_path: Path, request: pytest.FixtureRequest, artifacts: Path
+) -> Iterator[Browsers]:
+    pool = Browsers(playwright, tmp_path)
+    yield pool
+    if _failed(request):
+        for b in pool.all:
+            for i, page in enumerate(b.context.pages):
+                try:
+                    page.screenshot(
+                        path=artifacts
+                        / "failures"
+                        / f"{_slug(request.node.name)}-{b.name}-{i}.png",
+                        full_page=True,
+                    )
+                except Exception as exc:  # best effort only
+                    print(f"screenshot of {b.name} failed: {exc}")
+    pool.close()
+    problems = [f"[{b.name}] {e}" for b in pool.all for e in b.errors]
+    if problems:
+        pytest.fail("JavaScript errors in the browsers:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def browser_factory(browsers: Browsers) -> Browsers:
+    """Another name for ``browsers``: ``browser_factory.new(name, ...)``."""
+    return browsers

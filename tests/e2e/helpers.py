@@ -1,0 +1,211 @@
+"""Helpers shared by the browser tests: in-page JavaScript and small waits.
+
+Every wait is for a condition (``expect``, ``wait_for_function``) with a deadline.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+TEST_ADDRESS = "10.77.0.1"
+
+# The selected candidate pair of an RTCPeerConnection, as plain data:
+# {state, local: {type, address, protocol}, remote: {...}} or null before one exists.
+SELECTED_PAIR_JS = """
+async (pc) => {
+  const stats = await pc.getStats();
+  const by = new Map();
+  stats.forEach((s) => by.set(s.id, s));
+  let pair = null;
+  for (const s of by.values()) {
+    if (s.type === 'transport' && s.selectedCandidatePairId) {
+      pair = by.get(s.selectedCandidatePairId);
+    }
+  }
+  if (!pair) {
+    for (const s of by.values()) {
+      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+    }
+  }
+  if (!pair) return null;
+  const side = (c) => c && ({type: c.candidateType, address: c.address || c.ip,
+                             protocol: c.protocol, port: c.port});
+  return {state: pair.state, local: side(by.get(pair.localCandidateId)),
+          remote: side(by.get(pair.remoteCandidateId))};
+}
+"""
+
+
+def assert_host_pair(pair: Any, where: str = "") -> None:
+    """A selected pair that is host <-> host on the test address, over UDP."""
+    assert pair is not None, f"{where}: no selected candidate pair in getStats()"
+    assert pair["state"] == "succeeded", f"{where}: {pair}"
+    for side in ("local", "remote"):
+        cand = pair[side]
+        assert cand["type"] == "host", f"{where}: {side} candidate is not host: {pair}"
+        assert cand["address"] == TEST_ADDRESS, f"{where}: {side} not on {TEST_ADDRESS}: {pair}"
+
+
+def wait_js(
+    page: Page, predicate: str, arg: Any = None, timeout: float = 15, what: str = ""
+) -> Any:
+    """Wait until the JS function ``predicate`` (source, e.g. ``"() => window.x"``; it may
+    be async and takes ``arg``) returns something truthy in ``page``; returns that value.
+
+    Playwright's ``wait_for_function`` compiles its predicate with ``eval``, which the
+    peerlane CSP (``script-src 'self'``) forbids; ``evaluate`` of a function is not eval.
+    """
+    js = f"""async (arg) => {{
+      const predicate = {predicate};
+      const deadline = Date.now() + {int(timeout * 1000)};
+      let last;
+      for (;;) {{
+        try {{ last = await predicate(arg); }} catch (e) {{ last = undefined; }}
+        if (last) return {{ok: true, value: last}};
+        if (Date.now() > deadline) return {{ok: false, value: last === undefined ? null : last}};
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }}
+    }}"""
+    result = page.evaluate(js, arg)
+    if not result["ok"]:
+        raise AssertionError(
+            f"timed out after {timeout} s waiting for {what or predicate} "
+            f"(last value {result['value']!r})"
+        )
+    return result["value"]
+
+
+def origin_page(page: Page, base: str) -> None:
+    """Put ``page`` on the server's origin (a secure context: http://127.0.0.1)."""
+    page.goto(f"{base}/healthz")
+
+
+# -- the peerlane UI (docs/web-client.md, "DOM contract") ---------------------------------
+
+MESSAGE = "[data-testid=message]"
+PEER = "[data-testid=peer]"
+STATUS = "[data-testid=connection-status]"
+
+# The RTCPeerConnections of the room's mesh (ChatRoom._mesh._links: peer id -> Link{pc}).
+ROOM_PCS_JS = """
+() => {
+  const mesh = window.peerlane?.room?._mesh;
+  return mesh ? [...mesh._links.entries()].map(([peer, link]) => ({peer, pc: link.pc})) : [];
+}
+"""
+
+# {peer id: selected pair} for every link of the room's mesh.
+ROOM_PAIRS_JS = f"""
+async () => {{
+  const selected = {SELECTED_PAIR_JS};
+  const out = {{}};
+  for (const {{peer, pc}} of ({ROOM_PCS_JS})()) out[peer] = await selected(pc);
+  return out;
+}}
+"""
+
+
+def room_ready(page: Page, online: bool = True) -> str:
+    """Wait for the room page to be open (window.peerlane.room started) and, unless
+    ``online=False``, connected to the server; the room id."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("pl-message-list")).to_have_count(1)
+    expect(page.locator(STATUS)).to_be_visible()
+    room_id = str(wait_js(page, "() => window.peerlane?.room?.me && window.peerlane.room.id"))
+    if online:
+        wait_online(page)
+    return room_id
+
+
+def wait_online(page: Page) -> None:
+    wait_js(page, "() => window.peerlane?.room?.serverState === 'online'", what="server online")
+
+
+def create_room_ui(page: Page, base: str, name: str, room_name: str = "") -> str:
+    """On the home page: type the name (and room name), "Create room"; the room id."""
+    page.goto(f"{base}/")
+    page.locator("#display-name").fill(name)
+    if room_name:
+        page.locator("#room-name").fill(room_name)
+    page.get_by_role("button", name="Create room").click()
+    page.wait_for_url(f"{base}/r/*")
+    return room_ready(page)
+
+
+def join_by_link_ui(page: Page, link: str, name: str) -> str:
+    page.goto(link)
+    page.locator("#display-name").fill(name)
+    page.get_by_role("button", name="Join room").click()
+    page.wait_for_url("**/r/*")
+    return room_ready(page)
+
+
+def join_by_code_ui(page: Page, base: str, code: str, name: str) -> str:
+    page.goto(f"{base}/")
+    page.locator("#display-name").fill(name)
+    page.locator("#join-code").fill(code)
+    page.get_by_role("button", name="Join", exact=True).click()
+    page.wait_for_url(f"{base}/r/*")
+    return room_ready(page)
+
+
+def invite_link(page: Page) -> str:
+    from playwright.sync_api import expect
+
+    link = page.locator("[data-testid=invite-link]")
+    expect(link).to_contain_text("/join#")
+    return link.inner_text().strip()
+
+
+def invite_code(page: Page) -> str:
+    from playwright.sync_api import expect
+
+    code = page.locator("[data-testid=invite-code]")
+    expect(code).not_to_be_empty()
+    return code.inner_text().strip()
+
+
+def send_ui(page: Page, text: str) -> None:
+    """Type into the composer and press Enter."""
+    box = page.locator("#message-input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def rendered(page: Page) -> list[dict[str, str]]:
+    """The rendered message rows in DOM order: id, seq, sender, state, text."""
+    return page.locator(MESSAGE).evaluate_all(
+        """(rows) => rows.map((r) => ({id: r.dataset.id, seq: r.dataset.seq,
+             sender: r.dataset.sender, state: r.dataset.state, text: r.textContent}))"""
+    )
+
+
+def rendered_ids(page: Page) -> list[str]:
+    return [row["id"] for row in rendered(page)]
+
+
+def wait_messages(page: Page, bodies: list[str], timeout: float = 15) -> list[dict[str, str]]:
+    """Wait until exactly len(bodies) rows are rendered, each body once; the rows."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(MESSAGE)).to_have_count(len(bodies), timeout=timeout * 1000)
+    for body in bodies:
+        expect(page.locator(MESSAGE).filter(has_text=body)).to_have_count(1, timeout=timeout * 1000)
+    return rendered(page)
+
+
+def history(page: Page, room_id: str) -> list[dict[str, Any]]:
+    """The room's history as the server has it, read with the page's cookie session."""
+    out = page.evaluate(
+        """async (id) => {
+          const r = await fetch('/api/rooms/' + id + '/messages?limit=200');
+          if (!r.ok) throw new Error('history: HTTP ' + r.status);
+          return (await r.json()).messages;
+        }""",
+        room_id,
+    )
+    return list(out)

@@ -1,0 +1,134 @@
+"""Chat between real browsers: creating and joining rooms, ordering, direct vs server path."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from e2e.helpers import (
+    MESSAGE,
+    PEER,
+    ROOM_PAIRS_JS,
+    assert_host_pair,
+    create_room_ui,
+    history,
+    invite_code,
+    invite_link,
+    join_by_code_ui,
+    join_by_link_ui,
+    rendered,
+    send_ui,
+    wait_js,
+    wait_messages,
+)
+
+pytestmark = pytest.mark.browser
+
+ALL_NUMBERED = "() => window.peerlane.room.messages.every((m) => m.seq !== null)"
+
+
+def three_in_a_room(server, browsers, *, p2p: bool) -> tuple[str, list[Page]]:
+    """alice creates a room on the home page, bob opens the invite link, carol types the
+    short code on the home page."""
+    a, b, c = (browsers.new(n, p2p=p2p).page for n in ("alice", "bob", "carol"))
+    room_id = create_room_ui(a, server.base, "alice", "Friday plans")
+    expect(a.locator("h1")).to_have_text("Friday plans")
+    link, code = invite_link(a), invite_code(a)
+    assert link.startswith(f"{server.base}/join#"), link
+    assert join_by_link_ui(b, link, "bob") == room_id
+    assert join_by_code_ui(c, server.base, code, "carol") == room_id
+    return room_id, [a, b, c]
+
+
+def chat_round(pages: list[Page], names: list[str], tag: str, rounds: int = 2) -> list[str]:
+    """Everyone sends ``rounds`` messages, interleaved; the bodies, in sending order."""
+    bodies = []
+    for r in range(rounds):
+        for page, name in zip(pages, names, strict=True):
+            body = f"{tag} {r} from {name}"
+            send_ui(page, body)
+            bodies.append(body)
+    return bodies
+
+
+def assert_same_order_everywhere(pages: list[Page], bodies: list[str], room_id: str) -> None:
+    """Each page shows every body exactly once, all in the same order -- the server's."""
+    for page in pages:
+        wait_messages(page, bodies)
+        wait_js(page, ALL_NUMBERED, what="every message numbered by the server")
+    rows = [rendered(page) for page in pages]
+    orders = [[r["id"] for r in page_rows] for page_rows in rows]
+    assert all(order == orders[0] for order in orders), orders
+    assert len(set(orders[0])) == len(bodies), orders[0]
+    seqs = [int(r["seq"]) for r in rows[0]]
+    assert seqs == sorted(seqs), seqs
+    stored = history(pages[0], room_id)
+    assert [m["id"] for m in stored] == orders[0], (stored, orders[0])
+    assert [m["seq"] for m in stored] == seqs
+
+
+def test_three_people_chat_directly(server, browsers) -> None:
+    started = time.monotonic()
+    room_id, pages = three_in_a_room(server, browsers, p2p=True)
+
+    # Every pair connects directly: two direct peers on each side.
+    for page in pages:
+        expect(page.locator(f"{PEER}[data-path=direct]")).to_have_count(2, timeout=20_000)
+    mesh_up = time.monotonic() - started
+
+    bodies = chat_round(pages, ["alice", "bob", "carol"], "hello")
+    assert_same_order_everywhere(pages, bodies, room_id)
+    for page in pages:
+        # own messages went beyond "sent": a peer acked them over the data channel
+        states = {r["state"] for r in rendered(page) if r["sender"] == page_me(page)}
+        assert states <= {"delivered", "read"}, states
+
+    # The direct path, verified independently of the UI: host <-> host on 10.77.0.1.
+    for name, page in zip(["alice", "bob", "carol"], pages, strict=True):
+        pairs = wait_js(
+            page,
+            f"async () => {{ const p = await ({ROOM_PAIRS_JS})(); const v = Object.values(p);"
+            " return v.length === 2 && v.every((x) => x && x.state === 'succeeded') && p; }",
+            what="two succeeded candidate pairs",
+        )
+        for peer, pair in pairs.items():
+            assert_host_pair(pair, f"{name} -> {peer}")
+        expect(page.locator("[data-testid=connection-status]")).to_contain_text("Connected")
+    print(f"mesh up after {mesh_up:.1f} s, total {time.monotonic() - started:.1f} s")
+
+
+def test_three_people_chat_through_the_server_when_p2p_is_impossible(server, browsers) -> None:
+    """No candidate can be gathered (see conftest NO_P2P_PREFS): the mesh gives up after
+    its connect timeout and every message goes through the server."""
+    started = time.monotonic()
+    room_id, pages = three_in_a_room(server, browsers, p2p=False)
+
+    # Chat at once, while the direct links are still being attempted ...
+    early = chat_round(pages, ["alice", "bob", "carol"], "early", rounds=1)
+    for page in pages:
+        wait_messages(page, early)
+    # ... and once every peer is shown reached through the server.
+    for page in pages:
+        expect(page.locator(f"{PEER}[data-path=server]")).to_have_count(2, timeout=30_000)
+        expect(page.locator(PEER).first).to_contain_text("Messages go through the server")
+    fallback = time.monotonic() - started
+    late = chat_round(pages, ["alice", "bob", "carol"], "late", rounds=1)
+    assert_same_order_everywhere(pages, early + late, room_id)
+
+    for page in pages:
+        assert page.evaluate("window.peerlane.room.directCount") == 0
+        pairs = page.evaluate(ROOM_PAIRS_JS)
+        assert all(pair is None for pair in pairs.values()), pairs
+        # nobody acked over a data channel: own messages are "sent" (or "read" by receipt)
+        states = {r["state"] for r in rendered(page) if r["sender"] == page_me(page)}
+        assert states <= {"sent", "read"}, states
+        assert page.locator(MESSAGE).count() == len(early + late)
+    print(
+        f"fell back to the server after {fallback:.1f} s, total {time.monotonic() - started:.1f} s"
+    )
+
+
+def page_me(page: Page) -> str:
+    return str(page.evaluate("window.peerlane.room.me.participant_id"))
