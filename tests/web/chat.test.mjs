@@ -12,7 +12,7 @@ const BOB = { peer_id: "p-bob", participant_id: "bob", name: "Bob", role: "membe
 /**
  * A started room with recording fakes. `room.signaling` / `room.mesh` are the current fakes.
  */
-async function makeRoom({ history = [], store = memoryStore(), join = true, peers = [ALICE, BOB], read = {} } = {}) {
+async function makeRoom({ history = [], store = memoryStore(), join = true, peers = [ALICE, BOB], read = {}, limits = {} } = {}) {
   const clock = new FakeClock();
   const api = fakeApi({ history });
   const signalings = [];
@@ -49,7 +49,7 @@ async function makeRoom({ history = [], store = memoryStore(), join = true, peer
       return meshes.at(-1);
     },
   };
-  if (join) ctx.signaling.join({ peers, read, latest: room.messages.at(-1)?.seq ?? 0 });
+  if (join) ctx.signaling.join({ peers, read, limits, latest: room.messages.at(-1)?.seq ?? 0 });
   await settle();
   return ctx;
 }
@@ -257,6 +257,20 @@ describe("states of own messages", () => {
     signaling.server({ type: "ack", id: m.id, seq: 1, ts: 1 });
     assert.equal(m.state, "sent");
     assert.equal(room.retry(m.id), false, "only failed messages can be retried");
+  });
+
+  test("a body over the server's limit fails at once and never reaches peers or server", async () => {
+    const { room, signaling, mesh, store, events } = await makeRoom({ limits: { max_body_bytes: 10 } });
+    const m = room.send("é".repeat(6)); // 12 UTF-8 bytes + 2 quotes: over 10
+    assert.equal(m.state, "failed");
+    assert.deepEqual(signaling.sentOf("chat"), []);
+    assert.deepEqual(mesh.sent, []);
+    await settle();
+    assert.equal(store.items.size, 0);
+    assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail.code), ["body_too_large"]);
+    assert.equal(room.retry(m.id), true);
+    assert.equal(m.state, "failed", "still too big on retry");
+    assert.equal(room.send("ok").state, "sending");
   });
 
   test("a transient error keeps the message and retries with backoff", async () => {

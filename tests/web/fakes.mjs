@@ -93,12 +93,12 @@ export class FakeSignaling extends EventTarget {
   }
 
   /** hello → welcome → (replayed messages) → synced, as the real server does. */
-  join({ peerId = "p-me", participantId = "me", name = "Me", peers = [], read = {}, replay = [], latest = 0 } = {}) {
+  join({ peerId = "p-me", participantId = "me", name = "Me", peers = [], read = {}, replay = [], latest = 0, limits = {} } = {}) {
     if (this.state !== "connecting") this.setState("connecting");
     this.setState("syncing");
     this.server({
       type: "welcome", v: 1, peer_id: peerId, participant_id: participantId, name, role: "owner",
-      room_id: this.roomId, room_name: "Room", peers, latest_seq: latest, ice_servers: [], read, limits: {},
+      room_id: this.roomId, room_name: "Room", peers, latest_seq: latest, ice_servers: [], read, limits,
     });
     for (const m of replay) this.server(m);
     this.server({ type: "synced", latest_seq: latest });
@@ -262,8 +262,9 @@ let pcCounter = 0;
 /** sdp → the connection that made it, so an answer finds its offerer */
 const bySdp = new Map();
 
-class FakeChannel {
+class FakeChannel extends EventTarget {
   constructor(pc, label, options) {
+    super();
     this.pc = pc;
     this.label = label;
     this.options = options;
@@ -277,13 +278,26 @@ class FakeChannel {
     if (this.readyState !== "open") throw new Error("channel not open");
     this.sent.push(data);
     const peer = this.pc.partner?.channels.find((c) => c.options?.id === this.options?.id);
-    queueMicrotask(() => peer?.onmessage?.({ data }));
+    queueMicrotask(() => {
+      peer?.onmessage?.({ data });
+      peer?.dispatchEvent(new MessageEvent("message", { data }));
+    });
   }
 
   close() {
     this.readyState = "closed";
   }
+
+  /** Test helper: open, with both the handler and the event. */
+  _open() {
+    if (this.readyState !== "connecting") return;
+    this.readyState = "open";
+    this.onopen?.({});
+    this.dispatchEvent(new Event("open"));
+  }
 }
+
+let extraChannelIds = 0;
 
 /**
  * Offer/answer state machine close enough to the browser's for perfect negotiation:
@@ -313,8 +327,22 @@ export class FakePeerConnection {
   }
 
   createDataChannel(label, options) {
-    const channel = new FakeChannel(this, label, options);
+    // A channel that is not pre-negotiated, on a connected pair, reaches the partner
+    // through ondatachannel (as the file-transfer channels do).
+    const inBand = !options?.negotiated && this.partner;
+    const channel = new FakeChannel(this, label, inBand ? { ...options, id: `x${++extraChannelIds}` } : options);
     this.channels.push(channel);
+    if (inBand) {
+      const partner = this.partner;
+      queueMicrotask(() => {
+        const remote = new FakeChannel(partner, label, channel.options);
+        partner.channels.push(remote);
+        partner.ondatachannel?.({ channel: remote });
+        channel._open();
+        remote._open();
+      });
+      return channel;
+    }
     this._negotiationNeeded();
     return channel;
   }

@@ -2,11 +2,14 @@
 //   /                 <pl-home-page>   create a room, or join one by code
 //   /join#<token>     <pl-join-page>   join with an invite link
 //   /r/{room_id}      <pl-room-page>   the room
+//   /share            <pl-share-page>  share files by link (upload, then the link)
+//   /s#<token>        <pl-share-download-page>  the files behind a share link
 
 import { h } from "./ui/dom.js";
 import "./ui/home-page.js";
 import { NAVIGATE, navigate } from "./ui/nav.js";
 import "./ui/room-page.js";
+import "./ui/share-page.js";
 
 const root = /** @type {HTMLElement} */ (document.getElementById("app"));
 
@@ -15,7 +18,8 @@ let shown = "";
 
 function route() {
   const path = location.pathname;
-  if (path === shown && path !== "/join") return;
+  // /join and /s carry their secret in the fragment: a new one is a new page.
+  if (path === shown && path !== "/join" && path !== "/s") return;
   shown = path;
   const match = /^\/r\/([^/]+)\/?$/.exec(path);
   /** @type {HTMLElement} */
@@ -24,6 +28,10 @@ function route() {
     page = document.createElement("pl-home-page");
   } else if (path === "/join") {
     page = document.createElement("pl-join-page");
+  } else if (path === "/share" || path === "/share/") {
+    page = document.createElement("pl-share-page");
+  } else if (path === "/s" || path === "/s/") {
+    page = document.createElement("pl-share-download-page");
   } else if (match) {
     page = document.createElement("pl-room-page");
     page.setAttribute("room-id", decodeURIComponent(/** @type {string} */ (match[1])));

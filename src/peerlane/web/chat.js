@@ -19,6 +19,7 @@ import { Mesh } from "./mesh.js";
 import { CHAT_KINDS, ERROR_CODES, PERMANENT_CHAT_ERRORS, TRANSIENT_CHAT_ERRORS } from "./protocol.js";
 import { Signaling } from "./signaling.js";
 import { indexedDbStore } from "./store.js";
+import { Transfers } from "./transfer.js";
 
 /** @typedef {import("./protocol.js").ChatKind} ChatKind */
 /** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
@@ -38,6 +39,7 @@ import { indexedDbStore } from "./store.js";
 /** @typedef {import("./mesh.js").PeerView} PeerView */
 /** @typedef {import("./signaling.js").SignalingState} SignalingState */
 /** @typedef {import("./signaling.js").CloseReason} CloseReason */
+/** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
 
 /** @typedef {"sending" | "sent" | "delivered" | "read" | "failed"} MessageState */
 /** @typedef {"connecting" | "online" | "offline"} ServerState */
@@ -71,7 +73,9 @@ import { indexedDbStore } from "./store.js";
  *   setPeers(peers: PeerInfo[]): void, addPeer(peer: PeerInfo): void, removePeer(peerId: string): void,
  *   handleSignal(signal: {sender: string, kind: SignalKind, data: unknown}): void,
  *   send(message: PeerMessage, peerId?: string): number, close(options?: {notify?: boolean}): void,
+ *   openDataChannel?(peerId: string, label: string): ChannelLike | null,
  * }} MeshLike
+ *   openDataChannel and the "datachannel" event: file transfers (transfer.js).
  */
 
 /**
@@ -90,7 +94,10 @@ import { indexedDbStore } from "./store.js";
  *   clock?: Clock,
  *   newId?: () => string,
  *   random?: () => number,
+ *   transfersFactory?: ((room: ChatRoom) => Transfers) | null,
  * }} ChatRoomOptions
+ *   transfersFactory: makes room.transfers (default: a Transfers with browser storage);
+ *   null: no file transfers.
  */
 
 export const PAGE_SIZE = 50;
@@ -154,6 +161,8 @@ export class ChatRoom extends EventTarget {
     /** @type {RoomOut | null} */
     this.roomInfo = null;
     this.meshLimit = 0;
+    /** The server's body limit (from welcome): bigger messages fail before going anywhere. */
+    this._maxBodyBytes = Infinity;
     /** @type {ServerState} */
     this.serverState = "connecting";
     /** Why the room ended for this browser (no more reconnecting). @type {CloseReason | null} */
@@ -208,6 +217,10 @@ export class ChatRoom extends EventTarget {
     this._older = null;
     /** @type {Map<string, PeerView>} */
     this._noPeers = new Map();
+    /** The file-transfer engine (docs/file-transfer.md); null when turned off. */
+    const transfersFactory = options.transfersFactory === undefined ? (/** @type {ChatRoom} */ room) => new Transfers(room) : options.transfersFactory;
+    /** @type {Transfers | null} */
+    this.transfers = transfersFactory ? transfersFactory(this) : null;
   }
 
   // ---- what the UI reads --------------------------------------------------------------
@@ -215,7 +228,9 @@ export class ChatRoom extends EventTarget {
   /** Shown messages in display order (a new array after each change). */
   get messages() {
     if (this._dirty) {
-      this._sorted = [...this._byKey.values()].filter((m) => m.kind !== "reaction").sort(compareMessages);
+      // Reactions aggregate into their targets; "file" messages are transfer control
+      // (room.transfers shows them).
+      this._sorted = [...this._byKey.values()].filter((m) => m.kind !== "reaction" && m.kind !== "file").sort(compareMessages);
       this._dirty = false;
     }
     return this._sorted;
@@ -265,6 +280,7 @@ export class ChatRoom extends EventTarget {
     const p = view.participant;
     this.me = { participant_id: p.id, peer_id: null, name: p.name, role: p.role };
     this._hlc = new Hlc(p.id, { now: () => this._clock.now() });
+    await this.transfers?.start(); // before history: its "file" messages need the saved transfers
     const page = await this._api.getMessages(this.id, { limit: PAGE_SIZE });
     for (const msg of page.messages) this._fromServer(msg);
     this.hasMore = page.has_more;
@@ -282,6 +298,7 @@ export class ChatRoom extends EventTarget {
     if (this._closed) return;
     if (this._typing.active) this._sendTyping(false);
     this._closed = true;
+    this.transfers?.close();
     this._mesh?.close({ notify: true }); // first: its byes travel over the signaling connection
     this._signaling?.close();
     const clock = this._clock;
@@ -337,6 +354,7 @@ export class ChatRoom extends EventTarget {
     const m = this.me && this._byKey.get(keyOf(this.me.participant_id, id));
     if (!m || m.state !== "failed") return false;
     m.state = "sending";
+    if (this._refuseOversize(m)) return true;
     this._queue(m);
     this._sendToServer(m);
     this._sendToPeers(m);
@@ -401,6 +419,27 @@ export class ChatRoom extends EventTarget {
     return this.hasMore;
   }
 
+  // ---- file transfers (transfer.js) ----------------------------------------------------
+
+  /**
+   * Send a transfer control message (chat kind "file"; docs/file-transfer.md).
+   * @param {Record<string, unknown>} body
+   * @returns {ChatMessage}
+   */
+  sendFileMessage(body) {
+    return this._compose("file", body, null);
+  }
+
+  /**
+   * Open a file-transfer data channel on the direct link to a peer; null without an open link.
+   * @param {string} peerId
+   * @param {string} label
+   * @returns {ChannelLike | null}
+   */
+  openDataChannel(peerId, label) {
+    return this._mesh?.openDataChannel?.(peerId, label) ?? null;
+  }
+
   // ---- composing and the outbox -------------------------------------------------------
 
   /**
@@ -426,10 +465,27 @@ export class ChatRoom extends EventTarget {
       reactions: new Map(),
     };
     this._add(m);
+    if (this._refuseOversize(m)) return m;
     this._queue(m);
     this._sendToServer(m);
     this._sendToPeers(m);
     return m;
+  }
+
+  /**
+   * Fail a message the server would refuse for its size before it goes anywhere: once a
+   * peer has it over a data channel there is no taking it back.
+   * @param {ChatMessage} m
+   * @returns {boolean}  whether it was refused
+   */
+  _refuseOversize(m) {
+    const size = new TextEncoder().encode(JSON.stringify(m.body)).length;
+    if (size <= this._maxBodyBytes) return false;
+    m.state = "failed";
+    this._touched(m);
+    const message = `Chat bodies are limited to ${this._maxBodyBytes} bytes.`;
+    this._emit("error", { code: "body_too_large", message });
+    return true;
   }
 
   /** Into the outbox (memory and store) until the server acks it. @param {ChatMessage} m */
@@ -541,6 +597,7 @@ export class ChatRoom extends EventTarget {
     if (m.seq !== null) this._numbered(m);
     if (m.kind === "reaction") this._indexReaction(m);
     this._touched(m);
+    if (m.kind === "file") this._emit("file", m); // once per message: the transfer engine
   }
 
   /** Bookkeeping once a message has its seq. @param {ChatMessage} m */
@@ -767,6 +824,7 @@ export class ChatRoom extends EventTarget {
   /** @param {WelcomeMsg} w */
   _onWelcome(w) {
     this.me = { participant_id: w.participant_id, peer_id: w.peer_id, name: w.name, role: w.role };
+    this._maxBodyBytes = w.limits?.max_body_bytes ?? Infinity;
     this._peerInfo = new Map(w.peers.map((p) => [p.peer_id, p]));
     for (const [participant, seq] of Object.entries(w.read ?? {})) this._applyRead(participant, seq);
     // A new connection means a new peer id for me, and the others see me as a new peer:
@@ -866,6 +924,10 @@ export class ChatRoom extends EventTarget {
     mesh.addEventListener("open", (ev) => {
       if (this._closed || mesh !== this._mesh) return;
       this._onChannelOpen(/** @type {CustomEvent<{peerId: string}>} */ (ev).detail.peerId);
+    });
+    mesh.addEventListener("datachannel", (ev) => {
+      if (this._closed || mesh !== this._mesh) return;
+      this._emit("datachannel", /** @type {CustomEvent} */ (ev).detail);
     });
     mesh.addEventListener("data", (ev) => {
       if (this._closed || mesh !== this._mesh) return;

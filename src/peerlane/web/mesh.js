@@ -16,6 +16,9 @@
 // with you under the rule above, my peer list says so), "restart" (polite → impolite: I
 // waited for your offer in vain, please start over), "reset" (impolite → polite: I threw
 // my connection away, a fresh offer follows).
+//
+// File transfers add their own channels on an open link (openDataChannel, label "file:<id>");
+// the peer's side arrives as a "datachannel" event. Other labels are refused.
 
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
@@ -69,6 +72,7 @@ const MAX_FRAME_CHARS = 256 * 1024; // a peer sending more is broken or hostile
 const MAX_BUFFERED = 4 * 1024 * 1024; // skip a channel this far behind rather than queue without bound
 const MAX_RESTARTS = 5; // ICE restarts per link, and "restart" requests per peer
 const FRESH_LINK_MS = 3_000; // a link this young is already starting over: no need to again
+const EXTRA_PREFIX = "file:"; // labels of the extra channels peers may open (file transfers)
 
 /**
  * The peers to link with directly (see the rule at the top). Same answer on both ends.
@@ -104,6 +108,8 @@ class Link {
     this.settingRemoteAnswer = false;
     this.negotiated = false; // a remote description was applied at least once
     this.restarts = 0;
+    /** Extra data channels (file transfers) on this connection. @type {Set<RTCDataChannel>} */
+    this.extraChannels = new Set();
     /** Signals are handled one at a time, in arrival order. @type {Promise<void>} */
     this.queue = Promise.resolve();
     /** @type {unknown} */
@@ -156,6 +162,55 @@ export class Mesh extends EventTarget {
   /** @param {string} peerId */
   isOpen(peerId) {
     return this._links.get(peerId)?.open ?? false;
+  }
+
+  /**
+   * Open another data channel on the link to a peer (file transfers: docs/file-transfer.md).
+   * Only on a link whose "chat" channel is open: SCTP is up, so no renegotiation is needed
+   * and the peer gets it through ondatachannel at once.
+   * @param {string} peerId
+   * @param {string} label  "file:<transfer id>"
+   * @returns {RTCDataChannel | null}
+   */
+  openDataChannel(peerId, label) {
+    const link = this._links.get(peerId);
+    if (!link?.open || !label.startsWith(EXTRA_PREFIX)) return null;
+    try {
+      const channel = link.pc.createDataChannel(label, { ordered: true });
+      this._track(link, channel);
+      return channel;
+    } catch (err) {
+      debug("mesh", "createDataChannel failed", peerId, err);
+      return null;
+    }
+  }
+
+  /**
+   * Keep an extra channel with its link, so closing the link closes it visibly
+   * (RTCPeerConnection.close() does not fire "close" on its channels).
+   * @param {Link} link
+   * @param {RTCDataChannel} channel
+   */
+  _track(link, channel) {
+    link.extraChannels.add(channel);
+    channel.addEventListener("close", () => link.extraChannels.delete(channel));
+  }
+
+  /**
+   * A channel the peer opened: file transfers are handed on ("datachannel" event), any
+   * other label is refused.
+   * @param {Link} link
+   * @param {RTCDataChannel} channel
+   */
+  _incomingChannel(link, channel) {
+    if (!this._current(link) || !channel.label.startsWith(EXTRA_PREFIX)) {
+      channel.close();
+      return;
+    }
+    this._track(link, channel);
+    // The largest message the peer takes (Chromium 256 KiB, Safari 64 KiB, …): frames must fit.
+    const maxMessageSize = link.pc.sctp?.maxMessageSize ?? null;
+    this.dispatchEvent(new CustomEvent("datachannel", { detail: { peerId: link.peerId, channel, maxMessageSize } }));
   }
 
   // ---- the peer list ------------------------------------------------------------------
@@ -255,6 +310,7 @@ export class Mesh extends EventTarget {
       if (pc.connectionState === "failed") this._iceChanged(link);
       this._update(link);
     };
+    pc.ondatachannel = (ev) => this._incomingChannel(link, ev.channel);
     const channel = pc.createDataChannel("chat", { negotiated: true, id: 0, ordered: true });
     link.channel = channel;
     channel.onopen = () => this._channelOpen(link);
@@ -398,7 +454,7 @@ export class Mesh extends EventTarget {
     const { pc, channel } = link;
     const wasOpen = link.open;
     pc.onnegotiationneeded = pc.onicecandidate = pc.oniceconnectionstatechange = null;
-    pc.onsignalingstatechange = pc.onconnectionstatechange = null;
+    pc.onsignalingstatechange = pc.onconnectionstatechange = pc.ondatachannel = null;
     if (channel) channel.onopen = channel.onclose = channel.onmessage = null;
     try {
       channel?.close();
@@ -406,6 +462,15 @@ export class Mesh extends EventTarget {
     } catch {
       // already closed
     }
+    for (const extra of link.extraChannels) {
+      try {
+        extra.close();
+      } catch {
+        // already closed
+      }
+      extra.dispatchEvent(new Event("close")); // pc.close() closes it without an event
+    }
+    link.extraChannels.clear();
     const view = this.peers.get(peerId);
     if (view) Object.assign(view, { iceState: "none", signalingState: "none", rttMs: null, path: "server" });
     if (wasOpen) this.dispatchEvent(new CustomEvent("close", { detail: { peerId } }));

@@ -20,6 +20,15 @@ export const CHAT_KINDS = Object.freeze(["text", "reaction", "file"]);
 /** `t` of the JSON messages on the peer-to-peer "chat" data channel (docs/web-client.md). */
 export const PEER_TYPES = Object.freeze(["chat", "ack", "read", "typing", "hello"]);
 
+/**
+ * `body.op` of the chat messages of kind "file" (file-transfer control, docs/file-transfer.md).
+ * The server stores these bodies without looking inside.
+ */
+export const FILE_OPS = Object.freeze(["offer", "accept", "decline", "cancel", "uploaded", "done"]);
+
+/** `t` of the JSON control frames on a `file:<id>` data channel (transfer-wire.js). */
+export const TRANSFER_FRAMES = Object.freeze(["want", "bad", "ok", "hashes", "end", "nofile"]);
+
 /** Every error code a client can receive (peerlane.errors.ErrorCode: member name → value). */
 export const ERROR_CODES = Object.freeze({
   BAD_REQUEST: "bad_request",
@@ -157,6 +166,17 @@ export const CLOSE_CODES = Object.freeze({
 /** @typedef {{t: "typing", participant_id: string, name: string, active: boolean}} PeerTypingMsg */
 /** @typedef {{t: "hello", participant_id: string, name: string}} PeerHelloMsg */
 /** @typedef {PeerChatMsg | PeerAckMsg | PeerReadMsg | PeerTypingMsg | PeerHelloMsg} PeerMessage */
+
+// file-transfer control (chat kind "file"; body, opaque to the server)
+/**
+ * @typedef {{op: "offer", transfer: string, name: string, size: number, type: string,
+ *   root: string, blocks: number, to: string | null, peer: string | null}} FileOfferBody
+ *   peer: the sender's peer id when offering (which of its tabs has the file).
+ */
+/** @typedef {{op: "accept", transfer: string, have: number}} FileAcceptBody */
+/** @typedef {{op: "decline" | "cancel" | "done", transfer: string, reason?: string}} FileEndBody */
+/** @typedef {{op: "uploaded", transfer: string, file_id: string}} FileUploadedBody */
+/** @typedef {FileOfferBody | FileAcceptBody | FileEndBody | FileUploadedBody} FileBody */
 
 /**
  * Parse one server frame; null when it is not a JSON object with a known `type`

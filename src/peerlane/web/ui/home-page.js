@@ -2,7 +2,7 @@
 // <pl-join-page> (/join#<token>): join with the token of an invite link.
 
 import * as api from "../api.js";
-import { errorMessage, h, rememberName, rememberedName } from "./dom.js";
+import { ICONS, errorMessage, h, icon, rememberName, rememberedName } from "./dom.js";
 import { handOverInvite } from "./invite-panel.js";
 import { navigate, roomPath } from "./nav.js";
 
@@ -181,6 +181,13 @@ export class HomePage extends HTMLElement {
           alert,
         ]),
         h("p", { class: "entry-foot muted", text: "No accounts. Messages are kept on this server for the room's members; while it's unreachable, people keep chatting directly." }),
+        h("p", { class: "entry-foot share-foot" }, [
+          h("a", { href: "/share", class: "share-entry-link" }, [
+            icon(ICONS.share),
+            "Share files by link",
+          ]),
+          h("span", { class: "muted", text: " — no room needed: upload once, send a link." }),
+        ]),
       ]),
     );
     // No focus on touch screens: it would pop the keyboard over the page at once.

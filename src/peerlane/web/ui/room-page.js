@@ -1,5 +1,6 @@
-// <pl-room-page room-id="…"> (/r/{room_id}): the chat, with the invite and connection
-// panels beside it (desktop) or behind a toggle (phone).
+// <pl-room-page room-id="…"> (/r/{room_id}): the chat, with the file transfer, invite
+// and connection panels beside it (desktop) or behind a toggle (phone). Files are sent
+// with the "Send files" / "Send folder" buttons under the chat, or dropped onto it.
 
 import * as api from "../api.js";
 import { ChatRoom } from "../chat.js";
@@ -7,22 +8,28 @@ import "./composer.js";
 import "./connection-panel.js";
 import "./invite-panel.js";
 import "./message-list.js";
+import "./transfer-panel.js";
 import { ICONS, errorCode, errorMessage, errorStatus, h, icon, joinNames } from "./dom.js";
 import { codeField, nameField, submit, takeName } from "./home-page.js";
 import { directCount, statusText } from "./connection-panel.js";
 import { navigate, roomPath } from "./nav.js";
+import { attachDrop, canPickFolders, filePicker, guardPageDrops } from "./file-drop.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 /** @typedef {import("./composer.js").Composer} Composer */
 /** @typedef {import("./message-list.js").MessageList} MessageList */
 /** @typedef {import("./invite-panel.js").InvitePanel} InvitePanel */
 /** @typedef {import("./connection-panel.js").ConnectionPanel} ConnectionPanel */
+/** @typedef {import("./transfer-panel.js").TransferPanel} TransferPanel */
+/** @typedef {import("./types.js").TransfersLike} TransfersLike */
 
 const NOT_A_MEMBER = new Set(["unauthorized", "token_expired", "forbidden"]);
 const PHONE = window.matchMedia("(max-width: 640px)");
+const CLIP_ICON = ["m20 11.5-8 8a5 5 0 0 1-7-7l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15 7"];
+const FOLDER_ICON = ["M3 6.5a1.5 1.5 0 0 1 1.5-1.5H9l2 2.5h8.5A1.5 1.5 0 0 1 21 9v9a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 18Z"];
 
 /**
- * @typedef {{peerlane?: {room: RoomLike}}} PeerlaneGlobal
+ * @typedef {{peerlane?: {room: RoomLike, transfers?: TransfersLike | null}}} PeerlaneGlobal
  */
 
 export class RoomPage extends HTMLElement {
@@ -82,7 +89,10 @@ export class RoomPage extends HTMLElement {
     }
     this.#room = room;
     const g = /** @type {PeerlaneGlobal} */ (/** @type {unknown} */ (window));
-    g.peerlane = { room: /** @type {RoomLike} */ (/** @type {unknown} */ (room)) };
+    // Keep what the engine put there (window.peerlane.transfers), add the room.
+    const view = /** @type {RoomLike} */ (/** @type {unknown} */ (room));
+    g.peerlane = { ...g.peerlane, room: view };
+    if (view.transfers && !g.peerlane.transfers) g.peerlane.transfers = view.transfers;
     this.#renderRoom(/** @type {RoomLike} */ (/** @type {unknown} */ (room)));
   }
 
@@ -179,10 +189,16 @@ export class RoomPage extends HTMLElement {
         class: "btn side-toggle",
         "aria-controls": "side-panel",
         "aria-expanded": "false",
-        "aria-label": "Invite and connections",
+        "aria-label": "Files, invite and connections",
       },
-      [icon(ICONS.panel), h("span", { class: "side-toggle-text", "aria-hidden": "true", text: "Invite" })],
+      [
+        icon(ICONS.panel),
+        h("span", { class: "side-toggle-text", "aria-hidden": "true", text: "Invite" }),
+        h("span", { class: "toggle-badge", "aria-hidden": "true", hidden: true }),
+      ],
     );
+    const toggleBadge = /** @type {HTMLElement} */ (sideToggle.querySelector(".toggle-badge"));
+    const toggleText = /** @type {HTMLElement} */ (sideToggle.querySelector(".side-toggle-text"));
     const header = h("header", { class: "room-header" }, [
       h("a", { href: "/", class: "home-link", "aria-label": "peerlane home", title: "peerlane home" }, [
         h("span", { class: "brand-mark", "aria-hidden": "true" }),
@@ -195,7 +211,49 @@ export class RoomPage extends HTMLElement {
     const typing = h("p", { class: "typing", "data-testid": "typing" });
     const composer = /** @type {Composer} */ (document.createElement("pl-composer"));
     const toasts = h("div", { class: "toasts" });
-    const main = h("main", { class: "chat", id: "main" }, [list, toasts, typing, composer]);
+
+    const transferPanel = /** @type {TransferPanel} */ (document.createElement("pl-transfer-panel"));
+
+    // Sending files: two buttons over hidden pickers, a recipient chooser, and drops.
+    const recipient = h("select", { id: "file-recipient", name: "file-recipient", "aria-label": "Send files to" }, [
+      h("option", { value: "", text: "Everyone" }),
+    ]);
+    /** @param {File[]} files */
+    const sendFiles = (files) => {
+      const engine = room.transfers;
+      if (!files.length) return;
+      if (!engine) {
+        this.#toast(toasts, "Sending files isn't available in this page; reload it and try again.", "no_transfers");
+        return;
+      }
+      try {
+        engine.send(files, recipient.value || null);
+        const who = recipient.value ? recipient.selectedOptions[0]?.dataset.name || "one person" : "everyone";
+        const what = files.length === 1 ? files[0]?.name ?? "a file" : `${files.length} files`;
+        transferPanel.announce(`Offering ${what} to ${who}. Progress is under Files.`);
+      } catch (err) {
+        this.#toast(toasts, errorMessage(err, "Couldn't send the files."), "send_files");
+      }
+    };
+    const filesPicker = filePicker({ id: "send-files-input", label: "Send files", onFiles: sendFiles });
+    const folderPicker = filePicker({ id: "send-folder-input", folder: true, label: "Send folder", onFiles: sendFiles });
+    const fileBar = h("div", { class: "file-bar", role: "group", "aria-label": "Send files or a folder" }, [
+      filesPicker.input,
+      folderPicker.input,
+      h("button", { type: "button", class: "btn subtle small-btn", onclick: filesPicker.open }, [icon(CLIP_ICON), "Send files"]),
+      canPickFolders()
+        ? h("button", { type: "button", class: "btn subtle small-btn send-folder", onclick: folderPicker.open }, [
+            icon(FOLDER_ICON),
+            "Send folder",
+          ])
+        : null,
+      h("span", { class: "file-to" }, [h("label", { for: "file-recipient", text: "to" }), recipient]),
+    ]);
+    // On a phone the transfer panel is behind the toggle: a strip says when it wants a look.
+    const stripText = h("span", { class: "file-strip-text" });
+    const stripShow = h("button", { type: "button", class: "btn small-btn", text: "Show files" });
+    const fileStrip = h("div", { class: "file-strip", hidden: true }, [stripText, stripShow]);
+    const main = h("main", { class: "chat", id: "main" }, [list, toasts, typing, fileStrip, fileBar, composer]);
 
     const invite = /** @type {InvitePanel} */ (document.createElement("pl-invite-panel"));
     const connections = /** @type {ConnectionPanel} */ (document.createElement("pl-connection-panel"));
@@ -203,8 +261,9 @@ export class RoomPage extends HTMLElement {
       icon(ICONS.close),
     ]);
     const leave = h("button", { type: "button", class: "btn subtle", text: "Leave room" });
-    const aside = h("aside", { class: "side", id: "side-panel", "aria-label": "Invite and connections" }, [
+    const aside = h("aside", { class: "side", id: "side-panel", "aria-label": "Files, invite and connections" }, [
       h("div", { class: "side-head" }, [h("p", { class: "side-title", text: roomName }), closeSide]),
+      transferPanel,
       invite,
       connections,
       h("section", { class: "panel you", "aria-label": "You" }, [
@@ -218,11 +277,14 @@ export class RoomPage extends HTMLElement {
     ]);
 
     const skip = h("a", { class: "skip-link", href: "#message-input", text: "Skip to the message box" });
-    const layout = h("div", { class: "room-layout" }, [skip, header, main, aside]);
+    const fileNews = h("p", { class: "visually-hidden", role: "status", "aria-live": "polite", "data-testid": "transfer-news" });
+    transferPanel.liveRegion = fileNews;
+    const layout = h("div", { class: "room-layout" }, [skip, header, main, aside, fileNews]);
     this.replaceChildren(layout);
 
     list.room = room;
     composer.room = room;
+    transferPanel.transfers = room.transfers ?? null;
     invite.room = room;
     connections.room = room;
 
@@ -269,6 +331,98 @@ export class RoomPage extends HTMLElement {
       navigate("/");
     });
 
+    stripShow.addEventListener("click", () => setSide(true));
+
+    // Drops anywhere on the chat send to the chosen recipient; elsewhere they do nothing.
+    const recipientName = () => (recipient.value ? recipient.selectedOptions[0]?.dataset.name ?? "" : "");
+    this.#cleanup.push(guardPageDrops());
+    this.#cleanup.push(
+      attachDrop(main, {
+        text: () => (recipientName() ? `Drop to send to ${recipientName()}` : "Drop to send to everyone"),
+        onFiles: sendFiles,
+        enabled: () => !room.ended && !!room.transfers,
+      }),
+    );
+
+    // The recipient chooser: everyone in the room but me, online people first.
+    /** @type {Map<string, {name: string, online: boolean}>} */
+    const people = new Map();
+    let listing = false;
+    let listedAt = 0;
+    const renderRecipients = () => {
+      const mine = me?.participant_id;
+      const online = new Set(Array.from(room.peers.values()).map((p) => p.participant_id));
+      for (const peer of room.peers.values()) {
+        const id = peer.participant_id;
+        if (id && id !== mine && !people.has(id)) people.set(id, { name: peer.name || "Someone", online: true });
+      }
+      const chosen = recipient.value;
+      const entries = Array.from(people)
+        .filter(([id]) => id !== mine)
+        .map(([id, p]) => ({ id, name: p.name, online: online.has(id) }))
+        .sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name));
+      const options = [h("option", { value: "", text: "Everyone" })];
+      for (const p of entries) {
+        options.push(h("option", { value: p.id, "data-name": p.name, text: p.online ? p.name : `${p.name} (offline)` }));
+      }
+      const same = recipient.options.length === options.length
+        && options.every((o, i) => recipient.options[i]?.value === o.value && recipient.options[i]?.textContent === o.textContent);
+      if (same) return;
+      recipient.replaceChildren(...options);
+      recipient.value = entries.some((p) => p.id === chosen) ? chosen : "";
+    };
+    const loadPeople = async () => {
+      if (listing || Date.now() - listedAt < 5000) return;
+      listing = true;
+      try {
+        const out = await api.listParticipants(this.roomId);
+        listedAt = Date.now();
+        for (const p of out.participants ?? []) people.set(p.id, { name: p.name, online: p.online });
+      } catch {
+        /* the peers we see are enough to choose from */
+      } finally {
+        listing = false;
+      }
+      if (!this.#closed) renderRecipients();
+    };
+    const onPeers = () => {
+      const unknown = Array.from(room.peers.values()).some((p) => p.participant_id && !people.has(p.participant_id));
+      if (unknown) void loadPeople();
+      renderRecipients();
+    };
+    void loadPeople();
+    renderRecipients();
+
+    // The toggle's badge and the phone's strip: offers waiting for an answer, or
+    // transfers under way.
+    const renderFileHints = () => {
+      const offers = transferPanel.pendingOffers;
+      const active = transferPanel.activeCount;
+      const count = offers.length || active;
+      toggleBadge.hidden = count === 0;
+      toggleBadge.textContent = count ? String(count) : "";
+      toggleBadge.classList.toggle("offer", offers.length > 0);
+      // The phone's toggle names what is most likely wanted behind it.
+      const files = transferPanel.count > 0 ? "Files" : "Invite";
+      if (toggleText.textContent !== files) toggleText.textContent = files;
+      let label = "Files, invite and connections";
+      if (offers.length) label += ` (${offers.length} file ${offers.length === 1 ? "offer" : "offers"} waiting)`;
+      else if (active) label += ` (${active} ${active === 1 ? "transfer" : "transfers"} under way)`;
+      sideToggle.setAttribute("aria-label", label);
+      let text = "";
+      const first = offers[0];
+      if (first) {
+        text = offers.length === 1
+          ? `${first.senderName || "Someone"} wants to send you ${first.name}`
+          : `${offers.length} files are offered to you`;
+      } else if (active) text = `${active} ${active === 1 ? "file transfer" : "file transfers"} under way`;
+      fileStrip.hidden = !text;
+      fileStrip.classList.toggle("offer", offers.length > 0);
+      if (stripText.textContent !== text) stripText.textContent = text;
+    };
+    transferPanel.addEventListener("transfers-change", renderFileHints);
+    renderFileHints();
+
     // Sending brings the list back to the newest message.
     composer.addEventListener("sent", () => list.scrollToBottom());
 
@@ -289,6 +443,7 @@ export class RoomPage extends HTMLElement {
         );
         ended.hidden = false;
         composer.hidden = true;
+        fileBar.hidden = true;
         typing.hidden = true;
       }
     };
@@ -317,16 +472,19 @@ export class RoomPage extends HTMLElement {
 
     room.addEventListener("status", renderStatus);
     room.addEventListener("peers", renderStatus);
+    room.addEventListener("peers", onPeers);
     room.addEventListener("typing", renderTyping);
     room.addEventListener("error", onError);
     this.#cleanup.push(() => {
       room.removeEventListener("status", renderStatus);
       room.removeEventListener("peers", renderStatus);
+      room.removeEventListener("peers", onPeers);
       room.removeEventListener("typing", renderTyping);
       room.removeEventListener("error", onError);
       list.room = null;
       composer.room = null;
       connections.room = null;
+      transferPanel.transfers = null;
     });
     renderStatus();
     renderTyping();

@@ -39,6 +39,49 @@
  * @property {string} name
  * @property {string} [url]
  *
+ * @typedef {"offered" | "waiting" | "sending" | "receiving" | "verifying" | "done" | "declined"
+ *   | "cancelled" | "failed" | "needs-file"} TransferState
+ *
+ * @typedef {object} TransferReceiverView
+ * @property {string} participant
+ * @property {string} name
+ * @property {string} state
+ * @property {number} bytesDone
+ * @property {string | null} path
+ *
+ * @typedef {object} TransferView      one transfer, as Transfers.list() gives it
+ * @property {string} id
+ * @property {"in" | "out"} direction
+ * @property {string} state            a TransferState
+ * @property {string | null} path      "direct" | "turn" | "server" | null
+ * @property {string} name             for a folder the relative path (display only)
+ * @property {number} size
+ * @property {string} type
+ * @property {string} sender
+ * @property {string} senderName
+ * @property {string | null} to
+ * @property {string | null} toName
+ * @property {string | null} root
+ * @property {number} bytesDone
+ * @property {number} speedBps
+ * @property {number | null} etaSeconds
+ * @property {string | null} error
+ * @property {string | null} note
+ * @property {TransferReceiverView[]} [receivers]
+ * @property {number} createdAt
+ *
+ * @typedef {EventTarget & {
+ *   send(files: File[], to: string | null): string[],
+ *   accept(id: string): Promise<void> | unknown,
+ *   decline(id: string): unknown,
+ *   cancel(id: string): unknown,
+ *   save(id: string): Promise<void> | unknown,
+ *   pickAgain(id: string, file: File): Promise<void> | unknown,
+ *   dismiss(id: string): unknown,
+ *   list(): TransferView[],
+ *   get(id: string): TransferView | undefined,
+ * }} TransfersLike                   the slice of the Transfers engine the UI uses
+ *
  * @typedef {EventTarget & {
  *   me: MeLike | null | undefined,
  *   roomInfo: RoomInfoLike | null | undefined,
@@ -55,6 +98,7 @@
  *   setTyping(active: boolean): unknown,
  *   loadOlder(): Promise<boolean | void | unknown>,
  *   close(): unknown,
+ *   transfers?: TransfersLike | null,
  * }} RoomLike
  */
 

@@ -1,0 +1,189 @@
+// The sending end of one transfer on one data channel (one per receiver): waits for the
+// receiver's `want`, sends the block hashes if asked, then the blocks from `from` on,
+// with two brakes so nothing grows without bound:
+//   - the channel's own queue (ChannelSender: HIGH_WATER / LOW_WATER), and
+//   - at most WINDOW_BLOCKS blocks sent but not yet confirmed (`ok`/`bad`), because a
+//     receiver that hashes and writes more slowly than the network delivers would
+//     otherwise pile up frames in its memory.
+// A `bad` block is sent again before the next new one; a new `want` (the receiver lost
+// its place) starts over from its `from`.
+
+import { blockCount, blockLength, readBlock } from "./integrity.js";
+import {
+  CHUNK_BYTES, ChannelSender, HASHES_PER_FRAME, decodeControl, encodeControl, encodeData,
+} from "./transfer-wire.js";
+
+/** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
+
+/** Blocks sent but not yet confirmed, at most: 4 MiB covers a LAN's bandwidth × delay
+ * many times over, and bounds what an interruption sends twice. */
+export const WINDOW_BLOCKS = 4;
+
+/**
+ * @typedef {{
+ *   channel: ChannelLike,
+ *   file: Blob,
+ *   hashes: string[],
+ *   onVerified?: (block: number) => void,
+ *   onBytes?: (bytes: number) => void,
+ *   onBad?: (block: number) => void,
+ *   chunkBytes?: number,
+ *   marks?: {high?: number, low?: number},
+ * }} SendSessionOptions
+ */
+
+export class SendSession {
+  /** @param {SendSessionOptions} options */
+  constructor(options) {
+    this.options = options;
+    this.channel = options.channel;
+    this.sender = new ChannelSender(options.channel, options.marks);
+    this.count = blockCount(options.file.size);
+    this.cursor = 0;
+    /** Blocks to send again before new ones. @type {number[]} */
+    this.redo = [];
+    /** Sent, not yet confirmed. @type {Set<number>} */
+    this.inFlight = new Set();
+    /** @type {Set<number>} */
+    this.confirmed = new Set();
+    this.wantsHashes = false;
+    this.started = false;
+    this.pumping = false;
+    this.closed = false;
+    /** @type {(() => void) | null} */
+    this._wake = null;
+    this._onMessage = (/** @type {Event} */ ev) => this._message(/** @type {MessageEvent} */ (ev).data);
+    this._onClose = () => this._closed();
+    options.channel.addEventListener("message", this._onMessage);
+    options.channel.addEventListener("close", this._onClose);
+  }
+
+  /** Every block confirmed by the receiver. */
+  get complete() {
+    return this.confirmed.size >= this.count;
+  }
+
+  close() {
+    this._closed();
+    try {
+      this.channel.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** @param {unknown} data */
+  _message(data) {
+    const frame = decodeControl(data);
+    if (!frame) return;
+    if (frame.t === "want") {
+      this.started = true;
+      this.cursor = Math.min(frame.from, this.count);
+      this.redo = [];
+      this.inFlight.clear();
+      this.wantsHashes ||= frame.hashes;
+    } else if (frame.t === "ok" && frame.block < this.count) {
+      this.inFlight.delete(frame.block);
+      if (!this.confirmed.has(frame.block)) {
+        this.confirmed.add(frame.block);
+        this.options.onVerified?.(frame.block);
+      }
+    } else if (frame.t === "bad" && frame.block < this.count) {
+      this.inFlight.delete(frame.block);
+      if (!this.redo.includes(frame.block)) this.redo.push(frame.block);
+      this.options.onBad?.(frame.block);
+    } else {
+      return;
+    }
+    this._wakeUp();
+    void this._pump();
+  }
+
+  _closed() {
+    if (this.closed) return;
+    this.closed = true;
+    this.channel.removeEventListener("message", this._onMessage);
+    this.channel.removeEventListener("close", this._onClose);
+    this._wakeUp();
+  }
+
+  _wakeUp() {
+    const wake = this._wake;
+    this._wake = null;
+    wake?.();
+  }
+
+  /** Send what is due; one pump at a time, re-entered by each control frame. */
+  async _pump() {
+    if (this.pumping || !this.started) return;
+    this.pumping = true;
+    try {
+      if (this.wantsHashes) {
+        this.wantsHashes = false;
+        if (!(await this._sendHashes())) return;
+      }
+      for (;;) {
+        if (this.closed) return;
+        const block = this._next();
+        if (block === null) {
+          // Nothing left to send; `end` once everything asked for is out.
+          if (this.inFlight.size === 0 && !this.complete) await this.sender.send(encodeControl({ t: "end" }));
+          return;
+        }
+        if (!(await this._roomInWindow()) || !(await this._sendBlock(block))) return;
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** @returns {number | null} */
+  _next() {
+    while (this.redo.length) {
+      const block = /** @type {number} */ (this.redo.shift());
+      if (!this.confirmed.has(block)) return block;
+    }
+    while (this.cursor < this.count) {
+      const block = this.cursor++;
+      if (!this.confirmed.has(block)) return block;
+    }
+    return null;
+  }
+
+  /** Wait while WINDOW_BLOCKS blocks await confirmation. @returns {Promise<boolean>} */
+  async _roomInWindow() {
+    while (this.inFlight.size >= WINDOW_BLOCKS && !this.closed) {
+      await new Promise((resolve) => {
+        this._wake = () => resolve(undefined);
+      });
+    }
+    return !this.closed;
+  }
+
+  /** @returns {Promise<boolean>} */
+  async _sendHashes() {
+    const { hashes } = this.options;
+    for (let from = 0; from < hashes.length; from += HASHES_PER_FRAME) {
+      const frame = { t: /** @type {const} */ ("hashes"), from, hashes: hashes.slice(from, from + HASHES_PER_FRAME).join("") };
+      if (!(await this.sender.send(encodeControl(frame)))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * @param {number} block
+   * @returns {Promise<boolean>}
+   */
+  async _sendBlock(block) {
+    const bytes = await readBlock(this.options.file, block);
+    if (bytes.length !== blockLength(this.options.file.size, block)) return false; // the file shrank
+    this.inFlight.add(block);
+    const chunk = this.options.chunkBytes ?? CHUNK_BYTES;
+    for (let offset = 0; offset < bytes.length; offset += chunk) {
+      const payload = bytes.subarray(offset, offset + chunk);
+      if (!(await this.sender.send(encodeData(block, offset, payload)))) return false;
+      this.options.onBytes?.(payload.length);
+    }
+    return true;
+  }
+}

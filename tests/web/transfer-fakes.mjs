@@ -1,0 +1,252 @@
+// Recording fakes for the file-transfer engine: data channels that deliver through memory
+// (with bufferedAmount and "bufferedamountlow"), rooms joined by a fake server that
+// relays "file" chat messages, and a fake file server for the tus/Range fallback.
+
+import { BLOCK_SIZE } from "../../src/peerlane/web/integrity.js";
+
+/** Bytes where byte i is (31 i + 7) mod 251 (the integrity test vector's pattern). */
+export function pattern(size, salt = 0) {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = (i * 31 + 7 + salt) % 251;
+  return out;
+}
+
+/** A File of `size` pattern bytes. */
+export function patternFile(size, name = "data.bin", salt = 0) {
+  return new File([pattern(size, salt)], name, { type: "application/octet-stream" });
+}
+
+/** One end of an in-memory data channel; pairs are made by channelPair(). */
+export class FakeChannel extends EventTarget {
+  constructor(label) {
+    super();
+    this.label = label;
+    this.readyState = "connecting";
+    this.bufferedAmount = 0;
+    this.bufferedAmountLowThreshold = 0;
+    this.binaryType = "blob";
+    /** @type {FakeChannel | null} */
+    this.peer = null;
+    /** every frame sent, as sent */
+    this.sent = [];
+    /** payload bytes of binary frames sent */
+    this.binaryBytes = 0;
+    this.maxBuffered = 0;
+    /** (data) => data | null: change or drop a frame in flight */
+    this.tamper = null;
+  }
+
+  send(data) {
+    if (this.readyState !== "open") throw new Error("InvalidStateError: not open");
+    const size = typeof data === "string" ? data.length : data.byteLength;
+    if (typeof data !== "string") this.binaryBytes += size - 8;
+    this.sent.push(data);
+    this.bufferedAmount += size;
+    this.maxBuffered = Math.max(this.maxBuffered, this.bufferedAmount);
+    setImmediate(() => this._deliver(data, size));
+  }
+
+  _deliver(data, size) {
+    const before = this.bufferedAmount;
+    this.bufferedAmount -= size;
+    if (before > this.bufferedAmountLowThreshold && this.bufferedAmount <= this.bufferedAmountLowThreshold) {
+      this.dispatchEvent(new Event("bufferedamountlow"));
+    }
+    const out = this.tamper ? this.tamper(data) : data;
+    if (out !== null && (this.peer?.readyState === "open" || this.peer?.readyState === "closing")) this.peer.dispatchEvent(new MessageEvent("message", { data: out }));
+  }
+
+  open() {
+    if (this.readyState !== "connecting") return;
+    this.readyState = "open";
+    this.dispatchEvent(new Event("open"));
+  }
+
+  /** Like RTCDataChannel: messages sent before close() are still delivered, then both ends close. */
+  close() {
+    if (this.readyState === "closed" || this.readyState === "closing") return;
+    this.readyState = "closing";
+    setImmediate(() => this._closeNow());
+  }
+
+  _closeNow() {
+    if (this.readyState === "closed") return;
+    this.readyState = "closed";
+    this.dispatchEvent(new Event("close"));
+    this.peer?._closeNow();
+  }
+}
+
+export function channelPair(label) {
+  const a = new FakeChannel(label);
+  const b = new FakeChannel(label);
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
+
+/** The fake server and network: rooms, their direct links, and the relayed messages. */
+export class FakeNet {
+  constructor() {
+    /** @type {FakeRoom[]} */
+    this.rooms = [];
+    /** every file message relayed: {sender, body} */
+    this.log = [];
+    /** "a|b" → true for an open direct link */
+    this.links = new Set();
+    /** channels made, in order: {from, to, label, ends} */
+    this.channels = [];
+  }
+
+  room(participant, name, peerId = `p-${participant}`) {
+    const room = new FakeRoom(this, participant, name, peerId);
+    this.rooms.push(room);
+    for (const other of this.rooms) if (other !== room) {
+      other._see(room);
+      room._see(other);
+    }
+    return room;
+  }
+
+  key(a, b) {
+    return [a, b].sort().join("|");
+  }
+
+  link(a, b) {
+    this.links.add(this.key(a.me.peer_id, b.me.peer_id));
+    a._path(b.me.peer_id, "direct");
+    b._path(a.me.peer_id, "direct");
+  }
+
+  unlink(a, b) {
+    this.links.delete(this.key(a.me.peer_id, b.me.peer_id));
+    a._path(b.me.peer_id, "server");
+    b._path(a.me.peer_id, "server");
+    for (const c of this.channels) {
+      if ([c.from, c.to].sort().join("|") === this.key(a.me.peer_id, b.me.peer_id)) c.ends[0].close();
+    }
+  }
+
+  linked(a, b) {
+    return this.links.has(this.key(a, b));
+  }
+
+  relay(from, body) {
+    this.log.push({ sender: from.me.participant_id, body: structuredClone(body) });
+    for (const room of this.rooms) {
+      if (room === from) continue;
+      const msg = { sender: from.me.participant_id, sender_name: from.me.name, body: structuredClone(body), kind: "file" };
+      if (room.online) setImmediate(() => room.dispatchEvent(new CustomEvent("file", { detail: msg })));
+      else room.missed.push(msg);
+    }
+  }
+
+  opsOf(op) {
+    return this.log.filter((m) => m.body.op === op);
+  }
+}
+
+/** What Transfers needs of a ChatRoom. */
+export class FakeRoom extends EventTarget {
+  constructor(net, participant, name, peerId) {
+    super();
+    this.net = net;
+    this.id = "room1";
+    this.me = { participant_id: participant, peer_id: peerId, name };
+    this.roomInfo = { id: "room1" };
+    this.peers = new Map();
+    this.online = true;
+    this.missed = [];
+  }
+
+  _see(other) {
+    this.peers.set(other.me.peer_id, {
+      peer_id: other.me.peer_id, participant_id: other.me.participant_id, name: other.me.name, role: "member",
+      path: "server", iceState: "none", signalingState: "none", rttMs: null, problem: null, direct: true,
+    });
+  }
+
+  _path(peerId, path) {
+    const view = this.peers.get(peerId);
+    if (view) view.path = path;
+    this.dispatchEvent(new CustomEvent("peers"));
+  }
+
+  sendFileMessage(body) {
+    this.net.relay(this, body);
+    return { body };
+  }
+
+  openDataChannel(peerId, label) {
+    if (!this.net.linked(this.me.peer_id, peerId)) return null;
+    const other = this.net.rooms.find((r) => r.me.peer_id === peerId);
+    const ends = channelPair(label);
+    this.net.channels.push({ from: this.me.peer_id, to: peerId, label, ends });
+    setImmediate(() => {
+      other.dispatchEvent(new CustomEvent("datachannel", { detail: { peerId: this.me.peer_id, channel: ends[1] } }));
+      ends[0].open();
+      ends[1].open();
+    });
+    return ends[0];
+  }
+
+  /** The server connection comes back: missed messages are replayed. */
+  reconnect() {
+    this.online = true;
+    for (const msg of this.missed.splice(0)) this.dispatchEvent(new CustomEvent("file", { detail: msg }));
+  }
+}
+
+/** The server's side of the fallback: a tus upload stand-in and ranged downloads. */
+export class FakeFileServer {
+  constructor() {
+    /** fileId → Uint8Array */
+    this.files = new Map();
+    this.uploads = [];
+    this.requests = [];
+    /** (request index) => Response | null: override an answer (failures) */
+    this.override = null;
+  }
+
+  /** Same signature as tus.upload. */
+  upload = async (file, options) => {
+    const fileId = `f${this.files.size + 1}`;
+    const url = `http://host/api/rooms/room1/uploads/${fileId}`;
+    this.uploads.push({ metadata: options.metadata, resumedFrom: options.url ?? null });
+    options.onUrl?.(url);
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    options.onProgress?.({ offset: bytes.length, sent: bytes.length });
+    this.files.set(fileId, bytes);
+    return { url, fileId };
+  };
+
+  terminate = async () => {};
+
+  fetch = async (url, init = {}) => {
+    const index = this.requests.length;
+    const range = init.headers?.Range ?? null;
+    this.requests.push({ url, range });
+    const override = this.override?.(index);
+    if (override) return override;
+    const id = url.split("/").pop();
+    const bytes = this.files.get(id);
+    if (!bytes) return new Response(JSON.stringify({ error: { code: "file_not_found", message: "no" } }), { status: 404 });
+    const start = range ? Number(/bytes=(\d+)-/.exec(range)[1]) : 0;
+    const body = chunked(bytes.subarray(start), 200 * 1024);
+    return new Response(body, { status: range ? 206 : 200 });
+  };
+}
+
+/** A stream of bytes in pieces that do not line up with blocks. */
+export function chunked(bytes, size) {
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(at, at + size));
+      at += size;
+    },
+  });
+}
+
+export const MiB = BLOCK_SIZE;

@@ -1,0 +1,252 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { hashFile, rootOf } from "../../src/peerlane/web/integrity.js";
+import { memoryStore } from "../../src/peerlane/web/opfs.js";
+import { BlockReceiver } from "../../src/peerlane/web/transfer-receive.js";
+import { SendSession, WINDOW_BLOCKS } from "../../src/peerlane/web/transfer-send.js";
+import {
+  ChannelSender, decodeControl, decodeData, encodeControl, encodeData, labelOf, splitHashes, transferOfLabel,
+} from "../../src/peerlane/web/transfer-wire.js";
+import { settle } from "./fakes.mjs";
+import { MiB, channelPair, pattern, patternFile } from "./transfer-fakes.mjs";
+
+describe("framing", () => {
+  test("a data frame is [u32 block][u32 offset][payload], big-endian", () => {
+    const buffer = encodeData(0x01020304, 65536, new Uint8Array([9, 8, 7]));
+    assert.deepEqual([...new Uint8Array(buffer)], [1, 2, 3, 4, 0, 1, 0, 0, 9, 8, 7]);
+    const frame = decodeData(buffer);
+    assert.equal(frame.block, 0x01020304);
+    assert.equal(frame.offset, 65536);
+    assert.deepEqual([...frame.bytes], [9, 8, 7]);
+  });
+
+  test("short or non-binary frames are not data", () => {
+    assert.equal(decodeData(new ArrayBuffer(7)), null);
+    assert.equal(decodeData("hello"), null);
+    assert.deepEqual([...decodeData(new ArrayBuffer(8)).bytes], []);
+  });
+
+  test("control frames round-trip and are checked", () => {
+    for (const frame of [{ t: "want", from: 3, hashes: true }, { t: "bad", block: 2 }, { t: "ok", block: 0 }, { t: "end" }, { t: "nofile" }]) {
+      assert.deepEqual(decodeControl(encodeControl(frame)), frame);
+    }
+    assert.deepEqual(decodeControl('{"t":"want","from":1}'), { t: "want", from: 1, hashes: false });
+    const hashes = "ab".repeat(64);
+    assert.deepEqual(decodeControl(JSON.stringify({ t: "hashes", from: 0, hashes })), { t: "hashes", from: 0, hashes });
+    for (const bad of ['{"t":"want","from":-1}', '{"t":"bad"}', '{"t":"ok","block":"1"}', '{"t":"hashes","from":0,"hashes":"xyz"}',
+      '{"t":"nope"}', "[1]", "not json", '{"t":"hashes","from":0,"hashes":"abc"}']) {
+      assert.equal(decodeControl(bad), null, bad);
+    }
+  });
+
+  test("labels carry the transfer id", () => {
+    assert.equal(labelOf("abc"), "file:abc");
+    assert.equal(transferOfLabel("file:abc"), "abc");
+    assert.equal(transferOfLabel("chat"), null);
+    assert.equal(transferOfLabel("file:"), null);
+    assert.deepEqual(splitHashes("a".repeat(64) + "b".repeat(64)), ["a".repeat(64), "b".repeat(64)]);
+  });
+});
+
+describe("ChannelSender (backpressure)", () => {
+  test("waits for bufferedamountlow above the high mark; never queues much more", async () => {
+    const [a, b] = channelPair("file:x");
+    a.open();
+    b.open();
+    let received = 0;
+    b.addEventListener("message", (ev) => (received += ev.data.byteLength));
+    const sender = new ChannelSender(a, { high: 256 * 1024, low: 64 * 1024 });
+    assert.equal(a.bufferedAmountLowThreshold, 64 * 1024);
+    for (let i = 0; i < 64; i++) assert.ok(await sender.send(new ArrayBuffer(64 * 1024)));
+    await settle();
+    assert.equal(received, 64 * 64 * 1024);
+    assert.ok(a.maxBuffered <= 256 * 1024 + 64 * 1024, `buffered up to ${a.maxBuffered}`);
+  });
+
+  test("a channel closing while waiting ends the send with false", async () => {
+    const [a, b] = channelPair("file:x");
+    a.open();
+    b.open();
+    const sender = new ChannelSender(a, { high: 0, low: 0 });
+    a.bufferedAmount = 10; // stuck
+    const pending = sender.send(new ArrayBuffer(1));
+    a.close();
+    assert.equal(await pending, false);
+  });
+});
+
+/** A sender session and a block receiver joined by a fake channel pair. */
+async function wire(file, { have = 0, hashes = null } = {}) {
+  const { root, blocks } = await hashFile(file);
+  const [rx, tx] = channelPair("file:t");
+  const store = memoryStore();
+  const writer = await store.open("t", file.size);
+  const receiver = new BlockReceiver({ size: file.size, root, writer, hashes, have, stored: hashes ? hashes.slice(0, have) : [] });
+  const log = { ok: [], bad: [], bytes: 0 };
+  const session = new SendSession({ channel: tx, file, hashes: blocks, onVerified: (b) => log.ok.push(b), onBad: (b) => log.bad.push(b), onBytes: (n) => (log.bytes += n) });
+  let queue = Promise.resolve();
+  rx.addEventListener("message", (ev) => {
+    queue = queue.then(async () => {
+      if (typeof ev.data === "string") {
+        const c = decodeControl(ev.data);
+        if (c.t === "hashes") assert.ok(await receiver.addHashes(c.from, splitHashes(c.hashes)));
+        return;
+      }
+      const f = decodeData(ev.data);
+      const r = await receiver.ingest(f.block, f.offset, f.bytes);
+      if (r.kind === "verified") rx.send(encodeControl({ t: "ok", block: r.block }));
+      if (r.kind === "bad") rx.send(encodeControl({ t: "bad", block: r.block }));
+    });
+  });
+  rx.open();
+  tx.open();
+  const want = () => rx.send(encodeControl({ t: "want", from: receiver.have, hashes: !receiver.hashes }));
+  const drain = async () => {
+    const end = Date.now() + 10_000;
+    while (!session.complete && Date.now() < end) await settle(2);
+    await queue;
+  };
+  return { root, blocks, rx, tx, store, receiver, session, log, want, drain };
+}
+
+describe("SendSession ↔ BlockReceiver", () => {
+  test("want with hashes: the hash list, then every block, each verified and stored", async () => {
+    const file = patternFile(2 * MiB + 1234);
+    const w = await wire(file);
+    w.want();
+    await w.drain();
+    assert.ok(w.session.complete);
+    assert.ok(w.receiver.complete);
+    assert.ok(await w.receiver.verifyRoot());
+    assert.deepEqual(w.log.ok, [0, 1, 2]);
+    assert.equal(w.log.bytes, file.size);
+    const stored = new Uint8Array(await (await w.store.file("t", "x", "")).arrayBuffer());
+    assert.deepEqual(stored, pattern(file.size));
+  });
+
+  test("a damaged block is reported bad and sent again; the file ends up intact", async () => {
+    const file = patternFile(3 * MiB);
+    const w = await wire(file);
+    let damaged = false;
+    w.tx.tamper = (data) => {
+      if (typeof data === "string" || damaged) return data;
+      const f = decodeData(data);
+      if (f.block !== 1 || f.offset !== 0) return data;
+      damaged = true;
+      const copy = data.slice(0);
+      new Uint8Array(copy)[100] ^= 0xff;
+      return copy;
+    };
+    w.want();
+    await w.drain();
+    assert.deepEqual(w.log.bad, [1]);
+    assert.ok(w.receiver.complete && (await w.receiver.verifyRoot()));
+    assert.equal(w.log.bytes, file.size + MiB, "only the bad block went twice");
+    assert.equal(w.receiver.badCounts.get(1), 1);
+  });
+
+  test("resume: want from the first unverified block sends only the rest", async () => {
+    const file = patternFile(4 * MiB);
+    const { blocks } = await hashFile(file);
+    const w = await wire(file, { have: 3, hashes: blocks });
+    w.want();
+    await w.drain();
+    assert.equal(w.log.bytes, MiB, "one block");
+    assert.deepEqual(w.log.ok, [3]);
+    assert.ok(!w.rx.sent.some((d) => typeof d === "string" && d.includes('"hashes":true')), "no hash list asked");
+  });
+
+  test("at most WINDOW_BLOCKS blocks unconfirmed: a silent receiver stops the sender", async () => {
+    const file = patternFile((WINDOW_BLOCKS + 4) * MiB);
+    const { blocks } = await hashFile(file);
+    const [rx, tx] = channelPair("file:t");
+    rx.open();
+    tx.open();
+    const session = new SendSession({ channel: tx, file, hashes: blocks });
+    rx.send(encodeControl({ t: "want", from: 0, hashes: false }));
+    for (let i = 0; i < 50; i++) await settle(2);
+    const sentBlocks = new Set(tx.sent.filter((d) => typeof d !== "string").map((d) => decodeData(d).block));
+    assert.equal(sentBlocks.size, WINDOW_BLOCKS);
+    rx.send(encodeControl({ t: "ok", block: 0 }));
+    for (let i = 0; i < 20; i++) await settle(2);
+    assert.equal(new Set(tx.sent.filter((d) => typeof d !== "string").map((d) => decodeData(d).block)).size, WINDOW_BLOCKS + 1);
+    session.close();
+  });
+
+  test("a big file's hash list goes in frames under 64 KiB and is checked once complete", async () => {
+    const count = 2500; // a 2.5 GiB file: three "hashes" frames
+    const hashes = Array.from({ length: count }, (_, i) => i.toString(16).padStart(64, "0"));
+    const root = await rootOf(hashes);
+    const [rx, tx] = channelPair("file:big");
+    rx.open();
+    tx.open();
+    const bigFile = { size: count * MiB, slice: () => new Blob([]) }; // never read: no blocks asked for
+    const session = new SendSession({ channel: tx, file: bigFile, hashes });
+    rx.send(encodeControl({ t: "want", from: count, hashes: true }));
+    for (let i = 0; i < 20; i++) await settle(2);
+    const frames = tx.sent.filter((d) => typeof d === "string").map((d) => ({ text: d, frame: decodeControl(d) }));
+    const hashFrames = frames.filter((f) => f.frame.t === "hashes");
+    assert.equal(hashFrames.length, 3);
+    assert.ok(hashFrames.every((f) => f.text.length < 65536), "each frame fits a 64 KiB maxMessageSize");
+    const receiver = new BlockReceiver({ size: count * MiB, root, writer: await memoryStore().open("big", 0) });
+    for (const { frame } of hashFrames) assert.equal(await receiver.addHashes(frame.from, splitHashes(frame.hashes)), true);
+    assert.deepEqual(receiver.hashes, hashes);
+    const liar = new BlockReceiver({ size: count * MiB, root, writer: await memoryStore().open("big2", 0) });
+    hashFrames[2].frame.hashes = "f" + hashFrames[2].frame.hashes.slice(1);
+    let ok = true;
+    for (const { frame } of hashFrames) ok = await liar.addHashes(frame.from, splitHashes(frame.hashes));
+    assert.equal(ok, false);
+    assert.equal(liar.hashes, null);
+    session.close();
+  });
+
+  test("a hash list that does not match the root is refused", async () => {
+    const receiver = new BlockReceiver({ size: MiB, root: "0".repeat(64), writer: await memoryStore().open("x", MiB) });
+    assert.equal(await receiver.addHashes(0, ["a".repeat(64)]), false);
+    assert.equal(receiver.hashes, null);
+  });
+
+  test("pieces out of place are ignored until the block restarts at offset 0", async () => {
+    const file = patternFile(MiB);
+    const { root, blocks } = await hashFile(file);
+    const receiver = new BlockReceiver({ size: MiB, root, hashes: blocks, writer: await memoryStore().open("x", MiB) });
+    const bytes = pattern(MiB);
+    assert.equal((await receiver.ingest(0, 1000, bytes.subarray(1000, 2000))).kind, "ignored");
+    assert.equal((await receiver.ingest(0, 0, bytes.subarray(0, MiB / 2))).kind, "ignored");
+    assert.equal((await receiver.ingest(0, MiB / 2, bytes.subarray(MiB / 2))).kind, "verified");
+    assert.equal(receiver.have, 1);
+    assert.equal((await receiver.ingest(0, 0, bytes)).kind, "ignored", "already verified");
+  });
+
+  test("without a hash list (server download) blocks are taken and the root decides", async () => {
+    const file = patternFile(MiB + 10);
+    const { root } = await hashFile(file);
+    const receiver = new BlockReceiver({ size: file.size, root, writer: await memoryStore().open("x", file.size) });
+    const bytes = pattern(file.size);
+    await receiver.ingest(0, 0, bytes.subarray(0, MiB));
+    const tampered = bytes.slice(MiB);
+    tampered[0] ^= 1;
+    assert.equal((await receiver.ingest(1, 0, tampered)).kind, "verified");
+    assert.ok(receiver.complete);
+    assert.equal(await receiver.verifyRoot(), false);
+    receiver.reset();
+    assert.equal(receiver.have, 0);
+  });
+
+  test("resume bookkeeping: have, stored hashes and bytes verified", async () => {
+    const file = patternFile(3 * MiB - 5);
+    const { root, blocks } = await hashFile(file);
+    const receiver = new BlockReceiver({ size: file.size, root, hashes: blocks, have: 1, writer: await memoryStore().open("x", file.size) });
+    assert.equal(receiver.have, 1);
+    assert.equal(receiver.bytesVerified, MiB);
+    const bytes = pattern(file.size);
+    await receiver.ingest(2, 0, bytes.subarray(2 * MiB));
+    assert.equal(receiver.have, 1, "a gap at block 1");
+    assert.equal(receiver.bytesVerified, 2 * MiB - 5);
+    assert.deepEqual(receiver.storedHashes(), [blocks[0]]);
+    await receiver.ingest(1, 0, bytes.subarray(MiB, 2 * MiB));
+    assert.equal(receiver.have, 3);
+    assert.ok(await receiver.verifyRoot());
+  });
+});

@@ -1,0 +1,369 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { hashFile } from "../../src/peerlane/web/integrity.js";
+import { memoryManifests, memoryStore } from "../../src/peerlane/web/opfs.js";
+import { Transfers } from "../../src/peerlane/web/transfer.js";
+import { decodeData } from "../../src/peerlane/web/transfer-wire.js";
+import { FakeClock, settle } from "./fakes.mjs";
+import { FakeFileServer, FakeNet, MiB, pattern, patternFile } from "./transfer-fakes.mjs";
+
+const P2P_TIMEOUT = 10_000;
+
+/** alice and bob in one room, each with an engine; `linked`: a direct link between them. */
+async function pair({ linked = true, people = ["alice", "bob"] } = {}) {
+  const net = new FakeNet();
+  const clock = new FakeClock();
+  const files = new FakeFileServer();
+  const downloads = [];
+  let ids = 0;
+  const side = (room, stores = { manifests: memoryManifests(), partials: memoryStore() }) => {
+    const engine = new Transfers(room, {
+      ...stores, clock, newId: () => `t${++ids}`, p2pTimeoutMs: P2P_TIMEOUT, retryMs: 100,
+      upload: files.upload, terminate: files.terminate, fetch: files.fetch,
+      offerDownload: (file, name) => downloads.push({ file, name }),
+    });
+    return { room, engine, stores };
+  };
+  const sides = Object.fromEntries(people.map((p) => [p, side(net.room(p, p[0].toUpperCase() + p.slice(1)))]));
+  for (const s of Object.values(sides)) await s.engine.start();
+  if (linked) for (const a of Object.values(sides)) for (const b of Object.values(sides)) if (a !== b) net.link(a.room, b.room);
+  return { net, clock, files, downloads, side, ...sides };
+}
+
+/** Let in-memory channels, hashing and storage run until `done()`, for at most `ms`. */
+async function until(done, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) await settle(3);
+  return done();
+}
+
+const stateOf = (s, id) => s.engine.get(id)?.state;
+
+async function bytesOf(engine, id) {
+  return new Uint8Array(await (await engine.getFile(id)).arrayBuffer());
+}
+
+describe("Transfers: offer, accept, direct transfer", () => {
+  test("alice sends bob a file; bob verifies every block and may save it only then", async () => {
+    const { alice, bob, net, downloads } = await pair();
+    const file = patternFile(2 * MiB + 500, "report.pdf");
+    const [id] = alice.engine.send([file], "bob");
+    assert.equal(stateOf(alice, id), "waiting");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    const offer = net.opsOf("offer")[0].body;
+    assert.deepEqual(
+      { ...offer, peer: undefined },
+      { op: "offer", transfer: id, name: "report.pdf", size: file.size, type: "application/octet-stream", root: (await hashFile(file)).root, blocks: 3, to: "bob", peer: undefined },
+    );
+    const view = bob.engine.get(id);
+    assert.equal(view.direction, "in");
+    assert.equal(view.senderName, "Alice");
+    await bob.engine.save(id);
+    assert.equal(downloads.length, 0, "nothing to save before it is done");
+
+    await bob.engine.accept(id);
+    assert.deepEqual(net.opsOf("accept")[0].body, { op: "accept", have: 0, transfer: id });
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
+    assert.ok(await until(() => stateOf(alice, id) === "done"), `alice: ${stateOf(alice, id)}`);
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(file.size));
+    assert.equal(bob.engine.get(id).path, "direct");
+    assert.equal(bob.engine.get(id).bytesDone, file.size);
+    assert.equal(alice.engine.stats()[id].bytesSent, file.size);
+    assert.equal(bob.engine.stats()[id].bytesReceived, file.size);
+    assert.equal(net.opsOf("done").length, 1);
+    assert.equal(net.channels[0].label, `file:${id}`);
+    assert.equal(net.channels[0].from, "p-bob", "the receiver opens the channel");
+    await bob.engine.save(id);
+    assert.equal(downloads.length, 1);
+    assert.equal(downloads[0].name, "report.pdf");
+  });
+
+  test("an offer to someone else is not shown; decline tells the sender", async () => {
+    const { alice, bob, carol, net } = await pair({ people: ["alice", "bob", "carol"] });
+    const [id] = alice.engine.send([patternFile(100)], "carol");
+    assert.ok(await until(() => stateOf(carol, id) === "offered"));
+    assert.equal(bob.engine.get(id), undefined);
+    carol.engine.decline(id);
+    assert.equal(stateOf(carol, id), "declined");
+    assert.ok(await until(() => stateOf(alice, id) === "declined"));
+    assert.equal(net.opsOf("decline").length, 1);
+  });
+
+  test("sending to everyone: one channel per accepting receiver", async () => {
+    const { alice, bob, carol, net } = await pair({ people: ["alice", "bob", "carol"] });
+    const file = patternFile(MiB + 3);
+    const [id] = alice.engine.send([file], null);
+    assert.ok(await until(() => stateOf(bob, id) === "offered" && stateOf(carol, id) === "offered"));
+    await bob.engine.accept(id);
+    await carol.engine.accept(id);
+    assert.ok(await until(() => stateOf(bob, id) === "done" && stateOf(carol, id) === "done"));
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+    assert.equal(net.channels.length, 2);
+    assert.deepEqual(alice.engine.get(id).receivers.map((r) => [r.participant, r.state]).sort(), [["bob", "done"], ["carol", "done"]]);
+    assert.equal(alice.engine.stats()[id].bytesSent, 2 * file.size);
+  });
+
+  test("an offer to everyone that is done still serves a late receiver", async () => {
+    const { alice, bob, carol } = await pair({ people: ["alice", "bob", "carol"] });
+    const [id] = alice.engine.send([patternFile(MiB)], null);
+    assert.ok(await until(() => stateOf(bob, id) === "offered" && stateOf(carol, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+    await carol.engine.accept(id);
+    assert.ok(await until(() => stateOf(carol, id) === "done"), `carol: ${stateOf(carol, id)}`);
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+    assert.deepEqual(await bytesOf(carol.engine, id), pattern(MiB));
+  });
+
+  test("cancel by the sender stops the receiver and drops its partial file", async () => {
+    const { alice, bob, net } = await pair();
+    const [id] = alice.engine.send([patternFile(4 * MiB)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    alice.engine.cancel(id);
+    assert.equal(stateOf(alice, id), "cancelled");
+    assert.ok(await until(() => stateOf(bob, id) === "cancelled"));
+    assert.equal(bob.stores.partials.data.has(id), false);
+    assert.equal(net.opsOf("cancel").length, 1);
+    assert.equal(await bob.engine.getFile(id), null);
+  });
+
+  test("a damaged block is asked for again (bad) and the transfer still verifies", async () => {
+    const { alice, bob, net } = await pair();
+    const [id] = alice.engine.send([patternFile(3 * MiB)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    await until(() => net.channels.length > 0);
+    let damaged = false;
+    net.channels[0].ends[1].tamper = (data) => {
+      if (typeof data === "string" || damaged || decodeData(data).block !== 2) return data;
+      damaged = true;
+      const copy = data.slice(0);
+      new Uint8Array(copy)[20] ^= 1;
+      return copy;
+    };
+    assert.ok(await until(() => stateOf(bob, id) === "done"));
+    assert.ok(damaged);
+    assert.equal(bob.engine.stats()[id].blocksBad, 1);
+    assert.equal(alice.engine.stats()[id].bytesSent, 4 * MiB);
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(3 * MiB));
+  });
+
+  test("an empty file is done at accept", async () => {
+    const { alice, bob } = await pair();
+    const [id] = alice.engine.send([new File([], "empty.txt")], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => stateOf(bob, id) === "done" && stateOf(alice, id) === "done"));
+    assert.equal((await bob.engine.getFile(id)).size, 0);
+  });
+
+  test("folder files keep their relative path as a display name, never '..'", async () => {
+    const { alice, bob } = await pair();
+    const file = patternFile(10, "a.jpg");
+    Object.defineProperty(file, "webkitRelativePath", { value: "photos/../2024/a.jpg" });
+    const [id] = alice.engine.send([file], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    assert.equal(bob.engine.get(id).name, "photos/2024/a.jpg");
+  });
+});
+
+describe("Transfers: resume", () => {
+  test("a dropped channel resumes from the first unverified block (≤ 1.1 × the size on the wire)", async () => {
+    const { alice, bob, net, clock } = await pair();
+    const size = 20 * MiB;
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= 8 * MiB));
+    net.channels[0].ends[0].close();
+    assert.ok(await until(() => stateOf(bob, id) === "waiting"));
+    assert.equal(bob.engine.get(id).note, "Connection lost; reconnecting…");
+    clock.advance(100); // the receiver tries again on its open link
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
+    assert.equal(net.channels.length, 2, "a second channel");
+    const sent = alice.engine.stats()[id].bytesSent;
+    assert.ok(sent <= 1.1 * size, `sent ${sent / MiB} MiB for ${size / MiB}`);
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+  });
+
+  test("the receiver reloads: its manifest and partial file resume with accept {have}", async () => {
+    const ctx = await pair();
+    const { alice, bob, net, clock } = ctx;
+    const size = 12 * MiB;
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= 5 * MiB));
+    clock.advance(1_000); // a checkpoint is due on the next verified block
+    assert.ok(await until(() => bob.stores.manifests.records.get(id)?.have >= 5));
+    // The page goes away: the engine stops, the channel closes; storage stays.
+    bob.engine.close();
+    net.channels[0].ends[0].close();
+    const have = bob.stores.manifests.records.get(id).have;
+    const reborn = ctx.side(bob.room, bob.stores);
+    await reborn.engine.start();
+    assert.equal(stateOf(reborn, id), "waiting");
+    assert.ok(await until(() => net.opsOf("accept").length === 2));
+    const accept = net.opsOf("accept").at(-1).body;
+    assert.equal(accept.have, have);
+    assert.ok(await until(() => stateOf(reborn, id) === "done"), `bob: ${stateOf(reborn, id)}`);
+    assert.deepEqual(await bytesOf(reborn.engine, id), pattern(size));
+    const sent = alice.engine.stats()[id].bytesSent;
+    assert.ok(sent <= 1.1 * size + 8 * MiB, `sent ${sent / MiB} MiB`); // at most the blocks in flight at the reload
+  });
+
+  test("the sender reloads: needs-file until the same file is picked again", async () => {
+    const ctx = await pair();
+    const { alice, bob, net } = ctx;
+    const size = 6 * MiB;
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    alice.engine.close(); // reload before bob accepts
+    const reborn = ctx.side(alice.room, alice.stores);
+    await reborn.engine.start();
+    assert.equal(stateOf(reborn, id), "needs-file");
+    await bob.engine.accept(id);
+    assert.ok(await until(() => reborn.engine.get(id).receivers.length === 1));
+    await until(() => net.channels.length > 0);
+    await until(() => bob.engine.get(id).note?.includes("pick the file again"));
+    assert.match(bob.engine.get(id).note, /pick the file again/);
+    await assert.rejects(reborn.engine.pickAgain(id, patternFile(size, "other.bin", 1)), /not the same file/);
+    assert.match(reborn.engine.get(id).error, /not the same file/);
+    assert.equal(stateOf(reborn, id), "needs-file");
+    await reborn.engine.pickAgain(id, patternFile(size));
+    assert.equal(reborn.engine.get(id).error, null);
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)} ${bob.engine.get(id).note}`);
+    assert.ok(await until(() => stateOf(reborn, id) === "done"));
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+  });
+});
+
+describe("Transfers: the server fallback", () => {
+  test("no direct channel within p2p_timeout: tus upload, uploaded, Range download", async () => {
+    const { alice, bob, net, clock, files } = await pair({ linked: false });
+    const size = 3 * MiB + 7;
+    const [id] = alice.engine.send([patternFile(size, "x.bin")], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    await until(() => alice.engine.get(id).receivers.length === 1);
+    await settle();
+    assert.equal(files.uploads.length, 0, "not before the timeout");
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)} ${bob.engine.get(id).error}`);
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+    assert.equal(files.uploads.length, 1);
+    assert.deepEqual(files.uploads[0].metadata, { room: "room1", name: "x.bin", type: "application/octet-stream", root: bob.engine.get(id).root, to: "bob" });
+    assert.deepEqual(net.opsOf("uploaded")[0].body, { op: "uploaded", file_id: "f1", transfer: id });
+    assert.equal(files.requests[0].range, "bytes=0-");
+    assert.equal(bob.engine.get(id).path, "server");
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+  });
+
+  test("a broken download resumes with Range from the first unverified block", async () => {
+    const { alice, bob, clock, files } = await pair({ linked: false });
+    const size = 5 * MiB;
+    files.override = (i) => {
+      if (i !== 0) return null;
+      // The first answer breaks off after 2.5 MiB.
+      const bytes = pattern(size).subarray(0, 2.5 * MiB);
+      let sent = false;
+      return new Response(new ReadableStream({
+        pull(c) {
+          if (sent) return c.error(new Error("connection reset"));
+          sent = true;
+          c.enqueue(bytes);
+        },
+      }), { status: 206 });
+    };
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    await until(() => alice.engine.get(id).receivers.length === 1);
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => files.requests.length >= 1 && bob.engine.get(id).bytesDone >= 2 * MiB));
+    for (let i = 0; i < 20 && stateOf(bob, id) !== "done"; i++) {
+      clock.advance(1_000);
+      await until(() => stateOf(bob, id) === "done", 200);
+    }
+    assert.equal(stateOf(bob, id), "done");
+    assert.deepEqual(files.requests.map((r) => r.range), ["bytes=0-", `bytes=${2 * MiB}-`]);
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+  });
+
+  test("a direct channel that breaks and does not come back falls back to the server", async () => {
+    const { alice, bob, net, clock, files } = await pair();
+    const size = 16 * MiB;
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= 3 * MiB));
+    net.unlink(alice.room, bob.room); // the link goes, and stays gone
+    assert.ok(await until(() => stateOf(bob, id) === "waiting"));
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
+    assert.equal(files.uploads.length, 1);
+    assert.match(files.requests[0].range, /^bytes=[1-9]\d*-$/, "the download starts past the verified blocks");
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+  });
+
+  test("no direct link is even wanted (mesh limit): the upload starts at once", async () => {
+    const { alice, bob, files, clock } = await pair({ linked: false });
+    for (const view of alice.room.peers.values()) view.direct = false;
+    const [id] = alice.engine.send([patternFile(1000)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    await until(() => alice.engine.get(id).receivers.length === 1);
+    clock.advance(0);
+    assert.ok(await until(() => files.uploads.length === 1));
+    assert.ok(await until(() => stateOf(bob, id) === "done"));
+  });
+});
+
+describe("Transfers: views and events", () => {
+  test("list() is newest first; change events are coalesced", async () => {
+    const { alice, clock } = await pair();
+    let changes = 0;
+    alice.engine.addEventListener("change", () => changes++);
+    clock.advance(1_000);
+    const ids = alice.engine.send([patternFile(10, "a"), patternFile(10, "b")], null);
+    await settle();
+    assert.equal(changes, 1, "one event for the burst");
+    clock.advance(1_000);
+    await settle();
+    assert.equal(changes, 2, "then at most one per interval");
+    await until(() => alice.engine.list().every((v) => v.root));
+    assert.deepEqual(alice.engine.list().map((v) => v.name).sort(), ["a", "b"]);
+    const view = alice.engine.get(ids[0]);
+    for (const key of ["id", "direction", "state", "path", "name", "size", "type", "sender", "to", "root", "bytesDone", "speedBps", "etaSeconds", "error"]) {
+      assert.ok(key in view, key);
+    }
+    assert.equal(view.note, "Waiting for someone to accept");
+  });
+
+  test("dismiss forgets a finished transfer, and the offer in history does not bring it back", async () => {
+    const { alice, bob, net } = await pair();
+    const [id] = alice.engine.send([patternFile(10)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    bob.engine.decline(id);
+    bob.engine.dismiss(id);
+    assert.equal(bob.engine.get(id), undefined);
+    const offer = net.opsOf("offer")[0];
+    bob.room.dispatchEvent(new CustomEvent("file", { detail: { sender: "alice", sender_name: "Alice", body: offer.body } }));
+    assert.equal(bob.engine.get(id), undefined);
+  });
+
+  test("messages from someone who is not the sender cannot cancel or redirect a transfer", async () => {
+    const { alice, bob, carol } = await pair({ people: ["alice", "bob", "carol"] });
+    const [id] = alice.engine.send([patternFile(10)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    bob.room.dispatchEvent(new CustomEvent("file", { detail: { sender: "carol", sender_name: "Carol", body: { op: "cancel", transfer: id } } }));
+    bob.room.dispatchEvent(new CustomEvent("file", { detail: { sender: "carol", sender_name: "Carol", body: { op: "uploaded", transfer: id, file_id: "evil" } } }));
+    assert.equal(stateOf(bob, id), "offered");
+    // carol accepting an offer addressed to bob is ignored by alice
+    alice.room.dispatchEvent(new CustomEvent("file", { detail: { sender: "carol", sender_name: "Carol", body: { op: "accept", transfer: id, have: 0 } } }));
+    assert.equal(alice.engine.get(id).receivers.length, 0);
+    assert.equal(carol.engine.get(id), undefined);
+  });
+});
