@@ -1,0 +1,947 @@
+"""Connect-time benchmark: invite link in a second browser -> open data channel.
+
+A real ``python -m peerlane serve`` on 127.0.0.1 and two headless Debian Chromiums
+(the flags of tests/e2e/conftest.py), all inside the private network namespace made by
+``scripts/netns-run`` (the script refuses to run anywhere else: WebRTC must never reach
+beyond this machine). Browser A (a persistent profile) creates a room through the UI and
+stays on the room page. Then, per run, browser B -- a fresh profile, so no session
+cookie, no IndexedDB and no HTTP cache -- has its display name pre-set in localStorage
+(the join page then needs one click), opens the invite link, clicks "Join room", and
+the clock stops when B's ``window.peerlane.room`` reports an open direct data channel to
+A (its "peers" event after the mesh's channel "open": ``directCount >= 1`` and that
+peer's ``path == "direct"``). B is then closed and A must see it leave before the next
+run.
+
+Time is measured inside B's page: ``performance.now()`` counts from the navigation
+start of the invite link (``performance.timeOrigin``), so Playwright's own overhead
+(driver round trips, polling) is not in it. The same page instrumentation (an init
+script: resource timing, wrapped WebSocket and RTCPeerConnection, a hook on
+``window.peerlane``) gives the breakdown: page loaded (Join button rendered) -> click
+-> ``POST /api/join`` answered -> room page started (``GET /api/rooms/{id}``,
+IndexedDB, history) -> WebSocket welcome -> offer/answer exchanged -> ICE + DTLS +
+SCTP -> channel open. The click is a mouse click (CDP input events) at the button's
+place as soon as an in-page promise reports it rendered -- not a Playwright locator,
+whose injected selector engine would compile in the page while it loads; the time the
+click takes (button rendered -> click event) is reported apart, and ``app`` is the
+total without it. ``wall`` is the same interval seen from Python (``page.goto`` -> the
+in-page wait returns), Playwright included.
+
+The machine is shared, so each run also records the CPU time spent between
+``page.goto`` and the open channel by browser B (by process kind), browser A, the server
+and the Playwright driver (``/proc/<pid>/stat`` of this script's descendants), and how
+busy all CPUs were (``/proc/stat``); the load average is printed with the results.
+
+Browser B, two modes (``--browser``):
+  process  a new Chromium process with a new persistent profile per run (default: a
+           browser started just for the link; startup is before the clock)
+  context  one Chromium process for every run, a new browser context per run (a
+           browser already running; per-context cookies, storage and cache)
+``--no-omnibox-popup`` adds WebUIOmniboxPopup to the flags' --disable-features: Chromium
+156 otherwise builds its WebUI omnibox popup in a renderer of its own for every new
+window, which in ``context`` mode lands inside the measured interval (~0.4 s of CPU).
+
+Every wait has a deadline and the whole run has a time limit (``--time-limit``). Output:
+a table per run, a summary (p50/p95 by nearest rank, min, max) and, as the last line,
+one JSON object.
+
+    scripts/netns-run .venv/bin/python bench/connect_time.py             # 20 runs (+2 warm-up)
+    scripts/netns-run .venv/bin/python bench/connect_time.py --quick     # 5 runs
+    scripts/netns-run .venv/bin/python bench/connect_time.py --browser context --runs 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "e2e")]
+
+from helpers import create_room_ui, invite_link, wait_js  # noqa: E402
+
+from support import ServerProcess  # noqa: E402
+
+
+def _e2e_conftest() -> Any:
+    """tests/e2e/conftest.py (the Chromium path and flags the browser suite uses); loaded
+    by path, as tests/conftest.py has the same module name."""
+    path = REPO / "tests" / "e2e" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("peerlane_e2e_conftest", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+_E2E = _e2e_conftest()
+CHROMIUM: str = _E2E.CHROMIUM
+CHROMIUM_ARGS: list[str] = _E2E.CHROMIUM_ARGS
+LOOPBACK: str = _E2E.LOOPBACK
+TEST_ADDRESS: str = _E2E.TEST_ADDRESS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+
+TARGET_P50_MS = 300.0
+CONNECT_DEADLINE_S = 15.0  # the mesh itself gives up on a link after 15 s
+LEAVE_DEADLINE_S = 15.0
+NAME_KEY = "peerlane.name"  # src/peerlane/web/store.js
+
+# Injected into every document of browser B before any page script. Marks are
+# performance.now() values (ms since the navigation start of the document); only the
+# first occurrence of each is kept, and `events` keeps the order of everything.
+INSTRUMENT_JS = r"""
+(cfg) => {
+  if (location.origin !== cfg.origin) return;
+  try { localStorage.setItem(cfg.nameKey, cfg.name); } catch (e) { /* no storage */ }
+  const B = { marks: {}, events: [], counts: {}, side: null, selfPeer: null, peerAtOpen: null };
+  Object.defineProperty(window, "__connectBench", { value: B });
+  const now = () => performance.now();
+  const mark = (k) => {
+    const t = now();
+    if (!(k in B.marks)) B.marks[k] = t;
+    B.counts[k] = (B.counts[k] || 0) + 1;
+    if (B.events.length < 200) B.events.push([Math.round(t * 10) / 10, k]);
+  };
+  let finish, found;
+  B.done = new Promise((resolve) => { finish = resolve; });
+  B.ready = new Promise((resolve) => { found = resolve; });
+
+  // The join page is usable: the "Join room" button is in the DOM.
+  const seen = new MutationObserver(() => {
+    for (const b of document.querySelectorAll("button")) {
+      if (b.textContent.trim() === "Join room") {
+        mark("ready");
+        seen.disconnect();
+        found(b);
+        return;
+      }
+    }
+  });
+  seen.observe(document, { childList: true, subtree: true });
+  document.addEventListener("click", () => mark("click"), true);
+  document.addEventListener("submit", () => mark("submit"), true);
+
+  // The room WebSocket: hello, welcome, synced and the signals in both directions.
+  const NativeWS = window.WebSocket;
+  window.WebSocket = class extends NativeWS {
+    constructor(...args) {
+      super(...args);
+      mark("ws_create");
+      this.addEventListener("open", () => mark("ws_open"));
+      this.addEventListener("message", (ev) => {
+        if (typeof ev.data !== "string") return;
+        let m;
+        try { m = JSON.parse(ev.data); } catch (e) { return; }
+        if (m.type === "welcome") { mark("welcome"); B.selfPeer = m.peer_id; }
+        else if (m.type === "synced") mark("synced");
+        else if (m.type === "signal") mark("in_" + m.kind);
+      });
+    }
+    send(data) {
+      if (typeof data === "string") {
+        try {
+          const m = JSON.parse(data);
+          if (m.type === "hello") mark("hello");
+          else if (m.type === "signal") mark("out_" + m.kind);
+        } catch (e) { /* not JSON */ }
+      }
+      return super.send(data);
+    }
+  };
+
+  // The peer connection: gathering, ICE, DTLS (connectionState) and the chat channel.
+  const NativePC = window.RTCPeerConnection;
+  if (NativePC) {
+    window.RTCPeerConnection = class extends NativePC {
+      constructor(...args) {
+        super(...args);
+        mark("pc_create");
+        this.addEventListener("icecandidate",
+          (e) => mark(e.candidate ? "local_candidate" : "gather_done"));
+        this.addEventListener("iceconnectionstatechange",
+          () => mark("ice_" + this.iceConnectionState));
+        this.addEventListener("connectionstatechange",
+          () => mark("conn_" + this.connectionState));
+      }
+      createDataChannel(...args) {
+        const channel = super.createDataChannel(...args);
+        if (channel.label === "chat") channel.addEventListener("open", () => mark("dc_open"));
+        return channel;
+      }
+    };
+  }
+
+  // The room page publishes window.peerlane = {room}; watch the room's "peers" events.
+  let value;
+  Object.defineProperty(window, "peerlane", {
+    configurable: true,
+    enumerable: true,
+    get() { return value; },
+    set(v) {
+      value = v;
+      const room = v && v.room;
+      if (!room || B.room) return;
+      B.room = room;
+      mark("room_set");
+      const check = () => {
+        if (!(room.directCount >= 1)) return;
+        for (const view of room.peers.values()) {
+          if (view.direct && view.path === "direct") {
+            mark("open");
+            B.peerAtOpen = view.peer_id;
+            const out = B.marks.out_offer, inOffer = B.marks.in_offer;
+            B.side = out !== undefined && (inOffer === undefined || out < inOffer)
+              ? "offerer" : "answerer";
+            room.removeEventListener("peers", check);
+            finish(true);
+            return;
+          }
+        }
+      };
+      room.addEventListener("peers", check);
+      check();
+    },
+  });
+}
+"""
+
+# Where to click "Join room", once it is rendered (a rectangle), or null at the deadline.
+READY_JS = """
+async (ms) => {
+  const B = window.__connectBench;
+  if (!B) return {url: location.href, missing: true};
+  const button = await Promise.race([B.ready, new Promise((r) => setTimeout(() => r(null), ms))]);
+  if (!button) {
+    return {url: location.href, state: document.readyState, marks: B.marks,
+            body: (document.body ? document.body.innerText : "").slice(0, 300)};
+  }
+  const r = button.getBoundingClientRect();
+  return {x: r.left + r.width / 2, y: r.top + r.height / 2};
+}
+"""
+
+WAIT_JS = """
+async (ms) => {
+  const B = window.__connectBench;
+  if (!B) return false;
+  return Promise.race([B.done, new Promise((resolve) => setTimeout(() => resolve(false), ms))]);
+}
+"""
+
+COLLECT_JS = """
+() => {
+  const B = window.__connectBench;
+  const nav = performance.getEntriesByType("navigation")[0];
+  const api = performance.getEntriesByType("resource")
+    .filter((e) => new URL(e.name).pathname.startsWith("/api/"))
+    .map((e) => ({path: new URL(e.name).pathname, start: e.startTime, end: e.responseEnd}));
+  const statics = performance.getEntriesByType("resource")
+    .filter((e) => new URL(e.name).pathname.startsWith("/static/"));
+  return {
+    marks: B.marks, counts: B.counts, events: B.events, side: B.side,
+    selfPeer: B.selfPeer, peerAtOpen: B.peerAtOpen,
+    html: nav ? nav.responseEnd : null,
+    dcl: nav ? nav.domContentLoadedEventEnd : null,
+    staticCount: statics.length,
+    staticEnd: statics.reduce((m, e) => Math.max(m, e.responseEnd), 0),
+    api,
+  };
+}
+"""
+
+# Intervals of the breakdown, in order; each ends at a mark (ms since navigation start).
+PHASES = (
+    ("load", "page load: navigation -> Join button rendered"),
+    ("click", "the click: button rendered -> click event (via Python and CDP)"),
+    ("join", "POST /api/join: click -> response"),
+    ("start", "room page start: join -> WebSocket created (GET room, IndexedDB, history)"),
+    ("welcome", "WebSocket: created -> welcome"),
+    ("sdp", "offer/answer: welcome -> both descriptions exchanged"),
+    ("connect", "ICE + DTLS + SCTP: -> chat channel open"),
+    ("report", "channel open -> room reports the direct peer"),
+)
+
+
+CPU_KEYS = ("cpu_b", "cpu_a", "cpu_server", "cpu_driver", "busy")
+
+
+def chromium_args(no_omnibox_popup: bool) -> list[str]:
+    """The e2e suite's flags; with no_omnibox_popup, WebUIOmniboxPopup is also disabled."""
+    if not no_omnibox_popup:
+        return list(CHROMIUM_ARGS)
+    flag = "--disable-features="
+    args = [a + ",WebUIOmniboxPopup" if a.startswith(flag) else a for a in CHROMIUM_ARGS]
+    if not any(a.startswith(flag) for a in args):
+        args.append(flag + "WebUIOmniboxPopup")
+    return args
+
+
+class RunFailed(Exception):
+    pass
+
+
+# ------------------------------------------------------------------- namespace ----
+
+
+def namespace_problem() -> str | None:
+    """None inside the private test namespace (the same rule as tests/e2e/conftest.py:
+    only 127.0.0.1 on lo and 10.77.0.1 on one interface, link-local IPv6 aside);
+    otherwise what is wrong."""
+    try:
+        out = subprocess.run(
+            ["ip", "-o", "addr", "show"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"cannot list addresses: {exc}"
+    rows = []
+    for line in out.splitlines():
+        parts = line.split()
+        scope = parts[parts.index("scope") + 1] if "scope" in parts else ""
+        rows.append((parts[1].split("@")[0], parts[2], parts[3].split("/")[0], scope))
+    v4 = sorted(addr for _, fam, addr, _ in rows if fam == "inet")
+    foreign = [
+        " ".join(r)
+        for r in rows
+        if not (
+            (r[0] == "lo" and r[2] in (LOOPBACK, "::1"))
+            or (r[1] == "inet" and r[2] == TEST_ADDRESS)
+            or (r[1] == "inet6" and r[3] == "link")
+        )
+    ]
+    test_ifaces = {r[0] for r in rows if r[1] == "inet" and r[2] == TEST_ADDRESS}
+    if foreign or v4 != sorted([LOOPBACK, TEST_ADDRESS]) or len(test_ifaces) != 1:
+        listing = "\n  ".join(" ".join(r) for r in rows)
+        return f"addresses here:\n  {listing}"
+    return None
+
+
+# ----------------------------------------------------------------------- stats ----
+
+
+def nearest_rank(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    return {
+        "p50": round(nearest_rank(values, 50), 1),
+        "p95": round(nearest_rank(values, 95), 1),
+        "min": round(min(values), 1),
+        "max": round(max(values), 1),
+    }
+
+
+def loadavg() -> list[float]:
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+def cpu_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of every core, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+Snapshot = dict[int, tuple[int, int, str]]
+
+
+def processes() -> Snapshot:
+    """pid -> (parent pid, CPU ticks (utime + stime, every thread), first bytes of the
+    command line) for every process visible in /proc."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{name}/cmdline").read_bytes()[:4096]
+        except OSError:
+            continue
+        ticks = int(fields[11]) + int(fields[12])
+        out[int(name)] = (int(fields[1]), ticks, cmd.decode(errors="replace"))
+    return out
+
+
+def cpu_by_role(
+    before: Snapshot, after: Snapshot, server_pid: int, a_profile: str
+) -> tuple[dict[str, float], dict[str, float]]:
+    """CPU ms spent between two snapshots by this script's descendants, by role: the
+    server, browser A (the Chromium whose profile is a_profile, and its children),
+    browser B (every other Chromium) and the rest (the Playwright driver). Processes
+    gone by the second snapshot are not counted. Also B's CPU by process kind."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in after.items():
+        children.setdefault(ppid, []).append(pid)
+
+    def tree(root: int) -> set[int]:
+        seen, todo = set(), [root]
+        while todo:
+            pid = todo.pop()
+            if pid not in seen:
+                seen.add(pid)
+                todo.extend(children.get(pid, []))
+        return seen
+
+    ours = tree(os.getpid()) - {os.getpid()}
+    server = tree(server_pid)
+    a_flag = f"--user-data-dir={a_profile}"
+    a_roots = [p for p in ours if a_flag in after[p][2] and "--type=" not in after[p][2]]
+    a = set().union(*(tree(p) for p in a_roots)) if a_roots else set()
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    spent = {"server": 0.0, "a": 0.0, "b": 0.0, "driver": 0.0}
+    b_kinds: dict[str, float] = {}
+    for pid in ours:
+        delta = after[pid][1] - (before[pid][1] if pid in before else 0)
+        if pid in server:
+            role = "server"
+        elif pid in a:
+            role = "a"
+        else:
+            role = "b" if "chromium" in after[pid][2] else "driver"
+        spent[role] += delta * tick_ms
+        if role == "b":
+            kind = chromium_kind(after[pid][2])
+            b_kinds[kind] = b_kinds.get(kind, 0.0) + delta * tick_ms
+    return spent, b_kinds
+
+
+def chromium_kind(cmdline: str) -> str:
+    """browser, renderer, gpu, network, storage, zygote, ... from a Chromium command line."""
+    args = cmdline.replace("\0", " ").split()  # zygote children rewrite it, space-separated
+    kind = next((a.split("=", 1)[1] for a in args if a.startswith("--type=")), "browser")
+    sub = next((a.split("=", 1)[1] for a in args if a.startswith("--utility-sub-type=")), "")
+    if sub:
+        return sub.split(".", 1)[0]  # network.mojom.NetworkService -> network
+    return kind.replace("-process", "")
+
+
+def git_state() -> dict[str, Any]:
+    """The commit measured, and whether the web client had uncommitted changes."""
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    web = "src/peerlane/web"
+    dirty = bool(git("status", "--porcelain", web))
+    return {"commit": git("rev-parse", "--short", "HEAD"), "web_dirty": dirty}
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+# ---------------------------------------------------------------------- a run ----
+
+
+def phases(data: dict[str, Any]) -> dict[str, float]:
+    """The timeline of one run as named intervals (ms) plus the totals."""
+    m = data["marks"]
+    api = data["api"]
+
+    def api_end(pred: Any) -> float | None:
+        ends = [e["end"] for e in api if pred(e["path"])]
+        return min(ends) if ends else None
+
+    join = api_end(lambda p: p == "/api/join")
+    sdp_marks = [m.get(k) for k in ("out_offer", "in_answer", "in_offer", "out_answer")]
+    sdp_pairs = [(m.get("out_offer"), m.get("in_answer")), (m.get("in_offer"), m.get("out_answer"))]
+    exchanged = [max(a, b) for a, b in sdp_pairs if a is not None and b is not None]
+    points = {
+        "load": m.get("ready"),
+        "click": m.get("click"),
+        "join": join,
+        "start": m.get("ws_create"),
+        "welcome": m.get("welcome"),
+        "sdp": min(exchanged) if exchanged else None,
+        "connect": m.get("dc_open"),
+        "report": m.get("open"),
+    }
+    out: dict[str, float] = {}
+    previous = 0.0
+    for name, _ in PHASES:
+        at = points[name]
+        if at is None:
+            raise RunFailed(f"no mark for {name}: marks {m}, api {api}, sdp {sdp_marks}")
+        out[name] = at - previous
+        previous = at
+    out["total"] = points["report"]
+    out["app"] = out["total"] - out["click"]
+    # Extra detail, where present.
+    room_get = api_end(lambda p: p.startswith("/api/rooms/") and p.count("/") == 3)
+    history = api_end(lambda p: p.endswith("/messages"))
+    for key, value in (
+        ("html_ms", data["html"]),
+        ("static_end_ms", data["staticEnd"]),
+        ("room_get_ms", room_get),
+        ("history_ms", history),
+        ("ws_open_ms", m.get("ws_open")),
+        ("ice_connected_ms", m.get("ice_connected")),
+        ("dtls_connected_ms", m.get("conn_connected")),
+        ("first_local_candidate_ms", m.get("local_candidate")),
+    ):
+        if value is not None:
+            out[key] = value
+    return out
+
+
+@dataclass
+class Setup:
+    """What every run needs: the Playwright instance, browser A, the server."""
+
+    pw: Playwright
+    shared: Browser | None  # --browser context: the one Chromium for every B
+    root: Path
+    base: str
+    link: str
+    a_page: Page
+    a_profile: str
+    server_pid: int
+    args: list[str]
+
+
+def new_b(setup: Setup, index: int) -> BrowserContext:
+    if setup.shared is not None:
+        return setup.shared.new_context(viewport={"width": 1280, "height": 800})
+    return setup.pw.chromium.launch_persistent_context(
+        str(setup.root / f"profile-b{index}"),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=setup.args,
+        viewport={"width": 1280, "height": 800},
+    )
+
+
+def find_button(page: Page, deadline: float) -> dict[str, float]:
+    """Where "Join room" is, once rendered in the invite link's document (bounded)."""
+    from playwright.sync_api import Error
+
+    while True:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise RunFailed('no "Join room" button in time')
+        try:
+            where = page.evaluate(READY_JS, int(left * 1000))
+        except Error as exc:  # the about:blank context went away under the call
+            where = {"error": str(exc)}
+        if "x" in where:
+            return where
+        if not where.get("missing") and "error" not in where:
+            raise RunFailed(f'no "Join room" button in time: {where}')
+        time.sleep(0.005)  # the link's document is not there yet: ask it again
+
+
+def one_run(setup: Setup, index: int) -> dict[str, Any]:
+    # Start from a room where A is alone (a failed run may have left B behind).
+    wait_js(
+        setup.a_page,
+        "() => window.peerlane?.room?.peers.size === 0",
+        timeout=LEAVE_DEADLINE_S,
+        what="A alone in the room",
+    )
+    errors: list[str] = []
+    context = new_b(setup, index)
+    try:
+        context.set_default_timeout(CONNECT_DEADLINE_S * 1000)
+        cfg = {"origin": setup.base, "nameKey": NAME_KEY, "name": f"bob{index}"}
+        context.add_init_script(script=f"({INSTRUMENT_JS})({json.dumps(cfg)})")
+        page = context.pages[0] if context.pages else context.new_page()
+        page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+        page.on(
+            "console",
+            lambda msg: msg.type == "error" and errors.append(f"console.error: {msg.text}"),
+        )
+        procs0, busy0 = processes(), cpu_busy()
+        started = time.perf_counter()
+        page.goto(setup.link, wait_until="commit")
+        # A mouse click at the button's place (CDP Input events): no Playwright selector
+        # engine, whose injected script would compile in the page (~70 ms of its main
+        # thread here) while the page loads.
+        where = find_button(page, started + CONNECT_DEADLINE_S)
+        page.mouse.click(where["x"], where["y"])
+        left = CONNECT_DEADLINE_S - (time.perf_counter() - started)
+        ok = page.evaluate(WAIT_JS, max(0, int(left * 1000)))
+        wall = (time.perf_counter() - started) * 1000
+        procs1, busy1 = processes(), cpu_busy()
+        data = page.evaluate(COLLECT_JS)
+        if not ok:
+            raise RunFailed(f"no open data channel within {CONNECT_DEADLINE_S:g} s: {data}")
+        result = phases(data)
+        cpu, b_kinds = cpu_by_role(procs0, procs1, setup.server_pid, setup.a_profile)
+        result.update(
+            wall=wall,
+            side=data["side"],
+            cpu_b=cpu["b"],
+            cpu_a=cpu["a"],
+            cpu_server=cpu["server"],
+            cpu_driver=cpu["driver"],
+            busy=100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
+            **{f"cpu_b_{kind}": ms for kind, ms in b_kinds.items()},
+            pcs=data["counts"].get("pc_create", 0),
+            local_candidates=data["counts"].get("local_candidate", 0),
+            remote_candidates=data["counts"].get("in_candidate", 0),
+            static_files=data["staticCount"],
+            errors=errors,
+            events=data["events"],
+        )
+    finally:
+        closing = time.perf_counter()
+        context.close()
+    # A sees B leave: its room has no peer left (bounded).
+    wait_js(
+        setup.a_page,
+        "() => window.peerlane?.room?.peers.size === 0",
+        timeout=LEAVE_DEADLINE_S,
+        what="A sees B leave",
+    )
+    result["leave_ms"] = (time.perf_counter() - closing) * 1000
+    return result
+
+
+# ---------------------------------------------------------------------- output ----
+
+
+def run_table(runs: list[dict[str, Any]]) -> str:
+    names = [n for n, _ in PHASES]
+    cpu = ("cpu_b", "cpu_a", "cpu_server", "busy")
+    head = ["run", "side", "total", "app", "wall", *names, "leave", "cpuB", "cpuA", "cpuS", "busy%"]
+    rows = [head]
+    for r in runs:
+        rows.append(
+            [
+                r["label"],
+                r["side"] or "?",
+                *(f"{r[k]:.0f}" for k in ("total", "app", "wall", *names, "leave_ms", *cpu)),
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def summary_table(stats: dict[str, dict[str, float]]) -> str:
+    rows = [["ms", "p50", "p95", "min", "max", ""]]
+    labels = dict(PHASES)
+    labels.update(
+        total="navigation -> open channel (in page)",
+        app="total without the click",
+        wall="page.goto -> wait returned (Python)",
+        leave_ms="B closed -> A sees B leave",
+        cpu_b="CPU ms of browser B (every process) from goto to open",
+        cpu_a="CPU ms of browser A in that interval",
+        cpu_server="CPU ms of the server in that interval",
+        cpu_driver="CPU ms of the Playwright driver in that interval",
+        busy="% of the machine's CPUs busy in that interval (everyone)",
+    )
+    for key in ("total", "app", "wall", *(n for n, _ in PHASES), "leave_ms", *CPU_KEYS):
+        s = stats[key]
+        rows.append([key, *(f"{s[q]:.0f}" for q in ("p50", "p95", "min", "max")), labels[key]])
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = []
+    for row in rows:
+        cells = [
+            row[0].ljust(widths[0]),
+            *(c.rjust(w) for c, w in zip(row[1:5], widths[1:], strict=True)),
+        ]
+        lines.append("  ".join([*cells, row[5]]).rstrip())
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------ main ----
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, server: list[ServerProcess]) -> Iterator[None]:
+    """Bounded no matter what: SIGALRM raises TimeoutError at the limit (clean-up runs);
+    60 s later a watchdog kills the server and exits the process."""
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"time limit of {seconds:g} s reached")
+
+    def watchdog() -> None:
+        if not done.wait(seconds + 60):
+            print("connect_time: clean-up hung; exiting", file=sys.stderr, flush=True)
+            for proc in server:
+                if proc.proc is not None:
+                    proc.proc.kill()
+            os._exit(3)
+
+    done = threading.Event()
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    threading.Thread(target=watchdog, daemon=True).start()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        done.set()
+
+
+def bench(opts: argparse.Namespace, tmp: Path, servers: list[ServerProcess]) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    total_runs = opts.warmup + opts.runs
+    server = ServerProcess(
+        tmp / "data",
+        env={
+            "PEERLANE_HOST": LOOPBACK,
+            "PEERLANE_LOG_LEVEL": "warning",
+            # every run joins from 127.0.0.1 as a new participant
+            "PEERLANE_JOINS_PER_MINUTE": "100000",
+            "PEERLANE_MAX_PARTICIPANTS": str(total_runs + 10),
+        },
+    )
+    servers.append(server)
+    server.start()
+    runs: list[dict[str, Any]] = []
+    failures: list[str] = []
+    busy0: tuple[int, int] | None = None
+    load0: list[float] | None = None
+    a_errors: list[str] = []
+    args = chromium_args(opts.no_omnibox_popup)
+    with sync_playwright() as pw:
+        a = pw.chromium.launch_persistent_context(
+            str(tmp / "profile-a"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=args,
+            viewport={"width": 1280, "height": 800},
+        )
+        shared = None
+        try:
+            a.set_default_timeout(15_000)
+            a_page = a.pages[0] if a.pages else a.new_page()
+            a_page.on("pageerror", lambda e: a_errors.append(f"uncaught: {e}"))
+            create_room_ui(a_page, server.base, "alice")
+            link = invite_link(a_page)
+            if opts.browser == "context":
+                shared = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+            cdp = a.new_cdp_session(a_page)
+            version = str(cdp.send("Browser.getVersion").get("product", "?"))
+            cdp.detach()
+            assert server.proc is not None
+            setup = Setup(
+                pw,
+                shared,
+                tmp,
+                server.base,
+                link,
+                a_page,
+                str(tmp / "profile-a"),
+                server.proc.pid,
+                args,
+            )
+            for i in range(total_runs):
+                label = f"w{i + 1}" if i < opts.warmup else str(i - opts.warmup + 1)
+                if i == opts.warmup:
+                    busy0, load0 = cpu_busy(), loadavg()
+                try:
+                    result = one_run(setup, i)
+                except (RunFailed, AssertionError) as exc:
+                    failures.append(f"run {label}: {exc}")
+                    print(f"run {label}: FAILED: {str(exc)[:2000]}", file=sys.stderr, flush=True)
+                    if len(failures) >= 3:
+                        break
+                    continue
+                result["label"] = label
+                result["warmup"] = i < opts.warmup
+                runs.append(result)
+                for err in result["errors"]:
+                    print(f"run {label}: {err}", file=sys.stderr)
+                print(run_table([result]).splitlines()[-1], file=sys.stderr, flush=True)
+            busy1, load1 = cpu_busy(), loadavg()
+        finally:
+            if shared is not None:
+                shared.close()
+            a.close()
+    measured = [r for r in runs if not r["warmup"]]
+    keys = ["total", "app", "wall", *(n for n, _ in PHASES), "leave_ms", *CPU_KEYS]
+    extra = sorted(
+        {
+            k
+            for r in measured
+            for k in r
+            if (k.endswith("_ms") and k != "leave_ms") or k.startswith("cpu_b_")
+        }
+    )
+    stats = {k: summary([r[k] for r in measured if k in r]) for k in [*keys, *extra]}
+    busy_pct = None
+    if busy0 is not None:
+        busy_pct = round(100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 1)
+    return {
+        "runs": runs,
+        "measured": measured,
+        "stats": stats,
+        "failures": failures,
+        "a_errors": a_errors,
+        "chromium": version,
+        "load_start": load0,
+        "load_end": load1,
+        "busy_pct": busy_pct,
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=20, help="measured runs (20)")
+    ap.add_argument("--warmup", type=int, default=2, help="runs first, not counted (2)")
+    ap.add_argument("--quick", action="store_true", help="5 runs (and 1 warm-up)")
+    ap.add_argument(
+        "--browser",
+        choices=("process", "context"),
+        default="process",
+        help="B per run: a new Chromium process + profile (default), or a new context "
+        "in one shared Chromium process",
+    )
+    ap.add_argument(
+        "--no-omnibox-popup",
+        action="store_true",
+        help="also disable Chromium's WebUIOmniboxPopup feature: a new window then does "
+        "not build the WebUI omnibox popup while the page loads (context mode: ~0.4 s CPU)",
+    )
+    ap.add_argument("--target-p50-ms", type=float, default=TARGET_P50_MS, help="(300)")
+    ap.add_argument("--check", action="store_true", help="exit 1 when p50 misses the target")
+    ap.add_argument("--verbose", action="store_true", help="print every run's event timeline")
+    ap.add_argument(
+        "--time-limit", type=float, default=0, help="seconds for everything (default: by runs)"
+    )
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.runs, args.warmup = 5, 1
+    if args.runs < 1 or args.warmup < 0:
+        ap.error("--runs must be at least 1 and --warmup at least 0")
+    if not args.time_limit:
+        args.time_limit = 120 + 45 * (args.runs + args.warmup)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    problem = namespace_problem()
+    if problem is not None or os.environ.get("NETNS_RUN") != "1":
+        print(
+            "connect_time: refusing to run outside the private test network namespace "
+            "(WebRTC must never reach beyond this machine). Run it as:\n"
+            "    scripts/netns-run .venv/bin/python bench/connect_time.py\n"
+            + (problem or "NETNS_RUN is not set"),
+            file=sys.stderr,
+        )
+        return 2
+    if not Path(CHROMIUM).exists():
+        print(f"connect_time: {CHROMIUM} is missing (make system-deps)", file=sys.stderr)
+        return 2
+    servers: list[ServerProcess] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="peerlane-connect-") as tmp:
+        try:
+            with time_limit(opts.time_limit, servers):
+                result = bench(opts, Path(tmp), servers)
+        except TimeoutError as exc:
+            print(f"connect_time: stopped: {exc} (--time-limit)", file=sys.stderr)
+            return 1
+        finally:
+            for server in servers:
+                server.stop()
+    stats, measured = result["stats"], result["measured"]
+    p50 = stats["total"].get("p50") if measured else None
+    met = p50 is not None and p50 <= opts.target_p50_ms
+    sides = [r["side"] for r in measured]
+    report = {
+        "bench": "connect_time",
+        "browser": opts.browser,
+        "no_omnibox_popup": opts.no_omnibox_popup,
+        "runs": len(measured),
+        "warmup": opts.warmup,
+        "failed": len(result["failures"]),
+        "target_p50_ms": opts.target_p50_ms,
+        "target_met": met,
+        "ms": stats,
+        "offerer_runs": sides.count("offerer"),
+        "runs_with_several_pcs": sum(1 for r in measured if r["pcs"] != 1),
+        "runs_with_js_errors": sum(1 for r in measured if r["errors"]),
+        "answerer_runs": sides.count("answerer"),
+        "machine": {
+            "nproc": os.cpu_count(),
+            "cpu": cpu_model(),
+            "loadavg_start": result["load_start"],
+            "loadavg_end": result["load_end"],
+            "busy_pct_during_runs": result["busy_pct"],
+            "chromium": result["chromium"],
+            "python": platform.python_version(),
+        },
+        "git": git_state(),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    if opts.verbose:
+        for r in result["runs"]:
+            print(f"run {r['label']} ({r['side']}): {r['events']}")
+    print()
+    print(
+        f"connect_time: {len(measured)} runs (+{opts.warmup} warm-up), browser B = "
+        f"{opts.browser}, Chromium {result['chromium']}, {os.cpu_count()} cores, "
+        f"load {result['load_start']} -> {result['load_end']}, "
+        f"busy {result['busy_pct']}% during the runs"
+    )
+    if measured:
+        print(run_table(measured))
+        print()
+        print(summary_table(stats))
+        restarts = sum(1 for r in measured if r["pcs"] != 1)
+        noisy = sum(1 for r in measured if r["errors"])
+        print(
+            f"runs with more than one RTCPeerConnection: {restarts}; "
+            f"with JavaScript errors in B: {noisy}"
+        )
+        print(
+            f"B made the offer in {sides.count('offerer')} runs, answered in "
+            f"{sides.count('answerer')} (the higher peer id offers; A keeps one "
+            "id for the whole session, B gets a random one per run)"
+        )
+    for failure in result["failures"]:
+        print(f"FAILED {failure[:500]}")
+    for err in result["a_errors"]:
+        print(f"browser A: {err}")
+    print(
+        f"target p50 <= {opts.target_p50_ms:g} ms: "
+        + ("met" if met else "NOT met")
+        + (f" (p50 {p50:.0f} ms)" if p50 is not None else "")
+    )
+    print(json.dumps(report))
+    if result["failures"] or not measured:
+        return 1
+    return 1 if opts.check and not met else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
