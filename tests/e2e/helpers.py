@@ -5,10 +5,11 @@ Every wait is for a condition (``expect``, ``wait_for_function``) with a deadlin
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Locator, Page
 
 TEST_ADDRESS = "10.77.0.1"
 
@@ -205,6 +206,182 @@ def history(page: Page, room_id: str) -> list[dict[str, Any]]:
           const r = await fetch('/api/rooms/' + id + '/messages?limit=200');
           if (!r.ok) throw new Error('history: HTTP ' + r.status);
           return (await r.json()).messages;
+        }""",
+        room_id,
+    )
+    return list(out)
+
+
+# -- file transfer (docs/file-transfer.md, "DOM contract" and "Engine API") ---------------
+
+MIB = 1024 * 1024
+TRANSFER = "[data-testid=transfer]"
+# The engine of the open room (also window.peerlane.transfers).
+TRANSFERS = "window.peerlane.room.transfers"
+
+# Every RTCDataChannel a page creates or is given whose label starts with "file:", kept
+# in window.__fileChannels (an init script: install before the room page loads). The
+# receiver opens a transfer's channel, so on its page this sees each (re)open.
+FILE_CHANNELS_INIT = """
+(() => {
+  const seen = (window.__fileChannels = []);
+  const keep = (ch) => {
+    if (ch && String(ch.label).startsWith('file:')) seen.push(ch);
+    return ch;
+  };
+  const create = RTCPeerConnection.prototype.createDataChannel;
+  RTCPeerConnection.prototype.createDataChannel = function (...args) {
+    return keep(create.apply(this, args));
+  };
+  const listen = RTCPeerConnection.prototype.addEventListener;
+  RTCPeerConnection.prototype.addEventListener = function (type, fn, ...rest) {
+    if (type === 'datachannel') {
+      const inner = fn;
+      fn = function (ev) {
+        keep(ev.channel);
+        return typeof inner === 'function' ? inner.call(this, ev) : inner.handleEvent(ev);
+      };
+    }
+    return listen.call(this, type, fn, ...rest);
+  };
+  const desc = Object.getOwnPropertyDescriptor(RTCPeerConnection.prototype, 'ondatachannel');
+  Object.defineProperty(RTCPeerConnection.prototype, 'ondatachannel', {
+    configurable: true,
+    get() { return desc.get.call(this); },
+    set(fn) { desc.set.call(this, fn && ((ev) => { keep(ev.channel); return fn(ev); })); },
+  });
+})();
+"""
+
+
+def random_file(path: Path, size: int) -> tuple[str, str]:
+    """Write ``size`` random bytes to ``path`` (8 MiB at a time); (SHA-256, integrity root)
+    of them, both hex. The root is peerlane's block-tree root (docs/protocol.md)."""
+    import hashlib
+    import os
+
+    from peerlane.core.integrity import TreeHasher
+
+    digest, tree = hashlib.sha256(), TreeHasher()
+    with path.open("wb") as out:
+        left = size
+        while left:
+            chunk = os.urandom(min(left, 8 * MIB))
+            out.write(chunk)
+            digest.update(chunk)
+            tree.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest(), tree.root()
+
+
+def sha256_file(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(8 * MIB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def transfer_row(page: Page, transfer_id: str) -> Locator:
+    return page.locator(f"{TRANSFER}[data-transfer-id='{transfer_id}']")
+
+
+def transfer_ids(page: Page, direction: str) -> list[str]:
+    return page.locator(f"{TRANSFER}[data-direction={direction}]").evaluate_all(
+        "(rows) => rows.map((r) => r.dataset.transferId)"
+    )
+
+
+def offer_files_ui(
+    page: Page, paths: list[Path], to_name: str | None = None, timeout: float = 60
+) -> list[str]:
+    """Choose the recipient (``None`` = Everyone) and pick ``paths`` with the room's
+    "Send files" input; the new outgoing transfer ids once the sender has hashed every
+    file and offered it (its row carries ``data-root``), in the order of ``paths``."""
+    from playwright.sync_api import expect
+
+    recipient = page.locator("#file-recipient")
+    if to_name is None:
+        recipient.select_option(value="")
+    else:
+        expect(recipient.locator("option", has_text=to_name)).to_have_count(1)
+        recipient.select_option(label=to_name)
+    before = set(transfer_ids(page, "out"))
+    page.set_input_files("#send-files-input", [str(p) for p in paths])
+    out = page.locator(f"{TRANSFER}[data-direction=out]")
+    expect(out).to_have_count(len(before) + len(paths))
+    new = [tid for tid in transfer_ids(page, "out") if tid not in before]
+    by_name = {page.evaluate(f"(id) => {TRANSFERS}.get(id).name", tid): tid for tid in new}
+    ids = [by_name[p.name] for p in paths]
+    for tid in ids:
+        view = wait_js(
+            page,
+            f"(id) => {{ const t = {TRANSFERS}.get(id);"
+            " const offered = t && t.root && !(t.note ?? '').startsWith('Preparing');"
+            " return t && (t.state === 'failed' || offered) && t; }",
+            tid,
+            timeout=timeout,
+            what=f"{tid} hashed and offered",
+        )
+        assert view["state"] != "failed", view
+        expect(transfer_row(page, tid)).not_to_have_attribute("data-root", "")
+    return ids
+
+
+def accept_ui(page: Page, transfer_id: str, timeout: float = 20) -> None:
+    """Wait for the offer on the receiver's page and press its Accept button."""
+    from playwright.sync_api import expect
+
+    row = transfer_row(page, transfer_id)
+    expect(row).to_have_attribute("data-state", "offered", timeout=timeout * 1000)
+    row.get_by_role("button", name="Accept").click()
+    expect(row).not_to_have_attribute("data-state", "offered")
+    # The pressed button is gone; focus stays on the transfer (docs/web-client.md).
+    expect(row).to_be_focused()
+
+
+def wait_transfer(
+    page: Page, transfer_id: str, state: str = "done", timeout: float = 120
+) -> dict[str, Any]:
+    """The engine's view of the transfer once it reaches ``state``; fails at once (with
+    the view) if it fails or is cancelled instead."""
+    view = wait_js(
+        page,
+        f"({{id, state}}) => {{ const t = {TRANSFERS}.get(id);"
+        " return t && [state, 'failed', 'cancelled'].includes(t.state) && t; }",
+        {"id": transfer_id, "state": state},
+        timeout=timeout,
+        what=f"transfer {transfer_id} {state}",
+    )
+    assert view["state"] == state, view
+    return dict(view)
+
+
+def transfer_stats(page: Page, transfer_id: str) -> dict[str, Any]:
+    """``transfers.stats()[id]``: bytesSent, bytesReceived, path, blocksVerified, blocksBad."""
+    return dict(page.evaluate(f"(id) => {TRANSFERS}.stats()[id]", transfer_id))
+
+
+def save_received_ui(page: Page, transfer_id: str, dest: Path, timeout: float = 120) -> Path:
+    """Press "Save" on a received file and keep what the browser downloads at ``dest``."""
+    row = transfer_row(page, transfer_id)
+    with page.expect_download(timeout=timeout * 1000) as info:
+        row.get_by_role("button", name="Save").click()
+    download = info.value
+    download.save_as(dest)
+    assert download.failure() is None, download.failure()
+    return dest
+
+
+def room_files(page: Page, room_id: str) -> list[dict[str, Any]]:
+    """The room's files on the server (``GET /api/rooms/{id}/files``), with the page's session."""
+    out = page.evaluate(
+        """async (id) => {
+          const r = await fetch('/api/rooms/' + id + '/files');
+          if (!r.ok) throw new Error('files: HTTP ' + r.status);
+          return (await r.json()).files;
         }""",
         room_id,
     )
