@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     max_http_body_bytes: int = Field(
         64 * 1024, ge=1024, description="Largest JSON request body on the HTTP API, in bytes."
     )
+    ws_compression: bool = Field(
+        False,
+        description="Compress WebSocket messages (permessage-deflate). Off by default: chat "
+        "messages are small, and fan-out pays the compression once per recipient.",
+    )
     messages_per_second: float = Field(
         20.0, gt=0, description="WebSocket messages per second per connection (sustained)."
     )

@@ -79,6 +79,7 @@ def serve(settings: Settings, *, banner: bool = True) -> None:
         # The session answers a moderately oversized frame with an error and keeps the
         # connection; only frames beyond this hard cap close it (1009).
         ws_max_size=max(1 << 20, 4 * settings.max_ws_message_bytes),
+        ws_per_message_deflate=settings.ws_compression,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
