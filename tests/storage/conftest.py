@@ -3,54 +3,11 @@ throwaway PostgreSQL server started once per session from Debian's binaries."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import asyncpg
 import pytest
 
 from peerlane.core.codes import random_words
 from peerlane.core.records import Invite, Participant, Retention, Room, new_id
 from peerlane.storage.sql import SqlStore
-from services import PgServer
-
-
-@pytest.fixture
-async def pg_database(request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    """A fresh, empty database on the session's server; its URL."""
-    server: PgServer = request.getfixturevalue("pg_server")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(host=server.host, port=server.port, user=server.user,
-                                  database="postgres")  # fmt: skip
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield server.url(name)
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty database, once per back-end. (Synchronous, so it may pull in
-    the async ``pg_database`` fixture on demand: only the PostgreSQL runs need it.)"""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'peerlane.db'}"
-    url: str = request.getfixturevalue("pg_database")
-    return url
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[SqlStore]:
-    """A started (migrated) store on an empty database."""
-    s = SqlStore(store_url)
-    await s.start()
-    try:
-        yield s
-    finally:
-        await s.close()
-
 
 NOW = 1_000_000.0
 HOUR = 3600.0
