@@ -2,9 +2,10 @@
 
 No peerlane code, no storage, no validation: hello → welcome + synced, then every chat
 gets a seq, an ack to its sender and one broadcast to every connection, the same wire
-shapes peerlane sends. Same event loop (uvloop) and the same permessage-deflate
-negotiation (websockets' default, like uvicorn's) as the peerlane server, so the
-difference between the two is peerlane's own work. Usage: ``_broadcast_baseline.py PORT``.
+shapes peerlane sends. Same event loop (uvloop) as the peerlane server, and
+permessage-deflate only with ``--deflate`` (chat_fanout.py passes it when peerlane's
+``ws_compression`` is on), so the difference between the two is peerlane's own work.
+Usage: ``_broadcast_baseline.py PORT [--deflate]``.
 """
 
 import asyncio
@@ -40,15 +41,17 @@ async def handler(ws: ServerConnection) -> None:
         CLIENTS.discard(ws)
 
 
-async def main(port: int) -> None:
-    async with serve(handler, "127.0.0.1", port, max_size=None) as server:
+async def main(port: int, deflate: bool) -> None:
+    compression = "deflate" if deflate else None
+    async with serve(handler, "127.0.0.1", port, max_size=None, compression=compression) as server:
         await server.serve_forever()
 
 
 if __name__ == "__main__":
+    args = (int(sys.argv[1]), "--deflate" in sys.argv[2:])
     try:
         import uvloop
     except ImportError:
-        asyncio.run(main(int(sys.argv[1])))
+        asyncio.run(main(*args))
     else:
-        uvloop.run(main(int(sys.argv[1])))
+        uvloop.run(main(*args))

@@ -176,6 +176,7 @@ class Server:
     kind: str  # "peerlane" or "baseline"
     workdir: Path
     clients: int
+    settings: dict[str, str] = field(default_factory=dict)  # extra PEERLANE_* variables
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     url: str = ""
@@ -202,11 +203,15 @@ class Server:
                     "PEERLANE_FAILED_JOINS_PER_HOUR": "100000",
                     "PEERLANE_MESSAGES_PER_SECOND": "100000",
                     "PEERLANE_MESSAGE_BURST": "100000",
+                    **self.settings,
                 }
                 cmd = [sys.executable, "-m", "peerlane", "serve"]
             else:
                 env = dict(os.environ)
                 cmd = [sys.executable, str(BASELINE), str(self.port)]
+                compression = self.settings.get("PEERLANE_WS_COMPRESSION", "false")
+                if compression.lower() in ("1", "true", "yes", "on"):
+                    cmd.append("--deflate")  # the same as peerlane's setting
             self.proc = subprocess.Popen(cmd, env=env, cwd=self.workdir, stdout=out, stderr=out)
             self.pid = self.proc.pid
         wait_port(self.port, self.proc, log)
@@ -384,6 +389,7 @@ async def generate(
         latency.extend(c.latency_us)
         index.extend(c.latency_index)
     return {
+        "deflate": any(c.ws.protocol.extensions for c in clients),
         "sent": sent,
         "sent_measured": sent_measured,
         "received": sum(c.received for c in clients),
@@ -435,12 +441,13 @@ class RunConfig:
     compression: str | None
     profile: Path | None = None
     wait_idle: float = 0.0
+    settings: dict[str, str] = field(default_factory=dict)
 
 
 def run_once(cfg: RunConfig, workdir: Path) -> dict[str, Any]:
     """One server, one room, one paced run; returns the measured numbers."""
     idle_busy = wait_idle(cfg.wait_idle) if cfg.wait_idle > 0 else None
-    server = Server(cfg.server, workdir, cfg.clients)
+    server = Server(cfg.server, workdir, cfg.clients, cfg.settings)
     ctx = mp.get_context("spawn")
     workers: list[tuple[Any, Connection]] = []
     profiler: subprocess.Popen[bytes] | None = None
@@ -565,6 +572,9 @@ def summarize(
         "duration": cfg.duration,
         "clients": cfg.clients,
         "procs": cfg.procs,
+        "settings": cfg.settings,
+        # permessage-deflate negotiated (the clients offer it, as browsers do)
+        "deflate": any(r["deflate"] for r in results),
         "sent": sent_measured,
         "expected": expected,
         "delivered": delivered,
@@ -685,6 +695,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="clients do not offer permessage-deflate (browsers always do)",
     )
     ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a peerlane setting for the server, e.g. --set ws_compression=true (repeatable)",
+    )
+    ap.add_argument(
         "--wait-idle",
         type=float,
         default=0,
@@ -725,6 +742,10 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C: servers stopped, temp dir removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     servers = ["peerlane", "baseline"] if args.server == "both" else [args.server]
+    settings = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        settings["PEERLANE_" + name.strip().upper().replace("-", "_")] = value
     target = args.target_p99_ms
     base = dict(
         warmup=args.warmup,
@@ -733,6 +754,7 @@ def main(argv: list[str] | None = None) -> int:
         body_bytes=args.body_bytes,
         compression=None if args.no_compression else "deflate",
         wait_idle=args.wait_idle,
+        settings=settings,
     )
     report: dict[str, Any] = {
         "bench": "chat_fanout",
