@@ -67,7 +67,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 BASELINE = HERE / "_broadcast_baseline.py"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-DEFAULT_SWEEP = (50, 100, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000, 4000)
+DEFAULT_SWEEP = (50, 75, 100, 125, 150, 200, 300, 400, 600, 800, 1000, 1500, 2000)
 DRAIN_GRACE = 10.0  # seconds after the last send; later deliveries count as lost
 
 
