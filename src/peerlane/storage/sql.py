@@ -10,7 +10,8 @@ Concurrency, per dialect:
   takes the row lock that numbers messages and counts invite uses, unique constraints
   catch racing inserts, and the loser retries or reads the winner's row.
 
-The SQL is the same for both; nothing here is dialect-specific.
+The SQL is the same for both. The one exception is appending chat messages on SQLite,
+which :mod:`.sqlite_append` does in batches on its own thread, with the same SQL.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from peerlane.errors import ConflictError, ErrorCode, GoneError, LimitError, Not
 from peerlane.storage.engine import WRITE_OPTION, is_sqlite, make_engine
 from peerlane.storage.files import FileSql, delete_room_files
 from peerlane.storage.migrate import engine_revision, head_revision, upgrade_engine
+from peerlane.storage.sqlite_append import AppendRequest, SqliteAppender
 from peerlane.storage.tables import invites, messages, meta, participants, rooms
 
 T = TypeVar("T")
@@ -77,6 +79,13 @@ class SqlStore(FileSql):
         self._engine = make_engine(url)
         self._writer = self._engine.execution_options(**{WRITE_OPTION: True})
         self._lock = asyncio.Lock() if is_sqlite(self._engine) else None
+        # SQLite stores chats in batches on its own thread (see .sqlite_append).
+        path = self._engine.url.database
+        self._appender = (
+            SqliteAppender(path, self._serialized)
+            if is_sqlite(self._engine) and path and path != ":memory:"
+            else None
+        )
 
     # -- lifecycle --
 
@@ -85,6 +94,8 @@ class SqlStore(FileSql):
             await upgrade_engine(self._engine)
 
     async def close(self) -> None:
+        if self._appender is not None:
+            await self._appender.close()
         await self._engine.dispose()
 
     async def ready(self) -> bool:
@@ -319,6 +330,11 @@ class SqlStore(FileSql):
         body: str,
         now: float,
     ) -> tuple[StoredMessage, bool]:
+        if self._appender is not None:
+            request = AppendRequest(
+                room_id, client_id, sender_id, sender_name, kind, ref, body, now
+            )
+            return await self._appender.append(request)
         try:
             async with self._write() as conn:
                 existing = await _find_message(conn, room_id, sender_id, client_id)
