@@ -3,6 +3,7 @@ security headers and a request id, and never leak the exception text."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -34,20 +35,84 @@ async def test_an_unexpected_exception_is_a_clean_500_with_headers(tmp_path: Pat
     assert r.headers["x-request-id"]
 
 
-async def test_the_shell_preloads_every_client_module(tmp_path: Path) -> None:
-    """The page links every module of its import graph, so the browser fetches them in
-    parallel instead of one import level at a time."""
+def _preloads(html: str) -> set[str]:
+    return set(re.findall(r'<link rel="modulepreload" href="/static/([^"]+)">', html))
+
+
+def _later(html: str) -> set[str]:
+    """The modules in <meta name="peerlane:later">: what app.js preloads once shown."""
+    found = re.findall(r'<meta name="peerlane:later" content="([^"]*)">', html)
+    assert len(found) <= 1
+    return {m.removeprefix("/static/") for m in found[0].split()} if found else set()
+
+
+async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
+    """Each page's HTML shell links the modules of its import graph, so the browser
+    fetches them at once instead of one import level at a time; the home and join pages
+    get only app.js's static imports, and name the room page's other modules, which they
+    preload once shown (the room page loads with import())."""
     from peerlane.server.app import WEB
 
     app = create_app(load_settings(data_dir=tmp_path))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        html = (await client.get("/join")).text
-        modules = [p.relative_to(WEB).as_posix() for p in WEB.rglob("*.js")]
-        for module in modules:
-            if module in ("opfs-worker.js", "ui/types.js"):
-                continue
-            assert f'<link rel="modulepreload" href="/static/{module}">' in html
-            assert (await client.get(f"/static/{module}")).status_code == 200
-    assert '<script type="module" src="/static/app.js"></script>' in html
-    assert "<script>" not in html  # still no inline script (CSP)
+        paths = ("/", "/join", "/r/abc", "/share", "/s")
+        pages = {path: (await client.get(path)).text for path in paths}
+        for html in pages.values():
+            assert '<script type="module" src="/static/app.js"></script>' in html
+            assert "<script>" not in html  # still no inline script (CSP)
+        entry = _preloads(pages["/join"])
+        assert _preloads(pages["/"]) == entry
+        assert {"app.js", "ui/home-page.js", "ui/dom.js", "ui/nav.js", "api.js"} <= entry
+        assert not entry & {"ui/room-page.js", "chat.js", "mesh.js", "transfer.js"}
+        assert "ui/share-page.js" not in entry
+        room = _preloads(pages["/r/abc"])
+        assert entry < room
+        # the whole six-level chain room-page -> chat -> transfer -> transfer-send -> integrity
+        chain = {"ui/room-page.js", "chat.js", "transfer.js", "transfer-send.js", "integrity.js"}
+        assert chain <= room
+        # the home and join pages name the rest of the room page's graph, to load next
+        assert _later(pages["/join"]) == _later(pages["/"]) == room - entry
+        assert _later(pages["/r/abc"]) == _later(pages["/share"]) == set()
+        share = _preloads(pages["/share"])
+        assert _preloads(pages["/s"]) == share
+        assert entry < share
+        assert "ui/share-page.js" in share
+        assert "chat.js" not in share
+        everything = entry | room | share
+        modules = {p.relative_to(WEB).as_posix() for p in WEB.rglob("*.js")}
+        # every module is some page's (workers and type-only modules load on their own)
+        assert modules - everything == {"opfs-worker.js", "ui/types.js"}
+        for module in sorted(everything):
+            assert (await client.get(f"/static/{module}")).status_code == 200, module
+
+
+def test_the_lazy_pages_are_the_ones_app_js_imports_dynamically() -> None:
+    """The server preloads, per page, what app.js loads with import() to show it."""
+    from peerlane.server.app import PAGE_MODULES, WEB
+
+    source = (WEB / "app.js").read_text()
+    dynamic = set(re.findall(r"""import\(\s*["']\./([^"']+)["']\s*\)""", source))
+    assert dynamic == {m for extra in PAGE_MODULES.values() for m in extra}
+
+
+def test_the_module_graph_reads_static_imports_only(tmp_path: Path) -> None:
+    from peerlane.server.app import ModuleGraph
+
+    (tmp_path / "ui").mkdir()
+    (tmp_path / "app.js").write_text(
+        '// import "./comment.js" is not at the start of a line\n'
+        'import { a } from "./a.js";\n'
+        "import {\n  b1,\n  b2,\n} from './ui/b.js';\n"
+        'import "./c.js";\n'
+        'import * as d from "./d.js";\n'
+        '/** @typedef {import("./types.js").T} T */\n'
+        'const later = () => import("./lazy.js");\n'
+    )
+    (tmp_path / "a.js").write_text("export const a = 1;\n")
+    (tmp_path / "ui" / "b.js").write_text('import { a } from "../a.js";\nexport const b1 = a;\n')
+    (tmp_path / "c.js").write_text("")
+    (tmp_path / "d.js").write_text("")
+    graph = ModuleGraph(tmp_path)
+    assert graph.imports("app.js") == ["a.js", "ui/b.js", "c.js", "d.js"]
+    assert graph.closure(["app.js"]) == ["a.js", "app.js", "c.js", "d.js", "ui/b.js"]

@@ -68,6 +68,12 @@ export class FakeSignaling extends EventTarget {
     this.setState("connecting");
   }
 
+  /** The room lets the hello go (made with hold: true), resuming after lastSeq. */
+  release(lastSeq) {
+    this.releases = (this.releases ?? 0) + 1;
+    this.lastSeq = lastSeq;
+  }
+
   send(message) {
     if (this.state !== "syncing" && this.state !== "open") {
       this.refused.push(message);

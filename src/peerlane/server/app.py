@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path, PurePosixPath
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -220,35 +221,111 @@ def add_operations(app: FastAPI, services: Services) -> None:
 
 
 def add_web(app: FastAPI) -> None:
-    """The browser client: static ES modules, one HTML shell for every page."""
-    page = shell_html()
+    """The browser client: static ES modules, one HTML shell per kind of page."""
+    graph = ModuleGraph(WEB)
+    room = graph.closure([ENTRY_MODULE, *ROOM_PAGE])
+    shells = {}
+    for page, extra in PAGE_MODULES.items():
+        modules = graph.closure([ENTRY_MODULE, *extra])
+        # The home and join pages lead to the room page: they load its modules once shown.
+        later = [m for m in room if m not in modules] if page == "entry" else []
+        shells[page] = shell_html(modules, later)
 
-    async def shell() -> HTMLResponse:
-        return HTMLResponse(page, headers={"cache-control": "no-cache"})
+    def route(html: str) -> Callable[[], Awaitable[HTMLResponse]]:
+        async def shell() -> HTMLResponse:
+            return HTMLResponse(html, headers={"cache-control": "no-cache"})
 
-    for path in ("/", "/join", "/r/{room_id}", "/share", "/s"):
-        app.add_api_route(path, shell, methods=["GET"], include_in_schema=False)
+        return shell
+
+    for path, page in SHELL_ROUTES.items():
+        app.add_api_route(path, route(shells[page]), methods=["GET"], include_in_schema=False)
     if WEB.is_dir():
         app.mount("/static", StaticFiles(directory=WEB), name="static")
 
 
-# Modules that are not part of the page's import graph (workers load on their own).
-_NOT_PRELOADED = frozenset({"opfs-worker.js", "ui/types.js"})
+# The client's entry module (index.html loads it) and, per kind of page, the modules
+# app.js loads with a dynamic import() to show it (src/peerlane/web/app.js).
+ENTRY_MODULE = "app.js"
+ROOM_PAGE = ("ui/room-page.js",)
+PAGE_MODULES: dict[str, tuple[str, ...]] = {
+    "entry": (),  # the home and join pages: in app.js's static imports
+    "room": ROOM_PAGE,
+    "share": ("ui/share-page.js",),
+}
+SHELL_ROUTES = {
+    "/": "entry",
+    "/join": "entry",
+    "/r/{room_id}": "room",
+    "/share": "share",
+    "/s": "share",
+}
+
+# A static import: `import x from "./a.js";`, `import {a, b} from "./a.js";` (over several
+# lines too) or `import "./a.js";`, at the start of a line. Not `import("./a.js")` (a
+# dynamic import, loaded later) nor `{import("./a.js").T}` in a JSDoc comment.
+_STATIC_IMPORT = re.compile(
+    r"""^import\s*(?:[\w*{}\s,$]+?\s*from\s*)?["']([^"']+)["']\s*;?""", re.MULTILINE
+)
 
 
-def shell_html() -> str:
-    """index.html with a ``modulepreload`` link per client module.
+class ModuleGraph:
+    """The static import graph of the client's ES modules, read from their source."""
 
-    Without them the browser discovers the modules one import level at a time (the graph
-    is six levels deep); with them it fetches all at once, which measurably shortened the
-    invite-link page load (docs/benchmarks.md). Built from the folder at start-up, so a
-    new module is preloaded without anyone keeping a list.
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._imports: dict[str, list[str]] = {}
+
+    def imports(self, module: str) -> list[str]:
+        """The modules ``module`` imports statically (paths relative to the root)."""
+        if module not in self._imports:
+            source = (self.root / module).read_text(encoding="utf-8")
+            base = PurePosixPath(module).parent
+            found = []
+            for spec in _STATIC_IMPORT.findall(source):
+                if not spec.startswith((".", "/")):
+                    raise ValueError(f"{module}: bare import {spec!r} (no bundler here)")
+                found.append(_normalize(base / spec))
+            self._imports[module] = found
+        return self._imports[module]
+
+    def closure(self, modules: list[str]) -> list[str]:
+        """``modules`` and everything they import, transitively; sorted."""
+        seen: set[str] = set()
+        todo = list(modules)
+        while todo:
+            module = todo.pop()
+            if module not in seen:
+                seen.add(module)
+                todo.extend(self.imports(module))
+        return sorted(seen)
+
+
+def _normalize(path: PurePosixPath) -> str:
+    """``ui/../api.js`` → ``api.js`` (import specifiers are relative to their module)."""
+    parts: list[str] = []
+    for part in path.parts:
+        if part == "..":
+            if not parts:
+                raise ValueError(f"import outside the web folder: {path}")
+            parts.pop()
+        elif part not in (".", ""):
+            parts.append(part)
+    return "/".join(parts)
+
+
+def shell_html(modules: list[str], later: list[str]) -> str:
+    """index.html with a ``modulepreload`` link per module of the page's import graph,
+    and the modules the page loads next (``later``) in ``<meta name="peerlane:later">``.
+
+    Without the links the browser discovers the modules one import level at a time (the
+    graph is several levels deep); with them it fetches them all at once. Only the
+    page's own modules: the home and join pages need a handful, and preloading the
+    room's (most of the client) made their first render wait. app.js preloads the
+    ``later`` list once the page is on screen (docs/web-client.md, docs/benchmarks.md).
     """
     index = (WEB / "index.html").read_text()
-    modules = sorted(
-        path.relative_to(WEB).as_posix()
-        for path in WEB.rglob("*.js")
-        if path.relative_to(WEB).as_posix() not in _NOT_PRELOADED
-    )
-    links = "".join(f'  <link rel="modulepreload" href="/static/{m}">\n' for m in modules)
-    return index.replace("</head>", links + "</head>", 1)
+    head = "".join(f'  <link rel="modulepreload" href="/static/{m}">\n' for m in modules)
+    if later:
+        content = " ".join(f"/static/{m}" for m in later)
+        head += f'  <meta name="peerlane:later" content="{content}">\n'
+    return index.replace("</head>", head + "</head>", 1)

@@ -10,7 +10,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from peerlane.config import Settings
-from peerlane.server import tls
+from peerlane.server import malloc, tls
 from peerlane.server.app import create_app, drain
 from peerlane.server.services import Services
 
@@ -62,6 +62,7 @@ def _bracket(host: str) -> str:
 
 
 def serve(settings: Settings, *, banner: bool = True) -> None:
+    malloc.tune()
     cert, key = settings.tls_cert, settings.tls_key
     if settings.self_signed:
         cert, key = tls.ensure_self_signed(settings.data_dir / "tls")

@@ -4,48 +4,143 @@
 //   /r/{room_id}      <pl-room-page>   the room
 //   /share            <pl-share-page>  share files by link (upload, then the link)
 //   /s#<token>        <pl-share-download-page>  the files behind a share link
+//
+// Loading: this module imports only what the home and join pages need (a handful of
+// small modules). The room page and the share pages -- most of the client: chat,
+// signaling, the mesh, file transfers -- load with a dynamic import() when first shown.
+// The home and join pages start loading the room page as soon as they are on screen, so
+// it is there by the time the person has clicked. The server's HTML shell preloads each
+// route's modules and names the ones to preload next (peerlane/server/app.py,
+// shell_html), so no page waits for an import chain level after level.
 
 import { h } from "./ui/dom.js";
 import "./ui/home-page.js";
 import { NAVIGATE, navigate } from "./ui/nav.js";
-import "./ui/room-page.js";
-import "./ui/share-page.js";
+
+/** The pages loaded on first use: custom element name → its module. */
+const LAZY = /** @type {Record<string, () => Promise<unknown>>} */ ({
+  "pl-room-page": () => import("./ui/room-page.js"),
+  "pl-share-page": () => import("./ui/share-page.js"),
+  "pl-share-download-page": () => import("./ui/share-page.js"),
+});
+
+/** Loads under way or done, by element name (a failed load is forgotten, to retry). */
+const loads = new Map(/** @type {[string, Promise<unknown>][]} */ ([]));
+
+/**
+ * Load the module that defines a page's element (once).
+ * @param {string} tag
+ * @returns {Promise<unknown>}
+ */
+function load(tag) {
+  let pending = loads.get(tag);
+  if (!pending) {
+    const importer = LAZY[tag];
+    pending = importer ? importer() : Promise.resolve();
+    pending.catch(() => loads.delete(tag));
+    loads.set(tag, pending);
+  }
+  return pending;
+}
+
+/**
+ * Start loading the room page: from the home and join pages it is where the person goes
+ * next. The HTML shell lists the modules of its import graph that this page has not
+ * loaded (<meta name="peerlane:later">); preloading them all at once saves the import
+ * chain's round trips, level after level. Called once this page is in the DOM.
+ */
+function preloadRoomPage() {
+  if (loads.has("pl-room-page")) return;
+  const later = document.querySelector('meta[name="peerlane:later"]')?.getAttribute("content") ?? "";
+  for (const href of later.split(/\s+/)) {
+    if (!href || document.querySelector(`link[rel="modulepreload"][href="${CSS.escape(href)}"]`)) continue;
+    document.head.append(h("link", { rel: "modulepreload", href }));
+  }
+  load("pl-room-page").catch(() => {});
+}
 
 const root = /** @type {HTMLElement} */ (document.getElementById("app"));
 
 /** The path of the page on screen, so hash-only changes do not re-render it. */
 let shown = "";
+/** Counts renders, so a page whose module arrives late is not shown over a newer one. */
+let generation = 0;
 
 function route() {
   const path = location.pathname;
   // /join and /s carry their secret in the fragment: a new one is a new page.
   if (path === shown && path !== "/join" && path !== "/s") return;
   shown = path;
+  generation += 1;
   const match = /^\/r\/([^/]+)\/?$/.exec(path);
-  /** @type {HTMLElement} */
-  let page;
   if (path === "/" || path === "/index.html") {
-    page = document.createElement("pl-home-page");
+    show("pl-home-page");
+    preloadRoomPage();
   } else if (path === "/join") {
-    page = document.createElement("pl-join-page");
+    show("pl-join-page");
+    preloadRoomPage();
   } else if (path === "/share" || path === "/share/") {
-    page = document.createElement("pl-share-page");
+    show("pl-share-page");
   } else if (path === "/s" || path === "/s/") {
-    page = document.createElement("pl-share-download-page");
+    show("pl-share-download-page");
   } else if (match) {
-    page = document.createElement("pl-room-page");
-    page.setAttribute("room-id", decodeURIComponent(/** @type {string} */ (match[1])));
+    show("pl-room-page", { "room-id": decodeURIComponent(/** @type {string} */ (match[1])) });
   } else {
     document.title = "Not found — peerlane";
-    page = h("main", { class: "entry", id: "main" }, [
-      h("div", { class: "card narrow stack" }, [
-        h("h1", { class: "card-title", text: "Nothing here" }),
-        h("p", { text: "This address isn't a peerlane page." }),
-        h("p", {}, [h("a", { href: "/", class: "btn primary", text: "Go to the home page" })]),
+    root.replaceChildren(
+      h("main", { class: "entry", id: "main" }, [
+        h("div", { class: "card narrow stack" }, [
+          h("h1", { class: "card-title", text: "Nothing here" }),
+          h("p", { text: "This address isn't a peerlane page." }),
+          h("p", {}, [h("a", { href: "/", class: "btn primary", text: "Go to the home page" })]),
+        ]),
       ]),
-    ]);
+    );
   }
-  root.replaceChildren(page);
+}
+
+/**
+ * Render a page's element, after loading its module if it is not defined yet.
+ * @param {string} tag
+ * @param {Record<string, string>} [attributes]
+ */
+function show(tag, attributes = {}) {
+  const render = () => {
+    const page = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) page.setAttribute(name, value);
+    root.replaceChildren(page);
+  };
+  if (customElements.get(tag)) {
+    render();
+    return;
+  }
+  const mine = generation;
+  root.replaceChildren(
+    h("main", { class: "entry", id: "main", "aria-busy": "true" }, [
+      h("p", { class: "opening", role: "status" }, [h("span", { class: "spinner", "aria-hidden": "true" }), "Loading…"]),
+    ]),
+  );
+  load(tag).then(
+    () => {
+      if (mine === generation) render();
+    },
+    () => {
+      if (mine !== generation) return;
+      document.title = "Can't load the page — peerlane";
+      root.replaceChildren(
+        h("main", { class: "entry", id: "main" }, [
+          h("div", { class: "card narrow stack" }, [
+            h("h1", { class: "card-title", text: "Can't load this page" }),
+            h("p", { role: "alert", text: "Part of the app didn't download. Check your connection, then reload." }),
+            h("p", { class: "btn-row" }, [
+              h("button", { type: "button", class: "btn primary", text: "Reload", onclick: () => location.reload() }),
+              h("a", { href: "/", class: "btn", text: "Home" }),
+            ]),
+          ]),
+        ]),
+      );
+    },
+  );
 }
 
 // Same-origin links to app pages navigate in place (no reload, no new room connection).

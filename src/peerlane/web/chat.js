@@ -62,8 +62,9 @@ import { Transfers } from "./transfer.js";
  * What ChatRoom needs of a Signaling (tests inject a fake).
  * @typedef {EventTarget & {
  *   state: SignalingState, closeReason: CloseReason | null, lastSeq: number | null,
- *   connect(): void, send(message: ClientMessage): boolean, close(): void,
+ *   connect(): void, release(lastSeq: number): void, send(message: ClientMessage): boolean, close(): void,
  * }} SignalingLike
+ *   Made with {hold: true}: connect() opens the socket, release(lastSeq) lets the hello go.
  */
 
 /**
@@ -87,7 +88,7 @@ import { Transfers } from "./transfer.js";
 
 /**
  * @typedef {{
- *   signalingFactory?: (roomId: string, options: {lastSeq: number | null}) => SignalingLike,
+ *   signalingFactory?: (roomId: string, options: {lastSeq: number | null, hold: boolean}) => SignalingLike,
  *   meshFactory?: (options: MeshFactoryOptions) => MeshLike,
  *   store?: OutboxStore,
  *   api?: RoomApi,
@@ -205,6 +206,10 @@ export class ChatRoom extends EventTarget {
     this._peerInfo = new Map();
     /** @type {SignalingLike | null} */
     this._signaling = null;
+    /** History and outbox loaded (start): server messages are handled from then on. */
+    this._ready = false;
+    /** Server messages that came before that, in order. @type {ServerMessage[]} */
+    this._held = [];
     /** @type {MeshLike | null} */
     this._mesh = null;
     /** @type {Hlc | null} */
@@ -272,27 +277,45 @@ export class ChatRoom extends EventTarget {
 
   // ---- lifecycle ----------------------------------------------------------------------
 
-  /** Load the room, its latest history and the outbox, then connect. Throws ApiError. */
+  /**
+   * Load the room, its latest history and the outbox, and connect. Throws ApiError.
+   *
+   * Everything starts at once: the WebSocket opens while the room, the history page and
+   * the local stores load. Its hello waits for the history page (it resumes right after
+   * it, so nothing sent between the page and the connection is missed), and what the
+   * server sends is held until the history and the outbox are in place, then handled in
+   * order -- the same order as loading first and connecting after, without the waits.
+   */
   async start() {
-    const view = await this._api.getRoom(this.id);
+    const roomView = this._api.getRoom(this.id);
+    const history = this._api.getMessages(this.id, { limit: PAGE_SIZE });
+    const outbox = this._readOutbox();
+    this._connect();
+    // Not a member (401/403) or no such room: the socket fails the same way; start()
+    // reports it from the HTTP calls.
+    history.then(
+      (page) => {
+        if (!this._closed) this._signaling?.release(page.messages.reduce((top, m) => Math.max(top, m.seq), 0));
+      },
+      () => {},
+    );
+    const view = await roomView;
     this.roomInfo = view.room;
     this.meshLimit = view.mesh_limit;
     const p = view.participant;
     this.me = { participant_id: p.id, peer_id: null, name: p.name, role: p.role };
     this._hlc = new Hlc(p.id, { now: () => this._clock.now() });
-    await this.transfers?.start(); // before history: its "file" messages need the saved transfers
-    const page = await this._api.getMessages(this.id, { limit: PAGE_SIZE });
+    const [page] = await Promise.all([history, this.transfers?.start()]); // transfers before history: its "file" messages need the saved transfers
     for (const msg of page.messages) this._fromServer(msg);
     this.hasMore = page.has_more;
-    await this._restoreOutbox();
+    this._restoreOutbox(await outbox);
     if (this._closed) return;
-    // Resume right after the history page, so nothing sent between the page and the
-    // connection is missed (0 on an empty room: replay everything there will be).
-    this._connect(this._maxSeq ?? 0);
+    this._ready = true;
+    for (const msg of this._held.splice(0)) this._onServer(msg);
     this._changed();
+    this._onSignalingState();
     this._emit("status");
   }
-
   /** Leave the page: stop typing, close the connections, cancel timers. */
   close() {
     if (this._closed) return;
@@ -308,15 +331,18 @@ export class ChatRoom extends EventTarget {
     clock.clearTimeout(this._typing.idleTimer);
   }
 
-  /** @param {number} lastSeq */
-  _connect(lastSeq) {
-    const signaling = this._signalingFactory(this.id, { lastSeq });
+  /** Open the room's WebSocket; its hello waits for release(lastSeq) (see start). */
+  _connect() {
+    const signaling = this._signalingFactory(this.id, { lastSeq: null, hold: true });
     this._signaling = signaling;
     signaling.addEventListener("server", (ev) => {
-      if (!this._closed) this._onServer(/** @type {CustomEvent<ServerMessage>} */ (ev).detail);
+      if (this._closed) return;
+      const msg = /** @type {CustomEvent<ServerMessage>} */ (ev).detail;
+      if (this._ready) this._onServer(msg);
+      else this._held.push(msg);
     });
     signaling.addEventListener("state", () => {
-      if (!this._closed) this._onSignalingState();
+      if (!this._closed && this._ready) this._onSignalingState();
     });
     signaling.connect();
   }
@@ -518,15 +544,24 @@ export class ChatRoom extends EventTarget {
     return { id, room_id: this.id, hlc, sender, sender_name, kind, ref, body, created_at: m.ts ?? 0 };
   }
 
-  /** After a reload: unsent messages reappear as "sending" (unless history has them). */
-  async _restoreOutbox() {
-    let items;
+  /**
+   * The outbox as stored (empty when unreadable).
+   * @returns {Promise<OutboxItem[]>}
+   */
+  async _readOutbox() {
     try {
-      items = await this._store.outboxList(this.id);
+      return await this._store.outboxList(this.id);
     } catch (err) {
       debug("chat", "outbox unreadable", err);
-      return;
+      return [];
     }
+  }
+
+  /**
+   * After a reload: unsent messages reappear as "sending" (unless history has them).
+   * @param {OutboxItem[]} items
+   */
+  _restoreOutbox(items) {
     for (const item of items) {
       const known = this._byKey.get(keyOf(item.sender, item.id));
       if (known?.seq != null) {

@@ -3,7 +3,7 @@
 
 import * as api from "../api.js";
 import { ICONS, errorMessage, h, icon, rememberName, rememberedName } from "./dom.js";
-import { handOverInvite } from "./invite-panel.js";
+import { handOverInvite } from "./handover.js";
 import { navigate, roomPath } from "./nav.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */

@@ -3,6 +3,7 @@
 
 import * as api from "../api.js";
 import { ICONS, append, errorMessage, formatDuration, formatFull, h, icon, parseSvg } from "./dom.js";
+import { takeInvite } from "./handover.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 
@@ -25,18 +26,6 @@ const STATUS_TEXT = /** @type {Record<string, string>} */ ({
   revoked: "This invite was revoked.",
   exhausted: "This invite has been used as often as allowed.",
 });
-
-/** Invites handed over by the page that created the room (they carry the QR). */
-const handed = new Map(/** @type {[string, InviteView][]} */ ([]));
-
-/**
- * Remember the invite a room was created with, so its room page shows it at once.
- * @param {string} roomId
- * @param {InviteView} invite
- */
-export function handOverInvite(roomId, invite) {
-  handed.set(roomId, invite);
-}
 
 /** @param {unknown} value @returns {InviteView[]} */
 function inviteList(value) {
@@ -107,11 +96,10 @@ export class InvitePanel extends HTMLElement {
   set room(room) {
     this.#room = room;
     const id = room?.roomInfo?.id;
-    const given = id ? handed.get(id) : undefined;
+    const given = id ? takeInvite(id) : null;
     if (given) {
       this.#invite = given;
       this.#loaded = true;
-      if (id) handed.delete(id);
     }
     this.#render();
     void this.refresh();
