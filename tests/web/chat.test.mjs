@@ -55,6 +55,12 @@ async function makeRoom({ history = [], store = memoryStore(), join = true, peer
 }
 
 const bodies = (room) => room.messages.map((m) => m.body);
+
+function deferred() {
+  let resolve;
+  const promise = new Promise((r) => (resolve = r));
+  return { promise, resolve };
+}
 const peerChat = (over = {}) => ({
   t: "chat", id: "a1", sender: "alice", sender_name: "Alice", hlc: formatHlc(1_700_000_000_500, 0, "alice"),
   kind: "text", ref: null, body: "hi from alice", ...over,
@@ -90,18 +96,117 @@ describe("start", () => {
     assert.equal(room.statusText, "Connected");
   });
 
-  test("close() during start does not connect", async () => {
+  test("close() during start closes the connection; it never says hello", async () => {
     const clock = new FakeClock();
     const made = [];
     const room = new ChatRoom("r", {
       api: fakeApi(), store: memoryStore(), clock,
-      signalingFactory: (id, o) => (made.push(o), new FakeSignaling(id, o)),
+      signalingFactory: (id, o) => {
+        const s = new FakeSignaling(id, o);
+        made.push(s);
+        return s;
+      },
       meshFactory: (o) => new FakeMesh(o),
     });
     const started = room.start();
     room.close();
     await started;
-    assert.equal(made.length, 0);
+    assert.equal(made.length, 1);
+    assert.equal(made[0].state, "closed");
+    assert.equal(made[0].releases, undefined);
+  });
+
+  test("the socket opens at once; its hello waits for the history, server messages for the outbox", async () => {
+    const history = [1, 2].map((s) => serverMessage(s));
+    const api = fakeApi({ history });
+    const gates = { room: deferred(), messages: deferred(), outbox: deferred() };
+    const getRoom = api.getRoom;
+    const getMessages = api.getMessages;
+    api.getRoom = async (...args) => {
+      const out = await getRoom(...args);
+      await gates.room.promise;
+      return out;
+    };
+    api.getMessages = async (...args) => {
+      const out = await getMessages(...args);
+      await gates.messages.promise;
+      return out;
+    };
+    const store = memoryStore();
+    const outboxList = store.outboxList.bind(store);
+    store.outboxList = async (id) => {
+      await gates.outbox.promise;
+      return outboxList(id);
+    };
+    const signalings = [];
+    const meshes = [];
+    const room = new ChatRoom("room1", {
+      api, store, clock: new FakeClock(),
+      signalingFactory: (id, o) => {
+        const s = new FakeSignaling(id, o);
+        signalings.push(s);
+        return s;
+      },
+      meshFactory: (o) => {
+        const m = new FakeMesh(o);
+        meshes.push(m);
+        return m;
+      },
+    });
+    let done = false;
+    const started = room.start().then(() => (done = true));
+    await settle();
+    assert.deepEqual(api.calls.map((c) => c[0]), ["getRoom", "getMessages"], "both requests at once");
+    const [signaling] = signalings;
+    assert.equal(signaling.options.hold, true);
+    assert.equal(signaling.connects, 1, "connecting before any answer");
+    assert.equal(signaling.releases, undefined);
+
+    gates.messages.resolve();
+    await settle();
+    assert.equal(signaling.releases, 1);
+    assert.equal(signaling.lastSeq, 2, "resumes after the history page");
+    // The server answers before the room and the outbox are in: held, in order.
+    signaling.join({ peers: [ALICE], latest: 3, replay: [serverMessage(3)] });
+    signaling.server(serverMessage(4));
+    await settle();
+    assert.equal(meshes.length, 0);
+    assert.equal(room.serverState, "connecting");
+    assert.equal(done, false);
+
+    gates.room.resolve();
+    gates.outbox.resolve();
+    await started;
+    assert.deepEqual(bodies(room), ["hello 1", "hello 2", "hello 3", "hello 4"]);
+    assert.equal(meshes.length, 1);
+    assert.equal(meshes[0].options.selfPeerId, "p-me");
+    assert.deepEqual([...room.peers.keys()], ["p-alice"]);
+    assert.equal(room.serverState, "online");
+  });
+
+  test("not a member: start() throws from the HTTP calls; the socket never says hello", async () => {
+    const api = fakeApi();
+    const unauthorized = Object.assign(new Error("no"), { status: 401, code: "unauthorized" });
+    api.getRoom = async () => {
+      throw unauthorized;
+    };
+    api.getMessages = async () => {
+      throw unauthorized;
+    };
+    const signalings = [];
+    const room = new ChatRoom("r", {
+      api, store: memoryStore(), clock: new FakeClock(),
+      signalingFactory: (id, o) => {
+        const s = new FakeSignaling(id, o);
+        signalings.push(s);
+        return s;
+      },
+      meshFactory: (o) => new FakeMesh(o),
+    });
+    await assert.rejects(room.start(), (err) => err === unauthorized);
+    room.close();
+    assert.equal(signalings[0].state, "closed");
+    assert.equal(signalings[0].releases, undefined, "no hello");
   });
 });
 

@@ -45,7 +45,9 @@ export class Composer extends HTMLElement {
     this.#input.addEventListener("keydown", this.#onKey);
     this.#input.addEventListener("input", this.#onInput);
     this.#input.addEventListener("blur", this.#stopTyping);
-    this.#autosize();
+    // Empty, the box has its one-row height already; measuring it would force a layout
+    // of the whole page in the middle of rendering it.
+    if (this.#input.value) this.#autosize();
   }
 
   disconnectedCallback() {

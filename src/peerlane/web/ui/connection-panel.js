@@ -48,6 +48,39 @@ export function directCount(room) {
   return people.size;
 }
 
+/**
+ * Run fn once the room's server connection is up, has failed, or after `ms` at the
+ * latest: a page's own requests (invites, participants, the QR code) wait for it, so they
+ * do not compete with the room's hello, welcome and the first offers.
+ * @param {RoomLike} room
+ * @param {() => void} fn
+ * @param {number} [ms]
+ * @returns {() => void}  cancels the wait
+ */
+export function whenConnected(room, fn, ms = 3_000) {
+  const settled = () => room.serverState !== "connecting" || !!room.ended;
+  if (settled()) {
+    fn();
+    return () => {};
+  }
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const cancel = () => {
+    clearTimeout(timer);
+    room.removeEventListener("status", onStatus);
+  };
+  const run = () => {
+    cancel();
+    fn();
+  };
+  const onStatus = () => {
+    if (settled()) run();
+  };
+  room.addEventListener("status", onStatus);
+  timer = setTimeout(run, ms);
+  return cancel;
+}
+
 /** Why a room ended for this browser (ChatRoom.ended), in words. */
 const ENDED = /** @type {Record<string, string>} */ ({
   unauthorized: "Signed out of this room",

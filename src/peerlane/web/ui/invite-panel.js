@@ -3,6 +3,7 @@
 
 import * as api from "../api.js";
 import { ICONS, append, errorMessage, formatDuration, formatFull, h, icon, parseSvg } from "./dom.js";
+import { whenConnected } from "./connection-panel.js";
 import { takeInvite } from "./handover.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
@@ -57,6 +58,8 @@ export class InvitePanel extends HTMLElement {
   #poll;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #copiedTimer;
+  /** Cancels the wait for the room's connection before the first fetch. */
+  #cancelWait = () => {};
 
   #body = h("div", { class: "invite-body" });
   #error = h("p", { class: "form-error", role: "alert" });
@@ -85,6 +88,7 @@ export class InvitePanel extends HTMLElement {
     clearInterval(this.#tick);
     clearInterval(this.#poll);
     clearTimeout(this.#copiedTimer);
+    this.#cancelWait();
     document.removeEventListener("visibilitychange", this.#onVisible);
   }
 
@@ -102,7 +106,9 @@ export class InvitePanel extends HTMLElement {
       this.#loaded = true;
     }
     this.#render();
-    void this.refresh();
+    // The room is connecting: ask for the invites (and the QR code) once it is in.
+    this.#cancelWait();
+    this.#cancelWait = room ? whenConnected(room, () => void this.refresh()) : () => {};
   }
 
   /** @returns {RoomLike | null} */

@@ -11,7 +11,7 @@ import "./message-list.js";
 import "./transfer-panel.js";
 import { ICONS, errorCode, errorMessage, errorStatus, h, icon, joinNames } from "./dom.js";
 import { codeField, nameField, submit, takeName } from "./home-page.js";
-import { directCount, statusText } from "./connection-panel.js";
+import { directCount, statusText, whenConnected } from "./connection-panel.js";
 import { navigate, roomPath } from "./nav.js";
 import { attachDrop, canPickFolders, filePicker, guardPageDrops } from "./file-drop.js";
 
@@ -385,12 +385,20 @@ export class RoomPage extends HTMLElement {
       }
       if (!this.#closed) renderRecipients();
     };
+    // The list of participants is fetched once the room is connected (not to compete
+    // with connecting), and again when someone unknown shows up.
+    let connected = false;
     const onPeers = () => {
       const unknown = Array.from(room.peers.values()).some((p) => p.participant_id && !people.has(p.participant_id));
-      if (unknown) void loadPeople();
+      if (unknown && connected) void loadPeople();
       renderRecipients();
     };
-    void loadPeople();
+    this.#cleanup.push(
+      whenConnected(room, () => {
+        connected = true;
+        void loadPeople();
+      }),
+    );
     renderRecipients();
 
     // The toggle's badge and the phone's strip: offers waiting for an answer, or
