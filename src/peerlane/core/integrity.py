@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 BLOCK_SIZE = 1024 * 1024
 DIGEST_SIZE = 32
@@ -40,16 +39,6 @@ def root_of(block_hashes: Iterable[bytes]) -> str:
 def is_root(text: str) -> bool:
     """True if ``text`` is written like a root: 64 lowercase hex digits."""
     return ROOT_PATTERN.fullmatch(text) is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """A point in a :class:`TreeHasher`'s stream to rewind to."""
-
-    blocks: int
-    current: hashlib._Hash
-    filled: int
-    length: int
 
 
 class TreeHasher:
@@ -93,17 +82,6 @@ class TreeHasher:
     def blocks_since(self, index: int) -> list[bytes]:
         """Hashes of the whole blocks from ``index`` on (to persist new ones cheaply)."""
         return self._blocks[index:]
-
-    def mark(self) -> Mark:
-        """The state now, to :meth:`rewind` to (cheap: no block list is copied)."""
-        return Mark(len(self._blocks), self._current.copy(), self._filled, self._length)
-
-    def rewind(self, mark: Mark) -> None:
-        """Forget everything hashed since ``mark`` was taken."""
-        del self._blocks[mark.blocks :]
-        self._current = mark.current.copy()
-        self._filled = mark.filled
-        self._length = mark.length
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data)

@@ -1,8 +1,8 @@
 """The upload driver: moves a tus PATCH body into the file store.
 
 Memory stays constant: the body is read chunk by chunk and written in buffers of
-:data:`WRITE_BUFFER` bytes, one buffer being written (and hashed, in a worker thread)
-while the next one fills. Every :data:`SAVE_EVERY` seconds the bytes written so far are
+:data:`WRITE_BUFFER` bytes, which a worker thread writes and hashes while the next
+ones fill (:mod:`.pipeline`). Every :data:`SAVE_EVERY` seconds the bytes written so far are
 synced to disk and only then recorded as the upload's offset, together with the
 integrity hashes of the blocks they completed; a resumed upload (in this process or
 another instance) continues from that offset and hashing state.
@@ -39,6 +39,7 @@ from peerlane.errors import (
     ProtocolError,
     StorageError,
 )
+from peerlane.files.pipeline import WritePipeline
 from peerlane.files.records import Quotas, StoredFile
 from peerlane.files.store import BlobWriter, FileStore
 from peerlane.storage.base import FileIndex
@@ -246,47 +247,40 @@ class _Session:
         arrived is written before :class:`Interrupted` (or TimeoutError) goes on."""
         loop = asyncio.get_running_loop()
         room = self.file.length - self.file.offset
-        parts: list[bytes] = []  # received, not yet written: no copying into a buffer
+        parts: list[bytes] = []  # received, not yet handed over: no copying into a buffer
         filled = 0
-        pending: asyncio.Future[None] | None = None
         last_save = loop.time()
         too_long = False
-        try:
-            async with asyncio.timeout(loop.time() + self.uploads.idle_timeout) as idle:
-                async for chunk in body:
-                    idle.reschedule(loop.time() + self.uploads.idle_timeout)
-                    if len(chunk) > room:
-                        chunk, too_long = chunk[:room], True
-                    room -= len(chunk)
-                    parts.append(chunk)
-                    filled += len(chunk)
-                    if filled >= WRITE_BUFFER or too_long:
-                        if pending is not None:
-                            await pending
-                        pending = asyncio.ensure_future(self._write(parts))
-                        parts, filled = [], 0
-                    if too_long:
-                        break
-                    if loop.time() - last_save >= SAVE_EVERY and pending is not None:
-                        await pending
-                        pending = None
-                        await self._checkpoint()
-                        last_save = loop.time()
+        async with WritePipeline(self.writer, self.hasher, self.digest) as pipeline:
+            try:
+                async with asyncio.timeout(loop.time() + self.uploads.idle_timeout) as idle:
+                    async for chunk in body:
                         idle.reschedule(loop.time() + self.uploads.idle_timeout)
-        except (Interrupted, TimeoutError):
-            if pending is not None:
-                await pending
-            if parts and self.checksum is None:
-                await self._write(parts)  # tus: keep as much as was received
-            raise
-        except BaseException:
-            if pending is not None:  # never leave a write running behind our back
-                await asyncio.wait([pending])
-            raise
-        if pending is not None:
-            await pending
-        if parts:
-            await self._write(parts)
+                        if len(chunk) > room:
+                            chunk, too_long = chunk[:room], True
+                        room -= len(chunk)
+                        parts.append(chunk)
+                        filled += len(chunk)
+                        if filled >= WRITE_BUFFER or too_long:
+                            await pipeline.put(parts)
+                            parts, filled = [], 0
+                        if too_long:
+                            break
+                        if loop.time() - last_save >= SAVE_EVERY:
+                            # A slow sender's bytes are saved too, and the lease renewed.
+                            await pipeline.put(parts)
+                            parts, filled = [], 0
+                            await pipeline.drain()
+                            await self._checkpoint()
+                            last_save = loop.time()
+                            idle.reschedule(loop.time() + self.uploads.idle_timeout)
+            except (Interrupted, TimeoutError):
+                if self.checksum is None:
+                    await pipeline.put(parts)  # tus: keep as much as was received
+                await pipeline.drain()
+                raise
+            await pipeline.put(parts)
+            await pipeline.drain()
         return too_long
 
     async def _checkpoint(self) -> None:
@@ -309,27 +303,6 @@ class _Session:
             with contextlib.suppress(Exception):
                 await self.checkpoint
             self.checkpoint = None
-
-    async def _write(self, parts: list[bytes]) -> None:
-        """Write and hash ``parts`` in two worker threads at once (hashing is as costly
-        as writing). If the write fails part-way, the hashes are rewound to cover
-        exactly the bytes that reached the file, and the OSError is raised."""
-        mark = self.hasher.mark()
-        digest_before = self.digest.copy() if self.digest is not None else None
-        before = self.writer.position
-        wrote, hashed = await asyncio.gather(
-            asyncio.to_thread(_write_all, self.writer, parts),
-            asyncio.to_thread(_hash_all, self.hasher, self.digest, parts),
-            return_exceptions=True,
-        )
-        if isinstance(hashed, BaseException):
-            raise hashed
-        if isinstance(wrote, BaseException):
-            self.hasher.rewind(mark)
-            self.digest = digest_before
-            kept = _prefix(parts, self.writer.position - before)
-            await asyncio.to_thread(_hash_all, self.hasher, self.digest, kept)
-            raise wrote
 
     async def _save(self, *, verified: bool = False, synced_at: int | None = None) -> None:
         """Sync and record progress up to ``synced_at`` (default: all written so far);
@@ -425,28 +398,3 @@ class _Session:
 
     async def _release(self) -> None:
         await self.uploads._unlock(self.file.id, self.owner)
-
-
-def _write_all(writer: BlobWriter, parts: list[bytes]) -> None:
-    for data in parts:
-        writer.write(data)
-
-
-def _hash_all(
-    hasher: integrity.TreeHasher, digest: hashlib._Hash | None, parts: list[bytes]
-) -> None:
-    for data in parts:
-        hasher.update(data)
-        if digest is not None:
-            digest.update(data)
-
-
-def _prefix(parts: list[bytes], size: int) -> list[bytes]:
-    """The first ``size`` bytes of ``parts``, as a list of parts."""
-    kept = []
-    for data in parts:
-        if size <= 0:
-            break
-        kept.append(data[:size])
-        size -= len(data)
-    return kept
