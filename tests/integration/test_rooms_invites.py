@@ -108,6 +108,12 @@ def test_join_by_link_and_by_typed_short_code(http: httpx.Client):
     r = http.get(f"/api/rooms/{alice.room_id}", headers=carol.auth)
     assert r.status_code == 200
     assert r.json()["participant"]["id"] == carol.participant_id
+    # Creating and joining answer what GET /api/rooms/{id} does, so a browser's room page
+    # can start without asking for the room again.
+    for member in (alice, bob, carol):
+        assert member.body["mesh_limit"] == r.json()["mesh_limit"] == 8
+        assert member.body["room"] == r.json()["room"]
+        assert member.body["participant"]["id"] == member.participant_id
     r = http.get(f"/api/rooms/{alice.room_id}/participants", headers=bob.auth)
     names = {(p["name"], p["role"]) for p in r.json()["participants"]}
     assert names == {("alice", "owner"), ("bob", "member"), ("carol", "member")}

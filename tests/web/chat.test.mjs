@@ -67,22 +67,36 @@ const peerChat = (over = {}) => ({
 });
 
 describe("start", () => {
-  test("loads the latest page, then connects resuming after it", async () => {
+  test("loads the latest page and connects at once, from the present", async () => {
     const history = [1, 2, 3].map((s) => serverMessage(s));
     const { room, api, signaling } = await makeRoom({ history, join: false });
     assert.deepEqual(api.calls.map((c) => c[0]), ["getRoom", "getMessages"]);
     assert.equal(api.calls[1][2].limit, 50);
     assert.deepEqual(bodies(room), ["hello 1", "hello 2", "hello 3"]);
-    assert.equal(signaling.lastSeq, 3);
+    assert.equal(signaling.options.lastSeq, null, "hello without last_seq");
     assert.equal(signaling.connects, 1);
     assert.equal(room.serverState, "connecting");
     assert.deepEqual(room.me, { participant_id: "me", peer_id: null, name: "Me", role: "owner" });
     assert.equal(room.roomInfo.id, "room1");
   });
 
-  test("an empty room resumes from 0", async () => {
-    const { signaling } = await makeRoom({ join: false });
-    assert.equal(signaling.lastSeq, 0);
+  test("a message stored between the history page and the welcome is replayed", async () => {
+    const history = [1, 2].map((s) => serverMessage(s));
+    const { room, signaling } = await makeRoom({ history, join: false });
+    signaling.join({ latest: 3 }); // the server's present is 3, the page ends at 2
+    assert.deepEqual(signaling.rewinds, [2]);
+    signaling.server(serverMessage(3));
+    signaling.server({ type: "synced", latest_seq: 3 });
+    assert.deepEqual(bodies(room), ["hello 1", "hello 2", "hello 3"]);
+    assert.deepEqual(signaling.rewinds, [2], "once");
+  });
+
+  test("no gap, no replay (also when the page is newer than the welcome)", async () => {
+    for (const latest of [2, 1]) {
+      const { signaling } = await makeRoom({ history: [1, 2].map((s) => serverMessage(s)), join: false });
+      signaling.join({ latest });
+      assert.equal(signaling.rewinds, undefined);
+    }
   });
 
   test("welcome and synced: online, peers handed to the mesh", async () => {
@@ -96,7 +110,7 @@ describe("start", () => {
     assert.equal(room.statusText, "Connected");
   });
 
-  test("close() during start closes the connection; it never says hello", async () => {
+  test("close() during start closes the connection", async () => {
     const clock = new FakeClock();
     const made = [];
     const room = new ChatRoom("r", {
@@ -113,10 +127,9 @@ describe("start", () => {
     await started;
     assert.equal(made.length, 1);
     assert.equal(made[0].state, "closed");
-    assert.equal(made[0].releases, undefined);
   });
 
-  test("the socket opens at once; its hello waits for the history, server messages for the outbox", async () => {
+  test("everything at once: the mesh starts on the welcome, the rest waits for the history and the outbox", async () => {
     const history = [1, 2].map((s) => serverMessage(s));
     const api = fakeApi({ history });
     const gates = { room: deferred(), messages: deferred(), outbox: deferred() };
@@ -158,33 +171,151 @@ describe("start", () => {
     await settle();
     assert.deepEqual(api.calls.map((c) => c[0]), ["getRoom", "getMessages"], "both requests at once");
     const [signaling] = signalings;
-    assert.equal(signaling.options.hold, true);
     assert.equal(signaling.connects, 1, "connecting before any answer");
-    assert.equal(signaling.releases, undefined);
 
-    gates.messages.resolve();
-    await settle();
-    assert.equal(signaling.releases, 1);
-    assert.equal(signaling.lastSeq, 2, "resumes after the history page");
-    // The server answers before the room and the outbox are in: held, in order.
-    signaling.join({ peers: [ALICE], latest: 3, replay: [serverMessage(3)] });
-    signaling.server(serverMessage(4));
+    // The server answers before anything else: held until the room is known.
+    signaling.join({ peers: [ALICE], latest: 2 });
+    signaling.server(serverMessage(3));
+    signaling.server({ type: "signal", sender: "p-alice", kind: "offer", data: { sdp: "x" } });
     await settle();
     assert.equal(meshes.length, 0);
+
+    // The room is known (mesh_limit): the mesh starts, with the signal in order.
+    gates.room.resolve();
+    await settle();
+    assert.equal(meshes.length, 1);
+    assert.equal(meshes[0].options.selfPeerId, "p-me");
+    assert.deepEqual(meshes[0].signals.map((x) => x.kind), ["offer"]);
+    // A channel opens and a peer speaks before the history is in: held too.
+    meshes[0].openChannel(ALICE);
+    meshes[0].receive("p-alice", peerChat({ id: "early", body: "alice, early" }));
+    assert.deepEqual(bodies(room), []);
     assert.equal(room.serverState, "connecting");
     assert.equal(done, false);
 
-    gates.room.resolve();
+    gates.messages.resolve();
     gates.outbox.resolve();
     await started;
-    assert.deepEqual(bodies(room), ["hello 1", "hello 2", "hello 3", "hello 4"]);
-    assert.equal(meshes.length, 1);
-    assert.equal(meshes[0].options.selfPeerId, "p-me");
+    assert.deepEqual(bodies(room), ["hello 1", "hello 2", "hello 3", "alice, early"]);
     assert.deepEqual([...room.peers.keys()], ["p-alice"]);
     assert.equal(room.serverState, "online");
+    assert.deepEqual(signaling.rewinds, undefined, "3 came live: no gap");
   });
 
-  test("not a member: start() throws from the HTTP calls; the socket never says hello", async () => {
+  test("outbox messages go to channels that opened before start() was ready", async () => {
+    const store = memoryStore();
+    await store.outboxAdd({ id: "old1", room_id: "room1", hlc: formatHlc(1_600_000_000_000, 0, "me"), sender: "me", sender_name: "Me", kind: "text", ref: null, body: "unsent", created_at: 1 });
+    const api = fakeApi();
+    const gate = deferred();
+    const getMessages = api.getMessages;
+    api.getMessages = async (...args) => {
+      const out = await getMessages(...args);
+      await gate.promise;
+      return out;
+    };
+    const signalings = [];
+    const meshes = [];
+    const room = new ChatRoom("room1", {
+      api, store, clock: new FakeClock(),
+      signalingFactory: (id, o) => {
+        const s = new FakeSignaling(id, o);
+        signalings.push(s);
+        return s;
+      },
+      meshFactory: (o) => {
+        const m = new FakeMesh(o);
+        meshes.push(m);
+        return m;
+      },
+    });
+    const started = room.start();
+    await settle();
+    signalings[0].join({ peers: [ALICE] });
+    meshes[0].openChannel(ALICE);
+    gate.resolve();
+    await started;
+    assert.deepEqual(meshes[0].sentOf("chat").map((x) => x.message.body), ["unsent"]);
+  });
+
+  test("a file channel a peer opens before start() is ready is refused", async () => {
+    const api = fakeApi();
+    const gate = deferred();
+    const getMessages = api.getMessages;
+    api.getMessages = async (...args) => {
+      const out = await getMessages(...args);
+      await gate.promise;
+      return out;
+    };
+    const signalings = [];
+    const meshes = [];
+    const room = new ChatRoom("room1", {
+      api, store: memoryStore(), clock: new FakeClock(), transfersFactory: null,
+      signalingFactory: (id, o) => {
+        const s = new FakeSignaling(id, o);
+        signalings.push(s);
+        return s;
+      },
+      meshFactory: (o) => {
+        const m = new FakeMesh(o);
+        meshes.push(m);
+        return m;
+      },
+    });
+    const seen = [];
+    room.addEventListener("datachannel", (ev) => seen.push(ev.detail));
+    const started = room.start();
+    await settle();
+    signalings[0].join({ peers: [ALICE] });
+    let closed = 0;
+    const channel = { label: "file:t1", close: () => (closed += 1) };
+    meshes[0].dispatchEvent(new CustomEvent("datachannel", { detail: { peerId: "p-alice", channel } }));
+    assert.equal(closed, 1);
+    gate.resolve();
+    await started;
+    meshes[0].dispatchEvent(new CustomEvent("datachannel", { detail: { peerId: "p-alice", channel } }));
+    assert.equal(closed, 1);
+    assert.equal(seen.length, 1);
+  });
+
+  test("given the room (creating or joining answered it), start() does not ask for it", async () => {
+    const api = fakeApi({ history: [serverMessage(1)] });
+    const view = {
+      room: { id: "room1", name: "Given", created_at: 0, latest_seq: 1, retention: {}, url: "/r/room1" },
+      participant: { id: "me", name: "Me", role: "member", online: false },
+      mesh_limit: 3,
+    };
+    const signalings = [];
+    const meshes = [];
+    const options = (v) => ({
+      api, store: memoryStore(), clock: new FakeClock(), view: v,
+      signalingFactory: (id, o) => {
+        const s = new FakeSignaling(id, o);
+        signalings.push(s);
+        return s;
+      },
+      meshFactory: (o) => {
+        const m = new FakeMesh(o);
+        meshes.push(m);
+        return m;
+      },
+    });
+    const room = new ChatRoom("room1", options(view));
+    await room.start();
+    assert.deepEqual(api.calls.map((c) => c[0]), ["getMessages"]);
+    assert.equal(room.roomInfo.name, "Given");
+    assert.deepEqual(room.me, { participant_id: "me", peer_id: null, name: "Me", role: "member" });
+    signalings[0].join({ peers: [ALICE], latest: 1 });
+    assert.equal(meshes[0].options.meshLimit, 3);
+    room.close();
+
+    // A view of another room is not used.
+    const other = new ChatRoom("room2", options(view));
+    await other.start();
+    assert.deepEqual(api.calls.map((c) => c[0]), ["getMessages", "getRoom", "getMessages"]);
+    other.close();
+  });
+
+  test("not a member: start() throws from the HTTP calls; close() closes the socket", async () => {
     const api = fakeApi();
     const unauthorized = Object.assign(new Error("no"), { status: 401, code: "unauthorized" });
     api.getRoom = async () => {
@@ -206,7 +337,6 @@ describe("start", () => {
     await assert.rejects(room.start(), (err) => err === unauthorized);
     room.close();
     assert.equal(signalings[0].state, "closed");
-    assert.equal(signalings[0].releases, undefined, "no hello");
   });
 });
 

@@ -68,10 +68,10 @@ export class FakeSignaling extends EventTarget {
     this.setState("connecting");
   }
 
-  /** The room lets the hello go (made with hold: true), resuming after lastSeq. */
-  release(lastSeq) {
-    this.releases = (this.releases ?? 0) + 1;
-    this.lastSeq = lastSeq;
+  /** The room asks for a replay after seq (its history ends before the present). */
+  rewind(seq) {
+    this.rewinds = [...(this.rewinds ?? []), seq];
+    this.lastSeq = seq;
   }
 
   send(message) {

@@ -57,51 +57,36 @@ test("a fresh client says hello without last_seq", () => {
   assert.deepEqual(FakeWebSocket.last.sent[0], { type: "hello", v: 1 });
 });
 
-test("hold: the socket opens at once, the hello waits for release(lastSeq)", () => {
-  const { s, states } = make({ hold: true });
+test("rewind: connected, asks for a replay after seq; lastSeq follows the replay", () => {
+  const { s, received } = make();
   s.connect();
-  const ws = FakeWebSocket.last;
-  ws.serverOpen();
-  assert.deepEqual(ws.sent, [], "no hello while held");
-  assert.deepEqual(states, ["connecting"]);
-  clock.advance(60_000);
-  assert.equal(FakeWebSocket.instances.length, 1, "no welcome deadline while held");
-  s.release(7);
-  assert.deepEqual(ws.sent, [{ type: "hello", v: 1, last_seq: 7 }]);
-  s.release(9);
-  assert.equal(ws.sent.length, 1, "one hello");
-  ws.serverSend(welcome);
-  ws.serverSend({ type: "synced", latest_seq: 7 });
-  assert.equal(s.state, "open");
-  assert.equal(s.lastSeq, 7);
-});
-
-test("hold: released before the socket opens, the hello goes at open; the deadline runs from release", () => {
-  const { s } = make({ hold: true });
-  s.connect();
-  s.release(0);
-  const ws = FakeWebSocket.last;
-  clock.advance(9_999);
-  ws.serverOpen();
-  assert.deepEqual(ws.sent, [{ type: "hello", v: 1, last_seq: 0 }]);
-  clock.advance(1);
-  assert.equal(s.state, "waiting", "no welcome within 10 s of the release");
-});
-
-test("hold: a socket lost while held reconnects, still holding; after release hellos go at once", () => {
-  const { s } = make({ hold: true });
-  s.connect();
+  handshake(FakeWebSocket.last, { latest: 5 });
+  assert.equal(s.lastSeq, 5);
+  s.rewind(6);
+  s.rewind(5);
+  assert.equal(FakeWebSocket.last.sent.length, 1, "nothing to replay at or past lastSeq");
+  s.rewind(3);
+  assert.deepEqual(FakeWebSocket.last.sent.at(-1), { type: "sync", after: 3 });
+  assert.equal(s.lastSeq, 3);
+  FakeWebSocket.last.serverSend(msg(4));
+  assert.equal(s.lastSeq, 4);
+  // Dropped before the replay ends: the next hello resumes from what arrived.
   FakeWebSocket.last.serverClose(1001, "restart");
   clock.advance(1_000);
   FakeWebSocket.last.serverOpen();
-  assert.deepEqual(FakeWebSocket.last.sent, []);
-  s.release(4);
-  assert.deepEqual(FakeWebSocket.last.sent, [{ type: "hello", v: 1, last_seq: 4 }]);
-  handshake(FakeWebSocket.last, { latest: 4 });
+  assert.deepEqual(FakeWebSocket.last.sent[0], { type: "hello", v: 1, last_seq: 4 });
+  assert.ok(received.some((m) => m.type === "message" && m.seq === 4));
+});
+
+test("rewind: not connected, the next hello resumes from seq", () => {
+  const { s } = make();
+  s.connect();
+  handshake(FakeWebSocket.last, { latest: 5 });
   FakeWebSocket.last.serverClose(1001, "restart");
+  s.rewind(2);
   clock.advance(1_000);
   FakeWebSocket.last.serverOpen();
-  assert.deepEqual(FakeWebSocket.last.sent, [{ type: "hello", v: 1, last_seq: 4 }]);
+  assert.deepEqual(FakeWebSocket.last.sent[0], { type: "hello", v: 1, last_seq: 2 });
 });
 
 test("reconnects with backoff and resumes from the last contiguous seq", () => {

@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import { hashFile, rootOf } from "../../src/peerlane/web/integrity.js";
 import { memoryStore } from "../../src/peerlane/web/opfs.js";
 import { BlockReceiver } from "../../src/peerlane/web/transfer-receive.js";
-import { SendSession, WINDOW_BLOCKS } from "../../src/peerlane/web/transfer-send.js";
+import { FileAhead, READ_BLOCKS, SendSession, WINDOW_BLOCKS } from "../../src/peerlane/web/transfer-send.js";
 import {
   ChannelSender, decodeControl, decodeData, encodeControl, encodeData, labelOf, splitHashes, transferOfLabel,
 } from "../../src/peerlane/web/transfer-wire.js";
@@ -77,14 +77,14 @@ describe("ChannelSender (backpressure)", () => {
 });
 
 /** A sender session and a block receiver joined by a fake channel pair. */
-async function wire(file, { have = 0, hashes = null } = {}) {
+async function wire(file, { have = 0, hashes = null, readBlocks } = {}) {
   const { root, blocks } = await hashFile(file);
   const [rx, tx] = channelPair("file:t");
   const store = memoryStore();
   const writer = await store.open("t", file.size);
   const receiver = new BlockReceiver({ size: file.size, root, writer, hashes, have, stored: hashes ? hashes.slice(0, have) : [] });
   const log = { ok: [], bad: [], bytes: 0 };
-  const session = new SendSession({ channel: tx, file, hashes: blocks, onVerified: (b) => log.ok.push(b), onBad: (b) => log.bad.push(b), onBytes: (n) => (log.bytes += n) });
+  const session = new SendSession({ channel: tx, file, hashes: blocks, readBlocks, onVerified: (b) => log.ok.push(b), onBad: (b) => log.bad.push(b), onBytes: (n) => (log.bytes += n) });
   let queue = Promise.resolve();
   rx.addEventListener("message", (ev) => {
     queue = queue.then(async () => {
@@ -95,7 +95,7 @@ async function wire(file, { have = 0, hashes = null } = {}) {
       }
       const f = decodeData(ev.data);
       const r = await receiver.ingest(f.block, f.offset, f.bytes);
-      if (r.kind === "verified") rx.send(encodeControl({ t: "ok", block: r.block }));
+      if (r.kind === "verified" || r.kind === "known") rx.send(encodeControl({ t: "ok", block: r.block }));
       if (r.kind === "bad") rx.send(encodeControl({ t: "bad", block: r.block }));
     });
   });
@@ -153,8 +153,75 @@ describe("SendSession ↔ BlockReceiver", () => {
     w.want();
     await w.drain();
     assert.equal(w.log.bytes, MiB, "one block");
-    assert.deepEqual(w.log.ok, [3]);
+    assert.deepEqual(w.log.ok, [2, 3], "blocks 0-2 known from the want (one call), then block 3");
+    assert.ok(w.session.complete);
     assert.ok(!w.rx.sent.some((d) => typeof d === "string" && d.includes('"hashes":true')), "no hash list asked");
+  });
+
+  test("a block verified beyond the first unverified one is confirmed again when it comes again", async () => {
+    // After a bad block and a drop: block 1 was bad, 2 and 3 were verified, the channel
+    // went. The new want starts at 1; blocks 2 and 3 travel again and must get their
+    // "ok", or they would hold the sender's window (and its "end") for ever.
+    const file = patternFile(6 * MiB);
+    const { blocks } = await hashFile(file);
+    const w = await wire(file, { have: 1, hashes: blocks });
+    const bytes = pattern(file.size);
+    for (const b of [2, 3]) assert.equal((await w.receiver.ingest(b, 0, bytes.subarray(b * MiB, (b + 1) * MiB))).kind, "verified");
+    assert.equal(w.receiver.have, 1);
+    w.want();
+    await w.drain();
+    assert.ok(w.session.complete, `confirmed ${[...w.session.confirmed]}`);
+    assert.equal(w.session.inFlight.size, 0);
+    assert.deepEqual([...w.log.ok].sort(), [0, 1, 2, 3, 4, 5], "0: known from the want");
+    assert.ok(w.receiver.complete && (await w.receiver.verifyRoot()));
+  });
+
+  test("the file is read READ_BLOCKS blocks at a time, ahead of the send; a resend reads one block", async () => {
+    assert.ok(READ_BLOCKS >= 4);
+    const file = patternFile(10 * MiB + 100);
+    const w = await wire(file, { readBlocks: 4 });
+    const slices = [];
+    const slice = file.slice.bind(file);
+    file.slice = (start, end) => {
+      slices.push([start / MiB, (Math.min(end, file.size) - start) / MiB]);
+      return slice(start, end);
+    };
+    let damaged = false;
+    w.tx.tamper = (data) => {
+      if (typeof data === "string" || damaged) return data;
+      const f = decodeData(data);
+      if (f.block !== 5 || f.offset !== 0) return data;
+      damaged = true;
+      const copy = data.slice(0);
+      new Uint8Array(copy)[9] ^= 1;
+      return copy;
+    };
+    w.want();
+    await w.drain();
+    assert.ok(w.receiver.complete && (await w.receiver.verifyRoot()));
+    const reads = slices.map(([first, n]) => `${first}+${Math.ceil(n)}`);
+    assert.deepEqual(reads.filter((r) => r !== "5+1"), ["0+4", "4+4", "8+3"], "4-block slices in order");
+    assert.deepEqual(reads.filter((r) => r === "5+1"), ["5+1"], "the bad block again, on its own");
+  });
+
+  test("FileAhead: one slice ahead at most; a jump restarts the reads there", async () => {
+    const size = 9 * MiB + 7;
+    const ahead = new FileAhead(patternFile(size), 2);
+    const all = pattern(size);
+    for (let i = 0; i < 10; i++) {
+      const bytes = await ahead.block(i);
+      assert.deepEqual(bytes, all.subarray(i * MiB, Math.min(size, (i + 1) * MiB)), `block ${i}`);
+      assert.ok(ahead.slices.length <= 2, "the current slice and the next");
+    }
+    assert.equal(ahead.reads, 5);
+    assert.deepEqual(await ahead.block(3), all.subarray(3 * MiB, 4 * MiB), "back: read again");
+    assert.equal(ahead.reads, 7, "block 3's slice and the one after it");
+    await ahead.block(4);
+    assert.equal(ahead.reads, 7, "already read ahead");
+    await ahead.block(8);
+    assert.equal(ahead.reads, 8, "forward past the slices: read again");
+    const missing = new FileAhead({ size: 4 * MiB, slice: () => ({ arrayBuffer: () => Promise.reject(new Error("NotReadableError")) }) }, 2);
+    await assert.rejects(missing.block(0), /NotReadableError/);
   });
 
   test("at most WINDOW_BLOCKS blocks unconfirmed: a silent receiver stops the sender", async () => {
@@ -216,7 +283,8 @@ describe("SendSession ↔ BlockReceiver", () => {
     assert.equal((await receiver.ingest(0, 0, bytes.subarray(0, MiB / 2))).kind, "ignored");
     assert.equal((await receiver.ingest(0, MiB / 2, bytes.subarray(MiB / 2))).kind, "verified");
     assert.equal(receiver.have, 1);
-    assert.equal((await receiver.ingest(0, 0, bytes)).kind, "ignored", "already verified");
+    assert.equal((await receiver.ingest(0, 0, bytes.subarray(0, 1000))).kind, "ignored", "already verified");
+    assert.deepEqual(await receiver.ingest(0, 1000, bytes.subarray(1000)), { kind: "known", block: 0 }, "its last piece: confirm again");
   });
 
   test("without a hash list (server download) blocks are taken and the root decides", async () => {

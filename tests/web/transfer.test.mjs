@@ -214,6 +214,69 @@ describe("Transfers: resume", () => {
     assert.ok(sent <= 1.1 * size + 8 * MiB, `sent ${sent / MiB} MiB`); // at most the blocks in flight at the reload
   });
 
+  test("the receiver checkpoints at most once a second (and after a pause); a reload resumes from the last checkpoint", async () => {
+    const ctx = await pair();
+    const { alice, bob, net, clock } = ctx;
+    const size = 12 * MiB;
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    // What bob records: his checkpoints (the record with a `have`), and OPFS flushes.
+    const put = bob.stores.manifests.put;
+    const checkpoints = [];
+    bob.stores.manifests.put = async (record) => {
+      if (record.id === id && record.have > 0) checkpoints.push(record.have);
+      return put(record);
+    };
+    let flushes = 0;
+    const open = bob.stores.partials.open;
+    bob.stores.partials.open = async (...args) => {
+      const writer = await open(...args);
+      const flush = writer.flush;
+      writer.flush = async () => {
+        flushes += 1;
+        return flush();
+      };
+      return writer;
+    };
+    // Blocks from `upTo` on do not get through: the transfer pauses there.
+    let upTo = 6;
+    await bob.engine.accept(id);
+    await until(() => net.channels.length > 0);
+    net.channels[0].ends[1].tamper = (data) => (typeof data === "string" || decodeData(data).block < upTo ? data : null);
+    const verified = () => bob.engine.stats()[id].blocksVerified;
+    assert.ok(await until(() => verified() === 6));
+    await settle();
+    assert.deepEqual(checkpoints, [1], "the first block at once, then nothing within the second");
+    assert.equal(flushes, 1);
+    clock.advance(999);
+    await settle();
+    assert.deepEqual(checkpoints, [1]);
+    clock.advance(1); // a second after the last one: the blocks before the pause are recorded
+    assert.ok(await until(() => checkpoints.length === 2));
+    assert.deepEqual(checkpoints, [1, 6]);
+    assert.equal(flushes, 2);
+    assert.equal(bob.stores.manifests.records.get(id).have, 6);
+
+    // Three more blocks, not yet recorded when the page goes away (a crash: storage
+    // stays as it is from now on).
+    upTo = 9;
+    net.channels[0].ends[1].tamper = (data) => (typeof data === "string" || decodeData(data).block < upTo ? data : null);
+    clock.advance(0);
+    net.channels[0].ends[0].send(JSON.stringify({ t: "want", from: 6, hashes: false })); // the sender resends from 6
+    assert.ok(await until(() => verified() === 9), `verified ${verified()}`);
+    bob.stores.manifests.put = async () => {};
+    bob.engine.close();
+    await settle(10);
+    bob.stores.manifests.put = put;
+    assert.equal(bob.stores.manifests.records.get(id).have, 6);
+    const reborn = ctx.side(bob.room, bob.stores);
+    await reborn.engine.start();
+    assert.ok(await until(() => net.opsOf("accept").length === 2));
+    assert.equal(net.opsOf("accept").at(-1).body.have, 6, "from the last checkpoint");
+    assert.ok(await until(() => stateOf(reborn, id) === "done"), `bob: ${stateOf(reborn, id)}`);
+    assert.deepEqual(await bytesOf(reborn.engine, id), pattern(size));
+  });
+
   test("the sender reloads: needs-file until the same file is picked again", async () => {
     const ctx = await pair();
     const { alice, bob, net } = ctx;

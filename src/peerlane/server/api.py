@@ -135,6 +135,7 @@ def start_session(
     return s.SessionOut(
         room=room_out(base_url(request, svc), room),
         participant=participant_out(participant, online=False),
+        mesh_limit=svc.settings.mesh_limit,
         token=token if kind == "bearer" else None,
         session_expires_at=float(int(expires)),
     )

@@ -92,6 +92,8 @@ class ParticipantOut(BaseModel):
 class SessionOut(BaseModel):
     room: RoomOut
     participant: ParticipantOut
+    # As in GET /api/rooms/{id}: with it the room page starts without asking again.
+    mesh_limit: int = Field(ge=0)
     token: str | None = None  # bearer sessions only; browsers get an HTTP-only cookie
     session_expires_at: float
     invite: InviteOut | None = None

@@ -15,7 +15,7 @@ import { ERROR_CODES } from "./protocol.js";
  * @typedef {{id: string, link: string, code: string | null, expires_at: number,
  *   max_uses: number | null, uses: number, status: "live" | "expired" | "revoked" | "exhausted",
  *   qr_svg: string | null, qr_url: string}} InviteOut
- * @typedef {{room: RoomOut, participant: ParticipantOut, token: string | null,
+ * @typedef {{room: RoomOut, participant: ParticipantOut, mesh_limit: number, token: string | null,
  *   session_expires_at: number, invite: InviteOut | null}} SessionOut
  * @typedef {{room: RoomOut, participant: ParticipantOut, mesh_limit: number}} RoomView
  * @typedef {{messages: MessageMsg[], has_more: boolean}} MessagesPage

@@ -33,6 +33,7 @@ import { Transfers } from "./transfer.js";
 /** @typedef {import("./protocol.js").IceServerInfo} IceServerInfo */
 /** @typedef {import("./api.js").RoomApi} RoomApi */
 /** @typedef {import("./api.js").RoomOut} RoomOut */
+/** @typedef {import("./api.js").RoomView} RoomView */
 /** @typedef {import("./store.js").OutboxStore} OutboxStore */
 /** @typedef {import("./store.js").OutboxItem} OutboxItem */
 /** @typedef {import("./hlc.js").Clock} Clock */
@@ -62,9 +63,10 @@ import { Transfers } from "./transfer.js";
  * What ChatRoom needs of a Signaling (tests inject a fake).
  * @typedef {EventTarget & {
  *   state: SignalingState, closeReason: CloseReason | null, lastSeq: number | null,
- *   connect(): void, release(lastSeq: number): void, send(message: ClientMessage): boolean, close(): void,
+ *   connect(): void, send(message: ClientMessage): boolean, close(): void,
+ *   rewind?(seq: number): void,
  * }} SignalingLike
- *   Made with {hold: true}: connect() opens the socket, release(lastSeq) lets the hello go.
+ *   rewind: replay from seq (start() connects at the present; see _checkGap).
  */
 
 /**
@@ -88,7 +90,7 @@ import { Transfers } from "./transfer.js";
 
 /**
  * @typedef {{
- *   signalingFactory?: (roomId: string, options: {lastSeq: number | null, hold: boolean}) => SignalingLike,
+ *   signalingFactory?: (roomId: string, options: {lastSeq: number | null}) => SignalingLike,
  *   meshFactory?: (options: MeshFactoryOptions) => MeshLike,
  *   store?: OutboxStore,
  *   api?: RoomApi,
@@ -96,9 +98,12 @@ import { Transfers } from "./transfer.js";
  *   newId?: () => string,
  *   random?: () => number,
  *   transfersFactory?: ((room: ChatRoom) => Transfers) | null,
+ *   view?: RoomView | null,
  * }} ChatRoomOptions
  *   transfersFactory: makes room.transfers (default: a Transfers with browser storage);
  *   null: no file transfers.
+ *   view: what GET /api/rooms/{id} would answer, when already known (creating or joining
+ *   the room answered it): start() does not ask again.
  */
 
 export const PAGE_SIZE = 50;
@@ -109,6 +114,9 @@ const READ_DEBOUNCE_MS = 1_000;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 const MAX_EMOJI_CHARS = 32;
+
+/** Server messages for the mesh: handled as soon as the room is known (see start). */
+const EARLY_TYPES = new Set(["welcome", "presence", "signal"]);
 
 /** @type {Record<MessageState, number>} how far along a message is; it only moves forward */
 const RANK = { failed: -1, sending: 0, sent: 1, delivered: 2, read: 3 };
@@ -156,6 +164,8 @@ export class ChatRoom extends EventTarget {
     this._random = options.random ?? Math.random;
     this._signalingFactory = options.signalingFactory ?? ((id, opts) => new Signaling(id, opts));
     this._meshFactory = options.meshFactory ?? ((opts) => new Mesh(opts));
+    /** @type {RoomView | null} */
+    this._view = options.view?.room?.id === roomId ? options.view : null;
 
     /** @type {Me | null} */
     this.me = null;
@@ -206,10 +216,17 @@ export class ChatRoom extends EventTarget {
     this._peerInfo = new Map();
     /** @type {SignalingLike | null} */
     this._signaling = null;
-    /** History and outbox loaded (start): server messages are handled from then on. */
+    /** The room is known (start): the mesh's server messages are handled from then on. */
+    this._roomKnown = false;
+    /** History and outbox loaded (start): everything is handled from then on. */
     this._ready = false;
     /** Server messages that came before that, in order. @type {ServerMessage[]} */
     this._held = [];
+    /** Peer messages that came before that, in order. @type {[string, PeerMessage][]} */
+    this._heldData = [];
+    /** The highest seq of the history page start() loaded. */
+    this._historyTop = 0;
+    this._gapChecked = false;
     /** @type {MeshLike | null} */
     this._mesh = null;
     /** @type {Hlc | null} */
@@ -278,44 +295,60 @@ export class ChatRoom extends EventTarget {
   // ---- lifecycle ----------------------------------------------------------------------
 
   /**
-   * Load the room, its latest history and the outbox, and connect. Throws ApiError.
+   * Load the room (unless given as options.view), its latest history and the outbox, and
+   * connect. Throws ApiError.
    *
-   * Everything starts at once: the WebSocket opens while the room, the history page and
-   * the local stores load. Its hello waits for the history page (it resumes right after
-   * it, so nothing sent between the page and the connection is missed), and what the
-   * server sends is held until the history and the outbox are in place, then handled in
-   * order -- the same order as loading first and connecting after, without the waits.
+   * Everything starts at once. The WebSocket says hello as soon as it is open, without a
+   * resume point: the server starts at the present, and the latest history page comes
+   * over HTTP meanwhile (a message stored between the two is replayed: _checkGap). Once
+   * the room is known (its mesh_limit), the welcome starts the mesh, so the first offers
+   * go out while the history and the local stores load. Everything else the server and
+   * the peers send waits until the history and the outbox are in place, then is handled
+   * in order.
    */
   async start() {
-    const roomView = this._api.getRoom(this.id);
+    const roomView = this._view ? Promise.resolve(this._view) : this._api.getRoom(this.id);
     const history = this._api.getMessages(this.id, { limit: PAGE_SIZE });
+    history.catch(() => {}); // not a member, say: reported below, by whichever comes first
     const outbox = this._readOutbox();
     this._connect();
-    // Not a member (401/403) or no such room: the socket fails the same way; start()
-    // reports it from the HTTP calls.
-    history.then(
-      (page) => {
-        if (!this._closed) this._signaling?.release(page.messages.reduce((top, m) => Math.max(top, m.seq), 0));
-      },
-      () => {},
-    );
     const view = await roomView;
     this.roomInfo = view.room;
     this.meshLimit = view.mesh_limit;
     const p = view.participant;
     this.me = { participant_id: p.id, peer_id: null, name: p.name, role: p.role };
     this._hlc = new Hlc(p.id, { now: () => this._clock.now() });
+    if (this._closed) return;
+    this._roomKnown = true;
+    this._release((msg) => EARLY_TYPES.has(msg.type));
     const [page] = await Promise.all([history, this.transfers?.start()]); // transfers before history: its "file" messages need the saved transfers
     for (const msg of page.messages) this._fromServer(msg);
     this.hasMore = page.has_more;
-    this._restoreOutbox(await outbox);
+    this._historyTop = page.messages.reduce((top, m) => Math.max(top, m.seq), 0);
+    const restored = this._restoreOutbox(await outbox);
     if (this._closed) return;
     this._ready = true;
-    for (const msg of this._held.splice(0)) this._onServer(msg);
+    // Channels that opened meanwhile get what waits in the outbox, as on a channel's open.
+    for (const m of restored) this._sendToPeers(m);
+    this._release(() => true);
+    for (const [peerId, message] of this._heldData.splice(0)) this._fromPeer(peerId, message);
     this._changed();
     this._onSignalingState();
     this._emit("status");
   }
+
+  /**
+   * Handle the held server messages `which` picks, in order; keep the others.
+   * @param {(msg: ServerMessage) => boolean} which
+   */
+  _release(which) {
+    const held = this._held.splice(0);
+    for (const msg of held) {
+      if (which(msg)) this._onServer(msg);
+      else this._held.push(msg);
+    }
+  }
+
   /** Leave the page: stop typing, close the connections, cancel timers. */
   close() {
     if (this._closed) return;
@@ -331,20 +364,31 @@ export class ChatRoom extends EventTarget {
     clock.clearTimeout(this._typing.idleTimer);
   }
 
-  /** Open the room's WebSocket; its hello waits for release(lastSeq) (see start). */
+  /** Open the room's WebSocket; what it brings before start() is ready waits (see start). */
   _connect() {
-    const signaling = this._signalingFactory(this.id, { lastSeq: null, hold: true });
+    const signaling = this._signalingFactory(this.id, { lastSeq: null });
     this._signaling = signaling;
     signaling.addEventListener("server", (ev) => {
       if (this._closed) return;
       const msg = /** @type {CustomEvent<ServerMessage>} */ (ev).detail;
-      if (this._ready) this._onServer(msg);
+      if (this._ready || (this._roomKnown && EARLY_TYPES.has(msg.type))) this._onServer(msg);
       else this._held.push(msg);
     });
     signaling.addEventListener("state", () => {
       if (!this._closed && this._ready) this._onSignalingState();
     });
     signaling.connect();
+  }
+
+  /**
+   * The first connection started at the present (no resume point); if the history page
+   * ends before that, replay what lies between.
+   * @param {number} latest  the first synced's latest_seq
+   */
+  _checkGap(latest) {
+    if (this._gapChecked) return;
+    this._gapChecked = true;
+    if (this._historyTop < latest) this._signaling?.rewind?.(this._historyTop);
   }
 
   // ---- what the UI does ---------------------------------------------------------------
@@ -560,8 +604,11 @@ export class ChatRoom extends EventTarget {
   /**
    * After a reload: unsent messages reappear as "sending" (unless history has them).
    * @param {OutboxItem[]} items
+   * @returns {ChatMessage[]}  the messages put back
    */
   _restoreOutbox(items) {
+    /** @type {ChatMessage[]} */
+    const restored = [];
     for (const item of items) {
       const known = this._byKey.get(keyOf(item.sender, item.id));
       if (known?.seq != null) {
@@ -570,9 +617,13 @@ export class ChatRoom extends EventTarget {
       }
       this._hlc?.receive(item.hlc); // never hand out a timestamp below one already used
       const { id, hlc, sender, sender_name, kind, ref, body, created_at } = item;
-      this._add({ id, seq: null, hlc, sender, sender_name, ts: created_at, kind, ref, body, state: "sending", reactions: new Map() });
+      /** @type {ChatMessage} */
+      const m = { id, seq: null, hlc, sender, sender_name, ts: created_at, kind, ref, body, state: "sending", reactions: new Map() };
+      this._add(m);
       this._pending.set(id, { attempt: 0, timer: null });
+      restored.push(m);
     }
+    return restored;
   }
 
   /** @param {ChatMessage} m */
@@ -852,7 +903,8 @@ export class ChatRoom extends EventTarget {
       }
       case "receipt": return this._applyRead(msg.participant_id, msg.seq);
       case "error": return this._onServerError(msg.error, msg.ref ?? null);
-      default: return undefined; // synced and pong: handled by Signaling
+      case "synced": return this._checkGap(msg.latest_seq);
+      default: return undefined; // pong: handled by Signaling
     }
   }
 
@@ -962,12 +1014,17 @@ export class ChatRoom extends EventTarget {
     });
     mesh.addEventListener("datachannel", (ev) => {
       if (this._closed || mesh !== this._mesh) return;
-      this._emit("datachannel", /** @type {CustomEvent} */ (ev).detail);
+      const detail = /** @type {CustomEvent<{channel: ChannelLike}>} */ (ev).detail;
+      // Before start() is ready the transfers are not loaded: refused, as for a transfer
+      // unknown here (the peer tries again).
+      if (!this._ready) detail.channel.close();
+      else this._emit("datachannel", detail);
     });
     mesh.addEventListener("data", (ev) => {
       if (this._closed || mesh !== this._mesh) return;
       const { peerId, message } = /** @type {CustomEvent<{peerId: string, message: PeerMessage}>} */ (ev).detail;
-      this._fromPeer(peerId, message);
+      if (this._ready) this._fromPeer(peerId, message);
+      else this._heldData.push([peerId, message]);
     });
   }
 

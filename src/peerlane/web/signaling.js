@@ -47,13 +47,9 @@ import { CLOSE_CODES, PROTOCOL_VERSION, parseServerMessage } from "./protocol.js
  *   pongTimeoutMs?: number,
  *   connectTimeoutMs?: number,
  *   environment?: EventTarget | null,
- *   hold?: boolean,
  * }} SignalingOptions
  *   environment: where "online"/"offline"/"visibilitychange" come from (window by default;
  *   null to ignore them).
- *   hold: connect() opens the socket, but the hello (with last_seq) waits for
- *   release(lastSeq): the socket's handshake overlaps with loading the history that
- *   decides where to resume.
  */
 
 const OPEN = 1; // WebSocket.OPEN, spelled out so a fake socket class need not define it
@@ -86,8 +82,6 @@ export class Signaling extends EventTarget {
     this._env = options.environment === undefined ? defaultEnvironment() : options.environment;
     /** Highest seq held with nothing missing below it; sent as `last_seq` on (re)connect. */
     this.lastSeq = options.lastSeq ?? null;
-    /** The hello waits for release() (option hold). */
-    this._holding = options.hold ?? false;
     /** @type {SignalingState} */
     this.state = "idle";
     /** @type {CloseReason | null} */
@@ -137,17 +131,15 @@ export class Signaling extends EventTarget {
   }
 
   /**
-   * Let the hello go (made with hold: true): resume after lastSeq. Until then an open
-   * socket waits; the "no welcome in time" deadline starts here.
-   * @param {number | null} lastSeq
+   * The caller holds the messages up to `seq` only, fewer than lastSeq says (it started at
+   * the present, and its history page ends before that): replay from there, now when
+   * connected, else with the next hello.
+   * @param {number} seq
    */
-  release(lastSeq) {
-    if (!this._holding) return;
-    this._holding = false;
-    this.lastSeq = lastSeq;
-    if (this.state !== "connecting" || !this._ws) return;
-    this._armConnectTimeout();
-    if (this._ws.readyState === OPEN) this._hello();
+  rewind(seq) {
+    if (this.lastSeq !== null && seq >= this.lastSeq) return;
+    this.lastSeq = seq;
+    if (this.state === "syncing" || this.state === "open") this._syncRequested = this.send({ type: "sync", after: seq });
   }
 
   /** Skip the backoff wait (the network came back, or the person clicked "retry"). */
@@ -194,18 +186,12 @@ export class Signaling extends EventTarget {
       return;
     }
     this._ws = ws;
-    ws.onopen = () => {
-      if (!this._holding) this._hello();
-    };
+    ws.onopen = () => this._hello();
     ws.onmessage = (ev) => this._frame(ev.data);
     ws.onclose = (ev) => this._lost(ev.code, ev.reason);
     // An error means the connection is unusable; do not wait for a close event that a
     // dead network may deliver late.
     ws.onerror = () => this._drop("socket error");
-    if (!this._holding) this._armConnectTimeout();
-  }
-
-  _armConnectTimeout() {
     this._arm("connect", this._connectWithin, () => this._drop("no welcome in time"));
   }
 

@@ -16,7 +16,11 @@ import { BLOCK_SIZE, blockCount, blockLength, hashBlock, rootOf } from "./integr
 /** @typedef {import("./opfs.js").PartialWriter} PartialWriter */
 
 /**
- * @typedef {{kind: "verified", block: number} | {kind: "bad", block: number} | {kind: "ignored"}} IngestResult
+ * @typedef {{kind: "verified", block: number} | {kind: "bad", block: number}
+ *   | {kind: "known", block: number} | {kind: "ignored"}} IngestResult
+ *   known: the last piece of a block verified before (sent again after a drop, when the
+ *   receiver's first unverified block came before it): confirm it again, so the sender
+ *   does not keep it in its window for ever.
  */
 
 export class BlockReceiver {
@@ -97,7 +101,8 @@ export class BlockReceiver {
    */
   async ingest(block, offset, bytes) {
     const length = blockLength(this.size, block);
-    if (block >= this.count || this.verified[block] || offset + bytes.length > length) return { kind: "ignored" };
+    if (block >= this.count || offset + bytes.length > length) return { kind: "ignored" };
+    if (this.verified[block]) return offset + bytes.length === length ? { kind: "known", block } : { kind: "ignored" };
     let part = this.partial.get(block);
     if (offset === 0) {
       // A (re)start of the block: a resend after "bad" or "want".

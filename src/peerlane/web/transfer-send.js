@@ -7,8 +7,12 @@
 //     otherwise pile up frames in its memory.
 // A `bad` block is sent again before the next new one; a new `want` (the receiver lost
 // its place) starts over from its `from`.
+//
+// The file is read READ_BLOCKS blocks at a time, one slice ahead of the send
+// (FileAhead): every Blob.slice + arrayBuffer costs a round trip to the browser process,
+// so 1 MiB reads left the sender waiting on them between blocks.
 
-import { blockCount, blockLength, readBlock } from "./integrity.js";
+import { BLOCK_SIZE, blockCount, blockLength, readBlock } from "./integrity.js";
 import {
   CHUNK_BYTES, ChannelSender, HASHES_PER_FRAME, decodeControl, encodeControl, encodeData,
 } from "./transfer-wire.js";
@@ -19,6 +23,65 @@ import {
  * many times over, and bounds what an interruption sends twice. */
 export const WINDOW_BLOCKS = 4;
 
+/** Blocks per read of the file; one such slice is read ahead of the one being sent, so
+ * the sender holds at most 2 × READ_BLOCKS MiB of the file. */
+export const READ_BLOCKS = 8;
+
+/**
+ * Sequential reads of a file in large slices, the next slice already on its way while
+ * the current one is sent. `block(i)` for the block after the previous one is served
+ * from the slices; any other block restarts the read-ahead there.
+ */
+export class FileAhead {
+  /**
+   * @param {Blob} file
+   * @param {number} [readBlocks]  blocks per slice
+   */
+  constructor(file, readBlocks = READ_BLOCKS) {
+    this.file = file;
+    this.count = blockCount(file.size);
+    this.readBlocks = Math.max(1, readBlocks);
+    /** Slices being read or read, in order: first block, and the bytes. @type {{first: number, bytes: Promise<Uint8Array>}[]} */
+    this.slices = [];
+    /** Slices read so far (tests). */
+    this.reads = 0;
+  }
+
+  /**
+   * Block `index` (a view into its slice; the bytes are not copied).
+   * @param {number} index
+   * @returns {Promise<Uint8Array>}
+   */
+  async block(index) {
+    while (this.slices.length && index >= this.slices[0].first + this.readBlocks) this.slices.shift();
+    if (!this.slices.length || index < this.slices[0].first) this.slices = [this._read(index)];
+    const slice = this.slices[0];
+    if (this.slices.length < 2) {
+      const next = slice.first + this.readBlocks;
+      if (next < this.count) this.slices.push(this._read(next));
+    }
+    const bytes = await slice.bytes;
+    const start = (index - slice.first) * BLOCK_SIZE;
+    return bytes.subarray(start, start + BLOCK_SIZE);
+  }
+
+  /**
+   * @param {number} first
+   * @returns {{first: number, bytes: Promise<Uint8Array>}}
+   */
+  _read(first) {
+    this.reads += 1;
+    const start = first * BLOCK_SIZE;
+    const bytes = this.file.slice(start, start + this.readBlocks * BLOCK_SIZE).arrayBuffer().then((b) => new Uint8Array(b));
+    bytes.catch(() => {}); // a read ahead nobody asks for must not be an unhandled rejection
+    return { first, bytes };
+  }
+
+  /** Drop what was read ahead (the session is over). */
+  clear() {
+    this.slices = [];
+  }
+}
 /**
  * @typedef {{
  *   channel: ChannelLike,
@@ -29,6 +92,7 @@ export const WINDOW_BLOCKS = 4;
  *   onBad?: (block: number) => void,
  *   chunkBytes?: number,
  *   marks?: {high?: number, low?: number},
+ *   readBlocks?: number,
  * }} SendSessionOptions
  */
 
@@ -39,8 +103,10 @@ export class SendSession {
     this.channel = options.channel;
     this.sender = new ChannelSender(options.channel, options.marks);
     this.count = blockCount(options.file.size);
+    this.reader = new FileAhead(options.file, options.readBlocks);
     this.cursor = 0;
-    /** Blocks to send again before new ones. @type {number[]} */
+    /** Blocks to send again before new ones (read on their own, not through the read
+     * ahead). @type {number[]} */
     this.redo = [];
     /** Sent, not yet confirmed. @type {Set<number>} */
     this.inFlight = new Set();
@@ -82,6 +148,15 @@ export class SendSession {
       this.redo = [];
       this.inFlight.clear();
       this.wantsHashes ||= frame.hashes;
+      // The receiver has every block before `from` (a resume): confirmed, as if by `ok`.
+      let known = false;
+      for (let block = 0; block < this.cursor; block++) {
+        if (!this.confirmed.has(block)) {
+          this.confirmed.add(block);
+          known = true;
+        }
+      }
+      if (known) this.options.onVerified?.(this.cursor - 1);
     } else if (frame.t === "ok" && frame.block < this.count) {
       this.inFlight.delete(frame.block);
       if (!this.confirmed.has(frame.block)) {
@@ -102,6 +177,7 @@ export class SendSession {
   _closed() {
     if (this.closed) return;
     this.closed = true;
+    this.reader.clear();
     this.channel.removeEventListener("message", this._onMessage);
     this.channel.removeEventListener("close", this._onClose);
     this._wakeUp();
@@ -124,28 +200,28 @@ export class SendSession {
       }
       for (;;) {
         if (this.closed) return;
-        const block = this._next();
-        if (block === null) {
+        const next = this._next();
+        if (next === null) {
           // Nothing left to send; `end` once everything asked for is out.
           if (this.inFlight.size === 0 && !this.complete) await this.sender.send(encodeControl({ t: "end" }));
           return;
         }
-        if (!(await this._roomInWindow()) || !(await this._sendBlock(block))) return;
+        if (!(await this._roomInWindow()) || !(await this._sendBlock(next.block, next.again))) return;
       }
     } finally {
       this.pumping = false;
     }
   }
 
-  /** @returns {number | null} */
+  /** The next block to send; `again`: a resend after `bad`. @returns {{block: number, again: boolean} | null} */
   _next() {
     while (this.redo.length) {
       const block = /** @type {number} */ (this.redo.shift());
-      if (!this.confirmed.has(block)) return block;
+      if (!this.confirmed.has(block)) return { block, again: true };
     }
     while (this.cursor < this.count) {
       const block = this.cursor++;
-      if (!this.confirmed.has(block)) return block;
+      if (!this.confirmed.has(block)) return { block, again: false };
     }
     return null;
   }
@@ -172,10 +248,12 @@ export class SendSession {
 
   /**
    * @param {number} block
+   * @param {boolean} again  a resend: read on its own, the read ahead stays where it is
    * @returns {Promise<boolean>}
    */
-  async _sendBlock(block) {
-    const bytes = await readBlock(this.options.file, block);
+  async _sendBlock(block, again) {
+    const bytes = again ? await readBlock(this.options.file, block) : await this.reader.block(block);
+    if (this.closed) return false;
     if (bytes.length !== blockLength(this.options.file.size, block)) return false; // the file shrank
     this.inFlight.add(block);
     const chunk = this.options.chunkBytes ?? CHUNK_BYTES;

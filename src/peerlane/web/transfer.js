@@ -77,8 +77,8 @@ import { TusError, terminate, upload } from "./tus.js";
  *   have/stored: receiver — verified blocks 0 … have-1 are in OPFS, with these hashes.
  *   fileId: the server's copy (fallback), once uploaded. uploadUrl: the sender's tus URL.
  *   hashes and stored (up to 4096 × 64 characters for a 4 GiB file) are kept apart from
- *   the rest (records "<id>/hashes", "<id>/stored"), so the small record can be saved
- *   after every verified block.
+ *   the rest (records "<id>/hashes", "<id>/stored"), so saving the small record (a
+ *   checkpoint, at most every second while blocks come) stays cheap.
  */
 
 /**
@@ -147,7 +147,10 @@ class Live {
     this.queue = Promise.resolve();
     /** @type {unknown} */
     this.retryTimer = null;
-    this.checkpointAt = 0;
+    /** When the last checkpoint started (ms). */
+    this.checkpointAt = -Infinity;
+    /** A checkpoint due later (CHECKPOINT_MS after the last). @type {unknown} */
+    this.checkpointTimer = null;
     /** The checkpoint being written, if any. @type {Promise<void> | null} */
     this.checkpointing = null;
     this.checkpointAgain = false;
@@ -242,6 +245,8 @@ export class Transfers extends EventTarget {
       for (const { session } of live.sessions.values()) session.close();
       for (const timer of live.fallbackTimers.values()) this._clock.clearTimeout(timer);
       this._clock.clearTimeout(live.retryTimer);
+      this._clock.clearTimeout(live.checkpointTimer);
+      live.checkpointTimer = null;
       live.channel?.close();
       void live.writer?.close().catch(() => {});
     }
@@ -845,13 +850,35 @@ export class Transfers extends EventTarget {
       reply({ t: "bad", block: result.block });
       return;
     }
+    if (result.kind === "known") {
+      reply({ t: "ok", block: result.block });
+      return;
+    }
     if (result.kind !== "verified") return;
     reply({ t: "ok", block: result.block });
     if (receiver.complete) return this._finish(record);
-    // With the sender's hash list a checkpoint is a small record: after every block, so a
-    // reload loses (almost) nothing. Without it the block hashes must be saved too: rarer.
-    if (receiver.hashes || this._clock.now() - live.checkpointAt >= CHECKPOINT_MS) void this._checkpoint(record);
+    this._checkpointSoon(record, live);
     this._changed();
+  }
+
+  /**
+   * Record progress at most every CHECKPOINT_MS: at once when the last checkpoint is that
+   * old, else when it will be (so the last blocks before a pause are recorded too). A
+   * checkpoint is an OPFS flush and an IndexedDB write, too much for every block.
+   * @param {TransferRecord} record
+   * @param {Live} live
+   */
+  _checkpointSoon(record, live) {
+    if (live.checkpointTimer !== null) return;
+    const wait = live.checkpointAt + CHECKPOINT_MS - this._clock.now();
+    if (wait <= 0) {
+      void this._checkpoint(record);
+      return;
+    }
+    live.checkpointTimer = this._clock.setTimeout(() => {
+      live.checkpointTimer = null;
+      if (!this._closed) void this._checkpoint(record);
+    }, wait);
   }
 
   /**
@@ -861,6 +888,8 @@ export class Transfers extends EventTarget {
    */
   async _checkpoint(record) {
     const live = this._liveOf(record.id);
+    this._clock.clearTimeout(live.checkpointTimer);
+    live.checkpointTimer = null;
     if (live.checkpointing) {
       live.checkpointAgain = true;
       return live.checkpointing;
@@ -1047,7 +1076,10 @@ export class Transfers extends EventTarget {
     const receiver = live.receiver;
     if (!receiver || record.state === "verifying" || FINAL.includes(record.state)) return;
     record.state = "verifying";
+    this._clock.clearTimeout(live.checkpointTimer);
+    live.checkpointTimer = null;
     this._setNote(live, "Checking the file…");
+    await live.checkpointing; // its record must not land after the final one
     this._commit(record);
     const good = await receiver.verifyRoot();
     if (!good) {
@@ -1128,6 +1160,8 @@ export class Transfers extends EventTarget {
     for (const timer of live.fallbackTimers.values()) this._clock.clearTimeout(timer);
     live.fallbackTimers.clear();
     this._clock.clearTimeout(live.retryTimer);
+    this._clock.clearTimeout(live.checkpointTimer);
+    live.checkpointTimer = null;
     const channel = live.channel;
     live.channel = null;
     channel?.close();

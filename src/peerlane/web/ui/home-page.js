@@ -3,7 +3,7 @@
 
 import * as api from "../api.js";
 import { ICONS, errorMessage, h, icon, rememberName, rememberedName } from "./dom.js";
-import { handOverInvite } from "./handover.js";
+import { handOverSession } from "./handover.js";
 import { navigate, roomPath } from "./nav.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */
@@ -155,7 +155,7 @@ export class HomePage extends HTMLElement {
         api.createRoom({ display_name: display, name: roomName.value.trim() }),
       );
       if (!out) return;
-      if (out.invite) handOverInvite(out.room.id, out.invite);
+      handOverSession(out);
       navigate(roomPath(out.room.id));
     });
     joinForm.addEventListener("submit", async (event) => {
@@ -169,7 +169,9 @@ export class HomePage extends HTMLElement {
         return;
       }
       const out = await submit(this, alert, join, () => api.joinRoom({ display_name: display, code: value }));
-      if (out) navigate(roomPath(out.room.id));
+      if (!out) return;
+      handOverSession(out);
+      navigate(roomPath(out.room.id));
     });
 
     this.append(
@@ -219,8 +221,10 @@ export class JoinPage extends HTMLElement {
         return;
       }
       const out = await submit(this, alert, button, () => api.joinRoom({ display_name: display, token }));
+      if (!out) return;
+      handOverSession(out);
       // Drop the token from the address bar and history: it is a secret.
-      if (out) navigate(roomPath(out.room.id), { replace: true });
+      navigate(roomPath(out.room.id), { replace: true });
     });
     const card = h("div", { class: "card narrow" }, [form]);
     if (!token) {

@@ -12,6 +12,7 @@ import "./transfer-panel.js";
 import { ICONS, errorCode, errorMessage, errorStatus, h, icon, joinNames } from "./dom.js";
 import { codeField, nameField, submit, takeName } from "./home-page.js";
 import { directCount, statusText, whenConnected } from "./connection-panel.js";
+import { takeSession, handOverSession } from "./handover.js";
 import { navigate, roomPath } from "./nav.js";
 import { attachDrop, canPickFolders, filePicker, guardPageDrops } from "./file-drop.js";
 
@@ -70,7 +71,8 @@ export class RoomPage extends HTMLElement {
         h("p", { class: "opening", role: "status" }, [h("span", { class: "spinner", "aria-hidden": "true" }), "Opening the room…"]),
       ]),
     );
-    const room = new ChatRoom(this.roomId);
+    // Right after creating or joining, the room is known already: no GET /api/rooms/{id}.
+    const room = new ChatRoom(this.roomId, { view: takeSession(this.roomId) });
     try {
       await room.start();
     } catch (err) {
@@ -131,6 +133,7 @@ export class RoomPage extends HTMLElement {
       }
       const out = await submit(this, alert, button, () => api.joinRoom({ display_name: display, code: value }));
       if (!out) return;
+      handOverSession(out);
       if (out.room.id === this.roomId) void this.#open();
       else navigate(roomPath(out.room.id), { replace: true });
     });
