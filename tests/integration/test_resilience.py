@@ -187,3 +187,21 @@ def test_deleting_a_room_closes_its_sockets_and_its_invites(
     r = http.get(f"/api/rooms/{other.room_id}", headers=other.auth)
     assert r.status_code == 200
     po.close()
+
+
+def test_idle_rooms_expire_unless_someone_is_connected(start_server: StartServer, client):
+    server = start_server(cleanup_interval=0.2, room_idle_expiry=1.0)
+    http = client(server)
+    busy = create_room(http, "busy")
+    quiet = create_room(http, "quiet")  # created after busy: it cannot expire first
+    # Connected but silent: chat that goes peer to peer never reaches the server.
+    connected = Peer(server, busy)
+
+    def gone(member: Member) -> bool:
+        return http.get(f"/api/rooms/{member.room_id}", headers=member.auth).status_code != 200
+
+    wait_until(lambda: gone(quiet), what="cleanup deleted the idle room")
+    assert not gone(busy)
+    assert connected.chat("m1", "still here")["seq"] == 1
+    connected.close()
+    wait_until(lambda: gone(busy), what="the room expires once nobody is connected")

@@ -136,7 +136,8 @@ async def test_concurrent_appends_to_several_rooms_and_a_missing_one(store: SqlS
     results = await asyncio.gather(*calls, return_exceptions=True)
 
     failed = [r for r in results if isinstance(r, BaseException)]
-    assert len(failed) == 1 and isinstance(failed[0], NotFoundError)
+    assert len(failed) == 1
+    assert isinstance(failed[0], NotFoundError)
     for room in rooms:
         stored = await store.messages_after(room.id, 0, 100)
         assert [m.seq for m in stored] == [1, 2, 3, 4]

@@ -65,12 +65,16 @@ async def test_idle_rooms_are_deleted(store: SqlStore, make) -> None:
     idle, idle_invite = await make.new_room(store, retention=Retention(idle_expiry=DAY))
     active, _ = await make.new_room(store, retention=Retention(idle_expiry=DAY))
     forever, _ = await make.new_room(store)
+    connected, _ = await make.new_room(store, retention=Retention(idle_expiry=DAY))
     await _fill(store, idle.id, [NOW])
     await _fill(store, active.id, [NOW + DAY])  # activity keeps it alive
+    await store.touch_rooms({connected.id, "no-such-room"}, now=NOW + DAY)  # so does presence
 
     report = await store.cleanup(now=NOW + DAY + 1, invite_grace=DAY)
 
+    assert report.deleted_rooms == (idle.id,)
     assert report.rooms_deleted == 1
+    assert await store.get_room(connected.id) is not None
     assert await store.get_room(idle.id) is None
     assert await store.get_invite(idle_invite.id) is None
     assert await store.get_participant(idle.owner_id) is None

@@ -99,5 +99,9 @@ class StoredMessage:
 @dataclass(frozen=True, slots=True)
 class CleanupReport:
     messages_deleted: int = 0
-    rooms_deleted: int = 0
     invites_released: int = 0
+    deleted_rooms: tuple[str, ...] = ()  # idle rooms deleted, to tell their sockets
+
+    @property
+    def rooms_deleted(self) -> int:
+        return len(self.deleted_rooms)

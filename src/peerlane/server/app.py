@@ -19,7 +19,7 @@ from peerlane.bus.base import Bus
 from peerlane.bus.memory import MemoryBus
 from peerlane.config import Settings
 from peerlane.core import credentials
-from peerlane.core.session import CLOSE_GOING_AWAY
+from peerlane.core.session import CLOSE_GOING_AWAY, RoomDeleted, RoomEvent
 from peerlane.errors import ErrorCode, PeerlaneError, error_body
 from peerlane.files.local import LocalFileStore
 from peerlane.files.store import FileStore
@@ -134,7 +134,12 @@ async def run_cleanup(services: Services) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            report = await services.store.cleanup(now=services.clock(), invite_grace=3600.0)
+            now = services.clock()
+            live = {conn.identity.room_id for conn in services.connections}
+            await services.store.touch_rooms(live, now=now)
+            report = await services.store.cleanup(now=now, invite_grace=3600.0)
+            for room_id in report.deleted_rooms:  # anyone still connected elsewhere
+                await services.bus.publish(RoomEvent(room_id, RoomDeleted()))
             services.metrics.rooms.set(await services.store.count_rooms())
             await cleanup_files(services)
             if report.messages_deleted or report.rooms_deleted or report.invites_released:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from peerlane.core.records import (
@@ -215,6 +215,10 @@ class Store(FileIndex, Protocol):
         """The ``limit`` newest messages with seq < ``before``, ascending."""
 
     # -- retention --
+
+    async def touch_rooms(self, room_ids: Collection[str], *, now: float) -> None:
+        """Mark these rooms active now (someone is connected: chat that goes peer to
+        peer never reaches the server, and must not let the room expire as idle)."""
 
     async def cleanup(self, *, now: float, invite_grace: float) -> CleanupReport:
         """Apply every room's retention (max age, max count), delete rooms idle past their

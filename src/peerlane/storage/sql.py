@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, replace
 from typing import Any, TypeVar
 
@@ -386,6 +386,13 @@ class SqlStore(FileSql):
 
     # -- retention --
 
+    async def touch_rooms(self, room_ids: Collection[str], *, now: float) -> None:
+        async with self._write() as conn:
+            for chunk in _chunks(sorted(room_ids)):
+                await conn.execute(
+                    update(rooms).where(rooms.c.id.in_(chunk)).values(last_active_at=now)
+                )
+
     async def cleanup(self, *, now: float, invite_grace: float) -> CleanupReport:
         async with self._write() as conn:
             # Idle rooms first: their messages go with them and are not counted below.
@@ -400,7 +407,7 @@ class SqlStore(FileSql):
             released = await _release_nameplates(conn, now - invite_grace)
         return CleanupReport(
             messages_deleted=messages_deleted,
-            rooms_deleted=len(rooms_deleted),
+            deleted_rooms=tuple(rooms_deleted),
             invites_released=released,
         )
 
