@@ -116,7 +116,9 @@ class Settings(BaseSettings):
         100_000, ge=1, description="Default messages kept per room (unset: no limit)."
     )
     room_idle_expiry: float | None = Field(
-        30 * DAY, gt=0, description="Default seconds without activity before a room is deleted."
+        30 * DAY,
+        gt=0,
+        description="Default seconds without activity (a message, a join, anyone connected) before a room is deleted.",
     )
     cleanup_interval: float = Field(60.0, gt=0, description="Seconds between cleanup runs.")
 
