@@ -118,7 +118,8 @@ class Settings(BaseSettings):
     room_idle_expiry: float | None = Field(
         30 * DAY,
         gt=0,
-        description="Default seconds without activity (a message, a join, anyone connected) before a room is deleted.",
+        description="Default seconds without activity (a message, a join, anyone "
+        "connected) before a room is deleted.",
     )
     cleanup_interval: float = Field(60.0, gt=0, description="Seconds between cleanup runs.")
 

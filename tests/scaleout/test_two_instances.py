@@ -2,7 +2,8 @@
 
 A client may land on either instance (as behind a load balancer): presence, signaling
 and chat cross instances, the per-room sequence stays gap-free under concurrent writers
-on both, and a client whose instance dies resumes on the other without gaps.
+on both, a client whose instance dies resumes on the other without gaps, and per-IP
+rate limits count requests to both.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from services import PgServer, create_database
-from support import Peer, ServerProcess, create_room, join, link_token
+from support import Peer, ServerProcess, assert_error, create_room, join, link_token
 
 pytestmark = pytest.mark.postgres
 
@@ -96,3 +98,36 @@ def test_a_client_resumes_on_the_other_instance_when_its_instance_dies(
     replayed = [m["id"] for m in b2.inbox if m["type"] == "message"]
     assert replayed == ["m2", "m3", "m4"]
     assert b2.synced["latest_seq"] == 4
+
+
+def test_rate_limits_hold_across_instances(
+    tmp_path: Path, pg_server: PgServer, redis_url: str
+) -> None:
+    limits = redis.Redis.from_url(redis_url)
+
+    def forget_limits() -> None:  # other tests in this session share the Redis server
+        for key in limits.scan_iter("peerlane:limit:*"):
+            limits.delete(key)
+
+    forget_limits()
+    env = {
+        "PEERLANE_DATABASE_URL": create_database(pg_server),
+        "PEERLANE_REDIS_URL": redis_url,
+        "PEERLANE_ROOMS_PER_HOUR": "3",
+    }
+    one = ServerProcess(tmp_path / "one", env=env).start()
+    two = ServerProcess(tmp_path / "two", env=env).start()
+    try:
+        with httpx.Client(base_url=one.base) as h1, httpx.Client(base_url=two.base) as h2:
+            for http in (h1, h2, h1):
+                create_room(http)
+            # A fourth room is refused on either instance, not only on the one that
+            # saw two of the three.
+            for http in (h2, h1):
+                assert_error(
+                    http.post("/api/rooms", json={"display_name": "x"}), 429, "too_many_rooms"
+                )
+    finally:
+        one.stop()
+        two.stop()
+        forget_limits()

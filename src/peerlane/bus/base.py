@@ -1,4 +1,5 @@
-"""The bus interface: room fan-out and presence, across every server instance."""
+"""The bus interface: room fan-out, presence and rate limits, across every server
+instance."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ class Subscription(Protocol):
     def __aiter__(self) -> AsyncIterator[RoomEvent]: ...
 
 
+class Limiter(Protocol):
+    """Token buckets, one per key, shared by every instance on the same bus: ``rate``
+    tokens per second up to ``burst``. Times are the callers' clocks (seconds)."""
+
+    async def take(self, key: str, now: float, cost: float = 1.0) -> float | None:
+        """Spend from ``key``'s bucket; ``None`` if allowed, else seconds to wait."""
+
+    async def peek(self, key: str, now: float, cost: float = 1.0) -> float | None:
+        """Like :meth:`take` without spending: would ``key`` be allowed now?"""
+
+
 class Bus(Protocol):
     async def start(self) -> None: ...
 
@@ -34,3 +46,6 @@ class Bus(Protocol):
     async def remove_peer(self, room_id: str, peer_id: str) -> None: ...
 
     async def peers(self, room_id: str) -> list[p.PeerInfo]: ...
+
+    def limiter(self, name: str, rate: float, burst: float) -> Limiter:
+        """The limiter called ``name`` (one per purpose: room creation, joins, ...)."""

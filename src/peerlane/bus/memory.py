@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from peerlane.core import protocol as p
+from peerlane.core.ratelimit import KeyedLimiter
 from peerlane.core.session import RoomEvent
 
 
@@ -50,6 +51,7 @@ class MemoryBus:
         self.queue_size = queue_size
         self._subscribers: defaultdict[str, set[MemorySubscription]] = defaultdict(set)
         self._peers: defaultdict[str, dict[str, p.PeerInfo]] = defaultdict(dict)
+        self._limiters: dict[str, MemoryLimiter] = {}
 
     async def start(self) -> None:
         return None
@@ -88,3 +90,21 @@ class MemoryBus:
 
     async def peers(self, room_id: str) -> list[p.PeerInfo]:
         return list(self._peers.get(room_id, {}).values())
+
+    def limiter(self, name: str, rate: float, burst: float) -> MemoryLimiter:
+        if name not in self._limiters:
+            self._limiters[name] = MemoryLimiter(rate, burst)
+        return self._limiters[name]
+
+
+class MemoryLimiter:
+    """The in-process limiter: this instance's buckets only."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self._buckets = KeyedLimiter(rate, burst)
+
+    async def take(self, key: str, now: float, cost: float = 1.0) -> float | None:
+        return self._buckets.take(key, now, cost)
+
+    async def peek(self, key: str, now: float, cost: float = 1.0) -> float | None:
+        return self._buckets.peek(key, now, cost)

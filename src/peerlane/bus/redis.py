@@ -7,6 +7,9 @@ consumer is cut off rather than slowing the room).
 
 Presence entries carry an expiry that every instance refreshes for its own peers, so
 the peers of an instance that crashed disappear within ``presence_ttl`` seconds.
+
+Rate limits are token buckets in Redis hashes, updated by one Lua script (atomic), so
+a client meets the same limit whichever instance it reaches.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import TypeAdapter
+from redis.commands.core import AsyncScript
 
 from peerlane.bus.memory import MemorySubscription
 from peerlane.core import protocol as p
@@ -165,3 +169,55 @@ class RedisBus:
                 if peers:
                     mapping: dict[Any, Any] = {pid: self._entry(p) for pid, p in peers.items()}
                     await self.redis.hset(_peers_key(room_id), mapping=mapping)
+
+    def limiter(self, name: str, rate: float, burst: float) -> RedisLimiter:
+        return RedisLimiter(self, name, rate, burst)
+
+
+# KEYS[1]: the bucket. ARGV: rate, burst, now, cost, spend ("1" or "0").
+# Returns "" when allowed, else the seconds to wait (a string: Redis would truncate a
+# Lua number to an integer). A clock behind the bucket's adds no tokens.
+_TAKE = """
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, cost = tonumber(ARGV[3]), tonumber(ARGV[4])
+local state = redis.call("HMGET", KEYS[1], "tokens", "updated")
+local tokens = tonumber(state[1]) or burst
+local updated = tonumber(state[2]) or now
+if now > updated then
+  tokens = math.min(burst, tokens + (now - updated) * rate)
+  updated = now
+end
+local allowed = tokens >= cost
+if ARGV[5] == "1" then
+  if allowed then tokens = tokens - cost end
+  redis.call("HSET", KEYS[1], "tokens", tostring(tokens), "updated", tostring(updated))
+  redis.call("PEXPIRE", KEYS[1], math.ceil((burst / rate + 1) * 1000))
+end
+if allowed then return "" end
+return tostring((cost - tokens) / rate)
+"""
+
+
+class RedisLimiter:
+    """Buckets in Redis under ``peerlane:limit:<name>:<key>``, gone once full again."""
+
+    def __init__(self, bus: RedisBus, name: str, rate: float, burst: float) -> None:
+        self._bus = bus
+        self._name = name
+        self._rate = rate
+        self._burst = burst
+        self._script: AsyncScript | None = None
+
+    async def take(self, key: str, now: float, cost: float = 1.0) -> float | None:
+        return await self._run(key, now, cost, spend=True)
+
+    async def peek(self, key: str, now: float, cost: float = 1.0) -> float | None:
+        return await self._run(key, now, cost, spend=False)
+
+    async def _run(self, key: str, now: float, cost: float, *, spend: bool) -> float | None:
+        if self._script is None:
+            self._script = self._bus.redis.register_script(_TAKE)
+        script = self._script
+        args = [repr(self._rate), repr(self._burst), repr(now), repr(cost), "1" if spend else "0"]
+        wait = await script(keys=[f"peerlane:limit:{self._name}:{key}"], args=args)
+        return None if wait == "" else float(wait)

@@ -166,7 +166,7 @@ async def create_room(
     body: s.CreateRoomIn, request: Request, response: Response, svc: Svc
 ) -> s.SessionOut:
     now = svc.clock()
-    if (wait := svc.limiters.rooms.take(client_ip(request, svc), now)) is not None:
+    if (wait := await svc.limiters.rooms.take(client_ip(request, svc), now)) is not None:
         raise LimitError(ErrorCode.TOO_MANY_ROOMS, retry_after=wait)
     cfg = svc.settings
     room_id, owner_id = new_id(9), new_id(9)
@@ -267,14 +267,14 @@ async def join(body: s.JoinIn, request: Request, response: Response, svc: Svc) -
     now = svc.clock()
     ip = client_ip(request, svc)
     limits = svc.limiters
-    if (wait := limits.joins.take(ip, now)) is not None or (
-        wait := limits.failed_joins.peek(ip, now)
+    if (wait := await limits.joins.take(ip, now)) is not None or (
+        wait := await limits.failed_joins.peek(ip, now)
     ) is not None:
         raise LimitError(ErrorCode.TOO_MANY_ATTEMPTS, retry_after=wait)
     try:
         invite = await find_invite(svc, body)
     except NotFoundError:
-        limits.failed_joins.take(ip, now)
+        await limits.failed_joins.take(ip, now)
         raise
     joining = Participant(new_id(9), invite.room_id, body.display_name, "member", now)
     joined = await svc.store.redeem_invite(

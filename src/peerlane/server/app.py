@@ -59,7 +59,7 @@ def create_app(
         store=store,
         bus=bus,
         metrics=metrics,
-        limiters=Limiters.from_settings(settings),
+        limiters=Limiters.from_settings(settings, bus),
         files=files,
     )
 

@@ -418,7 +418,7 @@ def file_out(file: StoredFile, url: str, *, room: bool) -> FileOut:
 async def create_share(body: CreateShareIn, request: Request, svc: Svc) -> CreatedShareOut:
     """A new, empty share link; files are added by tus uploads with metadata ``share``."""
     settings, now = svc.settings, svc.clock()
-    if (wait := svc.limiters.shares.take(client_ip(request, svc), now)) is not None:
+    if (wait := await svc.limiters.shares.take(client_ip(request, svc), now)) is not None:
         raise LimitError(ErrorCode.TOO_MANY_SHARES, retry_after=wait)
     ttl = body.ttl or settings.share_ttl
     if ttl > settings.share_max_ttl:

@@ -8,9 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from peerlane.bus.base import Bus
+from peerlane.bus.base import Bus, Limiter
 from peerlane.config import Settings
-from peerlane.core.ratelimit import KeyedLimiter
 from peerlane.files.store import FileStore
 from peerlane.files.uploads import Uploads
 from peerlane.server.metrics import Metrics
@@ -22,18 +21,22 @@ if TYPE_CHECKING:
 
 @dataclass
 class Limiters:
-    rooms: KeyedLimiter
-    joins: KeyedLimiter
-    failed_joins: KeyedLimiter
-    shares: KeyedLimiter
+    """Per-IP limits, kept on the bus: with Redis, every instance shares them."""
+
+    rooms: Limiter
+    joins: Limiter
+    failed_joins: Limiter
+    shares: Limiter
 
     @classmethod
-    def from_settings(cls, s: Settings) -> Limiters:
+    def from_settings(cls, s: Settings, bus: Bus) -> Limiters:
         return cls(
-            rooms=KeyedLimiter(s.rooms_per_hour / 3600, s.rooms_per_hour),
-            joins=KeyedLimiter(s.joins_per_minute / 60, s.joins_per_minute),
-            failed_joins=KeyedLimiter(s.failed_joins_per_hour / 3600, s.failed_joins_per_hour),
-            shares=KeyedLimiter(s.shares_per_hour / 3600, s.shares_per_hour),
+            rooms=bus.limiter("rooms", s.rooms_per_hour / 3600, s.rooms_per_hour),
+            joins=bus.limiter("joins", s.joins_per_minute / 60, s.joins_per_minute),
+            failed_joins=bus.limiter(
+                "failed_joins", s.failed_joins_per_hour / 3600, s.failed_joins_per_hour
+            ),
+            shares=bus.limiter("shares", s.shares_per_hour / 3600, s.shares_per_hour),
         )
 
 

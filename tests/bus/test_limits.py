@@ -1,0 +1,52 @@
+"""Rate limits on the bus, on both back-ends: with Redis, instances share the buckets."""
+
+from __future__ import annotations
+
+import pytest
+
+NOW = 1_000_000.0
+
+
+async def test_a_burst_then_a_wait_that_refills(make_bus) -> None:
+    limiter = (await make_bus()).limiter("t1", rate=0.5, burst=2)
+
+    assert await limiter.take("1.2.3.4", NOW) is None
+    assert await limiter.take("1.2.3.4", NOW) is None
+    assert await limiter.take("1.2.3.4", NOW) == pytest.approx(2.0)
+    assert await limiter.take("5.6.7.8", NOW) is None  # every key has its own bucket
+    assert await limiter.take("1.2.3.4", NOW + 1) == pytest.approx(1.0)
+    assert await limiter.take("1.2.3.4", NOW + 2) is None
+    assert await limiter.take("1.2.3.4", NOW + 1000) is None  # refilled, never above burst
+    assert await limiter.take("1.2.3.4", NOW + 1000) is None
+    assert await limiter.take("1.2.3.4", NOW + 1000) is not None
+
+
+async def test_peek_does_not_spend(make_bus) -> None:
+    limiter = (await make_bus()).limiter("t2", rate=1 / 60, burst=1)
+
+    assert await limiter.peek("k", NOW) is None
+    assert await limiter.peek("k", NOW) is None
+    assert await limiter.take("k", NOW) is None
+    assert await limiter.peek("k", NOW) == pytest.approx(60.0)
+    assert await limiter.peek("k", NOW + 60) is None
+
+
+async def test_limits_are_shared_between_instances_and_separate_by_name(make_bus) -> None:
+    # Two buses of the redis kind are two server instances on one Redis; the memory
+    # kind is one process, so the same buckets either way.
+    a, b = await make_bus(), await make_bus()
+    rooms_a, rooms_b = a.limiter("rooms", 1 / 3600, 2), b.limiter("rooms", 1 / 3600, 2)
+
+    assert await rooms_a.take("ip", NOW) is None
+    assert await rooms_b.take("ip", NOW) is None
+    assert await rooms_a.take("ip", NOW) is not None
+    assert await rooms_b.take("ip", NOW) is not None
+    assert await b.limiter("joins", 1 / 3600, 2).take("ip", NOW) is None
+
+
+async def test_a_clock_behind_the_bucket_adds_no_tokens(make_bus) -> None:
+    limiter = (await make_bus()).limiter("t3", rate=1, burst=1)
+
+    assert await limiter.take("k", NOW) is None
+    assert await limiter.take("k", NOW - 5) is not None  # another instance's slow clock
+    assert await limiter.take("k", NOW + 1) is None
