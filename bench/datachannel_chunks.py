@@ -35,19 +35,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = os.environ.get("PEERLANE_E2E_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-dev-shm-usage",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
-KIB = 1024
-MIB = 1024 * 1024
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests")]
+from _browsers import KIB, MIB, in_namespace, parse_size  # noqa: E402
+from e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>bench</title>
 <script>
@@ -120,12 +110,6 @@ window.blast = async ({label, total, frame, high, low}) => {
 </script>"""
 
 
-def parse_size(text: str) -> int:
-    text = text.strip().upper().removesuffix("B")
-    scale = {"K": KIB, "M": MIB, "G": 1024 * MIB}.get(text[-1:], 1)
-    return int(float(text.rstrip("KMG")) * scale)
-
-
 class Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -164,7 +148,10 @@ def run(size: int, repeat: int, frames: list[int], highs: list[int]) -> list[dic
         with sync_playwright() as pw:
             contexts = [
                 pw.chromium.launch_persistent_context(
-                    str(root / f"profile-{i}"), executable_path=CHROMIUM, headless=True, args=ARGS
+                    str(root / f"profile-{i}"),
+                    executable_path=CHROMIUM,
+                    headless=True,
+                    args=CHROMIUM_ARGS,
                 )
                 for i in range(2)
             ]
@@ -242,17 +229,6 @@ def table(rows: list[dict[str, Any]], size: int, repeat: int) -> str:
     return "\n".join(lines)
 
 
-def in_namespace() -> None:
-    """Re-run this script inside scripts/netns-run (WebRTC must not leave the machine,
-    and ICE then sees exactly one host address), unless already there."""
-    if os.environ.get("NETNS_RUN") == "1":
-        return
-    wrapper = Path(__file__).resolve().parents[1] / "scripts" / "netns-run"
-    os.execv(
-        str(wrapper), [str(wrapper), sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]]
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -271,7 +247,7 @@ def main() -> None:
         "--quick", action="store_true", help="smoke run: 16 MiB, 64 KiB frames, 1 MiB mark, once"
     )
     opts = parser.parse_args()
-    in_namespace()
+    in_namespace(__file__)
     if opts.quick:
         opts.size, opts.repeat, opts.frames, opts.highs = 16 * MIB, 1, "64K", "1M"
     frames = [parse_size(f) for f in opts.frames.split(",")]

@@ -33,24 +33,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "e2e")]
 
+from _browsers import MIB, in_namespace, parse_size  # noqa: E402
+from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, NO_P2P_PREFS  # noqa: E402
 from peerlane.core.integrity import TreeHasher  # noqa: E402
 
-MIB = 1024 * 1024
-CHROMIUM = os.environ.get("PEERLANE_E2E_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--enable-precise-memory-info",
-]
-NO_P2P_PREFS = {"webrtc": {"ip_handling_policy": "disable_non_proxied_udp"}}
+ARGS = [*CHROMIUM_ARGS, "--enable-precise-memory-info"]
 
 T = "window.peerlane.room.transfers"
 
@@ -235,23 +222,6 @@ def run(opts: argparse.Namespace) -> dict:
     }
 
 
-def parse_size(text: str) -> int:
-    text = text.strip().upper().removesuffix("B")
-    scale = {"K": 1024, "M": MIB, "G": 1024 * MIB}.get(text[-1:], 1)
-    return int(float(text.rstrip("KMG")) * scale)
-
-
-def in_namespace() -> None:
-    """Re-run this script inside scripts/netns-run (WebRTC must not leave the machine,
-    and ICE then sees exactly one host address), unless already there."""
-    if os.environ.get("NETNS_RUN") == "1":
-        return
-    wrapper = Path(__file__).resolve().parents[1] / "scripts" / "netns-run"
-    os.execv(
-        str(wrapper), [str(wrapper), sys.executable, str(Path(__file__).resolve()), *sys.argv[1:]]
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -264,7 +234,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--quick", action="store_true", help="smoke run: 16 MiB")
     opts = parser.parse_args()
-    in_namespace()
+    in_namespace(__file__)
     if opts.quick:
         opts.size = 16 * MIB
     result = run(opts)
