@@ -24,8 +24,9 @@ machine drifts); the ratio is the median of those. Target: >= 0.9. Over each tim
 interval the bench also reads the CPU time of every thread of both browsers from /proc
 (grouped by process type and thread name). ``--profile`` adds one more peerlane transfer
 with timers around the engine's steps (sender: waiting for the block window, for
-``bufferedamountlow``, reading the file; receiver: per-frame handling, hashing + OPFS
-write of each block, checkpoints) and Chromium's sampling profiler on both main threads.
+``bufferedamountlow``, reading the file, per slice or per frame from the stream; receiver:
+per-frame handling, hashing + OPFS write of each block, checkpoints) and Chromium's
+sampling profiler on both main threads.
 
     scripts/netns-run .venv/bin/python bench/transfer_browser.py            # 500 MB, 2 rounds
     scripts/netns-run .venv/bin/python bench/transfer_browser.py --quick    # 50 MB
@@ -179,6 +180,14 @@ async () => {
     try { return await arrayBuffer.call(this); }
     finally { p.read += performance.now() - t; p.reads += 1; }
   };
+  if (send.FileStream) {  // reading the file as a stream, straight into the frames
+    const frame = send.FileStream.prototype.frame;
+    send.FileStream.prototype.frame = async function (...args) {
+      const t = performance.now();
+      try { return await frame.apply(this, args); }
+      finally { p.read += performance.now() - t; p.reads += 1; }
+    };
+  }
   const channelSend = C.send;
   C.send = async function (data) {
     // the queue ran dry before this frame: the channel sat idle, waiting for the app

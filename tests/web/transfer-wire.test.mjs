@@ -4,7 +4,7 @@ import { describe, test } from "node:test";
 import { hashFile, rootOf } from "../../src/peerlane/web/integrity.js";
 import { memoryStore } from "../../src/peerlane/web/opfs.js";
 import { BlockReceiver } from "../../src/peerlane/web/transfer-receive.js";
-import { FileAhead, READ_BLOCKS, SendSession, WINDOW_BLOCKS } from "../../src/peerlane/web/transfer-send.js";
+import { FileAhead, FileStream, READ_BLOCKS, SendSession, WINDOW_BLOCKS } from "../../src/peerlane/web/transfer-send.js";
 import {
   ChannelSender, decodeControl, decodeData, encodeControl, encodeData, labelOf, splitHashes, transferOfLabel,
 } from "../../src/peerlane/web/transfer-wire.js";
@@ -77,14 +77,44 @@ describe("ChannelSender (backpressure)", () => {
 });
 
 /** A sender session and a block receiver joined by a fake channel pair. */
-async function wire(file, { have = 0, hashes = null, readBlocks } = {}) {
+/**
+ * Record the file's slices ("first block+blocks", or "first-end" for a stream's slice);
+ * `noByob`: their streams take no BYOB reads (as in a browser without them).
+ */
+function spySlices(file, noByob = false) {
+  const slices = [];
+  const slice = file.slice.bind(file);
+  file.slice = (start, end) => {
+    slices.push(end === undefined ? `${start / MiB}-end` : `${start / MiB}+${Math.ceil((Math.min(end, file.size) - start) / MiB)}`);
+    const blob = slice(start, end);
+    if (noByob) blob.stream = () => new ReadableStream({ start: (c) => c.close() });
+    return blob;
+  };
+  return slices;
+}
+
+/** Damage the first frame of `block` once, on its way to the receiver. */
+function damageOnce(w, block) {
+  let damaged = false;
+  w.tx.tamper = (data) => {
+    if (typeof data === "string" || damaged) return data;
+    const f = decodeData(data);
+    if (f.block !== block || f.offset !== 0) return data;
+    damaged = true;
+    const copy = data.slice(0);
+    new Uint8Array(copy)[9] ^= 1;
+    return copy;
+  };
+}
+
+async function wire(file, { have = 0, hashes = null, readBlocks, stream } = {}) {
   const { root, blocks } = await hashFile(file);
   const [rx, tx] = channelPair("file:t");
   const store = memoryStore();
   const writer = await store.open("t", file.size);
   const receiver = new BlockReceiver({ size: file.size, root, writer, hashes, have, stored: hashes ? hashes.slice(0, have) : [] });
   const log = { ok: [], bad: [], bytes: 0 };
-  const session = new SendSession({ channel: tx, file, hashes: blocks, readBlocks, onVerified: (b) => log.ok.push(b), onBad: (b) => log.bad.push(b), onBytes: (n) => (log.bytes += n) });
+  const session = new SendSession({ channel: tx, file, hashes: blocks, readBlocks, stream, onVerified: (b) => log.ok.push(b), onBad: (b) => log.bad.push(b), onBytes: (n) => (log.bytes += n) });
   let queue = Promise.resolve();
   rx.addEventListener("message", (ev) => {
     queue = queue.then(async () => {
@@ -176,32 +206,45 @@ describe("SendSession ↔ BlockReceiver", () => {
     assert.ok(w.receiver.complete && (await w.receiver.verifyRoot()));
   });
 
-  test("the file is read READ_BLOCKS blocks at a time, ahead of the send; a resend reads one block", async () => {
-    assert.ok(READ_BLOCKS >= 4);
+  test("the file is read as one stream into the frames; a resend after bad reads its block on its own", async () => {
     const file = patternFile(10 * MiB + 100);
-    const w = await wire(file, { readBlocks: 4 });
-    const slices = [];
-    const slice = file.slice.bind(file);
-    file.slice = (start, end) => {
-      slices.push([start / MiB, (Math.min(end, file.size) - start) / MiB]);
-      return slice(start, end);
-    };
-    let damaged = false;
-    w.tx.tamper = (data) => {
-      if (typeof data === "string" || damaged) return data;
-      const f = decodeData(data);
-      if (f.block !== 5 || f.offset !== 0) return data;
-      damaged = true;
-      const copy = data.slice(0);
-      new Uint8Array(copy)[9] ^= 1;
-      return copy;
-    };
+    const w = await wire(file);
+    const slices = spySlices(file);
+    damageOnce(w, 5);
     w.want();
     await w.drain();
     assert.ok(w.receiver.complete && (await w.receiver.verifyRoot()));
-    const reads = slices.map(([first, n]) => `${first}+${Math.ceil(n)}`);
-    assert.deepEqual(reads.filter((r) => r !== "5+1"), ["0+4", "4+4", "8+3"], "4-block slices in order");
-    assert.deepEqual(reads.filter((r) => r === "5+1"), ["5+1"], "the bad block again, on its own");
+    assert.deepEqual(slices, ["0-end", "5+1"]);
+    assert.equal(w.log.bytes, file.size + MiB);
+  });
+
+  test("without BYOB streams the file is read READ_BLOCKS blocks at a time, ahead of the send", async () => {
+    assert.ok(READ_BLOCKS >= 4);
+    for (const how of ["option", "browser"]) {
+      const file = patternFile(10 * MiB + 100);
+      const w = await wire(file, { readBlocks: 4, stream: how === "option" ? false : undefined });
+      const slices = spySlices(file, how === "browser");
+      damageOnce(w, 5);
+      w.want();
+      await w.drain();
+      assert.ok(w.receiver.complete && (await w.receiver.verifyRoot()), how);
+      assert.deepEqual(slices.filter((r) => r !== "0-end").sort(), ["0+4", "4+4", "5+1", "8+3"], how);
+    }
+  });
+
+  test("FileStream: frames with the payload read in, null past the end", async () => {
+    const size = 2 * MiB + 10;
+    const stream = FileStream.open(patternFile(size), MiB);
+    const first = decodeData(await stream.frame(1, 0, 65536));
+    assert.deepEqual([first.block, first.offset], [1, 0]);
+    assert.deepEqual(first.bytes, pattern(size).subarray(MiB, MiB + 65536));
+    assert.equal(stream.position, MiB + 65536);
+    const rest = MiB + 10 - 65536;
+    assert.deepEqual(decodeData(await stream.frame(1, 65536, rest)).bytes, pattern(size).subarray(MiB + 65536));
+    assert.equal(await stream.frame(2, 0, 10), null, "the file ends");
+    const plain = patternFile(10);
+    spySlices(plain, true);
+    assert.equal(FileStream.open(plain, 0), null, "no BYOB reads");
   });
 
   test("FileAhead: one slice ahead at most; a jump restarts the reads there", async () => {
@@ -285,6 +328,26 @@ describe("SendSession ↔ BlockReceiver", () => {
     assert.equal(receiver.have, 1);
     assert.equal((await receiver.ingest(0, 0, bytes.subarray(0, 1000))).kind, "ignored", "already verified");
     assert.deepEqual(await receiver.ingest(0, 1000, bytes.subarray(1000)), { kind: "known", block: 0 }, "its last piece: confirm again");
+  });
+
+  test("block buffers are reused: the store hands a written one back, a bad one is kept", async () => {
+    const size = 4 * MiB;
+    const file = patternFile(size);
+    const { root, blocks } = await hashFile(file);
+    const receiver = new BlockReceiver({ size, root, hashes: blocks, writer: await memoryStore().open("x", size) });
+    const bytes = pattern(size);
+    const buffers = [];
+    for (const block of [0, 1, 2]) {
+      const piece = block === 2 ? bytes.slice(2 * MiB, 3 * MiB).fill(0, 0, 10) : bytes.subarray(block * MiB, (block + 1) * MiB);
+      await receiver.ingest(block, 0, piece.subarray(0, 1000));
+      buffers.push(receiver.partial.get(block).buf.buffer);
+      assert.equal((await receiver.ingest(block, 1000, piece.subarray(1000))).kind, block === 2 ? "bad" : "verified");
+    }
+    assert.equal(buffers[1], buffers[0], "block 1 filled block 0's buffer again");
+    assert.equal(buffers[2], buffers[0]);
+    await receiver.ingest(2, 0, bytes.subarray(2 * MiB, 3 * MiB));
+    await receiver.ingest(3, 0, bytes.subarray(3 * MiB));
+    assert.ok(receiver.complete && (await receiver.verifyRoot()));
   });
 
   test("without a hash list (server download) blocks are taken and the root decides", async () => {

@@ -3,9 +3,9 @@
 // unlike createWritable(), which copies the whole file to a swap file on every open and
 // commits only on close — useless for resuming a 4 GB file.
 //
-// Requests {seq, op, id, …} → replies {seq, ok, error?}. Ops: open {id, size?} (creates
-// `transfers/<id>`), write {id, position, data: ArrayBuffer}, flush {id}, close {id},
-// remove {id}.
+// Requests {seq, op, id, …} → replies {seq, ok, error?, data?}. Ops: open {id, size?}
+// (creates `transfers/<id>`), write {id, position, data: ArrayBuffer} (the reply moves
+// `data` back, for the page to fill again), flush {id}, close {id}, remove {id}.
 
 /** @type {any} */
 const scope = self;
@@ -18,7 +18,7 @@ async function directory() {
   return root.getDirectoryHandle("transfers", { create: true });
 }
 
-/** @type {Record<string, (msg: any) => Promise<void> | void>} */
+/** An op's result: a buffer to hand back to the page. @type {Record<string, (msg: any) => Promise<ArrayBuffer | void> | ArrayBuffer | void>} */
 const ops = {
   async open({ id }) {
     if (handles.has(id)) return;
@@ -30,6 +30,7 @@ const ops = {
     const bytes = new Uint8Array(data);
     let done = 0;
     while (done < bytes.length) done += handle.write(bytes.subarray(done), { at: position + done });
+    return data;
   },
   flush({ id }) {
     handleOf(id).flush();
@@ -63,8 +64,9 @@ scope.onmessage = (/** @type {MessageEvent} */ ev) => {
   const msg = ev.data;
   queue = queue.then(async () => {
     try {
-      await ops[msg.op](msg);
-      scope.postMessage({ seq: msg.seq, ok: true });
+      const data = await ops[msg.op](msg);
+      if (data) scope.postMessage({ seq: msg.seq, ok: true, data }, [data]);
+      else scope.postMessage({ seq: msg.seq, ok: true });
     } catch (err) {
       const e = /** @type {{name?: string, message?: string}} */ (err);
       scope.postMessage({ seq: msg.seq, ok: false, error: `${e.name ?? "Error"}: ${e.message ?? String(err)}` });

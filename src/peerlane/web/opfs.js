@@ -11,9 +11,13 @@ import { debug } from "./debug.js";
 
 /**
  * A file being received: positional writes, durable after flush(). write() takes the
- * bytes over (the OPFS store moves a whole ArrayBuffer to its worker: do not reuse it).
+ * bytes over (the OPFS store moves a whole ArrayBuffer to its worker: do not reuse it)
+ * and resolves with a buffer the caller may fill again (the OPFS worker hands the
+ * moved one back once written; the memory store copies, so the same one), or null.
+ * Reusing block buffers spares a fresh 1 MiB allocation, whose pages the system must
+ * fault in and zero, per block.
  * @typedef {{
- *   write(position: number, bytes: Uint8Array): Promise<void>,
+ *   write(position: number, bytes: Uint8Array): Promise<ArrayBuffer | null>,
  *   flush(): Promise<void>,
  *   close(): Promise<void>,
  * }} PartialWriter
@@ -65,13 +69,13 @@ export function opfsStore() {
   /** @type {Worker | null} */
   let worker = null;
   let seq = 0;
-  /** @type {Map<number, {resolve: () => void, reject: (err: Error) => void}>} */
+  /** @type {Map<number, {resolve: (data: ArrayBuffer | null) => void, reject: (err: Error) => void}>} */
   const waiting = new Map();
 
   /**
    * @param {Record<string, unknown>} msg
    * @param {Transferable[]} [transfer]
-   * @returns {Promise<void>}
+   * @returns {Promise<ArrayBuffer | null>}  the buffer of a write, handed back
    */
   function call(msg, transfer = []) {
     if (!worker) {
@@ -79,7 +83,7 @@ export function opfsStore() {
       worker.onmessage = (ev) => {
         const entry = waiting.get(ev.data.seq);
         waiting.delete(ev.data.seq);
-        if (ev.data.ok) entry?.resolve();
+        if (ev.data.ok) entry?.resolve(ev.data.data ?? null);
         else entry?.reject(new Error(ev.data.error));
       };
     }
@@ -103,8 +107,8 @@ export function opfsStore() {
           const data = whole ? bytes.buffer : bytes.slice().buffer;
           return call({ op: "write", id, position, data }, [data]);
         },
-        flush: () => call({ op: "flush", id }),
-        close: () => call({ op: "close", id }),
+        flush: async () => void (await call({ op: "flush", id })),
+        close: async () => void (await call({ op: "close", id })),
       };
     },
     async file(id, name, type) {
@@ -113,7 +117,7 @@ export function opfsStore() {
       const file = await (await dir.getFileHandle(id)).getFile();
       return new File([file], name, { type }); // disk-backed: no copy into memory
     },
-    remove: (id) => call({ op: "remove", id }),
+    remove: async (id) => void (await call({ op: "remove", id })),
     free: storageFree,
   };
 }
@@ -147,6 +151,7 @@ export function memoryStore({ limit = MEMORY_LIMIT } = {}) {
         async write(position, bytes) {
           if (!data.has(id)) throw new Error("removed");
           parts.set(position, bytes.slice());
+          return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? /** @type {ArrayBuffer} */ (bytes.buffer) : null;
         },
         async flush() {},
         async close() {},
@@ -210,6 +215,11 @@ function run(db, mode, op) {
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error);
   });
+}
+
+/** Open the transfers' database ahead of use (see openOutbox in store.js). */
+export function openManifests() {
+  void database();
 }
 
 /** @returns {ManifestStore} */
