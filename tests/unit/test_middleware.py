@@ -68,9 +68,10 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
         assert "ui/share-page.js" not in entry
         room = _preloads(pages["/r/abc"])
         assert entry < room
-        # the whole six-level chain room-page -> chat -> transfer -> transfer-send -> integrity
+        # the whole chain room-page -> chat -> transfer -> transfer-send -> integrity, and
+        # what the room page loads with import() (its elements, the transfer engine)
         chain = {"ui/room-page.js", "chat.js", "transfer.js", "transfer-send.js", "integrity.js"}
-        assert chain <= room
+        assert chain | {"ui/message-list.js", "ui/composer.js"} <= room
         # the home and join pages name the rest of the room page's graph, to load next
         assert _later(pages["/join"]) == _later(pages["/"]) == room - entry
         assert _later(pages["/r/abc"]) == _later(pages["/share"]) == set()
@@ -89,14 +90,31 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
 
 def test_the_lazy_pages_are_the_ones_app_js_imports_dynamically() -> None:
     """The server preloads, per page, what app.js loads with import() to show it."""
-    from peerlane.server.app import PAGE_MODULES, WEB
+    from peerlane.server.app import ENTRY_MODULE, PAGE_MODULES, WEB, ModuleGraph
 
+    roots = {m for extra in PAGE_MODULES.values() for m in extra}
+    assert set(ModuleGraph(WEB).lazy_imports(ENTRY_MODULE)) == roots
     source = (WEB / "app.js").read_text()
-    dynamic = set(re.findall(r"""import\(\s*["']\./([^"']+)["']\s*\)""", source))
-    assert dynamic == {m for extra in PAGE_MODULES.values() for m in extra}
+    assert set(re.findall(r"""import\(\s*["']\./([^"']+)["']\s*\)""", source)) == roots
 
 
-def test_the_module_graph_reads_static_imports_only(tmp_path: Path) -> None:
+def test_the_room_connects_before_its_elements_and_transfers_load() -> None:
+    """The room page's static graph (what runs before it can connect) leaves out its
+    elements and the transfer engine: they load with import(), preloaded all the same."""
+    from peerlane.server.app import ROOM_PAGE, WEB, ModuleGraph
+
+    graph = ModuleGraph(WEB)
+    core = set(graph.closure(list(ROOM_PAGE)))
+    assert {"chat.js", "signaling.js", "mesh.js", "store.js"} <= core
+    lazy = {"ui/message-list.js", "ui/composer.js", "transfer.js", "transfer-send.js"}
+    assert not core & lazy
+    everything = graph.closure(list(ROOM_PAGE), lazy=True)
+    assert lazy <= set(everything)
+    # in fetching order: the static graph first
+    assert everything[: len(core)] == graph.closure(list(ROOM_PAGE))
+
+
+def test_the_module_graph_reads_static_and_lazy_imports(tmp_path: Path) -> None:
     from peerlane.server.app import ModuleGraph
 
     (tmp_path / "ui").mkdir()
@@ -107,12 +125,18 @@ def test_the_module_graph_reads_static_imports_only(tmp_path: Path) -> None:
         'import "./c.js";\n'
         'import * as d from "./d.js";\n'
         '/** @typedef {import("./types.js").T} T */\n'
+        "// const old = () => import('./commented.js');\n"
         'const later = () => import("./lazy.js");\n'
+        'const typed = /** @type {import("./cast.js").T} */ (later);\n'
     )
     (tmp_path / "a.js").write_text("export const a = 1;\n")
     (tmp_path / "ui" / "b.js").write_text('import { a } from "../a.js";\nexport const b1 = a;\n')
     (tmp_path / "c.js").write_text("")
     (tmp_path / "d.js").write_text("")
+    (tmp_path / "lazy.js").write_text('import "./e.js";\n')
+    (tmp_path / "e.js").write_text("")
     graph = ModuleGraph(tmp_path)
     assert graph.imports("app.js") == ["a.js", "ui/b.js", "c.js", "d.js"]
-    assert graph.closure(["app.js"]) == ["a.js", "app.js", "c.js", "d.js", "ui/b.js"]
+    assert graph.lazy_imports("app.js") == ["lazy.js"]
+    assert graph.closure(["app.js"]) == ["app.js", "a.js", "ui/b.js", "c.js", "d.js"]
+    assert graph.closure(["app.js"], lazy=True)[-2:] == ["lazy.js", "e.js"]

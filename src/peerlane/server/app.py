@@ -228,13 +228,14 @@ def add_operations(app: FastAPI, services: Services) -> None:
 def add_web(app: FastAPI) -> None:
     """The browser client: static ES modules, one HTML shell per kind of page."""
     graph = ModuleGraph(WEB)
-    room = graph.closure([ENTRY_MODULE, *ROOM_PAGE])
+    entry = graph.closure([ENTRY_MODULE])
     shells = {}
-    for page, extra in PAGE_MODULES.items():
-        modules = graph.closure([ENTRY_MODULE, *extra])
+    for page, roots in PAGE_MODULES.items():
+        # A page's graph: app.js's static one, and its own module's, lazy imports included.
+        modules = entry + [m for m in graph.closure(list(roots), lazy=True) if m not in entry]
         # The home and join pages lead to the room page: they load its modules once shown.
-        later = [m for m in room if m not in modules] if page == "entry" else []
-        shells[page] = shell_html(modules, later)
+        later = [m for m in graph.closure(list(ROOM_PAGE), lazy=True) if m not in entry]
+        shells[page] = shell_html(modules, later if page == "entry" else [])
 
     def route(html: str) -> Callable[[], Awaitable[HTMLResponse]]:
         async def shell() -> HTMLResponse:
@@ -248,7 +249,7 @@ def add_web(app: FastAPI) -> None:
         app.mount("/static", StaticFiles(directory=WEB), name="static")
 
 
-# The client's entry module (index.html loads it) and, per kind of page, the modules
+# The client's entry module (index.html loads it) and, per kind of page, the module
 # app.js loads with a dynamic import() to show it (src/peerlane/web/app.js).
 ENTRY_MODULE = "app.js"
 ROOM_PAGE = ("ui/room-page.js",)
@@ -266,43 +267,66 @@ SHELL_ROUTES = {
 }
 
 # A static import: `import x from "./a.js";`, `import {a, b} from "./a.js";` (over several
-# lines too) or `import "./a.js";`, at the start of a line. Not `import("./a.js")` (a
-# dynamic import, loaded later) nor `{import("./a.js").T}` in a JSDoc comment.
+# lines too) or `import "./a.js";`, at the start of a line.
 _STATIC_IMPORT = re.compile(
     r"""^import\s*(?:[\w*{}\s,$]+?\s*from\s*)?["']([^"']+)["']\s*;?""", re.MULTILINE
 )
+# A dynamic import, `import("./a.js")`, once JSDoc comments (whose types say
+# `{import("./a.js").T}`) and whole-line // comments are taken out.
+_DYNAMIC_IMPORT = re.compile(r"""(?<![\w.$])import\(\s*["']([^"']+)["']\s*\)""")
+_COMMENTS = re.compile(r"/\*\*.*?\*/|^[ \t]*//[^\n]*", re.DOTALL | re.MULTILINE)
 
 
 class ModuleGraph:
-    """The static import graph of the client's ES modules, read from their source."""
+    """The import graph of the client's ES modules, read from their source: static
+    imports, and the lazy ones (``import()``) apart."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._imports: dict[str, list[str]] = {}
+        self._imports: dict[str, tuple[list[str], list[str]]] = {}
 
-    def imports(self, module: str) -> list[str]:
-        """The modules ``module`` imports statically (paths relative to the root)."""
+    def _read(self, module: str) -> tuple[list[str], list[str]]:
         if module not in self._imports:
             source = (self.root / module).read_text(encoding="utf-8")
             base = PurePosixPath(module).parent
-            found = []
-            for spec in _STATIC_IMPORT.findall(source):
-                if not spec.startswith((".", "/")):
-                    raise ValueError(f"{module}: bare import {spec!r} (no bundler here)")
-                found.append(_normalize(base / spec))
+            found: tuple[list[str], list[str]] = ([], [])
+            code = _COMMENTS.sub("", source)
+            for kind, specs in enumerate(
+                (_STATIC_IMPORT.findall(source), _DYNAMIC_IMPORT.findall(code))
+            ):
+                for spec in specs:
+                    if not spec.startswith((".", "/")):
+                        raise ValueError(f"{module}: bare import {spec!r} (no bundler here)")
+                    found[kind].append(_normalize(base / spec))
             self._imports[module] = found
         return self._imports[module]
 
-    def closure(self, modules: list[str]) -> list[str]:
-        """``modules`` and everything they import, transitively; sorted."""
-        seen: set[str] = set()
-        todo = list(modules)
-        while todo:
-            module = todo.pop()
-            if module not in seen:
-                seen.add(module)
-                todo.extend(self.imports(module))
-        return sorted(seen)
+    def imports(self, module: str) -> list[str]:
+        """The modules ``module`` imports statically (paths relative to the root)."""
+        return self._read(module)[0]
+
+    def lazy_imports(self, module: str) -> list[str]:
+        """The modules ``module`` loads with ``import()``."""
+        return self._read(module)[1]
+
+    def closure(self, modules: list[str], *, lazy: bool = False) -> list[str]:
+        """``modules`` and everything they import, transitively (with ``lazy``, also
+        what they load with ``import()``). Breadth first, and what the static imports
+        bring before what the lazy ones do: the order to fetch them in."""
+        seen: list[str] = []
+        level = list(modules)
+        while level:
+            later: list[str] = []
+            while level:
+                module = level.pop(0)
+                if module in seen:
+                    continue
+                seen.append(module)
+                level.extend(self.imports(module))
+                if lazy:
+                    later.extend(self.lazy_imports(module))
+            level = later
+        return seen
 
 
 def _normalize(path: PurePosixPath) -> str:

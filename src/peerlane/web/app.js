@@ -54,9 +54,14 @@ function preloadRoomPage() {
   const later = document.querySelector('meta[name="peerlane:later"]')?.getAttribute("content") ?? "";
   for (const href of later.split(/\s+/)) {
     if (!href || document.querySelector(`link[rel="modulepreload"][href="${CSS.escape(href)}"]`)) continue;
-    document.head.append(h("link", { rel: "modulepreload", href }));
+    // Low priority: the person's click ("Join room", "Create room") goes first.
+    document.head.append(h("link", { rel: "modulepreload", href, fetchpriority: "low" }));
   }
-  load("pl-room-page").catch(() => {});
+  // Once loaded, the room page gets its local databases open (the first open is slow).
+  load("pl-room-page").then(
+    (module) => /** @type {{prepare?: () => void}} */ (module).prepare?.(),
+    () => {},
+  );
 }
 
 const root = /** @type {HTMLElement} */ (document.getElementById("app"));

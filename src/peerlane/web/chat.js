@@ -18,8 +18,8 @@ import { Hlc, compareHlc, formatHlc, systemClock } from "./hlc.js";
 import { Mesh } from "./mesh.js";
 import { CHAT_KINDS, ERROR_CODES, PERMANENT_CHAT_ERRORS, TRANSIENT_CHAT_ERRORS } from "./protocol.js";
 import { Signaling } from "./signaling.js";
-import { indexedDbStore } from "./store.js";
-import { Transfers } from "./transfer.js";
+import { openManifests } from "./opfs.js";
+import { indexedDbStore, openOutbox } from "./store.js";
 
 /** @typedef {import("./protocol.js").ChatKind} ChatKind */
 /** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
@@ -41,6 +41,7 @@ import { Transfers } from "./transfer.js";
 /** @typedef {import("./signaling.js").SignalingState} SignalingState */
 /** @typedef {import("./signaling.js").CloseReason} CloseReason */
 /** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
+/** @typedef {import("./transfer.js").Transfers} Transfers */
 
 /** @typedef {"sending" | "sent" | "delivered" | "read" | "failed"} MessageState */
 /** @typedef {"connecting" | "online" | "offline"} ServerState */
@@ -100,8 +101,9 @@ import { Transfers } from "./transfer.js";
  *   transfersFactory?: ((room: ChatRoom) => Transfers) | null,
  *   view?: RoomView | null,
  * }} ChatRoomOptions
- *   transfersFactory: makes room.transfers (default: a Transfers with browser storage);
- *   null: no file transfers.
+ *   transfersFactory: makes room.transfers (default: a Transfers with browser storage,
+ *   made by start(): its modules load with import() meanwhile, not before the room can
+ *   connect); null: no file transfers.
  *   view: what GET /api/rooms/{id} would answer, when already known (creating or joining
  *   the room answered it): start() does not ask again.
  */
@@ -132,6 +134,15 @@ export function compareMessages(a, b) {
   if (a.seq !== null) return -1;
   if (b.seq !== null) return 1;
   return compareHlc(a.hlc, b.hlc) || compareHlc(a.sender, b.sender) || compareHlc(a.id, b.id);
+}
+
+/**
+ * Get ready for a room page to come: open the local databases, whose first opening in a
+ * browser can take long (see openOutbox). For the page before it (join, home).
+ */
+export function prepareRoom() {
+  openOutbox();
+  openManifests();
 }
 
 /** A message id: a UUID. crypto.randomUUID needs a secure context, a LAN http:// page is not. */
@@ -240,9 +251,10 @@ export class ChatRoom extends EventTarget {
     /** @type {Map<string, PeerView>} */
     this._noPeers = new Map();
     /** The file-transfer engine (docs/file-transfer.md); null when turned off. */
-    const transfersFactory = options.transfersFactory === undefined ? (/** @type {ChatRoom} */ room) => new Transfers(room) : options.transfersFactory;
     /** @type {Transfers | null} */
-    this.transfers = transfersFactory ? transfersFactory(this) : null;
+    this.transfers = options.transfersFactory ? options.transfersFactory(this) : null;
+    /** Make the default engine in start(). */
+    this._defaultTransfers = options.transfersFactory === undefined;
   }
 
   // ---- what the UI reads --------------------------------------------------------------
@@ -311,6 +323,8 @@ export class ChatRoom extends EventTarget {
     const history = this._api.getMessages(this.id, { limit: PAGE_SIZE });
     history.catch(() => {}); // not a member, say: reported below, by whichever comes first
     const outbox = this._readOutbox();
+    const engine = this._defaultTransfers ? import("./transfer.js") : null;
+    engine?.catch(() => {}); // reported below
     this._connect();
     const view = await roomView;
     this.roomInfo = view.room;
@@ -321,7 +335,8 @@ export class ChatRoom extends EventTarget {
     if (this._closed) return;
     this._roomKnown = true;
     this._release((msg) => EARLY_TYPES.has(msg.type));
-    const [page] = await Promise.all([history, this.transfers?.start()]); // transfers before history: its "file" messages need the saved transfers
+    // The transfers are loaded before the history is: its "file" messages need them.
+    const [page] = await Promise.all([history, this._startTransfers(engine)]);
     for (const msg of page.messages) this._fromServer(msg);
     this.hasMore = page.has_more;
     this._historyTop = page.messages.reduce((top, m) => Math.max(top, m.seq), 0);
@@ -335,6 +350,19 @@ export class ChatRoom extends EventTarget {
     this._changed();
     this._onSignalingState();
     this._emit("status");
+  }
+
+  /**
+   * Make the default transfer engine, once its modules are loaded, and load its records.
+   * @param {Promise<typeof import("./transfer.js")> | null} engine
+   */
+  async _startTransfers(engine) {
+    if (engine) {
+      const { Transfers } = await engine;
+      if (this._closed) return;
+      this.transfers = new Transfers(this);
+    }
+    await this.transfers?.start();
   }
 
   /**

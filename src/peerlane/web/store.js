@@ -77,6 +77,15 @@ function run(db, mode, op) {
   });
 }
 
+/**
+ * Open the database ahead of use: a browser's first IndexedDB open for a site creates its
+ * storage on disk, which can take a good part of a second on a busy machine. The join
+ * page calls it while the person reads it (through the room page's prepare()).
+ */
+export function openOutbox() {
+  void database();
+}
+
 /** @param {OutboxItem} item */
 export async function outboxAdd(item) {
   const db = await database();

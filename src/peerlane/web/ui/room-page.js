@@ -3,18 +3,12 @@
 // with the "Send files" / "Send folder" buttons under the chat, or dropped onto it.
 
 import * as api from "../api.js";
-import { ChatRoom } from "../chat.js";
-import "./composer.js";
-import "./connection-panel.js";
-import "./invite-panel.js";
-import "./message-list.js";
-import "./transfer-panel.js";
+import { ChatRoom, prepareRoom } from "../chat.js";
 import { ICONS, errorCode, errorMessage, errorStatus, h, icon, joinNames } from "./dom.js";
 import { codeField, nameField, submit, takeName } from "./home-page.js";
 import { directCount, statusText, whenConnected } from "./connection-panel.js";
-import { takeSession, handOverSession } from "./handover.js";
+import { handOverSession, takeSession } from "./handover.js";
 import { navigate, roomPath } from "./nav.js";
-import { attachDrop, canPickFolders, filePicker, guardPageDrops } from "./file-drop.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 /** @typedef {import("./composer.js").Composer} Composer */
@@ -23,8 +17,11 @@ import { attachDrop, canPickFolders, filePicker, guardPageDrops } from "./file-d
 /** @typedef {import("./connection-panel.js").ConnectionPanel} ConnectionPanel */
 /** @typedef {import("./transfer-panel.js").TransferPanel} TransferPanel */
 /** @typedef {import("./types.js").TransfersLike} TransfersLike */
+/** @typedef {typeof import("./file-drop.js")} FileDrop */
 
 const NOT_A_MEMBER = new Set(["unauthorized", "token_expired", "forbidden"]);
+/** The first render waits at most this long for the first direct links (linksSettled). */
+const FIRST_RENDER_WAIT_MS = 250;
 const PHONE = window.matchMedia("(max-width: 640px)");
 const CLIP_ICON = ["m20 11.5-8 8a5 5 0 0 1-7-7l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15 7"];
 const FOLDER_ICON = ["M3 6.5a1.5 1.5 0 0 1 1.5-1.5H9l2 2.5h8.5A1.5 1.5 0 0 1 21 9v9a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 18Z"];
@@ -32,6 +29,57 @@ const FOLDER_ICON = ["M3 6.5a1.5 1.5 0 0 1 1.5-1.5H9l2 2.5h8.5A1.5 1.5 0 0 1 21 
 /**
  * @typedef {{peerlane?: {room: RoomLike, transfers?: TransfersLike | null}}} PeerlaneGlobal
  */
+
+/** Called by the page before (home, join) once this module is loaded: see prepareRoom. */
+export function prepare() {
+  prepareRoom();
+}
+
+/**
+ * Resolves once the room's first direct links have connected or given up (and the server
+ * has said welcome, or is unreachable), or after `ms`. The room's first render is 100 ms
+ * and more of work on a busy or slow machine; done while the links negotiate, it held up
+ * each step of it (offer, answer, ICE) by as much (docs/benchmarks.md). So the page keeps
+ * "Opening the room…" that long at most, and then shows the room connected.
+ * @param {ChatRoom} room
+ * @param {number} ms
+ * @returns {Promise<void>}
+ */
+function linksSettled(room, ms) {
+  const busy = () =>
+    (!room.me?.peer_id && room.serverState === "connecting" && !room.ended)
+    || Array.from(room.peers.values()).some((p) => p.direct && p.path === "connecting");
+  if (!busy()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      room.removeEventListener("peers", check);
+      room.removeEventListener("status", check);
+      resolve();
+    };
+    const check = () => {
+      if (!busy()) done();
+    };
+    const timer = setTimeout(done, ms);
+    room.addEventListener("peers", check);
+    room.addEventListener("status", check);
+  });
+}
+
+/**
+ * The room's elements (message list, composer, panels) and the file-drop helpers. They
+ * load while the room connects: the connection needs none of them, the render all.
+ * @returns {Promise<FileDrop>}
+ */
+function loadElements() {
+  return Promise.all([
+    import("./composer.js"),
+    import("./message-list.js"),
+    import("./transfer-panel.js"),
+    import("./invite-panel.js"),
+    import("./file-drop.js"),
+  ]).then((modules) => modules[4]);
+}
 
 export class RoomPage extends HTMLElement {
   /** @type {ChatRoom | null} */
@@ -73,8 +121,14 @@ export class RoomPage extends HTMLElement {
     );
     // Right after creating or joining, the room is known already: no GET /api/rooms/{id}.
     const room = new ChatRoom(this.roomId, { view: takeSession(this.roomId) });
+    const elements = loadElements();
+    elements.catch(() => {}); // reported below, once the room has started
+    /** @type {FileDrop} */
+    let drop;
     try {
       await room.start();
+      drop = await elements;
+      await linksSettled(room, FIRST_RENDER_WAIT_MS);
     } catch (err) {
       room.close();
       if (this.#closed) return;
@@ -89,13 +143,19 @@ export class RoomPage extends HTMLElement {
       room.close();
       return;
     }
+    if (room.ended === "unauthorized") {
+      // The socket was refused while the room loaded (a session that just ended).
+      room.close();
+      this.#renderJoin({ code: "unauthorized" });
+      return;
+    }
     this.#room = room;
     const g = /** @type {PeerlaneGlobal} */ (/** @type {unknown} */ (window));
     // Keep what the engine put there (window.peerlane.transfers), add the room.
     const view = /** @type {RoomLike} */ (/** @type {unknown} */ (room));
     g.peerlane = { ...g.peerlane, room: view };
     if (view.transfers && !g.peerlane.transfers) g.peerlane.transfers = view.transfers;
-    this.#renderRoom(/** @type {RoomLike} */ (/** @type {unknown} */ (room)));
+    this.#renderRoom(/** @type {RoomLike} */ (/** @type {unknown} */ (room)), drop);
   }
 
   // -- not a member / no such room / failure ----------------------------------------------
@@ -177,8 +237,12 @@ export class RoomPage extends HTMLElement {
 
   // -- the room ---------------------------------------------------------------------------
 
-  /** @param {RoomLike} room */
-  #renderRoom(room) {
+  /**
+   * @param {RoomLike} room
+   * @param {FileDrop} drop
+   */
+  #renderRoom(room, drop) {
+    const { attachDrop, canPickFolders, filePicker, guardPageDrops } = drop;
     const info = room.roomInfo;
     const me = room.me;
     const roomName = info?.name || "Room";
