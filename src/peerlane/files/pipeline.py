@@ -1,16 +1,17 @@
-"""Writing and hashing an upload's bytes on a thread of its own, behind a bounded queue.
+"""Writing and hashing an upload's bytes on threads of their own, behind a bounded queue.
 
-The event loop receives the body; one worker thread per upload appends each buffer to
-the blob and then hashes what reached the file. The loop hands buffers over without
-waiting for them, until :data:`MAX_QUEUED` bytes are queued; only then does it wait
-(backpressure, so memory stays constant). Compared with one ``asyncio.to_thread`` call
-per buffer for the write and another for the hash, this uses about 15 % less CPU per GB
-and never leaves the worker idle while the loop schedules the next step
+The event loop receives the body and hands each buffer to the upload's writer thread,
+which appends it to the blob and passes what reached the file on to the upload's hasher
+thread. Writing one buffer and hashing the one before run at the same time (hashing
+costs about twice as much CPU as writing). The loop does not wait for either until
+:data:`MAX_QUEUED` bytes are queued (backpressure, so memory stays constant), so no
+thread sits idle while the loop schedules the next step. Compared with two
+``asyncio.to_thread`` calls per buffer, this saves about 20 % of the server's CPU per GB
 (docs/benchmarks.md, "File upload").
 
-Because the worker hashes only the bytes that were written, the hashes always describe
-the blob exactly, even after a failed write: the first error stops all later writes and
-is raised by the next :meth:`WritePipeline.put` or :meth:`WritePipeline.drain`.
+Because the hasher sees only bytes that were written, the hashes always describe the
+blob exactly, even after a failed write: the first error stops all later writes and is
+raised by the next :meth:`WritePipeline.put` or :meth:`WritePipeline.drain`.
 """
 
 from __future__ import annotations
@@ -47,18 +48,19 @@ class WritePipeline:
         self._digest = digest
         self._max_queued = max_queued
         self._queue: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
+        # written bytes to hash, and the size of the batch they came from
+        self._written: queue.SimpleQueue[tuple[list[bytes], int] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._queued = 0  # bytes handed over and not yet written and hashed
         self._waiter: asyncio.Future[None] | None = None
         self._wake_at = 0
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     async def __aenter__(self) -> WritePipeline:
         self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._work, name="peerlane-upload", daemon=True)
-        self._thread.start()
+        for work, name in ((self._write_all, "write"), (self._hash_all, "hash")):
+            threading.Thread(target=work, name=f"peerlane-upload-{name}", daemon=True).start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -98,32 +100,40 @@ class WritePipeline:
                 self._wake_at = limit
             await waiter
 
-    # -- on the worker thread --
+    # -- on the worker threads --
 
-    def _work(self) -> None:
+    def _write_all(self) -> None:
+        """The writer: appends each batch, then passes what reached the file on."""
         while (parts := self._queue.get()) is not None:
             size = sum(len(part) for part in parts)
+            written: list[bytes] = []
             if self._error is None:
                 try:
-                    self._write_and_hash(parts)
+                    for part in parts:
+                        before = self._writer.position
+                        try:
+                            self._writer.write(part)
+                        except OSError:
+                            written.append(part[: self._writer.position - before])
+                            raise
+                        written.append(part)
                 except BaseException as exc:
                     self._error = exc
-            self._done(size)
+            self._written.put((written, size))
+        self._written.put(None)
 
-    def _write_and_hash(self, parts: list[bytes]) -> None:
-        for part in parts:
-            before = self._writer.position
+    def _hash_all(self) -> None:
+        """The hasher: hashes what was written, while the writer goes on."""
+        while (item := self._written.get()) is not None:
+            parts, size = item
             try:
-                self._writer.write(part)
-            except OSError:
-                self._hash(part[: self._writer.position - before])
-                raise
-            self._hash(part)
-
-    def _hash(self, data: bytes) -> None:
-        self._hasher.update(data)
-        if self._digest is not None:
-            self._digest.update(data)
+                for part in parts:
+                    self._hasher.update(part)
+                    if self._digest is not None:
+                        self._digest.update(part)
+            except BaseException as exc:
+                self._error = self._error or exc
+            self._done(size)
 
     def _done(self, size: int) -> None:
         assert self._loop is not None
