@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 # Execution option marking a connection whose transactions will write (see _begin).
 WRITE_OPTION = "peerlane_write"
 
-_SQLITE_PRAGMAS = (
+SQLITE_PRAGMAS = (
     # Readers never block the writer and vice versa; durable enough with NORMAL in WAL.
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -56,7 +56,7 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            for pragma in _SQLITE_PRAGMAS:
+            for pragma in SQLITE_PRAGMAS:
                 cursor.execute(pragma)
         finally:
             cursor.close()

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import sqlite
 
 from peerlane.core.records import MessageKind, StoredMessage
 from peerlane.errors import ErrorCode, NotFoundError
+from peerlane.storage.engine import SQLITE_PRAGMAS
 from peerlane.storage.tables import messages, rooms
 
 # The statements, built once from the tables and compiled for SQLite.
@@ -47,13 +48,6 @@ FIND_SQL, NEXT_SEQ_SQL, INSERT_SQL = (
     str(statement.compile(dialect=_DIALECT)) for statement in (_FIND, _NEXT_SEQ, insert(messages))
 )
 
-# The same connection settings as the engine's (see peerlane.storage.engine).
-_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
-)
 
 T = TypeVar("T")
 
@@ -145,7 +139,7 @@ class SqliteAppender:
         if self._conn is None:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            for pragma in _PRAGMAS:
+            for pragma in SQLITE_PRAGMAS:  # the same settings as the engine's
                 conn.execute(pragma)
             self._conn = conn
         return self._conn
