@@ -49,8 +49,9 @@ class WritePipeline:
         self._hasher = hasher
         self._digest = digest
         self._max_queued = max_queued
-        self._queue: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
-        # written bytes to hash, and the size of the batch they came from
+        # batches to write, and then the bytes of each that were written: each with the
+        # size of the batch, which is what the loop counted
+        self._queue: queue.SimpleQueue[tuple[list[bytes], int] | None] = queue.SimpleQueue()
         self._written: queue.SimpleQueue[tuple[list[bytes], int] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._queued = 0  # bytes handed over and not yet written and hashed
@@ -78,7 +79,7 @@ class WritePipeline:
         size = sum(len(part) for part in parts)
         with self._lock:
             self._queued += size
-        self._queue.put(parts)
+        self._queue.put((parts, size))
         if self._queued > self._max_queued:
             await self._wait_below(self._max_queued // 2 + 1)
             self._raise_error()
@@ -106,8 +107,8 @@ class WritePipeline:
 
     def _write_all(self) -> None:
         """The writer: appends each batch, then passes what reached the file on."""
-        while (parts := self._queue.get()) is not None:
-            size = sum(len(part) for part in parts)
+        while (item := self._queue.get()) is not None:
+            parts, size = item
             written: list[bytes] = []
             if self._error is None:
                 try:

@@ -387,6 +387,8 @@ class SqlStore(FileSql):
     # -- retention --
 
     async def touch_rooms(self, room_ids: Collection[str], *, now: float) -> None:
+        if not room_ids:  # the usual case for a cleanup run: no write transaction at all
+            return
         async with self._write() as conn:
             for chunk in _chunks(sorted(room_ids)):
                 await conn.execute(
