@@ -96,6 +96,21 @@ class TreeHasher:
                 self._current = hashlib.sha256()
                 self._filled = 0
 
+    @property
+    def at_block_start(self) -> bool:
+        """True when the next byte starts a block (nothing of the current one is seen)."""
+        return self._filled == 0
+
+    def add_block_hash(self, block_hash: bytes) -> None:
+        """Count a whole block hashed elsewhere (so blocks can be hashed in parallel);
+        only at a block start, as :meth:`update` would otherwise mix it in."""
+        if self._filled:
+            raise ValueError("a block hash can only be added at a block start")
+        if len(block_hash) != DIGEST_SIZE:
+            raise ValueError("a block hash is 32 bytes")
+        self._blocks.append(block_hash)
+        self._length += BLOCK_SIZE
+
     def final_block_hashes(self) -> list[bytes]:
         """Every block hash, the unfinished block included; the hasher is unchanged."""
         if self._filled:
