@@ -39,9 +39,9 @@ def _preloads(html: str) -> set[str]:
     return set(re.findall(r'<link rel="modulepreload" href="/static/([^"]+)">', html))
 
 
-def _later(html: str) -> set[str]:
-    """The modules in <meta name="peerlane:later">: what app.js preloads once shown."""
-    found = re.findall(r'<meta name="peerlane:later" content="([^"]*)">', html)
+def _listed(html: str, name: str) -> set[str]:
+    """The modules in <meta name="peerlane:{name}">: what app.js preloads once shown."""
+    found = re.findall(rf'<meta name="peerlane:{name}" content="([^"]*)">', html)
     assert len(found) <= 1
     return {m.removeprefix("/static/") for m in found[0].split()} if found else set()
 
@@ -72,9 +72,16 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
         # what the room page loads with import() (its elements, the transfer engine)
         chain = {"ui/room-page.js", "chat.js", "transfer.js", "transfer-send.js", "integrity.js"}
         assert chain | {"ui/message-list.js", "ui/composer.js"} <= room
-        # the home and join pages name the rest of the room page's graph, to load next
-        assert _later(pages["/join"]) == _later(pages["/"]) == room - entry
-        assert _later(pages["/r/abc"]) == _later(pages["/share"]) == set()
+        # the home and join pages name the rest of the room page's graph, to load next:
+        # what it needs to connect, and apart the rest (its elements, transfers)
+        following, later = _listed(pages["/join"], "next"), _listed(pages["/join"], "later")
+        assert (following, later) == (_listed(pages["/"], "next"), _listed(pages["/"], "later"))
+        assert following | later == room - entry
+        assert not following & later
+        assert {"ui/room-page.js", "chat.js", "mesh.js", "signaling.js"} <= following
+        assert {"transfer.js", "ui/message-list.js", "ui/composer.js"} <= later
+        for page in ("/r/abc", "/share"):
+            assert _listed(pages[page], "next") == _listed(pages[page], "later") == set()
         share = _preloads(pages["/share"])
         assert _preloads(pages["/s"]) == share
         assert entry < share

@@ -110,6 +110,40 @@ describe("start", () => {
     assert.equal(room.statusText, "Connected");
   });
 
+  test("linksSettled: after the welcome, once no direct link negotiates, or after ms", async () => {
+    const ctx = await makeRoom({ join: false });
+    const { room, clock } = ctx;
+    const settledWhen = (ms) => {
+      const state = { done: false };
+      room.linksSettled(ms).then(() => (state.done = true));
+      return state;
+    };
+    const beforeWelcome = settledWhen(250);
+    await settle();
+    assert.equal(beforeWelcome.done, false, "the server has not said welcome yet");
+    ctx.signaling.join({ peers: [ALICE, BOB], read: {}, limits: {}, latest: 0 });
+    await settle();
+    assert.equal(beforeWelcome.done, true, "welcome, and no link negotiating");
+
+    ctx.mesh.peers.get("p-alice").path = "connecting";
+    const negotiating = settledWhen(250);
+    await settle();
+    assert.equal(negotiating.done, false, "a direct link is connecting");
+    ctx.mesh.openChannel(ALICE);
+    await settle();
+    assert.equal(negotiating.done, true, "the link is up");
+
+    ctx.mesh.peers.get("p-bob").path = "connecting";
+    const stuck = settledWhen(250);
+    clock.advance(249);
+    await settle();
+    assert.equal(stuck.done, false);
+    clock.advance(1);
+    await settle();
+    assert.equal(stuck.done, true, "not waited for longer than ms");
+    assert.equal(await Promise.race([room.linksSettled(0).then(() => "now"), settle().then(() => "later")]), "now");
+  });
+
   test("close() during start closes the connection", async () => {
     const clock = new FakeClock();
     const made = [];

@@ -233,9 +233,18 @@ def add_web(app: FastAPI) -> None:
     for page, roots in PAGE_MODULES.items():
         # A page's graph: app.js's static one, and its own module's, lazy imports included.
         modules = entry + [m for m in graph.closure(list(roots), lazy=True) if m not in entry]
-        # The home and join pages lead to the room page: they load its modules once shown.
-        later = [m for m in graph.closure(list(ROOM_PAGE), lazy=True) if m not in entry]
-        shells[page] = shell_html(modules, later if page == "entry" else [])
+        # The home and join pages lead to the room page: they load its modules once shown,
+        # what it needs to connect first.
+        following: list[str] = []
+        later: list[str] = []
+        if page == "entry":
+            following = [m for m in graph.closure(list(ROOM_PAGE)) if m not in entry]
+            later = [
+                m
+                for m in graph.closure(list(ROOM_PAGE), lazy=True)
+                if m not in entry and m not in following
+            ]
+        shells[page] = shell_html(modules, following, later)
 
     def route(html: str) -> Callable[[], Awaitable[HTMLResponse]]:
         async def shell() -> HTMLResponse:
@@ -342,19 +351,23 @@ def _normalize(path: PurePosixPath) -> str:
     return "/".join(parts)
 
 
-def shell_html(modules: list[str], later: list[str]) -> str:
+def shell_html(modules: list[str], following: list[str], later: list[str]) -> str:
     """index.html with a ``modulepreload`` link per module of the page's import graph,
-    and the modules the page loads next (``later``) in ``<meta name="peerlane:later">``.
+    and the modules of the page that comes next: the ones it needs first
+    (``following``, in ``<meta name="peerlane:next">``) and the rest (``later``, in
+    ``<meta name="peerlane:later">``).
 
     Without the links the browser discovers the modules one import level at a time (the
     graph is several levels deep); with them it fetches them all at once. Only the
     page's own modules: the home and join pages need a handful, and preloading the
     room's (most of the client) made their first render wait. app.js preloads the
-    ``later`` list once the page is on screen (docs/web-client.md, docs/benchmarks.md).
+    next page's modules once the page is on screen (docs/web-client.md,
+    docs/benchmarks.md).
     """
     index = (WEB / "index.html").read_text()
     head = "".join(f'  <link rel="modulepreload" href="/static/{m}">\n' for m in modules)
-    if later:
-        content = " ".join(f"/static/{m}" for m in later)
-        head += f'  <meta name="peerlane:later" content="{content}">\n'
+    for name, listed in (("next", following), ("later", later)):
+        if listed:
+            content = " ".join(f"/static/{m}" for m in listed)
+            head += f'  <meta name="peerlane:{name}" content="{content}">\n'
     return index.replace("</head>", head + "</head>", 1)

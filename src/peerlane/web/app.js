@@ -44,22 +44,43 @@ function load(tag) {
 }
 
 /**
- * Start loading the room page: from the home and join pages it is where the person goes
- * next. The HTML shell lists the modules of its import graph that this page has not
- * loaded (<meta name="peerlane:later">); preloading them all at once saves the import
- * chain's round trips, level after level. Called once this page is in the DOM.
+ * Preload the modules a <meta name="peerlane:…"> of the HTML shell lists (the modules of
+ * the room page's graph that this page has not loaded): all at once, which saves the
+ * import chain's round trips, level after level.
+ * @param {string} name
  */
-function preloadRoomPage() {
-  if (loads.has("pl-room-page")) return;
-  const later = document.querySelector('meta[name="peerlane:later"]')?.getAttribute("content") ?? "";
-  for (const href of later.split(/\s+/)) {
+function preloadListed(name) {
+  const listed = document.querySelector(`meta[name="peerlane:${name}"]`)?.getAttribute("content") ?? "";
+  for (const href of listed.split(/\s+/)) {
     if (!href || document.querySelector(`link[rel="modulepreload"][href="${CSS.escape(href)}"]`)) continue;
     // Low priority: the person's click ("Join room", "Create room") goes first.
     document.head.append(h("link", { rel: "modulepreload", href, fetchpriority: "low" }));
   }
+}
+
+/** How long the home and join pages wait before preloading the rest of the room page. */
+const REST_OF_ROOM_DELAY_MS = 800;
+
+/**
+ * Start loading the room page: from the home and join pages it is where the person goes
+ * next. First what it needs to connect ("peerlane:next": the room page's static graph);
+ * the rest (its elements, the file-transfer engine: "peerlane:later") only after a
+ * while on this page. Someone who clicks at once would otherwise have those compiling
+ * while the room connects; the room page loads them itself once its first links are up.
+ * Called once this page is in the DOM.
+ */
+function preloadRoomPage() {
+  if (loads.has("pl-room-page")) return;
+  preloadListed("next");
+  const page = location.pathname;
   // Once loaded, the room page gets its local databases open (the first open is slow).
   load("pl-room-page").then(
-    (module) => /** @type {{prepare?: () => void}} */ (module).prepare?.(),
+    (module) => {
+      /** @type {{prepare?: () => void}} */ (module).prepare?.();
+      setTimeout(() => {
+        if (location.pathname === page) preloadListed("later");
+      }, REST_OF_ROOM_DELAY_MS);
+    },
     () => {},
   );
 }

@@ -100,10 +100,13 @@ import { indexedDbStore, openOutbox } from "./store.js";
  *   random?: () => number,
  *   transfersFactory?: ((room: ChatRoom) => Transfers) | null,
  *   view?: RoomView | null,
+ *   firstLinksWait?: number,
  * }} ChatRoomOptions
  *   transfersFactory: makes room.transfers (default: a Transfers with browser storage,
  *   made by start(): its modules load with import() meanwhile, not before the room can
  *   connect); null: no file transfers.
+ *   firstLinksWait: ms start() lets the first links negotiate before it loads the
+ *   default transfer engine (see linksSettled; default 0).
  *   view: what GET /api/rooms/{id} would answer, when already known (creating or joining
  *   the room answered it): start() does not ask again.
  */
@@ -255,6 +258,7 @@ export class ChatRoom extends EventTarget {
     this.transfers = options.transfersFactory ? options.transfersFactory(this) : null;
     /** Make the default engine in start(). */
     this._defaultTransfers = options.transfersFactory === undefined;
+    this._firstLinksWait = options.firstLinksWait ?? 0;
   }
 
   // ---- what the UI reads --------------------------------------------------------------
@@ -323,9 +327,13 @@ export class ChatRoom extends EventTarget {
     const history = this._api.getMessages(this.id, { limit: PAGE_SIZE });
     history.catch(() => {}); // not a member, say: reported below, by whichever comes first
     const outbox = this._readOutbox();
-    const engine = this._defaultTransfers ? import("./transfer.js") : null;
-    engine?.catch(() => {}); // reported below
     this._connect();
+    // The transfer engine is 100 KB of modules to compile: it waits for the first links
+    // (at most firstLinksWait), so it does not hold up their offer, answer and ICE.
+    const engine = this._defaultTransfers
+      ? this.linksSettled(this._firstLinksWait).then(() => import("./transfer.js"))
+      : null;
+    engine?.catch(() => {}); // reported below
     const view = await roomView;
     this.roomInfo = view.room;
     this.meshLimit = view.mesh_limit;
@@ -350,6 +358,36 @@ export class ChatRoom extends EventTarget {
     this._changed();
     this._onSignalingState();
     this._emit("status");
+  }
+
+  /**
+   * Resolves once the server has said welcome (or is unreachable) and the first direct
+   * links have connected or given up, or after `ms`. Work that can wait (loading modules,
+   * the first render: 100 ms and more on a busy or slow machine) waits for this, as done
+   * while the links negotiate it held up each step of it (offer, answer, ICE) by as much
+   * (docs/benchmarks.md, "Connect time").
+   * @param {number} ms
+   * @returns {Promise<void>}
+   */
+  linksSettled(ms) {
+    const busy = () =>
+      (!this.me?.peer_id && this.serverState === "connecting" && !this.ended)
+      || Array.from(this.peers.values()).some((p) => p.direct && p.path === "connecting");
+    if (ms <= 0 || !busy()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this._clock.clearTimeout(timer);
+        this.removeEventListener("peers", check);
+        this.removeEventListener("status", check);
+        resolve();
+      };
+      const check = () => {
+        if (!busy()) done();
+      };
+      const timer = this._clock.setTimeout(done, ms);
+      this.addEventListener("peers", check);
+      this.addEventListener("status", check);
+    });
   }
 
   /**

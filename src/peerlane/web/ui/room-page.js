@@ -20,7 +20,8 @@ import { navigate, roomPath } from "./nav.js";
 /** @typedef {typeof import("./file-drop.js")} FileDrop */
 
 const NOT_A_MEMBER = new Set(["unauthorized", "token_expired", "forbidden"]);
-/** The first render waits at most this long for the first direct links (linksSettled). */
+/** The first render, and loading what it needs, wait at most this long for the first
+ * direct links (ChatRoom.linksSettled). */
 const FIRST_RENDER_WAIT_MS = 250;
 const PHONE = window.matchMedia("(max-width: 640px)");
 const CLIP_ICON = ["m20 11.5-8 8a5 5 0 0 1-7-7l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15 7"];
@@ -36,39 +37,9 @@ export function prepare() {
 }
 
 /**
- * Resolves once the room's first direct links have connected or given up (and the server
- * has said welcome, or is unreachable), or after `ms`. The room's first render is 100 ms
- * and more of work on a busy or slow machine; done while the links negotiate, it held up
- * each step of it (offer, answer, ICE) by as much (docs/benchmarks.md). So the page keeps
- * "Opening the room…" that long at most, and then shows the room connected.
- * @param {ChatRoom} room
- * @param {number} ms
- * @returns {Promise<void>}
- */
-function linksSettled(room, ms) {
-  const busy = () =>
-    (!room.me?.peer_id && room.serverState === "connecting" && !room.ended)
-    || Array.from(room.peers.values()).some((p) => p.direct && p.path === "connecting");
-  if (!busy()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      room.removeEventListener("peers", check);
-      room.removeEventListener("status", check);
-      resolve();
-    };
-    const check = () => {
-      if (!busy()) done();
-    };
-    const timer = setTimeout(done, ms);
-    room.addEventListener("peers", check);
-    room.addEventListener("status", check);
-  });
-}
-
-/**
- * The room's elements (message list, composer, panels) and the file-drop helpers. They
- * load while the room connects: the connection needs none of them, the render all.
+ * The room's elements (message list, composer, panels) and the file-drop helpers. The
+ * connection needs none of them, the render all: they load once the first links are up
+ * (already loaded, when the page before preloaded them: app.js).
  * @returns {Promise<FileDrop>}
  */
 function loadElements() {
@@ -79,6 +50,23 @@ function loadElements() {
     import("./invite-panel.js"),
     import("./file-drop.js"),
   ]).then((modules) => modules[4]);
+}
+
+/**
+ * Show the room as window.peerlane.room (keeping what the transfer engine put there,
+ * window.peerlane.transfers): the hook tests, benchmarks and a curious person's console
+ * use to look at its state.
+ * @param {ChatRoom} room
+ */
+function publish(room) {
+  const g = /** @type {PeerlaneGlobal} */ (/** @type {unknown} */ (window));
+  g.peerlane = { ...g.peerlane, room: /** @type {RoomLike} */ (/** @type {unknown} */ (room)) };
+}
+
+/** @param {ChatRoom} room */
+function unpublish(room) {
+  const g = /** @type {PeerlaneGlobal} */ (/** @type {unknown} */ (window));
+  if (g.peerlane?.room === /** @type {unknown} */ (room)) delete g.peerlane;
 }
 
 export class RoomPage extends HTMLElement {
@@ -107,8 +95,7 @@ export class RoomPage extends HTMLElement {
   #teardown() {
     for (const undo of this.#cleanup.splice(0)) undo();
     this.#room?.close();
-    const g = /** @type {PeerlaneGlobal} */ (/** @type {unknown} */ (window));
-    if (g.peerlane?.room === /** @type {unknown} */ (this.#room)) delete g.peerlane;
+    if (this.#room) unpublish(this.#room);
     this.#room = null;
   }
 
@@ -120,17 +107,22 @@ export class RoomPage extends HTMLElement {
       ]),
     );
     // Right after creating or joining, the room is known already: no GET /api/rooms/{id}.
-    const room = new ChatRoom(this.roomId, { view: takeSession(this.roomId) });
-    const elements = loadElements();
+    const room = new ChatRoom(this.roomId, {
+      view: takeSession(this.roomId),
+      firstLinksWait: FIRST_RENDER_WAIT_MS,
+    });
+    const started = room.start();
+    publish(room); // connecting already: the room's state is there to see (tests, benchmarks)
+    const elements = room.linksSettled(FIRST_RENDER_WAIT_MS).then(loadElements);
     elements.catch(() => {}); // reported below, once the room has started
     /** @type {FileDrop} */
     let drop;
     try {
-      await room.start();
+      await started;
       drop = await elements;
-      await linksSettled(room, FIRST_RENDER_WAIT_MS);
     } catch (err) {
       room.close();
+      unpublish(room);
       if (this.#closed) return;
       const status = errorStatus(err);
       const code = errorCode(err) ?? "";
@@ -141,20 +133,20 @@ export class RoomPage extends HTMLElement {
     }
     if (this.#closed) {
       room.close();
+      unpublish(room);
       return;
     }
     if (room.ended === "unauthorized") {
       // The socket was refused while the room loaded (a session that just ended).
       room.close();
+      unpublish(room);
       this.#renderJoin({ code: "unauthorized" });
       return;
     }
     this.#room = room;
     const g = /** @type {PeerlaneGlobal} */ (/** @type {unknown} */ (window));
-    // Keep what the engine put there (window.peerlane.transfers), add the room.
     const view = /** @type {RoomLike} */ (/** @type {unknown} */ (room));
-    g.peerlane = { ...g.peerlane, room: view };
-    if (view.transfers && !g.peerlane.transfers) g.peerlane.transfers = view.transfers;
+    if (g.peerlane && view.transfers && !g.peerlane.transfers) g.peerlane.transfers = view.transfers;
     this.#renderRoom(/** @type {RoomLike} */ (/** @type {unknown} */ (room)), drop);
   }
 
