@@ -8,7 +8,7 @@ import { ChatRoom } from "../../src/peerlane/web/chat.js";
 import { memoryManifests, memoryStore as memoryPartials } from "../../src/peerlane/web/opfs.js";
 import { memoryStore } from "../../src/peerlane/web/store.js";
 import { Transfers } from "../../src/peerlane/web/transfer.js";
-import { FakeClock, FakeMesh, FakeSignaling, fakeApi, serverMessage, settle } from "./fakes.mjs";
+import { FakeClock, fakeApi, recordingFactories, serverMessage, settle } from "./fakes.mjs";
 
 const ALICE = { peer_id: "p-alice", participant_id: "alice", name: "Alice", role: "member" };
 const ROOT = "933018179a539dfcd9b82a0799438882080b97dfc7afc0743e68e0667cac5ada";
@@ -16,24 +16,15 @@ const offer = (transfer, to = "me") => ({ op: "offer", transfer, name: "a.bin", 
 
 async function makeRoom(history) {
   const clock = new FakeClock();
-  const signalings = [];
-  const meshes = [];
+  const fakes = recordingFactories();
+  const { signalings, meshes } = fakes;
   let ids = 0;
   const room = new ChatRoom("room1", {
     api: fakeApi({ history }),
     store: memoryStore(),
     clock,
     newId: () => `id${++ids}`,
-    signalingFactory: (roomId, options) => {
-      const s = new FakeSignaling(roomId, options);
-      signalings.push(s);
-      return s;
-    },
-    meshFactory: (options) => {
-      const m = new FakeMesh(options);
-      meshes.push(m);
-      return m;
-    },
+    ...fakes.factories,
     transfersFactory: (r) => new Transfers(r, { manifests: memoryManifests(), partials: memoryPartials(), clock }),
   });
   await room.start();

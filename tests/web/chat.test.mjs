@@ -4,7 +4,7 @@ import { beforeEach, describe, test } from "node:test";
 import { ChatRoom, compareMessages } from "../../src/peerlane/web/chat.js";
 import { formatHlc } from "../../src/peerlane/web/hlc.js";
 import { memoryStore } from "../../src/peerlane/web/store.js";
-import { FakeClock, FakeMesh, FakeSignaling, fakeApi, serverMessage, settle } from "./fakes.mjs";
+import { FakeClock, fakeApi, recordingFactories, serverMessage, settle } from "./fakes.mjs";
 
 const ALICE = { peer_id: "p-alice", participant_id: "alice", name: "Alice", role: "member" };
 const BOB = { peer_id: "p-bob", participant_id: "bob", name: "Bob", role: "member" };
@@ -15,8 +15,8 @@ const BOB = { peer_id: "p-bob", participant_id: "bob", name: "Bob", role: "membe
 async function makeRoom({ history = [], store = memoryStore(), join = true, peers = [ALICE, BOB], read = {}, limits = {} } = {}) {
   const clock = new FakeClock();
   const api = fakeApi({ history });
-  const signalings = [];
-  const meshes = [];
+  const fakes = recordingFactories();
+  const { signalings, meshes } = fakes;
   let ids = 0;
   const room = new ChatRoom("room1", {
     api,
@@ -24,16 +24,7 @@ async function makeRoom({ history = [], store = memoryStore(), join = true, peer
     clock,
     random: () => 0.5,
     newId: () => `id${++ids}`,
-    signalingFactory: (roomId, options) => {
-      const s = new FakeSignaling(roomId, options);
-      signalings.push(s);
-      return s;
-    },
-    meshFactory: (options) => {
-      const m = new FakeMesh(options);
-      meshes.push(m);
-      return m;
-    },
+    ...fakes.factories,
   });
   const events = [];
   for (const type of ["change", "peers", "status", "typing", "error", "deleted"]) {
@@ -146,15 +137,11 @@ describe("start", () => {
 
   test("close() during start closes the connection", async () => {
     const clock = new FakeClock();
-    const made = [];
+    const fakes = recordingFactories();
+    const made = fakes.signalings;
     const room = new ChatRoom("r", {
       api: fakeApi(), store: memoryStore(), clock,
-      signalingFactory: (id, o) => {
-        const s = new FakeSignaling(id, o);
-        made.push(s);
-        return s;
-      },
-      meshFactory: (o) => new FakeMesh(o),
+      ...fakes.factories,
     });
     const started = room.start();
     room.close();
@@ -185,20 +172,11 @@ describe("start", () => {
       await gates.outbox.promise;
       return outboxList(id);
     };
-    const signalings = [];
-    const meshes = [];
+    const fakes = recordingFactories();
+    const { signalings, meshes } = fakes;
     const room = new ChatRoom("room1", {
       api, store, clock: new FakeClock(),
-      signalingFactory: (id, o) => {
-        const s = new FakeSignaling(id, o);
-        signalings.push(s);
-        return s;
-      },
-      meshFactory: (o) => {
-        const m = new FakeMesh(o);
-        meshes.push(m);
-        return m;
-      },
+      ...fakes.factories,
     });
     let done = false;
     const started = room.start().then(() => (done = true));
@@ -247,20 +225,11 @@ describe("start", () => {
       await gate.promise;
       return out;
     };
-    const signalings = [];
-    const meshes = [];
+    const fakes = recordingFactories();
+    const { signalings, meshes } = fakes;
     const room = new ChatRoom("room1", {
       api, store, clock: new FakeClock(),
-      signalingFactory: (id, o) => {
-        const s = new FakeSignaling(id, o);
-        signalings.push(s);
-        return s;
-      },
-      meshFactory: (o) => {
-        const m = new FakeMesh(o);
-        meshes.push(m);
-        return m;
-      },
+      ...fakes.factories,
     });
     const started = room.start();
     await settle();
@@ -280,20 +249,11 @@ describe("start", () => {
       await gate.promise;
       return out;
     };
-    const signalings = [];
-    const meshes = [];
+    const fakes = recordingFactories();
+    const { signalings, meshes } = fakes;
     const room = new ChatRoom("room1", {
       api, store: memoryStore(), clock: new FakeClock(), transfersFactory: null,
-      signalingFactory: (id, o) => {
-        const s = new FakeSignaling(id, o);
-        signalings.push(s);
-        return s;
-      },
-      meshFactory: (o) => {
-        const m = new FakeMesh(o);
-        meshes.push(m);
-        return m;
-      },
+      ...fakes.factories,
     });
     const seen = [];
     room.addEventListener("datachannel", (ev) => seen.push(ev.detail));
@@ -318,20 +278,11 @@ describe("start", () => {
       participant: { id: "me", name: "Me", role: "member", online: false },
       mesh_limit: 3,
     };
-    const signalings = [];
-    const meshes = [];
+    const fakes = recordingFactories();
+    const { signalings, meshes } = fakes;
     const options = (v) => ({
       api, store: memoryStore(), clock: new FakeClock(), view: v,
-      signalingFactory: (id, o) => {
-        const s = new FakeSignaling(id, o);
-        signalings.push(s);
-        return s;
-      },
-      meshFactory: (o) => {
-        const m = new FakeMesh(o);
-        meshes.push(m);
-        return m;
-      },
+      ...fakes.factories,
     });
     const room = new ChatRoom("room1", options(view));
     await room.start();
@@ -358,15 +309,11 @@ describe("start", () => {
     api.getMessages = async () => {
       throw unauthorized;
     };
-    const signalings = [];
+    const fakes = recordingFactories();
+    const { signalings } = fakes;
     const room = new ChatRoom("r", {
       api, store: memoryStore(), clock: new FakeClock(),
-      signalingFactory: (id, o) => {
-        const s = new FakeSignaling(id, o);
-        signalings.push(s);
-        return s;
-      },
-      meshFactory: (o) => new FakeMesh(o),
+      ...fakes.factories,
     });
     await assert.rejects(room.start(), (err) => err === unauthorized);
     room.close();

@@ -121,6 +121,31 @@ export class FakeSignaling extends EventTarget {
   }
 }
 
+/**
+ * ChatRoom's signaling and mesh factories (`factories`, to spread into its options), making
+ * fakes and keeping each one made, in order (`signalings`, `meshes`).
+ */
+export function recordingFactories() {
+  const signalings = [];
+  const meshes = [];
+  return {
+    signalings,
+    meshes,
+    factories: {
+      signalingFactory: (roomId, options) => {
+        const s = new FakeSignaling(roomId, options);
+        signalings.push(s);
+        return s;
+      },
+      meshFactory: (options) => {
+        const m = new FakeMesh(options);
+        meshes.push(m);
+        return m;
+      },
+    },
+  };
+}
+
 /** A Mesh stand-in: channels open when the test says so. */
 export class FakeMesh extends EventTarget {
   constructor(options) {
