@@ -81,7 +81,7 @@ class WritePipeline:
         self._hasher = hasher
         self._digest = digest
         self._max_queued = max_queued
-        self._pool = pool
+        self._pool = pool if pool is not None else block_pool()
         self._queue: queue.SimpleQueue[_Batch | str | None] = queue.SimpleQueue()
         self._written: queue.SimpleQueue[_Batch | str | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -97,8 +97,6 @@ class WritePipeline:
 
     async def __aenter__(self) -> WritePipeline:
         self._loop = asyncio.get_running_loop()
-        if self._pool is None:
-            self._pool = block_pool()
         for work, name in ((self._write_all, "write"), (self._hash_all, "hash")):
             threading.Thread(target=work, name=f"peerlane-upload-{name}", daemon=True).start()
         return self
@@ -211,7 +209,7 @@ class BlockHashing:
         self,
         hasher: TreeHasher,
         digest: hashlib._Hash | None,
-        pool: ThreadPoolExecutor | None,
+        pool: ThreadPoolExecutor,
         fail: Callable[[BaseException], None],
         account: Callable[[int, int], None],
     ) -> None:
@@ -265,16 +263,12 @@ class BlockHashing:
                 self._offset += len(piece)
                 if self._offset == BLOCK_SIZE:
                     if not self._sequential:
-                        self._steps.append((self._submit(self._held), self._held_size))
+                        block = self._pool.submit(_hash_block, self._held)
+                        self._steps.append((block, self._held_size))
                         self._held, self._held_size = [], 0
                     self._offset, self._sequential = 0, False
         # What was not written (a failed write) is never hashed: done at once.
         self._account(size, self._held_size - held)
-
-    def _submit(self, views: list[memoryview]) -> Future[bytes] | list[memoryview]:
-        if self._pool is None:
-            return views  # no pool: hashed here, in order
-        return self._pool.submit(_hash_block, views)
 
     def _flush(self) -> None:
         """Someone waits for everything: what is held is hashed here, in order."""
