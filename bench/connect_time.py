@@ -36,6 +36,13 @@ Browser B, two modes (``--browser``):
            browser started just for the link; startup is before the clock)
   context  one Chromium process for every run, a new browser context per run (a
            browser already running; per-context cookies, storage and cache)
+Before opening the link, B's window must be idle: every B process together used at most
+one clock tick (10 ms) in 150 ms (``settle_ms`` is how long that took; 10 s at most). A
+new Chromium window is busy for about a second -- Chromium builds its own WebUI omnibox
+popup in a renderer of its own (0.3-0.9 s of CPU) and the browser process sets the
+window up -- and on two cores that work would compete with the page for the whole
+measured interval. A person opens an invite link in a browser that is already up.
+``--no-settle`` opens the link as soon as the window exists (the earlier method).
 ``--no-omnibox-popup`` adds WebUIOmniboxPopup to the flags' --disable-features: Chromium
 156 otherwise builds its WebUI omnibox popup in a renderer of its own for every new
 window, which in ``context`` mode lands inside the measured interval (~0.4 s of CPU).
@@ -291,6 +298,8 @@ COLLECT_JS = """
     html: nav ? nav.responseEnd : null,
     dcl: nav ? nav.domContentLoadedEventEnd : null,
     staticCount: statics.length,
+    statics: statics.map((e) => [new URL(e.name).pathname.replace("/static/", ""),
+      Math.round(e.startTime), Math.round(e.responseEnd)]),
     staticEnd: statics.reduce((m, e) => Math.max(m, e.responseEnd), 0),
     api,
   };
@@ -696,6 +705,7 @@ class Setup:
     name: str = "current"
     # (server pid, A's profile) of the other variants: their CPU is left out of this one's
     others: list[tuple[int, str]] = field(default_factory=list)
+    settle: bool = True  # wait for B's new window to go idle before opening the link
 
 
 def new_b(setup: Setup, index: int) -> BrowserContext:
@@ -708,6 +718,31 @@ def new_b(setup: Setup, index: int) -> BrowserContext:
         args=setup.args,
         viewport={"width": 1280, "height": 800},
     )
+
+
+SETTLE_WINDOW_S = 0.15  # B is idle when it used at most one clock tick in this long
+SETTLE_DEADLINE_S = 10.0
+
+
+def settle_b(setup: Setup) -> float:
+    """Wait until browser B (its every process) is idle, bounded; the ms it took.
+
+    A new Chromium window is not idle for a while: Chromium builds its own WebUI in a
+    renderer of its own (the omnibox popup, ~0.3-0.9 s of CPU) and the browser process
+    sets the window up. A person opens an invite link in a browser that is already up,
+    so that work is Chromium's, not the link's, and on two cores it would compete with
+    the page for the whole measured interval."""
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    started = time.perf_counter()
+    before = processes()
+    while time.perf_counter() - started < SETTLE_DEADLINE_S:
+        time.sleep(SETTLE_WINDOW_S)
+        after = processes()
+        spent, _ = cpu_by_role(before, after, setup.server_pid, setup.a_profile, setup.others)
+        if spent["b"] <= tick_ms:
+            return (time.perf_counter() - started) * 1000
+        before = after
+    raise RunFailed(f"browser B still busy after {SETTLE_DEADLINE_S:g} s")
 
 
 def find_button(page: Page, deadline: float) -> dict[str, float]:
@@ -752,6 +787,7 @@ def one_run(setup: Setup, index: int) -> dict[str, Any]:
                 errors.append(f"console.error: {msg.text}")
 
         page.on("console", on_console)
+        settle_ms = settle_b(setup) if setup.settle else 0.0
         procs0, busy0 = processes(), cpu_busy()
         started = time.perf_counter()
         page.goto(setup.link, wait_until="commit")
@@ -773,6 +809,7 @@ def one_run(setup: Setup, index: int) -> dict[str, Any]:
         cpu, b_kinds = cpu_by_role(procs0, procs1, setup.server_pid, setup.a_profile, setup.others)
         result.update(
             wall=wall,
+            settle_ms=settle_ms,
             side=data["side"],
             cpu_b=cpu["b"],
             cpu_a=cpu["a"],
@@ -784,6 +821,7 @@ def one_run(setup: Setup, index: int) -> dict[str, Any]:
             local_candidates=data["counts"].get("local_candidate", 0),
             remote_candidates=data["counts"].get("in_candidate", 0),
             static_files=data["staticCount"],
+            statics=data["statics"],
             errors=errors,
             events=data["events"],
         )
@@ -984,6 +1022,7 @@ def bench(
                         server_pid=server.proc.pid,
                         args=args,
                         name=variant.name,
+                        settle=not opts.no_settle,
                     )
                 )
             if opts.browser == "context":
@@ -1146,6 +1185,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "not build the WebUI omnibox popup while the page loads (context mode: ~0.4 s CPU)",
     )
     ap.add_argument(
+        "--no-settle",
+        action="store_true",
+        help="open the link as soon as B's window exists, not once B is idle: Chromium's "
+        "own window set-up then runs inside the measured interval",
+    )
+    ap.add_argument(
         "--compare-with",
         metavar="REV",
         help="also measure git revision REV (a worktree of it, a second server, browser A "
@@ -1216,6 +1261,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": "connect_time",
         "browser": opts.browser,
         "no_omnibox_popup": opts.no_omnibox_popup,
+        "settle": not opts.no_settle,
         "runs": len(measured),
         "warmup": opts.warmup,
         "failed": len(outcomes[0]["failures"]),
@@ -1260,6 +1306,7 @@ def main(argv: list[str] | None = None) -> int:
             prefix = f"[{o['variant'].name}] " if len(outcomes) > 1 else ""
             for r in o["runs"]:
                 print(f"{prefix}run {r['label']} ({r['side']}): {r['events']}")
+                print(f"{prefix}run {r['label']} static files [path, start, end]: {r['statics']}")
     print()
     if len(outcomes) == 1:
         print(
