@@ -120,7 +120,14 @@ LOOPBACK: str = _E2E.LOOPBACK
 TEST_ADDRESS: str = _E2E.TEST_ADDRESS
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        CDPSession,
+        ConsoleMessage,
+        Page,
+        Playwright,
+    )
 
 TARGET_P50_MS = 300.0
 CONNECT_DEADLINE_S = 15.0  # the mesh itself gives up on a link after 15 s
@@ -706,6 +713,7 @@ class Setup:
     # (server pid, A's profile) of the other variants: their CPU is left out of this one's
     others: list[tuple[int, str]] = field(default_factory=list)
     settle: bool = True  # wait for B's new window to go idle before opening the link
+    trace_dir: Path | None = None  # --trace: a Chromium trace of B per run
 
 
 def new_b(setup: Setup, index: int) -> BrowserContext:
@@ -743,6 +751,41 @@ def settle_b(setup: Setup) -> float:
             return (time.perf_counter() - started) * 1000
         before = after
     raise RunFailed(f"browser B still busy after {SETTLE_DEADLINE_S:g} s")
+
+
+TRACE_CATEGORIES = (
+    "devtools.timeline,v8.execute,blink,loading,netlog,toplevel,"
+    "disabled-by-default-devtools.timeline,disabled-by-default-devtools.timeline.frame"
+)
+
+
+def start_trace(context: BrowserContext, page: Page) -> CDPSession:
+    """Start a Chromium trace of B (every process) through a CDP session of its page."""
+    cdp = context.new_cdp_session(page)
+    cdp.send("Tracing.start", {"categories": TRACE_CATEGORIES, "transferMode": "ReturnAsStream"})
+    return cdp
+
+
+def save_trace(cdp: CDPSession, path: Path) -> None:
+    """End the trace started by start_trace and write it to path (bounded wait)."""
+    done: list[str] = []
+    cdp.on("Tracing.tracingComplete", lambda event: done.append(event["stream"]))
+    cdp.send("Tracing.end")
+    deadline = time.perf_counter() + 30
+    while not done:
+        if time.perf_counter() > deadline:
+            raise RunFailed("the trace did not complete in 30 s")
+        cdp.send("Runtime.evaluate", {"expression": "0"})  # lets the event arrive
+    chunks = []
+    while True:
+        part = cdp.send("IO.read", {"handle": done[0]})
+        chunks.append(part["data"])
+        if part.get("eof"):
+            break
+    cdp.send("IO.close", {"handle": done[0]})
+    cdp.detach()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(chunks))
 
 
 def find_button(page: Page, deadline: float) -> dict[str, float]:
@@ -788,6 +831,7 @@ def one_run(setup: Setup, index: int) -> dict[str, Any]:
 
         page.on("console", on_console)
         settle_ms = settle_b(setup) if setup.settle else 0.0
+        tracing = start_trace(context, page) if setup.trace_dir else None
         procs0, busy0 = processes(), cpu_busy()
         started = time.perf_counter()
         page.goto(setup.link, wait_until="commit")
@@ -800,6 +844,8 @@ def one_run(setup: Setup, index: int) -> dict[str, Any]:
         ok = page.evaluate(WAIT_JS, max(0, int(left * 1000)))
         wall = (time.perf_counter() - started) * 1000
         procs1, busy1 = processes(), cpu_busy()
+        if tracing is not None and setup.trace_dir is not None:
+            save_trace(tracing, setup.trace_dir / f"{setup.name}-b{index}.json")
         if ok:
             page.evaluate(WAIT_RENDERED_JS, 5000)
         data = page.evaluate(COLLECT_JS)
@@ -1023,6 +1069,7 @@ def bench(
                         args=args,
                         name=variant.name,
                         settle=not opts.no_settle,
+                        trace_dir=opts.trace,
                     )
                 )
             if opts.browser == "context":
@@ -1183,6 +1230,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also disable Chromium's WebUIOmniboxPopup feature: a new window then does "
         "not build the WebUI omnibox popup while the page loads (context mode: ~0.4 s CPU)",
+    )
+    ap.add_argument(
+        "--trace",
+        type=Path,
+        metavar="DIR",
+        help="save a Chromium trace of browser B per run into DIR (chrome://tracing or "
+        "Perfetto; tracing adds its own overhead to the times)",
     )
     ap.add_argument(
         "--no-settle",

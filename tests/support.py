@@ -188,16 +188,27 @@ def close_code(ws: ClientConnection, timeout: float = TIMEOUT) -> int | None:
 class Peer:
     """A WebSocket client of one room, with helpers that wait for typed messages."""
 
-    def __init__(self, server: ServerProcess, member: Member, last_seq: int | None = None):
+    def __init__(
+        self,
+        server: ServerProcess,
+        member: Member,
+        last_seq: int | None = None,
+        *,
+        hello_in_url: bool = False,
+    ):
+        """hello_in_url: give the hello in the socket's URL (``?v=1&last_seq=N``), as the
+        browser does, instead of sending a hello frame."""
         self.member = member
-        self.ws: ClientConnection = open_socket(
-            server.ws_url(member.room_id), additional_headers=member.auth
-        )
-        self.inbox: list[dict[str, Any]] = []
         hello: dict[str, Any] = {"type": "hello", "v": 1}
         if last_seq is not None:
             hello["last_seq"] = last_seq
-        self.send(hello)
+        url = server.ws_url(member.room_id)
+        if hello_in_url:
+            url += "?" + "&".join(f"{k}={v}" for k, v in hello.items() if k != "type")
+        self.ws: ClientConnection = open_socket(url, additional_headers=member.auth)
+        self.inbox: list[dict[str, Any]] = []
+        if not hello_in_url:
+            self.send(hello)
         self.welcome = self.expect("welcome")
         self.synced = self.expect("synced")
 

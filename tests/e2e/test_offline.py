@@ -102,7 +102,7 @@ class SocketGate:
     def __init__(self, context) -> None:
         self.open = True
         self.live: list[Any] = []
-        context.route_web_socket(re.compile(r"/api/rooms/[^/]+/ws$"), self._route)
+        context.route_web_socket(re.compile(r"/api/rooms/[^/]+/ws(\?[^/]*)?$"), self._route)
 
     def _route(self, ws) -> None:
         if self.open:

@@ -257,6 +257,40 @@ def test_reconnect_replays_exactly_the_missed_messages(server: ServerProcess, ht
         peer.close()
 
 
+def test_hello_in_the_url_is_a_hello(server: ServerProcess, http: httpx.Client):
+    """``?v=1&last_seq=N`` on the socket's URL stands for the hello frame: the welcome comes
+    without one, the replay starts after N, and bad values get the hello's errors."""
+    alice = create_room(http)
+    bob = join(http, "bob", token=link_token(alice))
+    pa = Peer(server, alice, hello_in_url=True)
+    assert pa.welcome["peers"] == []
+    for i in range(3):
+        pa.chat(f"m{i}")
+    pb = Peer(server, bob, last_seq=1, hello_in_url=True)
+    assert [m["seq"] for m in messages_in(pb)] == [2, 3]
+    assert pb.synced["latest_seq"] == 3
+    assert pa.expect("presence", event="joined")["peer"]["peer_id"] == pb.peer_id
+    # A hello frame after the URL's is refused; the connection stays open.
+    pb.send({"type": "hello", "v": 1})
+    assert error_code(pb) == "invalid_message"
+    ping_works(pb)
+
+    url = server.ws_url(bob.room_id)
+    for query in ("v=abc", "v=1&last_seq=-4", "v=1&last_seq=" + "9" * 40):
+        ws = open_socket(f"{url}?{query}", additional_headers=bob.auth)
+        reply = json.loads(ws.recv(timeout=TIMEOUT))
+        assert reply["error"]["code"] == "invalid_message", (query, reply)
+        # Still waiting for a hello: a good frame gets the welcome.
+        ws.send(json.dumps({"type": "hello", "v": 1}))
+        assert json.loads(ws.recv(timeout=TIMEOUT))["type"] == "welcome"
+        ws.close()
+    ws = open_socket(f"{url}?v=2", additional_headers=bob.auth)
+    assert json.loads(ws.recv(timeout=TIMEOUT))["error"]["code"] == "unsupported_version"
+    assert close_code(ws) == 4400
+    for peer in (pa, pb):
+        peer.close()
+
+
 def test_replay_larger_than_a_page(start_server: StartServer, client):
     server = start_server(messages_per_second=100_000, message_burst=100_000)
     http = client(server)

@@ -12,7 +12,7 @@ const BOB = { peer_id: "p-bob", participant_id: "bob", name: "Bob", role: "membe
 /**
  * A started room with recording fakes. `room.signaling` / `room.mesh` are the current fakes.
  */
-async function makeRoom({ history = [], store = memoryStore(), join = true, peers = [ALICE, BOB], read = {}, limits = {} } = {}) {
+async function makeRoom({ history = [], store = memoryStore(), join = true, peers = [ALICE, BOB], read = {}, limits = {}, socket } = {}) {
   const clock = new FakeClock();
   const api = fakeApi({ history });
   const fakes = recordingFactories();
@@ -24,6 +24,7 @@ async function makeRoom({ history = [], store = memoryStore(), join = true, peer
     clock,
     random: () => 0.5,
     newId: () => `id${++ids}`,
+    socket,
     ...fakes.factories,
   });
   const events = [];
@@ -58,6 +59,13 @@ const peerChat = (over = {}) => ({
 });
 
 describe("start", () => {
+  test("the socket the joining page opened goes to the first connection", async () => {
+    const socket = { readyState: 0 };
+    const { signaling } = await makeRoom({ socket, join: false });
+    assert.equal(signaling.options.socket, socket);
+    assert.equal(signaling.options.lastSeq, null, "the socket's URL says hello at the present");
+  });
+
   test("loads the latest page and connects at once, from the present", async () => {
     const history = [1, 2, 3].map((s) => serverMessage(s));
     const { room, api, signaling } = await makeRoom({ history, join: false });
@@ -65,6 +73,7 @@ describe("start", () => {
     assert.equal(api.calls[1][2].limit, 50);
     assert.deepEqual(bodies(room), ["hello 1", "hello 2", "hello 3"]);
     assert.equal(signaling.options.lastSeq, null, "hello without last_seq");
+    assert.equal(signaling.options.socket, null, "no socket handed over: it opens its own");
     assert.equal(signaling.connects, 1);
     assert.equal(room.serverState, "connecting");
     assert.deepEqual(room.me, { participant_id: "me", peer_id: null, name: "Me", role: "owner" });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 
 import { Signaling } from "../../src/peerlane/web/signaling.js";
+import { HeldSocket } from "../../src/peerlane/web/ui/handover.js";
 import { FakeClock, FakeWebSocket } from "./fakes.mjs";
 
 const welcome = { type: "welcome", v: 1, peer_id: "p1", participant_id: "me", name: "Me", role: "owner", room_id: "r", room_name: "R", peers: [], latest_seq: 5, ice_servers: [], read: {}, limits: {} };
@@ -31,13 +32,13 @@ function handshake(ws, { replay = [], latest = 5 } = {}) {
 
 const msg = (seq) => ({ type: "message", seq, id: `m${seq}`, sender: "a", sender_name: "A", ts: 1, kind: "text", ref: null, body: "x" });
 
-test("hello carries the resume point; states run connecting → syncing → open", () => {
+test("the URL's hello carries the resume point; states run connecting → syncing → open", () => {
   const { s, states, received } = make({ lastSeq: 3 });
   s.connect();
   const ws = FakeWebSocket.last;
-  assert.equal(ws.url, "ws://test/api/rooms/r/ws");
+  assert.equal(ws.url, "ws://test/api/rooms/r/ws?v=1&last_seq=3");
   ws.serverOpen();
-  assert.deepEqual(ws.sent[0], { type: "hello", v: 1, last_seq: 3 });
+  assert.deepEqual(ws.sent, [], "no hello frame: it is in the URL");
   assert.equal(s.send({ type: "typing", active: true }), false, "nothing before welcome");
   ws.serverSend(welcome);
   assert.equal(s.state, "syncing");
@@ -53,8 +54,7 @@ test("hello carries the resume point; states run connecting → syncing → open
 test("a fresh client says hello without last_seq", () => {
   const { s } = make();
   s.connect();
-  FakeWebSocket.last.serverOpen();
-  assert.deepEqual(FakeWebSocket.last.sent[0], { type: "hello", v: 1 });
+  assert.equal(FakeWebSocket.last.url, "ws://test/api/rooms/r/ws?v=1");
 });
 
 test("rewind: connected, asks for a replay after seq; lastSeq follows the replay", () => {
@@ -64,7 +64,7 @@ test("rewind: connected, asks for a replay after seq; lastSeq follows the replay
   assert.equal(s.lastSeq, 5);
   s.rewind(6);
   s.rewind(5);
-  assert.equal(FakeWebSocket.last.sent.length, 1, "nothing to replay at or past lastSeq");
+  assert.equal(FakeWebSocket.last.sent.length, 0, "nothing to replay at or past lastSeq");
   s.rewind(3);
   assert.deepEqual(FakeWebSocket.last.sent.at(-1), { type: "sync", after: 3 });
   assert.equal(s.lastSeq, 3);
@@ -73,8 +73,7 @@ test("rewind: connected, asks for a replay after seq; lastSeq follows the replay
   // Dropped before the replay ends: the next hello resumes from what arrived.
   FakeWebSocket.last.serverClose(1001, "restart");
   clock.advance(1_000);
-  FakeWebSocket.last.serverOpen();
-  assert.deepEqual(FakeWebSocket.last.sent[0], { type: "hello", v: 1, last_seq: 4 });
+  assert.equal(FakeWebSocket.last.url, "ws://test/api/rooms/r/ws?v=1&last_seq=4");
   assert.ok(received.some((m) => m.type === "message" && m.seq === 4));
 });
 
@@ -85,8 +84,7 @@ test("rewind: not connected, the next hello resumes from seq", () => {
   FakeWebSocket.last.serverClose(1001, "restart");
   s.rewind(2);
   clock.advance(1_000);
-  FakeWebSocket.last.serverOpen();
-  assert.deepEqual(FakeWebSocket.last.sent[0], { type: "hello", v: 1, last_seq: 2 });
+  assert.equal(FakeWebSocket.last.url, "ws://test/api/rooms/r/ws?v=1&last_seq=2");
 });
 
 test("reconnects with backoff and resumes from the last contiguous seq", () => {
@@ -102,8 +100,7 @@ test("reconnects with backoff and resumes from the last contiguous seq", () => {
   assert.equal(FakeWebSocket.instances.length, 1);
   clock.advance(1);
   assert.equal(FakeWebSocket.instances.length, 2);
-  FakeWebSocket.last.serverOpen();
-  assert.deepEqual(FakeWebSocket.last.sent[0], { type: "hello", v: 1, last_seq: 3 });
+  assert.equal(FakeWebSocket.last.url, "ws://test/api/rooms/r/ws?v=1&last_seq=3");
   assert.deepEqual(states.slice(-2), ["waiting", "connecting"]);
 });
 
@@ -249,4 +246,42 @@ test("unknown frames are ignored", () => {
   ws.onmessage({ data: '{"type":"from_the_future"}' });
   assert.equal(received.length, 0);
   assert.equal(s.state, "connecting");
+});
+
+test("a socket opened before connect() is taken over: its held events come in order, no second socket", () => {
+  const early = new FakeWebSocket("ws://test/api/rooms/r/ws?v=1");
+  const held = new HeldSocket(early);
+  early.serverOpen();
+  early.serverSend(welcome);
+  early.serverSend({ type: "signal", sender: "p2", kind: "offer", data: { sdp: "x" } });
+  const { s, states, received } = make({ socket: held });
+  assert.deepEqual(received, [], "held until taken");
+  s.connect();
+  assert.equal(FakeWebSocket.instances.length, 1);
+  assert.deepEqual(received.map((m) => m.type), ["welcome", "signal"]);
+  assert.deepEqual(states, ["connecting", "syncing"]);
+  early.serverSend({ type: "synced", latest_seq: 5 });
+  assert.equal(s.state, "open");
+  assert.equal(s.send({ type: "typing", active: true }), true);
+  assert.deepEqual(early.sent, [{ type: "typing", active: true }]);
+  // The next connection is a socket of its own, resuming from what arrived.
+  early.serverClose(1001, "restart");
+  clock.advance(1_000);
+  assert.equal(FakeWebSocket.instances.length, 2);
+  assert.equal(FakeWebSocket.last.url, "ws://test/api/rooms/r/ws?v=1&last_seq=5");
+});
+
+test("a socket that closed before it was taken over is a lost connection; close() closes one never taken", () => {
+  const early = new FakeWebSocket("ws://test/api/rooms/r/ws?v=1");
+  const held = new HeldSocket(early);
+  early.serverClose(4401, "unauthorized");
+  const { s } = make({ socket: held });
+  s.connect();
+  assert.equal(s.state, "closed");
+  assert.equal(s.closeReason, "unauthorized");
+
+  const untaken = new FakeWebSocket("ws://test/api/rooms/r/ws?v=1");
+  const { s: other } = make({ socket: new HeldSocket(untaken) });
+  other.close();
+  assert.deepEqual(untaken.closedWith, { code: 1000, reason: "leaving" });
 });

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -30,9 +31,31 @@ log = logs.get(__name__)
 REPLAY_PAGE = 500
 
 
+def url_hello(query: Mapping[str, str]) -> str | None:
+    """The hello a client gave in the socket's URL (``?v=1&last_seq=N``) as the frame it
+    stands for, or None when the URL has none and the client sends hello itself.
+
+    With it the server says welcome as soon as the socket is up, one round trip sooner
+    than after a hello frame. The frame goes through the same parser as any other, so a
+    bad value gets the same error as in a hello frame (an integer stays a string unless
+    it is one).
+    """
+    if "v" not in query:
+        return None
+    hello: dict[str, str | int] = {"type": "hello"}
+    for key in ("v", "last_seq"):
+        raw = query.get(key)
+        if raw is not None:
+            hello[key] = int(raw) if raw.isdecimal() and len(raw) <= 18 else raw
+    return json.dumps(hello)
+
+
 class Connection:
-    def __init__(self, ws: WebSocket, services: Services, caller: Caller) -> None:
+    def __init__(
+        self, ws: WebSocket, services: Services, caller: Caller, hello: str | None = None
+    ) -> None:
         self.ws = ws
+        self._url_hello = hello
         self.services = services
         cfg = services.settings
         participant = caller.participant
@@ -74,6 +97,8 @@ class Connection:
 
     async def _read(self) -> None:
         try:
+            if self._url_hello is not None:
+                await self.perform(self.session.receive(self._url_hello, time.monotonic()))
             while True:
                 message = await self.ws.receive()
                 if message["type"] == "websocket.disconnect":
@@ -233,7 +258,7 @@ async def room_socket(ws: WebSocket, room_id: str) -> None:
         )
         await ws.close(code, exc.code.value)
         return
-    conn = Connection(ws, svc, caller)
+    conn = Connection(ws, svc, caller, hello=url_hello(ws.query_params))
     structlog.contextvars.bind_contextvars(conn_id=conn.identity.peer_id)
     svc.connections.add(conn)
     svc.metrics.connections.inc()

@@ -40,6 +40,7 @@ import { indexedDbStore, openOutbox } from "./store.js";
 /** @typedef {import("./mesh.js").PeerView} PeerView */
 /** @typedef {import("./signaling.js").SignalingState} SignalingState */
 /** @typedef {import("./signaling.js").CloseReason} CloseReason */
+/** @typedef {import("./signaling.js").SocketLike} SocketLike */
 /** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
 /** @typedef {import("./transfer.js").Transfers} Transfers */
 
@@ -91,7 +92,7 @@ import { indexedDbStore, openOutbox } from "./store.js";
 
 /**
  * @typedef {{
- *   signalingFactory?: (roomId: string, options: {lastSeq: number | null}) => SignalingLike,
+ *   signalingFactory?: (roomId: string, options: {lastSeq: number | null, socket?: SocketLike | null}) => SignalingLike,
  *   meshFactory?: (options: MeshFactoryOptions) => MeshLike,
  *   store?: OutboxStore,
  *   api?: RoomApi,
@@ -100,6 +101,7 @@ import { indexedDbStore, openOutbox } from "./store.js";
  *   random?: () => number,
  *   transfersFactory?: ((room: ChatRoom) => Transfers) | null,
  *   view?: RoomView | null,
+ *   socket?: SocketLike | null,
  *   firstLinksWait?: number,
  * }} ChatRoomOptions
  *   transfersFactory: makes room.transfers (default: a Transfers with browser storage,
@@ -109,6 +111,8 @@ import { indexedDbStore, openOutbox } from "./store.js";
  *   default transfer engine (see linksSettled; default 0).
  *   view: what GET /api/rooms/{id} would answer, when already known (creating or joining
  *   the room answered it): start() does not ask again.
+ *   socket: the room's WebSocket, opened already by the page that created or joined the
+ *   room (ui/handover.js): the first connection takes it over.
  */
 
 export const PAGE_SIZE = 50;
@@ -180,6 +184,8 @@ export class ChatRoom extends EventTarget {
     this._meshFactory = options.meshFactory ?? ((opts) => new Mesh(opts));
     /** @type {RoomView | null} */
     this._view = options.view?.room?.id === roomId ? options.view : null;
+    /** @type {SocketLike | null} */
+    this._socket = options.socket ?? null;
 
     /** @type {Me | null} */
     this.me = null;
@@ -432,7 +438,8 @@ export class ChatRoom extends EventTarget {
 
   /** Open the room's WebSocket; what it brings before start() is ready waits (see start). */
   _connect() {
-    const signaling = this._signalingFactory(this.id, { lastSeq: null });
+    const signaling = this._signalingFactory(this.id, { lastSeq: null, socket: this._socket });
+    this._socket = null;
     this._signaling = signaling;
     signaling.addEventListener("server", (ev) => {
       if (this._closed) return;

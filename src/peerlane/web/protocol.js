@@ -3,6 +3,16 @@
 
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * The hello as the room socket URL's query (`v=1`, `v=1&last_seq=N`): the server says
+ * welcome as soon as the socket is up, with no hello frame to wait for.
+ * @param {number | null} lastSeq
+ * @returns {string}
+ */
+export function helloQuery(lastSeq) {
+  return lastSeq === null ? `v=${PROTOCOL_VERSION}` : `v=${PROTOCOL_VERSION}&last_seq=${lastSeq}`;
+}
+
 /** Message types a client sends to the server. */
 export const CLIENT_TYPES = Object.freeze(["hello", "chat", "signal", "sync", "typing", "receipt", "ping"]);
 

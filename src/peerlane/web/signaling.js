@@ -1,7 +1,10 @@
 // The room WebSocket: hello/welcome, replay until `synced`, keep-alive, and reconnect.
 //
+// The hello is in the socket's URL (`?v=1&last_seq=N`, protocol.js helloQuery): the
+// server says welcome as soon as the socket is up.
+//
 // States (the "state" event carries {state, code, reason}):
-//   idle → connecting (socket opening, hello sent) → syncing (welcome received, the server
+//   idle → connecting (socket opening) → syncing (welcome received, the server
 //   replays what we missed) → open (synced: live) ; on loss → waiting (backoff) → connecting …
 //   closed: by close(), or for good (closeReason: "unauthorized" | "room_gone" | "unsupported_version").
 //
@@ -12,7 +15,7 @@
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
 import { roomSocketUrl } from "./api.js";
-import { CLOSE_CODES, PROTOCOL_VERSION, parseServerMessage } from "./protocol.js";
+import { CLOSE_CODES, helloQuery, parseServerMessage } from "./protocol.js";
 
 /** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
 /** @typedef {import("./protocol.js").ServerMessage} ServerMessage */
@@ -30,7 +33,10 @@ import { CLOSE_CODES, PROTOCOL_VERSION, parseServerMessage } from "./protocol.js
  *   onerror: ((ev: any) => void) | null,
  *   send(data: string): void,
  *   close(code?: number, reason?: string): void,
+ *   release?(): void,
  * }} SocketLike
+ *   release: a socket opened before it was handed to us holds its events until then
+ *   (ui/handover.js HeldSocket).
  * @typedef {new (url: string) => SocketLike} SocketConstructor
  */
 
@@ -47,7 +53,10 @@ import { CLOSE_CODES, PROTOCOL_VERSION, parseServerMessage } from "./protocol.js
  *   pongTimeoutMs?: number,
  *   connectTimeoutMs?: number,
  *   environment?: EventTarget | null,
+ *   socket?: SocketLike | null,
  * }} SignalingOptions
+ *   socket: the first connection's socket, opened already (with the hello of lastSeq in
+ *   its URL) by the page that joined the room; its events so far are held until taken.
  *   environment: where "online"/"offline"/"visibilitychange" come from (window by default;
  *   null to ignore them).
  */
@@ -92,6 +101,8 @@ export class Signaling extends EventTarget {
     this.retryAt = null;
     /** @type {SocketLike | null} */
     this._ws = null;
+    /** The socket to take instead of opening one, for the first connection. */
+    this._opened = options.socket ?? null;
     /** @type {Record<"retry" | "ping" | "pong" | "connect", unknown>} */
     this._timers = { retry: null, ping: null, pong: null, connect: null };
     this._nonce = 0;
@@ -162,7 +173,8 @@ export class Signaling extends EventTarget {
     this._env?.removeEventListener("offline", this._onOffline);
     globalThis.document?.removeEventListener("visibilitychange", this._onVisible);
     this._stopTimers();
-    const ws = this._detach();
+    const ws = this._detach() ?? this._opened;
+    this._opened = null;
     try {
       ws?.close(CLOSE_CODES.NORMAL, "leaving");
     } catch {
@@ -177,29 +189,24 @@ export class Signaling extends EventTarget {
   _open() {
     this.retryAt = null;
     this._setState("connecting");
-    let ws;
+    let ws = this._opened;
+    this._opened = null;
     try {
-      ws = new this._Socket(this.url);
+      ws ??= new this._Socket(`${this.url}?${helloQuery(this.lastSeq)}`);
     } catch (err) {
       debug("signaling", "cannot create WebSocket", err);
       this._lost(CLIENT_DEAD, "cannot create socket");
       return;
     }
     this._ws = ws;
-    ws.onopen = () => this._hello();
+    ws.onopen = null;
     ws.onmessage = (ev) => this._frame(ev.data);
     ws.onclose = (ev) => this._lost(ev.code, ev.reason);
     // An error means the connection is unusable; do not wait for a close event that a
     // dead network may deliver late.
     ws.onerror = () => this._drop("socket error");
     this._arm("connect", this._connectWithin, () => this._drop("no welcome in time"));
-  }
-
-  _hello() {
-    /** @type {import("./protocol.js").HelloMsg} */
-    const hello = { type: "hello", v: PROTOCOL_VERSION };
-    if (this.lastSeq !== null) hello.last_seq = this.lastSeq;
-    this._ws?.send(JSON.stringify(hello));
+    ws.release?.();
   }
 
   /** @param {unknown} data */

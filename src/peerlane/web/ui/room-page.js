@@ -7,7 +7,7 @@ import { ChatRoom, prepareRoom } from "../chat.js";
 import { ICONS, errorCode, errorMessage, errorStatus, h, icon, joinNames } from "./dom.js";
 import { codeField, nameField, submit, takeName } from "./home-page.js";
 import { directCount, statusText, whenConnected } from "./connection-panel.js";
-import { handOverSession, takeSession } from "./handover.js";
+import { handOverSession, takeSession, takeSocket } from "./handover.js";
 import { navigate, roomPath } from "./nav.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
@@ -106,9 +106,11 @@ export class RoomPage extends HTMLElement {
         h("p", { class: "opening", role: "status" }, [h("span", { class: "spinner", "aria-hidden": "true" }), "Opening the room…"]),
       ]),
     );
-    // Right after creating or joining, the room is known already: no GET /api/rooms/{id}.
+    // Right after creating or joining, the room is known already (no GET /api/rooms/{id})
+    // and its socket is open, or opening.
     const room = new ChatRoom(this.roomId, {
       view: takeSession(this.roomId),
+      socket: takeSocket(this.roomId),
       firstLinksWait: FIRST_RENDER_WAIT_MS,
     });
     const started = room.start();
