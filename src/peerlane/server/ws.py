@@ -37,8 +37,8 @@ def url_hello(query: Mapping[str, str]) -> str | None:
 
     With it the server says welcome as soon as the socket is up, one round trip sooner
     than after a hello frame. The frame goes through the same parser as any other, so a
-    bad value gets the same error as in a hello frame (an integer stays a string unless
-    it is one).
+    bad value gets the same error as in a hello frame: a value that is not a plain
+    decimal integer is passed on as a string, which the parser refuses.
     """
     if "v" not in query:
         return None

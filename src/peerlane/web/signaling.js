@@ -199,7 +199,6 @@ export class Signaling extends EventTarget {
       return;
     }
     this._ws = ws;
-    ws.onopen = null;
     ws.onmessage = (ev) => this._frame(ev.data);
     ws.onclose = (ev) => this._lost(ev.code, ev.reason);
     // An error means the connection is unusable; do not wait for a close event that a
