@@ -19,6 +19,7 @@ from e2e.helpers import (
     join_by_code_ui,
     join_by_link_ui,
     rendered,
+    room_ready,
     send_ui,
     wait_js,
     wait_messages,
@@ -132,3 +133,30 @@ def test_three_people_chat_through_the_server_when_p2p_is_impossible(server, bro
 
 def page_me(page: Page) -> str:
     return str(page.evaluate("window.peerlane.room.me.participant_id"))
+
+
+def test_a_remembered_name_opens_an_invite_link_straight_into_the_room(server, browsers) -> None:
+    """Someone whose browser remembers their name (an earlier visit) is in the room as
+    soon as the link opens: no form, no click, and the token leaves the address bar. A
+    link that does not work shows the form with what went wrong, the name filled in."""
+    a = browsers.new("alice").page
+    b = browsers.new("bob").page
+    room_id = create_room_ui(a, server.base, "alice", "Friday plans")
+    link = invite_link(a)
+    b.goto(f"{server.base}/")
+    b.evaluate("localStorage.setItem('peerlane.name', 'bob')")  # as a join would have
+
+    b.goto(f"{server.base}/join#not-a-real-token")
+    expect(b.get_by_role("alert")).to_contain_text("invite")
+    expect(b.locator("#display-name")).to_have_value("bob")
+    expect(b.get_by_role("button", name="Join room")).to_be_visible()
+    assert b.url.endswith("/join#not-a-real-token")
+
+    b.goto(link)
+    b.wait_for_url(f"{server.base}/r/*")
+    assert room_ready(b) == room_id
+    assert "#" not in b.url, b.url
+    assert b.evaluate("window.peerlane.room.me.name") == "bob"
+    expect(a.locator(PEER)).to_contain_text("bob")
+    send_ui(b, "straight in")
+    wait_messages(a, ["straight in"])

@@ -50,7 +50,8 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
     """Each page's HTML shell links the modules of its import graph, so the browser
     fetches them at once instead of one import level at a time; the home and join pages
     get only app.js's static imports, and name the room page's other modules, which they
-    preload once shown (the room page loads with import())."""
+    preload once shown (the room page loads with import()). The join page runs
+    join-now.js before the rest."""
     from peerlane.server.app import WEB
 
     app = create_app(load_settings(data_dir=tmp_path))
@@ -61,8 +62,14 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
         for html in pages.values():
             assert '<script type="module" src="/static/app.js"></script>' in html
             assert "<script>" not in html  # still no inline script (CSP)
-        entry = _preloads(pages["/join"])
-        assert _preloads(pages["/"]) == entry
+        entry = _preloads(pages["/"])
+        # /join runs join-now.js at once (an async script), its graph linked first
+        join = pages["/join"]
+        top = join[: join.index('<link rel="stylesheet"')]
+        assert '<script type="module" async src="/static/ui/join-now.js"></script>' in top
+        assert _preloads(top) == {"api.js", "protocol.js", "ui/dom.js", "ui/handover.js"}
+        assert _preloads(join) | {"ui/join-now.js"} == entry
+        assert all(" async " not in pages[p] for p in paths if p != "/join")
         assert {"app.js", "ui/home-page.js", "ui/dom.js", "ui/nav.js", "api.js"} <= entry
         assert not entry & {"ui/room-page.js", "chat.js", "mesh.js", "transfer.js"}
         assert "ui/share-page.js" not in entry

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path, PurePosixPath
 
 from fastapi import FastAPI, Request, Response
@@ -231,21 +231,29 @@ def add_web(app: FastAPI) -> None:
     graph = ModuleGraph(WEB)
     entry = graph.closure([ENTRY_MODULE])
     shells = {}
+    room_first = [m for m in graph.closure(list(ROOM_PAGE)) if m not in entry]
+    room_later = [
+        m for m in graph.closure(list(ROOM_PAGE), lazy=True) if m not in entry + room_first
+    ]
     for page, roots in PAGE_MODULES.items():
         # A page's graph: app.js's static one, and its own module's, lazy imports included.
         modules = entry + [m for m in graph.closure(list(roots), lazy=True) if m not in entry]
-        # The home and join pages lead to the room page: they load its modules once shown,
-        # what it needs to connect first.
-        following: list[str] = []
-        later: list[str] = []
-        if page == "entry":
-            following = [m for m in graph.closure(list(ROOM_PAGE)) if m not in entry]
-            later = [
-                m
-                for m in graph.closure(list(ROOM_PAGE), lazy=True)
-                if m not in entry and m not in following
-            ]
-        shells[page] = shell_html(modules, following, later)
+        if page == "home":
+            # The home page leads to the room page: it loads its modules once shown,
+            # what the room needs to connect first.
+            shells[page] = shell_html(modules, following=room_first, later=room_later)
+        elif page == "join":
+            # An invite link with a remembered name joins as the page loads (join-now.js,
+            # run at once by its own script) and goes straight on to the room page: its
+            # modules load from the start.
+            shells[page] = shell_html(
+                modules,
+                following=room_first,
+                later=room_later,
+                early=graph.closure([JOIN_NOW]),
+            )
+        else:
+            shells[page] = shell_html(modules, following=[], later=[])
 
     def route(html: str) -> Callable[[], Awaitable[HTMLResponse]]:
         async def shell() -> HTMLResponse:
@@ -263,14 +271,16 @@ def add_web(app: FastAPI) -> None:
 # app.js loads with a dynamic import() to show it (src/peerlane/web/app.js).
 ENTRY_MODULE = "app.js"
 ROOM_PAGE = ("ui/room-page.js",)
+JOIN_NOW = "ui/join-now.js"  # the /join page's join at once, run by a script of its own
 PAGE_MODULES: dict[str, tuple[str, ...]] = {
-    "entry": (),  # the home and join pages: in app.js's static imports
+    "home": (),  # the home and join pages: in app.js's static imports
+    "join": (),
     "room": ROOM_PAGE,
     "share": ("ui/share-page.js",),
 }
 SHELL_ROUTES = {
-    "/": "entry",
-    "/join": "entry",
+    "/": "home",
+    "/join": "join",
     "/r/{room_id}": "room",
     "/share": "share",
     "/s": "share",
@@ -352,7 +362,9 @@ def _normalize(path: PurePosixPath) -> str:
     return "/".join(parts)
 
 
-def shell_html(modules: list[str], following: list[str], later: list[str]) -> str:
+def shell_html(
+    modules: list[str], *, following: list[str], later: list[str], early: Sequence[str] = ()
+) -> str:
     """index.html with a ``modulepreload`` link per module of the page's import graph,
     and the modules of the page that comes next: the ones it needs first
     (``following``, in ``<meta name="peerlane:next">``) and the rest (``later``, in
@@ -364,11 +376,29 @@ def shell_html(modules: list[str], following: list[str], later: list[str]) -> st
     room's (most of the client) made their first render wait. app.js preloads the
     next page's modules once the page is on screen (docs/web-client.md,
     docs/benchmarks.md).
+
+    ``early`` is a module and its import graph that must run first: an async module
+    script of its own, which runs as soon as its (small) graph has arrived rather than
+    after the whole page's, and its links at the top of the head. Order matters: over
+    HTTP/1.1 a browser fetches 6 files at a time from one server, in document order.
     """
     index = (WEB / "index.html").read_text()
-    head = "".join(f'  <link rel="modulepreload" href="/static/{m}">\n' for m in modules)
+    first = ""
+    if early:
+        script, *graph = early
+        first = f'  <script type="module" async src="/static/{script}"></script>\n'
+        first += "".join(_preload(m) for m in graph)
+        modules = [m for m in modules if m not in early]
+    head = "".join(_preload(m) for m in modules)
     for name, listed in (("next", following), ("later", later)):
         if listed:
             content = " ".join(f"/static/{m}" for m in listed)
             head += f'  <meta name="peerlane:{name}" content="{content}">\n'
+    stylesheet = '  <link rel="stylesheet"'
+    assert stylesheet in index, "index.html links its stylesheet"
+    index = index.replace(stylesheet, first + stylesheet, 1)
     return index.replace("</head>", head + "</head>", 1)
+
+
+def _preload(module: str) -> str:
+    return f'  <link rel="modulepreload" href="/static/{module}">\n'

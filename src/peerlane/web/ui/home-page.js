@@ -1,9 +1,11 @@
 // <pl-home-page> (/): create a room, or join one with its short code.
-// <pl-join-page> (/join#<token>): join with the token of an invite link.
+// <pl-join-page> (/join#<token>): join with the token of an invite link -- at once when
+// the name is remembered (join-now.js), else with a form.
 
 import * as api from "../api.js";
 import { ICONS, errorMessage, h, icon, rememberName, rememberedName } from "./dom.js";
 import { handOverSession } from "./handover.js";
+import { inviteToken, joinNow, takeEarlyJoin, whenShown } from "./join-now.js";
 import { navigate, roomPath } from "./nav.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */
@@ -200,8 +202,46 @@ export class HomePage extends HTMLElement {
 export class JoinPage extends HTMLElement {
   connectedCallback() {
     if (this.firstChild) return;
+    const token = inviteToken(location.hash);
+    // Started as the page loaded; or now, when only the fragment changed (a new link
+    // opened on this page).
+    const early = takeEarlyJoin(token) ?? joinNow({ token, name: rememberedName(), shown: whenShown(document) });
+    if (!early) {
+      this.#form(token);
+      return;
+    }
+    // A remembered name: the join is on its way. Say so meanwhile.
+    document.title = "Joining a room — peerlane";
+    this.append(
+      h("main", { class: "entry", id: "main", "aria-busy": "true" }, [
+        brand(),
+        h("p", { class: "opening", role: "status" }, [
+          h("span", { class: "spinner", "aria-hidden": "true" }),
+          `Joining the room as ${early.name}…`,
+        ]),
+      ]),
+    );
+    early.answer.then(
+      (out) => {
+        if (!this.isConnected) return;
+        // Drop the token from the address bar and history: it is a secret.
+        navigate(roomPath(out.room.id), { replace: true });
+      },
+      (err) => {
+        if (!this.isConnected) return;
+        this.replaceChildren();
+        this.#form(token, errorMessage(err));
+      },
+    );
+  }
+
+  /**
+   * The form: the name to join with, and "Join room".
+   * @param {string} token
+   * @param {string} [problem]  what went wrong with the join tried at once
+   */
+  #form(token, problem = "") {
     document.title = "Join a room — peerlane";
-    const token = decodeURIComponent(location.hash.replace(/^#/, "")).trim();
     const alert = h("p", { class: "form-error", role: "alert" });
     const name = nameField();
     const button = h("button", { type: "submit", class: "btn primary wide", text: "Join room" });
@@ -217,7 +257,7 @@ export class JoinPage extends HTMLElement {
       const display = takeName(name.input, alert);
       if (display === null) return;
       if (!token) {
-        alert.textContent = "This invite link is incomplete. Ask for the link again, or use the room code on the home page.";
+        alert.textContent = INCOMPLETE_LINK;
         return;
       }
       const out = await submit(this, alert, button, () => api.joinRoom({ display_name: display, token }));
@@ -227,14 +267,14 @@ export class JoinPage extends HTMLElement {
       navigate(roomPath(out.room.id), { replace: true });
     });
     const card = h("div", { class: "card narrow" }, [form]);
-    if (!token) {
-      alert.textContent = "This invite link is incomplete. Ask for the link again, or use the room code on the home page.";
-    }
+    alert.textContent = token ? problem : INCOMPLETE_LINK;
     card.append(h("p", { class: "card-foot" }, [h("a", { href: "/", text: "Have a room code instead?" })]));
     this.append(h("main", { class: "entry", id: "main" }, [brand(), card]));
     if (matchMedia("(pointer: fine)").matches) (name.input.value ? button : name.input).focus();
   }
 }
+
+const INCOMPLETE_LINK = "This invite link is incomplete. Ask for the link again, or use the room code on the home page.";
 
 customElements.define("pl-home-page", HomePage);
 customElements.define("pl-join-page", JoinPage);
