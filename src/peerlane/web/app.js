@@ -13,7 +13,7 @@
 // route's modules and names the ones to preload next (peerlane/server/app.py,
 // shell_html), so no page waits for an import chain level after level.
 
-import { h } from "./ui/dom.js";
+import { busyMain, h } from "./ui/dom.js";
 import "./ui/home-page.js";
 import { NAVIGATE, navigate } from "./ui/nav.js";
 
@@ -141,11 +141,7 @@ function show(tag, attributes = {}) {
     return;
   }
   const mine = generation;
-  root.replaceChildren(
-    h("main", { class: "entry", id: "main", "aria-busy": "true" }, [
-      h("p", { class: "opening", role: "status" }, [h("span", { class: "spinner", "aria-hidden": "true" }), "Loading…"]),
-    ]),
-  );
+  root.replaceChildren(busyMain("Loading…"));
   load(tag).then(
     () => {
       if (mine === generation) render();

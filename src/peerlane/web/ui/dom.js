@@ -35,6 +35,27 @@ export function h(tag, attrs = {}, children = []) {
   return el;
 }
 
+/** How long a page that waits says nothing. A quicker answer would only flash a status
+ * by; and a status's layout -- on a fresh page the first, which sets up the fonts, 20 ms
+ * and more of main thread on a busy machine -- would compete with the room's connecting
+ * (docs/benchmarks.md, "Connect time"). */
+export const BUSY_DELAY_MS = 300;
+
+/**
+ * A page's <main> while it waits: empty, marked busy, and showing a spinner and `text`
+ * once the wait passes BUSY_DELAY_MS (if it is still on the page).
+ * @param {string} text
+ * @returns {HTMLElement}
+ */
+export function busyMain(text) {
+  const main = h("main", { class: "entry", id: "main", "aria-busy": "true" });
+  setTimeout(() => {
+    if (!main.isConnected) return;
+    main.append(h("p", { class: "opening", role: "status" }, [h("span", { class: "spinner", "aria-hidden": "true" }), text]));
+  }, BUSY_DELAY_MS);
+  return main;
+}
+
 /**
  * @param {Element | DocumentFragment} parent
  * @param {Child[] | Child} children

@@ -3,7 +3,7 @@
 // the name is remembered (join-now.js), else with a form.
 
 import * as api from "../api.js";
-import { ICONS, errorMessage, h, icon, rememberName, rememberedName } from "./dom.js";
+import { ICONS, busyMain, errorMessage, h, icon, rememberName, rememberedName } from "./dom.js";
 import { handOverSession } from "./handover.js";
 import { inviteToken, joinNow, takeEarlyJoin, whenShown } from "./join-now.js";
 import { navigate, roomPath } from "./nav.js";
@@ -212,15 +212,7 @@ export class JoinPage extends HTMLElement {
     }
     // A remembered name: the join is on its way. Say so meanwhile.
     document.title = "Joining a room — peerlane";
-    this.append(
-      h("main", { class: "entry", id: "main", "aria-busy": "true" }, [
-        brand(),
-        h("p", { class: "opening", role: "status" }, [
-          h("span", { class: "spinner", "aria-hidden": "true" }),
-          `Joining the room as ${early.name}…`,
-        ]),
-      ]),
-    );
+    this.append(busyMain(`Joining the room as ${early.name}…`));
     early.answer.then(
       (out) => {
         if (!this.isConnected) return;

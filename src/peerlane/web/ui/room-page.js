@@ -4,7 +4,7 @@
 
 import * as api from "../api.js";
 import { ChatRoom, prepareRoom } from "../chat.js";
-import { ICONS, errorCode, errorMessage, errorStatus, h, icon, joinNames } from "./dom.js";
+import { ICONS, busyMain, errorCode, errorMessage, errorStatus, h, icon, joinNames } from "./dom.js";
 import { codeField, nameField, submit, takeName } from "./home-page.js";
 import { directCount, statusText, whenConnected } from "./connection-panel.js";
 import { handOverSession, takeSession, takeSocket } from "./handover.js";
@@ -101,11 +101,7 @@ export class RoomPage extends HTMLElement {
 
   async #open() {
     this.#teardown();
-    this.replaceChildren(
-      h("main", { class: "entry", id: "main", "aria-busy": "true" }, [
-        h("p", { class: "opening", role: "status" }, [h("span", { class: "spinner", "aria-hidden": "true" }), "Opening the room…"]),
-      ]),
-    );
+    this.replaceChildren(busyMain("Opening the room…"));
     // Right after creating or joining, the room is known already (no GET /api/rooms/{id})
     // and its socket is open, or opening.
     const room = new ChatRoom(this.roomId, {
