@@ -6,25 +6,28 @@ A real ``python -m peerlane serve`` on 127.0.0.1 and two headless Debian Chromiu
 beyond this machine). Browser A (a persistent profile) creates a room through the UI and
 stays on the room page. Then, per run, browser B -- a fresh profile, so no session
 cookie, no IndexedDB and no HTTP cache -- has its display name pre-set in localStorage
-(the join page then needs one click), opens the invite link, clicks "Join room", and
-the clock stops when B's ``window.peerlane.room`` reports an open direct data channel to
-A (its "peers" event after the mesh's channel "open": ``directCount >= 1`` and that
-peer's ``path == "direct"``). B is then closed and A must see it leave before the next
-run.
+(someone who has used peerlane in this browser before), opens the invite link, which
+then joins at once (src/peerlane/web/ui/join-now.js), and the clock stops when B's
+``window.peerlane.room`` reports an open direct data channel to A (its "peers" event
+after the mesh's channel "open": ``directCount >= 1`` and that peer's ``path ==
+"direct"``). B is then closed and A must see it leave before the next run.
 
 Time is measured inside B's page: ``performance.now()`` counts from the navigation
 start of the invite link (``performance.timeOrigin``), so Playwright's own overhead
 (driver round trips, polling) is not in it. The same page instrumentation (an init
-script: resource timing, wrapped WebSocket and RTCPeerConnection, a hook on
-``window.peerlane``) gives the breakdown: page loaded (Join button rendered) -> click
--> ``POST /api/join`` answered -> room page started (``GET /api/rooms/{id}``,
-IndexedDB, history) -> WebSocket welcome -> offer/answer exchanged -> ICE + DTLS +
-SCTP -> channel open. The click is a mouse click (CDP input events) at the button's
-place as soon as an in-page promise reports it rendered -- not a Playwright locator,
-whose injected selector engine would compile in the page while it loads; the time the
-click takes (button rendered -> click event) is reported apart, and ``app`` is the
-total without it. ``wall`` is the same interval seen from Python (``page.goto`` -> the
-in-page wait returns), Playwright included.
+script: resource timing, wrapped fetch, WebSocket and RTCPeerConnection, a hook on
+``window.peerlane``) gives the breakdown: page loaded (the join request sent) -> ``POST
+/api/join`` answered -> the room's WebSocket created -> its welcome -> offer/answer
+exchanged -> ICE + DTLS + SCTP -> channel open.
+
+A revision from before the join at once (``--compare-with``) shows a "Join room"
+button instead: the page load then ends when it is rendered, and the bench clicks it
+-- a mouse click (CDP input events) at the button's place as soon as an in-page promise
+reports it rendered, not a Playwright locator, whose injected selector engine would
+compile in the page while it loads. The time the click takes (button rendered -> click
+event) is reported apart (``click``, 0 without one), and ``app`` is the total without
+it. ``wall`` is the same interval seen from Python (``page.goto`` -> the in-page wait
+returns), Playwright included.
 
 The machine is shared, so each run also records the CPU time spent between
 ``page.goto`` and the open channel by browser B (by process kind), browser A, the server
@@ -154,7 +157,8 @@ INSTRUMENT_JS = r"""
   B.done = new Promise((resolve) => { finish = resolve; });
   B.ready = new Promise((resolve) => { found = resolve; });
 
-  // The join page is usable: the "Join room" button is in the DOM.
+  // The join page of a revision without the join at once is usable: the "Join room"
+  // button is in the DOM.
   const seen = new MutationObserver(() => {
     for (const b of document.querySelectorAll("button")) {
       if (b.textContent.trim() === "Join room") {
@@ -328,10 +332,10 @@ COLLECT_JS = """
 
 # Intervals of the breakdown, in order; each ends at a mark (ms since navigation start).
 PHASES = (
-    ("load", "page load: navigation -> Join button rendered, or join sent at once"),
-    ("click", "the click: button rendered -> click event (via Python and CDP)"),
-    ("join", "POST /api/join: click -> response"),
-    ("start", "room page start: join -> WebSocket created (GET room, IndexedDB, history)"),
+    ("load", "page load: navigation -> join request sent (or Join button rendered)"),
+    ("click", "the click, on a page with a Join button: rendered -> click event (via CDP)"),
+    ("join", "POST /api/join: sent (or clicked) -> response"),
+    ("start", "join answered -> the room's WebSocket created"),
     ("welcome", "WebSocket: created -> welcome"),
     ("sdp", "offer/answer: welcome -> both descriptions exchanged"),
     ("connect", "ICE + DTLS + SCTP: -> chat channel open"),
@@ -802,23 +806,24 @@ def save_trace(cdp: CDPSession, path: Path) -> None:
     path.write_text("".join(chunks))
 
 
-def find_button(page: Page, deadline: float) -> dict[str, float]:
-    """Where "Join room" is, once rendered in the invite link's document (bounded)."""
+def find_button(page: Page, deadline: float) -> dict[str, Any]:
+    """Once the invite link's page has sent its join (``{"auto": True}``) or rendered a
+    "Join room" button (where it is: x, y), bounded."""
     from playwright.sync_api import Error
 
     while True:
         left = deadline - time.perf_counter()
         if left <= 0:
-            raise RunFailed('no "Join room" button in time')
+            raise RunFailed('no join and no "Join room" button in time')
         try:
             where = page.evaluate(READY_JS, int(left * 1000))
         except Error as exc:  # the about:blank context went away under the call
             where = {"error": str(exc)}
         if "x" in where or where.get("auto"):
-            button: dict[str, float] = where
-            return button
+            found: dict[str, Any] = where
+            return found
         if not where.get("missing") and "error" not in where:
-            raise RunFailed(f'no "Join room" button in time: {where}')
+            raise RunFailed(f'no join and no "Join room" button in time: {where}')
         time.sleep(0.005)  # the link's document is not there yet: ask it again
 
 
@@ -849,9 +854,10 @@ def one_run(setup: Setup, index: int) -> dict[str, Any]:
         procs0, busy0 = processes(), cpu_busy()
         started = time.perf_counter()
         page.goto(setup.link, wait_until="commit")
-        # A mouse click at the button's place (CDP Input events): no Playwright selector
-        # engine, whose injected script would compile in the page (~70 ms of its main
-        # thread here) while the page loads.
+        # The page joins at once; a revision before that needs the click: a mouse click
+        # at the button's place (CDP Input events), no Playwright selector engine, whose
+        # injected script would compile in the page (~70 ms of its main thread here)
+        # while the page loads.
         where = find_button(page, started + CONNECT_DEADLINE_S)
         if not where.get("auto"):
             page.mouse.click(where["x"], where["y"])
