@@ -137,8 +137,14 @@ class Connection:
             code = json.loads(out.text)["error"]["code"]
             self.services.metrics.errors.labels(code, "websocket").inc()
         async with self._write:
-            if self.ws.client_state is WebSocketState.CONNECTED:
+            if self.ws.client_state is not WebSocketState.CONNECTED:
+                return
+            try:
                 await self.ws.send_text(out.text)
+            except WebSocketDisconnect:
+                # The client went away after the check (its close is in flight): there
+                # is no one left to send to. A normal end, as when the reader sees it.
+                self._closed.set()
 
     async def _publish(self, out: core.Publish) -> None:
         message = out.event.message
@@ -222,7 +228,8 @@ class Connection:
 
     async def _close_socket(self) -> None:
         if self.ws.client_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError, OSError):  # the client went away first
+            # the client went away first
+            with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
                 await self.ws.close(self._close_code, self._close_reason)
 
 

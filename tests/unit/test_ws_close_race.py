@@ -1,0 +1,63 @@
+"""A client that goes away while the server sends to it ends its connection normally.
+
+The race: the socket is still CONNECTED when ``_send`` checks, and the client's close is
+already in flight when the frame goes out, so the send raises WebSocketDisconnect. It
+used to escape the connection's task group and be logged as ``ws.failed`` (an error,
+with a traceback, and close code 1011). A recording fake socket makes the race happen
+every time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from peerlane.config import load_settings
+from peerlane.core import session as core
+from peerlane.core.records import Participant, Retention, Room
+from peerlane.server.app import create_app
+from peerlane.server.auth import Caller
+from peerlane.server.ws import Connection
+
+
+class ClosingSocket:
+    """Says it is connected, but every send and close finds the client gone."""
+
+    client_state = WebSocketState.CONNECTED
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.closes: list[tuple[int, str]] = []
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(text)
+        raise WebSocketDisconnect(code=1006)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closes.append((code, reason))
+        raise WebSocketDisconnect(code=1006)
+
+
+def connection(tmp_path: Path, ws: ClosingSocket) -> Connection:
+    services = create_app(load_settings(data_dir=tmp_path)).state.services
+    room = Room("r1", "Room", "u1", 0.0, 0.0, 0, Retention())
+    caller = Caller(room, Participant("u1", "r1", "Ann", "owner", 0.0), via_cookie=False)
+    return Connection(ws, services, caller)  # type: ignore[arg-type]  # a recording fake
+
+
+async def test_a_send_to_a_client_that_went_away_ends_the_connection(tmp_path: Path) -> None:
+    ws = ClosingSocket()
+    conn = connection(tmp_path, ws)
+    await conn.perform([core.Send('{"type":"pong"}')])  # no exception escapes
+    assert ws.sent == ['{"type":"pong"}']
+    assert conn._closed.is_set()
+    assert conn._close_code == core.CLOSE_NORMAL  # not 1011, "internal error"
+
+
+async def test_closing_a_socket_the_client_already_closed_is_quiet(tmp_path: Path) -> None:
+    ws = ClosingSocket()
+    conn = connection(tmp_path, ws)
+    conn.close(1000, "bye")
+    await conn._close_socket()
+    assert ws.closes == [(1000, "bye")]
