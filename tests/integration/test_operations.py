@@ -67,6 +67,9 @@ def test_health_readiness_and_metrics(server: ServerProcess, http: httpx.Client)
     pa.send("{broken")
     pa.expect("error")
     http.get(f"/api/rooms/{alice.room_id}")  # 401
+    assert http.get("/static/app.js").status_code == 200
+    assert http.get("/static/no-such-file.js").status_code == 404
+    assert http.get("/no/such/page").status_code == 404
 
     r = http.get("/metrics")
     assert r.status_code == 200
@@ -83,6 +86,13 @@ def test_health_readiness_and_metrics(server: ServerProcess, http: httpx.Client)
         text, "peerlane_http_request_seconds_count", method="GET", route="/api/rooms/{room_id}"
     )
     assert alice.room_id not in text  # route templates, never concrete ids
+    statics = metric(
+        text, "peerlane_http_request_seconds_count", method="GET", route="/static/{path}"
+    )
+    assert statics == 2  # the mount's template, never the file names
+    assert "app.js" not in text
+    assert "no-such-file" not in text
+    assert metric(text, "peerlane_http_request_seconds_count", method="GET", route="unmatched") == 1
 
     pb.close()
     pa.close()

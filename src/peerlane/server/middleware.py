@@ -152,9 +152,16 @@ def _content_length(scope: Scope) -> int | None:
 
 def _route_name(scope: Scope) -> str:
     """The route template (``/api/rooms/{room_id}``), never the concrete path: bounded
-    metric labels, and no ids in logs."""
+    metric labels, and no ids in logs. A mount (the static files) sets no route; it adds
+    its path to ``root_path``: ``/static/{path}``."""
     route: Any = scope.get("route")
-    return str(getattr(route, "path", None) or "unmatched")
+    if path := getattr(route, "path", None):
+        return str(path)
+    if "app_root_path" in scope:
+        mounted = str(scope.get("root_path", ""))[len(str(scope["app_root_path"])) :]
+        if mounted:
+            return mounted + "/{path}"
+    return "unmatched"
 
 
 async def _send_error(
