@@ -22,16 +22,21 @@ from peerlane.server.ws import Connection
 
 
 class ClosingSocket:
-    """Says it is connected, but every send and close finds the client gone."""
-
-    client_state = WebSocketState.CONNECTED
+    """Says it is connected, but the client is gone: like Starlette's WebSocket, the
+    first send raises WebSocketDisconnect and marks the application side disconnected,
+    and a send after that is a RuntimeError."""
 
     def __init__(self) -> None:
+        self.client_state = WebSocketState.CONNECTED
+        self.application_state = WebSocketState.CONNECTED
         self.sent: list[str] = []
         self.closes: list[tuple[int, str]] = []
 
     async def send_text(self, text: str) -> None:
+        if self.application_state is not WebSocketState.CONNECTED:
+            raise RuntimeError('Cannot call "send" once a close message has been sent.')
         self.sent.append(text)
+        self.application_state = WebSocketState.DISCONNECTED
         raise WebSocketDisconnect(code=1006)
 
     async def close(self, code: int, reason: str) -> None:
@@ -49,8 +54,9 @@ def connection(tmp_path: Path, ws: ClosingSocket) -> Connection:
 async def test_a_send_to_a_client_that_went_away_ends_the_connection(tmp_path: Path) -> None:
     ws = ClosingSocket()
     conn = connection(tmp_path, ws)
-    await conn.perform([core.Send('{"type":"pong"}')])  # no exception escapes
-    assert ws.sent == ['{"type":"pong"}']
+    # two sends in one batch (a presence and a message, say): no exception escapes
+    await conn.perform([core.Send('{"type":"pong"}'), core.Send('{"type":"pong","n":2}')])
+    assert ws.sent == ['{"type":"pong"}']  # the second found the socket closed
     assert conn._closed.is_set()
     assert conn._close_code == core.CLOSE_NORMAL  # not 1011, "internal error"
 
@@ -59,5 +65,8 @@ async def test_closing_a_socket_the_client_already_closed_is_quiet(tmp_path: Pat
     ws = ClosingSocket()
     conn = connection(tmp_path, ws)
     conn.close(1000, "bye")
-    await conn._close_socket()
+    await conn._close_socket()  # the close raced the client's: no exception escapes
+    assert ws.closes == [(1000, "bye")]
+    await conn.perform([core.Send('{"type":"pong"}')])  # the send fails: the end is quiet
+    await conn._close_socket()  # nothing left to close
     assert ws.closes == [(1000, "bye")]

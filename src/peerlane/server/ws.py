@@ -137,13 +137,15 @@ class Connection:
             code = json.loads(out.text)["error"]["code"]
             self.services.metrics.errors.labels(code, "websocket").inc()
         async with self._write:
-            if self.ws.client_state is not WebSocketState.CONNECTED:
+            if not self._open():
                 return
             try:
                 await self.ws.send_text(out.text)
             except WebSocketDisconnect:
                 # The client went away after the check (its close is in flight): there
                 # is no one left to send to. A normal end, as when the reader sees it.
+                # (Starlette marks the socket's application side disconnected, and
+                # _open() says so to the sends that follow.)
                 self._closed.set()
 
     async def _publish(self, out: core.Publish) -> None:
@@ -226,8 +228,15 @@ class Connection:
     async def _close(self, out: core.Close) -> None:
         self.close(out.code, out.reason)
 
+    def _open(self) -> bool:
+        """Both sides of the socket still connected: there is someone to send to."""
+        return (
+            self.ws.client_state is WebSocketState.CONNECTED
+            and self.ws.application_state is WebSocketState.CONNECTED
+        )
+
     async def _close_socket(self) -> None:
-        if self.ws.client_state is WebSocketState.CONNECTED:
+        if self._open():
             # the client went away first
             with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
                 await self.ws.close(self._close_code, self._close_reason)
