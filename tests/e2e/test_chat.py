@@ -137,8 +137,9 @@ def page_me(page: Page) -> str:
 
 def test_a_remembered_name_opens_an_invite_link_straight_into_the_room(server, browsers) -> None:
     """Someone whose browser remembers their name (an earlier visit) is in the room as
-    soon as the link opens: no form, no click, and the token leaves the address bar. A
-    link that does not work shows the form with what went wrong, the name filled in."""
+    soon as they open the link: no form, no click, and the token leaves the address bar.
+    A link that does not work shows the form with what went wrong, the name filled in;
+    so does a link followed from another site (it may not join anyone at once)."""
     a = browsers.new("alice").page
     b = browsers.new("bob").page
     room_id = create_room_ui(a, server.base, "alice", "Friday plans")
@@ -152,7 +153,18 @@ def test_a_remembered_name_opens_an_invite_link_straight_into_the_room(server, b
     expect(b.get_by_role("button", name="Join room")).to_be_visible()
     assert b.url.endswith("/join#not-a-real-token")
 
-    b.goto(link)
+    # From a page of another site (about:blank, an opaque origin): the form, no join.
+    b.goto("about:blank")
+    b.set_content(f'<a href="{link}">the invite</a>')
+    b.get_by_role("link", name="the invite").click()
+    expect(b.get_by_role("button", name="Join room")).to_be_visible()
+    expect(b.locator("#display-name")).to_have_value("bob")
+    expect(b.get_by_role("alert")).to_be_empty()
+    assert "/join#" in b.url
+    expect(a.locator(PEER)).to_have_count(0)  # bob is not in the room
+
+    b.goto(f"{server.base}/")
+    b.goto(link)  # opened by the person (the address bar): straight in
     b.wait_for_url(f"{server.base}/r/*")
     assert room_ready(b) == room_id
     assert "#" not in b.url, b.url

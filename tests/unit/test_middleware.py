@@ -102,6 +102,31 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
             assert (await client.get(f"/static/{module}")).status_code == 200, module
 
 
+async def test_only_a_link_the_person_opened_may_join_at_once(tmp_path: Path) -> None:
+    """The join page's shell says whether it may join at once: for a link from the
+    address bar, a bookmark, a QR code or another app, or from a peerlane page; not for
+    one followed from another site, nor when the browser does not say."""
+    app = create_app(load_settings(data_dir=tmp_path))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for site, policy in (
+            ("none", "at-once"),
+            ("same-origin", "at-once"),
+            ("same-site", "ask"),
+            ("cross-site", "ask"),
+            (None, "ask"),
+        ):
+            headers = {"sec-fetch-site": site} if site else {}
+            r = await client.get("/join", headers=headers)
+            assert r.headers["vary"] == "Sec-Fetch-Site"
+            assert r.headers["cache-control"] == "no-cache"
+            found = re.findall(r'<meta name="peerlane:join" content="([^"]*)">', r.text)
+            assert found == [policy], (site, found)
+            # ahead of the script that reads it
+            assert r.text.index("peerlane:join") < r.text.index("ui/join-now.js")
+        assert "peerlane:join" not in (await client.get("/")).text
+
+
 def test_the_lazy_pages_are_the_ones_app_js_imports_dynamically() -> None:
     """The server preloads, per page, what app.js loads with import() to show it."""
     from peerlane.server.app import ENTRY_MODULE, PAGE_MODULES, WEB, ModuleGraph

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from fastapi import FastAPI, Request, Response
@@ -235,6 +235,7 @@ def add_web(app: FastAPI) -> None:
     room_later = [
         m for m in graph.closure(list(ROOM_PAGE), lazy=True) if m not in entry + room_first
     ]
+    join_shells: dict[bool, str] = {}
     for page, roots in PAGE_MODULES.items():
         # A page's graph: app.js's static one, and its own module's, lazy imports included.
         modules = entry + [m for m in graph.closure(list(roots), lazy=True) if m not in entry]
@@ -243,15 +244,17 @@ def add_web(app: FastAPI) -> None:
             # what the room needs to connect first.
             shells[page] = shell_html(modules, following=room_first, later=room_later)
         elif page == "join":
-            # An invite link with a remembered name joins as the page loads (join-now.js,
-            # run at once by its own script) and goes straight on to the room page: its
-            # modules load from the start.
-            shells[page] = shell_html(
-                modules,
-                following=room_first,
-                later=room_later,
-                early=graph.closure([JOIN_NOW]),
-            )
+            # The same, and an invite link the person opened themselves joins as the page
+            # loads (join-now.js, run at once by a script of its own), with a remembered
+            # name; one followed from another site asks first. One shell for each.
+            for at_once in (True, False):
+                join_shells[at_once] = shell_html(
+                    modules,
+                    following=room_first,
+                    later=room_later,
+                    early=graph.closure([JOIN_NOW]),
+                    meta={JOIN_POLICY_META: "at-once" if at_once else "ask"},
+                )
         else:
             shells[page] = shell_html(modules, following=[], later=[])
 
@@ -261,8 +264,13 @@ def add_web(app: FastAPI) -> None:
 
         return shell
 
+    async def join_shell(request: Request) -> HTMLResponse:
+        html = join_shells[join_at_once(request)]
+        return HTMLResponse(html, headers={"cache-control": "no-cache", "vary": "Sec-Fetch-Site"})
+
     for path, page in SHELL_ROUTES.items():
         app.add_api_route(path, route(shells[page]), methods=["GET"], include_in_schema=False)
+    app.add_api_route("/join", join_shell, methods=["GET"], include_in_schema=False)
     if WEB.is_dir():
         app.mount("/static", StaticAssets(WEB), name="static")
 
@@ -272,15 +280,28 @@ def add_web(app: FastAPI) -> None:
 ENTRY_MODULE = "app.js"
 ROOM_PAGE = ("ui/room-page.js",)
 JOIN_NOW = "ui/join-now.js"  # the /join page's join at once, run by a script of its own
+JOIN_POLICY_META = "peerlane:join"  # at-once | ask: may the join page join at once?
+
+
+def join_at_once(request: Request) -> bool:
+    """May the invite link this request opens join at once (with a remembered name)?
+    Only if the person opened it themselves: typed or pasted into the address bar, or
+    opened from a bookmark, a QR code or another app (``Sec-Fetch-Site: none``), or
+    followed from a peerlane page (``same-origin``). A page of another site could
+    otherwise open a link to its own room in a new tab and have a returning visitor
+    join it, name and all, without a click. Without the header (an old browser): ask.
+    """
+    return request.headers.get("sec-fetch-site") in ("none", "same-origin")
+
+
 PAGE_MODULES: dict[str, tuple[str, ...]] = {
     "home": (),  # the home and join pages: in app.js's static imports
     "join": (),
     "room": ROOM_PAGE,
     "share": ("ui/share-page.js",),
 }
-SHELL_ROUTES = {
+SHELL_ROUTES = {  # and /join (join_shell)
     "/": "home",
-    "/join": "join",
     "/r/{room_id}": "room",
     "/share": "share",
     "/s": "share",
@@ -363,7 +384,12 @@ def _normalize(path: PurePosixPath) -> str:
 
 
 def shell_html(
-    modules: list[str], *, following: list[str], later: list[str], early: Sequence[str] = ()
+    modules: list[str],
+    *,
+    following: list[str],
+    later: list[str],
+    early: Sequence[str] = (),
+    meta: Mapping[str, str] | None = None,
 ) -> str:
     """index.html with a ``modulepreload`` link per module of the page's import graph,
     and the modules of the page that comes next: the ones it needs first
@@ -381,12 +407,15 @@ def shell_html(
     script of its own, which runs as soon as its (small) graph has arrived rather than
     after the whole page's, and its links at the top of the head. Order matters: over
     HTTP/1.1 a browser fetches 6 files at a time from one server, in document order.
+    ``meta`` are ``<meta name content>`` for the page's scripts, ahead of them.
     """
     index = (WEB / "index.html").read_text()
-    first = ""
+    first = "".join(
+        f'  <meta name="{name}" content="{content}">\n' for name, content in (meta or {}).items()
+    )
     if early:
         script, *graph = early
-        first = f'  <script type="module" async src="/static/{script}"></script>\n'
+        first += f'  <script type="module" async src="/static/{script}"></script>\n'
         first += "".join(_preload(m) for m in graph)
         modules = [m for m in modules if m not in early]
     head = "".join(_preload(m) for m in modules)

@@ -9,7 +9,8 @@
 // small modules). The room page and the share pages -- most of the client: chat,
 // signaling, the mesh, file transfers -- load with a dynamic import() when first shown.
 // The home and join pages start loading the room page as soon as they are on screen, so
-// it is there by the time the person has clicked. The server's HTML shell preloads each
+// it is there by the time the person has clicked (or, for an invite link that joins at
+// once, ui/join-now.js, about when the join is answered). The server's HTML shell preloads each
 // route's modules and names the ones to preload next (peerlane/server/app.py,
 // shell_html), so no page waits for an import chain level after level.
 

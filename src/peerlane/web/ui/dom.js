@@ -42,18 +42,20 @@ export function h(tag, attrs = {}, children = []) {
 export const BUSY_DELAY_MS = 300;
 
 /**
- * A page's <main> while it waits: empty, marked busy, and showing a spinner and `text`
- * once the wait passes BUSY_DELAY_MS (if it is still on the page).
+ * A page's <main> while it waits: an empty status that shows a
+ * spinner and `text` once the wait passes BUSY_DELAY_MS (if it is still on the page).
+ * The status is there from the start, so screen readers read out its text when it
+ * comes.
  * @param {string} text
  * @returns {HTMLElement}
  */
 export function busyMain(text) {
-  const main = h("main", { class: "entry", id: "main", "aria-busy": "true" });
+  const status = h("p", { class: "opening", role: "status" });
   setTimeout(() => {
-    if (!main.isConnected) return;
-    main.append(h("p", { class: "opening", role: "status" }, [h("span", { class: "spinner", "aria-hidden": "true" }), text]));
+    if (status.isConnected) append(status, [h("span", { class: "spinner", "aria-hidden": "true" }), text]);
   }, BUSY_DELAY_MS);
-  return main;
+  // Not aria-busy: screen readers hold back what changes inside a busy region.
+  return h("main", { class: "entry", id: "main" }, [status]);
 }
 
 /**

@@ -5,10 +5,11 @@
 import * as api from "../api.js";
 import { ICONS, busyMain, errorMessage, h, icon, rememberName, rememberedName } from "./dom.js";
 import { handOverSession } from "./handover.js";
-import { inviteToken, joinNow, takeEarlyJoin, whenShown } from "./join-now.js";
+import { inviteToken, takeEarlyJoin } from "./join-now.js";
 import { navigate, roomPath } from "./nav.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */
+/** @typedef {import("./join-now.js").EarlyJoin} EarlyJoin */
 
 /**
  * The product's name and one line about it, above every entry card.
@@ -200,31 +201,41 @@ export class HomePage extends HTMLElement {
 }
 
 export class JoinPage extends HTMLElement {
+  /** The join started as the page loaded, while its answer is awaited here. */
+  #early = /** @type {EarlyJoin | null} */ (null);
+
   connectedCallback() {
     if (this.firstChild) return;
     const token = inviteToken(location.hash);
-    // Started as the page loaded; or now, when only the fragment changed (a new link
-    // opened on this page).
-    const early = takeEarlyJoin(token) ?? joinNow({ token, name: rememberedName(), shown: whenShown(document) });
+    // Started as the page loaded (a remembered name, a link the person opened: join-now.js).
+    const early = takeEarlyJoin(token);
     if (!early) {
       this.#form(token);
       return;
     }
-    // A remembered name: the join is on its way. Say so meanwhile.
+    this.#early = early;
     document.title = "Joining a room — peerlane";
     this.append(busyMain(`Joining the room as ${early.name}…`));
     early.answer.then(
       (out) => {
-        if (!this.isConnected) return;
+        if (this.#early !== early) return;
+        this.#early = null;
         // Drop the token from the address bar and history: it is a secret.
         navigate(roomPath(out.room.id), { replace: true });
       },
       (err) => {
-        if (!this.isConnected) return;
+        if (this.#early !== early) return;
+        this.#early = null;
         this.replaceChildren();
         this.#form(token, errorMessage(err));
       },
     );
+  }
+
+  disconnectedCallback() {
+    // Left before the answer (Back, another link): the join is not wanted any more.
+    this.#early?.abandon();
+    this.#early = null;
   }
 
   /**
@@ -259,7 +270,9 @@ export class JoinPage extends HTMLElement {
       navigate(roomPath(out.room.id), { replace: true });
     });
     const card = h("div", { class: "card narrow" }, [form]);
-    alert.textContent = token ? problem : INCOMPLETE_LINK;
+    const said = token ? problem : INCOMPLETE_LINK;
+    // Said once the alert is on the page: an alert inserted with its text is often not read out.
+    if (said) setTimeout(() => (alert.textContent = said));
     card.append(h("p", { class: "card-foot" }, [h("a", { href: "/", text: "Have a room code instead?" })]));
     this.append(h("main", { class: "entry", id: "main" }, [brand(), card]));
     if (matchMedia("(pointer: fine)").matches) (name.input.value ? button : name.input).focus();
