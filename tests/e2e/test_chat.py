@@ -172,3 +172,22 @@ def test_a_remembered_name_opens_an_invite_link_straight_into_the_room(server, b
     expect(a.locator(PEER)).to_contain_text("bob")
     send_ui(b, "straight in")
     wait_messages(a, ["straight in"])
+
+
+def test_a_room_address_without_a_session_asks_for_the_room_code(server, browsers) -> None:
+    """Someone who opens a room's address (not its invite) joins there with the code."""
+    a = browsers.new("alice").page
+    c = browsers.new("carol").page
+    room_id = create_room_ui(a, server.base, "alice", "Friday plans")
+    code = invite_code(a)
+    c.goto(a.url)
+    expect(c.get_by_role("heading", name="You're not in this room yet")).to_be_visible()
+    c.locator("#display-name").fill("carol")
+    c.get_by_role("button", name="Join", exact=True).click()
+    expect(c.get_by_role("alert")).to_contain_text("Enter the room code")
+    expect(c.locator("#join-code")).to_be_focused()
+    c.locator("#join-code").fill(code)
+    c.get_by_role("button", name="Join", exact=True).click()
+    assert room_ready(c) == room_id
+    assert c.url == a.url
+    expect(a.locator(PEER)).to_contain_text("carol")

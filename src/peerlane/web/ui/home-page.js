@@ -117,6 +117,31 @@ export async function submit(root, alert, button, call) {
   }
 }
 
+/**
+ * Join with the room code a form holds: the name and the code checked first (what is
+ * missing goes to the alert, focus to its field), then the join, whose session is
+ * handed over to the room page. The session, or null.
+ * @param {HTMLElement} root  the form's page (its buttons are disabled meanwhile)
+ * @param {HTMLElement} alert
+ * @param {HTMLButtonElement} button
+ * @param {HTMLInputElement} nameInput
+ * @param {HTMLInputElement} codeInput
+ * @returns {Promise<SessionOut | null>}
+ */
+export async function joinByCode(root, alert, button, nameInput, codeInput) {
+  const display = takeName(nameInput, alert);
+  if (display === null) return null;
+  const code = codeInput.value.trim();
+  if (!code) {
+    alert.textContent = "Enter the room code you were given, like 7-amber-falcon.";
+    codeInput.focus();
+    return null;
+  }
+  const out = await submit(root, alert, button, () => api.joinRoom({ display_name: display, code }));
+  if (out) handOverSession(out);
+  return out;
+}
+
 export class HomePage extends HTMLElement {
   connectedCallback() {
     if (this.firstChild) return;
@@ -163,18 +188,8 @@ export class HomePage extends HTMLElement {
     });
     joinForm.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const display = takeName(name.input, alert);
-      if (display === null) return;
-      const value = code.input.value.trim();
-      if (!value) {
-        alert.textContent = "Enter the room code you were given, like 7-amber-falcon.";
-        code.input.focus();
-        return;
-      }
-      const out = await submit(this, alert, join, () => api.joinRoom({ display_name: display, code: value }));
-      if (!out) return;
-      handOverSession(out);
-      navigate(roomPath(out.room.id));
+      const out = await joinByCode(this, alert, join, name.input, code.input);
+      if (out) navigate(roomPath(out.room.id));
     });
 
     this.append(

@@ -5,9 +5,9 @@
 import * as api from "../api.js";
 import { ChatRoom, prepareRoom } from "../chat.js";
 import { ICONS, busyMain, errorCode, errorMessage, errorStatus, h, icon, joinNames } from "./dom.js";
-import { codeField, nameField, submit, takeName } from "./home-page.js";
+import { codeField, joinByCode, nameField } from "./home-page.js";
 import { directCount, statusText, whenConnected } from "./connection-panel.js";
-import { handOverSession, takeSession, takeSocket } from "./handover.js";
+import { takeSession, takeSocket } from "./handover.js";
 import { navigate, roomPath } from "./nav.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
@@ -173,17 +173,8 @@ export class RoomPage extends HTMLElement {
     ]);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const display = takeName(name.input, alert);
-      if (display === null) return;
-      const value = code.input.value.trim();
-      if (!value) {
-        alert.textContent = "Enter the room code you were given, like 7-amber-falcon.";
-        code.input.focus();
-        return;
-      }
-      const out = await submit(this, alert, button, () => api.joinRoom({ display_name: display, code: value }));
+      const out = await joinByCode(this, alert, button, name.input, code.input);
       if (!out) return;
-      handOverSession(out);
       if (out.room.id === this.roomId) void this.#open();
       else navigate(roomPath(out.room.id), { replace: true });
     });
