@@ -145,7 +145,9 @@ def test_a_remembered_name_opens_an_invite_link_straight_into_the_room(server, b
     room_id = create_room_ui(a, server.base, "alice", "Friday plans")
     link = invite_link(a)
     b.goto(f"{server.base}/")
-    b.evaluate("localStorage.setItem('peerlane.name', 'bob')")  # as a join would have
+    b.locator("#display-name").fill("bob")  # remembered once changed, before any join
+    b.locator("#display-name").blur()
+    assert b.evaluate("localStorage.getItem('peerlane.name')") == "bob"
 
     b.goto(f"{server.base}/join#not-a-real-token")
     expect(b.get_by_role("alert")).to_contain_text("invite")

@@ -23,7 +23,7 @@ function brand(heading = false) {
 }
 
 /**
- * The "Your name" field, prefilled with the remembered name.
+ * The "Your name" field, prefilled with the remembered name, which it updates.
  * @returns {{field: HTMLElement, input: HTMLInputElement}}
  */
 export function nameField() {
@@ -43,6 +43,12 @@ export function nameField() {
     h("p", { class: "field-help", id: "display-name-help", text: "Others in the room see this name." }),
   ]);
   input.setAttribute("aria-describedby", "display-name-help");
+  // Remembered as soon as it is changed, not only on a join: an invite link opened
+  // next joins under it (join-now.js).
+  input.addEventListener("change", () => {
+    const name = input.value.trim();
+    if (name) rememberName(name);
+  });
   return { field, input };
 }
 
