@@ -424,7 +424,8 @@ def shell_html(
             content = " ".join(f"/static/{m}" for m in listed)
             head += f'  <meta name="peerlane:{name}" content="{content}">\n'
     stylesheet = '  <link rel="stylesheet"'
-    assert stylesheet in index, "index.html links its stylesheet"
+    if stylesheet not in index:
+        raise ValueError("index.html must link its stylesheet (the early scripts go before it)")
     index = index.replace(stylesheet, first + stylesheet, 1)
     return index.replace("</head>", head + "</head>", 1)
 
