@@ -175,6 +175,16 @@ def test_a_remembered_name_opens_an_invite_link_straight_into_the_room(server, b
     send_ui(b, "straight in")
     wait_messages(a, ["straight in"])
 
+    # The same link again (from a chat's history, say): back in as the same participant.
+    me = page_me(b)
+    b.goto(f"{server.base}/")
+    b.goto(link)
+    b.wait_for_url(f"{server.base}/r/*")
+    assert room_ready(b) == room_id
+    assert page_me(b) == me
+    people = a.evaluate(f"fetch('/api/rooms/{room_id}/participants').then((r) => r.json())")
+    assert sorted(p["name"] for p in people["participants"]) == ["alice", "bob"], people
+
 
 def test_a_room_address_without_a_session_asks_for_the_room_code(server, browsers) -> None:
     """Someone who opens a room's address (not its invite) joins there with the code."""

@@ -5,7 +5,9 @@ import {
   inviteToken,
   joinAtOnceAllowed,
   joinNow,
+  joinWithToken,
   startEarlyJoin,
+  tokenKey,
   takeEarlyJoin,
   whenShown,
 } from "../../src/peerlane/web/ui/join-now.js";
@@ -135,4 +137,95 @@ test("a join started for another token is abandoned, not handed over", async () 
   await early.answer;
   await settle();
   assert.deepEqual(r.calls.map(([what]) => what), ["join", "leave"]);
+});
+
+/** A localStorage stand-in. */
+class MemoryStorage {
+  constructor() {
+    this.items = new Map();
+  }
+  getItem(key) {
+    return this.items.has(key) ? this.items.get(key) : null;
+  }
+  setItem(key, value) {
+    this.items.set(key, String(value));
+  }
+}
+
+/** A recording API: joins answer room `room`, getRoom answers by `rooms` or throws `refuse`. */
+function roomApi({ room = "r1", refuse = null } = {}) {
+  const calls = [];
+  return {
+    calls,
+    join: async (options) => {
+      calls.push(["join", options.token]);
+      return { ...session, room: { id: room, name: "Room" } };
+    },
+    getRoom: async (roomId) => {
+      calls.push(["getRoom", roomId]);
+      if (refuse) throw refuse;
+      return { room: { id: roomId, name: "Room" }, participant: session.participant, mesh_limit: 8 };
+    },
+  };
+}
+
+const refusal = (status) => Object.assign(new Error("no"), { status, code: "unauthorized" });
+
+test("opening the same link again returns to the room instead of joining anew", async () => {
+  const storage = new MemoryStorage();
+  const r = roomApi();
+  const first = await joinWithToken({ display_name: "Ann", token: "secret-token-1" }, { ...r, storage });
+  assert.equal(first.room.id, "r1");
+  const again = await joinWithToken({ display_name: "Ann", token: "secret-token-1" }, { ...r, storage });
+  assert.equal(again.room.id, "r1");
+  assert.equal(again.participant.id, "u1");
+  assert.deepEqual(r.calls, [["join", "secret-token-1"], ["getRoom", "r1"]]);
+  // the link itself is not kept: only a fingerprint
+  assert.ok(!storage.getItem("peerlane.inviteRooms").includes("secret-token-1"));
+});
+
+test("a session that ended (signed out, expired, room gone) joins anew", async () => {
+  for (const status of [401, 403, 404]) {
+    const storage = new MemoryStorage();
+    await joinWithToken({ display_name: "Ann", token: "t" }, { ...roomApi(), storage });
+    const r = roomApi({ room: "r2", refuse: refusal(status) });
+    const out = await joinWithToken({ display_name: "Ann", token: "t" }, { ...r, storage });
+    assert.equal(out.room.id, "r2");
+    assert.deepEqual(r.calls, [["getRoom", "r1"], ["join", "t"]]);
+    // and the link now leads to the new room
+    const later = roomApi();
+    await joinWithToken({ display_name: "Ann", token: "t" }, { ...later, storage });
+    assert.deepEqual(later.calls, [["getRoom", "r2"]]);
+  }
+});
+
+test("a server that cannot be reached is reported, not answered with a new join", async () => {
+  const storage = new MemoryStorage();
+  await joinWithToken({ display_name: "Ann", token: "t" }, { ...roomApi(), storage });
+  const down = refusal(0);
+  const r = roomApi({ refuse: down });
+  await assert.rejects(joinWithToken({ display_name: "Ann", token: "t" }, { ...r, storage }), down);
+  assert.deepEqual(r.calls, [["getRoom", "r1"]]);
+});
+
+test("other links, no storage and a full list each still join", async () => {
+  const storage = new MemoryStorage();
+  const r = roomApi();
+  for (let i = 0; i < 55; i++) await joinWithToken({ display_name: "Ann", token: `t${i}` }, { ...r, storage });
+  assert.equal(r.calls.length, 55); // every one a new link: a join each
+  assert.equal(JSON.parse(storage.getItem("peerlane.inviteRooms")).length, 50); // the newest 50 kept
+  const none = roomApi();
+  await joinWithToken({ display_name: "Ann", token: "t54" }, { ...none, storage: undefined });
+  assert.deepEqual(none.calls, [["join", "t54"]]);
+  const broken = { getItem: () => "{not json", setItem: () => { throw new Error("full"); } };
+  const b = roomApi();
+  await joinWithToken({ display_name: "Ann", token: "t" }, { ...b, storage: broken });
+  assert.deepEqual(b.calls, [["join", "t"]]);
+});
+
+test("the token's fingerprint is stable and tells tokens apart", () => {
+  assert.equal(tokenKey("abc"), tokenKey("abc"));
+  assert.match(tokenKey("abc"), /^[0-9a-f]{16}$/);
+  assert.notEqual(tokenKey("abc"), tokenKey("abd"));
+  assert.notEqual(tokenKey("ab"), tokenKey("ba"));
 });

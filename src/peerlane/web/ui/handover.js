@@ -82,8 +82,9 @@ export class HeldSocket {
 
 /**
  * Remember what creating or joining a room answered, for its room page (and the invite,
- * when it came with one), and open the room's socket for it.
- * @param {SessionOut} out
+ * when it came with one), and open the room's socket for it. (What GET /api/rooms/{id}
+ * answers does too: returning to a room with an invite link, ui/join-now.js.)
+ * @param {RoomView & {invite?: SessionOut["invite"]}} out
  * @param {{WebSocket?: SocketConstructor, timers?: {setTimeout: (fn: () => void, ms: number) => unknown}}} [env]
  *   what tests replace (the browser's WebSocket and timers by default)
  */

@@ -5,7 +5,7 @@
 import * as api from "../api.js";
 import { ICONS, busyMain, errorMessage, h, icon, rememberName, rememberedName } from "./dom.js";
 import { handOverSession } from "./handover.js";
-import { inviteToken, takeEarlyJoin } from "./join-now.js";
+import { inviteToken, joinWithToken, takeEarlyJoin } from "./join-now.js";
 import { navigate, roomPath } from "./nav.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */
@@ -99,9 +99,10 @@ export function takeName(input, alert) {
  * Run one request for a form: buttons disabled meanwhile, errors into the alert.
  * @param {HTMLElement} root
  * @param {HTMLElement} alert
+ * @template {object} T
  * @param {HTMLButtonElement} button
- * @param {() => Promise<SessionOut>} call
- * @returns {Promise<SessionOut | null>}
+ * @param {() => Promise<T>} call
+ * @returns {Promise<T | null>}
  */
 export async function submit(root, alert, button, call) {
   const buttons = /** @type {HTMLButtonElement[]} */ (Array.from(root.querySelectorAll("button")));
@@ -284,7 +285,7 @@ export class JoinPage extends HTMLElement {
         alert.textContent = INCOMPLETE_LINK;
         return;
       }
-      const out = await submit(this, alert, button, () => api.joinRoom({ display_name: display, token }));
+      const out = await submit(this, alert, button, () => joinWithToken({ display_name: display, token }));
       if (!out) return;
       handOverSession(out);
       // Drop the token from the address bar and history: it is a secret.

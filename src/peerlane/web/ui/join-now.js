@@ -25,8 +25,12 @@ import { rememberedName } from "./dom.js";
 import { handOverSession } from "./handover.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */
+/** @typedef {import("../api.js").RoomView} RoomView */
 /**
- * @typedef {{token: string, name: string, answer: Promise<SessionOut>, abandon: () => void}} EarlyJoin
+ * @typedef {{getItem(key: string): string | null, setItem(key: string, value: string): void}} KeyValueStore
+ */
+/**
+ * @typedef {{token: string, name: string, answer: Promise<SessionOut | RoomView>, abandon: () => void}} EarlyJoin
  *   abandon: the page that waited for the answer is gone; undo the join once answered
  */
 
@@ -46,11 +50,85 @@ export function inviteToken(hash) {
   }
 }
 
+// Which room each invite link opened here led to, so that opening the same link again
+// (from a chat's history, say: a common way back into a room) returns to the room as
+// the same participant, while this browser's session there lasts, instead of joining
+// once more as a new one, with another invite use. Keyed by a fingerprint of the token,
+// not the token: the link is a secret, kept out of storage as out of history.
+const ROOMS_KEY = "peerlane.inviteRooms";
+const ROOMS_KEPT = 50;
+/** What getRoom answers when this browser is not (or no longer) in the room. */
+const NOT_IN_THE_ROOM = new Set([401, 403, 404]);
+
+/**
+ * A fingerprint of an invite token: two 32-bit FNV-1a hashes (different offsets), hex.
+ * Enough to tell 50 remembered links apart; no way back to the token.
+ * @param {string} token
+ */
+export function tokenKey(token) {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
+}
+
+/** @param {KeyValueStore | undefined} storage @returns {[string, string][]} key → room id, oldest first */
+function readRooms(storage) {
+  try {
+    const parsed = JSON.parse(storage?.getItem(ROOMS_KEY) ?? "[]");
+    return Array.isArray(parsed) ? parsed.filter((e) => Array.isArray(e) && e.length === 2) : [];
+  } catch {
+    return []; // no storage (private mode), or not ours: nothing remembered
+  }
+}
+
+/** @param {KeyValueStore | undefined} storage @param {[string, string][]} rooms */
+function writeRooms(storage, rooms) {
+  try {
+    storage?.setItem(ROOMS_KEY, JSON.stringify(rooms.slice(-ROOMS_KEPT)));
+  } catch {
+    /* private mode or full: the link joins anew next time */
+  }
+}
+
+/**
+ * Join a room with an invite token, or return to it when this browser's session from
+ * an earlier join with the same link still lasts (what GET /api/rooms/{id} answers:
+ * room, participant, mesh_limit). Throws ApiError as joinRoom does.
+ * @param {{display_name: string, token: string}} options
+ * @param {{join?: typeof api.joinRoom, getRoom?: typeof api.getRoom, storage?: KeyValueStore}} [deps]
+ *   what tests replace (the API and localStorage by default)
+ * @returns {Promise<SessionOut | RoomView>}
+ */
+export async function joinWithToken(options, deps = {}) {
+  const { join = api.joinRoom, getRoom = api.getRoom } = deps;
+  const storage = "storage" in deps ? deps.storage : globalThis.localStorage;
+  const key = tokenKey(options.token);
+  const rooms = readRooms(storage);
+  const known = rooms.find(([k]) => k === key)?.[1];
+  if (known) {
+    try {
+      return await getRoom(known);
+    } catch (err) {
+      const status = /** @type {{status?: unknown}} */ (err)?.status;
+      if (typeof status !== "number" || !NOT_IN_THE_ROOM.has(status)) throw err;
+      // Signed out, expired or gone: the link joins anew.
+    }
+  }
+  const out = await join(options);
+  writeRooms(storage, [...rooms.filter(([k]) => k !== key), [key, out.room.id]]);
+  return out;
+}
+
 /**
  * Join with an invite token at once, if there is a name to join with.
  * @param {{token: string, name: string, shown?: Promise<void>,
- *   join?: (options: {display_name: string, token: string}) => Promise<SessionOut>,
- *   handOver?: (out: SessionOut) => void, leave?: (roomId: string) => Promise<unknown>}} options
+ *   join?: (options: {display_name: string, token: string}) => Promise<SessionOut | RoomView>,
+ *   handOver?: (out: SessionOut | RoomView) => void, leave?: (roomId: string) => Promise<unknown>}} options
  *   shown: resolves once the page is on screen; join, handOver, leave: what tests replace
  * @returns {EarlyJoin | null}  null when there is no token or no name
  */
@@ -58,7 +136,7 @@ export function joinNow({
   token,
   name,
   shown = Promise.resolve(),
-  join = api.joinRoom,
+  join = (options) => joinWithToken(options),
   handOver = handOverSession,
   leave = api.leaveRoom,
 }) {
