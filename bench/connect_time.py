@@ -46,6 +46,12 @@ popup in a renderer of its own (0.3-0.9 s of CPU) and the browser process sets t
 window up -- and on two cores that work would compete with the page for the whole
 measured interval. A person opens an invite link in a browser that is already up.
 ``--no-settle`` opens the link as soon as the window exists (the earlier method).
+``--driver cdp`` drives B without Playwright: only the DevTools commands the benchmark
+needs (attach, Page.enable, the instrumentation for new documents, navigate, evaluate),
+over ``--remote-debugging-pipe`` (bench/_cdp.py). Playwright enables its own domains on
+every page and answers their events, about 85 ms of B's browser-process CPU and 25 ms of
+its renderer's per page load here; a person's browser has no automation attached. It
+needs the join at once (it does not click) and process mode.
 ``--no-omnibox-popup`` adds WebUIOmniboxPopup to the flags' --disable-features: Chromium
 156 otherwise builds its WebUI omnibox popup in a renderer of its own for every new
 window, which in ``context`` mode lands inside the measured interval (~0.4 s of CPU).
@@ -71,6 +77,7 @@ one JSON object.
     scripts/netns-run .venv/bin/python bench/connect_time.py --quick     # 5 runs
     scripts/netns-run .venv/bin/python bench/connect_time.py --browser context --runs 40
     scripts/netns-run .venv/bin/python bench/connect_time.py --compare-with HEAD~1
+    scripts/netns-run .venv/bin/python bench/connect_time.py --driver cdp  # B without Playwright
 """
 
 from __future__ import annotations
@@ -100,6 +107,7 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "e2e")]
 
 from helpers import create_room_ui, invite_link, wait_js  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
 
+from _cdp import PipeBrowser  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
 from support import ServerProcess  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
 
 
@@ -144,8 +152,12 @@ INSTRUMENT_JS = r"""
 (cfg) => {
   if (location.origin !== cfg.origin) return;
   try { localStorage.setItem(cfg.nameKey, cfg.name); } catch (e) { /* no storage */ }
-  const B = { marks: {}, events: [], counts: {}, side: null, selfPeer: null, peerAtOpen: null };
+  const B = { marks: {}, events: [], counts: {}, side: null, selfPeer: null, peerAtOpen: null,
+              errors: [] };
   Object.defineProperty(window, "__connectBench", { value: B });
+  // The page's uncaught errors (the cdp driver has no Playwright "pageerror" event).
+  window.addEventListener("error", (e) => B.errors.push("uncaught: " + e.message));
+  window.addEventListener("unhandledrejection", (e) => B.errors.push("unhandled: " + e.reason));
   const now = () => performance.now();
   const mark = (k) => {
     const t = now();
@@ -317,7 +329,7 @@ COLLECT_JS = """
   const statics = performance.getEntriesByType("resource")
     .filter((e) => new URL(e.name).pathname.startsWith("/static/"));
   return {
-    marks: B.marks, counts: B.counts, events: B.events, side: B.side,
+    marks: B.marks, counts: B.counts, events: B.events, side: B.side, errors: B.errors,
     selfPeer: B.selfPeer, peerAtOpen: B.peerAtOpen,
     html: nav ? nav.responseEnd : null,
     dcl: nav ? nav.domContentLoadedEventEnd : null,
@@ -732,6 +744,7 @@ class Setup:
     others: list[tuple[int, str]] = field(default_factory=list)
     settle: bool = True  # wait for B's new window to go idle before opening the link
     trace_dir: Path | None = None  # --trace: a Chromium trace of B per run
+    driver: str = "playwright"  # or "cdp": B without Playwright (bench/_cdp.py)
 
 
 def new_b(setup: Setup, index: int) -> BrowserContext:
@@ -827,14 +840,62 @@ def find_button(page: Page, deadline: float) -> dict[str, Any]:
         time.sleep(0.005)  # the link's document is not there yet: ask it again
 
 
-def one_run(setup: Setup, index: int) -> dict[str, Any]:
-    # Start from a room where A is alone (a failed run may have left B behind).
+def wait_alone(setup: Setup, what: str) -> None:
+    """A's room has no peer left (bounded)."""
     wait_js(
         setup.a_page,
         "() => window.peerlane?.room?.peers.size === 0",
         timeout=LEAVE_DEADLINE_S,
-        what="A alone in the room",
+        what=what,
     )
+
+
+@dataclass
+class Measured:
+    """What a run saw between opening the link and the open channel."""
+
+    data: dict[str, Any]  # COLLECT_JS
+    ok: bool
+    wall: float
+    settle_ms: float
+    procs: tuple[Snapshot, Snapshot]
+    busy: tuple[tuple[int, int], tuple[int, int]]
+    errors: list[str]
+
+
+def run_result(setup: Setup, m: Measured) -> dict[str, Any]:
+    if not m.ok:
+        raise RunFailed(f"no open data channel within {CONNECT_DEADLINE_S:g} s: {m.data}")
+    data = m.data
+    result: dict[str, Any] = {**phases(data)}
+    cpu, b_kinds = cpu_by_role(*m.procs, setup.server_pid, setup.a_profile, setup.others)
+    (busy0, busy1) = m.busy
+    result.update(
+        wall=m.wall,
+        settle_ms=m.settle_ms,
+        side=data["side"],
+        cpu_b=cpu["b"],
+        cpu_a=cpu["a"],
+        cpu_server=cpu["server"],
+        cpu_driver=cpu["driver"],
+        busy=100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
+        **{f"cpu_b_{kind}": ms for kind, ms in b_kinds.items()},
+        pcs=data["counts"].get("pc_create", 0),
+        local_candidates=data["counts"].get("local_candidate", 0),
+        remote_candidates=data["counts"].get("in_candidate", 0),
+        static_files=data["staticCount"],
+        statics=data["statics"],
+        errors=m.errors + [e for e in data.get("errors", []) if e not in m.errors],
+        events=data["events"],
+    )
+    return result
+
+
+def one_run(setup: Setup, index: int) -> dict[str, Any]:
+    if setup.driver == "cdp":
+        return one_run_cdp(setup, index)
+    # Start from a room where A is alone (a failed run may have left B behind).
+    wait_alone(setup, "A alone in the room")
     errors: list[str] = []
     context = new_b(setup, index)
     try:
@@ -870,38 +931,62 @@ def one_run(setup: Setup, index: int) -> dict[str, Any]:
         if ok:
             page.evaluate(WAIT_RENDERED_JS, 5000)
         data = page.evaluate(COLLECT_JS)
-        if not ok:
-            raise RunFailed(f"no open data channel within {CONNECT_DEADLINE_S:g} s: {data}")
-        result: dict[str, Any] = {**phases(data)}
-        cpu, b_kinds = cpu_by_role(procs0, procs1, setup.server_pid, setup.a_profile, setup.others)
-        result.update(
-            wall=wall,
-            settle_ms=settle_ms,
-            side=data["side"],
-            cpu_b=cpu["b"],
-            cpu_a=cpu["a"],
-            cpu_server=cpu["server"],
-            cpu_driver=cpu["driver"],
-            busy=100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
-            **{f"cpu_b_{kind}": ms for kind, ms in b_kinds.items()},
-            pcs=data["counts"].get("pc_create", 0),
-            local_candidates=data["counts"].get("local_candidate", 0),
-            remote_candidates=data["counts"].get("in_candidate", 0),
-            static_files=data["staticCount"],
-            statics=data["statics"],
-            errors=errors,
-            events=data["events"],
+        result = run_result(
+            setup,
+            Measured(data, ok, wall, settle_ms, (procs0, procs1), (busy0, busy1), errors),
         )
     finally:
         closing = time.perf_counter()
         context.close()
-    # A sees B leave: its room has no peer left (bounded).
-    wait_js(
-        setup.a_page,
-        "() => window.peerlane?.room?.peers.size === 0",
-        timeout=LEAVE_DEADLINE_S,
-        what="A sees B leave",
-    )
+    wait_alone(setup, "A sees B leave")
+    result["leave_ms"] = (time.perf_counter() - closing) * 1000
+    return result
+
+
+def one_run_cdp(setup: Setup, index: int) -> dict[str, Any]:
+    """One run with B a new Chromium driven over a DevTools pipe (bench/_cdp.py), no
+    Playwright attached to it: the same instrumentation, link and clock."""
+    wait_alone(setup, "A alone in the room")
+    browser = PipeBrowser(CHROMIUM, setup.args, setup.root / f"profile-b{index}")
+    try:
+        browser.attach_to_page()
+        cfg = {"origin": setup.base, "nameKey": NAME_KEY, "name": f"bob{index}"}
+        browser.send("Page.enable")  # the one domain needed: scripts for new documents
+        browser.send(
+            "Page.addScriptToEvaluateOnNewDocument",
+            {"source": f"({INSTRUMENT_JS})({json.dumps(cfg)})"},
+        )
+        settle_ms = settle_b(setup) if setup.settle else 0.0
+        procs0, busy0 = processes(), cpu_busy()
+        started = time.perf_counter()
+        browser.send("Page.navigate", {"url": setup.link})
+        deadline = started + CONNECT_DEADLINE_S
+        while True:  # the link's document, once its instrumentation is there
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise RunFailed("the invite link's page did not load in time")
+            where = browser.evaluate(f"({READY_JS})({int(left * 1000)})", timeout=left + 1)
+            if where.get("auto"):
+                break
+            if "x" in where:
+                raise RunFailed("the page shows a Join button: the cdp driver does not click")
+            if not where.get("missing"):
+                raise RunFailed(f"no join in time: {where}")
+            time.sleep(0.005)  # still the blank document: ask the new one
+        left = deadline - time.perf_counter()
+        ok = bool(browser.evaluate(f"({WAIT_JS})({max(0, int(left * 1000))})", timeout=left + 1))
+        wall = (time.perf_counter() - started) * 1000
+        procs1, busy1 = processes(), cpu_busy()
+        if ok:
+            browser.evaluate(f"({WAIT_RENDERED_JS})(5000)", timeout=6)
+        data = browser.evaluate(f"({COLLECT_JS})()")
+        result = run_result(
+            setup, Measured(data, ok, wall, settle_ms, (procs0, procs1), (busy0, busy1), [])
+        )
+    finally:
+        closing = time.perf_counter()
+        browser.close()
+    wait_alone(setup, "A sees B leave")
     result["leave_ms"] = (time.perf_counter() - closing) * 1000
     return result
 
@@ -1091,6 +1176,7 @@ def bench(
                         name=variant.name,
                         settle=not opts.no_settle,
                         trace_dir=opts.trace,
+                        driver=opts.driver,
                     )
                 )
             if opts.browser == "context":
@@ -1247,6 +1333,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "in one shared Chromium process",
     )
     ap.add_argument(
+        "--driver",
+        choices=("playwright", "cdp"),
+        default="playwright",
+        help="what drives browser B: Playwright (default), or only the DevTools commands "
+        "the benchmark needs, over a pipe (bench/_cdp.py): no automation attached to the "
+        "page, as in a person's browser (process mode, no click, no --trace)",
+    )
+    ap.add_argument(
         "--no-omnibox-popup",
         action="store_true",
         help="also disable Chromium's WebUIOmniboxPopup feature: a new window then does "
@@ -1282,6 +1376,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.runs, args.warmup = 5, 1
     if args.runs < 1 or args.warmup < 0:
         ap.error("--runs must be at least 1 and --warmup at least 0")
+    if args.driver == "cdp" and (args.browser != "process" or args.trace):
+        ap.error("--driver cdp drives a new Chromium process per run, without --trace")
     if not args.time_limit:
         variants = 2 if args.compare_with else 1
         args.time_limit = 120 * variants + 45 * variants * (args.runs + args.warmup)
@@ -1335,6 +1431,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "bench": "connect_time",
         "browser": opts.browser,
+        "driver": opts.driver,
         "no_omnibox_popup": opts.no_omnibox_popup,
         "settle": not opts.no_settle,
         "runs": len(measured),

@@ -21,6 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RUNS: dict[str, list[list[str]]] = {
     "chat_fanout.py": [[], ["--sweep"]],
+    "connect_time.py": [[], ["--driver", "cdp"]],  # B driven by Playwright, then without
 }
 WRAPPERS: dict[str, list[str]] = {
     "connect_time.py": [str(HERE.parent / "scripts" / "netns-run")],
