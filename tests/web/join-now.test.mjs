@@ -15,14 +15,14 @@ import {
 const session = { room: { id: "r1", name: "Room" }, participant: { id: "u1", name: "Ann", role: "member" }, mesh_limit: 8 };
 
 /** A recording joinRoom, handOverSession and leaveRoom. */
-function recorder({ fail = null } = {}) {
+function recorder({ fail = null, returned = false } = {}) {
   const calls = [];
   return {
     calls,
     join: async (options) => {
       calls.push(["join", options]);
       if (fail) throw fail;
-      return session;
+      return { out: session, returned };
     },
     handOver: (out) => calls.push(["handOver", out.room.id]),
     leave: async (roomId) => calls.push(["leave", roomId]),
@@ -92,6 +92,15 @@ test("a join abandoned before its answer opens nothing and signs out again", asy
   await early.answer;
   await settle();
   assert.deepEqual(r.calls, [["join", { display_name: "Ann", token: "tok" }], ["leave", "r1"]]);
+});
+
+test("a join abandoned after returning to an earlier session leaves that session alone", async () => {
+  const r = recorder({ returned: true });
+  const early = joinNow({ token: "tok", name: "Ann", ...r });
+  early.abandon();
+  await early.answer;
+  await settle();
+  assert.deepEqual(r.calls.map(([what]) => what), ["join"]); // no socket, no sign-out
 });
 
 test("abandoning after the answer changes nothing", async () => {
@@ -175,10 +184,12 @@ test("opening the same link again returns to the room instead of joining anew", 
   const storage = new MemoryStorage();
   const r = roomApi();
   const first = await joinWithToken({ display_name: "Ann", token: "secret-token-1" }, { ...r, storage });
-  assert.equal(first.room.id, "r1");
-  const again = await joinWithToken({ display_name: "Ann", token: "secret-token-1" }, { ...r, storage });
-  assert.equal(again.room.id, "r1");
-  assert.equal(again.participant.id, "u1");
+  assert.equal(first.out.room.id, "r1");
+  assert.equal(first.returned, false);
+  const again = await joinWithToken({ display_name: " Ann ", token: "secret-token-1" }, { ...r, storage });
+  assert.equal(again.out.room.id, "r1");
+  assert.equal(again.out.participant.id, "u1");
+  assert.equal(again.returned, true);
   assert.deepEqual(r.calls, [["join", "secret-token-1"], ["getRoom", "r1"]]);
   // the link itself is not kept: only a fingerprint
   assert.ok(!storage.getItem("peerlane.inviteRooms").includes("secret-token-1"));
@@ -189,13 +200,41 @@ test("a session that ended (signed out, expired, room gone) joins anew", async (
     const storage = new MemoryStorage();
     await joinWithToken({ display_name: "Ann", token: "t" }, { ...roomApi(), storage });
     const r = roomApi({ room: "r2", refuse: refusal(status) });
-    const out = await joinWithToken({ display_name: "Ann", token: "t" }, { ...r, storage });
+    const { out } = await joinWithToken({ display_name: "Ann", token: "t" }, { ...r, storage });
     assert.equal(out.room.id, "r2");
     assert.deepEqual(r.calls, [["getRoom", "r1"], ["join", "t"]]);
     // and the link now leads to the new room
     const later = roomApi();
     await joinWithToken({ display_name: "Ann", token: "t" }, { ...later, storage });
     assert.deepEqual(later.calls, [["getRoom", "r2"]]);
+  }
+});
+
+test("another name on a link joined before is another participant: a new join", async () => {
+  const storage = new MemoryStorage();
+  await joinWithToken({ display_name: "Ann", token: "t" }, { ...roomApi(), storage });
+  const r = roomApi({ room: "r1" });
+  const { out, returned } = await joinWithToken({ display_name: "Carol", token: "t" }, { ...r, storage });
+  assert.equal(returned, false);
+  assert.equal(out.room.id, "r1");
+  assert.deepEqual(r.calls, [["getRoom", "r1"], ["join", "t"]]);
+});
+
+test("blocked storage (reading localStorage throws) still joins", async () => {
+  const descriptor = Object.getOwnPropertyDescriptor(globalThis, "localStorage");
+  Object.defineProperty(globalThis, "localStorage", {
+    configurable: true,
+    get() {
+      throw new Error("SecurityError");
+    },
+  });
+  try {
+    const r = roomApi();
+    const { out } = await joinWithToken({ display_name: "Ann", token: "t" }, { join: r.join, getRoom: r.getRoom });
+    assert.equal(out.room.id, "r1");
+  } finally {
+    if (descriptor) Object.defineProperty(globalThis, "localStorage", descriptor);
+    else delete globalThis.localStorage;
   }
 });
 

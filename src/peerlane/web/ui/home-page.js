@@ -285,7 +285,8 @@ export class JoinPage extends HTMLElement {
         alert.textContent = INCOMPLETE_LINK;
         return;
       }
-      const out = await submit(this, alert, button, () => joinWithToken({ display_name: display, token }));
+      const joined = await submit(this, alert, button, () => joinWithToken({ display_name: display, token }));
+      const out = joined?.out;
       if (!out) return;
       handOverSession(out);
       // Drop the token from the address bar and history: it is a secret.

@@ -80,7 +80,8 @@ export function tokenKey(token) {
 function readRooms(storage) {
   try {
     const parsed = JSON.parse(storage?.getItem(ROOMS_KEY) ?? "[]");
-    return Array.isArray(parsed) ? parsed.filter((e) => Array.isArray(e) && e.length === 2) : [];
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && typeof e[1] === "string");
   } catch {
     return []; // no storage (private mode), or not ours: nothing remembered
   }
@@ -95,39 +96,56 @@ function writeRooms(storage, rooms) {
   }
 }
 
+/** localStorage, or undefined where reading it throws (storage blocked). */
+function localStore() {
+  try {
+    return globalThis.localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Join a room with an invite token, or return to it when this browser's session from
- * an earlier join with the same link still lasts (what GET /api/rooms/{id} answers:
- * room, participant, mesh_limit). Throws ApiError as joinRoom does.
+ * an earlier join with the same link and the same name still lasts (what GET
+ * /api/rooms/{id} answers: room, participant, mesh_limit). Another name is another
+ * participant: that joins anew (a shared computer, say). Throws ApiError as joinRoom
+ * does.
  * @param {{display_name: string, token: string}} options
  * @param {{join?: typeof api.joinRoom, getRoom?: typeof api.getRoom, storage?: KeyValueStore}} [deps]
  *   what tests replace (the API and localStorage by default)
- * @returns {Promise<SessionOut | RoomView>}
+ * @returns {Promise<{out: SessionOut | RoomView, returned: boolean}>}  returned: to an
+ *   earlier session, not a new join
  */
 export async function joinWithToken(options, deps = {}) {
   const { join = api.joinRoom, getRoom = api.getRoom } = deps;
-  const storage = "storage" in deps ? deps.storage : globalThis.localStorage;
+  const storage = "storage" in deps ? deps.storage : localStore();
   const key = tokenKey(options.token);
   const rooms = readRooms(storage);
+  const others = rooms.filter(([k]) => k !== key);
   const known = rooms.find(([k]) => k === key)?.[1];
   if (known) {
     try {
-      return await getRoom(known);
+      const view = await getRoom(known);
+      if (view.participant.name === options.display_name.trim()) {
+        writeRooms(storage, [...others, [key, known]]); // the most recent, kept longest
+        return { out: view, returned: true };
+      }
     } catch (err) {
       const status = /** @type {{status?: unknown}} */ (err)?.status;
       if (typeof status !== "number" || !NOT_IN_THE_ROOM.has(status)) throw err;
-      // Signed out, expired or gone: the link joins anew.
+      writeRooms(storage, others); // signed out, expired or gone: the link joins anew
     }
   }
   const out = await join(options);
-  writeRooms(storage, [...rooms.filter(([k]) => k !== key), [key, out.room.id]]);
-  return out;
+  writeRooms(storage, [...others, [key, out.room.id]]);
+  return { out, returned: false };
 }
 
 /**
  * Join with an invite token at once, if there is a name to join with.
  * @param {{token: string, name: string, shown?: Promise<void>,
- *   join?: (options: {display_name: string, token: string}) => Promise<SessionOut | RoomView>,
+ *   join?: (options: {display_name: string, token: string}) => Promise<{out: SessionOut | RoomView, returned: boolean}>,
  *   handOver?: (out: SessionOut | RoomView) => void, leave?: (roomId: string) => Promise<unknown>}} options
  *   shown: resolves once the page is on screen; join, handOver, leave: what tests replace
  * @returns {EarlyJoin | null}  null when there is no token or no name
@@ -146,10 +164,11 @@ export function joinNow({
   let answered = false;
   const answer = shown
     .then(() => join({ display_name: name, token }))
-    .then((out) => {
+    .then(({ out, returned }) => {
       answered = true;
-      if (abandoned) leave(out.room.id).catch(() => {});
-      else handOver(out);
+      // Abandoned: a new join is undone (signed out); a session from before stays.
+      if (abandoned && !returned) leave(out.room.id).catch(() => {});
+      else if (!abandoned) handOver(out);
       return out;
     });
   answer.catch(() => {}); // the join page reports it
