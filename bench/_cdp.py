@@ -16,6 +16,7 @@ import json
 import os
 import select
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,38 +26,55 @@ class CdpError(Exception):
     pass
 
 
+def _high_pipe() -> tuple[int, int]:
+    """A pipe whose ends are above fd 9, so that putting them on 3 and 4 never
+    overwrites one with the other."""
+    ends = []
+    for fd in os.pipe():
+        high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+        os.close(fd)
+        ends.append(high)
+    return ends[0], ends[1]
+
+
 class PipeBrowser:
     """One Chromium process with its own profile; commands go to one page target."""
 
     def __init__(self, executable: str, args: list[str], profile: Path) -> None:
-        to_child_r, self._to_child = os.pipe()
-        self._from_child, from_child_w = os.pipe()
-
-        def fds_3_and_4() -> None:  # in the child: the pipe Chromium expects
-            # Via copies above 10 first: either end may itself be fd 3 or 4.
-            read_end = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
-            write_end = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
-            os.dup2(read_end, 3)
-            os.dup2(write_end, 4)
-
-        self.proc = subprocess.Popen(
-            [
-                executable,
-                *args,
-                f"--user-data-dir={profile}",
-                "--remote-debugging-pipe",
-                "about:blank",
-            ],
-            # Not close_fds: it would run after preexec_fn and close 3 and 4 again. The
-            # parent's own descriptors are not inheritable (Python's default), so only
-            # 3 and 4 (dup2 makes them inheritable) outlive the exec.
-            close_fds=False,
-            preexec_fn=fds_3_and_4,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        to_child_r, self._to_child = _high_pipe()
+        self._from_child, from_child_w = _high_pipe()
+        # Chromium reads fd 3 and writes fd 4. A small Python puts the pipe's ends there,
+        # closes the originals and execs the browser (the same process): no preexec_fn
+        # (unsafe with threads), and close_fds keeps every other descriptor out of it.
+        # (A shell would do, but dash's redirections take no fd above 9.)
+        exec_with_pipe = (
+            "import os, sys; r, w = int(sys.argv[1]), int(sys.argv[2]); "
+            "os.dup2(r, 3); os.dup2(w, 4); os.close(r); os.close(w); "
+            "os.execv(sys.argv[3], sys.argv[3:])"
         )
-        os.close(to_child_r)
-        os.close(from_child_w)
+        command = [executable, *args, f"--user-data-dir={profile}", "--remote-debugging-pipe"]
+        try:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    exec_with_pipe,
+                    str(to_child_r),
+                    str(from_child_w),
+                    *command,
+                    "about:blank",
+                ],
+                pass_fds=(to_child_r, from_child_w),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            os.close(self._to_child)
+            os.close(self._from_child)
+            raise
+        finally:
+            os.close(to_child_r)  # the child has its own copies
+            os.close(from_child_w)
         self._buffer = b""
         self._next_id = 0
         self.session: str | None = None
@@ -70,7 +88,7 @@ class PipeBrowser:
         session: bool = True,
     ) -> dict[str, Any]:
         """Send a command and wait for its answer (events that arrive meanwhile are
-        dropped: no domain is enabled, so there are few)."""
+        dropped: only the Page domain is enabled, so there are few)."""
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session and self.session is not None:

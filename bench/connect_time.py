@@ -107,7 +107,7 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "e2e")]
 
 from helpers import create_room_ui, invite_link, wait_js  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
 
-from _cdp import PipeBrowser  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
+from _cdp import CdpError, PipeBrowser  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
 from support import ServerProcess  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
 
 
@@ -745,6 +745,7 @@ class Setup:
     settle: bool = True  # wait for B's new window to go idle before opening the link
     trace_dir: Path | None = None  # --trace: a Chromium trace of B per run
     driver: str = "playwright"  # or "cdp": B without Playwright (bench/_cdp.py)
+    cdp_args: list[str] = field(default_factory=list)  # B's switches then: A's (Playwright's)
 
 
 def new_b(setup: Setup, index: int) -> BrowserContext:
@@ -943,11 +944,36 @@ def one_run(setup: Setup, index: int) -> dict[str, Any]:
     return result
 
 
+def playwright_switches(a_profile: str) -> list[str]:
+    """The command line Playwright gave browser A's Chromium, less its profile, its
+    debugging connection and its start page. B, driven without Playwright, runs with
+    these, so the two drivers differ only in what is attached (Playwright adds about 35
+    switches of its own to ours)."""
+    for pid in processes():
+        try:
+            parts = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        args = parts.split("\0")
+        if f"--user-data-dir={a_profile}" in args and not any(
+            a.startswith("--type=") for a in args
+        ):
+            dropped = ("--user-data-dir=", "--remote-debugging-", "about:", "data:")
+            return [a for a in args[1:] if a and not a.startswith(dropped)]
+    raise RunFailed("browser A's command line not found")
+
+
 def one_run_cdp(setup: Setup, index: int) -> dict[str, Any]:
     """One run with B a new Chromium driven over a DevTools pipe (bench/_cdp.py), no
-    Playwright attached to it: the same instrumentation, link and clock."""
+    Playwright attached to it: the same switches, viewport, instrumentation, link and
+    clock."""
     wait_alone(setup, "A alone in the room")
-    browser = PipeBrowser(CHROMIUM, setup.args, setup.root / f"profile-b{index}")
+    if not setup.cdp_args:
+        setup.cdp_args = playwright_switches(setup.a_profile)
+    try:
+        browser = PipeBrowser(CHROMIUM, setup.cdp_args, setup.root / f"profile-b{index}")
+    except OSError as exc:
+        raise RunFailed(f"cannot start browser B: {exc}") from exc
     try:
         browser.attach_to_page()
         cfg = {"origin": setup.base, "nameKey": NAME_KEY, "name": f"bob{index}"}
@@ -955,6 +981,10 @@ def one_run_cdp(setup: Setup, index: int) -> dict[str, Any]:
         browser.send(
             "Page.addScriptToEvaluateOnNewDocument",
             {"source": f"({INSTRUMENT_JS})({json.dumps(cfg)})"},
+        )
+        browser.send(  # Playwright's default viewport, as new_b gives it
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False},
         )
         settle_ms = settle_b(setup) if setup.settle else 0.0
         procs0, busy0 = processes(), cpu_busy()
@@ -965,7 +995,10 @@ def one_run_cdp(setup: Setup, index: int) -> dict[str, Any]:
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise RunFailed("the invite link's page did not load in time")
-            where = browser.evaluate(f"({READY_JS})({int(left * 1000)})", timeout=left + 1)
+            try:
+                where = browser.evaluate(f"({READY_JS})({int(left * 1000)})", timeout=left + 1)
+            except CdpError:  # the blank document went away under the call
+                where = {"missing": True}
             if where.get("auto"):
                 break
             if "x" in where:
@@ -983,6 +1016,8 @@ def one_run_cdp(setup: Setup, index: int) -> dict[str, Any]:
         result = run_result(
             setup, Measured(data, ok, wall, settle_ms, (procs0, procs1), (busy0, busy1), [])
         )
+    except CdpError as exc:
+        raise RunFailed(f"DevTools: {exc}") from exc
     finally:
         closing = time.perf_counter()
         browser.close()
