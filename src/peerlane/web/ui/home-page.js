@@ -242,8 +242,7 @@ export class JoinPage extends HTMLElement {
       (out) => {
         if (this.#early !== early) return;
         this.#early = null;
-        // Drop the token from the address bar and history: it is a secret.
-        navigate(roomPath(out.room.id), { replace: true });
+        enterRoom(out);
       },
       (err) => {
         if (this.#early !== early) return;
@@ -286,11 +285,9 @@ export class JoinPage extends HTMLElement {
         return;
       }
       const joined = await submit(this, alert, button, () => joinWithToken({ display_name: display, token }));
-      const out = joined?.out;
-      if (!out) return;
-      handOverSession(out);
-      // Drop the token from the address bar and history: it is a secret.
-      navigate(roomPath(out.room.id), { replace: true });
+      if (!joined) return;
+      handOverSession(joined.out);
+      enterRoom(joined.out);
     });
     const card = h("div", { class: "card narrow" }, [form]);
     const said = token ? problem : INCOMPLETE_LINK;
@@ -300,6 +297,15 @@ export class JoinPage extends HTMLElement {
     this.append(h("main", { class: "entry", id: "main" }, [brand(), card]));
     if (matchMedia("(pointer: fine)").matches) (name.input.value ? button : name.input).focus();
   }
+}
+
+/**
+ * Go on to the room an invite link joined, in place of the link's page: the token leaves
+ * the address bar and history (it is a secret).
+ * @param {{room: {id: string}}} out
+ */
+function enterRoom(out) {
+  navigate(roomPath(out.room.id), { replace: true });
 }
 
 const INCOMPLETE_LINK = "This invite link is incomplete. Ask for the link again, or use the room code on the home page.";

@@ -18,7 +18,7 @@
 // the page has loaded or rendered -- and handOverSession opens the room's socket the
 // moment the join is answered. The join page (home-page.js) takes the answer: it goes
 // on to the room, or shows the form with what went wrong; a page left before the answer
-// abandons the join (no socket, and this browser signs out of that room again).
+// abandons the join (no socket; a new join is signed out of again).
 
 import * as api from "../api.js";
 import { rememberedName } from "./dom.js";
@@ -160,22 +160,18 @@ export function joinNow({
 }) {
   name = name.trim();
   if (!token || !name) return null;
+  // Read when the answer comes: abandoning after that changes nothing.
   let abandoned = false;
-  let answered = false;
   const answer = shown
     .then(() => join({ display_name: name, token }))
     .then(({ out, returned }) => {
-      answered = true;
       // Abandoned: a new join is undone (signed out); a session from before stays.
       if (abandoned && !returned) leave(out.room.id).catch(() => {});
       else if (!abandoned) handOver(out);
       return out;
     });
   answer.catch(() => {}); // the join page reports it
-  const abandon = () => {
-    if (!answered) abandoned = true;
-  };
-  return { token, name, answer, abandon };
+  return { token, name, answer, abandon: () => void (abandoned = true) };
 }
 
 /**
