@@ -371,6 +371,48 @@ describe("Transfers: the server fallback", () => {
     assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
   });
 
+  test("finding 11: after one receiver finished directly, a later one without a channel gets the server copy", async () => {
+    const { alice, bob, carol, net, clock, files } = await pair({ linked: false, people: ["alice", "bob", "carol"] });
+    net.link(alice.room, bob.room); // carol has no direct link to alice (and gets none)
+    const size = 2 * MiB + 11;
+    const [id] = alice.engine.send([patternFile(size)], null);
+    assert.ok(await until(() => stateOf(bob, id) === "offered" && stateOf(carol, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => stateOf(bob, id) === "done" && stateOf(alice, id) === "done"));
+    assert.equal(files.uploads.length, 0, "bob's copy went directly");
+
+    await carol.engine.accept(id);
+    assert.ok(await until(() => alice.engine.get(id).receivers.some((r) => r.participant === "carol")));
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => files.uploads.length === 1), "the sender starts the server path for carol");
+    assert.ok(await until(() => stateOf(carol, id) === "done"), `carol: ${stateOf(carol, id)} ${carol.engine.get(id).note}`);
+    assert.equal(carol.engine.get(id).path, "server");
+    assert.deepEqual(await bytesOf(carol.engine, id), pattern(size));
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+    assert.deepEqual(alice.engine.get(id).receivers.map((r) => [r.participant, r.state]).sort(), [["bob", "done"], ["carol", "done"]]);
+  });
+
+  test("a late accept after the sender reloaded (offer done, no server copy) asks for the file again", async () => {
+    const { alice, bob, carol, net, side, files, clock } = await pair({ linked: false, people: ["alice", "bob", "carol"] });
+    net.link(alice.room, bob.room);
+    const [id] = alice.engine.send([patternFile(MiB + 5)], null);
+    assert.ok(await until(() => stateOf(bob, id) === "offered" && stateOf(carol, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+    alice.engine.close();
+    const reborn = side(alice.room, alice.stores); // the sender's page reloads: its File is gone
+    await reborn.engine.start();
+    assert.equal(stateOf(reborn, id), "done");
+
+    await carol.engine.accept(id);
+    assert.ok(await until(() => stateOf(reborn, id) === "needs-file"), `alice: ${stateOf(reborn, id)}`);
+    await reborn.engine.pickAgain(id, patternFile(MiB + 5));
+    assert.ok(await until(() => stateOf(reborn, id) === "sending"));
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => files.uploads.length === 1), "carol has no channel: the server path");
+    assert.ok(await until(() => stateOf(carol, id) === "done"), `carol: ${stateOf(carol, id)}`);
+  });
+
   test("no direct link is even wanted (mesh limit): the upload starts at once", async () => {
     const { alice, bob, files, clock } = await pair({ linked: false });
     for (const view of alice.room.peers.values()) view.direct = false;

@@ -174,6 +174,8 @@ const NO_FILE_RETRY_MS = 30_000;
 const WRONG_PEER_MS = 30_000;
 const EMIT_EVERY_MS = 150;
 const FINAL = /** @type {readonly TransferState[]} */ (["done", "declined", "cancelled", "failed"]);
+/** Final and never served again ("done" still serves a late receiver of an offer to everyone). */
+const OVER = /** @type {readonly TransferState[]} */ (["declined", "cancelled", "failed"]);
 const NOT_SAME_FILE = "This is not the same file: its content differs from what was offered. Pick the original file.";
 
 export class Transfers extends EventTarget {
@@ -470,7 +472,7 @@ export class Transfers extends EventTarget {
     const participant = this.room.peers.get(peerId)?.participant_id;
     // "done" still serves: a late receiver of an offer to everyone (its channel may come
     // before its accept, which travels through the server).
-    const over = !record || ["declined", "cancelled", "failed"].includes(record.state);
+    const over = !record || OVER.includes(record.state);
     if (!record || over || record.direction !== "out" || !participant || !this._mayReceive(record, participant)) {
       channel.close();
       return;
@@ -1267,7 +1269,11 @@ export class Transfers extends EventTarget {
       const have = Number.isSafeInteger(body.have) ? Math.min(/** @type {number} */ (body.have), record.blocks) : 0;
       if (receiver?.state === "done") return;
       record.receivers[participant] = { name: this._nameOf(participant), state: receiver?.state === "sending" ? "sending" : "waiting", have };
-      if (record.state !== "needs-file" && !FINAL.includes(record.state)) this._armFallback(record, participant);
+      // A late accept of an offer to everyone that is "done" for the others still needs a
+      // path (finding 11: no fallback was armed, and a receiver without a channel waited
+      // for ever). After a reload of this page there is no File to serve it from.
+      if (record.state === "done" && !this._liveOf(record.id).file && !record.fileId) record.state = "needs-file";
+      if (record.state !== "needs-file" && !OVER.includes(record.state)) this._armFallback(record, participant);
     } else if (body.op === "decline" || body.op === "cancel") {
       if (receiver?.state === "done") return;
       record.receivers[participant] = { name: this._nameOf(participant), state: body.op === "decline" ? "declined" : "cancelled", have: receiver?.have ?? 0 };
