@@ -9,6 +9,7 @@ import { FakeClock, settle } from "./fakes.mjs";
 import { FakeFileServer, FakeNet, MiB, pattern, patternFile } from "./transfer-fakes.mjs";
 
 const P2P_TIMEOUT = 10_000;
+const STALL = 30_000; // the engine's default stallMs
 
 /** alice and bob in one room, each with an engine; `linked`: a direct link between them. */
 async function pair({ linked = true, people = ["alice", "bob"] } = {}) {
@@ -474,5 +475,89 @@ describe("Transfers: views and events", () => {
     alice.room.dispatchEvent(new CustomEvent("file", { detail: { sender: "carol", sender_name: "Carol", body: { op: "accept", transfer: id, have: 0 } } }));
     assert.equal(alice.engine.get(id).receivers.length, 0);
     assert.equal(carol.engine.get(id), undefined);
+  });
+});
+
+describe("Transfers: the stall watchdog", () => {
+  test("a receiver whose accept was lost shows stalled after 30 s; Retry accepts again and the server carries it", async () => {
+    const { alice, bob, net, clock, files } = await pair({ linked: false });
+    const size = MiB + 9;
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    const send = bob.room.sendFileMessage.bind(bob.room);
+    let lost = 0;
+    bob.room.sendFileMessage = (body) => (body.op === "accept" && lost++ === 0 ? { body } : send(body));
+    await bob.engine.accept(id);
+    await settle();
+    assert.equal(bob.engine.retry(id), false, "nothing to retry while not stalled");
+    clock.advance(STALL - 1);
+    await settle();
+    assert.equal(stateOf(bob, id), "waiting");
+    clock.advance(1 + STALL / 5);
+    await settle();
+    assert.equal(stateOf(bob, id), "stalled");
+    assert.equal(bob.engine.get(id).note, "No progress for 30 s");
+    assert.equal(stateOf(alice, id), "waiting", "waiting for an accept is not a stall");
+    assert.equal(files.uploads.length, 0);
+
+    assert.equal(bob.engine.retry(id), true);
+    assert.equal(stateOf(bob, id), "waiting");
+    assert.ok(await until(() => net.opsOf("accept").length === 1), "the accept goes out again");
+    assert.ok(await until(() => alice.engine.get(id).receivers.length === 1));
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
+    assert.equal(bob.engine.get(id).path, "server");
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+  });
+
+  test("a frozen direct channel: both ends stall; the sender's Retry puts the file on the server and the receiver switches to it", async () => {
+    const { alice, bob, net, clock, files } = await pair();
+    const size = 12 * MiB;
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
+    const toReceiver = net.channels[0].ends[1];
+    toReceiver.tamper = () => null; // the link stays up, nothing arrives any more
+    await settle(20);
+    const before = bob.engine.get(id).bytesDone;
+    assert.ok(before < size);
+    clock.advance(STALL + STALL / 5);
+    await settle();
+    assert.equal(stateOf(bob, id), "stalled");
+    assert.equal(stateOf(alice, id), "stalled");
+    assert.equal(files.uploads.length, 0, "the sender's fallback timer stopped when the channel came");
+
+    assert.equal(alice.engine.retry(id), true);
+    assert.ok(await until(() => files.uploads.length === 1));
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)} ${bob.engine.get(id).note}`);
+    assert.equal(bob.engine.get(id).path, "server");
+    assert.match(files.requests[0].range, /^bytes=[1-9]\d*-$/, "the download starts past the verified blocks");
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+    assert.ok(await until(() => stateOf(alice, id) === "done"), `alice: ${stateOf(alice, id)}`);
+  });
+
+  test("bytes moving again clear the stall by themselves; a finished transfer never stalls", async () => {
+    const { alice, bob, net, clock } = await pair();
+    const [id] = alice.engine.send([patternFile(6 * MiB)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= MiB));
+    const toReceiver = net.channels[0].ends[1];
+    const held = [];
+    toReceiver.tamper = (data) => (held.push(data), null);
+    await settle(20);
+    clock.advance(STALL + STALL / 5);
+    await settle();
+    assert.equal(stateOf(bob, id), "stalled");
+    toReceiver.tamper = null;
+    for (const data of held.splice(0)) toReceiver.peer.dispatchEvent(new MessageEvent("message", { data }));
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+    clock.advance(3 * STALL);
+    await settle();
+    assert.equal(stateOf(bob, id), "done");
+    assert.equal(stateOf(alice, id), "done");
   });
 });

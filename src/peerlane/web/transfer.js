@@ -6,6 +6,7 @@
 //   t.save(id)               → Promise<void>       // incoming "done" only
 //   t.pickAgain(id, file)    → Promise<void>       // outgoing "needs-file"; rejects on another file
 //   t.dismiss(id)                                  // forget a finished transfer
+//   t.retry(id)                                    // a "stalled" transfer: start it again
 //   t.list() → TransferView[]   t.get(id)   t.stats()   t.getFile(id) → Promise<File | null>
 //   event "change"
 //
@@ -46,7 +47,9 @@ import { TusError, terminate, upload } from "./tus.js";
 
 /**
  * @typedef {"offered" | "waiting" | "sending" | "receiving" | "verifying" | "done" | "declined"
- *   | "cancelled" | "failed" | "needs-file"} TransferState
+ *   | "cancelled" | "failed" | "needs-file" | "stalled"} TransferState
+ *   "stalled" is never stored: it is how the view shows a waiting/sending/receiving
+ *   transfer that made no progress for stallMs (see _watchdog).
  * @typedef {"direct" | "turn" | "server"} TransferPath
  * @typedef {"waiting" | "sending" | "done" | "declined" | "cancelled"} ReceiverState
  * @typedef {{participant: string, name: string, state: ReceiverState, bytesDone: number, path: TransferPath | null}} ReceiverView
@@ -107,6 +110,7 @@ import { TusError, terminate, upload } from "./tus.js";
  *   terminate?: typeof terminate,
  *   offerDownload?: (file: File, name: string) => void,
  *   retryMs?: number,
+ *   stallMs?: number,
  * }} TransfersOptions
  */
 
@@ -163,10 +167,16 @@ class Live {
     this.note = null;
     /** Speed samples: [ms, bytes]. @type {[number, number][]} */
     this.samples = [];
+    /** Stall watchdog: when bytes last moved, or the transfer began to be watched (ms). @type {number | null} */
+    this.progressAt = null;
+    /** No progress for stallMs: the view says "stalled" and offers retry(). */
+    this.stalled = false;
   }
 }
 
 export const DEFAULT_P2P_TIMEOUT_MS = 10_000;
+/** No bytes for this long on a transfer that should be moving: "stalled", with a Retry. */
+export const DEFAULT_STALL_MS = 30_000;
 const SPEED_WINDOW_MS = 3_000;
 const CHECKPOINT_MS = 1_000;
 const MAX_BAD_PER_BLOCK = 3;
@@ -196,6 +206,9 @@ export class Transfers extends EventTarget {
     this._terminate = options.terminate ?? terminate;
     this._offerDownload = options.offerDownload ?? offerDownload;
     this._retryMs = options.retryMs ?? 1_000;
+    this._stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+    /** The stall watchdog's timer, armed while any transfer is watched. @type {unknown} */
+    this._watchdogTimer = null;
     /** @type {Map<string, TransferRecord>} */
     this._records = new Map();
     /** @type {Map<string, Live>} */
@@ -253,6 +266,7 @@ export class Transfers extends EventTarget {
       void live.writer?.close().catch(() => {});
     }
     this._clock.clearTimeout(this._emit.timer);
+    this._clock.clearTimeout(this._watchdogTimer);
   }
 
   /** @param {TransferRecord} record */
@@ -326,14 +340,16 @@ export class Transfers extends EventTarget {
    */
   _view(r) {
     const live = this._liveOf(r.id);
+    const stalled = live.stalled && this._watched(r, live);
     const bytesDone = this._bytesDone(r, live);
     const speedBps = r.state === "sending" || r.state === "receiving" ? speedOf(live.samples, this._clock.now()) : 0;
     const left = r.size - bytesDone;
     return {
-      id: r.id, direction: r.direction, state: r.state, path: live.path, name: r.name, size: r.size, type: r.type,
+      id: r.id, direction: r.direction, state: stalled ? "stalled" : r.state, path: live.path, name: r.name, size: r.size, type: r.type,
       sender: r.sender, senderName: r.senderName, to: r.to, toName: r.toName, root: r.root, bytesDone,
       speedBps, etaSeconds: speedBps > 0 ? Math.ceil(left / speedBps) : left === 0 ? 0 : null,
-      error: r.error, note: FINAL.includes(r.state) && r.state !== "failed" ? null : live.note,
+      error: r.error,
+      note: stalled ? `No progress for ${Math.round(this._stallMs / 1000)} s` : FINAL.includes(r.state) && r.state !== "failed" ? null : live.note,
       receivers: Object.entries(r.receivers).map(([participant, x]) => ({
         participant, name: x.name, state: x.state,
         bytesDone: Math.min(r.size, x.have * BLOCK_SIZE), path: live.sessions.has(participant) ? live.path : r.fileId ? "server" : null,
@@ -636,7 +652,9 @@ export class Transfers extends EventTarget {
   async _uploadToServer(record) {
     const live = this._liveOf(record.id);
     if (live.upload || record.fileId || !live.file || FINAL.includes(record.state)) return;
-    live.upload = new AbortController();
+    const controller = new AbortController();
+    live.upload = controller;
+    live.uploadSent = 0; // tus counts the bytes of each upload() call from 0
     live.note = "Sending through the server…";
     if (!live.sessions.size) live.path = "server";
     this._changed();
@@ -651,7 +669,7 @@ export class Transfers extends EventTarget {
         },
         onProgress: ({ offset, sent }) => this._uploadProgress(live, offset, sent),
         onRetry: () => this._setNote(live, "Server unreachable; retrying…"),
-        signal: live.upload.signal,
+        signal: controller.signal,
         fetch: this._fetch,
       });
       record.fileId = fileId;
@@ -659,12 +677,13 @@ export class Transfers extends EventTarget {
       this._control(record, { op: "uploaded", file_id: fileId });
       this._updateOutState(record);
     } catch (err) {
-      if (live.upload?.signal.aborted || this._closed) return;
+      if (controller.signal.aborted || this._closed) return;
       const reason = err instanceof TusError ? err.message : errorText(err);
       // Receivers still served directly keep going; otherwise there is no way left.
       if (!live.sessions.size) this._fail(record, `Could not send the file through the server: ${reason}`);
     } finally {
-      live.upload = null;
+      // A retry may have started another upload meanwhile: that one stays.
+      if (live.upload === controller) live.upload = null;
     }
   }
 
@@ -701,7 +720,7 @@ export class Transfers extends EventTarget {
       return this._fail(record, `This browser cannot store the file: ${errorText(err)}`);
     }
     this._control(record, { op: "accept", have: record.have });
-    this._save(record);
+    this._commit(record); // also starts the stall watchdog's clock for it
     this._pursue(id);
   }
 
@@ -975,25 +994,28 @@ export class Transfers extends EventTarget {
   async _downloadFromServer(record) {
     const live = this._liveOf(record.id);
     const receiver = /** @type {BlockReceiver} */ (live.receiver);
-    live.download = new AbortController();
+    const download = new AbortController();
+    live.download = download;
     live.path = "server";
     record.state = "receiving";
     this._setNote(live, "Downloading from the server…");
     this._commit(record);
     let failures = 0;
     try {
-      while (!receiver.complete && !live.download.signal.aborted) {
-        const progressed = await this._downloadOnce(record, live.download.signal);
+      while (!receiver.complete && !download.signal.aborted) {
+        const progressed = await this._downloadOnce(record, download.signal);
         failures = progressed ? 0 : failures + 1;
         if (failures > MAX_BAD_PER_BLOCK * 3) throw new Error("the download keeps failing");
-        if (!receiver.complete) await delay(this._clock, Math.min(30_000, this._retryMs * 2 ** failures), live.download.signal);
+        if (!receiver.complete) await delay(this._clock, Math.min(30_000, this._retryMs * 2 ** failures), download.signal);
       }
     } catch (err) {
-      if (!live.download?.signal.aborted && !this._closed) this._fail(record, errorText(err));
+      if (!download.signal.aborted && !this._closed) this._fail(record, errorText(err));
       return;
     } finally {
-      live.download = null;
+      // A retry may have started another download meanwhile: that one stays.
+      if (live.download === download) live.download = null;
     }
+    if (download.signal.aborted) return;
     if (receiver.complete) await this._finish(record);
   }
 
@@ -1184,6 +1206,131 @@ export class Transfers extends EventTarget {
     this._commit(record);
   }
 
+  // ---- the stall watchdog ---------------------------------------------------------------
+  // A transfer that should be moving bytes and has moved none for stallMs shows "stalled"
+  // and offers retry(): whatever went wrong (a lost accept, a frozen channel, an upload
+  // that hangs), the person sees it and can start it again on some path. Bytes moving
+  // again clear it by themselves (_sample).
+
+  /**
+   * Whether a transfer should be moving bytes now. Not: waiting for a person (offered,
+   * needs-file, an unaccepted offer), checking the root, finished, or a sender whose
+   * server copy is complete and who serves no channel (the receivers download it).
+   * @param {TransferRecord} record
+   * @param {Live} live
+   */
+  _watched(record, live) {
+    if (record.dismissed) return false;
+    if (record.direction === "in") return record.accepted && (record.state === "waiting" || record.state === "receiving");
+    return record.state === "sending" && (live.sessions.size > 0 || !record.fileId);
+  }
+
+  /**
+   * Start watching a transfer (its clock starts now) and make sure the check runs.
+   * @param {TransferRecord} record
+   */
+  _watch(record) {
+    const live = this._liveOf(record.id);
+    if (!this._watched(record, live)) {
+      live.progressAt = null;
+      live.stalled = false;
+      return;
+    }
+    live.progressAt ??= this._clock.now();
+    this._armWatchdog();
+  }
+
+  _armWatchdog() {
+    if (this._watchdogTimer !== null || this._closed) return;
+    // Checked a few times per stallMs: a stall shows between stallMs and 1.2 × stallMs.
+    this._watchdogTimer = this._clock.setTimeout(() => this._watchdog(), Math.max(1, this._stallMs / 5));
+  }
+
+  _watchdog() {
+    this._watchdogTimer = null;
+    if (this._closed) return;
+    const now = this._clock.now();
+    let watching = false;
+    for (const [id, record] of this._records) {
+      const live = this._liveOf(id);
+      if (!this._watched(record, live)) {
+        live.progressAt = null;
+        live.stalled = false;
+        continue;
+      }
+      watching = true;
+      live.progressAt ??= now;
+      if (!live.stalled && now - live.progressAt >= this._stallMs) {
+        live.stalled = true;
+        debug("transfer", "stalled", id, record.direction, record.state);
+        this._changed();
+      }
+    }
+    if (watching) this._armWatchdog();
+  }
+
+  /**
+   * Start a stalled transfer again. Receiver: drop the channel or download it was on,
+   * keep the verified blocks, and accept again (the sender arms its fallback once more);
+   * a server copy is taken at once, a stalled direct link is left alone for a while so
+   * the sender's fallback can put the file on the server. Sender: put the file on the
+   * server now (a hung upload starts again and resumes), or, with the copy there, close
+   * the stalled channels so their receivers switch to it.
+   * @param {string} id
+   * @returns {boolean}  whether anything was restarted
+   */
+  retry(id) {
+    const record = this._records.get(id);
+    const live = this._live.get(id);
+    if (!record || !live || !live.stalled || !this._watched(record, live)) return false;
+    live.stalled = false;
+    live.progressAt = this._clock.now();
+    if (record.direction === "in") this._retryIncoming(record, live);
+    else this._retryOutgoing(record, live);
+    this._changed();
+    return true;
+  }
+
+  /**
+   * @param {TransferRecord} record
+   * @param {Live} live
+   */
+  _retryIncoming(record, live) {
+    const channel = live.channel;
+    if (channel) {
+      if (live.channelPeer) live.wrongPeers.set(live.channelPeer, this._clock.now() + WRONG_PEER_MS);
+      live.channel = null;
+      live.receiver?.dropPartial();
+      channel.close();
+    }
+    live.download?.abort();
+    live.download = null;
+    live.receiver?.dropPartial();
+    live.noFileUntil = 0;
+    this._clock.clearTimeout(live.retryTimer);
+    live.retryTimer = null;
+    record.state = "waiting";
+    live.note = "Trying again…";
+    this._control(record, { op: "accept", have: live.receiver?.have ?? record.have });
+    this._commit(record);
+    this._pursue(record.id);
+  }
+
+  /**
+   * @param {TransferRecord} record
+   * @param {Live} live
+   */
+  _retryOutgoing(record, live) {
+    if (!record.fileId) {
+      live.upload?.abort();
+      live.upload = null;
+      void this._uploadToServer(record);
+      return;
+    }
+    for (const { session } of live.sessions.values()) session.close();
+    this._control(record, { op: "uploaded", file_id: record.fileId });
+  }
+
   // ---- control messages (chat kind "file") ----------------------------------------------
 
   /**
@@ -1304,8 +1451,11 @@ export class Transfers extends EventTarget {
     } else if (body.op === "uploaded" && typeof body.file_id === "string" && body.file_id) {
       record.fileId = body.file_id;
       this._save(record);
-      // A working channel keeps going; otherwise the server's copy is the way now.
-      if (!this._liveOf(record.id).channel) this._pursue(record.id);
+      // A working channel keeps going; otherwise (none, or a stalled one) the server's
+      // copy is the way now.
+      const live = this._liveOf(record.id);
+      if (live.stalled && this._watched(record, live)) this.retry(record.id);
+      else if (!live.channel) this._pursue(record.id);
     }
   }
 
@@ -1374,6 +1524,8 @@ export class Transfers extends EventTarget {
    */
   _sample(live, bytes) {
     const now = this._clock.now();
+    live.progressAt = now;
+    live.stalled = false;
     live.samples.push([now, bytes]);
     while (live.samples.length > 2 && now - live.samples[0][0] > SPEED_WINDOW_MS) live.samples.shift();
     this._changed();
@@ -1382,6 +1534,7 @@ export class Transfers extends EventTarget {
   /** Persist and announce. @param {TransferRecord} record */
   _commit(record) {
     this._save(record);
+    this._watch(record);
     this._changed();
   }
 
@@ -1414,6 +1567,7 @@ export class Transfers extends EventTarget {
   _changed() {
     const e = this._emit;
     if (this._closed) return;
+    this._armWatchdog(); // anything may have started a transfer that must now move
     if (e.timer !== null) {
       e.dirty = true;
       return;
