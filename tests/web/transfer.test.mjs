@@ -293,6 +293,9 @@ describe("Transfers: resume", () => {
     await until(() => net.channels.length > 0);
     await until(() => bob.engine.get(id).note?.includes("pick the file again"));
     assert.match(bob.engine.get(id).note, /pick the file again/);
+    ctx.clock.advance(2 * STALL); // waiting for a person to pick the file is no stall
+    await settle();
+    assert.equal(stateOf(bob, id), "waiting");
     await assert.rejects(reborn.engine.pickAgain(id, patternFile(size, "other.bin", 1)), /not the same file/);
     assert.match(reborn.engine.get(id).error, /not the same file/);
     assert.equal(stateOf(reborn, id), "needs-file");

@@ -147,6 +147,8 @@ class Live {
     this.download = null;
     /** The sender's tab answered "nofile": no new channel before this time (ms). */
     this.noFileUntil = 0;
+    /** ... and until it offers again (or bytes come), the wait is for a person, not a stall. */
+    this.noFile = false;
     /** Frames are processed one after another, in arrival order. @type {Promise<void>} */
     this.queue = Promise.resolve();
     /** @type {unknown} */
@@ -206,7 +208,7 @@ export class Transfers extends EventTarget {
     this._terminate = options.terminate ?? terminate;
     this._offerDownload = options.offerDownload ?? offerDownload;
     this._retryMs = options.retryMs ?? 1_000;
-    this._stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+    this._stallMs = options.stallMs ?? localMs("peerlaneStallMs") ?? DEFAULT_STALL_MS;
     /** The stall watchdog's timer, armed while any transfer is watched. @type {unknown} */
     this._watchdogTimer = null;
     /** @type {Map<string, TransferRecord>} */
@@ -635,12 +637,8 @@ export class Transfers extends EventTarget {
   /** p2p_timeout: localStorage.peerlaneP2pTimeoutMs (tests), the room's setting, or 10 s. */
   _p2pTimeout() {
     if (this._p2pTimeoutMs !== null) return this._p2pTimeoutMs;
-    try {
-      const local = Number(globalThis.localStorage?.getItem("peerlaneP2pTimeoutMs"));
-      if (local > 0) return local;
-    } catch {
-      // storage blocked
-    }
+    const local = localMs("peerlaneP2pTimeoutMs");
+    if (local !== null) return local;
     const seconds = Number(this.room.roomInfo?.p2p_timeout);
     return seconds > 0 ? seconds * 1000 : DEFAULT_P2P_TIMEOUT_MS;
   }
@@ -826,6 +824,7 @@ export class Transfers extends EventTarget {
     const receiver = live.receiver;
     if (!receiver || live.channel !== channel || FINAL.includes(record.state)) return;
     const control = typeof data === "string" ? decodeControl(data) : null;
+    if (control?.t !== "nofile") live.noFile = false;
     if (record.state === "waiting" && control?.t !== "nofile") {
       // Bytes (or hashes) flow: only now "receiving", so a refusal does not flicker.
       record.state = "receiving";
@@ -850,6 +849,7 @@ export class Transfers extends EventTarget {
       channel.send(encodeControl({ t: "want", from: receiver.have, hashes: !receiver.hashes }));
     } else if (control?.t === "nofile") {
       live.noFileUntil = this._clock.now() + NO_FILE_RETRY_MS;
+      live.noFile = true;
       this._setNote(live, `Waiting for ${record.senderName} to pick the file again…`);
     }
   }
@@ -1221,7 +1221,7 @@ export class Transfers extends EventTarget {
    */
   _watched(record, live) {
     if (record.dismissed) return false;
-    if (record.direction === "in") return record.accepted && (record.state === "waiting" || record.state === "receiving");
+    if (record.direction === "in") return record.accepted && !live.noFile && (record.state === "waiting" || record.state === "receiving");
     return record.state === "sending" && (live.sessions.size > 0 || !record.fileId);
   }
 
@@ -1307,6 +1307,7 @@ export class Transfers extends EventTarget {
     live.download = null;
     live.receiver?.dropPartial();
     live.noFileUntil = 0;
+    live.noFile = false;
     this._clock.clearTimeout(live.retryTimer);
     live.retryTimer = null;
     record.state = "waiting";
@@ -1398,6 +1399,7 @@ export class Transfers extends EventTarget {
     const live = this._liveOf(record.id);
     live.wrongPeers.clear();
     live.noFileUntil = 0;
+    live.noFile = false;
     if (record.accepted && !FINAL.includes(record.state) && !live.channel) {
       this._clock.clearTimeout(live.retryTimer);
       this._pursue(record.id);
@@ -1645,6 +1647,20 @@ function speedOf(samples, now) {
   const [t1, b1] = /** @type {[number, number]} */ (samples.at(-1));
   if (now - t1 > SPEED_WINDOW_MS || t1 <= t0) return 0; // stalled
   return Math.round(((b1 - b0) * 1000) / Math.max(t1 - t0, 250));
+}
+
+/**
+ * A duration in ms from localStorage (tests shorten timeouts this way), or null.
+ * @param {string} key
+ * @returns {number | null}
+ */
+function localMs(key) {
+  try {
+    const value = Number(globalThis.localStorage?.getItem(key));
+    return value > 0 ? value : null;
+  } catch {
+    return null; // storage blocked
+  }
 }
 
 /** @param {unknown} err */
