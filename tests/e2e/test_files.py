@@ -359,3 +359,51 @@ def test_a_late_receiver_without_a_direct_link_gets_the_file_through_the_server(
     ], out
     assert [f["name"] for f in room_files(a, room_id)] == [path.name]
     print(f"late receiver without a direct link: accept → done {time.monotonic() - started:.1f} s")
+
+
+def test_a_hung_upload_shows_stalled_and_retry_finishes_it(
+    server, browsers, tmp_path: Path
+) -> None:
+    """No direct link is possible and the sender's upload to the server hangs (its
+    requests are held unanswered; tus has no deadline of its own). After the stall time
+    (shortened to 4 s through localStorage) both rows say "stalled" and offer "Retry";
+    once the server answers again, Retry on the sender's row starts the upload again
+    and the receiver, stalled too, takes the server's copy as soon as it is there."""
+    stall_ms = 4_000
+    init = (
+        f"try {{ localStorage.setItem('peerlaneStallMs', '{stall_ms}');"
+        " localStorage.setItem('peerlaneP2pTimeoutMs', '1000'); } catch {}"
+    )
+    _, (a, b) = room_of(server, browsers, ["alice", "bob"], p2p=False, init=init)
+    held: list[Any] = []
+    hold = True
+
+    def uploads(route: Any) -> None:
+        if hold:
+            held.append(route)  # never answered
+        else:
+            route.continue_()
+
+    a.route("**/api/rooms/*/uploads**", uploads)
+    path = tmp_path / "hung.bin"
+    sha, _ = random_file(path, 3 * MIB)
+
+    (tid,) = offer_files_ui(a, [path], to_name="bob")
+    accept_ui(b, tid)
+    row_a, row_b = transfer_row(a, tid), transfer_row(b, tid)
+    for row in (row_a, row_b):
+        expect(row).to_have_attribute("data-state", "stalled", timeout=30_000)
+        expect(row.get_by_test_id("transfer-state")).to_have_text(
+            f"No progress for {stall_ms // 1000} s"
+        )
+        expect(row.get_by_role("button", name="Retry")).to_be_visible()
+    assert held, "the upload was held"
+
+    hold = False
+    started = time.monotonic()
+    row_a.get_by_role("button", name="Retry").click()
+    expect(row_a).not_to_have_attribute("data-state", "stalled")
+    view = receive_and_check(b, tid, path, sha, tmp_path, timeout=60)
+    assert view["path"] == "server", view
+    assert wait_transfer(a, tid, "done", timeout=30)["state"] == "done"
+    print(f"stalled upload: Retry → done {time.monotonic() - started:.1f} s")
