@@ -541,6 +541,41 @@ describe("Transfers: the stall watchdog", () => {
     assert.ok(await until(() => stateOf(alice, id) === "done"), `alice: ${stateOf(alice, id)}`);
   });
 
+  test("a download that hangs: the receiver stalls; Retry asks again from the first unverified block", async () => {
+    const { alice, bob, clock, files } = await pair({ linked: false });
+    const size = 5 * MiB;
+    files.override = (i) => {
+      if (i !== 0) return null;
+      // The first answer sends 2.5 MiB, then nothing more, and never ends.
+      const bytes = pattern(size).subarray(0, 2.5 * MiB);
+      let sent = false;
+      return new Response(new ReadableStream({
+        pull(c) {
+          if (sent) return new Promise(() => {});
+          sent = true;
+          c.enqueue(bytes);
+        },
+      }), { status: 206 });
+    };
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    await until(() => alice.engine.get(id).receivers.length === 1);
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
+    assert.equal(stateOf(alice, id), "sending");
+    clock.advance(STALL + STALL / 5);
+    await settle();
+    assert.equal(stateOf(bob, id), "stalled");
+    assert.notEqual(stateOf(alice, id), "stalled", "the server has the whole copy: the sender has nothing to do");
+
+    assert.equal(bob.engine.retry(id), true);
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)} ${bob.engine.get(id).note}`);
+    assert.deepEqual(files.requests.map((r) => r.range), ["bytes=0-", `bytes=${2 * MiB}-`]);
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+  });
+
   test("bytes moving again clear the stall by themselves; a finished transfer never stalls", async () => {
     const { alice, bob, net, clock } = await pair();
     const [id] = alice.engine.send([patternFile(6 * MiB)], "bob");

@@ -145,6 +145,8 @@ class Live {
     this.wrongPeers = new Map();
     /** @type {AbortController | null} */
     this.download = null;
+    /** The download's run, settled once it stopped feeding the receiver. @type {Promise<void> | null} */
+    this.downloading = null;
     /** The sender's tab answered "nofile": no new channel before this time (ms). */
     this.noFileUntil = 0;
     /** ... and until it offers again (or bytes come), the wait is for a person, not a stall. */
@@ -755,7 +757,7 @@ export class Transfers extends EventTarget {
     if (!record || !live?.receiver || this._closed || record.state === "needs-file") return;
     if (FINAL.includes(record.state) || record.state === "verifying" || live.channel || live.download) return;
     if (live.receiver.complete) return void this._finish(record);
-    if (record.fileId) return void this._downloadFromServer(record);
+    if (record.fileId) return void (live.downloading = this._downloadFromServer(record));
     // The sender's tab said it has no file: it offers again once it has; ask rarely meanwhile.
     const wait = live.noFileUntil - this._clock.now();
     if (wait > 0) return this._retryLater(record, wait);
@@ -1303,8 +1305,10 @@ export class Transfers extends EventTarget {
       live.receiver?.dropPartial();
       channel.close();
     }
+    // An aborted download still has a piece on its way into the receiver: the next path
+    // starts once it has stopped, so the two never feed the same block.
+    const downloading = live.download ? live.downloading : null;
     live.download?.abort();
-    live.download = null;
     live.receiver?.dropPartial();
     live.noFileUntil = 0;
     live.noFile = false;
@@ -1314,7 +1318,9 @@ export class Transfers extends EventTarget {
     live.note = "Trying again…";
     this._control(record, { op: "accept", have: live.receiver?.have ?? record.have });
     this._commit(record);
-    this._pursue(record.id);
+    const pursue = () => this._pursue(record.id);
+    if (downloading) void downloading.then(pursue, pursue);
+    else pursue();
   }
 
   /**
@@ -1681,6 +1687,7 @@ function formatMiB(bytes) {
  */
 function delay(clock, ms, signal) {
   return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason); // "abort" will not come again
     const timer = clock.setTimeout(resolve, ms);
     signal.addEventListener("abort", () => {
       clock.clearTimeout(timer);
