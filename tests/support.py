@@ -195,9 +195,12 @@ class Peer:
         last_seq: int | None = None,
         *,
         hello_in_url: bool = False,
+        **socket_options: Any,
     ):
         """hello_in_url: give the hello in the socket's URL (``?v=1&last_seq=N``), as the
-        browser does, instead of sending a hello frame."""
+        browser does, instead of sending a hello frame. socket_options: for
+        ``websockets.sync.client.connect`` (e.g. ``max_queue=None``: a client that reads
+        only now and then keeps answering pings)."""
         self.member = member
         hello: dict[str, Any] = {"type": "hello", "v": 1}
         if last_seq is not None:
@@ -205,7 +208,9 @@ class Peer:
         url = server.ws_url(member.room_id)
         if hello_in_url:
             url += "?" + "&".join(f"{k}={v}" for k, v in hello.items() if k != "type")
-        self.ws: ClientConnection = open_socket(url, additional_headers=member.auth)
+        self.ws: ClientConnection = open_socket(
+            url, additional_headers=member.auth, **socket_options
+        )
         self.inbox: list[dict[str, Any]] = []
         if not hello_in_url:
             self.send(hello)

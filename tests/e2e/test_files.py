@@ -2,7 +2,8 @@
 channel per transfer, one to everyone, resume after a dropped channel, after the whole
 peer connection dies and after a reload of the receiver (each costing at most 1.1 x the
 file size on the wire, by the sender's ``transfers.stats()``), and the server (tus +
-Range) when peer to peer is impossible. Share links: test_share.py.
+Range) when peer to peer is impossible, also for a receiver who accepts an offer to
+everyone after another one finished directly (issue #9, finding 11). Share links: test_share.py.
 
 Every test writes random bytes to disk, hands the file to the sender's page through the
 room's "Send files" input, accepts through the receiver's "Accept" button and, once
@@ -319,3 +320,90 @@ def test_through_the_server_when_peer_to_peer_is_impossible(
     for page in (a, b):
         assert page.evaluate("window.peerlane.room.directCount") == 0
     print(f"20 MiB through tus + Range: {time.monotonic() - started:.1f} s")
+
+
+def test_a_late_receiver_without_a_direct_link_gets_the_file_through_the_server(
+    server, browsers, tmp_path: Path
+) -> None:
+    """Issue #9, finding 11: a file to everyone; bob accepts and finishes over a direct
+    channel; carol, whose browser can make no direct link at all, accepts after that.
+    The sender must still start the server path for her (it did not: the offer was
+    "done", no fallback was armed, and carol waited for ever)."""
+    a, b = (browsers.new(n).page for n in ("alice", "bob"))
+    c = browsers.new("carol", p2p=False).page
+    room_id = create_room_ui(a, server.base, "alice")
+    link = invite_link(a)
+    assert join_by_link_ui(b, link, "bob") == room_id
+    assert join_by_link_ui(c, link, "carol") == room_id
+    for page in (a, b):
+        expect(page.locator(f"{PEER}[data-path=direct]")).to_have_count(1, timeout=30_000)
+    path = tmp_path / "late.bin"
+    sha, _ = random_file(path, 4 * MIB)
+
+    (tid,) = offer_files_ui(a, [path], to_name=None)
+    accept_ui(b, tid)
+    assert receive_and_check(b, tid, path, sha, tmp_path, timeout=60)["path"] == "direct"
+    assert wait_transfer(a, tid, "done", timeout=30)["state"] == "done"
+    assert room_files(a, room_id) == [], "bob's copy went directly"
+
+    started = time.monotonic()
+    accept_ui(c, tid)
+    # p2p_timeout (10 s) for a link that never comes, then tus; carol downloads.
+    expect(transfer_row(c, tid)).to_have_attribute("data-path", "server", timeout=60_000)
+    view = receive_and_check(c, tid, path, sha, tmp_path, timeout=60)
+    assert view["path"] == "server", view
+    out = wait_transfer(a, tid, "done", timeout=30)
+    assert sorted((r["name"], r["state"]) for r in out["receivers"]) == [
+        ("bob", "done"),
+        ("carol", "done"),
+    ], out
+    assert [f["name"] for f in room_files(a, room_id)] == [path.name]
+    print(f"late receiver without a direct link: accept → done {time.monotonic() - started:.1f} s")
+
+
+def test_a_hung_upload_shows_stalled_and_retry_finishes_it(
+    server, browsers, tmp_path: Path
+) -> None:
+    """No direct link is possible and the sender's upload to the server hangs (its
+    requests are held unanswered; tus has no deadline of its own). After the stall time
+    (shortened to 4 s through localStorage) both rows say "stalled" and offer "Retry";
+    once the server answers again, Retry on the sender's row starts the upload again
+    and the receiver, stalled too, takes the server's copy as soon as it is there."""
+    stall_ms = 4_000
+    init = (
+        f"try {{ localStorage.setItem('peerlaneStallMs', '{stall_ms}');"
+        " localStorage.setItem('peerlaneP2pTimeoutMs', '1000'); } catch {}"
+    )
+    _, (a, b) = room_of(server, browsers, ["alice", "bob"], p2p=False, init=init)
+    held: list[Any] = []
+    hold = True
+
+    def uploads(route: Any) -> None:
+        if hold:
+            held.append(route)  # never answered
+        else:
+            route.continue_()
+
+    a.route("**/api/rooms/*/uploads**", uploads)
+    path = tmp_path / "hung.bin"
+    sha, _ = random_file(path, 3 * MIB)
+
+    (tid,) = offer_files_ui(a, [path], to_name="bob")
+    accept_ui(b, tid)
+    row_a, row_b = transfer_row(a, tid), transfer_row(b, tid)
+    for row in (row_a, row_b):
+        expect(row).to_have_attribute("data-state", "stalled", timeout=30_000)
+        expect(row.get_by_test_id("transfer-state")).to_have_text(
+            f"No progress for {stall_ms // 1000} s"
+        )
+        expect(row.get_by_role("button", name="Retry")).to_be_visible()
+    assert held, "the upload was held"
+
+    hold = False
+    started = time.monotonic()
+    row_a.get_by_role("button", name="Retry").click()
+    expect(row_a).not_to_have_attribute("data-state", "stalled")
+    view = receive_and_check(b, tid, path, sha, tmp_path, timeout=60)
+    assert view["path"] == "server", view
+    assert wait_transfer(a, tid, "done", timeout=30)["state"] == "done"
+    print(f"stalled upload: Retry → done {time.monotonic() - started:.1f} s")

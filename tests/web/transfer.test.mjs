@@ -9,6 +9,7 @@ import { FakeClock, settle } from "./fakes.mjs";
 import { FakeFileServer, FakeNet, MiB, pattern, patternFile } from "./transfer-fakes.mjs";
 
 const P2P_TIMEOUT = 10_000;
+const STALL = 30_000; // the engine's default stallMs
 
 /** alice and bob in one room, each with an engine; `linked`: a direct link between them. */
 async function pair({ linked = true, people = ["alice", "bob"] } = {}) {
@@ -292,6 +293,9 @@ describe("Transfers: resume", () => {
     await until(() => net.channels.length > 0);
     await until(() => bob.engine.get(id).note?.includes("pick the file again"));
     assert.match(bob.engine.get(id).note, /pick the file again/);
+    ctx.clock.advance(2 * STALL); // waiting for a person to pick the file is no stall
+    await settle();
+    assert.equal(stateOf(bob, id), "waiting");
     await assert.rejects(reborn.engine.pickAgain(id, patternFile(size, "other.bin", 1)), /not the same file/);
     assert.match(reborn.engine.get(id).error, /not the same file/);
     assert.equal(stateOf(reborn, id), "needs-file");
@@ -371,6 +375,48 @@ describe("Transfers: the server fallback", () => {
     assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
   });
 
+  test("finding 11: after one receiver finished directly, a later one without a channel gets the server copy", async () => {
+    const { alice, bob, carol, net, clock, files } = await pair({ linked: false, people: ["alice", "bob", "carol"] });
+    net.link(alice.room, bob.room); // carol has no direct link to alice (and gets none)
+    const size = 2 * MiB + 11;
+    const [id] = alice.engine.send([patternFile(size)], null);
+    assert.ok(await until(() => stateOf(bob, id) === "offered" && stateOf(carol, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => stateOf(bob, id) === "done" && stateOf(alice, id) === "done"));
+    assert.equal(files.uploads.length, 0, "bob's copy went directly");
+
+    await carol.engine.accept(id);
+    assert.ok(await until(() => alice.engine.get(id).receivers.some((r) => r.participant === "carol")));
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => files.uploads.length === 1), "the sender starts the server path for carol");
+    assert.ok(await until(() => stateOf(carol, id) === "done"), `carol: ${stateOf(carol, id)} ${carol.engine.get(id).note}`);
+    assert.equal(carol.engine.get(id).path, "server");
+    assert.deepEqual(await bytesOf(carol.engine, id), pattern(size));
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+    assert.deepEqual(alice.engine.get(id).receivers.map((r) => [r.participant, r.state]).sort(), [["bob", "done"], ["carol", "done"]]);
+  });
+
+  test("a late accept after the sender reloaded (offer done, no server copy) asks for the file again", async () => {
+    const { alice, bob, carol, net, side, files, clock } = await pair({ linked: false, people: ["alice", "bob", "carol"] });
+    net.link(alice.room, bob.room);
+    const [id] = alice.engine.send([patternFile(MiB + 5)], null);
+    assert.ok(await until(() => stateOf(bob, id) === "offered" && stateOf(carol, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+    alice.engine.close();
+    const reborn = side(alice.room, alice.stores); // the sender's page reloads: its File is gone
+    await reborn.engine.start();
+    assert.equal(stateOf(reborn, id), "done");
+
+    await carol.engine.accept(id);
+    assert.ok(await until(() => stateOf(reborn, id) === "needs-file"), `alice: ${stateOf(reborn, id)}`);
+    await reborn.engine.pickAgain(id, patternFile(MiB + 5));
+    assert.ok(await until(() => stateOf(reborn, id) === "sending"));
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => files.uploads.length === 1), "carol has no channel: the server path");
+    assert.ok(await until(() => stateOf(carol, id) === "done"), `carol: ${stateOf(carol, id)}`);
+  });
+
   test("no direct link is even wanted (mesh limit): the upload starts at once", async () => {
     const { alice, bob, files, clock } = await pair({ linked: false });
     for (const view of alice.room.peers.values()) view.direct = false;
@@ -432,5 +478,124 @@ describe("Transfers: views and events", () => {
     alice.room.dispatchEvent(new CustomEvent("file", { detail: { sender: "carol", sender_name: "Carol", body: { op: "accept", transfer: id, have: 0 } } }));
     assert.equal(alice.engine.get(id).receivers.length, 0);
     assert.equal(carol.engine.get(id), undefined);
+  });
+});
+
+describe("Transfers: the stall watchdog", () => {
+  test("a receiver whose accept was lost shows stalled after 30 s; Retry accepts again and the server carries it", async () => {
+    const { alice, bob, net, clock, files } = await pair({ linked: false });
+    const size = MiB + 9;
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    const send = bob.room.sendFileMessage.bind(bob.room);
+    let lost = 0;
+    bob.room.sendFileMessage = (body) => (body.op === "accept" && lost++ === 0 ? { body } : send(body));
+    await bob.engine.accept(id);
+    await settle();
+    assert.equal(bob.engine.retry(id), false, "nothing to retry while not stalled");
+    clock.advance(STALL - 1);
+    await settle();
+    assert.equal(stateOf(bob, id), "waiting");
+    clock.advance(1 + STALL / 5);
+    await settle();
+    assert.equal(stateOf(bob, id), "stalled");
+    assert.equal(bob.engine.get(id).note, "No progress for 30 s");
+    assert.equal(stateOf(alice, id), "waiting", "waiting for an accept is not a stall");
+    assert.equal(files.uploads.length, 0);
+
+    assert.equal(bob.engine.retry(id), true);
+    assert.equal(stateOf(bob, id), "waiting");
+    assert.ok(await until(() => net.opsOf("accept").length === 1), "the accept goes out again");
+    assert.ok(await until(() => alice.engine.get(id).receivers.length === 1));
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
+    assert.equal(bob.engine.get(id).path, "server");
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+  });
+
+  test("a frozen direct channel: both ends stall; the sender's Retry puts the file on the server and the receiver switches to it", async () => {
+    const { alice, bob, net, clock, files } = await pair();
+    const size = 12 * MiB;
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
+    const toReceiver = net.channels[0].ends[1];
+    toReceiver.tamper = () => null; // the link stays up, nothing arrives any more
+    await settle(20);
+    const before = bob.engine.get(id).bytesDone;
+    assert.ok(before < size);
+    clock.advance(STALL + STALL / 5);
+    await settle();
+    assert.equal(stateOf(bob, id), "stalled");
+    assert.equal(stateOf(alice, id), "stalled");
+    assert.equal(files.uploads.length, 0, "the sender's fallback timer stopped when the channel came");
+
+    assert.equal(alice.engine.retry(id), true);
+    assert.ok(await until(() => files.uploads.length === 1));
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)} ${bob.engine.get(id).note}`);
+    assert.equal(bob.engine.get(id).path, "server");
+    assert.match(files.requests[0].range, /^bytes=[1-9]\d*-$/, "the download starts past the verified blocks");
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+    assert.ok(await until(() => stateOf(alice, id) === "done"), `alice: ${stateOf(alice, id)}`);
+  });
+
+  test("a download that hangs: the receiver stalls; Retry asks again from the first unverified block", async () => {
+    const { alice, bob, clock, files } = await pair({ linked: false });
+    const size = 5 * MiB;
+    files.override = (i) => {
+      if (i !== 0) return null;
+      // The first answer sends 2.5 MiB, then nothing more, and never ends.
+      const bytes = pattern(size).subarray(0, 2.5 * MiB);
+      let sent = false;
+      return new Response(new ReadableStream({
+        pull(c) {
+          if (sent) return new Promise(() => {});
+          sent = true;
+          c.enqueue(bytes);
+        },
+      }), { status: 206 });
+    };
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    await until(() => alice.engine.get(id).receivers.length === 1);
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
+    assert.equal(stateOf(alice, id), "sending");
+    clock.advance(STALL + STALL / 5);
+    await settle();
+    assert.equal(stateOf(bob, id), "stalled");
+    assert.notEqual(stateOf(alice, id), "stalled", "the server has the whole copy: the sender has nothing to do");
+
+    assert.equal(bob.engine.retry(id), true);
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)} ${bob.engine.get(id).note}`);
+    assert.deepEqual(files.requests.map((r) => r.range), ["bytes=0-", `bytes=${2 * MiB}-`]);
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+  });
+
+  test("bytes moving again clear the stall by themselves; a finished transfer never stalls", async () => {
+    const { alice, bob, net, clock } = await pair();
+    const [id] = alice.engine.send([patternFile(6 * MiB)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= MiB));
+    const toReceiver = net.channels[0].ends[1];
+    const held = [];
+    toReceiver.tamper = (data) => (held.push(data), null);
+    await settle(20);
+    clock.advance(STALL + STALL / 5);
+    await settle();
+    assert.equal(stateOf(bob, id), "stalled");
+    toReceiver.tamper = null;
+    for (const data of held.splice(0)) toReceiver.peer.dispatchEvent(new MessageEvent("message", { data }));
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+    clock.advance(3 * STALL);
+    await settle();
+    assert.equal(stateOf(bob, id), "done");
+    assert.equal(stateOf(alice, id), "done");
   });
 });

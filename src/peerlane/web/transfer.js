@@ -6,6 +6,7 @@
 //   t.save(id)               → Promise<void>       // incoming "done" only
 //   t.pickAgain(id, file)    → Promise<void>       // outgoing "needs-file"; rejects on another file
 //   t.dismiss(id)                                  // forget a finished transfer
+//   t.retry(id)                                    // a "stalled" transfer: start it again
 //   t.list() → TransferView[]   t.get(id)   t.stats()   t.getFile(id) → Promise<File | null>
 //   event "change"
 //
@@ -46,7 +47,9 @@ import { TusError, terminate, upload } from "./tus.js";
 
 /**
  * @typedef {"offered" | "waiting" | "sending" | "receiving" | "verifying" | "done" | "declined"
- *   | "cancelled" | "failed" | "needs-file"} TransferState
+ *   | "cancelled" | "failed" | "needs-file" | "stalled"} TransferState
+ *   "stalled" is never stored: it is how the view shows a waiting/sending/receiving
+ *   transfer that made no progress for stallMs (see _watchdog).
  * @typedef {"direct" | "turn" | "server"} TransferPath
  * @typedef {"waiting" | "sending" | "done" | "declined" | "cancelled"} ReceiverState
  * @typedef {{participant: string, name: string, state: ReceiverState, bytesDone: number, path: TransferPath | null}} ReceiverView
@@ -107,6 +110,7 @@ import { TusError, terminate, upload } from "./tus.js";
  *   terminate?: typeof terminate,
  *   offerDownload?: (file: File, name: string) => void,
  *   retryMs?: number,
+ *   stallMs?: number,
  * }} TransfersOptions
  */
 
@@ -141,8 +145,12 @@ class Live {
     this.wrongPeers = new Map();
     /** @type {AbortController | null} */
     this.download = null;
+    /** The download's run, settled once it stopped feeding the receiver. @type {Promise<void> | null} */
+    this.downloading = null;
     /** The sender's tab answered "nofile": no new channel before this time (ms). */
     this.noFileUntil = 0;
+    /** ... and until it offers again (or bytes come), the wait is for a person, not a stall. */
+    this.noFile = false;
     /** Frames are processed one after another, in arrival order. @type {Promise<void>} */
     this.queue = Promise.resolve();
     /** @type {unknown} */
@@ -163,10 +171,16 @@ class Live {
     this.note = null;
     /** Speed samples: [ms, bytes]. @type {[number, number][]} */
     this.samples = [];
+    /** Stall watchdog: when bytes last moved, or the transfer began to be watched (ms). @type {number | null} */
+    this.progressAt = null;
+    /** No progress for stallMs: the view says "stalled" and offers retry(). */
+    this.stalled = false;
   }
 }
 
 export const DEFAULT_P2P_TIMEOUT_MS = 10_000;
+/** No bytes for this long on a transfer that should be moving: "stalled", with a Retry. */
+export const DEFAULT_STALL_MS = 30_000;
 const SPEED_WINDOW_MS = 3_000;
 const CHECKPOINT_MS = 1_000;
 const MAX_BAD_PER_BLOCK = 3;
@@ -174,6 +188,8 @@ const NO_FILE_RETRY_MS = 30_000;
 const WRONG_PEER_MS = 30_000;
 const EMIT_EVERY_MS = 150;
 const FINAL = /** @type {readonly TransferState[]} */ (["done", "declined", "cancelled", "failed"]);
+/** Final and never served again ("done" still serves a late receiver of an offer to everyone). */
+const OVER = /** @type {readonly TransferState[]} */ (["declined", "cancelled", "failed"]);
 const NOT_SAME_FILE = "This is not the same file: its content differs from what was offered. Pick the original file.";
 
 export class Transfers extends EventTarget {
@@ -194,6 +210,9 @@ export class Transfers extends EventTarget {
     this._terminate = options.terminate ?? terminate;
     this._offerDownload = options.offerDownload ?? offerDownload;
     this._retryMs = options.retryMs ?? 1_000;
+    this._stallMs = options.stallMs ?? localMs("peerlaneStallMs") ?? DEFAULT_STALL_MS;
+    /** The stall watchdog's timer, armed while any transfer is watched. @type {unknown} */
+    this._watchdogTimer = null;
     /** @type {Map<string, TransferRecord>} */
     this._records = new Map();
     /** @type {Map<string, Live>} */
@@ -251,6 +270,7 @@ export class Transfers extends EventTarget {
       void live.writer?.close().catch(() => {});
     }
     this._clock.clearTimeout(this._emit.timer);
+    this._clock.clearTimeout(this._watchdogTimer);
   }
 
   /** @param {TransferRecord} record */
@@ -324,14 +344,16 @@ export class Transfers extends EventTarget {
    */
   _view(r) {
     const live = this._liveOf(r.id);
+    const stalled = live.stalled && this._watched(r, live);
     const bytesDone = this._bytesDone(r, live);
     const speedBps = r.state === "sending" || r.state === "receiving" ? speedOf(live.samples, this._clock.now()) : 0;
     const left = r.size - bytesDone;
     return {
-      id: r.id, direction: r.direction, state: r.state, path: live.path, name: r.name, size: r.size, type: r.type,
+      id: r.id, direction: r.direction, state: stalled ? "stalled" : r.state, path: live.path, name: r.name, size: r.size, type: r.type,
       sender: r.sender, senderName: r.senderName, to: r.to, toName: r.toName, root: r.root, bytesDone,
       speedBps, etaSeconds: speedBps > 0 ? Math.ceil(left / speedBps) : left === 0 ? 0 : null,
-      error: r.error, note: FINAL.includes(r.state) && r.state !== "failed" ? null : live.note,
+      error: r.error,
+      note: stalled ? `No progress for ${Math.round(this._stallMs / 1000)} s` : FINAL.includes(r.state) && r.state !== "failed" ? null : live.note,
       receivers: Object.entries(r.receivers).map(([participant, x]) => ({
         participant, name: x.name, state: x.state,
         bytesDone: Math.min(r.size, x.have * BLOCK_SIZE), path: live.sessions.has(participant) ? live.path : r.fileId ? "server" : null,
@@ -470,7 +492,7 @@ export class Transfers extends EventTarget {
     const participant = this.room.peers.get(peerId)?.participant_id;
     // "done" still serves: a late receiver of an offer to everyone (its channel may come
     // before its accept, which travels through the server).
-    const over = !record || ["declined", "cancelled", "failed"].includes(record.state);
+    const over = !record || OVER.includes(record.state);
     if (!record || over || record.direction !== "out" || !participant || !this._mayReceive(record, participant)) {
       channel.close();
       return;
@@ -617,12 +639,8 @@ export class Transfers extends EventTarget {
   /** p2p_timeout: localStorage.peerlaneP2pTimeoutMs (tests), the room's setting, or 10 s. */
   _p2pTimeout() {
     if (this._p2pTimeoutMs !== null) return this._p2pTimeoutMs;
-    try {
-      const local = Number(globalThis.localStorage?.getItem("peerlaneP2pTimeoutMs"));
-      if (local > 0) return local;
-    } catch {
-      // storage blocked
-    }
+    const local = localMs("peerlaneP2pTimeoutMs");
+    if (local !== null) return local;
     const seconds = Number(this.room.roomInfo?.p2p_timeout);
     return seconds > 0 ? seconds * 1000 : DEFAULT_P2P_TIMEOUT_MS;
   }
@@ -634,7 +652,9 @@ export class Transfers extends EventTarget {
   async _uploadToServer(record) {
     const live = this._liveOf(record.id);
     if (live.upload || record.fileId || !live.file || FINAL.includes(record.state)) return;
-    live.upload = new AbortController();
+    const controller = new AbortController();
+    live.upload = controller;
+    live.uploadSent = 0; // tus counts the bytes of each upload() call from 0
     live.note = "Sending through the server…";
     if (!live.sessions.size) live.path = "server";
     this._changed();
@@ -649,7 +669,7 @@ export class Transfers extends EventTarget {
         },
         onProgress: ({ offset, sent }) => this._uploadProgress(live, offset, sent),
         onRetry: () => this._setNote(live, "Server unreachable; retrying…"),
-        signal: live.upload.signal,
+        signal: controller.signal,
         fetch: this._fetch,
       });
       record.fileId = fileId;
@@ -657,12 +677,13 @@ export class Transfers extends EventTarget {
       this._control(record, { op: "uploaded", file_id: fileId });
       this._updateOutState(record);
     } catch (err) {
-      if (live.upload?.signal.aborted || this._closed) return;
+      if (controller.signal.aborted || this._closed) return;
       const reason = err instanceof TusError ? err.message : errorText(err);
       // Receivers still served directly keep going; otherwise there is no way left.
       if (!live.sessions.size) this._fail(record, `Could not send the file through the server: ${reason}`);
     } finally {
-      live.upload = null;
+      // A retry may have started another upload meanwhile: that one stays.
+      if (live.upload === controller) live.upload = null;
     }
   }
 
@@ -699,7 +720,7 @@ export class Transfers extends EventTarget {
       return this._fail(record, `This browser cannot store the file: ${errorText(err)}`);
     }
     this._control(record, { op: "accept", have: record.have });
-    this._save(record);
+    this._commit(record); // also starts the stall watchdog's clock for it
     this._pursue(id);
   }
 
@@ -736,7 +757,7 @@ export class Transfers extends EventTarget {
     if (!record || !live?.receiver || this._closed || record.state === "needs-file") return;
     if (FINAL.includes(record.state) || record.state === "verifying" || live.channel || live.download) return;
     if (live.receiver.complete) return void this._finish(record);
-    if (record.fileId) return void this._downloadFromServer(record);
+    if (record.fileId) return void (live.downloading = this._downloadFromServer(record));
     // The sender's tab said it has no file: it offers again once it has; ask rarely meanwhile.
     const wait = live.noFileUntil - this._clock.now();
     if (wait > 0) return this._retryLater(record, wait);
@@ -805,6 +826,7 @@ export class Transfers extends EventTarget {
     const receiver = live.receiver;
     if (!receiver || live.channel !== channel || FINAL.includes(record.state)) return;
     const control = typeof data === "string" ? decodeControl(data) : null;
+    if (control?.t !== "nofile") live.noFile = false;
     if (record.state === "waiting" && control?.t !== "nofile") {
       // Bytes (or hashes) flow: only now "receiving", so a refusal does not flicker.
       record.state = "receiving";
@@ -829,6 +851,7 @@ export class Transfers extends EventTarget {
       channel.send(encodeControl({ t: "want", from: receiver.have, hashes: !receiver.hashes }));
     } else if (control?.t === "nofile") {
       live.noFileUntil = this._clock.now() + NO_FILE_RETRY_MS;
+      live.noFile = true;
       this._setNote(live, `Waiting for ${record.senderName} to pick the file again…`);
     }
   }
@@ -973,25 +996,28 @@ export class Transfers extends EventTarget {
   async _downloadFromServer(record) {
     const live = this._liveOf(record.id);
     const receiver = /** @type {BlockReceiver} */ (live.receiver);
-    live.download = new AbortController();
+    const download = new AbortController();
+    live.download = download;
     live.path = "server";
     record.state = "receiving";
     this._setNote(live, "Downloading from the server…");
     this._commit(record);
     let failures = 0;
     try {
-      while (!receiver.complete && !live.download.signal.aborted) {
-        const progressed = await this._downloadOnce(record, live.download.signal);
+      while (!receiver.complete && !download.signal.aborted) {
+        const progressed = await this._downloadOnce(record, download.signal);
         failures = progressed ? 0 : failures + 1;
         if (failures > MAX_BAD_PER_BLOCK * 3) throw new Error("the download keeps failing");
-        if (!receiver.complete) await delay(this._clock, Math.min(30_000, this._retryMs * 2 ** failures), live.download.signal);
+        if (!receiver.complete) await delay(this._clock, Math.min(30_000, this._retryMs * 2 ** failures), download.signal);
       }
     } catch (err) {
-      if (!live.download?.signal.aborted && !this._closed) this._fail(record, errorText(err));
+      if (!download.signal.aborted && !this._closed) this._fail(record, errorText(err));
       return;
     } finally {
-      live.download = null;
+      // A retry may have started another download meanwhile: that one stays.
+      if (live.download === download) live.download = null;
     }
+    if (download.signal.aborted) return;
     if (receiver.complete) await this._finish(record);
   }
 
@@ -1182,6 +1208,136 @@ export class Transfers extends EventTarget {
     this._commit(record);
   }
 
+  // ---- the stall watchdog ---------------------------------------------------------------
+  // A transfer that should be moving bytes and has moved none for stallMs shows "stalled"
+  // and offers retry(): whatever went wrong (a lost accept, a frozen channel, an upload
+  // that hangs), the person sees it and can start it again on some path. Bytes moving
+  // again clear it by themselves (_sample).
+
+  /**
+   * Whether a transfer should be moving bytes now. Not: waiting for a person (offered,
+   * needs-file, an unaccepted offer), checking the root, finished, or a sender whose
+   * server copy is complete and who serves no channel (the receivers download it).
+   * @param {TransferRecord} record
+   * @param {Live} live
+   */
+  _watched(record, live) {
+    if (record.dismissed) return false;
+    if (record.direction === "in") return record.accepted && !live.noFile && (record.state === "waiting" || record.state === "receiving");
+    return record.state === "sending" && (live.sessions.size > 0 || !record.fileId);
+  }
+
+  /**
+   * Start watching a transfer (its clock starts now) and make sure the check runs.
+   * @param {TransferRecord} record
+   */
+  _watch(record) {
+    const live = this._liveOf(record.id);
+    if (!this._watched(record, live)) {
+      live.progressAt = null;
+      live.stalled = false;
+      return;
+    }
+    live.progressAt ??= this._clock.now();
+    this._armWatchdog();
+  }
+
+  _armWatchdog() {
+    if (this._watchdogTimer !== null || this._closed) return;
+    // Checked a few times per stallMs: a stall shows between stallMs and 1.2 × stallMs.
+    this._watchdogTimer = this._clock.setTimeout(() => this._watchdog(), Math.max(1, this._stallMs / 5));
+  }
+
+  _watchdog() {
+    this._watchdogTimer = null;
+    if (this._closed) return;
+    const now = this._clock.now();
+    let watching = false;
+    for (const [id, record] of this._records) {
+      const live = this._liveOf(id);
+      if (!this._watched(record, live)) {
+        live.progressAt = null;
+        live.stalled = false;
+        continue;
+      }
+      watching = true;
+      live.progressAt ??= now;
+      if (!live.stalled && now - live.progressAt >= this._stallMs) {
+        live.stalled = true;
+        debug("transfer", "stalled", id, record.direction, record.state);
+        this._changed();
+      }
+    }
+    if (watching) this._armWatchdog();
+  }
+
+  /**
+   * Start a stalled transfer again. Receiver: drop the channel or download it was on,
+   * keep the verified blocks, and accept again (the sender arms its fallback once more);
+   * a server copy is taken at once, a stalled direct link is left alone for a while so
+   * the sender's fallback can put the file on the server. Sender: put the file on the
+   * server now (a hung upload starts again and resumes), or, with the copy there, close
+   * the stalled channels so their receivers switch to it.
+   * @param {string} id
+   * @returns {boolean}  whether anything was restarted
+   */
+  retry(id) {
+    const record = this._records.get(id);
+    const live = this._live.get(id);
+    if (!record || !live || !live.stalled || !this._watched(record, live)) return false;
+    live.stalled = false;
+    live.progressAt = this._clock.now();
+    if (record.direction === "in") this._retryIncoming(record, live);
+    else this._retryOutgoing(record, live);
+    this._changed();
+    return true;
+  }
+
+  /**
+   * @param {TransferRecord} record
+   * @param {Live} live
+   */
+  _retryIncoming(record, live) {
+    const channel = live.channel;
+    if (channel) {
+      if (live.channelPeer) live.wrongPeers.set(live.channelPeer, this._clock.now() + WRONG_PEER_MS);
+      live.channel = null;
+      live.receiver?.dropPartial();
+      channel.close();
+    }
+    // An aborted download still has a piece on its way into the receiver: the next path
+    // starts once it has stopped, so the two never feed the same block.
+    const downloading = live.download ? live.downloading : null;
+    live.download?.abort();
+    live.receiver?.dropPartial();
+    live.noFileUntil = 0;
+    live.noFile = false;
+    this._clock.clearTimeout(live.retryTimer);
+    live.retryTimer = null;
+    record.state = "waiting";
+    live.note = "Trying again…";
+    this._control(record, { op: "accept", have: live.receiver?.have ?? record.have });
+    this._commit(record);
+    const pursue = () => this._pursue(record.id);
+    if (downloading) void downloading.then(pursue, pursue);
+    else pursue();
+  }
+
+  /**
+   * @param {TransferRecord} record
+   * @param {Live} live
+   */
+  _retryOutgoing(record, live) {
+    if (!record.fileId) {
+      live.upload?.abort();
+      live.upload = null;
+      void this._uploadToServer(record);
+      return;
+    }
+    for (const { session } of live.sessions.values()) session.close();
+    this._control(record, { op: "uploaded", file_id: record.fileId });
+  }
+
   // ---- control messages (chat kind "file") ----------------------------------------------
 
   /**
@@ -1249,6 +1405,7 @@ export class Transfers extends EventTarget {
     const live = this._liveOf(record.id);
     live.wrongPeers.clear();
     live.noFileUntil = 0;
+    live.noFile = false;
     if (record.accepted && !FINAL.includes(record.state) && !live.channel) {
       this._clock.clearTimeout(live.retryTimer);
       this._pursue(record.id);
@@ -1267,7 +1424,11 @@ export class Transfers extends EventTarget {
       const have = Number.isSafeInteger(body.have) ? Math.min(/** @type {number} */ (body.have), record.blocks) : 0;
       if (receiver?.state === "done") return;
       record.receivers[participant] = { name: this._nameOf(participant), state: receiver?.state === "sending" ? "sending" : "waiting", have };
-      if (record.state !== "needs-file" && !FINAL.includes(record.state)) this._armFallback(record, participant);
+      // A late accept of an offer to everyone that is "done" for the others still needs a
+      // path (finding 11: no fallback was armed, and a receiver without a channel waited
+      // for ever). After a reload of this page there is no File to serve it from.
+      if (record.state === "done" && !this._liveOf(record.id).file && !record.fileId) record.state = "needs-file";
+      if (record.state !== "needs-file" && !OVER.includes(record.state)) this._armFallback(record, participant);
     } else if (body.op === "decline" || body.op === "cancel") {
       if (receiver?.state === "done") return;
       record.receivers[participant] = { name: this._nameOf(participant), state: body.op === "decline" ? "declined" : "cancelled", have: receiver?.have ?? 0 };
@@ -1298,8 +1459,11 @@ export class Transfers extends EventTarget {
     } else if (body.op === "uploaded" && typeof body.file_id === "string" && body.file_id) {
       record.fileId = body.file_id;
       this._save(record);
-      // A working channel keeps going; otherwise the server's copy is the way now.
-      if (!this._liveOf(record.id).channel) this._pursue(record.id);
+      // A working channel keeps going; otherwise (none, or a stalled one) the server's
+      // copy is the way now.
+      const live = this._liveOf(record.id);
+      if (live.stalled && this._watched(record, live)) this.retry(record.id);
+      else if (!live.channel) this._pursue(record.id);
     }
   }
 
@@ -1368,6 +1532,8 @@ export class Transfers extends EventTarget {
    */
   _sample(live, bytes) {
     const now = this._clock.now();
+    live.progressAt = now;
+    live.stalled = false;
     live.samples.push([now, bytes]);
     while (live.samples.length > 2 && now - live.samples[0][0] > SPEED_WINDOW_MS) live.samples.shift();
     this._changed();
@@ -1376,6 +1542,7 @@ export class Transfers extends EventTarget {
   /** Persist and announce. @param {TransferRecord} record */
   _commit(record) {
     this._save(record);
+    this._watch(record);
     this._changed();
   }
 
@@ -1408,6 +1575,7 @@ export class Transfers extends EventTarget {
   _changed() {
     const e = this._emit;
     if (this._closed) return;
+    this._armWatchdog(); // anything may have started a transfer that must now move
     if (e.timer !== null) {
       e.dirty = true;
       return;
@@ -1487,6 +1655,20 @@ function speedOf(samples, now) {
   return Math.round(((b1 - b0) * 1000) / Math.max(t1 - t0, 250));
 }
 
+/**
+ * A duration in ms from localStorage (tests shorten timeouts this way), or null.
+ * @param {string} key
+ * @returns {number | null}
+ */
+function localMs(key) {
+  try {
+    const value = Number(globalThis.localStorage?.getItem(key));
+    return value > 0 ? value : null;
+  } catch {
+    return null; // storage blocked
+  }
+}
+
 /** @param {unknown} err */
 function errorText(err) {
   return err instanceof Error ? err.message : String(err);
@@ -1505,6 +1687,7 @@ function formatMiB(bytes) {
  */
 function delay(clock, ms, signal) {
   return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason); // "abort" will not come again
     const timer = clock.setTimeout(resolve, ms);
     signal.addEventListener("abort", () => {
       clock.clearTimeout(timer);

@@ -1,7 +1,7 @@
 // <pl-transfer-panel>: the room's file transfers, one row per transfer (DOM contract in
 // docs/file-transfer.md): type icon, name, size, who sends it (to whom), a <progress>,
 // speed and time left, the path (Direct / TURN relay / Via server), the state in words
-// and the actions that make sense now (Accept, Decline, Cancel, Save, Pick file again).
+// and the actions that make sense now (Accept, Decline, Cancel, Save, Pick file again, Retry).
 // Rows are updated in place, so keyboard focus survives the frequent progress updates.
 
 import { ICONS, h, icon } from "./dom.js";
@@ -52,6 +52,8 @@ function stateText(t) {
       return "Failed";
     case "needs-file":
       return "Paused: pick the file again to resume";
+    case "stalled":
+      return "Stalled: no progress";
     default:
       return t.state;
   }
@@ -102,6 +104,8 @@ function actionsOf(t) {
       return ["cancel"];
     case "needs-file":
       return ["pick", "cancel"];
+    case "stalled":
+      return ["retry", "cancel"];
     case "done":
       return out ? ["dismiss"] : ["save", "dismiss"];
     default:
@@ -189,7 +193,7 @@ class TransferRow {
     const note = !FINISHED.has(t.state) && t.note ? t.note : stateText(t);
     setText(this.stateEl, note);
     const rate = MOVING.has(t.state) ? formatRate(t.speedBps, t.etaSeconds) : "";
-    const amount = MOVING.has(t.state) || ((t.state === "needs-file" || t.state === "failed") && t.bytesDone > 0)
+    const amount = MOVING.has(t.state) || (["needs-file", "failed", "stalled"].includes(t.state) && t.bytesDone > 0)
       ? `${formatBytes(t.bytesDone)} of ${formatBytes(t.size)}`
       : "";
     setText(this.rate, [amount, rate].filter(Boolean).join(" · "));
@@ -236,6 +240,8 @@ class TransferRow {
         return h("button", { type: "button", class: "btn small-btn", text: "Decline", onclick: () => this.#run(() => engine.decline(t().id)) });
       case "cancel":
         return h("button", { type: "button", class: "btn small-btn", text: "Cancel", onclick: () => this.#run(() => engine.cancel(t().id)) });
+      case "retry":
+        return h("button", { type: "button", class: "btn primary small-btn", text: "Retry", onclick: () => this.#run(() => engine.retry(t().id)) });
       case "save":
         return h("button", {
           type: "button",

@@ -40,7 +40,7 @@
  * @property {string} [url]
  *
  * @typedef {"offered" | "waiting" | "sending" | "receiving" | "verifying" | "done" | "declined"
- *   | "cancelled" | "failed" | "needs-file"} TransferState
+ *   | "cancelled" | "failed" | "needs-file" | "stalled"} TransferState
  *
  * @typedef {object} TransferReceiverView
  * @property {string} participant
@@ -78,6 +78,7 @@
  *   save(id: string): Promise<void> | unknown,
  *   pickAgain(id: string, file: File): Promise<void> | unknown,
  *   dismiss(id: string): unknown,
+ *   retry(id: string): unknown,
  *   list(): TransferView[],
  *   get(id: string): TransferView | undefined,
  * }} TransfersLike                   the slice of the Transfers engine the UI uses
