@@ -33,7 +33,7 @@ Transitions (state, input → next state, outputs)::
     any open state  signal           → (same)      Publish(signal to one peer) | Send(error)
     any open state  stored(ids)      → (same)      FindStored(ids, each once)
     any open state  stored_found     → (same)      Send(stored: acks of those found, missing)
-    any state       ping             → (same)      Send(pong)
+    not closed      ping             → (same)      Send(pong)
     any open state  room message     → (same)      Send(message) in seq order; a gap → Replay
     any state       too many errors  → CLOSED      Close(1008)
 
