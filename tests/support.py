@@ -92,7 +92,13 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "peerlane", "serve"], env=env, stdout=log, stderr=log
             )
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            # The fixture never gets this object: stop the server here, or it runs on,
+            # orphaned, after the test run (on a loaded machine readiness can time out).
+            self.kill()
+            raise
         return self
 
     def wait_ready(self) -> None:

@@ -61,6 +61,7 @@ VALID: list[tuple[dict[str, Any], p.ClientMessage]] = [
     ({"type": "receipt", "seq": 2**53}, p.Receipt(seq=2**53)),
     ({"type": "ping"}, p.Ping()),
     ({"type": "ping", "nonce": "n-1"}, p.Ping(nonce="n-1")),
+    ({"type": "stored", "ids": ["m-1", "m-2"]}, p.StoredQuery(ids=["m-1", "m-2"])),
 ]
 
 
@@ -294,6 +295,7 @@ def test_server_types_match_the_server_models() -> None:
         p.TypingRelay,
         p.ReceiptRelay,
         p.Pong,
+        p.StoredAnswer,
         p.Error,
     ]
     assert {m.model_fields["type"].default for m in models} == p.SERVER_TYPES

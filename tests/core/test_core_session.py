@@ -20,6 +20,7 @@ from peerlane.core.session import (
     CLOSE_ROOM_GONE,
     CLOSE_VERSION,
     Close,
+    FindStored,
     Identity,
     Join,
     Output,
@@ -183,6 +184,8 @@ INPUTS: dict[str, Callable[[Session], list[Output]]] = {
     "typing": lambda s: s.receive(frame("typing", active=True), 0.0),
     "receipt": lambda s: s.receive(frame("receipt", seq=1), 0.0),
     "ping": lambda s: s.receive(frame("ping", nonce="n"), 0.0),
+    "stored": lambda s: s.receive(frame("stored", ids=["m-1", "m-2"]), 0.0),
+    "stored_found": lambda s: s.stored_found(("m-1", "m-2"), [p.Ack(id="m-1", seq=4, ts=1.0)]),
     "garbage": lambda s: s.receive("{", 0.0),
     "joined_fresh": lambda s: s.joined(snapshot(3), None),
     "joined_behind": lambda s: s.joined(snapshot(3), 1),
@@ -215,6 +218,7 @@ TABLE: list[tuple[State, str, list[str], State]] = [
     (AW, "typing", [ERR + "hello_required"], AW),
     (AW, "receipt", [ERR + "hello_required"], AW),
     (AW, "ping", ["Send:pong"], AW),
+    (AW, "stored", [ERR + "hello_required"], AW),
     (AW, "garbage", [ERR + "invalid_json"], AW),
     (AW, "live_next", [], AW),
     (AW, "room_deleted", [], AW),
@@ -231,6 +235,7 @@ TABLE: list[tuple[State, str, list[str], State]] = [
     (RP, "live_next", [], RP),
     (RP, "bob_joined", [], RP),
     (RP, "sync", [], RP),
+    (RP, "stored", ["FindStored"], RP),
     (RP, "chat", ["PersistChat"], RP),
     (RP, "signal_alice", ["Publish:signal"], RP),
     (RP, "room_deleted", [ERR + "room_not_found", "Close"], CL),
@@ -244,6 +249,8 @@ TABLE: list[tuple[State, str, list[str], State]] = [
     (OP, "typing", ["Publish:typing"], OP),
     (OP, "receipt", ["StoreReceipt", "Publish:receipt"], OP),
     (OP, "ping", ["Send:pong"], OP),
+    (OP, "stored", ["FindStored"], OP),
+    (OP, "stored_found", ["Send:stored"], OP),
     (OP, "garbage", [ERR + "invalid_json"], OP),
     (OP, "live_next", ["Send:message"], OP),
     (OP, "live_old", [], OP),
@@ -254,6 +261,8 @@ TABLE: list[tuple[State, str, list[str], State]] = [
     (CL, "hello", [], CL),
     (CL, "chat", [], CL),
     (CL, "ping", [], CL),
+    (CL, "stored", [], CL),
+    (CL, "stored_found", [], CL),
     (CL, "garbage", [], CL),
     (CL, "live_next", [], CL),
     (CL, "room_deleted", [], CL),
@@ -780,3 +789,65 @@ def test_every_message_exactly_once_in_order(
             held = m["seq"]
         elif m["type"] == "synced":
             assert m["latest_seq"] == held
+
+
+# --- which of my ids are stored ------------------------------------------------------------
+
+
+def test_stored_asks_storage_once_per_id_in_the_order_asked() -> None:
+    session = open_session()
+
+    out = session.receive(frame("stored", ids=["c", "a", "c", "b", "a"]), 0.0)
+
+    assert out == [FindStored(("c", "a", "b"))]
+
+
+def test_stored_answer_lists_acks_and_missing_in_the_order_asked() -> None:
+    session = open_session()
+    found = [p.Ack(id="b", seq=9, ts=109.0), p.Ack(id="c", seq=7, ts=107.0)]
+
+    out = session.stored_found(("c", "a", "b"), found)
+
+    assert sent(out) == [
+        {
+            "type": "stored",
+            "acks": [{"type": "ack", "id": "c", "seq": 7, "ts": 107.0},
+                     {"type": "ack", "id": "b", "seq": 9, "ts": 109.0}],
+            "missing": ["a"],
+        }
+    ]  # fmt: skip
+
+
+def test_stored_answer_when_nothing_was_stored() -> None:
+    out = open_session().stored_found(("a", "b"), [])
+
+    assert sent(out) == [{"type": "stored", "acks": [], "missing": ["a", "b"]}]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [],
+        [f"id-{i}" for i in range(p.MAX_STORED_IDS + 1)],
+        ["not an id!"],
+        ["x" * 65],
+        "a",
+    ],
+    ids=["empty", "too-many", "bad-chars", "too-long", "not-a-list"],
+)
+def test_stored_question_out_of_bounds_is_invalid_and_asks_nothing(ids: Any) -> None:
+    session = open_session()
+
+    out = session.receive(frame("stored", ids=ids), 0.0)
+
+    assert error_codes(out) == ["invalid_message"]
+    assert not any(isinstance(o, FindStored) for o in out)
+    assert session.state is State.OPEN
+
+
+def test_stored_question_at_the_limit_is_accepted() -> None:
+    ids = [f"id-{i}" for i in range(p.MAX_STORED_IDS)]
+
+    out = open_session().receive(frame("stored", ids=ids), 0.0)
+
+    assert out == [FindStored(tuple(ids))]

@@ -218,6 +218,33 @@ def test_resending_an_id_is_idempotent(server: ServerProcess, http: httpx.Client
     pb.close()
 
 
+def test_stored_tells_which_of_my_ids_the_room_has(server: ServerProcess, http: httpx.Client):
+    alice = create_room(http)
+    bob = join(http, "bob", token=link_token(alice))
+    pa, pb = Peer(server, alice), Peer(server, bob)
+    first = pa.chat("mine-1", "one")
+    pb.chat("bobs-1", "bob's")
+    second = pa.chat("mine-2", "two")
+    pa.close()
+
+    # A new connection whose client lost the acks of its unconfirmed messages.
+    pa = Peer(server, alice)
+    pa.send({"type": "stored", "ids": ["mine-3", "mine-2", "bobs-1", "mine-1", "mine-2"]})
+    answer = pa.expect("stored")
+
+    assert answer["acks"] == [
+        {"type": "ack", "id": "mine-2", "seq": second["seq"], "ts": second["ts"]},
+        {"type": "ack", "id": "mine-1", "seq": first["seq"], "ts": first["ts"]},
+    ]
+    assert answer["missing"] == ["mine-3", "bobs-1"]  # bob's id is not alice's
+    # Bounded: more ids than one question may hold is bad input; the socket stays open.
+    pa.send({"type": "stored", "ids": [f"id-{i}" for i in range(101)]})
+    assert error_code(pa) == "invalid_message"
+    ping_works(pa)
+    pa.close()
+    pb.close()
+
+
 # -- reconnect and replay ----------------------------------------------------------------
 
 

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from peerlane.core.records import StoredMessage
+from peerlane.core.protocol import MAX_STORED_IDS
+from peerlane.core.records import StoredId, StoredMessage
 from peerlane.errors import ErrorCode, NotFoundError
 from peerlane.storage.sql import SqlStore
 
@@ -158,3 +159,38 @@ async def test_a_cancelled_append_does_not_stop_the_others(store: SqlStore, make
     stored = await store.messages_after(room.id, 0, 100)
     assert [m.seq for m in stored] == list(range(1, len(stored) + 1))
     assert {m.client_id for m in stored} >= {f"m{i}" for i in range(5)}
+
+
+async def test_stored_ids_are_the_senders_own_in_this_room(store: SqlStore, make) -> None:
+    room, _ = await make.new_room(store)
+    other_room, _ = await make.new_room(store)
+    first, _ = await _append(store, room.id, "c1", now=NOW + 1)
+    await _append(store, room.id, "c2", sender="bob", now=NOW + 2)  # same id, someone else
+    third, _ = await _append(store, room.id, "c3", now=NOW + 3)
+    await _append(store, other_room.id, "c4", now=NOW + 4)  # mine, another room
+
+    found = await store.stored_ids(room.id, "alice", ["c1", "c2", "c3", "c4", "c5"])
+
+    assert sorted(found, key=lambda s: s.seq) == [
+        StoredId(client_id="c1", seq=first.seq, ts=NOW + 1),
+        StoredId(client_id="c3", seq=third.seq, ts=NOW + 3),
+    ]
+
+
+async def test_stored_ids_of_nothing_is_empty(store: SqlStore, make) -> None:
+    room, _ = await make.new_room(store)
+    await _append(store, room.id, "c1")
+
+    assert await store.stored_ids(room.id, "alice", []) == []
+    assert await store.stored_ids(room.id, "alice", ["never-sent"]) == []
+
+
+async def test_stored_ids_answers_a_full_question(store: SqlStore, make) -> None:
+    room, _ = await make.new_room(store)
+    ids = [f"id-{i}" for i in range(MAX_STORED_IDS)]
+    for i in range(0, MAX_STORED_IDS, 2):  # every other one was stored
+        await _append(store, room.id, ids[i], now=NOW + i)
+
+    found = await store.stored_ids(room.id, "alice", ids)
+
+    assert sorted(s.client_id for s in found) == sorted(ids[0::2])

@@ -12,7 +12,7 @@ const BOB = { peer_id: "p-bob", participant_id: "bob", name: "Bob", role: "membe
 /**
  * A started room with recording fakes. `room.signaling` / `room.mesh` are the current fakes.
  */
-async function makeRoom({ history = [], store = memoryStore(), join = true, peers = [ALICE, BOB], read = {}, limits = {}, socket } = {}) {
+async function makeRoom({ history = [], store = memoryStore(), join = true, peers = [ALICE, BOB], read = {}, limits = {}, socket, idPrefix = "id" } = {}) {
   const clock = new FakeClock();
   const api = fakeApi({ history });
   const fakes = recordingFactories();
@@ -23,7 +23,7 @@ async function makeRoom({ history = [], store = memoryStore(), join = true, peer
     store,
     clock,
     random: () => 0.5,
-    newId: () => `id${++ids}`,
+    newId: () => `${idPrefix}${++ids}`,
     socket,
     ...fakes.factories,
   });
@@ -593,6 +593,107 @@ describe("outbox", () => {
     room.send("while alone");
     mesh.openChannel(BOB);
     assert.deepEqual(mesh.sent.map((s) => [s.message.t, s.peerId]), [["hello", "p-bob"], ["chat", "p-bob"]]);
+  });
+});
+
+describe("resending exactly the missing messages", () => {
+  /** A page that crashed after sending three messages, none acked; then the page again. */
+  async function crashedWithThree() {
+    const store = memoryStore();
+    const first = await makeRoom({ store });
+    const sent = ["one", "two", "three"].map((text) => first.room.send(text));
+    assert.equal(first.signaling.sentOf("chat").length, 3, "the server got all three");
+    await settle();
+    first.room.close(); // no ack came: the outbox keeps all three
+    const second = await makeRoom({ store, join: false, idPrefix: "reloaded" });
+    second.signaling.answerStored = false; // the test answers
+    return { ...second, ids: sent.map((m) => m.id) };
+  }
+
+  test("3 unacked, 2 of them stored: exactly the 1 missing is resent", async () => {
+    const { room, signaling, store, ids } = await crashedWithThree();
+    signaling.join();
+    assert.deepEqual(signaling.sentOf("stored"), [{ type: "stored", ids }]);
+    assert.equal(signaling.sentOf("chat").length, 0, "nothing resent before the answer");
+
+    signaling.server({
+      type: "stored",
+      acks: [{ type: "ack", id: ids[0], seq: 7, ts: 70 }, { type: "ack", id: ids[2], seq: 9, ts: 90 }],
+      missing: [ids[1]],
+    });
+
+    assert.deepEqual(signaling.sentOf("chat").map((c) => [c.id, c.body]), [[ids[1], "two"]]);
+    const byBody = Object.fromEntries(room.messages.map((m) => [m.body, m]));
+    assert.deepEqual([byBody.one.state, byBody.one.seq], ["sent", 7]);
+    assert.deepEqual([byBody.three.state, byBody.three.seq], ["sent", 9]);
+    assert.deepEqual([byBody.two.state, byBody.two.seq], ["sending", null]);
+    await settle();
+    assert.deepEqual([...store.items.keys()], [ids[1]], "the outbox keeps only the missing one");
+    signaling.server({ type: "ack", id: ids[1], seq: 10, ts: 100 });
+    assert.equal(byBody.two.state, "sent");
+  });
+
+  test("a message written while the question is open waits, then goes after the missing one", async () => {
+    const { room, signaling, ids } = await crashedWithThree();
+    signaling.join();
+    const later = room.send("written meanwhile");
+    assert.equal(signaling.sentOf("chat").length, 0);
+
+    signaling.server({ type: "stored", acks: [], missing: ids });
+
+    assert.deepEqual(signaling.sentOf("chat").map((c) => c.body), ["one", "two", "three", "written meanwhile"]);
+    assert.equal(later.state, "sending");
+  });
+
+  test("an older server that does not know the question: everything is resent (it drops duplicates)", async () => {
+    const { signaling } = await crashedWithThree();
+    signaling.join();
+    signaling.server({ type: "error", error: { code: "unknown_type", message: "Unknown message type" }, ref: null });
+    assert.deepEqual(signaling.sentOf("chat").map((c) => c.body), ["one", "two", "three"]);
+  });
+
+  test("the connection drops before the answer: the next connection asks again", async () => {
+    const { signaling, ids } = await crashedWithThree();
+    signaling.join();
+    signaling.drop();
+    signaling.join();
+    assert.equal(signaling.sentOf("stored").length, 2);
+    signaling.server({ type: "stored", acks: [], missing: ids });
+    assert.equal(signaling.sentOf("chat").length, 3, "sent once, by the answered question");
+  });
+
+  test("more unacked messages than one question holds are asked in parts", async () => {
+    const { room, signaling } = await makeRoom();
+    signaling.drop();
+    const sent = Array.from({ length: 150 }, (_, i) => room.send(`m${i}`));
+    signaling.answerStored = false;
+    signaling.join();
+    const questions = signaling.sentOf("stored");
+    assert.deepEqual(questions.map((q) => q.ids.length), [100, 50]);
+    assert.deepEqual(questions.flatMap((q) => q.ids), sent.map((m) => m.id));
+    signaling.server({ type: "stored", acks: [{ type: "ack", id: sent[0].id, seq: 1, ts: 1 }], missing: questions[0].ids.slice(1) });
+    assert.equal(signaling.sentOf("chat").length, 0, "the second part is not answered yet");
+    signaling.server({ type: "stored", acks: [], missing: questions[1].ids });
+    assert.equal(signaling.sentOf("chat").length, 149);
+    assert.equal(signaling.sentOf("chat")[0].id, sent[1].id);
+  });
+
+  test("nothing unacked: no question", async () => {
+    const { signaling } = await makeRoom();
+    signaling.drop();
+    signaling.join();
+    assert.equal(signaling.sentOf("stored").length, 0);
+  });
+
+  test("signaling is told while messages wait for their ack", async () => {
+    const { room, signaling } = await makeRoom();
+    const a = room.send("a");
+    const b = room.send("b");
+    assert.equal(signaling.awaiting.at(-1), true);
+    signaling.server({ type: "ack", id: a.id, seq: 1, ts: 1 });
+    assert.equal(signaling.awaiting.at(-1), true, "b still waits");
+    signaling.server({ type: "ack", id: b.id, seq: 2, ts: 2 });
+    assert.equal(signaling.awaiting.at(-1), false);
   });
 });
 

@@ -61,6 +61,19 @@ export class FakeSignaling extends EventTarget {
     /** messages the room tried to send while not connected */
     this.refused = [];
     this.connects = 0;
+    /**
+     * Playing the server, the fake answers each `stored` question at once from this map
+     * (own chat id → {seq, ts}; empty: nothing stored, so everything is resent). A test
+     * that answers itself sets answerStored = false.
+     */
+    this.storedIds = new Map();
+    this.answerStored = true;
+    /** awaitAcks calls, in order */
+    this.awaiting = [];
+  }
+
+  awaitAcks(busy) {
+    this.awaiting.push(busy);
   }
 
   connect() {
@@ -80,6 +93,10 @@ export class FakeSignaling extends EventTarget {
       return false;
     }
     this.sent.push(message);
+    if (message.type === "stored" && this.answerStored) {
+      const acks = message.ids.filter((id) => this.storedIds.has(id)).map((id) => ({ type: "ack", id, ...this.storedIds.get(id) }));
+      this.server({ type: "stored", acks, missing: message.ids.filter((id) => !this.storedIds.has(id)) });
+    }
     return true;
   }
 

@@ -148,6 +148,65 @@ test("keep-alive: ping every 20 s; a missing pong drops the connection within 10
   assert.equal(FakeWebSocket.instances.length, 2);
 });
 
+test("awaiting acks: ping every 2 s; no pong within 4 s of the first unanswered ping drops the connection", () => {
+  const { s } = make();
+  s.connect();
+  const ws = FakeWebSocket.last;
+  handshake(ws);
+  s.awaitAcks(true); // a message went out; the server died without a close frame
+  const pings = () => ws.sent.filter((m) => m.type === "ping").length;
+  clock.advance(2_000);
+  assert.equal(pings(), 1);
+  clock.advance(2_000);
+  assert.equal(pings(), 2, "the next ping does not move the first one's deadline");
+  assert.equal(s.state, "open");
+  clock.advance(2_000); // 4 s after the first unanswered ping, 6 s after the send
+  assert.equal(s.state, "waiting");
+  assert.equal(ws.closedWith.code, 4000);
+  clock.advance(1_000);
+  assert.equal(FakeWebSocket.instances.length, 2, "reconnecting (the caller resends on open)");
+});
+
+test("awaiting acks with a live server: answered pings keep it open; done awaiting, back to 20 s", () => {
+  const { s } = make();
+  s.connect();
+  const ws = FakeWebSocket.last;
+  handshake(ws);
+  s.awaitAcks(true);
+  const pings = () => ws.sent.filter((m) => m.type === "ping");
+  for (let i = 1; i <= 5; i++) {
+    clock.advance(2_000);
+    assert.equal(pings().length, i);
+    ws.serverSend({ type: "pong", nonce: pings().at(-1).nonce });
+  }
+  assert.equal(s.state, "open");
+  s.awaitAcks(true); // again: changes nothing (the pace is not reset by every send)
+  clock.advance(2_000);
+  assert.equal(pings().length, 6);
+  ws.serverSend({ type: "pong", nonce: pings().at(-1).nonce });
+  s.awaitAcks(false);
+  clock.advance(19_999);
+  assert.equal(pings().length, 6);
+  clock.advance(1);
+  assert.equal(pings().length, 7);
+  clock.advance(9_999); // the usual 10 s for this one's pong
+  assert.equal(s.state, "open");
+  clock.advance(1);
+  assert.equal(s.state, "waiting");
+});
+
+test("acks awaited before the connection is up: the fast pings start with the welcome", () => {
+  const { s } = make();
+  s.awaitAcks(true);
+  s.connect();
+  const ws = FakeWebSocket.last;
+  handshake(ws);
+  clock.advance(2_000);
+  assert.equal(ws.sent.filter((m) => m.type === "ping").length, 1);
+  clock.advance(4_000);
+  assert.equal(s.state, "waiting");
+});
+
 test("any frame counts as a sign of life", () => {
   const { s } = make();
   s.connect();

@@ -103,3 +103,7 @@ def test_peer_types_documented(js: dict[str, Any]) -> None:
     rows = [line.split("|") for line in section.splitlines() if line.startswith("| `")]
     documented = {row[1].strip().strip("`") for row in rows if row[2].strip() != "fields"}
     assert set(js["PEER_TYPES"]) == documented
+
+
+def test_stored_question_limit(js: dict[str, Any]) -> None:
+    assert js["MAX_STORED_IDS"] == p.MAX_STORED_IDS

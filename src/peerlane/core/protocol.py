@@ -26,6 +26,9 @@ MAX_DEPTH = 64
 ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 PeerId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Seq = Annotated[int, Field(ge=0, le=2**53)]
+# Client ids one ``stored`` question may name: a frame stays small (at most ~7 KB of ids)
+# and the answer is one indexed lookup. A client with more unacked messages asks in parts.
+MAX_STORED_IDS = 100
 
 
 class WireModel(BaseModel):
@@ -86,10 +89,19 @@ class Ping(WireModel):
     nonce: Annotated[str, Field(max_length=64)] | None = None
 
 
+class StoredQuery(WireModel):
+    """Which of these of my chat ids has the room stored? (After a reconnect, so the
+    client resends exactly the messages whose ack it never got and the server lacks.)"""
+
+    type: Literal["stored"] = "stored"
+    ids: list[ClientId] = Field(min_length=1, max_length=MAX_STORED_IDS)
+
+
 ClientMessage = Annotated[
-    Hello | Chat | Signal | Sync | Typing | Receipt | Ping, Field(discriminator="type")
+    Hello | Chat | Signal | Sync | Typing | Receipt | Ping | StoredQuery,
+    Field(discriminator="type"),
 ]
-CLIENT_TYPES = frozenset({"hello", "chat", "signal", "sync", "typing", "receipt", "ping"})
+CLIENT_TYPES = frozenset({"hello", "chat", "signal", "sync", "typing", "receipt", "ping", "stored"})
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 
@@ -184,6 +196,15 @@ class Pong(WireModel):
     nonce: str | None = None
 
 
+class StoredAnswer(WireModel):
+    """The answer to a ``stored`` question: the ids the room has (each as the ``ack`` it
+    got when stored) and the ones it does not, in the order asked."""
+
+    type: Literal["stored"] = "stored"
+    acks: list[Ack]
+    missing: list[str]
+
+
 class ErrorDetail(WireModel):
     code: str
     message: str
@@ -205,11 +226,12 @@ ServerMessage = (
     | TypingRelay
     | ReceiptRelay
     | Pong
+    | StoredAnswer
     | Error
 )
 SERVER_TYPES = frozenset(
     {"welcome", "presence", "message", "ack", "synced", "signal", "typing", "receipt", "pong"}
-    | {"error"}
+    | {"stored", "error"}
 )
 
 

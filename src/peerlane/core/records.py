@@ -97,6 +97,15 @@ class StoredMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredId:
+    """Where a sender's chat id was stored: its seq and time (what its ack said)."""
+
+    client_id: str
+    seq: int
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
 class CleanupReport:
     messages_deleted: int = 0
     invites_released: int = 0

@@ -13,6 +13,8 @@ output                    the driver …
 :class:`PersistChat`      stores the chat, then calls :meth:`Session.chat_stored`
 :class:`Replay`           loads messages after ``after``, then calls :meth:`Session.replayed`
 :class:`StoreReceipt`     records the participant's read position
+:class:`FindStored`       looks up which of ``ids`` this participant has stored in the
+                          room, then calls :meth:`Session.stored_found`
 :class:`Close`            closes the WebSocket with ``code``
 ========================  ==================================================================
 
@@ -29,6 +31,9 @@ Transitions (state, input → next state, outputs)::
     any open state  chat_stored      → (same)      Send(ack), Publish(message) [new]
                                                    Send(ack)                   [duplicate id]
     any open state  signal           → (same)      Publish(signal to one peer) | Send(error)
+    any open state  stored(ids)      → (same)      FindStored(ids, each once)
+    any open state  stored_found     → (same)      Send(stored: acks of those found, missing)
+    not closed      ping             → (same)      Send(pong)
     any open state  room message     → (same)      Send(message) in seq order; a gap → Replay
     any state       too many errors  → CLOSED      Close(1008)
 
@@ -168,12 +173,17 @@ class StoreReceipt:
 
 
 @dataclass(frozen=True, slots=True)
+class FindStored:
+    ids: tuple[str, ...]  # distinct, in the order the client asked
+
+
+@dataclass(frozen=True, slots=True)
 class Close:
     code: int
     reason: str
 
 
-Output = Send | Publish | Join | PersistChat | Replay | StoreReceipt | Close
+Output = Send | Publish | Join | PersistChat | Replay | StoreReceipt | FindStored | Close
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +289,11 @@ class Session:
     def _ping(self, message: p.Ping, now: float) -> list[Output]:
         return [Send.of(p.Pong(nonce=message.nonce))]
 
+    def _stored(self, message: p.StoredQuery, now: float) -> list[Output]:
+        if (blocked := self._require_open(now)) is not None:
+            return blocked
+        return [FindStored(tuple(dict.fromkeys(message.ids)))]
+
     # -- results of the driver's work --
 
     def joined(self, snapshot: RoomSnapshot, last_seq: int | None) -> list[Output]:
@@ -340,6 +355,17 @@ class Session:
         if stored.duplicate:
             return [ack]  # the original was published when it was first stored
         return [ack, Publish(RoomEvent(self.identity.room_id, msg))]
+
+    def stored_found(self, asked: tuple[str, ...], found: list[p.Ack]) -> list[Output]:
+        """Of the ids ``asked``, storage has ``found`` (this participant's, this room's)."""
+        if self.state is State.CLOSED:
+            return []
+        by_id = {ack.id: ack for ack in found}
+        answer = p.StoredAnswer(
+            acks=[by_id[i] for i in asked if i in by_id],
+            missing=[i for i in asked if i not in by_id],
+        )
+        return [Send.of(answer)]
 
     def chat_failed(
         self, chat_id: str, code: ErrorCode, message: str | None = None
@@ -439,4 +465,5 @@ _HANDLERS: dict[type[p.WireModel], _Handler] = {
     p.Typing: Session._typing,
     p.Receipt: Session._receipt,
     p.Ping: Session._ping,
+    p.StoredQuery: Session._stored,
 }

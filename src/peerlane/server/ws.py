@@ -225,6 +225,12 @@ class Connection:
     async def _receipt(self, out: core.StoreReceipt) -> None:
         await self.services.store.set_last_read(self.identity.participant_id, out.seq)
 
+    async def _find_stored(self, out: core.FindStored) -> None:
+        ident = self.identity
+        found = await self.services.store.stored_ids(ident.room_id, ident.participant_id, out.ids)
+        acks = [p.Ack(id=row.client_id, seq=row.seq, ts=row.ts) for row in found]
+        await self.perform(self.session.stored_found(out.ids, acks))
+
     async def _close(self, out: core.Close) -> None:
         self.close(out.code, out.reason)
 
@@ -249,6 +255,7 @@ _PERFORM: dict[type[Any], Any] = {
     core.PersistChat: Connection._persist,
     core.Replay: Connection._replay,
     core.StoreReceipt: Connection._receipt,
+    core.FindStored: Connection._find_stored,
     core.Close: Connection._close,
 }
 

@@ -12,6 +12,7 @@ from peerlane.core.records import (
     Participant,
     Retention,
     Room,
+    StoredId,
     StoredMessage,
 )
 from peerlane.core.tus import UploadStatus
@@ -213,6 +214,13 @@ class Store(FileIndex, Protocol):
 
     async def messages_before(self, room_id: str, before: int, limit: int) -> list[StoredMessage]:
         """The ``limit`` newest messages with seq < ``before``, ascending."""
+
+    async def stored_ids(
+        self, room_id: str, sender_id: str, client_ids: Collection[str]
+    ) -> list[StoredId]:
+        """Those of ``client_ids`` that ``sender_id`` has stored in the room, with their
+        seq and time (in no particular order). Callers bound ``client_ids`` (at most
+        ``protocol.MAX_STORED_IDS``): it is one indexed lookup of the unique key."""
 
     # -- retention --
 

@@ -16,9 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 WRITE_OPTION = "peerlane_write"
 
 SQLITE_PRAGMAS = (
-    # Readers never block the writer and vice versa; durable enough with NORMAL in WAL.
+    # Readers never block the writer and vice versa.
     "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
+    # An ack promises the message is stored, so every commit is synced to disk before it
+    # returns. With NORMAL in WAL the last commits before a power cut or an OS crash can
+    # be lost (only the checkpoints sync). With the chat appends' group commit this is one
+    # fsync per batch, not per message (docs/benchmarks.md has the cost).
+    "PRAGMA synchronous=FULL",
     # Off by default in SQLite: without it ON DELETE CASCADE does nothing.
     "PRAGMA foreign_keys=ON",
     # Wait for another process's write lock instead of failing at once.
@@ -37,7 +41,30 @@ def make_engine(url: str) -> AsyncEngine:
         _setup_sqlite(engine)
         return engine
     # pre_ping: a restarted PostgreSQL leaves dead connections in the pool.
-    return create_async_engine(url, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_pre_ping=True)
+    _setup_postgresql(engine)
+    return engine
+
+
+def _setup_postgresql(engine: AsyncEngine) -> None:
+    """Keep every commit durable: an ack promises the message is stored.
+
+    PostgreSQL's default, ``synchronous_commit=on``, waits for the commit's WAL to reach
+    the disk. A server (or role, or database) configured with ``off`` acknowledges
+    commits it can still lose in a crash, so such a connection turns it back on for
+    itself. The other values (``local``, ``remote_write``, ``on``, ``remote_apply``) all
+    flush locally and are left as the operator set them.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.run_async(_durable_commits)
+
+
+async def _durable_commits(conn: Any) -> None:
+    # On the raw asyncpg connection, outside any transaction: the SET lasts for the session.
+    if await conn.fetchval("SHOW synchronous_commit") == "off":
+        await conn.execute("SET synchronous_commit TO on")
 
 
 def _setup_sqlite(engine: AsyncEngine) -> None:

@@ -47,6 +47,7 @@ from peerlane.core.records import (
     Participant,
     Retention,
     Room,
+    StoredId,
     StoredMessage,
 )
 from peerlane.errors import ConflictError, ErrorCode, GoneError, LimitError, NotFoundError
@@ -383,6 +384,21 @@ class SqlStore(FileSql):
             )
             newest_first = [StoredMessage(**row._asdict()) for row in result]
         return newest_first[::-1]
+
+    async def stored_ids(
+        self, room_id: str, sender_id: str, client_ids: Collection[str]
+    ) -> list[StoredId]:
+        if not client_ids:
+            return []
+        async with self._read() as conn:
+            result = await conn.execute(
+                select(messages.c.client_id, messages.c.seq, messages.c.ts).where(
+                    messages.c.room_id == room_id,
+                    messages.c.sender_id == sender_id,
+                    messages.c.client_id.in_(list(client_ids)),
+                )
+            )
+            return [StoredId(client_id=c, seq=seq, ts=ts) for c, seq, ts in result]
 
     # -- retention --
 

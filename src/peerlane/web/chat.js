@@ -11,12 +11,18 @@
 // acked it over a data channel) → "read" (someone's read receipt covers its seq). A
 // permanent server error makes it "failed" (retry() puts it back to "sending"). A message
 // never moves backwards except by retry().
+//
+// Resending: when a connection is up (synced), the outbox asks the server which of its
+// messages it stored (`stored`: a connection lost, or a crash or reload, can swallow
+// their acks) and resends exactly the missing ones, oldest first; new messages wait for
+// the answer so the order holds. While the outbox is not empty, Signaling pings often
+// (awaitAcks), so a server that died without closing the socket is noticed in seconds.
 
 import { roomApi } from "./api.js";
 import { debug } from "./debug.js";
 import { Hlc, compareHlc, formatHlc, systemClock } from "./hlc.js";
 import { Mesh } from "./mesh.js";
-import { CHAT_KINDS, ERROR_CODES, PERMANENT_CHAT_ERRORS, TRANSIENT_CHAT_ERRORS } from "./protocol.js";
+import { CHAT_KINDS, ERROR_CODES, MAX_STORED_IDS, PERMANENT_CHAT_ERRORS, TRANSIENT_CHAT_ERRORS } from "./protocol.js";
 import { Signaling } from "./signaling.js";
 import { openManifests } from "./opfs.js";
 import { indexedDbStore, openOutbox } from "./store.js";
@@ -66,9 +72,10 @@ import { indexedDbStore, openOutbox } from "./store.js";
  * @typedef {EventTarget & {
  *   state: SignalingState, closeReason: CloseReason | null, lastSeq: number | null,
  *   connect(): void, send(message: ClientMessage): boolean, close(): void,
- *   rewind?(seq: number): void,
+ *   rewind?(seq: number): void, awaitAcks?(busy: boolean): void,
  * }} SignalingLike
  *   rewind: replay from seq (start() connects at the present; see _checkGap).
+ *   awaitAcks: whether messages wait for the server's ack (keep-alive pings more often).
  */
 
 /**
@@ -126,6 +133,11 @@ const MAX_EMOJI_CHARS = 32;
 
 /** Server messages for the mesh: handled as soon as the room is known (see start). */
 const EARLY_TYPES = new Set(["welcome", "presence", "signal"]);
+/**
+ * Errors (without ref) that mean a `stored` question will not be answered: a server that
+ * does not know it, or refused it. The outbox then resends everything (idempotent by id).
+ */
+const STORED_REFUSED = new Set(/** @type {string[]} */ ([ERROR_CODES.UNKNOWN_TYPE, ERROR_CODES.INVALID_MESSAGE, ERROR_CODES.RATE_LIMITED]));
 
 /** @type {Record<MessageState, number>} how far along a message is; it only moves forward */
 const RANK = { failed: -1, sending: 0, sent: 1, delivered: 2, read: 3 };
@@ -220,6 +232,8 @@ export class ChatRoom extends EventTarget {
 
     /** Own messages waiting for a server ack: id → retry state. @type {Map<string, {attempt: number, timer: unknown}>} */
     this._pending = new Map();
+    /** Answers still due to this connection's `stored` questions; null when none was asked. @type {number | null} */
+    this._storedDue = null;
     /** Outbox writes, one after another, so a remove never overtakes its add. */
     this._storeQueue = Promise.resolve();
     /** Read position per other participant. @type {Map<string, number>} */
@@ -634,6 +648,7 @@ export class ChatRoom extends EventTarget {
   /** Into the outbox (memory and store) until the server acks it. @param {ChatMessage} m */
   _queue(m) {
     if (!this._pending.has(m.id)) this._pending.set(m.id, { attempt: 0, timer: null });
+    this._pendingChanged();
     const item = this._outboxItem(m);
     this._storeOp(() => this._store.outboxAdd(item));
   }
@@ -644,7 +659,13 @@ export class ChatRoom extends EventTarget {
     if (!entry) return;
     this._clock.clearTimeout(entry.timer);
     this._pending.delete(id);
+    this._pendingChanged();
     this._storeOp(() => this._store.outboxRemove(id));
+  }
+
+  /** Signaling pings more often while anything waits for an ack. */
+  _pendingChanged() {
+    this._signaling?.awaitAcks?.(this._pending.size > 0);
   }
 
   /** @param {() => Promise<void>} op */
@@ -696,12 +717,15 @@ export class ChatRoom extends EventTarget {
       this._pending.set(id, { attempt: 0, timer: null });
       restored.push(m);
     }
+    this._pendingChanged();
     return restored;
   }
 
   /** @param {ChatMessage} m */
   _sendToServer(m) {
-    if (this.serverState !== "online" || !this._signaling) return false;
+    // While a `stored` question is open, everything waits for its answer (then the flush
+    // sends the missing and the new ones, oldest first).
+    if (this.serverState !== "online" || !this._signaling || this._storedDue !== null) return false;
     return this._signaling.send({ type: "chat", id: m.id, body: m.body, kind: m.kind, ref: m.ref });
   }
 
@@ -717,13 +741,55 @@ export class ChatRoom extends EventTarget {
     this._mesh.send(out, peerId);
   }
 
-  /** The connection is (back) up: send what waits, oldest first, once each. */
-  _flushOutbox() {
+  /** Own messages waiting for an ack, oldest first. @returns {ChatMessage[]} */
+  _unacked() {
     const waiting = [...this._pending.keys()]
       .map((id) => this.me && this._byKey.get(keyOf(this.me.participant_id, id)))
-      .filter((m) => m && m.state !== "failed" && m.seq === null)
-      .sort((a, b) => compareHlc(/** @type {ChatMessage} */ (a).hlc, /** @type {ChatMessage} */ (b).hlc));
-    for (const m of /** @type {ChatMessage[]} */ (waiting)) {
+      .filter((m) => m && m.state !== "failed" && m.seq === null);
+    return /** @type {ChatMessage[]} */ (waiting).sort((a, b) => compareHlc(a.hlc, b.hlc));
+  }
+
+  /**
+   * The connection is (back) up: ask which of the waiting messages the server has
+   * stored (their acks may have been lost), then send the rest (_onStored).
+   */
+  _resumeOutbox() {
+    const ids = this._unacked().map((m) => m.id);
+    if (ids.length === 0 || !this._signaling) return;
+    const parts = [];
+    for (let i = 0; i < ids.length; i += MAX_STORED_IDS) parts.push(ids.slice(i, i + MAX_STORED_IDS));
+    this._storedDue = parts.length; // before sending: an answer may come at once
+    for (const part of parts) {
+      if (!this._signaling.send({ type: "stored", ids: part })) {
+        this._storedDue = null; // the connection is gone; the next one asks again
+        return;
+      }
+    }
+  }
+
+  /**
+   * The answer to a `stored` question: the stored ones are acked, and once every part
+   * is answered the rest is sent.
+   * @param {import("./protocol.js").StoredMsg} answer
+   */
+  _onStored(answer) {
+    for (const ack of answer.acks) this._onAck(ack);
+    if (this._storedDue === null) return;
+    this._storedDue -= 1;
+    if (this._storedDue > 0) return;
+    this._storedDue = null;
+    this._flushOutbox();
+  }
+
+  /** The `stored` question went unanswered (an older server, or refused): resend all. */
+  _storedFailed() {
+    this._storedDue = null;
+    this._flushOutbox();
+  }
+
+  /** Send what waits, oldest first, once each (the server drops an id it has already). */
+  _flushOutbox() {
+    for (const m of this._unacked()) {
       const entry = this._pending.get(m.id);
       if (entry) {
         this._clock.clearTimeout(entry.timer);
@@ -977,6 +1043,7 @@ export class ChatRoom extends EventTarget {
       case "receipt": return this._applyRead(msg.participant_id, msg.seq);
       case "error": return this._onServerError(msg.error, msg.ref ?? null);
       case "synced": return this._checkGap(msg.latest_seq);
+      case "stored": return this._onStored(msg);
       default: return undefined; // pong: handled by Signaling
     }
   }
@@ -1026,6 +1093,7 @@ export class ChatRoom extends EventTarget {
    */
   _onServerError(error, ref) {
     if (ref !== null) return this._onChatError(error, ref);
+    if (this._storedDue !== null && STORED_REFUSED.has(error.code)) return this._storedFailed();
     // Before welcome an error announces a close (reported from the close code); a
     // signal to a peer who just left is routine.
     if (this._signaling?.state === "connecting" || error.code === ERROR_CODES.PEER_NOT_FOUND) return;
@@ -1040,9 +1108,10 @@ export class ChatRoom extends EventTarget {
     if (state === previous) return; // a repeated event must not flush the outbox twice
     if (state === "open") {
       this._setServerState("online");
-      this._flushOutbox();
+      this._resumeOutbox();
       this._flushRead();
     } else if (state === "waiting" || state === "closed") {
+      this._storedDue = null; // unanswered with the connection: the next one asks again
       this._setServerState("offline");
     }
     if (state === "closed" && signaling.closeReason && signaling.closeReason !== "closed") {

@@ -14,12 +14,15 @@ export function helloQuery(lastSeq) {
 }
 
 /** Message types a client sends to the server. */
-export const CLIENT_TYPES = Object.freeze(["hello", "chat", "signal", "sync", "typing", "receipt", "ping"]);
+export const CLIENT_TYPES = Object.freeze(["hello", "chat", "signal", "sync", "typing", "receipt", "ping", "stored"]);
 
 /** Message types the server sends to a client. */
 export const SERVER_TYPES = Object.freeze([
-  "welcome", "presence", "message", "ack", "synced", "signal", "typing", "receipt", "pong", "error",
+  "welcome", "presence", "message", "ack", "synced", "signal", "typing", "receipt", "pong", "stored", "error",
 ]);
+
+/** At most this many ids in one `stored` question (peerlane.core.protocol.MAX_STORED_IDS). */
+export const MAX_STORED_IDS = 100;
 
 /** `signal.kind` (peerlane.core.protocol.Signal). */
 export const SIGNAL_KINDS = Object.freeze(["offer", "answer", "candidate", "bye"]);
@@ -141,7 +144,8 @@ export const CLOSE_CODES = Object.freeze({
 /** @typedef {{type: "typing", active: boolean}} TypingOutMsg */
 /** @typedef {{type: "receipt", seq: number}} ReceiptOutMsg */
 /** @typedef {{type: "ping", nonce?: string}} PingMsg */
-/** @typedef {HelloMsg | ChatOutMsg | SignalOutMsg | SyncMsg | TypingOutMsg | ReceiptOutMsg | PingMsg} ClientMessage */
+/** @typedef {{type: "stored", ids: string[]}} StoredOutMsg */
+/** @typedef {HelloMsg | ChatOutMsg | SignalOutMsg | SyncMsg | TypingOutMsg | ReceiptOutMsg | PingMsg | StoredOutMsg} ClientMessage */
 
 // server → client
 /**
@@ -160,10 +164,11 @@ export const CLOSE_CODES = Object.freeze({
 /** @typedef {{type: "typing", peer_id: string, name: string, active: boolean}} TypingMsg */
 /** @typedef {{type: "receipt", participant_id: string, seq: number}} ReceiptMsg */
 /** @typedef {{type: "pong", nonce?: string | null}} PongMsg */
+/** @typedef {{type: "stored", acks: AckMsg[], missing: string[]}} StoredMsg */
 /** @typedef {{type: "error", error: {code: string, message: string}, ref?: string | null}} ErrorMsg */
 /**
  * @typedef {WelcomeMsg | PresenceMsg | MessageMsg | AckMsg | SyncedMsg | SignalMsg | TypingMsg
- *   | ReceiptMsg | PongMsg | ErrorMsg} ServerMessage
+ *   | ReceiptMsg | PongMsg | StoredMsg | ErrorMsg} ServerMessage
  */
 
 // peer ↔ peer (data channel)

@@ -11,6 +11,12 @@
 // Every server message is dispatched as a "server" event (detail = the message). Each
 // connection resumes from `lastSeq`, the highest seq held with no gap below it, so the
 // server replays exactly what was missed.
+//
+// Keep-alive: a ping every 20 s, dropped without a pong within 10 s. A killed server or a
+// network that silently drops packets closes nothing (1006, no close frame): only a
+// missing answer shows it. So while the caller waits for acks (awaitAcks(true)), the ping
+// goes every 2 s and the pong is due within 4 s: a dead server is noticed within ~6 s of
+// sending, not 30 s, and the messages are resent on the next connection.
 
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
@@ -51,6 +57,8 @@ import { CLOSE_CODES, helloQuery, parseServerMessage } from "./protocol.js";
  *   maxDelayMs?: number,
  *   pingIntervalMs?: number,
  *   pongTimeoutMs?: number,
+ *   busyPingIntervalMs?: number,
+ *   busyPongTimeoutMs?: number,
  *   connectTimeoutMs?: number,
  *   environment?: EventTarget | null,
  *   socket?: SocketLike | null,
@@ -59,6 +67,7 @@ import { CLOSE_CODES, helloQuery, parseServerMessage } from "./protocol.js";
  *   its URL) by the page that joined the room; its events so far are held until taken.
  *   environment: where "online"/"offline"/"visibilitychange" come from (window by default;
  *   null to ignore them).
+ *   busyPingIntervalMs, busyPongTimeoutMs: the keep-alive while acks are awaited (awaitAcks).
  */
 
 const OPEN = 1; // WebSocket.OPEN, spelled out so a fake socket class need not define it
@@ -87,6 +96,10 @@ export class Signaling extends EventTarget {
     this._maxDelay = options.maxDelayMs ?? 15_000;
     this._pingEvery = options.pingIntervalMs ?? 20_000;
     this._pongWithin = options.pongTimeoutMs ?? 10_000;
+    this._busyPingEvery = options.busyPingIntervalMs ?? 2_000;
+    this._busyPongWithin = options.busyPongTimeoutMs ?? 4_000;
+    /** The caller waits for acks: ping often (see awaitAcks). */
+    this._busy = false;
     this._connectWithin = options.connectTimeoutMs ?? 10_000;
     this._env = options.environment === undefined ? defaultEnvironment() : options.environment;
     /** Highest seq held with nothing missing below it; sent as `last_seq` on (re)connect. */
@@ -165,6 +178,18 @@ export class Signaling extends EventTarget {
   probe() {
     if (this.state !== "syncing" && this.state !== "open") return;
     if (this._timers.pong === null) this._ping();
+  }
+
+  /**
+   * Whether the caller has sent messages the server has not acked yet. While it has,
+   * the keep-alive pings every busyPingIntervalMs, so a dead connection is noticed soon.
+   * @param {boolean} busy
+   */
+  awaitAcks(busy) {
+    if (busy === this._busy) return;
+    this._busy = busy;
+    // The next ping at the new pace (a pong already awaited keeps its deadline).
+    if (this.state === "syncing" || this.state === "open") this._schedulePing();
   }
 
   /** Close for good, e.g. when leaving the room page. */
@@ -304,13 +329,18 @@ export class Signaling extends EventTarget {
   // ---- keep-alive ---------------------------------------------------------------------
 
   _schedulePing() {
-    this._arm("ping", this._pingEvery, () => this._ping());
+    this._arm("ping", this._busy ? this._busyPingEvery : this._pingEvery, () => this._ping());
   }
 
   _ping() {
     this._nonce += 1;
     if (!this.send({ type: "ping", nonce: String(this._nonce) })) return;
-    this._arm("pong", this._pongWithin, () => this._drop("no pong in time"));
+    // An earlier ping still unanswered keeps its deadline: pings every 2 s must not push
+    // a 4 s deadline ever further away.
+    if (this._timers.pong === null) {
+      const within = this._busy ? this._busyPongWithin : this._pongWithin;
+      this._arm("pong", within, () => this._drop("no pong in time"));
+    }
     this._schedulePing();
   }
 
