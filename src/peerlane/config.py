@@ -122,6 +122,34 @@ class Settings(BaseSettings):
         20.0, gt=0, description="WebSocket messages per second per connection (sustained)."
     )
     message_burst: float = Field(40.0, ge=1, description="WebSocket message burst per connection.")
+    participant_messages_per_second: float = Field(
+        10.0,
+        gt=0,
+        description="Chat messages one participant may send per second (sustained), over "
+        "all its connections and instances: reconnecting does not refill it.",
+    )
+    participant_message_burst: float = Field(
+        40.0, ge=1, description="Chat message burst per participant."
+    )
+    ip_messages_per_second: float = Field(
+        50.0,
+        gt=0,
+        description="Chat messages one IP address (an IPv6 /64) may send per second "
+        "(sustained), all its participants together.",
+    )
+    ip_message_burst: float = Field(200.0, ge=1, description="Chat message burst per IP address.")
+    participant_connects_per_minute: float = Field(
+        12.0,
+        gt=0,
+        description="WebSockets one participant may open per minute (also the burst); more "
+        "are refused with close code 1013.",
+    )
+    ip_connects_per_minute: float = Field(
+        120.0,
+        gt=0,
+        description="WebSockets one IP address may open per minute (also the burst); more "
+        "are refused with close code 1013.",
+    )
     rooms_per_hour: float = Field(
         30.0, gt=0, description="Rooms one IP address may create per hour."
     )

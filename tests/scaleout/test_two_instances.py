@@ -30,6 +30,10 @@ def instances(
         "PEERLANE_REDIS_URL": redis_url,
         "PEERLANE_MESSAGES_PER_SECOND": "1000",
         "PEERLANE_MESSAGE_BURST": "1000",
+        "PEERLANE_PARTICIPANT_MESSAGES_PER_SECOND": "1000",
+        "PEERLANE_PARTICIPANT_MESSAGE_BURST": "1000",
+        "PEERLANE_IP_MESSAGES_PER_SECOND": "1000",
+        "PEERLANE_IP_MESSAGE_BURST": "1000",
     }
     one = ServerProcess(tmp_path / "one", env=env).start()
     two = ServerProcess(tmp_path / "two", env=env).start()
