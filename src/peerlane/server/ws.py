@@ -26,7 +26,7 @@ from peerlane.core.turn import ice_servers
 from peerlane.errors import ErrorCode, PeerlaneError
 from peerlane.server import logs
 from peerlane.server.addresses import client_address
-from peerlane.server.auth import Caller, authenticate
+from peerlane.server.auth import Caller, authenticate, claimed_participant
 from peerlane.server.services import Services
 
 log = logs.get(__name__)
@@ -287,8 +287,15 @@ async def room_socket(ws: WebSocket, room_id: str) -> None:
     if svc.draining:
         await ws.close(core.CLOSE_GOING_AWAY, "server shutting down")
         return
+    # Socket opens are counted before any storage lookup, so a reconnect storm costs
+    # a handshake, a signature check and a limiter call per refused socket.
     address = client_address(ws, svc.settings)
     if await _refuse_open(ws, svc, svc.limiters.ip_connects, address):
+        return
+    claimed = claimed_participant(svc, ws.headers, ws.cookies)
+    if claimed is not None and await _refuse_open(
+        ws, svc, svc.limiters.participant_connects, claimed
+    ):
         return
     try:
         caller = await authenticate(
@@ -303,8 +310,6 @@ async def room_socket(ws: WebSocket, room_id: str) -> None:
             else core.CLOSE_UNAUTHORIZED
         )
         await ws.close(code, exc.code.value)
-        return
-    if await _refuse_open(ws, svc, svc.limiters.participant_connects, caller.participant.id):
         return
     conn = Connection(ws, svc, caller, hello=url_hello(ws.query_params), address=address)
     structlog.contextvars.bind_contextvars(conn_id=conn.identity.peer_id)
