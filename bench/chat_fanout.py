@@ -203,6 +203,11 @@ class Server:
                     "PEERLANE_FAILED_JOINS_PER_HOUR": "100000",
                     "PEERLANE_MESSAGES_PER_SECOND": "100000",
                     "PEERLANE_MESSAGE_BURST": "100000",
+                    "PEERLANE_PARTICIPANT_MESSAGES_PER_SECOND": "100000",
+                    "PEERLANE_PARTICIPANT_MESSAGE_BURST": "100000",
+                    "PEERLANE_IP_MESSAGES_PER_SECOND": "100000",
+                    "PEERLANE_IP_MESSAGE_BURST": "100000",
+                    "PEERLANE_IP_CONNECTS_PER_MINUTE": "100000",
                     **self.settings,
                 }
                 cmd = [sys.executable, "-m", "peerlane", "serve"]

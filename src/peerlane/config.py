@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -13,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from peerlane.core.addresses import ProxyTrust
 from peerlane.errors import ConfigError
 
 DAY = 86_400.0
@@ -38,7 +40,29 @@ class Settings(BaseSettings):
         "(comma-separated; the server's own origin is always allowed).",
     )
     trust_proxy: bool = Field(
-        False, description="Take the client address from X-Forwarded-For (behind a proxy only)."
+        False,
+        description="Behind one proxy: the same as --trusted-proxy-hops 1 (kept for "
+        "compatibility; ignored when trusted-proxy-hops or trusted-proxies is set).",
+    )
+    trusted_proxy_hops: int = Field(
+        0,
+        ge=0,
+        le=16,
+        description="Proxies in front of the server that append to X-Forwarded-For: the "
+        "client is the address the outermost one saw (0: no proxy, the socket's peer).",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or CIDR networks of your proxies (comma-separated): only a "
+        "peer among them is believed, and the client is the right-most X-Forwarded-For "
+        "entry outside them. Excludes trusted-proxy-hops.",
+    )
+    ipv6_prefix: int = Field(
+        64,
+        ge=16,
+        le=128,
+        description="Per-IP limits count an IPv6 client by this network prefix (a home or "
+        "phone usually holds a whole /64).",
     )
     tls_cert: Path | None = Field(None, description="TLS certificate (PEM) for HTTPS/WSS.")
     tls_key: Path | None = Field(None, description="TLS private key (PEM) for HTTPS/WSS.")
@@ -98,6 +122,34 @@ class Settings(BaseSettings):
         20.0, gt=0, description="WebSocket messages per second per connection (sustained)."
     )
     message_burst: float = Field(40.0, ge=1, description="WebSocket message burst per connection.")
+    participant_messages_per_second: float = Field(
+        10.0,
+        gt=0,
+        description="Chat messages one participant may send per second (sustained), over "
+        "all its connections and instances: reconnecting does not refill it.",
+    )
+    participant_message_burst: float = Field(
+        40.0, ge=1, description="Chat message burst per participant."
+    )
+    ip_messages_per_second: float = Field(
+        50.0,
+        gt=0,
+        description="Chat messages one IP address (an IPv6 /64) may send per second "
+        "(sustained), all its participants together.",
+    )
+    ip_message_burst: float = Field(200.0, ge=1, description="Chat message burst per IP address.")
+    participant_connects_per_minute: float = Field(
+        12.0,
+        gt=0,
+        description="WebSockets one participant may open per minute (also the burst); more "
+        "are refused with close code 1013.",
+    )
+    ip_connects_per_minute: float = Field(
+        120.0,
+        gt=0,
+        description="WebSockets one IP address may open per minute (also the burst); more "
+        "are refused with close code 1013.",
+    )
     rooms_per_hour: float = Field(
         30.0, gt=0, description="Rooms one IP address may create per hour."
     )
@@ -180,7 +232,7 @@ class Settings(BaseSettings):
         10.0, gt=0, description="Seconds to finish in-flight requests on shutdown."
     )
 
-    @field_validator("allowed_origins", "turn_urls", mode="before")
+    @field_validator("allowed_origins", "turn_urls", "trusted_proxies", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -203,6 +255,24 @@ class Settings(BaseSettings):
                 raise ValueError('every ICE server needs "urls"')
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or CIDR network: {item!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_proxy_rule(self) -> Settings:
+        if self.trusted_proxy_hops and self.trusted_proxies:
+            raise ValueError(
+                "trusted_proxy_hops and trusted_proxies exclude each other: give one of them"
+            )
+        return self
+
     @model_validator(mode="after")
     def _tls_pair(self) -> Settings:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -210,6 +280,13 @@ class Settings(BaseSettings):
         if self.self_signed and self.tls_cert is not None:
             raise ValueError("self_signed and tls_cert exclude each other")
         return self
+
+    @property
+    def proxy_trust(self) -> ProxyTrust:
+        """Which proxies' X-Forwarded-For entries are believed (--trust-proxy is one hop)."""
+        networks = tuple(ipaddress.ip_network(n, strict=False) for n in self.trusted_proxies)
+        hops = self.trusted_proxy_hops or (1 if self.trust_proxy and not networks else 0)
+        return ProxyTrust(hops=hops, networks=networks)
 
     @property
     def tls(self) -> bool:

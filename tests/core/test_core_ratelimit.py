@@ -86,26 +86,53 @@ def test_keys_are_independent() -> None:
     assert limiter.take("a", 1.0) is None
 
 
-def test_oldest_keys_are_forgotten_beyond_max_keys() -> None:
-    limiter = KeyedLimiter(rate=0.001, burst=1.0, max_keys=2)
-    assert limiter.take("a", 0.0) is None
-    assert limiter.take("a", 0.0) is not None  # a is spent
-    limiter.take("b", 0.0)
-    limiter.take("c", 0.0)  # three keys: a, the least recently used, is dropped
-    assert limiter.peek("a", 0.0) is None
-    assert limiter.take("a", 0.0) is None  # starts full again
-    assert limiter.take("b", 0.0) is None  # b went when a came back
+def forgotten(limiter: KeyedLimiter, key: str, now: float) -> bool:
+    """A forgotten key starts full: even a whole burst would be allowed."""
+    return limiter.peek(key, now, cost=limiter.burst) is None
 
 
-def test_recently_used_keys_are_kept() -> None:
-    limiter = KeyedLimiter(rate=0.001, burst=1.0, max_keys=2)
+def test_the_fullest_keys_are_forgotten_first_oldest_among_equals() -> None:
+    limiter = KeyedLimiter(rate=0.001, burst=3.0, max_keys=3)
+    for _ in range(3):
+        limiter.take("a", 0.0)  # a: empty, limiting
+    limiter.take("b", 0.0)  # b: 2 left
+    limiter.take("c", 0.0)
+    limiter.take("c", 0.0)  # c: 1 left
+    limiter.take("d", 0.0)  # d: 2 left, as full as b but newer: b goes
+    assert len(limiter) == 3
+    assert forgotten(limiter, "b", 0.0)
+    assert not forgotten(limiter, "d", 0.0)
+    assert limiter.take("a", 0.0) is not None  # the limiting one stays limited
+    assert limiter.peek("c", 0.0) is None
+    assert limiter.peek("c", 0.0, cost=2) is not None
+
+
+def test_a_flood_of_new_keys_never_resets_a_limited_key() -> None:
+    limiter = KeyedLimiter(rate=1 / 3600, burst=2.0)  # the default 100,000 keys
+    assert limiter.take("victim", 0.0) is None
+    assert limiter.take("victim", 0.0) is None
+    assert limiter.take("victim", 0.0) is not None
+    for i in range(150_000):  # an attacker's fresh addresses, one request each
+        limiter.take(f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}", 1.0 + i / 1e6)
+    assert limiter.take("victim", 2.0) is not None
+    assert len(limiter) <= limiter.max_keys
+
+
+def test_when_every_bucket_is_limiting_none_is_forgotten() -> None:
+    limiter = KeyedLimiter(rate=0.001, burst=1.0, max_keys=10)
+    for i in range(25):
+        limiter.take(str(i), 0.0)
+    assert len(limiter) == 25
+    assert all(limiter.take(str(i), 0.0) is not None for i in range(25))
+
+
+def test_a_refilled_bucket_can_be_forgotten_again() -> None:
+    limiter = KeyedLimiter(rate=1.0, burst=1.0, max_keys=2)
     limiter.take("a", 0.0)
     limiter.take("b", 0.0)
-    limiter.take("a", 0.0)  # a is now the most recently used
-    limiter.take("c", 0.0)  # so b is dropped
-    assert limiter.peek("a", 0.0) is not None
-    assert limiter.peek("b", 0.0) is None
-    assert limiter.peek("c", 0.0) is not None
+    limiter.take("c", 5.0)  # a and b refilled by now: the older, a, goes
+    assert len(limiter) == 2
+    assert forgotten(limiter, "a", 5.0)
 
 
 def test_peek_does_not_spend() -> None:

@@ -677,6 +677,16 @@ def test_rate_limited_messages_count_as_errors() -> None:
     assert kinds(session.receive(frame("ping"), 0.0)) == ["Close"]
 
 
+def test_a_chat_refused_by_the_shared_budget_is_rate_limited_and_counts_as_an_error() -> None:
+    session = open_session(error_burst=2)
+    [error] = sent(session.chat_refused("c1", 0.0))
+    assert (error["error"]["code"], error["ref"]) == ("rate_limited", "c1")
+    session.chat_refused("c2", 0.0)
+    assert kinds(session.chat_refused("c3", 0.0)) == ["Close"]
+    assert session.state is State.CLOSED
+    assert session.chat_refused("c4", 0.0) == []
+
+
 def test_oversize_frame() -> None:
     session = open_session(max_message_bytes=100)
     [error] = sent(session.receive(chat(body="x" * 200), 0.0))

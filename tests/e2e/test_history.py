@@ -51,7 +51,14 @@ def fill_history(server, count: int, window: int = 200) -> dict:
 
 
 def test_ten_thousand_messages_stay_virtualized(server_factory, browsers) -> None:
-    server = server_factory(PEERLANE_MESSAGES_PER_SECOND="100000", PEERLANE_MESSAGE_BURST="100000")
+    server = server_factory(
+        PEERLANE_MESSAGES_PER_SECOND="100000",
+        PEERLANE_MESSAGE_BURST="100000",
+        PEERLANE_PARTICIPANT_MESSAGES_PER_SECOND="100000",
+        PEERLANE_PARTICIPANT_MESSAGE_BURST="100000",
+        PEERLANE_IP_MESSAGES_PER_SECOND="100000",
+        PEERLANE_IP_MESSAGE_BURST="100000",
+    )
     started = time.monotonic()
     body = fill_history(server, COUNT)
     filled = time.monotonic() - started

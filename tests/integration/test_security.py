@@ -469,6 +469,30 @@ def test_oversized_input_is_refused_and_nothing_is_stored(start_server: StartSer
     pb.close()
 
 
+def test_behind_a_proxy_a_spoofed_forwarded_for_does_not_escape_the_limits(
+    start_server: StartServer, client
+):
+    # --trust-proxy is one hop: the proxy (this test) appends the address it saw to
+    # whatever the client sent; only that last entry counts, however the client varies
+    # the entries before it.
+    server = start_server(trust_proxy=True, rooms_per_hour=2)
+    http = client(server)
+
+    def create(spoofed: str, real: str) -> httpx.Response:
+        headers = {"X-Forwarded-For": f"{spoofed}, {real}"}
+        return http.post("/api/rooms", json={"display_name": "a"}, headers=headers)
+
+    assert create("203.0.113.1", "198.51.100.9").status_code == 201
+    assert create("203.0.113.2", "198.51.100.9").status_code == 201
+    assert_error(create("203.0.113.3", "198.51.100.9"), 429, "too_many_rooms")
+    # IPv6 clients count by their /64: another address in it is the same client.
+    assert create("203.0.113.4", "2001:db8:7:7::1").status_code == 201
+    assert create("203.0.113.5", "2001:db8:7:7:ffff::2").status_code == 201
+    assert_error(create("203.0.113.6", "2001:db8:7:7::3"), 429, "too_many_rooms")
+    # Another client behind the same proxy has its own budget.
+    assert create("203.0.113.3", "198.51.100.10").status_code == 201
+
+
 def send_frame_header(ws: Any, length: int) -> None:
     """Write the header of a masked text frame of ``length`` bytes (RFC 6455 §5.2)."""
     header = struct.pack("!BBQ", 0x81, 0x80 | 127, length) + os.urandom(4)

@@ -319,7 +319,14 @@ def test_hello_in_the_url_is_a_hello(server: ServerProcess, http: httpx.Client):
 
 
 def test_replay_larger_than_a_page(start_server: StartServer, client):
-    server = start_server(messages_per_second=100_000, message_burst=100_000)
+    server = start_server(
+        messages_per_second=100_000,
+        message_burst=100_000,
+        participant_messages_per_second=100_000,
+        participant_message_burst=100_000,
+        ip_messages_per_second=100_000,
+        ip_message_burst=100_000,
+    )
     http = client(server)
     alice = create_room(http)
     bob = join(http, "bob", token=link_token(alice))

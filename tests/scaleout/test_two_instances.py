@@ -3,20 +3,34 @@
 A client may land on either instance (as behind a load balancer): presence, signaling
 and chat cross instances, the per-room sequence stays gap-free under concurrent writers
 on both, a client whose instance dies resumes on the other without gaps, and per-IP
-rate limits count requests to both.
+rate limits count requests to both (so do the chat budgets of a flooder that switches).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from services import PgServer, create_database
-from support import Peer, ServerProcess, assert_error, create_room, join, link_token
+from support import (
+    Member,
+    Peer,
+    ServerProcess,
+    assert_error,
+    create_room,
+    join,
+    link_token,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -30,6 +44,10 @@ def instances(
         "PEERLANE_REDIS_URL": redis_url,
         "PEERLANE_MESSAGES_PER_SECOND": "1000",
         "PEERLANE_MESSAGE_BURST": "1000",
+        "PEERLANE_PARTICIPANT_MESSAGES_PER_SECOND": "1000",
+        "PEERLANE_PARTICIPANT_MESSAGE_BURST": "1000",
+        "PEERLANE_IP_MESSAGES_PER_SECOND": "1000",
+        "PEERLANE_IP_MESSAGE_BURST": "1000",
     }
     one = ServerProcess(tmp_path / "one", env=env).start()
     two = ServerProcess(tmp_path / "two", env=env).start()
@@ -127,6 +145,72 @@ def test_rate_limits_hold_across_instances(
                 assert_error(
                     http.post("/api/rooms", json={"display_name": "x"}), 429, "too_many_rooms"
                 )
+    finally:
+        one.stop()
+        two.stop()
+        forget_limits()
+
+
+async def flood_alternating(
+    servers: tuple[ServerProcess, ServerProcess], room_id: str, member: Member
+) -> tuple[int, list[int]]:
+    """Chat frames as fast as the socket takes them, never waiting for answers; when
+    the server closes the socket, reconnect at once, to the other instance."""
+    sent, opened = 0, [0, 0]
+    deadline = time.monotonic() + 4.0
+    while time.monotonic() < deadline:
+        which = sum(opened) % 2
+        url = servers[which].ws_url(room_id) + "?v=1"
+        with contextlib.suppress(ConnectionClosed):
+            async with connect(url, additional_headers=member.auth, max_queue=None) as ws:
+                opened[which] += 1
+                closed = asyncio.ensure_future(ws.wait_closed())
+                while time.monotonic() < deadline and not closed.done():
+                    await ws.send(json.dumps({"type": "chat", "id": f"f{sent}", "body": sent}))
+                    sent += 1
+                    if sent % 50 == 0:
+                        await asyncio.sleep(0)  # let the socket read the server's replies
+                closed.cancel()
+    return sent, opened
+
+
+def test_a_flooder_switching_instances_gets_one_budget(
+    tmp_path: Path, pg_server: PgServer, redis_url: str
+) -> None:
+    # The participant's chat budget lives in Redis: a flooder closed on one instance
+    # that reconnects to the other (as a balancer may send it) finds it as it left it.
+    limits = redis.Redis.from_url(redis_url)
+
+    def forget_limits() -> None:  # other tests in this session share the Redis server
+        for key in limits.scan_iter("peerlane:limit:*"):
+            limits.delete(key)
+
+    forget_limits()
+    rate, burst = 2.0, 10.0
+    env = {
+        "PEERLANE_DATABASE_URL": create_database(pg_server),
+        "PEERLANE_REDIS_URL": redis_url,
+        "PEERLANE_PARTICIPANT_MESSAGES_PER_SECOND": str(rate),
+        "PEERLANE_PARTICIPANT_MESSAGE_BURST": str(burst),
+        "PEERLANE_PARTICIPANT_CONNECTS_PER_MINUTE": "1000",
+    }
+    one = ServerProcess(tmp_path / "one", env=env).start()
+    two = ServerProcess(tmp_path / "two", env=env).start()
+    try:
+        with httpx.Client(base_url=one.base) as h1, httpx.Client(base_url=two.base) as h2:
+            owner = create_room(h1, "owner")
+            flooder = join(h2, "flooder", token=link_token(owner))
+            first = time.time()
+            sent, opened = asyncio.run(flood_alternating((one, two), owner.room_id, flooder))
+            last = time.time()
+            r = h2.get(
+                f"/api/rooms/{owner.room_id}/messages", params={"limit": 1}, headers=owner.auth
+            )
+            stored = r.json()["messages"][-1]["seq"]
+        budget = burst + rate * (last - first)
+        assert stored <= budget + 1, (stored, budget, sent, opened)
+        assert min(opened) >= 2, opened  # closed and back, on both instances
+        assert stored >= burst
     finally:
         one.stop()
         two.stop()

@@ -257,6 +257,22 @@ test("close 1008 (abusive) waits the longest backoff", () => {
   assert.equal(s.retryAt - clock.now(), 11_250);
 });
 
+test("a socket refused for too many connections (error, then 1013 before welcome) backs off more each time", () => {
+  const { s } = make();
+  s.connect();
+  const delays = [];
+  for (let i = 0; i < 4; i++) {
+    const ws = FakeWebSocket.last;
+    ws.serverOpen();
+    ws.serverSend({ type: "error", error: { code: "rate_limited", message: "Too many connections; try again in 5 s." }, ref: null });
+    ws.serverClose(1013, "too many connections; retry later");
+    assert.equal(s.state, "waiting");
+    delays.push(s.retryAt - clock.now());
+    clock.advance(s.retryAt - clock.now());
+  }
+  assert.deepEqual(delays, [375, 750, 1500, 3000]); // never synced: the backoff keeps growing
+});
+
 test("a gap in seqs asks the server to replay (once)", () => {
   const { s } = make({ lastSeq: 5 });
   s.connect();

@@ -33,10 +33,18 @@ class TokenBucket:
 
 
 class KeyedLimiter:
-    """One bucket per key (an IP address, a connection), bounded in memory.
+    """One bucket per key (an IP address, a participant), bounded in memory.
 
-    The oldest keys are forgotten beyond ``max_keys``; a forgotten key starts full again,
-    which errs on the side of letting a rare client through rather than growing forever.
+    Beyond ``max_keys`` the fullest buckets are forgotten first (a forgotten key starts
+    full again, so forgetting a full bucket changes nothing), the least recently used
+    among equals. A bucket that is limiting — too empty to allow one more — is never
+    forgotten: otherwise flooding the limiter with fresh keys (addresses are cheap)
+    would reset the very clients it is holding back. If every bucket is limiting, the
+    map grows instead; each such bucket cost its client a full burst, and refills
+    (becoming forgettable) within ``burst / rate`` seconds.
+
+    Forgetting works in batches (down to 90% of ``max_keys``), so its scan of every
+    bucket is paid once per ``max_keys / 10`` new keys.
     """
 
     def __init__(self, rate: float, burst: float, *, max_keys: int = 100_000) -> None:
@@ -44,6 +52,10 @@ class KeyedLimiter:
         self.burst = burst
         self.max_keys = max_keys
         self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+        self._next_prune = max_keys
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
     def take(self, key: str, now: float, cost: float = 1.0) -> float | None:
         """Spend from ``key``'s bucket; ``None`` if allowed, else seconds to wait."""
@@ -51,11 +63,12 @@ class KeyedLimiter:
         if bucket is None:
             bucket = TokenBucket.full(self.rate, self.burst, now)
             self._buckets[key] = bucket
-            if len(self._buckets) > self.max_keys:
-                self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(key)
-        if bucket.take(now, cost):
+        allowed = bucket.take(now, cost)
+        if len(self._buckets) > self._next_prune:
+            self._prune(now)
+        if allowed:
             return None
         return bucket.retry_after(cost)
 
@@ -64,7 +77,24 @@ class KeyedLimiter:
         bucket = self._buckets.get(key)
         if bucket is None:
             return None
-        tokens = min(bucket.burst, bucket.tokens + (now - bucket.updated) * bucket.rate)
+        tokens = self._level(bucket, now)
         if tokens >= cost:
             return None
         return (cost - tokens) / bucket.rate if bucket.rate > 0 else float("inf")
+
+    def _level(self, bucket: TokenBucket, now: float) -> float:
+        """The bucket's tokens at ``now``, without touching it (a clock behind adds none)."""
+        return min(bucket.burst, bucket.tokens + max(0.0, now - bucket.updated) * bucket.rate)
+
+    def _prune(self, now: float) -> None:
+        target = self.max_keys - self.max_keys // 10
+        excess = len(self._buckets) - target
+        # Oldest first, so that among equally full buckets the least recently used go.
+        levels = [(key, self._level(b, now)) for key, b in self._buckets.items()]
+        evictable = [(key, level) for key, level in levels if level >= 1.0]
+        evictable.sort(key=lambda item: item[1], reverse=True)  # stable: keeps LRU order
+        for key, _ in evictable[:excess]:
+            del self._buckets[key]
+        # Still above the target (everything left is limiting): grow by a batch before
+        # scanning again, so a map full of limiting buckets costs no scan per new key.
+        self._next_prune = max(self.max_keys, len(self._buckets) + max(1, self.max_keys // 10))

@@ -28,6 +28,7 @@ Transitions (state, input → next state, outputs)::
                                                    Send(synced)       [fresh client]
     REPLAYING       replayed(rows)   → OPEN        Send(message)…, Send(synced), buffered events
     any open state  chat             → (same)      PersistChat         [valid, within limits]
+    any open state  chat_refused     → (same)      Send(error rate_limited) [shared budget spent]
     any open state  chat_stored      → (same)      Send(ack), Publish(message) [new]
                                                    Send(ack)                   [duplicate id]
     any open state  signal           → (same)      Publish(signal to one peer) | Send(error)
@@ -63,6 +64,7 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL = 1011
+CLOSE_TRY_AGAIN_LATER = 1013  # too far behind, or too many connections: back off, reconnect
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_ROOM_GONE = 4404
 CLOSE_VERSION = 4400
@@ -371,6 +373,14 @@ class Session:
         self, chat_id: str, code: ErrorCode, message: str | None = None
     ) -> list[Output]:
         return [Send.of(p.error_message(code, message, ref=chat_id))]
+
+    def chat_refused(self, chat_id: str, now: float) -> list[Output]:
+        """The participant's or its address's shared budget (kept on the bus, so that
+        reconnecting does not refill it) refused the chat: the same ``rate_limited``
+        error as this connection's own bucket, counted the same towards closing it."""
+        if self.state is State.CLOSED:
+            return []
+        return self._error(ErrorCode.RATE_LIMITED, None, now, ref=chat_id)
 
     # -- input from the room --
 

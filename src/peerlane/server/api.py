@@ -13,6 +13,7 @@ from peerlane.core.records import Invite, Participant, Retention, Room, new_id
 from peerlane.core.session import RoomDeleted, RoomEvent
 from peerlane.errors import ErrorCode, ForbiddenError, LimitError, NotFoundError, ProtocolError
 from peerlane.server import schemas as s
+from peerlane.server.addresses import client_address
 from peerlane.server.auth import COOKIE, Caller, authenticate, cookie_path
 from peerlane.server.services import Services
 
@@ -56,9 +57,8 @@ Owner = Annotated[Caller, Depends(owner)]
 
 
 def client_ip(request: Request, svc: Services) -> str:
-    if svc.settings.trust_proxy and (forwarded := request.headers.get("x-forwarded-for")):
-        return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+    """The key per-IP limits count this request under (see server.addresses)."""
+    return client_address(request, svc.settings)
 
 
 def base_url(request: Request, svc: Services) -> str:

@@ -23,6 +23,7 @@ from peerlane.errors import ErrorCode, PeerlaneError, error_body
 from peerlane.files.local import LocalFileStore
 from peerlane.files.store import FileStore
 from peerlane.server import api, files_api, logs
+from peerlane.server.addresses import ForwardedMiddleware
 from peerlane.server.metrics import Metrics
 from peerlane.server.middleware import HttpMiddleware
 from peerlane.server.services import Limiters, Services
@@ -95,6 +96,8 @@ def create_app(
     app.add_middleware(
         HttpMiddleware, metrics=metrics, tls=settings.tls, max_body=settings.max_http_body_bytes
     )
+    # Outermost: everything inside sees the client the trusted proxies saw.
+    app.add_middleware(ForwardedMiddleware, trust=settings.proxy_trust)
     return app
 
 

@@ -75,8 +75,9 @@ def serve(settings: Settings, *, banner: bool = True) -> None:
         ssl_keyfile=str(key) if key else None,
         log_config=None,
         access_log=False,
-        proxy_headers=settings.trust_proxy,
-        forwarded_allow_ips="*" if settings.trust_proxy else None,
+        # Never uvicorn's: trusting "*" it takes the left-most X-Forwarded-For entry,
+        # which the client chooses. server.addresses.ForwardedMiddleware does it instead.
+        proxy_headers=False,
         # The session answers a moderately oversized frame with an error and keeps the
         # connection; only frames beyond this hard cap close it (1009).
         ws_max_size=max(1 << 20, 4 * settings.max_ws_message_bytes),

@@ -21,12 +21,17 @@ if TYPE_CHECKING:
 
 @dataclass
 class Limiters:
-    """Per-IP limits, kept on the bus: with Redis, every instance shares them."""
+    """Per-IP and per-participant limits, kept on the bus: with Redis, every instance
+    shares them, and none of them starts afresh when a client reconnects."""
 
     rooms: Limiter
     joins: Limiter
     failed_joins: Limiter
     shares: Limiter
+    participant_messages: Limiter
+    ip_messages: Limiter
+    participant_connects: Limiter
+    ip_connects: Limiter
 
     @classmethod
     def from_settings(cls, s: Settings, bus: Bus) -> Limiters:
@@ -37,6 +42,18 @@ class Limiters:
                 "failed_joins", s.failed_joins_per_hour / 3600, s.failed_joins_per_hour
             ),
             shares=bus.limiter("shares", s.shares_per_hour / 3600, s.shares_per_hour),
+            participant_messages=bus.limiter(
+                "chat_participant", s.participant_messages_per_second, s.participant_message_burst
+            ),
+            ip_messages=bus.limiter("chat_ip", s.ip_messages_per_second, s.ip_message_burst),
+            participant_connects=bus.limiter(
+                "connect_participant",
+                s.participant_connects_per_minute / 60,
+                s.participant_connects_per_minute,
+            ),
+            ip_connects=bus.limiter(
+                "connect_ip", s.ip_connects_per_minute / 60, s.ip_connects_per_minute
+            ),
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -17,14 +18,15 @@ from typing import Any
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from peerlane.bus.base import Subscription
+from peerlane.bus.base import Limiter, Subscription
 from peerlane.core import protocol as p
 from peerlane.core import session as core
 from peerlane.core.records import new_id
 from peerlane.core.turn import ice_servers
 from peerlane.errors import ErrorCode, PeerlaneError
 from peerlane.server import logs
-from peerlane.server.auth import Caller, authenticate
+from peerlane.server.addresses import client_address
+from peerlane.server.auth import Caller, authenticate, claimed_participant
 from peerlane.server.services import Services
 
 log = logs.get(__name__)
@@ -52,9 +54,15 @@ def url_hello(query: Mapping[str, str]) -> str | None:
 
 class Connection:
     def __init__(
-        self, ws: WebSocket, services: Services, caller: Caller, hello: str | None = None
+        self,
+        ws: WebSocket,
+        services: Services,
+        caller: Caller,
+        hello: str | None = None,
+        address: str = "unknown",
     ) -> None:
         self.ws = ws
+        self.address = address  # the per-IP limit key (server.addresses)
         self._url_hello = hello
         self.services = services
         cfg = services.settings
@@ -99,7 +107,10 @@ class Connection:
         try:
             if self._url_hello is not None:
                 await self.perform(self.session.receive(self._url_hello, time.monotonic()))
-            while True:
+            # Once closing is decided (a flooder, say), frames already queued are neither
+            # parsed nor stored: receive() hands them over without yielding, so without
+            # this check the reader would work through the whole backlog first.
+            while not self._closed.is_set():
                 message = await self.ws.receive()
                 if message["type"] == "websocket.disconnect":
                     break
@@ -118,7 +129,7 @@ class Connection:
                 await self.perform(self.session.room_event(event))
             if sub.overflowed:
                 # Too slow to keep up: the client reconnects and replays from storage.
-                self.close(1013, "too far behind; reconnect")
+                self.close(core.CLOSE_TRY_AGAIN_LATER, "too far behind; reconnect")
         finally:
             self._closed.set()
 
@@ -186,6 +197,11 @@ class Connection:
 
     async def _persist(self, out: core.PersistChat) -> None:
         chat, ident = out.chat, self.identity
+        if self._closed.is_set():
+            return  # closing: nothing more is stored for this connection
+        if not await self._within_budget():
+            await self.perform(self.session.chat_refused(chat.id, time.monotonic()))
+            return
         try:
             stored, duplicate = await self.services.store.append_message(
                 room_id=ident.room_id,
@@ -213,6 +229,17 @@ class Connection:
             body=chat.body if not duplicate else json.loads(stored.body),
         )
         await self.perform(self.session.chat_stored(core.StoredChat(message, duplicate)))
+
+    async def _within_budget(self) -> bool:
+        """One more chat message within the participant's and its address's budgets?
+
+        They live on the bus (shared by every instance, kept across reconnects), unlike
+        the session's per-connection bucket, which a new connection gets full. Checked
+        before storing, so a refused message costs no write and no fan-out."""
+        limits, now = self.services.limiters, self.services.clock()
+        if await limits.participant_messages.take(self.identity.participant_id, now) is not None:
+            return False
+        return await limits.ip_messages.take(self.address, now) is None
 
     async def _replay(self, out: core.Replay) -> None:
         rows = await self.services.store.messages_after(
@@ -267,6 +294,16 @@ async def room_socket(ws: WebSocket, room_id: str) -> None:
     if svc.draining:
         await ws.close(core.CLOSE_GOING_AWAY, "server shutting down")
         return
+    # Socket opens are counted before any storage lookup, so a reconnect storm costs
+    # a handshake, a signature check and a limiter call per refused socket.
+    address = client_address(ws, svc.settings)
+    if await _refuse_open(ws, svc, svc.limiters.ip_connects, address):
+        return
+    claimed = claimed_participant(svc, ws.headers, ws.cookies)
+    if claimed is not None and await _refuse_open(
+        ws, svc, svc.limiters.participant_connects, claimed
+    ):
+        return
     try:
         caller = await authenticate(
             svc, room_id, ws.headers, ws.cookies, scheme=ws.url.scheme, needs_origin=True
@@ -281,7 +318,7 @@ async def room_socket(ws: WebSocket, room_id: str) -> None:
         )
         await ws.close(code, exc.code.value)
         return
-    conn = Connection(ws, svc, caller, hello=url_hello(ws.query_params))
+    conn = Connection(ws, svc, caller, hello=url_hello(ws.query_params), address=address)
     structlog.contextvars.bind_contextvars(conn_id=conn.identity.peer_id)
     svc.connections.add(conn)
     svc.metrics.connections.inc()
@@ -296,3 +333,22 @@ async def room_socket(ws: WebSocket, room_id: str) -> None:
         svc.metrics.connections.dec()
         log.info("ws.close", code=conn._close_code)
         structlog.contextvars.unbind_contextvars("conn_id")
+
+
+async def _refuse_open(ws: WebSocket, svc: Services, limiter: Limiter, key: str) -> bool:
+    """Spend one socket open from ``key``'s budget; past it, refuse the socket.
+
+    A reconnect storm (a flooder closed with 1008 coming straight back, or a client in
+    a loop) is refused with ``rate_limited`` and close code 1013, which clients answer
+    with their usual growing backoff: the refusal never syncs, so it does not reset it.
+    """
+    wait = await limiter.take(key, svc.clock())
+    if wait is None:
+        return False
+    svc.metrics.errors.labels(ErrorCode.RATE_LIMITED.value, "websocket").inc()
+    seconds = max(1, math.ceil(wait))
+    message = f"Too many connections; try again in {seconds} s."
+    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+        await ws.send_text(p.dump(p.error_message(ErrorCode.RATE_LIMITED, message)))
+        await ws.close(core.CLOSE_TRY_AGAIN_LATER, "too many connections; retry later")
+    return True
