@@ -30,7 +30,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None,
         description="Base URL used in invite links and QR codes "
-        "(default: derived from each request's Host).",
+        "(default: derived from each request's Host); an https URL also makes session "
+        "cookies Secure and turns on HSTS.",
     )
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -214,6 +215,13 @@ class Settings(BaseSettings):
     @property
     def tls(self) -> bool:
         return self.self_signed or self.tls_cert is not None
+
+    @property
+    def https_public(self) -> bool:
+        """Browsers reach the server over HTTPS: it serves TLS itself, or its public URL
+        is https (a TLS proxy in front). Cookies are then Secure and HSTS is sent,
+        whether or not the proxy is trusted to say which scheme a request came in on."""
+        return self.tls or (self.public_url or "").lower().startswith("https://")
 
     @property
     def files_path(self) -> Path:

@@ -111,6 +111,12 @@ def participant_out(p: Participant, online: bool = False) -> s.ParticipantOut:
     return s.ParticipantOut(id=p.id, name=p.name, role=p.role, online=online)
 
 
+def cookie_secure(request: Request, svc: Services) -> bool:
+    """Secure when this request came over HTTPS, and always when the server is public
+    over HTTPS: behind a TLS proxy the request itself may look like plain HTTP."""
+    return request.url.scheme == "https" or svc.settings.https_public
+
+
 def start_session(
     request: Request,
     response: Response,
@@ -130,7 +136,7 @@ def start_session(
             path=cookie_path(room.id),
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=cookie_secure(request, svc),
         )
     return s.SessionOut(
         room=room_out(base_url(request, svc), room),
@@ -219,10 +225,16 @@ async def delete_room(who: Owner, svc: Svc) -> Response:
 
 
 @router.delete("/rooms/{room_id}/session", status_code=204)
-async def leave(who: Who) -> Response:
+async def leave(request: Request, who: Who, svc: Svc) -> Response:
     """Sign this browser out of the room (the participant stays in the history)."""
     response = Response(status_code=204)
-    response.delete_cookie(COOKIE, path=cookie_path(who.room.id))
+    response.delete_cookie(
+        COOKIE,
+        path=cookie_path(who.room.id),
+        httponly=True,
+        samesite="strict",
+        secure=cookie_secure(request, svc),
+    )
     return response
 
 
