@@ -70,7 +70,18 @@ class Settings(BaseSettings):
     )
 
     # -- sessions and invites --
-    session_ttl: float = Field(30 * DAY, gt=0, description="Seconds a session token stays valid.")
+    session_ttl: float = Field(
+        DAY,
+        gt=0,
+        description="Seconds a session lasts unused; each use (an HTTP request, WebSocket "
+        "traffic) renews it.",
+    )
+    session_max_age: float = Field(
+        30 * DAY,
+        gt=0,
+        description="Seconds a session lasts at most, however much it is used; then the "
+        "browser or client joins again.",
+    )
     invite_ttl: float = Field(DAY, gt=0, description="Default seconds until an invite expires.")
     invite_max_uses: int | None = Field(
         None, ge=1, description="Default maximum uses of an invite (unset: unlimited)."

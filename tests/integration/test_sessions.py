@@ -3,11 +3,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
-from support import ServerProcess
+from support import (
+    TIMEOUT,
+    Peer,
+    ServerProcess,
+    assert_error,
+    close_code,
+    create_room,
+    join,
+    link_token,
+    open_socket,
+)
 
 StartServer = Callable[..., ServerProcess]
 
@@ -44,3 +58,116 @@ def test_plain_http_public_url_sends_no_hsts(start_server: StartServer, client):
     r = http.post("/api/rooms", json={"display_name": "alice", "session": "cookie"})
     assert "secure" not in cookie_attributes(r)
     assert "strict-transport-security" not in r.headers
+
+
+# -- sessions that can be ended --------------------------------------------------------
+
+
+def closed_with(peer: Peer) -> tuple[dict[str, Any], int | None]:
+    """The error a peer got just before its socket was closed, and the close code."""
+    error = peer.expect("error")
+    return error, close_code(peer.ws)
+
+
+def test_sign_out_ends_the_session_on_the_server(server: ServerProcess, http: httpx.Client):
+    alice = create_room(http, "alice")
+    bob_phone = join(http, "bob", token=link_token(alice))
+    # Bob again, from a second device: another session of another participant.
+    bob_laptop = join(http, "bob", token=link_token(alice))
+    phone = Peer(server, bob_phone)
+    laptop = Peer(server, bob_laptop)
+    alice_peer = Peer(server, alice)
+
+    r = http.delete(f"/api/rooms/{alice.room_id}/session", headers=bob_phone.auth)
+    assert r.status_code == 204, r.text
+    # The token stops working: signing out is not only forgetting a cookie.
+    assert_error(
+        http.get(f"/api/rooms/{alice.room_id}", headers=bob_phone.auth), 401, "unauthorized"
+    )
+    error, code = closed_with(phone)
+    assert (error["error"]["code"], code) == ("unauthorized", 4401)
+    with open_socket(server.ws_url(alice.room_id), additional_headers=bob_phone.auth) as ws:
+        assert json.loads(ws.recv(timeout=TIMEOUT))["error"]["code"] == "unauthorized"
+        assert close_code(ws) == 4401
+    # Everyone else stays.
+    assert http.get(f"/api/rooms/{alice.room_id}", headers=bob_laptop.auth).status_code == 200
+    laptop.chat("still-here")
+    alice_peer.expect("message", id="still-here")
+    for peer in (laptop, alice_peer):
+        peer.close()
+
+
+def test_the_owner_removes_a_participant(server: ServerProcess, http: httpx.Client):
+    alice = create_room(http, "alice")
+    bob = join(http, "bob", token=link_token(alice))
+    carol = join(http, "carol", token=link_token(alice))
+    base = f"/api/rooms/{alice.room_id}"
+    bob_peer = Peer(server, bob)
+    bob_chat = bob_peer.chat("before")
+    alice_peer = Peer(server, alice)
+
+    # Only the owner, never herself, and only someone in the room.
+    assert_error(
+        http.delete(f"{base}/participants/{bob.participant_id}", headers=carol.auth),
+        403,
+        "not_owner",
+    )
+    assert_error(
+        http.delete(f"{base}/participants/{alice.participant_id}", headers=alice.auth),
+        400,
+        "bad_request",
+    )
+    assert_error(http.delete(f"{base}/participants/nobody", headers=alice.auth), 404, "not_found")
+
+    r = http.delete(f"{base}/participants/{bob.participant_id}", headers=alice.auth)
+    assert r.status_code == 204, r.text
+    error, code = closed_with(bob_peer)
+    assert error["error"] == {
+        "code": "participant_removed",
+        "message": "The room's owner removed you from this room.",
+    }
+    assert code == 4403
+    alice_peer.expect("presence", event="left")
+    assert_error(http.get(base, headers=bob.auth), 401, "unauthorized")
+    names = [
+        p["name"]
+        for p in http.get(f"{base}/participants", headers=alice.auth).json()["participants"]
+    ]
+    assert names == ["alice", "carol"]
+    # What Bob wrote stays in the history.
+    history = http.get(f"{base}/messages", headers=alice.auth).json()["messages"]
+    assert [m["seq"] for m in history] == [bob_chat["seq"]]
+    assert_error(
+        http.delete(f"{base}/participants/{bob.participant_id}", headers=alice.auth),
+        404,
+        "not_found",
+    )
+    alice_peer.close()
+
+
+def test_a_session_in_use_is_renewed_and_an_idle_one_ends(start_server: StartServer, client):
+    """session_ttl is the idle lifetime: HTTP requests and WebSocket traffic renew it.
+    (The lifetime is real time here, so the test lets time pass: twice the lifetime.)"""
+    ttl = 2.0
+    server = start_server(session_ttl=ttl)
+    http = client(server)
+    alice = create_room(http, "alice")
+    bob = join(http, "bob", token=link_token(alice))
+    carol = join(http, "carol", token=link_token(alice))
+    room = f"/api/rooms/{alice.room_id}"
+    peer = Peer(server, alice)
+    # Alice only talks over her socket, Bob only over HTTP, Carol not at all.
+    started = time.monotonic()
+    n = 0
+    while time.monotonic() - started < 2 * ttl:
+        n += 1
+        peer.send({"type": "ping", "nonce": str(n)})
+        peer.expect("pong", nonce=str(n))
+        assert http.get(room, headers=bob.auth).status_code == 200
+        with contextlib.suppress(TimeoutError):
+            peer.ws.recv(timeout=ttl / 10)  # a pause between uses; nothing is expected
+    peer.close()
+    # The socket kept Alice's session alive: her token still opens the room.
+    assert http.get(room, headers=alice.auth).status_code == 200
+    assert http.get(room, headers=bob.auth).status_code == 200
+    assert_error(http.get(room, headers=carol.auth), 401, "token_expired")

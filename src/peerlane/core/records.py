@@ -72,6 +72,21 @@ class Invite:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A signed-in browser or client: what a token names, so it can be ended."""
+
+    id: str
+    participant_id: str
+    room_id: str
+    created_at: float
+    expires_at: float  # idle expiry, pushed on while the session is in use
+    revoked_at: float | None = None  # signed out
+
+    def live(self, now: float) -> bool:
+        return self.revoked_at is None and self.expires_at > now
+
+
+@dataclass(frozen=True, slots=True)
 class StoredMessage:
     room_id: str
     seq: int

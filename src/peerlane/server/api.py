@@ -9,8 +9,8 @@ import segno
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from peerlane.core import codes, credentials, invites
-from peerlane.core.records import Invite, Participant, Retention, Room, new_id
-from peerlane.core.session import RoomDeleted, RoomEvent
+from peerlane.core.records import Invite, Participant, Retention, Room, SessionRecord, new_id
+from peerlane.core.session import RoomDeleted, RoomEvent, SessionEnded
 from peerlane.errors import ErrorCode, ForbiddenError, LimitError, NotFoundError, ProtocolError
 from peerlane.server import schemas as s
 from peerlane.server.auth import COOKIE, Caller, authenticate, cookie_path
@@ -117,7 +117,7 @@ def cookie_secure(request: Request, svc: Services) -> bool:
     return request.url.scheme == "https" or svc.settings.https_public
 
 
-def start_session(
+async def start_session(
     request: Request,
     response: Response,
     svc: Services,
@@ -125,14 +125,32 @@ def start_session(
     participant: Participant,
     kind: s.SessionKind,
 ) -> s.SessionOut:
-    """Issue a signed token: as an HTTP-only cookie for browsers, in the body otherwise."""
-    expires = svc.clock() + svc.settings.session_ttl
-    token = credentials.issue(svc.secret, credentials.Claims(room.id, participant.id, int(expires)))
+    """Open a server-side session and issue a signed token naming it: as an HTTP-only
+    cookie for browsers, in the body otherwise. The session lasts ``session_ttl`` unused
+    (each use renews it) and ``session_max_age`` at most (the token's own expiry)."""
+    now = svc.clock()
+    cfg = svc.settings
+    session = SessionRecord(
+        id=new_id(16),
+        participant_id=participant.id,
+        room_id=room.id,
+        created_at=now,
+        expires_at=now + cfg.session_ttl,
+    )
+    await svc.store.create_session(session)
+    token = credentials.issue(
+        svc.secret,
+        credentials.Claims(
+            room.id, participant.id, int(now + cfg.session_max_age), session_id=session.id
+        ),
+    )
     if kind == "cookie":
+        # The cookie lives as long as the token could; the server ends it sooner when
+        # it goes unused, is signed out, or its participant is removed.
         response.set_cookie(
             COOKIE,
             token,
-            max_age=int(svc.settings.session_ttl),
+            max_age=int(cfg.session_max_age),
             path=cookie_path(room.id),
             httponly=True,
             samesite="strict",
@@ -141,9 +159,9 @@ def start_session(
     return s.SessionOut(
         room=room_out(base_url(request, svc), room),
         participant=participant_out(participant, online=False),
-        mesh_limit=svc.settings.mesh_limit,
+        mesh_limit=cfg.mesh_limit,
         token=token if kind == "bearer" else None,
-        session_expires_at=float(int(expires)),
+        session_expires_at=session.expires_at,
     )
 
 
@@ -190,7 +208,7 @@ async def create_room(
     creator = Participant(owner_id, room_id, body.display_name, "owner", now)
     invite = new_invite(svc, room_id, owner_id, body.invite_ttl, body.invite_max_uses)
     invite = await svc.store.create_room(room, creator, invite)
-    out = start_session(request, response, svc, room, creator, body.session)
+    out = await start_session(request, response, svc, room, creator, body.session)
     out.invite = invite_out(base_url(request, svc), invite, now, with_qr=True)
     return out
 
@@ -226,7 +244,12 @@ async def delete_room(who: Owner, svc: Svc) -> Response:
 
 @router.delete("/rooms/{room_id}/session", status_code=204)
 async def leave(request: Request, who: Who, svc: Svc) -> Response:
-    """Sign this browser out of the room (the participant stays in the history)."""
+    """Sign this browser or client out of the room: its session ends on the server, so
+    the token stops working everywhere and its open sockets close (the participant
+    stays in the room and its history)."""
+    await svc.store.revoke_session(who.session.id, now=svc.clock())
+    ended = SessionEnded(participant_id=who.participant.id, session_id=who.session.id)
+    await svc.bus.publish(RoomEvent(who.room.id, ended))
     response = Response(status_code=204)
     response.delete_cookie(
         COOKIE,
@@ -243,6 +266,20 @@ async def participants(who: Who, svc: Svc) -> s.ParticipantsOut:
     online = {peer.participant_id for peer in await svc.bus.peers(who.room.id)}
     everyone = await svc.store.list_participants(who.room.id)
     return s.ParticipantsOut(participants=[participant_out(p, p.id in online) for p in everyone])
+
+
+@router.delete("/rooms/{room_id}/participants/{participant_id}", status_code=204)
+async def remove_participant(participant_id: str, who: Owner, svc: Svc) -> Response:
+    """The owner removes someone: their sessions end, their tokens stop working on every
+    instance, and their open sockets close with 4403. Their messages stay."""
+    if participant_id == who.participant.id:
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, "You cannot remove yourself; delete the room instead."
+        )
+    if await svc.store.remove_participant(who.room.id, participant_id) is None:
+        raise NotFoundError(ErrorCode.NOT_FOUND, "No such participant in this room.")
+    await svc.bus.publish(RoomEvent(who.room.id, SessionEnded(participant_id=participant_id)))
+    return Response(status_code=204)
 
 
 @router.get("/rooms/{room_id}/messages")
@@ -295,7 +332,7 @@ async def join(body: s.JoinIn, request: Request, response: Response, svc: Svc) -
     room = await svc.store.get_room(invite.room_id)
     if room is None:
         raise NotFoundError(ErrorCode.ROOM_NOT_FOUND)
-    return start_session(request, response, svc, room, joined, body.session)
+    return await start_session(request, response, svc, room, joined, body.session)
 
 
 async def find_invite(svc: Services, body: s.JoinIn) -> Invite:

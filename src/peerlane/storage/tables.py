@@ -122,6 +122,27 @@ messages = Table(
     Index(None, "room_id", "ts"),
 )
 
+# -- sessions (revision 0003s) --
+
+# A signed-in browser or client; tokens name their row. Removing the participant
+# removes its sessions.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column(
+        "participant_id",
+        String,
+        ForeignKey("participants.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("room_id", String, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False, index=True),
+    Column("revoked_at", Double, nullable=True),
+)
+
 # -- files (revision 0002) --
 
 # A share link. Only hashes of its two secrets are kept (see files.records.Share).
