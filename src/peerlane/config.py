@@ -86,8 +86,24 @@ class Settings(BaseSettings):
     invite_max_uses: int | None = Field(
         None, ge=1, description="Default maximum uses of an invite (unset: unlimited)."
     )
+    code_words: int = Field(
+        2,
+        ge=2,
+        le=6,
+        description="Secret words in a new short code (2: about 28,000 secrets per code; "
+        "3: about 4.9 million).",
+    )
     code_max_failures: int = Field(
-        5, ge=1, description="Wrong guesses of a short code before it is retired."
+        5,
+        ge=1,
+        description="Wrong guesses of one short code that one IP address (an IPv6 /64) may "
+        "make per day; then that address may not try the code at all.",
+    )
+    code_max_total_failures: int = Field(
+        100,
+        ge=1,
+        description="Wrong guesses of one short code from all addresses together before the "
+        "code is retired (the invite link keeps working).",
     )
 
     # -- limits --

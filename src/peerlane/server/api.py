@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import replace
 from typing import Annotated
 
@@ -174,7 +175,7 @@ def new_invite(
         room_id=room_id,
         token=new_id(24),
         nameplate=None,  # the store allocates the smallest free one
-        words=codes.random_words(),
+        words=codes.random_words(svc.settings.code_words),
         created_by=created_by,
         created_at=now,
         expires_at=now + (ttl or svc.settings.invite_ttl),
@@ -321,7 +322,7 @@ async def join(body: s.JoinIn, request: Request, response: Response, svc: Svc) -
     ) is not None:
         raise LimitError(ErrorCode.TOO_MANY_ATTEMPTS, retry_after=wait)
     try:
-        invite = await find_invite(svc, body)
+        invite = await find_invite(svc, body, ip, now)
     except NotFoundError:
         await limits.failed_joins.take(ip, now)
         raise
@@ -335,8 +336,14 @@ async def join(body: s.JoinIn, request: Request, response: Response, svc: Svc) -
     return await start_session(request, response, svc, room, joined, body.session)
 
 
-async def find_invite(svc: Services, body: s.JoinIn) -> Invite:
-    """The invite a link token or short code names; a wrong code counts against it."""
+async def find_invite(svc: Services, body: s.JoinIn, ip: str, now: float) -> Invite:
+    """The invite a link token or short code names.
+
+    A wrong guess of a code's words counts twice: against this (code, address) pair,
+    which then may not try the code for a while (``code_max_failures`` a day), and
+    against the code itself, which is retired only after ``code_max_total_failures``
+    from everyone: one address alone can no longer retire other people's codes.
+    """
     store = svc.store
     if body.token is not None:
         invite = await store.get_invite_by_token(body.token)
@@ -347,10 +354,34 @@ async def find_invite(svc: Services, body: s.JoinIn) -> Invite:
     invite = None if code is None else await store.get_invite_by_nameplate(code.nameplate)
     if code is None or invite is None:
         raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
+    guesses = svc.limiters.code_guesses
+    key = f"{invite.id}|{address_key(ip)}"
+    if (wait := await guesses.peek(key, now)) is not None:
+        raise LimitError(
+            ErrorCode.TOO_MANY_ATTEMPTS,
+            "Too many wrong guesses of this code from your address; use the invite link, "
+            "or try again later.",
+            retry_after=wait,
+        )
     if not codes.words_match(invite.words, code.words):
-        await store.record_code_failure(invite.id, max_failures=svc.settings.code_max_failures)
+        await guesses.take(key, now)
+        await store.record_code_failure(
+            invite.id, max_failures=svc.settings.code_max_total_failures
+        )
         raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
     return invite
+
+
+def address_key(ip: str) -> str:
+    """The address as a rate-limit key: an IPv6 client usually holds a whole /64, so
+    the /64 counts as one address."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 # -- invites ---------------------------------------------------------------------------

@@ -27,6 +27,8 @@ class Limiters:
     joins: Limiter
     failed_joins: Limiter
     shares: Limiter
+    # Wrong guesses per (code, address): refilled over a day, so the same few per day.
+    code_guesses: Limiter
 
     @classmethod
     def from_settings(cls, s: Settings, bus: Bus) -> Limiters:
@@ -37,6 +39,9 @@ class Limiters:
                 "failed_joins", s.failed_joins_per_hour / 3600, s.failed_joins_per_hour
             ),
             shares=bus.limiter("shares", s.shares_per_hour / 3600, s.shares_per_hour),
+            code_guesses=bus.limiter(
+                "code_guesses", s.code_max_failures / 86_400, s.code_max_failures
+            ),
         )
 
 
