@@ -171,3 +171,60 @@ def test_a_session_in_use_is_renewed_and_an_idle_one_ends(start_server: StartSer
     assert http.get(room, headers=alice.auth).status_code == 200
     assert http.get(room, headers=bob.auth).status_code == 200
     assert_error(http.get(room, headers=carol.auth), 401, "token_expired")
+
+
+# -- short codes: guessing per address, retiring only under a distributed attack ----------
+
+
+def join_from(http: httpx.Client, address: str, **how: Any) -> httpx.Response:
+    """A join as if from ``address``, told by a trusted proxy."""
+    return http.post(
+        "/api/join",
+        json={"display_name": "eve", **how},
+        headers={"x-forwarded-for": address},
+    )
+
+
+def test_one_address_cannot_retire_a_code_but_many_can(start_server: StartServer, client):
+    server = start_server(
+        trust_proxy="true",
+        code_max_failures=2,
+        code_max_total_failures=6,
+        failed_joins_per_hour=1000,
+        joins_per_minute=1000,
+    )
+    http = client(server)
+    alice = create_room(http)
+    code = alice.body["invite"]["code"]
+    wrong = code.split("-")[0] + "-wrong-guess"
+
+    for _ in range(2):
+        assert_error(join_from(http, "198.51.100.7", code=wrong), 404, "invite_not_found")
+    # That address is out of guesses for this code, right or wrong ...
+    assert_error(join_from(http, "198.51.100.7", code=code), 429, "too_many_attempts")
+    # ... and so is its whole IPv6 /64, counted as one address.
+    for _ in range(2):
+        assert_error(join_from(http, "2001:db8:1:2::a", code=wrong), 404, "invite_not_found")
+    assert_error(join_from(http, "2001:db8:1:2::b", code=code), 429, "too_many_attempts")
+    # Everyone else still joins with the code: 4 wrong guesses retired nothing.
+    r = join_from(http, "203.0.113.9", code=code)
+    assert r.status_code == 200, r.text
+
+    # Many addresses together reach the ceiling (6 in all): the code is retired.
+    for _ in range(2):
+        assert_error(join_from(http, "192.0.2.44", code=wrong), 404, "invite_not_found")
+    assert_error(join_from(http, "203.0.113.10", code=code), 404, "invite_not_found")
+    invite = http.get(f"/api/rooms/{alice.room_id}/invites", headers=alice.auth).json()
+    assert invite["invites"][0]["code"] is None
+    # The link keeps working.
+    r = join_from(http, "203.0.113.11", token=link_token(alice))
+    assert r.status_code == 200, r.text
+
+
+def test_codes_can_have_more_words(start_server: StartServer, client):
+    http = client(start_server(code_words=4))
+    alice = create_room(http)
+    number, *words = alice.body["invite"]["code"].split("-")
+    assert len(words) == 4
+    bob = join(http, "bob", code=f"{number} {' '.join(words)}")
+    assert bob.room_id == alice.room_id

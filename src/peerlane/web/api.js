@@ -159,12 +159,22 @@ export function deleteRoom(roomId) {
 }
 
 /**
- * Sign this browser out of the room (drops its session cookie).
+ * Sign this browser out of the room: the server ends its session (and drops the cookie).
  * @param {string} roomId
  * @returns {Promise<null>}
  */
 export function leaveRoom(roomId) {
   return request("DELETE", `${roomPath(roomId)}/session`);
+}
+
+/**
+ * Remove someone from the room (owner only): their sessions end and their sockets close.
+ * @param {string} roomId
+ * @param {string} participantId
+ * @returns {Promise<null>}
+ */
+export function removeParticipant(roomId, participantId) {
+  return request("DELETE", `${roomPath(roomId)}/participants/${encodeURIComponent(participantId)}`);
 }
 
 /**
