@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -228,3 +229,28 @@ def test_codes_can_have_more_words(start_server: StartServer, client):
     assert len(words) == 4
     bob = join(http, "bob", code=f"{number} {' '.join(words)}")
     assert bob.room_id == alice.room_id
+
+
+# -- secrets at rest -----------------------------------------------------------------------
+
+
+def test_the_database_holds_no_invite_secret(server: ServerProcess, http: httpx.Client):
+    """Only hashes of invite links and code words are stored; the room still sees both
+    (derived again from the server secret), and both still work."""
+    alice = create_room(http)
+    invite = alice.body["invite"]
+    token = link_token(alice)
+    words = invite["code"].split("-", 1)[1]
+    listed = http.get(f"/api/rooms/{alice.room_id}/invites", headers=alice.auth).json()
+    assert listed["invites"][0]["link"] == invite["link"]
+    assert listed["invites"][0]["code"] == invite["code"]
+
+    with sqlite3.connect(server.data_dir / "peerlane.db") as db:
+        rows = db.execute("SELECT * FROM invites").fetchall()
+    stored = repr(rows)
+    assert len(rows) == 1
+    assert token not in stored
+    assert words not in stored
+
+    assert join(http, "bob", token=token).room_id == alice.room_id
+    assert join(http, "carol", code=invite["code"]).room_id == alice.room_id

@@ -9,7 +9,7 @@ from typing import Annotated
 import segno
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from peerlane.core import codes, credentials, invites
+from peerlane.core import codes, credentials, invite_secrets, invites
 from peerlane.core.records import Invite, Participant, Retention, Room, SessionRecord, new_id
 from peerlane.core.session import RoomDeleted, RoomEvent, SessionEnded
 from peerlane.errors import ErrorCode, ForbiddenError, LimitError, NotFoundError, ProtocolError
@@ -69,27 +69,38 @@ def base_url(request: Request, svc: Services) -> str:
 # -- views -----------------------------------------------------------------------------
 
 
-def invite_link(base: str, invite: Invite) -> str:
+def invite_link(base: str, key: bytes, invite: Invite) -> str | None:
     """The secret rides in the fragment, which browsers never send to a server: it
-    stays out of access logs and Referer headers everywhere."""
-    return f"{base}/join#{invite.token}"
+    stays out of access logs and Referer headers everywhere. The database keeps only
+    its hash; the server derives it again (None for an invite it cannot: an old one)."""
+    token = invite_secrets.shown_link_token(key, invite.id, invite.token_hash)
+    return None if token is None else f"{base}/join#{token}"
+
+
+def invite_code(key: bytes, invite: Invite) -> str | None:
+    if invite.nameplate is None:
+        return None
+    words = invite_secrets.shown_words(key, invite.id, invite.words_hash)
+    return None if words is None else f"{invite.nameplate}-{words}"
 
 
 def qr_svg(link: str) -> str:
     return str(segno.make(link, error="m").svg_inline(scale=4, border=2))
 
 
-def invite_out(base: str, invite: Invite, now: float, *, with_qr: bool = False) -> s.InviteOut:
-    link = invite_link(base, invite)
+def invite_out(
+    base: str, key: bytes, invite: Invite, now: float, *, with_qr: bool = False
+) -> s.InviteOut:
+    link = invite_link(base, key, invite)
     return s.InviteOut(
         id=invite.id,
         link=link,
-        code=invite.code,
+        code=invite_code(key, invite),
         expires_at=invite.expires_at,
         max_uses=invite.max_uses,
         uses=invite.uses,
         status=_STATUS[invites.problem(invite, now)],
-        qr_svg=qr_svg(link) if with_qr else None,
+        qr_svg=qr_svg(link) if with_qr and link is not None else None,
         qr_url=f"{base}/api/rooms/{invite.room_id}/invites/{invite.id}/qr.svg",
     )
 
@@ -170,12 +181,15 @@ def new_invite(
     svc: Services, room_id: str, created_by: str, ttl: float | None, max_uses: int | None
 ) -> Invite:
     now = svc.clock()
+    invite_id = new_id(9)
+    key = svc.secret
+    words = invite_secrets.code_words(key, invite_id, svc.settings.code_words)
     return Invite(
-        id=new_id(9),
+        id=invite_id,
         room_id=room_id,
-        token=new_id(24),
+        token_hash=invite_secrets.token_hash(invite_secrets.link_token(key, invite_id)),
         nameplate=None,  # the store allocates the smallest free one
-        words=codes.random_words(svc.settings.code_words),
+        words_hash=invite_secrets.words_hash(key, invite_id, words),
         created_by=created_by,
         created_at=now,
         expires_at=now + (ttl or svc.settings.invite_ttl),
@@ -210,7 +224,7 @@ async def create_room(
     invite = new_invite(svc, room_id, owner_id, body.invite_ttl, body.invite_max_uses)
     invite = await svc.store.create_room(room, creator, invite)
     out = await start_session(request, response, svc, room, creator, body.session)
-    out.invite = invite_out(base_url(request, svc), invite, now, with_qr=True)
+    out.invite = invite_out(base_url(request, svc), svc.secret, invite, now, with_qr=True)
     return out
 
 
@@ -346,7 +360,7 @@ async def find_invite(svc: Services, body: s.JoinIn, ip: str, now: float) -> Inv
     """
     store = svc.store
     if body.token is not None:
-        invite = await store.get_invite_by_token(body.token)
+        invite = await store.get_invite_by_token_hash(invite_secrets.token_hash(body.token))
         if invite is None:
             raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
         return invite
@@ -363,7 +377,7 @@ async def find_invite(svc: Services, body: s.JoinIn, ip: str, now: float) -> Inv
             "or try again later.",
             retry_after=wait,
         )
-    if not codes.words_match(invite.words, code.words):
+    if not invite_secrets.words_match(svc.secret, invite.id, invite.words_hash, code.words):
         await guesses.take(key, now)
         await store.record_code_failure(
             invite.id, max_failures=svc.settings.code_max_total_failures
@@ -402,7 +416,7 @@ async def list_invites(request: Request, who: Who, svc: Svc) -> s.InvitesOut:
     found = await svc.store.list_invites(who.room.id)
     if not who.is_owner:
         found = [inv for inv in found if invites.is_live(inv, now)]
-    return s.InvitesOut(invites=[invite_out(base, inv, now) for inv in found])
+    return s.InvitesOut(invites=[invite_out(base, svc.secret, inv, now) for inv in found])
 
 
 @router.post("/rooms/{room_id}/invites", status_code=201)
@@ -411,7 +425,7 @@ async def create_invite(
 ) -> s.InviteOut:
     invite = new_invite(svc, who.room.id, who.participant.id, body.ttl, body.max_uses)
     invite = await svc.store.create_invite(invite)
-    return invite_out(base_url(request, svc), invite, svc.clock(), with_qr=True)
+    return invite_out(base_url(request, svc), svc.secret, invite, svc.clock(), with_qr=True)
 
 
 @router.patch("/rooms/{room_id}/invites/{invite_id}")
@@ -426,7 +440,7 @@ async def update_invite(
         max_uses=body.max_uses,
         clear_max_uses=body.unlimited_uses,
     )
-    return invite_out(base_url(request, svc), invite, now, with_qr=True)
+    return invite_out(base_url(request, svc), svc.secret, invite, now, with_qr=True)
 
 
 @router.delete("/rooms/{room_id}/invites/{invite_id}")
@@ -435,7 +449,7 @@ async def revoke_invite(invite_id: str, request: Request, who: Owner, svc: Svc) 
     now = svc.clock()
     if invite.revoked_at is None:
         invite = await svc.store.update_invite(invite.id, revoked_at=now)
-    return invite_out(base_url(request, svc), invite, now)
+    return invite_out(base_url(request, svc), svc.secret, invite, now)
 
 
 @router.get("/rooms/{room_id}/invites/{invite_id}/qr.svg")
@@ -443,5 +457,8 @@ async def invite_qr(invite_id: str, request: Request, who: Who, svc: Svc) -> Res
     invite = await room_invite(svc, who, invite_id)
     if not who.is_owner and not invites.is_live(invite, svc.clock()):
         raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
-    svg = qr_svg(invite_link(base_url(request, svc), invite))
+    link = invite_link(base_url(request, svc), svc.secret, invite)
+    if link is None:
+        raise NotFoundError(ErrorCode.NOT_FOUND, "This older invite's link cannot be shown.")
+    svg = qr_svg(link)
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-store"})

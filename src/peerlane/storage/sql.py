@@ -314,9 +314,9 @@ class SqlStore(FileSql):
         async with self._read() as conn:
             return await _get_invite(conn, invites.c.id == invite_id)
 
-    async def get_invite_by_token(self, token: str) -> Invite | None:
+    async def get_invite_by_token_hash(self, token_hash: str) -> Invite | None:
         async with self._read() as conn:
-            return await _get_invite(conn, invites.c.token == token)
+            return await _get_invite(conn, invites.c.token_hash == token_hash)
 
     async def get_invite_by_nameplate(self, nameplate: int) -> Invite | None:
         async with self._read() as conn:

@@ -87,10 +87,12 @@ invites = Table(
         nullable=False,
         index=True,
     ),
-    Column("token", String, nullable=False),
+    # Hashes of the link token and of the code's words (revision 0003s; see
+    # core.invite_secrets): the secrets themselves are never stored.
+    Column("token_hash", String, nullable=False),
     # NULL once the short code is retired; unique among the non-NULL ones.
     Column("nameplate", Integer, nullable=True),
-    Column("words", String, nullable=False),
+    Column("words_hash", String, nullable=True),
     Column("created_by", String, nullable=False),
     Column("created_at", Double, nullable=False),
     Column("expires_at", Double, nullable=False),
@@ -99,7 +101,7 @@ invites = Table(
     Column("revoked_at", Double, nullable=True),
     Column("failures", Integer, nullable=False, default=0),
     # The unique constraints double as the lookup indexes for links and short codes.
-    UniqueConstraint("token"),
+    UniqueConstraint("token_hash"),
     UniqueConstraint("nameplate"),
 )
 

@@ -12,7 +12,7 @@ import { ERROR_CODES } from "./protocol.js";
  * @typedef {{id: string, name: string, created_at: number, latest_seq: number,
  *   retention: Retention, url: string}} RoomOut
  * @typedef {{id: string, name: string, role: Role, online: boolean}} ParticipantOut
- * @typedef {{id: string, link: string, code: string | null, expires_at: number,
+ * @typedef {{id: string, link: string | null, code: string | null, expires_at: number,
  *   max_uses: number | null, uses: number, status: "live" | "expired" | "revoked" | "exhausted",
  *   qr_svg: string | null, qr_url: string}} InviteOut
  * @typedef {{room: RoomOut, participant: ParticipantOut, mesh_limit: number, token: string | null,
