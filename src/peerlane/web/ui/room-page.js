@@ -408,6 +408,8 @@ export class RoomPage extends HTMLElement {
     // The recipient chooser: everyone in the room but me, online people first.
     /** @type {Map<string, {name: string, online: boolean}>} */
     const people = new Map();
+    /** People the owner removed here: their last presence may still be on its way. */
+    const removed = new Set();
     let listing = false;
     let listedAt = 0;
     const renderRecipients = () => {
@@ -415,7 +417,7 @@ export class RoomPage extends HTMLElement {
       const online = new Set(Array.from(room.peers.values()).map((p) => p.participant_id));
       for (const peer of room.peers.values()) {
         const id = peer.participant_id;
-        if (id && id !== mine && !people.has(id)) people.set(id, { name: peer.name || "Someone", online: true });
+        if (id && id !== mine && !people.has(id) && !removed.has(id)) people.set(id, { name: peer.name || "Someone", online: true });
       }
       const chosen = recipient.value;
       const entries = Array.from(people)
@@ -466,6 +468,7 @@ export class RoomPage extends HTMLElement {
           return;
         }
       }
+      removed.add(id);
       people.delete(id);
       renderRecipients();
     };
@@ -475,7 +478,7 @@ export class RoomPage extends HTMLElement {
       try {
         const out = await api.listParticipants(this.roomId);
         listedAt = Date.now();
-        for (const p of out.participants ?? []) people.set(p.id, { name: p.name, online: p.online });
+        for (const p of out.participants ?? []) if (!removed.has(p.id)) people.set(p.id, { name: p.name, online: p.online });
       } catch {
         /* the peers we see are enough to choose from */
       } finally {
@@ -543,7 +546,7 @@ export class RoomPage extends HTMLElement {
       const why = ENDED_FOR_GOOD.has(room.ended ?? "") ? room.ended ?? "" : "";
       if (why && ended.hidden) {
         ended.replaceChildren(
-          h("p", { role: "alert", text: ENDED_FOR_GOOD.get(why) ?? "" }),
+          h("p", { text: ENDED_FOR_GOOD.get(why) ?? "" }),
           why === "unsupported_version"
             ? h("button", { type: "button", class: "btn primary", text: "Reload", onclick: () => location.reload() })
             : h("a", { href: "/", class: "btn primary", text: "Start a new room" }),
