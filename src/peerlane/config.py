@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None,
         description="Base URL used in invite links and QR codes "
-        "(default: derived from each request's Host).",
+        "(default: derived from each request's Host); an https URL also makes session "
+        "cookies Secure and turns on HSTS.",
     )
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -93,13 +94,40 @@ class Settings(BaseSettings):
     )
 
     # -- sessions and invites --
-    session_ttl: float = Field(30 * DAY, gt=0, description="Seconds a session token stays valid.")
+    session_ttl: float = Field(
+        DAY,
+        gt=0,
+        description="Seconds a session lasts unused; each use (an HTTP request, WebSocket "
+        "traffic) renews it.",
+    )
+    session_max_age: float = Field(
+        30 * DAY,
+        gt=0,
+        description="Seconds a session lasts at most, however much it is used; then the "
+        "browser or client joins again.",
+    )
     invite_ttl: float = Field(DAY, gt=0, description="Default seconds until an invite expires.")
     invite_max_uses: int | None = Field(
         None, ge=1, description="Default maximum uses of an invite (unset: unlimited)."
     )
+    code_words: int = Field(
+        2,
+        ge=2,
+        le=6,
+        description="Secret words in a new short code (2: about 28,000 secrets per code; "
+        "3: about 4.9 million).",
+    )
     code_max_failures: int = Field(
-        5, ge=1, description="Wrong guesses of a short code before it is retired."
+        5,
+        ge=1,
+        description="Wrong guesses of one short code that one IP address (an IPv6 /64) may "
+        "make per day; then that address may not try the code at all.",
+    )
+    code_max_total_failures: int = Field(
+        100,
+        ge=1,
+        description="Wrong guesses of one short code from all addresses together before the "
+        "code is retired (the invite link keeps working).",
     )
 
     # -- limits --
@@ -291,6 +319,13 @@ class Settings(BaseSettings):
     @property
     def tls(self) -> bool:
         return self.self_signed or self.tls_cert is not None
+
+    @property
+    def https_public(self) -> bool:
+        """Browsers reach the server over HTTPS: it serves TLS itself, or its public URL
+        is https (a TLS proxy in front). Cookies are then Secure and HSTS is sent,
+        whether or not the proxy is trusted to say which scheme a request came in on."""
+        return self.tls or (self.public_url or "").lower().startswith("https://")
 
     @property
     def files_path(self) -> Path:

@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     UNAVAILABLE = "unavailable"
     INTERNAL_ERROR = "internal_error"
+    PARTICIPANT_REMOVED = "participant_removed"
     # files: tus uploads, shares, room files
     UNSUPPORTED_TUS_VERSION = "unsupported_tus_version"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
@@ -113,6 +114,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.TOO_MANY_ATTEMPTS: 429,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.PARTICIPANT_REMOVED: 401,
     ErrorCode.UNSUPPORTED_TUS_VERSION: 412,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.INVALID_METADATA: 400,
@@ -171,6 +173,7 @@ DEFAULT_MESSAGE: dict[ErrorCode, str] = {
     ErrorCode.TOO_MANY_ATTEMPTS: "Too many join attempts from your address; try again later.",
     ErrorCode.UNAVAILABLE: "The server is not ready; try again shortly.",
     ErrorCode.INTERNAL_ERROR: "Something went wrong on the server; try again.",
+    ErrorCode.PARTICIPANT_REMOVED: "The room's owner removed you from this room.",
     ErrorCode.UNSUPPORTED_TUS_VERSION: "Send 'Tus-Resumable: 1.0.0' with every upload request.",
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Upload chunks must be sent as "
     "'Content-Type: application/offset+octet-stream'.",

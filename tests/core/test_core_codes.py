@@ -36,7 +36,7 @@ def test_parse_accepts_what_people_type(text: str) -> None:
         "amber-falcon",
         "x-y-z",
         "7-amber",
-        "7-amber-falcon-extra",
+        "7-a-b-c-d-e-f-g",  # more words than any code has
         "-7-amber",
         "1234567890-amber-falcon",  # nameplates have at most nine digits
         "²-amber-falcon",  # str.isdigit() says yes, int() says no
@@ -130,3 +130,14 @@ def test_words_match(expected: str, given_: str, match: bool) -> None:
 @given(st.text(), st.text())
 def test_words_match_is_equality(a: str, b: str) -> None:
     assert words_match(a, b) is (a == b)
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 6])
+def test_codes_of_more_words(count: int) -> None:
+    words = random_words(count)
+    *adjectives, noun = words.split("-")
+    assert len(adjectives) == count - 1
+    assert set(adjectives) <= set(ADJECTIVES)
+    assert noun in NOUNS
+    assert parse(f"12 {words.replace('-', ' ').upper()}") == ShortCode(12, words)
+    assert codes.word_space(count) == len(ADJECTIVES) ** (count - 1) * len(NOUNS)

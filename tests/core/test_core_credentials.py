@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -14,7 +16,7 @@ from peerlane.core.credentials import Claims, issue, new_secret, verify
 from peerlane.errors import AuthError, ErrorCode
 
 SECRET = b"s" * 32
-CLAIMS = Claims(room_id="room-1", participant_id="part-1", expires_at=1_000)
+CLAIMS = Claims(room_id="room-1", participant_id="part-1", expires_at=1_000, session_id="sess-1")
 
 
 def rejected(token: str, secret: bytes = SECRET, now: float = 0.0) -> AuthError:
@@ -41,9 +43,18 @@ def test_token_shape() -> None:
     assert json.loads(base64.urlsafe_b64decode(payload + "==")) == {
         "r": "room-1",
         "p": "part-1",
+        "s": "sess-1",
         "e": 1000,
     }
     assert len(signature) == 43  # 32 bytes of HMAC-SHA256, unpadded
+
+
+def test_a_token_from_before_sessions_names_no_session() -> None:
+    """Tokens issued before server-side sessions carry no "s"; they verify (the
+    signature is good) with an empty session id, which authenticate refuses."""
+    payload = b64(json.dumps({"r": "room-1", "p": "part-1", "e": 1000}).encode())
+    signature = b64(hmac.new(SECRET, f"v1.{payload}".encode(), hashlib.sha256).digest())
+    assert verify(SECRET, f"v1.{payload}.{signature}", now=0.0).session_id == ""
 
 
 @pytest.mark.parametrize("now", [1_000, 1_000.5, 10**9])

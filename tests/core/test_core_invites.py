@@ -18,9 +18,9 @@ def make_invite(**changes: Any) -> Invite:
     base = Invite(
         id="inv-1",
         room_id="room-1",
-        token="tok",
+        token_hash="tok-hash",
         nameplate=7,
-        words="amber-falcon",
+        words_hash="words-hash",
         created_by="part-owner",
         created_at=0.0,
         expires_at=1000.0,
@@ -77,8 +77,3 @@ def test_check_raises_gone(changes: dict[str, Any], code: ErrorCode) -> None:
     assert info.value.code is code
     assert info.value.http_status == 410
     assert info.value.to_dict()["error"]["code"] == code.value
-
-
-def test_invite_code() -> None:
-    assert make_invite().code == "7-amber-falcon"
-    assert make_invite(nameplate=None).code is None

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from peerlane.core import protocol as p
 from peerlane.core.session import (
     CLOSE_POLICY,
+    CLOSE_REMOVED,
     CLOSE_ROOM_GONE,
+    CLOSE_UNAUTHORIZED,
     CLOSE_VERSION,
     Close,
     FindStored,
@@ -32,6 +34,7 @@ from peerlane.core.session import (
     RoomSnapshot,
     Send,
     Session,
+    SessionEnded,
     SessionLimits,
     State,
     StoredChat,
@@ -40,7 +43,14 @@ from peerlane.core.session import (
 from peerlane.errors import ErrorCode
 
 ROOM = "room-1"
-ME = Identity(room_id=ROOM, participant_id="part-me", peer_id="peer-me", name="Me", role="member")
+ME = Identity(
+    room_id=ROOM,
+    participant_id="part-me",
+    peer_id="peer-me",
+    name="Me",
+    role="member",
+    session_id="sess-me",
+)
 ME_INFO = ME.peer_info()
 ALICE = p.PeerInfo(peer_id="peer-alice", participant_id="part-alice", name="Alice", role="owner")
 BOB = p.PeerInfo(peer_id="peer-bob", participant_id="part-bob", name="Bob", role="member")
@@ -196,6 +206,14 @@ INPUTS: dict[str, Callable[[Session], list[Output]]] = {
     "live_gap": lambda s: s.room_event(live(6)),
     "bob_joined": lambda s: s.room_event(presence("joined", BOB)),
     "room_deleted": lambda s: s.room_event(RoomEvent(ROOM, RoomDeleted())),
+    "removed": lambda s: s.room_event(RoomEvent(ROOM, SessionEnded(participant_id="part-me"))),
+    "signed_out": lambda s: s.room_event(
+        RoomEvent(ROOM, SessionEnded(participant_id="part-me", session_id="sess-me"))
+    ),
+    "other_tab_signed_out": lambda s: s.room_event(
+        RoomEvent(ROOM, SessionEnded(participant_id="part-me", session_id="sess-other"))
+    ),
+    "bob_removed": lambda s: s.room_event(RoomEvent(ROOM, SessionEnded(participant_id="part-bob"))),
     "chat_stored": lambda s: s.chat_stored(StoredChat(message(4), duplicate=False)),
     "closed": lambda s: s.closed(),
 }
@@ -223,6 +241,17 @@ TABLE: list[tuple[State, str, list[str], State]] = [
     (AW, "live_next", [], AW),
     (AW, "room_deleted", [], AW),
     (AW, "closed", [], CL),
+    # An ended session closes its sockets in every state, before hello too.
+    (AW, "removed", [ERR + "participant_removed", "Close"], CL),
+    (AW, "signed_out", [ERR + "unauthorized", "Close"], CL),
+    (AW, "other_tab_signed_out", [], AW),
+    (JN, "removed", [ERR + "participant_removed", "Close"], CL),
+    (RP, "signed_out", [ERR + "unauthorized", "Close"], CL),
+    (OP, "removed", [ERR + "participant_removed", "Close"], CL),
+    (OP, "signed_out", [ERR + "unauthorized", "Close"], CL),
+    (OP, "other_tab_signed_out", [], OP),
+    (OP, "bob_removed", [], OP),
+    (CL, "removed", [], CL),
     (JN, "hello", [ERR + "invalid_message"], JN),
     (JN, "ping", ["Send:pong"], JN),
     (JN, "live_next", [], JN),  # held until the client is caught up
@@ -593,6 +622,27 @@ def test_relayed_events_are_sent_verbatim() -> None:
     assert sent(session.room_event(event)) == [
         {"type": "typing", "peer_id": ALICE.peer_id, "name": "Alice", "active": False}
     ]
+
+
+def test_removal_closes_with_4403_and_a_plain_message() -> None:
+    session = open_session()
+    out = session.room_event(RoomEvent(ROOM, SessionEnded(participant_id="part-me")))
+    assert sent(out)[0]["error"] == {
+        "code": "participant_removed",
+        "message": "The room's owner removed you from this room.",
+    }
+    assert out[-1] == Close(CLOSE_REMOVED, "removed from the room")
+    # The room hears that this peer left.
+    assert kinds(session.closed()) == ["Publish:presence"]
+
+
+def test_sign_out_closes_that_sessions_sockets_with_4401() -> None:
+    session = open_session()
+    out = session.room_event(
+        RoomEvent(ROOM, SessionEnded(participant_id="part-me", session_id="sess-me"))
+    )
+    assert sent(out)[0]["error"]["message"] == "You signed out of this room."
+    assert out[-1] == Close(CLOSE_UNAUTHORIZED, "signed out")
 
 
 def test_room_deleted_closes_with_4404() -> None:

@@ -89,7 +89,10 @@ def test_share_link_upload_download_expiry_and_wrong_link(
     assert download.suggested_filename == path.name
     assert sha256_file(saved) == sha, "the downloaded file differs from the one uploaded"
     listed = down.evaluate(
-        "async (token) => (await (await fetch('/api/shares/' + token)).json()).files",
+        """async (token) => (await (await fetch('/api/shares/open', {
+            method: 'POST', headers: {'content-type': 'application/json'},
+            body: JSON.stringify({token}),
+        })).json()).files""",
         link.split("#", 1)[1],
     )
     assert [(f["name"], f["size"], f["root"]) for f in listed] == [(path.name, 12 * MIB, root)]

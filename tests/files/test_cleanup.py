@@ -46,7 +46,8 @@ def test_expired_share_is_removed_with_its_files(
     url = owner.upload(b"bye", share=created["id"])
     assert blob(fserver, url).exists()
     wait_until(lambda: not stored(fserver, url), what="share files removed")
-    assert_error(fhttp.get(f"/api/shares/{token}"), 404, "share_not_found")
+    r = fhttp.post("/api/shares/open", json={"token": token})
+    assert_error(r, 404, "share_not_found")
 
 
 def test_files_of_a_deleted_room_are_removed(fserver: ServerProcess, fhttp: httpx.Client) -> None:

@@ -157,6 +157,11 @@ def test_dangerous_types_are_served_as_octets(
     assert "sandbox" in r.headers["content-security-policy"]
 
 
+def open_share(http: httpx.Client, token: str) -> httpx.Response:
+    """What the download page does with the secret of a link: send it in the body."""
+    return http.post("/api/shares/open", json={"token": token})
+
+
 def new_share(http: httpx.Client, **body: object) -> tuple[dict[str, str], str, Tus]:
     r = http.post("/api/shares", json=body)
     assert r.status_code == 201, r.text
@@ -171,7 +176,7 @@ def test_share_creation(fhttp: httpx.Client, fserver: ServerProcess) -> None:
     assert created["upload_url"] == f"{fserver.base}/api/files/uploads"
     assert created["qr_svg"].startswith("<svg")
     assert (created["max_downloads"], created["size_limit"]) == (2, 1000)
-    listing = fhttp.get(f"/api/shares/{token}").json()
+    listing = open_share(fhttp, token).json()
     assert listing["files"] == []
     assert listing["id"] == created["id"]
     assert_error(fhttp.post("/api/shares", json={"ttl": -1}), 422, "invalid_message")
@@ -182,39 +187,51 @@ def test_share_creation(fhttp: httpx.Client, fserver: ServerProcess) -> None:
 def test_share_download_counting(fhttp: httpx.Client) -> None:
     created, token, owner = new_share(fhttp, max_downloads=2)
     url = owner.upload(b"0123456789", share=created["id"], name="n.txt", type="text/plain")
-    link = f"/api/shares/{token}/files/{file_id(url)}"
+    # No secret in the path: the token rides in a header (or the page's cookie).
+    link = f"/api/shares/{created['id']}/files/{file_id(url)}"
+    secret = {"X-Share-Token": token}
 
     def downloads() -> int:
-        [entry] = fhttp.get(f"/api/shares/{token}").json()["files"]
+        [entry] = open_share(fhttp, token).json()["files"]
+        assert entry["url"].endswith(link)
         return int(entry["downloads"])
 
-    assert fhttp.head(link).status_code == 200
+    assert fhttp.head(link, headers=secret).status_code == 200
     assert downloads() == 0
-    r = fhttp.get(link, headers={"Range": "bytes=5-"})
+    r = fhttp.get(link, headers={**secret, "Range": "bytes=5-"})
     assert (r.status_code, r.content, downloads()) == (206, b"56789", 0)  # a continuation
-    r = fhttp.get(link, headers={"Range": "bytes=0-4"})
+    r = fhttp.get(link, headers={**secret, "Range": "bytes=0-4"})
     assert (r.status_code, r.content, downloads()) == (206, b"01234", 1)  # starts at 0
-    r = fhttp.get(link)
+    r = fhttp.get(link, headers=secret)
     assert r.content == b"0123456789"
     assert r.headers["content-type"] == "text/plain; charset=utf-8"
     assert r.headers["cache-control"] == "no-store"
     assert downloads() == 2  # a whole download
-    assert_error(fhttp.get(link), 410, "share_exhausted")
-    assert_error(fhttp.get(link, headers={"Range": "bytes=5-"}), 410, "share_exhausted")
+    assert_error(fhttp.get(link, headers=secret), 410, "share_exhausted")
+    r = fhttp.get(link, headers={**secret, "Range": "bytes=5-"})
+    assert_error(r, 410, "share_exhausted")
 
 
 def test_share_needs_the_secret(fhttp: httpx.Client) -> None:
     created, token, owner = new_share(fhttp)
     url = owner.upload(b"secret bytes", share=created["id"])
     fid = file_id(url)
-    for wrong in ("", "x", token[:-1], token + "x", created["id"], created["manage_token"]):
-        r = fhttp.get(f"/api/shares/{wrong}/files/{fid}")
-        assert r.status_code == 404
+    link = f"/api/shares/{created['id']}/files/{fid}"
+    assert fhttp.get(link, headers={"X-Share-Token": token}).status_code == 200
+    assert_error(fhttp.get(link), 404, "share_not_found")
+    for wrong in ("x", token[:-1], token + "x", created["id"], created["manage_token"]):
+        r = fhttp.get(link, headers={"X-Share-Token": wrong})
+        assert_error(r, 404, "share_not_found")
+        assert_error(open_share(fhttp, wrong), 404, "share_not_found")
+        # Not in the path of earlier versions either (where the token stood for the id).
+        assert fhttp.get(f"/api/shares/{wrong}/files/{fid}").status_code == 404
     assert_error(fhttp.get("/api/shares/not-a-token"), 404, "share_not_found")
     # A file of another share is not reachable with this share's secret.
     other, _other_token, other_owner = new_share(fhttp)
     other_url = other_owner.upload(b"other", share=other["id"])
-    r = fhttp.get(f"/api/shares/{token}/files/{file_id(other_url)}")
+    r = fhttp.get(
+        f"/api/shares/{created['id']}/files/{file_id(other_url)}", headers={"X-Share-Token": token}
+    )
     assert_error(r, 404, "file_not_found")
 
 
@@ -241,7 +258,7 @@ def test_delete_share(fserver: ServerProcess, fhttp: httpx.Client) -> None:
     assert_error(r, 403, "forbidden")
     assert fhttp.delete(f"/api/shares/{created['id']}", headers=owner.auth).status_code == 204
     assert not blob.exists()
-    assert_error(fhttp.get(f"/api/shares/{token}"), 404, "share_not_found")
+    assert_error(open_share(fhttp, token), 404, "share_not_found")
     r = fhttp.delete(f"/api/shares/{created['id']}", headers=owner.auth)
     assert_error(r, 404, "share_not_found")
 
@@ -255,3 +272,33 @@ def test_metadata_is_echoed_verbatim(fhttp: httpx.Client, owner: Member) -> None
     )
     assert r.status_code == 201
     assert tus.head(r.headers["location"]).headers["upload-metadata"] == meta
+
+
+def test_share_secrets_stay_out_of_paths_and_logs(
+    fserver: ServerProcess, fhttp: httpx.Client
+) -> None:
+    """Issue #9, finding 8: the link's secret travels in a body, header or cookie, never
+    in a path that proxy logs or a browser's download history would keep."""
+    created, token, owner = new_share(fhttp)
+    fid = file_id(owner.upload(b"abc", share=created["id"], name="a.txt"))
+    # The download page: the secret in the body; it answers URLs without it and a cookie.
+    r = open_share(fhttp, token)
+    assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "no-store"
+    [entry] = r.json()["files"]
+    assert entry["url"] == f"{fserver.base}/api/shares/{created['id']}/files/{fid}"
+    assert token not in r.text
+    cookie = r.headers["set-cookie"].lower()
+    assert f"path=/api/shares/{created['id']}".lower() in cookie
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    # A plain link click: the cookie alone authorizes the download.
+    r = fhttp.get(entry["url"])
+    assert (r.status_code, r.content) == (200, b"abc")
+    # Paths of earlier versions, token in place of the id: a redirect to the fragment form.
+    for old in (f"/api/shares/{token}/files/{fid}", f"/api/shares/{token}"):
+        r = fhttp.get(old)
+        assert r.status_code == 303, (old, r.text)
+        assert r.headers["location"] == f"/s#{token}"
+        assert r.headers["cache-control"] == "no-store"
+    assert token not in fserver.logs()

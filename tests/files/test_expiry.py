@@ -42,12 +42,17 @@ def test_expired_share_is_410(fhttp: httpx.Client) -> None:
     token = str(created["link"]).split("#", 1)[1]
     owner = Tus(fhttp, {"Authorization": f"Bearer {created['manage_token']}"})
     url = owner.upload(b"short-lived", share=str(created["id"]), name="a.txt")
-    listing = fhttp.get(f"/api/shares/{token}").json()
+    opened = {"token": token}
+    listing = fhttp.post("/api/shares/open", json=opened).json()
     [entry] = listing["files"]
     assert entry["url"].endswith(url.rsplit("/", 1)[1])
-    wait_until(lambda: fhttp.get(f"/api/shares/{token}").status_code == 410, what="share expiry")
-    assert_error(fhttp.get(f"/api/shares/{token}"), 410, "share_expired")
-    assert_error(fhttp.get(f"/api/shares/{token}/files/{entry['id']}"), 410, "share_expired")
+    wait_until(
+        lambda: fhttp.post("/api/shares/open", json=opened).status_code == 410,
+        what="share expiry",
+    )
+    assert_error(fhttp.post("/api/shares/open", json=opened), 410, "share_expired")
+    r = fhttp.get(entry["url"], headers={"X-Share-Token": token})
+    assert_error(r, 410, "share_expired")
     assert_error(owner.create(5, share=str(created["id"])), 410, "share_expired")
 
 

@@ -153,7 +153,7 @@ def test_share_upload_resumed(fserver: ServerProcess, fhttp: httpx.Client, tmp_p
     upload_with_a_break(
         created["upload_url"], manage, path, {"share": created["id"], "name": path.name}
     )
-    listing = fhttp.get(f"/api/shares/{token}").json()
+    listing = fhttp.post("/api/shares/open", json={"token": token}).json()
     [entry] = listing["files"]
     assert (entry["name"], entry["size"], entry["downloads"]) == (path.name, SIZE, 0)
     assert entry["root"] == root_of_bytes(data)

@@ -151,6 +151,7 @@ ROOM_ENDPOINTS = [
     ("DELETE", "/api/rooms/{room}", None),
     ("DELETE", "/api/rooms/{room}/session", None),
     ("GET", "/api/rooms/{room}/participants", None),
+    ("DELETE", "/api/rooms/{room}/participants/{participant}", None),
     ("GET", "/api/rooms/{room}/messages", None),
     ("GET", "/api/rooms/{room}/invites", None),
     ("POST", "/api/rooms/{room}/invites", {"ttl": 60}),
@@ -200,7 +201,8 @@ def test_the_matrix_covers_every_room_endpoint(shared_http: httpx.Client):
             template.replace("{room}", "{room_id}")
             .replace("{invite}", "{invite_id}")
             .replace("{file}", "{file_id}")
-            .replace("{upload}", "{upload_id}"),
+            .replace("{upload}", "{upload_id}")
+            .replace("{participant}", "{participant_id}"),
         )
         for method, template, _ in ROOM_ENDPOINTS
     }
@@ -243,7 +245,11 @@ def request_room_b(
     """``template`` filled in with room B's ids; upload routes get well-formed tus
     headers, so only the authorization can refuse them."""
     path = template.format(
-        room=rooms.b_owner.room_id, invite=rooms.b_invite, file=rooms.b_file, upload=rooms.b_upload
+        room=rooms.b_owner.room_id,
+        invite=rooms.b_invite,
+        file=rooms.b_file,
+        upload=rooms.b_upload,
+        participant=rooms.b_member.participant_id,
     )
     if "/uploads" in template:
         headers = {**headers, **TUS, "Upload-Length": "5", "Upload-Offset": "0"}

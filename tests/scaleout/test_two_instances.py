@@ -27,6 +27,7 @@ from support import (
     Peer,
     ServerProcess,
     assert_error,
+    close_code,
     create_room,
     join,
     link_token,
@@ -215,3 +216,30 @@ def test_a_flooder_switching_instances_gets_one_budget(
         one.stop()
         two.stop()
         forget_limits()
+
+
+def test_removal_and_sign_out_close_sockets_on_the_other_instance(
+    instances: tuple[ServerProcess, ServerProcess],
+) -> None:
+    one, two = instances
+    with httpx.Client(base_url=one.base) as h1, httpx.Client(base_url=two.base) as h2:
+        alice = create_room(h1, "alice")
+        bob = join(h2, "bob", token=link_token(alice))
+        carol = join(h2, "carol", token=link_token(alice))
+        bob_peer, carol_peer = Peer(two, bob), Peer(one, carol)
+
+        # Removed on instance one, Bob's socket on instance two closes at once.
+        r = h1.delete(
+            f"/api/rooms/{alice.room_id}/participants/{bob.participant_id}", headers=alice.auth
+        )
+        assert r.status_code == 204, r.text
+        assert bob_peer.expect("error")["error"]["code"] == "participant_removed"
+        assert close_code(bob_peer.ws) == 4403
+        assert_error(h2.get(f"/api/rooms/{alice.room_id}", headers=bob.auth), 401, "unauthorized")
+
+        # Signed out on instance two, Carol's socket on instance one closes.
+        r = h2.delete(f"/api/rooms/{alice.room_id}/session", headers=carol.auth)
+        assert r.status_code == 204, r.text
+        assert carol_peer.expect("error")["error"]["code"] == "unauthorized"
+        assert close_code(carol_peer.ws) == 4401
+        assert_error(h1.get(f"/api/rooms/{alice.room_id}", headers=carol.auth), 401, "unauthorized")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from peerlane.core.codes import random_words
+from peerlane.core.invite_secrets import token_hash, words_hash
 from peerlane.core.records import Invite, Participant, Retention, Room, new_id
 from peerlane.storage.sql import SqlStore
 
@@ -50,9 +51,9 @@ class Make:
         return Invite(
             id=new_id(),
             room_id=room.id,
-            token=new_id(24),
+            token_hash=token_hash(new_id(24)),
             nameplate=None,
-            words=random_words(),
+            words_hash=words_hash(b"k" * 32, "any", random_words()),
             created_by=room.owner_id,
             created_at=now,
             expires_at=now + ttl,

@@ -57,9 +57,9 @@ async def test_concurrent_invites_get_distinct_nameplates(store: SqlStore, make)
 async def test_invite_lookups(store: SqlStore, make) -> None:
     _, invite = await make.new_room(store)
 
-    assert await store.get_invite_by_token(invite.token) == invite
+    assert await store.get_invite_by_token_hash(invite.token_hash) == invite
     assert await store.get_invite_by_nameplate(1) == invite
-    assert await store.get_invite_by_token("nope") is None
+    assert await store.get_invite_by_token_hash("nope") is None
     assert await store.get_invite_by_nameplate(2) is None
     assert await store.get_invite("nope") is None
 
@@ -92,7 +92,8 @@ async def test_record_code_failure_retires_the_code(store: SqlStore, make) -> No
     retired = await store.record_code_failure(invite.id, max_failures=3)
     assert (retired.failures, retired.nameplate) == (3, None)
     assert await store.get_invite_by_nameplate(1) is None
-    assert await store.get_invite_by_token(invite.token) == retired  # the link still works
+    # The link still works.
+    assert await store.get_invite_by_token_hash(invite.token_hash) == retired
     with pytest.raises(NotFoundError):
         await store.record_code_failure("nope", max_failures=3)
 

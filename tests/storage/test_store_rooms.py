@@ -31,8 +31,8 @@ async def test_create_and_get_room(store: SqlStore, make) -> None:
 async def test_create_room_is_all_or_nothing(store: SqlStore, make) -> None:
     _, invite = await make.new_room(store)
     other = make.room()
-    # The first invite's token is taken, so the room and its owner must not be stored.
-    clash = replace(make.invite(other), token=invite.token)
+    # The first invite's token hash is taken, so the room and its owner must not be stored.
+    clash = replace(make.invite(other), token_hash=invite.token_hash)
 
     with pytest.raises(ConflictError):
         await store.create_room(other, make.owner(other), clash)

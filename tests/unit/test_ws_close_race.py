@@ -15,7 +15,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from peerlane.config import load_settings
 from peerlane.core import session as core
-from peerlane.core.records import Participant, Retention, Room
+from peerlane.core.records import Participant, Retention, Room, SessionRecord
 from peerlane.server.app import create_app
 from peerlane.server.auth import Caller
 from peerlane.server.ws import Connection
@@ -47,7 +47,10 @@ class ClosingSocket:
 def connection(tmp_path: Path, ws: ClosingSocket) -> Connection:
     services = create_app(load_settings(data_dir=tmp_path)).state.services
     room = Room("r1", "Room", "u1", 0.0, 0.0, 0, Retention())
-    caller = Caller(room, Participant("u1", "r1", "Ann", "owner", 0.0), via_cookie=False)
+    session = SessionRecord("s1", "u1", "r1", 0.0, 1e12)
+    caller = Caller(
+        room, Participant("u1", "r1", "Ann", "owner", 0.0), via_cookie=False, session=session
+    )
     return Connection(ws, services, caller)  # type: ignore[arg-type]  # a recording fake
 
 

@@ -880,6 +880,17 @@ describe("connection", () => {
     assert.equal(events.filter((e) => e.type === "error").at(-1).detail.code, "unauthorized");
   });
 
+  test("removed by the owner: the room ends with a plain message", () => {
+    const { room, signaling, events } = ctx;
+    signaling.setState("closed", "removed");
+    assert.equal(room.ended, "removed");
+    assert.deepEqual(events.filter((e) => e.type === "error").at(-1).detail, {
+      code: "participant_removed",
+      message: "The room's owner removed you from this room.",
+    });
+    assert.equal(room.statusText, "Removed from this room");
+  });
+
   test("room deleted: a deleted event", () => {
     const { room, signaling, events } = ctx;
     signaling.setState("closed", "room_gone");

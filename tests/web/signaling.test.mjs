@@ -235,7 +235,7 @@ test("a socket error reconnects without waiting for the close event", () => {
   assert.equal(s.state, "waiting");
 });
 
-for (const [code, reason] of [[4401, "unauthorized"], [4404, "room_gone"], [4400, "unsupported_version"]]) {
+for (const [code, reason] of [[4401, "unauthorized"], [4403, "removed"], [4404, "room_gone"], [4400, "unsupported_version"]]) {
   test(`close ${code} is final (${reason})`, () => {
     const { s, states } = make();
     s.connect();

@@ -29,9 +29,11 @@ from redis.commands.core import AsyncScript
 from peerlane.bus.memory import MemorySubscription
 from peerlane.core import protocol as p
 from peerlane.core.records import new_id
-from peerlane.core.session import RoomDeleted, RoomEvent
+from peerlane.core.session import RoomDeleted, RoomEvent, SessionEnded
 
-_events: TypeAdapter[p.ServerMessage | RoomDeleted] = TypeAdapter(p.ServerMessage | RoomDeleted)
+_events: TypeAdapter[p.ServerMessage | RoomDeleted | SessionEnded] = TypeAdapter(
+    p.ServerMessage | RoomDeleted | SessionEnded
+)
 
 
 def _channel(room_id: str) -> str:

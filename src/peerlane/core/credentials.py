@@ -1,8 +1,12 @@
 """Signed, expiring session tokens (HMAC-SHA256 over a small JSON claim set).
 
 A token is ``v1.<claims>.<signature>``, both parts base64url without padding. The claims
-name the room and the participant; identity always comes from a verified token, never
-from an id the client supplies. Time is passed in, so this module reads no clock.
+name the room, the participant and the server-side session; identity always comes from a
+verified token, never from an id the client supplies. The token's own expiry is the
+session's longest life (``session_max_age``); the session row decides whether it is
+still live (idle expiry, sign-out, removal). Tokens issued before sessions existed name
+no session and are refused: their holders join again. Time is passed in, so this module
+reads no clock.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class Claims:
     room_id: str
     participant_id: str
     expires_at: int  # seconds since the epoch
+    session_id: str = ""  # the sessions row; "" in a token from before sessions
 
 
 def _b64(data: bytes) -> str:
@@ -46,7 +51,12 @@ def _sign(secret: bytes, payload: str) -> str:
 def issue(secret: bytes, claims: Claims) -> str:
     payload = _b64(
         json.dumps(
-            {"r": claims.room_id, "p": claims.participant_id, "e": claims.expires_at},
+            {
+                "r": claims.room_id,
+                "p": claims.participant_id,
+                "s": claims.session_id,
+                "e": claims.expires_at,
+            },
             separators=(",", ":"),
         ).encode()
     )
@@ -65,7 +75,10 @@ def verify(secret: bytes, token: str, *, now: float) -> Claims:
     try:
         raw = json.loads(_unb64(payload))
         claims = Claims(
-            room_id=str(raw["r"]), participant_id=str(raw["p"]), expires_at=int(raw["e"])
+            room_id=str(raw["r"]),
+            participant_id=str(raw["p"]),
+            expires_at=int(raw["e"]),
+            session_id=str(raw.get("s", "")),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise AuthError(ErrorCode.UNAUTHORIZED) from exc

@@ -55,9 +55,11 @@ class Participant:
 class Invite:
     id: str
     room_id: str
-    token: str  # the secret in the invite link
+    # Only hashes of the two secrets are kept (core.invite_secrets): the link token's
+    # SHA-256, and a keyed hash of the code's words (None: no code words known).
+    token_hash: str
     nameplate: int | None  # the number of the short code; None once retired
-    words: str  # the secret words of the short code
+    words_hash: str | None
     created_by: str
     created_at: float
     expires_at: float
@@ -66,9 +68,20 @@ class Invite:
     revoked_at: float | None = None
     failures: int = 0  # wrong guesses of the words on this nameplate
 
-    @property
-    def code(self) -> str | None:
-        return None if self.nameplate is None else f"{self.nameplate}-{self.words}"
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A signed-in browser or client: what a token names, so it can be ended."""
+
+    id: str
+    participant_id: str
+    room_id: str
+    created_at: float
+    expires_at: float  # idle expiry, pushed on while the session is in use
+    revoked_at: float | None = None  # signed out
+
+    def live(self, now: float) -> bool:
+        return self.revoked_at is None and self.expires_at > now
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,10 @@ Transitions (state, input → next state, outputs)::
     not closed      ping             → (same)      Send(pong)
     any open state  room message     → (same)      Send(message) in seq order; a gap → Replay
     any state       too many errors  → CLOSED      Close(1008)
+    any state       session_ended    → CLOSED      Send(error participant_removed), Close(4403)
+                    (this participant removed)
+                    session_ended    → CLOSED      Send(error unauthorized), Close(4401)
+                    (this session signed out)
 
 Ordering guarantee: a client receives every room message exactly once, in ``seq``
 order, with no gaps. The session remembers the highest seq it has sent; live messages
@@ -66,6 +70,7 @@ CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL = 1011
 CLOSE_TRY_AGAIN_LATER = 1013  # too far behind, or too many connections: back off, reconnect
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_REMOVED = 4403
 CLOSE_ROOM_GONE = 4404
 CLOSE_VERSION = 4400
 
@@ -87,6 +92,7 @@ class Identity:
     peer_id: str  # this connection; a participant may have several
     name: str
     role: Role
+    session_id: str = ""  # the server-side session the connection was opened with
 
     def peer_info(self) -> p.PeerInfo:
         return p.PeerInfo(
@@ -111,12 +117,22 @@ class RoomDeleted(p.WireModel):
     type: Literal["room_deleted"] = "room_deleted"
 
 
+class SessionEnded(p.WireModel):
+    """Internal bus event: a session was signed out (``session_id``), or a participant
+    removed from the room (``session_id`` None: all of their sessions). The connections
+    it names close at once, on every instance."""
+
+    type: Literal["session_ended"] = "session_ended"
+    participant_id: str
+    session_id: str | None = None
+
+
 @dataclass(frozen=True)
 class RoomEvent:
     """What travels on a room's bus: one server message, addressed to all or to one peer."""
 
     room_id: str
-    message: p.ServerMessage | RoomDeleted
+    message: p.ServerMessage | RoomDeleted | SessionEnded
     to: str | None = None  # a peer id: only that peer gets it
     exclude: str | None = None  # a peer id: everyone but that peer gets it
 
@@ -387,7 +403,12 @@ class Session:
     def room_event(self, event: RoomEvent) -> list[Output]:
         """An event from the room's bus, possibly not meant for this connection."""
         me = self.identity.peer_id
-        if self.state in (State.AWAITING_HELLO, State.CLOSED):
+        if self.state is State.CLOSED:
+            return []
+        if isinstance(event.message, SessionEnded):
+            # Before hello too: an ended session must not keep a socket it opened.
+            return self._session_ended(event.message)
+        if self.state is State.AWAITING_HELLO:
             return []
         if (event.to is not None and event.to != me) or event.exclude == me:
             return []
@@ -406,6 +427,24 @@ class Session:
         if isinstance(msg, p.Message):
             return self._live_message(msg, event)
         return [Send(event.text)]
+
+    def _session_ended(self, ended: SessionEnded) -> list[Output]:
+        ident = self.identity
+        if ended.participant_id != ident.participant_id:
+            return []
+        if ended.session_id is None:
+            self.state = State.CLOSED
+            return [
+                Send.of(p.error_message(ErrorCode.PARTICIPANT_REMOVED)),
+                Close(CLOSE_REMOVED, "removed from the room"),
+            ]
+        if ended.session_id != ident.session_id:
+            return []  # another browser of the same participant signed out
+        self.state = State.CLOSED
+        return [
+            Send.of(p.error_message(ErrorCode.UNAUTHORIZED, "You signed out of this room.")),
+            Close(CLOSE_UNAUTHORIZED, "signed out"),
+        ]
 
     def _presence(self, msg: p.Presence, event: RoomEvent) -> list[Output]:
         if msg.event == "joined":

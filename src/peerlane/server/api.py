@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import replace
 from typing import Annotated
 
 import segno
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from peerlane.core import codes, credentials, invites
-from peerlane.core.records import Invite, Participant, Retention, Room, new_id
-from peerlane.core.session import RoomDeleted, RoomEvent
+from peerlane.core import codes, credentials, invite_secrets, invites
+from peerlane.core.records import Invite, Participant, Retention, Room, SessionRecord, new_id
+from peerlane.core.session import RoomDeleted, RoomEvent, SessionEnded
 from peerlane.errors import ErrorCode, ForbiddenError, LimitError, NotFoundError, ProtocolError
 from peerlane.server import schemas as s
 from peerlane.server.addresses import client_address
@@ -68,27 +69,38 @@ def base_url(request: Request, svc: Services) -> str:
 # -- views -----------------------------------------------------------------------------
 
 
-def invite_link(base: str, invite: Invite) -> str:
+def invite_link(base: str, key: bytes, invite: Invite) -> str | None:
     """The secret rides in the fragment, which browsers never send to a server: it
-    stays out of access logs and Referer headers everywhere."""
-    return f"{base}/join#{invite.token}"
+    stays out of access logs and Referer headers everywhere. The database keeps only
+    its hash; the server derives it again (None for an invite it cannot: an old one)."""
+    token = invite_secrets.shown_link_token(key, invite.id, invite.token_hash)
+    return None if token is None else f"{base}/join#{token}"
+
+
+def invite_code(key: bytes, invite: Invite) -> str | None:
+    if invite.nameplate is None:
+        return None
+    words = invite_secrets.shown_words(key, invite.id, invite.words_hash)
+    return None if words is None else f"{invite.nameplate}-{words}"
 
 
 def qr_svg(link: str) -> str:
     return str(segno.make(link, error="m").svg_inline(scale=4, border=2))
 
 
-def invite_out(base: str, invite: Invite, now: float, *, with_qr: bool = False) -> s.InviteOut:
-    link = invite_link(base, invite)
+def invite_out(
+    base: str, key: bytes, invite: Invite, now: float, *, with_qr: bool = False
+) -> s.InviteOut:
+    link = invite_link(base, key, invite)
     return s.InviteOut(
         id=invite.id,
         link=link,
-        code=invite.code,
+        code=invite_code(key, invite),
         expires_at=invite.expires_at,
         max_uses=invite.max_uses,
         uses=invite.uses,
         status=_STATUS[invites.problem(invite, now)],
-        qr_svg=qr_svg(link) if with_qr else None,
+        qr_svg=qr_svg(link) if with_qr and link is not None else None,
         qr_url=f"{base}/api/rooms/{invite.room_id}/invites/{invite.id}/qr.svg",
     )
 
@@ -111,7 +123,13 @@ def participant_out(p: Participant, online: bool = False) -> s.ParticipantOut:
     return s.ParticipantOut(id=p.id, name=p.name, role=p.role, online=online)
 
 
-def start_session(
+def cookie_secure(request: Request, svc: Services) -> bool:
+    """Secure when this request came over HTTPS, and always when the server is public
+    over HTTPS: behind a TLS proxy the request itself may look like plain HTTP."""
+    return request.url.scheme == "https" or svc.settings.https_public
+
+
+async def start_session(
     request: Request,
     response: Response,
     svc: Services,
@@ -119,25 +137,43 @@ def start_session(
     participant: Participant,
     kind: s.SessionKind,
 ) -> s.SessionOut:
-    """Issue a signed token: as an HTTP-only cookie for browsers, in the body otherwise."""
-    expires = svc.clock() + svc.settings.session_ttl
-    token = credentials.issue(svc.secret, credentials.Claims(room.id, participant.id, int(expires)))
+    """Open a server-side session and issue a signed token naming it: as an HTTP-only
+    cookie for browsers, in the body otherwise. The session lasts ``session_ttl`` unused
+    (each use renews it) and ``session_max_age`` at most (the token's own expiry)."""
+    now = svc.clock()
+    cfg = svc.settings
+    session = SessionRecord(
+        id=new_id(16),
+        participant_id=participant.id,
+        room_id=room.id,
+        created_at=now,
+        expires_at=now + cfg.session_ttl,
+    )
+    await svc.store.create_session(session)
+    token = credentials.issue(
+        svc.secret,
+        credentials.Claims(
+            room.id, participant.id, int(now + cfg.session_max_age), session_id=session.id
+        ),
+    )
     if kind == "cookie":
+        # The cookie lives as long as the token could; the server ends it sooner when
+        # it goes unused, is signed out, or its participant is removed.
         response.set_cookie(
             COOKIE,
             token,
-            max_age=int(svc.settings.session_ttl),
+            max_age=int(cfg.session_max_age),
             path=cookie_path(room.id),
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=cookie_secure(request, svc),
         )
     return s.SessionOut(
         room=room_out(base_url(request, svc), room),
         participant=participant_out(participant, online=False),
-        mesh_limit=svc.settings.mesh_limit,
+        mesh_limit=cfg.mesh_limit,
         token=token if kind == "bearer" else None,
-        session_expires_at=float(int(expires)),
+        session_expires_at=session.expires_at,
     )
 
 
@@ -145,12 +181,15 @@ def new_invite(
     svc: Services, room_id: str, created_by: str, ttl: float | None, max_uses: int | None
 ) -> Invite:
     now = svc.clock()
+    invite_id = new_id(9)
+    key = svc.secret
+    words = invite_secrets.code_words(key, invite_id, svc.settings.code_words)
     return Invite(
-        id=new_id(9),
+        id=invite_id,
         room_id=room_id,
-        token=new_id(24),
+        token_hash=invite_secrets.token_hash(invite_secrets.link_token(key, invite_id)),
         nameplate=None,  # the store allocates the smallest free one
-        words=codes.random_words(),
+        words_hash=invite_secrets.words_hash(key, invite_id, words),
         created_by=created_by,
         created_at=now,
         expires_at=now + (ttl or svc.settings.invite_ttl),
@@ -184,8 +223,8 @@ async def create_room(
     creator = Participant(owner_id, room_id, body.display_name, "owner", now)
     invite = new_invite(svc, room_id, owner_id, body.invite_ttl, body.invite_max_uses)
     invite = await svc.store.create_room(room, creator, invite)
-    out = start_session(request, response, svc, room, creator, body.session)
-    out.invite = invite_out(base_url(request, svc), invite, now, with_qr=True)
+    out = await start_session(request, response, svc, room, creator, body.session)
+    out.invite = invite_out(base_url(request, svc), svc.secret, invite, now, with_qr=True)
     return out
 
 
@@ -219,10 +258,21 @@ async def delete_room(who: Owner, svc: Svc) -> Response:
 
 
 @router.delete("/rooms/{room_id}/session", status_code=204)
-async def leave(who: Who) -> Response:
-    """Sign this browser out of the room (the participant stays in the history)."""
+async def leave(request: Request, who: Who, svc: Svc) -> Response:
+    """Sign this browser or client out of the room: its session ends on the server, so
+    the token stops working everywhere and its open sockets close (the participant
+    stays in the room and its history)."""
+    await svc.store.revoke_session(who.session.id, now=svc.clock())
+    ended = SessionEnded(participant_id=who.participant.id, session_id=who.session.id)
+    await svc.bus.publish(RoomEvent(who.room.id, ended))
     response = Response(status_code=204)
-    response.delete_cookie(COOKIE, path=cookie_path(who.room.id))
+    response.delete_cookie(
+        COOKIE,
+        path=cookie_path(who.room.id),
+        httponly=True,
+        samesite="strict",
+        secure=cookie_secure(request, svc),
+    )
     return response
 
 
@@ -231,6 +281,20 @@ async def participants(who: Who, svc: Svc) -> s.ParticipantsOut:
     online = {peer.participant_id for peer in await svc.bus.peers(who.room.id)}
     everyone = await svc.store.list_participants(who.room.id)
     return s.ParticipantsOut(participants=[participant_out(p, p.id in online) for p in everyone])
+
+
+@router.delete("/rooms/{room_id}/participants/{participant_id}", status_code=204)
+async def remove_participant(participant_id: str, who: Owner, svc: Svc) -> Response:
+    """The owner removes someone: their sessions end, their tokens stop working on every
+    instance, and their open sockets close with 4403. Their messages stay."""
+    if participant_id == who.participant.id:
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, "You cannot remove yourself; delete the room instead."
+        )
+    if await svc.store.remove_participant(who.room.id, participant_id) is None:
+        raise NotFoundError(ErrorCode.NOT_FOUND, "No such participant in this room.")
+    await svc.bus.publish(RoomEvent(who.room.id, SessionEnded(participant_id=participant_id)))
+    return Response(status_code=204)
 
 
 @router.get("/rooms/{room_id}/messages")
@@ -272,7 +336,7 @@ async def join(body: s.JoinIn, request: Request, response: Response, svc: Svc) -
     ) is not None:
         raise LimitError(ErrorCode.TOO_MANY_ATTEMPTS, retry_after=wait)
     try:
-        invite = await find_invite(svc, body)
+        invite = await find_invite(svc, body, ip, now)
     except NotFoundError:
         await limits.failed_joins.take(ip, now)
         raise
@@ -283,14 +347,20 @@ async def join(body: s.JoinIn, request: Request, response: Response, svc: Svc) -
     room = await svc.store.get_room(invite.room_id)
     if room is None:
         raise NotFoundError(ErrorCode.ROOM_NOT_FOUND)
-    return start_session(request, response, svc, room, joined, body.session)
+    return await start_session(request, response, svc, room, joined, body.session)
 
 
-async def find_invite(svc: Services, body: s.JoinIn) -> Invite:
-    """The invite a link token or short code names; a wrong code counts against it."""
+async def find_invite(svc: Services, body: s.JoinIn, ip: str, now: float) -> Invite:
+    """The invite a link token or short code names.
+
+    A wrong guess of a code's words counts twice: against this (code, address) pair,
+    which then may not try the code for a while (``code_max_failures`` a day), and
+    against the code itself, which is retired only after ``code_max_total_failures``
+    from everyone: one address alone can no longer retire other people's codes.
+    """
     store = svc.store
     if body.token is not None:
-        invite = await store.get_invite_by_token(body.token)
+        invite = await store.get_invite_by_token_hash(invite_secrets.token_hash(body.token))
         if invite is None:
             raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
         return invite
@@ -298,10 +368,34 @@ async def find_invite(svc: Services, body: s.JoinIn) -> Invite:
     invite = None if code is None else await store.get_invite_by_nameplate(code.nameplate)
     if code is None or invite is None:
         raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
-    if not codes.words_match(invite.words, code.words):
-        await store.record_code_failure(invite.id, max_failures=svc.settings.code_max_failures)
+    guesses = svc.limiters.code_guesses
+    key = f"{invite.id}|{address_key(ip)}"
+    if (wait := await guesses.peek(key, now)) is not None:
+        raise LimitError(
+            ErrorCode.TOO_MANY_ATTEMPTS,
+            "Too many wrong guesses of this code from your address; use the invite link, "
+            "or try again later.",
+            retry_after=wait,
+        )
+    if not invite_secrets.words_match(svc.secret, invite.id, invite.words_hash, code.words):
+        await guesses.take(key, now)
+        await store.record_code_failure(
+            invite.id, max_failures=svc.settings.code_max_total_failures
+        )
         raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
     return invite
+
+
+def address_key(ip: str) -> str:
+    """The address as a rate-limit key: an IPv6 client usually holds a whole /64, so
+    the /64 counts as one address."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 # -- invites ---------------------------------------------------------------------------
@@ -322,7 +416,7 @@ async def list_invites(request: Request, who: Who, svc: Svc) -> s.InvitesOut:
     found = await svc.store.list_invites(who.room.id)
     if not who.is_owner:
         found = [inv for inv in found if invites.is_live(inv, now)]
-    return s.InvitesOut(invites=[invite_out(base, inv, now) for inv in found])
+    return s.InvitesOut(invites=[invite_out(base, svc.secret, inv, now) for inv in found])
 
 
 @router.post("/rooms/{room_id}/invites", status_code=201)
@@ -331,7 +425,7 @@ async def create_invite(
 ) -> s.InviteOut:
     invite = new_invite(svc, who.room.id, who.participant.id, body.ttl, body.max_uses)
     invite = await svc.store.create_invite(invite)
-    return invite_out(base_url(request, svc), invite, svc.clock(), with_qr=True)
+    return invite_out(base_url(request, svc), svc.secret, invite, svc.clock(), with_qr=True)
 
 
 @router.patch("/rooms/{room_id}/invites/{invite_id}")
@@ -346,7 +440,7 @@ async def update_invite(
         max_uses=body.max_uses,
         clear_max_uses=body.unlimited_uses,
     )
-    return invite_out(base_url(request, svc), invite, now, with_qr=True)
+    return invite_out(base_url(request, svc), svc.secret, invite, now, with_qr=True)
 
 
 @router.delete("/rooms/{room_id}/invites/{invite_id}")
@@ -355,7 +449,7 @@ async def revoke_invite(invite_id: str, request: Request, who: Owner, svc: Svc) 
     now = svc.clock()
     if invite.revoked_at is None:
         invite = await svc.store.update_invite(invite.id, revoked_at=now)
-    return invite_out(base_url(request, svc), invite, now)
+    return invite_out(base_url(request, svc), svc.secret, invite, now)
 
 
 @router.get("/rooms/{room_id}/invites/{invite_id}/qr.svg")
@@ -363,5 +457,8 @@ async def invite_qr(invite_id: str, request: Request, who: Who, svc: Svc) -> Res
     invite = await room_invite(svc, who, invite_id)
     if not who.is_owner and not invites.is_live(invite, svc.clock()):
         raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
-    svg = qr_svg(invite_link(base_url(request, svc), invite))
+    link = invite_link(base_url(request, svc), svc.secret, invite)
+    if link is None:
+        raise NotFoundError(ErrorCode.NOT_FOUND, "This older invite's link cannot be shown.")
+    svg = qr_svg(link)
     return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-store"})

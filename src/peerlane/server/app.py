@@ -94,7 +94,10 @@ def create_app(
     add_operations(app, services)
     add_web(app)
     app.add_middleware(
-        HttpMiddleware, metrics=metrics, tls=settings.tls, max_body=settings.max_http_body_bytes
+        HttpMiddleware,
+        metrics=metrics,
+        tls=settings.https_public,
+        max_body=settings.max_http_body_bytes,
     )
     # Outermost: everything inside sees the client the trusted proxies saw.
     app.add_middleware(ForwardedMiddleware, trust=settings.proxy_trust)

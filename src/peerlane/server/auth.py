@@ -7,17 +7,20 @@ methods must come from an allowed Origin (CSRF and cross-site WebSocket hijackin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 
 from peerlane.core import credentials
-from peerlane.core.records import Participant, Room
+from peerlane.core.records import Participant, Room, SessionRecord
 from peerlane.errors import AuthError, ErrorCode, ForbiddenError, NotFoundError, PeerlaneError
 from peerlane.server.services import Services
 
 COOKIE = "peerlane_session"
+# A session in use is renewed once this share of its idle lifetime has passed, so a busy
+# session costs one write per quarter lifetime, not one per request.
+RENEW_AFTER = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,7 @@ class Caller:
     room: Room
     participant: Participant
     via_cookie: bool
+    session: SessionRecord
 
     @property
     def is_owner(self) -> bool:
@@ -107,7 +111,35 @@ async def authenticate(
     room = await services.store.get_room(room_id)
     if room is None:
         raise NotFoundError(ErrorCode.ROOM_NOT_FOUND)
+    session = await live_session(services, claims)
     participant = await services.store.get_participant(claims.participant_id)
     if participant is None or participant.room_id != room_id:
         raise AuthError(ErrorCode.UNAUTHORIZED, "You are no longer in this room; join it again.")
-    return Caller(room=room, participant=participant, via_cookie=via_cookie)
+    return Caller(room=room, participant=participant, via_cookie=via_cookie, session=session)
+
+
+async def live_session(services: Services, claims: credentials.Claims) -> SessionRecord:
+    """The live session the token names, renewed if it is due; else AuthError.
+
+    A token from before server-side sessions names none and is refused (join again).
+    """
+    session = await services.store.get_session(claims.session_id) if claims.session_id else None
+    now = services.clock()
+    if session is None or session.participant_id != claims.participant_id:
+        raise AuthError(ErrorCode.UNAUTHORIZED, "You are no longer signed in; join again.")
+    if session.revoked_at is not None:
+        raise AuthError(ErrorCode.UNAUTHORIZED, "You signed out of this room; join it again.")
+    if session.expires_at <= now:
+        raise AuthError(ErrorCode.TOKEN_EXPIRED)
+    return await renew_if_due(services, session, now)
+
+
+async def renew_if_due(services: Services, session: SessionRecord, now: float) -> SessionRecord:
+    """Push the idle expiry out while the session is in use (sliding lifetime)."""
+    ttl = services.settings.session_ttl
+    if session.expires_at - now > ttl * (1 - RENEW_AFTER):
+        return session
+    expires = now + ttl
+    if await services.store.renew_session(session.id, expires_at=expires, now=now):
+        return replace(session, expires_at=expires)
+    return session

@@ -43,7 +43,7 @@ from peerlane.files.ranges import unsatisfied
 from peerlane.files.records import Quotas, Share, StoredFile
 from peerlane.files.uploads import Interrupted, PatchRequest
 from peerlane.server import logs
-from peerlane.server.api import Who, base_url, client_ip, qr_svg, services
+from peerlane.server.api import Who, base_url, client_ip, cookie_secure, qr_svg, services
 from peerlane.server.auth import Caller, authenticate
 from peerlane.server.services import Services
 
@@ -457,32 +457,117 @@ async def create_share(body: CreateShareIn, request: Request, svc: Svc) -> Creat
     )
 
 
-async def live_share(svc: Services, token: str) -> Share:
-    share = await svc.store.get_share_by_token_hash(_hash_secret(token))
-    if share is None:
-        raise NotFoundError(ErrorCode.SHARE_NOT_FOUND)
+# -- reading a share: the secret never in a path ----------------------------------------
+#
+# A share link is /s#<token>: the secret stays in the fragment. The download page sends
+# it in the body of POST /api/shares/open, which answers the share (its id, the files'
+# URLs) and sets a cookie holding it, scoped to /api/shares/<id>: the download links are
+# /api/shares/<id>/files/<file_id>, with nothing secret in them, so neither proxy logs
+# nor the browser's download history record the secret. Other clients send the token in
+# the X-Share-Token header instead. Paths of earlier versions carried the token where the
+# id now is; they are redirected to the fragment form (see share_or_redirect).
+
+SHARE_COOKIE = "peerlane_share"
+SHARE_TOKEN_HEADER = "x-share-token"  # noqa: S105 - a header name
+
+
+class OpenShareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=1, max_length=256)
+
+
+def share_cookie_path(share_id: str) -> str:
+    return f"/api/shares/{share_id}"
+
+
+def check_live(svc: Services, share: Share) -> Share:
     if share.expires_at <= svc.clock():
         raise GoneError(ErrorCode.SHARE_EXPIRED)
     return share
 
 
-@router.get("/shares/{token}")
-async def get_share(token: str, request: Request, svc: Svc) -> ShareOut:
-    """What a share link holds (the complete files), by the secret in the link."""
-    share = await live_share(svc, token)
+async def live_share(svc: Services, token: str) -> Share:
+    share = await svc.store.get_share_by_token_hash(_hash_secret(token))
+    if share is None:
+        raise NotFoundError(ErrorCode.SHARE_NOT_FOUND)
+    return check_live(svc, share)
+
+
+async def share_or_redirect(request: Request, svc: Services, share_id: str) -> Share | Response:
+    """The live share ``share_id`` names, if the request carries its token (header or
+    cookie); a redirect for a path of an earlier version with the token in it."""
+    share = await svc.store.get_share(share_id)
+    if share is None:
+        if await svc.store.get_share_by_token_hash(_hash_secret(share_id)) is not None:
+            return old_link_redirect(share_id)
+        raise NotFoundError(ErrorCode.SHARE_NOT_FOUND)
+    token = request.headers.get(SHARE_TOKEN_HEADER) or request.cookies.get(SHARE_COOKIE)
+    # A missing or wrong token says "not found", like an unknown share: no oracle.
+    if token is None or not hmac.compare_digest(_hash_secret(token), share.token_hash):
+        raise NotFoundError(ErrorCode.SHARE_NOT_FOUND)
+    return check_live(svc, share)
+
+
+def old_link_redirect(token: str) -> Response:
+    """To the download page with the token in the fragment, out of the path: the next
+    request (and the history entry it leaves) has no secret in it. Our access log names
+    only the route template, never the path."""
+    return Response(
+        status_code=303,
+        headers={
+            "location": f"/s#{token}",
+            "cache-control": "no-store",
+            "referrer-policy": "no-referrer",
+        },
+    )
+
+
+async def share_out(request: Request, svc: Services, share: Share) -> ShareOut:
     base = base_url(request, svc)
     found = await svc.store.list_files(share_id=share.id)
+    path = share_cookie_path(share.id)
     return ShareOut(
         id=share.id,
         expires_at=share.expires_at,
         max_downloads=share.max_downloads,
         size_limit=share.size_limit,
-        files=[file_out(f, f"{base}/api/shares/{token}/files/{f.id}", room=False) for f in found],
+        files=[file_out(f, f"{base}{path}/files/{f.id}", room=False) for f in found],
     )
 
 
-async def download_share_file(token: str, file_id: str, request: Request, svc: Svc) -> Response:
-    share = await live_share(svc, token)
+@router.post("/shares/open")
+async def open_share(body: OpenShareIn, request: Request, response: Response, svc: Svc) -> ShareOut:
+    """What a share link holds (the complete files), by the secret in the body; sets the
+    cookie the download links of this share are authorized by."""
+    share = await live_share(svc, body.token)
+    response.set_cookie(
+        SHARE_COOKIE,
+        body.token,
+        max_age=max(1, int(share.expires_at - svc.clock())),
+        path=share_cookie_path(share.id),
+        httponly=True,
+        # Strict: another site cannot spend this share's downloads through a visitor.
+        samesite="strict",
+        secure=cookie_secure(request, svc),
+    )
+    response.headers["cache-control"] = "no-store"
+    return await share_out(request, svc, share)
+
+
+@router.get("/shares/{share_id}", response_model=ShareOut)
+async def get_share(share_id: str, request: Request, svc: Svc) -> ShareOut | Response:
+    """The share again, with its token in the X-Share-Token header or the cookie."""
+    found = await share_or_redirect(request, svc, share_id)
+    if isinstance(found, Response):
+        return found
+    return await share_out(request, svc, found)
+
+
+async def download_share_file(share_id: str, file_id: str, request: Request, svc: Svc) -> Response:
+    found = await share_or_redirect(request, svc, share_id)
+    if isinstance(found, Response):
+        return found
+    share = found
     file = await svc.store.get_file(file_id)
     if file is None or file.share_id != share.id or not file.complete:
         raise NotFoundError(ErrorCode.FILE_NOT_FOUND)
@@ -608,5 +693,7 @@ route_each_method(tus_router, UPLOADS + "/{upload_id}", upload_endpoint, UPLOAD_
 route_each_method(
     tus_router, "/rooms/{room_id}/uploads/{upload_id}", room_upload_endpoint, UPLOAD_METHODS
 )
-route_each_method(router, "/shares/{token}/files/{file_id}", download_share_file, ["GET", "HEAD"])
+route_each_method(
+    router, "/shares/{share_id}/files/{file_id}", download_share_file, ["GET", "HEAD"]
+)
 route_each_method(router, "/rooms/{room_id}/files/{file_id}", download_room_file, ["GET", "HEAD"])

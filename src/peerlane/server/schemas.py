@@ -63,7 +63,7 @@ class UpdateInviteIn(_In):
 
 class InviteOut(BaseModel):
     id: str
-    link: str
+    link: str | None  # None: an invite from before hashed secrets (its link still works)
     code: str | None
     expires_at: float
     max_uses: int | None

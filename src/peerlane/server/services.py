@@ -32,6 +32,8 @@ class Limiters:
     ip_messages: Limiter
     participant_connects: Limiter
     ip_connects: Limiter
+    # Wrong guesses per (code, address): refilled over a day, so the same few per day.
+    code_guesses: Limiter
 
     @classmethod
     def from_settings(cls, s: Settings, bus: Bus) -> Limiters:
@@ -53,6 +55,9 @@ class Limiters:
             ),
             ip_connects=bus.limiter(
                 "connect_ip", s.ip_connects_per_minute / 60, s.ip_connects_per_minute
+            ),
+            code_guesses=bus.limiter(
+                "code_guesses", s.code_max_failures / 86_400, s.code_max_failures
             ),
         )
 

@@ -26,7 +26,7 @@ from peerlane.core.turn import ice_servers
 from peerlane.errors import ErrorCode, PeerlaneError
 from peerlane.server import logs
 from peerlane.server.addresses import client_address
-from peerlane.server.auth import Caller, authenticate, claimed_participant
+from peerlane.server.auth import Caller, authenticate, claimed_participant, renew_if_due
 from peerlane.server.services import Services
 
 log = logs.get(__name__)
@@ -73,7 +73,9 @@ class Connection:
             peer_id=new_id(6),
             name=participant.name,
             role=participant.role,
+            session_id=caller.session.id,
         )
+        self._session = caller.session
         limits = core.SessionLimits(
             max_message_bytes=cfg.max_ws_message_bytes,
             max_body_bytes=cfg.max_body_bytes,
@@ -118,6 +120,7 @@ class Connection:
                 if data is None:
                     data = message.get("bytes") or b""
                 await self.perform(self.session.receive(data, time.monotonic()))
+                await self._keep_session()
         except WebSocketDisconnect:
             pass
         finally:
@@ -132,6 +135,13 @@ class Connection:
                 self.close(core.CLOSE_TRY_AGAIN_LATER, "too far behind; reconnect")
         finally:
             self._closed.set()
+
+    async def _keep_session(self) -> None:
+        """A socket in use keeps its session alive, as HTTP requests do: a connection
+        open longer than the idle lifetime is not cut, and its reconnect still works.
+        (A signed-out or removed session closes the socket by a bus event instead.)"""
+        svc = self.services
+        self._session = await renew_if_due(svc, self._session, svc.clock())
 
     def close(self, code: int, reason: str) -> None:
         self._close_code, self._close_reason = code, reason
@@ -173,6 +183,16 @@ class Connection:
         if room is None:
             await self.perform([core.Send.of(p.error_message(ErrorCode.ROOM_NOT_FOUND))])
             self.close(core.CLOSE_ROOM_GONE, "room deleted")
+            return
+        # Ended between authentication and the bus subscription, whose event we missed.
+        session = await svc.store.get_session(ident.session_id)
+        if session is None or not session.live(svc.clock()):
+            removed = await svc.store.get_participant(ident.participant_id) is None
+            ended = core.SessionEnded(
+                participant_id=ident.participant_id,
+                session_id=None if removed else ident.session_id,
+            )
+            await self.perform(self.session.room_event(core.RoomEvent(ident.room_id, ended)))
             return
         everyone = await svc.store.list_participants(ident.room_id)
         # Register before reading the peer list, so two peers joining at once see each other

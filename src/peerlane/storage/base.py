@@ -12,6 +12,7 @@ from peerlane.core.records import (
     Participant,
     Retention,
     Room,
+    SessionRecord,
     StoredId,
     StoredMessage,
 )
@@ -170,7 +171,7 @@ class Store(FileIndex, Protocol):
 
     async def get_invite(self, invite_id: str) -> Invite | None: ...
 
-    async def get_invite_by_token(self, token: str) -> Invite | None: ...
+    async def get_invite_by_token_hash(self, token_hash: str) -> Invite | None: ...
 
     async def get_invite_by_nameplate(self, nameplate: int) -> Invite | None: ...
 
@@ -189,6 +190,24 @@ class Store(FileIndex, Protocol):
 
     async def record_code_failure(self, invite_id: str, *, max_failures: int) -> Invite:
         """Count a wrong guess; at ``max_failures`` retire the code (nameplate → None)."""
+
+    # -- sessions --
+
+    async def create_session(self, session: SessionRecord) -> None:
+        """Store a new session of an existing participant."""
+
+    async def get_session(self, session_id: str) -> SessionRecord | None: ...
+
+    async def renew_session(self, session_id: str, *, expires_at: float, now: float) -> bool:
+        """Push a live session's idle expiry out to ``expires_at`` (never back); False if
+        the session is gone, revoked or already expired at ``now``."""
+
+    async def revoke_session(self, session_id: str, *, now: float) -> bool:
+        """Sign the session out; False if there was no such live session."""
+
+    async def remove_participant(self, room_id: str, participant_id: str) -> Participant | None:
+        """Delete the participant (and so its sessions) from the room; the removed
+        participant, or None if it was not in the room. Its messages stay."""
 
     # -- messages --
 
@@ -230,4 +249,5 @@ class Store(FileIndex, Protocol):
 
     async def cleanup(self, *, now: float, invite_grace: float) -> CleanupReport:
         """Apply every room's retention (max age, max count), delete rooms idle past their
-        idle expiry, and release the nameplates of invites dead for ``invite_grace``."""
+        idle expiry, release the nameplates of invites dead for ``invite_grace``, and
+        delete sessions expired (or signed out) for as long."""

@@ -35,13 +35,17 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``)."""
+    """An async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
+
+    hide_parameters: a database error would otherwise print the statement's parameters
+    (invite tokens, code hashes, names) into tracebacks and logs.
+    """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=True)
         _setup_sqlite(engine)
         return engine
     # pre_ping: a restarted PostgreSQL leaves dead connections in the pool.
-    engine = create_async_engine(url, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     _setup_postgresql(engine)
     return engine
 

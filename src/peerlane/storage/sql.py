@@ -47,6 +47,7 @@ from peerlane.core.records import (
     Participant,
     Retention,
     Room,
+    SessionRecord,
     StoredId,
     StoredMessage,
 )
@@ -55,7 +56,7 @@ from peerlane.storage.engine import WRITE_OPTION, is_sqlite, make_engine
 from peerlane.storage.files import FileSql, delete_room_files
 from peerlane.storage.migrate import engine_revision, head_revision, upgrade_engine
 from peerlane.storage.sqlite_append import AppendRequest, SqliteAppender
-from peerlane.storage.tables import invites, messages, meta, participants, rooms
+from peerlane.storage.tables import invites, messages, meta, participants, rooms, sessions
 
 T = TypeVar("T")
 
@@ -246,6 +247,59 @@ class SqlStore(FileSql):
                 .values(last_read_seq=seq)
             )
 
+    # -- sessions --
+
+    async def create_session(self, session: SessionRecord) -> None:
+        async with self._write() as conn:
+            await conn.execute(insert(sessions).values(asdict(session)))
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        async with self._read() as conn:
+            result = await conn.execute(select(sessions).where(sessions.c.id == session_id))
+            row = result.one_or_none()
+        return None if row is None else SessionRecord(**row._asdict())
+
+    async def renew_session(self, session_id: str, *, expires_at: float, now: float) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(sessions)
+                .where(
+                    sessions.c.id == session_id,
+                    sessions.c.revoked_at.is_(None),
+                    sessions.c.expires_at > now,
+                )
+                .values(
+                    expires_at=case(
+                        (sessions.c.expires_at < expires_at, expires_at),
+                        else_=sessions.c.expires_at,
+                    )
+                )
+                .returning(sessions.c.id)
+            )
+            return result.one_or_none() is not None
+
+    async def revoke_session(self, session_id: str, *, now: float) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(sessions)
+                .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+                .returning(sessions.c.id)
+            )
+            return result.one_or_none() is not None
+
+    async def remove_participant(self, room_id: str, participant_id: str) -> Participant | None:
+        async with self._write() as conn:
+            # Explicitly, not only by cascade: SQLite cascades only with foreign_keys=ON.
+            await conn.execute(delete(sessions).where(sessions.c.participant_id == participant_id))
+            result = await conn.execute(
+                delete(participants)
+                .where(participants.c.id == participant_id, participants.c.room_id == room_id)
+                .returning(*participants.c)
+            )
+            row = result.one_or_none()
+        return None if row is None else Participant(**row._asdict())
+
     # -- invites --
 
     async def create_invite(self, invite: Invite) -> Invite:
@@ -261,9 +315,9 @@ class SqlStore(FileSql):
         async with self._read() as conn:
             return await _get_invite(conn, invites.c.id == invite_id)
 
-    async def get_invite_by_token(self, token: str) -> Invite | None:
+    async def get_invite_by_token_hash(self, token_hash: str) -> Invite | None:
         async with self._read() as conn:
-            return await _get_invite(conn, invites.c.token == token)
+            return await _get_invite(conn, invites.c.token_hash == token_hash)
 
     async def get_invite_by_nameplate(self, nameplate: int) -> Invite | None:
         async with self._read() as conn:
@@ -423,6 +477,14 @@ class SqlStore(FileSql):
             )
             messages_deleted = await _apply_max_age(conn, now) + await _apply_max_messages(conn)
             released = await _release_nameplates(conn, now - invite_grace)
+            await conn.execute(
+                delete(sessions).where(
+                    or_(
+                        sessions.c.expires_at < now - invite_grace,
+                        sessions.c.revoked_at < now - invite_grace,
+                    )
+                )
+            )
         return CleanupReport(
             messages_deleted=messages_deleted,
             deleted_rooms=tuple(rooms_deleted),

@@ -87,10 +87,12 @@ invites = Table(
         nullable=False,
         index=True,
     ),
-    Column("token", String, nullable=False),
+    # Hashes of the link token and of the code's words (revision 0003s; see
+    # core.invite_secrets): the secrets themselves are never stored.
+    Column("token_hash", String, nullable=False),
     # NULL once the short code is retired; unique among the non-NULL ones.
     Column("nameplate", Integer, nullable=True),
-    Column("words", String, nullable=False),
+    Column("words_hash", String, nullable=True),
     Column("created_by", String, nullable=False),
     Column("created_at", Double, nullable=False),
     Column("expires_at", Double, nullable=False),
@@ -99,7 +101,7 @@ invites = Table(
     Column("revoked_at", Double, nullable=True),
     Column("failures", Integer, nullable=False, default=0),
     # The unique constraints double as the lookup indexes for links and short codes.
-    UniqueConstraint("token"),
+    UniqueConstraint("token_hash"),
     UniqueConstraint("nameplate"),
 )
 
@@ -120,6 +122,27 @@ messages = Table(
     UniqueConstraint("room_id", "sender_id", "client_id"),
     # Age retention deletes by time within a room.
     Index(None, "room_id", "ts"),
+)
+
+# -- sessions (revision 0003s) --
+
+# A signed-in browser or client; tokens name their row. Removing the participant
+# removes its sessions.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column(
+        "participant_id",
+        String,
+        ForeignKey("participants.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("room_id", String, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False, index=True),
+    Column("revoked_at", Double, nullable=True),
 )
 
 # -- files (revision 0002) --

@@ -12,7 +12,7 @@ import { ERROR_CODES } from "./protocol.js";
  * @typedef {{id: string, name: string, created_at: number, latest_seq: number,
  *   retention: Retention, url: string}} RoomOut
  * @typedef {{id: string, name: string, role: Role, online: boolean}} ParticipantOut
- * @typedef {{id: string, link: string, code: string | null, expires_at: number,
+ * @typedef {{id: string, link: string | null, code: string | null, expires_at: number,
  *   max_uses: number | null, uses: number, status: "live" | "expired" | "revoked" | "exhausted",
  *   qr_svg: string | null, qr_url: string}} InviteOut
  * @typedef {{room: RoomOut, participant: ParticipantOut, mesh_limit: number, token: string | null,
@@ -159,12 +159,22 @@ export function deleteRoom(roomId) {
 }
 
 /**
- * Sign this browser out of the room (drops its session cookie).
+ * Sign this browser out of the room: the server ends its session (and drops the cookie).
  * @param {string} roomId
  * @returns {Promise<null>}
  */
 export function leaveRoom(roomId) {
   return request("DELETE", `${roomPath(roomId)}/session`);
+}
+
+/**
+ * Remove someone from the room (owner only): their sessions end and their sockets close.
+ * @param {string} roomId
+ * @param {string} participantId
+ * @returns {Promise<null>}
+ */
+export function removeParticipant(roomId, participantId) {
+  return request("DELETE", `${roomPath(roomId)}/participants/${encodeURIComponent(participantId)}`);
 }
 
 /**

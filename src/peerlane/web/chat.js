@@ -307,6 +307,7 @@ export class ChatRoom extends EventTarget {
   /** The connection status in plain words (what [data-testid=connection-status] can show). */
   get statusText() {
     if (this.ended === "unauthorized") return "Signed out of this room";
+    if (this.ended === "removed") return "Removed from this room";
     if (this.ended === "room_gone") return "This room was deleted";
     if (this.ended === "unsupported_version") return "This page is out of date; reload it";
     if (this.serverState === "online") return "Connected";
@@ -1125,6 +1126,7 @@ export class ChatRoom extends EventTarget {
     /** @type {Record<string, {code: string, message: string}>} */
     const errors = {
       unauthorized: { code: ERROR_CODES.UNAUTHORIZED, message: "You are not signed in to this room any more; join it again with an invite." },
+      removed: { code: ERROR_CODES.PARTICIPANT_REMOVED, message: "The room's owner removed you from this room." },
       room_gone: { code: ERROR_CODES.ROOM_NOT_FOUND, message: "This room has been deleted." },
       unsupported_version: { code: ERROR_CODES.UNSUPPORTED_VERSION, message: "This page is out of date; reload it." },
     };

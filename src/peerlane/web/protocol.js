@@ -72,6 +72,7 @@ export const ERROR_CODES = Object.freeze({
   TOO_MANY_ATTEMPTS: "too_many_attempts",
   UNAVAILABLE: "unavailable",
   INTERNAL_ERROR: "internal_error",
+  PARTICIPANT_REMOVED: "participant_removed",
   UNSUPPORTED_TUS_VERSION: "unsupported_tus_version",
   UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
   INVALID_METADATA: "invalid_metadata",
@@ -123,7 +124,8 @@ export const CLOSE_CODES = Object.freeze({
   INTERNAL: 1011,
   TRY_AGAIN_LATER: 1013, // too slow to keep up: reconnect and replay
   VERSION: 4400, // unsupported protocol version: reload needed
-  UNAUTHORIZED: 4401, // no or bad session: show the join prompt
+  UNAUTHORIZED: 4401, // no or bad session (or signed out): show the join prompt
+  REMOVED: 4403, // the owner removed this participant: say so, do not reconnect
   ROOM_GONE: 4404, // room deleted
 });
 

@@ -27,7 +27,7 @@ import { CLOSE_CODES, helloQuery, parseServerMessage } from "./protocol.js";
 /** @typedef {import("./protocol.js").ServerMessage} ServerMessage */
 /** @typedef {import("./hlc.js").Clock} Clock */
 /** @typedef {"idle" | "connecting" | "syncing" | "open" | "waiting" | "closed"} SignalingState */
-/** @typedef {"unauthorized" | "room_gone" | "unsupported_version" | "closed"} CloseReason */
+/** @typedef {"unauthorized" | "removed" | "room_gone" | "unsupported_version" | "closed"} CloseReason */
 
 /**
  * The part of the WebSocket API used here (tests inject a fake).
@@ -76,6 +76,7 @@ const CLIENT_DEAD = 4000; // our close code for a connection we gave up on (no p
 /** Close codes after which reconnecting cannot help. @type {Map<number, CloseReason>} */
 const TERMINAL = new Map([
   [CLOSE_CODES.UNAUTHORIZED, "unauthorized"],
+  [CLOSE_CODES.REMOVED, "removed"],
   [CLOSE_CODES.ROOM_GONE, "room_gone"],
   [CLOSE_CODES.VERSION, "unsupported_version"],
 ]);

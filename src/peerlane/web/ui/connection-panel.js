@@ -84,6 +84,7 @@ export function whenConnected(room, fn, ms = 3_000) {
 /** Why a room ended for this browser (ChatRoom.ended), in words. */
 const ENDED = /** @type {Record<string, string>} */ ({
   unauthorized: "Signed out of this room",
+  removed: "Removed from this room",
   room_gone: "This room was deleted",
   unsupported_version: "This page is out of date; reload it",
 });
@@ -117,6 +118,7 @@ export function statusText(serverState, direct, ended = null) {
 function serverLine(state, ended) {
   if (ended === "room_gone") return "Server: this room was deleted";
   if (ended === "unauthorized") return "Server: signed out of this room";
+  if (ended === "removed") return "Server: the owner removed you from this room";
   if (state === "online") return "Server: connected";
   if (state === "offline") return "Server: unreachable — retrying";
   return "Server: connecting…";

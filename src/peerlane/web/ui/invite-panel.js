@@ -11,7 +11,8 @@ import { takeInvite } from "./handover.js";
 /**
  * @typedef {object} InviteView
  * @property {string} id
- * @property {string} link
+ * @property {string | null} link  null: an invite from before the server kept only hashes of
+ *   its secrets; the server cannot show it again (the link itself still works)
  * @property {string | null} code
  * @property {number} expires_at     seconds since the epoch
  * @property {number | null} [max_uses]
@@ -214,9 +215,9 @@ export class InvitePanel extends HTMLElement {
         class: "invite-link",
         "data-testid": "invite-link",
         "aria-labelledby": "invite-link-label",
-        text: inv.link,
+        text: inv.link ?? "This older invite's link cannot be shown again; make a new invite to share.",
       }),
-      linkActions,
+      inv.link ? linkActions : null,
       h("p", { class: "field-label", id: "invite-code-label", text: "Room code" }),
       h("p", {
         class: "invite-code",
@@ -390,7 +391,7 @@ export class InvitePanel extends HTMLElement {
 
   async #share() {
     const inv = this.#invite;
-    if (!inv) return;
+    if (!inv?.link) return;
     const name = this.#room?.roomInfo?.name ?? "a peerlane room";
     try {
       await navigator.share({

@@ -20,6 +20,12 @@ import { navigate, roomPath } from "./nav.js";
 /** @typedef {typeof import("./file-drop.js")} FileDrop */
 
 const NOT_A_MEMBER = new Set(["unauthorized", "token_expired", "forbidden"]);
+/** Why a room ended for good on this page, in plain words (the panel under the chat). */
+const ENDED_FOR_GOOD = new Map([
+  ["room_gone", "This room was deleted. Its messages are gone from the server."],
+  ["removed", "The room's owner removed you from this room."],
+  ["unsupported_version", "This page is out of date."],
+]);
 /** The first render, and loading what it needs, wait at most this long for the first
  * direct links (ChatRoom.linksSettled). */
 const FIRST_RENDER_WAIT_MS = 250;
@@ -309,11 +315,18 @@ export class RoomPage extends HTMLElement {
       icon(ICONS.close),
     ]);
     const leave = h("button", { type: "button", class: "btn subtle", text: "Leave room" });
+    // The owner's list of the others, each with a Remove button.
+    const peopleList = h("ul", { class: "people-list" });
+    const peoplePanel = h("section", { class: "panel people", "aria-label": "People in this room", hidden: true }, [
+      h("h2", { class: "panel-title", text: "People" }),
+      peopleList,
+    ]);
     const aside = h("aside", { class: "side", id: "side-panel", "aria-label": "Files, invite and connections" }, [
       h("div", { class: "side-head" }, [h("p", { class: "side-title", text: roomName }), closeSide]),
       transferPanel,
       invite,
       connections,
+      peoplePanel,
       h("section", { class: "panel you", "aria-label": "You" }, [
         h("p", {}, [
           "You're ",
@@ -395,6 +408,8 @@ export class RoomPage extends HTMLElement {
     // The recipient chooser: everyone in the room but me, online people first.
     /** @type {Map<string, {name: string, online: boolean}>} */
     const people = new Map();
+    /** People the owner removed here: their last presence may still be on its way. */
+    const removed = new Set();
     let listing = false;
     let listedAt = 0;
     const renderRecipients = () => {
@@ -402,7 +417,7 @@ export class RoomPage extends HTMLElement {
       const online = new Set(Array.from(room.peers.values()).map((p) => p.participant_id));
       for (const peer of room.peers.values()) {
         const id = peer.participant_id;
-        if (id && id !== mine && !people.has(id)) people.set(id, { name: peer.name || "Someone", online: true });
+        if (id && id !== mine && !people.has(id) && !removed.has(id)) people.set(id, { name: peer.name || "Someone", online: true });
       }
       const chosen = recipient.value;
       const entries = Array.from(people)
@@ -413,11 +428,49 @@ export class RoomPage extends HTMLElement {
       for (const p of entries) {
         options.push(h("option", { value: p.id, "data-name": p.name, text: p.online ? p.name : `${p.name} (offline)` }));
       }
+      renderPeople(entries);
       const same = recipient.options.length === options.length
         && options.every((o, i) => recipient.options[i]?.value === o.value && recipient.options[i]?.textContent === o.textContent);
       if (same) return;
       recipient.replaceChildren(...options);
       recipient.value = entries.some((p) => p.id === chosen) ? chosen : "";
+    };
+    /** @param {{id: string, name: string, online: boolean}[]} entries */
+    const renderPeople = (entries) => {
+      if (me?.role !== "owner") return;
+      peoplePanel.hidden = entries.length === 0;
+      const key = entries.map((p) => `${p.id}:${p.online}`).join(",");
+      if (peopleList.dataset.key === key) return;
+      peopleList.dataset.key = key;
+      peopleList.replaceChildren(
+        ...entries.map((p) =>
+          h("li", {}, [
+            h("span", { text: p.online ? p.name : `${p.name} (offline)` }),
+            h("button", {
+              type: "button",
+              class: "btn subtle small-btn",
+              text: "Remove",
+              "aria-label": `Remove ${p.name}`,
+              onclick: () => void removePerson(p.id, p.name),
+            }),
+          ]),
+        ),
+      );
+    };
+    /** @param {string} id @param {string} name */
+    const removePerson = async (id, name) => {
+      if (!confirm(`Remove ${name} from ${roomName}? They are signed out at once and need a new invite to come back.`)) return;
+      try {
+        await api.removeParticipant(this.roomId, id);
+      } catch (err) {
+        if (errorStatus(err) !== 404) {
+          this.#toast(toasts, errorMessage(err, "Could not remove them; try again."), errorCode(err) ?? "");
+          return;
+        }
+      }
+      removed.add(id);
+      people.delete(id);
+      renderRecipients();
     };
     const loadPeople = async () => {
       if (listing || Date.now() - listedAt < 5000) return;
@@ -425,7 +478,7 @@ export class RoomPage extends HTMLElement {
       try {
         const out = await api.listParticipants(this.roomId);
         listedAt = Date.now();
-        for (const p of out.participants ?? []) people.set(p.id, { name: p.name, online: p.online });
+        for (const p of out.participants ?? []) if (!removed.has(p.id)) people.set(p.id, { name: p.name, online: p.online });
       } catch {
         /* the peers we see are enough to choose from */
       } finally {
@@ -489,13 +542,14 @@ export class RoomPage extends HTMLElement {
       if (status.textContent !== s.text) status.textContent = s.text;
       status.dataset.tone = s.tone;
       // A deleted room or an outdated page: nothing more can be sent from here.
-      const why = room.ended === "room_gone" || room.ended === "unsupported_version" ? room.ended : "";
+      // Removed by the owner: said plainly, and no join prompt (an invite would not help).
+      const why = ENDED_FOR_GOOD.has(room.ended ?? "") ? room.ended ?? "" : "";
       if (why && ended.hidden) {
         ended.replaceChildren(
-          h("p", { text: why === "room_gone" ? "This room was deleted. Its messages are gone from the server." : "This page is out of date." }),
-          why === "room_gone"
-            ? h("a", { href: "/", class: "btn primary", text: "Start a new room" })
-            : h("button", { type: "button", class: "btn primary", text: "Reload", onclick: () => location.reload() }),
+          h("p", { text: ENDED_FOR_GOOD.get(why) ?? "" }),
+          why === "unsupported_version"
+            ? h("button", { type: "button", class: "btn primary", text: "Reload", onclick: () => location.reload() })
+            : h("a", { href: "/", class: "btn primary", text: "Start a new room" }),
         );
         ended.hidden = false;
         composer.hidden = true;

@@ -20,7 +20,7 @@ import { SpeedMeter, fileKind, formatBytes, formatRate, kindIcon } from "./file-
  * @property {string} upload_url
  * @property {string} qr_svg
  *
- * @typedef {object} SharedFile      a file of GET /api/shares/{token}
+ * @typedef {object} SharedFile      a file of POST /api/shares/open
  * @property {string} id
  * @property {string} name
  * @property {number} size
@@ -30,7 +30,7 @@ import { SpeedMeter, fileKind, formatBytes, formatRate, kindIcon } from "./file-
  * @property {number | null} [downloads]
  * @property {string} url
  *
- * @typedef {object} ShareView       GET /api/shares/{token}
+ * @typedef {object} ShareView       POST /api/shares/open {token}
  * @property {string} id
  * @property {number} expires_at
  * @property {number | null} max_downloads
@@ -84,11 +84,14 @@ export function createShare(options) {
 }
 
 /**
- * @param {string} token  the secret of the link (after `#`)
+ * What a share holds. The secret of the link (after `#`) goes in the body, never in a
+ * path: the answer's file URLs carry only ids, and the cookie this request sets (scoped
+ * to the share's path) is what authorizes the downloads.
+ * @param {string} token
  * @returns {Promise<ShareView>}
  */
 export function getShare(token) {
-  return request("GET", `/api/shares/${encodeURIComponent(token)}`);
+  return request("POST", "/api/shares/open", { token });
 }
 
 /**
@@ -1007,7 +1010,8 @@ export class ShareDownloadPage extends HTMLElement {
     for (const f of files) {
       const used = f.downloads ?? 0;
       const exhausted = max != null && used >= max;
-      const href = `/api/shares/${encodeURIComponent(this.#token)}/files/${encodeURIComponent(f.id)}`;
+      // The server's URL on this page's origin: ids only, the cookie brings the secret.
+      const href = new URL(f.url, location.href).pathname;
       const action = exhausted
         ? h("span", { class: "file-note warn", text: "Download limit reached" })
         : h(
