@@ -180,7 +180,7 @@ describe("Transfers: resume", () => {
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= 8 * MiB));
     net.channels[0].ends[0].close();
     assert.ok(await until(() => stateOf(bob, id) === "waiting"));
-    assert.equal(bob.engine.get(id).note, "Connection lost; reconnecting…");
+    assert.deepEqual(bob.engine.get(id).note, { code: "reconnecting" });
     clock.advance(100); // the receiver tries again on its open link
     assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
     assert.equal(net.channels.length, 2, "a second channel");
@@ -291,13 +291,13 @@ describe("Transfers: resume", () => {
     await bob.engine.accept(id);
     assert.ok(await until(() => reborn.engine.get(id).receivers.length === 1));
     await until(() => net.channels.length > 0);
-    await until(() => bob.engine.get(id).note?.includes("pick the file again"));
-    assert.match(bob.engine.get(id).note, /pick the file again/);
+    await until(() => bob.engine.get(id).note?.code === "waiting-pick");
+    assert.deepEqual(bob.engine.get(id).note, { code: "waiting-pick", name: "Alice" });
     ctx.clock.advance(2 * STALL); // waiting for a person to pick the file is no stall
     await settle();
     assert.equal(stateOf(bob, id), "waiting");
-    await assert.rejects(reborn.engine.pickAgain(id, patternFile(size, "other.bin", 1)), /not the same file/);
-    assert.match(reborn.engine.get(id).error, /not the same file/);
+    await assert.rejects(reborn.engine.pickAgain(id, patternFile(size, "other.bin", 1)), { code: "not-same-file" });
+    assert.deepEqual(reborn.engine.get(id).error, { code: "not-same-file" });
     assert.equal(stateOf(reborn, id), "needs-file");
     await reborn.engine.pickAgain(id, patternFile(size));
     assert.equal(reborn.engine.get(id).error, null);
@@ -452,7 +452,7 @@ describe("Transfers: views and events", () => {
     for (const key of ["id", "direction", "state", "path", "name", "size", "type", "sender", "to", "root", "bytesDone", "speedBps", "etaSeconds", "error"]) {
       assert.ok(key in view, key);
     }
-    assert.equal(view.note, "Waiting for someone to accept");
+    assert.deepEqual(view.note, { code: "waiting-accept", name: null });
   });
 
   test("dismiss forgets a finished transfer, and the offer in history does not bring it back", async () => {
@@ -499,7 +499,7 @@ describe("Transfers: the stall watchdog", () => {
     clock.advance(1 + STALL / 5);
     await settle();
     assert.equal(stateOf(bob, id), "stalled");
-    assert.equal(bob.engine.get(id).note, "No progress for 30 s");
+    assert.deepEqual(bob.engine.get(id).note, { code: "stalled", seconds: 30 });
     assert.equal(stateOf(alice, id), "waiting", "waiting for an accept is not a stall");
     assert.equal(files.uploads.length, 0);
 
