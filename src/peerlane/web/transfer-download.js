@@ -90,7 +90,7 @@ async function downloadOnce(side, record, signal) {
     debug("transfer", "download interrupted", err);
   });
   receiver.dropPartial();
-  await side.checkpoint(record);
+  await side.checkpoints.now(record);
   return receiver.verifiedCount > before;
 }
 

@@ -3,12 +3,12 @@
 // blocks in (transfer-receive.js), checkpoints for a reload, the final root check.
 // State changes go through the machine (transfer-machine.js) by `engine.step`.
 
-import { debug } from "./debug.js";
+import { Checkpoints } from "./transfer-checkpoint.js";
 import { BlockReceiver } from "./transfer-receive.js";
 import { downloadFromServer } from "./transfer-download.js";
 import { detailOf } from "./transfer-live.js";
 import { FINAL } from "./transfer-machine.js";
-import { incomingRecord, persisted } from "./transfer-records.js";
+import { incomingRecord } from "./transfer-records.js";
 import { decodeControl, decodeData, encodeControl, labelOf, splitHashes } from "./transfer-wire.js";
 
 /** @typedef {import("./transfer.js").Transfers} Transfers */
@@ -16,7 +16,6 @@ import { decodeControl, decodeData, encodeControl, labelOf, splitHashes } from "
 /** @typedef {import("./transfer-records.js").TransferRecord} TransferRecord */
 /** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
 
-const CHECKPOINT_MS = 1_000;
 const MAX_BAD_PER_BLOCK = 3;
 const NO_FILE_RETRY_MS = 30_000;
 export const WRONG_PEER_MS = 30_000;
@@ -25,6 +24,7 @@ export class IncomingSide {
   /** @param {Transfers} engine */
   constructor(engine) {
     this.t = engine;
+    this.checkpoints = new Checkpoints(engine);
   }
 
   /** @param {string} id */
@@ -203,75 +203,8 @@ export class IncomingSide {
     if (result.kind !== "verified") return;
     reply({ t: "ok", block: result.block });
     if (receiver.complete) return this.finish(record);
-    this._checkpointSoon(record, live);
+    this.checkpoints.soon(record, live);
     this.t._changed();
-  }
-
-  /**
-   * Record progress at most every CHECKPOINT_MS: at once when the last checkpoint is that
-   * old, else when it will be (so the last blocks before a pause are recorded too). A
-   * checkpoint is an OPFS flush and an IndexedDB write, too much for every block.
-   * @param {TransferRecord} record
-   * @param {Live} live
-   */
-  _checkpointSoon(record, live) {
-    const t = this.t;
-    if (live.checkpointTimer !== null) return;
-    const wait = live.checkpointAt + CHECKPOINT_MS - t._clock.now();
-    if (wait <= 0) return void this.checkpoint(record);
-    live.checkpointTimer = t._clock.setTimeout(() => {
-      live.checkpointTimer = null;
-      if (!t._closed) void this.checkpoint(record);
-    }, wait);
-  }
-
-  /**
-   * Make the verified prefix durable, then record it (never the other way round). One at
-   * a time; a request meanwhile runs once more after it.
-   * @param {TransferRecord} record
-   */
-  async checkpoint(record) {
-    const live = this.t._liveOf(record.id);
-    this.t._clock.clearTimeout(live.checkpointTimer);
-    live.checkpointTimer = null;
-    if (live.checkpointing) {
-      live.checkpointAgain = true;
-      return live.checkpointing;
-    }
-    live.checkpointing = (async () => {
-      do {
-        live.checkpointAgain = false;
-        await this._checkpointOnce(record, live);
-      } while (live.checkpointAgain);
-    })().catch((err) => debug("transfer", "checkpoint failed", err)).finally(() => {
-      live.checkpointing = null;
-    });
-    return live.checkpointing;
-  }
-
-  /**
-   * @param {TransferRecord} record
-   * @param {Live} live
-   */
-  async _checkpointOnce(record, live) {
-    const manifests = this.t._manifests;
-    const receiver = live.receiver;
-    const writer = live.writer;
-    if (!receiver || !writer || FINAL.includes(record.state)) return;
-    live.checkpointAt = this.t._clock.now();
-    const have = receiver.have;
-    const newHashes = receiver.hashes && !record.hashes;
-    await writer.flush();
-    if (receiver.hashes) {
-      record.hashes = receiver.hashes;
-      if (newHashes) await this.t._saveHashes(record);
-    } else {
-      record.stored = receiver.storedHashes().slice(0, have);
-      await manifests.put({ id: `${record.id}/stored`, room: "", stored: record.stored });
-    }
-    if (live.receiver !== receiver || FINAL.includes(record.state)) return;
-    record.have = have;
-    await manifests.put(persisted(record));
   }
 
   /**

@@ -74,6 +74,51 @@ export class Live {
   }
 }
 
+const EMIT_EVERY_MS = 150;
+
+/** "change" events: the first of a burst at once (next microtask), then at most one per EMIT_EVERY_MS. */
+export class ChangeBurst {
+  /**
+   * @param {import("./hlc.js").Clock} clock
+   * @param {() => void} emit
+   */
+  constructor(clock, emit) {
+    this.clock = clock;
+    this.emit = emit;
+    this.queued = false;
+    /** @type {unknown} */
+    this.timer = null;
+    this.dirty = false;
+    this.closed = false;
+  }
+
+  changed() {
+    if (this.closed) return;
+    if (this.timer !== null) {
+      this.dirty = true;
+      return;
+    }
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(() => {
+      this.queued = false;
+      this.emit();
+      this.timer = this.clock.setTimeout(() => {
+        this.timer = null;
+        if (this.dirty) {
+          this.dirty = false;
+          this.changed();
+        }
+      }, EMIT_EVERY_MS);
+    });
+  }
+
+  close() {
+    this.closed = true;
+    this.clock.clearTimeout(this.timer);
+  }
+}
+
 /**
  * Bytes per second over the recent samples.
  * @param {[number, number][]} samples

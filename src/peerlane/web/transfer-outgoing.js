@@ -135,7 +135,7 @@ export class OutgoingSide {
     live.note = waitingNote(record);
     this._offer(record); // again: receivers waiting for this tab try at once
     for (const [participant, x] of Object.entries(record.receivers)) {
-      if (x.state === "waiting" || x.state === "sending") this._armFallback(record, participant);
+      if (x.state === "waiting" || x.state === "sending") this.armFallback(record, participant);
     }
     if (record.uploadUrl && !record.fileId) void this.uploadToServer(record);
     t.step(record, { type: "recheck" });
@@ -237,7 +237,7 @@ export class OutgoingSide {
    * @param {TransferRecord} record
    * @param {string} participant
    */
-  _armFallback(record, participant) {
+  armFallback(record, participant) {
     const t = this.t;
     const live = t._liveOf(record.id);
     t._clock.clearTimeout(live.fallbackTimers.get(participant));

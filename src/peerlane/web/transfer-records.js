@@ -2,6 +2,7 @@
 // how one is made (a file to send, an offer received, a tombstone). Their `state`
 // changes only through transfer-machine.js.
 
+import { debug } from "./debug.js";
 import { blockCount, isRoot } from "./integrity.js";
 
 /**
@@ -135,6 +136,23 @@ export function loaded(record) {
   const error = /** @type {unknown} */ (record.error);
   const fixed = typeof error === "string" ? { code: "text", text: error } : record.error;
   return { ...record, error: fixed, hashes: null, stored: [] };
+}
+
+/**
+ * Read a record's hash lists back (kept apart from it: see TransferRecord).
+ * @param {import("./opfs.js").ManifestStore} manifests
+ * @param {TransferRecord} record  (changed here)
+ */
+export async function loadHashes(manifests, record) {
+  try {
+    const hashes = await manifests.get(`${record.id}/hashes`);
+    const stored = await manifests.get(`${record.id}/stored`);
+    record.hashes = Array.isArray(hashes?.hashes) ? hashes.hashes : null;
+    record.stored = Array.isArray(stored?.stored) ? stored.stored : [];
+  } catch (err) {
+    debug("transfer", "hashes unreadable", record.id, err);
+    Object.assign(record, { hashes: null, stored: [], have: 0 });
+  }
 }
 
 /** A transfer id: 16 random bytes, hex (no secure context needed). */

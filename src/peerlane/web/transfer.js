@@ -33,15 +33,16 @@
 
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
-import { BLOCK_SIZE } from "./integrity.js";
 import { defaultPartialStore, indexedDbManifests, offerDownload } from "./opfs.js";
 import { FILE_OPS } from "./protocol.js";
 import { IncomingSide } from "./transfer-incoming.js";
-import { Live, SPEED_WINDOW_MS, localMs, sameNote, speedOf } from "./transfer-live.js";
+import { perform, stopMoving } from "./transfer-effects.js";
+import { ChangeBurst, Live, SPEED_WINDOW_MS, localMs, sameNote } from "./transfer-live.js";
 import { FINAL, step } from "./transfer-machine.js";
 import { OutgoingSide } from "./transfer-outgoing.js";
-import { loaded, newTransferId, persisted, tombstoneOf, validId } from "./transfer-records.js";
+import { loadHashes, loaded, newTransferId, persisted, tombstoneOf, validId } from "./transfer-records.js";
 import { terminate, upload } from "./tus.js";
+import { statsOf, viewOf } from "./transfer-views.js";
 import { StallWatchdog } from "./transfer-watchdog.js";
 
 export { DEFAULT_P2P_TIMEOUT_MS, TransferError } from "./transfer-outgoing.js";
@@ -90,8 +91,6 @@ export { newTransferId } from "./transfer-records.js";
  * }} TransfersOptions
  */
 
-const EMIT_EVERY_MS = 150;
-
 export class Transfers extends EventTarget {
   /**
    * @param {RoomLike} room
@@ -116,7 +115,7 @@ export class Transfers extends EventTarget {
     this._live = new Map();
     /** participant id → name, learned from messages and peers. @type {Map<string, string>} */
     this._names = new Map();
-    this._emit = { queued: false, timer: /** @type {unknown} */ (null), dirty: false };
+    this._changes = new ChangeBurst(this._clock, () => this.dispatchEvent(new CustomEvent("change", { detail: null })));
     this._closed = false;
     this._out = new OutgoingSide(this);
     this._in = new IncomingSide(this);
@@ -143,7 +142,7 @@ export class Transfers extends EventTarget {
       // Hash lists only where they may still be needed (a finished offer to everyone
       // may still be accepted by someone).
       const open = !FINAL.includes(record.state) || (record.direction === "out" && record.state === "done");
-      if (open && !record.dismissed) await this._loadHashes(record);
+      if (open && !record.dismissed) await loadHashes(this._manifests, record);
       this._records.set(record.id, record);
       this._live.set(record.id, new Live());
       this._names.set(record.sender, record.senderName);
@@ -169,21 +168,8 @@ export class Transfers extends EventTarget {
       live.channel?.close();
       void live.writer?.close().catch(() => {});
     }
-    this._clock.clearTimeout(this._emit.timer);
+    this._changes.close();
     this._watchdog.close();
-  }
-
-  /** @param {TransferRecord} record */
-  async _loadHashes(record) {
-    try {
-      const hashes = await this._manifests.get(`${record.id}/hashes`);
-      const stored = await this._manifests.get(`${record.id}/stored`);
-      record.hashes = Array.isArray(hashes?.hashes) ? hashes.hashes : null;
-      record.stored = Array.isArray(stored?.stored) ? stored.stored : [];
-    } catch (err) {
-      debug("transfer", "hashes unreadable", record.id, err);
-      Object.assign(record, { hashes: null, stored: [], have: 0 });
-    }
   }
 
   // ---- the machine --------------------------------------------------------------------
@@ -199,48 +185,8 @@ export class Transfers extends EventTarget {
     const result = step(record, event);
     if (result.refused) return false;
     Object.assign(record, result.record);
-    for (const effect of result.effects) this._perform(record, effect);
+    for (const effect of result.effects) perform(this, record, effect);
     return true;
-  }
-
-  /**
-   * @param {TransferRecord} record
-   * @param {Effect} effect
-   */
-  _perform(record, effect) {
-    const live = this._liveOf(record.id);
-    switch (effect.type) {
-      case "note": return void this._setNote(live, effect.note);
-      case "note-if-none": return void (live.note ??= effect.note);
-      case "control":
-        if (effect.op === "accept") return this._control(record, { op: "accept", have: live.receiver?.have ?? record.have });
-        if (effect.op === "uploaded") return this._control(record, { op: "uploaded", file_id: record.fileId });
-        return this._control(record, { op: effect.op });
-      case "stop": return this._stop(record);
-      case "remove-partial": return void this._partials.remove(record.id).catch(() => {});
-      case "drop-hashes": return this._dropHashes(record.id);
-      case "terminate-upload":
-        return void this._terminate(/** @type {string} */ (record.uploadUrl), { fetch: this._fetch }).catch(() => {});
-      case "resume": return void this._in.resume(record);
-      case "pursue": return this._in.pursue(record.id);
-      case "retry-later": return this._in.retryLater(record);
-      case "checkpoint": return void this._in.checkpoint(record);
-      case "stop-checkpoints":
-        this._clock.clearTimeout(live.checkpointTimer);
-        live.checkpointTimer = null;
-        return;
-      case "close-channel": return live.channel?.close();
-      case "arm-fallback": return this._out._armFallback(record, effect.participant);
-      case "clear-fallback":
-        this._clock.clearTimeout(live.fallbackTimers.get(effect.participant));
-        live.fallbackTimers.delete(effect.participant);
-        return;
-      case "close-session":
-        live.sessions.get(effect.participant)?.session.close();
-        live.sessions.delete(effect.participant);
-        return;
-      case "commit": return this._commit(record);
-    }
   }
 
   // ---- what the UI reads --------------------------------------------------------------
@@ -261,14 +207,7 @@ export class Transfers extends EventTarget {
 
   /** Wire bytes per transfer (data-channel payload, tus bodies, download bodies). */
   stats() {
-    /** @type {Record<string, {bytesSent: number, bytesReceived: number, path: TransferPath | null, blocksVerified: number, blocksBad: number}>} */
-    const out = {};
-    for (const [id, live] of this._live) {
-      const record = /** @type {TransferRecord} */ (this._records.get(id));
-      const blocksVerified = record.direction === "in" ? live.receiver?.verifiedCount ?? record.have : 0;
-      out[id] = { bytesSent: live.bytesSent, bytesReceived: live.bytesReceived, path: live.path, blocksVerified, blocksBad: live.blocksBad };
-    }
-    return out;
+    return statsOf(this._records, this._live);
   }
 
   /**
@@ -277,34 +216,7 @@ export class Transfers extends EventTarget {
    */
   _view(r) {
     const live = this._liveOf(r.id);
-    const stalled = live.stalled && this._watched(r, live);
-    const bytesDone = this._bytesDone(r, live);
-    const speedBps = r.state === "sending" || r.state === "receiving" ? speedOf(live.samples, this._clock.now()) : 0;
-    const left = r.size - bytesDone;
-    /** @type {TransferNote | null} */
-    const note = stalled ? { code: "stalled", seconds: Math.round(this._watchdog.stallMs / 1000) } : FINAL.includes(r.state) && r.state !== "failed" ? null : live.note;
-    return {
-      id: r.id, direction: r.direction, state: stalled ? "stalled" : r.state, path: live.path, name: r.name, size: r.size, type: r.type,
-      sender: r.sender, senderName: r.senderName, to: r.to, toName: r.toName, root: r.root, bytesDone,
-      speedBps, etaSeconds: speedBps > 0 ? Math.ceil(left / speedBps) : left === 0 ? 0 : null,
-      error: r.error && { ...r.error }, note: note && { ...note },
-      receivers: Object.entries(r.receivers).map(([participant, x]) => ({
-        participant, name: x.name, state: x.state,
-        bytesDone: Math.min(r.size, x.have * BLOCK_SIZE), path: live.sessions.has(participant) ? live.path : r.fileId ? "server" : null,
-      })),
-      createdAt: r.createdAt,
-    };
-  }
-
-  /**
-   * @param {TransferRecord} r
-   * @param {Live} live
-   */
-  _bytesDone(r, live) {
-    if (r.state === "done") return r.size;
-    if (r.direction === "in") return live.receiver?.bytesVerified ?? Math.min(r.size, r.have * BLOCK_SIZE);
-    const verified = Math.max(0, ...Object.values(r.receivers).map((x) => Math.min(r.size, x.have * BLOCK_SIZE)));
-    return Math.max(verified, live.uploadOffset);
+    return viewOf(r, live, { now: this._clock.now(), stalled: live.stalled && this._watched(r, live), stallMs: this._watchdog.stallMs });
   }
 
   // ---- the API, by side ---------------------------------------------------------------
@@ -392,23 +304,7 @@ export class Transfers extends EventTarget {
 
   /** Stop moving bytes for a transfer. @param {TransferRecord} record */
   _stop(record) {
-    const live = this._liveOf(record.id);
-    live.hashing?.abort();
-    live.upload?.abort();
-    live.download?.abort();
-    for (const { session } of live.sessions.values()) session.close();
-    live.sessions.clear();
-    for (const timer of live.fallbackTimers.values()) this._clock.clearTimeout(timer);
-    live.fallbackTimers.clear();
-    this._clock.clearTimeout(live.retryTimer);
-    this._clock.clearTimeout(live.checkpointTimer);
-    live.checkpointTimer = null;
-    const channel = live.channel;
-    live.channel = null;
-    channel?.close();
-    void live.writer?.close().catch(() => {});
-    live.writer = null;
-    live.receiver = null;
+    stopMoving(this, this._liveOf(record.id));
   }
 
   /**
@@ -542,27 +438,10 @@ export class Transfers extends EventTarget {
     for (const key of [`${id}/hashes`, `${id}/stored`]) this._manifests.remove(key).catch(() => {});
   }
 
-  /** One "change" per burst, at most every EMIT_EVERY_MS while bytes flow. */
+  /** Tell the UI (one "change" per burst, at most every 150 ms while bytes flow). */
   _changed() {
-    const e = this._emit;
     if (this._closed) return;
     this._watchdog.arm(); // anything may have started a transfer that must now move
-    if (e.timer !== null) {
-      e.dirty = true;
-      return;
-    }
-    if (e.queued) return;
-    e.queued = true;
-    queueMicrotask(() => {
-      e.queued = false;
-      this.dispatchEvent(new CustomEvent("change", { detail: null }));
-      e.timer = this._clock.setTimeout(() => {
-        e.timer = null;
-        if (e.dirty) {
-          e.dirty = false;
-          this._changed();
-        }
-      }, EMIT_EVERY_MS);
-    });
+    this._changes.changed();
   }
 }
