@@ -59,7 +59,6 @@ export { newTransferId } from "./transfer-records.js";
 /** @typedef {import("./transfer-records.js").TransferPath} TransferPath */
 /** @typedef {import("./transfer-records.js").TransferNote} TransferNote */
 /** @typedef {import("./transfer-machine.js").TransferEvent} TransferEvent */
-/** @typedef {import("./transfer-machine.js").Effect} Effect */
 
 /**
  * What the engine needs of a ChatRoom (a fake in tests).
