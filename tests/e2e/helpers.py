@@ -319,7 +319,7 @@ def offer_files_ui(
         view = wait_js(
             page,
             f"(id) => {{ const t = {TRANSFERS}.get(id);"
-            " const offered = t && t.root && !(t.note ?? '').startsWith('Preparing');"
+            " const offered = t && t.root && t.note?.code !== 'preparing';"
             " return t && (t.state === 'failed' || offered) && t; }",
             tid,
             timeout=timeout,

@@ -8,7 +8,7 @@ import { ChatRoom } from "../../src/peerlane/web/chat.js";
 import { memoryManifests, memoryStore as memoryPartials } from "../../src/peerlane/web/opfs.js";
 import { memoryStore } from "../../src/peerlane/web/store.js";
 import { Transfers } from "../../src/peerlane/web/transfer.js";
-import { FakeClock, fakeApi, recordingFactories, serverMessage, settle } from "./fakes.mjs";
+import { FakeClock, fakeApi, recordingFactories, serverMessage } from "./fakes.mjs";
 
 const ALICE = { peer_id: "p-alice", participant_id: "alice", name: "Alice", role: "member" };
 const ROOT = "933018179a539dfcd9b82a0799438882080b97dfc7afc0743e68e0667cac5ada";
@@ -29,7 +29,9 @@ async function makeRoom(history) {
   });
   await room.start();
   signalings.at(-1).join({ peers: [ALICE], latest: history.length });
-  await settle();
+  const end = Date.now() + 10_000;
+  while (room.serverState !== "online" && Date.now() < end) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(room.serverState, "online");
   return { room, signaling: signalings.at(-1), mesh: meshes.at(-1) };
 }
 

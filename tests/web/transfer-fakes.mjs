@@ -34,6 +34,8 @@ export class FakeChannel extends EventTarget {
     this.maxBuffered = 0;
     /** (data) => data | null: change or drop a frame in flight */
     this.tamper = null;
+    /** payload bytes of binary frames that reached the other end (not dropped) */
+    this.deliveredBytes = 0;
   }
 
   send(data) {
@@ -53,7 +55,10 @@ export class FakeChannel extends EventTarget {
       this.dispatchEvent(new Event("bufferedamountlow"));
     }
     const out = this.tamper ? this.tamper(data) : data;
-    if (out !== null && (this.peer?.readyState === "open" || this.peer?.readyState === "closing")) this.peer.dispatchEvent(new MessageEvent("message", { data: out }));
+    if (out !== null && (this.peer?.readyState === "open" || this.peer?.readyState === "closing")) {
+      if (typeof out !== "string") this.deliveredBytes += out.byteLength - 8;
+      this.peer.dispatchEvent(new MessageEvent("message", { data: out }));
+    }
   }
 
   open() {

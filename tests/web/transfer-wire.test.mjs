@@ -8,8 +8,17 @@ import { FileAhead, FileStream, READ_BLOCKS, SendSession, WINDOW_BLOCKS } from "
 import {
   ChannelSender, decodeControl, decodeData, encodeControl, encodeData, labelOf, splitHashes, transferOfLabel,
 } from "../../src/peerlane/web/transfer-wire.js";
-import { settle } from "./fakes.mjs";
 import { MiB, channelPair, pattern, patternFile } from "./transfer-fakes.mjs";
+
+/** Let in-memory channels run until `done()`, for at most `ms` (a turn: one setImmediate). */
+async function until(done, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) await new Promise((resolve) => setImmediate(resolve));
+  return done();
+}
+
+/** The sender waits for room in its window (WINDOW_BLOCKS unconfirmed): it sends nothing more until an ok. */
+const parked = (session) => session._wake !== null && session.inFlight.size === WINDOW_BLOCKS;
 
 describe("framing", () => {
   test("a data frame is [u32 block][u32 offset][payload], big-endian", () => {
@@ -59,7 +68,7 @@ describe("ChannelSender (backpressure)", () => {
     const sender = new ChannelSender(a, { high: 256 * 1024, low: 64 * 1024 });
     assert.equal(a.bufferedAmountLowThreshold, 64 * 1024);
     for (let i = 0; i < 64; i++) assert.ok(await sender.send(new ArrayBuffer(64 * 1024)));
-    await settle();
+    assert.ok(await until(() => a.bufferedAmount === 0), "everything delivered");
     assert.equal(received, 64 * 64 * 1024);
     assert.ok(a.maxBuffered <= 256 * 1024 + 64 * 1024, `buffered up to ${a.maxBuffered}`);
   });
@@ -133,8 +142,7 @@ async function wire(file, { have = 0, hashes = null, readBlocks, stream } = {}) 
   tx.open();
   const want = () => rx.send(encodeControl({ t: "want", from: receiver.have, hashes: !receiver.hashes }));
   const drain = async () => {
-    const end = Date.now() + 10_000;
-    while (!session.complete && Date.now() < end) await settle(2);
+    await until(() => session.complete);
     await queue;
   };
   return { root, blocks, rx, tx, store, receiver, session, log, want, drain };
@@ -275,11 +283,11 @@ describe("SendSession ↔ BlockReceiver", () => {
     tx.open();
     const session = new SendSession({ channel: tx, file, hashes: blocks });
     rx.send(encodeControl({ t: "want", from: 0, hashes: false }));
-    for (let i = 0; i < 50; i++) await settle(2);
+    assert.ok(await until(() => parked(session)));
     const sentBlocks = new Set(tx.sent.filter((d) => typeof d !== "string").map((d) => decodeData(d).block));
     assert.equal(sentBlocks.size, WINDOW_BLOCKS);
     rx.send(encodeControl({ t: "ok", block: 0 }));
-    for (let i = 0; i < 20; i++) await settle(2);
+    assert.ok(await until(() => session.confirmed.has(0) && parked(session)));
     assert.equal(new Set(tx.sent.filter((d) => typeof d !== "string").map((d) => decodeData(d).block)).size, WINDOW_BLOCKS + 1);
     session.close();
   });
@@ -294,7 +302,8 @@ describe("SendSession ↔ BlockReceiver", () => {
     const bigFile = { size: count * MiB, slice: () => new Blob([]) }; // never read: no blocks asked for
     const session = new SendSession({ channel: tx, file: bigFile, hashes });
     rx.send(encodeControl({ t: "want", from: count, hashes: true }));
-    for (let i = 0; i < 20; i++) await settle(2);
+    // Every hash goes out, then nothing (all blocks are before `from`): the pump ends.
+    assert.ok(await until(() => session.started && !session.pumping && tx.bufferedAmount === 0));
     const frames = tx.sent.filter((d) => typeof d === "string").map((d) => ({ text: d, frame: decodeControl(d) }));
     const hashFrames = frames.filter((f) => f.frame.t === "hashes");
     assert.equal(hashFrames.length, 3);

@@ -7,6 +7,7 @@
 import { ICONS, h, icon } from "./dom.js";
 import { filePicker } from "./file-drop.js";
 import { fileKind, formatBytes, formatRate, kindIcon } from "./file-info.js";
+import { actionErrorText, amountText, errorText, newsText, noteText, receiversText, stateText, whoText } from "./transfer-text.js";
 
 /** @typedef {import("./types.js").TransferView} TransferView */
 /** @typedef {import("./types.js").TransfersLike} TransfersLike */
@@ -24,68 +25,6 @@ const PATH_HELP = /** @type {Record<string, string>} */ ({
 
 const FINISHED = new Set(["done", "declined", "cancelled", "failed"]);
 const MOVING = new Set(["sending", "receiving"]);
-
-/**
- * The state in words, when the engine gives no more precise note.
- * @param {TransferView} t
- */
-function stateText(t) {
-  const out = t.direction === "out";
-  switch (t.state) {
-    case "offered":
-      return "Wants to send you this file";
-    case "waiting":
-      return out ? (t.toName ? `Waiting for ${t.toName} to accept` : "Waiting for someone to accept") : "Connecting…";
-    case "sending":
-      return "Sending";
-    case "receiving":
-      return "Receiving";
-    case "verifying":
-      return "Checking the file…";
-    case "done":
-      return out ? "Sent" : "Received and checked";
-    case "declined":
-      return out ? (t.toName ? `${t.toName} declined` : "Declined") : "You declined";
-    case "cancelled":
-      return "Cancelled";
-    case "failed":
-      return "Failed";
-    case "needs-file":
-      return "Paused: pick the file again to resume";
-    case "stalled":
-      return "Stalled: no progress";
-    default:
-      return t.state;
-  }
-}
-
-/**
- * "From Alice", "From Alice to you", "To Bob", "To everyone".
- * @param {TransferView} t
- */
-function whoText(t) {
-  if (t.direction === "out") return t.to ? `From you to ${t.toName || "one person"}` : "From you to everyone";
-  return t.to ? `From ${t.senderName || "someone"} to you` : `From ${t.senderName || "someone"}`;
-}
-
-/**
- * The receivers of an outgoing offer to everyone, in short: "Bob ✓ · Carol 40 %".
- * @param {TransferView} t
- */
-function receiversText(t) {
-  const list = t.receivers ?? [];
-  if (t.direction !== "out" || t.to || !list.length) return "";
-  return list
-    .map((r) => {
-      if (r.state === "done") return `${r.name} ✓`;
-      if (r.state === "declined") return `${r.name} declined`;
-      if (r.state === "failed") return `${r.name} failed`;
-      if (r.state === "cancelled") return `${r.name} cancelled`;
-      const pct = t.size ? Math.floor((100 * r.bytesDone) / t.size) : 0;
-      return `${r.name} ${pct} %`;
-    })
-    .join(" · ");
-}
 
 /**
  * The buttons a transfer shows now, as a key (rows rebuild them only when it changes).
@@ -188,21 +127,21 @@ class TransferRow {
     if (this.progress.value !== done) this.progress.value = done;
     this.progress.hidden = t.state === "offered" || t.state === "declined" || (t.state === "cancelled" && !t.bytesDone);
 
-    // The note is the engine's precise word on the state ("Preparing… 40 %",
+    // The note is the engine's precise word on the state (a code: "Preparing… 40 %",
     // "Reconnecting…"); finished states speak for themselves.
-    const note = !FINISHED.has(t.state) && t.note ? t.note : stateText(t);
+    const note = (!FINISHED.has(t.state) && noteText(t.note)) || stateText(t);
     setText(this.stateEl, note);
     const rate = MOVING.has(t.state) ? formatRate(t.speedBps, t.etaSeconds) : "";
     const amount = MOVING.has(t.state) || (["needs-file", "failed", "stalled"].includes(t.state) && t.bytesDone > 0)
-      ? `${formatBytes(t.bytesDone)} of ${formatBytes(t.size)}`
+      ? amountText(t)
       : "";
     setText(this.rate, [amount, rate].filter(Boolean).join(" · "));
     const recv = receiversText(t);
     setText(this.receivers, recv);
     this.receivers.hidden = !recv;
 
-    if (prev.state !== t.state || prev.error !== t.error) this.#localError = null;
-    const error = this.#localError ?? (t.state === "failed" || t.state === "needs-file" ? t.error : null) ?? "";
+    if (prev.state !== t.state || errorText(prev.error) !== errorText(t.error)) this.#localError = null;
+    const error = this.#localError ?? (t.state === "failed" || t.state === "needs-file" ? errorText(t.error) : "");
     setText(this.error, error);
 
     const actions = actionsOf(t);
@@ -294,13 +233,13 @@ class TransferRow {
       const result = call();
       if (result && typeof (/** @type {Promise<unknown>} */ (result)).then === "function") {
         /** @type {Promise<unknown>} */ (result).catch((/** @type {unknown} */ err) => {
-          const msg = err instanceof Error && err.message ? err.message : "That didn't work; try again.";
+          const msg = actionErrorText(err);
           this.#localError = msg;
           setText(this.error, msg);
         });
       }
     } catch (err) {
-      const msg = err instanceof Error && err.message ? err.message : "That didn't work; try again.";
+      const msg = actionErrorText(err);
       this.#localError = msg;
       setText(this.error, msg);
     }
@@ -483,12 +422,7 @@ export class TransferPanel extends HTMLElement {
     if (last === t.state) return;
     this.#announced.set(t.id, t.state);
     if (!this.#primed) return; // what was already there when the room opened
-    let text = "";
-    if (t.direction === "in" && t.state === "offered") text = `${t.senderName || "Someone"} wants to send you ${t.name} (${formatBytes(t.size)}).`;
-    else if (t.direction === "in" && t.state === "done") text = `${t.name} received. Save it to keep it.`;
-    else if (t.direction === "out" && t.state === "done") text = `${t.name} sent.`;
-    else if (t.state === "failed") text = `${t.name} failed. ${t.error ?? ""}`;
-    else if (t.direction === "out" && t.state === "declined") text = `${t.name} was declined.`;
+    const text = newsText(t);
     if (text) this.#news.push(text);
   }
 

@@ -42,6 +42,8 @@
  * @typedef {"offered" | "waiting" | "sending" | "receiving" | "verifying" | "done" | "declined"
  *   | "cancelled" | "failed" | "needs-file" | "stalled"} TransferState
  *
+ * @typedef {{code: string, [param: string]: string | number | null}} TransferNote
+ *
  * @typedef {object} TransferReceiverView
  * @property {string} participant
  * @property {string} name
@@ -65,8 +67,8 @@
  * @property {number} bytesDone
  * @property {number} speedBps
  * @property {number | null} etaSeconds
- * @property {string | null} error
- * @property {string | null} note
+ * @property {TransferNote | null} error   a code (ui/transfer-text.js says it in words)
+ * @property {TransferNote | null} note    a code: the engine's precise word on the state
  * @property {TransferReceiverView[]} [receivers]
  * @property {number} createdAt
  *

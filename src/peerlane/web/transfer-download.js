@@ -1,0 +1,149 @@
+// The receiver's way through the server: a Range download of the server's copy from the
+// first unverified block, fed into the same block verifier as a data channel, resumed
+// after a break (backoff 1 s → 30 s).
+
+import { debug } from "./debug.js";
+import { BLOCK_SIZE, blockLength } from "./integrity.js";
+
+/** @typedef {import("./transfer-incoming.js").IncomingSide} IncomingSide */
+/** @typedef {import("./transfer-receive.js").BlockReceiver} BlockReceiver */
+/** @typedef {import("./transfer-records.js").TransferRecord} TransferRecord */
+/** @typedef {import("./hlc.js").Clock} Clock */
+
+const MAX_FAILURES = 9;
+
+/** Why a download stopped for good; `code` says it for ui/transfer-text.js. */
+export class DownloadError extends Error {
+  /** @param {string} code */
+  constructor(code) {
+    super(code);
+    this.code = code;
+  }
+}
+
+/**
+ * Download the server's copy with Range from the first unverified block, retrying.
+ * @param {IncomingSide} side
+ * @param {TransferRecord} record
+ */
+export async function downloadFromServer(side, record) {
+  const t = side.t;
+  const live = t._liveOf(record.id);
+  const receiver = /** @type {BlockReceiver} */ (live.receiver);
+  const download = new AbortController();
+  live.download = download;
+  live.path = "server";
+  t.step(record, { type: "download-started" });
+  let failures = 0;
+  try {
+    while (!receiver.complete && !download.signal.aborted) {
+      const progressed = await downloadOnce(side, record, download.signal);
+      failures = progressed ? 0 : failures + 1;
+      if (failures > MAX_FAILURES) throw new DownloadError("download-keeps-failing");
+      if (!receiver.complete) await delay(t._clock, Math.min(30_000, t._retryMs * 2 ** failures), download.signal);
+    }
+  } catch (err) {
+    if (!download.signal.aborted && !t._closed) {
+      t._fail(record, err instanceof DownloadError ? { code: err.code } : { code: "download-failed", detail: err instanceof Error ? err.message : String(err) });
+    }
+    return;
+  } finally {
+    // A retry may have started another download meanwhile: that one stays.
+    if (live.download === download) live.download = null;
+  }
+  if (download.signal.aborted) return;
+  if (receiver.complete) await side.finish(record);
+}
+
+/**
+ * One ranged GET, fed into the receiver until it ends or a block fails.
+ * @param {IncomingSide} side
+ * @param {TransferRecord} record
+ * @param {AbortSignal} signal
+ * @returns {Promise<boolean>}  whether any block was verified
+ */
+async function downloadOnce(side, record, signal) {
+  const t = side.t;
+  const live = t._liveOf(record.id);
+  const receiver = /** @type {BlockReceiver} */ (live.receiver);
+  const before = receiver.verifiedCount;
+  const start = receiver.have * BLOCK_SIZE;
+  let response;
+  try {
+    response = await t._fetch(`/api/rooms/${encodeURIComponent(t.room.id)}/files/${encodeURIComponent(/** @type {string} */ (record.fileId))}`, {
+      headers: { Range: `bytes=${start}-`, "If-Range": `"${record.root}"` },
+      credentials: "same-origin", cache: "no-store", signal,
+    });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    t._setNote(live, { code: "server-unreachable" });
+    return false;
+  }
+  if (response.status === 404 || response.status === 410) throw new DownloadError("server-copy-gone");
+  if (!response.ok || !response.body) {
+    t._setNote(live, { code: "server-status", status: response.status });
+    return false;
+  }
+  const from = response.status === 206 ? start : 0;
+  await ingestStream(side, record, response.body, from, signal).catch((err) => {
+    if (signal.aborted) throw err;
+    debug("transfer", "download interrupted", err);
+  });
+  receiver.dropPartial();
+  await side.checkpoints.now(record);
+  return receiver.verifiedCount > before;
+}
+
+/**
+ * @param {IncomingSide} side
+ * @param {TransferRecord} record
+ * @param {ReadableStream<Uint8Array>} body
+ * @param {number} position  file offset of the first byte
+ * @param {AbortSignal} signal
+ */
+async function ingestStream(side, record, body, position, signal) {
+  const t = side.t;
+  const live = t._liveOf(record.id);
+  const receiver = /** @type {BlockReceiver} */ (live.receiver);
+  const reader = body.getReader();
+  signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    live.bytesReceived += value.length;
+    t._sample(live, live.bytesReceived);
+    for (let at = 0; at < value.length;) {
+      const block = Math.floor(position / BLOCK_SIZE);
+      const offset = position % BLOCK_SIZE;
+      const take = Math.min(value.length - at, blockLength(record.size, block) - offset);
+      if (take <= 0) return; // past the end: a server sending more than the file
+      const result = await receiver.ingest(block, offset, value.subarray(at, at + take));
+      if (result.kind === "bad") {
+        live.blocksBad += 1;
+        void reader.cancel().catch(() => {});
+        return;
+      }
+      await side.afterIngest(record, result, () => {});
+      if (receiver.complete) return;
+      at += take;
+      position += take;
+    }
+  }
+}
+
+/**
+ * @param {Clock} clock
+ * @param {number} ms
+ * @param {AbortSignal} signal
+ * @returns {Promise<void>}
+ */
+export function delay(clock, ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason); // "abort" will not come again
+    const timer = clock.setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clock.clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
