@@ -9,6 +9,7 @@ import segno
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from peerlane.core import codes, credentials, invites
+from peerlane.core.protocol import MAX_SEQ
 from peerlane.core.records import Invite, Participant, Retention, Room, new_id
 from peerlane.core.session import RoomDeleted, RoomEvent
 from peerlane.errors import ErrorCode, ForbiddenError, LimitError, NotFoundError, ProtocolError
@@ -237,8 +238,10 @@ async def participants(who: Who, svc: Svc) -> s.ParticipantsOut:
 async def messages(
     who: Who,
     svc: Svc,
-    before: Annotated[int | None, Query(ge=0)] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    # Cursors are seqs: bounded like the protocol's, so a huge number is a 422, never a
+    # value the database cannot hold.
+    before: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> s.MessagesOut:
     """History pages: ``after`` walks forward, ``before`` (or neither: the latest) back."""
