@@ -13,6 +13,7 @@ from peerlane.config import Settings
 from peerlane.server import malloc, tls
 from peerlane.server.app import create_app, drain
 from peerlane.server.services import Services
+from peerlane.server.ws_transport import WebSocketProtocol
 
 
 class PeerlaneServer(uvicorn.Server):
@@ -85,11 +86,8 @@ def serve(settings: Settings, *, banner: bool = True) -> None:
         ws_ping_timeout=20.0,
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
         server_header=False,
-        # uvicorn's websockets implementation, not its default websockets-sansio one:
-        # that one answers a text frame that is not UTF-8 with a traceback in the log, and
-        # with a close that arrives in the same read, with three and an abrupt 1006
-        # (issue #9). This one closes with 1007 and logs nothing. Measured no slower
-        # (docs/architecture.md, "Dependencies").
-        ws="websockets",
+        # uvicorn's websockets-sansio protocol with a fix for text that is not UTF-8 (a
+        # clean 1007, one log line; issue #9): see ws_transport.py.
+        ws=WebSocketProtocol,
     )
     PeerlaneServer(config, app.state.services, banner).run()

@@ -256,9 +256,12 @@ _PERFORM: dict[type[Any], Any] = {
 async def room_socket(ws: WebSocket, room_id: str) -> None:
     """``/api/rooms/{room_id}/ws``: authenticate, then run the session until it closes."""
     svc: Services = ws.app.state.services
-    await ws.accept()
+    try:
+        await ws.accept()
+    except WebSocketDisconnect:
+        return  # gone before the handshake was answered
     if svc.draining:
-        await ws.close(core.CLOSE_GOING_AWAY, "server shutting down")
+        await _refuse(ws, None, core.CLOSE_GOING_AWAY, "server shutting down")
         return
     try:
         caller = await authenticate(
@@ -266,13 +269,12 @@ async def room_socket(ws: WebSocket, room_id: str) -> None:
         )
     except PeerlaneError as exc:
         svc.metrics.errors.labels(exc.code.value, "websocket").inc()
-        await ws.send_text(p.dump(p.error_message(exc.code, exc.message)))
         code = (
             core.CLOSE_ROOM_GONE
             if exc.code is ErrorCode.ROOM_NOT_FOUND
             else core.CLOSE_UNAUTHORIZED
         )
-        await ws.close(code, exc.code.value)
+        await _refuse(ws, p.dump(p.error_message(exc.code, exc.message)), code, exc.code.value)
         return
     conn = Connection(ws, svc, caller, hello=url_hello(ws.query_params))
     structlog.contextvars.bind_contextvars(conn_id=conn.identity.peer_id)
@@ -289,3 +291,13 @@ async def room_socket(ws: WebSocket, room_id: str) -> None:
         svc.metrics.connections.dec()
         log.info("ws.close", code=conn._close_code)
         structlog.contextvars.unbind_contextvars("conn_id")
+
+
+async def _refuse(ws: WebSocket, error: str | None, code: int, reason: str) -> None:
+    """Say why (``error``, a frame) and close. A client that is gone already -- it may
+    close right after the handshake, or have sent something that closed the connection
+    -- needs neither: that is no failure of the server (and no traceback in its log)."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        if error is not None:
+            await ws.send_text(error)
+        await ws.close(code, reason)
