@@ -141,8 +141,6 @@ def metadata_text(pairs: Mapping[str, bytes], key: str, *, max_chars: int) -> st
         raise ProtocolError(
             ErrorCode.INVALID_METADATA, f"Metadata {key!r} is longer than {max_chars} characters."
         )
-    if "\x00" in text:  # no id or name has one, and PostgreSQL cannot store one in text
-        raise ProtocolError(ErrorCode.INVALID_METADATA, f"Metadata {key!r} contains a NUL.")
     return text
 
 

@@ -216,12 +216,20 @@ async def new_upload(
     def text(key: str, max_chars: int = 64) -> str | None:
         return tus.metadata_text(meta, key, max_chars=max_chars)
 
+    def id_text(key: str) -> str | None:
+        """An id to look up: no id has a NUL, and PostgreSQL refuses one in text (a 500).
+        (Names may: they are cleaned before they are stored.)"""
+        value = text(key)
+        if value is not None and "\x00" in value:
+            raise ProtocolError(ErrorCode.INVALID_METADATA, f"Metadata {key!r} names nothing.")
+        return value
+
     name = text("name", MAX_NAME_METADATA) or text("filename", MAX_NAME_METADATA)
     declared = text("type", 255) or text("filetype", 255)
     root = text("root")
     if root is not None and not integrity.is_root(root):
         raise ProtocolError(ErrorCode.INVALID_METADATA, "Metadata 'root' is not a root hash.")
-    room_id, share_id, to = text("room"), text("share"), text("to")
+    room_id, share_id, to = id_text("room"), id_text("share"), id_text("to")
     if path_room is not None:
         if room_id not in (None, path_room):
             raise ProtocolError(ErrorCode.INVALID_METADATA, "Metadata 'room' is another room.")
