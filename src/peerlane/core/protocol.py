@@ -25,7 +25,10 @@ MAX_DEPTH = 64
 # Client-generated ids (chat message ids): short, URL-safe, unique per sender and room.
 ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 PeerId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Seq = Annotated[int, Field(ge=0, le=2**53)]
+# The largest seq a client may name: within JSON's exact integers (2**53, what a browser's
+# Number holds) and so within the database's signed 64-bit columns.
+MAX_SEQ = 2**53
+Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
 # Client ids one ``stored`` question may name: a frame stays small (at most ~7 KB of ids)
 # and the answer is one indexed lookup. A client with more unacked messages asks in parts.
 MAX_STORED_IDS = 100

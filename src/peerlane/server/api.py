@@ -10,6 +10,7 @@ import segno
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from peerlane.core import codes, credentials, invite_secrets, invites
+from peerlane.core.protocol import MAX_SEQ
 from peerlane.core.records import Invite, Participant, Retention, Room, SessionRecord, new_id
 from peerlane.core.session import RoomDeleted, RoomEvent, SessionEnded
 from peerlane.errors import ErrorCode, ForbiddenError, LimitError, NotFoundError, ProtocolError
@@ -301,8 +302,10 @@ async def remove_participant(participant_id: str, who: Owner, svc: Svc) -> Respo
 async def messages(
     who: Who,
     svc: Svc,
-    before: Annotated[int | None, Query(ge=0)] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    # Cursors are seqs: bounded like the protocol's, so a huge number is a 422, never a
+    # value the database cannot hold.
+    before: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> s.MessagesOut:
     """History pages: ``after`` walks forward, ``before`` (or neither: the latest) back."""

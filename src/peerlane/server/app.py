@@ -26,6 +26,7 @@ from peerlane.server import api, files_api, logs
 from peerlane.server.addresses import ForwardedMiddleware
 from peerlane.server.metrics import Metrics
 from peerlane.server.middleware import HttpMiddleware
+from peerlane.server.paths import RejectNulPaths
 from peerlane.server.services import Limiters, Services
 from peerlane.server.static import StaticAssets
 from peerlane.server.ws import room_socket
@@ -93,6 +94,7 @@ def create_app(
     app.add_api_websocket_route("/api/rooms/{room_id}/ws", room_socket)
     add_operations(app, services)
     add_web(app)
+    app.add_middleware(RejectNulPaths)  # inside HttpMiddleware: logged, with its headers
     app.add_middleware(
         HttpMiddleware,
         metrics=metrics,

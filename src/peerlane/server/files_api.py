@@ -51,6 +51,11 @@ log = logs.get(__name__)
 UPLOADS = "/files/uploads"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_NAME_METADATA = 4096  # characters before cleaning; the stored name is shorter
+# Share limits a client may ask for. Every integer stored must fit the database's signed
+# 64-bit columns; a value beyond these bounds is a 422 (invalid_message), never a 500.
+MAX_SHARE_DOWNLOADS = 1_000_000
+MAX_SHARE_TTL = 100 * 365 * 86_400.0  # seconds: finite; share_max_ttl is the real limit
+DB_INT_MAX = 2**63 - 1
 
 
 # -- tus plumbing ----------------------------------------------------------------------
@@ -211,12 +216,20 @@ async def new_upload(
     def text(key: str, max_chars: int = 64) -> str | None:
         return tus.metadata_text(meta, key, max_chars=max_chars)
 
+    def id_text(key: str) -> str | None:
+        """An id to look up: no id has a NUL, and PostgreSQL refuses one in text (a 500).
+        (Names may: they are cleaned before they are stored.)"""
+        value = text(key)
+        if value is not None and "\x00" in value:
+            raise ProtocolError(ErrorCode.INVALID_METADATA, f"Metadata {key!r} names nothing.")
+        return value
+
     name = text("name", MAX_NAME_METADATA) or text("filename", MAX_NAME_METADATA)
     declared = text("type", 255) or text("filetype", 255)
     root = text("root")
     if root is not None and not integrity.is_root(root):
         raise ProtocolError(ErrorCode.INVALID_METADATA, "Metadata 'root' is not a root hash.")
-    room_id, share_id, to = text("room"), text("share"), text("to")
+    room_id, share_id, to = id_text("room"), id_text("share"), id_text("to")
     if path_room is not None:
         if room_id not in (None, path_room):
             raise ProtocolError(ErrorCode.INVALID_METADATA, "Metadata 'room' is another room.")
@@ -324,7 +337,7 @@ async def patch(request: Request, svc: Services, file: StoredFile, share: Share 
     patch_request = PatchRequest(
         content_type=headers.get("content-type"),
         offset=headers.get("upload-offset"),
-        content_length=int(length) if length and length.isdigit() else None,
+        content_length=tus.parse_int(length, "Content-Length") if length else None,
         checksum=tus.parse_checksum(headers.get("upload-checksum")),
     )
     # Judge the request before the lock and the body (cheap refusals, no waiting).
@@ -354,9 +367,15 @@ async def patch(request: Request, svc: Services, file: StoredFile, share: Share 
 class CreateShareIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ttl: float | None = Field(None, gt=0, description="Seconds until the share expires.")
-    max_downloads: int | None = Field(None, ge=1, description="Downloads allowed per file.")
-    size: int | None = Field(None, ge=0, description="Total bytes of files to be added.")
+    ttl: float | None = Field(
+        None, gt=0, le=MAX_SHARE_TTL, description="Seconds until the share expires."
+    )
+    max_downloads: int | None = Field(
+        None, ge=1, le=MAX_SHARE_DOWNLOADS, description="Downloads allowed per file."
+    )
+    size: int | None = Field(
+        None, ge=0, le=DB_INT_MAX, description="Total bytes of files to be added."
+    )
 
 
 class FileOut(BaseModel):

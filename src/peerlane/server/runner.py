@@ -13,6 +13,7 @@ from peerlane.config import Settings
 from peerlane.server import malloc, tls
 from peerlane.server.app import create_app, drain
 from peerlane.server.services import Services
+from peerlane.server.ws_transport import WebSocketProtocol
 
 
 class PeerlaneServer(uvicorn.Server):
@@ -86,5 +87,8 @@ def serve(settings: Settings, *, banner: bool = True) -> None:
         ws_ping_timeout=20.0,
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
         server_header=False,
+        # uvicorn's websockets-sansio protocol with a fix for text that is not UTF-8 (a
+        # clean 1007, one log line; issue #9): see ws_transport.py.
+        ws=WebSocketProtocol,
     )
     PeerlaneServer(config, app.state.services, banner).run()

@@ -4,10 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-RoomName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]
+
+def _no_nul(text: str) -> str:
+    """Text that is stored or looked up has no NUL: no name or secret has one, and
+    PostgreSQL cannot hold one in a text column (it would be a 500, not a 422)."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text
+
+
+NoNul = AfterValidator(_no_nul)
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), NoNul
+]
+RoomName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80), NoNul]
 SessionKind = Literal["cookie", "bearer"]
 Seconds = Annotated[float, Field(gt=0, le=365 * 86_400)]
 
@@ -32,8 +51,8 @@ class CreateRoomIn(_In):
 
 class JoinIn(_In):
     display_name: DisplayName
-    token: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    code: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    token: Annotated[str, Field(min_length=1, max_length=200), NoNul] | None = None
+    code: Annotated[str, Field(min_length=1, max_length=100), NoNul] | None = None
     session: SessionKind = "bearer"
 
     @model_validator(mode="after")

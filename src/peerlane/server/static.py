@@ -178,8 +178,13 @@ def _not_modified(scope: Scope, asset: Asset) -> bool:
     if_modified_since = _header(scope, b"if-modified-since")
     if if_modified_since is None:
         return False
-    parsed = parsedate_tz(if_modified_since)
-    if parsed is None:
+    try:
+        parsed = parsedate_tz(if_modified_since)
+        if parsed is None:
+            return False
+        since = calendar.timegm(parsed[:9]) - (parsed[9] or 0)  # HTTP dates are in GMT
+    except (ValueError, OverflowError):
+        # A date the calendar cannot hold (year 10000, month 13): RFC 9110 says to ignore
+        # an invalid If-Modified-Since, so the client gets the whole file.
         return False
-    since = calendar.timegm(parsed[:9]) - (parsed[9] or 0)  # HTTP dates are in GMT
     return since >= asset.last_modified

@@ -310,9 +310,12 @@ _PERFORM: dict[type[Any], Any] = {
 async def room_socket(ws: WebSocket, room_id: str) -> None:
     """``/api/rooms/{room_id}/ws``: authenticate, then run the session until it closes."""
     svc: Services = ws.app.state.services
-    await ws.accept()
+    try:
+        await ws.accept()
+    except WebSocketDisconnect:
+        return  # gone before the handshake was answered
     if svc.draining:
-        await ws.close(core.CLOSE_GOING_AWAY, "server shutting down")
+        await _refuse(ws, None, core.CLOSE_GOING_AWAY, "server shutting down")
         return
     # Socket opens are counted before any storage lookup, so a reconnect storm costs
     # a handshake, a signature check and a limiter call per refused socket.
@@ -330,13 +333,12 @@ async def room_socket(ws: WebSocket, room_id: str) -> None:
         )
     except PeerlaneError as exc:
         svc.metrics.errors.labels(exc.code.value, "websocket").inc()
-        await ws.send_text(p.dump(p.error_message(exc.code, exc.message)))
         code = (
             core.CLOSE_ROOM_GONE
             if exc.code is ErrorCode.ROOM_NOT_FOUND
             else core.CLOSE_UNAUTHORIZED
         )
-        await ws.close(code, exc.code.value)
+        await _refuse(ws, p.dump(p.error_message(exc.code, exc.message)), code, exc.code.value)
         return
     conn = Connection(ws, svc, caller, hello=url_hello(ws.query_params), address=address)
     structlog.contextvars.bind_contextvars(conn_id=conn.identity.peer_id)
@@ -368,7 +370,20 @@ async def _refuse_open(ws: WebSocket, svc: Services, limiter: Limiter, key: str)
     svc.metrics.errors.labels(ErrorCode.RATE_LIMITED.value, "websocket").inc()
     seconds = max(1, math.ceil(wait))
     message = f"Too many connections; try again in {seconds} s."
-    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
-        await ws.send_text(p.dump(p.error_message(ErrorCode.RATE_LIMITED, message)))
-        await ws.close(core.CLOSE_TRY_AGAIN_LATER, "too many connections; retry later")
+    await _refuse(
+        ws,
+        p.dump(p.error_message(ErrorCode.RATE_LIMITED, message)),
+        core.CLOSE_TRY_AGAIN_LATER,
+        "too many connections; retry later",
+    )
     return True
+
+
+async def _refuse(ws: WebSocket, error: str | None, code: int, reason: str) -> None:
+    """Say why (``error``, a frame) and close. A client that is gone already -- it may
+    close right after the handshake, or have sent something that closed the connection
+    -- needs neither: that is no failure of the server (and no traceback in its log)."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        if error is not None:
+            await ws.send_text(error)
+        await ws.close(code, reason)
