@@ -196,3 +196,21 @@ async def test_deleting_a_room_drops_its_file_rows(store: SqlStore) -> None:
     assert await store.get_file(file.id) is None
     assert await store.load_blocks(file.id) == b""
     assert await store.delete_file(file.id) is None
+
+
+async def test_lease_renewal_and_release(store: SqlStore) -> None:
+    room = await new_room(store)
+    file = await store.create_upload(upload(room=room), quotas=NO_LIMITS, now=NOW)
+    other = await store.create_upload(upload(room=room), quotas=NO_LIMITS, now=NOW)
+    await store.lock_upload(file.id, "p1.a", now=NOW, lease=6)
+    await store.lock_upload(other.id, "p2.b", now=NOW, lease=6)
+    assert await store.renew_upload_lock(file.id, "p1.a", now=NOW + 5, lease=6)
+    assert not await store.renew_upload_lock(file.id, "p2.b", now=NOW + 5, lease=6)
+    with pytest.raises(ConflictError):  # renewed until NOW + 11
+        await store.lock_upload(file.id, "c", now=NOW + 10, lease=6)
+    assert sorted(await store.upload_lock_holders()) == ["p1.a", "p2.b"]
+    assert await store.upload_lock_holders(file.id) == ["p1.a"]
+    assert await store.release_upload_locks(["p1.a"]) == 1
+    assert await store.upload_lock_holders() == ["p2.b"]
+    assert not await store.renew_upload_lock(file.id, "p1.a", now=NOW + 10, lease=6)
+    await store.lock_upload(file.id, "c", now=NOW + 10, lease=6)

@@ -28,8 +28,9 @@ import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
+import structlog
+
 from peerlane.core import integrity, tus
-from peerlane.core.records import new_id
 from peerlane.errors import (
     ConflictError,
     ErrorCode,
@@ -42,14 +43,18 @@ from peerlane.errors import (
 from peerlane.files.pipeline import WritePipeline
 from peerlane.files.records import Quotas, StoredFile
 from peerlane.files.store import BlobWriter, FileStore
+from peerlane.files.writers import holder_is_dead, new_owner, process_of
 from peerlane.storage.base import FileIndex
 
 WRITE_BUFFER = 1024 * 1024
 SAVE_EVERY = 2.0  # seconds between durable checkpoints of a running PATCH
 IDLE_TIMEOUT = 30.0  # tus: "a 30 second timeout"; then the request is given up
-LOCK_LEASE = 45.0  # renewed at every checkpoint; outlives IDLE_TIMEOUT
+LOCK_LEASE = 6.0  # a crashed writer blocks its upload at most this long
+LOCK_RENEW = 1.5  # seconds between renewals of the lease while a PATCH lives
+LOCK_MARGIN = 1.0  # a writer stops writing this long before its lease would run out
 LOCK_WAIT = 3.0  # a PATCH waits this long for a previous one to let go
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+log = structlog.get_logger(__name__)
 
 
 class Interrupted(ProtocolError):
@@ -131,7 +136,8 @@ class Uploads:
     ) -> StoredFile:  # fmt: skip
         """Run one PATCH: lock the upload, check the request against its state (tus
         errors), append the body and return the upload as it now is."""
-        owner = new_id()
+        owner = new_owner()
+        leased_at = asyncio.get_running_loop().time()
         file = await self._lock(file_id, owner)
         try:
             tus.check_patch(
@@ -146,6 +152,7 @@ class Uploads:
             await self._unlock(file_id, owner)
             raise
         session = _Session(self, file, owner, writing, request.checksum, share_expires_at)
+        session.lease_until = leased_at + LOCK_LEASE
         try:
             return await session.run(body)
         finally:
@@ -160,10 +167,25 @@ class Uploads:
                     file_id, owner, now=self.clock(), lease=LOCK_LEASE
                 )
             except ConflictError:
+                if await self._release_dead_holder(file_id):
+                    continue
                 if loop.time() >= deadline:
                     raise
             # Another PATCH (often the one whose client just vanished) is finishing.
             await asyncio.sleep(0.1)
+
+    async def _release_dead_holder(self, file_id: str) -> bool:
+        """Release the upload's lease if its holder is a process of this machine that
+        no longer exists (a crashed or killed server); True if it did."""
+        dead = [h for h in await self.index.upload_lock_holders(file_id) if holder_is_dead(h)]
+        return bool(dead) and await self.index.release_upload_locks(dead) > 0
+
+    async def release_dead_locks(self) -> int:
+        """Release every lease held by dead processes of this machine (at start: a
+        restarted server frees the uploads its previous process was writing)."""
+        holders = await self.index.upload_lock_holders()
+        dead = sorted({process_of(h) for h in holders if holder_is_dead(h)})
+        return await self.index.release_upload_locks([h for h in holders if process_of(h) in dead])
 
     async def _unlock(self, file_id: str, owner: str) -> None:
         with contextlib.suppress(Exception):  # best effort: the lease runs out anyway
@@ -220,8 +242,48 @@ class _Session:
         self.saved_offset = file.offset
         self.saved_blocks = self.hasher.block_count
         self.checkpoint: asyncio.Future[None] | None = None  # a save running alongside
+        self.lease_until = 0.0  # loop time; no byte is written after it
+        self.lease_lost = False
 
     async def run(self, body: AsyncIterator[bytes]) -> StoredFile:
+        keeper = asyncio.create_task(self._keep_lease(), name="upload-lease")
+        try:
+            return await self._run(body)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _keep_lease(self) -> None:
+        """Renew the lease every LOCK_RENEW seconds while the request lives, so that a
+        writer that dies (kill -9, power cut) blocks its upload only for LOCK_LEASE."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(LOCK_RENEW)
+            started = loop.time()
+            try:
+                held = await self.index.renew_upload_lock(
+                    self.file.id, self.owner, now=self.uploads.clock(), lease=LOCK_LEASE
+                )
+            except Exception:  # a database hiccup: the next try may work; meanwhile
+                log.warning("uploads.lease_renewal_failed", exc_info=True)  # the local
+                continue  # deadline stops the writes
+            if not held:
+                self.lease_lost = True
+                return
+            self.lease_until = max(self.lease_until, started + LOCK_LEASE)
+
+    def _lease_ok(self, now: float) -> bool:
+        return not self.lease_lost and now <= self.lease_until - LOCK_MARGIN
+
+    def _check_lease(self, now: float) -> None:
+        """Stop before writing without a lease: another request may own the upload."""
+        if not self._lease_ok(now):
+            raise ConflictError(
+                ErrorCode.UPLOAD_LOCKED, "Another request took over this upload; try again."
+            )
+
+    async def _run(self, body: AsyncIterator[bytes]) -> StoredFile:
         try:
             try:
                 too_long = await self._receive(body)
@@ -262,12 +324,14 @@ class _Session:
                         parts.append(chunk)
                         filled += len(chunk)
                         if filled >= WRITE_BUFFER or too_long:
+                            self._check_lease(loop.time())
                             await pipeline.put(parts)
                             parts, filled = [], 0
                         if too_long:
                             break
                         if loop.time() - last_save >= SAVE_EVERY:
                             # A slow sender's bytes are saved too, and the lease renewed.
+                            self._check_lease(loop.time())
                             await pipeline.put(parts)
                             parts, filled = [], 0
                             await pipeline.drain()
@@ -275,10 +339,11 @@ class _Session:
                             last_save = loop.time()
                             idle.reschedule(loop.time() + self.uploads.idle_timeout)
             except (Interrupted, TimeoutError):
-                if self.checksum is None:
+                if self.checksum is None and self._lease_ok(loop.time()):
                     await pipeline.put(parts)  # tus: keep as much as was received
                 await pipeline.drain()
                 raise
+            self._check_lease(loop.time())
             await pipeline.put(parts)
             await pipeline.drain()
         return too_long
@@ -314,6 +379,7 @@ class _Session:
             await asyncio.to_thread(self.writer.sync)
         whole = offset // integrity.BLOCK_SIZE - self.saved_blocks  # blocks done by offset
         new = self.hasher.blocks_since(self.saved_blocks)[: max(0, whole)]
+        started = asyncio.get_running_loop().time()
         self.file = await self.index.save_progress(
             self.file.id,
             self.owner,
@@ -324,6 +390,7 @@ class _Session:
             now=self.uploads.clock(),
             lease=LOCK_LEASE,
         )
+        self.lease_until = max(self.lease_until, started + LOCK_LEASE)
         self.saved_offset = offset
         self.saved_blocks += len(new)
 

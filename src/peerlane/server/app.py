@@ -111,6 +111,9 @@ async def start(services: Services) -> None:
     else:
         secret = await services.store.get_or_set_meta("token_secret", credentials.new_secret())
     services.secret = secret.encode()
+    released = await services.uploads.release_dead_locks()
+    if released:
+        log.info("uploads.locks_released", uploads=released)
     services.metrics.rooms.set(await services.store.count_rooms())
 
 

@@ -57,6 +57,18 @@ class FileIndex(Protocol):
         a time, across instances). Raise ConflictError(UPLOAD_LOCKED) while another
         owner's lease runs, NotFoundError(UPLOAD_NOT_FOUND) if there is no such upload."""
 
+    async def renew_upload_lock(
+        self, file_id: str, owner: str, *, now: float, lease: float
+    ) -> bool:
+        """Extend ``owner``'s lease to ``now + lease``; False if ``owner`` no longer
+        holds it (it ran out and another request took it, or the upload is gone)."""
+
+    async def upload_lock_holders(self, file_id: str | None = None) -> list[str]:
+        """The owners of the write leases held now or left behind (of one upload)."""
+
+    async def release_upload_locks(self, owners: Sequence[str]) -> int:
+        """Drop every lease these owners hold (they are known dead); how many."""
+
     async def save_progress(
         self,
         file_id: str,

@@ -129,6 +129,38 @@ class FileSql:
             raise NotFoundError(ErrorCode.UPLOAD_NOT_FOUND)
         raise ConflictError(ErrorCode.UPLOAD_LOCKED)
 
+    async def renew_upload_lock(
+        self, file_id: str, owner: str, *, now: float, lease: float
+    ) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(files)
+                .where(files.c.id == file_id, files.c.lock_owner == owner)
+                .values(lock_expires=now + lease)
+                .returning(files.c.id)
+            )
+            return result.one_or_none() is not None
+
+    async def upload_lock_holders(self, file_id: str | None = None) -> list[str]:
+        query = select(files.c.lock_owner).where(files.c.lock_owner.is_not(None)).distinct()
+        if file_id is not None:
+            query = query.where(files.c.id == file_id)
+        async with self._read() as conn:
+            return [str(owner) for owner in (await conn.execute(query)).scalars()]
+
+    async def release_upload_locks(self, owners: Sequence[str]) -> int:
+        released = 0
+        async with self._write() as conn:
+            for start in range(0, len(owners), _CHUNK):
+                result = await conn.execute(
+                    update(files)
+                    .where(files.c.lock_owner.in_(owners[start : start + _CHUNK]))
+                    .values(lock_owner=None, lock_expires=None)
+                    .returning(files.c.id)
+                )
+                released += len(result.all())
+        return released
+
     async def save_progress(
         self,
         file_id: str,
