@@ -13,6 +13,8 @@ What a PATCH that does not end normally leaves behind:
   received is kept (synced and recorded), as tus asks;
 * the disk fills up (``ENOSPC``): what reached the disk is kept, the request gets 507
   ``storage_full``, and the upload can resume once space is freed;
+* the free space would drop below the reserve (measured every :data:`SPACE_CHECK`
+  bytes): the same, with 507 ``insufficient_storage``, before the reserve is touched;
 * with ``Upload-Checksum``, any of the above or a mismatch discards the whole chunk.
 
 Nothing is served before :meth:`FileStore.complete`, which happens only when every byte
@@ -53,6 +55,7 @@ LOCK_LEASE = 6.0  # a crashed writer blocks its upload at most this long
 LOCK_RENEW = 1.5  # seconds between renewals of the lease while a PATCH lives
 LOCK_MARGIN = 1.0  # a writer stops writing this long before its lease would run out
 LOCK_WAIT = 3.0  # a PATCH waits this long for a previous one to let go
+SPACE_CHECK = 16 * 1024 * 1024  # bytes written between two looks at the free space
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 log = structlog.get_logger(__name__)
 
@@ -61,6 +64,12 @@ class Interrupted(ProtocolError):
     """The request body stopped before its end (client gone or idle too long)."""
 
     default_code = ErrorCode.BAD_REQUEST
+
+
+class ReserveReached(StorageError):
+    """Writing on would take the disk's free space below the reserve."""
+
+    default_code = ErrorCode.INSUFFICIENT_STORAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +100,14 @@ class Uploads:
         upload_ttl: float,
         clock: Callable[[], float],
         idle_timeout: float = IDLE_TIMEOUT,
+        reserve: int = 0,
     ) -> None:
         self.index = index
         self.files = files
         self.upload_ttl = upload_ttl
         self.clock = clock
         self.idle_timeout = idle_timeout
+        self.reserve = reserve  # bytes of disk space no upload may write into
 
     def expiry(self, share_expires_at: float | None = None) -> float:
         """When an upload written to now expires: ``upload_ttl`` from now, but never
@@ -132,13 +143,14 @@ class Uploads:
 
     async def patch(
         self, file_id: str, body: AsyncIterator[bytes], request: PatchRequest, *,
-        share_expires_at: float | None = None,
+        share_expires_at: float | None = None, quotas: Quotas | None = None,
     ) -> StoredFile:  # fmt: skip
-        """Run one PATCH: lock the upload, check the request against its state (tus
-        errors), append the body and return the upload as it now is."""
+        """Run one PATCH: lock the upload (reserving its quota again if that lapsed:
+        ``quotas``), check the request against its state (tus errors), append the body
+        and return the upload as it now is."""
         owner = new_owner()
         leased_at = asyncio.get_running_loop().time()
-        file = await self._lock(file_id, owner)
+        file = await self._lock(file_id, owner, quotas)
         try:
             tus.check_patch(
                 file.state,
@@ -158,13 +170,13 @@ class Uploads:
         finally:
             await asyncio.to_thread(writing.close)
 
-    async def _lock(self, file_id: str, owner: str) -> StoredFile:
+    async def _lock(self, file_id: str, owner: str, quotas: Quotas | None) -> StoredFile:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LOCK_WAIT
         while True:
             try:
                 return await self.index.lock_upload(
-                    file_id, owner, now=self.clock(), lease=LOCK_LEASE
+                    file_id, owner, now=self.clock(), lease=LOCK_LEASE, quotas=quotas
                 )
             except ConflictError:
                 if await self._release_dead_holder(file_id):
@@ -244,6 +256,8 @@ class _Session:
         self.checkpoint: asyncio.Future[None] | None = None  # a save running alongside
         self.lease_until = 0.0  # loop time; no byte is written after it
         self.lease_lost = False
+        self.handed = file.offset  # bytes handed to the writer (position once written)
+        self.space_ok_until = file.offset  # writing up to here keeps the reserve free
 
     async def run(self, body: AsyncIterator[bytes]) -> StoredFile:
         keeper = asyncio.create_task(self._keep_lease(), name="upload-lease")
@@ -273,6 +287,29 @@ class _Session:
                 return
             self.lease_until = max(self.lease_until, started + LOCK_LEASE)
 
+    async def _write(self, pipeline: WritePipeline, parts: list[bytes], now: float) -> None:
+        """Hand ``parts`` to the writer after checking the lease and, every SPACE_CHECK
+        bytes, the free space: what fits above the reserve is written, then
+        :class:`ReserveReached` is raised."""
+        self._check_lease(now)
+        size = sum(len(part) for part in parts)
+        end = self.handed + size
+        if end > self.space_ok_until:
+            free = await self.uploads.files.free_bytes()
+            room = None if free is None else max(0, free - self.uploads.reserve)
+            if room is not None and room < size:
+                fitting = _first_bytes(parts, room)
+                self.handed += room
+                await pipeline.put(fitting)
+                raise ReserveReached(
+                    message="The server is keeping its last free disk space for itself; "
+                    "what arrived was kept and the upload can be resumed later."
+                )
+            ahead = SPACE_CHECK if room is None else min(room, SPACE_CHECK)
+            self.space_ok_until = max(self.handed + ahead, end)
+        self.handed = end
+        await pipeline.put(parts)
+
     def _lease_ok(self, now: float) -> bool:
         return not self.lease_lost and now <= self.lease_until - LOCK_MARGIN
 
@@ -292,6 +329,9 @@ class _Session:
         except (Interrupted, TimeoutError):
             await self._keep()
             raise Interrupted() from None
+        except ReserveReached:
+            await self._keep()  # what reached the disk stays; resume once there is room
+            raise
         except OSError as exc:
             await self._keep()
             raise storage_error(exc) from exc
@@ -324,15 +364,13 @@ class _Session:
                         parts.append(chunk)
                         filled += len(chunk)
                         if filled >= WRITE_BUFFER or too_long:
-                            self._check_lease(loop.time())
-                            await pipeline.put(parts)
+                            await self._write(pipeline, parts, loop.time())
                             parts, filled = [], 0
                         if too_long:
                             break
                         if loop.time() - last_save >= SAVE_EVERY:
                             # A slow sender's bytes are saved too, and the lease renewed.
-                            self._check_lease(loop.time())
-                            await pipeline.put(parts)
+                            await self._write(pipeline, parts, loop.time())
                             parts, filled = [], 0
                             await pipeline.drain()
                             await self._checkpoint()
@@ -343,8 +381,7 @@ class _Session:
                     await pipeline.put(parts)  # tus: keep as much as was received
                 await pipeline.drain()
                 raise
-            self._check_lease(loop.time())
-            await pipeline.put(parts)
+            await self._write(pipeline, parts, loop.time())
             await pipeline.drain()
         return too_long
 
@@ -465,3 +502,14 @@ class _Session:
 
     async def _release(self) -> None:
         await self.uploads._unlock(self.file.id, self.owner)
+
+
+def _first_bytes(parts: list[bytes], count: int) -> list[bytes]:
+    """The first ``count`` bytes of ``parts`` (slices, no copying of whole parts)."""
+    kept: list[bytes] = []
+    for part in parts:
+        if count <= 0:
+            break
+        kept.append(part if len(part) <= count else part[:count])
+        count -= len(kept[-1])
+    return kept

@@ -2,9 +2,12 @@
 
 The same statements run on SQLite and PostgreSQL. Two kinds of concurrency matter:
 
-* **Quotas.** Creating an upload locks the room or share row (an ``UPDATE`` of it) and,
-  when a storage quota is set, the ``files.quota_lock`` row in ``meta``; the sums are
-  read after the locks are held, so two creations cannot both squeeze under a limit.
+* **Quotas.** Creating an upload locks the room or share row (an ``UPDATE`` of it) and
+  the ``files.quota_lock`` row in ``meta``; the sums are read after the locks are held,
+  so two creations cannot both squeeze under a limit. What a file counts is described
+  by :class:`~peerlane.files.records.Quotas`: stored bytes, metadata, a per-file
+  overhead, and reservations of unfinished uploads that lapse without progress. The
+  next PATCH of a lapsed upload reserves again under the same locks (or is refused).
 * **One writer per upload.** A lease (``lock_owner``, ``lock_expires``) is taken and
   renewed by conditional ``UPDATE``s, so instances sharing the database and the file
   directory never append to one upload at once, and a crashed writer's lease runs out.
@@ -17,17 +20,26 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from peerlane.core.tus import UploadStatus
-from peerlane.errors import ConflictError, ErrorCode, GoneError, LimitError, NotFoundError
+from peerlane.errors import (
+    ConflictError,
+    ErrorCode,
+    GoneError,
+    LimitError,
+    NotFoundError,
+    StorageError,
+)
 from peerlane.files.records import FilesCleanup, Quotas, Share, StoredFile
 from peerlane.storage.tables import file_blocks, files, meta, rooms, shares
 
 QUOTA_LOCK_KEY = "files.quota_lock"
 _CHUNK = 500  # below SQLite's bound-parameter limit
-_FILE_COLUMNS = [c for c in files.c if c.name not in ("lock_owner", "lock_expires")]
+_FILE_COLUMNS = [
+    c for c in files.c if c.name not in ("lock_owner", "lock_expires", "progressed_at")
+]
 
 
 class FileSql:
@@ -64,33 +76,8 @@ class FileSql:
 
     async def create_upload(self, file: StoredFile, *, quotas: Quotas, now: float) -> StoredFile:
         async with self._write() as conn:
-            if file.room_id is not None:
-                await _lock_room(conn, file.room_id, now)
-                used = await _used(conn, files.c.room_id == file.room_id)
-                if quotas.room_bytes is not None and used + file.length > quotas.room_bytes:
-                    raise LimitError(
-                        ErrorCode.ROOM_QUOTA_EXCEEDED,
-                        f"The room's file storage is full: {used} of {quotas.room_bytes} "
-                        "bytes are taken; delete some files first.",
-                    )
-            elif file.share_id is not None:
-                share = await _lock_share(conn, file.share_id, now)
-                used = await _used(conn, files.c.share_id == share.id)
-                if used + file.length > share.size_limit:
-                    raise LimitError(
-                        ErrorCode.SHARE_QUOTA_EXCEEDED,
-                        f"The files are larger than this share allows ({share.size_limit} "
-                        "bytes in all).",
-                    )
-            else:
-                raise ValueError("an upload belongs to a room or a share")
-            if quotas.storage_bytes is not None:
-                await conn.execute(
-                    update(meta).where(meta.c.key == QUOTA_LOCK_KEY).values(value=meta.c.value)
-                )
-                if await _used(conn, None) + file.length > quotas.storage_bytes:
-                    raise LimitError(ErrorCode.STORAGE_QUOTA_EXCEEDED)
-            await conn.execute(insert(files).values(asdict(file)))
+            await _check_quotas(conn, file, quotas, now)
+            await conn.execute(insert(files).values({**asdict(file), "progressed_at": now}))
         return file
 
     async def get_file(self, file_id: str) -> StoredFile | None:
@@ -110,7 +97,7 @@ class FileSql:
             return [StoredFile(**row._asdict()) for row in result]
 
     async def lock_upload(
-        self, file_id: str, owner: str, *, now: float, lease: float
+        self, file_id: str, owner: str, *, now: float, lease: float, quotas: Quotas | None = None
     ) -> StoredFile:
         free = or_(files.c.lock_owner.is_(None), files.c.lock_expires < now)
         async with self._write() as conn:
@@ -119,11 +106,22 @@ class FileSql:
                     update(files)
                     .where(files.c.id == file_id, free)
                     .values(lock_owner=owner, lock_expires=now + lease)
-                    .returning(*_FILE_COLUMNS)
+                    .returning(*_FILE_COLUMNS, files.c.progressed_at)
                 )
             ).one_or_none()
             if row is not None:
-                return StoredFile(**row._asdict())
+                values = row._asdict()
+                progressed_at = values.pop("progressed_at")
+                file = StoredFile(**values)
+                ttl = None if quotas is None else quotas.reservation_ttl
+                lapsed = progressed_at is None or progressed_at < now - (ttl or 0)
+                if quotas is not None and ttl is not None and file.status == "uploading" and lapsed:
+                    # Its reservation lapsed: reserve again, or refuse (rolls the lock back).
+                    await _check_quotas(conn, file, quotas, now)
+                    await conn.execute(
+                        update(files).where(files.c.id == file_id).values(progressed_at=now)
+                    )
+                return file
             exists = await conn.scalar(select(files.c.id).where(files.c.id == file_id))
         if exists is None:
             raise NotFoundError(ErrorCode.UPLOAD_NOT_FOUND)
@@ -178,7 +176,15 @@ class FileSql:
                 conn,
                 file_id,
                 owner,
-                {"offset": offset, "expires_at": expires_at, "lock_expires": now + lease},
+                {
+                    "offset": offset,
+                    "expires_at": expires_at,
+                    "lock_expires": now + lease,
+                    # Bytes arrived: the reservation holds on.
+                    "progressed_at": case(
+                        (files.c.offset < offset, now), else_=files.c.progressed_at
+                    ),
+                },
             )
             # Rows past first_block can only be left from a write that was rolled back.
             await conn.execute(
@@ -325,12 +331,82 @@ async def _lock_share(conn: AsyncConnection, share_id: str, now: float) -> Share
     return share
 
 
-async def _used(conn: AsyncConnection, where: ColumnElement[bool] | None) -> int:
-    """Bytes taken by files (not failed) matching ``where``, at their full length."""
-    query = select(func.coalesce(func.sum(files.c.length), 0)).where(files.c.status != "failed")
+def _active(quotas: Quotas, now: float) -> ColumnElement[bool]:
+    """Unfinished uploads whose reservation holds: recent progress, or a PATCH running."""
+    if quotas.reservation_ttl is None:
+        return literal(True)
+    progressed = func.coalesce(files.c.progressed_at, files.c.created_at)
+    return or_(progressed >= now - quotas.reservation_ttl, files.c.lock_expires >= now)
+
+
+def _counted(quotas: Quotas, now: float) -> ColumnElement[int]:
+    """What one file row counts against the quotas (see :class:`Quotas`)."""
+    unfinished = files.c.offset + case(
+        (_active(quotas, now), files.c.length - files.c.offset), else_=0
+    )
+    held = case((files.c.status == "complete", files.c.length), else_=unfinished)
+    return held + func.length(files.c.upload_metadata) + quotas.file_overhead
+
+
+async def _used(
+    conn: AsyncConnection,
+    where: ColumnElement[bool] | None,
+    quotas: Quotas,
+    now: float,
+    exclude: str,
+) -> int:
+    """What the files (not failed) matching ``where`` count, but the one ``exclude``d."""
+    query = select(func.coalesce(func.sum(_counted(quotas, now)), 0)).where(
+        files.c.status != "failed", files.c.id != exclude
+    )
     if where is not None:
         query = query.where(where)
     return int(await conn.scalar(query) or 0)
+
+
+async def _pending(conn: AsyncConnection, quotas: Quotas, now: float, exclude: str) -> int:
+    """Bytes reserved by unfinished uploads and not yet on the disk."""
+    query = select(func.coalesce(func.sum(files.c.length - files.c.offset), 0)).where(
+        files.c.status == "uploading", files.c.id != exclude, _active(quotas, now)
+    )
+    return int(await conn.scalar(query) or 0)
+
+
+async def _check_quotas(
+    conn: AsyncConnection, file: StoredFile, quotas: Quotas, now: float
+) -> None:
+    """Lock what the file counts against, then check every quota for its full length
+    (a new upload, or one reserving again); raises the refusal."""
+    cost = file.length + len(file.upload_metadata) + quotas.file_overhead
+    if file.room_id is not None:
+        await _lock_room(conn, file.room_id, now)
+        used = await _used(conn, files.c.room_id == file.room_id, quotas, now, file.id)
+        if quotas.room_bytes is not None and used + cost > quotas.room_bytes:
+            raise LimitError(
+                ErrorCode.ROOM_QUOTA_EXCEEDED,
+                f"The room's file storage is full: {used} of {quotas.room_bytes} "
+                "bytes are taken; delete some files first.",
+            )
+    elif file.share_id is not None:
+        share = await _lock_share(conn, file.share_id, now)
+        used = await _used(conn, files.c.share_id == share.id, quotas, now, file.id)
+        if used + cost > share.size_limit:
+            raise LimitError(
+                ErrorCode.SHARE_QUOTA_EXCEEDED,
+                f"The files are larger than this share allows ({share.size_limit} bytes in all).",
+            )
+    else:
+        raise ValueError("an upload belongs to a room or a share")
+    if quotas.storage_bytes is None and quotas.disk_free is None:
+        return
+    await conn.execute(update(meta).where(meta.c.key == QUOTA_LOCK_KEY).values(value=meta.c.value))
+    total = quotas.storage_bytes
+    if total is not None and await _used(conn, None, quotas, now, file.id) + cost > total:
+        raise LimitError(ErrorCode.STORAGE_QUOTA_EXCEEDED)
+    if quotas.disk_free is not None:
+        needed = file.length - file.offset + await _pending(conn, quotas, now, file.id)
+        if quotas.disk_free - needed < quotas.reserve:
+            raise StorageError(ErrorCode.INSUFFICIENT_STORAGE)
 
 
 async def _update_locked(

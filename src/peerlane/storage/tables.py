@@ -135,6 +135,8 @@ shares = Table(
     Column("expires_at", Double, nullable=False, index=True),
     Column("max_downloads", Integer, nullable=True),
     Column("size_limit", BigInteger, nullable=False),
+    # Keyed hash of the address that created the share (its daily upload allowance).
+    Column("creator", String, nullable=True),
     UniqueConstraint("token_hash"),
 )
 
@@ -167,6 +169,9 @@ files = Table(
     # The lease of the one request writing to the upload, across instances.
     Column("lock_owner", String, nullable=True),
     Column("lock_expires", Double, nullable=True),
+    # When bytes last arrived (or the upload was created or reserved again): an
+    # unfinished upload's reservation lapses some minutes after it.
+    Column("progressed_at", Double, nullable=True),
 )
 
 # Integrity block hashes of an unfinished upload, saved with each checkpoint so that a
