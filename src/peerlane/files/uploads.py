@@ -378,7 +378,8 @@ class _Session:
                             idle.reschedule(loop.time() + self.uploads.idle_timeout)
             except (Interrupted, TimeoutError):
                 if self.checksum is None and self._lease_ok(loop.time()):
-                    await pipeline.put(parts)  # tus: keep as much as was received
+                    with contextlib.suppress(ReserveReached):  # what fits is written
+                        await self._write(pipeline, parts, loop.time())  # tus: keep it
                 await pipeline.drain()
                 raise
             await self._write(pipeline, parts, loop.time())
