@@ -20,7 +20,19 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from peerlane.core.tus import UploadStatus
@@ -101,27 +113,23 @@ class FileSql:
     ) -> StoredFile:
         free = or_(files.c.lock_owner.is_(None), files.c.lock_expires < now)
         async with self._write() as conn:
+            reserved: ColumnElement[Any] = files.c.progressed_at
+            lapsed = None if quotas is None else await _lapsed(conn, file_id, quotas, now)
+            if quotas is not None and lapsed is not None:
+                # Its reservation lapsed: reserve again, or refuse (the lease not taken).
+                # The room or share row is locked before the file row, as everywhere.
+                await _check_quotas(conn, lapsed, quotas, now)
+                reserved = literal(now)
             row = (
                 await conn.execute(
                     update(files)
                     .where(files.c.id == file_id, free)
-                    .values(lock_owner=owner, lock_expires=now + lease)
-                    .returning(*_FILE_COLUMNS, files.c.progressed_at)
+                    .values(lock_owner=owner, lock_expires=now + lease, progressed_at=reserved)
+                    .returning(*_FILE_COLUMNS)
                 )
             ).one_or_none()
             if row is not None:
-                values = row._asdict()
-                progressed_at = values.pop("progressed_at")
-                file = StoredFile(**values)
-                ttl = None if quotas is None else quotas.reservation_ttl
-                lapsed = progressed_at is None or progressed_at < now - (ttl or 0)
-                if quotas is not None and ttl is not None and file.status == "uploading" and lapsed:
-                    # Its reservation lapsed: reserve again, or refuse (rolls the lock back).
-                    await _check_quotas(conn, file, quotas, now)
-                    await conn.execute(
-                        update(files).where(files.c.id == file_id).values(progressed_at=now)
-                    )
-                return file
+                return StoredFile(**row._asdict())
             exists = await conn.scalar(select(files.c.id).where(files.c.id == file_id))
         if exists is None:
             raise NotFoundError(ErrorCode.UPLOAD_NOT_FOUND)
@@ -331,12 +339,29 @@ async def _lock_share(conn: AsyncConnection, share_id: str, now: float) -> Share
     return share
 
 
+async def _lapsed(
+    conn: AsyncConnection, file_id: str, quotas: Quotas, now: float
+) -> StoredFile | None:
+    """The upload, if it is unfinished and its reservation has lapsed."""
+    if quotas.reservation_ttl is None:
+        return None
+    row = (
+        await conn.execute(
+            select(*_FILE_COLUMNS).where(
+                files.c.id == file_id, files.c.status == "uploading", not_(_active(quotas, now))
+            )
+        )
+    ).one_or_none()
+    return None if row is None else StoredFile(**row._asdict())
+
+
 def _active(quotas: Quotas, now: float) -> ColumnElement[bool]:
     """Unfinished uploads whose reservation holds: recent progress, or a PATCH running."""
     if quotas.reservation_ttl is None:
         return literal(True)
     progressed = func.coalesce(files.c.progressed_at, files.c.created_at)
-    return or_(progressed >= now - quotas.reservation_ttl, files.c.lock_expires >= now)
+    running = func.coalesce(files.c.lock_expires, 0.0) >= now  # never NULL: it is negated
+    return or_(progressed >= now - quotas.reservation_ttl, running)
 
 
 def _counted(quotas: Quotas, now: float) -> ColumnElement[int]:
