@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -30,3 +31,14 @@ def test_what_cannot_be_proven_is_not_dead() -> None:
     assert writers.holder_is_dead(".".join([prefix, machine, pid, str(int(start) - 1), request]))
     for other in ["", "abc", "w1.x.y", "w0.a.b.c.d", "w1.unknown.1.0.x"]:
         assert not writers.holder_is_dead(other)
+
+
+def test_a_zombie_is_dead() -> None:
+    """Killed, but not yet collected by its parent (a supervisor that is slow to wait)."""
+    code = "from peerlane.files import writers; print(writers.new_owner(), flush=True)"
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout is not None
+        owner = child.stdout.readline().strip()
+        # Wait for its exit without collecting it (WNOWAIT): it stays a zombie.
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+        assert writers.holder_is_dead(owner)

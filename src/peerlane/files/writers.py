@@ -32,12 +32,15 @@ def _read(path: Path) -> str | None:
 
 
 def _start_ticks(pid: int) -> str | None:
-    """The process's start time (field 22 of /proc/<pid>/stat), None if it is gone."""
+    """The process's start time (field 22 of /proc/<pid>/stat), None if it is gone or
+    only a zombie (dead, waiting for its parent to collect its exit status)."""
     stat = _read(_PROC / str(pid) / "stat")
     if stat is None:
         return None
     fields = stat.rpartition(")")[2].split()  # the name in parentheses may hold spaces
-    return fields[19] if len(fields) > 19 else None
+    if len(fields) <= 19 or fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
 
 
 @functools.cache
