@@ -82,6 +82,9 @@ class ErrorCode(StrEnum):
     STORAGE_FULL = "storage_full"
     RANGE_NOT_SATISFIABLE = "range_not_satisfiable"
     TOO_MANY_SHARES = "too_many_shares"
+    INSUFFICIENT_STORAGE = "insufficient_storage"
+    TOO_MANY_UPLOADS = "too_many_uploads"
+    UPLOAD_ALLOWANCE_EXCEEDED = "upload_allowance_exceeded"
 
 
 # HTTP status per code. WebSocket errors use the same codes in an ``error`` message.
@@ -138,6 +141,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.STORAGE_FULL: 507,
     ErrorCode.RANGE_NOT_SATISFIABLE: 416,
     ErrorCode.TOO_MANY_SHARES: 429,
+    ErrorCode.INSUFFICIENT_STORAGE: 507,
+    ErrorCode.TOO_MANY_UPLOADS: 429,
+    ErrorCode.UPLOAD_ALLOWANCE_EXCEEDED: 429,
 }
 
 # Default user-facing message per code, used when the raiser gives none.
@@ -203,6 +209,11 @@ DEFAULT_MESSAGE: dict[ErrorCode, str] = {
     "resumed once space is freed.",
     ErrorCode.RANGE_NOT_SATISFIABLE: "The requested byte range is not within the file.",
     ErrorCode.TOO_MANY_SHARES: "Too many shares created from your address; try again later.",
+    ErrorCode.INSUFFICIENT_STORAGE: "The server is keeping its last free disk space for "
+    "itself and cannot take this file now; try again later or ask its operator.",
+    ErrorCode.TOO_MANY_UPLOADS: "Too many uploads started in a short time; try again later.",
+    ErrorCode.UPLOAD_ALLOWANCE_EXCEEDED: "You have uploaded as much as one day allows; "
+    "try again later.",
 }
 
 

@@ -50,3 +50,16 @@ async def test_a_clock_behind_the_bucket_adds_no_tokens(make_bus) -> None:
     assert await limiter.take("k", NOW) is None
     assert await limiter.take("k", NOW - 5) is not None  # another instance's slow clock
     assert await limiter.take("k", NOW + 1) is None
+
+
+async def test_byte_sized_buckets(make_bus) -> None:
+    """Daily upload allowances are buckets of bytes: tens of GiB, costs of any size."""
+    day, gib = 86_400.0, 1024**3
+    limiter = (await make_bus()).limiter("t4", rate=50 * gib / day, burst=50 * gib)
+
+    assert await limiter.take("ip", NOW, 30 * gib + 12_345) is None
+    assert await limiter.peek("ip", NOW, 20 * gib) is not None  # 12 345 bytes short
+    assert await limiter.take("ip", NOW, 20 * gib - 12_345) is None
+    wait = await limiter.take("ip", NOW, gib)
+    assert wait == pytest.approx(day / 50, rel=1e-6)  # one GiB comes back in 1/50 day
+    assert await limiter.take("ip", NOW + day / 50 + 1, gib) is None

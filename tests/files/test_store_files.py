@@ -10,7 +10,14 @@ import pytest
 
 from peerlane.core.codes import random_words
 from peerlane.core.records import Invite, Participant, Retention, Room, new_id
-from peerlane.errors import ConflictError, ErrorCode, GoneError, LimitError, NotFoundError
+from peerlane.errors import (
+    ConflictError,
+    ErrorCode,
+    GoneError,
+    LimitError,
+    NotFoundError,
+    StorageError,
+)
 from peerlane.files.records import Quotas, Share, StoredFile
 from peerlane.storage.sql import SqlStore
 
@@ -196,3 +203,83 @@ async def test_deleting_a_room_drops_its_file_rows(store: SqlStore) -> None:
     assert await store.get_file(file.id) is None
     assert await store.load_blocks(file.id) == b""
     assert await store.delete_file(file.id) is None
+
+
+async def test_lease_renewal_and_release(store: SqlStore) -> None:
+    room = await new_room(store)
+    file = await store.create_upload(upload(room=room), quotas=NO_LIMITS, now=NOW)
+    other = await store.create_upload(upload(room=room), quotas=NO_LIMITS, now=NOW)
+    await store.lock_upload(file.id, "p1.a", now=NOW, lease=6)
+    await store.lock_upload(other.id, "p2.b", now=NOW, lease=6)
+    assert await store.renew_upload_lock(file.id, "p1.a", now=NOW + 5, lease=6)
+    assert not await store.renew_upload_lock(file.id, "p2.b", now=NOW + 5, lease=6)
+    with pytest.raises(ConflictError):  # renewed until NOW + 11
+        await store.lock_upload(file.id, "c", now=NOW + 10, lease=6)
+    assert sorted(await store.upload_lock_holders()) == ["p1.a", "p2.b"]
+    assert await store.upload_lock_holders(file.id) == ["p1.a"]
+    assert await store.release_upload_locks(["p1.a"]) == 1
+    assert await store.upload_lock_holders() == ["p2.b"]
+    assert not await store.renew_upload_lock(file.id, "p1.a", now=NOW + 10, lease=6)
+    await store.lock_upload(file.id, "c", now=NOW + 10, lease=6)
+
+
+async def test_reservations_lapse_without_progress(store: SqlStore) -> None:
+    room = await new_room(store)
+    quotas = Quotas(room_bytes=1000, reservation_ttl=300)
+    stalled = await store.create_upload(upload(room=room, length=800), quotas=quotas, now=NOW)
+    with pytest.raises(LimitError):  # reserved in full while it may still progress
+        await store.create_upload(upload(room=room, length=300), quotas=quotas, now=NOW + 299)
+    # No byte for 300 s: only what it stored (nothing) counts.
+    await store.create_upload(upload(room=room, length=300), quotas=quotas, now=NOW + 301)
+    # Its next PATCH must reserve again, and 800 no longer fit: the lease is not taken.
+    with pytest.raises(LimitError) as info:
+        await store.lock_upload(stalled.id, "w", now=NOW + 302, lease=6, quotas=quotas)
+    assert info.value.code == ErrorCode.ROOM_QUOTA_EXCEEDED
+    await store.lock_upload(stalled.id, "x", now=NOW + 302, lease=6)  # it was not held
+
+    # Progress and a running PATCH keep a reservation; stored bytes always count.
+    other = await new_room(store)
+    moving = await store.create_upload(upload(room=other, length=800), quotas=quotas, now=NOW)
+    await store.lock_upload(moving.id, "w", now=NOW + 200, lease=6)
+    await store.save_progress(
+        moving.id, "w", offset=100, first_block=0, hashes=b"", expires_at=NOW + 9999,
+        now=NOW + 250, lease=400,
+    )  # fmt: skip
+    with pytest.raises(LimitError):  # progressed at +250, and still locked
+        await store.create_upload(upload(room=other, length=300), quotas=quotas, now=NOW + 600)
+    await store.unlock_upload(moving.id, "w")
+    with pytest.raises(LimitError):  # progressed at +250: held until +550
+        await store.create_upload(upload(room=other, length=300), quotas=quotas, now=NOW + 549)
+    with pytest.raises(LimitError):  # lapsed: its 100 stored bytes count, 100 + 901 > 1000
+        await store.create_upload(upload(room=other, length=901), quotas=quotas, now=NOW + 551)
+    await store.create_upload(upload(room=other, length=900), quotas=quotas, now=NOW + 551)
+
+
+async def test_metadata_and_a_per_file_overhead_count(store: SqlStore) -> None:
+    room = await new_room(store)
+    quotas = Quotas(room_bytes=1000, file_overhead=100)
+    empty = replace(upload(room=room, length=0), upload_metadata="m" * 50)
+    for _ in range(6):  # 150 each
+        await store.create_upload(replace(empty, id=new_id(16)), quotas=quotas, now=NOW)
+    with pytest.raises(LimitError) as info:
+        await store.create_upload(replace(empty, id=new_id(16)), quotas=quotas, now=NOW)
+    assert info.value.code == ErrorCode.ROOM_QUOTA_EXCEEDED
+
+
+async def test_the_disk_reserve_counts_what_uploads_have_yet_to_write(store: SqlStore) -> None:
+    room = await new_room(store)
+    disk = Quotas(disk_free=1000, reserve=200, reservation_ttl=300)
+    first = await store.create_upload(upload(room=room, length=500), quotas=disk, now=NOW)
+    with pytest.raises(StorageError) as info:  # 500 + 301 to come, 800 above the reserve
+        await store.create_upload(upload(room=room, length=301), quotas=disk, now=NOW)
+    assert info.value.code == ErrorCode.INSUFFICIENT_STORAGE
+    await store.lock_upload(first.id, "w", now=NOW, lease=6)
+    await store.save_progress(
+        first.id, "w", offset=300, first_block=0, hashes=b"", expires_at=NOW + 99, now=NOW,
+        lease=6,
+    )  # fmt: skip
+    # 300 of it are on the disk now (700 free): 200 still to come.
+    later = replace(disk, disk_free=700)
+    with pytest.raises(StorageError):
+        await store.create_upload(upload(room=room, length=301), quotas=later, now=NOW + 1)
+    await store.create_upload(upload(room=room, length=300), quotas=later, now=NOW + 1)

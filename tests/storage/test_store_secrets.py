@@ -34,7 +34,7 @@ async def test_a_database_error_does_not_print_its_parameters(store_url: str):
 async def test_the_migration_hashes_existing_invite_tokens_and_retires_their_codes(
     store_url: str,
 ) -> None:
-    """An invite made before revision 0003s: after the upgrade the database holds only
+    """An invite made before revision 0003: after the upgrade the database holds only
     the hash of its link token (the link still works) and no code words (the code is
     retired: their keyed hash needs the server secret, which a migration may not have)."""
     engine = make_engine(store_url)

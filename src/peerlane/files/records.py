@@ -67,14 +67,27 @@ class Share:
     expires_at: float
     max_downloads: int | None  # per file; None: unlimited
     size_limit: int  # total bytes of files the share may hold
+    creator: str | None = None  # keyed hash of the creating address (daily allowance)
 
 
 @dataclass(frozen=True, slots=True)
 class Quotas:
-    """The limits an upload's creation is checked against (None: no limit)."""
+    """The limits an upload's creation (or a lapsed upload's next PATCH) is checked
+    against (None: no limit).
+
+    A file counts ``file_overhead`` plus its metadata plus: its length once complete;
+    while unfinished, the bytes stored and, unless its reservation lapsed (no progress
+    for ``reservation_ttl`` seconds and no PATCH running), the rest of its length.
+    ``disk_free`` is the free space measured just before; the reservations of unfinished
+    uploads and the new file must leave ``reserve`` bytes of it free.
+    """
 
     room_bytes: int | None = None
     storage_bytes: int | None = None
+    file_overhead: int = 0
+    reservation_ttl: float | None = None
+    disk_free: int | None = None
+    reserve: int = 0
 
 
 @dataclass(frozen=True, slots=True)

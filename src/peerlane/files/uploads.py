@@ -13,6 +13,8 @@ What a PATCH that does not end normally leaves behind:
   received is kept (synced and recorded), as tus asks;
 * the disk fills up (``ENOSPC``): what reached the disk is kept, the request gets 507
   ``storage_full``, and the upload can resume once space is freed;
+* the free space would drop below the reserve (measured every :data:`SPACE_CHECK`
+  bytes): the same, with 507 ``insufficient_storage``, before the reserve is touched;
 * with ``Upload-Checksum``, any of the above or a mismatch discards the whole chunk.
 
 Nothing is served before :meth:`FileStore.complete`, which happens only when every byte
@@ -28,8 +30,9 @@ import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
+import structlog
+
 from peerlane.core import integrity, tus
-from peerlane.core.records import new_id
 from peerlane.errors import (
     ConflictError,
     ErrorCode,
@@ -42,20 +45,31 @@ from peerlane.errors import (
 from peerlane.files.pipeline import WritePipeline
 from peerlane.files.records import Quotas, StoredFile
 from peerlane.files.store import BlobWriter, FileStore
+from peerlane.files.writers import holder_is_dead, new_owner, process_of
 from peerlane.storage.base import FileIndex
 
 WRITE_BUFFER = 1024 * 1024
 SAVE_EVERY = 2.0  # seconds between durable checkpoints of a running PATCH
 IDLE_TIMEOUT = 30.0  # tus: "a 30 second timeout"; then the request is given up
-LOCK_LEASE = 45.0  # renewed at every checkpoint; outlives IDLE_TIMEOUT
+LOCK_LEASE = 6.0  # a crashed writer blocks its upload at most this long
+LOCK_RENEW = 1.5  # seconds between renewals of the lease while a PATCH lives
+LOCK_MARGIN = 1.0  # a writer stops writing this long before its lease would run out
 LOCK_WAIT = 3.0  # a PATCH waits this long for a previous one to let go
+SPACE_CHECK = 16 * 1024 * 1024  # bytes written between two looks at the free space
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+log = structlog.get_logger(__name__)
 
 
 class Interrupted(ProtocolError):
     """The request body stopped before its end (client gone or idle too long)."""
 
     default_code = ErrorCode.BAD_REQUEST
+
+
+class ReserveReached(StorageError):
+    """Writing on would take the disk's free space below the reserve."""
+
+    default_code = ErrorCode.INSUFFICIENT_STORAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +100,14 @@ class Uploads:
         upload_ttl: float,
         clock: Callable[[], float],
         idle_timeout: float = IDLE_TIMEOUT,
+        reserve: int = 0,
     ) -> None:
         self.index = index
         self.files = files
         self.upload_ttl = upload_ttl
         self.clock = clock
         self.idle_timeout = idle_timeout
+        self.reserve = reserve  # bytes of disk space no upload may write into
 
     def expiry(self, share_expires_at: float | None = None) -> float:
         """When an upload written to now expires: ``upload_ttl`` from now, but never
@@ -127,12 +143,14 @@ class Uploads:
 
     async def patch(
         self, file_id: str, body: AsyncIterator[bytes], request: PatchRequest, *,
-        share_expires_at: float | None = None,
+        share_expires_at: float | None = None, quotas: Quotas | None = None,
     ) -> StoredFile:  # fmt: skip
-        """Run one PATCH: lock the upload, check the request against its state (tus
-        errors), append the body and return the upload as it now is."""
-        owner = new_id()
-        file = await self._lock(file_id, owner)
+        """Run one PATCH: lock the upload (reserving its quota again if that lapsed:
+        ``quotas``), check the request against its state (tus errors), append the body
+        and return the upload as it now is."""
+        owner = new_owner()
+        leased_at = asyncio.get_running_loop().time()
+        file = await self._lock(file_id, owner, quotas)
         try:
             tus.check_patch(
                 file.state,
@@ -146,24 +164,40 @@ class Uploads:
             await self._unlock(file_id, owner)
             raise
         session = _Session(self, file, owner, writing, request.checksum, share_expires_at)
+        session.lease_until = leased_at + LOCK_LEASE
         try:
             return await session.run(body)
         finally:
             await asyncio.to_thread(writing.close)
 
-    async def _lock(self, file_id: str, owner: str) -> StoredFile:
+    async def _lock(self, file_id: str, owner: str, quotas: Quotas | None) -> StoredFile:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LOCK_WAIT
         while True:
             try:
                 return await self.index.lock_upload(
-                    file_id, owner, now=self.clock(), lease=LOCK_LEASE
+                    file_id, owner, now=self.clock(), lease=LOCK_LEASE, quotas=quotas
                 )
             except ConflictError:
+                if await self._release_dead_holder(file_id):
+                    continue
                 if loop.time() >= deadline:
                     raise
             # Another PATCH (often the one whose client just vanished) is finishing.
             await asyncio.sleep(0.1)
+
+    async def _release_dead_holder(self, file_id: str) -> bool:
+        """Release the upload's lease if its holder is a process of this machine that
+        no longer exists (a crashed or killed server); True if it did."""
+        dead = [h for h in await self.index.upload_lock_holders(file_id) if holder_is_dead(h)]
+        return bool(dead) and await self.index.release_upload_locks(dead) > 0
+
+    async def release_dead_locks(self) -> int:
+        """Release every lease held by dead processes of this machine (at start: a
+        restarted server frees the uploads its previous process was writing)."""
+        holders = await self.index.upload_lock_holders()
+        dead = sorted({process_of(h) for h in holders if holder_is_dead(h)})
+        return await self.index.release_upload_locks([h for h in holders if process_of(h) in dead])
 
     async def _unlock(self, file_id: str, owner: str) -> None:
         with contextlib.suppress(Exception):  # best effort: the lease runs out anyway
@@ -220,8 +254,73 @@ class _Session:
         self.saved_offset = file.offset
         self.saved_blocks = self.hasher.block_count
         self.checkpoint: asyncio.Future[None] | None = None  # a save running alongside
+        self.lease_until = 0.0  # loop time; no byte is written after it
+        self.lease_lost = False
+        self.handed = file.offset  # bytes handed to the writer (position once written)
+        self.space_ok_until = file.offset  # writing up to here keeps the reserve free
 
     async def run(self, body: AsyncIterator[bytes]) -> StoredFile:
+        keeper = asyncio.create_task(self._keep_lease(), name="upload-lease")
+        try:
+            return await self._run(body)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _keep_lease(self) -> None:
+        """Renew the lease every LOCK_RENEW seconds while the request lives, so that a
+        writer that dies (kill -9, power cut) blocks its upload only for LOCK_LEASE."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(LOCK_RENEW)
+            started = loop.time()
+            try:
+                held = await self.index.renew_upload_lock(
+                    self.file.id, self.owner, now=self.uploads.clock(), lease=LOCK_LEASE
+                )
+            except Exception:  # a database hiccup: the next try may work; meanwhile
+                log.warning("uploads.lease_renewal_failed", exc_info=True)  # the local
+                continue  # deadline stops the writes
+            if not held:
+                self.lease_lost = True
+                return
+            self.lease_until = max(self.lease_until, started + LOCK_LEASE)
+
+    async def _write(self, pipeline: WritePipeline, parts: list[bytes], now: float) -> None:
+        """Hand ``parts`` to the writer after checking the lease and, every SPACE_CHECK
+        bytes, the free space: what fits above the reserve is written, then
+        :class:`ReserveReached` is raised."""
+        self._check_lease(now)
+        size = sum(len(part) for part in parts)
+        end = self.handed + size
+        if end > self.space_ok_until:
+            free = await self.uploads.files.free_bytes()
+            room = None if free is None else max(0, free - self.uploads.reserve)
+            if room is not None and room < size:
+                fitting = _first_bytes(parts, room)
+                self.handed += room
+                await pipeline.put(fitting)
+                raise ReserveReached(
+                    message="The server is keeping its last free disk space for itself; "
+                    "what arrived was kept and the upload can be resumed later."
+                )
+            ahead = SPACE_CHECK if room is None else min(room, SPACE_CHECK)
+            self.space_ok_until = max(self.handed + ahead, end)
+        self.handed = end
+        await pipeline.put(parts)
+
+    def _lease_ok(self, now: float) -> bool:
+        return not self.lease_lost and now <= self.lease_until - LOCK_MARGIN
+
+    def _check_lease(self, now: float) -> None:
+        """Stop before writing without a lease: another request may own the upload."""
+        if not self._lease_ok(now):
+            raise ConflictError(
+                ErrorCode.UPLOAD_LOCKED, "Another request took over this upload; try again."
+            )
+
+    async def _run(self, body: AsyncIterator[bytes]) -> StoredFile:
         try:
             try:
                 too_long = await self._receive(body)
@@ -230,6 +329,9 @@ class _Session:
         except (Interrupted, TimeoutError):
             await self._keep()
             raise Interrupted() from None
+        except ReserveReached:
+            await self._keep()  # what reached the disk stays; resume once there is room
+            raise
         except OSError as exc:
             await self._keep()
             raise storage_error(exc) from exc
@@ -262,24 +364,25 @@ class _Session:
                         parts.append(chunk)
                         filled += len(chunk)
                         if filled >= WRITE_BUFFER or too_long:
-                            await pipeline.put(parts)
+                            await self._write(pipeline, parts, loop.time())
                             parts, filled = [], 0
                         if too_long:
                             break
                         if loop.time() - last_save >= SAVE_EVERY:
                             # A slow sender's bytes are saved too, and the lease renewed.
-                            await pipeline.put(parts)
+                            await self._write(pipeline, parts, loop.time())
                             parts, filled = [], 0
                             await pipeline.drain()
                             await self._checkpoint()
                             last_save = loop.time()
                             idle.reschedule(loop.time() + self.uploads.idle_timeout)
             except (Interrupted, TimeoutError):
-                if self.checksum is None:
-                    await pipeline.put(parts)  # tus: keep as much as was received
+                if self.checksum is None and self._lease_ok(loop.time()):
+                    with contextlib.suppress(ReserveReached):  # what fits is written
+                        await self._write(pipeline, parts, loop.time())  # tus: keep it
                 await pipeline.drain()
                 raise
-            await pipeline.put(parts)
+            await self._write(pipeline, parts, loop.time())
             await pipeline.drain()
         return too_long
 
@@ -314,6 +417,7 @@ class _Session:
             await asyncio.to_thread(self.writer.sync)
         whole = offset // integrity.BLOCK_SIZE - self.saved_blocks  # blocks done by offset
         new = self.hasher.blocks_since(self.saved_blocks)[: max(0, whole)]
+        started = asyncio.get_running_loop().time()
         self.file = await self.index.save_progress(
             self.file.id,
             self.owner,
@@ -324,6 +428,7 @@ class _Session:
             now=self.uploads.clock(),
             lease=LOCK_LEASE,
         )
+        self.lease_until = max(self.lease_until, started + LOCK_LEASE)
         self.saved_offset = offset
         self.saved_blocks += len(new)
 
@@ -398,3 +503,14 @@ class _Session:
 
     async def _release(self) -> None:
         await self.uploads._unlock(self.file.id, self.owner)
+
+
+def _first_bytes(parts: list[bytes], count: int) -> list[bytes]:
+    """The first ``count`` bytes of ``parts`` (slices, no copying of whole parts)."""
+    kept: list[bytes] = []
+    for part in parts:
+        if count <= 0:
+            break
+        kept.append(part if len(part) <= count else part[:count])
+        count -= len(kept[-1])
+    return kept

@@ -119,6 +119,11 @@ async def start(services: Services) -> None:
     else:
         secret = await services.store.get_or_set_meta("token_secret", credentials.new_secret())
     services.secret = secret.encode()
+    quota = await services.start_storage_quota()
+    log.info("files.storage_quota", bytes=quota, reserve=services.settings.storage_reserve_bytes)
+    released = await services.uploads.release_dead_locks()
+    if released:
+        log.info("uploads.locks_released", uploads=released)
     services.metrics.rooms.set(await services.store.count_rooms())
 
 

@@ -34,7 +34,6 @@ from peerlane.errors import (
     NotFoundError,
     PeerlaneError,
     ProtocolError,
-    StorageError,
     error_body,
 )
 from peerlane.files.downloads import plan_download
@@ -109,6 +108,30 @@ async def request_body(request: Request) -> AsyncIterator[bytes]:
                 yield chunk
     except ClientDisconnect:
         raise Interrupted() from None
+
+
+async def limit_creations(svc: Services, ip: str, file: StoredFile) -> None:
+    """Uploads started per IP, and per participant (room files) or share."""
+    owner = f"p:{file.sender_id}" if file.room_id is not None else f"s:{file.share_id}"
+    for key in (f"ip:{ip}", owner):
+        if (wait := await svc.limiters.uploads.take(key, svc.clock())) is not None:
+            raise LimitError(ErrorCode.TOO_MANY_UPLOADS, retry_after=wait)
+
+
+def allowance_error(svc: Services, wait: float, cost: int) -> LimitError:
+    s = svc.settings
+    if cost > min(s.upload_bytes_per_ip_per_day, s.share_bytes_per_creator_per_day):
+        return LimitError(
+            ErrorCode.UPLOAD_ALLOWANCE_EXCEEDED,
+            "This file is larger than one day's upload allowance of the server.",
+        )
+    hours = max(1, round(wait / 3600))
+    return LimitError(
+        ErrorCode.UPLOAD_ALLOWANCE_EXCEEDED,
+        f"You have uploaded as much as one day allows; try again in about {hours} "
+        f"hour{'s' if hours != 1 else ''}.",
+        retry_after=wait,
+    )
 
 
 def upload_url(request: Request, svc: Services, file: StoredFile, room_path: bool) -> str:
@@ -193,12 +216,20 @@ async def creation(request: Request, svc: Services, path_room: str | None) -> Re
     tus.check_creation(length, svc.settings.max_file_bytes)
     raw = headers.get("upload-metadata")
     file, quotas, share = await new_upload(request, svc, raw, length, path_room)
-    free = await svc.files.free_bytes()
-    if free is not None and free < length:
-        raise StorageError(
-            ErrorCode.STORAGE_FULL, "The server's disk does not have room for this file."
-        )
+    ip = client_ip(request, svc)
+    await limit_creations(svc, ip, file)
+    # Counted like the quotas count it: an empty file with big metadata is not free.
+    cost = length + len(file.upload_metadata) + svc.settings.file_overhead_bytes
+    allowances = [(svc.limiters.upload_bytes, ip)]
+    if share is not None and share.creator is not None:
+        allowances.append((svc.limiters.share_bytes, share.creator))
+    now = svc.clock()
+    for limiter, key in allowances:  # peek first: a refused creation costs nothing
+        if (wait := await limiter.peek(key, now, cost)) is not None:
+            raise allowance_error(svc, wait, cost)
     file = await svc.uploads.create(file, quotas)
+    for limiter, key in allowances:
+        await limiter.take(key, now, cost)
     response = Response(status_code=201)
     response.headers["Location"] = upload_url(request, svc, file, path_room is not None)
     response.headers.update(tus.expiry_headers(file.state))
@@ -239,7 +270,6 @@ async def new_upload(
             ErrorCode.INVALID_METADATA,
             "Say where the file goes: metadata 'room' (a room id) or 'share' (a share id).",
         )
-    settings = svc.settings
     share: Share | None = None
     if room_id is not None:
         caller = await room_caller(request, svc, room_id, "POST")
@@ -250,14 +280,13 @@ async def new_upload(
                     ErrorCode.INVALID_METADATA, "Metadata 'to' names no participant of this room."
                 )
         sender, expires_at = caller.participant.id, svc.uploads.expiry()
-        quotas = Quotas(settings.room_quota_bytes, settings.storage_quota_bytes)
     else:
         assert share_id is not None
         share = await managed_share(request, svc, share_id)
         if share.expires_at <= svc.clock():
             raise GoneError(ErrorCode.SHARE_EXPIRED)
         sender, to, expires_at = None, None, svc.uploads.expiry(share.expires_at)
-        quotas = Quotas(None, settings.storage_quota_bytes)
+    quotas = await svc.quotas(room=room_id is not None)
     file = StoredFile(
         id=new_id(16),
         room_id=room_id,
@@ -354,6 +383,7 @@ async def patch(request: Request, svc: Services, file: StoredFile, share: Share 
             request_body(request),
             patch_request,
             share_expires_at=share.expires_at if share is not None else None,
+            quotas=await svc.quotas(room=file.room_id is not None),
         )
     except Interrupted:
         # The client is gone (or went quiet); what arrived is saved. Nobody reads this.
@@ -452,6 +482,7 @@ async def create_share(body: CreateShareIn, request: Request, svc: Svc) -> Creat
             f"A share holds at most {settings.share_quota_bytes} bytes.",
         )
     token, manage = new_id(24), new_id(24)
+    creator = hmac.new(svc.secret, client_ip(request, svc).encode(), "sha256").hexdigest()
     share = Share(
         id=new_id(12),
         token_hash=_hash_secret(token),
@@ -460,6 +491,7 @@ async def create_share(body: CreateShareIn, request: Request, svc: Svc) -> Creat
         expires_at=now + ttl,
         max_downloads=body.max_downloads,
         size_limit=size,
+        creator=creator[:32],  # the address itself is not kept
     )
     await svc.store.create_share(share)
     base = base_url(request, svc)

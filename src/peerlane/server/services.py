@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from peerlane.bus.base import Bus, Limiter
-from peerlane.config import Settings
+from peerlane.config import DAY, Settings
+from peerlane.files.records import Quotas
 from peerlane.files.store import FileStore
 from peerlane.files.uploads import Uploads
 from peerlane.server.metrics import Metrics
@@ -34,9 +35,13 @@ class Limiters:
     ip_connects: Limiter
     # Wrong guesses per (code, address): refilled over a day, so the same few per day.
     code_guesses: Limiter
+    uploads: Limiter  # creations per participant, per share and per IP
+    upload_bytes: Limiter  # bytes started per IP per day
+    share_bytes: Limiter  # bytes into the shares of one creator per day
 
     @classmethod
     def from_settings(cls, s: Settings, bus: Bus) -> Limiters:
+        per_ip, per_creator = s.upload_bytes_per_ip_per_day, s.share_bytes_per_creator_per_day
         return cls(
             rooms=bus.limiter("rooms", s.rooms_per_hour / 3600, s.rooms_per_hour),
             joins=bus.limiter("joins", s.joins_per_minute / 60, s.joins_per_minute),
@@ -59,6 +64,9 @@ class Limiters:
             code_guesses=bus.limiter(
                 "code_guesses", s.code_max_failures / 86_400, s.code_max_failures
             ),
+            uploads=bus.limiter("uploads", s.uploads_per_hour / 3600, s.upload_burst),
+            upload_bytes=bus.limiter("upload_bytes", per_ip / DAY, per_ip),
+            share_bytes=bus.limiter("share_bytes", per_creator / DAY, per_creator),
         )
 
 
@@ -74,10 +82,43 @@ class Services:
     clock: Callable[[], float] = time.time
     connections: weakref.WeakSet[Connection] = field(default_factory=weakref.WeakSet)
     draining: bool = False
+    storage_quota: int | None = None  # in effect: configured, or derived at start
 
     @property
     def uploads(self) -> Uploads:
         """The upload driver over this store, file store and clock."""
         return Uploads(
-            self.store, self.files, upload_ttl=self.settings.upload_ttl, clock=self.clock
+            self.store,
+            self.files,
+            upload_ttl=self.settings.upload_ttl,
+            clock=self.clock,
+            reserve=self.settings.storage_reserve_bytes,
+        )
+
+    async def start_storage_quota(self) -> int | None:
+        """Set :attr:`storage_quota`: ``storage_quota_bytes``, or (unset) the files
+        stored now plus ``storage_free_share`` of the free space above the reserve (the
+        smaller, when both can be known)."""
+        s = self.settings
+        free = await self.files.free_bytes()
+        derived = None
+        if free is not None:
+            spare = max(0, free - s.storage_reserve_bytes)
+            derived = await self.files.usage() + int(spare * s.storage_free_share)
+        if s.storage_quota_bytes is not None:
+            self.storage_quota = s.storage_quota_bytes
+        else:
+            self.storage_quota = derived
+        return self.storage_quota
+
+    async def quotas(self, *, room: bool) -> Quotas:
+        """The limits an upload is checked against, with the free space measured now."""
+        s = self.settings
+        return Quotas(
+            room_bytes=s.room_quota_bytes if room else None,
+            storage_bytes=self.storage_quota,
+            file_overhead=s.file_overhead_bytes,
+            reservation_ttl=s.reservation_ttl,
+            disk_free=await self.files.free_bytes(),
+            reserve=s.storage_reserve_bytes,
         )

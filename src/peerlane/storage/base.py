@@ -42,8 +42,10 @@ class FileIndex(Protocol):
         """Store a new upload after checking, atomically with other creations: the room
         exists (ROOM_NOT_FOUND) or the share exists and is live (SHARE_NOT_FOUND,
         SHARE_EXPIRED), and the room's quota, the share's size limit and the storage
-        quota hold. Every file not failed counts at its full length, so uploads under
-        way cannot together overrun a quota. Creating marks the room active."""
+        quota hold, and the disk keeps its reserve (StorageError INSUFFICIENT_STORAGE).
+        What each file counts is described by :class:`Quotas`: uploads under way count
+        their full length until their reservation lapses, so they cannot together
+        overrun a quota. Creating marks the room active."""
 
     async def get_file(self, file_id: str) -> StoredFile | None: ...
 
@@ -53,11 +55,25 @@ class FileIndex(Protocol):
         """The complete files of a room or a share, oldest first."""
 
     async def lock_upload(
-        self, file_id: str, owner: str, *, now: float, lease: float
+        self, file_id: str, owner: str, *, now: float, lease: float, quotas: Quotas | None = None
     ) -> StoredFile:
         """Take the upload's write lease for ``owner`` until ``now + lease`` (one writer at
         a time, across instances). Raise ConflictError(UPLOAD_LOCKED) while another
-        owner's lease runs, NotFoundError(UPLOAD_NOT_FOUND) if there is no such upload."""
+        owner's lease runs, NotFoundError(UPLOAD_NOT_FOUND) if there is no such upload.
+        With ``quotas``, an unfinished upload whose reservation lapsed reserves again
+        under the same checks as a creation, or the lease is not taken (their error)."""
+
+    async def renew_upload_lock(
+        self, file_id: str, owner: str, *, now: float, lease: float
+    ) -> bool:
+        """Extend ``owner``'s lease to ``now + lease``; False if ``owner`` no longer
+        holds it (it ran out and another request took it, or the upload is gone)."""
+
+    async def upload_lock_holders(self, file_id: str | None = None) -> list[str]:
+        """The owners of the write leases held now or left behind (of one upload)."""
+
+    async def release_upload_locks(self, owners: Sequence[str]) -> int:
+        """Drop every lease these owners hold (they are known dead); how many."""
 
     async def save_progress(
         self,

@@ -2,9 +2,12 @@
 
 The same statements run on SQLite and PostgreSQL. Two kinds of concurrency matter:
 
-* **Quotas.** Creating an upload locks the room or share row (an ``UPDATE`` of it) and,
-  when a storage quota is set, the ``files.quota_lock`` row in ``meta``; the sums are
-  read after the locks are held, so two creations cannot both squeeze under a limit.
+* **Quotas.** Creating an upload locks the room or share row (an ``UPDATE`` of it) and
+  the ``files.quota_lock`` row in ``meta``; the sums are read after the locks are held,
+  so two creations cannot both squeeze under a limit. What a file counts is described
+  by :class:`~peerlane.files.records.Quotas`: stored bytes, metadata, a per-file
+  overhead, and reservations of unfinished uploads that lapse without progress. The
+  next PATCH of a lapsed upload reserves again under the same locks (or is refused).
 * **One writer per upload.** A lease (``lock_owner``, ``lock_expires``) is taken and
   renewed by conditional ``UPDATE``s, so instances sharing the database and the file
   directory never append to one upload at once, and a crashed writer's lease runs out.
@@ -17,17 +20,38 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from peerlane.core.tus import UploadStatus
-from peerlane.errors import ConflictError, ErrorCode, GoneError, LimitError, NotFoundError
+from peerlane.errors import (
+    ConflictError,
+    ErrorCode,
+    GoneError,
+    LimitError,
+    NotFoundError,
+    StorageError,
+)
 from peerlane.files.records import FilesCleanup, Quotas, Share, StoredFile
 from peerlane.storage.tables import file_blocks, files, meta, rooms, shares
 
 QUOTA_LOCK_KEY = "files.quota_lock"
 _CHUNK = 500  # below SQLite's bound-parameter limit
-_FILE_COLUMNS = [c for c in files.c if c.name not in ("lock_owner", "lock_expires")]
+_FILE_COLUMNS = [
+    c for c in files.c if c.name not in ("lock_owner", "lock_expires", "progressed_at")
+]
 
 
 class FileSql:
@@ -64,33 +88,8 @@ class FileSql:
 
     async def create_upload(self, file: StoredFile, *, quotas: Quotas, now: float) -> StoredFile:
         async with self._write() as conn:
-            if file.room_id is not None:
-                await _lock_room(conn, file.room_id, now)
-                used = await _used(conn, files.c.room_id == file.room_id)
-                if quotas.room_bytes is not None and used + file.length > quotas.room_bytes:
-                    raise LimitError(
-                        ErrorCode.ROOM_QUOTA_EXCEEDED,
-                        f"The room's file storage is full: {used} of {quotas.room_bytes} "
-                        "bytes are taken; delete some files first.",
-                    )
-            elif file.share_id is not None:
-                share = await _lock_share(conn, file.share_id, now)
-                used = await _used(conn, files.c.share_id == share.id)
-                if used + file.length > share.size_limit:
-                    raise LimitError(
-                        ErrorCode.SHARE_QUOTA_EXCEEDED,
-                        f"The files are larger than this share allows ({share.size_limit} "
-                        "bytes in all).",
-                    )
-            else:
-                raise ValueError("an upload belongs to a room or a share")
-            if quotas.storage_bytes is not None:
-                await conn.execute(
-                    update(meta).where(meta.c.key == QUOTA_LOCK_KEY).values(value=meta.c.value)
-                )
-                if await _used(conn, None) + file.length > quotas.storage_bytes:
-                    raise LimitError(ErrorCode.STORAGE_QUOTA_EXCEEDED)
-            await conn.execute(insert(files).values(asdict(file)))
+            await _check_quotas(conn, file, quotas, now)
+            await conn.execute(insert(files).values({**asdict(file), "progressed_at": now}))
         return file
 
     async def get_file(self, file_id: str) -> StoredFile | None:
@@ -110,15 +109,22 @@ class FileSql:
             return [StoredFile(**row._asdict()) for row in result]
 
     async def lock_upload(
-        self, file_id: str, owner: str, *, now: float, lease: float
+        self, file_id: str, owner: str, *, now: float, lease: float, quotas: Quotas | None = None
     ) -> StoredFile:
         free = or_(files.c.lock_owner.is_(None), files.c.lock_expires < now)
         async with self._write() as conn:
+            reserved: ColumnElement[Any] = files.c.progressed_at
+            lapsed = None if quotas is None else await _lapsed(conn, file_id, quotas, now)
+            if quotas is not None and lapsed is not None:
+                # Its reservation lapsed: reserve again, or refuse (the lease not taken).
+                # The room or share row is locked before the file row, as everywhere.
+                await _check_quotas(conn, lapsed, quotas, now)
+                reserved = literal(now)
             row = (
                 await conn.execute(
                     update(files)
                     .where(files.c.id == file_id, free)
-                    .values(lock_owner=owner, lock_expires=now + lease)
+                    .values(lock_owner=owner, lock_expires=now + lease, progressed_at=reserved)
                     .returning(*_FILE_COLUMNS)
                 )
             ).one_or_none()
@@ -128,6 +134,38 @@ class FileSql:
         if exists is None:
             raise NotFoundError(ErrorCode.UPLOAD_NOT_FOUND)
         raise ConflictError(ErrorCode.UPLOAD_LOCKED)
+
+    async def renew_upload_lock(
+        self, file_id: str, owner: str, *, now: float, lease: float
+    ) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                update(files)
+                .where(files.c.id == file_id, files.c.lock_owner == owner)
+                .values(lock_expires=now + lease)
+                .returning(files.c.id)
+            )
+            return result.one_or_none() is not None
+
+    async def upload_lock_holders(self, file_id: str | None = None) -> list[str]:
+        query = select(files.c.lock_owner).where(files.c.lock_owner.is_not(None)).distinct()
+        if file_id is not None:
+            query = query.where(files.c.id == file_id)
+        async with self._read() as conn:
+            return [str(owner) for owner in (await conn.execute(query)).scalars()]
+
+    async def release_upload_locks(self, owners: Sequence[str]) -> int:
+        released = 0
+        async with self._write() as conn:
+            for start in range(0, len(owners), _CHUNK):
+                result = await conn.execute(
+                    update(files)
+                    .where(files.c.lock_owner.in_(owners[start : start + _CHUNK]))
+                    .values(lock_owner=None, lock_expires=None)
+                    .returning(files.c.id)
+                )
+                released += len(result.all())
+        return released
 
     async def save_progress(
         self,
@@ -146,7 +184,15 @@ class FileSql:
                 conn,
                 file_id,
                 owner,
-                {"offset": offset, "expires_at": expires_at, "lock_expires": now + lease},
+                {
+                    "offset": offset,
+                    "expires_at": expires_at,
+                    "lock_expires": now + lease,
+                    # Bytes arrived: the reservation holds on.
+                    "progressed_at": case(
+                        (files.c.offset < offset, now), else_=files.c.progressed_at
+                    ),
+                },
             )
             # Rows past first_block can only be left from a write that was rolled back.
             await conn.execute(
@@ -293,12 +339,99 @@ async def _lock_share(conn: AsyncConnection, share_id: str, now: float) -> Share
     return share
 
 
-async def _used(conn: AsyncConnection, where: ColumnElement[bool] | None) -> int:
-    """Bytes taken by files (not failed) matching ``where``, at their full length."""
-    query = select(func.coalesce(func.sum(files.c.length), 0)).where(files.c.status != "failed")
+async def _lapsed(
+    conn: AsyncConnection, file_id: str, quotas: Quotas, now: float
+) -> StoredFile | None:
+    """The upload, if it is unfinished and its reservation has lapsed."""
+    if quotas.reservation_ttl is None:
+        return None
+    row = (
+        await conn.execute(
+            select(*_FILE_COLUMNS).where(
+                files.c.id == file_id, files.c.status == "uploading", not_(_active(quotas, now))
+            )
+        )
+    ).one_or_none()
+    return None if row is None else StoredFile(**row._asdict())
+
+
+def _active(quotas: Quotas, now: float) -> ColumnElement[bool]:
+    """Unfinished uploads whose reservation holds: recent progress, or a PATCH running."""
+    if quotas.reservation_ttl is None:
+        return literal(True)
+    progressed = func.coalesce(files.c.progressed_at, files.c.created_at)
+    running = func.coalesce(files.c.lock_expires, 0.0) >= now  # never NULL: it is negated
+    return or_(progressed >= now - quotas.reservation_ttl, running)
+
+
+def _counted(quotas: Quotas, now: float) -> ColumnElement[int]:
+    """What one file row counts against the quotas (see :class:`Quotas`)."""
+    unfinished = files.c.offset + case(
+        (_active(quotas, now), files.c.length - files.c.offset), else_=0
+    )
+    held = case((files.c.status == "complete", files.c.length), else_=unfinished)
+    return held + func.length(files.c.upload_metadata) + quotas.file_overhead
+
+
+async def _used(
+    conn: AsyncConnection,
+    where: ColumnElement[bool] | None,
+    quotas: Quotas,
+    now: float,
+    exclude: str,
+) -> int:
+    """What the files (not failed) matching ``where`` count, but the one ``exclude``d."""
+    query = select(func.coalesce(func.sum(_counted(quotas, now)), 0)).where(
+        files.c.status != "failed", files.c.id != exclude
+    )
     if where is not None:
         query = query.where(where)
     return int(await conn.scalar(query) or 0)
+
+
+async def _pending(conn: AsyncConnection, quotas: Quotas, now: float, exclude: str) -> int:
+    """Bytes reserved by unfinished uploads and not yet on the disk."""
+    query = select(func.coalesce(func.sum(files.c.length - files.c.offset), 0)).where(
+        files.c.status == "uploading", files.c.id != exclude, _active(quotas, now)
+    )
+    return int(await conn.scalar(query) or 0)
+
+
+async def _check_quotas(
+    conn: AsyncConnection, file: StoredFile, quotas: Quotas, now: float
+) -> None:
+    """Lock what the file counts against, then check every quota for its full length
+    (a new upload, or one reserving again); raises the refusal."""
+    cost = file.length + len(file.upload_metadata) + quotas.file_overhead
+    if file.room_id is not None:
+        await _lock_room(conn, file.room_id, now)
+        used = await _used(conn, files.c.room_id == file.room_id, quotas, now, file.id)
+        if quotas.room_bytes is not None and used + cost > quotas.room_bytes:
+            raise LimitError(
+                ErrorCode.ROOM_QUOTA_EXCEEDED,
+                f"The room's file storage is full: {used} of {quotas.room_bytes} "
+                "bytes are taken; delete some files first.",
+            )
+    elif file.share_id is not None:
+        share = await _lock_share(conn, file.share_id, now)
+        used = await _used(conn, files.c.share_id == share.id, quotas, now, file.id)
+        if used + cost > share.size_limit:
+            raise LimitError(
+                ErrorCode.SHARE_QUOTA_EXCEEDED,
+                f"The files are larger than this share allows ({share.size_limit} bytes in all).",
+            )
+    else:
+        raise ValueError("an upload belongs to a room or a share")
+    if quotas.storage_bytes is None and quotas.disk_free is None:
+        return
+    await conn.execute(update(meta).where(meta.c.key == QUOTA_LOCK_KEY).values(value=meta.c.value))
+    total = quotas.storage_bytes
+    if total is not None and await _used(conn, None, quotas, now, file.id) + cost > total:
+        raise LimitError(ErrorCode.STORAGE_QUOTA_EXCEEDED)
+    if quotas.disk_free is not None:
+        needed = file.length - file.offset + await _pending(conn, quotas, now, file.id)
+        if quotas.disk_free - needed < quotas.reserve:
+            raise StorageError(ErrorCode.INSUFFICIENT_STORAGE)
 
 
 async def _update_locked(

@@ -87,7 +87,7 @@ invites = Table(
         nullable=False,
         index=True,
     ),
-    # Hashes of the link token and of the code's words (revision 0003s; see
+    # Hashes of the link token and of the code's words (revision 0003; see
     # core.invite_secrets): the secrets themselves are never stored.
     Column("token_hash", String, nullable=False),
     # NULL once the short code is retired; unique among the non-NULL ones.
@@ -124,7 +124,7 @@ messages = Table(
     Index(None, "room_id", "ts"),
 )
 
-# -- sessions (revision 0003s) --
+# -- sessions (revision 0003) --
 
 # A signed-in browser or client; tokens name their row. Removing the participant
 # removes its sessions.
@@ -158,6 +158,8 @@ shares = Table(
     Column("expires_at", Double, nullable=False, index=True),
     Column("max_downloads", Integer, nullable=True),
     Column("size_limit", BigInteger, nullable=False),
+    # Keyed hash of the address that created the share (its daily upload allowance).
+    Column("creator", String, nullable=True),
     UniqueConstraint("token_hash"),
 )
 
@@ -190,6 +192,9 @@ files = Table(
     # The lease of the one request writing to the upload, across instances.
     Column("lock_owner", String, nullable=True),
     Column("lock_expires", Double, nullable=True),
+    # When bytes last arrived (or the upload was created or reserved again): an
+    # unfinished upload's reservation lapses some minutes after it.
+    Column("progressed_at", Double, nullable=True),
 )
 
 # Integrity block hashes of an unfinished upload, saved with each checkpoint so that a

@@ -96,6 +96,9 @@ export const ERROR_CODES = Object.freeze({
   STORAGE_FULL: "storage_full",
   RANGE_NOT_SATISFIABLE: "range_not_satisfiable",
   TOO_MANY_SHARES: "too_many_shares",
+  INSUFFICIENT_STORAGE: "insufficient_storage",
+  TOO_MANY_UPLOADS: "too_many_uploads",
+  UPLOAD_ALLOWANCE_EXCEEDED: "upload_allowance_exceeded",
 });
 
 /** A chat refused with one of these codes will never be accepted: it becomes "failed". */

@@ -9,7 +9,7 @@
   codes of existing invites are retired instead (nameplate and words hash NULL): they
   live a day by default, and their links still work.
 
-Revision ID: 0003s
+Revision ID: 0003
 Revises: 0002
 Create Date: hand-written
 
@@ -23,7 +23,7 @@ import hashlib
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003s"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
