@@ -266,6 +266,24 @@ async def test_metadata_and_a_per_file_overhead_count(store: SqlStore) -> None:
     assert info.value.code == ErrorCode.ROOM_QUOTA_EXCEEDED
 
 
+async def test_a_share_holds_the_bytes_its_creator_declared(store: SqlStore) -> None:
+    # The browser declares a share's size as the sum of its files' lengths: metadata and
+    # the per-file overhead must not push files of exactly that size over it.
+    quotas = Quotas(file_overhead=100, storage_bytes=10_000)
+    share = await new_share(store, size=300)
+    named = replace(upload(share=share, length=150), upload_metadata="m" * 50)
+    await store.create_upload(named, quotas=quotas, now=NOW)
+    await store.create_upload(replace(named, id=new_id(16)), quotas=quotas, now=NOW)
+    with pytest.raises(LimitError) as info:
+        await store.create_upload(upload(share=share, length=1), quotas=quotas, now=NOW)
+    assert info.value.code == ErrorCode.SHARE_QUOTA_EXCEEDED
+    # ... while the storage quota still counts them: 2 x (150 + 50 + 100) of 10,000.
+    big = await new_share(store, size=10**9)
+    with pytest.raises(LimitError) as info:
+        await store.create_upload(upload(share=big, length=9_301), quotas=quotas, now=NOW)
+    assert info.value.code == ErrorCode.STORAGE_QUOTA_EXCEEDED
+
+
 async def test_the_disk_reserve_counts_what_uploads_have_yet_to_write(store: SqlStore) -> None:
     room = await new_room(store)
     disk = Quotas(disk_free=1000, reserve=200, reservation_ttl=300)

@@ -158,15 +158,23 @@ async def flood_alternating(
     """Chat frames as fast as the socket takes them, never waiting for answers; when
     the server closes the socket, reconnect at once, to the other instance."""
     sent, opened = 0, [0, 0]
-    deadline = time.monotonic() + 4.0
-    while time.monotonic() < deadline:
+    # At least 4 s, and until the flooder was closed and came back on both instances
+    # (on a busy machine a close takes longer); never more than 30 s.
+    start = time.monotonic()
+    deadline = start + 30.0
+
+    def flooding() -> bool:
+        now = time.monotonic()
+        return now < deadline and (now < start + 4.0 or min(opened) < 2)
+
+    while flooding():
         which = sum(opened) % 2
         url = servers[which].ws_url(room_id) + "?v=1"
         with contextlib.suppress(ConnectionClosed):
             async with connect(url, additional_headers=member.auth, max_queue=None) as ws:
                 opened[which] += 1
                 closed = asyncio.ensure_future(ws.wait_closed())
-                while time.monotonic() < deadline and not closed.done():
+                while flooding() and not closed.done():
                     await ws.send(json.dumps({"type": "chat", "id": f"f{sent}", "body": sent}))
                     sent += 1
                     if sent % 50 == 0:

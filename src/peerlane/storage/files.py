@@ -364,12 +364,15 @@ def _active(quotas: Quotas, now: float) -> ColumnElement[bool]:
     return or_(progressed >= now - quotas.reservation_ttl, running)
 
 
-def _counted(quotas: Quotas, now: float) -> ColumnElement[int]:
-    """What one file row counts against the quotas (see :class:`Quotas`)."""
+def _counted(quotas: Quotas, now: float, *, content_only: bool = False) -> ColumnElement[int]:
+    """What one file row counts against the quotas (see :class:`Quotas`); with
+    ``content_only``, its bytes of content alone (what a share's declared size counts)."""
     unfinished = files.c.offset + case(
         (_active(quotas, now), files.c.length - files.c.offset), else_=0
     )
     held = case((files.c.status == "complete", files.c.length), else_=unfinished)
+    if content_only:
+        return held
     return held + func.length(files.c.upload_metadata) + quotas.file_overhead
 
 
@@ -379,9 +382,12 @@ async def _used(
     quotas: Quotas,
     now: float,
     exclude: str,
+    *,
+    content_only: bool = False,
 ) -> int:
     """What the files (not failed) matching ``where`` count, but the one ``exclude``d."""
-    query = select(func.coalesce(func.sum(_counted(quotas, now)), 0)).where(
+    counted = _counted(quotas, now, content_only=content_only)
+    query = select(func.coalesce(func.sum(counted), 0)).where(
         files.c.status != "failed", files.c.id != exclude
     )
     if where is not None:
@@ -413,9 +419,14 @@ async def _check_quotas(
                 "bytes are taken; delete some files first.",
             )
     elif file.share_id is not None:
+        # A share's size is what its creator declared: the files' bytes, which is all a
+        # client knows of them. Metadata and the per-file overhead still count against
+        # the storage quota below, and creating uploads into a share is rate-limited.
         share = await _lock_share(conn, file.share_id, now)
-        used = await _used(conn, files.c.share_id == share.id, quotas, now, file.id)
-        if used + cost > share.size_limit:
+        used = await _used(
+            conn, files.c.share_id == share.id, quotas, now, file.id, content_only=True
+        )
+        if used + file.length > share.size_limit:
             raise LimitError(
                 ErrorCode.SHARE_QUOTA_EXCEEDED,
                 f"The files are larger than this share allows ({share.size_limit} bytes in all).",
