@@ -65,39 +65,16 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent / "tests")]
+from _stats import cpu_seconds, machine_jiffies, percentile, run_delay, wait_idle  # noqa: E402
+from support import free_port  # noqa: E402
+
 BASELINE = HERE / "_broadcast_baseline.py"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 DEFAULT_SWEEP = (50, 75, 100, 125, 150, 200, 300, 400, 600, 800, 1000, 1500, 2000)
 DRAIN_GRACE = 10.0  # seconds after the last send; later deliveries count as lost
 
 
 # ---------------------------------------------------------------- CPU accounting ----
-
-
-def proc_cpu_seconds(pid: int, thread: int | None = None) -> float:
-    """utime + stime of every thread of ``pid`` (or of one ``thread``), in seconds."""
-    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
-    with open(path) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14 and 15 of stat(5)
-
-
-def proc_run_delay(pid: int) -> dict[str, int]:
-    """Nanoseconds each thread of ``pid`` spent runnable but waiting for a CPU."""
-    delays = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):  # a thread that just ended
-            delays[task.name] = int((task / "schedstat").read_text().split()[1])
-    return delays
-
-
-def machine_jiffies() -> tuple[int, int]:
-    """(busy, total) jiffies over all cores, from /proc/stat."""
-    with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    total = sum(values[:8])  # guest time is already counted in user
-    return total - idle, total
 
 
 @dataclass
@@ -112,23 +89,11 @@ class CpuSample:
     def take(cls, pids: list[int]) -> CpuSample:
         return cls(
             time.time(),
-            {pid: proc_cpu_seconds(pid) for pid in pids},
+            {pid: cpu_seconds(pid) for pid in pids},
             machine_jiffies(),
-            {pid: proc_run_delay(pid) for pid in pids},
-            {pid: proc_cpu_seconds(pid, pid) for pid in pids},
+            {pid: run_delay(pid) for pid in pids},
+            {pid: cpu_seconds(pid, pid) for pid in pids},
         )
-
-
-def wait_idle(limit: float, max_busy_pct: float = 10.0) -> float:
-    """Wait (up to ``limit`` s) for the machine to be idle; returns its last busy %."""
-    deadline = time.monotonic() + limit
-    while True:
-        busy0, total0 = machine_jiffies()
-        time.sleep(5)
-        busy1, total1 = machine_jiffies()
-        busy = 100.0 * (busy1 - busy0) / max(1, total1 - total0)
-        if busy <= max_busy_pct or time.monotonic() >= deadline:
-            return round(busy, 1)
 
 
 def cpu_percent(before: CpuSample, after: CpuSample, pid: int) -> float:
@@ -144,12 +109,6 @@ def wait_percent(before: CpuSample, after: CpuSample, pid: int) -> float:
 
 
 # ------------------------------------------------------------------ servers ----
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
@@ -424,14 +383,6 @@ def generator_main(
 
 
 # ------------------------------------------------------------------ one run ----
-
-
-def percentile(sorted_values: list[int] | array[int], q: float) -> float:
-    """Nearest-rank percentile of already sorted values (0 if empty)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(0, math.ceil(q / 100 * len(sorted_values)) - 1)
-    return float(sorted_values[rank])
 
 
 @dataclass

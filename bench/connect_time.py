@@ -87,7 +87,6 @@ import contextlib
 import hashlib
 import importlib.util
 import json
-import math
 import os
 import platform
 import signal
@@ -108,6 +107,15 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "e2e")]
 from helpers import create_room_ui, invite_link, wait_js  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
 
 from _cdp import CdpError, PipeBrowser  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
+from _stats import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
+    ProcessTable,
+    descendants,
+    interleave,
+    loadavg,
+    machine_jiffies,
+    percentile,
+    process_table,
+)
 from support import ServerProcess  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
 
 
@@ -411,56 +419,21 @@ def namespace_problem() -> str | None:
 # ----------------------------------------------------------------------- stats ----
 
 
-def nearest_rank(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
-
-
 def summary(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
+    ordered = sorted(values)
     return {
-        "p50": round(nearest_rank(values, 50), 1),
-        "p95": round(nearest_rank(values, 95), 1),
+        "p50": round(percentile(ordered, 50), 1),
+        "p95": round(percentile(ordered, 95), 1),
         "min": round(min(values), 1),
         "max": round(max(values), 1),
     }
 
 
-def loadavg() -> list[float]:
-    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
-
-
-def cpu_busy() -> tuple[int, int]:
-    """(busy, total) jiffies of every core, from /proc/stat."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
-
-
-Snapshot = dict[int, tuple[int, int, str]]
-
-
-def processes() -> Snapshot:
-    """pid -> (parent pid, CPU ticks (utime + stime, every thread), first bytes of the
-    command line) for every process visible in /proc."""
-    out = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
-            cmd = Path(f"/proc/{name}/cmdline").read_bytes()[:4096]
-        except OSError:
-            continue
-        ticks = int(fields[11]) + int(fields[12])
-        out[int(name)] = (int(fields[1]), ticks, cmd.decode(errors="replace"))
-    return out
-
-
 def cpu_by_role(
-    before: Snapshot,
-    after: Snapshot,
+    before: ProcessTable,
+    after: ProcessTable,
     server_pid: int,
     a_profile: str,
     others: Sequence[tuple[int, str]] = (),
@@ -471,18 +444,9 @@ def cpu_by_role(
     gone by the second snapshot are not counted. Also B's CPU by process kind. others:
     (server pid, A's profile) of the other variants (--compare-with), whose servers and
     browsers A are left out."""
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in after.items():
-        children.setdefault(ppid, []).append(pid)
 
     def tree(root: int) -> set[int]:
-        seen, todo = set(), [root]
-        while todo:
-            pid = todo.pop()
-            if pid not in seen:
-                seen.add(pid)
-                todo.extend(children.get(pid, []))
-        return seen
+        return descendants(after, root)
 
     ours = tree(os.getpid()) - {os.getpid()}
 
@@ -774,10 +738,10 @@ def settle_b(setup: Setup) -> float:
     the page for the whole measured interval."""
     tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
     started = time.perf_counter()
-    before = processes()
+    before = process_table()
     while time.perf_counter() - started < SETTLE_DEADLINE_S:
         time.sleep(SETTLE_WINDOW_S)
-        after = processes()
+        after = process_table()
         spent, _ = cpu_by_role(before, after, setup.server_pid, setup.a_profile, setup.others)
         if spent["b"] <= tick_ms:
             return (time.perf_counter() - started) * 1000
@@ -859,7 +823,7 @@ class Measured:
     ok: bool
     wall: float
     settle_ms: float
-    procs: tuple[Snapshot, Snapshot]
+    procs: tuple[ProcessTable, ProcessTable]
     busy: tuple[tuple[int, int], tuple[int, int]]
     errors: list[str]
 
@@ -913,7 +877,7 @@ def one_run(setup: Setup, index: int) -> dict[str, Any]:
         page.on("console", on_console)
         settle_ms = settle_b(setup) if setup.settle else 0.0
         tracing = start_trace(context, page) if setup.trace_dir else None
-        procs0, busy0 = processes(), cpu_busy()
+        procs0, busy0 = process_table(), machine_jiffies()
         started = time.perf_counter()
         page.goto(setup.link, wait_until="commit")
         # The page joins at once; a revision before that needs the click: a mouse click
@@ -926,7 +890,7 @@ def one_run(setup: Setup, index: int) -> dict[str, Any]:
         left = CONNECT_DEADLINE_S - (time.perf_counter() - started)
         ok = page.evaluate(WAIT_JS, max(0, int(left * 1000)))
         wall = (time.perf_counter() - started) * 1000
-        procs1, busy1 = processes(), cpu_busy()
+        procs1, busy1 = process_table(), machine_jiffies()
         if tracing is not None and setup.trace_dir is not None:
             save_trace(tracing, setup.trace_dir / f"{setup.name}-b{index}.json")
         if ok:
@@ -949,7 +913,7 @@ def playwright_switches(a_profile: str) -> list[str]:
     debugging connection and its start page. B, driven without Playwright, runs with
     these, so the two drivers differ only in what is attached (Playwright adds about 35
     switches of its own to ours)."""
-    for pid in processes():
+    for pid in process_table():
         try:
             parts = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         except OSError:
@@ -987,7 +951,7 @@ def one_run_cdp(setup: Setup, index: int) -> dict[str, Any]:
             {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False},
         )
         settle_ms = settle_b(setup) if setup.settle else 0.0
-        procs0, busy0 = processes(), cpu_busy()
+        procs0, busy0 = process_table(), machine_jiffies()
         started = time.perf_counter()
         browser.send("Page.navigate", {"url": setup.link})
         deadline = started + CONNECT_DEADLINE_S
@@ -1009,7 +973,7 @@ def one_run_cdp(setup: Setup, index: int) -> dict[str, Any]:
         left = deadline - time.perf_counter()
         ok = bool(browser.evaluate(f"({WAIT_JS})({max(0, int(left * 1000))})", timeout=left + 1))
         wall = (time.perf_counter() - started) * 1000
-        procs1, busy1 = processes(), cpu_busy()
+        procs1, busy1 = process_table(), machine_jiffies()
         if ok:
             browser.evaluate(f"({WAIT_RENDERED_JS})(5000)", timeout=6)
         data = browser.evaluate(f"({COLLECT_JS})()")
@@ -1118,17 +1082,6 @@ def server_env(total_runs: int) -> dict[str, str]:
     }
 
 
-def interleave(variants: int, runs: int) -> list[tuple[int, int]]:
-    """The order of the runs as (variant, its run number). One variant: 0, 1, 2, ...
-    Several: in rounds, round k in variant order for even k and in reverse for odd k
-    (ABBA ABBA ...), so a drift of the machine's load hits every variant alike."""
-    order: list[tuple[int, int]] = []
-    for k in range(runs):
-        ids = range(variants) if k % 2 == 0 else reversed(range(variants))
-        order.extend((v, k) for v in ids)
-    return order
-
-
 def open_room(a: BrowserContext, base: str, a_errors: list[str]) -> tuple[Page, str]:
     """Browser A creates a room through the UI: its page and the invite link."""
     a.set_default_timeout(15_000)
@@ -1229,7 +1182,7 @@ def bench(
                 width = max(len(s.name) for s in setups)
                 prefix = f"[{setups[v].name}]".ljust(width + 3) if compare else ""
                 if busy0 is None and k >= opts.warmup:
-                    busy0, load0 = cpu_busy(), loadavg()
+                    busy0, load0 = machine_jiffies(), loadavg()
                 try:
                     result = one_run(setups[v], i)
                 except (RunFailed, AssertionError) as exc:
@@ -1249,7 +1202,7 @@ def bench(
                 for err in result["errors"]:
                     print(f"{prefix}run {label}: {err}", file=sys.stderr)
                 print(prefix + run_table([result]).splitlines()[-1], file=sys.stderr, flush=True)
-            busy1, load1 = cpu_busy(), loadavg()
+            busy1, load1 = machine_jiffies(), loadavg()
         finally:
             if shared is not None:
                 shared.close()

@@ -37,6 +37,7 @@ from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests")]
 from _browsers import KIB, MIB, in_namespace, parse_size  # noqa: E402
+from _stats import cpu_seconds_matching  # noqa: E402
 from e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>bench</title>
@@ -122,22 +123,6 @@ def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/bench.html"
 
 
-def cpu_seconds(marker: str) -> float:
-    """CPU time (user + system) of every process whose command line mentions ``marker``."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if marker not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
-                continue
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def run(size: int, repeat: int, frames: list[int], highs: list[int]) -> list[dict[str, Any]]:
     from playwright.sync_api import sync_playwright
 
@@ -178,12 +163,12 @@ def run(size: int, repeat: int, frames: list[int], highs: list[int]) -> list[dic
                         "high": high,
                         "low": high // 4,
                     }
-                    cpu_before = cpu_seconds(tmp)
+                    cpu_before = cpu_seconds_matching(tmp)
                     start = a.evaluate("window.blast", args)
                     b.wait_for_function(
                         f"window.received['{label}'].bytes >= {size}", timeout=120_000, polling=50
                     )
-                    cpu_after = cpu_seconds(tmp)
+                    cpu_after = cpu_seconds_matching(tmp)
                     last = b.evaluate(f"window.received['{label}'].last")
                     speeds[(frame, high)].append(size / MIB / max((last - start) / 1000, 1e-3))
                     cpu[(frame, high)].append((cpu_after - cpu_before) * 1000 / (size / MIB))

@@ -20,6 +20,7 @@ against its budget (participant burst + rate x flood time). The last line is JSO
 
     python bench/flood.py                  # 10 clients, 20 msg/s, 8 s per phase
     python bench/flood.py --phase 5        # shorter
+    python bench/flood.py --quick          # smoke run: 3 s per phase
 """
 
 from __future__ import annotations
@@ -30,9 +31,7 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,51 +42,25 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests")]
+from _stats import cpu_seconds, percentile  # noqa: E402
+from support import ServerProcess  # noqa: E402
+
 DEFAULTS = {  # peerlane's defaults, stated so the printed budget matches the server's
     "participant_messages_per_second": 10.0,
     "participant_message_burst": 40.0,
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time of a process, all threads (utime + stime), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PEERLANE_DATA_DIR": str(workdir / "data"),
-        "PEERLANE_PORT": str(port),
-        "PEERLANE_LOG_LEVEL": "warning",
-        "PEERLANE_LOG_FORMAT": "json",
-        # Everyone here is 127.0.0.1: lift the per-IP limits only.
-        "PEERLANE_ROOMS_PER_HOUR": "100000",
-        "PEERLANE_JOINS_PER_MINUTE": "100000",
-        "PEERLANE_IP_MESSAGES_PER_SECOND": "100000",
-        "PEERLANE_IP_MESSAGE_BURST": "100000",
-        "PEERLANE_IP_CONNECTS_PER_MINUTE": "100000",
-    }
-    log = (workdir / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "peerlane", "serve"], env=env, stdout=log, stderr=log
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError((workdir / "server.log").read_text())
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        time.sleep(0.05)  # polling a port that is not bound yet: no event to wait for
-    raise TimeoutError("server not ready")
+SERVER_ENV = {
+    "PEERLANE_LOG_LEVEL": "warning",
+    # Everyone here is 127.0.0.1: lift the per-IP limits only.
+    "PEERLANE_ROOMS_PER_HOUR": "100000",
+    "PEERLANE_JOINS_PER_MINUTE": "100000",
+    "PEERLANE_IP_MESSAGES_PER_SECOND": "100000",
+    "PEERLANE_IP_MESSAGE_BURST": "100000",
+    "PEERLANE_IP_CONNECTS_PER_MINUTE": "100000",
+}
 
 
 # -- the flooder (its own process, so its loop does not slow the measured clients) --
@@ -167,11 +140,10 @@ def summary(latencies: list[float]) -> dict[str, float]:
     if not latencies:
         return {"n": 0, "p50": float("nan"), "p99": float("nan"), "max": float("nan")}
     ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
     return {
         "n": len(ordered),
         "p50": statistics.median(ordered) * 1000,
-        "p99": p99 * 1000,
+        "p99": percentile(ordered, 99) * 1000,
         "max": ordered[-1] * 1000,
     }
 
@@ -273,17 +245,18 @@ def main() -> int:
     ap.add_argument("--senders", type=int, default=5, help="of them, paced senders (5)")
     ap.add_argument("--rate", type=float, default=20, help="paced messages/s in all (20)")
     ap.add_argument("--phase", type=float, default=8, help="seconds per phase (8)")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 3 s per phase")
     args = ap.parse_args()
+    if args.quick:
+        args.phase = 3.0
     with tempfile.TemporaryDirectory(prefix="peerlane-flood-") as tmp:
-        port = free_port()
-        server = start_server(Path(tmp), port)
+        server = ServerProcess(Path(tmp) / "data", env=SERVER_ENV).start()
+        assert server.proc is not None
         try:
-            result = asyncio.run(
-                run(args, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", server.pid)
-            )
+            ws_base = server.base.replace("http://", "ws://", 1)
+            result = asyncio.run(run(args, server.base, ws_base, server.proc.pid))
         finally:
-            server.terminate()
-            server.wait(30)
+            server.stop()
     b, f, fl = result["baseline"], result["flood"], result["flooder"]
     print(f"{'phase':<10}{'received':>10}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     for name, s in (("baseline", b), ("flood", f)):

@@ -39,7 +39,6 @@ and the whole result as one JSON line; exits 1 if a received file did not match.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import statistics
@@ -52,6 +51,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests")]
+from _stats import CLK_TCK, bracketed_ratios, descendants, process_table  # noqa: E402
 
 MB = 1000 * 1000
 MIB = 1024 * 1024
@@ -272,38 +272,15 @@ def refuse_outside_namespace() -> None:
         )
 
 
-def _processes() -> dict[int, tuple[int, str]]:
-    """pid -> (ppid, cmdline)."""
-    out = {}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        out[int(pid)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmd)
-    return out
-
-
 def browser_threads(profile: Path) -> dict[str, float]:
     """CPU seconds (user + system) per "process type/thread name" of the Chromium whose
     profile is ``profile`` (the browser process and all its descendants)."""
-    procs = _processes()
-    roots = {pid for pid, (_, cmd) in procs.items() if f"--user-data-dir={profile}" in cmd}
+    procs = process_table(cmdline_bytes=1 << 20)
+    roots = {pid for pid, (_, _, cmd) in procs.items() if f"--user-data-dir={profile}" in cmd}
     roots = {pid for pid in roots if procs[pid][0] not in roots}
-    family, grew = set(roots), True
-    while grew:
-        grew = False
-        for pid, (ppid, _) in procs.items():
-            if ppid in family and pid not in family:
-                family.add(pid)
-                grew = True
-    tick = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = defaultdict(float)
-    for pid in family:
-        cmd = procs[pid][1]
+    for pid in descendants(procs, roots):
+        cmd = procs[pid][2].replace("\0", " ")
         kind = "browser"
         for part in cmd.split():
             if part.startswith("--type="):
@@ -322,7 +299,7 @@ def browser_threads(profile: Path) -> dict[str, float]:
             name = stat[stat.index("(") + 1 : stat.rindex(")")]
             name = name.rstrip("0123456789") or name  # ThreadPoolForeg3 -> ThreadPoolForeg
             fields = stat.rsplit(")", 1)[1].split()
-            out[f"{kind}/{name}"] += (int(fields[11]) + int(fields[12])) / tick
+            out[f"{kind}/{name}"] += (int(fields[11]) + int(fields[12])) / CLK_TCK
     return dict(out)
 
 
@@ -376,18 +353,6 @@ def js_profile_stop(cdp: Any, top: int = 12) -> dict[str, Any]:
 
 
 # -- the two measurements -------------------------------------------------------------------
-
-
-def make_file(path: Path, size: int) -> str:
-    digest = hashlib.sha256()
-    with path.open("wb") as out:
-        left = size
-        while left:
-            chunk = os.urandom(min(left, 8 * MIB))
-            out.write(chunk)
-            digest.update(chunk)
-            left -= len(chunk)
-    return digest.hexdigest()
 
 
 def bare_connect(a: Any, b: Any) -> dict[str, int]:
@@ -505,7 +470,14 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     from playwright.sync_api import expect, sync_playwright
 
     from e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-    from e2e.helpers import PEER, create_room_ui, invite_link, join_by_link_ui, origin_page
+    from e2e.helpers import (
+        PEER,
+        create_room_ui,
+        invite_link,
+        join_by_link_ui,
+        origin_page,
+        random_file,
+    )
     from support import ServerProcess
 
     size, timeout = opts.size, max(600.0, opts.size / MB * 2)
@@ -513,7 +485,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="pl-bench-") as tmp_name:
         tmp = Path(tmp_name)
         path = tmp / "payload.bin"
-        sha = make_file(path, size)
+        sha, _ = random_file(path, size)
         server = ServerProcess(
             tmp / "data", env={"PEERLANE_HOST": "127.0.0.1", "PEERLANE_LOG_LEVEL": "warning"}
         ).start()
@@ -602,18 +574,16 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                             room_a, room_b, path, sha, tmp, timeout, cpu, profile=True
                         ),
                     )
+
                 # Each peerlane run against the mean of the bare runs on either side of it;
                 # the ratio is the median of those (medians of the speeds alone would
                 # compare phases run under different loads).
-                neighbours = list(zip(peers, bares, bares[1:], strict=False))
-                result["round_ratios"] = [
-                    round(p["mb_per_s"] / ((b1["mb_per_s"] + b2["mb_per_s"]) / 2), 3)
-                    for p, b1, b2 in neighbours
-                ]
-                result["round_cpu_ratios"] = [
-                    round(((b1["cpu_ms_per_mb"] + b2["cpu_ms_per_mb"]) / 2) / p["cpu_ms_per_mb"], 3)
-                    for p, b1, b2 in neighbours
-                ]
+                def ratios(key: str) -> list[float]:
+                    return bracketed_ratios([p[key] for p in peers], [b[key] for b in bares])
+
+                result["round_ratios"] = [round(r, 3) for r in ratios("mb_per_s")]
+                # CPU per MB: less is better, so bare / peerlane (1 / the ratio).
+                result["round_cpu_ratios"] = [round(1 / r, 3) for r in ratios("cpu_ms_per_mb")]
                 result["ratio"] = round(statistics.median(result["round_ratios"]), 3)
                 result["bare_mb_per_s"] = round(statistics.median(p["mb_per_s"] for p in bares), 2)
                 result["peerlane_mb_per_s"] = round(

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -34,41 +33,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "e2e")]
 
 from _browsers import MIB, in_namespace, parse_size  # noqa: E402
+from _stats import cpu_seconds_matching  # noqa: E402
 from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, NO_P2P_PREFS  # noqa: E402
-from peerlane.core.integrity import TreeHasher  # noqa: E402
 
 ARGS = [*CHROMIUM_ARGS, "--enable-precise-memory-info"]
 
 T = "window.peerlane.room.transfers"
-
-
-def make_file(path: Path, size: int) -> str:
-    """Random bytes on disk; their root."""
-    hasher = TreeHasher()
-    with path.open("wb") as f:
-        left = size
-        while left:
-            chunk = os.urandom(min(left, 8 * MIB))
-            f.write(chunk)
-            hasher.update(chunk)
-            left -= len(chunk)
-    return hasher.root()
-
-
-def cpu_seconds(marker: str) -> float:
-    """CPU time (user + system) of every process whose command line mentions ``marker``."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if marker not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
-                continue
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def wait(page, predicate: str, arg=None, timeout: float = 60, what: str = ""):
@@ -102,7 +72,7 @@ def pick_file(page, path: Path) -> None:
 
 
 def run(opts: argparse.Namespace) -> dict:
-    from helpers import create_room_ui, invite_link, join_by_link_ui
+    from helpers import create_room_ui, invite_link, join_by_link_ui, random_file
     from playwright.sync_api import sync_playwright
 
     from support import ServerProcess
@@ -111,7 +81,7 @@ def run(opts: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         path = root / "payload.bin"
-        expected = make_file(path, size)
+        _, expected = random_file(path, size)
         server = ServerProcess(
             root / "data", env={"PEERLANE_HOST": "127.0.0.1", "PEERLANE_LOG_LEVEL": "warning"}
         ).start()
@@ -140,7 +110,7 @@ def run(opts: argparse.Namespace) -> dict:
                 )
                 wait(b, f"(id) => {T}.get(id)?.state === 'offered'", tid, what="offer at bob")
                 offered = time.monotonic()
-                cpu_before = cpu_seconds(str(root / "profile-"))
+                cpu_before = cpu_seconds_matching(str(root / "profile-"))
                 b.evaluate(f"(id) => {T}.accept(id)", tid)
                 heap = 0
                 interrupted = False
@@ -179,7 +149,7 @@ def run(opts: argparse.Namespace) -> dict:
                         raise TimeoutError(f"transfer not done: {view}")
                     time.sleep(0.2)
                 done = time.monotonic()
-                cpu_used = cpu_seconds(str(root / "profile-")) - cpu_before
+                cpu_used = cpu_seconds_matching(str(root / "profile-")) - cpu_before
                 sender_state = wait(
                     a,
                     f"(id) => {T}.get(id)?.state === 'done' && {T}.get(id)",

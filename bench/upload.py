@@ -19,8 +19,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +33,10 @@ import httpx
 from peerlane.core.integrity import TreeHasher
 from peerlane.core.tus import encode_metadata
 
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests")]
+from _stats import bracketed_ratios, cpu_seconds  # noqa: E402
+from support import ServerProcess  # noqa: E402
+
 MB = 1_000_000
 CHUNK = 8 * 1024 * 1024
 TARGET_RATIO = 0.5
@@ -47,18 +49,6 @@ def parse_size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a size: {text}")
     scale = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[match.group(2)]
     return int(float(match.group(1)) * scale)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss(pid: int) -> int:
@@ -112,30 +102,8 @@ def payload(size: int) -> Iterator[bytes]:
         yield piece
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PEERLANE_DATA_DIR": str(data_dir),
-        "PEERLANE_PORT": str(port),
-        "PEERLANE_LOG_FORMAT": "json",
-        "PEERLANE_MAX_FILE_BYTES": str(1 << 40),
-        "PEERLANE_ROOM_QUOTA_BYTES": str(1 << 40),
-    }
-    log = (data_dir.parent / "server.log").open("ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "peerlane", "serve"], env=env, stdout=log, stderr=log
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited; see server.log")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)  # waiting for a port to open: nothing to wait on
-    raise TimeoutError("server not ready")
+# Files up to 1 TiB and room quotas to match: the bench's file is what is measured.
+SERVER_ENV = {"PEERLANE_MAX_FILE_BYTES": str(1 << 40), "PEERLANE_ROOM_QUOTA_BYTES": str(1 << 40)}
 
 
 def upload(base: str, size: int) -> tuple[float, str]:
@@ -185,12 +153,12 @@ def main(argv: list[str]) -> int:
     rounds = 1 if args.quick else max(1, args.rounds)
 
     work = Path(tempfile.mkdtemp(prefix="peerlane-bench-", dir=args.dir))
-    proc = None
+    server = ServerProcess(work / "data", env=SERVER_ENV)
     try:
         print(f"upload benchmark: {size / MB:.0f} MB x {rounds} rounds in {work}", flush=True)
-        port = free_port()
-        proc = start_server(work / "data", port)
-        base = f"http://127.0.0.1:{port}"
+        proc = server.start().proc
+        assert proc is not None
+        base = server.base
         before = rss(proc.pid)
         sampler = RssSampler(proc.pid)
         sampler.start()
@@ -207,7 +175,7 @@ def main(argv: list[str]) -> int:
             speed = size / elapsed / MB
             delete_blob(work / "data", file_id)
             disks.append(disk_speed(work, size))
-            ratio = speed / ((disks[-2] + disks[-1]) / 2)
+            ratio = bracketed_ratios([speed], disks[-2:])[0]  # dd before and after it
             ratios.append(ratio)
             speeds.append(speed)
             print(
@@ -235,12 +203,7 @@ def main(argv: list[str]) -> int:
         print("  result:", "OK" if ok else "TARGET MISSED", flush=True)
         return 0 if ok else 1
     finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

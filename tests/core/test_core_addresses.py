@@ -45,6 +45,8 @@ def test_without_a_trusted_proxy_the_header_is_ignored() -> None:
         (OUR_PROXIES, "192.0.2.1", "203.0.113.7", "192.0.2.1"),
         # Garbage before the proxies' entries stops the walk at the last real address.
         (OUR_PROXIES, "10.0.0.2", "nonsense, 10.1.2.3", "10.1.2.3"),
+        # Every entry is one of our proxies: the farthest of them is the best we know.
+        (OUR_PROXIES, "10.0.0.2", "10.9.9.9, 10.1.2.3", "10.9.9.9"),
     ],
 )
 def test_the_client_is_what_the_trusted_proxies_saw(

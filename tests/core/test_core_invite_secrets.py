@@ -52,6 +52,12 @@ def test_code_words_are_keyed_and_shown_again(count: int) -> None:
     assert sec.shown_words(OTHER_KEY, "inv-1", stored) is None
 
 
+def test_an_invite_without_code_words_shows_none() -> None:
+    # No words hash stored (a link-only invite, or a retired code): nothing to show or match.
+    assert sec.shown_words(KEY, "inv-1", None) is None
+    assert not sec.words_match(KEY, "inv-1", None, sec.code_words(KEY, "inv-1", 3))
+
+
 def test_a_code_as_typed_matches_its_hash() -> None:
     words = sec.code_words(KEY, "inv-1", 2)
     stored = sec.words_hash(KEY, "inv-1", words)

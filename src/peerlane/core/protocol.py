@@ -279,7 +279,9 @@ def parse_client_message(data: str | bytes, *, max_size: int) -> ClientMessage:
         return _client_adapter.validate_python(raw)
     except ValidationError as exc:
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, _describe(exc)) from exc
-    except RecursionError as exc:
+    # Unreachable while _deeper_than caps nesting at MAX_DEPTH (64), far below any
+    # recursion limit; kept so a raised MAX_DEPTH can never turn into a 5xx.
+    except RecursionError as exc:  # pragma: no cover
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, "The message is nested too deeply.") from exc
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -109,3 +110,36 @@ def test_is_root() -> None:
     assert not integrity.is_root(VECTOR_ROOT.upper())
     assert not integrity.is_root(VECTOR_ROOT[:-1])
     assert not integrity.is_root("g" * 64)
+
+
+def test_resume_refuses_a_block_hash_of_the_wrong_size() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        TreeHasher.resume([bytes(32), bytes(31)])
+
+
+def test_blocks_hashed_elsewhere_give_the_same_root() -> None:
+    # The server hashes whole blocks in parallel and adds their hashes in order.
+    data = integrity.pattern(2 * BLOCK_SIZE + 10)
+    hasher = TreeHasher()
+    assert hasher.at_block_start
+    for start in (0, BLOCK_SIZE):
+        hasher.add_block_hash(hashlib.sha256(data[start : start + BLOCK_SIZE]).digest())
+    assert hasher.block_count == 2
+    assert hasher.length == 2 * BLOCK_SIZE
+    hasher.update(data[2 * BLOCK_SIZE :])
+    assert not hasher.at_block_start
+    assert hasher.block_count == 2  # the unfinished block is not counted yet
+    assert hasher.root() == root_of_bytes(data)
+
+
+def test_a_block_hash_is_added_only_at_a_block_start_and_only_whole() -> None:
+    hasher = TreeHasher()
+    with pytest.raises(ValueError, match="32 bytes"):
+        hasher.add_block_hash(bytes(16))
+    hasher.update(b"x")
+    with pytest.raises(ValueError, match="block start"):
+        hasher.add_block_hash(bytes(32))
+    # Neither refusal changed the state.
+    assert hasher.block_count == 0
+    assert hasher.length == 1
+    assert hasher.root() == root_of_bytes(b"x")
