@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 
-import { ChatRoom, compareMessages } from "../../src/peerlane/web/chat.js";
+import { ChatRoom } from "../../src/peerlane/web/chat.js";
+import { compareMessages } from "../../src/peerlane/web/chat-log.js";
 import { formatHlc } from "../../src/peerlane/web/hlc.js";
 import { memoryStore } from "../../src/peerlane/web/store.js";
 import { FakeClock, fakeApi, recordingFactories, serverMessage, settle } from "./fakes.mjs";

@@ -1,33 +1,31 @@
-// ChatRoom: one room's ordered message list, joining the server connection (signaling.js),
-// the direct peer links (mesh.js) and the outbox (store.js). The UI reads its properties
-// and listens to its events; see docs/web-client.md for the contract.
-//
-// Ordering: messages the server has numbered sort by seq; the others (in flight, or sent
-// while the server is unreachable) sort after them by hybrid logical clock. The same
-// message arriving by data channel and by server is one entry, keyed by (sender, id).
+// ChatRoom: one room's chat, joining the server connection (signaling.js), the direct
+// peer links (mesh.js), the message log (chat-log.js: ordering, merge, dedupe), the
+// outbox (chat-outbox.js: what waits for the server's ack, and resending it) and presence
+// (chat-presence.js: typing, read receipts). The UI reads its properties and listens to
+// its events; see docs/web-client.md for the contract.
 //
 // Own messages: "sending" (in the outbox, sent to the server and to every open data
 // channel) → "sent" (server ack: it has a seq; out of the outbox) → "delivered" (a peer
 // acked it over a data channel) → "read" (someone's read receipt covers its seq). A
 // permanent server error makes it "failed" (retry() puts it back to "sending"). A message
 // never moves backwards except by retry().
-//
-// Resending: when a connection is up (synced), the outbox asks the server which of its
-// messages it stored (`stored`: a connection lost, or a crash or reload, can swallow
-// their acks) and resends exactly the missing ones, oldest first; new messages wait for
-// the answer so the order holds. While the outbox is not empty, Signaling pings often
-// (awaitAcks), so a server that died without closing the socket is noticed in seconds.
 
 import { roomApi } from "./api.js";
 import { debug } from "./debug.js";
-import { Hlc, compareHlc, formatHlc, systemClock } from "./hlc.js";
+import { MAX_EMOJI_CHARS, MessageLog, isPeerChat } from "./chat-log.js";
+import { Outbox } from "./chat-outbox.js";
+import { Presence } from "./chat-presence.js";
+import { Hlc, systemClock } from "./hlc.js";
 import { Mesh } from "./mesh.js";
-import { CHAT_KINDS, ERROR_CODES, MAX_STORED_IDS, PERMANENT_CHAT_ERRORS, TRANSIENT_CHAT_ERRORS } from "./protocol.js";
+import { CHAT_KINDS, ERROR_CODES, PERMANENT_CHAT_ERRORS, TRANSIENT_CHAT_ERRORS } from "./protocol.js";
 import { Signaling } from "./signaling.js";
 import { openManifests } from "./opfs.js";
+import { directPeople, statusText } from "./status-text.js";
 import { indexedDbStore, openOutbox } from "./store.js";
 
 /** @typedef {import("./protocol.js").ChatKind} ChatKind */
+/** @typedef {import("./chat-log.js").ChatMessage} ChatMessage */
+/** @typedef {import("./chat-log.js").MessageState} MessageState */
 /** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
 /** @typedef {import("./protocol.js").ServerMessage} ServerMessage */
 /** @typedef {import("./protocol.js").MessageMsg} MessageMsg */
@@ -41,7 +39,6 @@ import { indexedDbStore, openOutbox } from "./store.js";
 /** @typedef {import("./api.js").RoomOut} RoomOut */
 /** @typedef {import("./api.js").RoomView} RoomView */
 /** @typedef {import("./store.js").OutboxStore} OutboxStore */
-/** @typedef {import("./store.js").OutboxItem} OutboxItem */
 /** @typedef {import("./hlc.js").Clock} Clock */
 /** @typedef {import("./mesh.js").PeerView} PeerView */
 /** @typedef {import("./signaling.js").SignalingState} SignalingState */
@@ -50,20 +47,7 @@ import { indexedDbStore, openOutbox } from "./store.js";
 /** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
 /** @typedef {import("./transfer.js").Transfers} Transfers */
 
-/** @typedef {"sending" | "sent" | "delivered" | "read" | "failed"} MessageState */
 /** @typedef {"connecting" | "online" | "offline"} ServerState */
-
-/**
- * @typedef {{
- *   id: string, seq: number | null, hlc: string, sender: string, sender_name: string,
- *   ts: number | null, kind: ChatKind, ref: number | null, body: unknown,
- *   state: MessageState, reactions: Map<string, Set<string>>,
- * }} ChatMessage
- *   ts: seconds since the epoch (server time once the server has it).
- *   reactions: emoji → participant ids, aggregated from "reaction" messages.
- *   state: meaningful for own messages; others' are "sent" (numbered) or "delivered"
- *   (so far only received over a data channel).
- */
 
 /** @typedef {{participant_id: string, peer_id: string | null, name: string, role: string}} Me */
 
@@ -123,14 +107,6 @@ import { indexedDbStore, openOutbox } from "./store.js";
  */
 
 export const PAGE_SIZE = 50;
-const TYPING_RESEND_MS = 3_000; // while typing, say so at most this often
-const TYPING_IDLE_MS = 5_000; // no keystroke for this long: stopped typing
-const TYPING_EXPIRY_MS = 6_000; // others' indicator disappears unless renewed
-const READ_DEBOUNCE_MS = 1_000;
-const RETRY_MIN_MS = 1_000;
-const RETRY_MAX_MS = 30_000;
-const MAX_EMOJI_CHARS = 32;
-
 /** Server messages for the mesh: handled as soon as the room is known (see start). */
 const EARLY_TYPES = new Set(["welcome", "presence", "signal"]);
 /**
@@ -138,22 +114,6 @@ const EARLY_TYPES = new Set(["welcome", "presence", "signal"]);
  * does not know it, or refused it. The outbox then resends everything (idempotent by id).
  */
 const STORED_REFUSED = new Set(/** @type {string[]} */ ([ERROR_CODES.UNKNOWN_TYPE, ERROR_CODES.INVALID_MESSAGE, ERROR_CODES.RATE_LIMITED]));
-
-/** @type {Record<MessageState, number>} how far along a message is; it only moves forward */
-const RANK = { failed: -1, sending: 0, sent: 1, delivered: 2, read: 3 };
-
-/**
- * Display order: numbered messages by seq, then the rest by HLC, ties by (sender, id).
- * @param {ChatMessage} a
- * @param {ChatMessage} b
- * @returns {number}
- */
-export function compareMessages(a, b) {
-  if (a.seq !== null && b.seq !== null) return a.seq - b.seq;
-  if (a.seq !== null) return -1;
-  if (b.seq !== null) return 1;
-  return compareHlc(a.hlc, b.hlc) || compareHlc(a.sender, b.sender) || compareHlc(a.id, b.id);
-}
 
 /**
  * Get ready for a room page to come: open the local databases, whose first opening in a
@@ -176,9 +136,6 @@ export function newMessageId() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** @param {string} sender @param {string} id */
-const keyOf = (sender, id) => `${sender}\n${id}`;
-
 export class ChatRoom extends EventTarget {
   /**
    * @param {string} roomId
@@ -188,10 +145,8 @@ export class ChatRoom extends EventTarget {
     super();
     this.id = roomId;
     this._api = options.api ?? roomApi;
-    this._store = options.store ?? indexedDbStore;
     this._clock = options.clock ?? systemClock;
     this._newId = options.newId ?? newMessageId;
-    this._random = options.random ?? Math.random;
     this._signalingFactory = options.signalingFactory ?? ((id, opts) => new Signaling(id, opts));
     this._meshFactory = options.meshFactory ?? ((opts) => new Mesh(opts));
     /** @type {RoomView | null} */
@@ -210,41 +165,43 @@ export class ChatRoom extends EventTarget {
     this.serverState = "connecting";
     /** Why the room ended for this browser (no more reconnecting). @type {CloseReason | null} */
     this.ended = null;
-    /** participant id → name, for those typing now. @type {Map<string, string>} */
-    this.typing = new Map();
     /** Older history may exist on the server (see loadOlder). */
     this.hasMore = false;
 
-    /** Every message, reactions included. @type {Map<string, ChatMessage>} */
-    this._byKey = new Map();
-    /** Shown messages (not reactions) by seq. @type {Map<number, ChatMessage>} */
-    this._bySeq = new Map();
-    /** Reaction keys per target seq. @type {Map<number, Set<string>>} */
-    this._reactionKeys = new Map();
-    /** @type {ChatMessage[]} */
-    this._sorted = [];
-    this._dirty = false;
+    /** The message log: ordering, merge, dedupe, reactions. */
+    this._log = new MessageLog({
+      onChange: () => this._changed(),
+      onAdd: (m) => {
+        if (m.kind === "file") this._emit("file", m); // once per message: the transfer engine
+      },
+    });
     this._changeQueued = false;
-    /** @type {number | null} */
-    this._minSeq = null;
-    /** @type {number | null} */
-    this._maxSeq = null;
-
-    /** Own messages waiting for a server ack: id → retry state. @type {Map<string, {attempt: number, timer: unknown}>} */
-    this._pending = new Map();
-    /** Answers still due to this connection's `stored` questions; null when none was asked. @type {number | null} */
-    this._storedDue = null;
-    /** Outbox writes, one after another, so a remove never overtakes its add. */
-    this._storeQueue = Promise.resolve();
-    /** Read position per other participant. @type {Map<string, number>} */
-    this._readBy = new Map();
-    this._maxOtherRead = 0;
-    /** Own read position: wanted (marked), sent (told the server). @type {{wanted: number, sent: number, timer: unknown}} */
-    this._read = { wanted: 0, sent: 0, timer: null };
-    /** Own typing indicator. @type {{active: boolean, sentAt: number, idleTimer: unknown}} */
-    this._typing = { active: false, sentAt: -Infinity, idleTimer: null };
-    /** @type {Map<string, unknown>} */
-    this._typingTimers = new Map();
+    /** Own messages waiting for the server's ack. */
+    this._outbox = new Outbox({
+      roomId,
+      store: options.store ?? indexedDbStore,
+      clock: this._clock,
+      random: options.random ?? Math.random,
+      log: this._log,
+      me: () => this.me?.participant_id ?? null,
+      online: () => this.serverState === "online",
+      send: (message) => this._signaling?.send(message) ?? false,
+      awaitAcks: (busy) => this._signaling?.awaitAcks?.(busy),
+      onAck: (ack) => this._onAck(ack),
+    });
+    /** Typing and read receipts. */
+    this._presence = new Presence({
+      clock: this._clock,
+      me: () => this.me,
+      toServer: (message) => this.serverState === "online" && (this._signaling?.send(message) ?? false),
+      toPeers: (message) => {
+        this._mesh?.send(message);
+      },
+      onTyping: () => this._emit("typing"),
+      onRead: (seq) => {
+        if (this.me) this._log.readUpTo(this.me.participant_id, seq);
+      },
+    });
 
     /** Peers the server told us about: peer id → info. @type {Map<string, PeerInfo>} */
     this._peerInfo = new Map();
@@ -285,13 +242,12 @@ export class ChatRoom extends EventTarget {
 
   /** Shown messages in display order (a new array after each change). */
   get messages() {
-    if (this._dirty) {
-      // Reactions aggregate into their targets; "file" messages are transfer control
-      // (room.transfers shows them).
-      this._sorted = [...this._byKey.values()].filter((m) => m.kind !== "reaction" && m.kind !== "file").sort(compareMessages);
-      this._dirty = false;
-    }
-    return this._sorted;
+    return this._log.messages;
+  }
+
+  /** participant id → name, for those typing now. @type {Map<string, string>} */
+  get typing() {
+    return this._presence.typing;
   }
 
   /** peer id → PeerView, for every other peer in the room. */
@@ -304,17 +260,9 @@ export class ChatRoom extends EventTarget {
     return this._mesh?.openCount ?? 0;
   }
 
-  /** The connection status in plain words (what [data-testid=connection-status] can show). */
+  /** The connection status in plain words (what [data-testid=connection-status] shows). */
   get statusText() {
-    if (this.ended === "unauthorized") return "Signed out of this room";
-    if (this.ended === "removed") return "Removed from this room";
-    if (this.ended === "room_gone") return "This room was deleted";
-    if (this.ended === "unsupported_version") return "This page is out of date; reload it";
-    if (this.serverState === "online") return "Connected";
-    if (this.serverState === "connecting") return "Connecting…";
-    const people = this._directPeople();
-    if (people === 0) return "Server unreachable — reconnecting…";
-    return `Server unreachable — chatting directly with ${people === 1 ? "1 person" : `${people} people`}`;
+    return statusText(this.serverState, directPeopleOf(this), this.ended).text;
   }
 
   /**
@@ -324,9 +272,7 @@ export class ChatRoom extends EventTarget {
    * @returns {ChatMessage | undefined}
    */
   find(id, sender) {
-    if (sender !== undefined) return this._byKey.get(keyOf(sender, id));
-    for (const m of this._byKey.values()) if (m.id === id) return m;
-    return undefined;
+    return this._log.find(id, sender);
   }
 
   // ---- lifecycle ----------------------------------------------------------------------
@@ -347,7 +293,7 @@ export class ChatRoom extends EventTarget {
     const roomView = this._view ? Promise.resolve(this._view) : this._api.getRoom(this.id);
     const history = this._api.getMessages(this.id, { limit: PAGE_SIZE });
     history.catch(() => {}); // not a member, say: reported below, by whichever comes first
-    const outbox = this._readOutbox();
+    const outbox = this._outbox.read();
     this._connect();
     // The transfer engine is 100 KB of modules to compile: it waits for the first links
     // (at most firstLinksWait), so it does not hold up their offer, answer and ICE.
@@ -369,7 +315,7 @@ export class ChatRoom extends EventTarget {
     for (const msg of page.messages) this._fromServer(msg);
     this.hasMore = page.has_more;
     this._historyTop = page.messages.reduce((top, m) => Math.max(top, m.seq), 0);
-    const restored = this._restoreOutbox(await outbox);
+    const restored = this._outbox.restore(await outbox, this._hlc);
     if (this._closed) return;
     this._ready = true;
     // Channels that opened meanwhile get what waits in the outbox, as on a channel's open.
@@ -439,16 +385,12 @@ export class ChatRoom extends EventTarget {
   /** Leave the page: stop typing, close the connections, cancel timers. */
   close() {
     if (this._closed) return;
-    if (this._typing.active) this._sendTyping(false);
+    this._presence.close(); // first: a "stopped typing" still goes out
     this._closed = true;
     this.transfers?.close();
     this._mesh?.close({ notify: true }); // first: its byes travel over the signaling connection
     this._signaling?.close();
-    const clock = this._clock;
-    for (const entry of this._pending.values()) clock.clearTimeout(entry.timer);
-    for (const timer of this._typingTimers.values()) clock.clearTimeout(timer);
-    clock.clearTimeout(this._read.timer);
-    clock.clearTimeout(this._typing.idleTimer);
+    this._outbox.close();
   }
 
   /** Open the room's WebSocket; what it brings before start() is ready waits (see start). */
@@ -487,7 +429,7 @@ export class ChatRoom extends EventTarget {
    * @returns {ChatMessage}
    */
   send(text) {
-    this._resetTyping();
+    this._presence.resetTyping();
     return this._compose("text", text, null);
   }
 
@@ -509,14 +451,14 @@ export class ChatRoom extends EventTarget {
    * @returns {boolean}  false when there is no such failed message
    */
   retry(id) {
-    const m = this.me && this._byKey.get(keyOf(this.me.participant_id, id));
+    const m = this.me && this._log.get(this.me.participant_id, id);
     if (!m || m.state !== "failed") return false;
     m.state = "sending";
     if (this._refuseOversize(m)) return true;
-    this._queue(m);
-    this._sendToServer(m);
+    this._outbox.queue(m);
+    this._outbox.sendToServer(m);
     this._sendToPeers(m);
-    this._touched(m);
+    this._log.touched(m);
     return true;
   }
 
@@ -525,14 +467,7 @@ export class ChatRoom extends EventTarget {
    * @param {number} seq
    */
   markRead(seq) {
-    if (!Number.isInteger(seq) || seq <= this._read.wanted) return;
-    this._read.wanted = seq;
-    if (this._read.timer === null) {
-      this._read.timer = this._clock.setTimeout(() => {
-        this._read.timer = null;
-        this._flushRead();
-      }, READ_DEBOUNCE_MS);
-    }
+    this._presence.markRead(seq);
   }
 
   /**
@@ -541,21 +476,7 @@ export class ChatRoom extends EventTarget {
    */
   setTyping(active) {
     if (!this.me || this._closed) return;
-    const t = this._typing;
-    this._clock.clearTimeout(t.idleTimer);
-    t.idleTimer = null;
-    if (!active) {
-      if (t.active) this._sendTyping(false);
-      this._resetTyping();
-      return;
-    }
-    t.idleTimer = this._clock.setTimeout(() => this.setTyping(false), TYPING_IDLE_MS);
-    const now = this._clock.now();
-    if (!t.active || now - t.sentAt >= TYPING_RESEND_MS) {
-      this._sendTyping(true);
-      t.sentAt = now;
-    }
-    t.active = true;
+    this._presence.setTyping(active);
   }
 
   /**
@@ -570,8 +491,9 @@ export class ChatRoom extends EventTarget {
   }
 
   async _fetchOlder() {
-    if (!this.hasMore || this._minSeq === null) return (this.hasMore = false);
-    const page = await this._api.getMessages(this.id, { before: this._minSeq, limit: PAGE_SIZE });
+    const before = this._log.minSeq;
+    if (!this.hasMore || before === null) return (this.hasMore = false);
+    const page = await this._api.getMessages(this.id, { before, limit: PAGE_SIZE });
     for (const msg of page.messages) this._fromServer(msg);
     this.hasMore = page.has_more;
     return this.hasMore;
@@ -622,10 +544,10 @@ export class ChatRoom extends EventTarget {
       state: "sending",
       reactions: new Map(),
     };
-    this._add(m);
+    this._log.add(m);
     if (this._refuseOversize(m)) return m;
-    this._queue(m);
-    this._sendToServer(m);
+    this._outbox.queue(m);
+    this._outbox.sendToServer(m);
     this._sendToPeers(m);
     return m;
   }
@@ -639,95 +561,10 @@ export class ChatRoom extends EventTarget {
   _refuseOversize(m) {
     const size = new TextEncoder().encode(JSON.stringify(m.body)).length;
     if (size <= this._maxBodyBytes) return false;
-    m.state = "failed";
-    this._touched(m);
+    this._log.setState(m, "failed");
     const message = `Chat bodies are limited to ${this._maxBodyBytes} bytes.`;
     this._emit("error", { code: "body_too_large", message });
     return true;
-  }
-
-  /** Into the outbox (memory and store) until the server acks it. @param {ChatMessage} m */
-  _queue(m) {
-    if (!this._pending.has(m.id)) this._pending.set(m.id, { attempt: 0, timer: null });
-    this._pendingChanged();
-    const item = this._outboxItem(m);
-    this._storeOp(() => this._store.outboxAdd(item));
-  }
-
-  /** Out of the outbox: acked, or failed for good. @param {string} id */
-  _unqueue(id) {
-    const entry = this._pending.get(id);
-    if (!entry) return;
-    this._clock.clearTimeout(entry.timer);
-    this._pending.delete(id);
-    this._pendingChanged();
-    this._storeOp(() => this._store.outboxRemove(id));
-  }
-
-  /** Signaling pings more often while anything waits for an ack. */
-  _pendingChanged() {
-    this._signaling?.awaitAcks?.(this._pending.size > 0);
-  }
-
-  /** @param {() => Promise<void>} op */
-  _storeOp(op) {
-    this._storeQueue = this._storeQueue.then(op).catch((err) => debug("chat", "outbox write failed", err));
-  }
-
-  /**
-   * @param {ChatMessage} m
-   * @returns {OutboxItem}
-   */
-  _outboxItem(m) {
-    const { id, hlc, sender, sender_name, kind, ref, body } = m;
-    return { id, room_id: this.id, hlc, sender, sender_name, kind, ref, body, created_at: m.ts ?? 0 };
-  }
-
-  /**
-   * The outbox as stored (empty when unreadable).
-   * @returns {Promise<OutboxItem[]>}
-   */
-  async _readOutbox() {
-    try {
-      return await this._store.outboxList(this.id);
-    } catch (err) {
-      debug("chat", "outbox unreadable", err);
-      return [];
-    }
-  }
-
-  /**
-   * After a reload: unsent messages reappear as "sending" (unless history has them).
-   * @param {OutboxItem[]} items
-   * @returns {ChatMessage[]}  the messages put back
-   */
-  _restoreOutbox(items) {
-    /** @type {ChatMessage[]} */
-    const restored = [];
-    for (const item of items) {
-      const known = this._byKey.get(keyOf(item.sender, item.id));
-      if (known?.seq != null) {
-        this._storeOp(() => this._store.outboxRemove(item.id)); // stored before the reload
-        continue;
-      }
-      this._hlc?.receive(item.hlc); // never hand out a timestamp below one already used
-      const { id, hlc, sender, sender_name, kind, ref, body, created_at } = item;
-      /** @type {ChatMessage} */
-      const m = { id, seq: null, hlc, sender, sender_name, ts: created_at, kind, ref, body, state: "sending", reactions: new Map() };
-      this._add(m);
-      this._pending.set(id, { attempt: 0, timer: null });
-      restored.push(m);
-    }
-    this._pendingChanged();
-    return restored;
-  }
-
-  /** @param {ChatMessage} m */
-  _sendToServer(m) {
-    // While a `stored` question is open, everything waits for its answer (then the flush
-    // sends the missing and the new ones, oldest first).
-    if (this.serverState !== "online" || !this._signaling || this._storedDue !== null) return false;
-    return this._signaling.send({ type: "chat", id: m.id, body: m.body, kind: m.kind, ref: m.ref });
   }
 
   /**
@@ -742,165 +579,23 @@ export class ChatRoom extends EventTarget {
     this._mesh.send(out, peerId);
   }
 
-  /** Own messages waiting for an ack, oldest first. @returns {ChatMessage[]} */
-  _unacked() {
-    const waiting = [...this._pending.keys()]
-      .map((id) => this.me && this._byKey.get(keyOf(this.me.participant_id, id)))
-      .filter((m) => m && m.state !== "failed" && m.seq === null);
-    return /** @type {ChatMessage[]} */ (waiting).sort((a, b) => compareHlc(a.hlc, b.hlc));
-  }
-
-  /**
-   * The connection is (back) up: ask which of the waiting messages the server has
-   * stored (their acks may have been lost), then send the rest (_onStored).
-   */
-  _resumeOutbox() {
-    const ids = this._unacked().map((m) => m.id);
-    if (ids.length === 0 || !this._signaling) return;
-    const parts = [];
-    for (let i = 0; i < ids.length; i += MAX_STORED_IDS) parts.push(ids.slice(i, i + MAX_STORED_IDS));
-    this._storedDue = parts.length; // before sending: an answer may come at once
-    for (const part of parts) {
-      if (!this._signaling.send({ type: "stored", ids: part })) {
-        this._storedDue = null; // the connection is gone; the next one asks again
-        return;
-      }
-    }
-  }
-
-  /**
-   * The answer to a `stored` question: the stored ones are acked, and once every part
-   * is answered the rest is sent.
-   * @param {import("./protocol.js").StoredMsg} answer
-   */
-  _onStored(answer) {
-    for (const ack of answer.acks) this._onAck(ack);
-    if (this._storedDue === null) return;
-    this._storedDue -= 1;
-    if (this._storedDue > 0) return;
-    this._storedDue = null;
-    this._flushOutbox();
-  }
-
-  /** The `stored` question went unanswered (an older server, or refused): resend all. */
-  _storedFailed() {
-    this._storedDue = null;
-    this._flushOutbox();
-  }
-
-  /** Send what waits, oldest first, once each (the server drops an id it has already). */
-  _flushOutbox() {
-    for (const m of this._unacked()) {
-      const entry = this._pending.get(m.id);
-      if (entry) {
-        this._clock.clearTimeout(entry.timer);
-        entry.timer = null;
-      }
-      this._sendToServer(m);
-    }
-  }
-
-  /**
-   * A transient refusal: try again later, waiting longer each time.
-   * @param {ChatMessage} m
-   */
-  _scheduleRetry(m) {
-    const entry = this._pending.get(m.id);
-    if (!entry || entry.timer !== null) return;
-    const base = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** entry.attempt);
-    entry.attempt += 1;
-    entry.timer = this._clock.setTimeout(() => {
-      entry.timer = null;
-      if (this._pending.get(m.id) === entry && m.seq === null) this._sendToServer(m);
-    }, base / 2 + this._random() * (base / 2));
-  }
-
-  // ---- the message list ---------------------------------------------------------------
-
-  /** @param {ChatMessage} m */
-  _add(m) {
-    this._byKey.set(keyOf(m.sender, m.id), m);
-    if (m.seq !== null) this._numbered(m);
-    if (m.kind === "reaction") this._indexReaction(m);
-    this._touched(m);
-    if (m.kind === "file") this._emit("file", m); // once per message: the transfer engine
-  }
-
-  /** Bookkeeping once a message has its seq. @param {ChatMessage} m */
-  _numbered(m) {
-    const seq = /** @type {number} */ (m.seq);
-    this._minSeq = this._minSeq === null ? seq : Math.min(this._minSeq, seq);
-    this._maxSeq = this._maxSeq === null ? seq : Math.max(this._maxSeq, seq);
-    if (m.kind === "reaction") return;
-    this._bySeq.set(seq, m);
-    if (this._reactionKeys.has(seq)) this._aggregate(seq); // its reactions came first
-  }
-
-  /** Something about m changed: re-sort, re-aggregate, tell the UI. @param {ChatMessage} m */
-  _touched(m) {
-    this._dirty = true;
-    if (m.kind === "reaction" && m.ref !== null) this._aggregate(m.ref);
-    this._changed();
-  }
+  // ---- the message log ----------------------------------------------------------------
 
   /**
    * Merge a message from the server (live, replayed or from history).
    * @param {MessageMsg} msg
    */
   _fromServer(msg) {
-    const mine = msg.sender === this.me?.participant_id;
-    const m = this._byKey.get(keyOf(msg.sender, msg.id));
-    if (!m) {
-      const hlc = formatHlc(Math.round(msg.ts * 1000), 0, msg.sender);
-      const { id, seq, sender, sender_name, ts, kind, ref, body } = msg;
-      const state = mine ? this._ownState(seq, "sent") : "sent";
-      this._add({ id, seq, hlc, sender, sender_name, ts, kind, ref, body, state, reactions: new Map() });
-    } else {
-      const fresh = m.seq === null;
-      Object.assign(m, { seq: msg.seq, ts: msg.ts, sender_name: msg.sender_name, body: msg.body });
-      m.state = mine ? this._ownState(msg.seq, m.state) : "sent";
-      if (fresh) this._numbered(m);
-      this._touched(m);
-    }
-    if (mine) this._unqueue(msg.id); // stored: an ack lost with a dropped connection is no loss
-    this._clearTyping(msg.sender);
+    const me = this.me?.participant_id;
+    this._log.fromServer(msg, me, this._presence.readUpTo);
+    if (msg.sender === me) this._outbox.unqueue(msg.id); // stored: an ack lost with a dropped connection is no loss
+    this._presence.clearTyping(msg.sender);
   }
 
-  /**
-   * @param {{id: string, seq: number, ts: number}} ack
-   */
-  _onAck({ id, seq, ts }) {
-    const m = this.me && this._byKey.get(keyOf(this.me.participant_id, id));
-    this._unqueue(id);
-    if (!m) return;
-    const fresh = m.seq === null;
-    m.seq = seq;
-    m.ts = ts;
-    m.state = this._ownState(seq, m.state);
-    if (fresh) this._numbered(m);
-    this._touched(m);
-  }
-
-  /**
-   * The state of an own message that now has a seq: at least "sent", "read" if covered.
-   * @param {number} seq
-   * @param {MessageState} current
-   * @returns {MessageState}
-   */
-  _ownState(seq, current) {
-    let state = RANK[current] >= RANK.sent ? current : "sent";
-    if (seq <= this._maxOtherRead) state = "read";
-    return state;
-  }
-
-  /**
-   * @param {ChatMessage} m
-   * @param {MessageState} state
-   */
-  _advance(m, state) {
-    if (RANK[state] <= RANK[m.state]) return;
-    m.state = state;
-    this._touched(m);
+  /** @param {{id: string, seq: number, ts: number}} ack */
+  _onAck(ack) {
+    this._outbox.unqueue(ack.id);
+    if (this.me) this._log.ack(this.me.participant_id, ack, this._presence.readUpTo);
   }
 
   /**
@@ -908,123 +603,17 @@ export class ChatRoom extends EventTarget {
    * @param {string} ref  the chat id
    */
   _onChatError(error, ref) {
-    const m = this.me && this._byKey.get(keyOf(this.me.participant_id, ref));
-    if (!m || !this._pending.has(ref)) return;
+    const m = this.me && this._log.get(this.me.participant_id, ref);
+    if (!m || !this._outbox.has(ref)) return;
     if (/** @type {readonly string[]} */ (TRANSIENT_CHAT_ERRORS).includes(error.code)) {
-      this._scheduleRetry(m);
+      this._outbox.scheduleRetry(m);
       return;
     }
     // Permanent, or a code this client does not know: retrying blindly could loop forever.
     debug("chat", "message refused", ref, error.code, /** @type {readonly string[]} */ (PERMANENT_CHAT_ERRORS).includes(error.code) ? "" : "(unknown code)");
-    this._unqueue(ref);
-    m.state = "failed";
-    this._touched(m);
+    this._outbox.unqueue(ref);
+    this._log.setState(m, "failed");
     this._emit("error", { code: error.code, message: error.message });
-  }
-
-  // ---- reactions ----------------------------------------------------------------------
-
-  /** @param {ChatMessage} m */
-  _indexReaction(m) {
-    if (m.ref === null) return;
-    let keys = this._reactionKeys.get(m.ref);
-    if (!keys) this._reactionKeys.set(m.ref, (keys = new Set()));
-    keys.add(keyOf(m.sender, m.id));
-  }
-
-  /**
-   * Rebuild a message's reactions from its reaction messages. Toggle semantics: replayed
-   * in display order, each reaction flips (participant, emoji) — the first adds it, an
-   * identical second one takes it back, a third adds it again. Every client replays the
-   * same seq order, so every client ends with the same reactions. Failed reactions and
-   * bodies that are not short strings do not count.
-   * @param {number} seq  the target
-   */
-  _aggregate(seq) {
-    const target = this._bySeq.get(seq);
-    const keys = this._reactionKeys.get(seq);
-    if (!target || !keys) return;
-    const reactions = /** @type {ChatMessage[]} */ ([...keys].map((k) => this._byKey.get(k)).filter(Boolean))
-      .filter((r) => r.state !== "failed" && typeof r.body === "string" && r.body.length <= MAX_EMOJI_CHARS)
-      .sort(compareMessages);
-    /** @type {Map<string, Set<string>>} */
-    const out = new Map();
-    for (const r of reactions) {
-      const emoji = /** @type {string} */ (r.body);
-      const who = out.get(emoji) ?? new Set();
-      if (who.has(r.sender)) who.delete(r.sender);
-      else who.add(r.sender);
-      if (who.size) out.set(emoji, who);
-      else out.delete(emoji);
-    }
-    target.reactions = out;
-    this._dirty = true;
-  }
-
-  // ---- read receipts ------------------------------------------------------------------
-
-  _flushRead() {
-    const { wanted, sent } = this._read;
-    if (wanted <= sent || !this.me) return;
-    if (this.serverState === "online" && this._signaling?.send({ type: "receipt", seq: wanted })) {
-      this._read.sent = wanted;
-      return;
-    }
-    // Server unreachable: tell the direct peers now, and the server once it is back.
-    this._mesh?.send({ t: "read", participant_id: this.me.participant_id, seq: wanted });
-  }
-
-  /**
-   * @param {string} participantId
-   * @param {number} seq
-   */
-  _applyRead(participantId, seq) {
-    if (!this.me || participantId === this.me.participant_id || !Number.isInteger(seq)) return;
-    if (seq <= (this._readBy.get(participantId) ?? 0)) return;
-    this._readBy.set(participantId, seq);
-    if (seq <= this._maxOtherRead) return;
-    this._maxOtherRead = seq;
-    for (const m of this._bySeq.values()) {
-      if (m.sender === this.me.participant_id && /** @type {number} */ (m.seq) <= seq) this._advance(m, "read");
-    }
-  }
-
-  // ---- typing -------------------------------------------------------------------------
-
-  /** @param {boolean} active */
-  _sendTyping(active) {
-    if (!this.me) return;
-    if (this.serverState === "online" && this._signaling?.send({ type: "typing", active })) return;
-    this._mesh?.send({ t: "typing", participant_id: this.me.participant_id, name: this.me.name, active });
-  }
-
-  /** Forget own typing state without telling anyone (a sent message ends it anyway). */
-  _resetTyping() {
-    const t = this._typing;
-    this._clock.clearTimeout(t.idleTimer);
-    Object.assign(t, { active: false, sentAt: -Infinity, idleTimer: null });
-  }
-
-  /**
-   * @param {string} participantId
-   * @param {string} name
-   * @param {boolean} active
-   */
-  _typingFrom(participantId, name, active) {
-    if (participantId === this.me?.participant_id) return; // my other tab
-    if (!active) return this._clearTyping(participantId);
-    this._clock.clearTimeout(this._typingTimers.get(participantId));
-    this._typingTimers.set(participantId, this._clock.setTimeout(() => this._clearTyping(participantId), TYPING_EXPIRY_MS));
-    if (this.typing.get(participantId) === name) return;
-    this.typing.set(participantId, name);
-    this._emit("typing");
-  }
-
-  /** @param {string} participantId */
-  _clearTyping(participantId) {
-    this._clock.clearTimeout(this._typingTimers.get(participantId));
-    this._typingTimers.delete(participantId);
-    if (this.typing.delete(participantId)) this._emit("typing");
   }
 
   // ---- server messages ----------------------------------------------------------------
@@ -1039,12 +628,12 @@ export class ChatRoom extends EventTarget {
       case "signal": return this._mesh?.handleSignal(msg);
       case "typing": {
         const participant = this._peerInfo.get(msg.peer_id)?.participant_id ?? `peer:${msg.peer_id}`;
-        return this._typingFrom(participant, msg.name, msg.active);
+        return this._presence.typingFrom(participant, msg.name, msg.active);
       }
-      case "receipt": return this._applyRead(msg.participant_id, msg.seq);
+      case "receipt": return this._presence.applyRead(msg.participant_id, msg.seq);
       case "error": return this._onServerError(msg.error, msg.ref ?? null);
       case "synced": return this._checkGap(msg.latest_seq);
-      case "stored": return this._onStored(msg);
+      case "stored": return this._outbox.onStored(msg);
       default: return undefined; // pong: handled by Signaling
     }
   }
@@ -1054,7 +643,7 @@ export class ChatRoom extends EventTarget {
     this.me = { participant_id: w.participant_id, peer_id: w.peer_id, name: w.name, role: w.role };
     this._maxBodyBytes = w.limits?.max_body_bytes ?? Infinity;
     this._peerInfo = new Map(w.peers.map((p) => [p.peer_id, p]));
-    for (const [participant, seq] of Object.entries(w.read ?? {})) this._applyRead(participant, seq);
+    for (const [participant, seq] of Object.entries(w.read ?? {})) this._presence.applyRead(participant, seq);
     // A new connection means a new peer id for me, and the others see me as a new peer:
     // links made under the old id cannot be reused, so the mesh starts over.
     this._mesh?.close({ notify: false });
@@ -1083,7 +672,7 @@ export class ChatRoom extends EventTarget {
       this._peerInfo.delete(peer.peer_id);
       this._mesh?.removePeer(peer.peer_id);
       const stillHere = [...this._peerInfo.values()].some((p) => p.participant_id === peer.participant_id);
-      if (!stillHere) this._clearTyping(peer.participant_id);
+      if (!stillHere) this._presence.clearTyping(peer.participant_id);
     }
     this._emit("peers");
   }
@@ -1094,7 +683,7 @@ export class ChatRoom extends EventTarget {
    */
   _onServerError(error, ref) {
     if (ref !== null) return this._onChatError(error, ref);
-    if (this._storedDue !== null && STORED_REFUSED.has(error.code)) return this._storedFailed();
+    if (this._outbox.asking && STORED_REFUSED.has(error.code)) return this._outbox.storedFailed();
     // Before welcome an error announces a close (reported from the close code); a
     // signal to a peer who just left is routine.
     if (this._signaling?.state === "connecting" || error.code === ERROR_CODES.PEER_NOT_FOUND) return;
@@ -1109,10 +698,10 @@ export class ChatRoom extends EventTarget {
     if (state === previous) return; // a repeated event must not flush the outbox twice
     if (state === "open") {
       this._setServerState("online");
-      this._resumeOutbox();
-      this._flushRead();
+      this._outbox.resume();
+      this._presence.flushRead();
     } else if (state === "waiting" || state === "closed") {
-      this._storedDue = null; // unanswered with the connection: the next one asks again
+      this._outbox.connectionLost();
       this._setServerState("offline");
     }
     if (state === "closed" && signaling.closeReason && signaling.closeReason !== "closed") {
@@ -1176,10 +765,7 @@ export class ChatRoom extends EventTarget {
   _onChannelOpen(peerId) {
     if (!this.me || !this._mesh) return;
     this._mesh.send({ t: "hello", participant_id: this.me.participant_id, name: this.me.name }, peerId);
-    for (const id of this._pending.keys()) {
-      const m = this._byKey.get(keyOf(this.me.participant_id, id));
-      if (m && m.state !== "failed") this._sendToPeers(m, peerId);
-    }
+    for (const m of this._outbox.waiting()) this._sendToPeers(m, peerId);
     this._statusMaybeChanged();
   }
 
@@ -1196,15 +782,15 @@ export class ChatRoom extends EventTarget {
         if (msg.sender === participant) this._chatFromPeer(peerId, msg);
         return;
       case "ack": {
-        const m = this.me && msg.sender === this.me.participant_id ? this._byKey.get(keyOf(msg.sender, String(msg.id))) : null;
-        if (m && m.state !== "failed") this._advance(m, "delivered");
+        const m = this.me && msg.sender === this.me.participant_id ? this._log.get(msg.sender, String(msg.id)) : null;
+        if (m && m.state !== "failed") this._log.advance(m, "delivered");
         return;
       }
       case "read":
-        if (msg.participant_id === participant) this._applyRead(participant, msg.seq);
+        if (msg.participant_id === participant) this._presence.applyRead(participant, msg.seq);
         return;
       case "typing":
-        if (msg.participant_id === participant) this._typingFrom(participant, String(msg.name ?? ""), Boolean(msg.active));
+        if (msg.participant_id === participant) this._presence.typingFrom(participant, String(msg.name ?? ""), Boolean(msg.active));
         return;
       default:
         return; // hello: nothing to do beyond the channel being open
@@ -1216,16 +802,11 @@ export class ChatRoom extends EventTarget {
    * @param {PeerChatMsg} msg
    */
   _chatFromPeer(peerId, msg) {
-    if (!isPeerChat(msg)) return;
-    const key = keyOf(msg.sender, msg.id);
-    if (!this._byKey.has(key)) {
+    if (!isPeerChat(msg, CHAT_KINDS)) return;
+    if (!this._log.get(msg.sender, msg.id)) {
       this._hlc?.receive(msg.hlc);
-      const { id, sender, sender_name, hlc, kind, body } = msg;
-      const ref = msg.ref ?? null;
-      // Its seq, if the peer sent one, is not trusted: the server's word decides the order.
-      const mine = sender === this.me?.participant_id;
-      this._add({ id, seq: null, hlc, sender, sender_name, ts: null, kind, ref, body, state: mine ? "sending" : "delivered", reactions: new Map() });
-      this._clearTyping(sender);
+      this._log.fromPeer(msg, this.me?.participant_id);
+      this._presence.clearTyping(msg.sender);
     }
     this._mesh?.send({ t: "ack", id: msg.id, sender: msg.sender }, peerId); // again for a resend: the first ack may be lost
   }
@@ -1249,16 +830,6 @@ export class ChatRoom extends EventTarget {
     this._emit("status");
   }
 
-  _directPeople() {
-    const people = new Set();
-    for (const view of this.peers.values()) {
-      if ((view.path === "direct" || view.path === "turn") && view.participant_id !== this.me?.participant_id) {
-        people.add(view.participant_id);
-      }
-    }
-    return people.size;
-  }
-
   /**
    * @param {string} type
    * @param {unknown} [detail]
@@ -1269,13 +840,9 @@ export class ChatRoom extends EventTarget {
 }
 
 /**
- * A data-channel chat with the fields and types the room needs.
- * @param {PeerChatMsg} m
- * @returns {boolean}
+ * People reached over a data channel of their own (the status text's count).
+ * @param {ChatRoom} room
  */
-function isPeerChat(m) {
-  return typeof m.id === "string" && m.id.length > 0 && m.id.length <= 64
-    && typeof m.sender === "string" && typeof m.sender_name === "string"
-    && typeof m.hlc === "string" && CHAT_KINDS.includes(m.kind)
-    && (m.ref === null || m.ref === undefined || Number.isInteger(m.ref));
+function directPeopleOf(room) {
+  return directPeople(room.peers.values(), room.me?.participant_id);
 }
