@@ -1,5 +1,5 @@
 // ChatRoom: one room's chat, joining the server connection (signaling.js), the direct
-// peer links (mesh.js), the message log (chat-log.js: ordering, merge, dedupe), the
+// peer links (chat-peers.js, over mesh.js), the message log (chat-log.js: ordering, merge, dedupe), the
 // outbox (chat-outbox.js: what waits for the server's ack, and resending it) and presence
 // (chat-presence.js: typing, read receipts). The UI reads its properties and listens to
 // its events; see docs/web-client.md for the contract.
@@ -12,15 +12,16 @@
 
 import { roomApi } from "./api.js";
 import { debug } from "./debug.js";
-import { MAX_EMOJI_CHARS, MessageLog, isPeerChat } from "./chat-log.js";
+import { MAX_EMOJI_CHARS, MessageLog } from "./chat-log.js";
 import { Outbox } from "./chat-outbox.js";
+import { PeerLinks } from "./chat-peers.js";
 import { Presence } from "./chat-presence.js";
 import { Hlc, systemClock } from "./hlc.js";
 import { Mesh } from "./mesh.js";
-import { CHAT_KINDS, ERROR_CODES, PERMANENT_CHAT_ERRORS, TRANSIENT_CHAT_ERRORS } from "./protocol.js";
+import { ERROR_CODES, PERMANENT_CHAT_ERRORS, TRANSIENT_CHAT_ERRORS } from "./protocol.js";
 import { Signaling } from "./signaling.js";
 import { openManifests } from "./opfs.js";
-import { directPeople, statusText } from "./status-text.js";
+import { directPeople, endedError, statusText } from "./status-text.js";
 import { indexedDbStore, openOutbox } from "./store.js";
 
 /** @typedef {import("./protocol.js").ChatKind} ChatKind */
@@ -31,10 +32,6 @@ import { indexedDbStore, openOutbox } from "./store.js";
 /** @typedef {import("./protocol.js").MessageMsg} MessageMsg */
 /** @typedef {import("./protocol.js").WelcomeMsg} WelcomeMsg */
 /** @typedef {import("./protocol.js").PeerInfo} PeerInfo */
-/** @typedef {import("./protocol.js").PeerMessage} PeerMessage */
-/** @typedef {import("./protocol.js").PeerChatMsg} PeerChatMsg */
-/** @typedef {import("./protocol.js").SignalKind} SignalKind */
-/** @typedef {import("./protocol.js").IceServerInfo} IceServerInfo */
 /** @typedef {import("./api.js").RoomApi} RoomApi */
 /** @typedef {import("./api.js").RoomOut} RoomOut */
 /** @typedef {import("./api.js").RoomView} RoomView */
@@ -47,64 +44,10 @@ import { indexedDbStore, openOutbox } from "./store.js";
 /** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
 /** @typedef {import("./transfer.js").Transfers} Transfers */
 
-/** @typedef {"connecting" | "online" | "offline"} ServerState */
-
-/** @typedef {{participant_id: string, peer_id: string | null, name: string, role: string}} Me */
-
-/**
- * What ChatRoom needs of a Signaling (tests inject a fake).
- * @typedef {EventTarget & {
- *   state: SignalingState, closeReason: CloseReason | null, lastSeq: number | null,
- *   connect(): void, send(message: ClientMessage): boolean, close(): void,
- *   rewind?(seq: number): void, awaitAcks?(busy: boolean): void,
- * }} SignalingLike
- *   rewind: replay from seq (start() connects at the present; see _checkGap).
- *   awaitAcks: whether messages wait for the server's ack (keep-alive pings more often).
- */
-
-/**
- * What ChatRoom needs of a Mesh (tests inject a fake).
- * @typedef {EventTarget & {
- *   peers: Map<string, PeerView>, openCount: number,
- *   setPeers(peers: PeerInfo[]): void, addPeer(peer: PeerInfo): void, removePeer(peerId: string): void,
- *   handleSignal(signal: {sender: string, kind: SignalKind, data: unknown}): void,
- *   send(message: PeerMessage, peerId?: string): number, close(options?: {notify?: boolean}): void,
- *   openDataChannel?(peerId: string, label: string): ChannelLike | null,
- * }} MeshLike
- *   openDataChannel and the "datachannel" event: file transfers (transfer.js).
- */
-
-/**
- * @typedef {{
- *   selfPeerId: string, meshLimit: number, iceServers: IceServerInfo[],
- *   sendSignal: (to: string, kind: SignalKind, data: unknown) => boolean,
- * }} MeshFactoryOptions
- */
-
-/**
- * @typedef {{
- *   signalingFactory?: (roomId: string, options: {lastSeq: number | null, socket?: SocketLike | null}) => SignalingLike,
- *   meshFactory?: (options: MeshFactoryOptions) => MeshLike,
- *   store?: OutboxStore,
- *   api?: RoomApi,
- *   clock?: Clock,
- *   newId?: () => string,
- *   random?: () => number,
- *   transfersFactory?: ((room: ChatRoom) => Transfers) | null,
- *   view?: RoomView | null,
- *   socket?: SocketLike | null,
- *   firstLinksWait?: number,
- * }} ChatRoomOptions
- *   transfersFactory: makes room.transfers (default: a Transfers with browser storage,
- *   made by start(): its modules load with import() meanwhile, not before the room can
- *   connect); null: no file transfers.
- *   firstLinksWait: ms start() lets the first links negotiate before it loads the
- *   default transfer engine (see linksSettled; default 0).
- *   view: what GET /api/rooms/{id} would answer, when already known (creating or joining
- *   the room answered it): start() does not ask again.
- *   socket: the room's WebSocket, opened already by the page that created or joined the
- *   room (ui/handover.js): the first connection takes it over.
- */
+/** @typedef {import("./chat-types.js").ServerState} ServerState */
+/** @typedef {import("./chat-types.js").Me} Me */
+/** @typedef {import("./chat-types.js").SignalingLike} SignalingLike */
+/** @typedef {import("./chat-types.js").ChatRoomOptions} ChatRoomOptions */
 
 export const PAGE_SIZE = 50;
 /** Server messages for the mesh: handled as soon as the room is known (see start). */
@@ -148,7 +91,6 @@ export class ChatRoom extends EventTarget {
     this._clock = options.clock ?? systemClock;
     this._newId = options.newId ?? newMessageId;
     this._signalingFactory = options.signalingFactory ?? ((id, opts) => new Signaling(id, opts));
-    this._meshFactory = options.meshFactory ?? ((opts) => new Mesh(opts));
     /** @type {RoomView | null} */
     this._view = options.view?.room?.id === roomId ? options.view : null;
     /** @type {SocketLike | null} */
@@ -194,9 +136,7 @@ export class ChatRoom extends EventTarget {
       clock: this._clock,
       me: () => this.me,
       toServer: (message) => this.serverState === "online" && (this._signaling?.send(message) ?? false),
-      toPeers: (message) => {
-        this._mesh?.send(message);
-      },
+      toPeers: (message) => this._links.send(message),
       onTyping: () => this._emit("typing"),
       onRead: (seq) => {
         if (this.me) this._log.readUpTo(this.me.participant_id, seq);
@@ -213,23 +153,29 @@ export class ChatRoom extends EventTarget {
     this._ready = false;
     /** Server messages that came before that, in order. @type {ServerMessage[]} */
     this._held = [];
-    /** Peer messages that came before that, in order. @type {[string, PeerMessage][]} */
-    this._heldData = [];
     /** The highest seq of the history page start() loaded. */
     this._historyTop = 0;
     this._gapChecked = false;
-    /** @type {MeshLike | null} */
-    this._mesh = null;
+    /** The direct links (the mesh) and what the peers say over them. */
+    this._links = new PeerLinks({
+      meshFactory: options.meshFactory ?? ((opts) => new Mesh(opts)),
+      sendSignal: (to, kind, data) => this._signaling?.send({ type: "signal", to, kind, data }) ?? false,
+      log: this._log,
+      outbox: this._outbox,
+      presence: this._presence,
+      me: () => this.me,
+      hlc: () => this._hlc,
+      ready: () => this._ready,
+      closed: () => this._closed,
+      emit: (type, detail) => this._emit(type, detail),
+    });
     /** @type {Hlc | null} */
     this._hlc = null;
-    this._lastDirect = 0;
     /** @type {SignalingState | null} */
     this._signalingState = null;
     this._closed = false;
     /** @type {Promise<boolean> | null} */
     this._older = null;
-    /** @type {Map<string, PeerView>} */
-    this._noPeers = new Map();
     /** The file-transfer engine (docs/file-transfer.md); null when turned off. */
     /** @type {Transfers | null} */
     this.transfers = options.transfersFactory ? options.transfersFactory(this) : null;
@@ -252,12 +198,12 @@ export class ChatRoom extends EventTarget {
 
   /** peer id → PeerView, for every other peer in the room. */
   get peers() {
-    return this._mesh?.peers ?? this._noPeers;
+    return this._links.peers;
   }
 
   /** Open direct data channels. */
   get directCount() {
-    return this._mesh?.openCount ?? 0;
+    return this._links.openCount;
   }
 
   /** The connection status in plain words (what [data-testid=connection-status] shows). */
@@ -319,9 +265,9 @@ export class ChatRoom extends EventTarget {
     if (this._closed) return;
     this._ready = true;
     // Channels that opened meanwhile get what waits in the outbox, as on a channel's open.
-    for (const m of restored) this._sendToPeers(m);
+    for (const m of restored) this._links.sendChat(m);
     this._release(() => true);
-    for (const [peerId, message] of this._heldData.splice(0)) this._fromPeer(peerId, message);
+    this._links.release();
     this._changed();
     this._onSignalingState();
     this._emit("status");
@@ -388,7 +334,7 @@ export class ChatRoom extends EventTarget {
     this._presence.close(); // first: a "stopped typing" still goes out
     this._closed = true;
     this.transfers?.close();
-    this._mesh?.close({ notify: true }); // first: its byes travel over the signaling connection
+    this._links.close({ notify: true }); // first: its byes travel over the signaling connection
     this._signaling?.close();
     this._outbox.close();
   }
@@ -457,7 +403,7 @@ export class ChatRoom extends EventTarget {
     if (this._refuseOversize(m)) return true;
     this._outbox.queue(m);
     this._outbox.sendToServer(m);
-    this._sendToPeers(m);
+    this._links.sendChat(m);
     this._log.touched(m);
     return true;
   }
@@ -517,7 +463,7 @@ export class ChatRoom extends EventTarget {
    * @returns {ChannelLike | null}
    */
   openDataChannel(peerId, label) {
-    return this._mesh?.openDataChannel?.(peerId, label) ?? null;
+    return this._links.mesh?.openDataChannel?.(peerId, label) ?? null;
   }
 
   // ---- composing and the outbox -------------------------------------------------------
@@ -548,7 +494,7 @@ export class ChatRoom extends EventTarget {
     if (this._refuseOversize(m)) return m;
     this._outbox.queue(m);
     this._outbox.sendToServer(m);
-    this._sendToPeers(m);
+    this._links.sendChat(m);
     return m;
   }
 
@@ -565,18 +511,6 @@ export class ChatRoom extends EventTarget {
     const message = `Chat bodies are limited to ${this._maxBodyBytes} bytes.`;
     this._emit("error", { code: "body_too_large", message });
     return true;
-  }
-
-  /**
-   * @param {ChatMessage} m
-   * @param {string} [peerId]  default: every open channel
-   */
-  _sendToPeers(m, peerId) {
-    if (!this._mesh) return;
-    /** @type {PeerChatMsg} */
-    const out = { t: "chat", id: m.id, sender: m.sender, sender_name: m.sender_name, hlc: m.hlc, kind: m.kind, ref: m.ref, body: m.body };
-    if (m.seq !== null) out.seq = m.seq;
-    this._mesh.send(out, peerId);
   }
 
   // ---- the message log ----------------------------------------------------------------
@@ -625,7 +559,7 @@ export class ChatRoom extends EventTarget {
       case "presence": return this._onPresence(msg.event, msg.peer);
       case "message": return this._fromServer(msg);
       case "ack": return this._onAck(msg);
-      case "signal": return this._mesh?.handleSignal(msg);
+      case "signal": return this._links.mesh?.handleSignal(msg);
       case "typing": {
         const participant = this._peerInfo.get(msg.peer_id)?.participant_id ?? `peer:${msg.peer_id}`;
         return this._presence.typingFrom(participant, msg.name, msg.active);
@@ -644,20 +578,7 @@ export class ChatRoom extends EventTarget {
     this._maxBodyBytes = w.limits?.max_body_bytes ?? Infinity;
     this._peerInfo = new Map(w.peers.map((p) => [p.peer_id, p]));
     for (const [participant, seq] of Object.entries(w.read ?? {})) this._presence.applyRead(participant, seq);
-    // A new connection means a new peer id for me, and the others see me as a new peer:
-    // links made under the old id cannot be reused, so the mesh starts over.
-    this._mesh?.close({ notify: false });
-    const mesh = this._meshFactory({
-      selfPeerId: w.peer_id,
-      meshLimit: this.meshLimit,
-      iceServers: w.ice_servers,
-      sendSignal: (to, kind, data) => this._signaling?.send({ type: "signal", to, kind, data }) ?? false,
-    });
-    this._mesh = mesh;
-    this._listenToMesh(mesh);
-    mesh.setPeers(w.peers);
-    this._emit("peers");
-    this._statusMaybeChanged();
+    this._links.restart({ selfPeerId: w.peer_id, meshLimit: this.meshLimit, iceServers: w.ice_servers, peers: w.peers });
   }
 
   /**
@@ -667,10 +588,10 @@ export class ChatRoom extends EventTarget {
   _onPresence(event, peer) {
     if (event === "joined") {
       this._peerInfo.set(peer.peer_id, peer);
-      this._mesh?.addPeer(peer);
+      this._links.mesh?.addPeer(peer);
     } else {
       this._peerInfo.delete(peer.peer_id);
-      this._mesh?.removePeer(peer.peer_id);
+      this._links.mesh?.removePeer(peer.peer_id);
       const stillHere = [...this._peerInfo.values()].some((p) => p.participant_id === peer.participant_id);
       if (!stillHere) this._presence.clearTyping(peer.participant_id);
     }
@@ -712,15 +633,8 @@ export class ChatRoom extends EventTarget {
   /** @param {CloseReason} reason */
   _ended(reason) {
     this.ended = reason;
-    /** @type {Record<string, {code: string, message: string}>} */
-    const errors = {
-      unauthorized: { code: ERROR_CODES.UNAUTHORIZED, message: "You are not signed in to this room any more; join it again with an invite." },
-      removed: { code: ERROR_CODES.PARTICIPANT_REMOVED, message: "The room's owner removed you from this room." },
-      room_gone: { code: ERROR_CODES.ROOM_NOT_FOUND, message: "This room has been deleted." },
-      unsupported_version: { code: ERROR_CODES.UNSUPPORTED_VERSION, message: "This page is out of date; reload it." },
-    };
     if (reason === "room_gone") this._emit("deleted");
-    const error = errors[reason];
+    const error = endedError(reason);
     if (error) this._emit("error", error);
     this._emit("status");
   }
@@ -730,85 +644,6 @@ export class ChatRoom extends EventTarget {
     if (this.serverState === state) return;
     this.serverState = state;
     this._emit("status");
-  }
-
-  // ---- peer-to-peer messages ----------------------------------------------------------
-
-  /** @param {MeshLike} mesh */
-  _listenToMesh(mesh) {
-    mesh.addEventListener("peers", () => {
-      if (this._closed || mesh !== this._mesh) return;
-      this._emit("peers");
-      this._statusMaybeChanged();
-    });
-    mesh.addEventListener("open", (ev) => {
-      if (this._closed || mesh !== this._mesh) return;
-      this._onChannelOpen(/** @type {CustomEvent<{peerId: string}>} */ (ev).detail.peerId);
-    });
-    mesh.addEventListener("datachannel", (ev) => {
-      if (this._closed || mesh !== this._mesh) return;
-      const detail = /** @type {CustomEvent<{channel: ChannelLike}>} */ (ev).detail;
-      // Before start() is ready the transfers are not loaded: refused, as for a transfer
-      // unknown here (the peer tries again).
-      if (!this._ready) detail.channel.close();
-      else this._emit("datachannel", detail);
-    });
-    mesh.addEventListener("data", (ev) => {
-      if (this._closed || mesh !== this._mesh) return;
-      const { peerId, message } = /** @type {CustomEvent<{peerId: string, message: PeerMessage}>} */ (ev).detail;
-      if (this._ready) this._fromPeer(peerId, message);
-      else this._heldData.push([peerId, message]);
-    });
-  }
-
-  /** Greet a new channel and hand it what the server has not confirmed yet. @param {string} peerId */
-  _onChannelOpen(peerId) {
-    if (!this.me || !this._mesh) return;
-    this._mesh.send({ t: "hello", participant_id: this.me.participant_id, name: this.me.name }, peerId);
-    for (const m of this._outbox.waiting()) this._sendToPeers(m, peerId);
-    this._statusMaybeChanged();
-  }
-
-  /**
-   * @param {string} peerId
-   * @param {PeerMessage} msg
-   */
-  _fromPeer(peerId, msg) {
-    // The server vouches for who is behind a peer id; a peer cannot speak for anyone else.
-    const participant = this._mesh?.peers.get(peerId)?.participant_id;
-    if (!participant) return;
-    switch (msg.t) {
-      case "chat":
-        if (msg.sender === participant) this._chatFromPeer(peerId, msg);
-        return;
-      case "ack": {
-        const m = this.me && msg.sender === this.me.participant_id ? this._log.get(msg.sender, String(msg.id)) : null;
-        if (m && m.state !== "failed") this._log.advance(m, "delivered");
-        return;
-      }
-      case "read":
-        if (msg.participant_id === participant) this._presence.applyRead(participant, msg.seq);
-        return;
-      case "typing":
-        if (msg.participant_id === participant) this._presence.typingFrom(participant, String(msg.name ?? ""), Boolean(msg.active));
-        return;
-      default:
-        return; // hello: nothing to do beyond the channel being open
-    }
-  }
-
-  /**
-   * @param {string} peerId
-   * @param {PeerChatMsg} msg
-   */
-  _chatFromPeer(peerId, msg) {
-    if (!isPeerChat(msg, CHAT_KINDS)) return;
-    if (!this._log.get(msg.sender, msg.id)) {
-      this._hlc?.receive(msg.hlc);
-      this._log.fromPeer(msg, this.me?.participant_id);
-      this._presence.clearTyping(msg.sender);
-    }
-    this._mesh?.send({ t: "ack", id: msg.id, sender: msg.sender }, peerId); // again for a resend: the first ack may be lost
   }
 
   // ---- events -------------------------------------------------------------------------
@@ -821,13 +656,6 @@ export class ChatRoom extends EventTarget {
       this._changeQueued = false;
       if (!this._closed) this._emit("change");
     });
-  }
-
-  _statusMaybeChanged() {
-    const direct = this.directCount;
-    if (direct === this._lastDirect) return;
-    this._lastDirect = direct;
-    this._emit("status");
   }
 
   /**

@@ -1,5 +1,8 @@
 // The room's connection status in plain words: one wording for the room header, the
-// connection panel and ChatRoom.statusText. Pure: no DOM.
+// connection panel and ChatRoom.statusText, and the error a room that ended reports.
+// Pure: no DOM.
+
+import { ERROR_CODES } from "./protocol.js";
 
 /** Why a room ended for this browser (ChatRoom.ended), in words. */
 const ENDED = /** @type {Record<string, string>} */ ({
@@ -47,3 +50,20 @@ export function directPeople(peers, me) {
   }
   return people.size;
 }
+
+/**
+ * The "error" event a room emits when it ends for this browser, in plain words.
+ * @param {string} reason  ChatRoom.ended
+ * @returns {{code: string, message: string} | undefined}
+ */
+export function endedError(reason) {
+  return ENDED_ERRORS[reason];
+}
+
+/** @type {Record<string, {code: string, message: string}>} */
+const ENDED_ERRORS = {
+  unauthorized: { code: ERROR_CODES.UNAUTHORIZED, message: "You are not signed in to this room any more; join it again with an invite." },
+  removed: { code: ERROR_CODES.PARTICIPANT_REMOVED, message: "The room's owner removed you from this room." },
+  room_gone: { code: ERROR_CODES.ROOM_NOT_FOUND, message: "This room has been deleted." },
+  unsupported_version: { code: ERROR_CODES.UNSUPPORTED_VERSION, message: "This page is out of date; reload it." },
+};
