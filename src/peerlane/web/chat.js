@@ -1,6 +1,7 @@
-// ChatRoom: one room's chat, joining the server connection (signaling.js), the direct
-// peer links (chat-peers.js, over mesh.js), the message log (chat-log.js: ordering, merge, dedupe), the
-// outbox (chat-outbox.js: what waits for the server's ack, and resending it) and presence
+// ChatRoom: one room's chat, the thin coordinator of its parts: the server connection
+// (chat-server.js, over signaling.js), the direct links (chat-peers.js, over mesh.js),
+// the message log (chat-log.js: ordering, merge, dedupe; pure), the outbox
+// (chat-outbox.js: what waits for the server's ack, and resending it) and presence
 // (chat-presence.js: typing, read receipts). The UI reads its properties and listens to
 // its events; see docs/web-client.md for the contract.
 //
@@ -15,10 +16,11 @@ import { debug } from "./debug.js";
 import { MAX_EMOJI_CHARS, MessageLog } from "./chat-log.js";
 import { Outbox } from "./chat-outbox.js";
 import { PeerLinks } from "./chat-peers.js";
+import { ServerLink } from "./chat-server.js";
 import { Presence } from "./chat-presence.js";
 import { Hlc, systemClock } from "./hlc.js";
 import { Mesh } from "./mesh.js";
-import { ERROR_CODES, PERMANENT_CHAT_ERRORS, TRANSIENT_CHAT_ERRORS } from "./protocol.js";
+import { PERMANENT_CHAT_ERRORS, TRANSIENT_CHAT_ERRORS } from "./protocol.js";
 import { Signaling } from "./signaling.js";
 import { openManifests } from "./opfs.js";
 import { directPeople, endedError, statusText } from "./status-text.js";
@@ -26,19 +28,10 @@ import { indexedDbStore, openOutbox } from "./store.js";
 
 /** @typedef {import("./protocol.js").ChatKind} ChatKind */
 /** @typedef {import("./chat-log.js").ChatMessage} ChatMessage */
-/** @typedef {import("./chat-log.js").MessageState} MessageState */
-/** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
-/** @typedef {import("./protocol.js").ServerMessage} ServerMessage */
 /** @typedef {import("./protocol.js").MessageMsg} MessageMsg */
-/** @typedef {import("./protocol.js").WelcomeMsg} WelcomeMsg */
-/** @typedef {import("./protocol.js").PeerInfo} PeerInfo */
-/** @typedef {import("./api.js").RoomApi} RoomApi */
 /** @typedef {import("./api.js").RoomOut} RoomOut */
 /** @typedef {import("./api.js").RoomView} RoomView */
-/** @typedef {import("./store.js").OutboxStore} OutboxStore */
-/** @typedef {import("./hlc.js").Clock} Clock */
 /** @typedef {import("./mesh.js").PeerView} PeerView */
-/** @typedef {import("./signaling.js").SignalingState} SignalingState */
 /** @typedef {import("./signaling.js").CloseReason} CloseReason */
 /** @typedef {import("./signaling.js").SocketLike} SocketLike */
 /** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
@@ -46,18 +39,9 @@ import { indexedDbStore, openOutbox } from "./store.js";
 
 /** @typedef {import("./chat-types.js").ServerState} ServerState */
 /** @typedef {import("./chat-types.js").Me} Me */
-/** @typedef {import("./chat-types.js").SignalingLike} SignalingLike */
 /** @typedef {import("./chat-types.js").ChatRoomOptions} ChatRoomOptions */
 
 export const PAGE_SIZE = 50;
-/** Server messages for the mesh: handled as soon as the room is known (see start). */
-const EARLY_TYPES = new Set(["welcome", "presence", "signal"]);
-/**
- * Errors (without ref) that mean a `stored` question will not be answered: a server that
- * does not know it, or refused it. The outbox then resends everything (idempotent by id).
- */
-const STORED_REFUSED = new Set(/** @type {string[]} */ ([ERROR_CODES.UNKNOWN_TYPE, ERROR_CODES.INVALID_MESSAGE, ERROR_CODES.RATE_LIMITED]));
-
 /**
  * Get ready for a room page to come: open the local databases, whose first opening in a
  * browser can take long (see openOutbox). For the page before it (join, home).
@@ -90,7 +74,6 @@ export class ChatRoom extends EventTarget {
     this._api = options.api ?? roomApi;
     this._clock = options.clock ?? systemClock;
     this._newId = options.newId ?? newMessageId;
-    this._signalingFactory = options.signalingFactory ?? ((id, opts) => new Signaling(id, opts));
     /** @type {RoomView | null} */
     this._view = options.view?.room?.id === roomId ? options.view : null;
     /** @type {SocketLike | null} */
@@ -127,15 +110,15 @@ export class ChatRoom extends EventTarget {
       log: this._log,
       me: () => this.me?.participant_id ?? null,
       online: () => this.serverState === "online",
-      send: (message) => this._signaling?.send(message) ?? false,
-      awaitAcks: (busy) => this._signaling?.awaitAcks?.(busy),
+      send: (message) => this._server.send(message),
+      awaitAcks: (busy) => this._server.signaling?.awaitAcks?.(busy),
       onAck: (ack) => this._onAck(ack),
     });
     /** Typing and read receipts. */
     this._presence = new Presence({
       clock: this._clock,
       me: () => this.me,
-      toServer: (message) => this.serverState === "online" && (this._signaling?.send(message) ?? false),
+      toServer: (message) => this.serverState === "online" && this._server.send(message),
       toPeers: (message) => this._links.send(message),
       onTyping: () => this._emit("typing"),
       onRead: (seq) => {
@@ -143,23 +126,12 @@ export class ChatRoom extends EventTarget {
       },
     });
 
-    /** Peers the server told us about: peer id → info. @type {Map<string, PeerInfo>} */
-    this._peerInfo = new Map();
-    /** @type {SignalingLike | null} */
-    this._signaling = null;
-    /** The room is known (start): the mesh's server messages are handled from then on. */
-    this._roomKnown = false;
     /** History and outbox loaded (start): everything is handled from then on. */
     this._ready = false;
-    /** Server messages that came before that, in order. @type {ServerMessage[]} */
-    this._held = [];
-    /** The highest seq of the history page start() loaded. */
-    this._historyTop = 0;
-    this._gapChecked = false;
     /** The direct links (the mesh) and what the peers say over them. */
     this._links = new PeerLinks({
       meshFactory: options.meshFactory ?? ((opts) => new Mesh(opts)),
-      sendSignal: (to, kind, data) => this._signaling?.send({ type: "signal", to, kind, data }) ?? false,
+      sendSignal: (to, kind, data) => this._server.send({ type: "signal", to, kind, data }),
       log: this._log,
       outbox: this._outbox,
       presence: this._presence,
@@ -169,10 +141,29 @@ export class ChatRoom extends EventTarget {
       closed: () => this._closed,
       emit: (type, detail) => this._emit(type, detail),
     });
+    /** The server connection and what the server says. */
+    this._server = new ServerLink({
+      roomId,
+      signalingFactory: options.signalingFactory ?? ((id, opts) => new Signaling(id, opts)),
+      log: this._log,
+      outbox: this._outbox,
+      presence: this._presence,
+      links: this._links,
+      meshLimit: () => this.meshLimit,
+      closed: () => this._closed,
+      welcome: (w) => {
+        this.me = { participant_id: w.participant_id, peer_id: w.peer_id, name: w.name, role: w.role };
+        this._maxBodyBytes = w.limits?.max_body_bytes ?? Infinity;
+      },
+      fromServer: (msg) => this._fromServer(msg),
+      onAck: (ack) => this._onAck(ack),
+      chatError: (error, ref) => this._onChatError(error, ref),
+      online: (online) => this._setServerState(online ? "online" : "offline"),
+      ended: (reason) => this._ended(reason),
+      emit: (type, detail) => this._emit(type, detail),
+    });
     /** @type {Hlc | null} */
     this._hlc = null;
-    /** @type {SignalingState | null} */
-    this._signalingState = null;
     this._closed = false;
     /** @type {Promise<boolean> | null} */
     this._older = null;
@@ -229,7 +220,7 @@ export class ChatRoom extends EventTarget {
    *
    * Everything starts at once. The WebSocket says hello as soon as it is open, without a
    * resume point: the server starts at the present, and the latest history page comes
-   * over HTTP meanwhile (a message stored between the two is replayed: _checkGap). Once
+   * over HTTP meanwhile (a message stored between the two is replayed: chat-server.js). Once
    * the room is known (its mesh_limit), the welcome starts the mesh, so the first offers
    * go out while the history and the local stores load. Everything else the server and
    * the peers send waits until the history and the outbox are in place, then is handled
@@ -240,7 +231,8 @@ export class ChatRoom extends EventTarget {
     const history = this._api.getMessages(this.id, { limit: PAGE_SIZE });
     history.catch(() => {}); // not a member, say: reported below, by whichever comes first
     const outbox = this._outbox.read();
-    this._connect();
+    this._server.connect(this._socket);
+    this._socket = null;
     // The transfer engine is 100 KB of modules to compile: it waits for the first links
     // (at most firstLinksWait), so it does not hold up their offer, answer and ICE.
     const engine = this._defaultTransfers
@@ -254,22 +246,21 @@ export class ChatRoom extends EventTarget {
     this.me = { participant_id: p.id, peer_id: null, name: p.name, role: p.role };
     this._hlc = new Hlc(p.id, { now: () => this._clock.now() });
     if (this._closed) return;
-    this._roomKnown = true;
-    this._release((msg) => EARLY_TYPES.has(msg.type));
+    this._server.known();
     // The transfers are loaded before the history is: its "file" messages need them.
     const [page] = await Promise.all([history, this._startTransfers(engine)]);
     for (const msg of page.messages) this._fromServer(msg);
     this.hasMore = page.has_more;
-    this._historyTop = page.messages.reduce((top, m) => Math.max(top, m.seq), 0);
+    this._server.historyTop = page.messages.reduce((top, m) => Math.max(top, m.seq), 0);
     const restored = this._outbox.restore(await outbox, this._hlc);
     if (this._closed) return;
     this._ready = true;
     // Channels that opened meanwhile get what waits in the outbox, as on a channel's open.
     for (const m of restored) this._links.sendChat(m);
-    this._release(() => true);
+    this._server.ready();
     this._links.release();
     this._changed();
-    this._onSignalingState();
+    this._server.stateChanged();
     this._emit("status");
   }
 
@@ -316,18 +307,6 @@ export class ChatRoom extends EventTarget {
     await this.transfers?.start();
   }
 
-  /**
-   * Handle the held server messages `which` picks, in order; keep the others.
-   * @param {(msg: ServerMessage) => boolean} which
-   */
-  _release(which) {
-    const held = this._held.splice(0);
-    for (const msg of held) {
-      if (which(msg)) this._onServer(msg);
-      else this._held.push(msg);
-    }
-  }
-
   /** Leave the page: stop typing, close the connections, cancel timers. */
   close() {
     if (this._closed) return;
@@ -335,36 +314,8 @@ export class ChatRoom extends EventTarget {
     this._closed = true;
     this.transfers?.close();
     this._links.close({ notify: true }); // first: its byes travel over the signaling connection
-    this._signaling?.close();
+    this._server.close();
     this._outbox.close();
-  }
-
-  /** Open the room's WebSocket; what it brings before start() is ready waits (see start). */
-  _connect() {
-    const signaling = this._signalingFactory(this.id, { lastSeq: null, socket: this._socket });
-    this._socket = null;
-    this._signaling = signaling;
-    signaling.addEventListener("server", (ev) => {
-      if (this._closed) return;
-      const msg = /** @type {CustomEvent<ServerMessage>} */ (ev).detail;
-      if (this._ready || (this._roomKnown && EARLY_TYPES.has(msg.type))) this._onServer(msg);
-      else this._held.push(msg);
-    });
-    signaling.addEventListener("state", () => {
-      if (!this._closed && this._ready) this._onSignalingState();
-    });
-    signaling.connect();
-  }
-
-  /**
-   * The first connection started at the present (no resume point); if the history page
-   * ends before that, replay what lies between.
-   * @param {number} latest  the first synced's latest_seq
-   */
-  _checkGap(latest) {
-    if (this._gapChecked) return;
-    this._gapChecked = true;
-    if (this._historyTop < latest) this._signaling?.rewind?.(this._historyTop);
   }
 
   // ---- what the UI does ---------------------------------------------------------------
@@ -550,85 +501,7 @@ export class ChatRoom extends EventTarget {
     this._emit("error", { code: error.code, message: error.message });
   }
 
-  // ---- server messages ----------------------------------------------------------------
-
-  /** @param {ServerMessage} msg */
-  _onServer(msg) {
-    switch (msg.type) {
-      case "welcome": return this._onWelcome(msg);
-      case "presence": return this._onPresence(msg.event, msg.peer);
-      case "message": return this._fromServer(msg);
-      case "ack": return this._onAck(msg);
-      case "signal": return this._links.mesh?.handleSignal(msg);
-      case "typing": {
-        const participant = this._peerInfo.get(msg.peer_id)?.participant_id ?? `peer:${msg.peer_id}`;
-        return this._presence.typingFrom(participant, msg.name, msg.active);
-      }
-      case "receipt": return this._presence.applyRead(msg.participant_id, msg.seq);
-      case "error": return this._onServerError(msg.error, msg.ref ?? null);
-      case "synced": return this._checkGap(msg.latest_seq);
-      case "stored": return this._outbox.onStored(msg);
-      default: return undefined; // pong: handled by Signaling
-    }
-  }
-
-  /** @param {WelcomeMsg} w */
-  _onWelcome(w) {
-    this.me = { participant_id: w.participant_id, peer_id: w.peer_id, name: w.name, role: w.role };
-    this._maxBodyBytes = w.limits?.max_body_bytes ?? Infinity;
-    this._peerInfo = new Map(w.peers.map((p) => [p.peer_id, p]));
-    for (const [participant, seq] of Object.entries(w.read ?? {})) this._presence.applyRead(participant, seq);
-    this._links.restart({ selfPeerId: w.peer_id, meshLimit: this.meshLimit, iceServers: w.ice_servers, peers: w.peers });
-  }
-
-  /**
-   * @param {"joined" | "left"} event
-   * @param {PeerInfo} peer
-   */
-  _onPresence(event, peer) {
-    if (event === "joined") {
-      this._peerInfo.set(peer.peer_id, peer);
-      this._links.mesh?.addPeer(peer);
-    } else {
-      this._peerInfo.delete(peer.peer_id);
-      this._links.mesh?.removePeer(peer.peer_id);
-      const stillHere = [...this._peerInfo.values()].some((p) => p.participant_id === peer.participant_id);
-      if (!stillHere) this._presence.clearTyping(peer.participant_id);
-    }
-    this._emit("peers");
-  }
-
-  /**
-   * @param {{code: string, message: string}} error
-   * @param {string | null} ref
-   */
-  _onServerError(error, ref) {
-    if (ref !== null) return this._onChatError(error, ref);
-    if (this._outbox.asking && STORED_REFUSED.has(error.code)) return this._outbox.storedFailed();
-    // Before welcome an error announces a close (reported from the close code); a
-    // signal to a peer who just left is routine.
-    if (this._signaling?.state === "connecting" || error.code === ERROR_CODES.PEER_NOT_FOUND) return;
-    this._emit("error", { code: error.code, message: error.message });
-  }
-
-  _onSignalingState() {
-    const signaling = /** @type {SignalingLike} */ (this._signaling);
-    const { state } = signaling;
-    const previous = this._signalingState;
-    this._signalingState = state;
-    if (state === previous) return; // a repeated event must not flush the outbox twice
-    if (state === "open") {
-      this._setServerState("online");
-      this._outbox.resume();
-      this._presence.flushRead();
-    } else if (state === "waiting" || state === "closed") {
-      this._outbox.connectionLost();
-      this._setServerState("offline");
-    }
-    if (state === "closed" && signaling.closeReason && signaling.closeReason !== "closed") {
-      this._ended(signaling.closeReason);
-    }
-  }
+  // ---- the server connection ---------------------------------------------------------
 
   /** @param {CloseReason} reason */
   _ended(reason) {
