@@ -34,12 +34,18 @@ const RETRY_MAX_MS = 30_000;
  *   send: (message: ClientMessage) => boolean,
  *   awaitAcks: (busy: boolean) => void,
  *   onAck: (ack: {id: string, seq: number, ts: number}) => void,
+ *   toPeers: (m: ChatMessage) => void,
+ *   maxBodyBytes: () => number,
+ *   onError: (error: {code: string, message: string}) => void,
  * }} OutboxHost
  *   me: own participant id (null before start).
  *   online: whether the server connection is open.
  *   send: one message on the server connection; false when it is gone.
  *   awaitAcks: tells Signaling whether messages wait for acks (pings more often).
  *   onAck: a message the server says it has stored (ChatRoom merges it and unqueues it).
+ *   toPeers: a message to every open data channel.
+ *   maxBodyBytes: the server's body limit (from welcome; Infinity before).
+ *   onError: a message refused before it went anywhere, in plain words.
  */
 
 export class Outbox {
@@ -62,6 +68,24 @@ export class Outbox {
   /** @param {string} id */
   has(id) {
     return this._pending.has(id);
+  }
+
+  /**
+   * Send an own message (new, or retried): to the server and every open data channel,
+   * and into the outbox until the server acks it. One the server would refuse for its
+   * size fails before it goes anywhere: once a peer has it there is no taking it back.
+   * @param {ChatMessage} m  in the log, state "sending"
+   */
+  send(m) {
+    const limit = this._host.maxBodyBytes();
+    if (new TextEncoder().encode(JSON.stringify(m.body)).length > limit) {
+      this._host.log.setState(m, "failed");
+      this._host.onError({ code: "body_too_large", message: `Chat bodies are limited to ${limit} bytes.` });
+      return;
+    }
+    this.queue(m);
+    this.sendToServer(m);
+    this._host.toPeers(m);
   }
 
   /** Into the outbox (memory and store) until the server acks it. @param {ChatMessage} m */

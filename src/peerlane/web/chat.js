@@ -113,6 +113,9 @@ export class ChatRoom extends EventTarget {
       send: (message) => this._server.send(message),
       awaitAcks: (busy) => this._server.signaling?.awaitAcks?.(busy),
       onAck: (ack) => this._onAck(ack),
+      toPeers: (m) => this._links.sendChat(m),
+      maxBodyBytes: () => this._maxBodyBytes,
+      onError: (error) => this._emit("error", error),
     });
     /** Typing and read receipts. */
     this._presence = new Presence({
@@ -350,12 +353,8 @@ export class ChatRoom extends EventTarget {
   retry(id) {
     const m = this.me && this._log.get(this.me.participant_id, id);
     if (!m || m.state !== "failed") return false;
-    m.state = "sending";
-    if (this._refuseOversize(m)) return true;
-    this._outbox.queue(m);
-    this._outbox.sendToServer(m);
-    this._links.sendChat(m);
-    this._log.touched(m);
+    this._log.setState(m, "sending");
+    this._outbox.send(m);
     return true;
   }
 
@@ -417,7 +416,7 @@ export class ChatRoom extends EventTarget {
     return this._links.mesh?.openDataChannel?.(peerId, label) ?? null;
   }
 
-  // ---- composing and the outbox -------------------------------------------------------
+  // ---- composing ----------------------------------------------------------------------
 
   /**
    * @param {ChatKind} kind
@@ -442,26 +441,8 @@ export class ChatRoom extends EventTarget {
       reactions: new Map(),
     };
     this._log.add(m);
-    if (this._refuseOversize(m)) return m;
-    this._outbox.queue(m);
-    this._outbox.sendToServer(m);
-    this._links.sendChat(m);
+    this._outbox.send(m);
     return m;
-  }
-
-  /**
-   * Fail a message the server would refuse for its size before it goes anywhere: once a
-   * peer has it over a data channel there is no taking it back.
-   * @param {ChatMessage} m
-   * @returns {boolean}  whether it was refused
-   */
-  _refuseOversize(m) {
-    const size = new TextEncoder().encode(JSON.stringify(m.body)).length;
-    if (size <= this._maxBodyBytes) return false;
-    this._log.setState(m, "failed");
-    const message = `Chat bodies are limited to ${this._maxBodyBytes} bytes.`;
-    this._emit("error", { code: "body_too_large", message });
-    return true;
   }
 
   // ---- the message log ----------------------------------------------------------------
