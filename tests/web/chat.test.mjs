@@ -113,6 +113,16 @@ describe("start", () => {
     assert.equal(room.statusText, "Connected");
   });
 
+  test("statusText is the room header's wording (status-text.js), not a second one", async () => {
+    const ctx = await makeRoom();
+    const { room, signaling } = ctx;
+    signaling.drop();
+    assert.equal(room.statusText, "Offline — messages will be sent when the connection returns");
+    signaling.join({ latest: 0 });
+    ctx.mesh.openChannel(ALICE); // the new connection's mesh
+    assert.equal(room.statusText, "Connected — 1 direct");
+  });
+
   test("linksSettled: after the welcome, once no direct link negotiates, or after ms", async () => {
     const ctx = await makeRoom({ join: false });
     const { room, clock } = ctx;
