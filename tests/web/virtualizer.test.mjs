@@ -54,6 +54,17 @@ describe("virtualizer", () => {
     assert.equal(v.itemOf("d"), d);
   });
 
+  test("newestInView: the newest row in view that qualifies, from the bottom of the viewport up", () => {
+    const v = make();
+    const rows = [{ key: "a", seq: 1 }, { key: "b", seq: 2 }, { key: "c", seq: null }, { key: "d", seq: null }];
+    v.setItems(rows);
+    const seqOf = (r) => (typeof r.seq === "number" ? r.seq : undefined);
+    assert.equal(v.newestInView(0, 200, seqOf), 2, "c and d have no seq (unsent)");
+    assert.equal(v.newestInView(0, 60, seqOf), 2, "b is partly in view");
+    assert.equal(v.newestInView(0, 50, seqOf), 1);
+    assert.equal(v.newestInView(110, 90, seqOf), undefined, "only c and d in view");
+  });
+
   test("setItems keeps identical leading items and re-indexes the rest; removed keys are gone", () => {
     const v = make();
     const [a, b, c] = items("a", "b", "c");

@@ -419,22 +419,12 @@ export class MessageList extends HTMLElement {
   /** Report the newest message in view as read, while the page is in view. */
   #markRead() {
     const room = this.#room;
-    const v = this.#v;
-    if (!room || document.visibilityState !== "visible" || !v.count) return;
-    if (!this.clientHeight) return;
-    const bottom = this.scrollTop - this.#base + this.clientHeight;
-    let i = Math.min(v.indexAt(bottom - 1), v.count - 1);
+    if (!room || document.visibilityState !== "visible" || !this.#v.count || !this.clientHeight) return;
     // The newest *visible* row with a seq: unsent rows sort last and have none.
-    const topY = this.scrollTop - this.#base;
-    for (; i >= 0 && v.offset(i + 1) > topY; i--) {
-      const seq = v.items[i]?.seq;
-      if (typeof seq === "number") {
-        if (seq > this.#lastRead) {
-          this.#lastRead = seq;
-          room.markRead(seq);
-        }
-        return;
-      }
+    const seq = this.#v.newestInView(this.scrollTop - this.#base, this.clientHeight, (m) => (typeof m.seq === "number" ? m.seq : undefined));
+    if (seq !== undefined && seq > this.#lastRead) {
+      this.#lastRead = seq;
+      room.markRead(seq);
     }
   }
 }

@@ -167,6 +167,23 @@ export class Virtualizer {
   }
 
   /**
+   * The newest item a viewport shows that `pick` accepts (searching from its bottom up).
+   * @template R
+   * @param {number} top  the viewport's top, content coordinates
+   * @param {number} height
+   * @param {(item: T) => R | undefined} pick  undefined: not this one
+   * @returns {R | undefined}
+   */
+  newestInView(top, height, pick) {
+    const n = this._keys.length;
+    for (let i = Math.min(this.indexAt(top + height - 1), n - 1); i >= 0 && this.offset(i + 1) > top; i--) {
+      const got = pick(/** @type {T} */ (this.items[i]));
+      if (got !== undefined) return got;
+    }
+    return undefined;
+  }
+
+  /**
    * Remember what the viewport starting at `y` (content coordinates) shows.
    * @param {number} y
    */
