@@ -90,10 +90,10 @@ MESSAGE = "[data-testid=message]"
 PEER = "[data-testid=peer]"
 STATUS = "[data-testid=connection-status]"
 
-# The RTCPeerConnections of the room's mesh (ChatRoom._mesh._links: peer id -> Link{pc}).
+# The RTCPeerConnections of the room's mesh (ChatRoom._links.mesh._links: peer id -> Link{pc}).
 ROOM_PCS_JS = """
 () => {
-  const mesh = window.peerlane?.room?._mesh;
+  const mesh = window.peerlane?.room?._links?.mesh;
   return mesh ? [...mesh._links.entries()].map(([peer, link]) => ({peer, pc: link.pc})) : [];
 }
 """

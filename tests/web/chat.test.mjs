@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 
-import { ChatRoom, compareMessages } from "../../src/peerlane/web/chat.js";
+import { ChatRoom } from "../../src/peerlane/web/chat.js";
+import { compareMessages } from "../../src/peerlane/web/chat-log.js";
 import { formatHlc } from "../../src/peerlane/web/hlc.js";
 import { memoryStore } from "../../src/peerlane/web/store.js";
-import { FakeClock, fakeApi, recordingFactories, serverMessage, settle } from "./fakes.mjs";
+import { FakeClock, fakeApi, hasSettled, recordingFactories, serverMessage, until } from "./fakes.mjs";
 
 const ALICE = { peer_id: "p-alice", participant_id: "alice", name: "Alice", role: "member" };
 const BOB = { peer_id: "p-bob", participant_id: "bob", name: "Bob", role: "member" };
@@ -42,11 +43,13 @@ async function makeRoom({ history = [], store = memoryStore(), join = true, peer
     },
   };
   if (join) ctx.signaling.join({ peers, read, limits, latest: room.messages.at(-1)?.seq ?? 0 });
-  await settle();
   return ctx;
 }
 
 const bodies = (room) => room.messages.map((m) => m.body);
+
+/** Wait until the outbox store holds exactly these ids (its writes are asynchronous). */
+const outboxHolds = (store, ids) => until(() => [...store.items.keys()].join() === ids.join(), `the outbox to hold [${ids}]`);
 
 function deferred() {
   let resolve;
@@ -110,38 +113,37 @@ describe("start", () => {
     assert.equal(room.statusText, "Connected");
   });
 
+  test("statusText is the room header's wording (status-text.js), not a second one", async () => {
+    const ctx = await makeRoom();
+    const { room, signaling } = ctx;
+    signaling.drop();
+    assert.equal(room.statusText, "Offline — messages will be sent when the connection returns");
+    signaling.join({ latest: 0 });
+    ctx.mesh.openChannel(ALICE); // the new connection's mesh
+    assert.equal(room.statusText, "Connected — 1 direct");
+  });
+
   test("linksSettled: after the welcome, once no direct link negotiates, or after ms", async () => {
     const ctx = await makeRoom({ join: false });
     const { room, clock } = ctx;
-    const settledWhen = (ms) => {
-      const state = { done: false };
-      room.linksSettled(ms).then(() => (state.done = true));
-      return state;
-    };
-    const beforeWelcome = settledWhen(250);
-    await settle();
-    assert.equal(beforeWelcome.done, false, "the server has not said welcome yet");
+    const beforeWelcome = room.linksSettled(250);
+    assert.equal(await hasSettled(beforeWelcome), false, "the server has not said welcome yet");
     ctx.signaling.join({ peers: [ALICE, BOB], read: {}, limits: {}, latest: 0 });
-    await settle();
-    assert.equal(beforeWelcome.done, true, "welcome, and no link negotiating");
+    assert.equal(await hasSettled(beforeWelcome), true, "welcome, and no link negotiating");
 
     ctx.mesh.peers.get("p-alice").path = "connecting";
-    const negotiating = settledWhen(250);
-    await settle();
-    assert.equal(negotiating.done, false, "a direct link is connecting");
+    const negotiating = room.linksSettled(250);
+    assert.equal(await hasSettled(negotiating), false, "a direct link is connecting");
     ctx.mesh.openChannel(ALICE);
-    await settle();
-    assert.equal(negotiating.done, true, "the link is up");
+    assert.equal(await hasSettled(negotiating), true, "the link is up");
 
     ctx.mesh.peers.get("p-bob").path = "connecting";
-    const stuck = settledWhen(250);
+    const stuck = room.linksSettled(250);
     clock.advance(249);
-    await settle();
-    assert.equal(stuck.done, false);
+    assert.equal(await hasSettled(stuck), false);
     clock.advance(1);
-    await settle();
-    assert.equal(stuck.done, true, "not waited for longer than ms");
-    assert.equal(await Promise.race([room.linksSettled(0).then(() => "now"), settle().then(() => "later")]), "now");
+    assert.equal(await hasSettled(stuck), true, "not waited for longer than ms");
+    assert.equal(await hasSettled(room.linksSettled(0)), true, "at once with ms 0");
   });
 
   test("close() during start closes the connection", async () => {
@@ -189,7 +191,7 @@ describe("start", () => {
     });
     let done = false;
     const started = room.start().then(() => (done = true));
-    await settle();
+    await until(() => signalings.length === 1, "the connection");
     assert.deepEqual(api.calls.map((c) => c[0]), ["getRoom", "getMessages"], "both requests at once");
     const [signaling] = signalings;
     assert.equal(signaling.connects, 1, "connecting before any answer");
@@ -198,12 +200,11 @@ describe("start", () => {
     signaling.join({ peers: [ALICE], latest: 2 });
     signaling.server(serverMessage(3));
     signaling.server({ type: "signal", sender: "p-alice", kind: "offer", data: { sdp: "x" } });
-    await settle();
     assert.equal(meshes.length, 0);
 
     // The room is known (mesh_limit): the mesh starts, with the signal in order.
     gates.room.resolve();
-    await settle();
+    await until(() => meshes.length === 1, "the mesh, once the room is known");
     assert.equal(meshes.length, 1);
     assert.equal(meshes[0].options.selfPeerId, "p-me");
     assert.deepEqual(meshes[0].signals.map((x) => x.kind), ["offer"]);
@@ -241,7 +242,7 @@ describe("start", () => {
       ...fakes.factories,
     });
     const started = room.start();
-    await settle();
+    await until(() => room.me !== null, "the room to be known");
     signalings[0].join({ peers: [ALICE] });
     meshes[0].openChannel(ALICE);
     gate.resolve();
@@ -267,7 +268,7 @@ describe("start", () => {
     const seen = [];
     room.addEventListener("datachannel", (ev) => seen.push(ev.detail));
     const started = room.start();
-    await settle();
+    await until(() => room.me !== null, "the room to be known");
     signalings[0].join({ peers: [ALICE] });
     let closed = 0;
     const channel = { label: "file:t1", close: () => (closed += 1) };
@@ -337,7 +338,6 @@ describe("ordering", () => {
     const mine = room.send("mine, later");
     mesh.openChannel(ALICE);
     mesh.receive("p-alice", peerChat({ id: "early", hlc: formatHlc(1, 0, "alice"), body: "alice, earlier" }));
-    await settle();
     assert.deepEqual(bodies(room), ["hello 1", "alice, earlier", "mine, later"]);
 
     // Back online the server numbers mine first: it moves ahead of alice's.
@@ -376,7 +376,6 @@ describe("dedupe", () => {
     const { room, signaling, mesh } = await makeRoom();
     mesh.openChannel(ALICE);
     mesh.receive("p-alice", peerChat());
-    await settle();
     assert.equal(room.messages.length, 1);
     assert.equal(room.messages[0].seq, null);
     assert.equal(room.messages[0].state, "delivered");
@@ -384,7 +383,6 @@ describe("dedupe", () => {
 
     signaling.server(serverMessage(1, { id: "a1", body: "hi from alice" }));
     mesh.receive("p-alice", peerChat()); // a resend after a channel reopened
-    await settle();
     assert.equal(room.messages.length, 1);
     assert.equal(room.messages[0].seq, 1);
     assert.equal(room.messages[0].state, "sent");
@@ -404,7 +402,6 @@ describe("dedupe", () => {
     mesh.receive("p-alice", peerChat({ sender: "bob", sender_name: "Bob" }));
     mesh.receive("p-unknown", peerChat({ id: "x" }));
     mesh.receive("p-alice", peerChat({ id: "bad", kind: "nonsense" }));
-    await settle();
     assert.equal(room.messages.length, 0);
   });
 });
@@ -420,13 +417,13 @@ describe("states of own messages", () => {
     const dc = mesh.sentOf("chat")[0];
     assert.equal(dc.peerId, "p-alice");
     assert.equal(dc.message.hlc, m.hlc);
-    await settle();
+    await outboxHolds(store, ["id1"]);
     assert.deepEqual([...store.items.keys()], ["id1"]);
 
     signaling.server({ type: "ack", id: "id1", seq: 1, ts: 1_700_000_001 });
     assert.equal(m.state, "sent");
     assert.equal(m.seq, 1);
-    await settle();
+    await outboxHolds(store, []);
     assert.equal(store.items.size, 0);
 
     mesh.receive("p-alice", { t: "ack", id: "id1", sender: "me" });
@@ -468,16 +465,17 @@ describe("states of own messages", () => {
   test("a permanent error fails the message; retry sends it again with the same id", async () => {
     const { room, signaling, store, events } = await makeRoom();
     const m = room.send("x".repeat(20_000));
+    await outboxHolds(store, [m.id]);
     signaling.server({ type: "error", error: { code: "body_too_large", message: "Too big." }, ref: m.id });
     assert.equal(m.state, "failed");
-    await settle();
+    await outboxHolds(store, []);
     assert.equal(store.items.size, 0);
     assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail), [{ code: "body_too_large", message: "Too big." }]);
 
     assert.equal(room.retry(m.id), true);
     assert.equal(m.state, "sending");
     assert.deepEqual(signaling.sentOf("chat").map((c) => c.id), [m.id, m.id]);
-    await settle();
+    await outboxHolds(store, [m.id]);
     assert.ok(store.items.has(m.id));
     signaling.server({ type: "ack", id: m.id, seq: 1, ts: 1 });
     assert.equal(m.state, "sent");
@@ -490,7 +488,6 @@ describe("states of own messages", () => {
     assert.equal(m.state, "failed");
     assert.deepEqual(signaling.sentOf("chat"), []);
     assert.deepEqual(mesh.sent, []);
-    await settle();
     assert.equal(store.items.size, 0);
     assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail.code), ["body_too_large"]);
     assert.equal(room.retry(m.id), true);
@@ -513,7 +510,7 @@ describe("states of own messages", () => {
     assert.equal(signaling.sentOf("chat").length, 2, "the second wait is longer");
     clock.advance(1_000);
     assert.equal(signaling.sentOf("chat").length, 3);
-    await settle();
+    await outboxHolds(store, [m.id]);
     assert.ok(store.items.has(m.id));
     signaling.server({ type: "ack", id: m.id, seq: 1, ts: 1 });
     clock.advance(60_000);
@@ -542,7 +539,6 @@ describe("outbox", () => {
 
     signaling.server({ type: "ack", id: a.id, seq: 1, ts: 1 });
     signaling.server({ type: "ack", id: b.id, seq: 2, ts: 2 });
-    await settle();
     assert.equal(store.items.size, 0);
     signaling.drop();
     signaling.join({ latest: 2 });
@@ -565,7 +561,7 @@ describe("outbox", () => {
     const first = await makeRoom({ store });
     first.signaling.drop();
     first.room.send("written offline");
-    await settle();
+    await outboxHolds(store, [first.room.messages[0].id]);
     first.room.close();
 
     const second = await makeRoom({ store, join: false });
@@ -580,7 +576,6 @@ describe("outbox", () => {
     await store.outboxAdd({ id: "old", room_id: "room1", hlc: formatHlc(1, 0, "me"), sender: "me", sender_name: "Me", kind: "text", ref: null, body: "stored", created_at: 1 });
     const history = [serverMessage(1, { id: "old", sender: "me", name: "Me", body: "stored" })];
     const { room, signaling } = await makeRoom({ store, history });
-    await settle();
     assert.equal(store.items.size, 0);
     assert.equal(room.messages.length, 1);
     assert.equal(room.messages[0].state, "sent");
@@ -603,7 +598,7 @@ describe("resending exactly the missing messages", () => {
     const first = await makeRoom({ store });
     const sent = ["one", "two", "three"].map((text) => first.room.send(text));
     assert.equal(first.signaling.sentOf("chat").length, 3, "the server got all three");
-    await settle();
+    await outboxHolds(store, sent.map((m) => m.id));
     first.room.close(); // no ack came: the outbox keeps all three
     const second = await makeRoom({ store, join: false, idPrefix: "reloaded" });
     second.signaling.answerStored = false; // the test answers
@@ -627,7 +622,7 @@ describe("resending exactly the missing messages", () => {
     assert.deepEqual([byBody.one.state, byBody.one.seq], ["sent", 7]);
     assert.deepEqual([byBody.three.state, byBody.three.seq], ["sent", 9]);
     assert.deepEqual([byBody.two.state, byBody.two.seq], ["sending", null]);
-    await settle();
+    await outboxHolds(store, [ids[1]]);
     assert.deepEqual([...store.items.keys()], [ids[1]], "the outbox keeps only the missing one");
     signaling.server({ type: "ack", id: ids[1], seq: 10, ts: 100 });
     assert.equal(byBody.two.state, "sent");
@@ -918,10 +913,11 @@ describe("connection", () => {
 
   test("change events are coalesced per burst", async () => {
     const { room, signaling, events } = ctx;
-    const before = events.filter((e) => e.type === "change").length;
+    const changes = () => events.filter((e) => e.type === "change").length;
+    const before = changes();
     for (let seq = 1; seq <= 100; seq++) signaling.server(serverMessage(seq));
-    await settle();
-    assert.equal(events.filter((e) => e.type === "change").length, before + 1);
+    await until(() => changes() > before, "a change event");
+    assert.equal(changes(), before + 1, "one for the burst");
     assert.equal(room.messages.length, 100);
   });
 });

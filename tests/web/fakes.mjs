@@ -7,6 +7,38 @@ export async function settle(rounds = 5) {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** One turn of the event loop: every promise callback and microtask due now has run. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Wait until `cond()` holds, letting promise callbacks, microtasks and immediates run
+ * meanwhile; fail after `ms` of real time, naming `what`. For asynchronous work, without
+ * guessing how many rounds it takes.
+ * @param {() => unknown} cond
+ * @param {string} [what]
+ * @param {number} [ms]
+ */
+export async function until(cond, what = "the condition", ms = 5_000) {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await turn();
+  }
+}
+
+/**
+ * Whether a promise has settled by now. Work that resolves it synchronously (an event
+ * handler, a timer of a FakeClock) has run its callbacks by the next turn of the loop,
+ * so false means it is really still waiting.
+ * @param {Promise<unknown>} promise
+ */
+export async function hasSettled(promise) {
+  let done = false;
+  promise.then(() => (done = true), () => (done = true));
+  await turn();
+  return done;
+}
+
 /** Timers that fire only when the test advances time. */
 export class FakeClock {
   constructor(start = 1_700_000_000_000) {

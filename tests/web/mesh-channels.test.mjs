@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 
 import { Mesh } from "../../src/peerlane/web/mesh.js";
-import { FakeClock, FakePeerConnection, settle } from "./fakes.mjs";
+import { FakeClock, FakePeerConnection, until } from "./fakes.mjs";
 
 const info = (id) => ({ peer_id: id, participant_id: `u-${id}`, name: `Name ${id}`, role: "member" });
 
@@ -20,7 +20,7 @@ async function connected() {
     }));
   }
   for (const [id, mesh] of meshes) mesh.setPeers([info(id === "aaa" ? "bbb" : "aaa")]);
-  await settle(10);
+  await until(() => [...meshes.values()].every((m) => m.openCount === 1), "both links open");
   return { a: meshes.get("aaa"), b: meshes.get("bbb"), clock };
 }
 
@@ -36,14 +36,14 @@ test("openDataChannel: a file:* channel on an open link reaches the peer as a da
   const channel = a.openDataChannel("bbb", "file:t1");
   assert.ok(channel);
   assert.equal(channel.options.ordered, true);
-  await settle();
+  await until(() => seen.length > 0, "the datachannel event");
   assert.equal(seen.length, 1);
   assert.equal(seen[0].peerId, "aaa");
   assert.equal(seen[0].channel.label, "file:t1");
   const got = [];
   seen[0].channel.addEventListener("message", (ev) => got.push(ev.data));
   channel.send("hello");
-  await settle();
+  await until(() => got.length > 0, "the message");
   assert.deepEqual(got, ["hello"]);
 });
 
@@ -59,7 +59,7 @@ test("a peer's channel with another label is closed, not handed on", async () =>
   b.addEventListener("datachannel", (ev) => seen.push(ev.detail));
   const pc = FakePeerConnection.all.find((p) => p.partner && p.channels.length);
   const sneaky = pc.createDataChannel("evil", {});
-  await settle();
+  await until(() => pc.partner.channels.find((c) => c.label === "evil")?.readyState === "closed", "the peer to close it");
   assert.equal(seen.length, 0);
   const remote = pc.partner.channels.find((c) => c.label === "evil");
   assert.equal(remote.readyState, "closed");
@@ -70,7 +70,7 @@ test("a peer's channel with another label is closed, not handed on", async () =>
 test("closing the link closes its file channels with a close event", async () => {
   const { a } = await connected();
   const channel = a.openDataChannel("bbb", "file:t1");
-  await settle();
+  await until(() => channel.readyState === "open", "the channel to open");
   let closed = 0;
   channel.addEventListener("close", () => closed++);
   a.removePeer("bbb");

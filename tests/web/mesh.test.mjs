@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 
 import { Mesh, PROBLEMS, chooseDirectPeers } from "../../src/peerlane/web/mesh.js";
-import { FakeClock, FakePeerConnection, settle } from "./fakes.mjs";
+import { FakeClock, FakePeerConnection, until } from "./fakes.mjs";
 
 const info = (id) => ({ peer_id: id, participant_id: `u-${id}`, name: `Name ${id}`, role: "member" });
 
@@ -58,6 +58,16 @@ beforeEach(() => {
   FakePeerConnection.all.length = 0;
 });
 
+/**
+ * Wait until each named mesh has this many open channels.
+ * @param {Map<string, Mesh>} meshes
+ * @param {Record<string, number>} counts  peer id → open channels
+ */
+function linked(meshes, counts) {
+  const text = JSON.stringify(counts);
+  return until(() => Object.entries(counts).every(([id, n]) => meshes.get(id).openCount === n), `open channels ${text}`);
+}
+
 test("two peers connect: only the impolite (higher id) side offers, data flows both ways", async () => {
   const { meshes, log } = network(["aaa", "bbb"]);
   const a = meshes.get("aaa");
@@ -65,7 +75,7 @@ test("two peers connect: only the impolite (higher id) side offers, data flows b
   const opened = [];
   a.addEventListener("open", (e) => opened.push(["aaa", e.detail.peerId]));
   b.addEventListener("open", (e) => opened.push(["bbb", e.detail.peerId]));
-  await settle(10);
+  await linked(meshes, { aaa: 1, bbb: 1 });
   assert.deepEqual(log.filter((s) => s.kind === "offer").map((s) => s.from), ["bbb"]);
   assert.deepEqual(log.filter((s) => s.kind === "answer").map((s) => s.from), ["aaa"]);
   assert.ok(log.some((s) => s.kind === "candidate"));
@@ -78,7 +88,7 @@ test("two peers connect: only the impolite (higher id) side offers, data flows b
   const got = [];
   b.addEventListener("data", (e) => got.push(e.detail));
   assert.equal(a.send({ t: "hello", participant_id: "u-aaa", name: "A" }), 1);
-  await settle();
+  await until(() => got.length > 0, "the message");
   assert.deepEqual(got, [{ peerId: "aaa", message: { t: "hello", participant_id: "u-aaa", name: "A" } }]);
   const channel = FakePeerConnection.all[0].channels[0];
   assert.deepEqual(channel.options, { negotiated: true, id: 0, ordered: true });
@@ -86,7 +96,7 @@ test("two peers connect: only the impolite (higher id) side offers, data flows b
 
 test("garbage on a channel is dropped", async () => {
   const { meshes } = network(["aaa", "bbb"]);
-  await settle(10);
+  await linked(meshes, { aaa: 1, bbb: 1 });
   const got = [];
   meshes.get("bbb").addEventListener("data", (e) => got.push(e.detail));
   const pcA = FakePeerConnection.all.find((pc) => pc.partner && pc.channels[0].readyState === "open");
@@ -97,11 +107,12 @@ test("garbage on a channel is dropped", async () => {
 
 test("glare: when both sides offer (an ICE restart each), perfect negotiation settles it", async () => {
   const { meshes, log } = network(["aaa", "bbb"]);
-  await settle(10);
+  await linked(meshes, { aaa: 1, bbb: 1 });
   const offersBefore = log.filter((s) => s.kind === "offer").length;
   for (const pc of FakePeerConnection.all) pc.restartIce();
-  await settle(20);
-  const offers = log.filter((s) => s.kind === "offer").slice(offersBefore);
+  const newOffers = () => log.filter((s) => s.kind === "offer").slice(offersBefore);
+  await until(() => newOffers().length >= 2 && FakePeerConnection.all.every((pc) => pc.signalingState === "stable"), "both offers, then stable");
+  const offers = newOffers();
   assert.equal(offers.length, 2, "both offered");
   for (const pc of FakePeerConnection.all) assert.equal(pc.signalingState, "stable");
   assert.equal(meshes.get("aaa").openCount, 1);
@@ -109,7 +120,7 @@ test("glare: when both sides offer (an ICE restart each), perfect negotiation se
 
 test("peers beyond the mesh limit go through the server, with an explanation", async () => {
   const { meshes } = network(["a", "b", "c"], { limit: 1 });
-  await settle(10);
+  await linked(meshes, { a: 1, b: 1 });
   assert.equal(meshes.get("a").openCount, 1);
   assert.equal(meshes.get("b").openCount, 1);
   assert.equal(meshes.get("c").openCount, 0);
@@ -122,11 +133,11 @@ test("peers beyond the mesh limit go through the server, with an explanation", a
 
 test("no answer within 15 s: the timeout explanation, and the polite side asks to start over", async () => {
   const { meshes, clock, log } = network(["aaa", "bbb"], { deliver: ({ kind }) => kind !== "offer" });
-  await settle(10);
+  await until(() => log.some((s) => s.kind === "offer"), "the (lost) offer");
   const a = meshes.get("aaa");
   assert.equal(a.peers.get("bbb").path, "connecting");
   clock.advance(15_000);
-  await settle();
+  await until(() => log.filter((s) => s.kind === "offer" && s.from === "bbb").length >= 2, "a fresh offer");
   assert.equal(a.peers.get("bbb").path, "server");
   assert.equal(a.peers.get("bbb").problem, PROBLEMS.timeout);
   assert.equal(meshes.get("bbb").peers.get("aaa").problem, PROBLEMS.timeout);
@@ -136,7 +147,7 @@ test("no answer within 15 s: the timeout explanation, and the polite side asks t
 
 test("ICE failure: the plain-words explanation and an ICE restart", async () => {
   const { meshes, clock } = network(["aaa", "bbb"]);
-  await settle(10);
+  await linked(meshes, { aaa: 1, bbb: 1 });
   const pc = FakePeerConnection.all.find((p) => p.channels.length);
   pc.channels[0].readyState = "closing"; // the channel is down with it
   pc.failIce();
@@ -148,7 +159,7 @@ test("ICE failure: the plain-words explanation and an ICE restart", async () => 
 
 test("channel closed: 'reconnecting' and a fresh connection", async () => {
   const { meshes, clock } = network(["aaa", "bbb"]);
-  await settle(10);
+  await linked(meshes, { aaa: 1, bbb: 1 });
   const b = meshes.get("bbb");
   const pcB = FakePeerConnection.all.find((p) => p.channels.length && p.localDescription?.type === "offer");
   pcB.channels[0].readyState = "closed";
@@ -156,14 +167,14 @@ test("channel closed: 'reconnecting' and a fresh connection", async () => {
   assert.equal(b.peers.get("aaa").problem, PROBLEMS.channelClosed);
   assert.equal(b.peers.get("aaa").path, "server");
   clock.advance(1_000);
-  await settle(10);
+  await until(() => b.openCount === 1 && b.peers.get("aaa").problem === null, "the fresh connection");
   assert.equal(b.openCount, 1, "reconnected");
   assert.equal(b.peers.get("aaa").problem, null);
 });
 
 test("stats: a relay candidate means the path is turn; RTT in ms", async () => {
   const { meshes, clock } = network(["aaa", "bbb"], { iceServers: [{ urls: ["turn:t"], username: "u", credential: "c" }, { urls: ["stun:s"], username: null }] });
-  await settle(10);
+  await linked(meshes, { aaa: 1, bbb: 1 });
   for (const pc of FakePeerConnection.all) {
     pc.stats = new Map([
       ["T", { type: "transport", selectedCandidatePairId: "P" }],
@@ -172,7 +183,7 @@ test("stats: a relay candidate means the path is turn; RTT in ms", async () => {
     ]);
   }
   clock.advance(2_000);
-  await settle();
+  await until(() => meshes.get("aaa").peers.get("bbb").rttMs !== null, "the stats");
   const view = meshes.get("aaa").peers.get("bbb");
   assert.equal(view.path, "turn");
   assert.equal(view.rttMs, 42);
@@ -181,7 +192,7 @@ test("stats: a relay candidate means the path is turn; RTT in ms", async () => {
 
 test("stats without a transport: the nominated succeeded pair", async () => {
   const { meshes, clock } = network(["aaa", "bbb"]);
-  await settle(10);
+  await linked(meshes, { aaa: 1, bbb: 1 });
   for (const pc of FakePeerConnection.all) {
     pc.stats = new Map([
       ["P0", { type: "candidate-pair", nominated: false, state: "failed", localCandidateId: "R" }],
@@ -191,7 +202,7 @@ test("stats without a transport: the nominated succeeded pair", async () => {
     ]);
   }
   clock.advance(2_000);
-  await settle();
+  await until(() => meshes.get("bbb").peers.get("aaa").rttMs !== null, "the stats");
   const view = meshes.get("bbb").peers.get("aaa");
   assert.equal(view.path, "direct");
   assert.equal(view.rttMs, 3);
@@ -199,7 +210,7 @@ test("stats without a transport: the nominated succeeded pair", async () => {
 
 test("removePeer and close(): links closed, byes sent on close", async () => {
   const { meshes, log } = network(["aaa", "bbb", "ccc"]);
-  await settle(15);
+  await linked(meshes, { aaa: 2, bbb: 2, ccc: 2 });
   const a = meshes.get("aaa");
   assert.equal(a.openCount, 2);
   a.removePeer("ccc");
@@ -208,13 +219,12 @@ test("removePeer and close(): links closed, byes sent on close", async () => {
   a.close();
   assert.equal(a.openCount, 0);
   assert.deepEqual(log.filter((s) => s.kind === "bye" && s.from === "aaa").map((s) => [s.to, s.data.reason]), [["bbb", "leave"]]);
-  await settle();
-  assert.equal(meshes.get("bbb").peers.get("aaa").path, "server");
+  await until(() => meshes.get("bbb").peers.get("aaa").path === "server", "bbb to see aaa gone");
 });
 
 test("an offer from a peer outside my mesh gets a not_chosen bye", async () => {
   const { meshes, log } = network(["a", "b", "c"], { limit: 1 });
-  await settle(10);
+  await linked(meshes, { a: 1, b: 1 });
   meshes.get("a").handleSignal({ sender: "c", kind: "offer", data: { type: "offer", sdp: "x" } });
   assert.deepEqual(log.at(-1), { from: "a", to: "c", kind: "bye", data: { reason: "not_chosen" } });
 });

@@ -7,7 +7,7 @@
 // bytes stay in memory, up to MEMORY_LIMIT; the manifest store falls back to memory when
 // IndexedDB is unavailable. Both fallbacks lose their contents on reload.
 
-import { debug } from "./debug.js";
+import { openDatabase, runInStore } from "./store.js";
 
 /**
  * A file being received: positional writes, durable after flush(). write() takes the
@@ -180,22 +180,9 @@ let opening = null;
 
 /** @returns {Promise<IDBDatabase | null>} */
 function database() {
-  opening ??= new Promise((resolve) => {
-    if (!globalThis.indexedDB) return resolve(null);
-    let req;
-    try {
-      req = indexedDB.open(DB_NAME, 1);
-    } catch {
-      return resolve(null);
-    }
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: "id" }).createIndex("room", "room");
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => {
-      debug("opfs", "indexedDB unavailable, transfers kept in memory", req.error);
-      resolve(null);
-    };
-    // Another tab holds an older version open: do not keep the room waiting for it.
-    req.onblocked = () => resolve(null);
+  opening ??= openDatabase(DB_NAME, 1, (db) => db.createObjectStore(STORE, { keyPath: "id" }).createIndex("room", "room"), {
+    what: "transfers",
+    giveUpWhenBlocked: true, // do not keep the room waiting for another tab
   });
   return opening;
 }
@@ -207,15 +194,7 @@ function database() {
  * @param {(store: IDBObjectStore) => IDBRequest<T>} op
  * @returns {Promise<T>}
  */
-function run(db, mode, op) {
-  return new Promise((resolve, reject) => {
-    const tx = db.transaction(STORE, mode);
-    const req = op(tx.objectStore(STORE));
-    tx.oncomplete = () => resolve(req.result);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error);
-  });
-}
+const run = (db, mode, op) => runInStore(db, STORE, mode, op);
 
 /** Open the transfers' database ahead of use (see openOutbox in store.js). */
 export function openManifests() {

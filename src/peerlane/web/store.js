@@ -36,46 +36,74 @@ const fallback = memoryStore();
 
 /** @returns {Promise<IDBDatabase | null>}  null when IndexedDB is unavailable */
 function database() {
-  opening ??= new Promise((resolve) => {
+  opening ??= openDatabase(DB_NAME, DB_VERSION, (db) => {
+    db.createObjectStore(OUTBOX, { keyPath: "id" }).createIndex(BY_ROOM, "room_id");
+  }, { what: "outbox", giveUpWhenBlocked: false });
+  return opening;
+}
+
+/**
+ * Open an IndexedDB database of this client; null when IndexedDB is missing or refuses
+ * (some private-browsing modes): the caller falls back to memory.
+ * @param {string} name
+ * @param {number} version
+ * @param {(db: IDBDatabase) => void} upgrade  creates its stores
+ * @param {{what: string, giveUpWhenBlocked: boolean}} options
+ *   what: what is kept there, for the debug log.
+ *   giveUpWhenBlocked: another tab holds an older version open: null at once instead of
+ *   waiting for that tab.
+ * @returns {Promise<IDBDatabase | null>}
+ */
+export function openDatabase(name, version, upgrade, { what, giveUpWhenBlocked }) {
+  return new Promise((resolve) => {
     if (!globalThis.indexedDB) return resolve(null);
     let req;
     try {
-      req = indexedDB.open(DB_NAME, DB_VERSION);
+      req = indexedDB.open(name, version);
     } catch (err) {
       debug("store", "indexedDB.open threw", err);
       return resolve(null);
     }
-    req.onupgradeneeded = () => {
-      const store = req.result.createObjectStore(OUTBOX, { keyPath: "id" });
-      store.createIndex(BY_ROOM, "room_id");
-    };
+    req.onupgradeneeded = () => upgrade(req.result);
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => {
-      debug("store", "indexedDB unavailable, outbox kept in memory", req.error);
+      debug("store", `indexedDB unavailable, ${what} kept in memory`, req.error);
       resolve(null);
     };
-    req.onblocked = () => debug("store", "indexedDB upgrade blocked by another tab");
+    req.onblocked = () => {
+      debug("store", `indexedDB upgrade for ${what} blocked by another tab`);
+      if (giveUpWhenBlocked) resolve(null);
+    };
   });
-  return opening;
 }
 
 /**
  * Run one request in its own transaction; resolves when the transaction commits.
  * @template T
  * @param {IDBDatabase} db
+ * @param {string} storeName
  * @param {IDBTransactionMode} mode
  * @param {(store: IDBObjectStore) => IDBRequest<T>} op
  * @returns {Promise<T>}
  */
-function run(db, mode, op) {
+export function runInStore(db, storeName, mode, op) {
   return new Promise((resolve, reject) => {
-    const tx = db.transaction(OUTBOX, mode);
-    const req = op(tx.objectStore(OUTBOX));
+    const tx = db.transaction(storeName, mode);
+    const req = op(tx.objectStore(storeName));
     tx.oncomplete = () => resolve(req.result);
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error);
   });
 }
+
+/**
+ * @template T
+ * @param {IDBDatabase} db
+ * @param {IDBTransactionMode} mode
+ * @param {(store: IDBObjectStore) => IDBRequest<T>} op
+ * @returns {Promise<T>}
+ */
+const run = (db, mode, op) => runInStore(db, OUTBOX, mode, op);
 
 /**
  * Open the database ahead of use: a browser's first IndexedDB open for a site creates its

@@ -1,20 +1,18 @@
 // <pl-composer>: the message box. Enter sends, Shift+Enter is a newline. It never
-// disables itself: while offline, messages queue in the outbox and go out later.
+// disables itself: while offline, messages queue in the outbox and go out later. It
+// reports every keystroke to room.setTyping, which throttles (chat-presence.js).
 
 import { ICONS, h, icon } from "./dom.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 
-const TYPING_REPEAT_MS = 2500; // re-announce "typing" at most this often
-const TYPING_IDLE_MS = 4000; // stop announcing after this long without a keystroke
 const MAX_HEIGHT_PX = 180;
 
 export class Composer extends HTMLElement {
   /** @type {RoomLike | null} */
   #room = null;
-  #typingSince = 0;
-  /** @type {ReturnType<typeof setTimeout> | undefined} */
-  #idle;
+  /** Whether this box told the room its person is typing (and has not said stopped). */
+  #typing = false;
 
   #input = h("textarea", {
     id: "message-input",
@@ -124,19 +122,14 @@ export class Composer extends HTMLElement {
       this.#stopTyping();
       return;
     }
-    const now = Date.now();
-    if (now - this.#typingSince > TYPING_REPEAT_MS) {
-      this.#typingSince = now;
-      room.setTyping(true);
-    }
-    clearTimeout(this.#idle);
-    this.#idle = setTimeout(this.#stopTyping, TYPING_IDLE_MS);
+    // Every keystroke: the room throttles, and ends it after a pause without one.
+    this.#typing = true;
+    room.setTyping(true);
   };
 
   #stopTyping = () => {
-    clearTimeout(this.#idle);
-    if (this.#typingSince && this.#room) this.#room.setTyping(false);
-    this.#typingSince = 0;
+    if (this.#typing && this.#room) this.#room.setTyping(false);
+    this.#typing = false;
   };
 
   #send() {

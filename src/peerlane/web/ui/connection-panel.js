@@ -2,7 +2,10 @@
 // channel, TURN relay, or through the server), in plain words; plus the one-line
 // connection status used in the room header.
 
+import { directPeople, statusText } from "../status-text.js";
 import { h } from "./dom.js";
+
+export { statusText };
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 /** @typedef {import("./types.js").PeerViewLike} PeerViewLike */
@@ -37,15 +40,7 @@ export function peerPath(peer) {
  * @param {RoomLike} room
  */
 export function directCount(room) {
-  const me = room.me?.participant_id;
-  const people = new Set();
-  for (const peer of room.peers.values()) {
-    const path = peerPath(peer);
-    if ((path === "direct" || path === "turn") && peer.participant_id !== me) {
-      people.add(peer.participant_id ?? peer.peer_id);
-    }
-  }
-  return people.size;
+  return directPeople(room.peers.values(), room.me?.participant_id);
 }
 
 /**
@@ -79,36 +74,6 @@ export function whenConnected(room, fn, ms = 3_000) {
   room.addEventListener("status", onStatus);
   timer = setTimeout(run, ms);
   return cancel;
-}
-
-/** Why a room ended for this browser (ChatRoom.ended), in words. */
-const ENDED = /** @type {Record<string, string>} */ ({
-  unauthorized: "Signed out of this room",
-  removed: "Removed from this room",
-  room_gone: "This room was deleted",
-  unsupported_version: "This page is out of date; reload it",
-});
-
-/**
- * The connection status in plain words.
- * @param {string} serverState  "connecting" | "online" | "offline"
- * @param {number} direct       people reached over a data channel
- * @param {string | null} [ended]  why the room ended, if it did
- * @returns {{text: string, tone: string}}
- */
-export function statusText(serverState, direct, ended = null) {
-  if (ended && ENDED[ended]) return { text: /** @type {string} */ (ENDED[ended]), tone: "bad" };
-  if (serverState === "online") {
-    return { text: direct > 0 ? `Connected — ${direct} direct` : "Connected", tone: "ok" };
-  }
-  if (serverState === "offline") {
-    if (direct > 0) {
-      const people = direct === 1 ? "1 person" : `${direct} people`;
-      return { text: `Server unreachable — chatting directly with ${people}`, tone: "warn" };
-    }
-    return { text: "Offline — messages will be sent when the connection returns", tone: "bad" };
-  }
-  return { text: "Connecting…", tone: "busy" };
 }
 
 /**

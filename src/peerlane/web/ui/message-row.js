@@ -1,0 +1,206 @@
+// One message's row in <pl-message-list>: its content (bubble, sender, time, state,
+// reactions, the actions), rebuilt only when what it shows changes (signature).
+
+import { ICONS, formatDay, formatFull, formatTime, h, icon } from "./dom.js";
+
+/** @typedef {import("./types.js").ChatMessageView} ChatMessageView */
+
+const GROUP_GAP_S = 5 * 60; // a follow-up within this of the sender's previous message is grouped
+
+/** The reaction picker's choices, with words for tooltips and assistive technology. */
+export const REACTIONS = /** @type {const} */ ([
+  ["👍", "Thumbs up"],
+  ["❤️", "Heart"],
+  ["😂", "Laughing"],
+  ["🎉", "Party"],
+  ["😮", "Surprised"],
+  ["😢", "Sad"],
+]);
+
+const STATE_TEXT = /** @type {Record<string, string>} */ ({
+  sending: "Sending…",
+  sent: "Sent",
+  delivered: "Delivered",
+  read: "Read",
+  failed: "Not sent",
+});
+const STATE_ICON = /** @type {Record<string, string[]>} */ ({
+  sending: ICONS.clock,
+  sent: ICONS.check,
+  delivered: ICONS.checks,
+  read: ICONS.checks,
+  failed: ICONS.alert,
+});
+
+/**
+ * A message body as text: strings as they are, anything else as JSON.
+ * @param {unknown} body
+ * @returns {string}
+ */
+export function bodyText(body) {
+  if (typeof body === "string") return body;
+  try {
+    return JSON.stringify(body) ?? String(body);
+  } catch {
+    return String(body);
+  }
+}
+
+/** @param {ChatMessageView} m */
+const millis = (m) => (typeof m.ts === "number" && m.ts > 0 ? m.ts * 1000 : Date.now());
+
+/** @param {string} s */
+function hue(s) {
+  let x = 0;
+  for (let i = 0; i < s.length; i++) x = (x * 31 + s.charCodeAt(i)) | 0;
+  return Math.abs(x) % 6;
+}
+
+/**
+ * How a row stands to the one before it: own, a new day, a follow-up of the same sender.
+ * @param {ChatMessageView} m
+ * @param {ChatMessageView | undefined} prev
+ * @param {string} me
+ * @returns {RowContext}
+ */
+export function rowContext(m, prev, me) {
+  const t = millis(m);
+  const day = formatDay(new Date(t));
+  const newDay = !prev || formatDay(new Date(millis(prev))) !== day;
+  const grouped =
+    !!prev && !newDay && prev.sender === m.sender && Math.abs(t - millis(prev)) < GROUP_GAP_S * 1000;
+  return { mine: m.sender === me, me, day: newDay ? day : "", grouped };
+}
+
+/**
+ * @typedef {object} RowContext
+ * @property {boolean} mine
+ * @property {string} me       my participant id
+ * @property {string} day      the day separator to show above the row, or ""
+ * @property {boolean} grouped a follow-up of the previous row's sender
+ */
+
+/**
+ * Everything a row's look depends on: rebuilt only when this changes.
+ * @param {ChatMessageView} m
+ * @param {RowContext} ctx
+ */
+export function signature(m, ctx) {
+  let reactions = "";
+  if (m.reactions) {
+    for (const [emoji, who] of m.reactions) {
+      if (who.size) reactions += `${emoji}${who.size}${who.has(ctx.me) ? "*" : ""},`;
+    }
+  }
+  return `${m.seq}|${m.state}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}`;
+}
+
+/**
+ * (Re)build one row's content in place, keeping keyboard focus where it was.
+ * @param {HTMLElement} el
+ * @param {ChatMessageView} m
+ * @param {RowContext} ctx
+ */
+export function fillRow(el, m, ctx) {
+  const active = document.activeElement;
+  const focusKey = active instanceof HTMLElement && el.contains(active) ? active.dataset.focus : undefined;
+
+  el.className = `ml-row${ctx.mine ? " mine" : ""}${ctx.grouped ? " grouped" : ""}`;
+  el.dataset.testid = "message";
+  el.dataset.id = m.id;
+  el.dataset.seq = m.seq == null ? "" : String(m.seq);
+  el.dataset.sender = m.sender;
+  el.dataset.state = m.state;
+
+  const when = new Date(millis(m));
+  const time = h("time", {
+    class: "msg-time",
+    datetime: when.toISOString(),
+    title: formatFull(when),
+    text: formatTime(when),
+  });
+  const sender = h("span", {
+    class: `msg-sender c${hue(m.sender)}${ctx.mine || ctx.grouped ? " visually-hidden" : ""}`,
+    text: m.sender_name || "Someone",
+  });
+  const body = h("div", { class: `msg-body${typeof m.body === "string" ? "" : " msg-json"}`, text: bodyText(m.body) });
+
+  const foot = h("div", { class: "msg-foot" });
+  const reactions = m.reactions ? Array.from(m.reactions).filter(([, who]) => who.size > 0) : [];
+  if (reactions.length) {
+    const group = h("div", { class: "reactions", role: "group", "aria-label": "Reactions" });
+    for (const [emoji, who] of reactions) {
+      const mineToo = who.has(ctx.me);
+      const n = who.size;
+      group.append(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "reaction",
+            "data-action": "toggle",
+            "data-emoji": emoji,
+            "data-focus": `r:${emoji}`,
+            "aria-pressed": mineToo ? "true" : "false",
+            "aria-label": `${emoji} ${n}`,
+            title: mineToo
+              ? `${n === 1 ? "You" : `You and ${n - 1} more`} reacted with ${emoji}; click to remove yours`
+              : `${n} reacted with ${emoji}; click to add yours`,
+          },
+          [h("span", { class: "reaction-emoji", "aria-hidden": "true", text: emoji }), h("span", { class: "reaction-count", "aria-hidden": "true", text: String(n) })],
+        ),
+      );
+    }
+    foot.append(group);
+  }
+  if (m.seq != null) {
+    foot.append(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "react-btn icon-btn",
+          "data-action": "react",
+          "data-focus": "react",
+          "aria-label": "React",
+          "aria-haspopup": "menu",
+          "aria-expanded": "false",
+          title: "React",
+        },
+        [icon(ICONS.smile)],
+      ),
+    );
+  }
+  const meta = h("span", { class: "msg-meta" }, [time]);
+  if (ctx.mine) {
+    const state = m.state in STATE_TEXT ? m.state : "sending";
+    meta.append(
+      h("span", { class: `msg-state state-${state}` }, [
+        icon(/** @type {string[]} */ (STATE_ICON[state]), "icon state-icon"),
+        h("span", { class: "state-text", text: STATE_TEXT[state] ?? state }),
+      ]),
+    );
+  }
+  foot.append(meta);
+  if (m.state === "failed") {
+    foot.append(
+      h("button", { type: "button", class: "retry-btn", "data-action": "retry", "data-focus": "retry" }, [
+        icon(ICONS.retry),
+        "Retry",
+      ]),
+    );
+  }
+
+  const bubble = h("div", { class: "msg" }, [sender, body, foot]);
+  el.replaceChildren();
+  if (ctx.day) {
+    el.append(h("div", { class: "day-sep", role: "separator", "aria-label": ctx.day }, [h("span", { text: ctx.day })]));
+  }
+  el.append(bubble);
+
+  if (focusKey) {
+    const again = /** @type {HTMLElement | null} */ (el.querySelector(`[data-focus="${CSS.escape(focusKey)}"]`));
+    again?.focus();
+  }
+}
+
