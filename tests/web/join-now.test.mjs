@@ -10,7 +10,7 @@ import {
   tokenKey,
   takeEarlyJoin,
   whenShown,
-} from "../../src/peerlane/web/ui/join-now.js";
+} from "../../src/peerlane/web/join-now.js";
 
 const session = { room: { id: "r1", name: "Room" }, participant: { id: "u1", name: "Ann", role: "member" }, mesh_limit: 8 };
 

@@ -10,7 +10,7 @@
 // signaling, the mesh, file transfers -- load with a dynamic import() when first shown.
 // The home and join pages start loading the room page as soon as they are on screen, so
 // it is there by the time the person has clicked (or, for an invite link that joins at
-// once, ui/join-now.js, about when the join is answered). The server's HTML shell preloads each
+// once, join-now.js, about when the join is answered). The server's HTML shell preloads each
 // route's modules and names the ones to preload next (peerlane/server/app.py,
 // shell_html), so no page waits for an import chain level after level.
 

@@ -4,12 +4,12 @@
 
 import * as api from "../api.js";
 import { ICONS, busyMain, errorMessage, h, icon, rememberName, rememberedName } from "./dom.js";
-import { handOverSession } from "./handover.js";
-import { inviteToken, joinWithToken, takeEarlyJoin } from "./join-now.js";
+import { handOverSession } from "../handover.js";
+import { inviteToken, joinWithToken, takeEarlyJoin } from "../join-now.js";
 import { navigate, roomPath } from "./nav.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */
-/** @typedef {import("./join-now.js").EarlyJoin} EarlyJoin */
+/** @typedef {import("../join-now.js").EarlyJoin} EarlyJoin */
 
 /**
  * The product's name and one line about it, above every entry card.

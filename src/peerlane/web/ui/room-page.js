@@ -7,7 +7,7 @@ import { ChatRoom, prepareRoom } from "../chat.js";
 import { ICONS, busyMain, errorCode, errorMessage, errorStatus, h, icon, joinNames } from "./dom.js";
 import { codeField, joinByCode, nameField } from "./home-page.js";
 import { directCount, statusText, whenConnected } from "./connection-panel.js";
-import { takeSession, takeSocket } from "./handover.js";
+import { takeSession, takeSocket } from "../handover.js";
 import { navigate, roomPath } from "./nav.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
