@@ -311,7 +311,7 @@ PAGE_MODULES: dict[str, tuple[str, ...]] = {
     "home": (),  # the home and join pages: in app.js's static imports
     "join": (),
     "room": ROOM_PAGE,
-    "share": ("ui/share-page.js",),
+    "share": ("ui/share-page.js", "ui/share-download-page.js"),
 }
 SHELL_ROUTES = {  # and /join (join_shell)
     "/": "home",

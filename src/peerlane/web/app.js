@@ -22,7 +22,7 @@ import { NAVIGATE, navigate } from "./ui/nav.js";
 const LAZY = /** @type {Record<string, () => Promise<unknown>>} */ ({
   "pl-room-page": () => import("./ui/room-page.js"),
   "pl-share-page": () => import("./ui/share-page.js"),
-  "pl-share-download-page": () => import("./ui/share-page.js"),
+  "pl-share-download-page": () => import("./ui/share-download-page.js"),
 });
 
 /** Loads under way or done, by element name (a failed load is forgotten, to retry). */
