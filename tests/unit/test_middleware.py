@@ -66,9 +66,9 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
         # /join runs join-now.js at once (an async script), its graph linked first
         join = pages["/join"]
         top = join[: join.index('<link rel="stylesheet"')]
-        assert '<script type="module" async src="/static/ui/join-now.js"></script>' in top
-        assert _preloads(top) == {"api.js", "protocol.js", "ui/dom.js", "ui/handover.js"}
-        assert _preloads(join) | {"ui/join-now.js"} == entry
+        assert '<script type="module" async src="/static/join-now.js"></script>' in top
+        assert _preloads(top) == {"api.js", "protocol.js", "ui/dom.js", "handover.js"}
+        assert _preloads(join) | {"join-now.js"} == entry
         assert all(" async " not in pages[p] for p in paths if p != "/join")
         assert {"app.js", "ui/home-page.js", "ui/dom.js", "ui/nav.js", "api.js"} <= entry
         assert not entry & {"ui/room-page.js", "chat.js", "mesh.js", "transfer.js"}
@@ -123,7 +123,7 @@ async def test_only_a_link_the_person_opened_may_join_at_once(tmp_path: Path) ->
             found = re.findall(r'<meta name="peerlane:join" content="([^"]*)">', r.text)
             assert found == [policy], (site, found)
             # ahead of the script that reads it
-            assert r.text.index("peerlane:join") < r.text.index("ui/join-now.js")
+            assert r.text.index("peerlane:join") < r.text.index("join-now.js")
         assert "peerlane:join" not in (await client.get("/")).text
 
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 
-import { HOLD_MS, handOverSession, takeSession, takeSocket } from "../../src/peerlane/web/ui/handover.js";
+import { HOLD_MS, handOverSession, takeSession, takeSocket } from "../../src/peerlane/web/handover.js";
 import { FakeClock, FakeWebSocket } from "./fakes.mjs";
 
 globalThis.location ??= /** @type {any} */ ({ protocol: "https:", host: "chat.example" });

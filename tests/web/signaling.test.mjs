@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 
 import { Signaling } from "../../src/peerlane/web/signaling.js";
-import { HeldSocket } from "../../src/peerlane/web/ui/handover.js";
+import { HeldSocket } from "../../src/peerlane/web/handover.js";
 import { FakeClock, FakeWebSocket } from "./fakes.mjs";
 
 const welcome = { type: "welcome", v: 1, peer_id: "p1", participant_id: "me", name: "Me", role: "owner", room_id: "r", room_name: "R", peers: [], latest_seq: 5, ice_servers: [], read: {}, limits: {} };

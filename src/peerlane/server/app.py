@@ -292,7 +292,7 @@ def add_web(app: FastAPI) -> None:
 # app.js loads with a dynamic import() to show it (src/peerlane/web/app.js).
 ENTRY_MODULE = "app.js"
 ROOM_PAGE = ("ui/room-page.js",)
-JOIN_NOW = "ui/join-now.js"  # the /join page's join at once, run by a script of its own
+JOIN_NOW = "join-now.js"  # the /join page's join at once, run by a script of its own
 JOIN_POLICY_META = "peerlane:join"  # at-once | ask: may the join page join at once?
 
 
@@ -311,7 +311,7 @@ PAGE_MODULES: dict[str, tuple[str, ...]] = {
     "home": (),  # the home and join pages: in app.js's static imports
     "join": (),
     "room": ROOM_PAGE,
-    "share": ("ui/share-page.js",),
+    "share": ("ui/share-page.js", "ui/share-download-page.js"),
 }
 SHELL_ROUTES = {  # and /join (join_shell)
     "/": "home",

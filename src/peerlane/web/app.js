@@ -10,7 +10,7 @@
 // signaling, the mesh, file transfers -- load with a dynamic import() when first shown.
 // The home and join pages start loading the room page as soon as they are on screen, so
 // it is there by the time the person has clicked (or, for an invite link that joins at
-// once, ui/join-now.js, about when the join is answered). The server's HTML shell preloads each
+// once, join-now.js, about when the join is answered). The server's HTML shell preloads each
 // route's modules and names the ones to preload next (peerlane/server/app.py,
 // shell_html), so no page waits for an import chain level after level.
 
@@ -22,7 +22,7 @@ import { NAVIGATE, navigate } from "./ui/nav.js";
 const LAZY = /** @type {Record<string, () => Promise<unknown>>} */ ({
   "pl-room-page": () => import("./ui/room-page.js"),
   "pl-share-page": () => import("./ui/share-page.js"),
-  "pl-share-download-page": () => import("./ui/share-page.js"),
+  "pl-share-download-page": () => import("./ui/share-download-page.js"),
 });
 
 /** Loads under way or done, by element name (a failed load is forgotten, to retry). */

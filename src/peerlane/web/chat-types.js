@@ -75,7 +75,7 @@
  *   view: what GET /api/rooms/{id} would answer, when already known (creating or joining
  *   the room answered it): start() does not ask again.
  *   socket: the room's WebSocket, opened already by the page that created or joined the
- *   room (ui/handover.js): the first connection takes it over.
+ *   room (handover.js): the first connection takes it over.
  */
 
 export {};

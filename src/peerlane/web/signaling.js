@@ -42,7 +42,7 @@ import { CLOSE_CODES, helloQuery, parseServerMessage } from "./protocol.js";
  *   release?(): void,
  * }} SocketLike
  *   release: a socket opened before it was handed to us holds its events until then
- *   (ui/handover.js HeldSocket).
+ *   (handover.js HeldSocket).
  * @typedef {new (url: string) => SocketLike} SocketConstructor
  */
 

@@ -3,13 +3,14 @@
 // the name is remembered (join-now.js), else with a form.
 
 import * as api from "../api.js";
-import { ICONS, busyMain, errorMessage, h, icon, rememberName, rememberedName } from "./dom.js";
-import { handOverSession } from "./handover.js";
-import { inviteToken, joinWithToken, takeEarlyJoin } from "./join-now.js";
+import { ICONS, busyMain, errorMessage, h, icon } from "./dom.js";
+import { codeField, joinByCode, nameField, submit, takeName } from "./join-form.js";
+import { handOverSession } from "../handover.js";
+import { inviteToken, joinWithToken, takeEarlyJoin } from "../join-now.js";
 import { navigate, roomPath } from "./nav.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */
-/** @typedef {import("./join-now.js").EarlyJoin} EarlyJoin */
+/** @typedef {import("../join-now.js").EarlyJoin} EarlyJoin */
 
 /**
  * The product's name and one line about it, above every entry card.
@@ -20,133 +21,6 @@ function brand(heading = false) {
     h(heading ? "h1" : "p", { class: "brand-name" }, [h("span", { class: "brand-mark", "aria-hidden": "true" }), "peerlane"]),
     h("p", { class: "brand-tag", text: "Group chat that goes straight from browser to browser." }),
   ]);
-}
-
-/**
- * The "Your name" field, prefilled with the remembered name, which it updates.
- * @returns {{field: HTMLElement, input: HTMLInputElement}}
- */
-export function nameField() {
-  const input = h("input", {
-    id: "display-name",
-    name: "display_name",
-    type: "text",
-    autocomplete: "nickname",
-    maxlength: "40",
-    required: true,
-    spellcheck: "false",
-    value: rememberedName(),
-  });
-  const field = h("div", { class: "field" }, [
-    h("label", { for: "display-name", text: "Your name" }),
-    input,
-    h("p", { class: "field-help", id: "display-name-help", text: "Others in the room see this name." }),
-  ]);
-  input.setAttribute("aria-describedby", "display-name-help");
-  // Remembered as soon as it is changed, not only on a join: an invite link opened
-  // next joins under it (join-now.js).
-  input.addEventListener("change", () => {
-    const name = input.value.trim();
-    if (name) rememberName(name);
-  });
-  return { field, input };
-}
-
-/**
- * The "Room code" field.
- * @returns {{field: HTMLElement, input: HTMLInputElement}}
- */
-export function codeField() {
-  const input = h("input", {
-    id: "join-code",
-    name: "code",
-    type: "text",
-    autocomplete: "off",
-    autocapitalize: "none",
-    spellcheck: "false",
-    inputmode: "text",
-    maxlength: "100",
-    placeholder: "7-amber-falcon",
-    "aria-describedby": "join-code-help",
-  });
-  const field = h("div", { class: "field" }, [
-    h("label", { for: "join-code", text: "Room code" }),
-    input,
-    h("p", { class: "field-help", id: "join-code-help", text: "A number and two words, from whoever invited you." }),
-  ]);
-  return { field, input };
-}
-
-/**
- * The display name typed, or null after pointing the person at the empty field.
- * @param {HTMLInputElement} input
- * @param {HTMLElement} alert
- */
-export function takeName(input, alert) {
-  const name = input.value.trim();
-  if (!name) {
-    alert.textContent = "Enter your name first: it's how others in the room see you.";
-    input.setAttribute("aria-invalid", "true");
-    input.focus();
-    return null;
-  }
-  input.removeAttribute("aria-invalid");
-  rememberName(name);
-  return name;
-}
-
-/**
- * Run one request for a form: buttons disabled meanwhile, errors into the alert.
- * @param {HTMLElement} root
- * @param {HTMLElement} alert
- * @template {object} T
- * @param {HTMLButtonElement} button
- * @param {() => Promise<T>} call
- * @returns {Promise<T | null>}
- */
-export async function submit(root, alert, button, call) {
-  const buttons = /** @type {HTMLButtonElement[]} */ (Array.from(root.querySelectorAll("button")));
-  alert.textContent = "";
-  buttons.forEach((b) => (b.disabled = true));
-  button.setAttribute("aria-busy", "true");
-  button.classList.add("busy");
-  try {
-    return await call();
-  } catch (err) {
-    alert.textContent = errorMessage(err);
-    return null;
-  } finally {
-    buttons.forEach((b) => (b.disabled = false));
-    button.removeAttribute("aria-busy");
-    button.classList.remove("busy");
-    // Disabling the focused button dropped focus to the page: give it back.
-    if (button.isConnected && (document.activeElement === document.body || !document.activeElement)) button.focus();
-  }
-}
-
-/**
- * Join with the room code a form holds: the name and the code checked first (what is
- * missing goes to the alert, focus to its field), then the join, whose session is
- * handed over to the room page. The session, or null.
- * @param {HTMLElement} root  the form's page (its buttons are disabled meanwhile)
- * @param {HTMLElement} alert
- * @param {HTMLButtonElement} button
- * @param {HTMLInputElement} nameInput
- * @param {HTMLInputElement} codeInput
- * @returns {Promise<SessionOut | null>}
- */
-export async function joinByCode(root, alert, button, nameInput, codeInput) {
-  const display = takeName(nameInput, alert);
-  if (display === null) return null;
-  const code = codeInput.value.trim();
-  if (!code) {
-    alert.textContent = "Enter the room code you were given, like 7-amber-falcon.";
-    codeInput.focus();
-    return null;
-  }
-  const out = await submit(root, alert, button, () => api.joinRoom({ display_name: display, code }));
-  if (out) handOverSession(out);
-  return out;
 }
 
 export class HomePage extends HTMLElement {

@@ -4,7 +4,7 @@
 import * as api from "../api.js";
 import { ICONS, append, errorMessage, formatDuration, formatFull, h, icon, parseSvg } from "./dom.js";
 import { whenConnected } from "./connection-panel.js";
-import { takeInvite } from "./handover.js";
+import { takeInvite } from "../handover.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 

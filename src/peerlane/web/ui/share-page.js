@@ -1,306 +1,20 @@
 // <pl-share-page> (/share): upload files once, get a link (and a QR code) anyone can
 // download them from until it expires. The manage token that deletes the share stays
-// in this browser (localStorage), with the link, under "Your shares on this device".
-// <pl-share-download-page> (/s#<token>): the files behind a share link, to download.
+// in this browser (localStorage, share-store.js), with the link, under "Your shares on
+// this device". The files go up through an upload queue (share-uploads.js); this module
+// is the page: the form, the rows of the uploads, the link, the shares made here.
 
-import { ApiError, request } from "../api.js";
-import { upload } from "../tus.js";
-import { ICONS, errorCode, errorMessage, errorStatus, formatDuration, formatFull, h, icon, parseSvg } from "./dom.js";
-import { attachDrop, filePicker, guardPageDrops } from "./file-drop.js";
-import { SpeedMeter, fileKind, formatBytes, formatRate, kindIcon } from "./file-info.js";
+import { UPLOADS, createShare, deleteShare, localLink } from "../share-api.js";
+import { finishShare, forgetShare, saveShare, savedShares } from "../share-store.js";
+import { UploadItem, UploadQueue } from "../share-uploads.js";
+import { errorMessage, errorStatus, h } from "./dom.js";
+import { attachDrop, guardPageDrops } from "./file-drop.js";
+import { shareForm } from "./share-form.js";
+import { brandLink, expiryText } from "./share-parts.js";
+import { UploadRow, mineRow, readyView } from "./share-views.js";
 
-/**
- * @typedef {object} CreatedShare    POST /api/shares
- * @property {string} id
- * @property {string} link
- * @property {string} manage_token
- * @property {number} expires_at     seconds since the epoch
- * @property {number | null} max_downloads
- * @property {number} size_limit
- * @property {string} upload_url
- * @property {string} qr_svg
- *
- * @typedef {object} SharedFile      a file of POST /api/shares/open
- * @property {string} id
- * @property {string} name
- * @property {number} size
- * @property {string} type
- * @property {string | null} root
- * @property {boolean} verified
- * @property {number | null} [downloads]
- * @property {string} url
- *
- * @typedef {object} ShareView       POST /api/shares/open {token}
- * @property {string} id
- * @property {number} expires_at
- * @property {number | null} max_downloads
- * @property {number} size_limit
- * @property {SharedFile[]} files
- *
- * @typedef {object} SavedShare      what this browser remembers of a share it made
- * @property {string} id
- * @property {string} link
- * @property {string} manage_token
- * @property {number} expires_at
- * @property {number | null} max_downloads
- * @property {number} created_at     seconds since the epoch
- * @property {SavedFile[]} files
- * @property {boolean} complete      every file finished uploading
- * @property {string} [qr_svg]
- *
- * @typedef {object} SavedFile
- * @property {string} name
- * @property {number} size
- * @property {string} type
- * @property {string} [url]          the tus upload URL, to resume after a reload
- * @property {boolean} [done]
- */
-
-const UPLOADS = "/api/files/uploads";
-const CHUNK_BYTES = 4 * 1024 * 1024; // progress moves once per chunk: not too coarse
-const SHARES_KEY = "peerlane.shares";
-const HOUR_S = 3600;
-const EXPIRY_CHOICES = /** @type {const} */ ([
-  [HOUR_S, "1 hour"],
-  [24 * HOUR_S, "24 hours"],
-  [7 * 24 * HOUR_S, "7 days"],
-]);
-const DEFAULT_TTL = 24 * HOUR_S;
-
-const SHARE_ERRORS = /** @type {Record<string, string>} */ ({
-  share_not_found: "No share has this link. Check that you copied the whole link, or ask the sender for a new one.",
-  share_expired: "This link has expired, and its files were deleted from the server. Ask the sender for a new link.",
-  share_exhausted: "This file was downloaded as often as the sender allowed.",
-});
-
-// -- the share API (bearer-authenticated calls are not in api.js: it speaks cookies) ----
-
-/**
- * @param {{ttl?: number, max_downloads?: number, size?: number}} options
- * @returns {Promise<CreatedShare>}
- */
-export function createShare(options) {
-  return request("POST", "/api/shares", options);
-}
-
-/**
- * What a share holds. The secret of the link (after `#`) goes in the body, never in a
- * path: the answer's file URLs carry only ids, and the cookie this request sets (scoped
- * to the share's path) is what authorizes the downloads.
- * @param {string} token
- * @returns {Promise<ShareView>}
- */
-export function getShare(token) {
-  return request("POST", "/api/shares/open", { token });
-}
-
-/**
- * @param {string} id
- * @param {string} manageToken
- * @returns {Promise<void>}
- */
-export async function deleteShare(id, manageToken) {
-  let response;
-  try {
-    response = await fetch(`/api/shares/${encodeURIComponent(id)}`, {
-      method: "DELETE",
-      credentials: "omit",
-      headers: { Accept: "application/json", Authorization: `Bearer ${manageToken}` },
-    });
-  } catch {
-    throw new ApiError(0, "unavailable", "Cannot reach the server. Check your connection and try again.");
-  }
-  if (response.ok) return;
-  let detail = null;
-  try {
-    detail = (await response.json())?.error;
-  } catch {
-    /* not JSON */
-  }
-  throw new ApiError(
-    response.status,
-    typeof detail?.code === "string" ? detail.code : "bad_request",
-    typeof detail?.message === "string" ? detail.message : `The server answered ${response.status}.`,
-  );
-}
-
-/**
- * The link's path and fragment on this page's origin (the server's public URL may name
- * another host; the CSP and the cookies want this one).
- * @param {string} link
- */
-function localLink(link) {
-  try {
-    const url = new URL(link, location.href);
-    return `${location.origin}${url.pathname}${url.hash}`;
-  } catch {
-    return link;
-  }
-}
-
-// -- shares remembered by this browser ------------------------------------------------------
-
-/** @returns {SavedShare[]} */
-export function savedShares() {
-  try {
-    const raw = JSON.parse(localStorage.getItem(SHARES_KEY) ?? "[]");
-    return Array.isArray(raw) ? raw.filter((s) => s && typeof s.id === "string" && typeof s.manage_token === "string") : [];
-  } catch {
-    return [];
-  }
-}
-
-/** @param {SavedShare[]} list */
-function storeShares(list) {
-  try {
-    // Expired shares are gone from the server: nothing to manage any more.
-    const now = Date.now() / 1000;
-    localStorage.setItem(SHARES_KEY, JSON.stringify(list.filter((s) => s.expires_at > now)));
-  } catch {
-    /* private mode or full: the share still works, it just isn't listed later */
-  }
-}
-
-/** @param {SavedShare} share */
-function saveShare(share) {
-  storeShares([share, ...savedShares().filter((s) => s.id !== share.id)]);
-}
-
-/**
- * Change one remembered share in place.
- * @param {string} id
- * @param {(share: SavedShare) => void} change
- */
-function updateShare(id, change) {
-  const list = savedShares();
-  const share = list.find((s) => s.id === id);
-  if (!share) return;
-  change(share);
-  storeShares(list);
-}
-
-/**
- * A fetch that sends the share's manage token (the tus client speaks cookies).
- * @param {string} token
- * @returns {typeof fetch}
- */
-function bearerFetch(token) {
-  return (input, init = {}) => {
-    const headers = new Headers(init.headers);
-    headers.set("Authorization", `Bearer ${token}`);
-    return fetch(input, { ...init, headers, credentials: "omit" });
-  };
-}
-
-/** @param {string} id */
-function forgetShare(id) {
-  storeShares(savedShares().filter((s) => s.id !== id));
-}
-
-/** @param {number} expiresAt  seconds since the epoch */
-function expiryText(expiresAt) {
-  const left = expiresAt - Date.now() / 1000;
-  if (left <= 0) return "Expired";
-  // "60 min" reads oddly for a link made to last an hour.
-  if (left >= 55 * 60 && left < 90 * 60) return "Expires in 1 h";
-  return `Expires in ${formatDuration(left)}`;
-}
-
-/** The product's name as a link home, above the cards. */
-function brandLink() {
-  return h("header", { class: "brand" }, [
-    h("a", { href: "/", class: "brand-name brand-link" }, [h("span", { class: "brand-mark", "aria-hidden": "true" }), "peerlane"]),
-  ]);
-}
-
-/**
- * Copy text to the clipboard, or select the element's text when that is not allowed.
- * @param {string} text
- * @param {Element} element
- * @param {HTMLElement} note  a role=status element that says what happened
- */
-async function copyText(text, element, note) {
-  let ok = false;
-  try {
-    await navigator.clipboard.writeText(text);
-    ok = true;
-  } catch {
-    const sel = window.getSelection();
-    if (sel) {
-      const range = document.createRange();
-      range.selectNodeContents(element);
-      sel.removeAllRanges();
-      sel.addRange(range);
-    }
-  }
-  note.textContent = ok ? "Copied" : "Selected — press Ctrl+C to copy";
-  note.classList.add("show");
-  setTimeout(() => {
-    note.classList.remove("show");
-    note.textContent = "";
-  }, 2500);
-}
-
-// -- one file being uploaded ----------------------------------------------------------------
-
-/** @typedef {"queued" | "uploading" | "done" | "failed" | "cancelled"} UploadState */
-
-class UploadRow {
-  /** @type {UploadState} */
-  state = "queued";
-  sent = 0;
-  /** @type {AbortController | null} */
-  abort = null;
-  /** @type {string | null} the tus upload URL, once created */
-  url = null;
-  meter = new SpeedMeter();
-
-  /**
-   * @param {File | null} file  null for a file uploaded before (a resumed share)
-   * @param {{name: string, size: number, type: string}} [info]
-   */
-  constructor(file, info) {
-    this.file = file;
-    const name = info?.name ?? (file ? file.webkitRelativePath || file.name : "");
-    this.info = { name, size: info?.size ?? file?.size ?? 0, type: info?.type ?? file?.type ?? "" };
-    if (!file) this.state = "done";
-    const kind = fileKind(name, this.info.type);
-    this.progress = h("progress", { max: String(Math.max(1, this.info.size)), value: "0", "aria-label": `Upload of ${name}` });
-    this.status = h("span", { class: "upload-status", "data-testid": "upload-status" });
-    this.error = h("p", { class: "file-error", role: "alert" });
-    this.actions = h("span", { class: "file-actions" });
-    this.el = h("li", { class: "file-row", "data-testid": "upload", "data-state": "queued" }, [
-      kindIcon(kind),
-      h("div", { class: "file-main" }, [
-        h("div", { class: "file-line" }, [
-          h("span", { class: "file-name", text: name, title: name }),
-          h("span", { class: "file-size", text: formatBytes(this.info.size) }),
-        ]),
-        this.progress,
-        this.status,
-        this.error,
-      ]),
-      this.actions,
-    ]);
-    this.render();
-  }
-
-  render() {
-    const { state, info: file } = this;
-    this.el.dataset.state = state;
-    this.progress.value = state === "done" ? Math.max(1, file.size) : this.sent;
-    let text = "";
-    if (state === "queued") text = "Waiting";
-    else if (state === "uploading") {
-      const rate = formatRate(this.meter.rate(), this.meter.secondsLeft(file.size));
-      text = `${formatBytes(this.sent)} of ${formatBytes(file.size)}${rate ? ` · ${rate}` : ""}`;
-    } else if (state === "done") text = "Uploaded";
-    else if (state === "failed") text = `Stopped at ${formatBytes(this.sent)} of ${formatBytes(file.size)}`;
-    else text = "Cancelled";
-    if (this.status.textContent !== text) this.status.textContent = text;
-    this.progress.hidden = state === "done" || state === "cancelled";
-  }
-}
+/** @typedef {import("../share-api.js").CreatedShare} CreatedShare */
+/** @typedef {import("../share-store.js").SavedFile} SavedFile */
 
 // -- /share ---------------------------------------------------------------------------------
 
@@ -309,6 +23,8 @@ export class SharePage extends HTMLElement {
   #chosen = [];
   /** @type {UploadRow[]} */
   #rows = [];
+  /** @type {UploadQueue | null} */
+  #queue = null;
   /** @type {(CreatedShare & {files: SavedFile[]}) | null} */
   #share = null;
   #uploading = false;
@@ -356,7 +72,7 @@ export class SharePage extends HTMLElement {
     for (const undo of this.#cleanup.splice(0)) undo();
     window.removeEventListener("beforeunload", this.#beforeUnload);
     clearInterval(this.#tick);
-    for (const row of this.#rows) row.abort?.abort();
+    this.#queue?.cancel();
   }
 
   /** @param {BeforeUnloadEvent} event */
@@ -376,108 +92,15 @@ export class SharePage extends HTMLElement {
   // -- step 1: choose files and options --------------------------------------------------
 
   #renderForm() {
-    const picker = filePicker({ id: "share-files", label: "Files to share", onFiles: (files) => this.#add(files) });
-    const choose = h("button", { type: "button", class: "btn", onclick: picker.open }, [
-      icon(["M12 5v14", "M5 12h14"]),
-      this.#chosen.length ? "Add more files" : "Choose files",
-    ]);
-    const total = this.#chosen.reduce((n, f) => n + f.size, 0);
-    const list = h("ul", { class: "file-list", "aria-label": "Files to share" });
-    this.#chosen.forEach((file, i) => {
-      list.append(
-        h("li", { class: "file-row", "data-testid": "chosen-file" }, [
-          kindIcon(fileKind(file.name, file.type)),
-          h("div", { class: "file-main" }, [
-            h("div", { class: "file-line" }, [
-              h("span", { class: "file-name", text: file.webkitRelativePath || file.name, title: file.name }),
-              h("span", { class: "file-size", text: formatBytes(file.size) }),
-            ]),
-          ]),
-          h(
-            "button",
-            {
-              type: "button",
-              class: "icon-btn",
-              "aria-label": `Remove ${file.name}`,
-              title: "Remove",
-              onclick: () => {
-                this.#chosen.splice(i, 1);
-                this.#renderForm();
-                (/** @type {HTMLElement | null} */ (this.#card.querySelector(".file-list .icon-btn")) ?? choose).focus();
-              },
-            },
-            [icon(ICONS.close)],
-          ),
-        ]),
-      );
-    });
-
-    const expiry = h("select", { id: "share-expiry", name: "ttl" });
-    for (const [seconds, text] of EXPIRY_CHOICES) {
-      expiry.append(h("option", { value: String(seconds), text, selected: seconds === DEFAULT_TTL }));
-    }
-    const maxDownloads = h("input", {
-      id: "share-max-downloads",
-      name: "max_downloads",
-      type: "number",
-      min: "1",
-      step: "1",
-      inputmode: "numeric",
-      placeholder: "No limit",
-      "aria-describedby": "share-max-help",
-    });
-    const submit = h("button", { type: "submit", class: "btn primary wide" }, [
-      icon(["M12 15V4", "m7 9 5-5 5 5", "M4 15v4a1 1 0 0 0 1 1h14a1 1 0 0 0 1-1v-4"]),
-      "Upload",
-    ]);
-    const form = h("form", { class: "stack", novalidate: true }, [
-      h("div", { class: "share-head" }, [
-        h("h1", { id: "share-title", class: "card-title", text: "Share files by link" }),
-        h("p", {
-          class: "muted",
-          text: "Upload files once and send the link: anyone who has it can download them until it expires. No account needed.",
-        }),
-      ]),
-      h("div", { class: "pick-zone" }, [
-        picker.input,
-        choose,
-        h("span", { class: "muted small pick-hint", text: this.#chosen.length ? "" : "or drop files here" }),
-        this.#chosen.length
-          ? h("span", {
-              class: "muted small pick-total",
-              text: `${this.#chosen.length} ${this.#chosen.length === 1 ? "file" : "files"}, ${formatBytes(total)}`,
-            })
-          : null,
-      ]),
-      this.#chosen.length ? list : null,
-      h("div", { class: "share-options" }, [
-        h("div", { class: "field" }, [h("label", { for: "share-expiry", text: "The link expires after" }), expiry]),
-        h("div", { class: "field" }, [
-          h("label", { for: "share-max-downloads", text: "Downloads per file (optional)" }),
-          maxDownloads,
-          h("p", { class: "field-help", id: "share-max-help", text: "Leave empty for no limit." }),
-        ]),
-      ]),
-      submit,
-      this.#alert,
-    ]);
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const raw = maxDownloads.value.trim();
-      const max = raw ? Number(raw) : null;
-      if (max !== null && (!Number.isInteger(max) || max < 1)) {
-        this.#alert.textContent = "The download limit is a whole number, 1 or more (or leave it empty).";
-        maxDownloads.setAttribute("aria-invalid", "true");
-        maxDownloads.focus();
-        return;
-      }
-      maxDownloads.removeAttribute("aria-invalid");
-      if (!this.#chosen.length) {
-        this.#alert.textContent = "Choose the files to share first.";
-        choose.focus();
-        return;
-      }
-      void this.#start(Number(expiry.value), max, submit);
+    const { form, choose } = shareForm(this.#chosen, this.#alert, {
+      add: (files) => this.#add(files),
+      remove: (i) => {
+        this.#chosen.splice(i, 1);
+        this.#renderForm();
+        const next = this.#card.querySelector(".file-list .icon-btn") ?? this.#card.querySelector(".pick-zone .btn");
+        /** @type {HTMLElement | null} */ (next)?.focus();
+      },
+      start: (ttl, max, submit) => void this.#start(ttl, max, submit),
     });
     const focusedChoose = document.activeElement?.closest?.(".pick-zone") != null;
     this.#card.replaceChildren(form);
@@ -511,10 +134,10 @@ export class SharePage extends HTMLElement {
       return;
     }
     const fileInfo = files.map((f) => ({ name: f.webkitRelativePath || f.name, size: f.size, type: f.type }));
-    this.#share = { ...created, link: localLink(created.link), files: fileInfo };
+    const share = { ...created, link: localLink(created.link), files: fileInfo };
     saveShare({
       id: created.id,
-      link: this.#share.link,
+      link: share.link,
       manage_token: created.manage_token,
       expires_at: created.expires_at,
       max_downloads: created.max_downloads,
@@ -523,10 +146,34 @@ export class SharePage extends HTMLElement {
       complete: false,
       qr_svg: created.qr_svg,
     });
-    this.#rows = files.map((f) => new UploadRow(f));
-    this.#resumed = false;
+    const queue = this.#startQueue(share, files.map((f) => new UploadItem(f)), false);
     this.#renderUploading();
-    await this.#uploadAll();
+    await this.#uploadAll(queue, () => queue.run());
+  }
+
+  /**
+   * The queue of the share on screen, and a row per file.
+   * @param {CreatedShare & {files: SavedFile[]}} share
+   * @param {UploadItem[]} items
+   * @param {boolean} resumed  the share was made earlier: cancelling keeps it
+   */
+  #startQueue(share, items, resumed) {
+    const queue = new UploadQueue(share, items);
+    /** @param {UploadItem} item */
+    const retry = (item) => {
+      this.#alert.textContent = "";
+      // A run under way takes the retried file in: only a finished one is started again.
+      if (queue.running) void queue.retry(item);
+      else void this.#uploadAll(queue, () => queue.retry(item));
+    };
+    this.#rows = items.map((item) => new UploadRow(item, retry));
+    const rowOf = new Map(this.#rows.map((row) => [row.item, row]));
+    queue.addEventListener("change", (event) => rowOf.get(/** @type {CustomEvent<UploadItem>} */ (event).detail)?.changed());
+    queue.addEventListener("progress", (event) => rowOf.get(/** @type {CustomEvent<UploadItem>} */ (event).detail)?.progressed());
+    this.#share = share;
+    this.#queue = queue;
+    this.#resumed = resumed;
+    return queue;
   }
 
   #renderUploading() {
@@ -551,132 +198,33 @@ export class SharePage extends HTMLElement {
     heading.focus();
   }
 
-  async #uploadAll() {
-    const share = this.#share;
-    if (!share) return;
+  /**
+   * Run the queue; once it is through, say what did not finish, or show the link.
+   * @param {UploadQueue} queue
+   * @param {() => Promise<import("../share-uploads.js").QueueOutcome>} run
+   */
+  async #uploadAll(queue, run) {
     this.#uploading = true;
-    for (const row of this.#rows) {
-      if (row.state !== "queued") continue;
-      if (this.#share !== share) return;
-      await this.#uploadOne(share, row);
-    }
+    const outcome = await run();
+    if (this.#queue !== queue) return; // cancelled, or another share since
     this.#uploading = false;
-    if (this.#share !== share) return;
-    const failed = this.#rows.filter((r) => r.state === "failed");
-    if (failed.length) {
+    if (outcome === "cancelled") return;
+    const failed = this.#rows.filter((r) => r.item.state === "failed");
+    if (outcome === "failed" && failed.length) {
       this.#alert.textContent =
         failed.length === this.#rows.length
           ? "The upload stopped. Retry to continue where it left off."
           : `${failed.length} of ${this.#rows.length} files did not finish. Retry to continue where they left off.`;
       return;
     }
-    const saved = this.#saved(share);
-    saveShare({ ...saved, complete: saved.files.every((f) => f.done) });
+    finishShare(queue.share, localLink(queue.share.link));
     this.#renderReady();
-  }
-
-  /** @param {CreatedShare} share */
-  #saved(share) {
-    return (
-      savedShares().find((s) => s.id === share.id) ?? {
-        id: share.id,
-        link: localLink(share.link),
-        manage_token: share.manage_token,
-        expires_at: share.expires_at,
-        max_downloads: share.max_downloads,
-        created_at: Date.now() / 1000,
-        files: [],
-        complete: false,
-      }
-    );
-  }
-
-  /**
-   * @param {CreatedShare} share
-   * @param {UploadRow} row
-   */
-  async #uploadOne(share, row) {
-    const abort = new AbortController();
-    row.abort = abort;
-    row.state = "uploading";
-    row.error.textContent = "";
-    row.actions.replaceChildren();
-    row.meter.reset();
-    row.render();
-    let last = 0;
-    const file = row.file;
-    if (!file) return;
-    const name = row.info.name;
-    /** @param {(f: SavedFile) => void} change */
-    const remember = (change) =>
-      updateShare(share.id, (saved) => {
-        const entry = saved.files.find((f) => f.name === name && f.size === file.size && !f.done);
-        if (entry) change(entry);
-      });
-    try {
-      await upload(file, {
-        endpoint: UPLOADS,
-        metadata: { share: share.id, name, type: file.type || "application/octet-stream" },
-        fetch: bearerFetch(share.manage_token),
-        url: row.url,
-        chunkBytes: CHUNK_BYTES,
-        signal: abort.signal,
-        onUrl: (url) => {
-          row.url = url;
-          remember((f) => (f.url = url));
-        },
-        onProgress: ({ offset }) => {
-          row.sent = offset;
-          row.meter.add(offset);
-          const now = performance.now();
-          if (now - last > 200) {
-            last = now;
-            row.render();
-          }
-        },
-      });
-      row.sent = file.size;
-      row.state = "done";
-      remember((f) => (f.done = true));
-    } catch (err) {
-      if (abort.signal.aborted) {
-        row.state = "cancelled";
-      } else {
-        row.state = "failed";
-        row.error.textContent = errorMessage(err, "The upload stopped.");
-        const code = errorCode(err);
-        // These need a new share (or less data); resuming the same upload won't help.
-        const final = code === "share_expired" || code === "share_quota_exceeded" || code === "file_too_large"
-          || code === "storage_quota_exceeded" || errorStatus(err) === 404;
-        if (!final) {
-          row.actions.append(
-            h("button", {
-              type: "button",
-              class: "btn small-btn",
-              text: "Retry",
-              "aria-label": `Retry ${name}`,
-              onclick: () => {
-                row.state = "queued";
-                this.#alert.textContent = "";
-                void this.#uploadAll();
-              },
-            }),
-          );
-        }
-      }
-    } finally {
-      row.abort = null;
-      row.render();
-    }
   }
 
   async #cancel() {
     const share = this.#share;
-    for (const row of this.#rows) {
-      row.abort?.abort();
-      if (row.state === "queued") row.state = "cancelled";
-      row.render();
-    }
+    this.#queue?.cancel();
+    this.#queue = null;
     this.#uploading = false;
     this.#share = null;
     if (share && !this.#resumed) {
@@ -698,79 +246,21 @@ export class SharePage extends HTMLElement {
   #renderReady() {
     const share = this.#share;
     if (!share) return;
-    const copied = h("span", { class: "copied", role: "status" });
-    const linkEl = h("p", {
-      class: "invite-link share-link",
-      "data-testid": "share-link",
-      "aria-labelledby": "share-link-label",
-      text: share.link,
+    const view = readyView(share, this.#rows, this.#alert, {
+      delete: (button) => void this.#delete(share.id, share.manage_token, button),
+      more: () => {
+        this.#share = null;
+        this.#queue = null;
+        this.#rows = [];
+        this.#chosen = [];
+        this.#renderForm();
+        this.#renderMine();
+        /** @type {HTMLElement | null} */ (this.#card.querySelector(".pick-zone .btn"))?.focus();
+      },
     });
-    const actions = h("div", { class: "btn-row" }, [
-      h("button", { type: "button", class: "btn", onclick: () => void copyText(share.link, linkEl, copied) }, [
-        icon(ICONS.copy),
-        "Copy link",
-      ]),
-    ]);
-    if (typeof navigator.share === "function") {
-      actions.append(
-        h(
-          "button",
-          {
-            type: "button",
-            class: "btn",
-            onclick: () => void navigator.share({ title: "Files on peerlane", url: share.link }).catch(() => {}),
-          },
-          [icon(ICONS.share), "Share"],
-        ),
-      );
-    }
-    actions.append(h("a", { class: "btn subtle", href: share.link, target: "_blank", rel: "noopener", text: "Open" }), copied);
-    const qr = h("div", { class: "invite-qr share-qr", "data-testid": "share-qr", role: "img", "aria-label": "QR code of the link" });
-    const svg = share.qr_svg ? parseSvg(share.qr_svg) : null;
-    if (svg) qr.append(svg);
-    else qr.classList.add("none");
-    const total = share.files.reduce((n, f) => n + f.size, 0);
-    const heading = h("h1", { id: "share-title", class: "card-title", text: "Your link is ready", tabindex: "-1" });
-    const del = h("button", { type: "button", class: "btn danger", text: "Delete share" });
-    del.addEventListener("click", () => void this.#delete(share.id, share.manage_token, del));
-    this.#card.replaceChildren(
-      h("div", { class: "stack share-ready" }, [
-        heading,
-        h("p", { class: "muted", text: "Send this link to the people who should get the files. Anyone who has it can download them." }),
-        h("div", {}, [h("p", { class: "field-label", id: "share-link-label", text: "Link" }), linkEl]),
-        actions,
-        h("div", { class: "invite-grid" }, [
-          qr,
-          h("div", { class: "invite-text" }, [
-            h("p", { class: "share-expiry", "data-testid": "share-expiry", "data-expires": String(share.expires_at), title: `Expires ${formatFull(new Date(share.expires_at * 1000))}`, text: expiryText(share.expires_at) }),
-            h("p", { class: "muted small", text: `${share.files.length} ${share.files.length === 1 ? "file" : "files"}, ${formatBytes(total)}` }),
-            share.max_downloads
-              ? h("p", { class: "muted small", text: `Each file can be downloaded ${share.max_downloads === 1 ? "once" : `${share.max_downloads} times`}.` })
-              : null,
-          ]),
-        ]),
-        h("ul", { class: "file-list", "aria-label": "Uploaded files" }, this.#rows.map((r) => r.el)),
-        h("div", { class: "btn-row share-manage" }, [
-          del,
-          h("button", {
-            type: "button",
-            class: "btn",
-            text: "Share more files",
-            onclick: () => {
-              this.#share = null;
-              this.#rows = [];
-              this.#chosen = [];
-              this.#renderForm();
-              this.#renderMine();
-              /** @type {HTMLElement | null} */ (this.#card.querySelector(".pick-zone .btn"))?.focus();
-            },
-          }),
-        ]),
-        this.#alert,
-      ]),
-    );
+    this.#card.replaceChildren(view.root);
     this.#renderMine();
-    heading.focus();
+    view.heading.focus();
   }
 
   /**
@@ -798,6 +288,7 @@ export class SharePage extends HTMLElement {
     forgetShare(id);
     if (this.#share?.id === id) {
       this.#share = null;
+      this.#queue = null;
       this.#rows = [];
       this.#chosen = [];
       this.#renderForm();
@@ -817,43 +308,13 @@ export class SharePage extends HTMLElement {
       this.#mine.replaceChildren();
       return;
     }
-    const items = list.map((s) => {
-      const total = s.files.reduce((n, f) => n + f.size, 0);
-      const first = s.files[0]?.name ?? "";
-      const what = s.files.length === 1 ? first : `${first} and ${s.files.length - 1} more`;
-      const del = h("button", { type: "button", class: "btn danger small-btn", text: "Delete", "aria-label": `Delete the share of ${what}` });
-      del.addEventListener("click", () => void this.#delete(s.id, s.manage_token, del));
-      /** @type {HTMLElement | null} */
-      let resume = null;
-      if (!s.complete && !this.#uploading) {
-        const picker = filePicker({
-          label: `Pick the files of ${what} again`,
-          onFiles: (files) => void this.#resume(s.id, files),
-        });
-        resume = h("span", { class: "pick-again" }, [
-          picker.input,
-          h("button", {
-            type: "button",
-            class: "btn small-btn",
-            text: "Continue uploading",
-            "aria-label": `Continue uploading ${what}`,
-            title: "Pick the same files again; the upload goes on where it stopped",
-            onclick: picker.open,
-          }),
-        ]);
-      }
-      return h("li", { class: "mine-row", "data-testid": "my-share", "data-share-id": s.id }, [
-        h("div", { class: "mine-main" }, [
-          h("a", { href: s.link, class: "mine-name", text: what || "Empty share" }),
-          h("p", {
-            class: "muted small",
-            "data-expires": String(s.expires_at),
-            text: `${formatBytes(total)} · ${expiryText(s.expires_at)}${s.complete ? "" : " · not every file finished uploading"}`,
-          }),
-        ]),
-        h("div", { class: "file-actions" }, [resume, del]),
-      ]);
-    });
+    const items = list.map((saved) =>
+      mineRow(saved, {
+        resumable: !saved.complete && !this.#uploading,
+        onDelete: (button) => void this.#delete(saved.id, saved.manage_token, button),
+        onResume: (files) => void this.#resume(saved.id, files),
+      }),
+    );
     this.#mine.replaceChildren(
       h("h2", { id: "mine-title", class: "card-title small-title", text: "Your shares on this device" }),
       h("ul", { class: "mine-list" }, items),
@@ -872,13 +333,13 @@ export class SharePage extends HTMLElement {
     const note = this.#mine.querySelector(".form-error");
     if (!saved || this.#uploading) return;
     const pending = saved.files.filter((f) => !f.done);
-    /** @type {UploadRow[]} */
-    const rows = [];
+    /** @type {UploadItem[]} */
+    const items = [];
     /** @type {string[]} */
     const missing = [];
     for (const entry of saved.files) {
       if (entry.done) {
-        rows.push(new UploadRow(null, entry));
+        items.push(new UploadItem(null, entry));
         continue;
       }
       const file = files.find((f) => (f.webkitRelativePath || f.name) === entry.name && f.size === entry.size);
@@ -886,16 +347,16 @@ export class SharePage extends HTMLElement {
         missing.push(entry.name);
         continue;
       }
-      const row = new UploadRow(file, entry);
-      row.url = entry.url ?? null;
-      rows.push(row);
+      const item = new UploadItem(file, entry);
+      item.url = entry.url ?? null;
+      items.push(item);
     }
     if (missing.length === pending.length) {
       if (note) note.textContent = `Those aren't the files that were left to upload. Pick ${pending.map((f) => f.name).join(", ")}.`;
       return;
     }
     if (note) note.textContent = "";
-    this.#share = {
+    const share = {
       id: saved.id,
       link: saved.link,
       manage_token: saved.manage_token,
@@ -906,11 +367,10 @@ export class SharePage extends HTMLElement {
       qr_svg: saved.qr_svg ?? "",
       files: saved.files.filter((f) => f.done || !missing.includes(f.name)),
     };
-    this.#rows = rows;
-    this.#resumed = true;
+    const queue = this.#startQueue(share, items, true);
     this.#renderUploading();
     this.#renderMine();
-    await this.#uploadAll();
+    await this.#uploadAll(queue, () => queue.run());
     if (missing.length && this.#share?.id === id) {
       this.#alert.textContent = `Not uploaded (not picked again): ${missing.join(", ")}.`;
     }
@@ -923,169 +383,4 @@ export class SharePage extends HTMLElement {
   }
 }
 
-// -- /s#<token> -------------------------------------------------------------------------------
-
-export class ShareDownloadPage extends HTMLElement {
-  #token = "";
-  /** @type {ReturnType<typeof setTimeout> | undefined} */
-  #refresh;
-  #card = h("section", { class: "card share-card", "aria-labelledby": "share-title", "aria-busy": "true" });
-  #foot = h("p", { class: "entry-foot muted" }, ["Shared with peerlane. ", h("a", { href: "/share", text: "Share files of your own" })]);
-
-  connectedCallback() {
-    document.title = "Shared files — peerlane";
-    this.#token = decodeURIComponent(location.hash.replace(/^#/, "")).trim();
-    this.replaceChildren(
-      h("main", { class: "entry share-entry", id: "main" }, [
-        brandLink(),
-        this.#card,
-        this.#foot,
-      ]),
-    );
-    this.#card.replaceChildren(
-      h("p", { class: "opening", role: "status" }, [h("span", { class: "spinner", "aria-hidden": "true" }), "Loading the files…"]),
-    );
-    void this.#load();
-  }
-
-  disconnectedCallback() {
-    clearTimeout(this.#refresh);
-  }
-
-  async #load() {
-    if (!this.#token) {
-      this.#problem("This link is incomplete", "The part after the # is missing. Check that you copied the whole link.");
-      return;
-    }
-    try {
-      const share = await getShare(this.#token);
-      if (!this.isConnected) return;
-      this.#render(share);
-    } catch (err) {
-      if (!this.isConnected) return;
-      const code = errorCode(err) ?? "";
-      const status = errorStatus(err);
-      if (code === "share_expired" || status === 410) {
-        this.#problem("This link has expired", SHARE_ERRORS.share_expired ?? "", "expired");
-      } else if (code === "share_not_found" || status === 404) {
-        this.#problem("This link doesn't work", SHARE_ERRORS.share_not_found ?? "", "unknown");
-      } else {
-        this.#problem("Can't load the files", errorMessage(err), "error", true);
-      }
-    }
-  }
-
-  /**
-   * @param {string} title
-   * @param {string} text
-   * @param {string} [kind]   "expired" | "unknown" | "error" (data-problem, for tests)
-   * @param {boolean} [retry]
-   */
-  #problem(title, text, kind = "unknown", retry = false) {
-    document.title = `${title} — peerlane`;
-    this.#card.removeAttribute("aria-busy");
-    this.#foot.hidden = !retry; // the card's own button says the same
-    this.#card.replaceChildren(
-      h("div", { class: "stack share-problem", "data-testid": "share-problem", "data-problem": kind }, [
-        h("h1", { id: "share-title", class: "card-title", text: title }),
-        h("p", { role: "alert", text }),
-        h("p", { class: "btn-row" }, [
-          retry ? h("button", { type: "button", class: "btn primary", text: "Try again", onclick: () => void this.#load() }) : null,
-          h("a", { href: "/share", class: retry ? "btn" : "btn primary", text: "Share files of your own" }),
-        ]),
-      ]),
-    );
-  }
-
-  /** @param {ShareView} share */
-  #render(share) {
-    this.#card.removeAttribute("aria-busy");
-    this.#foot.hidden = false;
-    const files = share.files;
-    const total = files.reduce((n, f) => n + f.size, 0);
-    const max = share.max_downloads;
-    const title = files.length === 1 && files[0] ? files[0].name : "Files shared with you";
-    document.title = `${title} — peerlane`;
-    const list = h("ul", { class: "file-list downloads", "aria-label": "Files", "data-testid": "share-files" });
-    for (const f of files) {
-      const used = f.downloads ?? 0;
-      const exhausted = max != null && used >= max;
-      // The server's URL on this page's origin: ids only, the cookie brings the secret.
-      const href = new URL(f.url, location.href).pathname;
-      const action = exhausted
-        ? h("span", { class: "file-note warn", text: "Download limit reached" })
-        : h(
-            "a",
-            {
-              class: "btn",
-              href,
-              download: f.name.split("/").pop() || "download",
-              "aria-label": `Download ${f.name}`,
-              "data-testid": "share-download",
-              onclick: () => this.#soon(),
-            },
-            [icon(ICONS.down), h("span", { class: "dl-text", text: "Download" })],
-          );
-      list.append(
-        h("li", { class: "file-row", "data-testid": "share-file", "data-file-id": f.id, "data-exhausted": exhausted ? "true" : null }, [
-          kindIcon(fileKind(f.name, f.type)),
-          h("div", { class: "file-main" }, [
-            h("div", { class: "file-line" }, [
-              h("span", { class: "file-name", text: f.name, title: f.name }),
-              h("span", { class: "file-size", text: formatBytes(f.size) }),
-            ]),
-            max != null && !exhausted
-              ? h("p", { class: "muted small file-sub", text: `${max - used} of ${max} ${max === 1 ? "download" : "downloads"} left` })
-              : null,
-          ]),
-          action,
-        ]),
-      );
-    }
-    const when = new Date(share.expires_at * 1000);
-    this.#card.replaceChildren(
-      h("div", { class: "stack" }, [
-        h("div", { class: "share-head" }, [
-          h("h1", { id: "share-title", class: "card-title", text: files.length === 1 ? "A file was shared with you" : "Files shared with you" }),
-          h("p", { class: "muted" }, [
-            h("span", { "data-testid": "share-expiry", title: `Expires ${formatFull(when)}`, text: expiryText(share.expires_at) }),
-            files.length ? ` · ${files.length} ${files.length === 1 ? "file" : "files"}, ${formatBytes(total)}` : "",
-          ]),
-        ]),
-        files.length
-          ? list
-          : h("div", { class: "stack" }, [
-              h("p", { role: "status", text: "There are no files here yet. The sender may still be uploading them." }),
-              h("p", {}, [h("button", { type: "button", class: "btn", text: "Check again", onclick: () => void this.#load() })]),
-            ]),
-        files.length
-          ? h("p", {
-              class: "muted small",
-              text: "If a download stops, your browser can resume it from its downloads list. Files are sent as attachments and never opened on this site.",
-            })
-          : null,
-      ]),
-    );
-  }
-
-  /** After a download starts, look again: the counts (and the limit) may have moved. */
-  #soon() {
-    clearTimeout(this.#refresh);
-    this.#refresh = setTimeout(() => {
-      const focused = document.activeElement?.getAttribute("aria-label");
-      void getShare(this.#token)
-        .then((share) => {
-          if (!this.isConnected) return;
-          this.#render(share);
-          if (focused) {
-            const again = Array.from(this.querySelectorAll("[aria-label]")).find((el) => el.getAttribute("aria-label") === focused);
-            /** @type {HTMLElement | undefined} */ (again)?.focus();
-          }
-        })
-        .catch(() => void this.#load());
-    }, 2000);
-  }
-}
-
 customElements.define("pl-share-page", SharePage);
-customElements.define("pl-share-download-page", ShareDownloadPage);

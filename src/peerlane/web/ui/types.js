@@ -30,7 +30,7 @@
  *
  * @typedef {object} MeLike
  * @property {string} participant_id
- * @property {string} [peer_id]
+ * @property {string | null} [peer_id]
  * @property {string} name
  * @property {string} role             "owner" | "member"
  *

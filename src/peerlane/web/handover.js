@@ -12,14 +12,14 @@
 // page's signaling takes it over; one nobody takes is closed after HOLD_MS, so it does
 // not stay in the room as a ghost.
 
-import { roomSocketUrl } from "../api.js";
-import { helloQuery } from "../protocol.js";
+import { roomSocketUrl } from "./api.js";
+import { helloQuery } from "./protocol.js";
 
-/** @typedef {import("./invite-panel.js").InviteView} InviteView */
-/** @typedef {import("../api.js").SessionOut} SessionOut */
-/** @typedef {import("../api.js").RoomView} RoomView */
-/** @typedef {import("../signaling.js").SocketLike} SocketLike */
-/** @typedef {import("../signaling.js").SocketConstructor} SocketConstructor */
+/** @typedef {import("./ui/invite-panel.js").InviteView} InviteView */
+/** @typedef {import("./api.js").SessionOut} SessionOut */
+/** @typedef {import("./api.js").RoomView} RoomView */
+/** @typedef {import("./signaling.js").SocketLike} SocketLike */
+/** @typedef {import("./signaling.js").SocketConstructor} SocketConstructor */
 
 /** How long a socket opened for the room page waits to be taken. */
 export const HOLD_MS = 10_000;
@@ -83,7 +83,7 @@ export class HeldSocket {
 /**
  * Remember what creating or joining a room answered, for its room page (and the invite,
  * when it came with one), and open the room's socket for it. (What GET /api/rooms/{id}
- * answers does too: returning to a room with an invite link, ui/join-now.js.)
+ * answers does too: returning to a room with an invite link, join-now.js.)
  * @param {RoomView & {invite?: SessionOut["invite"]}} out
  * @param {{WebSocket?: SocketConstructor, timers?: {setTimeout: (fn: () => void, ms: number) => unknown}}} [env]
  *   what tests replace (the browser's WebSocket and timers by default)

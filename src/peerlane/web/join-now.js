@@ -20,12 +20,12 @@
 // on to the room, or shows the form with what went wrong; a page left before the answer
 // abandons the join (no socket; a new join is signed out of again).
 
-import * as api from "../api.js";
-import { rememberedName } from "./dom.js";
+import * as api from "./api.js";
+import { rememberedName } from "./ui/dom.js";
 import { handOverSession } from "./handover.js";
 
-/** @typedef {import("../api.js").SessionOut} SessionOut */
-/** @typedef {import("../api.js").RoomView} RoomView */
+/** @typedef {import("./api.js").SessionOut} SessionOut */
+/** @typedef {import("./api.js").RoomView} RoomView */
 /**
  * @typedef {{getItem(key: string): string | null, setItem(key: string, value: string): void}} KeyValueStore
  */

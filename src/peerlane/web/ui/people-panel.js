@@ -1,0 +1,180 @@
+// The people of a room, for <pl-room-page>:
+// Roster               everyone in the room but me, online people first: the peers seen,
+//                      and the room's participant list (fetched once the room is connected,
+//                      and again when someone unknown shows up). Fires "change".
+// <pl-people-panel>    the owner's list of the others, each with a Remove button (hidden
+//                      for everyone else, and while there is nobody to list).
+
+import * as api from "../api.js";
+import { errorCode, errorMessage, errorStatus, h } from "./dom.js";
+import { whenConnected } from "./connection-panel.js";
+
+/** @typedef {import("./types.js").RoomLike} RoomLike */
+/** @typedef {{id: string, name: string, online: boolean}} Person */
+
+/** The participant list is fetched again at most this often. */
+const RELIST_MS = 5000;
+
+export class Roster extends EventTarget {
+  /** @type {Map<string, {name: string, online: boolean}>} */
+  #people = new Map();
+  /** People the owner removed here: their last presence may still be on its way. */
+  #removed = new Set();
+  #listing = false;
+  #listedAt = 0;
+  #connected = false;
+  #closed = false;
+
+  /**
+   * @param {RoomLike} room
+   * @param {string} roomId
+   */
+  constructor(room, roomId) {
+    super();
+    this.room = room;
+    this.roomId = roomId;
+  }
+
+  /**
+   * Follow the room; the function returned stops.
+   * @returns {() => void}
+   */
+  start() {
+    const onPeers = () => {
+      const peers = Array.from(this.room.peers.values());
+      const unknown = peers.some((p) => p.participant_id && !this.#people.has(p.participant_id));
+      if (unknown && this.#connected) void this.load();
+      this.#changed();
+    };
+    this.room.addEventListener("peers", onPeers);
+    // Listed once the room is connected: not to compete with connecting.
+    const stopWaiting = whenConnected(this.room, () => {
+      this.#connected = true;
+      void this.load();
+    });
+    return () => {
+      this.#closed = true;
+      stopWaiting();
+      this.room.removeEventListener("peers", onPeers);
+    };
+  }
+
+  /** @returns {Person[]} everyone but me, online people first, then by name */
+  entries() {
+    const mine = this.room.me?.participant_id;
+    const online = new Set(Array.from(this.room.peers.values()).map((p) => p.participant_id));
+    for (const peer of this.room.peers.values()) {
+      const id = peer.participant_id;
+      if (id && id !== mine && !this.#people.has(id) && !this.#removed.has(id)) {
+        this.#people.set(id, { name: peer.name || "Someone", online: true });
+      }
+    }
+    return Array.from(this.#people)
+      .filter(([id]) => id !== mine)
+      .map(([id, p]) => ({ id, name: p.name, online: online.has(id) }))
+      .sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name));
+  }
+
+  /** Fetch the participant list (the peers seen are enough when it fails). */
+  async load() {
+    if (this.#listing || Date.now() - this.#listedAt < RELIST_MS) return;
+    this.#listing = true;
+    try {
+      const out = await api.listParticipants(this.roomId);
+      this.#listedAt = Date.now();
+      for (const p of out.participants ?? []) {
+        if (!this.#removed.has(p.id)) this.#people.set(p.id, { name: p.name, online: p.online });
+      }
+    } catch {
+      /* the peers we see are enough to choose from */
+    } finally {
+      this.#listing = false;
+    }
+    if (!this.#closed) this.#changed();
+  }
+
+  /**
+   * Remove someone from the room (the owner). Already gone counts as done.
+   * @param {string} id
+   */
+  async remove(id) {
+    try {
+      await api.removeParticipant(this.roomId, id);
+    } catch (err) {
+      if (errorStatus(err) !== 404) throw err;
+    }
+    this.#removed.add(id);
+    this.#people.delete(id);
+    this.#changed();
+  }
+
+  #changed() {
+    this.dispatchEvent(new Event("change"));
+  }
+}
+
+/** <pl-people-panel>: set `roster` (and `roomName`, for the question before a removal). */
+export class PeoplePanel extends HTMLElement {
+  /** @type {Roster | null} */
+  #roster = null;
+  roomName = "";
+  #list = h("ul", { class: "people-list" });
+
+  connectedCallback() {
+    this.classList.add("panel", "people");
+    this.setAttribute("role", "region");
+    this.setAttribute("aria-label", "People in this room");
+    if (!this.firstChild) this.append(h("h2", { class: "panel-title", text: "People" }), this.#list);
+  }
+
+  get roster() {
+    return this.#roster;
+  }
+
+  set roster(roster) {
+    this.#roster?.removeEventListener("change", this.#render);
+    this.#roster = roster;
+    roster?.addEventListener("change", this.#render);
+    this.#render();
+  }
+
+  #render = () => {
+    const roster = this.#roster;
+    const owner = roster?.room.me?.role === "owner";
+    const entries = roster && owner ? roster.entries() : [];
+    this.hidden = entries.length === 0;
+    const key = entries.map((p) => `${p.id}:${p.online}`).join(",");
+    if (this.#list.dataset.key === key) return;
+    this.#list.dataset.key = key;
+    this.#list.replaceChildren(
+      ...entries.map((p) =>
+        h("li", {}, [
+          h("span", { text: p.online ? p.name : `${p.name} (offline)` }),
+          h("button", {
+            type: "button",
+            class: "btn subtle small-btn",
+            text: "Remove",
+            "aria-label": `Remove ${p.name}`,
+            onclick: () => void this.#remove(p),
+          }),
+        ]),
+      ),
+    );
+  };
+
+  /** @param {Person} person */
+  async #remove(person) {
+    const roster = this.#roster;
+    if (!roster) return;
+    const question = `Remove ${person.name} from ${this.roomName}? They are signed out at once and need a new invite to come back.`;
+    if (!confirm(question)) return;
+    try {
+      await roster.remove(person.id);
+    } catch (err) {
+      const detail = { text: errorMessage(err, "Could not remove them; try again."), code: errorCode(err) ?? "" };
+      this.dispatchEvent(new CustomEvent("room-notice", { bubbles: true, detail }));
+    }
+  }
+}
+
+customElements.define("pl-people-panel", PeoplePanel);
