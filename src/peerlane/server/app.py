@@ -22,7 +22,7 @@ from peerlane.core.session import CLOSE_GOING_AWAY, RoomDeleted, RoomEvent
 from peerlane.errors import ErrorCode, PeerlaneError, error_body
 from peerlane.files.local import LocalFileStore
 from peerlane.files.store import FileStore
-from peerlane.server import api, files_api, logs
+from peerlane.server import api, files_api, logs, not_found
 from peerlane.server.addresses import ForwardedMiddleware
 from peerlane.server.metrics import Metrics
 from peerlane.server.middleware import HttpMiddleware
@@ -209,7 +209,10 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         return reply(ErrorCode.INVALID_MESSAGE, "Invalid request: " + "; ".join(parts), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and not_found.wants_page(request):
+            metrics.errors.labels(ErrorCode.NOT_FOUND.value, "http").inc()
+            return HTMLResponse(not_found.page_html(), status_code=404)
         code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.BAD_REQUEST}.get(
             exc.status_code, ErrorCode.BAD_REQUEST
         )
