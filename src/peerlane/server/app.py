@@ -18,18 +18,19 @@ from peerlane.bus.base import Bus
 from peerlane.bus.memory import MemoryBus
 from peerlane.config import Settings
 from peerlane.core import credentials
-from peerlane.core.session import CLOSE_GOING_AWAY, RoomDeleted, RoomEvent
+from peerlane.core.session import RoomDeleted, RoomEvent
 from peerlane.errors import ErrorCode, PeerlaneError, error_body
 from peerlane.files.local import LocalFileStore
 from peerlane.files.store import FileStore
 from peerlane.server import api, files_api, logs, not_found
 from peerlane.server.addresses import ForwardedMiddleware
+from peerlane.server.connections import ConnectionRegistry
 from peerlane.server.metrics import Metrics
 from peerlane.server.middleware import HttpMiddleware
 from peerlane.server.paths import RejectNulPaths
 from peerlane.server.services import Limiters, Services
 from peerlane.server.static import StaticAssets
-from peerlane.server.ws import room_socket
+from peerlane.server.ws import Connection, RoomSockets
 from peerlane.storage.base import Store
 
 log = logs.get(__name__)
@@ -64,18 +65,19 @@ def create_app(
         limiters=Limiters.from_settings(settings, bus),
         files=files,
     )
+    sockets = RoomSockets(services)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await start(services)
-        cleanup = asyncio.create_task(run_cleanup(services), name="cleanup")
+        cleanup = asyncio.create_task(run_cleanup(services, sockets.connections), name="cleanup")
         try:
             yield
         finally:
             cleanup.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await cleanup
-            await drain(services)
+            await sockets.drain()
             await services.bus.close()
             await services.store.close()
 
@@ -87,12 +89,13 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.state.services = services
+    app.state.sockets = sockets
     install_error_handlers(app, metrics)
     app.include_router(api.router)
     app.include_router(files_api.tus_router)
     app.include_router(files_api.router)
-    app.add_api_websocket_route("/api/rooms/{room_id}/ws", room_socket)
-    add_operations(app, services)
+    app.add_api_websocket_route("/api/rooms/{room_id}/ws", sockets.endpoint)
+    add_operations(app, services, sockets.connections)
     add_web(app)
     app.add_middleware(RejectNulPaths)  # inside HttpMiddleware: logged, with its headers
     app.add_middleware(
@@ -127,28 +130,13 @@ async def start(services: Services) -> None:
     services.metrics.rooms.set(await services.store.count_rooms())
 
 
-async def drain(services: Services) -> None:
-    """Close every WebSocket with 1001 (going away) so clients reconnect elsewhere."""
-    services.draining = True
-    connections = list(services.connections)
-    for conn in connections:
-        conn.close(CLOSE_GOING_AWAY, "server shutting down")
-    if connections:
-        log.info("shutdown.drain", connections=len(connections))
-        # Each connection's own task closes its socket; give them a moment to do it.
-        for _ in range(100):
-            if not any(True for _ in services.connections):
-                break
-            await asyncio.sleep(0.01)
-
-
-async def run_cleanup(services: Services) -> None:
+async def run_cleanup(services: Services, connections: ConnectionRegistry[Connection]) -> None:
     interval = services.settings.cleanup_interval
     while True:
         await asyncio.sleep(interval)
         try:
             now = services.clock()
-            live = {conn.identity.room_id for conn in services.connections}
+            live = connections.room_ids()
             await services.store.touch_rooms(live, now=now)
             report = await services.store.cleanup(now=now, invite_grace=3600.0)
             for room_id in report.deleted_rooms:  # anyone still connected elsewhere
@@ -220,7 +208,9 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         return reply(code, message, exc.status_code, **(exc.headers or {}))  # e.g. 405's Allow
 
 
-def add_operations(app: FastAPI, services: Services) -> None:
+def add_operations(
+    app: FastAPI, services: Services, connections: ConnectionRegistry[Connection]
+) -> None:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -232,7 +222,7 @@ def add_operations(app: FastAPI, services: Services) -> None:
         except Exception:
             log.exception("readyz.failed")
             ready = False
-        if ready and not services.draining:
+        if ready and not connections.closing:
             return JSONResponse({"status": "ready"})
         return JSONResponse(error_body(ErrorCode.UNAVAILABLE), status_code=503)
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from peerlane.bus.base import Bus, Limiter
 from peerlane.config import DAY, Settings
@@ -15,9 +13,6 @@ from peerlane.files.store import FileStore
 from peerlane.files.uploads import Uploads
 from peerlane.server.metrics import Metrics
 from peerlane.storage.base import Store
-
-if TYPE_CHECKING:
-    from peerlane.server.ws import Connection
 
 
 @dataclass
@@ -80,8 +75,6 @@ class Services:
     files: FileStore
     secret: bytes = b""
     clock: Callable[[], float] = time.time
-    connections: weakref.WeakSet[Connection] = field(default_factory=weakref.WeakSet)
-    draining: bool = False
     storage_quota: int | None = None  # in effect: configured, or derived at start
 
     @property
