@@ -19,10 +19,11 @@ from peerlane.bus.memory import MemoryBus
 from peerlane.config import Settings
 from peerlane.core import credentials
 from peerlane.core.session import RoomDeleted, RoomEvent
-from peerlane.errors import ErrorCode, PeerlaneError, error_body
+from peerlane.errors import ErrorCode, PeerlaneError
 from peerlane.files.local import LocalFileStore
 from peerlane.files.store import FileStore
 from peerlane.server import api, files_api, logs, not_found
+from peerlane.server import error_replies as replies
 from peerlane.server.addresses import ForwardedMiddleware
 from peerlane.server.connections import ConnectionRegistry
 from peerlane.server.metrics import Metrics
@@ -97,7 +98,8 @@ def create_app(
     app.add_api_websocket_route("/api/rooms/{room_id}/ws", sockets.endpoint)
     add_operations(app, services, sockets.connections)
     add_web(app)
-    app.add_middleware(RejectNulPaths)  # inside HttpMiddleware: logged, with its headers
+    # Inside HttpMiddleware: logged, with its headers.
+    app.add_middleware(RejectNulPaths, metrics=metrics)
     app.add_middleware(
         HttpMiddleware,
         metrics=metrics,
@@ -175,16 +177,9 @@ async def cleanup_files(services: Services) -> None:
 
 
 def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
-    def reply(code: ErrorCode, message: str | None, status: int, **headers: str) -> JSONResponse:
-        metrics.errors.labels(code.value, "http").inc()
-        return JSONResponse(error_body(code, message), status_code=status, headers=headers)
-
     @app.exception_handler(PeerlaneError)
     async def peerlane_error(request: Request, exc: PeerlaneError) -> JSONResponse:
-        headers = {}
-        if exc.retry_after is not None:
-            headers["retry-after"] = str(max(1, round(exc.retry_after)))
-        return reply(exc.code, exc.message, exc.http_status, **headers)
+        return replies.http_exception(metrics, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -192,20 +187,24 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         for err in exc.errors()[:3]:
             loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path")]
             if err.get("type") == "json_invalid":
-                return reply(ErrorCode.INVALID_JSON, None, 400)
+                return replies.http_error(metrics, ErrorCode.INVALID_JSON, status=400)
             parts.append(f"{'.'.join(loc) or 'body'}: {err.get('msg', 'invalid')}")
-        return reply(ErrorCode.INVALID_MESSAGE, "Invalid request: " + "; ".join(parts), 422)
+        message = "Invalid request: " + "; ".join(parts)
+        return replies.http_error(metrics, ErrorCode.INVALID_MESSAGE, message, status=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404 and not_found.wants_page(request):
-            metrics.errors.labels(ErrorCode.NOT_FOUND.value, "http").inc()
+            replies.count(metrics, ErrorCode.NOT_FOUND, "http")
             return HTMLResponse(not_found.page_html(), status_code=404)
         code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.BAD_REQUEST}.get(
             exc.status_code, ErrorCode.BAD_REQUEST
         )
         message = "Method not allowed." if exc.status_code == 405 else None
-        return reply(code, message, exc.status_code, **(exc.headers or {}))  # e.g. 405's Allow
+        # e.g. 405's Allow
+        return replies.http_error(
+            metrics, code, message, status=exc.status_code, headers=exc.headers
+        )
 
 
 def add_operations(
@@ -224,7 +223,7 @@ def add_operations(
             ready = False
         if ready and not connections.closing:
             return JSONResponse({"status": "ready"})
-        return JSONResponse(error_body(ErrorCode.UNAVAILABLE), status_code=503)
+        return replies.http_error(services.metrics, ErrorCode.UNAVAILABLE, status=503)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import ClientDisconnect
@@ -34,13 +34,13 @@ from peerlane.errors import (
     NotFoundError,
     PeerlaneError,
     ProtocolError,
-    error_body,
 )
 from peerlane.files.downloads import plan_download
 from peerlane.files.names import declared_type, safe_name
 from peerlane.files.ranges import unsatisfied
 from peerlane.files.records import Quotas, Share, StoredFile
 from peerlane.files.uploads import Interrupted, PatchRequest
+from peerlane.server import error_replies as replies
 from peerlane.server import logs
 from peerlane.server.api import Who, base_url, client_ip, cookie_secure, qr_svg, services
 from peerlane.server.auth import Caller, authenticate
@@ -82,13 +82,7 @@ class TusRoute(APIRoute):
 
 def error_response(request: Request, exc: PeerlaneError) -> Response:
     svc: Services = request.app.state.services
-    svc.metrics.errors.labels(exc.code.value, "http").inc()
-    headers = {}
-    if exc.retry_after is not None:
-        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-    if exc.code == ErrorCode.UPLOAD_LOCKED:
-        headers["Retry-After"] = "1"
-    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+    return replies.http_exception(svc.metrics, exc)
 
 
 tus_router = APIRouter(prefix="/api", route_class=TusRoute)
@@ -387,7 +381,7 @@ async def patch(request: Request, svc: Services, file: StoredFile, share: Share 
         )
     except Interrupted:
         # The client is gone (or went quiet); what arrived is saved. Nobody reads this.
-        return JSONResponse(error_body(ErrorCode.BAD_REQUEST), status_code=400)
+        return replies.http_error(svc.metrics, ErrorCode.BAD_REQUEST, status=400, counted=False)
     return Response(status_code=204, headers=tus.patch_headers(done.state))
 
 

@@ -24,6 +24,7 @@ from peerlane.core import session as core
 from peerlane.core.records import new_id
 from peerlane.core.turn import ice_servers
 from peerlane.errors import ErrorCode, PeerlaneError
+from peerlane.server import error_replies as replies
 from peerlane.server import logs
 from peerlane.server.addresses import client_address
 from peerlane.server.auth import Caller, authenticate, claimed_participant, renew_if_due
@@ -161,9 +162,7 @@ class Connection:
             await _PERFORM[type(out)](self, out)
 
     async def _send(self, out: core.Send) -> None:
-        if out.text.startswith('{"type":"error"'):
-            code = json.loads(out.text)["error"]["code"]
-            self.services.metrics.errors.labels(code, "websocket").inc()
+        replies.count_frame(self.services.metrics, out.text)
         async with self._write:
             if not self._open():
                 return
@@ -356,13 +355,12 @@ class RoomSockets:
                 svc, room_id, ws.headers, ws.cookies, scheme=ws.url.scheme, needs_origin=True
             )
         except PeerlaneError as exc:
-            svc.metrics.errors.labels(exc.code.value, "websocket").inc()
             code = (
                 core.CLOSE_ROOM_GONE
                 if exc.code is ErrorCode.ROOM_NOT_FOUND
                 else core.CLOSE_UNAUTHORIZED
             )
-            error = p.dump(p.error_message(exc.code, exc.message))
+            error = replies.websocket_error(svc.metrics, exc.code, exc.message)
             await _refuse(ws, error, code, exc.code.value)
             return
         conn = Connection(ws, svc, caller, hello=url_hello(ws.query_params), address=address)
@@ -395,12 +393,11 @@ async def _refuse_open(ws: WebSocket, svc: Services, limiter: Limiter, key: str)
     wait = await limiter.take(key, svc.clock())
     if wait is None:
         return False
-    svc.metrics.errors.labels(ErrorCode.RATE_LIMITED.value, "websocket").inc()
     seconds = max(1, math.ceil(wait))
     message = f"Too many connections; try again in {seconds} s."
     await _refuse(
         ws,
-        p.dump(p.error_message(ErrorCode.RATE_LIMITED, message)),
+        replies.websocket_error(svc.metrics, ErrorCode.RATE_LIMITED, message),
         core.CLOSE_TRY_AGAIN_LATER,
         "too many connections; retry later",
     )
