@@ -30,6 +30,7 @@ def test_a_browser_gets_a_page_with_a_way_home(server: ServerProcess, http: http
         assert "{" not in page  # no raw JSON
         assert "default-src 'self'" in r.headers["content-security-policy"]
         assert r.headers["x-request-id"]
+        assert r.headers["vary"] == "Accept"  # a cache keeps the page and the JSON apart
         head = http.head(path, headers=BROWSER)
         assert head.status_code == 404
         assert head.headers["content-type"].startswith("text/html")
@@ -47,5 +48,7 @@ def test_api_clients_keep_the_json_error(server: ServerProcess, http: httpx.Clie
         r = http.get(path, headers=headers)
         assert r.headers["content-type"].startswith("application/json"), (path, headers)
         assert_error(r, 404, "not_found")
+        if not path.startswith("/api/"):
+            assert r.headers["vary"] == "Accept", (path, headers)
     # A method a path does not take is still the JSON 405, for browsers too.
     assert_error(http.post("/healthz", headers=BROWSER), 405, "bad_request")

@@ -195,17 +195,18 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404 and not_found.wants_page(request):
-            replies.count(metrics, ErrorCode.NOT_FOUND, "http")
-            return HTMLResponse(not_found.page_html(), status_code=404)
+        headers = dict(exc.headers or {})  # e.g. 405's Allow
+        if exc.status_code == 404 and not_found.may_be_page(request):
+            # A page or JSON by Accept: a cache must not give one client the other's.
+            headers["vary"] = "Accept"
+            if not_found.wants_page(request):
+                replies.count(metrics, ErrorCode.NOT_FOUND, "http")
+                return HTMLResponse(not_found.page_html(), status_code=404, headers=headers)
         code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.BAD_REQUEST}.get(
             exc.status_code, ErrorCode.BAD_REQUEST
         )
         message = "Method not allowed." if exc.status_code == 405 else None
-        # e.g. 405's Allow
-        return replies.http_error(
-            metrics, code, message, status=exc.status_code, headers=exc.headers
-        )
+        return replies.http_error(metrics, code, message, status=exc.status_code, headers=headers)
 
 
 def add_operations(

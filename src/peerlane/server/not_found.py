@@ -19,12 +19,16 @@ WEB = Path(__file__).resolve().parent.parent / "web"
 TITLE = "Page not found"
 
 
+def may_be_page(request: Request) -> bool:
+    """Not under ``/api/``, where everything is JSON whatever the client accepts."""
+    path = request.url.path
+    return not (path.startswith("/api/") or path == "/api")
+
+
 def wants_page(request: Request) -> bool:
     """A browser navigating: it accepts ``text/html`` (with a quality above 0), and the
-    path is not under ``/api/``, where everything is JSON whatever the client accepts."""
-    if request.url.path.startswith("/api/") or request.url.path == "/api":
-        return False
-    return accepts_html(request.headers.get("accept", ""))
+    path may be a page."""
+    return may_be_page(request) and accepts_html(request.headers.get("accept", ""))
 
 
 def accepts_html(accept: str) -> bool:
