@@ -18,18 +18,20 @@ from peerlane.bus.base import Bus
 from peerlane.bus.memory import MemoryBus
 from peerlane.config import Settings
 from peerlane.core import credentials
-from peerlane.core.session import CLOSE_GOING_AWAY, RoomDeleted, RoomEvent
-from peerlane.errors import ErrorCode, PeerlaneError, error_body
+from peerlane.core.session import RoomDeleted, RoomEvent
+from peerlane.errors import ErrorCode, PeerlaneError
 from peerlane.files.local import LocalFileStore
 from peerlane.files.store import FileStore
-from peerlane.server import api, files_api, logs
+from peerlane.server import api, logs, not_found, room_files_api, shares_api, tus_api
+from peerlane.server import error_replies as replies
 from peerlane.server.addresses import ForwardedMiddleware
+from peerlane.server.connections import ConnectionRegistry
 from peerlane.server.metrics import Metrics
 from peerlane.server.middleware import HttpMiddleware
 from peerlane.server.paths import RejectNulPaths
 from peerlane.server.services import Limiters, Services
 from peerlane.server.static import StaticAssets
-from peerlane.server.ws import room_socket
+from peerlane.server.ws import Connection, RoomSockets
 from peerlane.storage.base import Store
 
 log = logs.get(__name__)
@@ -64,18 +66,19 @@ def create_app(
         limiters=Limiters.from_settings(settings, bus),
         files=files,
     )
+    sockets = RoomSockets(services)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await start(services)
-        cleanup = asyncio.create_task(run_cleanup(services), name="cleanup")
+        cleanup = asyncio.create_task(run_cleanup(services, sockets.connections), name="cleanup")
         try:
             yield
         finally:
             cleanup.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await cleanup
-            await drain(services)
+            await sockets.drain()
             await services.bus.close()
             await services.store.close()
 
@@ -87,14 +90,17 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.state.services = services
+    app.state.sockets = sockets
     install_error_handlers(app, metrics)
     app.include_router(api.router)
-    app.include_router(files_api.tus_router)
-    app.include_router(files_api.router)
-    app.add_api_websocket_route("/api/rooms/{room_id}/ws", room_socket)
-    add_operations(app, services)
+    app.include_router(tus_api.tus_router)
+    app.include_router(shares_api.router)
+    app.include_router(room_files_api.router)
+    app.add_api_websocket_route("/api/rooms/{room_id}/ws", sockets.endpoint)
+    add_operations(app, services, sockets.connections)
     add_web(app)
-    app.add_middleware(RejectNulPaths)  # inside HttpMiddleware: logged, with its headers
+    # Inside HttpMiddleware: logged, with its headers.
+    app.add_middleware(RejectNulPaths, metrics=metrics)
     app.add_middleware(
         HttpMiddleware,
         metrics=metrics,
@@ -127,28 +133,13 @@ async def start(services: Services) -> None:
     services.metrics.rooms.set(await services.store.count_rooms())
 
 
-async def drain(services: Services) -> None:
-    """Close every WebSocket with 1001 (going away) so clients reconnect elsewhere."""
-    services.draining = True
-    connections = list(services.connections)
-    for conn in connections:
-        conn.close(CLOSE_GOING_AWAY, "server shutting down")
-    if connections:
-        log.info("shutdown.drain", connections=len(connections))
-        # Each connection's own task closes its socket; give them a moment to do it.
-        for _ in range(100):
-            if not any(True for _ in services.connections):
-                break
-            await asyncio.sleep(0.01)
-
-
-async def run_cleanup(services: Services) -> None:
+async def run_cleanup(services: Services, connections: ConnectionRegistry[Connection]) -> None:
     interval = services.settings.cleanup_interval
     while True:
         await asyncio.sleep(interval)
         try:
             now = services.clock()
-            live = {conn.identity.room_id for conn in services.connections}
+            live = connections.room_ids()
             await services.store.touch_rooms(live, now=now)
             report = await services.store.cleanup(now=now, invite_grace=3600.0)
             for room_id in report.deleted_rooms:  # anyone still connected elsewhere
@@ -187,16 +178,9 @@ async def cleanup_files(services: Services) -> None:
 
 
 def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
-    def reply(code: ErrorCode, message: str | None, status: int, **headers: str) -> JSONResponse:
-        metrics.errors.labels(code.value, "http").inc()
-        return JSONResponse(error_body(code, message), status_code=status, headers=headers)
-
     @app.exception_handler(PeerlaneError)
     async def peerlane_error(request: Request, exc: PeerlaneError) -> JSONResponse:
-        headers = {}
-        if exc.retry_after is not None:
-            headers["retry-after"] = str(max(1, round(exc.retry_after)))
-        return reply(exc.code, exc.message, exc.http_status, **headers)
+        return replies.http_exception(metrics, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -204,20 +188,30 @@ def install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         for err in exc.errors()[:3]:
             loc = [str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path")]
             if err.get("type") == "json_invalid":
-                return reply(ErrorCode.INVALID_JSON, None, 400)
+                return replies.http_error(metrics, ErrorCode.INVALID_JSON, status=400)
             parts.append(f"{'.'.join(loc) or 'body'}: {err.get('msg', 'invalid')}")
-        return reply(ErrorCode.INVALID_MESSAGE, "Invalid request: " + "; ".join(parts), 422)
+        message = "Invalid request: " + "; ".join(parts)
+        return replies.http_error(metrics, ErrorCode.INVALID_MESSAGE, message, status=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = dict(exc.headers or {})  # e.g. 405's Allow
+        if exc.status_code == 404 and not_found.may_be_page(request):
+            # A page or JSON by Accept: a cache must not give one client the other's.
+            headers["vary"] = "Accept"
+            if not_found.wants_page(request):
+                replies.count(metrics, ErrorCode.NOT_FOUND, "http")
+                return HTMLResponse(not_found.page_html(), status_code=404, headers=headers)
         code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.BAD_REQUEST}.get(
             exc.status_code, ErrorCode.BAD_REQUEST
         )
         message = "Method not allowed." if exc.status_code == 405 else None
-        return reply(code, message, exc.status_code, **(exc.headers or {}))  # e.g. 405's Allow
+        return replies.http_error(metrics, code, message, status=exc.status_code, headers=headers)
 
 
-def add_operations(app: FastAPI, services: Services) -> None:
+def add_operations(
+    app: FastAPI, services: Services, connections: ConnectionRegistry[Connection]
+) -> None:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -229,9 +223,9 @@ def add_operations(app: FastAPI, services: Services) -> None:
         except Exception:
             log.exception("readyz.failed")
             ready = False
-        if ready and not services.draining:
+        if ready and not connections.closing:
             return JSONResponse({"status": "ready"})
-        return JSONResponse(error_body(ErrorCode.UNAVAILABLE), status_code=503)
+        return replies.http_error(services.metrics, ErrorCode.UNAVAILABLE, status=503)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

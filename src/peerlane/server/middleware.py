@@ -6,7 +6,6 @@ security headers, and a cap on the request body size.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
@@ -15,7 +14,8 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from peerlane.core.records import new_id
-from peerlane.errors import HTTP_STATUS, ErrorCode, error_body
+from peerlane.errors import ErrorCode
+from peerlane.server import error_replies as replies
 from peerlane.server import logs
 from peerlane.server.metrics import Metrics
 
@@ -63,8 +63,9 @@ class HttpMiddleware:
         headers = [*self.headers, (b"x-request-id", request_id.encode())]
 
         async def send_error(code: ErrorCode, message: str | None) -> None:
-            self.metrics.errors.labels(code.value, "http").inc()
-            await _send_error(send, headers, code, message)
+            response = replies.http_error(self.metrics, code, message)
+            response.raw_headers.extend(headers)
+            await response(scope, receive, send)
 
         too_large = f"Request bodies are limited to {limit} bytes."
         declared = _content_length(scope)
@@ -162,20 +163,3 @@ def _route_name(scope: Scope) -> str:
         if mounted:
             return mounted + "/{path}"
     return "unmatched"
-
-
-async def _send_error(
-    send: Send, headers: list[tuple[bytes, bytes]], code: ErrorCode, message: str | None
-) -> None:
-    body = json.dumps(error_body(code, message)).encode()
-    start: Message = {
-        "type": "http.response.start",
-        "status": HTTP_STATUS[code],
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-        ],
-    }
-    await send(start)
-    await send({"type": "http.response.body", "body": body})

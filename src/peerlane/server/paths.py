@@ -7,10 +7,11 @@ PostgreSQL refuses NUL in text outright: a 500 where there should be a 404.
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from peerlane.errors import ErrorCode, error_body
+from peerlane.errors import ErrorCode
+from peerlane.server import error_replies as replies
+from peerlane.server.metrics import Metrics
 
 CLOSE_POLICY_VIOLATION = 1008
 
@@ -19,8 +20,9 @@ class RejectNulPaths:
     """A 404 (the one error shape) for an HTTP request, a refused WebSocket handshake,
     when the decoded path contains a NUL."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or "\x00" not in scope["path"]:
@@ -29,5 +31,5 @@ class RejectNulPaths:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": CLOSE_POLICY_VIOLATION})
             return
-        response = JSONResponse(error_body(ErrorCode.NOT_FOUND), status_code=404)
+        response = replies.http_error(self.metrics, ErrorCode.NOT_FOUND, status=404)
         await response(scope, receive, send)

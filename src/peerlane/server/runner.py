@@ -11,8 +11,9 @@ from fastapi import FastAPI
 
 from peerlane.config import Settings
 from peerlane.server import malloc, tls
-from peerlane.server.app import create_app, drain
+from peerlane.server.app import create_app
 from peerlane.server.services import Services
+from peerlane.server.ws import RoomSockets
 from peerlane.server.ws_transport import WebSocketProtocol
 
 
@@ -20,9 +21,12 @@ class PeerlaneServer(uvicorn.Server):
     """uvicorn, plus: WebSockets close with 1001 "going away" before the listeners stop,
     so clients reconnect (to another instance, or to this one after a restart)."""
 
-    def __init__(self, config: uvicorn.Config, services: Services, banner: bool) -> None:
+    def __init__(
+        self, config: uvicorn.Config, services: Services, sockets: RoomSockets, banner: bool
+    ) -> None:
         super().__init__(config)
         self.services = services
+        self.sockets = sockets
         self.banner = banner
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -31,7 +35,7 @@ class PeerlaneServer(uvicorn.Server):
             print_banner(self.services.settings, self._bound_port())
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await drain(self.services)
+        await self.sockets.drain()
         await super().shutdown(sockets)
 
     def _bound_port(self) -> int:
@@ -91,4 +95,4 @@ def serve(settings: Settings, *, banner: bool = True) -> None:
         # clean 1007, one log line; issue #9): see ws_transport.py.
         ws=WebSocketProtocol,
     )
-    PeerlaneServer(config, app.state.services, banner).run()
+    PeerlaneServer(config, app.state.services, app.state.sockets, banner).run()

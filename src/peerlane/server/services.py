@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from peerlane.bus.base import Bus, Limiter
 from peerlane.config import DAY, Settings
+from peerlane.files import policy
 from peerlane.files.records import Quotas
 from peerlane.files.store import FileStore
 from peerlane.files.uploads import Uploads
 from peerlane.server.metrics import Metrics
 from peerlane.storage.base import Store
-
-if TYPE_CHECKING:
-    from peerlane.server.ws import Connection
 
 
 @dataclass
@@ -80,8 +76,6 @@ class Services:
     files: FileStore
     secret: bytes = b""
     clock: Callable[[], float] = time.time
-    connections: weakref.WeakSet[Connection] = field(default_factory=weakref.WeakSet)
-    draining: bool = False
     storage_quota: int | None = None  # in effect: configured, or derived at start
 
     @property
@@ -96,29 +90,20 @@ class Services:
         )
 
     async def start_storage_quota(self) -> int | None:
-        """Set :attr:`storage_quota`: ``storage_quota_bytes``, or (unset) the files
-        stored now plus ``storage_free_share`` of the free space above the reserve (the
-        smaller, when both can be known)."""
-        s = self.settings
+        """Set :attr:`storage_quota` (``files.policy.storage_quota``: configured, or
+        derived from the free space now)."""
         free = await self.files.free_bytes()
-        derived = None
-        if free is not None:
-            spare = max(0, free - s.storage_reserve_bytes)
-            derived = await self.files.usage() + int(spare * s.storage_free_share)
-        if s.storage_quota_bytes is not None:
-            self.storage_quota = s.storage_quota_bytes
-        else:
-            self.storage_quota = derived
+        stored = await self.files.usage() if free is not None else None
+        self.storage_quota = policy.storage_quota(
+            self.settings, stored_bytes=stored, free_bytes=free
+        )
         return self.storage_quota
 
     async def quotas(self, *, room: bool) -> Quotas:
         """The limits an upload is checked against, with the free space measured now."""
-        s = self.settings
-        return Quotas(
-            room_bytes=s.room_quota_bytes if room else None,
-            storage_bytes=self.storage_quota,
-            file_overhead=s.file_overhead_bytes,
-            reservation_ttl=s.reservation_ttl,
+        return policy.upload_quotas(
+            self.settings,
+            room=room,
+            storage_quota=self.storage_quota,
             disk_free=await self.files.free_bytes(),
-            reserve=s.storage_reserve_bytes,
         )

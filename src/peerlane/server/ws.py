@@ -24,13 +24,17 @@ from peerlane.core import session as core
 from peerlane.core.records import new_id
 from peerlane.core.turn import ice_servers
 from peerlane.errors import ErrorCode, PeerlaneError
+from peerlane.server import error_replies as replies
 from peerlane.server import logs
 from peerlane.server.addresses import client_address
 from peerlane.server.auth import Caller, authenticate, claimed_participant, renew_if_due
+from peerlane.server.connections import ConnectionRegistry
 from peerlane.server.services import Services
 
 log = logs.get(__name__)
 REPLAY_PAGE = 500
+# Seconds a shutdown waits for the connections' tasks to close their sockets (1001).
+DRAIN_TIMEOUT = 1.0
 
 
 def url_hello(query: Mapping[str, str]) -> str | None:
@@ -87,6 +91,10 @@ class Connection:
         self._closed = asyncio.Event()
         self._close_code = core.CLOSE_NORMAL
         self._close_reason = ""
+
+    @property
+    def room_id(self) -> str:
+        return self.identity.room_id
 
     # -- the loop --
 
@@ -154,9 +162,7 @@ class Connection:
             await _PERFORM[type(out)](self, out)
 
     async def _send(self, out: core.Send) -> None:
-        if out.text.startswith('{"type":"error"'):
-            code = json.loads(out.text)["error"]["code"]
-            self.services.metrics.errors.labels(code, "websocket").inc()
+        replies.count_frame(self.services.metrics, out.text)
         async with self._write:
             if not self._open():
                 return
@@ -307,54 +313,74 @@ _PERFORM: dict[type[Any], Any] = {
 }
 
 
-async def room_socket(ws: WebSocket, room_id: str) -> None:
-    """``/api/rooms/{room_id}/ws``: authenticate, then run the session until it closes."""
-    svc: Services = ws.app.state.services
-    try:
-        await ws.accept()
-    except WebSocketDisconnect:
-        return  # gone before the handshake was answered
-    if svc.draining:
-        await _refuse(ws, None, core.CLOSE_GOING_AWAY, "server shutting down")
-        return
-    # Socket opens are counted before any storage lookup, so a reconnect storm costs
-    # a handshake, a signature check and a limiter call per refused socket.
-    address = client_address(ws, svc.settings)
-    if await _refuse_open(ws, svc, svc.limiters.ip_connects, address):
-        return
-    claimed = claimed_participant(svc, ws.headers, ws.cookies)
-    if claimed is not None and await _refuse_open(
-        ws, svc, svc.limiters.participant_connects, claimed
-    ):
-        return
-    try:
-        caller = await authenticate(
-            svc, room_id, ws.headers, ws.cookies, scheme=ws.url.scheme, needs_origin=True
-        )
-    except PeerlaneError as exc:
-        svc.metrics.errors.labels(exc.code.value, "websocket").inc()
-        code = (
-            core.CLOSE_ROOM_GONE
-            if exc.code is ErrorCode.ROOM_NOT_FOUND
-            else core.CLOSE_UNAUTHORIZED
-        )
-        await _refuse(ws, p.dump(p.error_message(exc.code, exc.message)), code, exc.code.value)
-        return
-    conn = Connection(ws, svc, caller, hello=url_hello(ws.query_params), address=address)
-    structlog.contextvars.bind_contextvars(conn_id=conn.identity.peer_id)
-    svc.connections.add(conn)
-    svc.metrics.connections.inc()
-    log.info("ws.open", room=room_id)
-    try:
-        await conn.run()
-    except Exception:
-        log.exception("ws.failed")
-        conn.close(core.CLOSE_INTERNAL, "internal error")
-        await conn._close_socket()
-    finally:
-        svc.metrics.connections.dec()
-        log.info("ws.close", code=conn._close_code)
-        structlog.contextvars.unbind_contextvars("conn_id")
+class RoomSockets:
+    """The WebSocket driver of one app: the endpoint, ``/api/rooms/{room_id}/ws``, and
+    the connections it keeps open (:class:`ConnectionRegistry`)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.connections: ConnectionRegistry[Connection] = ConnectionRegistry()
+
+    async def drain(self, within: float = DRAIN_TIMEOUT) -> None:
+        """Close every WebSocket with 1001 (going away) so clients reconnect elsewhere,
+        and wait (at most ``within`` seconds) for their tasks to have closed them."""
+        count = self.connections.close_all(core.CLOSE_GOING_AWAY, "server shutting down")
+        if count:
+            log.info("shutdown.drain", connections=count)
+        if not await self.connections.wait_empty(within):
+            log.warning("shutdown.drain_timeout", connections=len(self.connections))
+
+    async def endpoint(self, ws: WebSocket, room_id: str) -> None:
+        """Authenticate, then run the session until it closes."""
+        svc, connections = self.services, self.connections
+        try:
+            await ws.accept()
+        except WebSocketDisconnect:
+            return  # gone before the handshake was answered
+        if connections.closing:
+            await _refuse(ws, None, core.CLOSE_GOING_AWAY, "server shutting down")
+            return
+        # Socket opens are counted before any storage lookup, so a reconnect storm costs
+        # a handshake, a signature check and a limiter call per refused socket.
+        address = client_address(ws, svc.settings)
+        if await _refuse_open(ws, svc, svc.limiters.ip_connects, address):
+            return
+        claimed = claimed_participant(svc, ws.headers, ws.cookies)
+        if claimed is not None and await _refuse_open(
+            ws, svc, svc.limiters.participant_connects, claimed
+        ):
+            return
+        try:
+            caller = await authenticate(
+                svc, room_id, ws.headers, ws.cookies, scheme=ws.url.scheme, needs_origin=True
+            )
+        except PeerlaneError as exc:
+            code = (
+                core.CLOSE_ROOM_GONE
+                if exc.code is ErrorCode.ROOM_NOT_FOUND
+                else core.CLOSE_UNAUTHORIZED
+            )
+            error = replies.websocket_error(svc.metrics, exc.code, exc.message)
+            await _refuse(ws, error, code, exc.code.value)
+            return
+        conn = Connection(ws, svc, caller, hello=url_hello(ws.query_params), address=address)
+        if not connections.add(conn):  # the drain began while it was authenticated
+            await _refuse(ws, None, core.CLOSE_GOING_AWAY, "server shutting down")
+            return
+        structlog.contextvars.bind_contextvars(conn_id=conn.identity.peer_id)
+        svc.metrics.connections.inc()
+        log.info("ws.open", room=room_id)
+        try:
+            await conn.run()
+        except Exception:
+            log.exception("ws.failed")
+            conn.close(core.CLOSE_INTERNAL, "internal error")
+            await conn._close_socket()
+        finally:
+            connections.discard(conn)
+            svc.metrics.connections.dec()
+            log.info("ws.close", code=conn._close_code)
+            structlog.contextvars.unbind_contextvars("conn_id")
 
 
 async def _refuse_open(ws: WebSocket, svc: Services, limiter: Limiter, key: str) -> bool:
@@ -367,12 +393,11 @@ async def _refuse_open(ws: WebSocket, svc: Services, limiter: Limiter, key: str)
     wait = await limiter.take(key, svc.clock())
     if wait is None:
         return False
-    svc.metrics.errors.labels(ErrorCode.RATE_LIMITED.value, "websocket").inc()
     seconds = max(1, math.ceil(wait))
     message = f"Too many connections; try again in {seconds} s."
     await _refuse(
         ws,
-        p.dump(p.error_message(ErrorCode.RATE_LIMITED, message)),
+        replies.websocket_error(svc.metrics, ErrorCode.RATE_LIMITED, message),
         core.CLOSE_TRY_AGAIN_LATER,
         "too many connections; retry later",
     )
