@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -140,3 +141,25 @@ async def test_a_reply_names_its_target(store: SqlStore, make) -> None:
     reply, _ = await _send(store, room.id, "r1", "answer", sender="bob", ref=1)
     assert (reply.kind, reply.ref) == ("text", 1)
     assert (await store.messages_after(room.id, 1, 10)) == [reply]
+
+
+async def test_an_edit_racing_a_delete_never_brings_the_body_back(store: SqlStore, make) -> None:
+    room, _ = await make.new_room(store)
+    for round_ in range(5):
+        target, _ = await _send(store, room.id, f"m{round_}", "secret")
+
+        async def edit(seq: int = target.seq, n: int = round_) -> object:
+            try:
+                return await _send(store, room.id, f"e{n}", "edited", kind="edit", ref=seq)
+            except PeerlaneError as exc:
+                return exc.code
+
+        outcomes = await asyncio.gather(
+            edit(), _send(store, room.id, f"d{round_}", None, kind="delete", ref=target.seq)
+        )
+
+        assert outcomes[0] == ErrorCode.MESSAGE_DELETED or isinstance(outcomes[0], tuple)
+        [now] = await store.messages_after(room.id, target.seq - 1, 1)
+        assert (now.body, now.deleted_at is not None) == ("null", True)
+        bodies = await _raw_bodies(store, room.id)
+        assert not any("secret" in b or "edited" in b for b in bodies.values())
