@@ -58,6 +58,9 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"
     INTERNAL_ERROR = "internal_error"
     PARTICIPANT_REMOVED = "participant_removed"
+    NOT_YOUR_MESSAGE = "not_your_message"
+    MESSAGE_NOT_FOUND = "message_not_found"
+    MESSAGE_DELETED = "message_deleted"
     # files: tus uploads, shares, room files
     UNSUPPORTED_TUS_VERSION = "unsupported_tus_version"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
@@ -118,6 +121,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.PARTICIPANT_REMOVED: 401,
+    ErrorCode.NOT_YOUR_MESSAGE: 403,
+    ErrorCode.MESSAGE_NOT_FOUND: 404,
+    ErrorCode.MESSAGE_DELETED: 410,
     ErrorCode.UNSUPPORTED_TUS_VERSION: 412,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.INVALID_METADATA: 400,
@@ -180,6 +186,9 @@ DEFAULT_MESSAGE: dict[ErrorCode, str] = {
     ErrorCode.UNAVAILABLE: "The server is not ready; try again shortly.",
     ErrorCode.INTERNAL_ERROR: "Something went wrong on the server; try again.",
     ErrorCode.PARTICIPANT_REMOVED: "The room's owner removed you from this room.",
+    ErrorCode.NOT_YOUR_MESSAGE: "You can only edit or delete your own messages.",
+    ErrorCode.MESSAGE_NOT_FOUND: "That message is no longer in the room; it may have expired.",
+    ErrorCode.MESSAGE_DELETED: "That message was deleted and can no longer be changed.",
     ErrorCode.UNSUPPORTED_TUS_VERSION: "Send 'Tus-Resumable: 1.0.0' with every upload request.",
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Upload chunks must be sent as "
     "'Content-Type: application/offset+octet-stream'.",

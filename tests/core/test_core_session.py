@@ -188,6 +188,12 @@ INPUTS: dict[str, Callable[[Session], list[Output]]] = {
     "hello": lambda s: s.receive(hello(), 0.0),
     "hello_v2": lambda s: s.receive(hello(v=2), 0.0),
     "chat": lambda s: s.receive(chat(), 0.0),
+    "edit": lambda s: s.receive(chat(id="e-1", body="new", kind="edit", ref=1), 0.0),
+    "delete": lambda s: s.receive(chat(id="d-1", body=None, kind="delete", ref=1), 0.0),
+    "reply": lambda s: s.receive(chat(id="r-1", body="yes", kind="text", ref=1), 0.0),
+    "edit_no_ref": lambda s: s.receive(chat(id="e-2", body="new", kind="edit"), 0.0),
+    "delete_no_ref": lambda s: s.receive(chat(id="d-2", body=None, kind="delete"), 0.0),
+    "delete_with_body": lambda s: s.receive(chat(id="d-3", body="x", kind="delete", ref=1), 0.0),
     "signal_alice": lambda s: s.receive(frame("signal", to=ALICE.peer_id, kind="offer"), 0.0),
     "signal_nobody": lambda s: s.receive(frame("signal", to="peer-nobody", kind="offer"), 0.0),
     "sync": lambda s: s.receive(frame("sync", after=1), 0.0),
@@ -271,6 +277,17 @@ TABLE: list[tuple[State, str, list[str], State]] = [
     (RP, "closed", ["Publish:presence"], CL),
     (OP, "hello", [ERR + "invalid_message"], OP),
     (OP, "chat", ["PersistChat"], OP),
+    # Edits and deletes are chat messages that name their target; the storage call checks
+    # that the target is the sender's own (tests/storage, tests/integration).
+    (OP, "edit", ["PersistChat"], OP),
+    (OP, "delete", ["PersistChat"], OP),
+    (OP, "reply", ["PersistChat"], OP),
+    (OP, "edit_no_ref", [ERR + "invalid_message"], OP),
+    (OP, "delete_no_ref", [ERR + "invalid_message"], OP),
+    (OP, "delete_with_body", [ERR + "invalid_message"], OP),
+    (AW, "edit", [ERR + "hello_required"], AW),
+    (RP, "delete", ["PersistChat"], RP),
+    (CL, "edit", [], CL),
     (OP, "chat_stored", ["Send:ack", "Publish:message"], OP),
     (OP, "signal_alice", ["Publish:signal"], OP),
     (OP, "signal_nobody", [ERR + "peer_not_found"], OP),
@@ -522,6 +539,30 @@ def test_duplicate_chat_is_acked_only() -> None:
     out = open_session().chat_stored(StoredChat(message(4), duplicate=True))
     assert kinds(out) == ["Send:ack"]
     assert sent(out)[0]["seq"] == 4
+
+
+def test_edit_and_delete_name_their_target() -> None:
+    session = open_session()
+    [edit] = session.receive(chat(id="e-1", body={"text": "fixed"}, kind="edit", ref=2), 0.0)
+    assert edit == PersistChat(p.Chat(id="e-1", body={"text": "fixed"}, kind="edit", ref=2))
+    [error] = sent(session.receive(chat(id="d-1", body="x", kind="delete", ref=2), 0.0))
+    assert error["error"] == {
+        "code": "invalid_message",
+        "message": "A deletion has no body; send null.",
+    }
+    assert error["ref"] == "d-1"
+    [error] = sent(session.receive(chat(id="e-2", body="x", kind="edit"), 0.0))
+    assert "ref" in error["error"]["message"]
+    assert error["ref"] == "e-2"
+
+
+def test_chat_failed_carries_the_storage_refusal() -> None:
+    out = open_session().chat_failed(
+        "e-7", ErrorCode.NOT_YOUR_MESSAGE, "You can only edit or delete your own messages."
+    )
+    [error] = sent(out)
+    assert error["error"]["code"] == "not_your_message"
+    assert error["ref"] == "e-7"
 
 
 def test_chat_failed_names_the_chat() -> None:

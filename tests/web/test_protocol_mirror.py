@@ -107,3 +107,12 @@ def test_peer_types_documented(js: dict[str, Any]) -> None:
 
 def test_stored_question_limit(js: dict[str, Any]) -> None:
     assert js["MAX_STORED_IDS"] == p.MAX_STORED_IDS
+
+
+def test_change_kinds(js: dict[str, Any]) -> None:
+    assert set(js["CHANGE_KINDS"]) == set(p.CHANGE_KINDS)
+    assert set(js["CHANGE_KINDS"]) <= set(js["CHAT_KINDS"])
+    # Refused edits and deletes can never succeed on a retry.
+    assert {"not_your_message", "message_not_found", "message_deleted"} <= set(
+        js["PERMANENT_CHAT_ERRORS"]
+    )

@@ -49,14 +49,25 @@ class Hello(WireModel):
     last_seq: Seq | None = None
 
 
+# What a chat message is. "edit" and "delete" change an earlier message of the sender's
+# own (named by ``ref``); they are stored, acked and replayed like any other message, so a
+# change made offline reconciles exactly as a message written offline does.
+ChatKind = Literal["text", "reaction", "file", "edit", "delete"]
+CHANGE_KINDS = frozenset({"edit", "delete"})
+
+
 class Chat(WireModel):
-    """A chat message. ``id`` is the client's; resending the same id is idempotent."""
+    """A chat message. ``id`` is the client's; resending the same id is idempotent.
+
+    ``ref`` is the seq of the message this one refers to: the message replied to (kind
+    "text"), reacted to ("reaction"), edited ("edit", ``body`` is the new body) or deleted
+    ("delete", ``body`` must be null)."""
 
     type: Literal["chat"] = "chat"
     id: ClientId
     body: JsonValue
-    kind: Literal["text", "reaction", "file"] = "text"
-    ref: Seq | None = None  # the seq a reaction (or reply) refers to
+    kind: ChatKind = "text"
+    ref: Seq | None = None
 
 
 class Signal(WireModel):
@@ -155,9 +166,11 @@ class Message(WireModel):
     sender: str  # participant id
     sender_name: str
     ts: float  # server time, seconds since the epoch
-    kind: Literal["text", "reaction", "file"] = "text"
+    kind: ChatKind = "text"
     ref: int | None = None
-    body: JsonValue
+    body: JsonValue  # null once the message is deleted
+    edited_at: float | None = None  # server time of the latest edit, if edited
+    deleted_at: float | None = None  # server time of the deletion, if deleted
 
 
 class Ack(WireModel):

@@ -14,7 +14,7 @@ from typing import Literal
 from peerlane.core import protocol as p
 
 Role = Literal["owner", "member"]
-MessageKind = Literal["text", "reaction", "file"]
+MessageKind = p.ChatKind
 
 
 def new_id(nbytes: int = 12) -> str:
@@ -94,7 +94,9 @@ class StoredMessage:
     ts: float
     kind: MessageKind
     ref: int | None
-    body: str  # compact JSON text, opaque to the server
+    body: str  # compact JSON text, opaque to the server; "null" once deleted
+    edited_at: float | None = None
+    deleted_at: float | None = None
 
     def to_wire(self) -> p.Message:
         return p.Message(
@@ -106,6 +108,8 @@ class StoredMessage:
             kind=self.kind,
             ref=self.ref,
             body=json.loads(self.body),
+            edited_at=self.edited_at,
+            deleted_at=self.deleted_at,
         )
 
 

@@ -28,6 +28,10 @@ Transitions (state, input → next state, outputs)::
                                                    Send(synced)       [fresh client]
     REPLAYING       replayed(rows)   → OPEN        Send(message)…, Send(synced), buffered events
     any open state  chat             → (same)      PersistChat         [valid, within limits]
+    any open state  chat edit/delete → (same)      Send(error invalid_message) [no ref, or a
+                                                   delete with a body]; else PersistChat,
+                                                   whose storage call checks the sender owns
+                                                   the target (core.edits.check_change)
     any open state  chat_refused     → (same)      Send(error rate_limited) [shared budget spent]
     any open state  chat_stored      → (same)      Send(ack), Publish(message) [new]
                                                    Send(ack)                   [duplicate id]
@@ -271,6 +275,17 @@ class Session:
                 now,
                 ref=message.id,
             )
+        if message.kind in p.CHANGE_KINDS and message.ref is None:
+            return self._error(
+                ErrorCode.INVALID_MESSAGE,
+                "An edit or a deletion names the message it changes in ref.",
+                now,
+                ref=message.id,
+            )
+        if message.kind == "delete" and message.body is not None:
+            return self._error(
+                ErrorCode.INVALID_MESSAGE, "A deletion has no body; send null.", now, ref=message.id
+            )
         return [PersistChat(message)]
 
     def _signal(self, message: p.Signal, now: float) -> list[Output]:
@@ -388,6 +403,7 @@ class Session:
     def chat_failed(
         self, chat_id: str, code: ErrorCode, message: str | None = None
     ) -> list[Output]:
+        """Storing the chat failed (the room is gone, or an edit or delete was refused)."""
         return [Send.of(p.error_message(code, message, ref=chat_id))]
 
     def chat_refused(self, chat_id: str, now: float) -> list[Output]:

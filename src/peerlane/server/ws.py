@@ -240,7 +240,7 @@ class Connection:
                 now=self.services.clock(),
             )
         except PeerlaneError as exc:
-            await self.perform(self.session.chat_failed(chat.id, exc.code))
+            await self.perform(self.session.chat_failed(chat.id, exc.code, exc.message))
             if exc.code is ErrorCode.ROOM_NOT_FOUND:
                 self.close(core.CLOSE_ROOM_GONE, "room deleted")
             return
@@ -253,6 +253,8 @@ class Connection:
             kind=stored.kind,
             ref=stored.ref,
             body=chat.body if not duplicate else json.loads(stored.body),
+            edited_at=stored.edited_at,
+            deleted_at=stored.deleted_at,
         )
         await self.perform(self.session.chat_stored(core.StoredChat(message, duplicate)))
 

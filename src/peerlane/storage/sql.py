@@ -39,7 +39,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from peerlane.core.codes import free_nameplate
+from peerlane.core.edits import DELETED_BODY, check_change
 from peerlane.core.invites import problem
+from peerlane.core.protocol import CHANGE_KINDS
 from peerlane.core.records import (
     CleanupReport,
     Invite,
@@ -385,6 +387,18 @@ class SqlStore(FileSql):
         body: str,
         now: float,
     ) -> tuple[StoredMessage, bool]:
+        if kind in CHANGE_KINDS:
+            # Rare next to chat, and it reads and changes its target: the generic path.
+            return await self._append_change(
+                room_id=room_id,
+                client_id=client_id,
+                sender_id=sender_id,
+                sender_name=sender_name,
+                kind=kind,
+                ref=ref,
+                body=body,
+                now=now,
+            )
         if self._appender is not None:
             request = AppendRequest(
                 room_id, client_id, sender_id, sender_name, kind, ref, body, now
@@ -412,6 +426,72 @@ class SqlStore(FileSql):
         except IntegrityError:
             # A concurrent resend of the same message was inserted first. Our transaction
             # rolled back, taking the seq it had drawn with it, so the room has no gap.
+            async with self._read() as conn:
+                existing = await _find_message(conn, room_id, sender_id, client_id)
+            if existing is None:
+                raise
+            return existing, True
+
+    async def _append_change(
+        self,
+        *,
+        room_id: str,
+        client_id: str,
+        sender_id: str,
+        sender_name: str,
+        kind: MessageKind,
+        ref: int | None,
+        body: str,
+        now: float,
+    ) -> tuple[StoredMessage, bool]:
+        """Store an edit or a delete and apply it to its target, in one transaction."""
+        try:
+            async with self._write() as conn:
+                existing = await _find_message(conn, room_id, sender_id, client_id)
+                if existing is not None:
+                    return existing, True  # a resend: already applied once
+                # The room's row lock first: it orders this change after any other one
+                # under way in the room (an edit racing a delete), and a refusal below
+                # rolls back, giving the seq back.
+                seq = await _next_seq(conn, room_id, now)
+                target = None if ref is None else await _message_at(conn, room_id, ref)
+                check_change(target, sender_id=sender_id, kind=kind)
+                assert ref is not None  # check_change refuses a missing target
+                if kind == "delete":
+                    body = DELETED_BODY
+                    # Nothing of what was said stays: not the message, not its edits.
+                    await conn.execute(
+                        update(messages)
+                        .where(
+                            messages.c.room_id == room_id,
+                            messages.c.kind == "edit",
+                            messages.c.ref == ref,
+                        )
+                        .values(body=DELETED_BODY)
+                    )
+                    change: dict[str, Any] = {"body": DELETED_BODY, "deleted_at": now}
+                else:
+                    change = {"body": body, "edited_at": now}
+                await conn.execute(
+                    update(messages)
+                    .where(messages.c.room_id == room_id, messages.c.seq == ref)
+                    .values(**change)
+                )
+                message = StoredMessage(
+                    room_id=room_id,
+                    seq=seq,
+                    client_id=client_id,
+                    sender_id=sender_id,
+                    sender_name=sender_name,
+                    ts=now,
+                    kind=kind,
+                    ref=ref,
+                    body=body,
+                )
+                await conn.execute(insert(messages).values(asdict(message)))
+                return message, False
+        except IntegrityError:
+            # A concurrent resend of the same change went first; this one rolled back.
             async with self._read() as conn:
                 existing = await _find_message(conn, room_id, sender_id, client_id)
             if existing is None:
@@ -577,6 +657,14 @@ async def _find_message(
             messages.c.sender_id == sender_id,
             messages.c.client_id == client_id,
         )
+    )
+    row = result.one_or_none()
+    return None if row is None else StoredMessage(**row._asdict())
+
+
+async def _message_at(conn: AsyncConnection, room_id: str, seq: int) -> StoredMessage | None:
+    result = await conn.execute(
+        select(messages).where(messages.c.room_id == room_id, messages.c.seq == seq)
     )
     row = result.one_or_none()
     return None if row is None else StoredMessage(**row._asdict())

@@ -117,6 +117,10 @@ messages = Table(
     Column("kind", String, nullable=False),
     Column("ref", BigInteger, nullable=True),
     Column("body", Text, nullable=False),
+    # Revision 0005: set when the sender edited the message (body is then the new one) or
+    # deleted it (body is then "null": nothing of it is kept).
+    Column("edited_at", Double, nullable=True),
+    Column("deleted_at", Double, nullable=True),
     # (room_id, seq) serves paging; the unique key makes client resends idempotent.
     PrimaryKeyConstraint("room_id", "seq"),
     UniqueConstraint("room_id", "sender_id", "client_id"),

@@ -27,8 +27,14 @@ export const MAX_STORED_IDS = 100;
 /** `signal.kind` (peerlane.core.protocol.Signal). */
 export const SIGNAL_KINDS = Object.freeze(["offer", "answer", "candidate", "bye"]);
 
-/** `chat.kind` (peerlane.core.protocol.Chat). */
-export const CHAT_KINDS = Object.freeze(["text", "reaction", "file"]);
+/**
+ * `chat.kind` (peerlane.core.protocol.Chat). `ref` names the message replied to ("text"),
+ * reacted to ("reaction"), edited ("edit": body = the new body) or deleted ("delete": body null).
+ */
+export const CHAT_KINDS = Object.freeze(["text", "reaction", "file", "edit", "delete"]);
+
+/** The chat kinds that change an earlier message of the sender's own (docs/protocol.md). */
+export const CHANGE_KINDS = Object.freeze(["edit", "delete"]);
 
 /** `t` of the JSON messages on the peer-to-peer "chat" data channel (docs/web-client.md). */
 export const PEER_TYPES = Object.freeze(["chat", "ack", "read", "typing", "hello"]);
@@ -73,6 +79,9 @@ export const ERROR_CODES = Object.freeze({
   UNAVAILABLE: "unavailable",
   INTERNAL_ERROR: "internal_error",
   PARTICIPANT_REMOVED: "participant_removed",
+  NOT_YOUR_MESSAGE: "not_your_message",
+  MESSAGE_NOT_FOUND: "message_not_found",
+  MESSAGE_DELETED: "message_deleted",
   UNSUPPORTED_TUS_VERSION: "unsupported_tus_version",
   UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
   INVALID_METADATA: "invalid_metadata",
@@ -108,6 +117,9 @@ export const PERMANENT_CHAT_ERRORS = Object.freeze([
   ERROR_CODES.MESSAGE_TOO_LARGE,
   ERROR_CODES.INVALID_JSON,
   ERROR_CODES.UNKNOWN_TYPE,
+  ERROR_CODES.NOT_YOUR_MESSAGE,
+  ERROR_CODES.MESSAGE_NOT_FOUND,
+  ERROR_CODES.MESSAGE_DELETED,
 ]);
 
 /** A chat refused with one of these codes stays in the outbox and is retried with backoff. */
@@ -135,7 +147,7 @@ export const CLOSE_CODES = Object.freeze({
 // ---- wire message shapes (JSDoc only) ---------------------------------------------
 
 /** @typedef {"owner" | "member"} Role */
-/** @typedef {"text" | "reaction" | "file"} ChatKind */
+/** @typedef {"text" | "reaction" | "file" | "edit" | "delete"} ChatKind */
 /** @typedef {"offer" | "answer" | "candidate" | "bye"} SignalKind */
 
 /** @typedef {{peer_id: string, participant_id: string, name: string, role: Role}} PeerInfo */
@@ -161,7 +173,8 @@ export const CLOSE_CODES = Object.freeze({
 /** @typedef {{type: "presence", event: "joined" | "left", peer: PeerInfo}} PresenceMsg */
 /**
  * @typedef {{type: "message", seq: number, id: string, sender: string, sender_name: string,
- *   ts: number, kind: ChatKind, ref: number | null, body: unknown}} MessageMsg
+ *   ts: number, kind: ChatKind, ref: number | null, body: unknown,
+ *   edited_at?: number | null, deleted_at?: number | null}} MessageMsg
  */
 /** @typedef {{type: "ack", id: string, seq: number, ts: number}} AckMsg */
 /** @typedef {{type: "synced", latest_seq: number}} SyncedMsg */
