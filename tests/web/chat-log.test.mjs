@@ -115,4 +115,34 @@ describe("message log", () => {
     assert.equal(isPeerChat({ ...ok, kind: "nope" }, CHAT_KINDS), false);
     assert.equal(isPeerChat({ ...ok, ref: 1.5 }, CHAT_KINDS), false);
   });
+
+  test("an edit and a deletion from the server change their target and are not shown themselves", () => {
+    const { log } = logWithCounts();
+    log.fromServer(serverMessage(1, { id: "a1", sender: "alice", body: "helo" }), "me", 0);
+    log.fromServer(serverMessage(2, { id: "b1", sender: "bob", body: "hi" }), "me", 0);
+    log.fromServer(serverMessage(3, { id: "a2", sender: "alice", kind: "edit", ref: 1, body: "hello", ts: 1_700_000_100 }), "me", 0);
+    assert.deepEqual(log.messages.map((m) => m.id), ["a1", "b1"], "the edit is not a message of its own");
+    assert.equal(log.get("alice", "a1")?.body, "hello");
+    assert.equal(log.get("alice", "a1")?.edited_at, 1_700_000_100);
+    // Someone else's edit of alice's message changes nothing (the server refuses it; a
+    // log fed one anyway must not apply it).
+    log.fromServer(serverMessage(4, { id: "b2", sender: "bob", kind: "edit", ref: 1, body: "bob's words" }), "me", 0);
+    assert.equal(log.get("alice", "a1")?.body, "hello");
+    log.fromServer(serverMessage(5, { id: "a3", sender: "alice", kind: "delete", ref: 1, body: null, ts: 1_700_000_200 }), "me", 0);
+    const deleted = log.get("alice", "a1");
+    assert.equal(deleted?.body, null);
+    assert.equal(deleted?.deleted_at, 1_700_000_200);
+    assert.deepEqual(log.messages.map((m) => m.id), ["a1", "b1"]);
+  });
+
+  test("history gives a changed message as it is now; a peer cannot edit or delete", () => {
+    const { log } = logWithCounts();
+    log.fromServer(serverMessage(1, { id: "a1", sender: "alice", body: null, deleted_at: 1_700_000_050 }), "me", 0);
+    assert.equal(log.get("alice", "a1")?.deleted_at, 1_700_000_050);
+    log.fromServer(serverMessage(2, { id: "a2", sender: "alice", body: "hi" }), "me", 0);
+    const forged = { t: "chat", id: "x1", sender: "alice", sender_name: "Alice", hlc: hlcAt(1_000, "alice"), kind: "delete", ref: 2, body: null };
+    assert.equal(log.fromPeer(forged, "me"), null);
+    assert.equal(log.get("alice", "a2")?.body, "hi");
+    assert.equal(log.find("x1"), undefined);
+  });
 });

@@ -288,8 +288,8 @@ export function fakeApi({ history = [], participant = { id: "me", name: "Me", ro
 }
 
 /** A server message. */
-export function serverMessage(seq, { id = `m${seq}`, sender = "alice", name = "Alice", body = `hello ${seq}`, kind = "text", ref = null, ts } = {}) {
-  return { type: "message", seq, id, sender, sender_name: name, ts: ts ?? 1_700_000_000 + seq, kind, ref, body };
+export function serverMessage(seq, { id = `m${seq}`, sender = "alice", name = "Alice", body = `hello ${seq}`, kind = "text", ref = null, ts, edited_at = null, deleted_at = null } = {}) {
+  return { type: "message", seq, id, sender, sender_name: name, ts: ts ?? 1_700_000_000 + seq, kind, ref, body, edited_at, deleted_at };
 }
 
 // ---- WebSocket ------------------------------------------------------------------------

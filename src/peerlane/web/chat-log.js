@@ -7,7 +7,10 @@
 // message arriving by data channel and by server is one entry, keyed by (sender, id).
 // Reactions are messages too (kind "reaction", ref = the target's seq); they aggregate
 // into their target's `reactions` and are not shown themselves, nor are "file" messages
-// (transfer control: room.transfers shows them).
+// (transfer control: room.transfers shows them). Edits and deletions (kind "edit" /
+// "delete", ref = the target's seq) are not shown either: the server's copy of one changes
+// its target (new body and `edited_at`, or no body and `deleted_at`). They count only from
+// the server, never from a data channel, whose sender the server has not checked.
 
 import { compareHlc, formatHlc } from "./hlc.js";
 
@@ -23,12 +26,17 @@ import { compareHlc, formatHlc } from "./hlc.js";
  *   id: string, seq: number | null, hlc: string, sender: string, sender_name: string,
  *   ts: number | null, kind: ChatKind, ref: number | null, body: unknown,
  *   state: MessageState, reactions: Map<string, Set<string>>,
+ *   edited_at?: number | null, deleted_at?: number | null,
  * }} ChatMessage
  *   ts: seconds since the epoch (server time once the server has it).
  *   reactions: emoji → participant ids, aggregated from "reaction" messages.
+ *   edited_at / deleted_at: when its sender last edited or deleted it (server time).
  *   state: meaningful for own messages; others' are "sent" (numbered) or "delivered"
  *   (so far only received over a data channel).
  */
+
+/** Kinds that are part of the log but not shown as messages of their own. */
+const HIDDEN_KINDS = new Set(["reaction", "file", "edit", "delete"]);
 
 /** A reaction's body is an emoji: a short string. */
 export const MAX_EMOJI_CHARS = 32;
@@ -110,7 +118,7 @@ export class MessageLog {
   /** Shown messages in display order (a new array after each change). */
   get messages() {
     if (this._dirty) {
-      this._sorted = [...this._byKey.values()].filter((m) => m.kind !== "reaction" && m.kind !== "file").sort(compareMessages);
+      this._sorted = [...this._byKey.values()].filter((m) => !HIDDEN_KINDS.has(m.kind)).sort(compareMessages);
       this._dirty = false;
     }
     return this._sorted;
@@ -194,20 +202,44 @@ export class MessageLog {
   fromServer(msg, me, readUpTo) {
     const mine = msg.sender === me;
     const m = this.get(msg.sender, msg.id);
+    const changed = { edited_at: msg.edited_at ?? null, deleted_at: msg.deleted_at ?? null };
     if (!m) {
       const hlc = formatHlc(Math.round(msg.ts * 1000), 0, msg.sender);
       const { id, seq, sender, sender_name, ts, kind, ref, body } = msg;
       const state = mine ? ownState(seq, "sent", readUpTo) : "sent";
-      const added = { id, seq, hlc, sender, sender_name, ts, kind, ref, body, state, reactions: new Map() };
+      const added = { id, seq, hlc, sender, sender_name, ts, kind, ref, body, state, reactions: new Map(), ...changed };
       this.add(added);
+      this._applyChange(added);
       return added;
     }
     const fresh = m.seq === null;
-    Object.assign(m, { seq: msg.seq, ts: msg.ts, sender_name: msg.sender_name, body: msg.body });
+    Object.assign(m, { seq: msg.seq, ts: msg.ts, sender_name: msg.sender_name, body: msg.body, ...changed });
     m.state = mine ? ownState(msg.seq, m.state, readUpTo) : "sent";
     if (fresh) this._numbered(m);
     this.touched(m);
+    this._applyChange(m);
     return m;
+  }
+
+  /**
+   * An edit or a deletion the server stored changes its target, when the log holds it (an
+   * older target fetched later comes from the server as it is now, already changed).
+   * The server checked that the target is the sender's own; the sender is checked again
+   * here so that a log fed anything else cannot be made to change another's words.
+   * @param {ChatMessage} change
+   */
+  _applyChange(change) {
+    if ((change.kind !== "edit" && change.kind !== "delete") || change.ref === null || change.seq === null) return;
+    const target = this._bySeq.get(change.ref);
+    if (!target || target.sender !== change.sender || target.deleted_at) return;
+    if (change.kind === "delete") {
+      target.body = null;
+      target.deleted_at = change.ts;
+    } else if ((target.edited_at ?? 0) <= (change.ts ?? 0)) {
+      target.body = change.body;
+      target.edited_at = change.ts;
+    }
+    this.touched(target);
   }
 
   /**
@@ -237,6 +269,7 @@ export class MessageLog {
    * @returns {ChatMessage | null}  the new message; null when already known
    */
   fromPeer(msg, me) {
+    if (msg.kind === "edit" || msg.kind === "delete") return null; // only the server's word changes a message
     if (this.get(msg.sender, msg.id)) return null;
     const { id, sender, sender_name, hlc, kind, body } = msg;
     const ref = msg.ref ?? null;
@@ -275,7 +308,7 @@ export class MessageLog {
     const seq = /** @type {number} */ (m.seq);
     this.minSeq = this.minSeq === null ? seq : Math.min(this.minSeq, seq);
     this.maxSeq = this.maxSeq === null ? seq : Math.max(this.maxSeq, seq);
-    if (m.kind === "reaction") return;
+    if (HIDDEN_KINDS.has(m.kind) && m.kind !== "file") return;
     this._bySeq.set(seq, m);
     if (this._reactionKeys.has(seq)) this._aggregate(seq); // its reactions came first
   }

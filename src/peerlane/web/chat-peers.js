@@ -9,7 +9,10 @@
 // again).
 
 import { isPeerChat } from "./chat-log.js";
-import { CHAT_KINDS } from "./protocol.js";
+import { CHANGE_KINDS, CHAT_KINDS } from "./protocol.js";
+
+/** What a peer may say over a data channel: edits and deletions only come from the server. */
+const PEER_CHAT_KINDS = CHAT_KINDS.filter((kind) => !CHANGE_KINDS.includes(kind));
 
 /** @typedef {import("./chat-log.js").ChatMessage} ChatMessage */
 /** @typedef {import("./chat-log.js").MessageLog} MessageLog */
@@ -179,7 +182,7 @@ export class PeerLinks {
    * @param {PeerChatMsg} msg
    */
   _chatFromPeer(peerId, msg) {
-    if (!isPeerChat(msg, CHAT_KINDS)) return;
+    if (!isPeerChat(msg, PEER_CHAT_KINDS)) return;
     const { log, presence } = this._host;
     if (!log.get(msg.sender, msg.id)) {
       this._host.hlc()?.receive(msg.hlc);

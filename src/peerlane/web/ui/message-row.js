@@ -123,9 +123,15 @@ export function fillRow(el, m, ctx) {
     class: `msg-sender c${hue(m.sender)}${ctx.mine || ctx.grouped ? " visually-hidden" : ""}`,
     text: m.sender_name || "Someone",
   });
-  const body = h("div", { class: `msg-body${typeof m.body === "string" ? "" : " msg-json"}`, text: bodyText(m.body) });
+  const body = m.deleted_at
+    ? h("div", { class: "msg-body msg-deleted", text: "This message was deleted." })
+    : h("div", { class: `msg-body${typeof m.body === "string" ? "" : " msg-json"}`, text: bodyText(m.body) });
 
   const foot = h("div", { class: "msg-foot" });
+  if (m.edited_at && !m.deleted_at) {
+    const edited = new Date(m.edited_at * 1000);
+    foot.append(h("span", { class: "msg-edited", title: `Edited ${formatFull(edited)}`, text: "edited" }));
+  }
   const reactions = m.reactions ? Array.from(m.reactions).filter(([, who]) => who.size > 0) : [];
   if (reactions.length) {
     const group = h("div", { class: "reactions", role: "group", "aria-label": "Reactions" });

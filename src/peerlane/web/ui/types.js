@@ -12,11 +12,13 @@
  * @property {string} sender           participant id
  * @property {string} sender_name
  * @property {number | null} [ts]      seconds since the epoch
- * @property {string} [kind]           "text" | "reaction" | "file"
+ * @property {string} [kind]           "text" | "reaction" | "file" | "edit" | "delete"
  * @property {number | null} [ref]
  * @property {unknown} body
  * @property {string} state            a MessageState
  * @property {Map<string, Set<string>>} [reactions]  emoji → participant ids
+ * @property {number | null} [edited_at]  when its sender last edited it (seconds)
+ * @property {number | null} [deleted_at] when its sender deleted it: no body then
  *
  * @typedef {object} PeerViewLike
  * @property {string} peer_id
