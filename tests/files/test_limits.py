@@ -34,21 +34,22 @@ def test_quotas(fhttp: httpx.Client) -> None:
     assert tus.delete(done).status_code == 204  # deleting frees the room's quota
     tus.new(400 - m, room=a.room_id)
 
-    # Shares: a declared size, capped by share_quota_bytes.
+    # Shares: a declared size (the files' bytes, as the browser declares it), capped by
+    # share_quota_bytes; their metadata counts against the storage quota only.
     assert_error(fhttp.post("/api/shares", json={"size": 801}), 413, "share_quota_exceeded")
     created = fhttp.post("/api/shares", json={"size": 500}).json()
     owner = Tus(fhttp, {"Authorization": f"Bearer {created['manage_token']}"})
     ms = len(encode_metadata({"share": created["id"]}))
-    owner.new(300 - ms, share=created["id"])
-    assert_error(owner.create(201 - ms, share=created["id"]), 413, "share_quota_exceeded")
-    owner.new(200 - ms, share=created["id"])
+    owner.new(300, share=created["id"])
+    assert_error(owner.create(201, share=created["id"]), 413, "share_quota_exceeded")
+    owner.new(200, share=created["id"])
 
-    # Storage: 1000 (room a) + 500 (share) taken so far, 2500 in all.
+    # Storage: 1000 (room a) + 500 and two metadata (share) taken so far, 2500 in all.
     b = create_room(fhttp)
     Tus.member(fhttp, b).new(900 - m, room=b.room_id)
     c = create_room(fhttp)
-    refused = Tus.member(fhttp, c).create(101 - m, room=c.room_id)
+    refused = Tus.member(fhttp, c).create(101 - m - 2 * ms, room=c.room_id)
     assert_error(refused, 507, "storage_quota_exceeded")
-    Tus.member(fhttp, c).new(100 - m, room=c.room_id)
+    Tus.member(fhttp, c).new(100 - m - 2 * ms, room=c.room_id)
 
     assert_error(Tus.member(fhttp, c).create(901, room=c.room_id), 413, "file_too_large")
