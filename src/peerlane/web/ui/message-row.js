@@ -1,6 +1,7 @@
 // One message's row in <pl-message-list>: its content (bubble, sender, time, state,
 // reactions, the actions), rebuilt only when what it shows changes (signature).
 
+import { linkify } from "../linkify.js";
 import { ICONS, formatDay, formatFull, formatTime, h, icon } from "./dom.js";
 
 /** @typedef {import("./types.js").ChatMessageView} ChatMessageView */
@@ -44,6 +45,21 @@ export function bodyText(body) {
   } catch {
     return String(body);
   }
+}
+
+/**
+ * A message's text as nodes: plain text, and its http(s) addresses as links that open in
+ * a new tab without handing that tab this page (`noopener`) or its address (`noreferrer`).
+ * Built from DOM nodes, never parsed HTML: the text stays text.
+ * @param {string} text
+ * @returns {(HTMLAnchorElement | string)[]}
+ */
+export function bodyNodes(text) {
+  return linkify(text).map((part) =>
+    part.href
+      ? h("a", { class: "msg-link", href: part.href, target: "_blank", rel: "noopener noreferrer", text: part.text })
+      : part.text,
+  );
 }
 
 /** @param {ChatMessageView} m */
@@ -125,7 +141,7 @@ export function fillRow(el, m, ctx) {
   });
   const body = m.deleted_at
     ? h("div", { class: "msg-body msg-deleted", text: "This message was deleted." })
-    : h("div", { class: `msg-body${typeof m.body === "string" ? "" : " msg-json"}`, text: bodyText(m.body) });
+    : h("div", { class: `msg-body${typeof m.body === "string" ? "" : " msg-json"}` }, bodyNodes(bodyText(m.body)));
 
   const foot = h("div", { class: "msg-foot" });
   if (m.edited_at && !m.deleted_at) {
