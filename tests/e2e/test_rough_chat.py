@@ -1,0 +1,57 @@
+"""Rough edges of the chat (issue #10) that live in the browser: what a person sees."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from e2e.helpers import MESSAGE, create_room_ui, send_ui
+
+pytestmark = pytest.mark.browser
+
+# WCAG contrast of two computed CSS colours ("rgb(r, g, b)"), for a focus ring against
+# what it is drawn on.
+CONTRAST_JS = """
+([a, b]) => {
+  const lum = (c) => {
+    const [r, g, bl] = c.match(/[\\d.]+/g).slice(0, 3).map((v) => {
+      const x = Number(v) / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+"""
+
+RING_JS = """
+(el) => {
+  const bubble = el.closest(".msg");
+  return {
+    focusVisible: el.matches(":focus-visible"),
+    ring: getComputedStyle(el).outlineColor,
+    width: getComputedStyle(el).outlineWidth,
+    bubble: getComputedStyle(bubble).backgroundColor,
+  };
+}
+"""
+
+
+def test_controls_in_own_bubbles_have_a_visible_focus_ring(server, browsers, artifacts) -> None:
+    """Rough edge 5: the focus ring was the own bubble's blue, so invisible there."""
+    page: Page = browsers.new("alice").page
+    create_room_ui(page, server.base, "alice")
+    send_ui(page, "my own message https://example.org/x")
+    row = page.locator(MESSAGE).filter(has_text="my own message")
+    expect(row).to_have_attribute("data-state", "sent")
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        for control in (row.locator(".react-btn"), row.locator("a.msg-link")):
+            control.focus()
+            ring = control.evaluate(RING_JS)
+            assert ring["focusVisible"], ring
+            assert ring["width"] != "0px", ring
+            contrast = page.evaluate(CONTRAST_JS, [ring["ring"], ring["bubble"]])
+            assert contrast >= 3, (scheme, ring, contrast)
+        page.screenshot(path=str(artifacts / f"own-bubble-focus-{scheme}.png"))
