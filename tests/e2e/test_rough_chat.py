@@ -55,3 +55,41 @@ def test_controls_in_own_bubbles_have_a_visible_focus_ring(server, browsers, art
             contrast = page.evaluate(CONTRAST_JS, [ring["ring"], ring["bubble"]])
             assert contrast >= 3, (scheme, ring, contrast)
         page.screenshot(path=str(artifacts / f"own-bubble-focus-{scheme}.png"))
+
+
+def test_a_message_too_long_is_kept_in_the_box_and_can_go_as_a_file(server, browsers) -> None:
+    """Rough edge 4: a 200,000-character message is refused in the composer, in plain
+    words, with the text kept (also across a reload); "Send as a file" sends it."""
+    page: Page = browsers.new("alice").page
+    create_room_ui(page, server.base, "alice")
+    box = page.locator("#message-input")
+    note = page.locator("#composer-length")
+    expect(note).to_be_hidden()
+
+    box.fill("x" * 16_000)  # 16,002 bytes of JSON, the limit is 16,384
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("Nearly too long")
+
+    text = "long " * 40_000
+    box.fill(text)
+    expect(note).to_contain_text("Too long for one message")
+    expect(note).not_to_contain_text("Chat bodies")
+    box.press("Enter")
+    expect(box).to_have_attribute("aria-invalid", "")
+    assert box.input_value() == text, "the text stays in the box"
+    expect(page.locator(MESSAGE)).to_have_count(0)
+
+    page.reload()
+    expect(box).to_have_value(text)
+    expect(note).to_contain_text("Too long for one message")
+
+    page.get_by_role("button", name="Send as a file").click()
+    expect(box).to_have_value("")
+    expect(note).to_be_hidden()
+    sent = page.evaluate(
+        """() => window.peerlane.room.transfers.list()
+             .filter((t) => t.direction === 'out').map((t) => [t.name, t.size])"""
+    )
+    assert len(sent) == 1, sent
+    assert sent[0][0].startswith("message-") and sent[0][0].endswith(".txt"), sent
+    assert sent[0][1] == len(text.encode()), sent

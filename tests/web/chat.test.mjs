@@ -462,15 +462,16 @@ describe("states of own messages", () => {
     assert.equal(m.state, "read");
   });
 
-  test("a permanent error fails the message; retry sends it again with the same id", async () => {
+  test("an unknown error fails the message; retry sends it again with the same id", async () => {
     const { room, signaling, store, events } = await makeRoom();
     const m = room.send("x".repeat(20_000));
     await outboxHolds(store, [m.id]);
-    signaling.server({ type: "error", error: { code: "body_too_large", message: "Too big." }, ref: m.id });
+    signaling.server({ type: "error", error: { code: "some_new_code", message: "Not now." }, ref: m.id });
     assert.equal(m.state, "failed");
+    assert.ok(!m.final, "a code this client does not know may pass another time");
     await outboxHolds(store, []);
     assert.equal(store.items.size, 0);
-    assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail), [{ code: "body_too_large", message: "Too big." }]);
+    assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail), [{ code: "some_new_code", message: "Not now." }]);
 
     assert.equal(room.retry(m.id), true);
     assert.equal(m.state, "sending");
@@ -482,17 +483,54 @@ describe("states of own messages", () => {
     assert.equal(room.retry(m.id), false, "only failed messages can be retried");
   });
 
-  test("a body over the server's limit fails at once and never reaches peers or server", async () => {
+  test("a body over the server's limit fails at once for good and never reaches peers or server", async () => {
     const { room, signaling, mesh, store, events } = await makeRoom({ limits: { max_body_bytes: 10 } });
+    assert.equal(room.maxBodyBytes, 10);
     const m = room.send("é".repeat(6)); // 12 UTF-8 bytes + 2 quotes: over 10
     assert.equal(m.state, "failed");
+    assert.equal(m.final, true, "no Retry: the same body can never pass");
     assert.deepEqual(signaling.sentOf("chat"), []);
     assert.deepEqual(mesh.sent, []);
     assert.equal(store.items.size, 0);
-    assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail.code), ["body_too_large"]);
-    assert.equal(room.retry(m.id), true);
-    assert.equal(m.state, "failed", "still too big on retry");
+    const errors = events.filter((e) => e.type === "error").map((e) => e.detail);
+    assert.deepEqual(errors.map((e) => e.code), ["body_too_large"]);
+    assert.equal(errors[0].message, "That message is too long to send (14 bytes; at most 10 bytes). Delete it, or send the text as a file.");
+    assert.equal(room.retry(m.id), false, "retry is refused: it cannot succeed");
+    assert.equal(m.state, "failed");
+    assert.deepEqual(signaling.sentOf("chat"), []);
     assert.equal(room.send("ok").state, "sending");
+  });
+
+  test("a message the server refuses for its size: no Retry, plain words, and Delete takes it away", async () => {
+    const { room, signaling, store, events } = await makeRoom();
+    const m = room.send("x".repeat(20_000));
+    await outboxHolds(store, [m.id]);
+    signaling.server({ type: "error", error: { code: "body_too_large", message: "Chat bodies are limited to 16384 bytes." }, ref: m.id });
+    assert.equal(m.state, "failed");
+    assert.equal(m.final, true);
+    assert.equal(room.retry(m.id), false);
+    const [error] = events.filter((e) => e.type === "error").map((e) => e.detail);
+    assert.equal(error.code, "body_too_large");
+    assert.doesNotMatch(error.message, /Chat bodies|16384/, "never the server's developer wording");
+    assert.match(error.message, /too long/);
+
+    const other = room.send("kept");
+    assert.equal(room.discard(other.id), false, "only failed messages can be deleted");
+    assert.equal(room.discard(m.id), true);
+    assert.equal(room.messages.includes(m), false, "gone from the list");
+    assert.equal(room.discard(m.id), false, "once");
+    await outboxHolds(store, [other.id]);
+  });
+
+  test("a message that failed while waiting in the outbox can be deleted from it", async () => {
+    const { room, signaling, store } = await makeRoom();
+    const m = room.send("hello");
+    await outboxHolds(store, [m.id]);
+    signaling.server({ type: "error", error: { code: "some_new_code", message: "No." }, ref: m.id });
+    assert.equal(room.discard(m.id), true);
+    assert.equal(room.retry(m.id), false, "deleted: nothing to retry");
+    assert.deepEqual(room.messages, []);
+    await outboxHolds(store, []);
   });
 
   test("a transient error keeps the message and retries with backoff", async () => {

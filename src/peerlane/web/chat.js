@@ -14,7 +14,7 @@
 import { roomApi } from "./api.js";
 import { debug } from "./debug.js";
 import { MAX_EMOJI_CHARS, MessageLog } from "./chat-log.js";
-import { Outbox } from "./chat-outbox.js";
+import { Outbox, tooLargeText } from "./chat-outbox.js";
 import { PeerLinks } from "./chat-peers.js";
 import { ServerLink } from "./chat-server.js";
 import { Presence } from "./chat-presence.js";
@@ -181,6 +181,11 @@ export class ChatRoom extends EventTarget {
   // ---- what the UI reads --------------------------------------------------------------
 
   /** Shown messages in display order (a new array after each change). */
+  /** The server's limit on a message's body, in bytes of compact JSON (Infinity before the welcome). */
+  get maxBodyBytes() {
+    return this._maxBodyBytes;
+  }
+
   get messages() {
     return this._log.messages;
   }
@@ -348,14 +353,29 @@ export class ChatRoom extends EventTarget {
   /**
    * Put a failed message back to "sending" and send it again (same id).
    * @param {string} id
-   * @returns {boolean}  false when there is no such failed message
+   * @returns {boolean}  false when there is no such failed message, or sending it again
+   *   cannot help (m.final: too large, or refused for good)
    */
   retry(id) {
     const m = this.me && this._log.get(this.me.participant_id, id);
-    if (!m || m.state !== "failed") return false;
+    if (!m || m.state !== "failed" || m.final) return false;
     this._log.setState(m, "sending");
     this._outbox.send(m);
     return true;
+  }
+
+  /**
+   * Delete an own message that failed: out of the list and the outbox, for good. The
+   * server never stored it, so nobody else needs telling (peers that got it over a data
+   * channel keep their copy, as they would a message sent before the server went away).
+   * @param {string} id
+   * @returns {boolean}  false when there is no such failed message
+   */
+  discard(id) {
+    const m = this.me && this._log.get(this.me.participant_id, id);
+    if (!m || m.state !== "failed") return false;
+    this._outbox.unqueue(id);
+    return this._log.remove(m);
   }
 
   /**
@@ -477,9 +497,14 @@ export class ChatRoom extends EventTarget {
     }
     // Permanent, or a code this client does not know: retrying blindly could loop forever.
     debug("chat", "message refused", ref, error.code, /** @type {readonly string[]} */ (PERMANENT_CHAT_ERRORS).includes(error.code) ? "" : "(unknown code)");
+    const permanent = /** @type {readonly string[]} */ (PERMANENT_CHAT_ERRORS).includes(error.code);
     this._outbox.unqueue(ref);
+    if (permanent) m.final = true; // the same message would be refused again: no Retry
     this._log.setState(m, "failed");
-    this._emit("error", { code: error.code, message: error.message });
+    // The server's words are for developers ("Chat bodies are limited to …"): a size
+    // refusal is said in plain words here.
+    const sized = error.code === "body_too_large" || error.code === "message_too_large";
+    this._emit("error", { code: error.code, message: sized ? tooLargeText(null, this._maxBodyBytes) : error.message });
   }
 
   // ---- the server connection ---------------------------------------------------------

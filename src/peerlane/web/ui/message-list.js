@@ -203,6 +203,9 @@ export class MessageList extends HTMLElement {
     if (!message) return;
     if (action === "retry") {
       this.#room.retry(message.id);
+    } else if (action === "discard") {
+      this.#room.discard?.(message.id);
+      this.focus(); // the row and its button are gone: keep the keyboard in the list
     } else if (action === "toggle" && message.seq != null && button.dataset.emoji) {
       this.#room.react(message.seq, button.dataset.emoji);
     } else if (action === "react") {

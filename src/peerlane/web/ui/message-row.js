@@ -108,7 +108,7 @@ export function signature(m, ctx) {
       if (who.size) reactions += `${emoji}${who.size}${who.has(ctx.me) ? "*" : ""},`;
     }
   }
-  return `${m.seq}|${m.state}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}`;
+  return `${m.seq}|${m.state}|${m.final ? "final" : ""}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}`;
 }
 
 /**
@@ -205,11 +205,27 @@ export function fillRow(el, m, ctx) {
   }
   foot.append(meta);
   if (m.state === "failed") {
+    // Retry only when sending again can help; Delete always (the server never stored it).
+    if (!m.final) {
+      foot.append(
+        h("button", { type: "button", class: "retry-btn", "data-action": "retry", "data-focus": "retry" }, [
+          icon(ICONS.retry),
+          "Retry",
+        ]),
+      );
+    }
     foot.append(
-      h("button", { type: "button", class: "retry-btn", "data-action": "retry", "data-focus": "retry" }, [
-        icon(ICONS.retry),
-        "Retry",
-      ]),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "retry-btn discard-btn",
+          "data-action": "discard",
+          "data-focus": "discard",
+          title: "Delete this unsent message",
+        },
+        [icon(ICONS.close), "Delete"],
+      ),
     );
   }
 
