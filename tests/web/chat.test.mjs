@@ -455,6 +455,35 @@ describe("states of own messages", () => {
     assert.equal(m.state, "sent");
   });
 
+  test("who has read a message: by name, each reader counted, a later reader shown too", async () => {
+    const { room, signaling, events } = await makeRoom();
+    const m = room.send("x");
+    signaling.server({ type: "ack", id: m.id, seq: 3, ts: 1 });
+    assert.deepEqual(room.readers(3), []);
+    signaling.server({ type: "receipt", participant_id: "bob", seq: 5 });
+    assert.equal(m.state, "read");
+    assert.deepEqual(room.readers(3), ["Bob"]);
+    await until(() => events.some((e) => e.type === "change"), "a change");
+    events.length = 0;
+    // Alice reads up to 3 only: no further than Bob, but one more reader of m.
+    signaling.server({ type: "receipt", participant_id: "alice", seq: 3 });
+    assert.deepEqual(room.readers(3), ["Bob", "Alice"]);
+    assert.deepEqual(room.readers(4), ["Bob"]);
+    await until(() => events.some((e) => e.type === "change"), "a change for the new reader");
+    signaling.server({ type: "receipt", participant_id: "me", seq: 9 });
+    assert.deepEqual(room.readers(3), ["Bob", "Alice"], "never oneself");
+  });
+
+  test("a reader who is not in the room now is named from their messages", async () => {
+    const { room, signaling } = await makeRoom({ peers: [] });
+    signaling.server({ type: "message", id: "c1", seq: 1, sender: "carol", sender_name: "Carol", body: "hi", kind: "text", ts: 1, hlc: "0" });
+    const m = room.send("x");
+    signaling.server({ type: "ack", id: m.id, seq: 2, ts: 2 });
+    signaling.server({ type: "receipt", participant_id: "carol", seq: 2 });
+    signaling.server({ type: "receipt", participant_id: "dan", seq: 2 });
+    assert.deepEqual(room.readers(2), ["Carol", "Someone"]);
+  });
+
   test("read positions from welcome apply to messages numbered later", async () => {
     const { room, signaling } = await makeRoom({ read: { alice: 5 } });
     const m = room.send("x");

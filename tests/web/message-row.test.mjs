@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import { installFakeDom } from "./fake-dom.mjs";
 
 installFakeDom();
-const { fillRow, rowContext } = await import("../../src/peerlane/web/ui/message-row.js");
+const { fillRow, readByText, rowContext } = await import("../../src/peerlane/web/ui/message-row.js");
 
 /** @returns {import("../../src/peerlane/web/ui/types.js").ChatMessageView} */
 const own = (over = {}) => ({
@@ -40,5 +40,39 @@ describe("a failed own message", () => {
 
   test("a message on its way offers neither", () => {
     assert.deepEqual(render(own({ state: "sending" })).actions, []);
+  });
+});
+
+describe("an own message that was read says by whom", () => {
+  test("the words: names, then a count with every name in the full text", () => {
+    assert.deepEqual(readByText([]), { short: "Read", full: "Read" });
+    assert.deepEqual(readByText(["Bea"]), { short: "Read by Bea", full: "Read by Bea" });
+    assert.deepEqual(readByText(["Bea", "Cy", "Dan"]), { short: "Read by Bea, Cy and Dan", full: "Read by Bea, Cy and Dan" });
+    assert.deepEqual(readByText(["Bea", "Cy", "Dan", "Eve"]), {
+      short: "Read by Bea, Cy and 2 more",
+      full: "Read by Bea, Cy, Dan and Eve",
+    });
+  });
+
+  const read = own({ seq: 4, state: "read" });
+  const state = (row) => row.find((e) => (e.className ?? "").includes("msg-state"))[0];
+
+  test("the row names the readers", () => {
+    const row = document.createElement("div");
+    fillRow(row, read, rowContext(read, undefined, "me", ["Bea", "Cy"]));
+    assert.equal(state(row).textContent, "Read by Bea and Cy");
+    assert.equal(state(row).getAttribute("title"), "Read by Bea and Cy");
+  });
+
+  test("many readers: a count, all names on hover and on focus (keyboard) and for screen readers", () => {
+    const row = document.createElement("div");
+    fillRow(row, read, rowContext(read, undefined, "me", ["Bea", "Cy", "Dan", "Eve"]));
+    const el = state(row);
+    assert.equal(el.getAttribute("title"), "Read by Bea, Cy, Dan and Eve");
+    assert.equal(el.getAttribute("tabindex"), "0");
+    const shown = el.find((e) => e.className === "state-text")[0];
+    assert.equal(shown.textContent, "Read by Bea, Cy and 2 more");
+    assert.equal(shown.getAttribute("aria-hidden"), "true");
+    assert.equal(el.find((e) => e.className === "visually-hidden")[0].textContent, "Read by Bea, Cy, Dan and Eve");
   });
 });

@@ -127,6 +127,7 @@ export class ChatRoom extends EventTarget {
       onRead: (seq) => {
         if (this.me) this._log.readUpTo(this.me.participant_id, seq);
       },
+      onReadBy: () => this._changed(), // "Read by …" names who
     });
 
     /** History and outbox loaded (start): everything is handled from then on. */
@@ -362,6 +363,30 @@ export class ChatRoom extends EventTarget {
     this._log.setState(m, "sending");
     this._outbox.send(m);
     return true;
+  }
+
+  /**
+   * Who else has read the message numbered seq, by name (for "Read by …").
+   * @param {number} seq
+   * @returns {string[]}
+   */
+  readers(seq) {
+    return this._presence.readersOf(seq).map((participant) => this._nameOf(participant));
+  }
+
+  /**
+   * A participant's name: as a peer in the room now, else from their latest message.
+   * @param {string} participant
+   * @returns {string}
+   */
+  _nameOf(participant) {
+    for (const peer of this.peers.values()) if (peer.participant_id === participant && peer.name) return peer.name;
+    const messages = this._log.messages;
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = /** @type {ChatMessage} */ (messages[i]);
+      if (m.sender === participant && m.sender_name) return m.sender_name;
+    }
+    return "Someone";
   }
 
   /**

@@ -344,7 +344,8 @@ export class MessageList extends HTMLElement {
       const i = /** @type {number} */ (v.indexOf(key));
       const m = /** @type {ChatMessageView} */ (v.items[i]);
       const prev = i > 0 ? v.items[i - 1] : undefined;
-      const ctx = rowContext(m, prev, me);
+      const readers = m.state === "read" && m.seq != null && m.sender === me ? this.#room?.readers?.(m.seq) : undefined;
+      const ctx = rowContext(m, prev, me, readers);
       const sig = signature(m, ctx);
       let row = this.#rows.get(key);
       if (!row) {

@@ -77,15 +77,16 @@ function hue(s) {
  * @param {ChatMessageView} m
  * @param {ChatMessageView | undefined} prev
  * @param {string} me
+ * @param {string[]} [readers]  who else has read it (names), for an own "read" message
  * @returns {RowContext}
  */
-export function rowContext(m, prev, me) {
+export function rowContext(m, prev, me, readers = []) {
   const t = millis(m);
   const day = formatDay(new Date(t));
   const newDay = !prev || formatDay(new Date(millis(prev))) !== day;
   const grouped =
     !!prev && !newDay && prev.sender === m.sender && Math.abs(t - millis(prev)) < GROUP_GAP_S * 1000;
-  return { mine: m.sender === me, me, day: newDay ? day : "", grouped };
+  return { mine: m.sender === me, me, day: newDay ? day : "", grouped, readers };
 }
 
 /**
@@ -94,7 +95,26 @@ export function rowContext(m, prev, me) {
  * @property {string} me       my participant id
  * @property {string} day      the day separator to show above the row, or ""
  * @property {boolean} grouped a follow-up of the previous row's sender
+ * @property {string[]} [readers] who else has read it, by name (own "read" messages)
  */
+
+/** "Read by" names this many people; more become "and N more", all named on hover/focus. */
+const READERS_SHOWN = 2;
+
+/**
+ * "Read" in words that say by whom.
+ * @param {readonly string[]} names  who has read it (not me)
+ * @returns {{short: string, full: string}}  what the row shows, and the whole list
+ */
+export function readByText(names) {
+  if (names.length === 0) return { short: "Read", full: "Read" };
+  const list = (/** @type {readonly string[]} */ all) =>
+    all.length === 1 ? all[0] : `${all.slice(0, -1).join(", ")} and ${all[all.length - 1]}`;
+  const full = `Read by ${list(names)}`;
+  if (names.length <= READERS_SHOWN + 1) return { short: full, full };
+  const rest = names.length - READERS_SHOWN;
+  return { short: `Read by ${names.slice(0, READERS_SHOWN).join(", ")} and ${rest} more`, full };
+}
 
 /**
  * Everything a row's look depends on: rebuilt only when this changes.
@@ -108,7 +128,8 @@ export function signature(m, ctx) {
       if (who.size) reactions += `${emoji}${who.size}${who.has(ctx.me) ? "*" : ""},`;
     }
   }
-  return `${m.seq}|${m.state}|${m.final ? "final" : ""}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}`;
+  const readers = ctx.readers?.join("\u0000") ?? "";
+  return `${m.seq}|${m.state}|${m.final ? "final" : ""}|${readers}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}`;
 }
 
 /**
@@ -196,11 +217,24 @@ export function fillRow(el, m, ctx) {
   const meta = h("span", { class: "msg-meta" }, [time]);
   if (ctx.mine) {
     const state = m.state in STATE_TEXT ? m.state : "sending";
+    const read = state === "read" ? readByText(ctx.readers ?? []) : null;
+    // Names cut short are all in the title, and the state can take focus to show it.
+    const cut = !!read && read.short !== read.full;
     meta.append(
-      h("span", { class: `msg-state state-${state}` }, [
-        icon(/** @type {string[]} */ (STATE_ICON[state]), "icon state-icon"),
-        h("span", { class: "state-text", text: STATE_TEXT[state] ?? state }),
-      ]),
+      h(
+        "span",
+        {
+          class: `msg-state state-${state}`,
+          title: read ? read.full : null,
+          tabindex: cut ? "0" : null,
+          "data-focus": cut ? "state" : null,
+        },
+        [
+          icon(/** @type {string[]} */ (STATE_ICON[state]), "icon state-icon"),
+          h("span", { class: "state-text", "aria-hidden": cut ? "true" : null, text: read ? read.short : STATE_TEXT[state] ?? state }),
+          cut ? h("span", { class: "visually-hidden", text: read.full }) : null,
+        ],
+      ),
     );
   }
   foot.append(meta);

@@ -101,6 +101,7 @@
  *   react(seq: number, emoji: string): unknown,
  *   retry(id: string): unknown,
  *   discard?(id: string): unknown,
+ *   readers?(seq: number): string[],
  *   maxBodyBytes?: number,
  *   markRead(seq: number): unknown,
  *   setTyping(active: boolean): unknown,
