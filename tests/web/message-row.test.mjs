@@ -39,7 +39,34 @@ describe("a failed own message", () => {
   });
 
   test("a message on its way offers neither", () => {
-    assert.deepEqual(render(own({ state: "sending" })).actions, []);
+    assert.deepEqual(render(own({ state: "sending" })).actions.filter(Boolean), []);
+  });
+});
+
+describe("reacting to a message the server has not numbered yet", () => {
+  const reactButton = (row) => row.find((e) => (e.className ?? "").includes("react-btn"))[0];
+
+  test("the control is there, disabled, and says why in plain words", () => {
+    for (const state of ["sending", "delivered"]) {
+      const { row, actions } = render(own({ state, seq: null }));
+      const button = reactButton(row);
+      assert.ok(button, state);
+      assert.equal(button.getAttribute("aria-disabled"), "true");
+      assert.equal(button.getAttribute("data-action"), null, "a click does nothing");
+      assert.equal(button.getAttribute("title"), "You can react once it is delivered to the server");
+      assert.equal(button.getAttribute("aria-description"), "You can react once it is delivered to the server");
+      assert.deepEqual(actions, [null]);
+    }
+  });
+
+  test("once numbered, it reacts", () => {
+    const button = reactButton(render(own({ state: "sent", seq: 3 })).row);
+    assert.equal(button.getAttribute("data-action"), "react");
+    assert.equal(button.getAttribute("aria-disabled"), null);
+  });
+
+  test("a failed message takes no reaction and shows no control for it", () => {
+    assert.equal(reactButton(render(own()).row), undefined);
   });
 });
 

@@ -18,6 +18,9 @@ export const REACTIONS = /** @type {const} */ ([
   ["😢", "Sad"],
 ]);
 
+/** Why a message without a seq takes no reaction yet, in plain words. */
+export const NOT_YET_REACTABLE = "You can react once it is delivered to the server";
+
 const STATE_TEXT = /** @type {Record<string, string>} */ ({
   sending: "Sending…",
   sent: "Sent",
@@ -209,6 +212,25 @@ export function fillRow(el, m, ctx) {
           "aria-haspopup": "menu",
           "aria-expanded": "false",
           title: "React",
+        },
+        [icon(ICONS.smile)],
+      ),
+    );
+  } else if (m.state !== "failed") {
+    // Reactions name their target by its seq, which only the server gives: until then
+    // the control is there but says why it does nothing (aria-disabled, not disabled,
+    // so the keyboard still reaches it and its reason is read out).
+    foot.append(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "react-btn icon-btn",
+          "data-focus": "react",
+          "aria-label": "React",
+          "aria-disabled": "true",
+          "aria-description": NOT_YET_REACTABLE,
+          title: NOT_YET_REACTABLE,
         },
         [icon(ICONS.smile)],
       ),
