@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.helpers import MESSAGE, create_room_ui, send_ui
+from e2e.helpers import (
+    MESSAGE,
+    create_room_ui,
+    invite_link,
+    join_by_link_ui,
+    room_ready,
+    send_ui,
+    wait_js,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -91,5 +99,44 @@ def test_a_message_too_long_is_kept_in_the_box_and_can_go_as_a_file(server, brow
              .filter((t) => t.direction === 'out').map((t) => [t.name, t.size])"""
     )
     assert len(sent) == 1, sent
-    assert sent[0][0].startswith("message-") and sent[0][0].endswith(".txt"), sent
+    assert sent[0][0].startswith("message-"), sent
+    assert sent[0][0].endswith(".txt"), sent
     assert sent[0][1] == len(text.encode()), sent
+
+
+def test_background_badge_counts_new_messages_in_the_title_while_hidden(server, browsers) -> None:
+    """The background badge: off by default, one remembered toggle; while the tab is
+    hidden, new messages from others put "(N) " before the title, cleared when visible."""
+    alice: Page = browsers.new("alice").page
+    bob: Page = browsers.new("bob").page
+    create_room_ui(alice, server.base, "alice", "Friday plans")
+    join_by_link_ui(bob, invite_link(alice), "bob")
+    toggle = alice.get_by_role(
+        "button", name="Alert me to new messages while this tab is in the background"
+    )
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    alice.reload()
+    room_ready(alice)
+    expect(toggle).to_have_attribute("aria-pressed", "true")  # remembered
+
+    # Headless Chromium never hides a tab (another tab in front stays "visible"), so the
+    # page's visibility is set as the browser would, with its visibilitychange event.
+    hide_js = """(hidden) => {
+      Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+      document.dispatchEvent(new Event("visibilitychange"));
+    }"""
+    send_ui(bob, "seen at once")
+    has_js = "() => window.peerlane.room.messages.some((m) => m.body === {!r})"
+    wait_js(alice, has_js.format("seen at once"), what="first")
+    assert alice.title() == "Friday plans — peerlane", "a visible tab gets no badge"
+    alice.evaluate(hide_js, True)
+    send_ui(bob, "are you there?")
+    send_ui(bob, "hello?")
+    wait_js(alice, "() => document.title === '(2) Friday plans — peerlane'", what="the badge")
+    send_ui(alice, "my own")  # own messages do not count
+    wait_js(bob, has_js.format("my own"), what="own sent")
+    assert alice.title() == "(2) Friday plans — peerlane"
+    alice.evaluate(hide_js, False)
+    wait_js(alice, "() => document.title === 'Friday plans — peerlane'", what="cleared")

@@ -29,7 +29,7 @@ async function makeRoom({ history = [], store = memoryStore(), join = true, peer
     ...fakes.factories,
   });
   const events = [];
-  for (const type of ["change", "peers", "status", "typing", "error", "deleted"]) {
+  for (const type of ["change", "peers", "status", "typing", "error", "deleted", "incoming"]) {
     room.addEventListener(type, (ev) => events.push({ type, detail: ev.detail }));
   }
   await room.start();
@@ -354,6 +354,24 @@ describe("ordering", () => {
     assert.ok(compareMessages(m(null, "1"), m(null, "2")) < 0);
     assert.ok(compareMessages(m(null, "1", "a"), m(null, "1", "b")) < 0);
     assert.ok(compareMessages(m(2, "9"), m(10, "0")) < 0);
+  });
+
+  test("'incoming': others' new messages as they come, once each; not history, own or hidden kinds", async () => {
+    const history = Array.from({ length: 60 }, (_, i) => serverMessage(i + 1));
+    const { room, signaling, mesh, events } = await makeRoom({ history });
+    const incoming = () => events.filter((e) => e.type === "incoming").map((e) => e.detail.id);
+    assert.deepEqual(incoming(), [], "the history loaded at the start is not news");
+    await room.loadOlder();
+    assert.equal(room.messages.length, 60);
+    assert.deepEqual(incoming(), [], "nor an older page");
+    signaling.server(serverMessage(61));
+    signaling.server(serverMessage(61)); // again (a replay): once
+    signaling.server(serverMessage(62, { kind: "reaction", body: "👍", ref: 61 }));
+    const mine = room.send("mine");
+    signaling.server({ type: "ack", id: mine.id, seq: 63, ts: 1 });
+    mesh.openChannel(ALICE);
+    mesh.receive("p-alice", { t: "chat", id: "direct1", sender: "alice", sender_name: "Alice", body: "hi", kind: "text", ref: null, hlc: "0000000000000:0000:alice" });
+    assert.deepEqual(incoming(), ["m61", "direct1"]);
   });
 
   test("history pages merge in order; loadOlder reports what is left", async () => {

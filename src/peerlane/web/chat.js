@@ -98,6 +98,11 @@ export class ChatRoom extends EventTarget {
       onChange: () => this._changed(),
       onAdd: (m) => {
         if (m.kind === "file") this._emit("file", m); // once per message: the transfer engine
+        // Someone else's new message, as it comes (not the history loaded at the start or
+        // scrolled back to): for the background badge.
+        if (m.kind === "text" && this._ready && !this._loadingOlder && m.sender !== this.me?.participant_id) {
+          this._emit("incoming", m);
+        }
       },
     });
     this._changeQueued = false;
@@ -132,6 +137,8 @@ export class ChatRoom extends EventTarget {
 
     /** History and outbox loaded (start): everything is handled from then on. */
     this._ready = false;
+    /** An older history page is being merged: its messages are not news. */
+    this._loadingOlder = false;
     /** The direct links (the mesh) and what the peers say over them. */
     this._links = new PeerLinks({
       meshFactory: options.meshFactory ?? ((opts) => new Mesh(opts)),
@@ -435,7 +442,12 @@ export class ChatRoom extends EventTarget {
     const before = this._log.minSeq;
     if (!this.hasMore || before === null) return (this.hasMore = false);
     const page = await this._api.getMessages(this.id, { before, limit: PAGE_SIZE });
-    for (const msg of page.messages) this._fromServer(msg);
+    this._loadingOlder = true;
+    try {
+      for (const msg of page.messages) this._fromServer(msg);
+    } finally {
+      this._loadingOlder = false;
+    }
     this.hasMore = page.has_more;
     return this.hasMore;
   }
