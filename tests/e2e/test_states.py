@@ -49,24 +49,31 @@ def test_message_reaches_read_after_the_receiver_sees_it(server, browsers) -> No
     expect(row(b, "yes I did")).to_have_attribute("data-state", "read", timeout=15_000)
 
 
-def test_too_large_message_fails_with_retry(server_factory, browsers) -> None:
+def test_too_large_message_is_refused_in_words_and_can_be_deleted(server_factory, browsers) -> None:
+    """Issue #10, rough edge 4: the composer refuses a message over max_body_bytes in plain
+    words and keeps its text; one that fails anyway (sent by script, past the composer)
+    offers no Retry that can never succeed, but Delete."""
     server = server_factory(PEERLANE_MAX_BODY_BYTES="100")
     # server only: what bob sees of a refused message over a data channel is the next test
     room_id, a, b = two_in_a_room(server, browsers, direct=False, p2p=False)
     send_ui(a, "small one")
     big = "this message is far too long for this server " + "x" * 150
     send_ui(a, big)
+    note = a.locator("#composer-length")
+    expect(note).to_contain_text("Too long for one message")
+    expect(note).not_to_contain_text("limited to")
+    assert a.locator("#message-input").input_value() == big, "the text stays in the box"
+    expect(row(a, "far too long")).to_have_count(0)
+
+    a.evaluate("(text) => window.peerlane.room.send(text)", big)
     failed = row(a, "far too long")
     expect(failed).to_have_attribute("data-state", "failed", timeout=15_000)
-    retry = failed.get_by_role("button", name="Retry")
-    expect(retry).to_be_visible()
-    # the room says why, in words (the server's message: "... limited to 100 bytes.")
-    expect(a.get_by_role("alert").filter(has_text="100 bytes")).to_have_count(1)
-
-    # Retry sends it again (same id): still too large, so failed again.
-    retry.click()
-    expect(failed).to_have_attribute("data-state", "failed", timeout=15_000)
-    expect(failed.get_by_role("button", name="Retry")).to_be_visible()
+    expect(failed.get_by_role("button", name="Retry")).to_have_count(0)
+    # the room says why, in plain words, never the server's developer wording
+    expect(a.get_by_role("alert").filter(has_text="too long to send")).to_have_count(1)
+    expect(a.get_by_role("alert").filter(has_text="limited to")).to_have_count(0)
+    failed.get_by_role("button", name="Delete").click()
+    expect(row(a, "far too long")).to_have_count(0)
 
     wait_messages(b, ["small one"])
     stored = history(a, room_id)
@@ -80,7 +87,8 @@ def test_refused_message_is_not_left_on_direct_peers(server_factory, browsers) -
     server = server_factory(PEERLANE_MAX_BODY_BYTES="100")
     _, a, b = two_in_a_room(server, browsers, direct=True)
     big = "refused " + "y" * 150
-    send_ui(a, big)
+    # past the composer, which refuses it (issue #10, rough edge 4)
+    a.evaluate("(text) => window.peerlane.room.send(text)", big)
     expect(row(a, "refused")).to_have_attribute("data-state", "failed", timeout=15_000)
     send_ui(a, "after the refused one")
     wait_js(

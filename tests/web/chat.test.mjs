@@ -29,7 +29,7 @@ async function makeRoom({ history = [], store = memoryStore(), join = true, peer
     ...fakes.factories,
   });
   const events = [];
-  for (const type of ["change", "peers", "status", "typing", "error", "deleted"]) {
+  for (const type of ["change", "peers", "status", "typing", "error", "deleted", "incoming"]) {
     room.addEventListener(type, (ev) => events.push({ type, detail: ev.detail }));
   }
   await room.start();
@@ -356,6 +356,24 @@ describe("ordering", () => {
     assert.ok(compareMessages(m(2, "9"), m(10, "0")) < 0);
   });
 
+  test("'incoming': others' new messages as they come, once each; not history, own or hidden kinds", async () => {
+    const history = Array.from({ length: 60 }, (_, i) => serverMessage(i + 1));
+    const { room, signaling, mesh, events } = await makeRoom({ history });
+    const incoming = () => events.filter((e) => e.type === "incoming").map((e) => e.detail.id);
+    assert.deepEqual(incoming(), [], "the history loaded at the start is not news");
+    await room.loadOlder();
+    assert.equal(room.messages.length, 60);
+    assert.deepEqual(incoming(), [], "nor an older page");
+    signaling.server(serverMessage(61));
+    signaling.server(serverMessage(61)); // again (a replay): once
+    signaling.server(serverMessage(62, { kind: "reaction", body: "👍", ref: 61 }));
+    const mine = room.send("mine");
+    signaling.server({ type: "ack", id: mine.id, seq: 63, ts: 1 });
+    mesh.openChannel(ALICE);
+    mesh.receive("p-alice", { t: "chat", id: "direct1", sender: "alice", sender_name: "Alice", body: "hi", kind: "text", ref: null, hlc: "0000000000000:0000:alice" });
+    assert.deepEqual(incoming(), ["m61", "direct1"]);
+  });
+
   test("history pages merge in order; loadOlder reports what is left", async () => {
     const history = Array.from({ length: 120 }, (_, i) => serverMessage(i + 1));
     const { room, api } = await makeRoom({ history });
@@ -455,6 +473,35 @@ describe("states of own messages", () => {
     assert.equal(m.state, "sent");
   });
 
+  test("who has read a message: by name, each reader counted, a later reader shown too", async () => {
+    const { room, signaling, events } = await makeRoom();
+    const m = room.send("x");
+    signaling.server({ type: "ack", id: m.id, seq: 3, ts: 1 });
+    assert.deepEqual(room.readers(3), []);
+    signaling.server({ type: "receipt", participant_id: "bob", seq: 5 });
+    assert.equal(m.state, "read");
+    assert.deepEqual(room.readers(3), ["Bob"]);
+    await until(() => events.some((e) => e.type === "change"), "a change");
+    events.length = 0;
+    // Alice reads up to 3 only: no further than Bob, but one more reader of m.
+    signaling.server({ type: "receipt", participant_id: "alice", seq: 3 });
+    assert.deepEqual(room.readers(3), ["Bob", "Alice"]);
+    assert.deepEqual(room.readers(4), ["Bob"]);
+    await until(() => events.some((e) => e.type === "change"), "a change for the new reader");
+    signaling.server({ type: "receipt", participant_id: "me", seq: 9 });
+    assert.deepEqual(room.readers(3), ["Bob", "Alice"], "never oneself");
+  });
+
+  test("a reader who is not in the room now is named from their messages", async () => {
+    const { room, signaling } = await makeRoom({ peers: [] });
+    signaling.server({ type: "message", id: "c1", seq: 1, sender: "carol", sender_name: "Carol", body: "hi", kind: "text", ts: 1, hlc: "0" });
+    const m = room.send("x");
+    signaling.server({ type: "ack", id: m.id, seq: 2, ts: 2 });
+    signaling.server({ type: "receipt", participant_id: "carol", seq: 2 });
+    signaling.server({ type: "receipt", participant_id: "dan", seq: 2 });
+    assert.deepEqual(room.readers(2), ["Carol", "Someone"]);
+  });
+
   test("read positions from welcome apply to messages numbered later", async () => {
     const { room, signaling } = await makeRoom({ read: { alice: 5 } });
     const m = room.send("x");
@@ -462,15 +509,16 @@ describe("states of own messages", () => {
     assert.equal(m.state, "read");
   });
 
-  test("a permanent error fails the message; retry sends it again with the same id", async () => {
+  test("an unknown error fails the message; retry sends it again with the same id", async () => {
     const { room, signaling, store, events } = await makeRoom();
     const m = room.send("x".repeat(20_000));
     await outboxHolds(store, [m.id]);
-    signaling.server({ type: "error", error: { code: "body_too_large", message: "Too big." }, ref: m.id });
+    signaling.server({ type: "error", error: { code: "some_new_code", message: "Not now." }, ref: m.id });
     assert.equal(m.state, "failed");
+    assert.ok(!m.final, "a code this client does not know may pass another time");
     await outboxHolds(store, []);
     assert.equal(store.items.size, 0);
-    assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail), [{ code: "body_too_large", message: "Too big." }]);
+    assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail), [{ code: "some_new_code", message: "Not now." }]);
 
     assert.equal(room.retry(m.id), true);
     assert.equal(m.state, "sending");
@@ -482,17 +530,54 @@ describe("states of own messages", () => {
     assert.equal(room.retry(m.id), false, "only failed messages can be retried");
   });
 
-  test("a body over the server's limit fails at once and never reaches peers or server", async () => {
+  test("a body over the server's limit fails at once for good and never reaches peers or server", async () => {
     const { room, signaling, mesh, store, events } = await makeRoom({ limits: { max_body_bytes: 10 } });
+    assert.equal(room.maxBodyBytes, 10);
     const m = room.send("é".repeat(6)); // 12 UTF-8 bytes + 2 quotes: over 10
     assert.equal(m.state, "failed");
+    assert.equal(m.final, true, "no Retry: the same body can never pass");
     assert.deepEqual(signaling.sentOf("chat"), []);
     assert.deepEqual(mesh.sent, []);
     assert.equal(store.items.size, 0);
-    assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail.code), ["body_too_large"]);
-    assert.equal(room.retry(m.id), true);
-    assert.equal(m.state, "failed", "still too big on retry");
+    const errors = events.filter((e) => e.type === "error").map((e) => e.detail);
+    assert.deepEqual(errors.map((e) => e.code), ["body_too_large"]);
+    assert.equal(errors[0].message, "That message is too long to send (14 bytes; at most 10 bytes). Delete it, or send the text as a file.");
+    assert.equal(room.retry(m.id), false, "retry is refused: it cannot succeed");
+    assert.equal(m.state, "failed");
+    assert.deepEqual(signaling.sentOf("chat"), []);
     assert.equal(room.send("ok").state, "sending");
+  });
+
+  test("a message the server refuses for its size: no Retry, plain words, and Delete takes it away", async () => {
+    const { room, signaling, store, events } = await makeRoom();
+    const m = room.send("x".repeat(20_000));
+    await outboxHolds(store, [m.id]);
+    signaling.server({ type: "error", error: { code: "body_too_large", message: "Chat bodies are limited to 16384 bytes." }, ref: m.id });
+    assert.equal(m.state, "failed");
+    assert.equal(m.final, true);
+    assert.equal(room.retry(m.id), false);
+    const [error] = events.filter((e) => e.type === "error").map((e) => e.detail);
+    assert.equal(error.code, "body_too_large");
+    assert.doesNotMatch(error.message, /Chat bodies|16384/, "never the server's developer wording");
+    assert.match(error.message, /too long/);
+
+    const other = room.send("kept");
+    assert.equal(room.discard(other.id), false, "only failed messages can be deleted");
+    assert.equal(room.discard(m.id), true);
+    assert.equal(room.messages.includes(m), false, "gone from the list");
+    assert.equal(room.discard(m.id), false, "once");
+    await outboxHolds(store, [other.id]);
+  });
+
+  test("a message that failed while waiting in the outbox can be deleted from it", async () => {
+    const { room, signaling, store } = await makeRoom();
+    const m = room.send("hello");
+    await outboxHolds(store, [m.id]);
+    signaling.server({ type: "error", error: { code: "some_new_code", message: "No." }, ref: m.id });
+    assert.equal(room.discard(m.id), true);
+    assert.equal(room.retry(m.id), false, "deleted: nothing to retry");
+    assert.deepEqual(room.messages, []);
+    await outboxHolds(store, []);
   });
 
   test("a transient error keeps the message and retries with backoff", async () => {

@@ -26,11 +26,13 @@ import { compareHlc, formatHlc } from "./hlc.js";
  *   id: string, seq: number | null, hlc: string, sender: string, sender_name: string,
  *   ts: number | null, kind: ChatKind, ref: number | null, body: unknown,
  *   state: MessageState, reactions: Map<string, Set<string>>,
- *   edited_at?: number | null, deleted_at?: number | null,
+ *   edited_at?: number | null, deleted_at?: number | null, final?: boolean,
  * }} ChatMessage
  *   ts: seconds since the epoch (server time once the server has it).
  *   reactions: emoji → participant ids, aggregated from "reaction" messages.
  *   edited_at / deleted_at: when its sender last edited or deleted it (server time).
+ *   final: an own "failed" message that sending again cannot help (too large, refused
+ *   for good): it offers no Retry, only Delete.
  *   state: meaningful for own messages; others' are "sent" (numbered) or "delivered"
  *   (so far only received over a data channel).
  */
@@ -157,6 +159,18 @@ export class MessageLog {
     if (m.kind === "reaction") this._indexReaction(m);
     this.touched(m);
     this._onAdd(m);
+  }
+
+  /**
+   * Take an own message out of the log: one that failed and that its sender deleted.
+   * Numbered messages stay (the server has them).
+   * @param {ChatMessage} m
+   * @returns {boolean}  whether it was removed
+   */
+  remove(m) {
+    if (m.seq !== null || !this._byKey.delete(keyOf(m.sender, m.id))) return false;
+    this.touched(m);
+    return true;
   }
 
   /**

@@ -9,6 +9,7 @@
 // exponential backoff and jitter. While the outbox is not empty, Signaling pings often
 // (awaitAcks), so a server that died without closing the socket is noticed in seconds.
 
+import { bodyBytes, sizeWords } from "./body-size.js";
 import { debug } from "./debug.js";
 import { compareHlc } from "./hlc.js";
 import { MAX_STORED_IDS } from "./protocol.js";
@@ -48,6 +49,17 @@ const RETRY_MAX_MS = 30_000;
  *   onError: a message refused before it went anywhere, in plain words.
  */
 
+/**
+ * A message too large to send, in plain words.
+ * @param {number | null} bytes  its size, when known
+ * @param {number} limit  the server's limit (may be Infinity when unknown)
+ * @returns {string}
+ */
+export function tooLargeText(bytes, limit) {
+  const sizes = bytes !== null && Number.isFinite(limit) ? ` (${sizeWords(bytes)}; at most ${sizeWords(limit)})` : "";
+  return `That message is too long to send${sizes}. Delete it, or send the text as a file.`;
+}
+
 export class Outbox {
   /** @param {OutboxHost} host */
   constructor(host) {
@@ -78,9 +90,11 @@ export class Outbox {
    */
   send(m) {
     const limit = this._host.maxBodyBytes();
-    if (new TextEncoder().encode(JSON.stringify(m.body)).length > limit) {
+    const bytes = bodyBytes(m.body);
+    if (bytes > limit) {
+      m.final = true; // the same body can never pass: no Retry, only Delete
       this._host.log.setState(m, "failed");
-      this._host.onError({ code: "body_too_large", message: `Chat bodies are limited to ${limit} bytes.` });
+      this._host.onError({ code: "body_too_large", message: tooLargeText(bytes, limit) });
       return;
     }
     this.queue(m);

@@ -28,10 +28,12 @@ export const READ_DEBOUNCE_MS = 1_000;
  *   toPeers: (message: PeerMessage) => void,
  *   onTyping: () => void,
  *   onRead: (seq: number) => void,
+ *   onReadBy?: () => void,
  * }} PresenceHost
  *   toServer: false when the server is unreachable (then toPeers is used).
  *   onTyping: `typing` changed.
  *   onRead: someone else has read further than anyone before: up to seq.
+ *   onReadBy: someone's read position moved (who has read what changed).
  */
 
 export class Presence {
@@ -157,9 +159,22 @@ export class Presence {
     if (!me || participantId === me.participant_id || !Number.isInteger(seq)) return;
     if (seq <= (this._readBy.get(participantId) ?? 0)) return;
     this._readBy.set(participantId, seq);
+    this._host.onReadBy?.();
     if (seq <= this.readUpTo) return;
     this.readUpTo = seq;
     this._host.onRead(seq);
+  }
+
+  /**
+   * Who else has read a message: the participants whose read position reaches seq, in
+   * the order their first receipt came.
+   * @param {number} seq
+   * @returns {string[]}  participant ids
+   */
+  readersOf(seq) {
+    const out = [];
+    for (const [participant, upTo] of this._readBy) if (upTo >= seq) out.push(participant);
+    return out;
   }
 
   /** Leave: stop own typing (telling the others), cancel the timers. */

@@ -14,7 +14,7 @@
 import { roomApi } from "./api.js";
 import { debug } from "./debug.js";
 import { MAX_EMOJI_CHARS, MessageLog } from "./chat-log.js";
-import { Outbox } from "./chat-outbox.js";
+import { Outbox, tooLargeText } from "./chat-outbox.js";
 import { PeerLinks } from "./chat-peers.js";
 import { ServerLink } from "./chat-server.js";
 import { Presence } from "./chat-presence.js";
@@ -98,6 +98,11 @@ export class ChatRoom extends EventTarget {
       onChange: () => this._changed(),
       onAdd: (m) => {
         if (m.kind === "file") this._emit("file", m); // once per message: the transfer engine
+        // Someone else's new message, as it comes (not the history loaded at the start or
+        // scrolled back to): for the background badge.
+        if (m.kind === "text" && this._ready && !this._loadingOlder && m.sender !== this.me?.participant_id) {
+          this._emit("incoming", m);
+        }
       },
     });
     this._changeQueued = false;
@@ -127,10 +132,13 @@ export class ChatRoom extends EventTarget {
       onRead: (seq) => {
         if (this.me) this._log.readUpTo(this.me.participant_id, seq);
       },
+      onReadBy: () => this._changed(), // "Read by …" names who
     });
 
     /** History and outbox loaded (start): everything is handled from then on. */
     this._ready = false;
+    /** An older history page is being merged: its messages are not news. */
+    this._loadingOlder = false;
     /** The direct links (the mesh) and what the peers say over them. */
     this._links = new PeerLinks({
       meshFactory: options.meshFactory ?? ((opts) => new Mesh(opts)),
@@ -181,6 +189,11 @@ export class ChatRoom extends EventTarget {
   // ---- what the UI reads --------------------------------------------------------------
 
   /** Shown messages in display order (a new array after each change). */
+  /** The server's limit on a message's body, in bytes of compact JSON (Infinity before the welcome). */
+  get maxBodyBytes() {
+    return this._maxBodyBytes;
+  }
+
   get messages() {
     return this._log.messages;
   }
@@ -348,14 +361,53 @@ export class ChatRoom extends EventTarget {
   /**
    * Put a failed message back to "sending" and send it again (same id).
    * @param {string} id
-   * @returns {boolean}  false when there is no such failed message
+   * @returns {boolean}  false when there is no such failed message, or sending it again
+   *   cannot help (m.final: too large, or refused for good)
    */
   retry(id) {
     const m = this.me && this._log.get(this.me.participant_id, id);
-    if (!m || m.state !== "failed") return false;
+    if (!m || m.state !== "failed" || m.final) return false;
     this._log.setState(m, "sending");
     this._outbox.send(m);
     return true;
+  }
+
+  /**
+   * Who else has read the message numbered seq, by name (for "Read by …").
+   * @param {number} seq
+   * @returns {string[]}
+   */
+  readers(seq) {
+    return this._presence.readersOf(seq).map((participant) => this._nameOf(participant));
+  }
+
+  /**
+   * A participant's name: as a peer in the room now, else from their latest message.
+   * @param {string} participant
+   * @returns {string}
+   */
+  _nameOf(participant) {
+    for (const peer of this.peers.values()) if (peer.participant_id === participant && peer.name) return peer.name;
+    const messages = this._log.messages;
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = /** @type {ChatMessage} */ (messages[i]);
+      if (m.sender === participant && m.sender_name) return m.sender_name;
+    }
+    return "Someone";
+  }
+
+  /**
+   * Delete an own message that failed: out of the list and the outbox, for good. The
+   * server never stored it, so nobody else needs telling (peers that got it over a data
+   * channel keep their copy, as they would a message sent before the server went away).
+   * @param {string} id
+   * @returns {boolean}  false when there is no such failed message
+   */
+  discard(id) {
+    const m = this.me && this._log.get(this.me.participant_id, id);
+    if (!m || m.state !== "failed") return false;
+    this._outbox.unqueue(id);
+    return this._log.remove(m);
   }
 
   /**
@@ -390,7 +442,12 @@ export class ChatRoom extends EventTarget {
     const before = this._log.minSeq;
     if (!this.hasMore || before === null) return (this.hasMore = false);
     const page = await this._api.getMessages(this.id, { before, limit: PAGE_SIZE });
-    for (const msg of page.messages) this._fromServer(msg);
+    this._loadingOlder = true;
+    try {
+      for (const msg of page.messages) this._fromServer(msg);
+    } finally {
+      this._loadingOlder = false;
+    }
     this.hasMore = page.has_more;
     return this.hasMore;
   }
@@ -477,9 +534,14 @@ export class ChatRoom extends EventTarget {
     }
     // Permanent, or a code this client does not know: retrying blindly could loop forever.
     debug("chat", "message refused", ref, error.code, /** @type {readonly string[]} */ (PERMANENT_CHAT_ERRORS).includes(error.code) ? "" : "(unknown code)");
+    const permanent = /** @type {readonly string[]} */ (PERMANENT_CHAT_ERRORS).includes(error.code);
     this._outbox.unqueue(ref);
+    if (permanent) m.final = true; // the same message would be refused again: no Retry
     this._log.setState(m, "failed");
-    this._emit("error", { code: error.code, message: error.message });
+    // The server's words are for developers ("Chat bodies are limited to …"): a size
+    // refusal is said in plain words here.
+    const sized = error.code === "body_too_large" || error.code === "message_too_large";
+    this._emit("error", { code: error.code, message: sized ? tooLargeText(null, this._maxBodyBytes) : error.message });
   }
 
   // ---- the server connection ---------------------------------------------------------

@@ -1,7 +1,10 @@
 // <pl-composer>: the message box. Enter sends, Shift+Enter is a newline. It never
 // disables itself: while offline, messages queue in the outbox and go out later. It
 // reports every keystroke to room.setTyping, which throttles (chat-presence.js).
+// Near the server's size limit it says how much room is left; over it, it refuses to
+// send, keeps the text in the box and offers to send it as a .txt file instead.
 
+import { lengthNote } from "../body-size.js";
 import { ICONS, h, icon } from "./dom.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
@@ -20,7 +23,7 @@ export class Composer extends HTMLElement {
     placeholder: "Write a message",
     autocomplete: "off",
     enterkeyhint: "send",
-    "aria-describedby": "composer-hint",
+    "aria-describedby": "composer-hint composer-length",
   });
   #button = h("button", { type: "submit", class: "send-btn", "aria-label": "Send", title: "Send (Enter)" }, [
     icon(ICONS.send),
@@ -37,8 +40,17 @@ export class Composer extends HTMLElement {
     text: "Enter to send, Shift+Enter for a new line",
   });
 
+  #lengthText = h("span", { class: "composer-length-text" });
+  #asFile = h("button", { type: "button", class: "as-file-btn", hidden: true, text: "Send as a file" });
+  /** Near or over the limit: what the box holds and what may be done; live, so it is read out. */
+  #length = h("p", { id: "composer-length", class: "composer-length", "aria-live": "polite", hidden: true }, [
+    this.#lengthText,
+    this.#asFile,
+  ]);
+
   connectedCallback() {
-    if (!this.#form.isConnected) this.append(this.#form, this.#hint);
+    if (!this.#form.isConnected) this.append(this.#length, this.#form, this.#hint);
+    this.#asFile.addEventListener("click", this.#sendAsFile);
     this.#form.addEventListener("submit", this.#onSubmit);
     this.#input.addEventListener("keydown", this.#onKey);
     this.#input.addEventListener("input", this.#onInput);
@@ -49,6 +61,7 @@ export class Composer extends HTMLElement {
   }
 
   disconnectedCallback() {
+    this.#asFile.removeEventListener("click", this.#sendAsFile);
     this.#form.removeEventListener("submit", this.#onSubmit);
     this.#input.removeEventListener("keydown", this.#onKey);
     this.#input.removeEventListener("input", this.#onInput);
@@ -75,6 +88,7 @@ export class Composer extends HTMLElement {
     if (draft && !this.#input.value) {
       this.#input.value = draft;
       this.#autosize();
+      this.#showLength();
     }
   }
 
@@ -107,6 +121,7 @@ export class Composer extends HTMLElement {
 
   #onInput = () => {
     this.#autosize();
+    this.#showLength();
     const room = this.#room;
     const text = this.#input.value;
     try {
@@ -139,7 +154,19 @@ export class Composer extends HTMLElement {
       this.#input.focus();
       return;
     }
+    if (this.#showLength().level === "over") {
+      // Refused here, the text stays in the box (and its draft): nothing is lost.
+      this.#input.focus();
+      return;
+    }
     this.#stopTyping();
+    this.#clear();
+    room.send(text);
+    this.dispatchEvent(new CustomEvent("sent", { bubbles: true }));
+  }
+
+  /** Empty the box and its draft, keeping the keyboard there. */
+  #clear() {
     this.#input.value = "";
     try {
       if (this.#draftKey) sessionStorage.removeItem(this.#draftKey);
@@ -147,10 +174,38 @@ export class Composer extends HTMLElement {
       /* ignore */
     }
     this.#autosize();
+    this.#showLength();
     this.#input.focus();
-    room.send(text);
-    this.dispatchEvent(new CustomEvent("sent", { bubbles: true }));
   }
+
+  /** Say how close the text is to the server's limit; the note as computed. */
+  #showLength() {
+    const note = lengthNote(this.#input.value, this.#room?.maxBodyBytes ?? Infinity);
+    this.#length.hidden = note.level === "ok";
+    this.#length.dataset.level = note.level;
+    if (this.#lengthText.textContent !== note.text) this.#lengthText.textContent = note.text;
+    this.#asFile.hidden = note.level !== "over" || !this.#room?.transfers;
+    this.#input.toggleAttribute("aria-invalid", note.level === "over");
+    return note;
+  }
+
+  /** The text, too long for a message, to everyone as a .txt file (the room's transfers). */
+  #sendAsFile = () => {
+    const transfers = this.#room?.transfers;
+    const text = this.#input.value;
+    if (!transfers || !text) return;
+    const stamp = new Date().toISOString().slice(0, 16).replace(/[:T]/g, "-");
+    const file = new File([text], `message-${stamp}.txt`, { type: "text/plain" });
+    try {
+      transfers.send([file], null);
+    } catch {
+      this.#lengthText.textContent = "The file could not be sent. The text is still here; try again.";
+      return;
+    }
+    this.#stopTyping();
+    this.#clear();
+    this.dispatchEvent(new CustomEvent("sent", { bubbles: true }));
+  };
 
   #autosize() {
     const el = this.#input;

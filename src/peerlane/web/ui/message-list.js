@@ -203,6 +203,9 @@ export class MessageList extends HTMLElement {
     if (!message) return;
     if (action === "retry") {
       this.#room.retry(message.id);
+    } else if (action === "discard") {
+      this.#room.discard?.(message.id);
+      this.focus(); // the row and its button are gone: keep the keyboard in the list
     } else if (action === "toggle" && message.seq != null && button.dataset.emoji) {
       this.#room.react(message.seq, button.dataset.emoji);
     } else if (action === "react") {
@@ -341,7 +344,8 @@ export class MessageList extends HTMLElement {
       const i = /** @type {number} */ (v.indexOf(key));
       const m = /** @type {ChatMessageView} */ (v.items[i]);
       const prev = i > 0 ? v.items[i - 1] : undefined;
-      const ctx = rowContext(m, prev, me);
+      const readers = m.state === "read" && m.seq != null && m.sender === me ? this.#room?.readers?.(m.seq) : undefined;
+      const ctx = rowContext(m, prev, me, readers);
       const sig = signature(m, ctx);
       let row = this.#rows.get(key);
       if (!row) {

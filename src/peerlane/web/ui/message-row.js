@@ -1,6 +1,7 @@
 // One message's row in <pl-message-list>: its content (bubble, sender, time, state,
 // reactions, the actions), rebuilt only when what it shows changes (signature).
 
+import { linkify } from "../linkify.js";
 import { ICONS, formatDay, formatFull, formatTime, h, icon } from "./dom.js";
 
 /** @typedef {import("./types.js").ChatMessageView} ChatMessageView */
@@ -16,6 +17,9 @@ export const REACTIONS = /** @type {const} */ ([
   ["😮", "Surprised"],
   ["😢", "Sad"],
 ]);
+
+/** Why a message without a seq takes no reaction yet, in plain words. */
+export const NOT_YET_REACTABLE = "You can react once it is delivered to the server";
 
 const STATE_TEXT = /** @type {Record<string, string>} */ ({
   sending: "Sending…",
@@ -46,6 +50,21 @@ export function bodyText(body) {
   }
 }
 
+/**
+ * A message's text as nodes: plain text, and its http(s) addresses as links that open in
+ * a new tab without handing that tab this page (`noopener`) or its address (`noreferrer`).
+ * Built from DOM nodes, never parsed HTML: the text stays text.
+ * @param {string} text
+ * @returns {(HTMLAnchorElement | string)[]}
+ */
+export function bodyNodes(text) {
+  return linkify(text).map((part) =>
+    part.href
+      ? h("a", { class: "msg-link", href: part.href, target: "_blank", rel: "noopener noreferrer", text: part.text })
+      : part.text,
+  );
+}
+
 /** @param {ChatMessageView} m */
 const millis = (m) => (typeof m.ts === "number" && m.ts > 0 ? m.ts * 1000 : Date.now());
 
@@ -61,15 +80,16 @@ function hue(s) {
  * @param {ChatMessageView} m
  * @param {ChatMessageView | undefined} prev
  * @param {string} me
+ * @param {string[]} [readers]  who else has read it (names), for an own "read" message
  * @returns {RowContext}
  */
-export function rowContext(m, prev, me) {
+export function rowContext(m, prev, me, readers = []) {
   const t = millis(m);
   const day = formatDay(new Date(t));
   const newDay = !prev || formatDay(new Date(millis(prev))) !== day;
   const grouped =
     !!prev && !newDay && prev.sender === m.sender && Math.abs(t - millis(prev)) < GROUP_GAP_S * 1000;
-  return { mine: m.sender === me, me, day: newDay ? day : "", grouped };
+  return { mine: m.sender === me, me, day: newDay ? day : "", grouped, readers };
 }
 
 /**
@@ -78,7 +98,26 @@ export function rowContext(m, prev, me) {
  * @property {string} me       my participant id
  * @property {string} day      the day separator to show above the row, or ""
  * @property {boolean} grouped a follow-up of the previous row's sender
+ * @property {string[]} [readers] who else has read it, by name (own "read" messages)
  */
+
+/** "Read by" names this many people; more become "and N more", all named on hover/focus. */
+const READERS_SHOWN = 2;
+
+/**
+ * "Read" in words that say by whom.
+ * @param {readonly string[]} names  who has read it (not me)
+ * @returns {{short: string, full: string}}  what the row shows, and the whole list
+ */
+export function readByText(names) {
+  if (names.length === 0) return { short: "Read", full: "Read" };
+  const list = (/** @type {readonly string[]} */ all) =>
+    all.length === 1 ? all[0] : `${all.slice(0, -1).join(", ")} and ${all[all.length - 1]}`;
+  const full = `Read by ${list(names)}`;
+  if (names.length <= READERS_SHOWN + 1) return { short: full, full };
+  const rest = names.length - READERS_SHOWN;
+  return { short: `Read by ${names.slice(0, READERS_SHOWN).join(", ")} and ${rest} more`, full };
+}
 
 /**
  * Everything a row's look depends on: rebuilt only when this changes.
@@ -92,7 +131,8 @@ export function signature(m, ctx) {
       if (who.size) reactions += `${emoji}${who.size}${who.has(ctx.me) ? "*" : ""},`;
     }
   }
-  return `${m.seq}|${m.state}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}`;
+  const readers = ctx.readers?.join("\u0000") ?? "";
+  return `${m.seq}|${m.state}|${m.final ? "final" : ""}|${readers}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}`;
 }
 
 /**
@@ -125,7 +165,7 @@ export function fillRow(el, m, ctx) {
   });
   const body = m.deleted_at
     ? h("div", { class: "msg-body msg-deleted", text: "This message was deleted." })
-    : h("div", { class: `msg-body${typeof m.body === "string" ? "" : " msg-json"}`, text: bodyText(m.body) });
+    : h("div", { class: `msg-body${typeof m.body === "string" ? "" : " msg-json"}` }, bodyNodes(bodyText(m.body)));
 
   const foot = h("div", { class: "msg-foot" });
   if (m.edited_at && !m.deleted_at) {
@@ -176,24 +216,72 @@ export function fillRow(el, m, ctx) {
         [icon(ICONS.smile)],
       ),
     );
+  } else if (m.state !== "failed") {
+    // Reactions name their target by its seq, which only the server gives: until then
+    // the control is there but says why it does nothing (aria-disabled, not disabled,
+    // so the keyboard still reaches it and its reason is read out).
+    foot.append(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "react-btn icon-btn",
+          "data-focus": "react",
+          "aria-label": "React",
+          "aria-disabled": "true",
+          "aria-description": NOT_YET_REACTABLE,
+          title: NOT_YET_REACTABLE,
+        },
+        [icon(ICONS.smile)],
+      ),
+    );
   }
   const meta = h("span", { class: "msg-meta" }, [time]);
   if (ctx.mine) {
     const state = m.state in STATE_TEXT ? m.state : "sending";
+    const read = state === "read" ? readByText(ctx.readers ?? []) : null;
+    // Names cut short are all in the title, and the state can take focus to show it.
+    const cut = !!read && read.short !== read.full;
     meta.append(
-      h("span", { class: `msg-state state-${state}` }, [
-        icon(/** @type {string[]} */ (STATE_ICON[state]), "icon state-icon"),
-        h("span", { class: "state-text", text: STATE_TEXT[state] ?? state }),
-      ]),
+      h(
+        "span",
+        {
+          class: `msg-state state-${state}`,
+          title: read ? read.full : null,
+          tabindex: cut ? "0" : null,
+          "data-focus": cut ? "state" : null,
+        },
+        [
+          icon(/** @type {string[]} */ (STATE_ICON[state]), "icon state-icon"),
+          h("span", { class: "state-text", "aria-hidden": cut ? "true" : null, text: read ? read.short : STATE_TEXT[state] ?? state }),
+          cut ? h("span", { class: "visually-hidden", text: read.full }) : null,
+        ],
+      ),
     );
   }
   foot.append(meta);
   if (m.state === "failed") {
+    // Retry only when sending again can help; Delete always (the server never stored it).
+    if (!m.final) {
+      foot.append(
+        h("button", { type: "button", class: "retry-btn", "data-action": "retry", "data-focus": "retry" }, [
+          icon(ICONS.retry),
+          "Retry",
+        ]),
+      );
+    }
     foot.append(
-      h("button", { type: "button", class: "retry-btn", "data-action": "retry", "data-focus": "retry" }, [
-        icon(ICONS.retry),
-        "Retry",
-      ]),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "retry-btn discard-btn",
+          "data-action": "discard",
+          "data-focus": "discard",
+          title: "Delete this unsent message",
+        },
+        [icon(ICONS.close), "Delete"],
+      ),
     );
   }
 

@@ -27,7 +27,7 @@ import { navigate, roomPath } from "./nav.js";
 /** @typedef {import("./file-bar.js").FileBar} FileBar */
 /** @typedef {import("./side-sheet.js").SideSheet} SideSheet */
 /** @typedef {import("./people-panel.js").PeoplePanel} PeoplePanel */
-/** @typedef {typeof import("./file-drop.js") & {Roster: typeof import("./people-panel.js").Roster, endedPanel: typeof import("./room-status.js").endedPanel}} Loaded */
+/** @typedef {typeof import("./file-drop.js") & {Roster: typeof import("./people-panel.js").Roster, endedPanel: typeof import("./room-status.js").endedPanel, badgeToggle: typeof import("./badge-toggle.js").badgeToggle}} Loaded */
 
 /** A socket or a request refused with these: not (or no longer) a member of the room. */
 const NOT_A_MEMBER = new Set(/** @type {string[]} */ ([ERROR_CODES.UNAUTHORIZED, ERROR_CODES.TOKEN_EXPIRED, ERROR_CODES.FORBIDDEN]));
@@ -62,7 +62,8 @@ function loadElements() {
     import("./file-bar.js"),
     import("./side-sheet.js"),
     import("./people-panel.js"),
-  ]).then((m) => ({ ...m[4], Roster: m[8].Roster, endedPanel: m[5].endedPanel }));
+    import("./badge-toggle.js"),
+  ]).then((m) => ({ ...m[4], Roster: m[8].Roster, endedPanel: m[5].endedPanel, badgeToggle: m[9].badgeToggle }));
 }
 
 /** window, with the room on it for tests, benchmarks and the console (publish). */
@@ -218,11 +219,14 @@ export class RoomPage extends HTMLElement {
 
     const status = /** @type {RoomStatus} */ (document.createElement("pl-room-status"));
     const sheet = /** @type {SideSheet} */ (document.createElement("pl-side-sheet"));
+    const badge = loaded.badgeToggle(room);
+    this.#cleanup.push(badge.stop);
     const header = h("header", { class: "room-header" }, [
       h("a", { href: "/", class: "home-link", "aria-label": "peerlane home", title: "peerlane home" }, [
         h("span", { class: "brand-mark", "aria-hidden": "true" }),
       ]),
       h("div", { class: "room-title" }, [h("h1", { text: roomName }), status]),
+      badge.button,
       sheet.toggle,
     ]);
 

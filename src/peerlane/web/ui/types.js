@@ -19,6 +19,7 @@
  * @property {Map<string, Set<string>>} [reactions]  emoji → participant ids
  * @property {number | null} [edited_at]  when its sender last edited it (seconds)
  * @property {number | null} [deleted_at] when its sender deleted it: no body then
+ * @property {boolean} [final]         failed, and sending again cannot help: no Retry
  *
  * @typedef {object} PeerViewLike
  * @property {string} peer_id
@@ -99,6 +100,9 @@
  *   send(text: string): unknown,
  *   react(seq: number, emoji: string): unknown,
  *   retry(id: string): unknown,
+ *   discard?(id: string): unknown,
+ *   readers?(seq: number): string[],
+ *   maxBodyBytes?: number,
  *   markRead(seq: number): unknown,
  *   setTyping(active: boolean): unknown,
  *   loadOlder(): Promise<boolean | void | unknown>,

@@ -1,0 +1,62 @@
+// The room header's background-badge toggle (new-message-badge.js): off by default; on,
+// new messages from others while the tab is hidden put "(N) " before the title, with a
+// short chime, until the tab is visible again. One button, aria-pressed, remembered.
+
+import { NewMessageBadge, makeChime } from "../new-message-badge.js";
+import { ICONS, h, icon } from "./dom.js";
+
+/** @typedef {import("./types.js").RoomLike} RoomLike */
+
+const LABEL = "Alert me to new messages while this tab is in the background";
+
+/** @returns {Storage | null} */
+function localStore() {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null; // storage disabled: the toggle works for this page only
+  }
+}
+
+/**
+ * The toggle for a room, wired to its new messages and the page's visibility.
+ * @param {RoomLike} room
+ * @returns {{button: HTMLButtonElement, stop: () => void}}
+ */
+export function badgeToggle(room) {
+  /** @type {(() => void) | null} */
+  let chime = null;
+  const badge = new NewMessageBadge({ page: document, storage: localStore(), ding: () => chime?.() });
+  const button = h("button", { type: "button", class: "icon-btn badge-toggle", "aria-label": LABEL }, [icon(ICONS.bell)]);
+  const show = () => {
+    button.setAttribute("aria-pressed", badge.enabled ? "true" : "false");
+    button.title = badge.enabled
+      ? "New messages show in the tab title while you are away (on). Click to turn off."
+      : "Show new messages in the tab title, with a sound, while you are away (off). Click to turn on.";
+  };
+  show();
+  button.addEventListener("click", () => {
+    badge.enabled = !badge.enabled;
+    // Made on the click: browsers let a page start sound only after a gesture.
+    if (badge.enabled && !chime) {
+      try {
+        chime = makeChime();
+      } catch {
+        chime = null; // no sound: the title still says it
+      }
+    }
+    show();
+  });
+  const onIncoming = () => badge.message();
+  const onVisibility = () => badge.visibilityChanged();
+  room.addEventListener("incoming", onIncoming);
+  document.addEventListener("visibilitychange", onVisibility);
+  return {
+    button,
+    stop: () => {
+      room.removeEventListener("incoming", onIncoming);
+      document.removeEventListener("visibilitychange", onVisibility);
+      badge.clear();
+    },
+  };
+}

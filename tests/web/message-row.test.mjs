@@ -1,0 +1,105 @@
+// ui/message-row.js on a small recording DOM: what a row offers for its state.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { installFakeDom } from "./fake-dom.mjs";
+
+installFakeDom();
+const { fillRow, readByText, rowContext } = await import("../../src/peerlane/web/ui/message-row.js");
+
+/** @returns {import("../../src/peerlane/web/ui/types.js").ChatMessageView} */
+const own = (over = {}) => ({
+  id: "m1",
+  seq: null,
+  sender: "me",
+  sender_name: "Me",
+  body: "hello",
+  ts: 1_700_000_000,
+  state: "failed",
+  ...over,
+});
+
+function render(m, me = "me") {
+  const row = document.createElement("div");
+  fillRow(row, m, rowContext(m, undefined, me));
+  const actions = row.find((e) => e.tagName === "BUTTON").map((b) => b.getAttribute("data-action"));
+  return { row, actions };
+}
+
+describe("a failed own message", () => {
+  test("offers Retry and Delete while sending again may help", () => {
+    assert.deepEqual(render(own()).actions, ["retry", "discard"]);
+  });
+
+  test("offers only Delete when sending again cannot help (final)", () => {
+    const { row, actions } = render(own({ final: true }));
+    assert.deepEqual(actions, ["discard"]);
+    const button = row.find((e) => e.getAttribute("data-action") === "discard")[0];
+    assert.match(button.textContent, /Delete/);
+  });
+
+  test("a message on its way offers neither", () => {
+    assert.deepEqual(render(own({ state: "sending" })).actions.filter(Boolean), []);
+  });
+});
+
+describe("reacting to a message the server has not numbered yet", () => {
+  const reactButton = (row) => row.find((e) => (e.className ?? "").includes("react-btn"))[0];
+
+  test("the control is there, disabled, and says why in plain words", () => {
+    for (const state of ["sending", "delivered"]) {
+      const { row, actions } = render(own({ state, seq: null }));
+      const button = reactButton(row);
+      assert.ok(button, state);
+      assert.equal(button.getAttribute("aria-disabled"), "true");
+      assert.equal(button.getAttribute("data-action"), null, "a click does nothing");
+      assert.equal(button.getAttribute("title"), "You can react once it is delivered to the server");
+      assert.equal(button.getAttribute("aria-description"), "You can react once it is delivered to the server");
+      assert.deepEqual(actions, [null]);
+    }
+  });
+
+  test("once numbered, it reacts", () => {
+    const button = reactButton(render(own({ state: "sent", seq: 3 })).row);
+    assert.equal(button.getAttribute("data-action"), "react");
+    assert.equal(button.getAttribute("aria-disabled"), null);
+  });
+
+  test("a failed message takes no reaction and shows no control for it", () => {
+    assert.equal(reactButton(render(own()).row), undefined);
+  });
+});
+
+describe("an own message that was read says by whom", () => {
+  test("the words: names, then a count with every name in the full text", () => {
+    assert.deepEqual(readByText([]), { short: "Read", full: "Read" });
+    assert.deepEqual(readByText(["Bea"]), { short: "Read by Bea", full: "Read by Bea" });
+    assert.deepEqual(readByText(["Bea", "Cy", "Dan"]), { short: "Read by Bea, Cy and Dan", full: "Read by Bea, Cy and Dan" });
+    assert.deepEqual(readByText(["Bea", "Cy", "Dan", "Eve"]), {
+      short: "Read by Bea, Cy and 2 more",
+      full: "Read by Bea, Cy, Dan and Eve",
+    });
+  });
+
+  const read = own({ seq: 4, state: "read" });
+  const state = (row) => row.find((e) => (e.className ?? "").includes("msg-state"))[0];
+
+  test("the row names the readers", () => {
+    const row = document.createElement("div");
+    fillRow(row, read, rowContext(read, undefined, "me", ["Bea", "Cy"]));
+    assert.equal(state(row).textContent, "Read by Bea and Cy");
+    assert.equal(state(row).getAttribute("title"), "Read by Bea and Cy");
+  });
+
+  test("many readers: a count, all names on hover and on focus (keyboard) and for screen readers", () => {
+    const row = document.createElement("div");
+    fillRow(row, read, rowContext(read, undefined, "me", ["Bea", "Cy", "Dan", "Eve"]));
+    const el = state(row);
+    assert.equal(el.getAttribute("title"), "Read by Bea, Cy, Dan and Eve");
+    assert.equal(el.getAttribute("tabindex"), "0");
+    const shown = el.find((e) => e.className === "state-text")[0];
+    assert.equal(shown.textContent, "Read by Bea, Cy and 2 more");
+    assert.equal(shown.getAttribute("aria-hidden"), "true");
+    assert.equal(el.find((e) => e.className === "visually-hidden")[0].textContent, "Read by Bea, Cy, Dan and Eve");
+  });
+});
