@@ -1,0 +1,63 @@
+"""The room page's rough edges (issue #10): whom files go to is asked when files are
+picked, in a "Send to" dialog, not beside the chat box, and goes back to everyone after
+each send."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from e2e.helpers import (
+    PEER,
+    create_room_ui,
+    invite_link,
+    join_by_link_ui,
+    random_file,
+    transfer_ids,
+    transfer_row,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def two_in_a_room(server, browsers) -> tuple[Page, Page]:
+    a = browsers.new("alice").page
+    b = browsers.new("bob").page
+    create_room_ui(a, server.base, "alice")
+    join_by_link_ui(b, invite_link(a), "bob")
+    expect(a.locator(PEER)).to_have_count(1, timeout=30_000)
+    return a, b
+
+
+def test_whom_files_go_to_is_asked_after_picking_and_reset_after_a_send(
+    server, browsers, tmp_path: Path
+) -> None:
+    a, _b = two_in_a_room(server, browsers)
+    first, second = tmp_path / "first.bin", tmp_path / "second.bin"
+    random_file(first, 1000)
+    random_file(second, 1000)
+    recipient = a.locator("#file-recipient")
+    # Nothing next to the chat box suggests that chat messages have an addressee.
+    expect(recipient).to_be_hidden()
+
+    a.set_input_files("#send-files-input", [str(first)])
+    dialog = a.locator("#send-to")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("heading")).to_have_text('Send "first.bin"')
+    expect(recipient).to_be_focused()
+    expect(recipient.locator("option", has_text="bob")).to_have_count(1)
+    recipient.select_option(label="bob")
+    dialog.get_by_role("button", name="Send").click()
+    expect(dialog).to_be_hidden()
+    (tid,) = transfer_ids(a, "out")
+    expect(transfer_row(a, tid).get_by_test_id("transfer-sender")).to_have_text("From you to bob")
+
+    # The next files start from "Everyone" again; Cancel sends nothing.
+    a.set_input_files("#send-files-input", [str(second)])
+    expect(dialog).to_be_visible()
+    expect(recipient).to_have_value("")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert transfer_ids(a, "out") == [tid]
