@@ -61,3 +61,32 @@ def test_whom_files_go_to_is_asked_after_picking_and_reset_after_a_send(
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
     assert transfer_ids(a, "out") == [tid]
+
+
+def test_revoke_asks_first_and_a_revoked_invite_cannot_be_copied_or_scanned(
+    server, browsers
+) -> None:
+    a = browsers.new("alice").page
+    create_room_ui(a, server.base, "alice")
+    invite_link(a)
+    panel = a.locator("pl-invite-panel")
+    copy = panel.get_by_role("button", name="Copy link")
+    qr = panel.locator("[data-testid=invite-qr]")
+    expect(copy).to_be_enabled()
+    expect(qr.locator("svg")).to_be_visible()
+
+    # Revoke asks first; "Keep the invite" leaves it working.
+    panel.get_by_role("button", name="Revoke", exact=True).click()
+    expect(panel.get_by_role("group", name="Revoke this invite?")).to_be_visible()
+    keep = panel.get_by_role("button", name="Keep the invite")
+    expect(keep).to_be_focused()
+    keep.click()
+    expect(panel.get_by_role("button", name="Revoke", exact=True)).to_be_focused()
+    expect(copy).to_be_enabled()
+    expect(panel.locator("[data-testid=invite-expiry]")).not_to_have_text("Revoked")
+
+    panel.get_by_role("button", name="Revoke", exact=True).click()
+    panel.get_by_role("button", name="Yes, revoke").click()
+    expect(panel.locator("[data-testid=invite-expiry]")).to_have_text("Revoked")
+    expect(copy).to_be_disabled()
+    expect(qr).to_be_hidden()
