@@ -1,6 +1,8 @@
-"""The room page's rough edges (issue #10): whom files go to is asked when files are
-picked, in a "Send to" dialog, not beside the chat box, and goes back to everyone after
-each send."""
+"""The room page's and entry pages' rough edges (issue #10): whom files go to is asked
+when files are picked, in a "Send to" dialog, not beside the chat box, and goes back to
+everyone after each send; Revoke asks first and a revoked invite cannot be copied or
+scanned; a wrong code is said next to the code field, a name cut to fit is said, and the
+server's refusal of a too-long name is in plain words."""
 
 from __future__ import annotations
 
@@ -90,3 +92,43 @@ def test_revoke_asks_first_and_a_revoked_invite_cannot_be_copied_or_scanned(
     expect(panel.locator("[data-testid=invite-expiry]")).to_have_text("Revoked")
     expect(copy).to_be_disabled()
     expect(qr).to_be_hidden()
+
+
+def test_entry_errors_are_said_where_they_belong_in_plain_words(server, browsers) -> None:
+    page = browsers.new("alice").page
+    page.goto(f"{server.base}/")
+    name = page.locator("#display-name")
+    name.fill("alice")
+    page.locator("#join-code").fill("9-wrong-guess")
+    page.get_by_role("button", name="Join", exact=True).click()
+    join_form = page.get_by_role("form", name="Join a room")
+    expect(join_form.get_by_role("alert")).not_to_be_empty()
+    expect(page.locator("#join-code")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("form", name="Start a new room").get_by_role("alert")).to_be_empty()
+
+    # A 10,000-character paste is cut to the 40 the server takes, and that is said.
+    name.fill("")
+    name.focus()
+    page.keyboard.insert_text("n" * 10_000)
+    expect(name).to_have_value("n" * 40)
+    expect(page.locator("#display-name-note")).to_have_text(
+        "Names can be at most 40 characters, so yours was shortened."
+    )
+
+    # A longer name that still reaches the server (remembered by an older version) is
+    # refused in plain words, not the server's validation text.
+    link = invite_link(create_room(server, browsers))
+    bob = browsers.new("bob").page
+    bob.goto(f"{server.base}/healthz")
+    bob.evaluate("localStorage.setItem('peerlane.name', 'b'.repeat(60))")
+    bob.goto(link)
+    alert = bob.get_by_role("alert")
+    expect(alert).to_contain_text("Your name can be at most 40 characters")
+    expect(alert).not_to_contain_text("Invalid request")
+    expect(alert).not_to_contain_text("display_name")
+
+
+def create_room(server, browsers) -> Page:
+    owner = browsers.new("carol").page
+    create_room_ui(owner, server.base, "carol")
+    return owner
