@@ -16,6 +16,7 @@ from e2e.helpers import (
     create_room_ui,
     invite_link,
     join_by_link_ui,
+    offer_files_ui,
     random_file,
     transfer_ids,
     transfer_row,
@@ -132,3 +133,25 @@ def create_room(server, browsers) -> Page:
     owner = browsers.new("carol").page
     create_room_ui(owner, server.base, "carol")
     return owner
+
+
+def test_the_phone_sheet_is_titled_like_the_button_that_opens_it(
+    server, browsers, tmp_path: Path
+) -> None:
+    a, b = two_in_a_room(server, browsers)
+    b.set_viewport_size({"width": 390, "height": 844})
+    toggle = b.locator(".side-toggle")
+    word = toggle.locator(".side-toggle-text")
+    title = b.locator(".side-title")
+    expect(word).to_have_text("Invite")
+    toggle.click()
+    expect(title).to_be_visible()
+    expect(title).to_have_text("Invite")
+    b.get_by_role("button", name="Close panel").click()
+
+    path = tmp_path / "notes.bin"
+    random_file(path, 1000)
+    offer_files_ui(a, [path])
+    expect(word).to_have_text("Files")
+    toggle.click()
+    expect(title).to_have_text("Files")
