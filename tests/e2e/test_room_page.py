@@ -18,8 +18,11 @@ from e2e.helpers import (
     join_by_link_ui,
     offer_files_ui,
     random_file,
+    room_ready,
+    send_ui,
     transfer_ids,
     transfer_row,
+    wait_messages,
 )
 
 pytestmark = pytest.mark.browser
@@ -155,3 +158,65 @@ def test_the_phone_sheet_is_titled_like_the_button_that_opens_it(
     expect(word).to_have_text("Files")
     toggle.click()
     expect(title).to_have_text("Files")
+
+
+LONG_ROOM_NAME = "Our weekend plans for the whole extended family and friends"
+DESKTOP = {"width": 1280, "height": 800}
+TABLET = {"width": 768, "height": 1024}
+PHONE = {"width": 390, "height": 844}
+
+
+def test_room_screenshots_and_layout_facts(server, browsers, artifacts, tmp_path: Path) -> None:
+    """A room with two people, a message and a file offer, at desktop and phone sizes
+    (test-artifacts/room-layout-*.png), and the layout facts issue #10 asked for."""
+    a = browsers.new("alice").page
+    b = browsers.new("bob").page
+    create_room_ui(a, server.base, "alice", LONG_ROOM_NAME)
+    join_by_link_ui(b, invite_link(a), "bob")
+    expect(a.locator(f"{PEER}[data-path=direct]")).to_have_count(1, timeout=30_000)
+    send_ui(b, "Hi alice, here are the photos from Saturday.")
+    wait_messages(a, ["Hi alice, here are the photos from Saturday."])
+    path = tmp_path / "holiday-photos-from-the-lake-house-weekend.zip"
+    random_file(path, 4000)
+    offer_files_ui(b, [path])
+    a.wait_for_selector("[data-testid=transfer][data-direction=in]")
+
+    a.set_viewport_size(DESKTOP)
+    # The status in plain words; the connection's inner states folded away.
+    expect(a.locator("[data-testid=connection-status]")).to_contain_text(
+        "Connected to 1 person directly"
+    )
+    expect(a.get_by_text("Signaling", exact=True)).to_be_hidden()
+    # The files list has no scroll box inside the scrolling side panel.
+    assert a.eval_on_selector(".transfers", "(el) => getComputedStyle(el).overflowY") == "visible"
+    # Every button of the invite panel is the same height.
+    heights = a.locator("pl-invite-panel .btn").evaluate_all(
+        "(bs) => bs.filter((b) => b.offsetParent).map((b) => b.getBoundingClientRect().height)"
+    )
+    assert heights
+    assert max(heights) - min(heights) < 1, heights
+    a.screenshot(path=artifacts / "room-layout-desktop.png")
+
+    a.set_viewport_size(TABLET)
+    side = a.eval_on_selector("#side-panel", "(el) => el.getBoundingClientRect().width")
+    assert side <= 0.35 * TABLET["width"], side
+
+    # Opened on a phone (the message box sizes itself as the room opens).
+    a.set_viewport_size(PHONE)
+    a.reload()
+    room_ready(a)
+    box = a.locator("#message-input")
+    expect(box).to_be_visible()
+    # No horizontal scrolling; the empty message box one line tall despite the long name.
+    wide = a.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert wide <= 0, wide
+    one_line = box.evaluate(
+        "(t) => { const s = getComputedStyle(t); return parseFloat(s.lineHeight)"
+        " + parseFloat(s.paddingTop) + parseFloat(s.paddingBottom)"
+        " + parseFloat(s.borderTopWidth) + parseFloat(s.borderBottomWidth); }"
+    )
+    height = box.evaluate("(t) => t.getBoundingClientRect().height")
+    assert height <= one_line + 2, (height, one_line)
+    a.screenshot(path=artifacts / "room-layout-phone.png")
