@@ -207,7 +207,7 @@ def test_room_screenshots_and_layout_facts(server, browsers, artifacts, tmp_path
     room_ready(a)
     box = a.locator("#message-input")
     expect(box).to_be_visible()
-    # No horizontal scrolling; the empty message box one line tall despite the long name.
+    # No horizontal scrolling; the empty message box one line tall despite the long name ...
     wide = a.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
@@ -219,4 +219,12 @@ def test_room_screenshots_and_layout_facts(server, browsers, artifacts, tmp_path
     )
     height = box.evaluate("(t) => t.getBoundingClientRect().height")
     assert height <= one_line + 2, (height, one_line)
+    # ... and its placeholder fits on that line (a long room name in it was cut off).
+    spare = box.evaluate(
+        "(t) => { const s = getComputedStyle(t);"
+        " const ctx = document.createElement('canvas').getContext('2d'); ctx.font = s.font;"
+        " return t.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight)"
+        " - ctx.measureText(t.placeholder).width; }"
+    )
+    assert spare >= 0, spare
     a.screenshot(path=artifacts / "room-layout-phone.png")
