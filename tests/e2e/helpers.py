@@ -297,19 +297,22 @@ def transfer_ids(page: Page, direction: str) -> list[str]:
 def offer_files_ui(
     page: Page, paths: list[Path], to_name: str | None = None, timeout: float = 60
 ) -> list[str]:
-    """Choose the recipient (``None`` = Everyone) and pick ``paths`` with the room's
-    "Send files" input; the new outgoing transfer ids once the sender has hashed every
-    file and offered it (its row carries ``data-root``), in the order of ``paths``."""
+    """Pick ``paths`` with the room's "Send files" input, choose the recipient in the
+    "Send to" dialog (``None`` = Everyone) and press Send; the new outgoing transfer ids
+    once the sender has hashed every file and offered it (its row carries ``data-root``),
+    in the order of ``paths``."""
     from playwright.sync_api import expect
 
-    recipient = page.locator("#file-recipient")
+    before = set(transfer_ids(page, "out"))
+    page.set_input_files("#send-files-input", [str(p) for p in paths])
+    recipient = page.locator("#send-to #file-recipient")
+    expect(recipient).to_be_visible()
     if to_name is None:
         recipient.select_option(value="")
     else:
         expect(recipient.locator("option", has_text=to_name)).to_have_count(1)
         recipient.select_option(label=to_name)
-    before = set(transfer_ids(page, "out"))
-    page.set_input_files("#send-files-input", [str(p) for p in paths])
+    page.click("#send-to-confirm")
     out = page.locator(f"{TRANSFER}[data-direction=out]")
     expect(out).to_have_count(len(before) + len(paths))
     new = [tid for tid in transfer_ids(page, "out") if tid not in before]

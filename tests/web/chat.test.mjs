@@ -120,7 +120,7 @@ describe("start", () => {
     assert.equal(room.statusText, "Offline — messages will be sent when the connection returns");
     signaling.join({ latest: 0 });
     ctx.mesh.openChannel(ALICE); // the new connection's mesh
-    assert.equal(room.statusText, "Connected — 1 direct");
+    assert.equal(room.statusText, "Connected to 1 person directly");
   });
 
   test("linksSettled: after the welcome, once no direct link negotiates, or after ms", async () => {

@@ -8,7 +8,9 @@ import { directPeople, endedError, statusText } from "../../src/peerlane/web/sta
 test("statusText: plain words and a tone for each state", () => {
   assert.deepEqual(statusText("connecting", 0), { text: "Connecting…", tone: "busy" });
   assert.deepEqual(statusText("online", 0), { text: "Connected", tone: "ok" });
-  assert.deepEqual(statusText("online", 2), { text: "Connected — 2 direct", tone: "ok" });
+  // Plain words, not "Connected — 2 direct" (issue #10, rough edge 14).
+  assert.deepEqual(statusText("online", 2), { text: "Connected to 2 people directly", tone: "ok" });
+  assert.deepEqual(statusText("online", 1), { text: "Connected to 1 person directly", tone: "ok" });
   assert.deepEqual(statusText("offline", 1), { text: "Server unreachable — chatting directly with 1 person", tone: "warn" });
   assert.deepEqual(statusText("offline", 3).text, "Server unreachable — chatting directly with 3 people");
   assert.deepEqual(statusText("offline", 0), { text: "Offline — messages will be sent when the connection returns", tone: "bad" });

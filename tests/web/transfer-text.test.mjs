@@ -5,7 +5,15 @@ import { readFileSync, readdirSync } from "node:fs";
 import { test } from "node:test";
 
 import { TransferError } from "../../src/peerlane/web/transfer.js";
-import { actionErrorText, errorText, newsText, noteText } from "../../src/peerlane/web/ui/transfer-text.js";
+import {
+  actionErrorText,
+  errorText,
+  newsText,
+  noteText,
+  stateText,
+  whoText,
+  withRecipient,
+} from "../../src/peerlane/web/ui/transfer-text.js";
 
 const WEB = new URL("../../src/peerlane/web/", import.meta.url);
 const UNKNOWN = errorText({ code: "no-such-code" });
@@ -59,4 +67,28 @@ test("errors in words; sizes with the one byte formatter", () => {
 test("screen-reader news says a failure's error in words", () => {
   const view = { direction: "in", state: "failed", name: "a.bin", senderName: "Alice", size: 3, error: { code: "integrity-failed" } };
   assert.equal(newsText(view), "a.bin failed. The file did not pass the integrity check.");
+});
+
+// Issue #10, rough edge 3: the engine only knows the names of people it has reached, so
+// a file offered to someone offline read "to someone"; the roster names them.
+test("an offer to someone offline names them and says they are offline", () => {
+  const offer = {
+    id: "t1", direction: "out", state: "waiting", to: "p-dave", toName: null, note: { code: "waiting-accept", name: null },
+  };
+  const roster = new Map([["p-dave", { name: "Dave", online: false }]]);
+  const named = withRecipient(/** @type {any} */ (offer), (id) => roster.get(id));
+  assert.equal(whoText(named), "From you to Dave (offline)");
+  assert.equal(noteText(named.note), "Waiting for Dave to come online");
+  assert.equal(stateText(named), "Waiting for Dave to come online");
+
+  roster.set("p-dave", { name: "Dave", online: true });
+  const back = withRecipient(/** @type {any} */ (offer), (id) => roster.get(id));
+  assert.equal(whoText(back), "From you to Dave");
+  assert.equal(noteText(back.note), "Waiting for Dave to accept");
+
+  // Offers to everyone, incoming offers and people the roster doesn't know are left as they are.
+  const everyone = { ...offer, to: null };
+  assert.equal(withRecipient(/** @type {any} */ (everyone), (id) => roster.get(id)), everyone);
+  const stranger = { ...offer, to: "p-nobody" };
+  assert.equal(whoText(withRecipient(/** @type {any} */ (stranger), (id) => roster.get(id))), "From you to one person");
 });

@@ -21,12 +21,12 @@ const ENDED = /** @type {Record<string, string>} */ ({
  */
 export function statusText(serverState, direct, ended = null) {
   if (ended && ENDED[ended]) return { text: /** @type {string} */ (ENDED[ended]), tone: "bad" };
+  const people = direct === 1 ? "1 person" : `${direct} people`;
   if (serverState === "online") {
-    return { text: direct > 0 ? `Connected — ${direct} direct` : "Connected", tone: "ok" };
+    return { text: direct > 0 ? `Connected to ${people} directly` : "Connected", tone: "ok" };
   }
   if (serverState === "offline") {
     if (direct > 0) {
-      const people = direct === 1 ? "1 person" : `${direct} people`;
       return { text: `Server unreachable — chatting directly with ${people}`, tone: "warn" };
     }
     return { text: "Offline — messages will be sent when the connection returns", tone: "bad" };

@@ -11,6 +11,9 @@ import { ICONS, h, icon } from "./dom.js";
 
 const MAX_HEIGHT_PX = 180;
 
+/** Room names longer than this are left out of the message box's placeholder. */
+const PLACEHOLDER_NAME_MAX = 20;
+
 export class Composer extends HTMLElement {
   /** @type {RoomLike | null} */
   #room = null;
@@ -78,7 +81,9 @@ export class Composer extends HTMLElement {
   set room(room) {
     this.#room = room;
     const name = room?.roomInfo?.name;
-    this.#input.placeholder = name ? `Message ${name}` : "Write a message";
+    // A long room name would not fit the placeholder on one line (on a phone it is cut
+    // off mid-line); the name is in the header anyway.
+    this.#input.placeholder = name && Array.from(name).length <= PLACEHOLDER_NAME_MAX ? `Message ${name}` : "Write a message";
     let draft = null;
     try {
       draft = this.#draftKey ? sessionStorage.getItem(this.#draftKey) : null;

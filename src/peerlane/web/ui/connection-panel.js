@@ -174,11 +174,16 @@ export class ConnectionPanel extends HTMLElement {
             : null,
           h("span", { class: "peer-path", title: PATH_HELP[path] ?? "", text: PATH_TEXT[path] ?? path }),
         ]),
-        h(
-          "dl",
-          { class: "peer-facts" },
-          facts.flatMap(([k, v]) => [h("div", {}, [h("dt", { text: String(k) }), h("dd", { text: String(v) })])]),
-        ),
+        // The connection's inner states are for whoever troubleshoots, folded away:
+        // "Signaling: stable · ICE: connected" means nothing to most people.
+        h("details", { class: "peer-tech" }, [
+          h("summary", { text: "Technical details" }),
+          h(
+            "dl",
+            { class: "peer-facts" },
+            facts.flatMap(([k, v]) => [h("div", {}, [h("dt", { text: String(k) }), h("dd", { text: String(v) })])]),
+          ),
+        ]),
         peer.problem ? h("p", { class: "peer-problem", text: peer.problem }) : null,
       ],
     );

@@ -1,7 +1,9 @@
 // <pl-file-bar class="file-bar">: sending files from the room page. Two buttons over hidden
-// pickers ("Send files", "Send folder" where the browser can pick folders) and the
-// recipient chooser ("to Everyone", or one person: the roster, online people first).
-// Drops onto the chat send through send() too (ui/room-page.js attaches them).
+// pickers ("Send files", "Send folder" where the browser can pick folders). Picked or
+// dropped files open a small "Send to" dialog (everyone, or one person: the roster,
+// online people first) with Send / Cancel. The choice lives in that dialog, not beside
+// the chat box, because it addresses files only; it goes back to everyone after each
+// send. Drops onto the chat go through send() too (ui/room-page.js attaches them).
 // Problems go up as a bubbling "room-notice" event ({text, code}).
 
 import { errorMessage, h, icon } from "./dom.js";
@@ -21,9 +23,26 @@ export class FileBar extends HTMLElement {
   transferPanel = null;
   /** @type {Roster | null} */
   #roster = null;
-  #recipient = h("select", { id: "file-recipient", name: "file-recipient", "aria-label": "Send files to" }, [
+  #recipient = h("select", { id: "file-recipient", name: "file-recipient" }, [
     h("option", { value: "", text: "Everyone" }),
   ]);
+  /** @type {File[]} the files waiting in the dialog */
+  #pending = [];
+  #dialogTitle = h("h2", { id: "send-to-title", class: "send-to-title" });
+  #dialog = h(
+    "dialog",
+    { class: "send-to", id: "send-to", "aria-labelledby": "send-to-title", onclose: () => this.#reset() },
+    [
+      h("form", { method: "dialog", onsubmit: (/** @type {Event} */ e) => this.#confirm(e) }, [
+        this.#dialogTitle,
+        h("p", { class: "send-to-field" }, [h("label", { for: "file-recipient", text: "Send to" }), this.#recipient]),
+        h("div", { class: "send-to-actions" }, [
+          h("button", { type: "button", class: "btn", id: "send-to-cancel", onclick: () => this.#dialog.close() }, "Cancel"),
+          h("button", { type: "submit", class: "btn primary", id: "send-to-confirm" }, "Send"),
+        ]),
+      ]),
+    ],
+  );
 
   /**
    * Build the bar (once): the pickers come from file-drop.js, loaded with the room.
@@ -49,7 +68,7 @@ export class FileBar extends HTMLElement {
         ]),
       );
     }
-    this.append(h("span", { class: "file-to" }, [h("label", { for: "file-recipient", text: "to" }), this.#recipient]));
+    this.append(this.#dialog);
   }
 
   get roster() {
@@ -63,33 +82,56 @@ export class FileBar extends HTMLElement {
     this.#renderRecipients();
   }
 
-  /** The chosen person's name, or "" for everyone. */
-  get recipientName() {
-    const r = this.#recipient;
-    return r.value ? r.selectedOptions[0]?.dataset.name ?? "" : "";
-  }
-
-  /** What a drop onto the chat would do. */
+  /** What a drop onto the chat does: the dialog asks whom to send to. */
   get dropText() {
-    const name = this.recipientName;
-    return name ? `Drop to send to ${name}` : "Drop to send to everyone";
+    return "Drop to send files";
   }
 
   /**
-   * Offer files to the chosen recipient.
+   * Ask whom to send `files` to (the dialog); Send there offers them.
    * @param {File[]} files
    */
   send(files) {
-    const engine = this.room?.transfers;
     if (!files.length) return;
-    if (!engine) {
+    if (!this.room?.transfers) {
       this.#notice("Sending files isn't available in this page; reload it and try again.", "no_transfers");
       return;
     }
+    this.#pending = files;
+    const what = files.length === 1 ? `Send "${files[0]?.name ?? "a file"}"` : `Send ${files.length} files`;
+    this.#dialogTitle.textContent = what;
+    this.#recipient.value = "";
+    if (!this.#dialog.open) this.#dialog.showModal();
+    this.#recipient.focus();
+  }
+
+  /** @param {Event} event */
+  #confirm(event) {
+    event.preventDefault();
+    const files = this.#pending;
     const r = this.#recipient;
+    const to = r.value || null;
+    const who = r.value ? r.selectedOptions[0]?.dataset.name || "one person" : "everyone";
+    this.#dialog.close();
+    this.#offer(files, to, who);
+  }
+
+  /** Back to the start: no files waiting, everyone chosen. */
+  #reset() {
+    this.#pending = [];
+    this.#recipient.value = "";
+  }
+
+  /**
+   * @param {File[]} files
+   * @param {string | null} to
+   * @param {string} who
+   */
+  #offer(files, to, who) {
+    const engine = this.room?.transfers;
+    if (!engine || !files.length) return;
     try {
-      engine.send(files, r.value || null);
-      const who = r.value ? r.selectedOptions[0]?.dataset.name || "one person" : "everyone";
+      engine.send(files, to);
       const what = files.length === 1 ? files[0]?.name ?? "a file" : `${files.length} files`;
       this.transferPanel?.announce(`Offering ${what} to ${who}. Progress is under Files.`);
     } catch (err) {
@@ -97,7 +139,8 @@ export class FileBar extends HTMLElement {
     }
   }
 
-  /** The chooser: everyone in the room but me, online people first; the choice kept. */
+  /** The chooser: everyone in the room but me, online people first; a choice made while
+   * the dialog is open is kept. */
   #renderRecipients = () => {
     const r = this.#recipient;
     const entries = this.#roster?.entries() ?? [];

@@ -3,8 +3,9 @@
 // the name is remembered (join-now.js), else with a form.
 
 import * as api from "../api.js";
-import { ICONS, busyMain, errorMessage, h, icon } from "./dom.js";
-import { codeField, joinByCode, nameField, submit, takeName } from "./join-form.js";
+import { ICONS, busyMain, h, icon } from "./dom.js";
+import { ROOM_NAME_MAX, formErrorText } from "./form-errors.js";
+import { codeField, joinByCode, limitLength, nameField, submit, takeName } from "./join-form.js";
 import { handOverSession } from "../handover.js";
 import { inviteToken, joinWithToken, takeEarlyJoin } from "../join-now.js";
 import { navigate, roomPath } from "./nav.js";
@@ -27,16 +28,22 @@ export class HomePage extends HTMLElement {
   connectedCallback() {
     if (this.firstChild) return;
     document.title = "peerlane";
-    const alert = h("p", { class: "form-error", role: "alert" });
+    // Each problem is said next to what it is about: the name, the new room, the code.
+    const nameAlert = h("p", { class: "form-error", role: "alert", id: "name-error" });
+    const createAlert = h("p", { class: "form-error", role: "alert", id: "create-error" });
+    const joinAlert = h("p", { class: "form-error", role: "alert", id: "join-error" });
     const name = nameField();
+    name.field.append(nameAlert);
     const roomName = h("input", {
       id: "room-name",
       name: "name",
       type: "text",
-      maxlength: "80",
       autocomplete: "off",
+      "aria-describedby": "room-name-note",
       placeholder: name.input.value ? `${name.input.value}'s room` : "Friday plans",
     });
+    const roomNameNote = h("p", { class: "field-note", id: "room-name-note", role: "status" });
+    limitLength(roomName, ROOM_NAME_MAX, roomNameNote, `Room names can be at most ${ROOM_NAME_MAX} characters, so this one was shortened.`);
     name.input.addEventListener("input", () => {
       const v = name.input.value.trim();
       roomName.placeholder = v ? `${v}'s room` : "Friday plans";
@@ -47,20 +54,25 @@ export class HomePage extends HTMLElement {
 
     const createForm = h("form", { class: "stack", "aria-labelledby": "create-title" }, [
       h("h2", { id: "create-title", class: "card-title", text: "Start a new room" }),
-      h("div", { class: "field" }, [h("label", { for: "room-name", text: "Room name (optional)" }), roomName]),
+      h("div", { class: "field" }, [h("label", { for: "room-name", text: "Room name (optional)" }), roomName, roomNameNote]),
+      createAlert,
       create,
     ]);
+    code.field.append(joinAlert);
+    code.input.setAttribute("aria-errormessage", "join-error");
     const joinForm = h("form", { class: "stack", "aria-labelledby": "join-title" }, [
       h("h2", { id: "join-title", class: "card-title", text: "Join a room" }),
       code.field,
       join,
     ]);
+    const clearAlerts = () => [nameAlert, createAlert, joinAlert].forEach((a) => (a.textContent = ""));
 
     createForm.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const display = takeName(name.input, alert);
+      clearAlerts();
+      const display = takeName(name.input, nameAlert);
       if (display === null) return;
-      const out = await submit(this, alert, create, () =>
+      const out = await submit(this, createAlert, create, () =>
         api.createRoom({ display_name: display, name: roomName.value.trim() }),
       );
       if (!out) return;
@@ -69,7 +81,8 @@ export class HomePage extends HTMLElement {
     });
     joinForm.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const out = await joinByCode(this, alert, join, name.input, code.input);
+      clearAlerts();
+      const out = await joinByCode(this, joinAlert, join, name.input, code.input, nameAlert);
       if (out) navigate(roomPath(out.room.id));
     });
 
@@ -79,7 +92,6 @@ export class HomePage extends HTMLElement {
         h("div", { class: "card" }, [
           name.field,
           h("div", { class: "entry-split" }, [createForm, h("div", { class: "or", "aria-hidden": "true" }, [h("span", { text: "or" })]), joinForm]),
-          alert,
         ]),
         h("p", { class: "entry-foot muted", text: "No accounts. Messages are kept on this server for the room's members; while it's unreachable, people keep chatting directly." }),
         h("p", { class: "entry-foot share-foot" }, [
@@ -122,7 +134,7 @@ export class JoinPage extends HTMLElement {
         if (this.#early !== early) return;
         this.#early = null;
         this.replaceChildren();
-        this.#form(token, errorMessage(err));
+        this.#form(token, formErrorText(err));
       },
     );
   }

@@ -1,5 +1,6 @@
 // <pl-invite-panel>: the room's current invite (link, short code, QR, expiry) and, for
-// the owner, Extend / Revoke / New invite. Members see the live invite to pass it on.
+// the owner, Extend / Revoke (after a "Revoke this invite?" question) / New invite. Members
+// see the live invite to pass it on; a dead invite shows no QR code and cannot be copied.
 
 import * as api from "../api.js";
 import { ICONS, append, errorMessage, formatDuration, formatFull, h, icon, parseSvg } from "./dom.js";
@@ -51,6 +52,8 @@ export class InvitePanel extends HTMLElement {
   #invite = null;
   #loaded = false;
   #busy = false;
+  /** The owner pressed Revoke and is asked to confirm (revoking can't be undone). */
+  #confirmingRevoke = false;
   /** @type {Map<string, SVGSVGElement>} */
   #qr = new Map();
   /** @type {ReturnType<typeof setInterval> | undefined} */
@@ -254,6 +257,7 @@ export class InvitePanel extends HTMLElement {
         }),
       );
     }
+    if (inv && live && this.#confirmingRevoke) return this.#revokeConfirm(inv);
     if (inv && live) {
       row.append(
         h("button", {
@@ -261,7 +265,8 @@ export class InvitePanel extends HTMLElement {
           class: "btn danger",
           disabled: this.#busy,
           title: "Stop this link and code from working",
-          onclick: () => this.#act(() => api.revokeInvite(this.#roomId, inv.id)),
+          "data-action": "revoke",
+          onclick: () => this.#askRevoke(true),
           text: "Revoke",
         }),
       );
@@ -277,6 +282,51 @@ export class InvitePanel extends HTMLElement {
       }),
     );
     return row;
+  }
+
+  /**
+   * Show or leave the "Revoke this invite?" question; focus goes to its safe answer, and
+   * back to Revoke when it is left.
+   * @param {boolean} asking
+   */
+  #askRevoke(asking) {
+    this.#confirmingRevoke = asking;
+    this.#render();
+    const focus = asking ? "[data-action=keep-invite]" : "[data-action=revoke]";
+    /** @type {HTMLElement | null} */ (this.querySelector(focus))?.focus();
+  }
+
+  /** @param {InviteView} inv */
+  #revokeConfirm(inv) {
+    const question = h("p", {
+      id: "revoke-question",
+      class: "revoke-question",
+      text: "Revoke this invite? Its link and code stop working at once, for anyone who hasn't joined yet. People already in the room stay.",
+    });
+    return h("div", { class: "owner-actions revoke-confirm", role: "group", "aria-labelledby": "revoke-question" }, [
+      question,
+      h("div", { class: "btn-row" }, [
+        h("button", {
+          type: "button",
+          class: "btn",
+          "data-action": "keep-invite",
+          disabled: this.#busy,
+          onclick: () => this.#askRevoke(false),
+          text: "Keep the invite",
+        }),
+        h("button", {
+          type: "button",
+          class: "btn danger",
+          "data-action": "confirm-revoke",
+          disabled: this.#busy,
+          onclick: () => {
+            this.#confirmingRevoke = false;
+            void this.#act(() => api.revokeInvite(this.#roomId, inv.id));
+          },
+          text: "Yes, revoke",
+        }),
+      ]),
+    ]);
   }
 
   /** @param {() => Promise<unknown>} call */
@@ -326,6 +376,11 @@ export class InvitePanel extends HTMLElement {
    * @param {InviteView} inv
    */
   #fillQr(box, inv) {
+    // A dead invite's QR code would only lead a phone to an error page: none is shown.
+    if (inv.status !== "live") {
+      box.classList.add("none");
+      return;
+    }
     const cached = this.#qr.get(inv.id);
     if (cached) {
       box.append(cached);
@@ -339,7 +394,7 @@ export class InvitePanel extends HTMLElement {
         return;
       }
     }
-    if (!inv.qr_url || inv.status !== "live") {
+    if (!inv.qr_url) {
       box.classList.add("none");
       return;
     }

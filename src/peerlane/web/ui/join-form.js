@@ -4,7 +4,8 @@
 
 import * as api from "../api.js";
 import { handOverSession } from "../handover.js";
-import { errorMessage, h, rememberName, rememberedName } from "./dom.js";
+import { h, rememberName, rememberedName } from "./dom.js";
+import { NAME_MAX, clip, formErrorText } from "./form-errors.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */
 
@@ -18,17 +19,19 @@ export function nameField() {
     name: "display_name",
     type: "text",
     autocomplete: "nickname",
-    maxlength: "40",
     required: true,
     spellcheck: "false",
     value: rememberedName(),
   });
+  const note = h("p", { class: "field-note", id: "display-name-note", role: "status" });
   const field = h("div", { class: "field" }, [
     h("label", { for: "display-name", text: "Your name" }),
     input,
     h("p", { class: "field-help", id: "display-name-help", text: "Others in the room see this name." }),
+    note,
   ]);
-  input.setAttribute("aria-describedby", "display-name-help");
+  input.setAttribute("aria-describedby", "display-name-help display-name-note");
+  limitLength(input, NAME_MAX, note, `Names can be at most ${NAME_MAX} characters, so yours was shortened.`);
   // Remembered as soon as it is changed, not only on a join: an invite link opened
   // next joins under it (join-now.js).
   input.addEventListener("change", () => {
@@ -36,6 +39,24 @@ export function nameField() {
     if (name) rememberName(name);
   });
   return { field, input };
+}
+
+/**
+ * Keep `input` to `max` characters and say so in `note` when something typed or pasted
+ * was cut (a plain maxlength cuts a pasted text without a word).
+ * @param {HTMLInputElement} input
+ * @param {number} max
+ * @param {HTMLElement} note
+ * @param {string} words
+ */
+export function limitLength(input, max, note, words) {
+  input.addEventListener("input", () => {
+    const { text, cut } = clip(input.value, max);
+    if (cut) {
+      input.value = text;
+      note.textContent = words;
+    } else if (Array.from(input.value).length < max) note.textContent = "";
+  });
 }
 
 /**
@@ -99,7 +120,7 @@ export async function submit(root, alert, button, call) {
   try {
     return await call();
   } catch (err) {
-    alert.textContent = errorMessage(err);
+    alert.textContent = formErrorText(err);
     return null;
   } finally {
     buttons.forEach((b) => (b.disabled = false));
@@ -119,18 +140,25 @@ export async function submit(root, alert, button, call) {
  * @param {HTMLButtonElement} button
  * @param {HTMLInputElement} nameInput
  * @param {HTMLInputElement} codeInput
+ * @param {HTMLElement} [nameAlert]  where a missing name is said (next to the name field)
  * @returns {Promise<SessionOut | null>}
  */
-export async function joinByCode(root, alert, button, nameInput, codeInput) {
-  const display = takeName(nameInput, alert);
+export async function joinByCode(root, alert, button, nameInput, codeInput, nameAlert = alert) {
+  nameAlert.textContent = "";
+  const display = takeName(nameInput, nameAlert);
   if (display === null) return null;
   const code = codeInput.value.trim();
   if (!code) {
     alert.textContent = "Enter the room code you were given, like 7-amber-falcon.";
+    codeInput.setAttribute("aria-invalid", "true");
     codeInput.focus();
     return null;
   }
+  alert.textContent = "";
   const out = await submit(root, alert, button, () => api.joinRoom({ display_name: display, code }));
+  // A refused code is about the code field: marked there, for screen readers too.
+  if (out) codeInput.removeAttribute("aria-invalid");
+  else if (alert.textContent) codeInput.setAttribute("aria-invalid", "true");
   if (out) handOverSession(out);
   return out;
 }

@@ -269,6 +269,7 @@ export class RoomPage extends HTMLElement {
     fileBar.room = room;
     fileBar.transferPanel = transferPanel;
     fileBar.roster = roster;
+    transferPanel.roster = roster;
     people.roster = roster;
     this.#cleanup.push(roster.start());
 
@@ -326,6 +327,7 @@ export class RoomPage extends HTMLElement {
       connections.room = null;
       transferPanel.transfers = null;
       fileBar.roster = null;
+      transferPanel.roster = null;
       people.roster = null;
     });
     if (!PHONE.matches) composer.focus();

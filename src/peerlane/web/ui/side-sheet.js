@@ -29,6 +29,9 @@ const LABEL = "Files, invite and connections";
 export class SideSheet extends HTMLElement {
   #badge = h("span", { class: "toggle-badge", "aria-hidden": "true", hidden: true });
   #toggleText = h("span", { class: "side-toggle-text", "aria-hidden": "true", text: "Invite" });
+  /** The phone sheet's title: the toggle's word ("Invite" / "Files"), so the button and
+   * what it opens read the same; the room's name is already in the page's header. */
+  #title = h("h2", { class: "side-title", id: "side-title", text: "Invite" });
   toggle = h(
     "button",
     { type: "button", class: "btn side-toggle", "aria-controls": "side-panel", "aria-expanded": "false", "aria-label": LABEL },
@@ -50,10 +53,10 @@ export class SideSheet extends HTMLElement {
     this.classList.add("side");
     this.setAttribute("role", "complementary");
     this.setAttribute("aria-label", LABEL);
-    const { me, roomName } = parts;
+    const { me } = parts;
     const leave = h("button", { type: "button", class: "btn subtle", text: "Leave room", onclick: () => void this.#leave() });
     this.replaceChildren(
-      h("div", { class: "side-head" }, [h("p", { class: "side-title", text: roomName }), this.#close]),
+      h("div", { class: "side-head" }, [this.#title, this.#close]),
       parts.transferPanel,
       parts.invite,
       ...parts.panels,
@@ -116,7 +119,10 @@ export class SideSheet extends HTMLElement {
     this.#badge.classList.toggle("offer", offers.length > 0);
     // The phone's toggle names what is most likely wanted behind it.
     const files = panel.count > 0 ? "Files" : "Invite";
-    if (this.#toggleText.textContent !== files) this.#toggleText.textContent = files;
+    if (this.#toggleText.textContent !== files) {
+      this.#toggleText.textContent = files;
+      this.#title.textContent = files;
+    }
     let label = LABEL;
     if (offers.length) label += ` (${offers.length} file ${offers.length === 1 ? "offer" : "offers"} waiting)`;
     else if (active) label += ` (${active} ${active === 1 ? "transfer" : "transfers"} under way)`;

@@ -7,7 +7,17 @@
 import { ICONS, h, icon } from "./dom.js";
 import { filePicker } from "./file-drop.js";
 import { fileKind, formatBytes, formatRate, kindIcon } from "./file-info.js";
-import { actionErrorText, amountText, errorText, newsText, noteText, receiversText, stateText, whoText } from "./transfer-text.js";
+import {
+  actionErrorText,
+  amountText,
+  errorText,
+  newsText,
+  noteText,
+  receiversText,
+  stateText,
+  whoText,
+  withRecipient,
+} from "./transfer-text.js";
 
 /** @typedef {import("./types.js").TransferView} TransferView */
 /** @typedef {import("./types.js").TransfersLike} TransfersLike */
@@ -277,6 +287,8 @@ export class TransferPanel extends HTMLElement {
   });
   /** @type {HTMLElement} */
   #live = h("p", { class: "visually-hidden", role: "status", "aria-live": "polite" });
+  /** @type {import("./people-panel.js").Roster | null} names the person an offer waits for */
+  #roster = null;
   #ownLive = true;
 
   connectedCallback() {
@@ -322,6 +334,23 @@ export class TransferPanel extends HTMLElement {
     this.#render();
   }
 
+  get roster() {
+    return this.#roster;
+  }
+
+  /** The room's roster: an offer to someone offline names them (the engine can't). */
+  set roster(roster) {
+    this.#roster?.removeEventListener("change", this.#onRoster);
+    this.#roster = roster;
+    roster?.addEventListener("change", this.#onRoster);
+    this.#render();
+  }
+
+  #onRoster = () => this.#render();
+
+  /** @param {string} id */
+  #personOf = (id) => this.#roster?.entries().find((p) => p.id === id);
+
   /** Incoming offers waiting for an answer (the phone's toggle shows the count). */
   get pendingOffers() {
     return (this.#engine?.list() ?? []).filter((t) => t.direction === "in" && t.state === "offered");
@@ -363,7 +392,7 @@ export class TransferPanel extends HTMLElement {
 
   #render() {
     const engine = this.#engine;
-    const views = engine ? engine.list() : [];
+    const views = (engine ? engine.list() : []).map((t) => withRecipient(t, this.#personOf));
     const seen = new Set();
     /** @type {HTMLElement[]} */
     const order = [];

@@ -18,7 +18,12 @@ const NOTES = {
   preparing: (n) => `Preparing… ${n.percent ?? 0} %`,
   checking: (n) => (n.percent == null ? "Checking the file…" : `Checking the file… ${n.percent} %`),
   "pick-again": () => "Pick the file again to go on",
-  "waiting-accept": (n) => (n.name ? `Waiting for ${n.name} to accept` : "Waiting for someone to accept"),
+  "waiting-accept": (n) =>
+    n.offline && n.name
+      ? `Waiting for ${n.name} to come online`
+      : n.name
+        ? `Waiting for ${n.name} to accept`
+        : "Waiting for someone to accept",
   reconnecting: () => "Connection lost; reconnecting…",
   "via-server": () => "Sending through the server…",
   "server-unreachable": () => "Server unreachable; retrying…",
@@ -79,8 +84,31 @@ export function actionErrorText(err) {
 }
 
 /**
- * The state in words, when the engine gives no more precise note.
+ * @typedef {{name: string, online: boolean}} KnownPerson
+ * @typedef {TransferView & {toOffline?: boolean}} NamedTransferView
+ */
+
+/**
+ * An outgoing transfer to one person, with that person named from the room's roster
+ * (the engine only knows the names of people it has reached, so an offer to someone
+ * offline would read "to someone") and marked `toOffline` while they are away.
  * @param {TransferView} t
+ * @param {(id: string) => KnownPerson | undefined} personOf the roster's word on an id
+ * @returns {NamedTransferView}
+ */
+export function withRecipient(t, personOf) {
+  if (t.direction !== "out" || !t.to) return t;
+  const person = personOf(t.to);
+  if (!person) return t;
+  const toName = t.toName || person.name;
+  const toOffline = !person.online;
+  const note = t.note?.code === "waiting-accept" ? { ...t.note, name: toName, offline: toOffline ? 1 : 0 } : t.note;
+  return { ...t, toName, toOffline, note };
+}
+
+/**
+ * The state in words, when the engine gives no more precise note.
+ * @param {NamedTransferView} t
  */
 export function stateText(t) {
   const out = t.direction === "out";
@@ -88,7 +116,9 @@ export function stateText(t) {
     case "offered":
       return "Wants to send you this file";
     case "waiting":
-      return out ? (t.toName ? `Waiting for ${t.toName} to accept` : "Waiting for someone to accept") : "Connecting…";
+      if (!out) return "Connecting…";
+      if (t.toName && t.toOffline) return `Waiting for ${t.toName} to come online`;
+      return t.toName ? `Waiting for ${t.toName} to accept` : "Waiting for someone to accept";
     case "sending":
       return "Sending";
     case "receiving":
@@ -113,11 +143,15 @@ export function stateText(t) {
 }
 
 /**
- * "From Alice", "From Alice to you", "To Bob", "To everyone".
- * @param {TransferView} t
+ * "From Alice", "From Alice to you", "From you to Bob", "From you to Dave (offline)",
+ * "From you to everyone".
+ * @param {NamedTransferView} t
  */
 export function whoText(t) {
-  if (t.direction === "out") return t.to ? `From you to ${t.toName || "one person"}` : "From you to everyone";
+  if (t.direction === "out") {
+    if (!t.to) return "From you to everyone";
+    return `From you to ${t.toName || "one person"}${t.toOffline ? " (offline)" : ""}`;
+  }
   return t.to ? `From ${t.senderName || "someone"} to you` : `From ${t.senderName || "someone"}`;
 }
 
