@@ -9,8 +9,8 @@ test("statusText: plain words and a tone for each state", () => {
   assert.deepEqual(statusText("connecting", 0), { text: "Connecting…", tone: "busy" });
   assert.deepEqual(statusText("online", 0), { text: "Connected", tone: "ok" });
   assert.deepEqual(statusText("online", 2), { text: "Connected — 2 direct", tone: "ok" });
-  assert.deepEqual(statusText("offline", 1), { text: "Server unreachable — chatting directly with 1 person", tone: "warn" });
-  assert.deepEqual(statusText("offline", 3).text, "Server unreachable — chatting directly with 3 people");
+  assert.deepEqual(statusText("offline", 1), { text: "Reconnecting to the server — chatting directly with 1 person", tone: "warn" });
+  assert.deepEqual(statusText("offline", 3).text, "Reconnecting to the server — chatting directly with 3 people");
   assert.deepEqual(statusText("offline", 0), { text: "Offline — messages will be sent when the connection returns", tone: "bad" });
   assert.deepEqual(statusText("online", 2, "removed"), { text: "Removed from this room", tone: "bad" });
   assert.equal(statusText("offline", 0, "closed").text, "Offline — messages will be sent when the connection returns", "a plain close is no ending");
