@@ -38,6 +38,9 @@ def test_same_browser_and_name_return_as_the_same_participant(
     browser = client(server)
     first = join_as(browser, "Gina", code=code)
     gina = first["participant"]["id"]
+    assert first["returned"] is False
+    again = join_as(browser, "Gina", code=code)
+    assert (again["participant"]["id"], again["returned"]) == (gina, True)
     # Again by code, then by the link, then by code with the name cased differently.
     assert join_as(browser, "Gina", code=code)["participant"]["id"] == gina
     assert join_as(browser, "Gina", token=link_token(alice))["participant"]["id"] == gina

@@ -145,6 +145,8 @@ async def start_session(
     room: Room,
     participant: Participant,
     kind: s.SessionKind,
+    *,
+    returned: bool = False,
 ) -> s.SessionOut:
     """Open a server-side session and issue a signed token naming it: as an HTTP-only
     cookie for browsers, in the body otherwise. The session lasts ``session_ttl`` unused
@@ -186,6 +188,7 @@ async def start_session(
         mesh_limit=cfg.mesh_limit,
         token=token if kind == "bearer" else None,
         session_expires_at=session.expires_at,
+        returned=returned,
     )
 
 
@@ -368,6 +371,7 @@ async def join(body: s.JoinIn, request: Request, response: Response, svc: Svc) -
         request.cookies,
         scheme=request.url.scheme,
     )
+    returned = joined is not None
     if joined is None:
         joining = Participant(new_id(9), invite.room_id, body.display_name, "member", now)
         joined = await svc.store.redeem_invite(
@@ -376,7 +380,9 @@ async def join(body: s.JoinIn, request: Request, response: Response, svc: Svc) -
     room = await svc.store.get_room(invite.room_id)
     if room is None:
         raise NotFoundError(ErrorCode.ROOM_NOT_FOUND)
-    return await start_session(request, response, svc, room, joined, body.session)
+    return await start_session(
+        request, response, svc, room, joined, body.session, returned=returned
+    )
 
 
 async def find_invite(svc: Services, body: s.JoinIn, ip: str, now: float) -> Invite:
