@@ -66,7 +66,7 @@ def test_server_killed_direct_chat_continues_and_lands_once(server, browsers) ->
     server.kill()  # SIGKILL: no goodbye on any socket
     for page in (a, b):
         expect(page.locator(STATUS)).to_have_text(
-            "Server unreachable — chatting directly with 1 person", timeout=20_000
+            "Reconnecting to the server — chatting directly with 1 person", timeout=20_000
         )
     during = []
     for i in range(3):

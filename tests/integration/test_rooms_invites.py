@@ -49,10 +49,13 @@ def try_join(http: httpx.Client, **how: Any) -> httpx.Response:
     return http.post("/api/join", json={"display_name": "eve", **how})
 
 
-def set_cookie_attributes(response: httpx.Response) -> tuple[str, dict[str, str]]:
-    """(name=value, {attribute: value}) of the one Set-Cookie header, attributes lowercased."""
-    headers = response.headers.get_list("set-cookie")
-    assert len(headers) == 1, headers
+def set_cookie_attributes(
+    response: httpx.Response, name: str = "peerlane_session"
+) -> tuple[str, dict[str, str]]:
+    """(name=value, {attribute: value}) of the one Set-Cookie header of that name,
+    attributes lowercased."""
+    headers = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}=")]
+    assert len(headers) == 1, response.headers.get_list("set-cookie")
     first, *rest = (part.strip() for part in headers[0].split(";"))
     attributes = {}
     for part in rest:
@@ -141,6 +144,11 @@ def test_cookie_session_is_scoped_http_only_and_origin_checked(server: ServerPro
         assert "secure" not in attributes  # plain HTTP; set over HTTPS
         cookie = pair.split("=", 1)[1]
         assert cookie not in r.text
+        # Its copy for joining again (same browser, same name: same participant) is seen by
+        # the join route only, with the same protections.
+        again, again_attributes = set_cookie_attributes(r, f"peerlane_return_{room_id}")
+        assert again.split("=", 1)[1] == cookie
+        assert again_attributes == {**attributes, "path": "/api/join"}
 
         # A reload keeps the browser in the room: the cookie alone authenticates.
         for _ in range(2):

@@ -613,7 +613,7 @@ describe("outbox", () => {
     const b = room.send("second");
     assert.equal(signaling.sentOf("chat").length, 0);
     assert.equal(mesh.sentOf("chat").length, 2, "peers get them directly meanwhile");
-    assert.equal(room.statusText, "Server unreachable — chatting directly with 1 person");
+    assert.equal(room.statusText, "Reconnecting to the server — chatting directly with 1 person");
 
     signaling.join({ latest: 0 });
     assert.equal(room.serverState, "online");
@@ -942,6 +942,18 @@ describe("connection", () => {
     assert.deepEqual(meshes[0].closed, { notify: false });
     assert.equal(room.me.peer_id, "p-me2");
     assert.deepEqual([...room.peers.keys()], ["p-bob"]);
+  });
+
+  test("a socket drop keeps the mesh and its open channels; the status says so, never 'Offline'", () => {
+    const { room, signaling, meshes, mesh } = ctx;
+    mesh.openChannel(ALICE);
+    signaling.drop();
+    assert.equal(meshes.length, 1, "no new mesh while the socket reconnects");
+    assert.equal(mesh.closed, null, "the mesh stays up");
+    assert.equal(room.directCount, 1);
+    assert.equal(room.statusText, "Reconnecting to the server — chatting directly with 1 person");
+    const m = room.send("still here");
+    assert.deepEqual(mesh.sentOf("chat").map((s) => [s.peerId, s.message.id]), [["p-alice", m.id]]);
   });
 
   test("status: the count of open channels", () => {

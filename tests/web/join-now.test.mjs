@@ -197,6 +197,28 @@ test("opening the same link again returns to the room instead of joining anew", 
   assert.ok(!storage.getItem("peerlane.inviteRooms").includes("secret-token-1"));
 });
 
+test("a join the server answers as a return (same browser, same name, by code or another link) is a return", async () => {
+  const storage = new MemoryStorage();
+  const r = roomApi();
+  const join = async (options) => ({ ...(await r.join(options)), returned: true });
+  const { out, returned } = await joinWithToken({ display_name: "Ann", token: "another-link" }, { join, getRoom: r.getRoom, storage });
+  assert.equal(out.participant.id, "u1");
+  assert.equal(returned, true);
+  // so abandoning it leaves this browser's seat in the room alone (no sign-out)
+  const calls = [];
+  const early = joinNow({
+    token: "yet-another-link",
+    name: "Ann",
+    join: (options) => joinWithToken(options, { join, getRoom: r.getRoom, storage }),
+    handOver: (o) => calls.push(["handOver", o.room.id]),
+    leave: async (roomId) => calls.push(["leave", roomId]),
+  });
+  early.abandon();
+  await early.answer;
+  await microtasksDrained();
+  assert.deepEqual(calls, []);
+});
+
 test("a session that ended (signed out, expired, room gone) joins anew", async () => {
   for (const status of [401, 403, 404]) {
     const storage = new MemoryStorage();

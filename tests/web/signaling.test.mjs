@@ -95,13 +95,36 @@ test("reconnects with backoff and resumes from the last contiguous seq", () => {
   assert.equal(s.lastSeq, 3);
   FakeWebSocket.last.serverClose(1001, "server shutting down");
   assert.equal(s.state, "waiting");
-  // attempt 0: 500 ms base, equal jitter with random 0.5 → 375 ms
-  clock.advance(374);
-  assert.equal(FakeWebSocket.instances.length, 1);
-  clock.advance(1);
+  // A connection that was live: the first retry goes at once (a restarted server is back soon).
+  assert.equal(s.retryAt, clock.now());
+  clock.advance(0);
   assert.equal(FakeWebSocket.instances.length, 2);
   assert.equal(FakeWebSocket.last.url, "ws://test/api/rooms/r/ws?v=1&last_seq=3");
   assert.deepEqual(states.slice(-2), ["waiting", "connecting"]);
+  // That attempt fails too (the server is not back yet): the backoff takes over.
+  // attempt 0: 500 ms base, equal jitter with random 0.5 → 375 ms
+  FakeWebSocket.last.serverClose(1006);
+  clock.advance(374);
+  assert.equal(FakeWebSocket.instances.length, 2);
+  clock.advance(1);
+  assert.equal(FakeWebSocket.instances.length, 3);
+  assert.equal(FakeWebSocket.last.url, "ws://test/api/rooms/r/ws?v=1&last_seq=3");
+});
+
+test("the retry at once happens once per longest backoff: a server that welcomes and drops is not hammered", () => {
+  const { s } = make();
+  s.connect();
+  handshake(FakeWebSocket.last);
+  FakeWebSocket.last.serverClose(1001);
+  assert.equal(s.retryAt, clock.now());
+  clock.advance(0);
+  handshake(FakeWebSocket.last);
+  FakeWebSocket.last.serverClose(1001);
+  assert.equal(s.retryAt - clock.now(), 375, "the second drop within 15 s waits the backoff");
+  clock.advance(15_000);
+  handshake(FakeWebSocket.last);
+  FakeWebSocket.last.serverClose(1001);
+  assert.equal(s.retryAt, clock.now(), "15 s later: at once again");
 });
 
 test("backoff grows to the 15 s cap and resets after a sync", () => {
@@ -117,7 +140,10 @@ test("backoff grows to the 15 s cap and resets after a sync", () => {
   handshake(FakeWebSocket.last);
   assert.equal(s.attempt, 0);
   FakeWebSocket.last.serverClose(1013);
-  assert.equal(s.retryAt - clock.now(), 375);
+  assert.equal(s.retryAt, clock.now(), "a live connection lost: at once");
+  clock.advance(0);
+  FakeWebSocket.last.serverClose(1013);
+  assert.equal(s.retryAt - clock.now(), 375, "then the backoff from its start");
 });
 
 test("jitter spreads clients between half and all of the base delay", () => {
@@ -142,9 +168,8 @@ test("keep-alive: ping every 20 s; a missing pong drops the connection within 10
   clock.advance(20_000);
   assert.equal(ws.sent.filter((m) => m.type === "ping").length, 2);
   clock.advance(10_000); // no pong this time
-  assert.equal(s.state, "waiting");
   assert.equal(ws.closedWith.code, 4000);
-  clock.advance(1_000);
+  assert.equal(s.state, "connecting", "reconnecting at once");
   assert.equal(FakeWebSocket.instances.length, 2);
 });
 
@@ -161,10 +186,8 @@ test("awaiting acks: ping every 2 s; no pong within 4 s of the first unanswered 
   assert.equal(pings(), 2, "the next ping does not move the first one's deadline");
   assert.equal(s.state, "open");
   clock.advance(2_000); // 4 s after the first unanswered ping, 6 s after the send
-  assert.equal(s.state, "waiting");
   assert.equal(ws.closedWith.code, 4000);
-  clock.advance(1_000);
-  assert.equal(FakeWebSocket.instances.length, 2, "reconnecting (the caller resends on open)");
+  assert.equal(FakeWebSocket.instances.length, 2, "reconnecting at once (the caller resends on open)");
 });
 
 test("awaiting acks with a live server: answered pings keep it open; done awaiting, back to 20 s", () => {
@@ -192,7 +215,8 @@ test("awaiting acks with a live server: answered pings keep it open; done awaiti
   clock.advance(9_999); // the usual 10 s for this one's pong
   assert.equal(s.state, "open");
   clock.advance(1);
-  assert.equal(s.state, "waiting");
+  assert.equal(ws.closedWith.code, 4000);
+  assert.equal(FakeWebSocket.instances.length, 2);
 });
 
 test("acks awaited before the connection is up: the fast pings start with the welcome", () => {
@@ -204,7 +228,8 @@ test("acks awaited before the connection is up: the fast pings start with the we
   clock.advance(2_000);
   assert.equal(ws.sent.filter((m) => m.type === "ping").length, 1);
   clock.advance(4_000);
-  assert.equal(s.state, "waiting");
+  assert.equal(ws.closedWith.code, 4000);
+  assert.equal(FakeWebSocket.instances.length, 2);
 });
 
 test("any frame counts as a sign of life", () => {

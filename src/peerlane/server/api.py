@@ -16,7 +16,15 @@ from peerlane.core.session import RoomDeleted, RoomEvent, SessionEnded
 from peerlane.errors import ErrorCode, ForbiddenError, LimitError, NotFoundError, ProtocolError
 from peerlane.server import schemas as s
 from peerlane.server.addresses import client_address
-from peerlane.server.auth import COOKIE, Caller, authenticate, cookie_path
+from peerlane.server.auth import (
+    COOKIE,
+    RETURN_PATH,
+    Caller,
+    authenticate,
+    cookie_path,
+    return_cookie,
+    returning_participant,
+)
 from peerlane.server.services import Services
 
 router = APIRouter(prefix="/api")
@@ -137,6 +145,8 @@ async def start_session(
     room: Room,
     participant: Participant,
     kind: s.SessionKind,
+    *,
+    returned: bool = False,
 ) -> s.SessionOut:
     """Open a server-side session and issue a signed token naming it: as an HTTP-only
     cookie for browsers, in the body otherwise. The session lasts ``session_ttl`` unused
@@ -160,21 +170,25 @@ async def start_session(
     if kind == "cookie":
         # The cookie lives as long as the token could; the server ends it sooner when
         # it goes unused, is signed out, or its participant is removed.
-        response.set_cookie(
-            COOKIE,
-            token,
-            max_age=int(cfg.session_max_age),
-            path=cookie_path(room.id),
-            httponly=True,
-            samesite="strict",
-            secure=cookie_secure(request, svc),
-        )
+        # The same token under the join route's path: joining this room again from this
+        # browser, under the same name, returns as this participant (auth.returning_participant).
+        for name, path in ((COOKIE, cookie_path(room.id)), (return_cookie(room.id), RETURN_PATH)):
+            response.set_cookie(
+                name,
+                token,
+                max_age=int(cfg.session_max_age),
+                path=path,
+                httponly=True,
+                samesite="strict",
+                secure=cookie_secure(request, svc),
+            )
     return s.SessionOut(
         room=room_out(base_url(request, svc), room),
         participant=participant_out(participant, online=False),
         mesh_limit=cfg.mesh_limit,
         token=token if kind == "bearer" else None,
         session_expires_at=session.expires_at,
+        returned=returned,
     )
 
 
@@ -267,13 +281,17 @@ async def leave(request: Request, who: Who, svc: Svc) -> Response:
     ended = SessionEnded(participant_id=who.participant.id, session_id=who.session.id)
     await svc.bus.publish(RoomEvent(who.room.id, ended))
     response = Response(status_code=204)
-    response.delete_cookie(
-        COOKIE,
-        path=cookie_path(who.room.id),
-        httponly=True,
-        samesite="strict",
-        secure=cookie_secure(request, svc),
-    )
+    for name, path in (
+        (COOKIE, cookie_path(who.room.id)),
+        (return_cookie(who.room.id), RETURN_PATH),
+    ):
+        response.delete_cookie(
+            name,
+            path=path,
+            httponly=True,
+            samesite="strict",
+            secure=cookie_secure(request, svc),
+        )
     return response
 
 
@@ -343,14 +361,28 @@ async def join(body: s.JoinIn, request: Request, response: Response, svc: Svc) -
     except NotFoundError:
         await limits.failed_joins.take(ip, now)
         raise
-    joining = Participant(new_id(9), invite.room_id, body.display_name, "member", now)
-    joined = await svc.store.redeem_invite(
-        invite.id, joining, now=now, max_participants=svc.settings.max_participants
+    # The same browser (its own live session) under the same name: the same participant,
+    # whichever invite or way it comes in by; no use of the invite is spent on it.
+    joined = await returning_participant(
+        svc,
+        invite.room_id,
+        body.display_name,
+        request.headers,
+        request.cookies,
+        scheme=request.url.scheme,
     )
+    returned = joined is not None
+    if joined is None:
+        joining = Participant(new_id(9), invite.room_id, body.display_name, "member", now)
+        joined = await svc.store.redeem_invite(
+            invite.id, joining, now=now, max_participants=svc.settings.max_participants
+        )
     room = await svc.store.get_room(invite.room_id)
     if room is None:
         raise NotFoundError(ErrorCode.ROOM_NOT_FOUND)
-    return await start_session(request, response, svc, room, joined, body.session)
+    return await start_session(
+        request, response, svc, room, joined, body.session, returned=returned
+    )
 
 
 async def find_invite(svc: Services, body: s.JoinIn, ip: str, now: float) -> Invite:

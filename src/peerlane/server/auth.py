@@ -1,5 +1,9 @@
 """Who is calling: a signed token from the Authorization header or the room's cookie.
 
+The join route also recognises a member coming back (:func:`returning_participant`): the
+browser's own live session for the room (a copy of its cookie that only the join route
+sees) or the client's bearer token, under the same name, returns as that participant.
+
 Identity always comes from the token; the room in the token must be the room in the
 path. A cookie is ambient authority, so cookie-authenticated WebSockets and unsafe HTTP
 methods must come from an allowed Origin (CSRF and cross-site WebSocket hijacking).
@@ -18,6 +22,9 @@ from peerlane.errors import AuthError, ErrorCode, ForbiddenError, NotFoundError,
 from peerlane.server.services import Services
 
 COOKIE = "peerlane_session"
+# Where the copy of a room's session cookie goes that lets the browser join the room again
+# as the same participant (the room cookie's own path does not cover the join route).
+RETURN_PATH = "/api/join"
 # A session in use is renewed once this share of its idle lifetime has passed, so a busy
 # session costs one write per quarter lifetime, not one per request.
 RENEW_AFTER = 0.25
@@ -38,6 +45,11 @@ class Caller:
 def cookie_path(room_id: str) -> str:
     """Cookies are scoped to one room's API (HTTP and WebSocket live under it)."""
     return f"/api/rooms/{room_id}"
+
+
+def return_cookie(room_id: str) -> str:
+    """The name of a room's return cookie: one per room, all sent to the join route."""
+    return f"peerlane_return_{room_id}"
 
 
 def _token(headers: Headers, cookies: dict[str, str]) -> tuple[str, bool] | None:
@@ -116,6 +128,42 @@ async def authenticate(
     if participant is None or participant.room_id != room_id:
         raise AuthError(ErrorCode.UNAUTHORIZED, "You are no longer in this room; join it again.")
     return Caller(room=room, participant=participant, via_cookie=via_cookie, session=session)
+
+
+async def returning_participant(
+    services: Services,
+    room_id: str,
+    name: str,
+    headers: Headers,
+    cookies: dict[str, str],
+    *,
+    scheme: str,
+) -> Participant | None:
+    """The participant the caller already is in ``room_id`` under the name ``name``, or
+    None (then the join makes a new one).
+
+    Only the caller's own live session counts: a valid token for this room (bearer, or
+    the browser's return cookie from an allowed origin) whose session is not signed out,
+    expired or removed. A name alone never finds anyone; a different name is a new person.
+    """
+    try:
+        cookie = cookies.get(return_cookie(room_id))
+        found = _token(headers, {COOKIE: cookie} if cookie else {})
+        if found is None:
+            return None
+        token, via_cookie = found
+        claims = credentials.verify(services.secret, token, now=services.clock())
+        if claims.room_id != room_id:
+            return None
+        if via_cookie:
+            check_origin(services, headers, scheme)
+        await live_session(services, claims)
+    except PeerlaneError:
+        return None
+    participant = await services.store.get_participant(claims.participant_id)
+    if participant is None or participant.room_id != room_id:
+        return None
+    return participant if participant.name.casefold() == name.casefold() else None
 
 
 async def live_session(services: Services, claims: credentials.Claims) -> SessionRecord:

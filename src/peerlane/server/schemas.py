@@ -116,6 +116,9 @@ class SessionOut(BaseModel):
     token: str | None = None  # bearer sessions only; browsers get an HTTP-only cookie
     session_expires_at: float
     invite: InviteOut | None = None
+    # The join found the caller's own earlier participant (same browser or client, same
+    # name) and answered with it: no new participant was made.
+    returned: bool = False
 
 
 class MessagesOut(BaseModel):

@@ -16,7 +16,9 @@ import { ERROR_CODES } from "./protocol.js";
  *   max_uses: number | null, uses: number, status: "live" | "expired" | "revoked" | "exhausted",
  *   qr_svg: string | null, qr_url: string}} InviteOut
  * @typedef {{room: RoomOut, participant: ParticipantOut, mesh_limit: number, token: string | null,
- *   session_expires_at: number, invite: InviteOut | null}} SessionOut
+ *   session_expires_at: number, invite: InviteOut | null, returned?: boolean}} SessionOut
+ *   returned: the join found this browser's own participant (its live session, the same
+ *   name) and answered with it, rather than making a new one
  * @typedef {{room: RoomOut, participant: ParticipantOut, mesh_limit: number}} RoomView
  * @typedef {{messages: MessageMsg[], has_more: boolean}} MessagesPage
  */

@@ -109,8 +109,9 @@ function localStore() {
  * Join a room with an invite token, or return to it when this browser's session from
  * an earlier join with the same link and the same name still lasts (what GET
  * /api/rooms/{id} answers: room, participant, mesh_limit). Another name is another
- * participant: that joins anew (a shared computer, say). Throws ApiError as joinRoom
- * does.
+ * participant: that joins anew (a shared computer, say). The join itself may return too:
+ * the server answers with this browser's own participant when its session for the room
+ * lasts and the name is the same (SessionOut.returned). Throws ApiError as joinRoom does.
  * @param {{display_name: string, token: string}} options
  * @param {{join?: typeof api.joinRoom, getRoom?: typeof api.getRoom, storage?: KeyValueStore}} [deps]
  *   what tests replace (the API and localStorage by default)
@@ -139,7 +140,9 @@ export async function joinWithToken(options, deps = {}) {
   }
   const out = await join(options);
   writeRooms(storage, [...others, [key, out.room.id]]);
-  return { out, returned: false };
+  // The server also knows this browser by its session (by code, by another link): then
+  // the join answers with the same participant, not a new one.
+  return { out, returned: "returned" in out && out.returned === true };
 }
 
 /**

@@ -8,6 +8,11 @@
 //   replays what we missed) → open (synced: live) ; on loss → waiting (backoff) → connecting …
 //   closed: by close(), or for good (closeReason: "unauthorized" | "room_gone" | "unsupported_version").
 //
+// Reconnect: a connection that had been welcomed is retried at once (a restarted server
+// is usually back within a second, and the room should not wait out a backoff for it);
+// should that attempt fail too, the backoff with jitter takes over. At most one such
+// retry per maxDelay: a server that welcomes and drops again is not hammered.
+//
 // Every server message is dispatched as a "server" event (detail = the message). Each
 // connection resumes from `lastSeq`, the highest seq held with no gap below it, so the
 // server replays exactly what was missed.
@@ -111,6 +116,10 @@ export class Signaling extends EventTarget {
     this.closeReason = null;
     /** Failed attempts since the last successful sync; drives the backoff. */
     this.attempt = 0;
+    /** The current connection got its welcome: losing it is retried at once. */
+    this._welcomedOnce = false;
+    /** When the last at-once retry was made (clock ms). @type {number | null} */
+    this._quickRetryAt = null;
     /** When the next reconnect is due (clock ms), while waiting. @type {number | null} */
     this.retryAt = null;
     /** @type {SocketLike | null} */
@@ -214,6 +223,7 @@ export class Signaling extends EventTarget {
 
   _open() {
     this.retryAt = null;
+    this._welcomedOnce = false;
     this._setState("connecting");
     let ws = this._opened;
     this._opened = null;
@@ -256,6 +266,7 @@ export class Signaling extends EventTarget {
   }
 
   _welcomed() {
+    this._welcomedOnce = true;
     this._clear("connect");
     this._setState("syncing");
     this._schedulePing();
@@ -300,10 +311,24 @@ export class Signaling extends EventTarget {
       this._setState("closed", code, reason);
       return;
     }
-    const delay = this._backoff(code);
+    const delay = this._retryAtOnce(code) ? 0 : this._backoff(code);
+    this._welcomedOnce = false;
     this.retryAt = this._clock.now() + delay;
     this._arm("retry", delay, () => this._open());
     this._setState("waiting", code, reason);
+  }
+
+  /**
+   * A lost connection that had been welcomed is retried at once (once per maxDelay).
+   * @param {number} code
+   */
+  _retryAtOnce(code) {
+    if (!this._welcomedOnce || code === CLOSE_CODES.POLICY) return false;
+    const now = this._clock.now();
+    const last = this._quickRetryAt;
+    if (last !== null && now - last < this._maxDelay) return false;
+    this._quickRetryAt = now;
+    return true;
   }
 
   /**

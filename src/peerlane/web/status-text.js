@@ -27,7 +27,7 @@ export function statusText(serverState, direct, ended = null) {
   }
   if (serverState === "offline") {
     if (direct > 0) {
-      return { text: `Server unreachable — chatting directly with ${people}`, tone: "warn" };
+      return { text: `Reconnecting to the server — chatting directly with ${people}`, tone: "warn" };
     }
     return { text: "Offline — messages will be sent when the connection returns", tone: "bad" };
   }
