@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import { installFakeDom } from "./fake-dom.mjs";
 
 installFakeDom();
-const { fillRow, readByText, rowContext } = await import("../../src/peerlane/web/ui/message-row.js");
+const { fillRow, readByText, rowContext, signature } = await import("../../src/peerlane/web/ui/message-row.js");
 
 /** @returns {import("../../src/peerlane/web/ui/types.js").ChatMessageView} */
 const own = (over = {}) => ({
@@ -101,5 +101,26 @@ describe("an own message that was read says by whom", () => {
     assert.equal(shown.textContent, "Read by Bea, Cy and 2 more");
     assert.equal(shown.getAttribute("aria-hidden"), "true");
     assert.equal(el.find((e) => e.className === "visually-hidden")[0].textContent, "Read by Bea, Cy, Dan and Eve");
+  });
+});
+
+describe("an edited or deleted message", () => {
+  const theirs = (over = {}) => own({ sender: "alice", sender_name: "Alice", seq: 3, state: "sent", ...over });
+  const body = (row) => row.find((e) => (e.className ?? "").includes("msg-body"))[0];
+
+  test("shows its new words and says it was edited; a deleted one shows no words", () => {
+    const { row } = render(theirs({ body: "hello, fixed", edited_at: 1_700_000_100 }));
+    assert.equal(body(row).textContent, "hello, fixed");
+    assert.equal(row.find((e) => e.className === "msg-edited")[0].textContent, "edited");
+    const gone = render(theirs({ body: null, deleted_at: 1_700_000_200 })).row;
+    assert.equal(body(gone).textContent, "This message was deleted.");
+    assert.equal(gone.find((e) => e.className === "msg-edited").length, 0);
+  });
+
+  test("an edit or a deletion redraws the row (its signature changes)", () => {
+    const before = theirs();
+    const ctx = rowContext(before, undefined, "me");
+    assert.notEqual(signature(before, ctx), signature(theirs({ body: "x", edited_at: 1 }), ctx));
+    assert.notEqual(signature(before, ctx), signature(theirs({ body: null, deleted_at: 2 }), ctx));
   });
 });

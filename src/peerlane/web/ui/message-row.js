@@ -132,7 +132,9 @@ export function signature(m, ctx) {
     }
   }
   const readers = ctx.readers?.join("\u0000") ?? "";
-  return `${m.seq}|${m.state}|${m.final ? "final" : ""}|${readers}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}`;
+  // An edit or a deletion changes the body of a message whose seq and state stay the same.
+  const changed = `${m.edited_at ?? ""}/${m.deleted_at ?? ""}`;
+  return `${m.seq}|${m.state}|${m.final ? "final" : ""}|${readers}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}|${changed}`;
 }
 
 /**
