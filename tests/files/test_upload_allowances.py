@@ -5,10 +5,13 @@ Addresses come from X-Forwarded-For (trust_proxy), so one test client can be man
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
-from files.tusraw import Tus
+from files.tusraw import TUS, Tus
+from peerlane.core.tus import encode_metadata
 from support import Member, assert_error, create_room
 
 GIB = 1024**3
@@ -78,3 +81,22 @@ def test_bytes_per_share_creator_per_day(fhttp: httpx.Client) -> None:
     mine.new(30_000, share=theirs["id"])
     too_big = fhttp.post("/api/shares", json={"size": GIB + 1})
     assert_error(too_big, 413, "share_quota_exceeded")
+
+
+def test_creations_at_once_get_no_more_than_the_allowance(fhttp: httpx.Client) -> None:
+    # Five creations sent together, 31,000 bytes each counted (1000 of overhead) against
+    # 100,000 a day: three fit. Checking the allowance and spending it later let all of
+    # them through, since each passed the check before any had spent.
+    a, _ = member_at(fhttp, "10.0.4.1")
+    headers = {
+        **TUS, **a.auth, "X-Forwarded-For": "10.0.4.1", "Upload-Length": "30000",
+        "Upload-Metadata": encode_metadata({"room": a.room_id}),
+    }  # fmt: skip
+
+    async def together() -> list[int]:
+        async with httpx.AsyncClient(base_url=str(fhttp.base_url)) as http:
+            sent = [http.post("/api/files/uploads", headers=headers) for _ in range(5)]
+            return [r.status_code for r in await asyncio.gather(*sent)]
+
+    statuses = asyncio.run(together())
+    assert sorted(statuses) == [201, 201, 201, 429, 429], statuses

@@ -128,3 +128,20 @@ def test_a_client_with_its_bearer_token_returns_too(server: ServerProcess, http:
     # Without it: a new participant, as before.
     r = http.post("/api/join", json={"display_name": "bot", "code": code})
     assert r.json()["participant"]["id"] != bot["participant"]["id"]
+
+
+def test_a_revoked_invite_takes_nobody_back(server: ServerProcess, http: httpx.Client):
+    # Returning spends no use of the invite, but it is still a join by that invite: once
+    # the owner revoked it, a kept link or code brings nobody back (with a new session).
+    alice = create_room(http, "alice")
+    code = alice.body["invite"]["code"]
+    r = http.post("/api/join", json={"display_name": "bot", "code": code})
+    assert r.status_code == 200, r.text
+    auth = {"Authorization": f"Bearer {r.json()['token']}"}
+    invite_id = alice.body["invite"]["id"]
+    r = http.delete(f"/api/rooms/{alice.room_id}/invites/{invite_id}", headers=alice.auth)
+    assert r.status_code in (200, 204), r.text
+    r = http.post("/api/join", json={"display_name": "bot", "code": code}, headers=auth)
+    assert r.status_code == 410, r.text
+    assert r.json()["error"]["code"] == "invite_revoked"
+

@@ -74,6 +74,9 @@ async def test_removing_a_participant_ends_all_their_sessions(store: SqlStore, m
 
     other_room, _ = await make.new_room(store)
     assert await store.remove_participant(other_room.id, member.id) is None  # not in it
+    # ... and the owner of another room ended none of the member's sessions here.
+    assert await store.get_session(phone.id) == phone
+    assert await store.get_session(laptop.id) == laptop
     removed = await store.remove_participant(room.id, member.id)
     assert removed is not None
     assert removed.id == member.id

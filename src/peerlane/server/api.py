@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import replace
 from typing import Annotated
 
@@ -13,7 +12,14 @@ from peerlane.core import codes, credentials, invite_secrets, invites
 from peerlane.core.protocol import MAX_SEQ
 from peerlane.core.records import Invite, Participant, Retention, Room, SessionRecord, new_id
 from peerlane.core.session import RoomDeleted, RoomEvent, SessionEnded
-from peerlane.errors import ErrorCode, ForbiddenError, LimitError, NotFoundError, ProtocolError
+from peerlane.errors import (
+    ErrorCode,
+    ForbiddenError,
+    GoneError,
+    LimitError,
+    NotFoundError,
+    ProtocolError,
+)
 from peerlane.server import schemas as s
 from peerlane.server.addresses import client_address
 from peerlane.server.auth import (
@@ -372,6 +378,12 @@ async def join(body: s.JoinIn, request: Request, response: Response, svc: Svc) -
         scheme=request.url.scheme,
     )
     returned = joined is not None
+    # A return spends no use, so a used-up invite still takes its members back; a revoked
+    # or expired one takes nobody, or a kept link would outlive the owner's revocation and,
+    # with a fresh session each time, session_max_age too.
+    gone = invites.problem(invite, now) if returned else None
+    if gone is not None and gone is not ErrorCode.INVITE_EXHAUSTED:
+        raise GoneError(gone)
     if joined is None:
         joining = Participant(new_id(9), invite.room_id, body.display_name, "member", now)
         joined = await svc.store.redeem_invite(
@@ -404,7 +416,7 @@ async def find_invite(svc: Services, body: s.JoinIn, ip: str, now: float) -> Inv
     if code is None or invite is None:
         raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
     guesses = svc.limiters.code_guesses
-    key = f"{invite.id}|{address_key(ip)}"
+    key = f"{invite.id}|{ip}"  # ip is already the limit key (an IPv6 client's network)
     if (wait := await guesses.peek(key, now)) is not None:
         raise LimitError(
             ErrorCode.TOO_MANY_ATTEMPTS,
@@ -413,24 +425,15 @@ async def find_invite(svc: Services, body: s.JoinIn, ip: str, now: float) -> Inv
             retry_after=wait,
         )
     if not invite_secrets.words_match(svc.secret, invite.id, invite.words_hash, code.words):
-        await guesses.take(key, now)
-        await store.record_code_failure(
-            invite.id, max_failures=svc.settings.code_max_total_failures
-        )
+        # Only a wrong guess within this address's budget counts towards retiring the
+        # code: guesses sent together all pass the look above (with Redis it is a round
+        # trip), and one address must not retire a code for everyone that way.
+        if await guesses.take(key, now) is None:
+            await store.record_code_failure(
+                invite.id, max_failures=svc.settings.code_max_total_failures
+            )
         raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
     return invite
-
-
-def address_key(ip: str) -> str:
-    """The address as a rate-limit key: an IPv6 client usually holds a whole /64, so
-    the /64 counts as one address."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
 
 
 # -- invites ---------------------------------------------------------------------------

@@ -93,9 +93,8 @@ def upload_url(request: Request, svc: Services, file: StoredFile, room_path: boo
 async def admit_creation(
     svc: Services, ip: str, file: StoredFile, share: Share | None
 ) -> list[tuple[Limiter, str, int]]:
-    """Check a creation against the upload budgets and the daily byte allowances
-    (``files.policy``); the allowances to spend once the upload is created. A refused
-    creation spends no allowance: they are peeked at first."""
+    """Spend a creation from the upload budgets and the daily byte allowances
+    (``files.policy``), or refuse it; returns what was spent."""
     now = svc.clock()
     for key in policy.creation_keys(ip, file):
         if (wait := await svc.limiters.uploads.take(key, now)) is not None:
@@ -107,8 +106,10 @@ async def admit_creation(
         (limiters[allowance.kind], allowance.key, cost)
         for allowance in policy.allowances(ip, creator)
     ]
+    # Spent now, not after the creation: creations sent together would otherwise all pass
+    # a look before any had spent. A creation refused later (a quota) keeps its cost spent.
     for limiter, key, _ in spend:
-        if (wait := await limiter.peek(key, now, cost)) is not None:
+        if (wait := await limiter.take(key, now, cost)) is not None:
             raise policy.allowance_error(svc.settings, wait, cost)
     return spend
 
@@ -142,10 +143,8 @@ async def creation(request: Request, svc: Services, path_room: str | None) -> Re
     tus.check_creation(length, svc.settings.max_file_bytes)
     raw = headers.get("upload-metadata")
     file, quotas, share = await new_upload(request, svc, raw, length, path_room)
-    spend = await admit_creation(svc, client_ip(request, svc), file, share)
+    await admit_creation(svc, client_ip(request, svc), file, share)
     file = await svc.uploads.create(file, quotas)
-    for limiter, key, cost in spend:
-        await limiter.take(key, svc.clock(), cost)
     response = Response(status_code=201)
     response.headers["Location"] = upload_url(request, svc, file, path_room is not None)
     response.headers.update(tus.expiry_headers(file.state))

@@ -292,15 +292,23 @@ class SqlStore(FileSql):
 
     async def remove_participant(self, room_id: str, participant_id: str) -> Participant | None:
         async with self._write() as conn:
-            # Explicitly, not only by cascade: SQLite cascades only with foreign_keys=ON.
-            await conn.execute(delete(sessions).where(sessions.c.participant_id == participant_id))
+            # Only a participant of this room: the owner of one room must not end sessions
+            # in another. Its sessions go explicitly, not only by cascade (SQLite cascades
+            # only with foreign_keys=ON).
             result = await conn.execute(
                 delete(participants)
                 .where(participants.c.id == participant_id, participants.c.room_id == room_id)
                 .returning(*participants.c)
             )
             row = result.one_or_none()
-        return None if row is None else Participant(**row._asdict())
+            if row is None:
+                return None
+            await conn.execute(
+                delete(sessions).where(
+                    sessions.c.participant_id == participant_id, sessions.c.room_id == room_id
+                )
+            )
+        return Participant(**row._asdict())
 
     # -- invites --
 
