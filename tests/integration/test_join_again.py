@@ -144,4 +144,3 @@ def test_a_revoked_invite_takes_nobody_back(server: ServerProcess, http: httpx.C
     r = http.post("/api/join", json={"display_name": "bot", "code": code}, headers=auth)
     assert r.status_code == 410, r.text
     assert r.json()["error"]["code"] == "invite_revoked"
-
