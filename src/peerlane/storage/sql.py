@@ -412,25 +412,40 @@ class SqlStore(FileSql):
                 room_id, client_id, sender_id, sender_name, kind, ref, body, now
             )
             return await self._appender.append(request)
+
+        async def write(conn: AsyncConnection) -> StoredMessage:
+            seq = await _next_seq(conn, room_id, now)
+            message = StoredMessage(
+                room_id=room_id,
+                seq=seq,
+                client_id=client_id,
+                sender_id=sender_id,
+                sender_name=sender_name,
+                ts=now,
+                kind=kind,
+                ref=ref,
+                body=body,
+            )
+            await conn.execute(insert(messages).values(asdict(message)))
+            return message
+
+        return await self._store_once(room_id, sender_id, client_id, write)
+
+    async def _store_once(
+        self,
+        room_id: str,
+        sender_id: str,
+        client_id: str,
+        write: Callable[[AsyncConnection], Awaitable[StoredMessage]],
+    ) -> tuple[StoredMessage, bool]:
+        """Store a message once per (room, sender, client id) with ``write``; a resend gets
+        the stored one back, with True."""
         try:
             async with self._write() as conn:
                 existing = await _find_message(conn, room_id, sender_id, client_id)
                 if existing is not None:
                     return existing, True
-                seq = await _next_seq(conn, room_id, now)
-                message = StoredMessage(
-                    room_id=room_id,
-                    seq=seq,
-                    client_id=client_id,
-                    sender_id=sender_id,
-                    sender_name=sender_name,
-                    ts=now,
-                    kind=kind,
-                    ref=ref,
-                    body=body,
-                )
-                await conn.execute(insert(messages).values(asdict(message)))
-                return message, False
+                return await write(conn), False
         except IntegrityError:
             # A concurrent resend of the same message was inserted first. Our transaction
             # rolled back, taking the seq it had drawn with it, so the room has no gap.
@@ -452,59 +467,52 @@ class SqlStore(FileSql):
         body: str,
         now: float,
     ) -> tuple[StoredMessage, bool]:
-        """Store an edit or a delete and apply it to its target, in one transaction."""
-        try:
-            async with self._write() as conn:
-                existing = await _find_message(conn, room_id, sender_id, client_id)
-                if existing is not None:
-                    return existing, True  # a resend: already applied once
-                # The room's row lock first: it orders this change after any other one
-                # under way in the room (an edit racing a delete), and a refusal below
-                # rolls back, giving the seq back.
-                seq = await _next_seq(conn, room_id, now)
-                target = None if ref is None else await _message_at(conn, room_id, ref)
-                check_change(target, sender_id=sender_id, kind=kind)
-                assert ref is not None  # check_change refuses a missing target
-                if kind == "delete":
-                    body = DELETED_BODY
-                    # Nothing of what was said stays: not the message, not its edits.
-                    await conn.execute(
-                        update(messages)
-                        .where(
-                            messages.c.room_id == room_id,
-                            messages.c.kind == "edit",
-                            messages.c.ref == ref,
-                        )
-                        .values(body=DELETED_BODY)
-                    )
-                    change: dict[str, Any] = {"body": DELETED_BODY, "deleted_at": now}
-                else:
-                    change = {"body": body, "edited_at": now}
+        """Store an edit or a delete and apply it to its target, in one transaction (a
+        resend was applied once already: it gets the stored change back)."""
+
+        async def write(conn: AsyncConnection) -> StoredMessage:
+            stored = DELETED_BODY if kind == "delete" else body
+            # The room's row lock first: it orders this change after any other one
+            # under way in the room (an edit racing a delete), and a refusal below
+            # rolls back, giving the seq back.
+            seq = await _next_seq(conn, room_id, now)
+            target = None if ref is None else await _message_at(conn, room_id, ref)
+            check_change(target, sender_id=sender_id, kind=kind)
+            assert ref is not None  # check_change refuses a missing target
+            if kind == "delete":
+                # Nothing of what was said stays: not the message, not its edits.
                 await conn.execute(
                     update(messages)
-                    .where(messages.c.room_id == room_id, messages.c.seq == ref)
-                    .values(**change)
+                    .where(
+                        messages.c.room_id == room_id,
+                        messages.c.kind == "edit",
+                        messages.c.ref == ref,
+                    )
+                    .values(body=DELETED_BODY)
                 )
-                message = StoredMessage(
-                    room_id=room_id,
-                    seq=seq,
-                    client_id=client_id,
-                    sender_id=sender_id,
-                    sender_name=sender_name,
-                    ts=now,
-                    kind=kind,
-                    ref=ref,
-                    body=body,
-                )
-                await conn.execute(insert(messages).values(asdict(message)))
-                return message, False
-        except IntegrityError:
-            # A concurrent resend of the same change went first; this one rolled back.
-            async with self._read() as conn:
-                existing = await _find_message(conn, room_id, sender_id, client_id)
-            if existing is None:
-                raise
-            return existing, True
+                change: dict[str, Any] = {"body": DELETED_BODY, "deleted_at": now}
+            else:
+                change = {"body": body, "edited_at": now}
+            await conn.execute(
+                update(messages)
+                .where(messages.c.room_id == room_id, messages.c.seq == ref)
+                .values(**change)
+            )
+            message = StoredMessage(
+                room_id=room_id,
+                seq=seq,
+                client_id=client_id,
+                sender_id=sender_id,
+                sender_name=sender_name,
+                ts=now,
+                kind=kind,
+                ref=ref,
+                body=stored,
+            )
+            await conn.execute(insert(messages).values(asdict(message)))
+            return message
+
+        return await self._store_once(room_id, sender_id, client_id, write)
 
     async def messages_after(self, room_id: str, after: int, limit: int) -> list[StoredMessage]:
         async with self._read() as conn:
