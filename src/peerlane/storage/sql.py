@@ -413,39 +413,38 @@ class SqlStore(FileSql):
             )
             return await self._appender.append(request)
 
-        async def write(conn: AsyncConnection) -> StoredMessage:
-            seq = await _next_seq(conn, room_id, now)
-            message = StoredMessage(
-                room_id=room_id,
-                seq=seq,
-                client_id=client_id,
-                sender_id=sender_id,
-                sender_name=sender_name,
-                ts=now,
-                kind=kind,
-                ref=ref,
-                body=body,
-            )
-            await conn.execute(insert(messages).values(asdict(message)))
-            return message
-
-        return await self._store_once(room_id, sender_id, client_id, write)
+        message = StoredMessage(
+            room_id=room_id,
+            seq=0,  # drawn when stored
+            client_id=client_id,
+            sender_id=sender_id,
+            sender_name=sender_name,
+            ts=now,
+            kind=kind,
+            ref=ref,
+            body=body,
+        )
+        return await self._store_once(message)
 
     async def _store_once(
         self,
-        room_id: str,
-        sender_id: str,
-        client_id: str,
-        write: Callable[[AsyncConnection], Awaitable[StoredMessage]],
+        message: StoredMessage,
+        apply: Callable[[AsyncConnection], Awaitable[None]] | None = None,
     ) -> tuple[StoredMessage, bool]:
-        """Store a message once per (room, sender, client id) with ``write``; a resend gets
-        the stored one back, with True."""
+        """Store ``message`` once per (room, sender, client id), with the room's next seq
+        (its row lock, taken first) and after ``apply`` in the same transaction; a resend
+        gets the stored one back, with True."""
+        room_id, sender_id, client_id = message.room_id, message.sender_id, message.client_id
         try:
             async with self._write() as conn:
                 existing = await _find_message(conn, room_id, sender_id, client_id)
                 if existing is not None:
                     return existing, True
-                return await write(conn), False
+                stored = replace(message, seq=await _next_seq(conn, room_id, message.ts))
+                if apply is not None:
+                    await apply(conn)
+                await conn.execute(insert(messages).values(asdict(stored)))
+                return stored, False
         except IntegrityError:
             # A concurrent resend of the same message was inserted first. Our transaction
             # rolled back, taking the seq it had drawn with it, so the room has no gap.
@@ -470,12 +469,10 @@ class SqlStore(FileSql):
         """Store an edit or a delete and apply it to its target, in one transaction (a
         resend was applied once already: it gets the stored change back)."""
 
-        async def write(conn: AsyncConnection) -> StoredMessage:
-            stored = DELETED_BODY if kind == "delete" else body
-            # The room's row lock first: it orders this change after any other one
-            # under way in the room (an edit racing a delete), and a refusal below
+        async def apply(conn: AsyncConnection) -> None:
+            # After the room's row lock (_store_once): it orders this change after any
+            # other one under way in the room (an edit racing a delete), and a refusal
             # rolls back, giving the seq back.
-            seq = await _next_seq(conn, room_id, now)
             target = None if ref is None else await _message_at(conn, room_id, ref)
             check_change(target, sender_id=sender_id, kind=kind)
             assert ref is not None  # check_change refuses a missing target
@@ -498,21 +495,19 @@ class SqlStore(FileSql):
                 .where(messages.c.room_id == room_id, messages.c.seq == ref)
                 .values(**change)
             )
-            message = StoredMessage(
-                room_id=room_id,
-                seq=seq,
-                client_id=client_id,
-                sender_id=sender_id,
-                sender_name=sender_name,
-                ts=now,
-                kind=kind,
-                ref=ref,
-                body=stored,
-            )
-            await conn.execute(insert(messages).values(asdict(message)))
-            return message
 
-        return await self._store_once(room_id, sender_id, client_id, write)
+        message = StoredMessage(
+            room_id=room_id,
+            seq=0,  # drawn when stored
+            client_id=client_id,
+            sender_id=sender_id,
+            sender_name=sender_name,
+            ts=now,
+            kind=kind,
+            ref=ref,
+            body=DELETED_BODY if kind == "delete" else body,
+        )
+        return await self._store_once(message, apply)
 
     async def messages_after(self, room_id: str, after: int, limit: int) -> list[StoredMessage]:
         async with self._read() as conn:
