@@ -78,15 +78,18 @@ deps: system-deps venv node-deps ## all of the above
 
 # ----------------------------------------------------------- code checks ----
 
-lint: venv ## ruff check + ruff format --check (both run; fails if either fails)
+# biome.json says which web files biome checks (the client and its node tests).
+lint: venv node-deps ## ruff check + ruff format --check + biome check of the web client (all run; fails if any fails)
 	@rc=0; \
 	echo "$(BIN)/ruff check $(LINT_PATHS)"; $(BIN)/ruff check $(LINT_PATHS) || rc=1; \
 	echo "$(BIN)/ruff format --check $(LINT_PATHS)"; $(BIN)/ruff format --check $(LINT_PATHS) || rc=1; \
+	echo "node_modules/.bin/biome check"; node_modules/.bin/biome check || rc=1; \
 	exit $$rc
 
-fmt: venv ## ruff format + ruff check --fix
+fmt: venv node-deps ## ruff format + ruff check --fix + biome check --write
 	$(BIN)/ruff format $(LINT_PATHS)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
+	node_modules/.bin/biome check --write
 
 # tsc exits with "No inputs were found" when there is no JS file at all; only
 # that case is skipped (the web client is being written).

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { MessageLog, isPeerChat, keyOf, ownState } from "../../src/peerlane/web/chat-log.js";
+import { isPeerChat, keyOf, MessageLog, ownState } from "../../src/peerlane/web/chat-log.js";
 import { formatHlc } from "../../src/peerlane/web/hlc.js";
 import { CHAT_KINDS } from "../../src/peerlane/web/protocol.js";
 import { serverMessage } from "./fakes.mjs";
@@ -11,7 +11,20 @@ const hlcAt = (ms, who = "me") => formatHlc(ms, 0, who);
 
 /** An own message as ChatRoom composes it. */
 function own(id, ms, over = {}) {
-  return { id, seq: null, hlc: hlcAt(ms), sender: "me", sender_name: "Me", ts: ms / 1000, kind: "text", ref: null, body: id, state: "sending", reactions: new Map(), ...over };
+  return {
+    id,
+    seq: null,
+    hlc: hlcAt(ms),
+    sender: "me",
+    sender_name: "Me",
+    ts: ms / 1000,
+    kind: "text",
+    ref: null,
+    body: id,
+    state: "sending",
+    reactions: new Map(),
+    ...over,
+  };
 }
 
 function logWithCounts() {
@@ -27,14 +40,27 @@ describe("message log", () => {
     log.fromServer(serverMessage(7), "me", 0);
     log.add(own("early", 2_000));
     log.fromServer(serverMessage(5), "me", 0);
-    assert.deepEqual(log.messages.map((m) => m.id), ["m5", "m7", "early", "late"]);
+    assert.deepEqual(
+      log.messages.map((m) => m.id),
+      ["m5", "m7", "early", "late"],
+    );
     assert.equal(log.minSeq, 5);
     assert.equal(log.maxSeq, 7);
   });
 
   test("the same message by data channel, then by server, is one entry that takes the server's seq", () => {
     const { log, counts } = logWithCounts();
-    const chat = { t: "chat", id: "a1", sender: "alice", sender_name: "Alice", hlc: hlcAt(1_000, "alice"), kind: "text", ref: null, body: "hi", seq: 99 };
+    const chat = {
+      t: "chat",
+      id: "a1",
+      sender: "alice",
+      sender_name: "Alice",
+      hlc: hlcAt(1_000, "alice"),
+      kind: "text",
+      ref: null,
+      body: "hi",
+      seq: 99,
+    };
     const m = log.fromPeer(chat, "me");
     assert.equal(m?.seq, null, "a peer's seq is not trusted");
     assert.equal(m?.state, "delivered");
@@ -79,7 +105,11 @@ describe("message log", () => {
     log.fromServer(serverMessage(11, { id: "r2", kind: "reaction", ref: 1, body: "👍", sender: "bob" }), "me", 0);
     log.fromServer(serverMessage(12, { id: "r3", kind: "reaction", ref: 1, body: "👍", sender: "alice" }), "me", 0);
     log.fromServer(serverMessage(1), "me", 0);
-    assert.deepEqual(log.messages.map((m) => m.id), ["m1"], "reactions are not shown");
+    assert.deepEqual(
+      log.messages.map((m) => m.id),
+      ["m1"],
+      "reactions are not shown",
+    );
     assert.deepEqual([...log.messages[0].reactions.get("👍")], ["bob"]);
     const mine = own("r4", 5_000, { kind: "reaction", ref: 1, body: "👍" });
     log.add(mine);
@@ -98,7 +128,17 @@ describe("message log", () => {
   test("an outbox item comes back as sending; messages is a new array only after a change", () => {
     const { log, counts } = logWithCounts();
     const before = log.messages;
-    const m = log.fromOutbox({ id: "o9", room_id: "r", hlc: hlcAt(9_000), sender: "me", sender_name: "Me", kind: "text", ref: null, body: "x", created_at: 9 });
+    const m = log.fromOutbox({
+      id: "o9",
+      room_id: "r",
+      hlc: hlcAt(9_000),
+      sender: "me",
+      sender_name: "Me",
+      kind: "text",
+      ref: null,
+      body: "x",
+      created_at: 9,
+    });
     assert.equal(m.state, "sending");
     assert.equal(m.ts, 9);
     assert.ok(counts.change > 0);
@@ -120,19 +160,34 @@ describe("message log", () => {
     const { log } = logWithCounts();
     log.fromServer(serverMessage(1, { id: "a1", sender: "alice", body: "helo" }), "me", 0);
     log.fromServer(serverMessage(2, { id: "b1", sender: "bob", body: "hi" }), "me", 0);
-    log.fromServer(serverMessage(3, { id: "a2", sender: "alice", kind: "edit", ref: 1, body: "hello", ts: 1_700_000_100 }), "me", 0);
-    assert.deepEqual(log.messages.map((m) => m.id), ["a1", "b1"], "the edit is not a message of its own");
+    log.fromServer(
+      serverMessage(3, { id: "a2", sender: "alice", kind: "edit", ref: 1, body: "hello", ts: 1_700_000_100 }),
+      "me",
+      0,
+    );
+    assert.deepEqual(
+      log.messages.map((m) => m.id),
+      ["a1", "b1"],
+      "the edit is not a message of its own",
+    );
     assert.equal(log.get("alice", "a1")?.body, "hello");
     assert.equal(log.get("alice", "a1")?.edited_at, 1_700_000_100);
     // Someone else's edit of alice's message changes nothing (the server refuses it; a
     // log fed one anyway must not apply it).
     log.fromServer(serverMessage(4, { id: "b2", sender: "bob", kind: "edit", ref: 1, body: "bob's words" }), "me", 0);
     assert.equal(log.get("alice", "a1")?.body, "hello");
-    log.fromServer(serverMessage(5, { id: "a3", sender: "alice", kind: "delete", ref: 1, body: null, ts: 1_700_000_200 }), "me", 0);
+    log.fromServer(
+      serverMessage(5, { id: "a3", sender: "alice", kind: "delete", ref: 1, body: null, ts: 1_700_000_200 }),
+      "me",
+      0,
+    );
     const deleted = log.get("alice", "a1");
     assert.equal(deleted?.body, null);
     assert.equal(deleted?.deleted_at, 1_700_000_200);
-    assert.deepEqual(log.messages.map((m) => m.id), ["a1", "b1"]);
+    assert.deepEqual(
+      log.messages.map((m) => m.id),
+      ["a1", "b1"],
+    );
   });
 
   test("history gives a changed message as it is now; a peer cannot edit or delete", () => {
@@ -140,7 +195,16 @@ describe("message log", () => {
     log.fromServer(serverMessage(1, { id: "a1", sender: "alice", body: null, deleted_at: 1_700_000_050 }), "me", 0);
     assert.equal(log.get("alice", "a1")?.deleted_at, 1_700_000_050);
     log.fromServer(serverMessage(2, { id: "a2", sender: "alice", body: "hi" }), "me", 0);
-    const forged = { t: "chat", id: "x1", sender: "alice", sender_name: "Alice", hlc: hlcAt(1_000, "alice"), kind: "delete", ref: 2, body: null };
+    const forged = {
+      t: "chat",
+      id: "x1",
+      sender: "alice",
+      sender_name: "Alice",
+      hlc: hlcAt(1_000, "alice"),
+      kind: "delete",
+      ref: 2,
+      body: null,
+    };
     assert.equal(log.fromPeer(forged, "me"), null);
     assert.equal(log.get("alice", "a2")?.body, "hi");
     assert.equal(log.find("x1"), undefined);

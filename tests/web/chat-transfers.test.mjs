@@ -12,7 +12,17 @@ import { FakeClock, fakeApi, recordingFactories, serverMessage } from "./fakes.m
 
 const ALICE = { peer_id: "p-alice", participant_id: "alice", name: "Alice", role: "member" };
 const ROOT = "933018179a539dfcd9b82a0799438882080b97dfc7afc0743e68e0667cac5ada";
-const offer = (transfer, to = "me") => ({ op: "offer", transfer, name: "a.bin", size: 2_621_440, type: "", root: ROOT, blocks: 3, to, peer: "p-alice" });
+const offer = (transfer, to = "me") => ({
+  op: "offer",
+  transfer,
+  name: "a.bin",
+  size: 2_621_440,
+  type: "",
+  root: ROOT,
+  blocks: 3,
+  to,
+  peer: "p-alice",
+});
 
 async function makeRoom(history) {
   const clock = new FakeClock();
@@ -41,8 +51,14 @@ test("file offers in history reach room.transfers and are not chat messages", as
     serverMessage(2, { kind: "file", body: offer("t1") }),
     serverMessage(3, { kind: "file", body: offer("t2", "someone-else") }),
   ]);
-  assert.deepEqual(room.messages.map((m) => m.body), ["hi"]);
-  assert.deepEqual(room.transfers.list().map((v) => [v.id, v.state, v.senderName]), [["t1", "offered", "Alice"]]);
+  assert.deepEqual(
+    room.messages.map((m) => m.body),
+    ["hi"],
+  );
+  assert.deepEqual(
+    room.transfers.list().map((v) => [v.id, v.state, v.senderName]),
+    [["t1", "offered", "Alice"]],
+  );
 });
 
 test("a live offer, then accept: the accept goes out as a chat of kind file", async () => {
@@ -51,7 +67,10 @@ test("a live offer, then accept: the accept goes out as a chat of kind file", as
   assert.equal(room.transfers.get("t9").state, "offered");
   await room.transfers.accept("t9");
   const chats = signaling.sentOf("chat").filter((m) => m.kind === "file");
-  assert.deepEqual(chats.map((m) => m.body), [{ op: "accept", have: 0, transfer: "t9" }]);
+  assert.deepEqual(
+    chats.map((m) => m.body),
+    [{ op: "accept", have: 0, transfer: "t9" }],
+  );
   assert.equal(room.transfers.get("t9").state, "waiting");
   assert.equal(room.messages.length, 0);
 });
@@ -61,7 +80,16 @@ test("the same offer by server and data channel is handled once", async () => {
   let seen = 0;
   room.addEventListener("file", () => seen++);
   mesh.openChannel(ALICE);
-  mesh.receive("p-alice", { t: "chat", id: "m1", sender: "alice", sender_name: "Alice", hlc: "000000000000000000000alice", kind: "file", ref: null, body: offer("t5") });
+  mesh.receive("p-alice", {
+    t: "chat",
+    id: "m1",
+    sender: "alice",
+    sender_name: "Alice",
+    hlc: "000000000000000000000alice",
+    kind: "file",
+    ref: null,
+    body: offer("t5"),
+  });
   signaling.server(serverMessage(1, { id: "m1", kind: "file", body: offer("t5") }));
   assert.equal(seen, 1);
   assert.equal(room.transfers.list().length, 1);
@@ -71,7 +99,9 @@ test("a peer's file channel is passed from the mesh to the room", async () => {
   const { room, mesh } = await makeRoom([]);
   const got = [];
   room.addEventListener("datachannel", (ev) => got.push(ev.detail.peerId));
-  mesh.dispatchEvent(new CustomEvent("datachannel", { detail: { peerId: "p-alice", channel: { label: "file:x", close() {} } } }));
+  mesh.dispatchEvent(
+    new CustomEvent("datachannel", { detail: { peerId: "p-alice", channel: { label: "file:x", close() {} } } }),
+  );
   assert.deepEqual(got, ["p-alice"]);
   assert.equal(room.openDataChannel("p-alice", "file:x"), null, "the fake mesh has no openDataChannel");
 });

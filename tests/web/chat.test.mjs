@@ -13,7 +13,16 @@ const BOB = { peer_id: "p-bob", participant_id: "bob", name: "Bob", role: "membe
 /**
  * A started room with recording fakes. `room.signaling` / `room.mesh` are the current fakes.
  */
-async function makeRoom({ history = [], store = memoryStore(), join = true, peers = [ALICE, BOB], read = {}, limits = {}, socket, idPrefix = "id" } = {}) {
+async function makeRoom({
+  history = [],
+  store = memoryStore(),
+  join = true,
+  peers = [ALICE, BOB],
+  read = {},
+  limits = {},
+  socket,
+  idPrefix = "id",
+} = {}) {
   const clock = new FakeClock();
   const api = fakeApi({ history });
   const fakes = recordingFactories();
@@ -34,7 +43,13 @@ async function makeRoom({ history = [], store = memoryStore(), join = true, peer
   }
   await room.start();
   const ctx = {
-    room, clock, api, store, events, signalings, meshes,
+    room,
+    clock,
+    api,
+    store,
+    events,
+    signalings,
+    meshes,
     get signaling() {
       return signalings.at(-1);
     },
@@ -49,7 +64,8 @@ async function makeRoom({ history = [], store = memoryStore(), join = true, peer
 const bodies = (room) => room.messages.map((m) => m.body);
 
 /** Wait until the outbox store holds exactly these ids (its writes are asynchronous). */
-const outboxHolds = (store, ids) => until(() => [...store.items.keys()].join() === ids.join(), `the outbox to hold [${ids}]`);
+const outboxHolds = (store, ids) =>
+  until(() => [...store.items.keys()].join() === ids.join(), `the outbox to hold [${ids}]`);
 
 function deferred() {
   let resolve;
@@ -57,8 +73,15 @@ function deferred() {
   return { promise, resolve };
 }
 const peerChat = (over = {}) => ({
-  t: "chat", id: "a1", sender: "alice", sender_name: "Alice", hlc: formatHlc(1_700_000_000_500, 0, "alice"),
-  kind: "text", ref: null, body: "hi from alice", ...over,
+  t: "chat",
+  id: "a1",
+  sender: "alice",
+  sender_name: "Alice",
+  hlc: formatHlc(1_700_000_000_500, 0, "alice"),
+  kind: "text",
+  ref: null,
+  body: "hi from alice",
+  ...over,
 });
 
 describe("start", () => {
@@ -72,7 +95,10 @@ describe("start", () => {
   test("loads the latest page and connects at once, from the present", async () => {
     const history = [1, 2, 3].map((s) => serverMessage(s));
     const { room, api, signaling } = await makeRoom({ history, join: false });
-    assert.deepEqual(api.calls.map((c) => c[0]), ["getRoom", "getMessages"]);
+    assert.deepEqual(
+      api.calls.map((c) => c[0]),
+      ["getRoom", "getMessages"],
+    );
     assert.equal(api.calls[1][2].limit, 50);
     assert.deepEqual(bodies(room), ["hello 1", "hello 2", "hello 3"]);
     assert.equal(signaling.options.lastSeq, null, "hello without last_seq");
@@ -151,7 +177,9 @@ describe("start", () => {
     const fakes = recordingFactories();
     const made = fakes.signalings;
     const room = new ChatRoom("r", {
-      api: fakeApi(), store: memoryStore(), clock,
+      api: fakeApi(),
+      store: memoryStore(),
+      clock,
       ...fakes.factories,
     });
     const started = room.start();
@@ -186,13 +214,19 @@ describe("start", () => {
     const fakes = recordingFactories();
     const { signalings, meshes } = fakes;
     const room = new ChatRoom("room1", {
-      api, store, clock: new FakeClock(),
+      api,
+      store,
+      clock: new FakeClock(),
       ...fakes.factories,
     });
     let done = false;
     const started = room.start().then(() => (done = true));
     await until(() => signalings.length === 1, "the connection");
-    assert.deepEqual(api.calls.map((c) => c[0]), ["getRoom", "getMessages"], "both requests at once");
+    assert.deepEqual(
+      api.calls.map((c) => c[0]),
+      ["getRoom", "getMessages"],
+      "both requests at once",
+    );
     const [signaling] = signalings;
     assert.equal(signaling.connects, 1, "connecting before any answer");
 
@@ -207,7 +241,10 @@ describe("start", () => {
     await until(() => meshes.length === 1, "the mesh, once the room is known");
     assert.equal(meshes.length, 1);
     assert.equal(meshes[0].options.selfPeerId, "p-me");
-    assert.deepEqual(meshes[0].signals.map((x) => x.kind), ["offer"]);
+    assert.deepEqual(
+      meshes[0].signals.map((x) => x.kind),
+      ["offer"],
+    );
     // A channel opens and a peer speaks before the history is in: held too.
     meshes[0].openChannel(ALICE);
     meshes[0].receive("p-alice", peerChat({ id: "early", body: "alice, early" }));
@@ -226,7 +263,17 @@ describe("start", () => {
 
   test("outbox messages go to channels that opened before start() was ready", async () => {
     const store = memoryStore();
-    await store.outboxAdd({ id: "old1", room_id: "room1", hlc: formatHlc(1_600_000_000_000, 0, "me"), sender: "me", sender_name: "Me", kind: "text", ref: null, body: "unsent", created_at: 1 });
+    await store.outboxAdd({
+      id: "old1",
+      room_id: "room1",
+      hlc: formatHlc(1_600_000_000_000, 0, "me"),
+      sender: "me",
+      sender_name: "Me",
+      kind: "text",
+      ref: null,
+      body: "unsent",
+      created_at: 1,
+    });
     const api = fakeApi();
     const gate = deferred();
     const getMessages = api.getMessages;
@@ -238,7 +285,9 @@ describe("start", () => {
     const fakes = recordingFactories();
     const { signalings, meshes } = fakes;
     const room = new ChatRoom("room1", {
-      api, store, clock: new FakeClock(),
+      api,
+      store,
+      clock: new FakeClock(),
       ...fakes.factories,
     });
     const started = room.start();
@@ -247,7 +296,10 @@ describe("start", () => {
     meshes[0].openChannel(ALICE);
     gate.resolve();
     await started;
-    assert.deepEqual(meshes[0].sentOf("chat").map((x) => x.message.body), ["unsent"]);
+    assert.deepEqual(
+      meshes[0].sentOf("chat").map((x) => x.message.body),
+      ["unsent"],
+    );
   });
 
   test("a file channel a peer opens before start() is ready is refused", async () => {
@@ -262,7 +314,10 @@ describe("start", () => {
     const fakes = recordingFactories();
     const { signalings, meshes } = fakes;
     const room = new ChatRoom("room1", {
-      api, store: memoryStore(), clock: new FakeClock(), transfersFactory: null,
+      api,
+      store: memoryStore(),
+      clock: new FakeClock(),
+      transfersFactory: null,
       ...fakes.factories,
     });
     const seen = [];
@@ -291,12 +346,18 @@ describe("start", () => {
     const fakes = recordingFactories();
     const { signalings, meshes } = fakes;
     const options = (v) => ({
-      api, store: memoryStore(), clock: new FakeClock(), view: v,
+      api,
+      store: memoryStore(),
+      clock: new FakeClock(),
+      view: v,
       ...fakes.factories,
     });
     const room = new ChatRoom("room1", options(view));
     await room.start();
-    assert.deepEqual(api.calls.map((c) => c[0]), ["getMessages"]);
+    assert.deepEqual(
+      api.calls.map((c) => c[0]),
+      ["getMessages"],
+    );
     assert.equal(room.roomInfo.name, "Given");
     assert.deepEqual(room.me, { participant_id: "me", peer_id: null, name: "Me", role: "member" });
     signalings[0].join({ peers: [ALICE], latest: 1 });
@@ -306,7 +367,10 @@ describe("start", () => {
     // A view of another room is not used.
     const other = new ChatRoom("room2", options(view));
     await other.start();
-    assert.deepEqual(api.calls.map((c) => c[0]), ["getMessages", "getRoom", "getMessages"]);
+    assert.deepEqual(
+      api.calls.map((c) => c[0]),
+      ["getMessages", "getRoom", "getMessages"],
+    );
     other.close();
   });
 
@@ -322,7 +386,9 @@ describe("start", () => {
     const fakes = recordingFactories();
     const { signalings } = fakes;
     const room = new ChatRoom("r", {
-      api, store: memoryStore(), clock: new FakeClock(),
+      api,
+      store: memoryStore(),
+      clock: new FakeClock(),
       ...fakes.factories,
     });
     await assert.rejects(room.start(), (err) => err === unauthorized);
@@ -345,7 +411,10 @@ describe("ordering", () => {
     signaling.server({ type: "ack", id: mine.id, seq: 2, ts: 1_700_000_100 });
     assert.deepEqual(bodies(room), ["hello 1", "mine, later", "alice, earlier"]);
     signaling.server(serverMessage(3, { id: "early", body: "alice, earlier" }));
-    assert.deepEqual(room.messages.map((m) => m.seq), [1, 2, 3]);
+    assert.deepEqual(
+      room.messages.map((m) => m.seq),
+      [1, 2, 3],
+    );
   });
 
   test("compareMessages: seq beats HLC; HLC ties broken by sender then id", () => {
@@ -370,7 +439,16 @@ describe("ordering", () => {
     const mine = room.send("mine");
     signaling.server({ type: "ack", id: mine.id, seq: 63, ts: 1 });
     mesh.openChannel(ALICE);
-    mesh.receive("p-alice", { t: "chat", id: "direct1", sender: "alice", sender_name: "Alice", body: "hi", kind: "text", ref: null, hlc: "0000000000000:0000:alice" });
+    mesh.receive("p-alice", {
+      t: "chat",
+      id: "direct1",
+      sender: "alice",
+      sender_name: "Alice",
+      body: "hi",
+      kind: "text",
+      ref: null,
+      hlc: "0000000000000:0000:alice",
+    });
     assert.deepEqual(incoming(), ["m61", "direct1"]);
   });
 
@@ -384,7 +462,10 @@ describe("ordering", () => {
     assert.equal(room.messages.length, 100);
     assert.equal(await room.loadOlder(), false);
     assert.equal(room.messages.length, 120);
-    assert.deepEqual(room.messages.map((m) => m.seq), history.map((m) => m.seq));
+    assert.deepEqual(
+      room.messages.map((m) => m.seq),
+      history.map((m) => m.seq),
+    );
     assert.equal(await room.loadOlder(), false);
   });
 });
@@ -397,7 +478,10 @@ describe("dedupe", () => {
     assert.equal(room.messages.length, 1);
     assert.equal(room.messages[0].seq, null);
     assert.equal(room.messages[0].state, "delivered");
-    assert.deepEqual(mesh.sentOf("ack").map((s) => [s.message, s.peerId]), [[{ t: "ack", id: "a1", sender: "alice" }, "p-alice"]]);
+    assert.deepEqual(
+      mesh.sentOf("ack").map((s) => [s.message, s.peerId]),
+      [[{ t: "ack", id: "a1", sender: "alice" }, "p-alice"]],
+    );
 
     signaling.server(serverMessage(1, { id: "a1", body: "hi from alice" }));
     mesh.receive("p-alice", peerChat()); // a resend after a channel reopened
@@ -494,7 +578,17 @@ describe("states of own messages", () => {
 
   test("a reader who is not in the room now is named from their messages", async () => {
     const { room, signaling } = await makeRoom({ peers: [] });
-    signaling.server({ type: "message", id: "c1", seq: 1, sender: "carol", sender_name: "Carol", body: "hi", kind: "text", ts: 1, hlc: "0" });
+    signaling.server({
+      type: "message",
+      id: "c1",
+      seq: 1,
+      sender: "carol",
+      sender_name: "Carol",
+      body: "hi",
+      kind: "text",
+      ts: 1,
+      hlc: "0",
+    });
     const m = room.send("x");
     signaling.server({ type: "ack", id: m.id, seq: 2, ts: 2 });
     signaling.server({ type: "receipt", participant_id: "carol", seq: 2 });
@@ -518,11 +612,17 @@ describe("states of own messages", () => {
     assert.ok(!m.final, "a code this client does not know may pass another time");
     await outboxHolds(store, []);
     assert.equal(store.items.size, 0);
-    assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail), [{ code: "some_new_code", message: "Not now." }]);
+    assert.deepEqual(
+      events.filter((e) => e.type === "error").map((e) => e.detail),
+      [{ code: "some_new_code", message: "Not now." }],
+    );
 
     assert.equal(room.retry(m.id), true);
     assert.equal(m.state, "sending");
-    assert.deepEqual(signaling.sentOf("chat").map((c) => c.id), [m.id, m.id]);
+    assert.deepEqual(
+      signaling.sentOf("chat").map((c) => c.id),
+      [m.id, m.id],
+    );
     await outboxHolds(store, [m.id]);
     assert.ok(store.items.has(m.id));
     signaling.server({ type: "ack", id: m.id, seq: 1, ts: 1 });
@@ -540,8 +640,14 @@ describe("states of own messages", () => {
     assert.deepEqual(mesh.sent, []);
     assert.equal(store.items.size, 0);
     const errors = events.filter((e) => e.type === "error").map((e) => e.detail);
-    assert.deepEqual(errors.map((e) => e.code), ["body_too_large"]);
-    assert.equal(errors[0].message, "That message is too long to send (14 bytes; at most 10 bytes). Delete it, or send the text as a file.");
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ["body_too_large"],
+    );
+    assert.equal(
+      errors[0].message,
+      "That message is too long to send (14 bytes; at most 10 bytes). Delete it, or send the text as a file.",
+    );
     assert.equal(room.retry(m.id), false, "retry is refused: it cannot succeed");
     assert.equal(m.state, "failed");
     assert.deepEqual(signaling.sentOf("chat"), []);
@@ -552,7 +658,11 @@ describe("states of own messages", () => {
     const { room, signaling, store, events } = await makeRoom();
     const m = room.send("x".repeat(20_000));
     await outboxHolds(store, [m.id]);
-    signaling.server({ type: "error", error: { code: "body_too_large", message: "Chat bodies are limited to 16384 bytes." }, ref: m.id });
+    signaling.server({
+      type: "error",
+      error: { code: "body_too_large", message: "Chat bodies are limited to 16384 bytes." },
+      ref: m.id,
+    });
     assert.equal(m.state, "failed");
     assert.equal(m.final, true);
     assert.equal(room.retry(m.id), false);
@@ -617,7 +727,10 @@ describe("outbox", () => {
 
     signaling.join({ latest: 0 });
     assert.equal(room.serverState, "online");
-    assert.deepEqual(signaling.sentOf("chat").map((c) => c.body), ["first", "second"]);
+    assert.deepEqual(
+      signaling.sentOf("chat").map((c) => c.body),
+      ["first", "second"],
+    );
     signaling.server({ type: "synced", latest_seq: 0 }); // a second synced (after a sync) does not flush again
     signaling.setState("open");
     assert.equal(signaling.sentOf("chat").length, 2);
@@ -650,15 +763,31 @@ describe("outbox", () => {
     first.room.close();
 
     const second = await makeRoom({ store, join: false });
-    assert.deepEqual(second.room.messages.map((m) => [m.body, m.state]), [["written offline", "sending"]]);
+    assert.deepEqual(
+      second.room.messages.map((m) => [m.body, m.state]),
+      [["written offline", "sending"]],
+    );
     assert.equal(second.signaling.sentOf("chat").length, 0);
     second.signaling.join();
-    assert.deepEqual(second.signaling.sentOf("chat").map((c) => c.body), ["written offline"]);
+    assert.deepEqual(
+      second.signaling.sentOf("chat").map((c) => c.body),
+      ["written offline"],
+    );
   });
 
   test("after a reload, an outbox item the history already has is dropped", async () => {
     const store = memoryStore();
-    await store.outboxAdd({ id: "old", room_id: "room1", hlc: formatHlc(1, 0, "me"), sender: "me", sender_name: "Me", kind: "text", ref: null, body: "stored", created_at: 1 });
+    await store.outboxAdd({
+      id: "old",
+      room_id: "room1",
+      hlc: formatHlc(1, 0, "me"),
+      sender: "me",
+      sender_name: "Me",
+      kind: "text",
+      ref: null,
+      body: "stored",
+      created_at: 1,
+    });
     const history = [serverMessage(1, { id: "old", sender: "me", name: "Me", body: "stored" })];
     const { room, signaling } = await makeRoom({ store, history });
     assert.equal(store.items.size, 0);
@@ -672,7 +801,13 @@ describe("outbox", () => {
     signaling.drop();
     room.send("while alone");
     mesh.openChannel(BOB);
-    assert.deepEqual(mesh.sent.map((s) => [s.message.t, s.peerId]), [["hello", "p-bob"], ["chat", "p-bob"]]);
+    assert.deepEqual(
+      mesh.sent.map((s) => [s.message.t, s.peerId]),
+      [
+        ["hello", "p-bob"],
+        ["chat", "p-bob"],
+      ],
+    );
   });
 });
 
@@ -683,7 +818,10 @@ describe("resending exactly the missing messages", () => {
     const first = await makeRoom({ store });
     const sent = ["one", "two", "three"].map((text) => first.room.send(text));
     assert.equal(first.signaling.sentOf("chat").length, 3, "the server got all three");
-    await outboxHolds(store, sent.map((m) => m.id));
+    await outboxHolds(
+      store,
+      sent.map((m) => m.id),
+    );
     first.room.close(); // no ack came: the outbox keeps all three
     const second = await makeRoom({ store, join: false, idPrefix: "reloaded" });
     second.signaling.answerStored = false; // the test answers
@@ -698,11 +836,17 @@ describe("resending exactly the missing messages", () => {
 
     signaling.server({
       type: "stored",
-      acks: [{ type: "ack", id: ids[0], seq: 7, ts: 70 }, { type: "ack", id: ids[2], seq: 9, ts: 90 }],
+      acks: [
+        { type: "ack", id: ids[0], seq: 7, ts: 70 },
+        { type: "ack", id: ids[2], seq: 9, ts: 90 },
+      ],
       missing: [ids[1]],
     });
 
-    assert.deepEqual(signaling.sentOf("chat").map((c) => [c.id, c.body]), [[ids[1], "two"]]);
+    assert.deepEqual(
+      signaling.sentOf("chat").map((c) => [c.id, c.body]),
+      [[ids[1], "two"]],
+    );
     const byBody = Object.fromEntries(room.messages.map((m) => [m.body, m]));
     assert.deepEqual([byBody.one.state, byBody.one.seq], ["sent", 7]);
     assert.deepEqual([byBody.three.state, byBody.three.seq], ["sent", 9]);
@@ -721,7 +865,10 @@ describe("resending exactly the missing messages", () => {
 
     signaling.server({ type: "stored", acks: [], missing: ids });
 
-    assert.deepEqual(signaling.sentOf("chat").map((c) => c.body), ["one", "two", "three", "written meanwhile"]);
+    assert.deepEqual(
+      signaling.sentOf("chat").map((c) => c.body),
+      ["one", "two", "three", "written meanwhile"],
+    );
     assert.equal(later.state, "sending");
   });
 
@@ -729,7 +876,10 @@ describe("resending exactly the missing messages", () => {
     const { signaling } = await crashedWithThree();
     signaling.join();
     signaling.server({ type: "error", error: { code: "unknown_type", message: "Unknown message type" }, ref: null });
-    assert.deepEqual(signaling.sentOf("chat").map((c) => c.body), ["one", "two", "three"]);
+    assert.deepEqual(
+      signaling.sentOf("chat").map((c) => c.body),
+      ["one", "two", "three"],
+    );
   });
 
   test("the connection drops before the answer: the next connection asks again", async () => {
@@ -749,9 +899,19 @@ describe("resending exactly the missing messages", () => {
     signaling.answerStored = false;
     signaling.join();
     const questions = signaling.sentOf("stored");
-    assert.deepEqual(questions.map((q) => q.ids.length), [100, 50]);
-    assert.deepEqual(questions.flatMap((q) => q.ids), sent.map((m) => m.id));
-    signaling.server({ type: "stored", acks: [{ type: "ack", id: sent[0].id, seq: 1, ts: 1 }], missing: questions[0].ids.slice(1) });
+    assert.deepEqual(
+      questions.map((q) => q.ids.length),
+      [100, 50],
+    );
+    assert.deepEqual(
+      questions.flatMap((q) => q.ids),
+      sent.map((m) => m.id),
+    );
+    signaling.server({
+      type: "stored",
+      acks: [{ type: "ack", id: sent[0].id, seq: 1, ts: 1 }],
+      missing: questions[0].ids.slice(1),
+    });
     assert.equal(signaling.sentOf("chat").length, 0, "the second part is not answered yet");
     signaling.server({ type: "stored", acks: [], missing: questions[1].ids });
     assert.equal(signaling.sentOf("chat").length, 149);
@@ -781,13 +941,20 @@ describe("reactions", () => {
   test("aggregate per emoji and toggle per participant", async () => {
     const { room, signaling } = await makeRoom();
     signaling.server(serverMessage(1, { body: "react to me" }));
-    const reaction = (seq, id, sender, emoji) => serverMessage(seq, { id, sender, name: sender, kind: "reaction", ref: 1, body: emoji });
+    const reaction = (seq, id, sender, emoji) =>
+      serverMessage(seq, { id, sender, name: sender, kind: "reaction", ref: 1, body: emoji });
     signaling.server(reaction(2, "r1", "alice", "👍"));
     signaling.server(reaction(3, "r2", "bob", "👍"));
     signaling.server(reaction(4, "r3", "bob", "🎉"));
     const target = room.messages[0];
     assert.equal(room.messages.length, 1, "reactions are not rows");
-    assert.deepEqual([...target.reactions].map(([e, who]) => [e, [...who]]), [["👍", ["alice", "bob"]], ["🎉", ["bob"]]]);
+    assert.deepEqual(
+      [...target.reactions].map(([e, who]) => [e, [...who]]),
+      [
+        ["👍", ["alice", "bob"]],
+        ["🎉", ["bob"]],
+      ],
+    );
 
     signaling.server(reaction(5, "r4", "bob", "👍")); // bob again: takes it back
     assert.deepEqual([...target.reactions.get("👍")], ["alice"]);
@@ -809,7 +976,9 @@ describe("reactions", () => {
   });
 
   test("a failed reaction does not count; reactions loaded before their target apply later", async () => {
-    const { room, signaling } = await makeRoom({ history: [serverMessage(60, { kind: "reaction", ref: 3, body: "👀", sender: "bob" })] });
+    const { room, signaling } = await makeRoom({
+      history: [serverMessage(60, { kind: "reaction", ref: 3, body: "👀", sender: "bob" })],
+    });
     signaling.server(serverMessage(61));
     const r = room.react(61, "👍");
     signaling.server({ type: "error", error: { code: "invalid_message", message: "no" }, ref: r.id });
@@ -931,7 +1100,9 @@ describe("connection", () => {
     signaling.server({ type: "signal", sender: "p-alice", kind: "offer", data: { type: "offer", sdp: "x" } });
     assert.equal(mesh.signals.length, 1);
     assert.equal(mesh.options.sendSignal("p-alice", "answer", { sdp: "y" }), true);
-    assert.deepEqual(signaling.sentOf("signal"), [{ type: "signal", to: "p-alice", kind: "answer", data: { sdp: "y" } }]);
+    assert.deepEqual(signaling.sentOf("signal"), [
+      { type: "signal", to: "p-alice", kind: "answer", data: { sdp: "y" } },
+    ]);
   });
 
   test("a new welcome replaces the mesh (new peer id) without byes", () => {
@@ -953,7 +1124,10 @@ describe("connection", () => {
     assert.equal(room.directCount, 1);
     assert.equal(room.statusText, "Reconnecting to the server — chatting directly with 1 person");
     const m = room.send("still here");
-    assert.deepEqual(mesh.sentOf("chat").map((s) => [s.peerId, s.message.id]), [["p-alice", m.id]]);
+    assert.deepEqual(
+      mesh.sentOf("chat").map((s) => [s.peerId, s.message.id]),
+      [["p-alice", m.id]],
+    );
   });
 
   test("status: the count of open channels", () => {
@@ -994,7 +1168,10 @@ describe("connection", () => {
     const { signaling, events } = ctx;
     signaling.server({ type: "error", error: { code: "peer_not_found", message: "gone" }, ref: null });
     signaling.server({ type: "error", error: { code: "rate_limited", message: "slow" }, ref: null });
-    assert.deepEqual(events.filter((e) => e.type === "error").map((e) => e.detail.code), ["rate_limited"]);
+    assert.deepEqual(
+      events.filter((e) => e.type === "error").map((e) => e.detail.code),
+      ["rate_limited"],
+    );
   });
 
   test("close() says goodbye: signaling closed, mesh closed with byes, typing stopped", () => {
@@ -1002,8 +1179,13 @@ describe("connection", () => {
     mesh.openChannel(ALICE);
     room.setTyping(true);
     room.close();
-    assert.deepEqual(signaling.sentOf("signal"), [{ type: "signal", to: "p-alice", kind: "bye", data: { reason: "leave" } }]);
-    assert.deepEqual(signaling.sentOf("typing").map((t) => t.active), [true, false]);
+    assert.deepEqual(signaling.sentOf("signal"), [
+      { type: "signal", to: "p-alice", kind: "bye", data: { reason: "leave" } },
+    ]);
+    assert.deepEqual(
+      signaling.sentOf("typing").map((t) => t.active),
+      [true, false],
+    );
     assert.equal(signaling.state, "closed");
     assert.deepEqual(mesh.closed, { notify: true });
   });

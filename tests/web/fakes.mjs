@@ -34,7 +34,10 @@ export async function until(cond, what = "the condition", ms = 5_000) {
  */
 export async function hasSettled(promise) {
   let done = false;
-  promise.then(() => (done = true), () => (done = true));
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
   await turn();
   return done;
 }
@@ -126,7 +129,9 @@ export class FakeSignaling extends EventTarget {
     }
     this.sent.push(message);
     if (message.type === "stored" && this.answerStored) {
-      const acks = message.ids.filter((id) => this.storedIds.has(id)).map((id) => ({ type: "ack", id, ...this.storedIds.get(id) }));
+      const acks = message.ids
+        .filter((id) => this.storedIds.has(id))
+        .map((id) => ({ type: "ack", id, ...this.storedIds.get(id) }));
       this.server({ type: "stored", acks, missing: message.ids.filter((id) => !this.storedIds.has(id)) });
     }
     return true;
@@ -148,12 +153,32 @@ export class FakeSignaling extends EventTarget {
   }
 
   /** hello → welcome → (replayed messages) → synced, as the real server does. */
-  join({ peerId = "p-me", participantId = "me", name = "Me", peers = [], read = {}, replay = [], latest = 0, limits = {} } = {}) {
+  join({
+    peerId = "p-me",
+    participantId = "me",
+    name = "Me",
+    peers = [],
+    read = {},
+    replay = [],
+    latest = 0,
+    limits = {},
+  } = {}) {
     if (this.state !== "connecting") this.setState("connecting");
     this.setState("syncing");
     this.server({
-      type: "welcome", v: 1, peer_id: peerId, participant_id: participantId, name, role: "owner",
-      room_id: this.roomId, room_name: "Room", peers, latest_seq: latest, ice_servers: [], read, limits,
+      type: "welcome",
+      v: 1,
+      peer_id: peerId,
+      participant_id: participantId,
+      name,
+      role: "owner",
+      room_id: this.roomId,
+      room_name: "Room",
+      peers,
+      latest_seq: latest,
+      ice_servers: [],
+      read,
+      limits,
     });
     for (const m of replay) this.server(m);
     this.server({ type: "synced", latest_seq: latest });
@@ -274,7 +299,14 @@ export function fakeApi({ history = [], participant = { id: "me", name: "Me", ro
     async getRoom(roomId) {
       calls.push(["getRoom", roomId]);
       return {
-        room: { id: roomId, name: "Room", created_at: 0, latest_seq: history.length, retention: {}, url: `/r/${roomId}` },
+        room: {
+          id: roomId,
+          name: "Room",
+          created_at: 0,
+          latest_seq: history.length,
+          retention: {},
+          url: `/r/${roomId}`,
+        },
         participant: { ...participant, online: false },
         mesh_limit: meshLimit,
       };
@@ -288,8 +320,33 @@ export function fakeApi({ history = [], participant = { id: "me", name: "Me", ro
 }
 
 /** A server message. */
-export function serverMessage(seq, { id = `m${seq}`, sender = "alice", name = "Alice", body = `hello ${seq}`, kind = "text", ref = null, ts, edited_at = null, deleted_at = null } = {}) {
-  return { type: "message", seq, id, sender, sender_name: name, ts: ts ?? 1_700_000_000 + seq, kind, ref, body, edited_at, deleted_at };
+export function serverMessage(
+  seq,
+  {
+    id = `m${seq}`,
+    sender = "alice",
+    name = "Alice",
+    body = `hello ${seq}`,
+    kind = "text",
+    ref = null,
+    ts,
+    edited_at = null,
+    deleted_at = null,
+  } = {},
+) {
+  return {
+    type: "message",
+    seq,
+    id,
+    sender,
+    sender_name: name,
+    ts: ts ?? 1_700_000_000 + seq,
+    kind,
+    ref,
+    body,
+    edited_at,
+    deleted_at,
+  };
 }
 
 // ---- WebSocket ------------------------------------------------------------------------
@@ -449,7 +506,10 @@ export class FakePeerConnection {
     this.localDescription = { type, sdp, toJSON: () => ({ type, sdp }) };
     this.onsignalingstatechange?.();
     if (type === "answer") this._maybeConnect();
-    else queueMicrotask(() => this.onicecandidate?.({ candidate: { toJSON: () => ({ candidate: `c${this.id}`, sdpMid: "0" }) } }));
+    else
+      queueMicrotask(() =>
+        this.onicecandidate?.({ candidate: { toJSON: () => ({ candidate: `c${this.id}`, sdpMid: "0" }) } }),
+      );
   }
 
   async setRemoteDescription(desc) {
@@ -458,7 +518,8 @@ export class FakePeerConnection {
       if (this.signalingState === "have-local-offer") this.localDescription = null; // rollback
       this.signalingState = "have-remote-offer";
     } else {
-      if (this.signalingState !== "have-local-offer") throw new Error(`InvalidStateError: answer in ${this.signalingState}`);
+      if (this.signalingState !== "have-local-offer")
+        throw new Error(`InvalidStateError: answer in ${this.signalingState}`);
       this.signalingState = "stable";
     }
     this.remoteDescription = { ...desc };
@@ -501,7 +562,7 @@ export class FakePeerConnection {
 
   _maybeConnect() {
     const other = bySdp.get(this.remoteDescription?.sdp);
-    if (!other || other.signalingState !== "stable" || other.remoteDescription?.sdp !== this.localDescription?.sdp) return;
+    if (other?.signalingState !== "stable" || other.remoteDescription?.sdp !== this.localDescription?.sdp) return;
     this._restartPending = other._restartPending = false;
     for (const pc of [this, other]) {
       const first = !pc.partner;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { ApiError } from "../../src/peerlane/web/api.js";
-import { NAME_MAX, clip, formErrorText } from "../../src/peerlane/web/ui/form-errors.js";
+import { clip, formErrorText, NAME_MAX } from "../../src/peerlane/web/ui/form-errors.js";
 
 /** The server's 422 for a field (server/app.py's RequestValidationError handler). */
 const invalid = (/** @type {string} */ detail) => new ApiError(422, "invalid_message", `Invalid request: ${detail}`);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Hlc, compareHlc, formatHlc, parseHlc } from "../../src/peerlane/web/hlc.js";
+import { compareHlc, formatHlc, Hlc, parseHlc } from "../../src/peerlane/web/hlc.js";
 
 const frozen = (t) => ({ now: () => t.value });
 

@@ -5,7 +5,17 @@ import { existsSync } from "node:fs";
 import { describe, test } from "node:test";
 
 import {
-  BLOCK_SIZE, blockCount, blockLength, fromHex, hashBlock, hashFile, isRoot, rootOf, sha256Js, toBase64, toHex,
+  BLOCK_SIZE,
+  blockCount,
+  blockLength,
+  fromHex,
+  hashBlock,
+  hashFile,
+  isRoot,
+  rootOf,
+  sha256Js,
+  toBase64,
+  toHex,
 } from "../../src/peerlane/web/integrity.js";
 
 // The published test vector (docs/protocol.md → "Files → Integrity"), as
@@ -36,7 +46,9 @@ describe("integrity", () => {
     assert.equal(result.root, VECTOR.root);
   });
 
-  test("the same root as peerlane/core/integrity.py computes now", { skip: !existsSync(PYTHON) && "no .venv" }, async () => {
+  test("the same root as peerlane/core/integrity.py computes now", {
+    skip: !existsSync(PYTHON) && "no .venv",
+  }, async () => {
     const script = [
       "from peerlane.core import integrity as i",
       "for n in (0, 1, i.BLOCK_SIZE, i.BLOCK_SIZE + 1, i.TEST_VECTOR_SIZE): print(n, i.root_of_bytes(i.pattern(n)))",
@@ -78,7 +90,11 @@ describe("integrity", () => {
   test("the plain-JS SHA-256 (insecure contexts) agrees with node's", () => {
     for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000, 4096 + 17]) {
       const bytes = randomBytes(n);
-      assert.equal(toHex(sha256Js(new Uint8Array(bytes))), createHash("sha256").update(bytes).digest("hex"), `length ${n}`);
+      assert.equal(
+        toHex(sha256Js(new Uint8Array(bytes))),
+        createHash("sha256").update(bytes).digest("hex"),
+        `length ${n}`,
+      );
     }
     assert.equal(toHex(sha256Js(pattern(BLOCK_SIZE))), VECTOR.blocks[0]);
   });

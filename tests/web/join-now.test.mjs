@@ -7,12 +7,16 @@ import {
   joinNow,
   joinWithToken,
   startEarlyJoin,
-  tokenKey,
   takeEarlyJoin,
+  tokenKey,
   whenShown,
 } from "../../src/peerlane/web/join-now.js";
 
-const session = { room: { id: "r1", name: "Room" }, participant: { id: "u1", name: "Ann", role: "member" }, mesh_limit: 8 };
+const session = {
+  room: { id: "r1", name: "Room" },
+  participant: { id: "u1", name: "Ann", role: "member" },
+  mesh_limit: 8,
+};
 
 /** A recording joinRoom, handOverSession and leaveRoom. */
 function recorder({ fail = null, returned = false } = {}) {
@@ -59,7 +63,10 @@ test("with a remembered name the join goes out at once and its answer is handed 
   assert.ok(early);
   assert.equal(early.name, "Ann");
   assert.deepEqual(await early.answer, session);
-  assert.deepEqual(r.calls, [["join", { display_name: "Ann", token: "tok" }], ["handOver", "r1"]]);
+  assert.deepEqual(r.calls, [
+    ["join", { display_name: "Ann", token: "tok" }],
+    ["handOver", "r1"],
+  ]);
 });
 
 test("no name or no token: nothing is sent (the form asks)", () => {
@@ -94,7 +101,10 @@ test("a join abandoned before its answer opens nothing and signs out again", asy
   const early = joinNow({ token: "tok", name: "Ann", ...r });
   early.abandon();
   await early.answer; // leave is called as the answer is decided
-  assert.deepEqual(r.calls, [["join", { display_name: "Ann", token: "tok" }], ["leave", "r1"]]);
+  assert.deepEqual(r.calls, [
+    ["join", { display_name: "Ann", token: "tok" }],
+    ["leave", "r1"],
+  ]);
 });
 
 test("a join abandoned after returning to an earlier session leaves that session alone", async () => {
@@ -103,7 +113,10 @@ test("a join abandoned after returning to an earlier session leaves that session
   early.abandon();
   await early.answer;
   await microtasksDrained();
-  assert.deepEqual(r.calls.map(([what]) => what), ["join"]); // no socket, no sign-out
+  assert.deepEqual(
+    r.calls.map(([what]) => what),
+    ["join"],
+  ); // no socket, no sign-out
 });
 
 test("abandoning after the answer changes nothing", async () => {
@@ -112,7 +125,10 @@ test("abandoning after the answer changes nothing", async () => {
   await early.answer;
   early.abandon();
   await microtasksDrained();
-  assert.deepEqual(r.calls.map(([what]) => what), ["join", "handOver"]);
+  assert.deepEqual(
+    r.calls.map(([what]) => what),
+    ["join", "handOver"],
+  );
 });
 
 test("only a plain navigation the server allows joins at once", () => {
@@ -137,17 +153,28 @@ test("the join started as /join loads is taken once, for its own token", async (
   assert.equal(takeEarlyJoin("tok"), early);
   assert.equal(takeEarlyJoin("tok"), null); // once
   await early.answer;
-  assert.deepEqual(r.calls.map(([what]) => what), ["join", "handOver"]);
+  assert.deepEqual(
+    r.calls.map(([what]) => what),
+    ["join", "handOver"],
+  );
 });
 
 test("a join started for another token is abandoned, not handed over", async () => {
   const r = recorder();
   const early = startEarlyJoin({
-    pathname: "/join", hash: "#first", navigationType: "navigate", name: "Ann", document: page("at-once"), ...r,
+    pathname: "/join",
+    hash: "#first",
+    navigationType: "navigate",
+    name: "Ann",
+    document: page("at-once"),
+    ...r,
   });
   assert.equal(takeEarlyJoin("second"), null); // the fragment changed before the page rendered
   await early.answer; // leave is called as the answer is decided
-  assert.deepEqual(r.calls.map(([what]) => what), ["join", "leave"]);
+  assert.deepEqual(
+    r.calls.map(([what]) => what),
+    ["join", "leave"],
+  );
 });
 
 /** A localStorage stand-in. */
@@ -192,7 +219,10 @@ test("opening the same link again returns to the room instead of joining anew", 
   assert.equal(again.out.room.id, "r1");
   assert.equal(again.out.participant.id, "u1");
   assert.equal(again.returned, true);
-  assert.deepEqual(r.calls, [["join", "secret-token-1"], ["getRoom", "r1"]]);
+  assert.deepEqual(r.calls, [
+    ["join", "secret-token-1"],
+    ["getRoom", "r1"],
+  ]);
   // the link itself is not kept: only a fingerprint
   assert.ok(!storage.getItem("peerlane.inviteRooms").includes("secret-token-1"));
 });
@@ -201,7 +231,10 @@ test("a join the server answers as a return (same browser, same name, by code or
   const storage = new MemoryStorage();
   const r = roomApi();
   const join = async (options) => ({ ...(await r.join(options)), returned: true });
-  const { out, returned } = await joinWithToken({ display_name: "Ann", token: "another-link" }, { join, getRoom: r.getRoom, storage });
+  const { out, returned } = await joinWithToken(
+    { display_name: "Ann", token: "another-link" },
+    { join, getRoom: r.getRoom, storage },
+  );
   assert.equal(out.participant.id, "u1");
   assert.equal(returned, true);
   // so abandoning it leaves this browser's seat in the room alone (no sign-out)
@@ -226,7 +259,10 @@ test("a session that ended (signed out, expired, room gone) joins anew", async (
     const r = roomApi({ room: "r2", refuse: refusal(status) });
     const { out } = await joinWithToken({ display_name: "Ann", token: "t" }, { ...r, storage });
     assert.equal(out.room.id, "r2");
-    assert.deepEqual(r.calls, [["getRoom", "r1"], ["join", "t"]]);
+    assert.deepEqual(r.calls, [
+      ["getRoom", "r1"],
+      ["join", "t"],
+    ]);
     // and the link now leads to the new room
     const later = roomApi();
     await joinWithToken({ display_name: "Ann", token: "t" }, { ...later, storage });
@@ -241,7 +277,10 @@ test("another name on a link joined before is another participant: a new join", 
   const { out, returned } = await joinWithToken({ display_name: "Carol", token: "t" }, { ...r, storage });
   assert.equal(returned, false);
   assert.equal(out.room.id, "r1");
-  assert.deepEqual(r.calls, [["getRoom", "r1"], ["join", "t"]]);
+  assert.deepEqual(r.calls, [
+    ["getRoom", "r1"],
+    ["join", "t"],
+  ]);
 });
 
 test("blocked storage (reading localStorage throws) still joins", async () => {
@@ -280,7 +319,12 @@ test("other links, no storage and a full list each still join", async () => {
   const none = roomApi();
   await joinWithToken({ display_name: "Ann", token: "t54" }, { ...none, storage: undefined });
   assert.deepEqual(none.calls, [["join", "t54"]]);
-  const broken = { getItem: () => "{not json", setItem: () => { throw new Error("full"); } };
+  const broken = {
+    getItem: () => "{not json",
+    setItem: () => {
+      throw new Error("full");
+    },
+  };
   const b = roomApi();
   await joinWithToken({ display_name: "Ann", token: "t" }, { ...b, storage: broken });
   assert.deepEqual(b.calls, [["join", "t"]]);

@@ -46,7 +46,12 @@ describe("linkify", () => {
       "xhttps://example.org",
     ]) {
       assert.deepEqual(links(text), [], text);
-      assert.equal(linkify(text).map((p) => p.text).join(""), text);
+      assert.equal(
+        linkify(text)
+          .map((p) => p.text)
+          .join(""),
+        text,
+      );
     }
     assert.equal(safeHref("javascript:alert(1)"), null);
     assert.equal(safeHref("data:text/plain,hi"), null);

@@ -11,13 +11,19 @@ async function connected() {
   const clock = new FakeClock();
   const meshes = new Map();
   for (const id of ["aaa", "bbb"]) {
-    meshes.set(id, new Mesh({
-      selfPeerId: id, meshLimit: 8, clock, RTCPeerConnection: FakePeerConnection,
-      sendSignal: (to, kind, data) => {
-        queueMicrotask(() => meshes.get(to)?.handleSignal({ sender: id, kind, data: structuredClone(data) }));
-        return true;
-      },
-    }));
+    meshes.set(
+      id,
+      new Mesh({
+        selfPeerId: id,
+        meshLimit: 8,
+        clock,
+        RTCPeerConnection: FakePeerConnection,
+        sendSignal: (to, kind, data) => {
+          queueMicrotask(() => meshes.get(to)?.handleSignal({ sender: id, kind, data: structuredClone(data) }));
+          return true;
+        },
+      }),
+    );
   }
   for (const [id, mesh] of meshes) mesh.setPeers([info(id === "aaa" ? "bbb" : "aaa")]);
   await until(() => [...meshes.values()].every((m) => m.openCount === 1), "both links open");
@@ -59,7 +65,10 @@ test("a peer's channel with another label is closed, not handed on", async () =>
   b.addEventListener("datachannel", (ev) => seen.push(ev.detail));
   const pc = FakePeerConnection.all.find((p) => p.partner && p.channels.length);
   const sneaky = pc.createDataChannel("evil", {});
-  await until(() => pc.partner.channels.find((c) => c.label === "evil")?.readyState === "closed", "the peer to close it");
+  await until(
+    () => pc.partner.channels.find((c) => c.label === "evil")?.readyState === "closed",
+    "the peer to close it",
+  );
   assert.equal(seen.length, 0);
   const remote = pc.partner.channels.find((c) => c.label === "evil");
   assert.equal(remote.readyState, "closed");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 
-import { Mesh, PROBLEMS, chooseDirectPeers } from "../../src/peerlane/web/mesh.js";
+import { chooseDirectPeers, Mesh, PROBLEMS } from "../../src/peerlane/web/mesh.js";
 import { FakeClock, FakePeerConnection, until } from "./fakes.mjs";
 
 const info = (id) => ({ peer_id: id, participant_id: `u-${id}`, name: `Name ${id}`, role: "member" });
@@ -65,7 +65,10 @@ beforeEach(() => {
  */
 function linked(meshes, counts) {
   const text = JSON.stringify(counts);
-  return until(() => Object.entries(counts).every(([id, n]) => meshes.get(id).openCount === n), `open channels ${text}`);
+  return until(
+    () => Object.entries(counts).every(([id, n]) => meshes.get(id).openCount === n),
+    `open channels ${text}`,
+  );
 }
 
 test("two peers connect: only the impolite (higher id) side offers, data flows both ways", async () => {
@@ -76,10 +79,19 @@ test("two peers connect: only the impolite (higher id) side offers, data flows b
   a.addEventListener("open", (e) => opened.push(["aaa", e.detail.peerId]));
   b.addEventListener("open", (e) => opened.push(["bbb", e.detail.peerId]));
   await linked(meshes, { aaa: 1, bbb: 1 });
-  assert.deepEqual(log.filter((s) => s.kind === "offer").map((s) => s.from), ["bbb"]);
-  assert.deepEqual(log.filter((s) => s.kind === "answer").map((s) => s.from), ["aaa"]);
+  assert.deepEqual(
+    log.filter((s) => s.kind === "offer").map((s) => s.from),
+    ["bbb"],
+  );
+  assert.deepEqual(
+    log.filter((s) => s.kind === "answer").map((s) => s.from),
+    ["aaa"],
+  );
   assert.ok(log.some((s) => s.kind === "candidate"));
-  assert.deepEqual(opened.sort(), [["aaa", "bbb"], ["bbb", "aaa"]]);
+  assert.deepEqual(opened.sort(), [
+    ["aaa", "bbb"],
+    ["bbb", "aaa"],
+  ]);
   assert.equal(a.openCount, 1);
   assert.equal(a.peers.get("bbb").path, "direct");
   assert.equal(a.peers.get("bbb").problem, null);
@@ -111,7 +123,10 @@ test("glare: when both sides offer (an ICE restart each), perfect negotiation se
   const offersBefore = log.filter((s) => s.kind === "offer").length;
   for (const pc of FakePeerConnection.all) pc.restartIce();
   const newOffers = () => log.filter((s) => s.kind === "offer").slice(offersBefore);
-  await until(() => newOffers().length >= 2 && FakePeerConnection.all.every((pc) => pc.signalingState === "stable"), "both offers, then stable");
+  await until(
+    () => newOffers().length >= 2 && FakePeerConnection.all.every((pc) => pc.signalingState === "stable"),
+    "both offers, then stable",
+  );
   const offers = newOffers();
   assert.equal(offers.length, 2, "both offered");
   for (const pc of FakePeerConnection.all) assert.equal(pc.signalingState, "stable");
@@ -141,7 +156,13 @@ test("no answer within 15 s: the timeout explanation, and the polite side asks t
   assert.equal(a.peers.get("bbb").path, "server");
   assert.equal(a.peers.get("bbb").problem, PROBLEMS.timeout);
   assert.equal(meshes.get("bbb").peers.get("aaa").problem, PROBLEMS.timeout);
-  assert.deepEqual(log.filter((s) => s.kind === "bye").map((s) => [s.from, s.data.reason]), [["aaa", "restart"], ["bbb", "reset"]]);
+  assert.deepEqual(
+    log.filter((s) => s.kind === "bye").map((s) => [s.from, s.data.reason]),
+    [
+      ["aaa", "restart"],
+      ["bbb", "reset"],
+    ],
+  );
   assert.ok(log.filter((s) => s.kind === "offer" && s.from === "bbb").length >= 2, "a fresh offer followed");
 });
 
@@ -173,7 +194,12 @@ test("channel closed: 'reconnecting' and a fresh connection", async () => {
 });
 
 test("stats: a relay candidate means the path is turn; RTT in ms", async () => {
-  const { meshes, clock } = network(["aaa", "bbb"], { iceServers: [{ urls: ["turn:t"], username: "u", credential: "c" }, { urls: ["stun:s"], username: null }] });
+  const { meshes, clock } = network(["aaa", "bbb"], {
+    iceServers: [
+      { urls: ["turn:t"], username: "u", credential: "c" },
+      { urls: ["stun:s"], username: null },
+    ],
+  });
   await linked(meshes, { aaa: 1, bbb: 1 });
   for (const pc of FakePeerConnection.all) {
     pc.stats = new Map([
@@ -187,7 +213,10 @@ test("stats: a relay candidate means the path is turn; RTT in ms", async () => {
   const view = meshes.get("aaa").peers.get("bbb");
   assert.equal(view.path, "turn");
   assert.equal(view.rttMs, 42);
-  assert.deepEqual(FakePeerConnection.all[0].config.iceServers, [{ urls: ["turn:t"], username: "u", credential: "c" }, { urls: ["stun:s"] }]);
+  assert.deepEqual(FakePeerConnection.all[0].config.iceServers, [
+    { urls: ["turn:t"], username: "u", credential: "c" },
+    { urls: ["stun:s"] },
+  ]);
 });
 
 test("stats without a transport: the nominated succeeded pair", async () => {
@@ -196,7 +225,16 @@ test("stats without a transport: the nominated succeeded pair", async () => {
   for (const pc of FakePeerConnection.all) {
     pc.stats = new Map([
       ["P0", { type: "candidate-pair", nominated: false, state: "failed", localCandidateId: "R" }],
-      ["P1", { type: "candidate-pair", nominated: true, state: "succeeded", localCandidateId: "H", currentRoundTripTime: 0.003 }],
+      [
+        "P1",
+        {
+          type: "candidate-pair",
+          nominated: true,
+          state: "succeeded",
+          localCandidateId: "H",
+          currentRoundTripTime: 0.003,
+        },
+      ],
       ["H", { type: "local-candidate", candidateType: "host" }],
       ["R", { type: "local-candidate", candidateType: "relay" }],
     ]);
@@ -218,7 +256,10 @@ test("removePeer and close(): links closed, byes sent on close", async () => {
   assert.equal(a.peers.has("ccc"), false);
   a.close();
   assert.equal(a.openCount, 0);
-  assert.deepEqual(log.filter((s) => s.kind === "bye" && s.from === "aaa").map((s) => [s.to, s.data.reason]), [["bbb", "leave"]]);
+  assert.deepEqual(
+    log.filter((s) => s.kind === "bye" && s.from === "aaa").map((s) => [s.to, s.data.reason]),
+    [["bbb", "leave"]],
+  );
   await until(() => meshes.get("bbb").peers.get("aaa").path === "server", "bbb to see aaa gone");
 });
 
@@ -230,7 +271,13 @@ test("an offer from a peer outside my mesh gets a not_chosen bye", async () => {
 });
 
 test("without RTCPeerConnection every peer goes through the server", () => {
-  const mesh = new Mesh({ selfPeerId: "a", meshLimit: 8, clock: new FakeClock(), RTCPeerConnection: null, sendSignal: () => true });
+  const mesh = new Mesh({
+    selfPeerId: "a",
+    meshLimit: 8,
+    clock: new FakeClock(),
+    RTCPeerConnection: null,
+    sendSignal: () => true,
+  });
   mesh.setPeers([info("b")]);
   assert.equal(mesh.peers.get("b").path, "server");
   assert.equal(mesh.peers.get("b").problem, PROBLEMS.unsupported);

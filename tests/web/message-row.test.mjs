@@ -74,7 +74,10 @@ describe("an own message that was read says by whom", () => {
   test("the words: names, then a count with every name in the full text", () => {
     assert.deepEqual(readByText([]), { short: "Read", full: "Read" });
     assert.deepEqual(readByText(["Bea"]), { short: "Read by Bea", full: "Read by Bea" });
-    assert.deepEqual(readByText(["Bea", "Cy", "Dan"]), { short: "Read by Bea, Cy and Dan", full: "Read by Bea, Cy and Dan" });
+    assert.deepEqual(readByText(["Bea", "Cy", "Dan"]), {
+      short: "Read by Bea, Cy and Dan",
+      full: "Read by Bea, Cy and Dan",
+    });
     assert.deepEqual(readByText(["Bea", "Cy", "Dan", "Eve"]), {
       short: "Read by Bea, Cy and 2 more",
       full: "Read by Bea, Cy, Dan and Eve",

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { BADGE_KEY, NewMessageBadge, badgedTitle } from "../../src/peerlane/web/new-message-badge.js";
+import { BADGE_KEY, badgedTitle, NewMessageBadge } from "../../src/peerlane/web/new-message-badge.js";
 
 function memoryStorage() {
   const items = new Map();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { PEER_TYPES, SERVER_TYPES, parsePeerMessage, parseServerMessage } from "../../src/peerlane/web/protocol.js";
+import { PEER_TYPES, parsePeerMessage, parseServerMessage, SERVER_TYPES } from "../../src/peerlane/web/protocol.js";
 
 test("parseServerMessage accepts known types only", () => {
   assert.deepEqual(parseServerMessage('{"type":"pong","nonce":"1"}'), { type: "pong", nonce: "1" });

@@ -65,7 +65,9 @@ function fakeUpload() {
     });
   /** @param {number} n */
   const started = (n) =>
-    calls.length >= n ? Promise.resolve(calls[n - 1]) : new Promise((resolve) => waiters.push({ n, resolve })).then(() => calls[n - 1]);
+    calls.length >= n
+      ? Promise.resolve(calls[n - 1])
+      : new Promise((resolve) => waiters.push({ n, resolve })).then(() => calls[n - 1]);
   return { upload, calls, started, state };
 }
 
@@ -95,7 +97,11 @@ function setup(names = ["a.txt", "b.txt"]) {
   const store = fakeStore(files.map((f) => ({ name: f.name, size: f.size, type: f.type })));
   const tus = fakeUpload();
   const items = files.map((f) => new UploadItem(f));
-  const queue = new UploadQueue(SHARE, items, { upload: tus.upload, updateShare: store.updateShare, fetch: async () => new Response() });
+  const queue = new UploadQueue(SHARE, items, {
+    upload: tus.upload,
+    updateShare: store.updateShare,
+    fetch: async () => new Response(),
+  });
   return { files, store, tus, items, queue, seen: record(queue) };
 }
 
@@ -117,8 +123,17 @@ test("the files go up one at a time, each one's URL and completion remembered", 
   second.done();
   assert.equal(await outcome, "done");
   assert.equal(tus.state.most, 1);
-  assert.deepEqual(items.map((i) => [i.state, i.sent]), [["done", 10], ["done", 20]]);
-  assert.deepEqual(store.saved.files.map((f) => f.done), [true, true]);
+  assert.deepEqual(
+    items.map((i) => [i.state, i.sent]),
+    [
+      ["done", 10],
+      ["done", 20],
+    ],
+  );
+  assert.deepEqual(
+    store.saved.files.map((f) => f.done),
+    [true, true],
+  );
   assert.deepEqual(seen, ["a.txt:uploading", "a.txt:done", "b.txt:uploading", "b.txt:done"]);
   assert.equal(queue.running, false);
 });
@@ -142,7 +157,10 @@ test("a failed file does not stop the others; Retry resumes it at its remembered
   assert.equal(items[0].error, null);
   third.done();
   assert.equal(await again, "done");
-  assert.deepEqual(store.saved.files.map((f) => f.done), [true, true]);
+  assert.deepEqual(
+    store.saved.files.map((f) => f.done),
+    [true, true],
+  );
 });
 
 for (const [status, code] of [
@@ -170,7 +188,10 @@ test("cancel aborts the upload under way, and what was queued never starts", asy
   queue.cancel();
   assert.equal(first.options.signal.aborted, true);
   assert.equal(await outcome, "cancelled");
-  assert.deepEqual(items.map((i) => i.state), ["cancelled", "cancelled", "cancelled"]);
+  assert.deepEqual(
+    items.map((i) => i.state),
+    ["cancelled", "cancelled", "cancelled"],
+  );
   assert.equal(tus.calls.length, 1);
   assert.equal(await queue.run(), "cancelled");
   assert.equal(tus.calls.length, 1);
@@ -190,7 +211,10 @@ test("a retry while the queue runs joins that run: still one upload at a time", 
   (await tus.started(3)).done();
   assert.equal(await outcome, "done");
   assert.equal(tus.state.most, 1);
-  assert.deepEqual(tus.calls.map((c) => c.options.metadata.name), ["a.txt", "b.txt", "a.txt"]);
+  assert.deepEqual(
+    tus.calls.map((c) => c.options.metadata.name),
+    ["a.txt", "b.txt", "a.txt"],
+  );
 });
 
 test("a resumed share: files up already are done, the others continue at their URLs", async () => {
@@ -212,7 +236,10 @@ test("a resumed share: files up already are done, the others continue at their U
   call.done();
   assert.equal(await outcome, "done");
   assert.equal(tus.calls.length, 1);
-  assert.deepEqual(store.saved.files.map((x) => x.done), [true, true]);
+  assert.deepEqual(
+    store.saved.files.map((x) => x.done),
+    [true, true],
+  );
 });
 
 test("the manage token goes with every request of the uploads, and no cookie", async () => {
@@ -224,7 +251,10 @@ test("the manage token goes with every request of the uploads, and no cookie", a
   };
   try {
     const tus = fakeUpload();
-    const queue = new UploadQueue(SHARE, [new UploadItem(file("a.txt", 1))], { upload: tus.upload, updateShare: () => {} });
+    const queue = new UploadQueue(SHARE, [new UploadItem(file("a.txt", 1))], {
+      upload: tus.upload,
+      updateShare: () => {},
+    });
     const outcome = queue.run();
     const call = await tus.started(1);
     await call.options.fetch("/api/files/uploads", { method: "POST", headers: { "Tus-Resumable": "1.0.0" } });

@@ -1,11 +1,24 @@
 import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
-
-import { Signaling } from "../../src/peerlane/web/signaling.js";
 import { HeldSocket } from "../../src/peerlane/web/handover.js";
+import { Signaling } from "../../src/peerlane/web/signaling.js";
 import { FakeClock, FakeWebSocket } from "./fakes.mjs";
 
-const welcome = { type: "welcome", v: 1, peer_id: "p1", participant_id: "me", name: "Me", role: "owner", room_id: "r", room_name: "R", peers: [], latest_seq: 5, ice_servers: [], read: {}, limits: {} };
+const welcome = {
+  type: "welcome",
+  v: 1,
+  peer_id: "p1",
+  participant_id: "me",
+  name: "Me",
+  role: "owner",
+  room_id: "r",
+  room_name: "R",
+  peers: [],
+  latest_seq: 5,
+  ice_servers: [],
+  read: {},
+  limits: {},
+};
 
 let clock;
 beforeEach(() => {
@@ -14,7 +27,14 @@ beforeEach(() => {
 });
 
 function make(options = {}) {
-  const s = new Signaling("r", { url: "ws://test/api/rooms/r/ws", WebSocket: FakeWebSocket, clock, random: () => 0.5, environment: null, ...options });
+  const s = new Signaling("r", {
+    url: "ws://test/api/rooms/r/ws",
+    WebSocket: FakeWebSocket,
+    clock,
+    random: () => 0.5,
+    environment: null,
+    ...options,
+  });
   const states = [];
   const received = [];
   s.addEventListener("state", (e) => states.push(e.detail.state));
@@ -30,7 +50,17 @@ function handshake(ws, { replay = [], latest = 5 } = {}) {
   ws.serverSend({ type: "synced", latest_seq: latest });
 }
 
-const msg = (seq) => ({ type: "message", seq, id: `m${seq}`, sender: "a", sender_name: "A", ts: 1, kind: "text", ref: null, body: "x" });
+const msg = (seq) => ({
+  type: "message",
+  seq,
+  id: `m${seq}`,
+  sender: "a",
+  sender_name: "A",
+  ts: 1,
+  kind: "text",
+  ref: null,
+  body: "x",
+});
 
 test("the URL's hello carries the resume point; states run connecting → syncing → open", () => {
   const { s, states, received } = make({ lastSeq: 3 });
@@ -46,7 +76,10 @@ test("the URL's hello carries the resume point; states run connecting → syncin
   ws.serverSend(msg(5));
   ws.serverSend({ type: "synced", latest_seq: 5 });
   assert.deepEqual(states, ["connecting", "syncing", "open"]);
-  assert.deepEqual(received.map((m) => m.type), ["welcome", "message", "message", "synced"]);
+  assert.deepEqual(
+    received.map((m) => m.type),
+    ["welcome", "message", "message", "synced"],
+  );
   assert.equal(s.lastSeq, 5);
   assert.equal(s.send({ type: "typing", active: true }), true);
 });
@@ -147,7 +180,10 @@ test("backoff grows to the 15 s cap and resets after a sync", () => {
 });
 
 test("jitter spreads clients between half and all of the base delay", () => {
-  for (const [random, expected] of [[0, 250], [0.999999, 500]]) {
+  for (const [random, expected] of [
+    [0, 250],
+    [0.999999, 500],
+  ]) {
     const { s } = make({ random: () => random });
     s.connect();
     FakeWebSocket.last.serverClose(1006);
@@ -260,7 +296,12 @@ test("a socket error reconnects without waiting for the close event", () => {
   assert.equal(s.state, "waiting");
 });
 
-for (const [code, reason] of [[4401, "unauthorized"], [4403, "removed"], [4404, "room_gone"], [4400, "unsupported_version"]]) {
+for (const [code, reason] of [
+  [4401, "unauthorized"],
+  [4403, "removed"],
+  [4404, "room_gone"],
+  [4400, "unsupported_version"],
+]) {
   test(`close ${code} is final (${reason})`, () => {
     const { s, states } = make();
     s.connect();
@@ -289,7 +330,11 @@ test("a socket refused for too many connections (error, then 1013 before welcome
   for (let i = 0; i < 4; i++) {
     const ws = FakeWebSocket.last;
     ws.serverOpen();
-    ws.serverSend({ type: "error", error: { code: "rate_limited", message: "Too many connections; try again in 5 s." }, ref: null });
+    ws.serverSend({
+      type: "error",
+      error: { code: "rate_limited", message: "Too many connections; try again in 5 s." },
+      ref: null,
+    });
     ws.serverClose(1013, "too many connections; retry later");
     assert.equal(s.state, "waiting");
     delays.push(s.retryAt - clock.now());
@@ -305,7 +350,10 @@ test("a gap in seqs asks the server to replay (once)", () => {
   handshake(ws, { latest: 5 });
   ws.serverSend(msg(8));
   ws.serverSend(msg(9));
-  assert.deepEqual(ws.sent.filter((m) => m.type === "sync"), [{ type: "sync", after: 5 }]);
+  assert.deepEqual(
+    ws.sent.filter((m) => m.type === "sync"),
+    [{ type: "sync", after: 5 }],
+  );
   assert.equal(s.lastSeq, 5);
   ws.serverSend(msg(6));
   ws.serverSend(msg(7));
@@ -358,7 +406,10 @@ test("a socket opened before connect() is taken over: its held events come in or
   assert.deepEqual(received, [], "held until taken");
   s.connect();
   assert.equal(FakeWebSocket.instances.length, 1);
-  assert.deepEqual(received.map((m) => m.type), ["welcome", "signal"]);
+  assert.deepEqual(
+    received.map((m) => m.type),
+    ["welcome", "signal"],
+  );
   assert.deepEqual(states, ["connecting", "syncing"]);
   early.serverSend({ type: "synced", latest_seq: 5 });
   assert.equal(s.state, "open");

@@ -11,11 +11,21 @@ test("statusText: plain words and a tone for each state", () => {
   // Plain words, not "Connected — 2 direct" (issue #10, rough edge 14).
   assert.deepEqual(statusText("online", 2), { text: "Connected to 2 people directly", tone: "ok" });
   assert.deepEqual(statusText("online", 1), { text: "Connected to 1 person directly", tone: "ok" });
-  assert.deepEqual(statusText("offline", 1), { text: "Reconnecting to the server — chatting directly with 1 person", tone: "warn" });
+  assert.deepEqual(statusText("offline", 1), {
+    text: "Reconnecting to the server — chatting directly with 1 person",
+    tone: "warn",
+  });
   assert.deepEqual(statusText("offline", 3).text, "Reconnecting to the server — chatting directly with 3 people");
-  assert.deepEqual(statusText("offline", 0), { text: "Offline — messages will be sent when the connection returns", tone: "bad" });
+  assert.deepEqual(statusText("offline", 0), {
+    text: "Offline — messages will be sent when the connection returns",
+    tone: "bad",
+  });
   assert.deepEqual(statusText("online", 2, "removed"), { text: "Removed from this room", tone: "bad" });
-  assert.equal(statusText("offline", 0, "closed").text, "Offline — messages will be sent when the connection returns", "a plain close is no ending");
+  assert.equal(
+    statusText("offline", 0, "closed").text,
+    "Offline — messages will be sent when the connection returns",
+    "a plain close is no ending",
+  );
 });
 
 test("directPeople counts people, not tabs, reached over a channel of their own; not me", () => {

@@ -106,10 +106,11 @@ export class FakeNet {
   room(participant, name, peerId = `p-${participant}`) {
     const room = new FakeRoom(this, participant, name, peerId);
     this.rooms.push(room);
-    for (const other of this.rooms) if (other !== room) {
-      other._see(room);
-      room._see(other);
-    }
+    for (const other of this.rooms)
+      if (other !== room) {
+        other._see(room);
+        room._see(other);
+      }
     return room;
   }
 
@@ -140,7 +141,12 @@ export class FakeNet {
     this.log.push({ sender: from.me.participant_id, body: structuredClone(body) });
     for (const room of this.rooms) {
       if (room === from) continue;
-      const msg = { sender: from.me.participant_id, sender_name: from.me.name, body: structuredClone(body), kind: "file" };
+      const msg = {
+        sender: from.me.participant_id,
+        sender_name: from.me.name,
+        body: structuredClone(body),
+        kind: "file",
+      };
       if (room.online) setImmediate(() => room.dispatchEvent(new CustomEvent("file", { detail: msg })));
       else room.missed.push(msg);
     }
@@ -166,8 +172,16 @@ export class FakeRoom extends EventTarget {
 
   _see(other) {
     this.peers.set(other.me.peer_id, {
-      peer_id: other.me.peer_id, participant_id: other.me.participant_id, name: other.me.name, role: "member",
-      path: "server", iceState: "none", signalingState: "none", rttMs: null, problem: null, direct: true,
+      peer_id: other.me.peer_id,
+      participant_id: other.me.participant_id,
+      name: other.me.name,
+      role: "member",
+      path: "server",
+      iceState: "none",
+      signalingState: "none",
+      rttMs: null,
+      problem: null,
+      direct: true,
     });
   }
 
@@ -235,7 +249,8 @@ export class FakeFileServer {
     if (override) return override;
     const id = url.split("/").pop();
     const bytes = this.files.get(id);
-    if (!bytes) return new Response(JSON.stringify({ error: { code: "file_not_found", message: "no" } }), { status: 404 });
+    if (!bytes)
+      return new Response(JSON.stringify({ error: { code: "file_not_found", message: "no" } }), { status: 404 });
     const start = range ? Number(/bytes=(\d+)-/.exec(range)[1]) : 0;
     const body = chunked(bytes.subarray(start), 200 * 1024);
     return new Response(body, { status: range ? 206 : 200 });

@@ -35,16 +35,33 @@ const EVENTS = {
 
 /** An incoming record in `state`, accepted (so "restore" resumes it). */
 function incoming(state, extra = {}) {
-  return { ...blankRecord("t1", "r", "in", 1), state, root: ROOT, size: 3, blocks: 1, sender: "alice", senderName: "Alice", accepted: state !== "offered", ...extra };
+  return {
+    ...blankRecord("t1", "r", "in", 1),
+    state,
+    root: ROOT,
+    size: 3,
+    blocks: 1,
+    sender: "alice",
+    senderName: "Alice",
+    accepted: state !== "offered",
+    ...extra,
+  };
 }
 
 /** An outgoing offer to everyone in `state`, with bob being served (or, once done, bob done and dave declined). */
 function outgoing(state, extra = {}) {
   return {
-    ...blankRecord("t1", "r", "out", 1), state, root: ROOT, size: 3, blocks: 1, sender: "alice", senderName: "Alice",
-    receivers: state === "done"
-      ? { bob: { name: "Bob", state: "done", have: 1 }, dave: { name: "Dave", state: "declined", have: 0 } }
-      : { bob: { name: "Bob", state: "sending", have: 0 } },
+    ...blankRecord("t1", "r", "out", 1),
+    state,
+    root: ROOT,
+    size: 3,
+    blocks: 1,
+    sender: "alice",
+    senderName: "Alice",
+    receivers:
+      state === "done"
+        ? { bob: { name: "Bob", state: "done", have: 1 }, dave: { name: "Dave", state: "declined", have: 0 } }
+        : { bob: { name: "Bob", state: "sending", have: 0 } },
     ...extra,
   };
 }
@@ -117,9 +134,14 @@ const OUT = [
 ];
 
 describe("transfer machine: the tables", () => {
-  for (const [name, table, cases] of [["incoming", INCOMING, IN], ["outgoing", OUTGOING, OUT]]) {
+  for (const [name, table, cases] of [
+    ["incoming", INCOMING, IN],
+    ["outgoing", OUTGOING, OUT],
+  ]) {
     test(`${name}: the table holds exactly the transitions tested here`, () => {
-      const listed = Object.entries(table).flatMap(([from, row]) => Object.keys(row).map((event) => `${from} ${event}`)).sort();
+      const listed = Object.entries(table)
+        .flatMap(([from, row]) => Object.keys(row).map((event) => `${from} ${event}`))
+        .sort();
       assert.deepEqual(listed, cases.map(([from, event]) => `${from} ${event}`).sort());
     });
   }
@@ -131,7 +153,10 @@ describe("transfer machine: the tables", () => {
       const result = step(record, EVENTS[event]);
       assert.equal(result.refused, false);
       assert.equal(result.record.state, to);
-      assert.deepEqual(result.effects.map((e) => e.type), effects);
+      assert.deepEqual(
+        result.effects.map((e) => e.type),
+        effects,
+      );
       assert.deepEqual(record, before, "the input record is not changed");
     });
   }
@@ -141,18 +166,27 @@ describe("transfer machine: the tables", () => {
       const record = outgoing(from);
       const before = structuredClone(record);
       // Bob verified a finished transfer: these are about Dave (who declined), as bob's would be refused.
-      const about = from === "done" && ["receiver-done", "receiver-declined", "receiver-cancelled"].includes(event) ? { participant: "dave" } : {};
+      const about =
+        from === "done" && ["receiver-done", "receiver-declined", "receiver-cancelled"].includes(event)
+          ? { participant: "dave" }
+          : {};
       const result = step(record, { ...EVENTS[event], ...about });
       assert.equal(result.refused, false);
       assert.equal(result.record.state, to);
-      assert.deepEqual(result.effects.map((e) => e.type), effects);
+      assert.deepEqual(
+        result.effects.map((e) => e.type),
+        effects,
+      );
       assert.deepEqual(record, before, "the input record is not changed");
     });
   }
 
   test("every event a state's row does not list is refused: same record, no effects", () => {
     let refused = 0;
-    for (const [table, make] of [[INCOMING, incoming], [OUTGOING, outgoing]]) {
+    for (const [table, make] of [
+      [INCOMING, incoming],
+      [OUTGOING, outgoing],
+    ]) {
       for (const [state, row] of Object.entries(table)) {
         for (const [type, event] of Object.entries(EVENTS)) {
           if (type in row) continue;
@@ -211,11 +245,15 @@ describe("transfer machine: guards and fields", () => {
     assert.equal(served.record.state, "sending");
     assert.deepEqual(served.effects[0], { type: "arm-fallback", participant: "carol" });
     assert.equal(step(record, { ...EVENTS["receiver-accept"], hasFile: false }).record.state, "needs-file");
-    assert.equal(step({ ...record, fileId: "f1" }, { ...EVENTS["receiver-accept"], hasFile: false }).record.state, "sending");
+    assert.equal(
+      step({ ...record, fileId: "f1" }, { ...EVENTS["receiver-accept"], hasFile: false }).record.state,
+      "sending",
+    );
   });
 
   test("the sending side's state adds up its receivers", () => {
-    const to = (receivers, extra = {}) => step(outgoing("sending", { receivers, ...extra }), EVENTS.recheck).record.state;
+    const to = (receivers, extra = {}) =>
+      step(outgoing("sending", { receivers, ...extra }), EVENTS.recheck).record.state;
     const r = (state) => ({ name: "X", state, have: 0 });
     assert.equal(to({ a: r("done"), b: r("waiting") }), "sending");
     assert.equal(to({ a: r("done"), b: r("declined") }), "done");
@@ -223,11 +261,18 @@ describe("transfer machine: guards and fields", () => {
     assert.equal(to({ a: r("declined") }, { to: "a" }), "declined");
     assert.equal(to({ a: r("cancelled") }, { to: "a" }), "cancelled");
     assert.equal(to({}), "waiting");
-    assert.equal(step(outgoing("waiting", { root: null, receivers: {} }), EVENTS.recheck).record.state, "waiting", "still hashing");
+    assert.equal(
+      step(outgoing("waiting", { root: null, receivers: {} }), EVENTS.recheck).record.state,
+      "waiting",
+      "still hashing",
+    );
   });
 
   test("the sender's note: who it waits for, or nothing while bytes go", () => {
-    const waiting = step(outgoing("sending", { to: "bob", toName: "Bob", receivers: { bob: { name: "Bob", state: "waiting", have: 0 } } }), EVENTS.recheck);
+    const waiting = step(
+      outgoing("sending", { to: "bob", toName: "Bob", receivers: { bob: { name: "Bob", state: "waiting", have: 0 } } }),
+      EVENTS.recheck,
+    );
     assert.deepEqual(waiting.effects[0], { type: "note-if-none", note: { code: "waiting-accept", name: "Bob" } });
     const sending = step(outgoing("sending"), EVENTS.recheck);
     assert.deepEqual(sending.effects[0], { type: "note", note: null });

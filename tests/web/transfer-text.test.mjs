@@ -1,7 +1,7 @@
 // ui/transfer-text.js: the engine's note and error codes in words, one place for all of
 // them; every code the engine emits has words.
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import { TransferError } from "../../src/peerlane/web/transfer.js";
@@ -23,7 +23,9 @@ function emittedCodes() {
   const codes = new Set();
   for (const name of readdirSync(WEB).filter((n) => /^transfer.*\.js$/.test(n))) {
     const source = readFileSync(new URL(name, WEB), "utf8");
-    for (const m of source.matchAll(/code: "([a-z-]+)"|(?:DownloadError|TransferError)\("([a-z-]+)"|_progressNote\(live, "([a-z-]+)"/g)) {
+    for (const m of source.matchAll(
+      /code: "([a-z-]+)"|(?:DownloadError|TransferError)\("([a-z-]+)"|_progressNote\(live, "([a-z-]+)"/g,
+    )) {
       codes.add(m[1] ?? m[2] ?? m[3]);
     }
   }
@@ -34,8 +36,18 @@ test("every note and error code the engine emits has words", () => {
   const codes = emittedCodes();
   assert.ok(codes.size >= 25, `found ${[...codes]}`);
   for (const code of codes) {
-    const words = noteText({ code, name: "Bob", percent: 40, seconds: 30, status: 503, detail: "x", needed: 1, free: 0, text: "t" })
-      || errorText({ code, detail: "x", needed: 1, free: 0, text: "t" });
+    const words =
+      noteText({
+        code,
+        name: "Bob",
+        percent: 40,
+        seconds: 30,
+        status: 503,
+        detail: "x",
+        needed: 1,
+        free: 0,
+        text: "t",
+      }) || errorText({ code, detail: "x", needed: 1, free: 0, text: "t" });
     assert.ok(words && words !== UNKNOWN, `no words for ${code}`);
   }
 });
@@ -56,8 +68,14 @@ test("errors in words; sizes with the one byte formatter", () => {
     errorText({ code: "no-space", needed: 5_200_000_000, free: 1_000_000_000 }),
     "Not enough storage space in this browser for this file (5.2 GB needed, 1.0 GB free).",
   );
-  assert.equal(errorText({ code: "cannot-store", detail: "QuotaExceededError" }), "This browser cannot store the file: QuotaExceededError");
-  assert.equal(errorText({ code: "text", text: "Words saved by an older version." }), "Words saved by an older version.");
+  assert.equal(
+    errorText({ code: "cannot-store", detail: "QuotaExceededError" }),
+    "This browser cannot store the file: QuotaExceededError",
+  );
+  assert.equal(
+    errorText({ code: "text", text: "Words saved by an older version." }),
+    "Words saved by an older version.",
+  );
   assert.equal(errorText(null), "");
   assert.equal(actionErrorText(new TransferError("not-same-file", "x")), errorText({ code: "not-same-file" }));
   assert.equal(actionErrorText(new Error("Plain words")), "Plain words");
@@ -65,7 +83,14 @@ test("errors in words; sizes with the one byte formatter", () => {
 });
 
 test("screen-reader news says a failure's error in words", () => {
-  const view = { direction: "in", state: "failed", name: "a.bin", senderName: "Alice", size: 3, error: { code: "integrity-failed" } };
+  const view = {
+    direction: "in",
+    state: "failed",
+    name: "a.bin",
+    senderName: "Alice",
+    size: 3,
+    error: { code: "integrity-failed" },
+  };
   assert.equal(newsText(view), "a.bin failed. The file did not pass the integrity check.");
 });
 
@@ -73,7 +98,12 @@ test("screen-reader news says a failure's error in words", () => {
 // a file offered to someone offline read "to someone"; the roster names them.
 test("an offer to someone offline names them and says they are offline", () => {
   const offer = {
-    id: "t1", direction: "out", state: "waiting", to: "p-dave", toName: null, note: { code: "waiting-accept", name: null },
+    id: "t1",
+    direction: "out",
+    state: "waiting",
+    to: "p-dave",
+    toName: null,
+    note: { code: "waiting-accept", name: null },
   };
   const roster = new Map([["p-dave", { name: "Dave", online: false }]]);
   const named = withRecipient(/** @type {any} */ (offer), (id) => roster.get(id));
@@ -88,7 +118,10 @@ test("an offer to someone offline names them and says they are offline", () => {
 
   // Offers to everyone, incoming offers and people the roster doesn't know are left as they are.
   const everyone = { ...offer, to: null };
-  assert.equal(withRecipient(/** @type {any} */ (everyone), (id) => roster.get(id)), everyone);
+  assert.equal(
+    withRecipient(/** @type {any} */ (everyone), (id) => roster.get(id)),
+    everyone,
+  );
   const stranger = { ...offer, to: "p-nobody" };
   assert.equal(whoText(withRecipient(/** @type {any} */ (stranger), (id) => roster.get(id))), "From you to one person");
 });

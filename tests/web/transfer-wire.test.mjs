@@ -4,11 +4,24 @@ import { describe, test } from "node:test";
 import { hashFile, rootOf } from "../../src/peerlane/web/integrity.js";
 import { memoryStore } from "../../src/peerlane/web/opfs.js";
 import { BlockReceiver } from "../../src/peerlane/web/transfer-receive.js";
-import { FileAhead, FileStream, READ_BLOCKS, SendSession, WINDOW_BLOCKS } from "../../src/peerlane/web/transfer-send.js";
 import {
-  ChannelSender, decodeControl, decodeData, encodeControl, encodeData, labelOf, splitHashes, transferOfLabel,
+  FileAhead,
+  FileStream,
+  READ_BLOCKS,
+  SendSession,
+  WINDOW_BLOCKS,
+} from "../../src/peerlane/web/transfer-send.js";
+import {
+  ChannelSender,
+  decodeControl,
+  decodeData,
+  encodeControl,
+  encodeData,
+  labelOf,
+  splitHashes,
+  transferOfLabel,
 } from "../../src/peerlane/web/transfer-wire.js";
-import { MiB, channelPair, pattern, patternFile } from "./transfer-fakes.mjs";
+import { channelPair, MiB, pattern, patternFile } from "./transfer-fakes.mjs";
 
 /** Let in-memory channels run until `done()`, for at most `ms` (a turn: one setImmediate). */
 async function until(done, ms = 10_000) {
@@ -37,14 +50,28 @@ describe("framing", () => {
   });
 
   test("control frames round-trip and are checked", () => {
-    for (const frame of [{ t: "want", from: 3, hashes: true }, { t: "bad", block: 2 }, { t: "ok", block: 0 }, { t: "end" }, { t: "nofile" }]) {
+    for (const frame of [
+      { t: "want", from: 3, hashes: true },
+      { t: "bad", block: 2 },
+      { t: "ok", block: 0 },
+      { t: "end" },
+      { t: "nofile" },
+    ]) {
       assert.deepEqual(decodeControl(encodeControl(frame)), frame);
     }
     assert.deepEqual(decodeControl('{"t":"want","from":1}'), { t: "want", from: 1, hashes: false });
     const hashes = "ab".repeat(64);
     assert.deepEqual(decodeControl(JSON.stringify({ t: "hashes", from: 0, hashes })), { t: "hashes", from: 0, hashes });
-    for (const bad of ['{"t":"want","from":-1}', '{"t":"bad"}', '{"t":"ok","block":"1"}', '{"t":"hashes","from":0,"hashes":"xyz"}',
-      '{"t":"nope"}', "[1]", "not json", '{"t":"hashes","from":0,"hashes":"abc"}']) {
+    for (const bad of [
+      '{"t":"want","from":-1}',
+      '{"t":"bad"}',
+      '{"t":"ok","block":"1"}',
+      '{"t":"hashes","from":0,"hashes":"xyz"}',
+      '{"t":"nope"}',
+      "[1]",
+      "not json",
+      '{"t":"hashes","from":0,"hashes":"abc"}',
+    ]) {
       assert.equal(decodeControl(bad), null, bad);
     }
   });
@@ -94,7 +121,11 @@ function spySlices(file, noByob = false) {
   const slices = [];
   const slice = file.slice.bind(file);
   file.slice = (start, end) => {
-    slices.push(end === undefined ? `${start / MiB}-end` : `${start / MiB}+${Math.ceil((Math.min(end, file.size) - start) / MiB)}`);
+    slices.push(
+      end === undefined
+        ? `${start / MiB}-end`
+        : `${start / MiB}+${Math.ceil((Math.min(end, file.size) - start) / MiB)}`,
+    );
     const blob = slice(start, end);
     if (noByob) blob.stream = () => new ReadableStream({ start: (c) => c.close() });
     return blob;
@@ -121,9 +152,25 @@ async function wire(file, { have = 0, hashes = null, readBlocks, stream } = {}) 
   const [rx, tx] = channelPair("file:t");
   const store = memoryStore();
   const writer = await store.open("t", file.size);
-  const receiver = new BlockReceiver({ size: file.size, root, writer, hashes, have, stored: hashes ? hashes.slice(0, have) : [] });
+  const receiver = new BlockReceiver({
+    size: file.size,
+    root,
+    writer,
+    hashes,
+    have,
+    stored: hashes ? hashes.slice(0, have) : [],
+  });
   const log = { ok: [], bad: [], bytes: 0 };
-  const session = new SendSession({ channel: tx, file, hashes: blocks, readBlocks, stream, onVerified: (b) => log.ok.push(b), onBad: (b) => log.bad.push(b), onBytes: (n) => (log.bytes += n) });
+  const session = new SendSession({
+    channel: tx,
+    file,
+    hashes: blocks,
+    readBlocks,
+    stream,
+    onVerified: (b) => log.ok.push(b),
+    onBad: (b) => log.bad.push(b),
+    onBytes: (n) => (log.bytes += n),
+  });
   let queue = Promise.resolve();
   rx.addEventListener("message", (ev) => {
     queue = queue.then(async () => {
@@ -204,7 +251,8 @@ describe("SendSession ↔ BlockReceiver", () => {
     const { blocks } = await hashFile(file);
     const w = await wire(file, { have: 1, hashes: blocks });
     const bytes = pattern(file.size);
-    for (const b of [2, 3]) assert.equal((await w.receiver.ingest(b, 0, bytes.subarray(b * MiB, (b + 1) * MiB))).kind, "verified");
+    for (const b of [2, 3])
+      assert.equal((await w.receiver.ingest(b, 0, bytes.subarray(b * MiB, (b + 1) * MiB))).kind, "verified");
     assert.equal(w.receiver.have, 1);
     w.want();
     await w.drain();
@@ -271,7 +319,10 @@ describe("SendSession ↔ BlockReceiver", () => {
     assert.equal(ahead.reads, 7, "already read ahead");
     await ahead.block(8);
     assert.equal(ahead.reads, 8, "forward past the slices: read again");
-    const missing = new FileAhead({ size: 4 * MiB, slice: () => ({ arrayBuffer: () => Promise.reject(new Error("NotReadableError")) }) }, 2);
+    const missing = new FileAhead(
+      { size: 4 * MiB, slice: () => ({ arrayBuffer: () => Promise.reject(new Error("NotReadableError")) }) },
+      2,
+    );
     await assert.rejects(missing.block(0), /NotReadableError/);
   });
 
@@ -288,7 +339,10 @@ describe("SendSession ↔ BlockReceiver", () => {
     assert.equal(sentBlocks.size, WINDOW_BLOCKS);
     rx.send(encodeControl({ t: "ok", block: 0 }));
     assert.ok(await until(() => session.confirmed.has(0) && parked(session)));
-    assert.equal(new Set(tx.sent.filter((d) => typeof d !== "string").map((d) => decodeData(d).block)).size, WINDOW_BLOCKS + 1);
+    assert.equal(
+      new Set(tx.sent.filter((d) => typeof d !== "string").map((d) => decodeData(d).block)).size,
+      WINDOW_BLOCKS + 1,
+    );
     session.close();
   });
 
@@ -307,12 +361,16 @@ describe("SendSession ↔ BlockReceiver", () => {
     const frames = tx.sent.filter((d) => typeof d === "string").map((d) => ({ text: d, frame: decodeControl(d) }));
     const hashFrames = frames.filter((f) => f.frame.t === "hashes");
     assert.equal(hashFrames.length, 3);
-    assert.ok(hashFrames.every((f) => f.text.length < 65536), "each frame fits a 64 KiB maxMessageSize");
+    assert.ok(
+      hashFrames.every((f) => f.text.length < 65536),
+      "each frame fits a 64 KiB maxMessageSize",
+    );
     const receiver = new BlockReceiver({ size: count * MiB, root, writer: await memoryStore().open("big", 0) });
-    for (const { frame } of hashFrames) assert.equal(await receiver.addHashes(frame.from, splitHashes(frame.hashes)), true);
+    for (const { frame } of hashFrames)
+      assert.equal(await receiver.addHashes(frame.from, splitHashes(frame.hashes)), true);
     assert.deepEqual(receiver.hashes, hashes);
     const liar = new BlockReceiver({ size: count * MiB, root, writer: await memoryStore().open("big2", 0) });
-    hashFrames[2].frame.hashes = "f" + hashFrames[2].frame.hashes.slice(1);
+    hashFrames[2].frame.hashes = `f${hashFrames[2].frame.hashes.slice(1)}`;
     let ok = true;
     for (const { frame } of hashFrames) ok = await liar.addHashes(frame.from, splitHashes(frame.hashes));
     assert.equal(ok, false);
@@ -336,7 +394,11 @@ describe("SendSession ↔ BlockReceiver", () => {
     assert.equal((await receiver.ingest(0, MiB / 2, bytes.subarray(MiB / 2))).kind, "verified");
     assert.equal(receiver.have, 1);
     assert.equal((await receiver.ingest(0, 0, bytes.subarray(0, 1000))).kind, "ignored", "already verified");
-    assert.deepEqual(await receiver.ingest(0, 1000, bytes.subarray(1000)), { kind: "known", block: 0 }, "its last piece: confirm again");
+    assert.deepEqual(
+      await receiver.ingest(0, 1000, bytes.subarray(1000)),
+      { kind: "known", block: 0 },
+      "its last piece: confirm again",
+    );
   });
 
   test("block buffers are reused: the store hands a written one back, a bad one is kept", async () => {
@@ -347,7 +409,8 @@ describe("SendSession ↔ BlockReceiver", () => {
     const bytes = pattern(size);
     const buffers = [];
     for (const block of [0, 1, 2]) {
-      const piece = block === 2 ? bytes.slice(2 * MiB, 3 * MiB).fill(0, 0, 10) : bytes.subarray(block * MiB, (block + 1) * MiB);
+      const piece =
+        block === 2 ? bytes.slice(2 * MiB, 3 * MiB).fill(0, 0, 10) : bytes.subarray(block * MiB, (block + 1) * MiB);
       await receiver.ingest(block, 0, piece.subarray(0, 1000));
       buffers.push(receiver.partial.get(block).buf.buffer);
       assert.equal((await receiver.ingest(block, 1000, piece.subarray(1000))).kind, block === 2 ? "bad" : "verified");
@@ -377,7 +440,13 @@ describe("SendSession ↔ BlockReceiver", () => {
   test("resume bookkeeping: have, stored hashes and bytes verified", async () => {
     const file = patternFile(3 * MiB - 5);
     const { root, blocks } = await hashFile(file);
-    const receiver = new BlockReceiver({ size: file.size, root, hashes: blocks, have: 1, writer: await memoryStore().open("x", file.size) });
+    const receiver = new BlockReceiver({
+      size: file.size,
+      root,
+      hashes: blocks,
+      have: 1,
+      writer: await memoryStore().open("x", file.size),
+    });
     assert.equal(receiver.have, 1);
     assert.equal(receiver.bytesVerified, MiB);
     const bytes = pattern(file.size);

@@ -21,15 +21,22 @@ async function pair({ linked = true, people = ["alice", "bob"] } = {}) {
   let ids = 0;
   const side = (room, stores = { manifests: memoryManifests(), partials: memoryStore() }) => {
     const engine = new Transfers(room, {
-      ...stores, clock, newId: () => `t${++ids}`, p2pTimeoutMs: P2P_TIMEOUT, retryMs: 100,
-      upload: files.upload, terminate: files.terminate, fetch: files.fetch,
+      ...stores,
+      clock,
+      newId: () => `t${++ids}`,
+      p2pTimeoutMs: P2P_TIMEOUT,
+      retryMs: 100,
+      upload: files.upload,
+      terminate: files.terminate,
+      fetch: files.fetch,
       offerDownload: (file, name) => downloads.push({ file, name }),
     });
     return { room, engine, stores };
   };
   const sides = Object.fromEntries(people.map((p) => [p, side(net.room(p, p[0].toUpperCase() + p.slice(1)))]));
   for (const s of Object.values(sides)) await s.engine.start();
-  if (linked) for (const a of Object.values(sides)) for (const b of Object.values(sides)) if (a !== b) net.link(a.room, b.room);
+  if (linked)
+    for (const a of Object.values(sides)) for (const b of Object.values(sides)) if (a !== b) net.link(a.room, b.room);
   return { net, clock, files, downloads, side, ...sides };
 }
 
@@ -75,7 +82,17 @@ describe("Transfers: offer, accept, direct transfer", () => {
     const offer = net.opsOf("offer")[0].body;
     assert.deepEqual(
       { ...offer, peer: undefined },
-      { op: "offer", transfer: id, name: "report.pdf", size: file.size, type: "application/octet-stream", root: (await hashFile(file)).root, blocks: 3, to: "bob", peer: undefined },
+      {
+        op: "offer",
+        transfer: id,
+        name: "report.pdf",
+        size: file.size,
+        type: "application/octet-stream",
+        root: (await hashFile(file)).root,
+        blocks: 3,
+        to: "bob",
+        peer: undefined,
+      },
     );
     const view = bob.engine.get(id);
     assert.equal(view.direction, "in");
@@ -121,7 +138,16 @@ describe("Transfers: offer, accept, direct transfer", () => {
     assert.ok(await until(() => stateOf(bob, id) === "done" && stateOf(carol, id) === "done"));
     assert.ok(await until(() => stateOf(alice, id) === "done"));
     assert.equal(net.channels.length, 2);
-    assert.deepEqual(alice.engine.get(id).receivers.map((r) => [r.participant, r.state]).sort(), [["bob", "done"], ["carol", "done"]]);
+    assert.deepEqual(
+      alice.engine
+        .get(id)
+        .receivers.map((r) => [r.participant, r.state])
+        .sort(),
+      [
+        ["bob", "done"],
+        ["carol", "done"],
+      ],
+    );
     assert.equal(alice.engine.stats()[id].bytesSent, 2 * file.size);
   });
 
@@ -263,7 +289,8 @@ describe("Transfers: resume", () => {
     let upTo = 6;
     await bob.engine.accept(id);
     await until(() => net.channels.length > 0);
-    net.channels[0].ends[1].tamper = (data) => (typeof data === "string" || decodeData(data).block < upTo ? data : null);
+    net.channels[0].ends[1].tamper = (data) =>
+      typeof data === "string" || decodeData(data).block < upTo ? data : null;
     const verified = () => bob.engine.stats()[id].blocksVerified;
     assert.ok(await until(() => verified() === 6 && checkpoints.length > 0));
     // Later checkpoints wait for the fake clock: none can start before it moves.
@@ -281,7 +308,8 @@ describe("Transfers: resume", () => {
     // Three more blocks, not yet recorded when the page goes away (a crash: storage
     // stays as it is from now on).
     upTo = 9;
-    net.channels[0].ends[1].tamper = (data) => (typeof data === "string" || decodeData(data).block < upTo ? data : null);
+    net.channels[0].ends[1].tamper = (data) =>
+      typeof data === "string" || decodeData(data).block < upTo ? data : null;
     clock.advance(0);
     net.channels[0].ends[0].send(JSON.stringify({ t: "want", from: 6, hashes: false })); // the sender resends from 6
     assert.ok(await until(() => verified() === 9), `verified ${verified()}`);
@@ -341,7 +369,13 @@ describe("Transfers: the server fallback", () => {
     assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)} ${bob.engine.get(id).error}`);
     assert.ok(await until(() => stateOf(alice, id) === "done"));
     assert.equal(files.uploads.length, 1);
-    assert.deepEqual(files.uploads[0].metadata, { room: "room1", name: "x.bin", type: "application/octet-stream", root: bob.engine.get(id).root, to: "bob" });
+    assert.deepEqual(files.uploads[0].metadata, {
+      room: "room1",
+      name: "x.bin",
+      type: "application/octet-stream",
+      root: bob.engine.get(id).root,
+      to: "bob",
+    });
     assert.deepEqual(net.opsOf("uploaded")[0].body, { op: "uploaded", file_id: "f1", transfer: id });
     assert.equal(files.requests[0].range, "bytes=0-");
     assert.equal(bob.engine.get(id).path, "server");
@@ -356,13 +390,16 @@ describe("Transfers: the server fallback", () => {
       // The first answer breaks off after 2.5 MiB.
       const bytes = pattern(size).subarray(0, 2.5 * MiB);
       let sent = false;
-      return new Response(new ReadableStream({
-        pull(c) {
-          if (sent) return c.error(new Error("connection reset"));
-          sent = true;
-          c.enqueue(bytes);
-        },
-      }), { status: 206 });
+      return new Response(
+        new ReadableStream({
+          pull(c) {
+            if (sent) return c.error(new Error("connection reset"));
+            sent = true;
+            c.enqueue(bytes);
+          },
+        }),
+        { status: 206 },
+      );
     };
     const [id] = alice.engine.send([patternFile(size)], "bob");
     assert.ok(await until(() => stateOf(bob, id) === "offered"));
@@ -375,7 +412,10 @@ describe("Transfers: the server fallback", () => {
       await until(() => stateOf(bob, id) === "done", 200);
     }
     assert.equal(stateOf(bob, id), "done");
-    assert.deepEqual(files.requests.map((r) => r.range), ["bytes=0-", `bytes=${2 * MiB}-`]);
+    assert.deepEqual(
+      files.requests.map((r) => r.range),
+      ["bytes=0-", `bytes=${2 * MiB}-`],
+    );
     assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
   });
 
@@ -409,15 +449,30 @@ describe("Transfers: the server fallback", () => {
     assert.ok(await until(() => alice.engine.get(id).receivers.some((r) => r.participant === "carol")));
     clock.advance(P2P_TIMEOUT);
     assert.ok(await until(() => files.uploads.length === 1), "the sender starts the server path for carol");
-    assert.ok(await until(() => stateOf(carol, id) === "done"), `carol: ${stateOf(carol, id)} ${carol.engine.get(id).note}`);
+    assert.ok(
+      await until(() => stateOf(carol, id) === "done"),
+      `carol: ${stateOf(carol, id)} ${carol.engine.get(id).note}`,
+    );
     assert.equal(carol.engine.get(id).path, "server");
     assert.deepEqual(await bytesOf(carol.engine, id), pattern(size));
     assert.ok(await until(() => stateOf(alice, id) === "done"));
-    assert.deepEqual(alice.engine.get(id).receivers.map((r) => [r.participant, r.state]).sort(), [["bob", "done"], ["carol", "done"]]);
+    assert.deepEqual(
+      alice.engine
+        .get(id)
+        .receivers.map((r) => [r.participant, r.state])
+        .sort(),
+      [
+        ["bob", "done"],
+        ["carol", "done"],
+      ],
+    );
   });
 
   test("a late accept after the sender reloaded (offer done, no server copy) asks for the file again", async () => {
-    const { alice, bob, carol, net, side, files, clock } = await pair({ linked: false, people: ["alice", "bob", "carol"] });
+    const { alice, bob, carol, net, side, files, clock } = await pair({
+      linked: false,
+      people: ["alice", "bob", "carol"],
+    });
     net.link(alice.room, bob.room);
     const [id] = alice.engine.send([patternFile(MiB + 5)], null);
     assert.ok(await until(() => stateOf(bob, id) === "offered" && stateOf(carol, id) === "offered"));
@@ -468,9 +523,30 @@ describe("Transfers: views and events", () => {
     clock.advance(1_000);
     await second;
     assert.equal(changes, 2, "then at most one per interval");
-    assert.deepEqual(alice.engine.list().map((v) => v.name).sort(), ["a", "b"]);
+    assert.deepEqual(
+      alice.engine
+        .list()
+        .map((v) => v.name)
+        .sort(),
+      ["a", "b"],
+    );
     const view = alice.engine.get(ids[0]);
-    for (const key of ["id", "direction", "state", "path", "name", "size", "type", "sender", "to", "root", "bytesDone", "speedBps", "etaSeconds", "error"]) {
+    for (const key of [
+      "id",
+      "direction",
+      "state",
+      "path",
+      "name",
+      "size",
+      "type",
+      "sender",
+      "to",
+      "root",
+      "bytesDone",
+      "speedBps",
+      "etaSeconds",
+      "error",
+    ]) {
       assert.ok(key in view, key);
     }
     assert.deepEqual(view.note, { code: "waiting-accept", name: null });
@@ -484,7 +560,9 @@ describe("Transfers: views and events", () => {
     bob.engine.dismiss(id);
     assert.equal(bob.engine.get(id), undefined);
     const offer = net.opsOf("offer")[0];
-    bob.room.dispatchEvent(new CustomEvent("file", { detail: { sender: "alice", sender_name: "Alice", body: offer.body } }));
+    bob.room.dispatchEvent(
+      new CustomEvent("file", { detail: { sender: "alice", sender_name: "Alice", body: offer.body } }),
+    );
     assert.equal(bob.engine.get(id), undefined);
   });
 
@@ -492,11 +570,23 @@ describe("Transfers: views and events", () => {
     const { alice, bob, carol } = await pair({ people: ["alice", "bob", "carol"] });
     const [id] = alice.engine.send([patternFile(10)], "bob");
     assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    bob.room.dispatchEvent(new CustomEvent("file", { detail: { sender: "carol", sender_name: "Carol", body: { op: "cancel", transfer: id } } }));
-    bob.room.dispatchEvent(new CustomEvent("file", { detail: { sender: "carol", sender_name: "Carol", body: { op: "uploaded", transfer: id, file_id: "evil" } } }));
+    bob.room.dispatchEvent(
+      new CustomEvent("file", {
+        detail: { sender: "carol", sender_name: "Carol", body: { op: "cancel", transfer: id } },
+      }),
+    );
+    bob.room.dispatchEvent(
+      new CustomEvent("file", {
+        detail: { sender: "carol", sender_name: "Carol", body: { op: "uploaded", transfer: id, file_id: "evil" } },
+      }),
+    );
     assert.equal(stateOf(bob, id), "offered");
     // carol accepting an offer addressed to bob is ignored by alice
-    alice.room.dispatchEvent(new CustomEvent("file", { detail: { sender: "carol", sender_name: "Carol", body: { op: "accept", transfer: id, have: 0 } } }));
+    alice.room.dispatchEvent(
+      new CustomEvent("file", {
+        detail: { sender: "carol", sender_name: "Carol", body: { op: "accept", transfer: id, have: 0 } },
+      }),
+    );
     assert.equal(alice.engine.get(id).receivers.length, 0);
     assert.equal(carol.engine.get(id), undefined);
   });
@@ -546,10 +636,13 @@ describe("Transfers: the stall watchdog", () => {
     // every whole block; alice has those confirmations and a full window out (dropped).
     const quiet = () => {
       const verified = bob.engine.stats()[id].blocksVerified;
-      return toReceiver.bufferedAmount === 0 && fromReceiver.bufferedAmount === 0
-        && bob.engine.stats()[id].bytesReceived === toReceiver.deliveredBytes
-        && verified === Math.floor(toReceiver.deliveredBytes / MiB)
-        && toReceiver.binaryBytes === Math.min(size, (verified + WINDOW_BLOCKS) * MiB);
+      return (
+        toReceiver.bufferedAmount === 0 &&
+        fromReceiver.bufferedAmount === 0 &&
+        bob.engine.stats()[id].bytesReceived === toReceiver.deliveredBytes &&
+        verified === Math.floor(toReceiver.deliveredBytes / MiB) &&
+        toReceiver.binaryBytes === Math.min(size, (verified + WINDOW_BLOCKS) * MiB)
+      );
     };
     assert.ok(await until(quiet), "both ends idle");
     assert.ok(await timePassesUntil(clock, () => stateOf(bob, id) === "stalled" && stateOf(alice, id) === "stalled"));
@@ -573,13 +666,16 @@ describe("Transfers: the stall watchdog", () => {
       // The first answer sends 2.5 MiB, then nothing more, and never ends.
       const bytes = pattern(size).subarray(0, 2.5 * MiB);
       let sent = false;
-      return new Response(new ReadableStream({
-        pull(c) {
-          if (sent) return new Promise(() => {});
-          sent = true;
-          c.enqueue(bytes);
-        },
-      }), { status: 206 });
+      return new Response(
+        new ReadableStream({
+          pull(c) {
+            if (sent) return new Promise(() => {});
+            sent = true;
+            c.enqueue(bytes);
+          },
+        }),
+        { status: 206 },
+      );
     };
     const [id] = alice.engine.send([patternFile(size)], "bob");
     assert.ok(await until(() => stateOf(bob, id) === "offered"));
@@ -594,7 +690,10 @@ describe("Transfers: the stall watchdog", () => {
 
     assert.equal(bob.engine.retry(id), true);
     assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)} ${bob.engine.get(id).note}`);
-    assert.deepEqual(files.requests.map((r) => r.range), ["bytes=0-", `bytes=${2 * MiB}-`]);
+    assert.deepEqual(
+      files.requests.map((r) => r.range),
+      ["bytes=0-", `bytes=${2 * MiB}-`],
+    );
     assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
     assert.ok(await until(() => stateOf(alice, id) === "done"));
   });
@@ -607,7 +706,10 @@ describe("Transfers: the stall watchdog", () => {
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= MiB));
     const toReceiver = net.channels[0].ends[1];
     const held = [];
-    toReceiver.tamper = (data) => (held.push(data), null);
+    toReceiver.tamper = (data) => {
+      held.push(data);
+      return null;
+    };
     assert.ok(await timePassesUntil(clock, () => stateOf(bob, id) === "stalled"));
     toReceiver.tamper = null;
     for (const data of held.splice(0)) toReceiver.peer.dispatchEvent(new MessageEvent("message", { data }));

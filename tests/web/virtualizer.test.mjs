@@ -56,7 +56,12 @@ describe("virtualizer", () => {
 
   test("newestInView: the newest row in view that qualifies, from the bottom of the viewport up", () => {
     const v = make();
-    const rows = [{ key: "a", seq: 1 }, { key: "b", seq: 2 }, { key: "c", seq: null }, { key: "d", seq: null }];
+    const rows = [
+      { key: "a", seq: 1 },
+      { key: "b", seq: 2 },
+      { key: "c", seq: null },
+      { key: "d", seq: null },
+    ];
     v.setItems(rows);
     const seqOf = (r) => (typeof r.seq === "number" ? r.seq : undefined);
     assert.equal(v.newestInView(0, 200, seqOf), 2, "c and d have no seq (unsent)");

@@ -90,12 +90,15 @@ async function errorFrom(response) {
   } catch {
     // not JSON: fall through to a generic message
   }
-  const code = typeof detail?.code === "string"
-    ? detail.code
-    : CODE_BY_STATUS[response.status] ?? (response.status >= 500 ? ERROR_CODES.UNAVAILABLE : ERROR_CODES.BAD_REQUEST);
-  const message = typeof detail?.message === "string"
-    ? detail.message
-    : `The server answered ${response.status} ${response.statusText}`.trim() + ".";
+  const code =
+    typeof detail?.code === "string"
+      ? detail.code
+      : (CODE_BY_STATUS[response.status] ??
+        (response.status >= 500 ? ERROR_CODES.UNAVAILABLE : ERROR_CODES.BAD_REQUEST));
+  const message =
+    typeof detail?.message === "string"
+      ? detail.message
+      : `${`The server answered ${response.status} ${response.statusText}`.trim()}.`;
   return new ApiError(response.status, code, message, retryAfter);
 }
 

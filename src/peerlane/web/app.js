@@ -168,7 +168,14 @@ function show(tag, attributes = {}) {
 
 // Same-origin links to app pages navigate in place (no reload, no new room connection).
 document.addEventListener("click", (event) => {
-  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) {
+  if (
+    event.defaultPrevented ||
+    event.button !== 0 ||
+    event.metaKey ||
+    event.ctrlKey ||
+    event.shiftKey ||
+    event.altKey
+  ) {
     return;
   }
   const link = /** @type {Element} */ (event.target).closest?.("a[href]");

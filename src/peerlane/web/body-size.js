@@ -56,7 +56,11 @@ export function lengthNote(text, limit) {
   }
   if (bytes >= limit * NEAR_LIMIT) {
     const left = limit - bytes;
-    return { level: "near", bytes, text: `Nearly too long: room for about ${left} more ${left === 1 ? "letter" : "letters"}.` };
+    return {
+      level: "near",
+      bytes,
+      text: `Nearly too long: room for about ${left} more ${left === 1 ? "letter" : "letters"}.`,
+    };
   }
   return { level: "ok", bytes, text: "" };
 }

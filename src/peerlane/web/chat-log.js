@@ -87,10 +87,16 @@ export function ownState(seq, current, readUpTo) {
  * @returns {boolean}
  */
 export function isPeerChat(m, kinds) {
-  return typeof m.id === "string" && m.id.length > 0 && m.id.length <= 64
-    && typeof m.sender === "string" && typeof m.sender_name === "string"
-    && typeof m.hlc === "string" && kinds.includes(m.kind)
-    && (m.ref === null || m.ref === undefined || Number.isInteger(m.ref));
+  return (
+    typeof m.id === "string" &&
+    m.id.length > 0 &&
+    m.id.length <= 64 &&
+    typeof m.sender === "string" &&
+    typeof m.sender_name === "string" &&
+    typeof m.hlc === "string" &&
+    kinds.includes(m.kind) &&
+    (m.ref === null || m.ref === undefined || Number.isInteger(m.ref))
+  );
 }
 
 export class MessageLog {
@@ -288,7 +294,19 @@ export class MessageLog {
     const { id, sender, sender_name, hlc, kind, body } = msg;
     const ref = msg.ref ?? null;
     /** @type {ChatMessage} */
-    const m = { id, seq: null, hlc, sender, sender_name, ts: null, kind, ref, body, state: sender === me ? "sending" : "delivered", reactions: new Map() };
+    const m = {
+      id,
+      seq: null,
+      hlc,
+      sender,
+      sender_name,
+      ts: null,
+      kind,
+      ref,
+      body,
+      state: sender === me ? "sending" : "delivered",
+      reactions: new Map(),
+    };
     this.add(m);
     return m;
   }
@@ -301,7 +319,19 @@ export class MessageLog {
   fromOutbox(item) {
     const { id, hlc, sender, sender_name, kind, ref, body, created_at } = item;
     /** @type {ChatMessage} */
-    const m = { id, seq: null, hlc, sender, sender_name, ts: created_at, kind, ref, body, state: "sending", reactions: new Map() };
+    const m = {
+      id,
+      seq: null,
+      hlc,
+      sender,
+      sender_name,
+      ts: created_at,
+      kind,
+      ref,
+      body,
+      state: "sending",
+      reactions: new Map(),
+    };
     this.add(m);
     return m;
   }
@@ -331,7 +361,10 @@ export class MessageLog {
   _indexReaction(m) {
     if (m.ref === null) return;
     let keys = this._reactionKeys.get(m.ref);
-    if (!keys) this._reactionKeys.set(m.ref, (keys = new Set()));
+    if (!keys) {
+      keys = new Set();
+      this._reactionKeys.set(m.ref, keys);
+    }
     keys.add(keyOf(m.sender, m.id));
   }
 

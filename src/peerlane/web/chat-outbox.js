@@ -231,10 +231,13 @@ export class Outbox {
     if (!entry || entry.timer !== null) return;
     const base = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** entry.attempt);
     entry.attempt += 1;
-    entry.timer = this._host.clock.setTimeout(() => {
-      entry.timer = null;
-      if (this._pending.get(m.id) === entry && m.seq === null) this.sendToServer(m);
-    }, base / 2 + this._host.random() * (base / 2));
+    entry.timer = this._host.clock.setTimeout(
+      () => {
+        entry.timer = null;
+        if (this._pending.get(m.id) === entry && m.seq === null) this.sendToServer(m);
+      },
+      base / 2 + this._host.random() * (base / 2),
+    );
   }
 
   /** Cancel the retry timers (the room closes). */
@@ -256,7 +259,9 @@ export class Outbox {
 
   /** Own messages waiting for an ack, oldest first. @returns {ChatMessage[]} */
   _unacked() {
-    return this.waiting().filter((m) => m.seq === null).sort((a, b) => compareHlc(a.hlc, b.hlc));
+    return this.waiting()
+      .filter((m) => m.seq === null)
+      .sort((a, b) => compareHlc(a.hlc, b.hlc));
   }
 
   /** Signaling pings more often while anything waits for an ack. */

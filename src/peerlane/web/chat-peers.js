@@ -99,7 +99,16 @@ export class PeerLinks {
   sendChat(m, peerId) {
     if (!this.mesh) return;
     /** @type {PeerChatMsg} */
-    const out = { t: "chat", id: m.id, sender: m.sender, sender_name: m.sender_name, hlc: m.hlc, kind: m.kind, ref: m.ref, body: m.body };
+    const out = {
+      t: "chat",
+      id: m.id,
+      sender: m.sender,
+      sender_name: m.sender_name,
+      hlc: m.hlc,
+      kind: m.kind,
+      ref: m.ref,
+      body: m.body,
+    };
     if (m.seq !== null) out.seq = m.seq;
     this.mesh.send(out, peerId);
   }
@@ -170,7 +179,8 @@ export class PeerLinks {
         if (msg.participant_id === participant) presence.applyRead(participant, msg.seq);
         return;
       case "typing":
-        if (msg.participant_id === participant) presence.typingFrom(participant, String(msg.name ?? ""), Boolean(msg.active));
+        if (msg.participant_id === participant)
+          presence.typingFrom(participant, String(msg.name ?? ""), Boolean(msg.active));
         return;
       default:
         return; // hello: nothing to do beyond the channel being open

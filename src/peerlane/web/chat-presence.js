@@ -106,7 +106,10 @@ export class Presence {
     if (!active) return this.clearTyping(participantId);
     const clock = this._host.clock;
     clock.clearTimeout(this._typingTimers.get(participantId));
-    this._typingTimers.set(participantId, clock.setTimeout(() => this.clearTyping(participantId), TYPING_EXPIRY_MS));
+    this._typingTimers.set(
+      participantId,
+      clock.setTimeout(() => this.clearTyping(participantId), TYPING_EXPIRY_MS),
+    );
     if (this.typing.get(participantId) === name) return;
     this.typing.set(participantId, name);
     this._host.onTyping();

@@ -33,7 +33,9 @@ const EARLY_TYPES = new Set(["welcome", "presence", "signal"]);
  * Errors (without ref) that mean a `stored` question will not be answered: a server that
  * does not know it, or refused it. The outbox then resends everything (idempotent by id).
  */
-const STORED_REFUSED = new Set(/** @type {string[]} */ ([ERROR_CODES.UNKNOWN_TYPE, ERROR_CODES.INVALID_MESSAGE, ERROR_CODES.RATE_LIMITED]));
+const STORED_REFUSED = new Set(
+  /** @type {string[]} */ ([ERROR_CODES.UNKNOWN_TYPE, ERROR_CODES.INVALID_MESSAGE, ERROR_CODES.RATE_LIMITED]),
+);
 
 /**
  * What the server connection needs of its room.
@@ -154,20 +156,30 @@ export class ServerLink {
   _onServer(msg) {
     const { links, presence, outbox } = this._host;
     switch (msg.type) {
-      case "welcome": return this._onWelcome(msg);
-      case "presence": return this._onPresence(msg.event, msg.peer);
-      case "message": return this._host.fromServer(msg);
-      case "ack": return this._host.onAck(msg);
-      case "signal": return links.mesh?.handleSignal(msg);
+      case "welcome":
+        return this._onWelcome(msg);
+      case "presence":
+        return this._onPresence(msg.event, msg.peer);
+      case "message":
+        return this._host.fromServer(msg);
+      case "ack":
+        return this._host.onAck(msg);
+      case "signal":
+        return links.mesh?.handleSignal(msg);
       case "typing": {
         const participant = this._peerInfo.get(msg.peer_id)?.participant_id ?? `peer:${msg.peer_id}`;
         return presence.typingFrom(participant, msg.name, msg.active);
       }
-      case "receipt": return presence.applyRead(msg.participant_id, msg.seq);
-      case "error": return this._onError(msg.error, msg.ref ?? null);
-      case "synced": return this._checkGap(msg.latest_seq);
-      case "stored": return outbox.onStored(msg);
-      default: return undefined; // pong: handled by Signaling
+      case "receipt":
+        return presence.applyRead(msg.participant_id, msg.seq);
+      case "error":
+        return this._onError(msg.error, msg.ref ?? null);
+      case "synced":
+        return this._checkGap(msg.latest_seq);
+      case "stored":
+        return outbox.onStored(msg);
+      default:
+        return undefined; // pong: handled by Signaling
     }
   }
 
@@ -176,7 +188,12 @@ export class ServerLink {
     this._host.welcome(w);
     this._peerInfo = new Map(w.peers.map((p) => [p.peer_id, p]));
     for (const [participant, seq] of Object.entries(w.read ?? {})) this._host.presence.applyRead(participant, seq);
-    this._host.links.restart({ selfPeerId: w.peer_id, meshLimit: this._host.meshLimit(), iceServers: w.ice_servers, peers: w.peers });
+    this._host.links.restart({
+      selfPeerId: w.peer_id,
+      meshLimit: this._host.meshLimit(),
+      iceServers: w.ice_servers,
+      peers: w.peers,
+    });
   }
 
   /**

@@ -12,17 +12,17 @@
 // never moves backwards except by retry().
 
 import { roomApi } from "./api.js";
-import { debug } from "./debug.js";
 import { MAX_EMOJI_CHARS, MessageLog } from "./chat-log.js";
 import { Outbox, tooLargeText } from "./chat-outbox.js";
 import { PeerLinks } from "./chat-peers.js";
-import { ServerLink } from "./chat-server.js";
 import { Presence } from "./chat-presence.js";
+import { ServerLink } from "./chat-server.js";
+import { debug } from "./debug.js";
 import { Hlc, systemClock } from "./hlc.js";
 import { Mesh } from "./mesh.js";
+import { openManifests } from "./opfs.js";
 import { PERMANENT_CHAT_ERRORS, TRANSIENT_CHAT_ERRORS } from "./protocol.js";
 import { Signaling } from "./signaling.js";
-import { openManifests } from "./opfs.js";
 import { directPeople, endedError, statusText } from "./status-text.js";
 import { indexedDbStore, openOutbox } from "./store.js";
 
@@ -291,8 +291,8 @@ export class ChatRoom extends EventTarget {
    */
   linksSettled(ms) {
     const busy = () =>
-      (!this.me?.peer_id && this.serverState === "connecting" && !this.ended)
-      || Array.from(this.peers.values()).some((p) => p.direct && p.path === "connecting");
+      (!this.me?.peer_id && this.serverState === "connecting" && !this.ended) ||
+      Array.from(this.peers.values()).some((p) => p.direct && p.path === "connecting");
     if (ms <= 0 || !busy()) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
@@ -354,7 +354,8 @@ export class ChatRoom extends EventTarget {
    */
   react(seq, emoji) {
     if (!Number.isInteger(seq) || seq < 0) throw new TypeError("react() needs the target message's seq");
-    if (typeof emoji !== "string" || !emoji || emoji.length > MAX_EMOJI_CHARS) throw new TypeError("react() needs an emoji");
+    if (typeof emoji !== "string" || !emoji || emoji.length > MAX_EMOJI_CHARS)
+      throw new TypeError("react() needs an emoji");
     return this._compose("reaction", emoji, seq);
   }
 
@@ -366,7 +367,7 @@ export class ChatRoom extends EventTarget {
    */
   retry(id) {
     const m = this.me && this._log.get(this.me.participant_id, id);
-    if (!m || m.state !== "failed" || m.final) return false;
+    if (m?.state !== "failed" || m.final) return false;
     this._log.setState(m, "sending");
     this._outbox.send(m);
     return true;
@@ -405,7 +406,7 @@ export class ChatRoom extends EventTarget {
    */
   discard(id) {
     const m = this.me && this._log.get(this.me.participant_id, id);
-    if (!m || m.state !== "failed") return false;
+    if (m?.state !== "failed") return false;
     this._outbox.unqueue(id);
     return this._log.remove(m);
   }
@@ -440,7 +441,10 @@ export class ChatRoom extends EventTarget {
 
   async _fetchOlder() {
     const before = this._log.minSeq;
-    if (!this.hasMore || before === null) return (this.hasMore = false);
+    if (!this.hasMore || before === null) {
+      this.hasMore = false;
+      return false;
+    }
     const page = await this._api.getMessages(this.id, { before, limit: PAGE_SIZE });
     this._loadingOlder = true;
     try {
@@ -533,7 +537,13 @@ export class ChatRoom extends EventTarget {
       return;
     }
     // Permanent, or a code this client does not know: retrying blindly could loop forever.
-    debug("chat", "message refused", ref, error.code, /** @type {readonly string[]} */ (PERMANENT_CHAT_ERRORS).includes(error.code) ? "" : "(unknown code)");
+    debug(
+      "chat",
+      "message refused",
+      ref,
+      error.code,
+      /** @type {readonly string[]} */ (PERMANENT_CHAT_ERRORS).includes(error.code) ? "" : "(unknown code)",
+    );
     const permanent = /** @type {readonly string[]} */ (PERMANENT_CHAT_ERRORS).includes(error.code);
     this._outbox.unqueue(ref);
     if (permanent) m.final = true; // the same message would be refused again: no Retry

@@ -92,8 +92,12 @@ export function handOverSession(out, env = {}) {
   const { room, participant, mesh_limit } = out;
   if (out.invite) invites.set(room.id, out.invite);
   // Checked here, so the room page can trust it (or ask the server, without it).
-  const valid = typeof room?.id === "string" && typeof participant?.id === "string"
-    && typeof participant.name === "string" && Number.isInteger(mesh_limit) && mesh_limit >= 0;
+  const valid =
+    typeof room?.id === "string" &&
+    typeof participant?.id === "string" &&
+    typeof participant.name === "string" &&
+    Number.isInteger(mesh_limit) &&
+    mesh_limit >= 0;
   if (!valid) return;
   sessions.set(room.id, { room, participant, mesh_limit });
   const Socket = env.WebSocket ?? /** @type {SocketConstructor} */ (/** @type {unknown} */ (globalThis.WebSocket));

@@ -21,8 +21,8 @@
 // abandons the join (no socket; a new join is signed out of again).
 
 import * as api from "./api.js";
-import { rememberedName } from "./ui/dom.js";
 import { handOverSession } from "./handover.js";
+import { rememberedName } from "./ui/dom.js";
 
 /** @typedef {import("./api.js").SessionOut} SessionOut */
 /** @typedef {import("./api.js").RoomView} RoomView */
@@ -81,7 +81,9 @@ function readRooms(storage) {
   try {
     const parsed = JSON.parse(storage?.getItem(ROOMS_KEY) ?? "[]");
     if (!Array.isArray(parsed)) return [];
-    return parsed.filter((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && typeof e[1] === "string");
+    return parsed.filter(
+      (e) => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && typeof e[1] === "string",
+    );
   } catch {
     return []; // no storage (private mode), or not ours: nothing remembered
   }
@@ -174,7 +176,14 @@ export function joinNow({
       return out;
     });
   answer.catch(() => {}); // the join page reports it
-  return { token, name, answer, abandon: () => void (abandoned = true) };
+  return {
+    token,
+    name,
+    answer,
+    abandon: () => {
+      abandoned = true;
+    },
+  };
 }
 
 /**
@@ -228,7 +237,9 @@ export function takeEarlyJoin(token) {
 }
 
 if (globalThis.document && globalThis.location) {
-  const navigation = /** @type {PerformanceNavigationTiming | undefined} */ (performance.getEntriesByType?.("navigation")[0]);
+  const navigation = /** @type {PerformanceNavigationTiming | undefined} */ (
+    performance.getEntriesByType?.("navigation")[0]
+  );
   startEarlyJoin({
     pathname: location.pathname,
     hash: location.hash,

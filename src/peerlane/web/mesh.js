@@ -56,10 +56,13 @@ import { parsePeerMessage } from "./protocol.js";
  */
 
 export const PROBLEMS = Object.freeze({
-  iceFailed: "No direct route between you (a firewall or strict NAT is in the way). Messages go through the server. An operator can add a TURN server to fix this.",
-  timeout: "Could not connect directly within 15 seconds (a firewall or strict NAT may be in the way). Messages go through the server. An operator can add a TURN server to fix this.",
+  iceFailed:
+    "No direct route between you (a firewall or strict NAT is in the way). Messages go through the server. An operator can add a TURN server to fix this.",
+  timeout:
+    "Could not connect directly within 15 seconds (a firewall or strict NAT may be in the way). Messages go through the server. An operator can add a TURN server to fix this.",
   channelClosed: "Direct connection lost; reconnecting…",
-  overLimit: "Not connected directly: the room has more people than the direct-connection limit. Messages go through the server.",
+  overLimit:
+    "Not connected directly: the room has more people than the direct-connection limit. Messages go through the server.",
   disabled: "Direct connections are turned off on this server. Messages go through the server.",
   unsupported: "This browser cannot make direct connections. Messages go through the server.",
 });
@@ -134,7 +137,8 @@ export class Mesh extends EventTarget {
     this.meshLimit = options.meshLimit;
     this._iceServers = options.iceServers ?? [];
     this._sendSignal = options.sendSignal;
-    this._RTC = options.RTCPeerConnection === undefined ? globalThis.RTCPeerConnection ?? null : options.RTCPeerConnection;
+    this._RTC =
+      options.RTCPeerConnection === undefined ? (globalThis.RTCPeerConnection ?? null) : options.RTCPeerConnection;
     this._clock = options.clock ?? systemClock;
     this._connectWithin = options.connectTimeoutMs ?? 15_000;
     this._statsEvery = options.statsIntervalMs ?? 2_000;
@@ -351,9 +355,11 @@ export class Mesh extends EventTarget {
     }
     if (!link) return;
     const current = link;
-    current.queue = current.queue.then(() => this._apply(current, kind, data)).catch((err) => {
-      debug("mesh", "signal failed", sender, kind, err);
-    });
+    current.queue = current.queue
+      .then(() => this._apply(current, kind, data))
+      .catch((err) => {
+        debug("mesh", "signal failed", sender, kind, err);
+      });
   }
 
   /**
@@ -633,7 +639,8 @@ export class Mesh extends EventTarget {
     if (!pair || !view || !this._current(link)) return;
     const local = report.get(pair.localCandidateId);
     link.statsPath = local?.candidateType === "relay" ? "turn" : "direct";
-    const rtt = typeof pair.currentRoundTripTime === "number" ? Math.round(pair.currentRoundTripTime * 1000) : view.rttMs;
+    const rtt =
+      typeof pair.currentRoundTripTime === "number" ? Math.round(pair.currentRoundTripTime * 1000) : view.rttMs;
     const path = link.open ? link.statsPath : view.path;
     if (view.rttMs !== rtt || view.path !== path) {
       Object.assign(view, { rttMs: rtt, path });

@@ -56,7 +56,11 @@ export const MEMORY_LIMIT = 1024 * 1024 * 1024;
 /** OPFS with a sync-access-handle worker, if this browser has both. */
 export function opfsAvailable() {
   const storage = /** @type {Partial<StorageManager> | undefined} */ (globalThis.navigator?.storage);
-  return Boolean(globalThis.isSecureContext && typeof storage?.getDirectory === "function" && typeof globalThis.Worker === "function");
+  return Boolean(
+    globalThis.isSecureContext &&
+      typeof storage?.getDirectory === "function" &&
+      typeof globalThis.Worker === "function",
+  );
 }
 
 /** The best store this browser offers. @returns {PartialStore} */
@@ -140,7 +144,8 @@ async function storageFree() {
 export function memoryStore({ limit = MEMORY_LIMIT } = {}) {
   /** @type {Map<string, Map<number, Uint8Array>>} */
   const data = new Map();
-  const used = () => [...data.values()].reduce((n, parts) => n + [...parts.values()].reduce((m, p) => m + p.length, 0), 0);
+  const used = () =>
+    [...data.values()].reduce((n, parts) => n + [...parts.values()].reduce((m, p) => m + p.length, 0), 0);
   return {
     kind: "memory",
     data,
@@ -151,7 +156,9 @@ export function memoryStore({ limit = MEMORY_LIMIT } = {}) {
         async write(position, bytes) {
           if (!data.has(id)) throw new Error("removed");
           parts.set(position, bytes.slice());
-          return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? /** @type {ArrayBuffer} */ (bytes.buffer) : null;
+          return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+            ? /** @type {ArrayBuffer} */ (bytes.buffer)
+            : null;
         },
         async flush() {},
         async close() {},
@@ -180,10 +187,15 @@ let opening = null;
 
 /** @returns {Promise<IDBDatabase | null>} */
 function database() {
-  opening ??= openDatabase(DB_NAME, 1, (db) => db.createObjectStore(STORE, { keyPath: "id" }).createIndex("room", "room"), {
-    what: "transfers",
-    giveUpWhenBlocked: true, // do not keep the room waiting for another tab
-  });
+  opening ??= openDatabase(
+    DB_NAME,
+    1,
+    (db) => db.createObjectStore(STORE, { keyPath: "id" }).createIndex("room", "room"),
+    {
+      what: "transfers",
+      giveUpWhenBlocked: true, // do not keep the room waiting for another tab
+    },
+  );
   return opening;
 }
 

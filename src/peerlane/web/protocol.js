@@ -18,7 +18,17 @@ export const CLIENT_TYPES = Object.freeze(["hello", "chat", "signal", "sync", "t
 
 /** Message types the server sends to a client. */
 export const SERVER_TYPES = Object.freeze([
-  "welcome", "presence", "message", "ack", "synced", "signal", "typing", "receipt", "pong", "stored", "error",
+  "welcome",
+  "presence",
+  "message",
+  "ack",
+  "synced",
+  "signal",
+  "typing",
+  "receipt",
+  "pong",
+  "stored",
+  "error",
 ]);
 
 /** At most this many ids in one `stored` question (peerlane.core.protocol.MAX_STORED_IDS). */

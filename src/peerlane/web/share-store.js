@@ -30,7 +30,9 @@ const SHARES_KEY = "peerlane.shares";
 export function savedShares() {
   try {
     const raw = JSON.parse(localStorage.getItem(SHARES_KEY) ?? "[]");
-    return Array.isArray(raw) ? raw.filter((s) => s && typeof s.id === "string" && typeof s.manage_token === "string") : [];
+    return Array.isArray(raw)
+      ? raw.filter((s) => s && typeof s.id === "string" && typeof s.manage_token === "string")
+      : [];
   } catch {
     return [];
   }

@@ -7,7 +7,7 @@
 // server-held byte count moved; detail: the item).
 
 import { ERROR_CODES } from "./protocol.js";
-import { UPLOADS, bearerFetch } from "./share-api.js";
+import { bearerFetch, UPLOADS } from "./share-api.js";
 import { updateShare } from "./share-store.js";
 import { upload } from "./tus.js";
 
@@ -21,12 +21,14 @@ import { upload } from "./tus.js";
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Refusals that retrying the same upload cannot get past: they need a new share, or less data. */
-const FINAL_CODES = new Set(/** @type {string[]} */ ([
-  ERROR_CODES.SHARE_EXPIRED,
-  ERROR_CODES.SHARE_QUOTA_EXCEEDED,
-  ERROR_CODES.FILE_TOO_LARGE,
-  ERROR_CODES.STORAGE_QUOTA_EXCEEDED,
-]));
+const FINAL_CODES = new Set(
+  /** @type {string[]} */ ([
+    ERROR_CODES.SHARE_EXPIRED,
+    ERROR_CODES.SHARE_QUOTA_EXCEEDED,
+    ERROR_CODES.FILE_TOO_LARGE,
+    ERROR_CODES.STORAGE_QUOTA_EXCEEDED,
+  ]),
+);
 
 /**
  * @typedef {object} QueueDeps   what the queue talks to (tests pass recording fakes)

@@ -23,9 +23,9 @@
 // goes every 2 s and the pong is due within 4 s: a dead server is noticed within ~6 s of
 // sending, not 30 s, and the messages are resent on the next connection.
 
+import { roomSocketUrl } from "./api.js";
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
-import { roomSocketUrl } from "./api.js";
 import { CLOSE_CODES, helloQuery, parseServerMessage } from "./protocol.js";
 
 /** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
@@ -95,7 +95,8 @@ export class Signaling extends EventTarget {
     super();
     this.roomId = roomId;
     this.url = options.url ?? roomSocketUrl(roomId);
-    this._Socket = options.WebSocket ?? /** @type {SocketConstructor} */ (/** @type {unknown} */ (globalThis.WebSocket));
+    this._Socket =
+      options.WebSocket ?? /** @type {SocketConstructor} */ (/** @type {unknown} */ (globalThis.WebSocket));
     this._clock = options.clock ?? systemClock;
     this._random = options.random ?? Math.random;
     this._minDelay = options.minDelayMs ?? 500;
@@ -173,7 +174,8 @@ export class Signaling extends EventTarget {
   rewind(seq) {
     if (this.lastSeq !== null && seq >= this.lastSeq) return;
     this.lastSeq = seq;
-    if (this.state === "syncing" || this.state === "open") this._syncRequested = this.send({ type: "sync", after: seq });
+    if (this.state === "syncing" || this.state === "open")
+      this._syncRequested = this.send({ type: "sync", after: seq });
   }
 
   /** Skip the backoff wait (the network came back, or the person clicked "retry"). */
@@ -337,9 +339,10 @@ export class Signaling extends EventTarget {
    * @param {number} code
    */
   _backoff(code) {
-    const exp = code === CLOSE_CODES.POLICY
-      ? this._maxDelay // closed for misbehaving: do not hammer the server
-      : Math.min(this._maxDelay, this._minDelay * 2 ** this.attempt);
+    const exp =
+      code === CLOSE_CODES.POLICY
+        ? this._maxDelay // closed for misbehaving: do not hammer the server
+        : Math.min(this._maxDelay, this._minDelay * 2 ** this.attempt);
     this.attempt += 1;
     return exp / 2 + this._random() * (exp / 2);
   }

@@ -62,7 +62,10 @@ export function endedError(reason) {
 
 /** @type {Record<string, {code: string, message: string}>} */
 const ENDED_ERRORS = {
-  unauthorized: { code: ERROR_CODES.UNAUTHORIZED, message: "You are not signed in to this room any more; join it again with an invite." },
+  unauthorized: {
+    code: ERROR_CODES.UNAUTHORIZED,
+    message: "You are not signed in to this room any more; join it again with an invite.",
+  },
   removed: { code: ERROR_CODES.PARTICIPANT_REMOVED, message: "The room's owner removed you from this room." },
   room_gone: { code: ERROR_CODES.ROOM_NOT_FOUND, message: "This room has been deleted." },
   unsupported_version: { code: ERROR_CODES.UNSUPPORTED_VERSION, message: "This page is out of date; reload it." },

@@ -36,9 +36,14 @@ const fallback = memoryStore();
 
 /** @returns {Promise<IDBDatabase | null>}  null when IndexedDB is unavailable */
 function database() {
-  opening ??= openDatabase(DB_NAME, DB_VERSION, (db) => {
-    db.createObjectStore(OUTBOX, { keyPath: "id" }).createIndex(BY_ROOM, "room_id");
-  }, { what: "outbox", giveUpWhenBlocked: false });
+  opening ??= openDatabase(
+    DB_NAME,
+    DB_VERSION,
+    (db) => {
+      db.createObjectStore(OUTBOX, { keyPath: "id" }).createIndex(BY_ROOM, "room_id");
+    },
+    { what: "outbox", giveUpWhenBlocked: false },
+  );
   return opening;
 }
 

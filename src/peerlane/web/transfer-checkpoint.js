@@ -55,9 +55,11 @@ export class Checkpoints {
         live.checkpointAgain = false;
         await this._once(record, live);
       } while (live.checkpointAgain);
-    })().catch((err) => debug("transfer", "checkpoint failed", err)).finally(() => {
-      live.checkpointing = null;
-    });
+    })()
+      .catch((err) => debug("transfer", "checkpoint failed", err))
+      .finally(() => {
+        live.checkpointing = null;
+      });
     return live.checkpointing;
   }
 

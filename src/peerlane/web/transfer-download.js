@@ -44,7 +44,12 @@ export async function downloadFromServer(side, record) {
     }
   } catch (err) {
     if (!download.signal.aborted && !t._closed) {
-      t._fail(record, err instanceof DownloadError ? { code: err.code } : { code: "download-failed", detail: err instanceof Error ? err.message : String(err) });
+      t._fail(
+        record,
+        err instanceof DownloadError
+          ? { code: err.code }
+          : { code: "download-failed", detail: err instanceof Error ? err.message : String(err) },
+      );
     }
     return;
   } finally {
@@ -70,10 +75,15 @@ async function downloadOnce(side, record, signal) {
   const start = receiver.have * BLOCK_SIZE;
   let response;
   try {
-    response = await t._fetch(`/api/rooms/${encodeURIComponent(t.room.id)}/files/${encodeURIComponent(/** @type {string} */ (record.fileId))}`, {
-      headers: { Range: `bytes=${start}-`, "If-Range": `"${record.root}"` },
-      credentials: "same-origin", cache: "no-store", signal,
-    });
+    response = await t._fetch(
+      `/api/rooms/${encodeURIComponent(t.room.id)}/files/${encodeURIComponent(/** @type {string} */ (record.fileId))}`,
+      {
+        headers: { Range: `bytes=${start}-`, "If-Range": `"${record.root}"` },
+        credentials: "same-origin",
+        cache: "no-store",
+        signal,
+      },
+    );
   } catch (err) {
     if (signal.aborted) throw err;
     t._setNote(live, { code: "server-unreachable" });
@@ -112,7 +122,7 @@ async function ingestStream(side, record, body, position, signal) {
     if (done) return;
     live.bytesReceived += value.length;
     t._sample(live, live.bytesReceived);
-    for (let at = 0; at < value.length;) {
+    for (let at = 0; at < value.length; ) {
       const block = Math.floor(position / BLOCK_SIZE);
       const offset = position % BLOCK_SIZE;
       const take = Math.min(value.length - at, blockLength(record.size, block) - offset);
@@ -141,9 +151,13 @@ export function delay(clock, ms, signal) {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason); // "abort" will not come again
     const timer = clock.setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clock.clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        clock.clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 }

@@ -14,27 +14,39 @@
 export function perform(t, record, effect) {
   const live = t._liveOf(record.id);
   switch (effect.type) {
-    case "note": return void t._setNote(live, effect.note);
-    case "note-if-none": return void (live.note ??= effect.note);
+    case "note":
+      return void t._setNote(live, effect.note);
+    case "note-if-none":
+      live.note ??= effect.note;
+      return;
     case "control":
       if (effect.op === "accept") return t._control(record, { op: "accept", have: live.receiver?.have ?? record.have });
       if (effect.op === "uploaded") return t._control(record, { op: "uploaded", file_id: record.fileId });
       return t._control(record, { op: effect.op });
-    case "stop": return t._stop(record);
-    case "remove-partial": return void t._partials.remove(record.id).catch(() => {});
-    case "drop-hashes": return t._dropHashes(record.id);
+    case "stop":
+      return t._stop(record);
+    case "remove-partial":
+      return void t._partials.remove(record.id).catch(() => {});
+    case "drop-hashes":
+      return t._dropHashes(record.id);
     case "terminate-upload":
       return void t._terminate(/** @type {string} */ (record.uploadUrl), { fetch: t._fetch }).catch(() => {});
-    case "resume": return void t._in.resume(record);
-    case "pursue": return t._in.pursue(record.id);
-    case "retry-later": return t._in.retryLater(record);
-    case "checkpoint": return void t._in.checkpoints.now(record);
+    case "resume":
+      return void t._in.resume(record);
+    case "pursue":
+      return t._in.pursue(record.id);
+    case "retry-later":
+      return t._in.retryLater(record);
+    case "checkpoint":
+      return void t._in.checkpoints.now(record);
     case "stop-checkpoints":
       t._clock.clearTimeout(live.checkpointTimer);
       live.checkpointTimer = null;
       return;
-    case "close-channel": return live.channel?.close();
-    case "arm-fallback": return t._out.armFallback(record, effect.participant);
+    case "close-channel":
+      return live.channel?.close();
+    case "arm-fallback":
+      return t._out.armFallback(record, effect.participant);
     case "clear-fallback":
       t._clock.clearTimeout(live.fallbackTimers.get(effect.participant));
       live.fallbackTimers.delete(effect.participant);
@@ -43,7 +55,8 @@ export function perform(t, record, effect) {
       live.sessions.get(effect.participant)?.session.close();
       live.sessions.delete(effect.participant);
       return;
-    case "commit": return t._commit(record);
+    case "commit":
+      return t._commit(record);
   }
 }
 

@@ -4,10 +4,10 @@
 // State changes go through the machine (transfer-machine.js) by `engine.step`.
 
 import { Checkpoints } from "./transfer-checkpoint.js";
-import { BlockReceiver } from "./transfer-receive.js";
 import { downloadFromServer } from "./transfer-download.js";
 import { detailOf } from "./transfer-live.js";
 import { FINAL } from "./transfer-machine.js";
+import { BlockReceiver } from "./transfer-receive.js";
 import { incomingRecord } from "./transfer-records.js";
 import { decodeControl, decodeData, encodeControl, labelOf, splitHashes } from "./transfer-wire.js";
 
@@ -31,9 +31,10 @@ export class IncomingSide {
   async accept(id) {
     const t = this.t;
     const record = t._records.get(id);
-    if (!record || record.direction !== "in" || !t.step(record, { type: "accept" })) return;
+    if (record?.direction !== "in" || !t.step(record, { type: "accept" })) return;
     const free = await t._partials.free?.().catch(() => null);
-    if (typeof free === "number" && free < record.size) return t._fail(record, { code: "no-space", needed: record.size, free });
+    if (typeof free === "number" && free < record.size)
+      return t._fail(record, { code: "no-space", needed: record.size, free });
     if (!(await this._openReceiverOrFail(record))) return;
     t._control(record, { op: "accept", have: record.have });
     t._commit(record); // also starts the stall watchdog's clock for it
@@ -65,8 +66,12 @@ export class IncomingSide {
     const writer = await this.t._partials.open(record.id, record.size);
     live.writer = writer;
     live.receiver = new BlockReceiver({
-      size: record.size, root: /** @type {string} */ (record.root), writer,
-      hashes: record.hashes, have: record.have, stored: record.stored,
+      size: record.size,
+      root: /** @type {string} */ (record.root),
+      writer,
+      hashes: record.hashes,
+      have: record.have,
+      stored: record.stored,
     });
     if (live.receiver.complete) void this.finish(record);
   }
@@ -83,7 +88,10 @@ export class IncomingSide {
     if (!record || !live?.receiver || t._closed) return;
     if (FINAL.includes(record.state) || record.state === "verifying" || live.channel || live.download) return;
     if (live.receiver.complete) return void this.finish(record);
-    if (record.fileId) return void (live.downloading = downloadFromServer(this, record));
+    if (record.fileId) {
+      live.downloading = downloadFromServer(this, record);
+      return;
+    }
     // The sender's tab said it has no file: it offers again once it has; ask rarely meanwhile.
     const wait = live.noFileUntil - t._clock.now();
     if (wait > 0) return this.retryLater(record, wait);
@@ -104,7 +112,7 @@ export class IncomingSide {
       .filter((v) => v.participant_id === record.sender && (v.path === "direct" || v.path === "turn"))
       .filter((v) => (live.wrongPeers.get(v.peer_id) ?? 0) <= t._clock.now())
       .map((v) => v.peer_id);
-    return open.includes(record.offerPeer ?? "") ? record.offerPeer : open[0] ?? null;
+    return open.includes(record.offerPeer ?? "") ? record.offerPeer : (open[0] ?? null);
   }
 
   /**
@@ -130,9 +138,11 @@ export class IncomingSide {
     channel.addEventListener("message", (ev) => {
       heard = true;
       const data = /** @type {MessageEvent} */ (ev).data;
-      live.queue = live.queue.then(() => this._onFrame(record, channel, data)).catch((err) => {
-        t._fail(record, { code: "store-failed", detail: detailOf(err) });
-      });
+      live.queue = live.queue
+        .then(() => this._onFrame(record, channel, data))
+        .catch((err) => {
+          t._fail(record, { code: "store-failed", detail: detailOf(err) });
+        });
     });
     channel.addEventListener("close", () => {
       // Opened and closed at once by a peer whose link is still up: a tab of the sender
@@ -166,11 +176,16 @@ export class IncomingSide {
       live.bytesReceived += frame.bytes.length;
       t._sample(live, live.bytesReceived);
       const result = await receiver.ingest(frame.block, frame.offset, frame.bytes);
-      return this.afterIngest(record, result, (msg) => channel.readyState === "open" && channel.send(encodeControl(msg)));
+      return this.afterIngest(
+        record,
+        result,
+        (msg) => channel.readyState === "open" && channel.send(encodeControl(msg)),
+      );
     }
     if (control?.t === "hashes") {
       live.wrongPeers.clear();
-      if (!(await receiver.addHashes(control.from, splitHashes(control.hashes)))) t._fail(record, { code: "offer-mismatch" });
+      if (!(await receiver.addHashes(control.from, splitHashes(control.hashes))))
+        t._fail(record, { code: "offer-mismatch" });
     } else if (control?.t === "end" && !receiver.complete) {
       receiver.dropPartial();
       channel.send(encodeControl({ t: "want", from: receiver.have, hashes: !receiver.hashes }));
@@ -192,7 +207,8 @@ export class IncomingSide {
     const receiver = /** @type {BlockReceiver} */ (live.receiver);
     if (result.kind === "bad") {
       live.blocksBad += 1;
-      if ((receiver.badCounts.get(result.block) ?? 0) > MAX_BAD_PER_BLOCK) return this.t._fail(record, { code: "keeps-damaged" });
+      if ((receiver.badCounts.get(result.block) ?? 0) > MAX_BAD_PER_BLOCK)
+        return this.t._fail(record, { code: "keeps-damaged" });
       reply({ t: "bad", block: result.block });
       return;
     }
@@ -306,7 +322,13 @@ export class IncomingSide {
   offered(msg, id, body, me) {
     const t = this.t;
     const record = incomingRecord({
-      id, room: t.room.id, now: t._clock.now(), me, sender: msg.sender, senderName: msg.sender_name, body,
+      id,
+      room: t.room.id,
+      now: t._clock.now(),
+      me,
+      sender: msg.sender,
+      senderName: msg.sender_name,
+      body,
       nameOf: (participant) => t._nameOf(participant),
     });
     if (!record) return;

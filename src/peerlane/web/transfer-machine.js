@@ -21,6 +21,7 @@ import { BLOCK_SIZE } from "./integrity.js";
 /** @typedef {import("./transfer-records.js").TransferNote} TransferNote */
 
 /** Incoming (receiver) transfers: state × event → next state. */
+// biome-ignore format: a transition table reads best as a table, one state per line
 export const INCOMING = Object.freeze({
   offered: { accept: "waiting", decline: "declined", cancel: "cancelled", "peer-cancel": "cancelled", fail: "failed" },
   waiting: {
@@ -42,6 +43,7 @@ export const INCOMING = Object.freeze({
 });
 
 /** Outgoing (sender) transfers: state × event → next state ("*": derive()). */
+// biome-ignore format: a transition table reads best as a table, one state per line
 export const OUTGOING = Object.freeze({
   waiting: {
     restore: "needs-file", "receiver-accept": "*", "receiver-served": "*", "receiver-lost": "*", "receiver-done": "*",
@@ -134,7 +136,12 @@ function guard(record, event) {
   // After a reload only an accepted transfer resumes; an outgoing one with a complete
   // server copy keeps serving from it.
   if (event.type === "restore") return record.direction === "in" ? record.accepted : !record.fileId;
-  if (event.type === "receiver-accept" || event.type === "receiver-done" || event.type === "receiver-declined" || event.type === "receiver-cancelled") {
+  if (
+    event.type === "receiver-accept" ||
+    event.type === "receiver-done" ||
+    event.type === "receiver-declined" ||
+    event.type === "receiver-cancelled"
+  ) {
     // A receiver that verified the whole file stays done.
     return record.receivers[event.participant]?.state !== "done";
   }
@@ -142,12 +149,12 @@ function guard(record, event) {
 }
 
 /**
- * @param {TransferRecord} before
+ * @param {TransferRecord} _before  (the same signature as outgoingEffects)
  * @param {TransferRecord} next  (changed here)
  * @param {TransferEvent} event
  * @returns {Effect[]}
  */
-function incomingEffects(before, next, event) {
+function incomingEffects(_before, next, event) {
   switch (event.type) {
     case "restore":
       return [{ type: "resume" }];
@@ -162,7 +169,9 @@ function incomingEffects(before, next, event) {
       return [{ type: "note", note: { code: "downloading" } }, { type: "commit" }];
     case "channel-closed":
       return [
-        { type: "note-if-none", note: { code: "reconnecting" } }, { type: "checkpoint" }, { type: "commit" },
+        { type: "note-if-none", note: { code: "reconnecting" } },
+        { type: "checkpoint" },
+        { type: "commit" },
         { type: next.fileId ? "pursue" : "retry-later" },
       ];
     case "all-blocks":
@@ -172,11 +181,23 @@ function incomingEffects(before, next, event) {
       return [{ type: "pursue" }];
     case "verified":
       Object.assign(next, { have: next.blocks, stored: [], hashes: null });
-      return [{ type: "drop-hashes" }, { type: "note", note: null }, { type: "close-channel" }, { type: "control", op: "done" }, { type: "commit" }];
+      return [
+        { type: "drop-hashes" },
+        { type: "note", note: null },
+        { type: "close-channel" },
+        { type: "control", op: "done" },
+        { type: "commit" },
+      ];
     case "retry":
       return [{ type: "note", note: { code: "trying-again" } }, { type: "control", op: "accept" }, { type: "commit" }];
     case "cancel":
-      return [{ type: "stop" }, { type: "control", op: "cancel" }, { type: "remove-partial" }, { type: "drop-hashes" }, { type: "commit" }];
+      return [
+        { type: "stop" },
+        { type: "control", op: "cancel" },
+        { type: "remove-partial" },
+        { type: "drop-hashes" },
+        { type: "commit" },
+      ];
     case "peer-cancel":
       return [{ type: "stop" }, { type: "remove-partial" }, { type: "commit" }];
     case "fail":
@@ -203,7 +224,11 @@ function outgoingEffects(before, next, event) {
       return [];
     case "receiver-accept": {
       const was = receivers[event.participant];
-      receivers[event.participant] = { name: event.name, state: was?.state === "sending" ? "sending" : "waiting", have: event.have };
+      receivers[event.participant] = {
+        name: event.name,
+        state: was?.state === "sending" ? "sending" : "waiting",
+        have: event.have,
+      };
       // A late accept of an offer to everyone that is "done" for the others needs a path
       // again; after a reload of this page there is no File to serve it from.
       if (before.state === "done" && !event.hasFile && !before.fileId) {
@@ -221,7 +246,10 @@ function outgoingEffects(before, next, event) {
       const was = receivers[event.participant];
       if (was?.state !== "sending") return [];
       receivers[event.participant] = { ...was, state: "waiting" };
-      return [{ type: "note", note: { code: "reconnecting" } }, { type: "arm-fallback", participant: event.participant }];
+      return [
+        { type: "note", note: { code: "reconnecting" } },
+        { type: "arm-fallback", participant: event.participant },
+      ];
     }
     case "receiver-done": {
       const was = receivers[event.participant] ?? { name: event.name, state: "waiting", have: 0 };
@@ -231,16 +259,28 @@ function outgoingEffects(before, next, event) {
     case "receiver-declined":
     case "receiver-cancelled": {
       const have = receivers[event.participant]?.have ?? 0;
-      receivers[event.participant] = { name: event.name, state: event.type === "receiver-declined" ? "declined" : "cancelled", have };
-      return [{ type: "close-session", participant: event.participant }, { type: "clear-fallback", participant: event.participant }];
+      receivers[event.participant] = {
+        name: event.name,
+        state: event.type === "receiver-declined" ? "declined" : "cancelled",
+        have,
+      };
+      return [
+        { type: "close-session", participant: event.participant },
+        { type: "clear-fallback", participant: event.participant },
+      ];
     }
     case "uploaded":
       next.fileId = event.fileId;
-      return [{ type: "note", note: waitingNote(next) }, { type: "control", op: "uploaded" }];
+      return [
+        { type: "note", note: waitingNote(next) },
+        { type: "control", op: "uploaded" },
+      ];
     case "cancel":
       return [
-        { type: "stop" }, ...(before.root !== null ? /** @type {Effect[]} */ ([{ type: "control", op: "cancel" }]) : []),
-        ...(before.uploadUrl ? /** @type {Effect[]} */ ([{ type: "terminate-upload" }]) : []), { type: "commit" },
+        { type: "stop" },
+        ...(before.root !== null ? /** @type {Effect[]} */ ([{ type: "control", op: "cancel" }]) : []),
+        ...(before.uploadUrl ? /** @type {Effect[]} */ ([{ type: "terminate-upload" }]) : []),
+        { type: "commit" },
       ];
     case "fail":
       next.error = event.error;
@@ -264,7 +304,9 @@ export function derive(next) {
   const effects = [];
   if (states.some((s) => s === "sending" || s === "waiting")) {
     next.state = "sending";
-    effects.push(states.includes("sending") ? { type: "note", note: null } : { type: "note-if-none", note: waitingNote(next) });
+    effects.push(
+      states.includes("sending") ? { type: "note", note: null } : { type: "note-if-none", note: waitingNote(next) },
+    );
   } else if (states.includes("done")) {
     next.state = "done";
   } else if (next.to !== null && states.includes("declined")) {

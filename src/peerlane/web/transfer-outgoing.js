@@ -9,7 +9,7 @@ import { detailOf, localMs } from "./transfer-live.js";
 import { FINAL, OVER, waitingNote } from "./transfer-machine.js";
 import { outgoingRecord } from "./transfer-records.js";
 import { SendSession } from "./transfer-send.js";
-import { CHUNK_BYTES, HEADER_BYTES, encodeControl, transferOfLabel } from "./transfer-wire.js";
+import { CHUNK_BYTES, encodeControl, HEADER_BYTES, transferOfLabel } from "./transfer-wire.js";
 import { TusError } from "./tus.js";
 
 /** @typedef {import("./transfer.js").Transfers} Transfers */
@@ -47,7 +47,13 @@ export class OutgoingSide {
     return [...files].map((file) => {
       const id = t._newId();
       const record = outgoingRecord({
-        id, room: t.room.id, now: t._clock.now(), file, sender: me, to, toName: to ? t._nameOf(to) : null,
+        id,
+        room: t.room.id,
+        now: t._clock.now(),
+        file,
+        sender: me,
+        to,
+        toName: to ? t._nameOf(to) : null,
       });
       t._records.set(id, record);
       const live = t._liveOf(id);
@@ -71,7 +77,11 @@ export class OutgoingSide {
     const file = live.file;
     live.hashing = new AbortController();
     try {
-      const { root, blocks } = await hashFile(file, (done) => t._progressNote(live, "preparing", done, file.size), live.hashing.signal);
+      const { root, blocks } = await hashFile(
+        file,
+        (done) => t._progressNote(live, "preparing", done, file.size),
+        live.hashing.signal,
+      );
       Object.assign(record, { root, hashes: blocks });
       t._saveHashes(record);
     } catch (err) {
@@ -93,8 +103,14 @@ export class OutgoingSide {
    */
   _offer(record) {
     this.t._control(record, {
-      op: "offer", name: record.name, size: record.size, type: record.type, root: record.root,
-      blocks: record.blocks, to: record.to, peer: this.t.room.me?.peer_id ?? null,
+      op: "offer",
+      name: record.name,
+      size: record.size,
+      type: record.type,
+      root: record.root,
+      blocks: record.blocks,
+      to: record.to,
+      peer: this.t.room.me?.peer_id ?? null,
     });
   }
 
@@ -106,14 +122,17 @@ export class OutgoingSide {
   async pickAgain(id, file) {
     const t = this.t;
     const record = t._records.get(id);
-    if (!record || record.direction !== "out" || record.state !== "needs-file") return;
+    if (record?.direction !== "out" || record.state !== "needs-file") return;
     const live = t._liveOf(id);
     live.note = { code: "checking" };
     record.error = null;
     t._changed();
     let hashed;
     try {
-      hashed = file.size === record.size || record.root === null ? await hashFile(file, (d) => t._progressNote(live, "checking", d, file.size)) : null;
+      hashed =
+        file.size === record.size || record.root === null
+          ? await hashFile(file, (d) => t._progressNote(live, "checking", d, file.size))
+          : null;
     } catch (err) {
       hashed = null;
       debug("transfer", "pickAgain: unreadable", err);
@@ -122,7 +141,10 @@ export class OutgoingSide {
       record.error = { code: "not-same-file" };
       live.note = { code: "pick-again" };
       t._changed();
-      throw new TransferError("not-same-file", "This is not the same file: its content differs from what was offered. Pick the original file.");
+      throw new TransferError(
+        "not-same-file",
+        "This is not the same file: its content differs from what was offered. Pick the original file.",
+      );
     }
     live.file = file;
     const offered = record.root !== null;
@@ -157,7 +179,10 @@ export class OutgoingSide {
       channel.close();
       return;
     }
-    const chunk = maxMessageSize && maxMessageSize > HEADER_BYTES ? Math.min(CHUNK_BYTES, maxMessageSize - HEADER_BYTES) : CHUNK_BYTES;
+    const chunk =
+      maxMessageSize && maxMessageSize > HEADER_BYTES
+        ? Math.min(CHUNK_BYTES, maxMessageSize - HEADER_BYTES)
+        : CHUNK_BYTES;
     const whenOpen = () => this._serve(record, participant, peerId, channel, chunk);
     if (channel.readyState === "open") whenOpen();
     else channel.addEventListener("open", whenOpen, { once: true });
@@ -182,7 +207,10 @@ export class OutgoingSide {
     live.sessions.get(participant)?.session.close();
     t._clock.clearTimeout(live.fallbackTimers.get(participant));
     const session = new SendSession({
-      channel, file: live.file, hashes: record.hashes, chunkBytes,
+      channel,
+      file: live.file,
+      hashes: record.hashes,
+      chunkBytes,
       onBytes: (n) => this._sent(live, n),
       onBad: () => (live.blocksBad += 1),
       onVerified: () => this._verifiedBy(record, participant, session),
@@ -244,10 +272,13 @@ export class OutgoingSide {
     if (live.sessions.has(participant) || !live.file || record.fileId) return;
     const direct = [...t.room.peers.values()].some((v) => v.participant_id === participant && v.direct);
     const wait = direct ? this._p2pTimeout() : 0; // no direct link is even tried: no point waiting
-    live.fallbackTimers.set(participant, t._clock.setTimeout(() => {
-      live.fallbackTimers.delete(participant);
-      if (!live.sessions.has(participant) && !t._closed) void this.uploadToServer(record);
-    }, wait));
+    live.fallbackTimers.set(
+      participant,
+      t._clock.setTimeout(() => {
+        live.fallbackTimers.delete(participant);
+        if (!live.sessions.has(participant) && !t._closed) void this.uploadToServer(record);
+      }, wait),
+    );
   }
 
   /** p2p_timeout: localStorage.peerlaneP2pTimeoutMs (tests), the room's setting, or 10 s. */

@@ -153,7 +153,8 @@ export class BlockReceiver {
 
   /** @param {ArrayBufferLike | null} buffer  free to fill again */
   _recycle(buffer) {
-    if (buffer instanceof ArrayBuffer && buffer.byteLength === BLOCK_SIZE && this._spare.length < 2) this._spare.push(buffer);
+    if (buffer instanceof ArrayBuffer && buffer.byteLength === BLOCK_SIZE && this._spare.length < 2)
+      this._spare.push(buffer);
   }
 
   /** @param {number} block */

@@ -68,9 +68,29 @@ import { blockCount, isRoot } from "./integrity.js";
  */
 export function blankRecord(id, room, direction, createdAt) {
   return {
-    id, room, direction, state: "waiting", name: "", size: 0, type: "", sender: "", senderName: "",
-    to: null, toName: null, root: null, blocks: 0, hashes: null, createdAt, error: null,
-    have: 0, stored: [], accepted: false, fileId: null, offerPeer: null, uploadUrl: null, receivers: {},
+    id,
+    room,
+    direction,
+    state: "waiting",
+    name: "",
+    size: 0,
+    type: "",
+    sender: "",
+    senderName: "",
+    to: null,
+    toName: null,
+    root: null,
+    blocks: 0,
+    hashes: null,
+    createdAt,
+    error: null,
+    have: 0,
+    stored: [],
+    accepted: false,
+    fileId: null,
+    offerPeer: null,
+    uploadUrl: null,
+    receivers: {},
   };
 }
 
@@ -83,8 +103,14 @@ export function blankRecord(id, room, direction, createdAt) {
 export function outgoingRecord({ id, room, now, file, sender, to, toName }) {
   return {
     ...blankRecord(id, room, "out", now),
-    name: displayName(file), size: file.size, type: file.type || "",
-    sender: sender.participant_id, senderName: sender.name, to, toName, blocks: blockCount(file.size),
+    name: displayName(file),
+    size: file.size,
+    type: file.type || "",
+    sender: sender.participant_id,
+    senderName: sender.name,
+    to,
+    toName,
+    blocks: blockCount(file.size),
   };
 }
 
@@ -101,9 +127,17 @@ export function incomingRecord({ id, room, now, me, sender, senderName, body, na
   if (blocks !== blockCount(/** @type {number} */ (size))) return null;
   return {
     ...blankRecord(id, room, "in", now),
-    state: "offered", name: cleanName(name), size: /** @type {number} */ (size), type: typeof type === "string" ? type.slice(0, 255) : "",
-    sender, senderName, to: /** @type {string | null} */ (to), toName: to ? nameOf(/** @type {string} */ (to)) : null,
-    root: /** @type {string} */ (root), blocks: /** @type {number} */ (blocks), offerPeer: typeof peer === "string" ? peer : null,
+    state: "offered",
+    name: cleanName(name),
+    size: /** @type {number} */ (size),
+    type: typeof type === "string" ? type.slice(0, 255) : "",
+    sender,
+    senderName,
+    to: /** @type {string | null} */ (to),
+    toName: to ? nameOf(/** @type {string} */ (to)) : null,
+    root: /** @type {string} */ (root),
+    blocks: /** @type {number} */ (blocks),
+    offerPeer: typeof peer === "string" ? peer : null,
   };
 }
 
@@ -113,7 +147,11 @@ export function incomingRecord({ id, room, now, me, sender, senderName, body, na
  * @returns {TransferRecord}
  */
 export function tombstoneOf(record) {
-  return { ...blankRecord(record.id, record.room, record.direction, record.createdAt), state: record.state, dismissed: true };
+  return {
+    ...blankRecord(record.id, record.room, record.direction, record.createdAt),
+    state: record.state,
+    dismissed: true,
+  };
 }
 
 /**
@@ -178,6 +216,7 @@ export function displayName(file) {
 export function cleanName(name) {
   const text = typeof name === "string" ? name : "";
   const clean = text
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control and bidi characters are what it removes
     .replace(/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, "")
     .split(/[\\/]+/)
     .filter((part) => part && part !== "." && part !== "..")

@@ -18,7 +18,13 @@
 
 import { BLOCK_SIZE, blockCount, blockLength, readBlock } from "./integrity.js";
 import {
-  CHUNK_BYTES, ChannelSender, HASHES_PER_FRAME, HEADER_BYTES, decodeControl, encodeControl, encodeData,
+  CHUNK_BYTES,
+  ChannelSender,
+  decodeControl,
+  encodeControl,
+  encodeData,
+  HASHES_PER_FRAME,
+  HEADER_BYTES,
 } from "./transfer-wire.js";
 
 /** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
@@ -134,7 +140,10 @@ export class FileAhead {
   _read(first) {
     this.reads += 1;
     const start = first * BLOCK_SIZE;
-    const bytes = this.file.slice(start, start + this.readBlocks * BLOCK_SIZE).arrayBuffer().then((b) => new Uint8Array(b));
+    const bytes = this.file
+      .slice(start, start + this.readBlocks * BLOCK_SIZE)
+      .arrayBuffer()
+      .then((b) => new Uint8Array(b));
     bytes.catch(() => {}); // a read ahead nobody asks for must not be an unhandled rejection
     return { first, bytes };
   }
@@ -309,7 +318,11 @@ export class SendSession {
   async _sendHashes() {
     const { hashes } = this.options;
     for (let from = 0; from < hashes.length; from += HASHES_PER_FRAME) {
-      const frame = { t: /** @type {const} */ ("hashes"), from, hashes: hashes.slice(from, from + HASHES_PER_FRAME).join("") };
+      const frame = {
+        t: /** @type {const} */ ("hashes"),
+        from,
+        hashes: hashes.slice(from, from + HASHES_PER_FRAME).join(""),
+      };
       if (!(await this.sender.send(encodeControl(frame)))) return false;
     }
     return true;
@@ -329,7 +342,9 @@ export class SendSession {
     const chunk = this.options.chunkBytes ?? CHUNK_BYTES;
     for (let offset = 0; offset < length; offset += chunk) {
       const n = Math.min(chunk, length - offset);
-      const frame = bytes ? encodeData(block, offset, bytes.subarray(offset, offset + n)) : await /** @type {FileStream} */ (stream).frame(block, offset, n);
+      const frame = bytes
+        ? encodeData(block, offset, bytes.subarray(offset, offset + n))
+        : await /** @type {FileStream} */ (stream).frame(block, offset, n);
       if (!frame || this.closed) return false; // the file shrank, or the session is over
       if (!(await this.sender.send(frame))) return false;
       this.options.onBytes?.(n);

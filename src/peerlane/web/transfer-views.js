@@ -22,15 +22,35 @@ export function viewOf(r, live, { now, stalled, stallMs }) {
   const speedBps = r.state === "sending" || r.state === "receiving" ? speedOf(live.samples, now) : 0;
   const left = r.size - bytesDone;
   /** @type {TransferNote | null} */
-  const note = stalled ? { code: "stalled", seconds: Math.round(stallMs / 1000) } : FINAL.includes(r.state) && r.state !== "failed" ? null : live.note;
+  const note = stalled
+    ? { code: "stalled", seconds: Math.round(stallMs / 1000) }
+    : FINAL.includes(r.state) && r.state !== "failed"
+      ? null
+      : live.note;
   return {
-    id: r.id, direction: r.direction, state: stalled ? "stalled" : r.state, path: live.path, name: r.name, size: r.size, type: r.type,
-    sender: r.sender, senderName: r.senderName, to: r.to, toName: r.toName, root: r.root, bytesDone,
-    speedBps, etaSeconds: speedBps > 0 ? Math.ceil(left / speedBps) : left === 0 ? 0 : null,
-    error: r.error && { ...r.error }, note: note && { ...note },
+    id: r.id,
+    direction: r.direction,
+    state: stalled ? "stalled" : r.state,
+    path: live.path,
+    name: r.name,
+    size: r.size,
+    type: r.type,
+    sender: r.sender,
+    senderName: r.senderName,
+    to: r.to,
+    toName: r.toName,
+    root: r.root,
+    bytesDone,
+    speedBps,
+    etaSeconds: speedBps > 0 ? Math.ceil(left / speedBps) : left === 0 ? 0 : null,
+    error: r.error && { ...r.error },
+    note: note && { ...note },
     receivers: Object.entries(r.receivers).map(([participant, x]) => ({
-      participant, name: x.name, state: x.state,
-      bytesDone: Math.min(r.size, x.have * BLOCK_SIZE), path: live.sessions.has(participant) ? live.path : r.fileId ? "server" : null,
+      participant,
+      name: x.name,
+      state: x.state,
+      bytesDone: Math.min(r.size, x.have * BLOCK_SIZE),
+      path: live.sessions.has(participant) ? live.path : r.fileId ? "server" : null,
     })),
     createdAt: r.createdAt,
   };
@@ -59,8 +79,14 @@ export function statsOf(records, lives) {
   const out = {};
   for (const [id, live] of lives) {
     const record = /** @type {TransferRecord} */ (records.get(id));
-    const blocksVerified = record.direction === "in" ? live.receiver?.verifiedCount ?? record.have : 0;
-    out[id] = { bytesSent: live.bytesSent, bytesReceived: live.bytesReceived, path: live.path, blocksVerified, blocksBad: live.blocksBad };
+    const blocksVerified = record.direction === "in" ? (live.receiver?.verifiedCount ?? record.have) : 0;
+    out[id] = {
+      bytesSent: live.bytesSent,
+      bytesReceived: live.bytesReceived,
+      path: live.path,
+      blocksVerified,
+      blocksBad: live.blocksBad,
+    };
   }
   return out;
 }

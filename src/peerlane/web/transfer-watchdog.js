@@ -35,7 +35,8 @@ export class StallWatchdog {
    */
   watched(record, live) {
     if (record.dismissed) return false;
-    if (record.direction === "in") return record.accepted && !live.noFile && (record.state === "waiting" || record.state === "receiving");
+    if (record.direction === "in")
+      return record.accepted && !live.noFile && (record.state === "waiting" || record.state === "receiving");
     return record.state === "sending" && (live.sessions.size > 0 || !record.fileId);
   }
 

@@ -35,19 +35,19 @@ import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
 import { defaultPartialStore, indexedDbManifests, offerDownload } from "./opfs.js";
 import { FILE_OPS } from "./protocol.js";
-import { IncomingSide } from "./transfer-incoming.js";
 import { perform, stopMoving } from "./transfer-effects.js";
-import { ChangeBurst, Live, SPEED_WINDOW_MS, localMs, sameNote } from "./transfer-live.js";
+import { IncomingSide } from "./transfer-incoming.js";
+import { ChangeBurst, Live, localMs, SPEED_WINDOW_MS, sameNote } from "./transfer-live.js";
 import { FINAL, step } from "./transfer-machine.js";
 import { OutgoingSide } from "./transfer-outgoing.js";
-import { loadHashes, loaded, newTransferId, persisted, tombstoneOf, validId } from "./transfer-records.js";
-import { terminate, upload } from "./tus.js";
+import { loaded, loadHashes, newTransferId, persisted, tombstoneOf, validId } from "./transfer-records.js";
 import { statsOf, viewOf } from "./transfer-views.js";
 import { StallWatchdog } from "./transfer-watchdog.js";
+import { terminate, upload } from "./tus.js";
 
 export { DEFAULT_P2P_TIMEOUT_MS, TransferError } from "./transfer-outgoing.js";
-export { DEFAULT_STALL_MS } from "./transfer-watchdog.js";
 export { newTransferId } from "./transfer-records.js";
+export { DEFAULT_STALL_MS } from "./transfer-watchdog.js";
 
 /** @typedef {import("./opfs.js").PartialStore} PartialStore */
 /** @typedef {import("./opfs.js").ManifestStore} ManifestStore */
@@ -120,7 +120,10 @@ export class Transfers extends EventTarget {
     this._in = new IncomingSide(this);
     this._watchdog = new StallWatchdog(this, options.stallMs ?? localMs("peerlaneStallMs"));
     room.addEventListener("file", (ev) => this._closed || this._onFileMessage(/** @type {CustomEvent} */ (ev).detail));
-    room.addEventListener("datachannel", (ev) => this._closed || this._out.onDataChannel(/** @type {CustomEvent} */ (ev).detail));
+    room.addEventListener(
+      "datachannel",
+      (ev) => this._closed || this._out.onDataChannel(/** @type {CustomEvent} */ (ev).detail),
+    );
     room.addEventListener("peers", () => this._closed || this._in.onPeers());
   }
 
@@ -215,7 +218,11 @@ export class Transfers extends EventTarget {
    */
   _view(r) {
     const live = this._liveOf(r.id);
-    return viewOf(r, live, { now: this._clock.now(), stalled: live.stalled && this._watched(r, live), stallMs: this._watchdog.stallMs });
+    return viewOf(r, live, {
+      now: this._clock.now(),
+      stalled: live.stalled && this._watched(r, live),
+      stallMs: this._watchdog.stallMs,
+    });
   }
 
   // ---- the API, by side ---------------------------------------------------------------
@@ -266,7 +273,7 @@ export class Transfers extends EventTarget {
    */
   async getFile(id) {
     const record = this._records.get(id);
-    if (!record || record.direction !== "in" || record.state !== "done") return null;
+    if (record?.direction !== "in" || record.state !== "done") return null;
     return this._partials.file(id, record.name.split("/").pop() || record.name, record.type);
   }
 
@@ -292,7 +299,7 @@ export class Transfers extends EventTarget {
   retry(id) {
     const record = this._records.get(id);
     const live = this._live.get(id);
-    if (!record || !live || !live.stalled || !this._watched(record, live)) return false;
+    if (!record || !live?.stalled || !this._watched(record, live)) return false;
     live.stalled = false;
     live.progressAt = this._clock.now();
     if (record.direction === "in") this._in.retry(record, live);
@@ -349,7 +356,8 @@ export class Transfers extends EventTarget {
     this._names.set(msg.sender, msg.sender_name);
     const id = /** @type {string} */ (body.transfer);
     const record = this._records.get(id);
-    if (body.op === "offer" && record?.direction === "in" && msg.sender === record.sender) return this._in.offeredAgain(record, body);
+    if (body.op === "offer" && record?.direction === "in" && msg.sender === record.sender)
+      return this._in.offeredAgain(record, body);
     if (body.op === "offer") return record ? undefined : this._in.offered(msg, id, body, me);
     if (!record || record.dismissed) return;
     if (record.direction === "out") return this._out.fromReceiver(record, msg.sender, body);
@@ -367,7 +375,10 @@ export class Transfers extends EventTarget {
   /** @param {string} id */
   _liveOf(id) {
     let live = this._live.get(id);
-    if (!live) this._live.set(id, (live = new Live()));
+    if (!live) {
+      live = new Live();
+      this._live.set(id, live);
+    }
     return live;
   }
 
@@ -429,7 +440,9 @@ export class Transfers extends EventTarget {
 
   /** @param {TransferRecord} record */
   _saveHashes(record) {
-    return this._manifests.put({ id: `${record.id}/hashes`, room: "", hashes: record.hashes }).catch((err) => debug("transfer", "hashes not saved", err));
+    return this._manifests
+      .put({ id: `${record.id}/hashes`, room: "", hashes: record.hashes })
+      .catch((err) => debug("transfer", "hashes not saved", err));
   }
 
   /** Drop a transfer's hash lists (it is over). @param {string} id */

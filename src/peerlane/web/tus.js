@@ -33,7 +33,9 @@ export class TusError extends Error {
 
   /** Worth trying again later. */
   get transient() {
-    return this.status === 0 || this.status === 423 || this.status === 460 || (this.status >= 500 && this.status !== 507);
+    return (
+      this.status === 0 || this.status === 423 || this.status === 460 || (this.status >= 500 && this.status !== 507)
+    );
   }
 
   /** The upload URL is dead: a new upload is needed. */
@@ -67,7 +69,12 @@ export class TusError extends Error {
  * @returns {Promise<{url: string, fileId: string}>}
  */
 export async function upload(file, options) {
-  const ctx = { ...options, fetch: options.fetch ?? globalThis.fetch.bind(globalThis), sleep: options.sleep ?? sleep, sent: 0 };
+  const ctx = {
+    ...options,
+    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+    sleep: options.sleep ?? sleep,
+    sent: 0,
+  };
   let url = options.url ?? null;
   let offset = url ? await resumeOffset(ctx, url) : null;
   let recreated = false;
@@ -157,7 +164,11 @@ export function fileIdOf(url) {
 async function create(ctx, length) {
   const response = await send(ctx.fetch, ctx.endpoint, {
     method: "POST",
-    headers: { "Tus-Resumable": TUS_VERSION, "Upload-Length": String(length), "Upload-Metadata": encodeMetadata(ctx.metadata) },
+    headers: {
+      "Tus-Resumable": TUS_VERSION,
+      "Upload-Length": String(length),
+      "Upload-Metadata": encodeMetadata(ctx.metadata),
+    },
     signal: ctx.signal,
   });
   const location = response.headers.get("Location");
@@ -173,9 +184,14 @@ async function create(ctx, length) {
  * @returns {Promise<number>}
  */
 async function headOffset(ctx, url) {
-  const response = await send(ctx.fetch, url, { method: "HEAD", headers: { "Tus-Resumable": TUS_VERSION }, signal: ctx.signal });
+  const response = await send(ctx.fetch, url, {
+    method: "HEAD",
+    headers: { "Tus-Resumable": TUS_VERSION },
+    signal: ctx.signal,
+  });
   const offset = Number(response.headers.get("Upload-Offset"));
-  if (!response.ok || !Number.isInteger(offset) || response.headers.get("Upload-Offset") === null) throw await errorOf(response);
+  if (!response.ok || !Number.isInteger(offset) || response.headers.get("Upload-Offset") === null)
+    throw await errorOf(response);
   return offset;
 }
 
@@ -273,9 +289,13 @@ function backoff(failures) {
 function sleep(ms, signal) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 }

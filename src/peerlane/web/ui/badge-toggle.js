@@ -2,8 +2,8 @@
 // new messages from others while the tab is hidden put "(N) " before the title, with a
 // short chime, until the tab is visible again. One button, aria-pressed, remembered.
 
-import { NewMessageBadge, makeChime } from "../new-message-badge.js";
-import { ICONS, h, icon } from "./dom.js";
+import { makeChime, NewMessageBadge } from "../new-message-badge.js";
+import { h, ICONS, icon } from "./dom.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 
@@ -27,7 +27,9 @@ export function badgeToggle(room) {
   /** @type {(() => void) | null} */
   let chime = null;
   const badge = new NewMessageBadge({ page: document, storage: localStore(), ding: () => chime?.() });
-  const button = h("button", { type: "button", class: "icon-btn badge-toggle", "aria-label": LABEL }, [icon(ICONS.bell)]);
+  const button = h("button", { type: "button", class: "icon-btn badge-toggle", "aria-label": LABEL }, [
+    icon(ICONS.bell),
+  ]);
   const show = () => {
     button.setAttribute("aria-pressed", badge.enabled ? "true" : "false");
     button.title = badge.enabled

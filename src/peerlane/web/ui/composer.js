@@ -5,7 +5,7 @@
 // send, keeps the text in the box and offers to send it as a .txt file instead.
 
 import { lengthNote } from "../body-size.js";
-import { ICONS, h, icon } from "./dom.js";
+import { h, ICONS, icon } from "./dom.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 
@@ -83,7 +83,8 @@ export class Composer extends HTMLElement {
     const name = room?.roomInfo?.name;
     // A long room name would not fit the placeholder on one line (on a phone it is cut
     // off mid-line); the name is in the header anyway.
-    this.#input.placeholder = name && Array.from(name).length <= PLACEHOLDER_NAME_MAX ? `Message ${name}` : "Write a message";
+    this.#input.placeholder =
+      name && Array.from(name).length <= PLACEHOLDER_NAME_MAX ? `Message ${name}` : "Write a message";
     let draft = null;
     try {
       draft = this.#draftKey ? sessionStorage.getItem(this.#draftKey) : null;

@@ -14,7 +14,9 @@ import { errorMessage, h, icon } from "./dom.js";
 /** @typedef {typeof import("./file-drop.js")} FileDrop */
 
 const CLIP_ICON = ["m20 11.5-8 8a5 5 0 0 1-7-7l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15 7"];
-const FOLDER_ICON = ["M3 6.5a1.5 1.5 0 0 1 1.5-1.5H9l2 2.5h8.5A1.5 1.5 0 0 1 21 9v9a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 18Z"];
+const FOLDER_ICON = [
+  "M3 6.5a1.5 1.5 0 0 1 1.5-1.5H9l2 2.5h8.5A1.5 1.5 0 0 1 21 9v9a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 18Z",
+];
 
 export class FileBar extends HTMLElement {
   /** @type {RoomLike | null} */
@@ -37,7 +39,11 @@ export class FileBar extends HTMLElement {
         this.#dialogTitle,
         h("p", { class: "send-to-field" }, [h("label", { for: "file-recipient", text: "Send to" }), this.#recipient]),
         h("div", { class: "send-to-actions" }, [
-          h("button", { type: "button", class: "btn", id: "send-to-cancel", onclick: () => this.#dialog.close() }, "Cancel"),
+          h(
+            "button",
+            { type: "button", class: "btn", id: "send-to-cancel", onclick: () => this.#dialog.close() },
+            "Cancel",
+          ),
           h("button", { type: "submit", class: "btn primary", id: "send-to-confirm" }, "Send"),
         ]),
       ]),
@@ -54,11 +60,19 @@ export class FileBar extends HTMLElement {
     this.setAttribute("aria-label", "Send files or a folder");
     const send = (/** @type {File[]} */ files) => this.send(files);
     const filesPicker = drop.filePicker({ id: "send-files-input", label: "Send files", onFiles: send });
-    const folderPicker = drop.filePicker({ id: "send-folder-input", folder: true, label: "Send folder", onFiles: send });
+    const folderPicker = drop.filePicker({
+      id: "send-folder-input",
+      folder: true,
+      label: "Send folder",
+      onFiles: send,
+    });
     this.replaceChildren(
       filesPicker.input,
       folderPicker.input,
-      h("button", { type: "button", class: "btn subtle small-btn", onclick: filesPicker.open }, [icon(CLIP_ICON), "Send files"]),
+      h("button", { type: "button", class: "btn subtle small-btn", onclick: filesPicker.open }, [
+        icon(CLIP_ICON),
+        "Send files",
+      ]),
     );
     if (drop.canPickFolders()) {
       this.append(
@@ -132,7 +146,7 @@ export class FileBar extends HTMLElement {
     if (!engine || !files.length) return;
     try {
       engine.send(files, to);
-      const what = files.length === 1 ? files[0]?.name ?? "a file" : `${files.length} files`;
+      const what = files.length === 1 ? (files[0]?.name ?? "a file") : `${files.length} files`;
       this.transferPanel?.announce(`Offering ${what} to ${who}. Progress is under Files.`);
     } catch (err) {
       this.#notice(errorMessage(err, "Couldn't send the files."), "send_files");

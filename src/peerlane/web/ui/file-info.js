@@ -94,7 +94,8 @@ export function fileKind(name, type) {
   if (t.startsWith("video/")) return "video";
   if (t.startsWith("audio/")) return "audio";
   if (/(zip|tar|gzip|x-7z|rar|bzip|xz|zstd|compressed|archive|diskimage|iso9660)/.test(t)) return "archive";
-  if (/(pdf|msword|officedocument|opendocument|rtf|epub|text\/plain|text\/markdown|text\/csv)/.test(t)) return "document";
+  if (/(pdf|msword|officedocument|opendocument|rtf|epub|text\/plain|text\/markdown|text\/csv)/.test(t))
+    return "document";
   if (/(javascript|json|x-python|x-sh|text\/html|text\/css|xml|x-c|typescript|yaml|toml)/.test(t)) return "code";
   const base = name.split("/").pop() ?? name;
   const dot = base.lastIndexOf(".");

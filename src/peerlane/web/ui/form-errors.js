@@ -11,7 +11,10 @@ export const ROOM_NAME_MAX = 80;
 
 /** @type {[RegExp, string][]} the field the server named, in plain words */
 const FIELDS = [
-  [/\bdisplay_name\b/, `Your name can be at most ${NAME_MAX} characters, and not only spaces. Shorten it and try again.`],
+  [
+    /\bdisplay_name\b/,
+    `Your name can be at most ${NAME_MAX} characters, and not only spaces. Shorten it and try again.`,
+  ],
   [/\bname\b/, `The room name can be at most ${ROOM_NAME_MAX} characters. Shorten it and try again.`],
   [/\bcode\b/, "That doesn't look like a room code. It is a number and two words, like 7-amber-falcon."],
   [/\btoken\b/, "This invite link is damaged. Ask for the link again, or use the room code on the home page."],

@@ -3,11 +3,11 @@
 // the name is remembered (join-now.js), else with a form.
 
 import * as api from "../api.js";
-import { ICONS, busyMain, h, icon } from "./dom.js";
-import { ROOM_NAME_MAX, formErrorText } from "./form-errors.js";
-import { codeField, joinByCode, limitLength, nameField, submit, takeName } from "./join-form.js";
 import { handOverSession } from "../handover.js";
 import { inviteToken, joinWithToken, takeEarlyJoin } from "../join-now.js";
+import { busyMain, h, ICONS, icon } from "./dom.js";
+import { formErrorText, ROOM_NAME_MAX } from "./form-errors.js";
+import { codeField, joinByCode, limitLength, nameField, submit, takeName } from "./join-form.js";
 import { navigate, roomPath } from "./nav.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */
@@ -19,7 +19,10 @@ import { navigate, roomPath } from "./nav.js";
  */
 function brand(heading = false) {
   return h("header", { class: "brand" }, [
-    h(heading ? "h1" : "p", { class: "brand-name" }, [h("span", { class: "brand-mark", "aria-hidden": "true" }), "peerlane"]),
+    h(heading ? "h1" : "p", { class: "brand-name" }, [
+      h("span", { class: "brand-mark", "aria-hidden": "true" }),
+      "peerlane",
+    ]),
     h("p", { class: "brand-tag", text: "Group chat that goes straight from browser to browser." }),
   ]);
 }
@@ -43,7 +46,12 @@ export class HomePage extends HTMLElement {
       placeholder: name.input.value ? `${name.input.value}'s room` : "Friday plans",
     });
     const roomNameNote = h("p", { class: "field-note", id: "room-name-note", role: "status" });
-    limitLength(roomName, ROOM_NAME_MAX, roomNameNote, `Room names can be at most ${ROOM_NAME_MAX} characters, so this one was shortened.`);
+    limitLength(
+      roomName,
+      ROOM_NAME_MAX,
+      roomNameNote,
+      `Room names can be at most ${ROOM_NAME_MAX} characters, so this one was shortened.`,
+    );
     name.input.addEventListener("input", () => {
       const v = name.input.value.trim();
       roomName.placeholder = v ? `${v}'s room` : "Friday plans";
@@ -54,7 +62,11 @@ export class HomePage extends HTMLElement {
 
     const createForm = h("form", { class: "stack", "aria-labelledby": "create-title" }, [
       h("h2", { id: "create-title", class: "card-title", text: "Start a new room" }),
-      h("div", { class: "field" }, [h("label", { for: "room-name", text: "Room name (optional)" }), roomName, roomNameNote]),
+      h("div", { class: "field" }, [
+        h("label", { for: "room-name", text: "Room name (optional)" }),
+        roomName,
+        roomNameNote,
+      ]),
       createAlert,
       create,
     ]);
@@ -65,7 +77,9 @@ export class HomePage extends HTMLElement {
       code.field,
       join,
     ]);
-    const clearAlerts = () => [nameAlert, createAlert, joinAlert].forEach((a) => (a.textContent = ""));
+    const clearAlerts = () => {
+      for (const a of [nameAlert, createAlert, joinAlert]) a.textContent = "";
+    };
 
     createForm.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -91,14 +105,18 @@ export class HomePage extends HTMLElement {
         brand(true),
         h("div", { class: "card" }, [
           name.field,
-          h("div", { class: "entry-split" }, [createForm, h("div", { class: "or", "aria-hidden": "true" }, [h("span", { text: "or" })]), joinForm]),
-        ]),
-        h("p", { class: "entry-foot muted", text: "No accounts. Messages are kept on this server for the room's members; while it's unreachable, people keep chatting directly." }),
-        h("p", { class: "entry-foot share-foot" }, [
-          h("a", { href: "/share", class: "share-entry-link" }, [
-            icon(ICONS.share),
-            "Share files by link",
+          h("div", { class: "entry-split" }, [
+            createForm,
+            h("div", { class: "or", "aria-hidden": "true" }, [h("span", { text: "or" })]),
+            joinForm,
           ]),
+        ]),
+        h("p", {
+          class: "entry-foot muted",
+          text: "No accounts. Messages are kept on this server for the room's members; while it's unreachable, people keep chatting directly.",
+        }),
+        h("p", { class: "entry-foot share-foot" }, [
+          h("a", { href: "/share", class: "share-entry-link" }, [icon(ICONS.share), "Share files by link"]),
           h("span", { class: "muted", text: " — no room needed: upload once, send a link." }),
         ]),
       ]),
@@ -194,7 +212,8 @@ function enterRoom(out) {
   navigate(roomPath(out.room.id), { replace: true });
 }
 
-const INCOMPLETE_LINK = "This invite link is incomplete. Ask for the link again, or use the room code on the home page.";
+const INCOMPLETE_LINK =
+  "This invite link is incomplete. Ask for the link again, or use the room code on the home page.";
 
 customElements.define("pl-home-page", HomePage);
 customElements.define("pl-join-page", JoinPage);

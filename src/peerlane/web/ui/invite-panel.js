@@ -3,9 +3,9 @@
 // see the live invite to pass it on; a dead invite shows no QR code and cannot be copied.
 
 import * as api from "../api.js";
-import { ICONS, append, errorMessage, formatDuration, formatFull, h, icon, parseSvg } from "./dom.js";
-import { whenConnected } from "./connection-panel.js";
 import { takeInvite } from "../handover.js";
+import { whenConnected } from "./connection-panel.js";
+import { append, errorMessage, formatDuration, formatFull, h, ICONS, icon, parseSvg } from "./dom.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 
@@ -42,7 +42,9 @@ function inviteList(value) {
  */
 function sameInvite(a, b) {
   if (!a || !b) return a === b;
-  return a.id === b.id && a.status === b.status && a.expires_at === b.expires_at && a.uses === b.uses && a.code === b.code;
+  return (
+    a.id === b.id && a.status === b.status && a.expires_at === b.expires_at && a.uses === b.uses && a.code === b.code
+  );
 }
 
 export class InvitePanel extends HTMLElement {
@@ -233,7 +235,9 @@ export class InvitePanel extends HTMLElement {
         qr,
         h("div", { class: "invite-text" }, [
           h("p", { class: "invite-expiry", "data-testid": "invite-expiry" }),
-          live ? h("p", { class: "muted small", text: "Scan the QR code with a phone's camera to open the invite." }) : null,
+          live
+            ? h("p", { class: "muted small", text: "Scan the QR code with a phone's camera to open the invite." })
+            : null,
         ]),
       ]),
     ]);
@@ -334,9 +338,10 @@ export class InvitePanel extends HTMLElement {
     if (this.#busy) return;
     this.#busy = true;
     this.#error.textContent = "";
-    const focusedText = document.activeElement instanceof HTMLButtonElement && this.contains(document.activeElement)
-      ? document.activeElement.textContent
-      : null;
+    const focusedText =
+      document.activeElement instanceof HTMLButtonElement && this.contains(document.activeElement)
+        ? document.activeElement.textContent
+        : null;
     this.#render();
     try {
       const result = /** @type {InviteView | {invite?: InviteView}} */ (await call());

@@ -4,8 +4,8 @@
 
 import * as api from "../api.js";
 import { handOverSession } from "../handover.js";
-import { h, rememberName, rememberedName } from "./dom.js";
-import { NAME_MAX, clip, formErrorText } from "./form-errors.js";
+import { h, rememberedName, rememberName } from "./dom.js";
+import { clip, formErrorText, NAME_MAX } from "./form-errors.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */
 
@@ -114,7 +114,7 @@ export function takeName(input, alert) {
 export async function submit(root, alert, button, call) {
   const buttons = /** @type {HTMLButtonElement[]} */ (Array.from(root.querySelectorAll("button")));
   alert.textContent = "";
-  buttons.forEach((b) => (b.disabled = true));
+  for (const b of buttons) b.disabled = true;
   button.setAttribute("aria-busy", "true");
   button.classList.add("busy");
   try {
@@ -123,7 +123,7 @@ export async function submit(root, alert, button, call) {
     alert.textContent = formErrorText(err);
     return null;
   } finally {
-    buttons.forEach((b) => (b.disabled = false));
+    for (const b of buttons) b.disabled = false;
     button.removeAttribute("aria-busy");
     button.classList.remove("busy");
     // Disabling the focused button dropped focus to the page: give it back.
@@ -194,7 +194,10 @@ export function joinPrompt(root, { expired, onJoined }) {
     if (out) onJoined(out);
   });
   const main = h("main", { class: "entry", id: "main" }, [
-    h("div", { class: "card narrow" }, [form, h("p", { class: "card-foot" }, [h("a", { href: "/", text: "Start a room of your own" })])]),
+    h("div", { class: "card narrow" }, [
+      form,
+      h("p", { class: "card-foot" }, [h("a", { href: "/", text: "Start a room of your own" })]),
+    ]),
   ]);
   const focus = () => {
     if (matchMedia("(pointer: fine)").matches) (name.input.value ? code.input : name.input).focus();

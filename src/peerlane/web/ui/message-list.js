@@ -65,11 +65,10 @@ export class MessageList extends HTMLElement {
   #spacer = h("div", { class: "ml-spacer" });
   #rowsBox = h("div", { class: "ml-rows" });
   #head = h("div", { class: "ml-head" });
-  #jump = h(
-    "button",
-    { type: "button", class: "ml-jump", "data-action": "jump", hidden: true },
-    [h("span", { text: "New messages" }), h("span", { "aria-hidden": "true", text: " ↓" })],
-  );
+  #jump = h("button", { type: "button", class: "ml-jump", "data-action": "jump", hidden: true }, [
+    h("span", { text: "New messages" }),
+    h("span", { "aria-hidden": "true", text: " ↓" }),
+  ]);
 
   connectedCallback() {
     this.setAttribute("role", "log");
@@ -117,7 +116,7 @@ export class MessageList extends HTMLElement {
     this.#room = room;
     room?.addEventListener("change", this.#onChange);
     this.#v.clear();
-    this.#rows.forEach((r) => r.el.remove());
+    for (const r of this.#rows.values()) r.el.remove();
     this.#rows.clear();
     this.#stick = true;
     this.#unseen = 0;
@@ -188,8 +187,8 @@ export class MessageList extends HTMLElement {
     if (!(button instanceof HTMLButtonElement)) {
       // A tap on a bubble shows its actions on touch screens (no hover there).
       const row = target.closest(".ml-row");
-      const key = row instanceof HTMLElement ? row.dataset.key ?? "" : "";
-      this.#selected = key && key !== this.#selected && !!target.closest(".msg") ? key : "";
+      const key = row instanceof HTMLElement ? (row.dataset.key ?? "") : "";
+      this.#selected = key && key !== this.#selected && target.closest(".msg") ? key : "";
       for (const [k, r] of this.#rows) r.el.classList.toggle("selected", k === this.#selected);
       return;
     }
@@ -268,8 +267,8 @@ export class MessageList extends HTMLElement {
     const v = this.#v;
     const n = v.count;
     const view = this.clientHeight;
-    /** @type {HTMLElement} */
-    const scroller = this;
+    // biome-ignore lint/complexity/noUselessThisAlias: as a plain HTMLElement, or tsc takes scrollTop for an unassigned field
+    const scroller = /** @type {HTMLElement} */ (this);
     let top = scroller.scrollTop;
     let start = 0;
     let end = -1;
@@ -322,7 +321,8 @@ export class MessageList extends HTMLElement {
     const v = this.#v;
     for (let i = start; i <= end; i++) wanted.add(/** @type {string} */ (v.keyAt(i)));
     const focused = document.activeElement?.closest?.("[data-key]");
-    const focusKey = focused instanceof HTMLElement && this.#rowsBox.contains(focused) ? focused.dataset.key : undefined;
+    const focusKey =
+      focused instanceof HTMLElement && this.#rowsBox.contains(focused) ? focused.dataset.key : undefined;
     if (focusKey && v.has(focusKey)) wanted.add(focusKey);
 
     for (const [key, row] of this.#rows) {
@@ -425,7 +425,9 @@ export class MessageList extends HTMLElement {
     const room = this.#room;
     if (!room || document.visibilityState !== "visible" || !this.#v.count || !this.clientHeight) return;
     // The newest *visible* row with a seq: unsent rows sort last and have none.
-    const seq = this.#v.newestInView(this.scrollTop - this.#base, this.clientHeight, (m) => (typeof m.seq === "number" ? m.seq : undefined));
+    const seq = this.#v.newestInView(this.scrollTop - this.#base, this.clientHeight, (m) =>
+      typeof m.seq === "number" ? m.seq : undefined,
+    );
     if (seq !== undefined && seq > this.#lastRead) {
       this.#lastRead = seq;
       room.markRead(seq);

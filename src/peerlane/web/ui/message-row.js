@@ -2,7 +2,7 @@
 // reactions, the actions), rebuilt only when what it shows changes (signature).
 
 import { linkify } from "../linkify.js";
-import { ICONS, formatDay, formatFull, formatTime, h, icon } from "./dom.js";
+import { formatDay, formatFull, formatTime, h, ICONS, icon } from "./dom.js";
 
 /** @typedef {import("./types.js").ChatMessageView} ChatMessageView */
 
@@ -87,8 +87,7 @@ export function rowContext(m, prev, me, readers = []) {
   const t = millis(m);
   const day = formatDay(new Date(t));
   const newDay = !prev || formatDay(new Date(millis(prev))) !== day;
-  const grouped =
-    !!prev && !newDay && prev.sender === m.sender && Math.abs(t - millis(prev)) < GROUP_GAP_S * 1000;
+  const grouped = !!prev && !newDay && prev.sender === m.sender && Math.abs(t - millis(prev)) < GROUP_GAP_S * 1000;
   return { mine: m.sender === me, me, day: newDay ? day : "", grouped, readers };
 }
 
@@ -195,7 +194,10 @@ export function fillRow(el, m, ctx) {
               ? `${n === 1 ? "You" : `You and ${n - 1} more`} reacted with ${emoji}; click to remove yours`
               : `${n} reacted with ${emoji}; click to add yours`,
           },
-          [h("span", { class: "reaction-emoji", "aria-hidden": "true", text: emoji }), h("span", { class: "reaction-count", "aria-hidden": "true", text: String(n) })],
+          [
+            h("span", { class: "reaction-emoji", "aria-hidden": "true", text: emoji }),
+            h("span", { class: "reaction-count", "aria-hidden": "true", text: String(n) }),
+          ],
         ),
       );
     }
@@ -255,7 +257,11 @@ export function fillRow(el, m, ctx) {
         },
         [
           icon(/** @type {string[]} */ (STATE_ICON[state]), "icon state-icon"),
-          h("span", { class: "state-text", "aria-hidden": cut ? "true" : null, text: read ? read.short : STATE_TEXT[state] ?? state }),
+          h("span", {
+            class: "state-text",
+            "aria-hidden": cut ? "true" : null,
+            text: read ? read.short : (STATE_TEXT[state] ?? state),
+          }),
           cut ? h("span", { class: "visually-hidden", text: read.full }) : null,
         ],
       ),
@@ -299,4 +305,3 @@ export function fillRow(el, m, ctx) {
     again?.focus();
   }
 }
-

@@ -6,8 +6,8 @@
 //                      for everyone else, and while there is nobody to list).
 
 import * as api from "../api.js";
-import { errorCode, errorMessage, errorStatus, h } from "./dom.js";
 import { whenConnected } from "./connection-panel.js";
+import { errorCode, errorMessage, errorStatus, h } from "./dom.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 /** @typedef {{id: string, name: string, online: boolean}} Person */

@@ -11,7 +11,7 @@
 import { ChatRoom, prepareRoom } from "../chat.js";
 import { takeSession, takeSocket } from "../handover.js";
 import { ERROR_CODES } from "../protocol.js";
-import { ICONS, busyMain, errorCode, errorMessage, errorStatus, h, icon } from "./dom.js";
+import { busyMain, errorCode, errorMessage, errorStatus, h, ICONS, icon } from "./dom.js";
 import { joinPrompt } from "./join-form.js";
 import { navigate, roomPath } from "./nav.js";
 
@@ -30,7 +30,9 @@ import { navigate, roomPath } from "./nav.js";
 /** @typedef {typeof import("./file-drop.js") & {Roster: typeof import("./people-panel.js").Roster, endedPanel: typeof import("./room-status.js").endedPanel, badgeToggle: typeof import("./badge-toggle.js").badgeToggle}} Loaded */
 
 /** A socket or a request refused with these: not (or no longer) a member of the room. */
-const NOT_A_MEMBER = new Set(/** @type {string[]} */ ([ERROR_CODES.UNAUTHORIZED, ERROR_CODES.TOKEN_EXPIRED, ERROR_CODES.FORBIDDEN]));
+const NOT_A_MEMBER = new Set(
+  /** @type {string[]} */ ([ERROR_CODES.UNAUTHORIZED, ERROR_CODES.TOKEN_EXPIRED, ERROR_CODES.FORBIDDEN]),
+);
 /** The first render, and loading what it needs, wait at most this long for the first
  * direct links (ChatRoom.linksSettled). */
 const FIRST_RENDER_WAIT_MS = 250;
@@ -194,7 +196,12 @@ export class RoomPage extends HTMLElement {
   /** @param {unknown} err */
   #renderFailure(err) {
     document.title = "Can't open the room — peerlane";
-    const retry = h("button", { type: "button", class: "btn primary", text: "Try again", onclick: () => void this.#open() });
+    const retry = h("button", {
+      type: "button",
+      class: "btn primary",
+      text: "Try again",
+      onclick: () => void this.#open(),
+    });
     this.replaceChildren(
       h("main", { class: "entry", id: "main" }, [
         h("div", { class: "card narrow stack" }, [
@@ -244,7 +251,12 @@ export class RoomPage extends HTMLElement {
     people.roomName = roomName;
 
     const skip = h("a", { class: "skip-link", href: "#message-input", text: "Skip to the message box" });
-    const fileNews = h("p", { class: "visually-hidden", role: "status", "aria-live": "polite", "data-testid": "transfer-news" });
+    const fileNews = h("p", {
+      class: "visually-hidden",
+      role: "status",
+      "aria-live": "polite",
+      "data-testid": "transfer-news",
+    });
     transferPanel.liveRegion = fileNews;
     const layout = h("div", { class: "room-layout" }, [skip, header, main, sheet, fileNews]);
     sheet.build({
@@ -342,7 +354,8 @@ export class RoomPage extends HTMLElement {
    */
   #toast(box, text, code = "") {
     for (const old of Array.from(box.children)) {
-      if (old.firstChild?.textContent === text || (code && /** @type {HTMLElement} */ (old).dataset.code === code)) old.remove();
+      if (old.firstChild?.textContent === text || (code && /** @type {HTMLElement} */ (old).dataset.code === code))
+        old.remove();
     }
     const note = h("div", { class: "toast", role: "alert", "data-code": code || null }, [h("span", { text })]);
     const close = h("button", { type: "button", class: "icon-btn", "aria-label": "Dismiss" }, [icon(ICONS.close)]);

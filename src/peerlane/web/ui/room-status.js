@@ -5,8 +5,8 @@
 // endedPanel(why)    what replaces the composer once the room ended for good.
 
 import { ERROR_CODES } from "../protocol.js";
-import { h, joinNames } from "./dom.js";
 import { directCount, statusText } from "./connection-panel.js";
+import { h, joinNames } from "./dom.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 

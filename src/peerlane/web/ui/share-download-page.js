@@ -4,14 +4,15 @@
 
 import { ERROR_CODES } from "../protocol.js";
 import { getShare } from "../share-api.js";
-import { ICONS, errorCode, errorMessage, errorStatus, formatFull, h, icon } from "./dom.js";
+import { errorCode, errorMessage, errorStatus, formatFull, h, ICONS, icon } from "./dom.js";
 import { fileKind, formatBytes, kindIcon } from "./file-info.js";
 import { brandLink, expiryText } from "./share-parts.js";
 
 /** @typedef {import("../share-api.js").ShareView} ShareView */
 
 /** What a link that does not work means, in plain words. */
-const LINK_EXPIRED = "This link has expired, and its files were deleted from the server. Ask the sender for a new link.";
+const LINK_EXPIRED =
+  "This link has expired, and its files were deleted from the server. Ask the sender for a new link.";
 const LINK_UNKNOWN = "No share has this link. Check that you copied the whole link, or ask the sender for a new one.";
 
 export class ShareDownloadPage extends HTMLElement {
@@ -19,20 +20,20 @@ export class ShareDownloadPage extends HTMLElement {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #refresh;
   #card = h("section", { class: "card share-card", "aria-labelledby": "share-title", "aria-busy": "true" });
-  #foot = h("p", { class: "entry-foot muted" }, ["Shared with peerlane. ", h("a", { href: "/share", text: "Share files of your own" })]);
+  #foot = h("p", { class: "entry-foot muted" }, [
+    "Shared with peerlane. ",
+    h("a", { href: "/share", text: "Share files of your own" }),
+  ]);
 
   connectedCallback() {
     document.title = "Shared files — peerlane";
     this.#token = decodeURIComponent(location.hash.replace(/^#/, "")).trim();
-    this.replaceChildren(
-      h("main", { class: "entry share-entry", id: "main" }, [
-        brandLink(),
-        this.#card,
-        this.#foot,
-      ]),
-    );
+    this.replaceChildren(h("main", { class: "entry share-entry", id: "main" }, [brandLink(), this.#card, this.#foot]));
     this.#card.replaceChildren(
-      h("p", { class: "opening", role: "status" }, [h("span", { class: "spinner", "aria-hidden": "true" }), "Loading the files…"]),
+      h("p", { class: "opening", role: "status" }, [
+        h("span", { class: "spinner", "aria-hidden": "true" }),
+        "Loading the files…",
+      ]),
     );
     void this.#load();
   }
@@ -43,7 +44,10 @@ export class ShareDownloadPage extends HTMLElement {
 
   async #load() {
     if (!this.#token) {
-      this.#problem("This link is incomplete", "The part after the # is missing. Check that you copied the whole link.");
+      this.#problem(
+        "This link is incomplete",
+        "The part after the # is missing. Check that you copied the whole link.",
+      );
       return;
     }
     try {
@@ -79,7 +83,9 @@ export class ShareDownloadPage extends HTMLElement {
         h("h1", { id: "share-title", class: "card-title", text: title }),
         h("p", { role: "alert", text }),
         h("p", { class: "btn-row" }, [
-          retry ? h("button", { type: "button", class: "btn primary", text: "Try again", onclick: () => void this.#load() }) : null,
+          retry
+            ? h("button", { type: "button", class: "btn primary", text: "Try again", onclick: () => void this.#load() })
+            : null,
           h("a", { href: "/share", class: retry ? "btn" : "btn primary", text: "Share files of your own" }),
         ]),
       ]),
@@ -116,28 +122,48 @@ export class ShareDownloadPage extends HTMLElement {
             [icon(ICONS.down), h("span", { class: "dl-text", text: "Download" })],
           );
       list.append(
-        h("li", { class: "file-row", "data-testid": "share-file", "data-file-id": f.id, "data-exhausted": exhausted ? "true" : null }, [
-          kindIcon(fileKind(f.name, f.type)),
-          h("div", { class: "file-main" }, [
-            h("div", { class: "file-line" }, [
-              h("span", { class: "file-name", text: f.name, title: f.name }),
-              h("span", { class: "file-size", text: formatBytes(f.size) }),
+        h(
+          "li",
+          {
+            class: "file-row",
+            "data-testid": "share-file",
+            "data-file-id": f.id,
+            "data-exhausted": exhausted ? "true" : null,
+          },
+          [
+            kindIcon(fileKind(f.name, f.type)),
+            h("div", { class: "file-main" }, [
+              h("div", { class: "file-line" }, [
+                h("span", { class: "file-name", text: f.name, title: f.name }),
+                h("span", { class: "file-size", text: formatBytes(f.size) }),
+              ]),
+              max != null && !exhausted
+                ? h("p", {
+                    class: "muted small file-sub",
+                    text: `${max - used} of ${max} ${max === 1 ? "download" : "downloads"} left`,
+                  })
+                : null,
             ]),
-            max != null && !exhausted
-              ? h("p", { class: "muted small file-sub", text: `${max - used} of ${max} ${max === 1 ? "download" : "downloads"} left` })
-              : null,
-          ]),
-          action,
-        ]),
+            action,
+          ],
+        ),
       );
     }
     const when = new Date(share.expires_at * 1000);
     this.#card.replaceChildren(
       h("div", { class: "stack" }, [
         h("div", { class: "share-head" }, [
-          h("h1", { id: "share-title", class: "card-title", text: files.length === 1 ? "A file was shared with you" : "Files shared with you" }),
+          h("h1", {
+            id: "share-title",
+            class: "card-title",
+            text: files.length === 1 ? "A file was shared with you" : "Files shared with you",
+          }),
           h("p", { class: "muted" }, [
-            h("span", { "data-testid": "share-expiry", title: `Expires ${formatFull(when)}`, text: expiryText(share.expires_at) }),
+            h("span", {
+              "data-testid": "share-expiry",
+              title: `Expires ${formatFull(when)}`,
+              text: expiryText(share.expires_at),
+            }),
             files.length ? ` · ${files.length} ${files.length === 1 ? "file" : "files"}, ${formatBytes(total)}` : "",
           ]),
         ]),
@@ -145,7 +171,9 @@ export class ShareDownloadPage extends HTMLElement {
           ? list
           : h("div", { class: "stack" }, [
               h("p", { role: "status", text: "There are no files here yet. The sender may still be uploading them." }),
-              h("p", {}, [h("button", { type: "button", class: "btn", text: "Check again", onclick: () => void this.#load() })]),
+              h("p", {}, [
+                h("button", { type: "button", class: "btn", text: "Check again", onclick: () => void this.#load() }),
+              ]),
             ]),
         files.length
           ? h("p", {
@@ -167,7 +195,9 @@ export class ShareDownloadPage extends HTMLElement {
           if (!this.isConnected) return;
           this.#render(share);
           if (focused) {
-            const again = Array.from(this.querySelectorAll("[aria-label]")).find((el) => el.getAttribute("aria-label") === focused);
+            const again = Array.from(this.querySelectorAll("[aria-label]")).find(
+              (el) => el.getAttribute("aria-label") === focused,
+            );
             /** @type {HTMLElement | undefined} */ (again)?.focus();
           }
         })

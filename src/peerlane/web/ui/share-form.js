@@ -1,7 +1,7 @@
 // The share page's first step (ui/share-page.js): the files chosen so far, how long the
 // link lasts, how often each file may be downloaded, and the Upload button.
 
-import { ICONS, h, icon } from "./dom.js";
+import { h, ICONS, icon } from "./dom.js";
 import { filePicker } from "./file-drop.js";
 import { fileKind, formatBytes, kindIcon } from "./file-info.js";
 

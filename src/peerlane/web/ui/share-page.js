@@ -4,14 +4,14 @@
 // this device". The files go up through an upload queue (share-uploads.js); this module
 // is the page: the form, the rows of the uploads, the link, the shares made here.
 
-import { UPLOADS, createShare, deleteShare, localLink } from "../share-api.js";
-import { finishShare, forgetShare, saveShare, savedShares } from "../share-store.js";
+import { createShare, deleteShare, localLink, UPLOADS } from "../share-api.js";
+import { finishShare, forgetShare, savedShares, saveShare } from "../share-store.js";
 import { UploadItem, UploadQueue } from "../share-uploads.js";
 import { errorMessage, errorStatus, h } from "./dom.js";
 import { attachDrop, guardPageDrops } from "./file-drop.js";
 import { shareForm } from "./share-form.js";
 import { brandLink, expiryText } from "./share-parts.js";
-import { UploadRow, mineRow, readyView } from "./share-views.js";
+import { mineRow, readyView, UploadRow } from "./share-views.js";
 
 /** @typedef {import("../share-api.js").CreatedShare} CreatedShare */
 /** @typedef {import("../share-store.js").SavedFile} SavedFile */
@@ -146,7 +146,11 @@ export class SharePage extends HTMLElement {
       complete: false,
       qr_svg: created.qr_svg,
     });
-    const queue = this.#startQueue(share, files.map((f) => new UploadItem(f)), false);
+    const queue = this.#startQueue(
+      share,
+      files.map((f) => new UploadItem(f)),
+      false,
+    );
     this.#renderUploading();
     await this.#uploadAll(queue, () => queue.run());
   }
@@ -168,8 +172,12 @@ export class SharePage extends HTMLElement {
     };
     this.#rows = items.map((item) => new UploadRow(item, retry));
     const rowOf = new Map(this.#rows.map((row) => [row.item, row]));
-    queue.addEventListener("change", (event) => rowOf.get(/** @type {CustomEvent<UploadItem>} */ (event).detail)?.changed());
-    queue.addEventListener("progress", (event) => rowOf.get(/** @type {CustomEvent<UploadItem>} */ (event).detail)?.progressed());
+    queue.addEventListener("change", (event) =>
+      rowOf.get(/** @type {CustomEvent<UploadItem>} */ (event).detail)?.changed(),
+    );
+    queue.addEventListener("progress", (event) =>
+      rowOf.get(/** @type {CustomEvent<UploadItem>} */ (event).detail)?.progressed(),
+    );
     this.#share = share;
     this.#queue = queue;
     this.#resumed = resumed;
@@ -177,7 +185,11 @@ export class SharePage extends HTMLElement {
   }
 
   #renderUploading() {
-    const list = h("ul", { class: "file-list uploads", "aria-label": "Uploads" }, this.#rows.map((r) => r.el));
+    const list = h(
+      "ul",
+      { class: "file-list uploads", "aria-label": "Uploads" },
+      this.#rows.map((r) => r.el),
+    );
     const cancel = h("button", {
       type: "button",
       class: "btn",
@@ -293,7 +305,9 @@ export class SharePage extends HTMLElement {
       this.#chosen = [];
       this.#renderForm();
       this.#alert.textContent = "";
-      this.#card.prepend(h("p", { class: "notice ok", role: "status", text: "The share was deleted. Its link no longer works." }));
+      this.#card.prepend(
+        h("p", { class: "notice ok", role: "status", text: "The share was deleted. Its link no longer works." }),
+      );
       /** @type {HTMLElement | null} */ (this.#card.querySelector(".pick-zone .btn"))?.focus();
     }
     this.#renderMine();
@@ -352,7 +366,8 @@ export class SharePage extends HTMLElement {
       items.push(item);
     }
     if (missing.length === pending.length) {
-      if (note) note.textContent = `Those aren't the files that were left to upload. Pick ${pending.map((f) => f.name).join(", ")}.`;
+      if (note)
+        note.textContent = `Those aren't the files that were left to upload. Pick ${pending.map((f) => f.name).join(", ")}.`;
       return;
     }
     if (note) note.textContent = "";

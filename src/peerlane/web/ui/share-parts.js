@@ -15,7 +15,10 @@ export function expiryText(expiresAt) {
 /** The product's name as a link home, above the cards. */
 export function brandLink() {
   return h("header", { class: "brand" }, [
-    h("a", { href: "/", class: "brand-name brand-link" }, [h("span", { class: "brand-mark", "aria-hidden": "true" }), "peerlane"]),
+    h("a", { href: "/", class: "brand-name brand-link" }, [
+      h("span", { class: "brand-mark", "aria-hidden": "true" }),
+      "peerlane",
+    ]),
   ]);
 }
 

@@ -1,9 +1,9 @@
 // The views of the share page (ui/share-page.js): a row per file being uploaded, the card
 // with the link once every file is up, and a row per share made in this browser.
 
-import { ICONS, errorMessage, formatFull, h, icon, parseSvg } from "./dom.js";
+import { errorMessage, formatFull, h, ICONS, icon, parseSvg } from "./dom.js";
 import { filePicker } from "./file-drop.js";
-import { SpeedMeter, fileKind, formatBytes, formatRate, kindIcon } from "./file-info.js";
+import { fileKind, formatBytes, formatRate, kindIcon, SpeedMeter } from "./file-info.js";
 import { copyText, expiryText } from "./share-parts.js";
 
 /** @typedef {import("../share-uploads.js").UploadItem} UploadItem */
@@ -29,7 +29,11 @@ export class UploadRow {
     this.onRetry = onRetry;
     const { name } = item.info;
     const kind = fileKind(name, item.info.type);
-    this.progress = h("progress", { max: String(Math.max(1, item.info.size)), value: "0", "aria-label": `Upload of ${name}` });
+    this.progress = h("progress", {
+      max: String(Math.max(1, item.info.size)),
+      value: "0",
+      "aria-label": `Upload of ${name}`,
+    });
     this.status = h("span", { class: "upload-status", "data-testid": "upload-status" });
     this.error = h("p", { class: "file-error", role: "alert" });
     this.actions = h("span", { class: "file-actions" });
@@ -140,8 +144,16 @@ export function readyView(share, rows, alert, on) {
       ),
     );
   }
-  actions.append(h("a", { class: "btn subtle", href: share.link, target: "_blank", rel: "noopener", text: "Open" }), copied);
-  const qr = h("div", { class: "invite-qr share-qr", "data-testid": "share-qr", role: "img", "aria-label": "QR code of the link" });
+  actions.append(
+    h("a", { class: "btn subtle", href: share.link, target: "_blank", rel: "noopener", text: "Open" }),
+    copied,
+  );
+  const qr = h("div", {
+    class: "invite-qr share-qr",
+    "data-testid": "share-qr",
+    role: "img",
+    "aria-label": "QR code of the link",
+  });
   const svg = share.qr_svg ? parseSvg(share.qr_svg) : null;
   if (svg) qr.append(svg);
   else qr.classList.add("none");
@@ -151,20 +163,39 @@ export function readyView(share, rows, alert, on) {
   del.addEventListener("click", () => on.delete(del));
   const root = h("div", { class: "stack share-ready" }, [
     heading,
-    h("p", { class: "muted", text: "Send this link to the people who should get the files. Anyone who has it can download them." }),
+    h("p", {
+      class: "muted",
+      text: "Send this link to the people who should get the files. Anyone who has it can download them.",
+    }),
     h("div", {}, [h("p", { class: "field-label", id: "share-link-label", text: "Link" }), linkEl]),
     actions,
     h("div", { class: "invite-grid" }, [
       qr,
       h("div", { class: "invite-text" }, [
-        h("p", { class: "share-expiry", "data-testid": "share-expiry", "data-expires": String(share.expires_at), title: `Expires ${formatFull(new Date(share.expires_at * 1000))}`, text: expiryText(share.expires_at) }),
-        h("p", { class: "muted small", text: `${share.files.length} ${share.files.length === 1 ? "file" : "files"}, ${formatBytes(total)}` }),
+        h("p", {
+          class: "share-expiry",
+          "data-testid": "share-expiry",
+          "data-expires": String(share.expires_at),
+          title: `Expires ${formatFull(new Date(share.expires_at * 1000))}`,
+          text: expiryText(share.expires_at),
+        }),
+        h("p", {
+          class: "muted small",
+          text: `${share.files.length} ${share.files.length === 1 ? "file" : "files"}, ${formatBytes(total)}`,
+        }),
         share.max_downloads
-          ? h("p", { class: "muted small", text: `Each file can be downloaded ${share.max_downloads === 1 ? "once" : `${share.max_downloads} times`}.` })
+          ? h("p", {
+              class: "muted small",
+              text: `Each file can be downloaded ${share.max_downloads === 1 ? "once" : `${share.max_downloads} times`}.`,
+            })
           : null,
       ]),
     ]),
-    h("ul", { class: "file-list", "aria-label": "Uploaded files" }, rows.map((r) => r.el)),
+    h(
+      "ul",
+      { class: "file-list", "aria-label": "Uploaded files" },
+      rows.map((r) => r.el),
+    ),
     h("div", { class: "btn-row share-manage" }, [
       del,
       h("button", { type: "button", class: "btn", text: "Share more files", onclick: on.more }),
@@ -184,7 +215,12 @@ export function mineRow(s, actions) {
   const total = s.files.reduce((n, f) => n + f.size, 0);
   const first = s.files[0]?.name ?? "";
   const what = s.files.length === 1 ? first : `${first} and ${s.files.length - 1} more`;
-  const del = h("button", { type: "button", class: "btn danger small-btn", text: "Delete", "aria-label": `Delete the share of ${what}` });
+  const del = h("button", {
+    type: "button",
+    class: "btn danger small-btn",
+    text: "Delete",
+    "aria-label": `Delete the share of ${what}`,
+  });
   del.addEventListener("click", () => actions.onDelete(del));
   /** @type {HTMLElement | null} */
   let resume = null;

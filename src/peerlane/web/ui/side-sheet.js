@@ -4,7 +4,7 @@
 // when the files want a look (`strip`) are built here and placed by the page.
 
 import * as api from "../api.js";
-import { ICONS, h, icon } from "./dom.js";
+import { h, ICONS, icon } from "./dom.js";
 import { navigate } from "./nav.js";
 
 /** @typedef {import("./types.js").MeLike} MeLike */
@@ -34,7 +34,13 @@ export class SideSheet extends HTMLElement {
   #title = h("h2", { class: "side-title", id: "side-title", text: "Invite" });
   toggle = h(
     "button",
-    { type: "button", class: "btn side-toggle", "aria-controls": "side-panel", "aria-expanded": "false", "aria-label": LABEL },
+    {
+      type: "button",
+      class: "btn side-toggle",
+      "aria-controls": "side-panel",
+      "aria-expanded": "false",
+      "aria-label": LABEL,
+    },
     [icon(ICONS.panel), this.#toggleText, this.#badge],
   );
   #stripText = h("span", { class: "file-strip-text" });
@@ -42,7 +48,9 @@ export class SideSheet extends HTMLElement {
     this.#stripText,
     h("button", { type: "button", class: "btn small-btn", text: "Show files", onclick: () => this.setOpen(true) }),
   ]);
-  #close = h("button", { type: "button", class: "icon-btn side-close", "aria-label": "Close panel" }, [icon(ICONS.close)]);
+  #close = h("button", { type: "button", class: "icon-btn side-close", "aria-label": "Close panel" }, [
+    icon(ICONS.close),
+  ]);
   /** @type {SheetParts | null} */
   #parts = null;
 
@@ -54,14 +62,23 @@ export class SideSheet extends HTMLElement {
     this.setAttribute("role", "complementary");
     this.setAttribute("aria-label", LABEL);
     const { me } = parts;
-    const leave = h("button", { type: "button", class: "btn subtle", text: "Leave room", onclick: () => void this.#leave() });
+    const leave = h("button", {
+      type: "button",
+      class: "btn subtle",
+      text: "Leave room",
+      onclick: () => void this.#leave(),
+    });
     this.replaceChildren(
       h("div", { class: "side-head" }, [this.#title, this.#close]),
       parts.transferPanel,
       parts.invite,
       ...parts.panels,
       h("section", { class: "panel you", "aria-label": "You" }, [
-        h("p", {}, ["You're ", h("strong", { text: me?.name ?? "here" }), me?.role === "owner" ? " (the room's owner)." : "."]),
+        h("p", {}, [
+          "You're ",
+          h("strong", { text: me?.name ?? "here" }),
+          me?.role === "owner" ? " (the room's owner)." : ".",
+        ]),
         leave,
       ]),
     );
@@ -130,7 +147,10 @@ export class SideSheet extends HTMLElement {
     let text = "";
     const first = offers[0];
     if (first) {
-      text = offers.length === 1 ? `${first.senderName || "Someone"} wants to send you ${first.name}` : `${offers.length} files are offered to you`;
+      text =
+        offers.length === 1
+          ? `${first.senderName || "Someone"} wants to send you ${first.name}`
+          : `${offers.length} files are offered to you`;
     } else if (active) text = `${active} ${active === 1 ? "file transfer" : "file transfers"} under way`;
     this.strip.hidden = !text;
     this.strip.classList.toggle("offer", offers.length > 0);

@@ -4,7 +4,7 @@
 // and the actions that make sense now (Accept, Decline, Cancel, Save, Pick file again, Retry).
 // Rows are updated in place, so keyboard focus survives the frequent progress updates.
 
-import { ICONS, h, icon } from "./dom.js";
+import { h, ICONS, icon } from "./dom.js";
 import { filePicker } from "./file-drop.js";
 import { fileKind, formatBytes, formatRate, kindIcon } from "./file-info.js";
 import {
@@ -104,10 +104,17 @@ class TransferRow {
       this.error,
       this.actions,
     ]);
-    this.el = h("li", { class: "transfer", tabindex: "-1", "data-testid": "transfer", "data-transfer-id": view.id, "aria-labelledby": nameId }, [
-      kindIcon(kind),
-      this.main,
-    ]);
+    this.el = h(
+      "li",
+      {
+        class: "transfer",
+        tabindex: "-1",
+        "data-testid": "transfer",
+        "data-transfer-id": view.id,
+        "aria-labelledby": nameId,
+      },
+      [kindIcon(kind), this.main],
+    );
     this.update(view);
   }
 
@@ -127,8 +134,8 @@ class TransferRow {
 
     const path = t.path && PATH_TEXT[t.path] ? t.path : "";
     this.badge.hidden = !path;
-    setText(this.badge, path ? PATH_TEXT[path] ?? "" : "");
-    this.badge.title = path ? PATH_HELP[path] ?? "" : "";
+    setText(this.badge, path ? (PATH_TEXT[path] ?? "") : "");
+    this.badge.title = path ? (PATH_HELP[path] ?? "") : "";
     this.badge.dataset.path = path;
 
     const max = Math.max(1, t.size);
@@ -142,9 +149,10 @@ class TransferRow {
     const note = (!FINISHED.has(t.state) && noteText(t.note)) || stateText(t);
     setText(this.stateEl, note);
     const rate = MOVING.has(t.state) ? formatRate(t.speedBps, t.etaSeconds) : "";
-    const amount = MOVING.has(t.state) || (["needs-file", "failed", "stalled"].includes(t.state) && t.bytesDone > 0)
-      ? amountText(t)
-      : "";
+    const amount =
+      MOVING.has(t.state) || (["needs-file", "failed", "stalled"].includes(t.state) && t.bytesDone > 0)
+        ? amountText(t)
+        : "";
     setText(this.rate, [amount, rate].filter(Boolean).join(" · "));
     const recv = receiversText(t);
     setText(this.receivers, recv);
@@ -186,24 +194,40 @@ class TransferRow {
           onclick: () => this.#run(() => engine.accept(t().id)),
         });
       case "decline":
-        return h("button", { type: "button", class: "btn small-btn", text: "Decline", onclick: () => this.#run(() => engine.decline(t().id)) });
+        return h("button", {
+          type: "button",
+          class: "btn small-btn",
+          text: "Decline",
+          onclick: () => this.#run(() => engine.decline(t().id)),
+        });
       case "cancel":
-        return h("button", { type: "button", class: "btn small-btn", text: "Cancel", onclick: () => this.#run(() => engine.cancel(t().id)) });
+        return h("button", {
+          type: "button",
+          class: "btn small-btn",
+          text: "Cancel",
+          onclick: () => this.#run(() => engine.cancel(t().id)),
+        });
       case "retry":
-        return h("button", { type: "button", class: "btn primary small-btn", text: "Retry", onclick: () => this.#run(() => engine.retry(t().id)) });
-      case "save":
         return h("button", {
           type: "button",
           class: "btn primary small-btn",
-          onclick: () =>
-            this.#run(async () => {
-              await engine.save(t().id);
-              this.#onSaved(t().id);
-            }),
-        }, [
-          icon(ICONS.down),
-          "Save",
-        ]);
+          text: "Retry",
+          onclick: () => this.#run(() => engine.retry(t().id)),
+        });
+      case "save":
+        return h(
+          "button",
+          {
+            type: "button",
+            class: "btn primary small-btn",
+            onclick: () =>
+              this.#run(async () => {
+                await engine.save(t().id);
+                this.#onSaved(t().id);
+              }),
+          },
+          [icon(ICONS.down), "Save"],
+        );
       case "pick": {
         const picker = filePicker({
           multiple: false,
@@ -215,7 +239,12 @@ class TransferRow {
         });
         return h("span", { class: "pick-again" }, [
           picker.input,
-          h("button", { type: "button", class: "btn primary small-btn", text: "Pick file again", onclick: picker.open }),
+          h("button", {
+            type: "button",
+            class: "btn primary small-btn",
+            text: "Pick file again",
+            onclick: picker.open,
+          }),
         ]);
       }
       default: {
@@ -241,7 +270,7 @@ class TransferRow {
     this.#localError = null;
     try {
       const result = call();
-      if (result && typeof (/** @type {Promise<unknown>} */ (result)).then === "function") {
+      if (result && typeof (/** @type {Promise<unknown>} */ (result).then) === "function") {
         /** @type {Promise<unknown>} */ (result).catch((/** @type {unknown} */ err) => {
           const msg = actionErrorText(err);
           this.#localError = msg;
@@ -279,7 +308,12 @@ export class TransferPanel extends HTMLElement {
 
   #title = h("h2", { id: "transfers-title", class: "panel-title", text: "Files", tabindex: "-1" });
   #count = h("span", { class: "conn-count", "data-testid": "transfer-count" });
-  #clear = h("button", { type: "button", class: "btn subtle small-btn clear-btn", text: "Clear finished", hidden: true });
+  #clear = h("button", {
+    type: "button",
+    class: "btn subtle small-btn clear-btn",
+    text: "Clear finished",
+    hidden: true,
+  });
   #list = h("ul", { class: "transfers", "aria-label": "File transfers" });
   #empty = h("p", {
     class: "muted small transfers-empty",
@@ -306,7 +340,7 @@ export class TransferPanel extends HTMLElement {
         if (!engine) return;
         for (const t of engine.list()) if (this.#clearable(t)) engine.dismiss(t.id);
         this.#render();
-        if (this.#clear.hidden) (/** @type {HTMLElement | null} */ (this.#list.querySelector("button")) ?? this.#title).focus();
+        if (this.#clear.hidden) (this.#list.querySelector("button") ?? this.#title).focus();
       });
     }
     this.#engine?.addEventListener("change", this.#onChange);
@@ -415,7 +449,7 @@ export class TransferPanel extends HTMLElement {
       row.el.remove();
       this.#rows.delete(id);
       this.#announced.delete(id);
-      if (hadFocus) (/** @type {HTMLElement | null} */ (this.#list.querySelector("button")) ?? this.#clear).focus();
+      if (hadFocus) (this.#list.querySelector("button") ?? this.#clear).focus();
     }
     // Reorder only when needed: moving a focused node would drop its focus.
     const current = Array.from(this.#list.children);
@@ -459,7 +493,8 @@ export class TransferPanel extends HTMLElement {
   #flushNews() {
     const news = this.#news.splice(0);
     if (!news.length) return;
-    this.#live.textContent = news.length <= 2 ? news.join(" ") : `${news.length} file updates: ${news.slice(0, 2).join(" ")} …`;
+    this.#live.textContent =
+      news.length <= 2 ? news.join(" ") : `${news.length} file updates: ${news.slice(0, 2).join(" ")} …`;
   }
 }
 

@@ -38,7 +38,8 @@ const NOTES = {
 
 /** @type {Record<string, (n: TransferNote) => string>} */
 const ERRORS = {
-  "not-same-file": () => "This is not the same file: its content differs from what was offered. Pick the original file.",
+  "not-same-file": () =>
+    "This is not the same file: its content differs from what was offered. Pick the original file.",
   "no-space": (n) =>
     `Not enough storage space in this browser for this file (${formatBytes(Number(n.needed))} needed, ${formatBytes(Number(n.free))} free).`,
   "cannot-store": (n) => `This browser cannot store the file: ${str(n, "detail")}`,
@@ -78,7 +79,7 @@ export function errorText(error) {
  * @param {unknown} err
  */
 export function actionErrorText(err) {
-  const code = /** @type {{code?: unknown}} */ (err ?? {}).code;
+  const code = /** @type {{code?: unknown} | null | undefined} */ (err)?.code;
   if (typeof code === "string" && ERRORS[code]) return errorText({ code });
   return err instanceof Error && err.message ? err.message : "That didn't work; try again.";
 }
@@ -179,7 +180,8 @@ export function receiversText(t) {
  * @param {TransferView} t
  */
 export function newsText(t) {
-  if (t.direction === "in" && t.state === "offered") return `${t.senderName || "Someone"} wants to send you ${t.name} (${formatBytes(t.size)}).`;
+  if (t.direction === "in" && t.state === "offered")
+    return `${t.senderName || "Someone"} wants to send you ${t.name} (${formatBytes(t.size)}).`;
   if (t.direction === "in" && t.state === "done") return `${t.name} received. Save it to keep it.`;
   if (t.direction === "out" && t.state === "done") return `${t.name} sent.`;
   if (t.state === "failed") return `${t.name} failed. ${errorText(t.error)}`;
