@@ -6,7 +6,10 @@ by the browser test tests/e2e/test_installed_package.py (the installed app's roo
 loads in Chromium). The checkout's tracked files are copied to a temporary folder first:
 setuptools writes build/ and *.egg-info next to the sources, and the build must see only
 what git would ship. pip reads its usual configuration (index, local wheel folders) and
-its cache, so a second run downloads nothing.
+its cache. Every wheel needed is kept in a wheelhouse (``PEERLANE_WHEELHOUSE``, default
+~/.cache/peerlane-tests/wheelhouse) and installed from there with ``--no-index``: a second
+run downloads nothing, and the browser test, whose network namespace has no way out,
+installs from what the first run (tests/package, in ``make integration``) downloaded.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ BUILD_TOOLS = ["build>=1", "setuptools>=77", "wheel"]
 # Tracked files under src/peerlane that are not for running peerlane: the core's
 # stricter lint rules (ruff reads them from the checkout).
 NOT_SHIPPED = {"peerlane/core/ruff.toml"}
+WHEELHOUSE = Path(
+    os.environ.get("PEERLANE_WHEELHOUSE", Path.home() / ".cache/peerlane-tests/wheelhouse")
+)
 
 
 @dataclass
@@ -87,6 +93,23 @@ def copy_sources(target: Path) -> None:
         shutil.copy2(REPO / name, target / name)
 
 
+def pip_install(python: Path, requirements: list[str | Path], cwd: Path) -> None:
+    """Install from the wheelhouse only; if something is missing, download it (and
+    what it needs) into the wheelhouse first, then install from there again."""
+    offline = [python, "-m", "pip", "install", "--quiet", "--no-index"]
+    offline += ["--find-links", WHEELHOUSE, *requirements]
+    WHEELHOUSE.mkdir(parents=True, exist_ok=True)
+    try:
+        run(offline, cwd=cwd)
+        return
+    except RuntimeError:
+        pass
+    run([python, "-m", "pip", "download", "--quiet", "-d", WHEELHOUSE, *requirements], cwd=cwd)
+    for stale in WHEELHOUSE.glob("peerlane-*"):  # the wheel under test is given by path
+        stale.unlink()
+    run(offline, cwd=cwd)
+
+
 def make_venv(path: Path) -> None:
     # The interpreter the tests run on (the shared venv's), resolved to the real one, so
     # the new venv does not see the shared venv's site-packages.
@@ -114,8 +137,9 @@ def build_and_install(root: Path) -> InstalledPackage:
     start = time.monotonic()
     make_venv(tools)
     seconds["build tools venv"] = time.monotonic() - start
-    pip = [tools / "bin" / "python", "-m", "pip", "install", "--quiet"]
-    timed("build tools install", [*pip, *BUILD_TOOLS], cwd=root)
+    start = time.monotonic()
+    pip_install(tools / "bin" / "python", list(BUILD_TOOLS), cwd=root)
+    seconds["build tools install"] = time.monotonic() - start
     build = [tools / "bin" / "python", "-m", "build", "--no-isolation"]
     # No flags: the sdist, then the wheel built from the unpacked sdist.
     timed("sdist and wheel", [*build, "--outdir", dist, source], cwd=root)
@@ -126,8 +150,9 @@ def build_and_install(root: Path) -> InstalledPackage:
     (wheel,) = dist.glob("peerlane-*.whl")
     (sdist,) = dist.glob("peerlane-*.tar.gz")
     (direct_wheel,) = direct.glob("peerlane-*.whl")
-    install = [venv / "bin" / "python", "-m", "pip", "install", "--quiet", wheel]
-    timed("wheel install", install, cwd=root)
+    start = time.monotonic()
+    pip_install(venv / "bin" / "python", [wheel], cwd=root)
+    seconds["wheel install"] = time.monotonic() - start
     return InstalledPackage(root, wheel, direct_wheel, sdist, venv, seconds)
 
 
