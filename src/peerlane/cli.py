@@ -95,6 +95,51 @@ def db_upgrade(
     typer.echo("database is up to date")
 
 
+@app.command("backup")
+def backup_command(
+    dest: Path = typer.Argument(..., help="A new folder, or a file name ending in .tar"),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="[env: PEERLANE_DATA_DIR]"),
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="[env: PEERLANE_DATABASE_URL]"
+    ),
+    files_dir: Path | None = typer.Option(None, "--files-dir", help="[env: PEERLANE_FILES_DIR]"),
+) -> None:
+    """Back up the SQLite database and the complete files, while the server runs."""
+    from peerlane import backup
+
+    try:
+        settings = load_settings(data_dir=data_dir, database_url=database_url, files_dir=files_dir)
+        done = backup.backup(settings.db_url, settings.files_path, settings.data_dir / "tls", dest)
+    except (ConfigError, backup.BackupError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"backed up {done.files} files, {done.bytes} bytes in all, to {done.path}")
+    if done.gone:
+        typer.echo(f"{len(done.gone)} files deleted while the backup ran are left out")
+
+
+@app.command("restore")
+def restore_command(
+    source: Path = typer.Argument(..., help="A backup folder or .tar made by peerlane backup"),
+    data_dir: Path = typer.Option(..., "--data-dir", help="The data directory to restore into"),
+    files_dir: Path | None = typer.Option(
+        None, "--files-dir", help="Where the files go (default: files/ in the data directory)"
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the database and files of a data directory in use"
+    ),
+) -> None:
+    """Check a backup against its manifest and restore it into a data directory."""
+    from peerlane import backup
+
+    try:
+        done = backup.restore(source, data_dir, files_dir, force=force)
+    except backup.BackupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"restored {done.files} files into {done.path}; start peerlane serve on it")
+
+
 @app.command("version")
 def version() -> None:
     """Print the version."""
