@@ -57,8 +57,9 @@ def settings_options() -> list[inspect.Parameter]:
     return params
 
 
-def serve(**options: Any) -> None:
+def serve(check_config: bool = False, **options: Any) -> None:
     """Run the server (embedded SQLite and local disk unless configured otherwise)."""
+    from peerlane.config_check import check
     from peerlane.server import logs
     from peerlane.server.runner import serve as run
 
@@ -67,11 +68,33 @@ def serve(**options: Any) -> None:
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
+    findings = check(settings)
+    if check_config:
+        for finding in findings:
+            typer.echo(str(finding))
+        errors = sum(f.level == "error" for f in findings)
+        typer.echo(
+            f"profile {settings.profile}: {errors} errors, {len(findings) - errors} warnings"
+        )
+        raise typer.Exit(1 if errors else 0)
+    for finding in findings:  # start anyway: --check-config is the gate
+        typer.echo(f"config {finding}", err=True)
     logs.configure(fmt=settings.log_format, level=settings.log_level)
     run(settings)
 
 
-serve.__signature__ = inspect.Signature(settings_options())  # type: ignore[attr-defined]
+_CHECK_CONFIG = inspect.Parameter(
+    "check_config",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=typer.Option(
+        False,
+        "--check-config",
+        help="Print what is unsafe or will not work for the chosen --profile, then exit "
+        "(1 if anything is an error, else 0) without starting.",
+    ),
+    annotation=bool,
+)
+serve.__signature__ = inspect.Signature([_CHECK_CONFIG, *settings_options()])  # type: ignore[attr-defined]
 app.command("serve")(serve)
 
 
