@@ -170,6 +170,7 @@ def backup(db_url: str, files_dir: Path, tls_dir: Path, dest: Path) -> Summary:
             partial = Path(work) / "backup.tar"
             with tarfile.open(partial, "w") as tar:
                 tar.add(folder, arcname="peerlane-backup")
+            partial.chmod(0o600)  # the database holds the token secret
             partial.replace(dest)
         else:
             if dest.exists():

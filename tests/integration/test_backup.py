@@ -166,6 +166,7 @@ def small_backup(tmp_path: Path) -> tuple[Path, ServerProcess]:
 
 def test_restore_checks_the_manifest(small_backup: tuple[Path, ServerProcess]) -> None:
     backup, _ = small_backup
+    assert backup.stat().st_mode & 0o077 == 0  # the owner's only
     manifest = json.loads((backup / "manifest.json").read_text())
     (entry,) = manifest["files"]
     assert entry["size"] == len(b"some bytes")
@@ -202,6 +203,7 @@ def test_a_tar_backup_holds_one_folder(small_backup: tuple[Path, ServerProcess])
         names = tar.getnames()
     assert "peerlane-backup/manifest.json" in names
     assert all(name.startswith("peerlane-backup") for name in names)
+    assert target.stat().st_mode & 0o777 == 0o600  # it holds the token secret
 
 
 def test_postgresql_is_explained_not_copied(tmp_path: Path) -> None:
