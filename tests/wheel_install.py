@@ -96,7 +96,7 @@ def copy_sources(target: Path) -> None:
 def pip_install(python: Path, requirements: list[str | Path], cwd: Path) -> None:
     """Install from the wheelhouse only; if something is missing, download it (and
     what it needs) into the wheelhouse first, then install from there again."""
-    offline = [python, "-m", "pip", "install", "--quiet", "--no-index"]
+    offline = [python, "-m", "pip", "install", "--quiet", "--no-compile", "--no-index"]
     offline += ["--find-links", WHEELHOUSE, *requirements]
     WHEELHOUSE.mkdir(parents=True, exist_ok=True)
     try:
@@ -104,7 +104,13 @@ def pip_install(python: Path, requirements: list[str | Path], cwd: Path) -> None
         return
     except RuntimeError:
         pass
-    run([python, "-m", "pip", "download", "--quiet", "-d", WHEELHOUSE, *requirements], cwd=cwd)
+    try:
+        run([python, "-m", "pip", "download", "--quiet", "-d", WHEELHOUSE, *requirements], cwd=cwd)
+    except RuntimeError as exc:
+        raise RuntimeError(
+            f"cannot fill the wheelhouse {WHEELHOUSE} (no way to the package index here? "
+            "run tests/package once outside the test network namespace):\n{exc}"
+        ) from exc
     for stale in WHEELHOUSE.glob("peerlane-*"):  # the wheel under test is given by path
         stale.unlink()
     run(offline, cwd=cwd)
