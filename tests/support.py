@@ -70,6 +70,11 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # Another way to start it (an installed ``peerlane`` command) and the environment
+    # it starts from (default: this process's, whose PYTHONPATH points at the checkout).
+    command: list[str] | None = None
+    base_env: dict[str, str] | None = None
+    cwd: Path | None = None
 
     @property
     def base(self) -> str:
@@ -80,7 +85,7 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         env = {
-            **os.environ,
+            **(os.environ if self.base_env is None else self.base_env),
             "PEERLANE_DATA_DIR": str(self.data_dir),
             "PEERLANE_PORT": str(self.port),
             "PEERLANE_LOG_FORMAT": "json",
@@ -90,7 +95,11 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:  # the child keeps its own copy open
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "peerlane", "serve"], env=env, stdout=log, stderr=log
+                self.command or [sys.executable, "-m", "peerlane", "serve"],
+                env=env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=log,
             )
         try:
             self.wait_ready()

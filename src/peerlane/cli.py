@@ -57,8 +57,9 @@ def settings_options() -> list[inspect.Parameter]:
     return params
 
 
-def serve(**options: Any) -> None:
+def serve(check_config: bool = False, **options: Any) -> None:
     """Run the server (embedded SQLite and local disk unless configured otherwise)."""
+    from peerlane.config_check import check
     from peerlane.server import logs
     from peerlane.server.runner import serve as run
 
@@ -67,11 +68,33 @@ def serve(**options: Any) -> None:
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
+    findings = check(settings)
+    if check_config:
+        for finding in findings:
+            typer.echo(str(finding))
+        errors = sum(f.level == "error" for f in findings)
+        typer.echo(
+            f"profile {settings.profile}: {errors} errors, {len(findings) - errors} warnings"
+        )
+        raise typer.Exit(1 if errors else 0)
+    for finding in findings:  # start anyway: --check-config is the gate
+        typer.echo(f"config {finding}", err=True)
     logs.configure(fmt=settings.log_format, level=settings.log_level)
     run(settings)
 
 
-serve.__signature__ = inspect.Signature(settings_options())  # type: ignore[attr-defined]
+_CHECK_CONFIG = inspect.Parameter(
+    "check_config",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=typer.Option(
+        False,
+        "--check-config",
+        help="Print what is unsafe or will not work for the chosen --profile, then exit "
+        "(1 if anything is an error, else 0) without starting.",
+    ),
+    annotation=bool,
+)
+serve.__signature__ = inspect.Signature([_CHECK_CONFIG, *settings_options()])  # type: ignore[attr-defined]
 app.command("serve")(serve)
 
 
@@ -93,6 +116,51 @@ def db_upgrade(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(upgrade(settings.db_url))
     typer.echo("database is up to date")
+
+
+@app.command("backup")
+def backup_command(
+    dest: Path = typer.Argument(..., help="A new folder, or a file name ending in .tar"),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="[env: PEERLANE_DATA_DIR]"),
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="[env: PEERLANE_DATABASE_URL]"
+    ),
+    files_dir: Path | None = typer.Option(None, "--files-dir", help="[env: PEERLANE_FILES_DIR]"),
+) -> None:
+    """Back up the SQLite database and the complete files, while the server runs."""
+    from peerlane import backup
+
+    try:
+        settings = load_settings(data_dir=data_dir, database_url=database_url, files_dir=files_dir)
+        done = backup.backup(settings.db_url, settings.files_path, settings.data_dir / "tls", dest)
+    except (ConfigError, backup.BackupError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"backed up {done.files} files, {done.bytes} bytes in all, to {done.path}")
+    if done.gone:
+        typer.echo(f"{len(done.gone)} files deleted while the backup ran are left out")
+
+
+@app.command("restore")
+def restore_command(
+    source: Path = typer.Argument(..., help="A backup folder or .tar made by peerlane backup"),
+    data_dir: Path = typer.Option(..., "--data-dir", help="The data directory to restore into"),
+    files_dir: Path | None = typer.Option(
+        None, "--files-dir", help="Where the files go (default: files/ in the data directory)"
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the database and files of a data directory in use"
+    ),
+) -> None:
+    """Check a backup against its manifest and restore it into a data directory."""
+    from peerlane import backup
+
+    try:
+        done = backup.restore(source, data_dir, files_dir, force=force)
+    except backup.BackupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"restored {done.files} files into {done.path}; start peerlane serve on it")
 
 
 @app.command("version")

@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     )
 
     # -- network --
+    profile: Literal["local", "lan", "internet"] = Field(
+        "local",
+        description="Where the server runs: local (this computer), lan (devices on the same "
+        "network) or internet (anyone, behind a TLS proxy); --check-config and the start-up "
+        "checks judge the other settings for it (docs/deployment.md).",
+    )
     host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 for the LAN).")
     port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on (0 = any free).")
     public_url: str | None = Field(

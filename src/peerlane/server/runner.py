@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import sys
+from typing import TextIO
 
 import segno
 import uvicorn
@@ -45,21 +47,54 @@ class PeerlaneServer(uvicorn.Server):
         return self.services.settings.port
 
 
-def print_banner(settings: Settings, port: int) -> None:
+def print_banner(
+    settings: Settings,
+    port: int,
+    *,
+    addresses: list[str] | None = None,
+    out: TextIO | None = None,
+) -> None:
+    """Where to reach the server, and a QR code of it for a phone. Bound to every
+    interface, it lists this host's LAN addresses (``addresses``, default: asked of the
+    system) and the QR code is of the first: a QR code of 127.0.0.1 is of no use to a
+    phone, so none is printed when only loopback is known."""
+    out = out or sys.stdout
     scheme = "https" if settings.tls else "http"
-    host = settings.host
-    if host in ("0.0.0.0", "::"):  # noqa: S104 - only choosing what to display
-        lan = tls.local_addresses()
-        host = lan[0] if lan else "127.0.0.1"
-    url = settings.public_url or f"{scheme}://{_bracket(host)}:{port}/"
-    out = sys.stdout
-    out.write(f"\npeerlane is running at {url}\n\n")
-    segno.make(url, error="l").terminal(out=out, compact=True)
+
+    def url(host: str) -> str:
+        return f"{scheme}://{_bracket(host)}:{port}/"
+
+    scan: str | None
+    if settings.public_url:
+        urls, scan = [settings.public_url], settings.public_url
+    elif settings.host in ("0.0.0.0", "::", ""):  # noqa: S104 - only choosing what to display
+        found = tls.local_addresses() if addresses is None else addresses
+        lan = [a for a in dict.fromkeys(found) if not _is_loopback(a)]
+        urls = [url(a) for a in lan] + [url("127.0.0.1") + " (this computer)"]
+        scan = url(lan[0]) if lan else None
+    else:
+        urls = [url(settings.host)]
+        scan = None if _is_loopback(settings.host) else urls[0]
+    out.write("\npeerlane is running at " + "\n                       ".join(urls) + "\n\n")
+    if scan is not None:
+        segno.make(scan, error="l").terminal(out=out, compact=True)
+        out.write(f"(QR code of {scan})\n")
+    elif settings.host in ("0.0.0.0", "::", ""):  # noqa: S104
+        out.write("No LAN address found: give phones the address by hand.\n")
     if settings.tls:
         cert = settings.tls_cert or settings.data_dir / "tls" / "cert.pem"
         out.write(f"\nTLS certificate SHA-256 fingerprint:\n  {tls.fingerprint(cert)}\n")
     out.write("\nPress Ctrl+C to stop.\n")
     out.flush()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _bracket(host: str) -> str:

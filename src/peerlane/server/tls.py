@@ -64,12 +64,22 @@ def _names() -> list[x509.GeneralName]:
 
 
 def local_addresses() -> list[str]:
-    """This host's own IPv4 addresses, as far as name resolution tells (no traffic sent)."""
+    """This host's own IPv4 addresses (not loopback): the one its default route leaves
+    from, then those name resolution gives. No packet is sent: connecting a UDP socket
+    only picks the route."""
+    found: list[str] = []
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1 (RFC 5737): never answered
+            found.append(probe.getsockname()[0])
+    except OSError:
+        pass  # no route at all
     try:
         _, _, addresses = socket.gethostbyname_ex(socket.gethostname())
+        found += addresses
     except OSError:
-        return []
-    return [a for a in addresses if not a.startswith("127.")]
+        pass
+    return [a for a in dict.fromkeys(found) if not a.startswith(("127.", "0."))]
 
 
 def fingerprint(cert_path: Path) -> str:
