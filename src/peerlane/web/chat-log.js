@@ -27,6 +27,7 @@ import { compareHlc, formatHlc } from "./hlc.js";
  *   ts: number | null, kind: ChatKind, ref: number | null, body: unknown,
  *   state: MessageState, reactions: Map<string, Set<string>>,
  *   edited_at?: number | null, deleted_at?: number | null, final?: boolean,
+ *   pending?: ChatMessage | null, afterAck?: {kind: "edit", body: unknown} | {kind: "delete"} | null,
  * }} ChatMessage
  *   ts: seconds since the epoch (server time once the server has it).
  *   reactions: emoji → participant ids, aggregated from "reaction" messages.
@@ -35,7 +36,22 @@ import { compareHlc, formatHlc } from "./hlc.js";
  *   for good): it offers no Retry, only Delete.
  *   state: meaningful for own messages; others' are "sent" (numbered) or "delivered"
  *   (so far only received over a data channel).
+ *   pending: an own edit or deletion of this message not yet stored by the server (in the
+ *   outbox): shown at once, undone if the server refuses it (see shownBody).
+ *   afterAck: an own message changed while it may already have reached the server: the
+ *   change goes out as an edit or deletion once its seq is known (chat-own.js).
  */
+
+/**
+ * What a message shows now: its own edit or deletion still on its way counts already.
+ * @param {ChatMessage} m
+ * @returns {{body: unknown, deleted: boolean, edited: boolean}}
+ */
+export function shownBody(m) {
+  if (m.deleted_at || m.pending?.kind === "delete") return { body: null, deleted: true, edited: false };
+  if (m.pending?.kind === "edit") return { body: m.pending.body, deleted: false, edited: true };
+  return { body: m.body, deleted: false, edited: !!m.edited_at };
+}
 
 /** Kinds that are part of the log but not shown as messages of their own. */
 const HIDDEN_KINDS = new Set(["reaction", "file", "edit", "delete"]);
@@ -163,8 +179,44 @@ export class MessageLog {
     this._byKey.set(keyOf(m.sender, m.id), m);
     if (m.seq !== null) this._numbered(m);
     if (m.kind === "reaction") this._indexReaction(m);
+    this._markPending(m);
     this.touched(m);
     this._onAdd(m);
+  }
+
+  /**
+   * The message a seq numbers (shown kinds only), for a reply's quote or a change.
+   * @param {number} seq
+   * @returns {ChatMessage | undefined}
+   */
+  bySeq(seq) {
+    return this._bySeq.get(seq);
+  }
+
+  /**
+   * An own edit or deletion not yet stored shows on its target at once.
+   * @param {ChatMessage} change
+   */
+  _markPending(change) {
+    if ((change.kind !== "edit" && change.kind !== "delete") || change.seq !== null || change.ref === null) return;
+    if (change.state === "failed") return;
+    const target = this._bySeq.get(change.ref);
+    if (!target || target.sender !== change.sender) return;
+    target.pending = change;
+    this.touched(target);
+  }
+
+  /**
+   * A pending change is over (stored, refused or taken back): its target shows what the
+   * server says again.
+   * @param {ChatMessage} change
+   */
+  _clearPending(change) {
+    if (change.ref === null) return;
+    const target = this._bySeq.get(change.ref);
+    if (target?.pending !== change) return;
+    target.pending = null;
+    this.touched(target);
   }
 
   /**
@@ -175,6 +227,7 @@ export class MessageLog {
    */
   remove(m) {
     if (m.seq !== null || !this._byKey.delete(keyOf(m.sender, m.id))) return false;
+    this._clearPending(m);
     this.touched(m);
     return true;
   }
@@ -209,6 +262,8 @@ export class MessageLog {
    */
   setState(m, state) {
     m.state = state;
+    if (state === "failed") this._clearPending(m);
+    else this._markPending(m);
     this.touched(m);
   }
 
@@ -250,11 +305,17 @@ export class MessageLog {
    */
   _applyChange(change) {
     if ((change.kind !== "edit" && change.kind !== "delete") || change.ref === null || change.seq === null) return;
+    this._clearPending(change);
     const target = this._bySeq.get(change.ref);
-    if (!target || target.sender !== change.sender || target.deleted_at) return;
-    if (change.kind === "delete") {
+    if (!target || target.sender !== change.sender) return;
+    if (change.kind === "delete" || target.deleted_at) {
+      // A deletion keeps nothing: nor the target's words, nor those of its edits held here.
       target.body = null;
-      target.deleted_at = change.ts;
+      target.deleted_at ??= change.ts;
+      target.pending = null;
+      for (const m of this._byKey.values()) {
+        if (m.kind === "edit" && m.ref === change.ref && m.sender === change.sender) m.body = null;
+      }
     } else if ((target.edited_at ?? 0) <= (change.ts ?? 0)) {
       target.body = change.body;
       target.edited_at = change.ts;
@@ -278,6 +339,7 @@ export class MessageLog {
     m.state = ownState(seq, m.state, readUpTo);
     if (fresh) this._numbered(m);
     this.touched(m);
+    this._applyChange(m); // an own edit or deletion is stored: no need to wait for its echo
     return m;
   }
 
