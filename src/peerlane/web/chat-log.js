@@ -44,7 +44,8 @@ import { compareHlc, formatHlc } from "./hlc.js";
 
 /**
  * What a message shows now: its own edit or deletion still on its way counts already.
- * @param {ChatMessage} m
+ * @param {{body: unknown, edited_at?: number | null, deleted_at?: number | null,
+ *   pending?: {kind?: string, body: unknown} | null}} m  a ChatMessage, or the UI's view of one
  * @returns {{body: unknown, deleted: boolean, edited: boolean}}
  */
 export function shownBody(m) {

@@ -7,13 +7,14 @@
 // the user sees is pinned by the anchor (the first row in view and how far into it the
 // viewport starts), so height corrections, prepended history and new rows never move the
 // content under the reader. At the bottom, the list follows new messages; elsewhere it
-// offers a "New messages ↓" button. A row's content is ui/message-row.js, the reaction
-// picker ui/reaction-picker.js.
+// offers a "New messages ↓" button. A row's content is ui/message-row.js, what its
+// buttons do ui/message-actions.js (the reaction picker ui/reaction-picker.js). jumpTo
+// shows a reply's original, loading older history until it is there.
 
 import { keyOf } from "../chat-log.js";
 import { h } from "./dom.js";
-import { fillRow, rowContext, signature } from "./message-row.js";
-import { ReactionPicker } from "./reaction-picker.js";
+import { RowActions } from "./message-actions.js";
+import { fillRow, quoteOf, rowContext, signature } from "./message-row.js";
 import { Virtualizer } from "./virtualizer.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
@@ -25,6 +26,7 @@ const PAD_BOTTOM = 12;
 const DEFAULT_ROW = 72;
 const BOTTOM_SLACK = 40; // px from the bottom that still counts as "at the bottom"
 const LOAD_OLDER_PX = 600; // start fetching history this close to the top
+const FLASH_MS = 2000; // how long the original a quote jumped to stays highlighted
 
 /**
  * @typedef {object} Row
@@ -51,11 +53,21 @@ export class MessageList extends HTMLElement {
   #lastRead = 0;
   /** @type {ResizeObserver | null} */
   #ro = null;
-  #picker = new ReactionPicker((trigger, emoji) => {
-    const message = this.#messageOf(trigger);
-    if (this.#room && message && message.seq != null) this.#room.react(message.seq, emoji);
+  #actions = new RowActions({
+    el: this,
+    room: () => this.#room,
+    messageOf: (el) => this.#messageOf(el),
+    keyOf: (m) => keyOf(m.sender, m.id),
+    rows: () => this.#rows,
+    changed: () => this.#schedule(),
+    scrollToBottom: () => this.scrollToBottom(),
+    jumpTo: (seq) => this.jumpTo(seq),
   });
-  #selected = "";
+  /** The row a quote jumped to, highlighted for a moment. */
+  #flash = "";
+  #flashTimer = 0;
+  /** After the next layout: focus this row's bubble (a jump's target). */
+  #focusRow = "";
   /** Content or viewport changed: if stuck to the bottom, go (back) there. A scroll of
    * the person's own near the bottom must not be undone, so a plain scroll doesn't set it. */
   #follow = true;
@@ -81,9 +93,10 @@ export class MessageList extends HTMLElement {
       this.#spacer.append(this.#head, this.#rowsBox);
       this.append(this.#spacer, h("div", { class: "ml-jump-dock" }, [this.#jump]));
     }
-    document.body.append(this.#picker.el);
+    document.body.append(this.#actions.picker.el);
     this.addEventListener("scroll", this.#onScroll, { passive: true });
-    this.addEventListener("click", this.#onClick);
+    this.addEventListener("click", this.#actions.onClick);
+    this.addEventListener("keydown", this.#actions.onKey);
     document.addEventListener("visibilitychange", this.#onVisibility);
     window.addEventListener("focus", this.#onVisibility);
     this.#ro = new ResizeObserver(this.#onResize);
@@ -94,12 +107,13 @@ export class MessageList extends HTMLElement {
 
   disconnectedCallback() {
     this.removeEventListener("scroll", this.#onScroll);
-    this.removeEventListener("click", this.#onClick);
+    this.removeEventListener("click", this.#actions.onClick);
+    this.removeEventListener("keydown", this.#actions.onKey);
     document.removeEventListener("visibilitychange", this.#onVisibility);
     window.removeEventListener("focus", this.#onVisibility);
     this.#ro?.disconnect();
     this.#ro = null;
-    this.#picker.el.remove();
+    this.#actions.picker.el.remove();
     if (this.#raf) cancelAnimationFrame(this.#raf);
     this.#raf = 0;
   }
@@ -124,6 +138,54 @@ export class MessageList extends HTMLElement {
     this.#lastRead = 0;
     this.#hasMore = room?.hasMore ?? true;
     this.#onChange();
+  }
+
+  /**
+   * Show the message numbered seq (a reply's original): older history is loaded until it
+   * is there; it is scrolled into view, highlighted for a moment and focused.
+   * @param {number} seq
+   * @returns {Promise<boolean>}  whether it was found
+   */
+  async jumpTo(seq) {
+    const room = this.#room;
+    if (!room) return false;
+    let target = room.message?.(seq);
+    while (!target && room.hasMore !== false && this.#hasMore) {
+      const oldest = room.messages.find((m) => m.seq != null)?.seq;
+      if (oldest != null && oldest <= seq) break; // loaded, and not a message that shows
+      try {
+        this.#loading = true;
+        this.#updateHead();
+        if ((await room.loadOlder()) === false) this.#hasMore = false;
+      } catch {
+        this.#loadFailed = true;
+        break;
+      } finally {
+        this.#loading = false;
+      }
+      if (this.#room !== room) return false;
+      target = room.message?.(seq);
+    }
+    this.#messagesDirty = true;
+    if (!target) {
+      this.#schedule();
+      return false;
+    }
+    this.#refreshMessages();
+    const key = keyOf(target.sender, target.id);
+    // A third of the way down the view, with the context before it above.
+    this.#v.anchor = { key, delta: -Math.round(this.clientHeight / 3) };
+    this.#stick = false;
+    this.#follow = false;
+    this.#flash = key;
+    this.#focusRow = key;
+    clearTimeout(this.#flashTimer);
+    this.#flashTimer = window.setTimeout(() => {
+      this.#flash = "";
+      this.#rows.get(key)?.el.classList.remove("flash");
+    }, FLASH_MS);
+    this.#schedule();
+    return true;
   }
 
   /** Scroll to the newest message and follow new ones again. */
@@ -153,7 +215,7 @@ export class MessageList extends HTMLElement {
     if (!mine) {
       this.#saveAnchor(this.scrollTop);
       // The person scrolled away from the message the picker belongs to.
-      if (this.#picker.for) this.#picker.hide();
+      if (this.#actions.picker.for) this.#actions.picker.hide();
     }
     this.#schedule();
   };
@@ -179,38 +241,6 @@ export class MessageList extends HTMLElement {
   };
 
   #onVisibility = () => this.#markRead();
-
-  /** @param {MouseEvent} event */
-  #onClick = (event) => {
-    const target = /** @type {Element} */ (event.target);
-    const button = target.closest("button[data-action]");
-    if (!(button instanceof HTMLButtonElement)) {
-      // A tap on a bubble shows its actions on touch screens (no hover there).
-      const row = target.closest(".ml-row");
-      const key = row instanceof HTMLElement ? (row.dataset.key ?? "") : "";
-      this.#selected = key && key !== this.#selected && target.closest(".msg") ? key : "";
-      for (const [k, r] of this.#rows) r.el.classList.toggle("selected", k === this.#selected);
-      return;
-    }
-    if (!this.#room) return;
-    const action = button.dataset.action;
-    if (action === "jump") {
-      this.scrollToBottom();
-      return;
-    }
-    const message = this.#messageOf(button);
-    if (!message) return;
-    if (action === "retry") {
-      this.#room.retry(message.id);
-    } else if (action === "discard") {
-      this.#room.discard?.(message.id);
-      this.focus(); // the row and its button are gone: keep the keyboard in the list
-    } else if (action === "toggle" && message.seq != null && button.dataset.emoji) {
-      this.#room.react(message.seq, button.dataset.emoji);
-    } else if (action === "react") {
-      this.#picker.toggle(button, event.detail > 0);
-    }
-  };
 
   /** @param {Element} el */
   #messageOf(el) {
@@ -302,6 +332,12 @@ export class MessageList extends HTMLElement {
     }
     this.#follow = false;
     this.#saveAnchor(top);
+    if (this.#focusRow) {
+      const bubble = this.#rows.get(this.#focusRow)?.el.querySelector(".msg");
+      this.#focusRow = "";
+      if (bubble instanceof HTMLElement) bubble.focus({ preventScroll: true });
+    }
+    this.#actions.afterRender(this.#rows);
     this.#updateHead();
     this.#jump.hidden = this.#stick || this.#unseen === 0;
     this.#markRead();
@@ -345,7 +381,9 @@ export class MessageList extends HTMLElement {
       const m = /** @type {ChatMessageView} */ (v.items[i]);
       const prev = i > 0 ? v.items[i - 1] : undefined;
       const readers = m.state === "read" && m.seq != null && m.sender === me ? this.#room?.readers?.(m.seq) : undefined;
-      const ctx = rowContext(m, prev, me, readers);
+      const quote =
+        m.ref != null && (m.kind ?? "text") === "text" ? quoteOf(m.ref, this.#room?.message?.(m.ref)) : null;
+      const ctx = rowContext(m, prev, me, readers, { quote, confirming: key === this.#actions.confirming });
       const sig = signature(m, ctx);
       let row = this.#rows.get(key);
       if (!row) {
@@ -355,10 +393,11 @@ export class MessageList extends HTMLElement {
       }
       if (row.sig !== sig) {
         fillRow(row.el, m, ctx);
-        row.el.classList.toggle("selected", key === this.#selected);
+        row.el.classList.toggle("selected", key === this.#actions.selected);
         row.sig = sig;
         touched.push(row.el);
       }
+      row.el.classList.toggle("flash", key === this.#flash);
       if (row.el !== cursor) this.#rowsBox.insertBefore(row.el, cursor);
       else cursor = cursor.nextSibling;
     }

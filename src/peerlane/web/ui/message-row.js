@@ -1,6 +1,7 @@
 // One message's row in <pl-message-list>: its content (bubble, sender, time, state,
 // reactions, the actions), rebuilt only when what it shows changes (signature).
 
+import { shownBody } from "../chat-log.js";
 import { linkify } from "../linkify.js";
 import { formatDay, formatFull, formatTime, h, ICONS, icon } from "./dom.js";
 
@@ -17,6 +18,38 @@ export const REACTIONS = /** @type {const} */ ([
   ["😮", "Surprised"],
   ["😢", "Sad"],
 ]);
+
+/** What a deleted message shows in its place. */
+export const DELETED_TEXT = "Message deleted";
+
+/**
+ * A reply's quote of the message it answers, as the row shows it.
+ * @typedef {{seq: number, name: string, text: string, deleted: boolean, missing: boolean}} Quote
+ *   missing: the original is not loaded here (older history, or gone): a click loads it.
+ */
+
+/**
+ * The quote of a reply's target, from this client's own copy of it (a reply never
+ * copies its target's words: docs/protocol.md).
+ * @param {number} seq
+ * @param {ChatMessageView | undefined} target
+ * @returns {Quote}
+ */
+export function quoteOf(seq, target) {
+  if (!target) return { seq, name: "", text: "Earlier message", deleted: false, missing: true };
+  const shown = shownBody(target);
+  const text = shown.deleted ? DELETED_TEXT : firstLine(bodyText(shown.body));
+  return { seq, name: target.sender_name || "Someone", text, deleted: shown.deleted, missing: false };
+}
+
+/**
+ * The first line of a text, cut to a quote's length.
+ * @param {string} text
+ */
+export function firstLine(text) {
+  const line = text.trim().split("\n", 1)[0] ?? "";
+  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
+}
 
 /** Why a message without a seq takes no reaction yet, in plain words. */
 export const NOT_YET_REACTABLE = "You can react once it is delivered to the server";
@@ -81,14 +114,17 @@ function hue(s) {
  * @param {ChatMessageView | undefined} prev
  * @param {string} me
  * @param {string[]} [readers]  who else has read it (names), for an own "read" message
+ * @param {{quote?: Quote | null, confirming?: boolean}} [more]  a reply's quote; the
+ *   "Delete this message?" question open
  * @returns {RowContext}
  */
-export function rowContext(m, prev, me, readers = []) {
+export function rowContext(m, prev, me, readers = [], more = {}) {
   const t = millis(m);
   const day = formatDay(new Date(t));
   const newDay = !prev || formatDay(new Date(millis(prev))) !== day;
   const grouped = !!prev && !newDay && prev.sender === m.sender && Math.abs(t - millis(prev)) < GROUP_GAP_S * 1000;
-  return { mine: m.sender === me, me, day: newDay ? day : "", grouped, readers };
+  const quote = more.quote ?? null;
+  return { mine: m.sender === me, me, day: newDay ? day : "", grouped, readers, quote, confirming: !!more.confirming };
 }
 
 /**
@@ -98,6 +134,8 @@ export function rowContext(m, prev, me, readers = []) {
  * @property {string} day      the day separator to show above the row, or ""
  * @property {boolean} grouped a follow-up of the previous row's sender
  * @property {string[]} [readers] who else has read it, by name (own "read" messages)
+ * @property {Quote | null} [quote] the message it replies to
+ * @property {boolean} [confirming] its "Delete this message?" question is open
  */
 
 /** "Read by" names this many people; more become "and N more", all named on hover/focus. */
@@ -132,8 +170,12 @@ export function signature(m, ctx) {
   }
   const readers = ctx.readers?.join("\u0000") ?? "";
   // An edit or a deletion changes the body of a message whose seq and state stay the same.
-  const changed = `${m.edited_at ?? ""}/${m.deleted_at ?? ""}`;
-  return `${m.seq}|${m.state}|${m.final ? "final" : ""}|${readers}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}|${changed}`;
+  // So does an own change on its way (pending), or one waiting for the seq (afterAck).
+  const shown = shownBody(m);
+  const changed = `${m.edited_at ?? ""}/${m.deleted_at ?? ""}/${m.pending?.id ?? ""}/${shown.deleted}/${m.afterAck?.kind ?? ""}`;
+  const quote = ctx.quote ? `${ctx.quote.name}\u0000${ctx.quote.text}\u0000${ctx.quote.missing}` : "";
+  const body = typeof shown.body === "string" ? shown.body : "";
+  return `${m.seq}|${m.state}|${m.final ? "final" : ""}|${readers}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}|${changed}|${quote}|${ctx.confirming}|${body}`;
 }
 
 /**
@@ -164,15 +206,17 @@ export function fillRow(el, m, ctx) {
     class: `msg-sender c${hue(m.sender)}${ctx.mine || ctx.grouped ? " visually-hidden" : ""}`,
     text: m.sender_name || "Someone",
   });
-  const body = m.deleted_at
-    ? h("div", { class: "msg-body msg-deleted", text: "This message was deleted." })
-    : h("div", { class: `msg-body${typeof m.body === "string" ? "" : " msg-json"}` }, bodyNodes(bodyText(m.body)));
+  const shown = shownBody(m);
+  const body = shown.deleted
+    ? h("div", { class: "msg-body msg-deleted", text: DELETED_TEXT })
+    : h(
+        "div",
+        { class: `msg-body${typeof shown.body === "string" ? "" : " msg-json"}` },
+        bodyNodes(bodyText(shown.body)),
+      );
 
   const foot = h("div", { class: "msg-foot" });
-  if (m.edited_at && !m.deleted_at) {
-    const edited = new Date(m.edited_at * 1000);
-    foot.append(h("span", { class: "msg-edited", title: `Edited ${formatFull(edited)}`, text: "edited" }));
-  }
+  if (shown.edited) foot.append(editedMark(m));
   const reactions = m.reactions ? Array.from(m.reactions).filter(([, who]) => who.size > 0) : [];
   if (reactions.length) {
     const group = h("div", { class: "reactions", role: "group", "aria-label": "Reactions" });
@@ -203,7 +247,9 @@ export function fillRow(el, m, ctx) {
     }
     foot.append(group);
   }
-  if (m.seq != null) {
+  if (shown.deleted) {
+    // A deleted message takes no reaction, edit or reply.
+  } else if (m.seq != null) {
     foot.append(
       h(
         "button",
@@ -240,6 +286,7 @@ export function fillRow(el, m, ctx) {
       ),
     );
   }
+  if (!shown.deleted) foot.append(...actionButtons(m, ctx));
   const meta = h("span", { class: "msg-meta" }, [time]);
   if (ctx.mine) {
     const state = m.state in STATE_TEXT ? m.state : "sending";
@@ -293,7 +340,9 @@ export function fillRow(el, m, ctx) {
     );
   }
 
-  const bubble = h("div", { class: "msg" }, [sender, body, foot]);
+  const quote = ctx.quote ? quoteButton(ctx.quote) : null;
+  const confirm = ctx.confirming && !shown.deleted ? confirmDelete() : null;
+  const bubble = h("div", { class: "msg", tabindex: "-1" }, [sender, quote, body, foot, confirm]);
   el.replaceChildren();
   if (ctx.day) {
     el.append(h("div", { class: "day-sep", role: "separator", "aria-label": ctx.day }, [h("span", { text: ctx.day })]));
@@ -304,4 +353,96 @@ export function fillRow(el, m, ctx) {
     const again = /** @type {HTMLElement | null} */ (el.querySelector(`[data-focus="${CSS.escape(focusKey)}"]`));
     again?.focus();
   }
+}
+
+/**
+ * "edited", with when on hover and focus (the time is in the title and read out).
+ * @param {ChatMessageView} m
+ */
+function editedMark(m) {
+  if (!m.edited_at || m.pending) return h("span", { class: "msg-edited", text: "edited" });
+  const edited = formatFull(new Date(m.edited_at * 1000));
+  return h("span", { class: "msg-edited", title: `Edited ${edited}`, tabindex: "0", "data-focus": "edited" }, [
+    h("span", { "aria-hidden": "true", text: "edited" }),
+    h("span", { class: "visually-hidden", text: `edited ${edited}` }),
+  ]);
+}
+
+/**
+ * Reply, Edit and Delete next to React: reply to what the server has numbered; edit and
+ * delete one's own (a message still in the outbox too: it changes there).
+ * @param {ChatMessageView} m
+ * @param {RowContext} ctx
+ * @returns {HTMLElement[]}
+ */
+function actionButtons(m, ctx) {
+  /** @type {HTMLElement[]} */
+  const out = [];
+  const action = (/** @type {string} */ name, /** @type {string} */ label, /** @type {string[]} */ path) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "msg-action icon-btn",
+        "data-action": name,
+        "data-focus": name,
+        "aria-label": label,
+        title: label,
+      },
+      [icon(path)],
+    );
+  if (m.seq != null && (m.kind ?? "text") === "text") out.push(action("reply", "Reply", ICONS.reply));
+  if (ctx.mine && m.state !== "failed" && !m.afterAck) {
+    if ((m.kind ?? "text") === "text") out.push(action("edit", "Edit", ICONS.edit));
+    const del = action("delete", "Delete", ICONS.trash);
+    del.setAttribute("aria-expanded", ctx.confirming ? "true" : "false");
+    out.push(del);
+  }
+  return out;
+}
+
+/**
+ * The quote above a reply: who and their first line; a button that jumps to the original.
+ * @param {Quote} quote
+ */
+function quoteButton(quote) {
+  const label = quote.missing
+    ? "Reply to an earlier message; show it"
+    : `Reply to ${quote.name}: ${quote.text}; show the original`;
+  return h(
+    "button",
+    {
+      type: "button",
+      class: `msg-quote${quote.deleted ? " deleted" : ""}`,
+      "data-action": "quote",
+      "data-focus": "quote",
+      "data-ref": String(quote.seq),
+      "aria-label": label,
+    },
+    [
+      quote.missing ? null : h("span", { class: "msg-quote-name", text: quote.name }),
+      h("span", { class: "msg-quote-text", text: quote.text }),
+    ],
+  );
+}
+
+/** The inline "Delete this message?" question; its "No" takes focus (the safe answer). */
+function confirmDelete() {
+  return h("div", { class: "msg-confirm", role: "group", "aria-label": "Delete this message?" }, [
+    h("span", { class: "msg-confirm-text", text: "Delete this message for everyone?" }),
+    h("button", {
+      type: "button",
+      class: "retry-btn",
+      "data-action": "confirm-delete",
+      "data-focus": "confirm-delete",
+      text: "Delete",
+    }),
+    h("button", {
+      type: "button",
+      class: "retry-btn",
+      "data-action": "cancel-delete",
+      "data-focus": "cancel-delete",
+      text: "Keep it",
+    }),
+  ]);
 }
