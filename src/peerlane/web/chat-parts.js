@@ -29,7 +29,7 @@ export function makeParts(room, options) {
       if (m.kind === "file") room._emit("file", m); // once per message: the transfer engine
       // Someone else's new message, as it comes (not the history loaded at the start or
       // scrolled back to): for the background badge.
-      if (m.kind === "text" && room._ready && !room._loadingOlder && m.sender !== room.me?.participant_id) {
+      if (m.kind === "text" && room._ready && !room._history.loadingOlder && m.sender !== room.me?.participant_id) {
         room._emit("incoming", m);
       }
     },

@@ -12,10 +12,12 @@
 // never moves backwards except by retry().
 
 import { roomApi } from "./api.js";
+import { History, PAGE_SIZE } from "./chat-history.js";
 import { MAX_EMOJI_CHARS } from "./chat-log.js";
 import { newMessageId } from "./chat-own.js";
 import { makeParts } from "./chat-parts.js";
-import { Hlc, systemClock } from "./hlc.js";
+import { linksSettled, startRoom } from "./chat-start.js";
+import { systemClock } from "./hlc.js";
 import { openManifests } from "./opfs.js";
 import { directPeople, endedError, statusText } from "./status-text.js";
 import { openOutbox } from "./store.js";
@@ -31,13 +33,12 @@ import { openOutbox } from "./store.js";
 /** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
 /** @typedef {import("./transfer.js").Transfers} Transfers */
 
+/** @typedef {import("./hlc.js").Hlc} Hlc */
 /** @typedef {import("./chat-types.js").ServerState} ServerState */
 /** @typedef {import("./chat-types.js").Me} Me */
 /** @typedef {import("./chat-types.js").ChatRoomOptions} ChatRoomOptions */
 
-export { newMessageId };
-
-export const PAGE_SIZE = 50;
+export { newMessageId, PAGE_SIZE };
 /**
  * Get ready for a room page to come: open the local databases, whose first opening in a
  * browser can take long (see openOutbox). For the page before it (join, home).
@@ -74,14 +75,17 @@ export class ChatRoom extends EventTarget {
     this.serverState = "connecting";
     /** Why the room ended for this browser (no more reconnecting). @type {CloseReason | null} */
     this.ended = null;
-    /** Older history may exist on the server (see loadOlder). */
-    this.hasMore = false;
 
     this._changeQueued = false;
     /** History and outbox loaded (start): everything is handled from then on. */
     this._ready = false;
-    /** An older history page is being merged: its messages are not news. */
-    this._loadingOlder = false;
+    /** The history pages: the latest at the start, older ones on demand. */
+    this._history = new History({
+      roomId,
+      api: this._api,
+      minSeq: () => this._log.minSeq,
+      merge: (msg) => this._fromServer(msg),
+    });
     // The parts (chat-parts.js): the log, the outbox, own messages, presence, the direct
     // links and the server connection, wired to each other and to this room.
     const parts = makeParts(this, options);
@@ -94,8 +98,6 @@ export class ChatRoom extends EventTarget {
     /** @type {Hlc | null} */
     this._hlc = null;
     this._closed = false;
-    /** @type {Promise<boolean> | null} */
-    this._older = null;
     /** The file-transfer engine (docs/file-transfer.md); null when turned off. */
     /** @type {Transfers | null} */
     this.transfers = options.transfersFactory ? options.transfersFactory(this) : null;
@@ -150,95 +152,21 @@ export class ChatRoom extends EventTarget {
 
   /**
    * Load the room (unless given as options.view), its latest history and the outbox, and
-   * connect. Throws ApiError.
-   *
-   * Everything starts at once. The WebSocket says hello as soon as it is open, without a
-   * resume point: the server starts at the present, and the latest history page comes
-   * over HTTP meanwhile (a message stored between the two is replayed: chat-server.js). Once
-   * the room is known (its mesh_limit), the welcome starts the mesh, so the first offers
-   * go out while the history and the local stores load. Everything else the server and
-   * the peers send waits until the history and the outbox are in place, then is handled
-   * in order.
+   * connect, all at once (chat-start.js). Throws ApiError.
+   * @returns {Promise<void>}
    */
-  async start() {
-    const roomView = this._view ? Promise.resolve(this._view) : this._api.getRoom(this.id);
-    const history = this._api.getMessages(this.id, { limit: PAGE_SIZE });
-    history.catch(() => {}); // not a member, say: reported below, by whichever comes first
-    const outbox = this._outbox.read();
-    this._server.connect(this._socket);
-    this._socket = null;
-    // The transfer engine is 100 KB of modules to compile: it waits for the first links
-    // (at most firstLinksWait), so it does not hold up their offer, answer and ICE.
-    const engine = this._defaultTransfers
-      ? this.linksSettled(this._firstLinksWait).then(() => import("./transfer.js"))
-      : null;
-    engine?.catch(() => {}); // reported below
-    const view = await roomView;
-    this.roomInfo = view.room;
-    this.meshLimit = view.mesh_limit;
-    const p = view.participant;
-    this.me = { participant_id: p.id, peer_id: null, name: p.name, role: p.role };
-    this._hlc = new Hlc(p.id, { now: () => this._clock.now() });
-    if (this._closed) return;
-    this._server.known();
-    // The transfers are loaded before the history is: its "file" messages need them.
-    const [page] = await Promise.all([history, this._startTransfers(engine)]);
-    for (const msg of page.messages) this._fromServer(msg);
-    this.hasMore = page.has_more;
-    this._server.historyTop = page.messages.reduce((top, m) => Math.max(top, m.seq), 0);
-    const restored = this._outbox.restore(await outbox, this._hlc);
-    if (this._closed) return;
-    this._ready = true;
-    // Channels that opened meanwhile get what waits in the outbox, as on a channel's open.
-    for (const m of restored) this._links.sendChat(m);
-    this._server.ready();
-    this._links.release();
-    this._changed();
-    this._server.stateChanged();
-    this._emit("status");
+  start() {
+    return startRoom(this);
   }
 
   /**
    * Resolves once the server has said welcome (or is unreachable) and the first direct
-   * links have connected or given up, or after `ms`. Work that can wait (loading modules,
-   * the first render: 100 ms and more on a busy or slow machine) waits for this, as done
-   * while the links negotiate it held up each step of it (offer, answer, ICE) by as much
-   * (docs/benchmarks.md, "Connect time").
+   * links have connected or given up, or after `ms` (chat-start.js).
    * @param {number} ms
    * @returns {Promise<void>}
    */
   linksSettled(ms) {
-    const busy = () =>
-      (!this.me?.peer_id && this.serverState === "connecting" && !this.ended) ||
-      Array.from(this.peers.values()).some((p) => p.direct && p.path === "connecting");
-    if (ms <= 0 || !busy()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this._clock.clearTimeout(timer);
-        this.removeEventListener("peers", check);
-        this.removeEventListener("status", check);
-        resolve();
-      };
-      const check = () => {
-        if (!busy()) done();
-      };
-      const timer = this._clock.setTimeout(done, ms);
-      this.addEventListener("peers", check);
-      this.addEventListener("status", check);
-    });
-  }
-
-  /**
-   * Make the default transfer engine, once its modules are loaded, and load its records.
-   * @param {Promise<typeof import("./transfer.js")> | null} engine
-   */
-  async _startTransfers(engine) {
-    if (engine) {
-      const { Transfers } = await engine;
-      if (this._closed) return;
-      this.transfers = new Transfers(this);
-    }
-    await this.transfers?.start();
+    return linksSettled(this, ms);
   }
 
   /** Leave the page: stop typing, close the connections, cancel timers. */
@@ -371,32 +299,17 @@ export class ChatRoom extends EventTarget {
     this._presence.setTyping(active);
   }
 
+  /** Older history may exist on the server (what loadOlder() last reported). */
+  get hasMore() {
+    return this._history.hasMore;
+  }
+
   /**
    * Load the history page before the oldest message held.
    * @returns {Promise<boolean>}  whether still older messages remain
    */
   loadOlder() {
-    this._older ??= this._fetchOlder().finally(() => {
-      this._older = null;
-    });
-    return this._older;
-  }
-
-  async _fetchOlder() {
-    const before = this._log.minSeq;
-    if (!this.hasMore || before === null) {
-      this.hasMore = false;
-      return false;
-    }
-    const page = await this._api.getMessages(this.id, { before, limit: PAGE_SIZE });
-    this._loadingOlder = true;
-    try {
-      for (const msg of page.messages) this._fromServer(msg);
-    } finally {
-      this._loadingOlder = false;
-    }
-    this.hasMore = page.has_more;
-    return this.hasMore;
+    return this._history.loadOlder();
   }
 
   // ---- file transfers (transfer.js) ----------------------------------------------------

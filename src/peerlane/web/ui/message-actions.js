@@ -7,6 +7,9 @@
 
 import { ReactionPicker } from "./reaction-picker.js";
 
+/** How long the original a quote jumped to stays highlighted. */
+const FLASH_MS = 2000;
+
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 /** @typedef {import("./types.js").ChatMessageView} ChatMessageView */
 
@@ -34,6 +37,9 @@ export class RowActions {
   selected = "";
   /** The row whose "Delete this message?" question is open. */
   confirming = "";
+  /** The row a quote jumped to, highlighted for a moment. */
+  flashing = "";
+  #flashTimer = 0;
   /** After the next render: focus this control of this row. @type {{key: string, focus: string} | null} */
   #focusNext = null;
   /** @type {ListHost} */
@@ -46,6 +52,19 @@ export class RowActions {
       const message = list.messageOf(trigger);
       if (message && message.seq != null) list.room()?.react(message.seq, emoji);
     });
+  }
+
+  /** Listen to the list's clicks and keys; the picker goes into the page. */
+  attach() {
+    document.body.append(this.picker.el);
+    this.#list.el.addEventListener("click", this.onClick);
+    this.#list.el.addEventListener("keydown", this.onKey);
+  }
+
+  detach() {
+    this.#list.el.removeEventListener("click", this.onClick);
+    this.#list.el.removeEventListener("keydown", this.onKey);
+    this.picker.el.remove();
   }
 
   /** @param {MouseEvent} event */
@@ -120,6 +139,27 @@ export class RowActions {
   }
 
   /**
+   * Highlight a row for a moment (the original a quote jumped to).
+   * @param {string} key
+   */
+  flash(key) {
+    this.flashing = key;
+    clearTimeout(this.#flashTimer);
+    this.#flashTimer = window.setTimeout(() => {
+      this.flashing = "";
+      this.#list.rows().get(key)?.el.classList.remove("flash");
+    }, FLASH_MS);
+  }
+
+  /**
+   * Once the rows are drawn, focus this row's bubble (the original a quote jumped to).
+   * @param {string} key
+   */
+  focusAfterRender(key) {
+    this.#focusNext = { key, focus: "" };
+  }
+
+  /**
    * After the rows are drawn: move focus where the last action said (a row that is gone,
    * or has no such control: the list, or the row's bubble).
    * @param {Map<string, {el: HTMLElement}>} rows
@@ -132,6 +172,6 @@ export class RowActions {
     const control = next.focus ? row?.querySelector(`[data-focus="${next.focus}"]`) : null;
     const bubble = row?.querySelector(".msg");
     const target = control ?? bubble ?? this.#list.el;
-    if (target instanceof HTMLElement) target.focus();
+    if (target instanceof HTMLElement) target.focus({ preventScroll: true });
   }
 }

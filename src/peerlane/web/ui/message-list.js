@@ -14,6 +14,7 @@
 import { keyOf } from "../chat-log.js";
 import { h } from "./dom.js";
 import { RowActions } from "./message-actions.js";
+import { HistoryHead } from "./message-history.js";
 import { fillRow, quoteOf, rowContext, signature } from "./message-row.js";
 import { Virtualizer } from "./virtualizer.js";
 
@@ -26,13 +27,17 @@ const PAD_BOTTOM = 12;
 const DEFAULT_ROW = 72;
 const BOTTOM_SLACK = 40; // px from the bottom that still counts as "at the bottom"
 const LOAD_OLDER_PX = 600; // start fetching history this close to the top
-const FLASH_MS = 2000; // how long the original a quote jumped to stays highlighted
 
-/**
- * @typedef {object} Row
- * @property {HTMLElement} el
- * @property {string} sig
- */
+/** What the list is to assistive technology and the keyboard. */
+const LOG_ATTRIBUTES = {
+  role: "log",
+  "aria-label": "Messages",
+  "aria-live": "polite",
+  "aria-relevant": "additions",
+  tabindex: "0",
+};
+
+/** @typedef {{el: HTMLElement, sig: string}} Row  a rendered row and the signature it was drawn for */
 
 export class MessageList extends HTMLElement {
   /** @type {RoomLike | null} */
@@ -45,9 +50,6 @@ export class MessageList extends HTMLElement {
   #stick = true;
   #unseen = 0;
   #lastKey = "";
-  #loading = false;
-  #hasMore = true;
-  #loadFailed = false;
   #messagesDirty = true;
   #raf = 0;
   #lastRead = 0;
@@ -63,11 +65,6 @@ export class MessageList extends HTMLElement {
     scrollToBottom: () => this.scrollToBottom(),
     jumpTo: (seq) => this.jumpTo(seq),
   });
-  /** The row a quote jumped to, highlighted for a moment. */
-  #flash = "";
-  #flashTimer = 0;
-  /** After the next layout: focus this row's bubble (a jump's target). */
-  #focusRow = "";
   /** Content or viewport changed: if stuck to the bottom, go (back) there. A scroll of
    * the person's own near the bottom must not be undone, so a plain scroll doesn't set it. */
   #follow = true;
@@ -76,27 +73,31 @@ export class MessageList extends HTMLElement {
   // Built once in connectedCallback.
   #spacer = h("div", { class: "ml-spacer" });
   #rowsBox = h("div", { class: "ml-rows" });
-  #head = h("div", { class: "ml-head" });
+  /** The head above the rows and the loading of older history. */
+  #history = new HistoryHead({
+    room: () => this.#room,
+    first: () => this.#v.items[0],
+    count: () => this.#v.count,
+    loaded: () => {
+      // Wait for the new rows before looking at the scroll position again.
+      this.#messagesDirty = true;
+      this.#schedule();
+    },
+  });
   #jump = h("button", { type: "button", class: "ml-jump", "data-action": "jump", hidden: true }, [
     h("span", { text: "New messages" }),
     h("span", { "aria-hidden": "true", text: " ↓" }),
   ]);
 
   connectedCallback() {
-    this.setAttribute("role", "log");
-    this.setAttribute("aria-label", "Messages");
-    this.setAttribute("aria-live", "polite");
-    this.setAttribute("aria-relevant", "additions");
-    this.setAttribute("tabindex", "0");
+    for (const [name, value] of Object.entries(LOG_ATTRIBUTES)) this.setAttribute(name, value);
     this.dataset.total = String(this.#v.count);
     if (!this.#spacer.isConnected) {
-      this.#spacer.append(this.#head, this.#rowsBox);
+      this.#spacer.append(this.#history.el, this.#rowsBox);
       this.append(this.#spacer, h("div", { class: "ml-jump-dock" }, [this.#jump]));
     }
-    document.body.append(this.#actions.picker.el);
+    this.#actions.attach();
     this.addEventListener("scroll", this.#onScroll, { passive: true });
-    this.addEventListener("click", this.#actions.onClick);
-    this.addEventListener("keydown", this.#actions.onKey);
     document.addEventListener("visibilitychange", this.#onVisibility);
     window.addEventListener("focus", this.#onVisibility);
     this.#ro = new ResizeObserver(this.#onResize);
@@ -107,13 +108,11 @@ export class MessageList extends HTMLElement {
 
   disconnectedCallback() {
     this.removeEventListener("scroll", this.#onScroll);
-    this.removeEventListener("click", this.#actions.onClick);
-    this.removeEventListener("keydown", this.#actions.onKey);
+    this.#actions.detach();
     document.removeEventListener("visibilitychange", this.#onVisibility);
     window.removeEventListener("focus", this.#onVisibility);
     this.#ro?.disconnect();
     this.#ro = null;
-    this.#actions.picker.el.remove();
     if (this.#raf) cancelAnimationFrame(this.#raf);
     this.#raf = 0;
   }
@@ -136,7 +135,7 @@ export class MessageList extends HTMLElement {
     this.#unseen = 0;
     this.#lastKey = "";
     this.#lastRead = 0;
-    this.#hasMore = room?.hasMore ?? true;
+    this.#history.reset(room);
     this.#onChange();
   }
 
@@ -149,23 +148,8 @@ export class MessageList extends HTMLElement {
   async jumpTo(seq) {
     const room = this.#room;
     if (!room) return false;
-    let target = room.message?.(seq);
-    while (!target && room.hasMore !== false && this.#hasMore) {
-      const oldest = room.messages.find((m) => m.seq != null)?.seq;
-      if (oldest != null && oldest <= seq) break; // loaded, and not a message that shows
-      try {
-        this.#loading = true;
-        this.#updateHead();
-        if ((await room.loadOlder()) === false) this.#hasMore = false;
-      } catch {
-        this.#loadFailed = true;
-        break;
-      } finally {
-        this.#loading = false;
-      }
-      if (this.#room !== room) return false;
-      target = room.message?.(seq);
-    }
+    const target = await this.#history.loadUntil(seq);
+    if (this.#room !== room) return false;
     this.#messagesDirty = true;
     if (!target) {
       this.#schedule();
@@ -177,13 +161,7 @@ export class MessageList extends HTMLElement {
     this.#v.anchor = { key, delta: -Math.round(this.clientHeight / 3) };
     this.#stick = false;
     this.#follow = false;
-    this.#flash = key;
-    this.#focusRow = key;
-    clearTimeout(this.#flashTimer);
-    this.#flashTimer = window.setTimeout(() => {
-      this.#flash = "";
-      this.#rows.get(key)?.el.classList.remove("flash");
-    }, FLASH_MS);
+    this.#actions.flash(key);
     this.#schedule();
     return true;
   }
@@ -332,17 +310,28 @@ export class MessageList extends HTMLElement {
     }
     this.#follow = false;
     this.#saveAnchor(top);
-    if (this.#focusRow) {
-      const bubble = this.#rows.get(this.#focusRow)?.el.querySelector(".msg");
-      this.#focusRow = "";
-      if (bubble instanceof HTMLElement) bubble.focus({ preventScroll: true });
-    }
     this.#actions.afterRender(this.#rows);
-    this.#updateHead();
+    this.#history.update(this.#base - HEAD);
     this.#jump.hidden = this.#stick || this.#unseen === 0;
     this.#markRead();
-    if (!this.#stick && top - this.#base < LOAD_OLDER_PX) void this.#loadOlder();
-    else if (this.#stick && n > 0 && v.total() < view) void this.#loadOlder();
+    if (!this.#stick && top - this.#base < LOAD_OLDER_PX) void this.#history.loadOlder();
+    else if (this.#stick && n > 0 && v.total() < view) void this.#history.loadOlder();
+  }
+
+  /**
+   * What a row shows besides its message: who read it (own "read" ones), the quote of
+   * the message it replies to, the "Delete?" question.
+   * @param {ChatMessageView} m
+   * @param {string} key
+   * @param {string} me
+   * @returns {[string[] | undefined, {quote: import("./message-controls.js").Quote | null, confirming: boolean}]}
+   */
+  #extras(m, key, me) {
+    const room = this.#room;
+    const readers = m.state === "read" && m.seq != null && m.sender === me ? room?.readers?.(m.seq) : undefined;
+    const replied = m.ref != null && (m.kind ?? "text") === "text" ? m.ref : null;
+    const quote = replied === null ? null : quoteOf(replied, room?.message?.(replied));
+    return [readers, { quote, confirming: key === this.#actions.confirming }];
   }
 
   /**
@@ -380,10 +369,7 @@ export class MessageList extends HTMLElement {
       const i = /** @type {number} */ (v.indexOf(key));
       const m = /** @type {ChatMessageView} */ (v.items[i]);
       const prev = i > 0 ? v.items[i - 1] : undefined;
-      const readers = m.state === "read" && m.seq != null && m.sender === me ? this.#room?.readers?.(m.seq) : undefined;
-      const quote =
-        m.ref != null && (m.kind ?? "text") === "text" ? quoteOf(m.ref, this.#room?.message?.(m.ref)) : null;
-      const ctx = rowContext(m, prev, me, readers, { quote, confirming: key === this.#actions.confirming });
+      const ctx = rowContext(m, prev, me, ...this.#extras(m, key, me));
       const sig = signature(m, ctx);
       let row = this.#rows.get(key);
       if (!row) {
@@ -397,7 +383,7 @@ export class MessageList extends HTMLElement {
         row.sig = sig;
         touched.push(row.el);
       }
-      row.el.classList.toggle("flash", key === this.#flash);
+      row.el.classList.toggle("flash", key === this.#actions.flashing);
       if (row.el !== cursor) this.#rowsBox.insertBefore(row.el, cursor);
       else cursor = cursor.nextSibling;
     }
@@ -406,57 +392,6 @@ export class MessageList extends HTMLElement {
       if (v.setHeight(/** @type {string} */ (el.dataset.key), el.getBoundingClientRect().height)) changed = true;
     }
     return changed;
-  }
-
-  #updateHead() {
-    const n = this.#v.count;
-    this.#head.style.setProperty("--y", `${this.#base - HEAD}px`);
-    let text = "";
-    let cls = "ml-head";
-    if (this.#loading) {
-      text = "Loading earlier messages…";
-      cls += " loading";
-    } else if (this.#loadFailed) {
-      text = "Couldn't load earlier messages; scroll up to try again.";
-    } else if (!n) {
-      text = "No messages yet. Say hello!";
-      cls += " empty";
-    } else if (!this.#hasMore) {
-      const name = this.#room?.roomInfo?.name;
-      text = name ? `This is the start of ${name}.` : "This is the start of the room.";
-    }
-    if (this.#head.textContent !== text) this.#head.textContent = text;
-    if (this.#head.className !== cls) this.#head.className = cls;
-  }
-
-  async #loadOlder() {
-    const room = this.#room;
-    if (!room || this.#loading || !this.#hasMore) return;
-    const first = this.#v.items[0];
-    if (first && first.seq != null && first.seq <= 1) {
-      this.#hasMore = false;
-      this.#updateHead();
-      return;
-    }
-    this.#loading = true;
-    this.#loadFailed = false;
-    this.#updateHead();
-    try {
-      const count = room.messages.length;
-      const more = await room.loadOlder();
-      // A page that brought nothing new means the start was reached.
-      if (more === false || room.hasMore === false || room.messages.length === count) this.#hasMore = false;
-    } catch {
-      this.#loadFailed = true;
-    } finally {
-      this.#loading = false;
-      if (this.#room === room) {
-        // Wait for the new rows before looking at the scroll position again.
-        this.#messagesDirty = true;
-        if (!this.#loadFailed) this.#schedule();
-        else this.#updateHead();
-      }
-    }
   }
 
   /** Report the newest message in view as read, while the page is in view. */

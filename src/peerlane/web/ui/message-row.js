@@ -4,6 +4,9 @@
 import { shownBody } from "../chat-log.js";
 import { linkify } from "../linkify.js";
 import { formatDay, formatFull, formatTime, h, ICONS, icon } from "./dom.js";
+import { actionButtons, bodyText, confirmDelete, DELETED_TEXT, editedMark, quoteButton } from "./message-controls.js";
+
+export { bodyText, DELETED_TEXT, firstLine, quoteOf } from "./message-controls.js";
 
 /** @typedef {import("./types.js").ChatMessageView} ChatMessageView */
 
@@ -18,38 +21,6 @@ export const REACTIONS = /** @type {const} */ ([
   ["😮", "Surprised"],
   ["😢", "Sad"],
 ]);
-
-/** What a deleted message shows in its place. */
-export const DELETED_TEXT = "Message deleted";
-
-/**
- * A reply's quote of the message it answers, as the row shows it.
- * @typedef {{seq: number, name: string, text: string, deleted: boolean, missing: boolean}} Quote
- *   missing: the original is not loaded here (older history, or gone): a click loads it.
- */
-
-/**
- * The quote of a reply's target, from this client's own copy of it (a reply never
- * copies its target's words: docs/protocol.md).
- * @param {number} seq
- * @param {ChatMessageView | undefined} target
- * @returns {Quote}
- */
-export function quoteOf(seq, target) {
-  if (!target) return { seq, name: "", text: "Earlier message", deleted: false, missing: true };
-  const shown = shownBody(target);
-  const text = shown.deleted ? DELETED_TEXT : firstLine(bodyText(shown.body));
-  return { seq, name: target.sender_name || "Someone", text, deleted: shown.deleted, missing: false };
-}
-
-/**
- * The first line of a text, cut to a quote's length.
- * @param {string} text
- */
-export function firstLine(text) {
-  const line = text.trim().split("\n", 1)[0] ?? "";
-  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
-}
 
 /** Why a message without a seq takes no reaction yet, in plain words. */
 export const NOT_YET_REACTABLE = "You can react once it is delivered to the server";
@@ -68,20 +39,6 @@ const STATE_ICON = /** @type {Record<string, string[]>} */ ({
   read: ICONS.checks,
   failed: ICONS.alert,
 });
-
-/**
- * A message body as text: strings as they are, anything else as JSON.
- * @param {unknown} body
- * @returns {string}
- */
-export function bodyText(body) {
-  if (typeof body === "string") return body;
-  try {
-    return JSON.stringify(body) ?? String(body);
-  } catch {
-    return String(body);
-  }
-}
 
 /**
  * A message's text as nodes: plain text, and its http(s) addresses as links that open in
@@ -114,7 +71,7 @@ function hue(s) {
  * @param {ChatMessageView | undefined} prev
  * @param {string} me
  * @param {string[]} [readers]  who else has read it (names), for an own "read" message
- * @param {{quote?: Quote | null, confirming?: boolean}} [more]  a reply's quote; the
+ * @param {{quote?: import("./message-controls.js").Quote | null, confirming?: boolean}} [more]  a reply's quote; the
  *   "Delete this message?" question open
  * @returns {RowContext}
  */
@@ -134,7 +91,7 @@ export function rowContext(m, prev, me, readers = [], more = {}) {
  * @property {string} day      the day separator to show above the row, or ""
  * @property {boolean} grouped a follow-up of the previous row's sender
  * @property {string[]} [readers] who else has read it, by name (own "read" messages)
- * @property {Quote | null} [quote] the message it replies to
+ * @property {import("./message-controls.js").Quote | null} [quote] the message it replies to
  * @property {boolean} [confirming] its "Delete this message?" question is open
  */
 
@@ -353,96 +310,4 @@ export function fillRow(el, m, ctx) {
     const again = /** @type {HTMLElement | null} */ (el.querySelector(`[data-focus="${CSS.escape(focusKey)}"]`));
     again?.focus();
   }
-}
-
-/**
- * "edited", with when on hover and focus (the time is in the title and read out).
- * @param {ChatMessageView} m
- */
-function editedMark(m) {
-  if (!m.edited_at || m.pending) return h("span", { class: "msg-edited", text: "edited" });
-  const edited = formatFull(new Date(m.edited_at * 1000));
-  return h("span", { class: "msg-edited", title: `Edited ${edited}`, tabindex: "0", "data-focus": "edited" }, [
-    h("span", { "aria-hidden": "true", text: "edited" }),
-    h("span", { class: "visually-hidden", text: `edited ${edited}` }),
-  ]);
-}
-
-/**
- * Reply, Edit and Delete next to React: reply to what the server has numbered; edit and
- * delete one's own (a message still in the outbox too: it changes there).
- * @param {ChatMessageView} m
- * @param {RowContext} ctx
- * @returns {HTMLElement[]}
- */
-function actionButtons(m, ctx) {
-  /** @type {HTMLElement[]} */
-  const out = [];
-  const action = (/** @type {string} */ name, /** @type {string} */ label, /** @type {string[]} */ path) =>
-    h(
-      "button",
-      {
-        type: "button",
-        class: "msg-action icon-btn",
-        "data-action": name,
-        "data-focus": name,
-        "aria-label": label,
-        title: label,
-      },
-      [icon(path)],
-    );
-  if (m.seq != null && (m.kind ?? "text") === "text") out.push(action("reply", "Reply", ICONS.reply));
-  if (ctx.mine && m.state !== "failed" && !m.afterAck) {
-    if ((m.kind ?? "text") === "text") out.push(action("edit", "Edit", ICONS.edit));
-    const del = action("delete", "Delete", ICONS.trash);
-    del.setAttribute("aria-expanded", ctx.confirming ? "true" : "false");
-    out.push(del);
-  }
-  return out;
-}
-
-/**
- * The quote above a reply: who and their first line; a button that jumps to the original.
- * @param {Quote} quote
- */
-function quoteButton(quote) {
-  const label = quote.missing
-    ? "Reply to an earlier message; show it"
-    : `Reply to ${quote.name}: ${quote.text}; show the original`;
-  return h(
-    "button",
-    {
-      type: "button",
-      class: `msg-quote${quote.deleted ? " deleted" : ""}`,
-      "data-action": "quote",
-      "data-focus": "quote",
-      "data-ref": String(quote.seq),
-      "aria-label": label,
-    },
-    [
-      quote.missing ? null : h("span", { class: "msg-quote-name", text: quote.name }),
-      h("span", { class: "msg-quote-text", text: quote.text }),
-    ],
-  );
-}
-
-/** The inline "Delete this message?" question; its "No" takes focus (the safe answer). */
-function confirmDelete() {
-  return h("div", { class: "msg-confirm", role: "group", "aria-label": "Delete this message?" }, [
-    h("span", { class: "msg-confirm-text", text: "Delete this message for everyone?" }),
-    h("button", {
-      type: "button",
-      class: "retry-btn",
-      "data-action": "confirm-delete",
-      "data-focus": "confirm-delete",
-      text: "Delete",
-    }),
-    h("button", {
-      type: "button",
-      class: "retry-btn",
-      "data-action": "cancel-delete",
-      "data-focus": "cancel-delete",
-      text: "Keep it",
-    }),
-  ]);
 }
