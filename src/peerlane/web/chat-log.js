@@ -7,12 +7,13 @@
 // message arriving by data channel and by server is one entry, keyed by (sender, id).
 // Reactions are messages too (kind "reaction", ref = the target's seq); they aggregate
 // into their target's `reactions` and are not shown themselves, nor are "file" messages
-// (transfer control: room.transfers shows them). Edits and deletions (kind "edit" /
-// "delete", ref = the target's seq) are not shown either: the server's copy of one changes
-// its target (new body and `edited_at`, or no body and `deleted_at`). They count only from
-// the server, never from a data channel, whose sender the server has not checked.
+// (transfer control: room.transfers shows them), nor edits and deletions, which change
+// their target (chat-changes.js).
 
+import { applyChange, clearPending, markPending } from "./chat-changes.js";
 import { compareHlc, formatHlc } from "./hlc.js";
+
+export { shownBody } from "./chat-changes.js";
 
 /** @typedef {import("./protocol.js").ChatKind} ChatKind */
 /** @typedef {import("./protocol.js").MessageMsg} MessageMsg */
@@ -41,18 +42,6 @@ import { compareHlc, formatHlc } from "./hlc.js";
  *   afterAck: an own message changed while it may already have reached the server: the
  *   change goes out as an edit or deletion once its seq is known (chat-own.js).
  */
-
-/**
- * What a message shows now: its own edit or deletion still on its way counts already.
- * @param {{body: unknown, edited_at?: number | null, deleted_at?: number | null,
- *   pending?: {kind?: string, body: unknown} | null}} m  a ChatMessage, or the UI's view of one
- * @returns {{body: unknown, deleted: boolean, edited: boolean}}
- */
-export function shownBody(m) {
-  if (m.deleted_at || m.pending?.kind === "delete") return { body: null, deleted: true, edited: false };
-  if (m.pending?.kind === "edit") return { body: m.pending.body, deleted: false, edited: true };
-  return { body: m.body, deleted: false, edited: !!m.edited_at };
-}
 
 /** Kinds that are part of the log but not shown as messages of their own. */
 const HIDDEN_KINDS = new Set(["reaction", "file", "edit", "delete"]);
@@ -170,6 +159,11 @@ export class MessageLog {
     return undefined;
   }
 
+  /** Every message held, hidden kinds too, in no particular order. */
+  all() {
+    return this._byKey.values();
+  }
+
   /** Shown numbered messages, in no particular order. */
   numbered() {
     return this._bySeq.values();
@@ -180,7 +174,7 @@ export class MessageLog {
     this._byKey.set(keyOf(m.sender, m.id), m);
     if (m.seq !== null) this._numbered(m);
     if (m.kind === "reaction") this._indexReaction(m);
-    this._markPending(m);
+    markPending(this, m);
     this.touched(m);
     this._onAdd(m);
   }
@@ -195,32 +189,6 @@ export class MessageLog {
   }
 
   /**
-   * An own edit or deletion not yet stored shows on its target at once.
-   * @param {ChatMessage} change
-   */
-  _markPending(change) {
-    if ((change.kind !== "edit" && change.kind !== "delete") || change.seq !== null || change.ref === null) return;
-    if (change.state === "failed") return;
-    const target = this._bySeq.get(change.ref);
-    if (!target || target.sender !== change.sender) return;
-    target.pending = change;
-    this.touched(target);
-  }
-
-  /**
-   * A pending change is over (stored, refused or taken back): its target shows what the
-   * server says again.
-   * @param {ChatMessage} change
-   */
-  _clearPending(change) {
-    if (change.ref === null) return;
-    const target = this._bySeq.get(change.ref);
-    if (target?.pending !== change) return;
-    target.pending = null;
-    this.touched(target);
-  }
-
-  /**
    * Take an own message out of the log: one that failed and that its sender deleted.
    * Numbered messages stay (the server has them).
    * @param {ChatMessage} m
@@ -228,7 +196,7 @@ export class MessageLog {
    */
   remove(m) {
     if (m.seq !== null || !this._byKey.delete(keyOf(m.sender, m.id))) return false;
-    this._clearPending(m);
+    clearPending(this, m);
     this.touched(m);
     return true;
   }
@@ -263,8 +231,8 @@ export class MessageLog {
    */
   setState(m, state) {
     m.state = state;
-    if (state === "failed") this._clearPending(m);
-    else this._markPending(m);
+    if (state === "failed") clearPending(this, m);
+    else markPending(this, m);
     this.touched(m);
   }
 
@@ -285,7 +253,7 @@ export class MessageLog {
       const state = mine ? ownState(seq, "sent", readUpTo) : "sent";
       const added = { id, seq, hlc, sender, sender_name, ts, kind, ref, body, state, reactions: new Map(), ...changed };
       this.add(added);
-      this._applyChange(added);
+      applyChange(this, added);
       return added;
     }
     const fresh = m.seq === null;
@@ -293,35 +261,8 @@ export class MessageLog {
     m.state = mine ? ownState(msg.seq, m.state, readUpTo) : "sent";
     if (fresh) this._numbered(m);
     this.touched(m);
-    this._applyChange(m);
+    applyChange(this, m);
     return m;
-  }
-
-  /**
-   * An edit or a deletion the server stored changes its target, when the log holds it (an
-   * older target fetched later comes from the server as it is now, already changed).
-   * The server checked that the target is the sender's own; the sender is checked again
-   * here so that a log fed anything else cannot be made to change another's words.
-   * @param {ChatMessage} change
-   */
-  _applyChange(change) {
-    if ((change.kind !== "edit" && change.kind !== "delete") || change.ref === null || change.seq === null) return;
-    this._clearPending(change);
-    const target = this._bySeq.get(change.ref);
-    if (!target || target.sender !== change.sender) return;
-    if (change.kind === "delete" || target.deleted_at) {
-      // A deletion keeps nothing: nor the target's words, nor those of its edits held here.
-      target.body = null;
-      target.deleted_at ??= change.ts;
-      target.pending = null;
-      for (const m of this._byKey.values()) {
-        if (m.kind === "edit" && m.ref === change.ref && m.sender === change.sender) m.body = null;
-      }
-    } else if ((target.edited_at ?? 0) <= (change.ts ?? 0)) {
-      target.body = change.body;
-      target.edited_at = change.ts;
-    }
-    this.touched(target);
   }
 
   /**
@@ -340,7 +281,7 @@ export class MessageLog {
     m.state = ownState(seq, m.state, readUpTo);
     if (fresh) this._numbered(m);
     this.touched(m);
-    this._applyChange(m); // an own edit or deletion is stored: no need to wait for its echo
+    applyChange(this, m); // an own edit or deletion is stored: no need to wait for its echo
     return m;
   }
 
