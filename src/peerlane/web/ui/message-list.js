@@ -162,6 +162,7 @@ export class MessageList extends HTMLElement {
     this.#stick = false;
     this.#follow = false;
     this.#actions.flash(key);
+    this.#actions.focusAfterRender(key);
     this.#schedule();
     return true;
   }
