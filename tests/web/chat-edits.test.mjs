@@ -53,6 +53,8 @@ const echo = (seq, sent, over = {}) =>
     ...over,
   });
 
+const lastError = (errors) => errors.at(-1)?.message ?? "";
+
 const outboxHolds = (store, ids) =>
   until(() => [...store.items.keys()].join() === ids.join(), `the outbox to hold [${ids}]`);
 
@@ -172,7 +174,7 @@ describe("edit", () => {
 describe("delete", () => {
   test("a stored message: a deletion for everyone; the words leave the log, edits' words too", async () => {
     const mine = serverMessage(1, { id: "x", sender: "me", name: "Me", body: "oops" });
-    const { room, signaling } = await makeRoom({ history: [mine] });
+    const { room, signaling, errors } = await makeRoom({ history: [mine] });
     signaling.server(echo(2, { id: "e1", kind: "edit", ref: 1, body: "oops, fixed" }));
     const del = room.deleteMessage("x");
     assert.deepEqual([del.kind, del.ref, del.body], ["delete", 1, null]);
@@ -183,6 +185,7 @@ describe("delete", () => {
     assert.equal(m.deleted_at, 5);
     assert.equal(room.find("e1").body, null, "the edit's words are gone from this copy too");
     assert.equal(room.edit("x", "again"), null, "a deleted message takes no edit");
+    assert.match(lastError(errors), /was deleted/, "and says so");
     assert.equal(room.deleteMessage("x"), null);
   });
 

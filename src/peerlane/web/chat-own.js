@@ -108,6 +108,7 @@ export class OwnMessages {
    */
   edit(id, text) {
     const m = this._own(id);
+    if (m?.deleted_at) this._host.onError({ code: "message_deleted", message: CHANGE_REFUSED.message_deleted });
     if (m?.kind !== "text" || m.deleted_at || m.state === "failed") return null;
     if (m.seq !== null) return this.compose("edit", text, m.seq);
     const limit = this._host.maxBodyBytes();
