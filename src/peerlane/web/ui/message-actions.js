@@ -139,11 +139,12 @@ export class RowActions {
   }
 
   /**
-   * Highlight a row for a moment (the original a quote jumped to).
+   * Highlight a row for a moment and focus it once drawn (the original a quote jumped to).
    * @param {string} key
    */
   flash(key) {
     this.flashing = key;
+    this.focusAfterRender(key);
     clearTimeout(this.#flashTimer);
     this.#flashTimer = window.setTimeout(() => {
       this.flashing = "";

@@ -16,6 +16,7 @@ import { h } from "./dom.js";
 import { RowActions } from "./message-actions.js";
 import { HistoryHead } from "./message-history.js";
 import { fillRow, quoteOf, rowContext, signature } from "./message-row.js";
+import { ReadPosition } from "./read-position.js";
 import { Virtualizer } from "./virtualizer.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
@@ -29,13 +30,13 @@ const BOTTOM_SLACK = 40; // px from the bottom that still counts as "at the bott
 const LOAD_OLDER_PX = 600; // start fetching history this close to the top
 
 /** What the list is to assistive technology and the keyboard. */
-const LOG_ATTRIBUTES = {
-  role: "log",
-  "aria-label": "Messages",
-  "aria-live": "polite",
-  "aria-relevant": "additions",
-  tabindex: "0",
-};
+const LOG_ATTRIBUTES = [
+  ["role", "log"],
+  ["aria-label", "Messages"],
+  ["aria-live", "polite"],
+  ["aria-relevant", "additions"],
+  ["tabindex", "0"],
+];
 
 /** @typedef {{el: HTMLElement, sig: string}} Row  a rendered row and the signature it was drawn for */
 
@@ -52,7 +53,6 @@ export class MessageList extends HTMLElement {
   #lastKey = "";
   #messagesDirty = true;
   #raf = 0;
-  #lastRead = 0;
   /** @type {ResizeObserver | null} */
   #ro = null;
   #actions = new RowActions({
@@ -69,6 +69,17 @@ export class MessageList extends HTMLElement {
    * the person's own near the bottom must not be undone, so a plain scroll doesn't set it. */
   #follow = true;
   #setTop = -1;
+
+  /** What the reader has seen, reported as read. */
+  #reads = new ReadPosition({
+    room: () => this.#room,
+    newestInView: () =>
+      this.#v.count && this.clientHeight
+        ? this.#v.newestInView(this.scrollTop - this.#base, this.clientHeight, (m) =>
+            typeof m.seq === "number" ? m.seq : undefined,
+          )
+        : undefined,
+  });
 
   // Built once in connectedCallback.
   #spacer = h("div", { class: "ml-spacer" });
@@ -90,7 +101,7 @@ export class MessageList extends HTMLElement {
   ]);
 
   connectedCallback() {
-    for (const [name, value] of Object.entries(LOG_ATTRIBUTES)) this.setAttribute(name, value);
+    for (const [name, value] of LOG_ATTRIBUTES) this.setAttribute(name, value);
     this.dataset.total = String(this.#v.count);
     if (!this.#spacer.isConnected) {
       this.#spacer.append(this.#history.el, this.#rowsBox);
@@ -98,8 +109,7 @@ export class MessageList extends HTMLElement {
     }
     this.#actions.attach();
     this.addEventListener("scroll", this.#onScroll, { passive: true });
-    document.addEventListener("visibilitychange", this.#onVisibility);
-    window.addEventListener("focus", this.#onVisibility);
+    this.#reads.attach();
     this.#ro = new ResizeObserver(this.#onResize);
     this.#ro.observe(this);
     for (const row of this.#rows.values()) this.#ro.observe(row.el);
@@ -109,8 +119,7 @@ export class MessageList extends HTMLElement {
   disconnectedCallback() {
     this.removeEventListener("scroll", this.#onScroll);
     this.#actions.detach();
-    document.removeEventListener("visibilitychange", this.#onVisibility);
-    window.removeEventListener("focus", this.#onVisibility);
+    this.#reads.detach();
     this.#ro?.disconnect();
     this.#ro = null;
     if (this.#raf) cancelAnimationFrame(this.#raf);
@@ -134,7 +143,7 @@ export class MessageList extends HTMLElement {
     this.#stick = true;
     this.#unseen = 0;
     this.#lastKey = "";
-    this.#lastRead = 0;
+    this.#reads.reset();
     this.#history.reset(room);
     this.#onChange();
   }
@@ -150,19 +159,14 @@ export class MessageList extends HTMLElement {
     if (!room) return false;
     const target = await this.#history.loadUntil(seq);
     if (this.#room !== room) return false;
-    this.#messagesDirty = true;
-    if (!target) {
-      this.#schedule();
-      return false;
-    }
     this.#refreshMessages();
+    if (!target) return false;
     const key = keyOf(target.sender, target.id);
     // A third of the way down the view, with the context before it above.
     this.#v.anchor = { key, delta: -Math.round(this.clientHeight / 3) };
     this.#stick = false;
     this.#follow = false;
-    this.#actions.flash(key);
-    this.#actions.focusAfterRender(key);
+    this.#actions.flash(key); // and focus it once drawn
     this.#schedule();
     return true;
   }
@@ -218,8 +222,6 @@ export class MessageList extends HTMLElement {
       this.#schedule();
     }
   };
-
-  #onVisibility = () => this.#markRead();
 
   /** @param {Element} el */
   #messageOf(el) {
@@ -314,7 +316,7 @@ export class MessageList extends HTMLElement {
     this.#actions.afterRender(this.#rows);
     this.#history.update(this.#base - HEAD);
     this.#jump.hidden = this.#stick || this.#unseen === 0;
-    this.#markRead();
+    this.#reads.mark();
     if (!this.#stick && top - this.#base < LOAD_OLDER_PX) void this.#history.loadOlder();
     else if (this.#stick && n > 0 && v.total() < view) void this.#history.loadOlder();
   }
@@ -393,20 +395,6 @@ export class MessageList extends HTMLElement {
       if (v.setHeight(/** @type {string} */ (el.dataset.key), el.getBoundingClientRect().height)) changed = true;
     }
     return changed;
-  }
-
-  /** Report the newest message in view as read, while the page is in view. */
-  #markRead() {
-    const room = this.#room;
-    if (!room || document.visibilityState !== "visible" || !this.#v.count || !this.clientHeight) return;
-    // The newest *visible* row with a seq: unsent rows sort last and have none.
-    const seq = this.#v.newestInView(this.scrollTop - this.#base, this.clientHeight, (m) =>
-      typeof m.seq === "number" ? m.seq : undefined,
-    );
-    if (seq !== undefined && seq > this.#lastRead) {
-      this.#lastRead = seq;
-      room.markRead(seq);
-    }
   }
 }
 

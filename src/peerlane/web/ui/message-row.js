@@ -299,7 +299,13 @@ export function fillRow(el, m, ctx) {
 
   const quote = ctx.quote ? quoteButton(ctx.quote) : null;
   const confirm = ctx.confirming && !shown.deleted ? confirmDelete() : null;
-  const bubble = h("div", { class: "msg", tabindex: "-1", "data-focus": "bubble" }, [sender, quote, body, foot, confirm]);
+  const bubble = h("div", { class: "msg", tabindex: "-1", "data-focus": "bubble" }, [
+    sender,
+    quote,
+    body,
+    foot,
+    confirm,
+  ]);
   el.replaceChildren();
   if (ctx.day) {
     el.append(h("div", { class: "day-sep", role: "separator", "aria-label": ctx.day }, [h("span", { text: ctx.day })]));
