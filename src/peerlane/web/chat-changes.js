@@ -14,13 +14,16 @@
  */
 
 /**
- * What a message shows now: its own edit or deletion still on its way counts already.
+ * What a message shows now: its own edit or deletion still on its way counts already
+ * (also one waiting for the message's seq: afterAck).
  * @param {{body: unknown, edited_at?: number | null, deleted_at?: number | null,
- *   pending?: {kind?: string, body: unknown} | null}} m  a ChatMessage, or the UI's view of one
+ *   pending?: {kind?: string, body: unknown} | null, afterAck?: {kind: string} | null}} m
+ *   a ChatMessage, or the UI's view of one
  * @returns {{body: unknown, deleted: boolean, edited: boolean}}
  */
 export function shownBody(m) {
-  if (m.deleted_at || m.pending?.kind === "delete") return { body: null, deleted: true, edited: false };
+  const deleting = m.pending?.kind === "delete" || m.afterAck?.kind === "delete";
+  if (m.deleted_at || deleting) return { body: null, deleted: true, edited: false };
   if (m.pending?.kind === "edit") return { body: m.pending.body, deleted: false, edited: true };
   return { body: m.body, deleted: false, edited: !!m.edited_at };
 }
