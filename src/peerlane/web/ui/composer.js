@@ -30,7 +30,7 @@ export class Composer extends HTMLElement {
   #mode = null;
   #modeText = h("span", { class: "composer-mode-text" });
   #modeCancel = h("button", { type: "button", class: "icon-btn composer-mode-cancel" }, [icon(ICONS.close)]);
-  /** "Editing message" or "Replying to …", above the box. */
+  /** "Editing your message" or "Replying to …", above the box. */
   #modeBar = h("div", { class: "composer-mode", id: "composer-mode", hidden: true }, [
     this.#modeText,
     this.#modeCancel,
@@ -167,7 +167,9 @@ export class Composer extends HTMLElement {
     this.#modeCancel.setAttribute("title", cancel);
     this.#modeBar.hidden = false;
     this.#modeBar.dataset.mode = this.#mode?.mode ?? "";
-    this.#button.setAttribute("aria-label", this.#mode?.mode === "edit" ? "Save" : "Send");
+    const save = this.#mode?.mode === "edit";
+    this.#button.setAttribute("aria-label", save ? "Save" : "Send");
+    this.#button.setAttribute("title", save ? "Save (Enter)" : "Send (Enter)");
   }
 
   /** Back to writing a new message; an edit gives the draft back. */
@@ -176,6 +178,7 @@ export class Composer extends HTMLElement {
     this.#mode = null;
     this.#modeBar.hidden = true;
     this.#button.setAttribute("aria-label", "Send");
+    this.#button.setAttribute("title", "Send (Enter)");
     if (mode?.mode === "edit") {
       this.#input.value = mode.draft;
       this.#afterChange();
