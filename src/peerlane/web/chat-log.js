@@ -7,12 +7,13 @@
 // message arriving by data channel and by server is one entry, keyed by (sender, id).
 // Reactions are messages too (kind "reaction", ref = the target's seq); they aggregate
 // into their target's `reactions` and are not shown themselves, nor are "file" messages
-// (transfer control: room.transfers shows them). Edits and deletions (kind "edit" /
-// "delete", ref = the target's seq) are not shown either: the server's copy of one changes
-// its target (new body and `edited_at`, or no body and `deleted_at`). They count only from
-// the server, never from a data channel, whose sender the server has not checked.
+// (transfer control: room.transfers shows them), nor edits and deletions, which change
+// their target (chat-changes.js).
 
+import { applyChange, clearPending, markPending } from "./chat-changes.js";
 import { compareHlc, formatHlc } from "./hlc.js";
+
+export { shownBody } from "./chat-changes.js";
 
 /** @typedef {import("./protocol.js").ChatKind} ChatKind */
 /** @typedef {import("./protocol.js").MessageMsg} MessageMsg */
@@ -27,6 +28,7 @@ import { compareHlc, formatHlc } from "./hlc.js";
  *   ts: number | null, kind: ChatKind, ref: number | null, body: unknown,
  *   state: MessageState, reactions: Map<string, Set<string>>,
  *   edited_at?: number | null, deleted_at?: number | null, final?: boolean,
+ *   pending?: ChatMessage | null, afterAck?: {kind: "edit", body: unknown} | {kind: "delete"} | null,
  * }} ChatMessage
  *   ts: seconds since the epoch (server time once the server has it).
  *   reactions: emoji → participant ids, aggregated from "reaction" messages.
@@ -35,6 +37,10 @@ import { compareHlc, formatHlc } from "./hlc.js";
  *   for good): it offers no Retry, only Delete.
  *   state: meaningful for own messages; others' are "sent" (numbered) or "delivered"
  *   (so far only received over a data channel).
+ *   pending: an own edit or deletion of this message not yet stored by the server (in the
+ *   outbox): shown at once, undone if the server refuses it (see shownBody).
+ *   afterAck: an own message changed while it may already have reached the server: the
+ *   change goes out as an edit or deletion once its seq is known (chat-own.js).
  */
 
 /** Kinds that are part of the log but not shown as messages of their own. */
@@ -153,6 +159,11 @@ export class MessageLog {
     return undefined;
   }
 
+  /** Every message held, hidden kinds too, in no particular order. */
+  all() {
+    return this._byKey.values();
+  }
+
   /** Shown numbered messages, in no particular order. */
   numbered() {
     return this._bySeq.values();
@@ -163,8 +174,18 @@ export class MessageLog {
     this._byKey.set(keyOf(m.sender, m.id), m);
     if (m.seq !== null) this._numbered(m);
     if (m.kind === "reaction") this._indexReaction(m);
+    markPending(this, m);
     this.touched(m);
     this._onAdd(m);
+  }
+
+  /**
+   * The message a seq numbers (shown kinds only), for a reply's quote or a change.
+   * @param {number} seq
+   * @returns {ChatMessage | undefined}
+   */
+  bySeq(seq) {
+    return this._bySeq.get(seq);
   }
 
   /**
@@ -175,6 +196,7 @@ export class MessageLog {
    */
   remove(m) {
     if (m.seq !== null || !this._byKey.delete(keyOf(m.sender, m.id))) return false;
+    clearPending(this, m);
     this.touched(m);
     return true;
   }
@@ -209,6 +231,8 @@ export class MessageLog {
    */
   setState(m, state) {
     m.state = state;
+    if (state === "failed") clearPending(this, m);
+    else markPending(this, m);
     this.touched(m);
   }
 
@@ -229,7 +253,7 @@ export class MessageLog {
       const state = mine ? ownState(seq, "sent", readUpTo) : "sent";
       const added = { id, seq, hlc, sender, sender_name, ts, kind, ref, body, state, reactions: new Map(), ...changed };
       this.add(added);
-      this._applyChange(added);
+      applyChange(this, added);
       return added;
     }
     const fresh = m.seq === null;
@@ -237,29 +261,8 @@ export class MessageLog {
     m.state = mine ? ownState(msg.seq, m.state, readUpTo) : "sent";
     if (fresh) this._numbered(m);
     this.touched(m);
-    this._applyChange(m);
+    applyChange(this, m);
     return m;
-  }
-
-  /**
-   * An edit or a deletion the server stored changes its target, when the log holds it (an
-   * older target fetched later comes from the server as it is now, already changed).
-   * The server checked that the target is the sender's own; the sender is checked again
-   * here so that a log fed anything else cannot be made to change another's words.
-   * @param {ChatMessage} change
-   */
-  _applyChange(change) {
-    if ((change.kind !== "edit" && change.kind !== "delete") || change.ref === null || change.seq === null) return;
-    const target = this._bySeq.get(change.ref);
-    if (!target || target.sender !== change.sender || target.deleted_at) return;
-    if (change.kind === "delete") {
-      target.body = null;
-      target.deleted_at = change.ts;
-    } else if ((target.edited_at ?? 0) <= (change.ts ?? 0)) {
-      target.body = change.body;
-      target.edited_at = change.ts;
-    }
-    this.touched(target);
   }
 
   /**
@@ -278,6 +281,7 @@ export class MessageLog {
     m.state = ownState(seq, m.state, readUpTo);
     if (fresh) this._numbered(m);
     this.touched(m);
+    applyChange(this, m); // an own edit or deletion is stored: no need to wait for its echo
     return m;
   }
 

@@ -64,7 +64,8 @@ export class Outbox {
   /** @param {OutboxHost} host */
   constructor(host) {
     this._host = host;
-    /** Own messages waiting for a server ack: id → retry state. @type {Map<string, {attempt: number, timer: unknown}>} */
+    /** Own messages waiting for a server ack: id → retry state, and whether a send of it
+     * may have reached the server. @type {Map<string, {attempt: number, timer: unknown, sent?: boolean}>} */
     this._pending = new Map();
     /** Answers still due to this connection's `stored` questions; null when none was asked. @type {number | null} */
     this._storedDue = null;
@@ -80,6 +81,24 @@ export class Outbox {
   /** @param {string} id */
   has(id) {
     return this._pending.has(id);
+  }
+
+  /**
+   * Whether a waiting message went out on a server connection (and so may be stored,
+   * its ack not yet in): a change to it then cannot be made in place alone.
+   * @param {string} id
+   */
+  reachedServer(id) {
+    return this._pending.get(id)?.sent === true;
+  }
+
+  /**
+   * Whether a body is within the server's limit.
+   * @param {unknown} body
+   * @param {number} limit
+   */
+  fits(body, limit) {
+    return bodyBytes(body) <= limit;
   }
 
   /**
@@ -150,7 +169,8 @@ export class Outbox {
       }
       hlc?.receive(item.hlc);
       restored.push(log.fromOutbox(item));
-      this._pending.set(item.id, { attempt: 0, timer: null });
+      // Sent before the reload or not, nobody knows: a change to it is said to the server too.
+      this._pending.set(item.id, { attempt: 0, timer: null, sent: true });
     }
     this._pendingChanged();
     return restored;
@@ -176,7 +196,10 @@ export class Outbox {
    */
   sendToServer(m) {
     if (!this._host.online() || this._storedDue !== null) return false;
-    return this._host.send({ type: "chat", id: m.id, body: m.body, kind: m.kind, ref: m.ref });
+    const sent = this._host.send({ type: "chat", id: m.id, body: m.body, kind: m.kind, ref: m.ref });
+    const entry = this._pending.get(m.id);
+    if (sent && entry) entry.sent = true;
+    return sent;
   }
 
   /**

@@ -12,19 +12,15 @@
 // never moves backwards except by retry().
 
 import { roomApi } from "./api.js";
-import { MAX_EMOJI_CHARS, MessageLog } from "./chat-log.js";
-import { Outbox, tooLargeText } from "./chat-outbox.js";
-import { PeerLinks } from "./chat-peers.js";
-import { Presence } from "./chat-presence.js";
-import { ServerLink } from "./chat-server.js";
-import { debug } from "./debug.js";
-import { Hlc, systemClock } from "./hlc.js";
-import { Mesh } from "./mesh.js";
+import { History, PAGE_SIZE } from "./chat-history.js";
+import { MAX_EMOJI_CHARS } from "./chat-log.js";
+import { newMessageId } from "./chat-own.js";
+import { makeParts } from "./chat-parts.js";
+import { linksSettled, startRoom } from "./chat-start.js";
+import { systemClock } from "./hlc.js";
 import { openManifests } from "./opfs.js";
-import { PERMANENT_CHAT_ERRORS, TRANSIENT_CHAT_ERRORS } from "./protocol.js";
-import { Signaling } from "./signaling.js";
 import { directPeople, endedError, statusText } from "./status-text.js";
-import { indexedDbStore, openOutbox } from "./store.js";
+import { openOutbox } from "./store.js";
 
 /** @typedef {import("./protocol.js").ChatKind} ChatKind */
 /** @typedef {import("./chat-log.js").ChatMessage} ChatMessage */
@@ -37,11 +33,12 @@ import { indexedDbStore, openOutbox } from "./store.js";
 /** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
 /** @typedef {import("./transfer.js").Transfers} Transfers */
 
+/** @typedef {import("./hlc.js").Hlc} Hlc */
 /** @typedef {import("./chat-types.js").ServerState} ServerState */
 /** @typedef {import("./chat-types.js").Me} Me */
 /** @typedef {import("./chat-types.js").ChatRoomOptions} ChatRoomOptions */
 
-export const PAGE_SIZE = 50;
+export { newMessageId, PAGE_SIZE };
 /**
  * Get ready for a room page to come: open the local databases, whose first opening in a
  * browser can take long (see openOutbox). For the page before it (join, home).
@@ -49,18 +46,6 @@ export const PAGE_SIZE = 50;
 export function prepareRoom() {
   openOutbox();
   openManifests();
-}
-
-/** A message id: a UUID. crypto.randomUUID needs a secure context, a LAN http:// page is not. */
-export function newMessageId() {
-  if (typeof globalThis.crypto?.randomUUID === "function" && globalThis.isSecureContext !== false) {
-    return globalThis.crypto.randomUUID();
-  }
-  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 export class ChatRoom extends EventTarget {
@@ -90,94 +75,29 @@ export class ChatRoom extends EventTarget {
     this.serverState = "connecting";
     /** Why the room ended for this browser (no more reconnecting). @type {CloseReason | null} */
     this.ended = null;
-    /** Older history may exist on the server (see loadOlder). */
-    this.hasMore = false;
 
-    /** The message log: ordering, merge, dedupe, reactions. */
-    this._log = new MessageLog({
-      onChange: () => this._changed(),
-      onAdd: (m) => {
-        if (m.kind === "file") this._emit("file", m); // once per message: the transfer engine
-        // Someone else's new message, as it comes (not the history loaded at the start or
-        // scrolled back to): for the background badge.
-        if (m.kind === "text" && this._ready && !this._loadingOlder && m.sender !== this.me?.participant_id) {
-          this._emit("incoming", m);
-        }
-      },
-    });
     this._changeQueued = false;
-    /** Own messages waiting for the server's ack. */
-    this._outbox = new Outbox({
-      roomId,
-      store: options.store ?? indexedDbStore,
-      clock: this._clock,
-      random: options.random ?? Math.random,
-      log: this._log,
-      me: () => this.me?.participant_id ?? null,
-      online: () => this.serverState === "online",
-      send: (message) => this._server.send(message),
-      awaitAcks: (busy) => this._server.signaling?.awaitAcks?.(busy),
-      onAck: (ack) => this._onAck(ack),
-      toPeers: (m) => this._links.sendChat(m),
-      maxBodyBytes: () => this._maxBodyBytes,
-      onError: (error) => this._emit("error", error),
-    });
-    /** Typing and read receipts. */
-    this._presence = new Presence({
-      clock: this._clock,
-      me: () => this.me,
-      toServer: (message) => this.serverState === "online" && this._server.send(message),
-      toPeers: (message) => this._links.send(message),
-      onTyping: () => this._emit("typing"),
-      onRead: (seq) => {
-        if (this.me) this._log.readUpTo(this.me.participant_id, seq);
-      },
-      onReadBy: () => this._changed(), // "Read by …" names who
-    });
-
     /** History and outbox loaded (start): everything is handled from then on. */
     this._ready = false;
-    /** An older history page is being merged: its messages are not news. */
-    this._loadingOlder = false;
-    /** The direct links (the mesh) and what the peers say over them. */
-    this._links = new PeerLinks({
-      meshFactory: options.meshFactory ?? ((opts) => new Mesh(opts)),
-      sendSignal: (to, kind, data) => this._server.send({ type: "signal", to, kind, data }),
-      log: this._log,
-      outbox: this._outbox,
-      presence: this._presence,
-      me: () => this.me,
-      hlc: () => this._hlc,
-      ready: () => this._ready,
-      closed: () => this._closed,
-      emit: (type, detail) => this._emit(type, detail),
-    });
-    /** The server connection and what the server says. */
-    this._server = new ServerLink({
+    /** The history pages: the latest at the start, older ones on demand. */
+    this._history = new History({
       roomId,
-      signalingFactory: options.signalingFactory ?? ((id, opts) => new Signaling(id, opts)),
-      log: this._log,
-      outbox: this._outbox,
-      presence: this._presence,
-      links: this._links,
-      meshLimit: () => this.meshLimit,
-      closed: () => this._closed,
-      welcome: (w) => {
-        this.me = { participant_id: w.participant_id, peer_id: w.peer_id, name: w.name, role: w.role };
-        this._maxBodyBytes = w.limits?.max_body_bytes ?? Infinity;
-      },
-      fromServer: (msg) => this._fromServer(msg),
-      onAck: (ack) => this._onAck(ack),
-      chatError: (error, ref) => this._onChatError(error, ref),
-      online: (online) => this._setServerState(online ? "online" : "offline"),
-      ended: (reason) => this._ended(reason),
-      emit: (type, detail) => this._emit(type, detail),
+      api: this._api,
+      minSeq: () => this._log.minSeq,
+      merge: (msg) => this._fromServer(msg),
     });
+    // The parts (chat-parts.js): the log, the outbox, own messages, presence, the direct
+    // links and the server connection, wired to each other and to this room.
+    const parts = makeParts(this, options);
+    this._log = parts.log;
+    this._outbox = parts.outbox;
+    this._own = parts.own;
+    this._presence = parts.presence;
+    this._links = parts.links;
+    this._server = parts.server;
     /** @type {Hlc | null} */
     this._hlc = null;
     this._closed = false;
-    /** @type {Promise<boolean> | null} */
-    this._older = null;
     /** The file-transfer engine (docs/file-transfer.md); null when turned off. */
     /** @type {Transfers | null} */
     this.transfers = options.transfersFactory ? options.transfersFactory(this) : null;
@@ -232,95 +152,21 @@ export class ChatRoom extends EventTarget {
 
   /**
    * Load the room (unless given as options.view), its latest history and the outbox, and
-   * connect. Throws ApiError.
-   *
-   * Everything starts at once. The WebSocket says hello as soon as it is open, without a
-   * resume point: the server starts at the present, and the latest history page comes
-   * over HTTP meanwhile (a message stored between the two is replayed: chat-server.js). Once
-   * the room is known (its mesh_limit), the welcome starts the mesh, so the first offers
-   * go out while the history and the local stores load. Everything else the server and
-   * the peers send waits until the history and the outbox are in place, then is handled
-   * in order.
+   * connect, all at once (chat-start.js). Throws ApiError.
+   * @returns {Promise<void>}
    */
-  async start() {
-    const roomView = this._view ? Promise.resolve(this._view) : this._api.getRoom(this.id);
-    const history = this._api.getMessages(this.id, { limit: PAGE_SIZE });
-    history.catch(() => {}); // not a member, say: reported below, by whichever comes first
-    const outbox = this._outbox.read();
-    this._server.connect(this._socket);
-    this._socket = null;
-    // The transfer engine is 100 KB of modules to compile: it waits for the first links
-    // (at most firstLinksWait), so it does not hold up their offer, answer and ICE.
-    const engine = this._defaultTransfers
-      ? this.linksSettled(this._firstLinksWait).then(() => import("./transfer.js"))
-      : null;
-    engine?.catch(() => {}); // reported below
-    const view = await roomView;
-    this.roomInfo = view.room;
-    this.meshLimit = view.mesh_limit;
-    const p = view.participant;
-    this.me = { participant_id: p.id, peer_id: null, name: p.name, role: p.role };
-    this._hlc = new Hlc(p.id, { now: () => this._clock.now() });
-    if (this._closed) return;
-    this._server.known();
-    // The transfers are loaded before the history is: its "file" messages need them.
-    const [page] = await Promise.all([history, this._startTransfers(engine)]);
-    for (const msg of page.messages) this._fromServer(msg);
-    this.hasMore = page.has_more;
-    this._server.historyTop = page.messages.reduce((top, m) => Math.max(top, m.seq), 0);
-    const restored = this._outbox.restore(await outbox, this._hlc);
-    if (this._closed) return;
-    this._ready = true;
-    // Channels that opened meanwhile get what waits in the outbox, as on a channel's open.
-    for (const m of restored) this._links.sendChat(m);
-    this._server.ready();
-    this._links.release();
-    this._changed();
-    this._server.stateChanged();
-    this._emit("status");
+  start() {
+    return startRoom(this);
   }
 
   /**
    * Resolves once the server has said welcome (or is unreachable) and the first direct
-   * links have connected or given up, or after `ms`. Work that can wait (loading modules,
-   * the first render: 100 ms and more on a busy or slow machine) waits for this, as done
-   * while the links negotiate it held up each step of it (offer, answer, ICE) by as much
-   * (docs/benchmarks.md, "Connect time").
+   * links have connected or given up, or after `ms` (chat-start.js).
    * @param {number} ms
    * @returns {Promise<void>}
    */
   linksSettled(ms) {
-    const busy = () =>
-      (!this.me?.peer_id && this.serverState === "connecting" && !this.ended) ||
-      Array.from(this.peers.values()).some((p) => p.direct && p.path === "connecting");
-    if (ms <= 0 || !busy()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this._clock.clearTimeout(timer);
-        this.removeEventListener("peers", check);
-        this.removeEventListener("status", check);
-        resolve();
-      };
-      const check = () => {
-        if (!busy()) done();
-      };
-      const timer = this._clock.setTimeout(done, ms);
-      this.addEventListener("peers", check);
-      this.addEventListener("status", check);
-    });
-  }
-
-  /**
-   * Make the default transfer engine, once its modules are loaded, and load its records.
-   * @param {Promise<typeof import("./transfer.js")> | null} engine
-   */
-  async _startTransfers(engine) {
-    if (engine) {
-      const { Transfers } = await engine;
-      if (this._closed) return;
-      this.transfers = new Transfers(this);
-    }
-    await this.transfers?.start();
+    return linksSettled(this, ms);
   }
 
   /** Leave the page: stop typing, close the connections, cancel timers. */
@@ -339,11 +185,14 @@ export class ChatRoom extends EventTarget {
   /**
    * Send a text message; it appears at once, in state "sending".
    * @param {string} text
+   * @param {{replyTo?: number | null}} [options]  replyTo: the seq of the message replied to
    * @returns {ChatMessage}
    */
-  send(text) {
+  send(text, options = {}) {
     this._presence.resetTyping();
-    return this._compose("text", text, null);
+    const ref = options.replyTo ?? null;
+    if (ref !== null && (!Number.isInteger(ref) || ref < 0)) throw new TypeError("a reply needs the target's seq");
+    return this._own.compose("text", text, ref);
   }
 
   /**
@@ -356,7 +205,37 @@ export class ChatRoom extends EventTarget {
     if (!Number.isInteger(seq) || seq < 0) throw new TypeError("react() needs the target message's seq");
     if (typeof emoji !== "string" || !emoji || emoji.length > MAX_EMOJI_CHARS)
       throw new TypeError("react() needs an emoji");
-    return this._compose("reaction", emoji, seq);
+    return this._own.compose("reaction", emoji, seq);
+  }
+
+  /**
+   * Change the words of an own text message (chat-own.js): an edit for everyone, or, for
+   * one still in the outbox, in place. What the server refuses comes as an "error" event.
+   * @param {string} id
+   * @param {string} text
+   * @returns {ChatMessage | null}  null when there is nothing to change
+   */
+  edit(id, text) {
+    return this._own.edit(id, text);
+  }
+
+  /**
+   * Delete an own message for everyone (its words leave every copy); one still in the
+   * outbox simply leaves it.
+   * @param {string} id
+   * @returns {ChatMessage | null}  null when there is nothing to delete
+   */
+  deleteMessage(id) {
+    return this._own.remove(id);
+  }
+
+  /**
+   * The shown message a seq numbers (a reply's target), when loaded.
+   * @param {number} seq
+   * @returns {ChatMessage | undefined}
+   */
+  message(seq) {
+    return this._log.bySeq(seq);
   }
 
   /**
@@ -366,11 +245,7 @@ export class ChatRoom extends EventTarget {
    *   cannot help (m.final: too large, or refused for good)
    */
   retry(id) {
-    const m = this.me && this._log.get(this.me.participant_id, id);
-    if (m?.state !== "failed" || m.final) return false;
-    this._log.setState(m, "sending");
-    this._outbox.send(m);
-    return true;
+    return this._own.retry(id);
   }
 
   /**
@@ -399,16 +274,12 @@ export class ChatRoom extends EventTarget {
 
   /**
    * Delete an own message that failed: out of the list and the outbox, for good. The
-   * server never stored it, so nobody else needs telling (peers that got it over a data
-   * channel keep their copy, as they would a message sent before the server went away).
+   * server never stored it, so nobody else needs telling.
    * @param {string} id
    * @returns {boolean}  false when there is no such failed message
    */
   discard(id) {
-    const m = this.me && this._log.get(this.me.participant_id, id);
-    if (m?.state !== "failed") return false;
-    this._outbox.unqueue(id);
-    return this._log.remove(m);
+    return this._own.discard(id);
   }
 
   /**
@@ -428,32 +299,17 @@ export class ChatRoom extends EventTarget {
     this._presence.setTyping(active);
   }
 
+  /** Older history may exist on the server (what loadOlder() last reported). */
+  get hasMore() {
+    return this._history.hasMore;
+  }
+
   /**
    * Load the history page before the oldest message held.
    * @returns {Promise<boolean>}  whether still older messages remain
    */
   loadOlder() {
-    this._older ??= this._fetchOlder().finally(() => {
-      this._older = null;
-    });
-    return this._older;
-  }
-
-  async _fetchOlder() {
-    const before = this._log.minSeq;
-    if (!this.hasMore || before === null) {
-      this.hasMore = false;
-      return false;
-    }
-    const page = await this._api.getMessages(this.id, { before, limit: PAGE_SIZE });
-    this._loadingOlder = true;
-    try {
-      for (const msg of page.messages) this._fromServer(msg);
-    } finally {
-      this._loadingOlder = false;
-    }
-    this.hasMore = page.has_more;
-    return this.hasMore;
+    return this._history.loadOlder();
   }
 
   // ---- file transfers (transfer.js) ----------------------------------------------------
@@ -464,7 +320,7 @@ export class ChatRoom extends EventTarget {
    * @returns {ChatMessage}
    */
   sendFileMessage(body) {
-    return this._compose("file", body, null);
+    return this._own.compose("file", body, null);
   }
 
   /**
@@ -477,35 +333,6 @@ export class ChatRoom extends EventTarget {
     return this._links.mesh?.openDataChannel?.(peerId, label) ?? null;
   }
 
-  // ---- composing ----------------------------------------------------------------------
-
-  /**
-   * @param {ChatKind} kind
-   * @param {unknown} body
-   * @param {number | null} ref
-   * @returns {ChatMessage}
-   */
-  _compose(kind, body, ref) {
-    if (!this.me || !this._hlc) throw new Error("ChatRoom.start() has not completed");
-    /** @type {ChatMessage} */
-    const m = {
-      id: this._newId(),
-      seq: null,
-      hlc: this._hlc.now(),
-      sender: this.me.participant_id,
-      sender_name: this.me.name,
-      ts: this._clock.now() / 1000,
-      kind,
-      ref,
-      body,
-      state: "sending",
-      reactions: new Map(),
-    };
-    this._log.add(m);
-    this._outbox.send(m);
-    return m;
-  }
-
   // ---- the message log ----------------------------------------------------------------
 
   /**
@@ -515,43 +342,11 @@ export class ChatRoom extends EventTarget {
   _fromServer(msg) {
     const me = this.me?.participant_id;
     this._log.fromServer(msg, me, this._presence.readUpTo);
-    if (msg.sender === me) this._outbox.unqueue(msg.id); // stored: an ack lost with a dropped connection is no loss
-    this._presence.clearTyping(msg.sender);
-  }
-
-  /** @param {{id: string, seq: number, ts: number}} ack */
-  _onAck(ack) {
-    this._outbox.unqueue(ack.id);
-    if (this.me) this._log.ack(this.me.participant_id, ack, this._presence.readUpTo);
-  }
-
-  /**
-   * @param {{code: string, message: string}} error
-   * @param {string} ref  the chat id
-   */
-  _onChatError(error, ref) {
-    const m = this.me && this._log.get(this.me.participant_id, ref);
-    if (!m || !this._outbox.has(ref)) return;
-    if (/** @type {readonly string[]} */ (TRANSIENT_CHAT_ERRORS).includes(error.code)) {
-      this._outbox.scheduleRetry(m);
-      return;
+    if (msg.sender === me) {
+      this._outbox.unqueue(msg.id); // stored: an ack lost with a dropped connection is no loss
+      this._own.settle(this._log.get(msg.sender, msg.id)); // a change made to it meanwhile
     }
-    // Permanent, or a code this client does not know: retrying blindly could loop forever.
-    debug(
-      "chat",
-      "message refused",
-      ref,
-      error.code,
-      /** @type {readonly string[]} */ (PERMANENT_CHAT_ERRORS).includes(error.code) ? "" : "(unknown code)",
-    );
-    const permanent = /** @type {readonly string[]} */ (PERMANENT_CHAT_ERRORS).includes(error.code);
-    this._outbox.unqueue(ref);
-    if (permanent) m.final = true; // the same message would be refused again: no Retry
-    this._log.setState(m, "failed");
-    // The server's words are for developers ("Chat bodies are limited to …"): a size
-    // refusal is said in plain words here.
-    const sized = error.code === "body_too_large" || error.code === "message_too_large";
-    this._emit("error", { code: error.code, message: sized ? tooLargeText(null, this._maxBodyBytes) : error.message });
+    this._presence.clearTyping(msg.sender);
   }
 
   // ---- the server connection ---------------------------------------------------------

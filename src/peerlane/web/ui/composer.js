@@ -3,11 +3,17 @@
 // reports every keystroke to room.setTyping, which throttles (chat-presence.js).
 // Near the server's size limit it says how much room is left; over it, it refuses to
 // send, keeps the text in the box and offers to send it as a .txt file instead.
+// It also edits a message (startEdit: the box takes its words, Enter saves, Escape
+// cancels and gives the draft back) and replies to one (startReply: a bar above the box
+// quotes it, with a cancel button; Escape cancels too).
 
 import { lengthNote } from "../body-size.js";
+import { shownBody } from "../chat-log.js";
 import { h, ICONS, icon } from "./dom.js";
+import { bodyText, firstLine } from "./message-row.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
+/** @typedef {import("./types.js").ChatMessageView} ChatMessageView */
 
 const MAX_HEIGHT_PX = 180;
 
@@ -19,6 +25,16 @@ export class Composer extends HTMLElement {
   #room = null;
   /** Whether this box told the room its person is typing (and has not said stopped). */
   #typing = false;
+  /** Editing a message (its id; the draft to give back), or replying to one (its seq). */
+  /** @type {{mode: "edit", id: string, draft: string} | {mode: "reply", seq: number} | null} */
+  #mode = null;
+  #modeText = h("span", { class: "composer-mode-text" });
+  #modeCancel = h("button", { type: "button", class: "icon-btn composer-mode-cancel" }, [icon(ICONS.close)]);
+  /** "Editing your message" or "Replying to …", above the box. */
+  #modeBar = h("div", { class: "composer-mode", id: "composer-mode", hidden: true }, [
+    this.#modeText,
+    this.#modeCancel,
+  ]);
 
   #input = h("textarea", {
     id: "message-input",
@@ -26,7 +42,7 @@ export class Composer extends HTMLElement {
     placeholder: "Write a message",
     autocomplete: "off",
     enterkeyhint: "send",
-    "aria-describedby": "composer-hint composer-length",
+    "aria-describedby": "composer-mode composer-hint composer-length",
   });
   #button = h("button", { type: "submit", class: "send-btn", "aria-label": "Send", title: "Send (Enter)" }, [
     icon(ICONS.send),
@@ -52,8 +68,9 @@ export class Composer extends HTMLElement {
   ]);
 
   connectedCallback() {
-    if (!this.#form.isConnected) this.append(this.#length, this.#form, this.#hint);
+    if (!this.#form.isConnected) this.append(this.#modeBar, this.#length, this.#form, this.#hint);
     this.#asFile.addEventListener("click", this.#sendAsFile);
+    this.#modeCancel.addEventListener("click", this.#cancelMode);
     this.#form.addEventListener("submit", this.#onSubmit);
     this.#input.addEventListener("keydown", this.#onKey);
     this.#input.addEventListener("input", this.#onInput);
@@ -65,6 +82,7 @@ export class Composer extends HTMLElement {
 
   disconnectedCallback() {
     this.#asFile.removeEventListener("click", this.#sendAsFile);
+    this.#modeCancel.removeEventListener("click", this.#cancelMode);
     this.#form.removeEventListener("submit", this.#onSubmit);
     this.#input.removeEventListener("keydown", this.#onKey);
     this.#input.removeEventListener("input", this.#onInput);
@@ -107,6 +125,78 @@ export class Composer extends HTMLElement {
     this.#input.focus();
   }
 
+  /** What the box is doing besides writing a new message: "edit", "reply" or "". */
+  get mode() {
+    return this.#mode?.mode ?? "";
+  }
+
+  /**
+   * Edit an own message here: the box takes its words (the draft waits), Enter saves,
+   * Escape cancels.
+   * @param {ChatMessageView} m
+   */
+  startEdit(m) {
+    const draft = this.#mode?.mode === "edit" ? this.#mode.draft : this.#input.value;
+    this.#mode = { mode: "edit", id: m.id, draft };
+    this.#showMode("Editing your message", "Cancel editing");
+    this.#input.value = bodyText(shownBody(m).body);
+    this.#afterChange();
+    this.#input.setSelectionRange(this.#input.value.length, this.#input.value.length);
+  }
+
+  /**
+   * Reply to a message: its quote above the box until sent or cancelled.
+   * @param {ChatMessageView} m  numbered (a reply names its target by seq)
+   */
+  startReply(m) {
+    if (m.seq == null) return;
+    if (this.#mode?.mode === "edit") this.#endMode();
+    this.#mode = { mode: "reply", seq: m.seq };
+    const quoted = firstLine(bodyText(shownBody(m).body));
+    this.#showMode(`Replying to ${m.sender_name || "Someone"}: ${quoted}`, "Cancel reply");
+    this.#input.focus();
+  }
+
+  /**
+   * @param {string} text
+   * @param {string} cancel  the cancel button's label
+   */
+  #showMode(text, cancel) {
+    this.#modeText.textContent = text;
+    this.#modeCancel.setAttribute("aria-label", cancel);
+    this.#modeCancel.setAttribute("title", cancel);
+    this.#modeBar.hidden = false;
+    this.#modeBar.dataset.mode = this.#mode?.mode ?? "";
+    const save = this.#mode?.mode === "edit";
+    this.#button.setAttribute("aria-label", save ? "Save" : "Send");
+    this.#button.setAttribute("title", save ? "Save (Enter)" : "Send (Enter)");
+  }
+
+  /** Back to writing a new message; an edit gives the draft back. */
+  #endMode() {
+    const mode = this.#mode;
+    this.#mode = null;
+    this.#modeBar.hidden = true;
+    this.#button.setAttribute("aria-label", "Send");
+    this.#button.setAttribute("title", "Send (Enter)");
+    if (mode?.mode === "edit") {
+      this.#input.value = mode.draft;
+      this.#afterChange();
+    }
+  }
+
+  #cancelMode = () => {
+    this.#endMode();
+    this.#input.focus();
+  };
+
+  /** The box's text changed other than by typing: its height and note follow. */
+  #afterChange() {
+    this.#autosize();
+    this.#showLength();
+    this.#input.focus();
+  }
+
   get #draftKey() {
     const id = this.#room?.roomInfo?.id;
     return id ? `peerlane.draft.${id}` : "";
@@ -120,6 +210,11 @@ export class Composer extends HTMLElement {
 
   /** @param {KeyboardEvent} event */
   #onKey = (event) => {
+    if (event.key === "Escape" && this.#mode) {
+      event.preventDefault();
+      this.#cancelMode();
+      return;
+    }
     if (event.key !== "Enter" || event.shiftKey || event.altKey || event.isComposing || event.keyCode === 229) return;
     event.preventDefault();
     this.#send();
@@ -130,6 +225,7 @@ export class Composer extends HTMLElement {
     this.#showLength();
     const room = this.#room;
     const text = this.#input.value;
+    if (this.#mode?.mode === "edit") return; // an edit is neither a draft nor news to others
     try {
       if (this.#draftKey) {
         if (text) sessionStorage.setItem(this.#draftKey, text);
@@ -165,9 +261,22 @@ export class Composer extends HTMLElement {
       this.#input.focus();
       return;
     }
+    const mode = this.#mode;
+    if (mode?.mode === "edit") {
+      const m = room.messages.find((x) => x.id === mode.id && x.sender === room.me?.participant_id);
+      if (m && bodyText(shownBody(m).body) !== text) room.edit?.(mode.id, text);
+      this.#endMode();
+      this.#input.focus();
+      return;
+    }
     this.#stopTyping();
     this.#clear();
-    room.send(text);
+    if (mode?.mode === "reply") {
+      this.#endMode();
+      room.send(text, { replyTo: mode.seq });
+    } else {
+      room.send(text);
+    }
     this.dispatchEvent(new CustomEvent("sent", { bubbles: true }));
   }
 

@@ -7,13 +7,16 @@
 // the user sees is pinned by the anchor (the first row in view and how far into it the
 // viewport starts), so height corrections, prepended history and new rows never move the
 // content under the reader. At the bottom, the list follows new messages; elsewhere it
-// offers a "New messages ↓" button. A row's content is ui/message-row.js, the reaction
-// picker ui/reaction-picker.js.
+// offers a "New messages ↓" button. A row's content is ui/message-row.js, what its
+// buttons do ui/message-actions.js (the reaction picker ui/reaction-picker.js). jumpTo
+// shows a reply's original, loading older history until it is there.
 
 import { keyOf } from "../chat-log.js";
 import { h } from "./dom.js";
-import { fillRow, rowContext, signature } from "./message-row.js";
-import { ReactionPicker } from "./reaction-picker.js";
+import { RowActions } from "./message-actions.js";
+import { HistoryHead } from "./message-history.js";
+import { fillRow, quoteOf, rowContext, signature } from "./message-row.js";
+import { ReadPosition } from "./read-position.js";
 import { Virtualizer } from "./virtualizer.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
@@ -26,11 +29,16 @@ const DEFAULT_ROW = 72;
 const BOTTOM_SLACK = 40; // px from the bottom that still counts as "at the bottom"
 const LOAD_OLDER_PX = 600; // start fetching history this close to the top
 
-/**
- * @typedef {object} Row
- * @property {HTMLElement} el
- * @property {string} sig
- */
+/** What the list is to assistive technology and the keyboard. */
+const LOG_ATTRIBUTES = [
+  ["role", "log"],
+  ["aria-label", "Messages"],
+  ["aria-live", "polite"],
+  ["aria-relevant", "additions"],
+  ["tabindex", "0"],
+];
+
+/** @typedef {{el: HTMLElement, sig: string}} Row  a rendered row and the signature it was drawn for */
 
 export class MessageList extends HTMLElement {
   /** @type {RoomLike | null} */
@@ -43,49 +51,65 @@ export class MessageList extends HTMLElement {
   #stick = true;
   #unseen = 0;
   #lastKey = "";
-  #loading = false;
-  #hasMore = true;
-  #loadFailed = false;
   #messagesDirty = true;
   #raf = 0;
-  #lastRead = 0;
   /** @type {ResizeObserver | null} */
   #ro = null;
-  #picker = new ReactionPicker((trigger, emoji) => {
-    const message = this.#messageOf(trigger);
-    if (this.#room && message && message.seq != null) this.#room.react(message.seq, emoji);
+  #actions = new RowActions({
+    el: this,
+    room: () => this.#room,
+    messageOf: (el) => this.#messageOf(el),
+    keyOf: (m) => keyOf(m.sender, m.id),
+    rows: () => this.#rows,
+    changed: () => this.#schedule(),
+    scrollToBottom: () => this.scrollToBottom(),
+    jumpTo: (seq) => this.jumpTo(seq),
   });
-  #selected = "";
   /** Content or viewport changed: if stuck to the bottom, go (back) there. A scroll of
    * the person's own near the bottom must not be undone, so a plain scroll doesn't set it. */
   #follow = true;
   #setTop = -1;
 
+  /** What the reader has seen, reported as read. */
+  #reads = new ReadPosition({
+    room: () => this.#room,
+    newestInView: () =>
+      this.#v.count && this.clientHeight
+        ? this.#v.newestInView(this.scrollTop - this.#base, this.clientHeight, (m) =>
+            typeof m.seq === "number" ? m.seq : undefined,
+          )
+        : undefined,
+  });
+
   // Built once in connectedCallback.
   #spacer = h("div", { class: "ml-spacer" });
   #rowsBox = h("div", { class: "ml-rows" });
-  #head = h("div", { class: "ml-head" });
+  /** The head above the rows and the loading of older history. */
+  #history = new HistoryHead({
+    room: () => this.#room,
+    first: () => this.#v.items[0],
+    count: () => this.#v.count,
+    loaded: () => {
+      // Wait for the new rows before looking at the scroll position again.
+      this.#messagesDirty = true;
+      this.#schedule();
+    },
+  });
   #jump = h("button", { type: "button", class: "ml-jump", "data-action": "jump", hidden: true }, [
     h("span", { text: "New messages" }),
     h("span", { "aria-hidden": "true", text: " ↓" }),
   ]);
 
   connectedCallback() {
-    this.setAttribute("role", "log");
-    this.setAttribute("aria-label", "Messages");
-    this.setAttribute("aria-live", "polite");
-    this.setAttribute("aria-relevant", "additions");
-    this.setAttribute("tabindex", "0");
+    for (const [name, value] of LOG_ATTRIBUTES) this.setAttribute(name, value);
     this.dataset.total = String(this.#v.count);
     if (!this.#spacer.isConnected) {
-      this.#spacer.append(this.#head, this.#rowsBox);
+      this.#spacer.append(this.#history.el, this.#rowsBox);
       this.append(this.#spacer, h("div", { class: "ml-jump-dock" }, [this.#jump]));
     }
-    document.body.append(this.#picker.el);
+    this.#actions.attach();
     this.addEventListener("scroll", this.#onScroll, { passive: true });
-    this.addEventListener("click", this.#onClick);
-    document.addEventListener("visibilitychange", this.#onVisibility);
-    window.addEventListener("focus", this.#onVisibility);
+    this.#reads.attach();
     this.#ro = new ResizeObserver(this.#onResize);
     this.#ro.observe(this);
     for (const row of this.#rows.values()) this.#ro.observe(row.el);
@@ -94,12 +118,10 @@ export class MessageList extends HTMLElement {
 
   disconnectedCallback() {
     this.removeEventListener("scroll", this.#onScroll);
-    this.removeEventListener("click", this.#onClick);
-    document.removeEventListener("visibilitychange", this.#onVisibility);
-    window.removeEventListener("focus", this.#onVisibility);
+    this.#actions.detach();
+    this.#reads.detach();
     this.#ro?.disconnect();
     this.#ro = null;
-    this.#picker.el.remove();
     if (this.#raf) cancelAnimationFrame(this.#raf);
     this.#raf = 0;
   }
@@ -121,9 +143,32 @@ export class MessageList extends HTMLElement {
     this.#stick = true;
     this.#unseen = 0;
     this.#lastKey = "";
-    this.#lastRead = 0;
-    this.#hasMore = room?.hasMore ?? true;
+    this.#reads.reset();
+    this.#history.reset(room);
     this.#onChange();
+  }
+
+  /**
+   * Show the message numbered seq (a reply's original): older history is loaded until it
+   * is there; it is scrolled into view, highlighted for a moment and focused.
+   * @param {number} seq
+   * @returns {Promise<boolean>}  whether it was found
+   */
+  async jumpTo(seq) {
+    const room = this.#room;
+    if (!room) return false;
+    const target = await this.#history.loadUntil(seq);
+    if (this.#room !== room) return false;
+    this.#refreshMessages();
+    if (!target) return false;
+    const key = keyOf(target.sender, target.id);
+    // A third of the way down the view, with the context before it above.
+    this.#v.anchor = { key, delta: -Math.round(this.clientHeight / 3) };
+    this.#stick = false;
+    this.#follow = false;
+    this.#actions.flash(key); // and focus it once drawn
+    this.#schedule();
+    return true;
   }
 
   /** Scroll to the newest message and follow new ones again. */
@@ -153,7 +198,7 @@ export class MessageList extends HTMLElement {
     if (!mine) {
       this.#saveAnchor(this.scrollTop);
       // The person scrolled away from the message the picker belongs to.
-      if (this.#picker.for) this.#picker.hide();
+      if (this.#actions.picker.for) this.#actions.picker.hide();
     }
     this.#schedule();
   };
@@ -175,40 +220,6 @@ export class MessageList extends HTMLElement {
     if (changed) {
       this.#follow = true;
       this.#schedule();
-    }
-  };
-
-  #onVisibility = () => this.#markRead();
-
-  /** @param {MouseEvent} event */
-  #onClick = (event) => {
-    const target = /** @type {Element} */ (event.target);
-    const button = target.closest("button[data-action]");
-    if (!(button instanceof HTMLButtonElement)) {
-      // A tap on a bubble shows its actions on touch screens (no hover there).
-      const row = target.closest(".ml-row");
-      const key = row instanceof HTMLElement ? (row.dataset.key ?? "") : "";
-      this.#selected = key && key !== this.#selected && target.closest(".msg") ? key : "";
-      for (const [k, r] of this.#rows) r.el.classList.toggle("selected", k === this.#selected);
-      return;
-    }
-    if (!this.#room) return;
-    const action = button.dataset.action;
-    if (action === "jump") {
-      this.scrollToBottom();
-      return;
-    }
-    const message = this.#messageOf(button);
-    if (!message) return;
-    if (action === "retry") {
-      this.#room.retry(message.id);
-    } else if (action === "discard") {
-      this.#room.discard?.(message.id);
-      this.focus(); // the row and its button are gone: keep the keyboard in the list
-    } else if (action === "toggle" && message.seq != null && button.dataset.emoji) {
-      this.#room.react(message.seq, button.dataset.emoji);
-    } else if (action === "react") {
-      this.#picker.toggle(button, event.detail > 0);
     }
   };
 
@@ -302,11 +313,28 @@ export class MessageList extends HTMLElement {
     }
     this.#follow = false;
     this.#saveAnchor(top);
-    this.#updateHead();
+    this.#actions.afterRender(this.#rows);
+    this.#history.update(this.#base - HEAD);
     this.#jump.hidden = this.#stick || this.#unseen === 0;
-    this.#markRead();
-    if (!this.#stick && top - this.#base < LOAD_OLDER_PX) void this.#loadOlder();
-    else if (this.#stick && n > 0 && v.total() < view) void this.#loadOlder();
+    this.#reads.mark();
+    if (!this.#stick && top - this.#base < LOAD_OLDER_PX) void this.#history.loadOlder();
+    else if (this.#stick && n > 0 && v.total() < view) void this.#history.loadOlder();
+  }
+
+  /**
+   * What a row shows besides its message: who read it (own "read" ones), the quote of
+   * the message it replies to, the "Delete?" question.
+   * @param {ChatMessageView} m
+   * @param {string} key
+   * @param {string} me
+   * @returns {[string[] | undefined, {quote: import("./message-controls.js").Quote | null, confirming: boolean}]}
+   */
+  #extras(m, key, me) {
+    const room = this.#room;
+    const readers = m.state === "read" && m.seq != null && m.sender === me ? room?.readers?.(m.seq) : undefined;
+    const replied = m.ref != null && (m.kind ?? "text") === "text" ? m.ref : null;
+    const quote = replied === null ? null : quoteOf(replied, room?.message?.(replied));
+    return [readers, { quote, confirming: key === this.#actions.confirming }];
   }
 
   /**
@@ -344,8 +372,7 @@ export class MessageList extends HTMLElement {
       const i = /** @type {number} */ (v.indexOf(key));
       const m = /** @type {ChatMessageView} */ (v.items[i]);
       const prev = i > 0 ? v.items[i - 1] : undefined;
-      const readers = m.state === "read" && m.seq != null && m.sender === me ? this.#room?.readers?.(m.seq) : undefined;
-      const ctx = rowContext(m, prev, me, readers);
+      const ctx = rowContext(m, prev, me, ...this.#extras(m, key, me));
       const sig = signature(m, ctx);
       let row = this.#rows.get(key);
       if (!row) {
@@ -355,10 +382,11 @@ export class MessageList extends HTMLElement {
       }
       if (row.sig !== sig) {
         fillRow(row.el, m, ctx);
-        row.el.classList.toggle("selected", key === this.#selected);
+        row.el.classList.toggle("selected", key === this.#actions.selected);
         row.sig = sig;
         touched.push(row.el);
       }
+      row.el.classList.toggle("flash", key === this.#actions.flashing);
       if (row.el !== cursor) this.#rowsBox.insertBefore(row.el, cursor);
       else cursor = cursor.nextSibling;
     }
@@ -367,71 +395,6 @@ export class MessageList extends HTMLElement {
       if (v.setHeight(/** @type {string} */ (el.dataset.key), el.getBoundingClientRect().height)) changed = true;
     }
     return changed;
-  }
-
-  #updateHead() {
-    const n = this.#v.count;
-    this.#head.style.setProperty("--y", `${this.#base - HEAD}px`);
-    let text = "";
-    let cls = "ml-head";
-    if (this.#loading) {
-      text = "Loading earlier messages…";
-      cls += " loading";
-    } else if (this.#loadFailed) {
-      text = "Couldn't load earlier messages; scroll up to try again.";
-    } else if (!n) {
-      text = "No messages yet. Say hello!";
-      cls += " empty";
-    } else if (!this.#hasMore) {
-      const name = this.#room?.roomInfo?.name;
-      text = name ? `This is the start of ${name}.` : "This is the start of the room.";
-    }
-    if (this.#head.textContent !== text) this.#head.textContent = text;
-    if (this.#head.className !== cls) this.#head.className = cls;
-  }
-
-  async #loadOlder() {
-    const room = this.#room;
-    if (!room || this.#loading || !this.#hasMore) return;
-    const first = this.#v.items[0];
-    if (first && first.seq != null && first.seq <= 1) {
-      this.#hasMore = false;
-      this.#updateHead();
-      return;
-    }
-    this.#loading = true;
-    this.#loadFailed = false;
-    this.#updateHead();
-    try {
-      const count = room.messages.length;
-      const more = await room.loadOlder();
-      // A page that brought nothing new means the start was reached.
-      if (more === false || room.hasMore === false || room.messages.length === count) this.#hasMore = false;
-    } catch {
-      this.#loadFailed = true;
-    } finally {
-      this.#loading = false;
-      if (this.#room === room) {
-        // Wait for the new rows before looking at the scroll position again.
-        this.#messagesDirty = true;
-        if (!this.#loadFailed) this.#schedule();
-        else this.#updateHead();
-      }
-    }
-  }
-
-  /** Report the newest message in view as read, while the page is in view. */
-  #markRead() {
-    const room = this.#room;
-    if (!room || document.visibilityState !== "visible" || !this.#v.count || !this.clientHeight) return;
-    // The newest *visible* row with a seq: unsent rows sort last and have none.
-    const seq = this.#v.newestInView(this.scrollTop - this.#base, this.clientHeight, (m) =>
-      typeof m.seq === "number" ? m.seq : undefined,
-    );
-    if (seq !== undefined && seq > this.#lastRead) {
-      this.#lastRead = seq;
-      room.markRead(seq);
-    }
   }
 }
 

@@ -1,8 +1,12 @@
 // One message's row in <pl-message-list>: its content (bubble, sender, time, state,
 // reactions, the actions), rebuilt only when what it shows changes (signature).
 
+import { shownBody } from "../chat-log.js";
 import { linkify } from "../linkify.js";
 import { formatDay, formatFull, formatTime, h, ICONS, icon } from "./dom.js";
+import { actionButtons, bodyText, confirmDelete, DELETED_TEXT, editedMark, quoteButton } from "./message-controls.js";
+
+export { bodyText, DELETED_TEXT, firstLine, quoteOf } from "./message-controls.js";
 
 /** @typedef {import("./types.js").ChatMessageView} ChatMessageView */
 
@@ -37,20 +41,6 @@ const STATE_ICON = /** @type {Record<string, string[]>} */ ({
 });
 
 /**
- * A message body as text: strings as they are, anything else as JSON.
- * @param {unknown} body
- * @returns {string}
- */
-export function bodyText(body) {
-  if (typeof body === "string") return body;
-  try {
-    return JSON.stringify(body) ?? String(body);
-  } catch {
-    return String(body);
-  }
-}
-
-/**
  * A message's text as nodes: plain text, and its http(s) addresses as links that open in
  * a new tab without handing that tab this page (`noopener`) or its address (`noreferrer`).
  * Built from DOM nodes, never parsed HTML: the text stays text.
@@ -81,14 +71,17 @@ function hue(s) {
  * @param {ChatMessageView | undefined} prev
  * @param {string} me
  * @param {string[]} [readers]  who else has read it (names), for an own "read" message
+ * @param {{quote?: import("./message-controls.js").Quote | null, confirming?: boolean}} [more]  a reply's quote; the
+ *   "Delete this message?" question open
  * @returns {RowContext}
  */
-export function rowContext(m, prev, me, readers = []) {
+export function rowContext(m, prev, me, readers = [], more = {}) {
   const t = millis(m);
   const day = formatDay(new Date(t));
   const newDay = !prev || formatDay(new Date(millis(prev))) !== day;
   const grouped = !!prev && !newDay && prev.sender === m.sender && Math.abs(t - millis(prev)) < GROUP_GAP_S * 1000;
-  return { mine: m.sender === me, me, day: newDay ? day : "", grouped, readers };
+  const quote = more.quote ?? null;
+  return { mine: m.sender === me, me, day: newDay ? day : "", grouped, readers, quote, confirming: !!more.confirming };
 }
 
 /**
@@ -98,6 +91,8 @@ export function rowContext(m, prev, me, readers = []) {
  * @property {string} day      the day separator to show above the row, or ""
  * @property {boolean} grouped a follow-up of the previous row's sender
  * @property {string[]} [readers] who else has read it, by name (own "read" messages)
+ * @property {import("./message-controls.js").Quote | null} [quote] the message it replies to
+ * @property {boolean} [confirming] its "Delete this message?" question is open
  */
 
 /** "Read by" names this many people; more become "and N more", all named on hover/focus. */
@@ -132,8 +127,12 @@ export function signature(m, ctx) {
   }
   const readers = ctx.readers?.join("\u0000") ?? "";
   // An edit or a deletion changes the body of a message whose seq and state stay the same.
-  const changed = `${m.edited_at ?? ""}/${m.deleted_at ?? ""}`;
-  return `${m.seq}|${m.state}|${m.final ? "final" : ""}|${readers}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}|${changed}`;
+  // So does an own change on its way (pending), or one waiting for the seq (afterAck).
+  const shown = shownBody(m);
+  const changed = `${m.edited_at ?? ""}/${m.deleted_at ?? ""}/${m.pending?.id ?? ""}/${shown.deleted}/${m.afterAck?.kind ?? ""}`;
+  const quote = ctx.quote ? `${ctx.quote.name}\u0000${ctx.quote.text}\u0000${ctx.quote.missing}` : "";
+  const body = typeof shown.body === "string" ? shown.body : "";
+  return `${m.seq}|${m.state}|${m.final ? "final" : ""}|${readers}|${m.sender_name}|${ctx.mine}|${ctx.day}|${ctx.grouped}|${m.ts}|${reactions}|${changed}|${quote}|${ctx.confirming}|${body}`;
 }
 
 /**
@@ -164,15 +163,17 @@ export function fillRow(el, m, ctx) {
     class: `msg-sender c${hue(m.sender)}${ctx.mine || ctx.grouped ? " visually-hidden" : ""}`,
     text: m.sender_name || "Someone",
   });
-  const body = m.deleted_at
-    ? h("div", { class: "msg-body msg-deleted", text: "This message was deleted." })
-    : h("div", { class: `msg-body${typeof m.body === "string" ? "" : " msg-json"}` }, bodyNodes(bodyText(m.body)));
+  const shown = shownBody(m);
+  const body = shown.deleted
+    ? h("div", { class: "msg-body msg-deleted", text: DELETED_TEXT })
+    : h(
+        "div",
+        { class: `msg-body${typeof shown.body === "string" ? "" : " msg-json"}` },
+        bodyNodes(bodyText(shown.body)),
+      );
 
   const foot = h("div", { class: "msg-foot" });
-  if (m.edited_at && !m.deleted_at) {
-    const edited = new Date(m.edited_at * 1000);
-    foot.append(h("span", { class: "msg-edited", title: `Edited ${formatFull(edited)}`, text: "edited" }));
-  }
+  if (shown.edited) foot.append(editedMark(m));
   const reactions = m.reactions ? Array.from(m.reactions).filter(([, who]) => who.size > 0) : [];
   if (reactions.length) {
     const group = h("div", { class: "reactions", role: "group", "aria-label": "Reactions" });
@@ -203,7 +204,9 @@ export function fillRow(el, m, ctx) {
     }
     foot.append(group);
   }
-  if (m.seq != null) {
+  if (shown.deleted) {
+    // A deleted message takes no reaction, edit or reply.
+  } else if (m.seq != null) {
     foot.append(
       h(
         "button",
@@ -240,6 +243,7 @@ export function fillRow(el, m, ctx) {
       ),
     );
   }
+  if (!shown.deleted) foot.append(...actionButtons(m, ctx));
   const meta = h("span", { class: "msg-meta" }, [time]);
   if (ctx.mine) {
     const state = m.state in STATE_TEXT ? m.state : "sending";
@@ -293,7 +297,15 @@ export function fillRow(el, m, ctx) {
     );
   }
 
-  const bubble = h("div", { class: "msg" }, [sender, body, foot]);
+  const quote = ctx.quote ? quoteButton(ctx.quote) : null;
+  const confirm = ctx.confirming && !shown.deleted ? confirmDelete() : null;
+  const bubble = h("div", { class: "msg", tabindex: "-1", "data-focus": "bubble" }, [
+    sender,
+    quote,
+    body,
+    foot,
+    confirm,
+  ]);
   el.replaceChildren();
   if (ctx.day) {
     el.append(h("div", { class: "day-sep", role: "separator", "aria-label": ctx.day }, [h("span", { text: ctx.day })]));

@@ -303,6 +303,13 @@ export class RoomPage extends HTMLElement {
 
     // Sending brings the list back to the newest message.
     composer.addEventListener("sent", () => list.scrollToBottom());
+    // A message's Edit or Reply hands it to the composer (ui/message-actions.js).
+    list.addEventListener("compose", (event) => {
+      const { mode, message } = /** @type {CustomEvent<import("./message-actions.js").ComposeRequest>} */ (event)
+        .detail;
+      if (mode === "edit") composer.startEdit(message);
+      else composer.startReply(message);
+    });
 
     // A deleted room, a removal, an outdated page: nothing more can be sent from here.
     status.addEventListener("ended", (event) => {

@@ -20,6 +20,9 @@
  * @property {number | null} [edited_at]  when its sender last edited it (seconds)
  * @property {number | null} [deleted_at] when its sender deleted it: no body then
  * @property {boolean} [final]         failed, and sending again cannot help: no Retry
+ * @property {{id: string, kind: string, body: unknown} | null} [pending]  an own edit or
+ *   deletion of it on its way (shown already)
+ * @property {{kind: string} | null} [afterAck]  an own change waiting for its seq
  *
  * @typedef {object} PeerViewLike
  * @property {string} peer_id
@@ -97,7 +100,10 @@
  *   ended?: string | null,
  *   hasMore?: boolean,
  *   typing: Map<string, string>,
- *   send(text: string): unknown,
+ *   send(text: string, options?: {replyTo?: number | null}): unknown,
+ *   edit?(id: string, text: string): unknown,
+ *   deleteMessage?(id: string): unknown,
+ *   message?(seq: number): ChatMessageView | undefined,
  *   react(seq: number, emoji: string): unknown,
  *   retry(id: string): unknown,
  *   discard?(id: string): unknown,
