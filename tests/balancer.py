@@ -10,6 +10,7 @@ instances can tell them apart from nginx through X-Forwarded-For.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -23,10 +24,10 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from websockets.sync.client import ClientConnection
 
+import services
 from services import _free_port
-from support import TIMEOUT, Member, Peer, ServerProcess, open_socket, wait_until
+from support import TIMEOUT, Member, Peer, ServerProcess, wait_until
 
 SITE = Path(__file__).resolve().parents[1] / "deploy" / "nginx" / "peerlane-lb.conf"
 NGINX = "/usr/sbin/nginx"
@@ -118,13 +119,8 @@ class Nginx:
     def client(self, source: str = "127.0.0.2", **options: Any) -> httpx.Client:
         """An HTTP client whose requests come from ``source`` (a loopback address)."""
         transport = httpx.HTTPTransport(local_address=source)
-        return httpx.Client(base_url=self.base, transport=transport, timeout=TIMEOUT, **options)
-
-    def socket(self, member: Member, source: str = "127.0.0.2", query: str = "") -> ClientConnection:
-        return open_socket(
-            self.ws_url(member.room_id) + query,
-            additional_headers=member.auth,
-            source_address=(source, 0),
+        return httpx.Client(
+            base_url=self.base, transport=transport, **{"timeout": TIMEOUT, **options}
         )
 
     def peer(self, member: Member, last_seq: int | None = None, source: str = "127.0.0.2") -> Peer:
@@ -219,9 +215,7 @@ class Cluster:
             "PEERLANE_TRUSTED_PROXY_HOPS": "1",
             **(env or {}),
         }
-        self.instances = [
-            ServerProcess(root / f"instance{i}", env=self.env) for i in range(count)
-        ]
+        self.instances = [ServerProcess(root / f"instance{i}", env=self.env) for i in range(count)]
         self.nginx = Nginx(self.instances)
 
     def start(self) -> Cluster:
@@ -248,3 +242,43 @@ class Cluster:
 
     def logs(self) -> str:
         return "\n".join(f"--- {i.data_dir.name}\n{i.logs()[-4000:]}" for i in self.instances)
+
+
+class PgProcess:
+    """A PostgreSQL server (as services.pg_server starts one) that a test can stop and
+    start again on the same port and data, as an operator's restart does."""
+
+    def __init__(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self.server = self._stack.enter_context(services.pg_server())
+        # pg_server's private details, to restart the same cluster.
+        self.data = Path(_pg_data_dir(self.server.port))
+
+    def ctl(self, *args: str) -> None:
+        bindir = services._pg_bindir()
+        as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        options = (
+            f"-p {self.server.port} -k {self.data.parent} -c listen_addresses=127.0.0.1 "
+            f"{services.PG_FAST_SETTINGS}"
+        )
+        cmd = [*as_owner, str(bindir / "pg_ctl"), "-D", str(self.data), "-o", options]
+        cmd += ["-l", str(self.data.parent / "server.log"), "-w", "-t", "60", *args]
+        subprocess.run(cmd, capture_output=True, check=True)
+
+    def stop(self) -> None:
+        self.ctl("-m", "fast", "stop")
+
+    def start(self) -> None:
+        self.ctl("start")
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def _pg_data_dir(port: int) -> str:
+    """The data directory of the server listening on ``port`` (from its postmaster.pid)."""
+    for pid_file in Path(tempfile.gettempdir()).glob("peerlane-pg-*/data/postmaster.pid"):
+        lines = pid_file.read_text().splitlines()
+        if len(lines) > 3 and lines[3].strip() == str(port):
+            return str(pid_file.parent)
+    raise RuntimeError(f"no PostgreSQL data directory for port {port}")

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
@@ -76,7 +75,7 @@ class Chatter:
         async with connect(
             url,
             additional_headers=self.member.auth,
-            source_address=(self.source, 0),
+            local_addr=(self.source, 0),
             open_timeout=TIMEOUT,
             max_queue=None,
         ) as ws:
