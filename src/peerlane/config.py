@@ -93,6 +93,25 @@ class Settings(BaseSettings):
         description="Redis URL (redis://host:6379/0) for the scale-out bus: fan-out and "
         "presence across instances (default: in-process).",
     )
+    backend_connect_timeout: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds to wait for a connection to PostgreSQL or Redis before the "
+        "request fails with `unavailable` (503, Retry-After) instead of hanging.",
+    )
+    backend_command_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds one PostgreSQL statement or Redis command may take before it "
+        "fails (the request then answers `unavailable`, 503).",
+    )
+    presence_ttl: float = Field(
+        30.0,
+        gt=0,
+        description="With Redis: seconds a presence entry lives unless its instance "
+        "refreshes it (every third of this); the peers of an instance that died vanish "
+        "from the room's peer list within this time.",
+    )
     secret: SecretStr | None = Field(
         None,
         description="Secret for signing session tokens (default: generated once and "

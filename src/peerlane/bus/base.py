@@ -13,8 +13,9 @@ from peerlane.core.session import RoomEvent
 
 class Subscription(Protocol):
     """Events of one room, in publish order. ``overflowed`` turns true when the consumer
-    fell too far behind and events were dropped: the connection must then close, and the
-    client reconnects and replays from storage (nothing is lost, storage has it)."""
+    fell too far behind and events were dropped, or when the bus lost its connection to
+    Redis (events published meanwhile never arrived): the connection must then close, and
+    the client reconnects and replays from storage (nothing is lost, storage has it)."""
 
     overflowed: bool
 
@@ -36,6 +37,10 @@ class Bus(Protocol):
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
+
+    async def ready(self) -> bool:
+        """Can the bus be used now (Redis answering)? For ``/readyz``; never raises."""
+        ...
 
     async def publish(self, event: RoomEvent) -> None: ...
 

@@ -36,6 +36,13 @@ class MemorySubscription:
         if not self.overflowed:
             self._queue.put_nowait(None)
 
+    def lose(self) -> None:
+        """Events were lost upstream (the bus's connection dropped): end as an overflow
+        does, so the connection closes and its client replays from storage."""
+        if not self.overflowed:
+            self.overflowed = True
+            self._queue.put_nowait(None)  # the slot kept free for the end marker
+
     def __aiter__(self) -> AsyncIterator[RoomEvent]:
         return self
 
@@ -55,6 +62,9 @@ class MemoryBus:
 
     async def start(self) -> None:
         return None
+
+    async def ready(self) -> bool:
+        return True  # in this process: up whenever the server is
 
     async def close(self) -> None:
         for subs in self._subscribers.values():

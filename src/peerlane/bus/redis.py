@@ -5,8 +5,16 @@ subscribes its channel, the last one unsubscribes it, and a reader task hands ea
 event to the local subscriptions (the same bounded queues as the embedded bus, so a slow
 consumer is cut off rather than slowing the room).
 
-Presence entries carry an expiry that every instance refreshes for its own peers, so
-the peers of an instance that crashed disappear within ``presence_ttl`` seconds.
+Presence entries carry an expiry that every instance refreshes for its own peers (every
+third of ``presence_ttl``), so the peers of an instance that crashed disappear from peer
+lists within ``presence_ttl`` seconds (the ``presence_ttl`` setting).
+
+Redis may restart, even with an empty memory. Every command has bounded connect and
+read times (the request then fails with ``unavailable``, 503). When the pub/sub
+connection drops, events published meanwhile are lost, so every local subscription
+ends as an overflowed one (its client reconnects and replays from storage) and a fresh
+pub/sub connection is subscribed by the next subscribers. The presence refresh puts this
+instance's entries back into an emptied Redis, and the rate-limit buckets start full.
 
 Rate limits are token buckets in Redis hashes, updated by one Lua script (atomic), so
 a client meets the same limit whichever instance it reaches.
@@ -23,13 +31,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
+import structlog
 from pydantic import TypeAdapter
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
 
 from peerlane.bus.memory import MemorySubscription
 from peerlane.core import protocol as p
 from peerlane.core.records import new_id
 from peerlane.core.session import RoomDeleted, RoomEvent, SessionEnded
+
+log = structlog.get_logger(__name__)
 
 _events: TypeAdapter[p.ServerMessage | RoomDeleted | SessionEnded] = TypeAdapter(
     p.ServerMessage | RoomDeleted | SessionEnded
@@ -57,10 +71,20 @@ def decode(room_id: str, data: str | bytes) -> RoomEvent:
 
 
 class RedisBus:
-    def __init__(self, url: str, *, queue_size: int = 4096, presence_ttl: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        queue_size: int = 4096,
+        presence_ttl: float = 30.0,
+        connect_timeout: float = 5.0,
+        command_timeout: float = 30.0,
+    ) -> None:
         self.url = url
         self.queue_size = queue_size
         self.presence_ttl = presence_ttl
+        self.connect_timeout = connect_timeout
+        self.command_timeout = command_timeout
         self.instance = new_id(6)
         self._redis: aioredis.Redis | None = None
         self._pubsub: Any = None
@@ -76,7 +100,16 @@ class RedisBus:
         return self._redis
 
     async def start(self) -> None:
-        self._redis = aioredis.from_url(self.url, decode_responses=True)
+        # No retries: a Redis that is down fails the command at once (a pooled connection
+        # the server closed is replaced when taken from the pool, not by a retry), and a
+        # pub/sub connection is never quietly reconnected over a gap in its events.
+        self._redis = aioredis.from_url(
+            self.url,
+            decode_responses=True,
+            socket_connect_timeout=self.connect_timeout,
+            socket_timeout=self.command_timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
         await self._redis.ping()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._tasks = [
@@ -90,15 +123,23 @@ class RedisBus:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for room_id, peers in self._mine.items():
-            if peers:
-                await self.redis.hdel(_peers_key(room_id), *peers)
+        with contextlib.suppress(RedisError, OSError):  # Redis down: the entries expire
+            for room_id, peers in self._mine.items():
+                if peers:
+                    await self.redis.hdel(_peers_key(room_id), *peers)
         for subs in self._local.values():
             for sub in subs:
                 sub.end()
-        if self._pubsub is not None:
-            await self._pubsub.aclose()
-        await self.redis.aclose()
+        with contextlib.suppress(RedisError, OSError):
+            if self._pubsub is not None:
+                await self._pubsub.aclose()
+            await self.redis.aclose()
+
+    async def ready(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except (RedisError, OSError):
+            return False
 
     # -- fan-out --
 
@@ -108,29 +149,53 @@ class RedisBus:
     @contextlib.asynccontextmanager
     async def subscribe(self, room_id: str) -> AsyncIterator[MemorySubscription]:
         sub = MemorySubscription(self.queue_size)
-        local = self._local[room_id]
+        pubsub, local = self._pubsub, self._local[room_id]
         if not local:
-            await self._pubsub.subscribe(_channel(room_id))
+            await pubsub.subscribe(_channel(room_id))  # Redis down: raises, an outage
             self._subscribed.set()
         local.add(sub)
         try:
             yield sub
         finally:
             local.discard(sub)
-            if not local:
+            # After a lost connection ``local`` is no longer the room's set, and the
+            # channel is not subscribed on the fresh pub/sub connection.
+            if not local and self._local.get(room_id) is local:
                 del self._local[room_id]
-                await self._pubsub.unsubscribe(_channel(room_id))
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.unsubscribe(_channel(room_id))
 
     async def _read(self) -> None:
         while True:
             await self._subscribed.wait()  # get_message fails before any subscription
-            message = await self._pubsub.get_message(timeout=1.0)
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except (RedisError, OSError) as exc:
+                await self._lost(exc)
+                continue
             if message is None or message["type"] != "message":
                 continue
             room_id = message["channel"].removeprefix("peerlane:room:")
             event = decode(room_id, message["data"])
             for sub in tuple(self._local.get(room_id, ())):
                 sub.put(event)
+
+    async def _lost(self, exc: BaseException) -> None:
+        """The pub/sub connection dropped (Redis restarted or unreachable): events of
+        every subscribed room may have been missed. End every local subscription as an
+        overflowed one (its connection closes with 1013 and the client replays from
+        storage) and start over on a fresh connection, subscribed by the next
+        subscribers (while Redis is down, their subscribe fails: ``unavailable``)."""
+        log.warning("bus.connection_lost", error=type(exc).__name__)
+        old, lost = self._pubsub, self._local
+        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self._local = defaultdict(set)
+        self._subscribed.clear()
+        for subs in lost.values():
+            for sub in subs:
+                sub.lose()
+        with contextlib.suppress(RedisError, OSError):
+            await old.aclose()
 
     # -- presence --
 
@@ -167,10 +232,14 @@ class RedisBus:
     async def _refresh(self) -> None:
         while True:
             await asyncio.sleep(self.presence_ttl / 3)
-            for room_id, peers in list(self._mine.items()):
-                if peers:
-                    mapping: dict[Any, Any] = {pid: self._entry(p) for pid, p in peers.items()}
-                    await self.redis.hset(_peers_key(room_id), mapping=mapping)
+            try:
+                for room_id, peers in list(self._mine.items()):
+                    if peers:
+                        mapping: dict[Any, Any] = {pid: self._entry(p) for pid, p in peers.items()}
+                        # Also puts the entries back into a Redis restarted empty.
+                        await self.redis.hset(_peers_key(room_id), mapping=mapping)
+            except (RedisError, OSError) as exc:  # down for now: try again next round
+                log.warning("bus.presence_refresh_failed", error=type(exc).__name__)
 
     def limiter(self, name: str, rate: float, burst: float) -> RedisLimiter:
         return RedisLimiter(self, name, rate, burst)

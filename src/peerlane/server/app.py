@@ -48,13 +48,22 @@ def create_app(
     if store is None:
         from peerlane.storage.sql import SqlStore
 
-        store = SqlStore(settings.db_url)
+        store = SqlStore(
+            settings.db_url,
+            connect_timeout=settings.backend_connect_timeout,
+            command_timeout=settings.backend_command_timeout,
+        )
     if bus is None:
         bus = MemoryBus()
         if settings.redis_url:
             from peerlane.bus.redis import RedisBus
 
-            bus = RedisBus(settings.redis_url)
+            bus = RedisBus(
+                settings.redis_url,
+                presence_ttl=settings.presence_ttl,
+                connect_timeout=settings.backend_connect_timeout,
+                command_timeout=settings.backend_command_timeout,
+            )
     if files is None:
         files = LocalFileStore(settings.files_path)
     metrics = Metrics()
@@ -218,8 +227,10 @@ def add_operations(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
+        # Not ready while PostgreSQL or Redis is down, so a load balancer's health
+        # check takes the instance out until it has them back (it reconnects by itself).
         try:
-            ready = await services.store.ready()
+            ready = await services.store.ready() and await services.bus.ready()
         except Exception:
             log.exception("readyz.failed")
             ready = False

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from peerlane.core import protocol as p
 from peerlane.errors import HTTP_STATUS, ErrorCode, PeerlaneError, error_body
 from peerlane.server.metrics import Metrics
+from peerlane.server.outages import RETRY_AFTER
 
 # The session's error frames start so (core/protocol.py dumps ``type`` first, compactly).
 _ERROR_FRAME = '{"type":"error"'
@@ -56,6 +57,20 @@ def http_exception(metrics: Metrics, exc: PeerlaneError) -> JSONResponse:
     if exc.code is ErrorCode.UPLOAD_LOCKED:
         headers["retry-after"] = "1"
     return http_error(metrics, exc.code, exc.message, status=exc.http_status, headers=headers)
+
+
+def unavailable(metrics: Metrics) -> JSONResponse:
+    """A back-end service (PostgreSQL, Redis) is down for a moment: 503 and when to retry."""
+    return http_error(
+        metrics,
+        ErrorCode.UNAVAILABLE,
+        UNAVAILABLE_MESSAGE,
+        status=503,
+        headers={"retry-after": str(RETRY_AFTER)},
+    )
+
+
+UNAVAILABLE_MESSAGE = "A service the server needs is unavailable; try again in a few seconds."
 
 
 def websocket_error(metrics: Metrics, code: ErrorCode, message: str | None = None) -> str:

@@ -18,6 +18,7 @@ from peerlane.errors import ErrorCode
 from peerlane.server import error_replies as replies
 from peerlane.server import logs
 from peerlane.server.metrics import Metrics
+from peerlane.server.outages import is_outage
 
 log = logs.get(__name__)
 
@@ -67,6 +68,11 @@ class HttpMiddleware:
             response.raw_headers.extend(headers)
             await response(scope, receive, send)
 
+        async def send_unavailable() -> None:
+            response = replies.unavailable(self.metrics)
+            response.raw_headers.extend(headers)
+            await response(scope, receive, send)
+
         too_large = f"Request bodies are limited to {limit} bytes."
         declared = _content_length(scope)
         if limit is not None and declared is not None and declared > limit:
@@ -106,13 +112,20 @@ class HttpMiddleware:
             await self.app(scope, capped_receive, wrapped_send)
         except _BodyTooLarge:
             pass  # answered in capped_receive
-        except Exception:
+        except Exception as exc:
             # Answered here rather than by Starlette's outermost error layer, so the
             # reply carries the security headers and the request id like any other.
-            log.exception("unhandled")
-            if not responding:
-                status = 500
-                await send_error(ErrorCode.INTERNAL_ERROR, None)
+            if is_outage(exc):
+                # PostgreSQL or Redis down for a moment: a clear, retryable answer.
+                log.warning("unavailable", error=type(exc).__name__)
+                if not responding:
+                    status = 503
+                    await send_unavailable()
+            else:
+                log.exception("unhandled")
+                if not responding:
+                    status = 500
+                    await send_error(ErrorCode.INTERNAL_ERROR, None)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_name(scope)

@@ -29,6 +29,7 @@ from peerlane.server import logs
 from peerlane.server.addresses import client_address
 from peerlane.server.auth import Caller, authenticate, claimed_participant, renew_if_due
 from peerlane.server.connections import ConnectionRegistry
+from peerlane.server.outages import is_outage
 from peerlane.server.services import Services
 
 log = logs.get(__name__)
@@ -139,8 +140,9 @@ class Connection:
             async for event in sub:
                 await self.perform(self.session.room_event(event))
             if sub.overflowed:
-                # Too slow to keep up: the client reconnects and replays from storage.
-                self.close(core.CLOSE_TRY_AGAIN_LATER, "too far behind; reconnect")
+                # Too slow to keep up, or the bus lost events: the client reconnects
+                # and replays from storage.
+                self.close(core.CLOSE_TRY_AGAIN_LATER, "missed room events; reconnect")
         finally:
             self._closed.set()
 
@@ -333,12 +335,26 @@ class RoomSockets:
             log.warning("shutdown.drain_timeout", connections=len(self.connections))
 
     async def endpoint(self, ws: WebSocket, room_id: str) -> None:
-        """Authenticate, then run the session until it closes."""
-        svc, connections = self.services, self.connections
+        """Accept, then serve; a back-end service that is down (PostgreSQL, Redis) ends
+        the socket with ``unavailable`` and 1013, which clients retry with backoff."""
         try:
             await ws.accept()
         except WebSocketDisconnect:
             return  # gone before the handshake was answered
+        try:
+            await self._serve(ws, room_id)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("ws.unavailable", error=type(exc).__name__)
+            error = replies.websocket_error(
+                self.services.metrics, ErrorCode.UNAVAILABLE, replies.UNAVAILABLE_MESSAGE
+            )
+            await _refuse(ws, error, core.CLOSE_TRY_AGAIN_LATER, "service unavailable; retry")
+
+    async def _serve(self, ws: WebSocket, room_id: str) -> None:
+        """Authenticate, then run the session until it closes."""
+        svc, connections = self.services, self.connections
         if connections.closing:
             await _refuse(ws, None, core.CLOSE_GOING_AWAY, "server shutting down")
             return
@@ -374,7 +390,9 @@ class RoomSockets:
         log.info("ws.open", room=room_id)
         try:
             await conn.run()
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                raise  # answered by endpoint()
             log.exception("ws.failed")
             conn.close(core.CLOSE_INTERNAL, "internal error")
             await conn._close_socket()

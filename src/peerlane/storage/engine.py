@@ -34,7 +34,9 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(
+    url: str, *, connect_timeout: float = 5.0, command_timeout: float = 30.0
+) -> AsyncEngine:
     """An async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
 
     hide_parameters: a database error would otherwise print the statement's parameters
@@ -44,8 +46,17 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, hide_parameters=True)
         _setup_sqlite(engine)
         return engine
+    # A PostgreSQL that is down or unreachable must fail a request fast (503
+    # `unavailable`), not hang it: bounded connect and statement times, and a bounded
+    # wait for a pooled connection (when every one is stuck on a dead server).
     # pre_ping: a restarted PostgreSQL leaves dead connections in the pool.
-    engine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+    engine = create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=connect_timeout,
+        hide_parameters=True,
+        connect_args={"timeout": connect_timeout, "command_timeout": command_timeout},
+    )
     _setup_postgresql(engine)
     return engine
 

@@ -79,8 +79,12 @@ class SqlStore(FileSql):
     :meth:`start`, which also migrates the schema.
     """
 
-    def __init__(self, url: str) -> None:
-        self._engine = make_engine(url)
+    def __init__(
+        self, url: str, *, connect_timeout: float = 5.0, command_timeout: float = 30.0
+    ) -> None:
+        self._engine = make_engine(
+            url, connect_timeout=connect_timeout, command_timeout=command_timeout
+        )
         self._writer = self._engine.execution_options(**{WRITE_OPTION: True})
         self._lock = asyncio.Lock() if is_sqlite(self._engine) else None
         # SQLite stores chats in batches on its own thread (see .sqlite_append).
