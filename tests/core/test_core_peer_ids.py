@@ -97,7 +97,8 @@ def test_hello_resume_is_validated() -> None:
     hello = p.parse_client_message(
         json.dumps({"type": "hello", "v": 1, "resume": good}), max_size=4096
     )
-    assert isinstance(hello, p.Hello) and hello.resume == good
+    assert isinstance(hello, p.Hello)
+    assert hello.resume == good
     for bad in ["x" * 200, "peer A1.AAAAAAAAAAAAAAAAAAAAAA", "peerA1.short", 42, "peer<>.x"]:
         with pytest.raises(ProtocolError) as caught:
             p.parse_client_message(
@@ -108,9 +109,7 @@ def test_hello_resume_is_validated() -> None:
 
 # --- the session ------------------------------------------------------------------------
 
-ME = Identity(
-    room_id=ROOM, participant_id=ALICE, peer_id="fresh1", name="Alice", role="member"
-)
+ME = Identity(room_id=ROOM, participant_id=ALICE, peer_id="fresh1", name="Alice", role="member")
 
 
 def joining(connection: str) -> tuple[Session, list[object]]:
@@ -154,7 +153,8 @@ def test_replacing_a_live_entry_closes_the_older_connection_quietly() -> None:
     assert new.room_event(event) == []
     assert new.state is State.JOINING
     assert old.room_event(event) == [Close(CLOSE_REPLACED, "replaced by a newer connection")]
-    assert old.replaced and old.state is State.CLOSED
+    assert old.replaced
+    assert old.state is State.CLOSED
     assert old.closed() == []
 
 
@@ -167,7 +167,8 @@ def test_replaced_event_for_another_id_or_participant_is_ignored() -> None:
         PeerReplaced(peer_id="peerA1", participant_id=MALLORY, connection="c-x"),
     ]:
         assert old.room_event(RoomEvent(ROOM, message)) == []
-    assert old.state is State.OPEN and not old.replaced
+    assert old.state is State.OPEN
+    assert not old.replaced
 
 
 def test_going_away_says_no_left() -> None:
@@ -179,5 +180,6 @@ def test_going_away_says_no_left() -> None:
     other, _ = joining("c-2")
     other.joined(snapshot(), None)
     [left] = other.closed()
-    assert isinstance(left, Publish) and isinstance(left.event.message, p.Presence)
+    assert isinstance(left, Publish)
+    assert isinstance(left.event.message, p.Presence)
     assert left.event.message.event == "left"

@@ -36,10 +36,12 @@ def test_peer_ids_survive_a_server_restart(server: ServerProcess) -> None:
     pa, pb = Peer(server, alice), Peer(server, bob, hello_in_url=True)
     a_id, b_id = pa.peer_id, pb.peer_id
     tokens = pa.welcome["resume"], pb.welcome["resume"]
-    assert tokens[0].startswith(a_id + ".") and tokens[1].startswith(b_id + ".")
+    assert tokens[0].startswith(a_id + ".")
+    assert tokens[1].startswith(b_id + ".")
 
     server.restart()  # SIGTERM: every socket is closed with 1001
-    assert close_code(pa.ws) == 1001 and close_code(pb.ws) == 1001
+    assert close_code(pa.ws) == 1001
+    assert close_code(pb.ws) == 1001
 
     pa = Peer(server, alice, resume=tokens[0])
     assert pa.peer_id == a_id
@@ -113,6 +115,7 @@ def test_a_malformed_resume_is_refused_like_any_bad_hello(server: ServerProcess)
         url = f"{server.ws_url(alice.room_id)}?v=1&resume={quote(bad)}"
         ws = open_socket(url, additional_headers=alice.auth)
         error = json.loads(ws.recv(timeout=5))
-        assert error["type"] == "error" and error["error"]["code"] == "invalid_message", error
+        assert error["type"] == "error", error
+        assert error["error"]["code"] == "invalid_message", error
         assert "Traceback" not in error["error"]["message"]
         ws.close()
