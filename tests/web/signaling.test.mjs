@@ -436,3 +436,28 @@ test("a socket that closed before it was taken over is a lost connection; close(
   other.close();
   assert.deepEqual(untaken.closedWith, { code: 1000, reason: "leaving" });
 });
+
+test("the welcome's resume token goes with the next hello; a 4409 drops it", () => {
+  const { s } = make();
+  s.connect();
+  const first = FakeWebSocket.last;
+  assert.equal(new URL(first.url).searchParams.get("resume"), null, "a first connection resumes nothing");
+  first.serverOpen();
+  first.serverSend({ ...welcome, resume: "p1.AAAAAAAAAAAAAAAAAAAAAA" });
+  first.serverSend({ type: "synced", latest_seq: 5 });
+  first.serverClose(1001, "server shutting down");
+  clock.advance(0);
+  const second = FakeWebSocket.last;
+  assert.notEqual(second, first);
+  const query = new URL(second.url).searchParams;
+  assert.equal(query.get("resume"), "p1.AAAAAAAAAAAAAAAAAAAAAA");
+  assert.equal(query.get("last_seq"), "5");
+  second.serverOpen();
+  second.serverSend({ ...welcome, resume: "p1.BBBBBBBBBBBBBBBBBBBBBB" });
+  second.serverSend({ type: "synced", latest_seq: 5 });
+  second.serverClose(4409, "replaced by a newer connection");
+  clock.advance(20_000);
+  const third = FakeWebSocket.last;
+  assert.notEqual(third, second);
+  assert.equal(new URL(third.url).searchParams.get("resume"), null, "a replaced connection comes back as a new peer");
+});

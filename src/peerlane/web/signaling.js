@@ -1,7 +1,11 @@
 // The room WebSocket: hello/welcome, replay until `synced`, keep-alive, and reconnect.
 //
-// The hello is in the socket's URL (`?v=1&last_seq=N`, protocol.js helloQuery): the
-// server says welcome as soon as the socket is up.
+// The hello is in the socket's URL (`?v=1&last_seq=N&resume=T`, protocol.js helloQuery):
+// the server says welcome as soon as the socket is up. `resume` is the last welcome's
+// resume token: the server gives this tab its peer id again, so direct links survive a
+// reconnect or a server restart (docs/protocol.md, "Resuming a peer id"). It is kept in
+// memory only: a reload or a second tab is a new peer. Closed with 4409 (a newer
+// connection took the id), the client drops it and reconnects as a new peer.
 //
 // States (the "state" event carries {state, code, reason}):
 //   idle → connecting (socket opening) → syncing (welcome received, the server
@@ -109,6 +113,8 @@ export class Signaling extends EventTarget {
     this._busy = false;
     this._connectWithin = options.connectTimeoutMs ?? 10_000;
     this._env = options.environment === undefined ? defaultEnvironment() : options.environment;
+    /** The last welcome's resume token; sent as `resume` on reconnect. @type {string | null} */
+    this.resume = null;
     /** Highest seq held with nothing missing below it; sent as `last_seq` on (re)connect. */
     this.lastSeq = options.lastSeq ?? null;
     /** @type {SignalingState} */
@@ -230,7 +236,7 @@ export class Signaling extends EventTarget {
     let ws = this._opened;
     this._opened = null;
     try {
-      ws ??= new this._Socket(`${this.url}?${helloQuery(this.lastSeq)}`);
+      ws ??= new this._Socket(`${this.url}?${helloQuery(this.lastSeq, this.resume)}`);
     } catch (err) {
       debug("signaling", "cannot create WebSocket", err);
       this._lost(CLIENT_DEAD, "cannot create socket");
@@ -254,7 +260,7 @@ export class Signaling extends EventTarget {
       debug("signaling", "ignored frame", data);
       return;
     }
-    if (msg.type === "welcome") this._welcomed();
+    if (msg.type === "welcome") this._welcomed(msg.resume ?? null);
     else if (msg.type === "message") this._track(msg.seq);
     else if (msg.type === "synced") {
       this.lastSeq = msg.latest_seq;
@@ -267,7 +273,9 @@ export class Signaling extends EventTarget {
     }
   }
 
-  _welcomed() {
+  /** @param {string | null} resume */
+  _welcomed(resume) {
+    this.resume = resume;
     this._welcomedOnce = true;
     this._clear("connect");
     this._setState("syncing");
@@ -307,6 +315,7 @@ export class Signaling extends EventTarget {
     if (this.state === "closed" || this.state === "waiting") return;
     this._detach();
     this._stopTimers();
+    if (code === CLOSE_CODES.REPLACED) this.resume = null; // never fight the newer connection
     const terminal = TERMINAL.get(code);
     if (terminal) {
       this.closeReason = terminal;
