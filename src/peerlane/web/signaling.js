@@ -12,10 +12,8 @@
 //   replays what we missed) → open (synced: live) ; on loss → waiting (backoff) → connecting …
 //   closed: by close(), or for good (closeReason: "unauthorized" | "room_gone" | "unsupported_version").
 //
-// Reconnect: a connection that had been welcomed is retried at once (a restarted server
-// is usually back within a second, and the room should not wait out a backoff for it);
-// should that attempt fail too, the backoff with jitter takes over. At most one such
-// retry per maxDelay: a server that welcomes and drops again is not hammered.
+// Reconnect: at once after losing a welcomed connection, else with a growing backoff
+// (signaling-retry.js).
 //
 // Every server message is dispatched as a "server" event (detail = the message). Each
 // connection resumes from `lastSeq`, the highest seq held with no gap below it, so the
@@ -31,12 +29,13 @@ import { roomSocketUrl } from "./api.js";
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
 import { CLOSE_CODES, helloQuery, parseServerMessage } from "./protocol.js";
+import { ReconnectPolicy, TERMINAL } from "./signaling-retry.js";
 
 /** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
 /** @typedef {import("./protocol.js").ServerMessage} ServerMessage */
 /** @typedef {import("./hlc.js").Clock} Clock */
 /** @typedef {"idle" | "connecting" | "syncing" | "open" | "waiting" | "closed"} SignalingState */
-/** @typedef {"unauthorized" | "removed" | "room_gone" | "unsupported_version" | "closed"} CloseReason */
+/** @typedef {import("./signaling-retry.js").CloseReason} CloseReason */
 
 /**
  * The part of the WebSocket API used here (tests inject a fake).
@@ -82,14 +81,6 @@ import { CLOSE_CODES, helloQuery, parseServerMessage } from "./protocol.js";
 const OPEN = 1; // WebSocket.OPEN, spelled out so a fake socket class need not define it
 const CLIENT_DEAD = 4000; // our close code for a connection we gave up on (no pong, no welcome)
 
-/** Close codes after which reconnecting cannot help. @type {Map<number, CloseReason>} */
-const TERMINAL = new Map([
-  [CLOSE_CODES.UNAUTHORIZED, "unauthorized"],
-  [CLOSE_CODES.REMOVED, "removed"],
-  [CLOSE_CODES.ROOM_GONE, "room_gone"],
-  [CLOSE_CODES.VERSION, "unsupported_version"],
-]);
-
 export class Signaling extends EventTarget {
   /**
    * @param {string} roomId
@@ -102,9 +93,12 @@ export class Signaling extends EventTarget {
     this._Socket =
       options.WebSocket ?? /** @type {SocketConstructor} */ (/** @type {unknown} */ (globalThis.WebSocket));
     this._clock = options.clock ?? systemClock;
-    this._random = options.random ?? Math.random;
-    this._minDelay = options.minDelayMs ?? 500;
-    this._maxDelay = options.maxDelayMs ?? 15_000;
+    this._retry = new ReconnectPolicy({
+      clock: this._clock,
+      random: options.random ?? Math.random,
+      minDelayMs: options.minDelayMs ?? 500,
+      maxDelayMs: options.maxDelayMs ?? 15_000,
+    });
     this._pingEvery = options.pingIntervalMs ?? 20_000;
     this._pongWithin = options.pongTimeoutMs ?? 10_000;
     this._busyPingEvery = options.busyPingIntervalMs ?? 2_000;
@@ -121,12 +115,6 @@ export class Signaling extends EventTarget {
     this.state = "idle";
     /** @type {CloseReason | null} */
     this.closeReason = null;
-    /** Failed attempts since the last successful sync; drives the backoff. */
-    this.attempt = 0;
-    /** The current connection got its welcome: losing it is retried at once. */
-    this._welcomedOnce = false;
-    /** When the last at-once retry was made (clock ms). @type {number | null} */
-    this._quickRetryAt = null;
     /** When the next reconnect is due (clock ms), while waiting. @type {number | null} */
     this.retryAt = null;
     /** @type {SocketLike | null} */
@@ -142,6 +130,11 @@ export class Signaling extends EventTarget {
     this._onVisible = () => {
       if (globalThis.document?.visibilityState === "visible") this.probe();
     };
+  }
+
+  /** Failed attempts since the last successful sync; drives the backoff. */
+  get attempt() {
+    return this._retry.attempt;
   }
 
   /** Open the connection (again, after close() it stays closed). */
@@ -187,7 +180,7 @@ export class Signaling extends EventTarget {
   /** Skip the backoff wait (the network came back, or the person clicked "retry"). */
   reconnectNow() {
     if (this.state !== "waiting") return;
-    this.attempt = 0;
+    this._retry.attempt = 0;
     this._clear("retry");
     this._open();
   }
@@ -231,7 +224,7 @@ export class Signaling extends EventTarget {
 
   _open() {
     this.retryAt = null;
-    this._welcomedOnce = false;
+    this._retry.welcomed = false;
     this._setState("connecting");
     let ws = this._opened;
     this._opened = null;
@@ -268,7 +261,7 @@ export class Signaling extends EventTarget {
     }
     this.dispatchEvent(new CustomEvent("server", { detail: msg }));
     if (msg.type === "synced" && this.state === "syncing") {
-      this.attempt = 0;
+      this._retry.attempt = 0;
       this._setState("open");
     }
   }
@@ -276,7 +269,7 @@ export class Signaling extends EventTarget {
   /** @param {string | null} resume */
   _welcomed(resume) {
     this.resume = resume;
-    this._welcomedOnce = true;
+    this._retry.welcomed = true;
     this._clear("connect");
     this._setState("syncing");
     this._schedulePing();
@@ -322,38 +315,10 @@ export class Signaling extends EventTarget {
       this._setState("closed", code, reason);
       return;
     }
-    const delay = this._retryAtOnce(code) ? 0 : this._backoff(code);
-    this._welcomedOnce = false;
+    const delay = this._retry.delayAfter(code);
     this.retryAt = this._clock.now() + delay;
     this._arm("retry", delay, () => this._open());
     this._setState("waiting", code, reason);
-  }
-
-  /**
-   * A lost connection that had been welcomed is retried at once (once per maxDelay).
-   * @param {number} code
-   */
-  _retryAtOnce(code) {
-    if (!this._welcomedOnce || code === CLOSE_CODES.POLICY) return false;
-    const now = this._clock.now();
-    const last = this._quickRetryAt;
-    if (last !== null && now - last < this._maxDelay) return false;
-    this._quickRetryAt = now;
-    return true;
-  }
-
-  /**
-   * Exponential backoff from minDelay to maxDelay with "equal jitter" (half fixed, half
-   * random), so that every client of a restarted server does not return at the same instant.
-   * @param {number} code
-   */
-  _backoff(code) {
-    const exp =
-      code === CLOSE_CODES.POLICY
-        ? this._maxDelay // closed for misbehaving: do not hammer the server
-        : Math.min(this._maxDelay, this._minDelay * 2 ** this.attempt);
-    this.attempt += 1;
-    return exp / 2 + this._random() * (exp / 2);
   }
 
   /** @returns {SocketLike | null}  the socket, no longer wired to this object */
