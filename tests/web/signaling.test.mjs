@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 import { HeldSocket } from "../../src/peerlane/web/handover.js";
 import { Signaling } from "../../src/peerlane/web/signaling.js";
-import { FakeClock, FakeWebSocket } from "./fakes.mjs";
+import { FakeClock, FakeWebSocket, settle } from "./fakes.mjs";
 
 const welcome = {
   type: "welcome",
@@ -460,4 +460,56 @@ test("the welcome's resume token goes with the next hello; a 4409 drops it", () 
   const third = FakeWebSocket.last;
   assert.notEqual(third, second);
   assert.equal(new URL(third.url).searchParams.get("resume"), null, "a replaced connection comes back as a new peer");
+});
+
+test("while waiting out a backoff, a server that answers /readyz is reconnected to at once", async () => {
+  const asked = [];
+  let ready = false;
+  const fetch = async (url) => {
+    asked.push(url);
+    if (!ready) throw new TypeError("connection refused");
+    return { ok: true };
+  };
+  const { s } = make({ readyUrl: "http://test/readyz", fetch, probeEveryMs: 1_000, maxDelayMs: 15_000 });
+  s.connect();
+  // The server is down: the first attempts fail before any welcome, the backoff grows.
+  for (let i = 0; i < 6; i++) {
+    FakeWebSocket.last.serverClose(1006, "");
+    clock.advance(s.retryAt - clock.now());
+  }
+  FakeWebSocket.last.serverClose(1006, "");
+  assert.ok(s.retryAt - clock.now() > 7_000, "a long backoff ahead");
+  const sockets = FakeWebSocket.instances.length;
+  clock.advance(1_000);
+  await settle();
+  assert.equal(FakeWebSocket.instances.length, sockets, "not ready: still waiting");
+  assert.ok(asked.length >= 1);
+  ready = true; // the server is back
+  clock.advance(1_000);
+  await settle();
+  assert.equal(FakeWebSocket.instances.length, sockets + 1, "reconnected within a second of the server's return");
+  assert.equal(s.state, "connecting");
+  handshake(FakeWebSocket.last);
+  assert.equal(s.state, "open");
+  const after = asked.length;
+  clock.advance(10_000);
+  await settle();
+  assert.equal(asked.length, after, "no probing while connected");
+});
+
+test("a ready server that refuses the WebSocket gets at most three probed reconnects, then the backoff", async () => {
+  const fetch = async () => ({ ok: true });
+  // Every backoff is at least 4 s: a socket within 1 s of a loss comes from the probe.
+  const { s } = make({ readyUrl: "http://test/readyz", fetch, probeEveryMs: 1_000, minDelayMs: 8_000 });
+  s.connect();
+  let opened = 0;
+  for (let i = 0; i < 8; i++) {
+    const before = FakeWebSocket.instances.length;
+    FakeWebSocket.last.serverClose(1006, "");
+    clock.advance(1_000);
+    await settle();
+    if (FakeWebSocket.instances.length > before) opened += 1;
+    else clock.advance(s.retryAt - clock.now());
+  }
+  assert.equal(opened, 3, "three probed reconnects, then only the backoff");
 });

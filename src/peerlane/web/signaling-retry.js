@@ -74,3 +74,69 @@ export class ReconnectPolicy {
     return exp / 2 + this._random() * (exp / 2);
   }
 }
+
+/**
+ * While a backoff is waited out, the server's readiness (GET /readyz) is asked every
+ * everyMs: a server that is down refuses at once (no cost to anyone), one shutting down
+ * answers 503, and one that is back answers 200 — then the reconnect goes at once rather
+ * than after the rest of a backoff of up to maxDelay. Each client asks at most once
+ * successfully per reconnect, so a restarted server gets one cheap request per client.
+ * At most `tries` reconnects per lost connection come from here: a server that is ready
+ * but refuses the WebSocket (a proxy) falls back to the plain backoff.
+ */
+export class ReadyProbe {
+  /**
+   * @param {{url: string, fetch: typeof globalThis.fetch, clock: Clock, everyMs: number, ready: () => void}} options
+   */
+  constructor({ url, fetch, clock, everyMs, ready }) {
+    this._url = url;
+    this._fetch = fetch;
+    this._clock = clock;
+    this._every = everyMs;
+    this._ready = ready;
+    this.tries = 3;
+    this._used = 0;
+    /** @type {unknown} */
+    this._timer = null;
+    this._round = 0;
+  }
+
+  /** Probe until stop() (unless this lost connection had its share of probed reconnects). */
+  start() {
+    this.stop();
+    if (this._used >= this.tries) return;
+    this._schedule(this._round);
+  }
+
+  stop() {
+    this._round += 1; // an answer still on its way is ignored
+    if (this._timer !== null) this._clock.clearTimeout(this._timer);
+    this._timer = null;
+  }
+
+  /** A connection synced: the next loss gets its share again. */
+  reset() {
+    this._used = 0;
+  }
+
+  /** @param {number} round */
+  _schedule(round) {
+    this._timer = this._clock.setTimeout(async () => {
+      this._timer = null;
+      if (await this._isReady()) {
+        if (round !== this._round) return;
+        this._used += 1;
+        this._ready();
+      } else if (round === this._round) this._schedule(round);
+    }, this._every);
+  }
+
+  async _isReady() {
+    try {
+      const response = await this._fetch(this._url, { cache: "no-store", signal: AbortSignal.timeout(this._every) });
+      return response.ok;
+    } catch {
+      return false; // down, unreachable, or too slow to answer
+    }
+  }
+}

@@ -12,8 +12,9 @@
 //   replays what we missed) → open (synced: live) ; on loss → waiting (backoff) → connecting …
 //   closed: by close(), or for good (closeReason: "unauthorized" | "room_gone" | "unsupported_version").
 //
-// Reconnect: at once after losing a welcomed connection, else with a growing backoff
-// (signaling-retry.js).
+// Reconnect: at once after losing a welcomed connection, else with a growing backoff;
+// while waiting, the server's /readyz is asked every second, so a server that is back is
+// reconnected to at once (signaling-retry.js).
 //
 // Every server message is dispatched as a "server" event (detail = the message). Each
 // connection resumes from `lastSeq`, the highest seq held with no gap below it, so the
@@ -29,7 +30,7 @@ import { roomSocketUrl } from "./api.js";
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
 import { CLOSE_CODES, helloQuery, parseServerMessage } from "./protocol.js";
-import { ReconnectPolicy, TERMINAL } from "./signaling-retry.js";
+import { ReadyProbe, ReconnectPolicy, TERMINAL } from "./signaling-retry.js";
 
 /** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
 /** @typedef {import("./protocol.js").ServerMessage} ServerMessage */
@@ -37,46 +38,9 @@ import { ReconnectPolicy, TERMINAL } from "./signaling-retry.js";
 /** @typedef {"idle" | "connecting" | "syncing" | "open" | "waiting" | "closed"} SignalingState */
 /** @typedef {import("./signaling-retry.js").CloseReason} CloseReason */
 
-/**
- * The part of the WebSocket API used here (tests inject a fake).
- * @typedef {{
- *   readyState: number,
- *   onopen: ((ev: any) => void) | null,
- *   onmessage: ((ev: {data: any}) => void) | null,
- *   onclose: ((ev: {code: number, reason: string}) => void) | null,
- *   onerror: ((ev: any) => void) | null,
- *   send(data: string): void,
- *   close(code?: number, reason?: string): void,
- *   release?(): void,
- * }} SocketLike
- *   release: a socket opened before it was handed to us holds its events until then
- *   (handover.js HeldSocket).
- * @typedef {new (url: string) => SocketLike} SocketConstructor
- */
-
-/**
- * @typedef {{
- *   url?: string,
- *   WebSocket?: SocketConstructor,
- *   clock?: Clock,
- *   random?: () => number,
- *   lastSeq?: number | null,
- *   minDelayMs?: number,
- *   maxDelayMs?: number,
- *   pingIntervalMs?: number,
- *   pongTimeoutMs?: number,
- *   busyPingIntervalMs?: number,
- *   busyPongTimeoutMs?: number,
- *   connectTimeoutMs?: number,
- *   environment?: EventTarget | null,
- *   socket?: SocketLike | null,
- * }} SignalingOptions
- *   socket: the first connection's socket, opened already (with the hello of lastSeq in
- *   its URL) by the page that joined the room; its events so far are held until taken.
- *   environment: where "online"/"offline"/"visibilitychange" come from (window by default;
- *   null to ignore them).
- *   busyPingIntervalMs, busyPongTimeoutMs: the keep-alive while acks are awaited (awaitAcks).
- */
+/** @typedef {import("./signaling-types.js").SocketLike} SocketLike */
+/** @typedef {import("./signaling-types.js").SocketConstructor} SocketConstructor */
+/** @typedef {import("./signaling-types.js").SignalingOptions} SignalingOptions */
 
 const OPEN = 1; // WebSocket.OPEN, spelled out so a fake socket class need not define it
 const CLIENT_DEAD = 4000; // our close code for a connection we gave up on (no pong, no welcome)
@@ -93,6 +57,19 @@ export class Signaling extends EventTarget {
     this._Socket =
       options.WebSocket ?? /** @type {SocketConstructor} */ (/** @type {unknown} */ (globalThis.WebSocket));
     this._clock = options.clock ?? systemClock;
+    const readyUrl = options.readyUrl === undefined ? defaultReadyUrl(options.url) : options.readyUrl;
+    const fetcher = options.fetch ?? globalThis.fetch;
+    /** @type {ReadyProbe | null} */
+    this._probe =
+      readyUrl && fetcher
+        ? new ReadyProbe({
+            url: readyUrl,
+            fetch: fetcher,
+            clock: this._clock,
+            everyMs: options.probeEveryMs ?? 1_000,
+            ready: () => this._retryNow(),
+          })
+        : null;
     this._retry = new ReconnectPolicy({
       clock: this._clock,
       random: options.random ?? Math.random,
@@ -185,6 +162,13 @@ export class Signaling extends EventTarget {
     this._open();
   }
 
+  /** The server is ready again: reconnect now, the backoff's count kept. */
+  _retryNow() {
+    if (this.state !== "waiting") return;
+    this._clear("retry");
+    this._open();
+  }
+
   /** Check that the connection still carries data: ping now, give up if no answer soon. */
   probe() {
     if (this.state !== "syncing" && this.state !== "open") return;
@@ -209,6 +193,7 @@ export class Signaling extends EventTarget {
     this._env?.removeEventListener("offline", this._onOffline);
     globalThis.document?.removeEventListener("visibilitychange", this._onVisible);
     this._stopTimers();
+    this._probe?.stop();
     const ws = this._detach() ?? this._opened;
     this._opened = null;
     try {
@@ -224,6 +209,7 @@ export class Signaling extends EventTarget {
 
   _open() {
     this.retryAt = null;
+    this._probe?.stop();
     this._retry.welcomed = false;
     this._setState("connecting");
     let ws = this._opened;
@@ -262,6 +248,7 @@ export class Signaling extends EventTarget {
     this.dispatchEvent(new CustomEvent("server", { detail: msg }));
     if (msg.type === "synced" && this.state === "syncing") {
       this._retry.attempt = 0;
+      this._probe?.reset();
       this._setState("open");
     }
   }
@@ -318,6 +305,7 @@ export class Signaling extends EventTarget {
     const delay = this._retry.delayAfter(code);
     this.retryAt = this._clock.now() + delay;
     this._arm("retry", delay, () => this._open());
+    if (delay > 0) this._probe?.start();
     this._setState("waiting", code, reason);
   }
 
@@ -383,6 +371,17 @@ export class Signaling extends EventTarget {
     debug("signaling", state, code ?? "", reason ?? "");
     this.dispatchEvent(new CustomEvent("state", { detail: { state, code: code ?? null, reason: reason ?? "" } }));
   }
+}
+
+/**
+ * The server's readiness URL, when the socket URL is the page's own (a test that names
+ * its URL probes only if it says where).
+ * @param {string | undefined} url
+ * @returns {string | null}
+ */
+function defaultReadyUrl(url) {
+  const origin = globalThis.location?.origin;
+  return url === undefined && origin ? `${origin}/readyz` : null;
 }
 
 /** @returns {EventTarget | null} */
