@@ -465,7 +465,9 @@ test("the welcome's resume token goes with the next hello; a 4409 drops it", () 
 test("while waiting out a backoff, a server that answers /readyz is reconnected to at once", async () => {
   const asked = [];
   let ready = false;
-  const fetch = async (url) => {
+  // Like window.fetch, it refuses to be called as another object's method.
+  const fetch = async function (url) {
+    if (this !== undefined && this !== globalThis) throw new TypeError("Illegal invocation");
     asked.push(url);
     if (!ready) throw new TypeError("connection refused");
     return { ok: true };

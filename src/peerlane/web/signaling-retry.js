@@ -133,7 +133,8 @@ export class ReadyProbe {
 
   async _isReady() {
     try {
-      const response = await this._fetch(this._url, { cache: "no-store", signal: AbortSignal.timeout(this._every) });
+      const fetch = this._fetch; // called unbound: window.fetch refuses another `this`
+      const response = await fetch(this._url, { cache: "no-store", signal: AbortSignal.timeout(this._every) });
       return response.ok;
     } catch {
       return false; // down, unreachable, or too slow to answer
