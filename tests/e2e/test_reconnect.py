@@ -37,11 +37,28 @@ WATCH_STATUS_JS = """
 # My peer id, the connections the mesh made so far, and each link's connection number.
 MESH_JS = """
 () => {
-  const room = window.peerlane.room;
-  const mesh = room._links.mesh;
+  const mesh = window.peerlane.room._links.mesh;
   const serials = {};
-  for (const id of mesh.peers.keys()) serials[id] = mesh.linkSerial(id);
-  return {self: mesh.selfPeerId, made: mesh.connectionsMade, serials, open: mesh.openCount};
+  for (const id of mesh.peers.keys()) serials[id] = mesh.linkSerial?.(id) ?? null;
+  return {self: mesh.selfPeerId, made: mesh.connectionsMade ?? null, serials, open: mesh.openCount};
+}
+"""
+
+# Keep the RTCPeerConnection objects of the mesh's links, to compare by identity later.
+KEEP_PCS_JS = """
+() => {
+  const mesh = window.peerlane.room._links.mesh;
+  window.__pcs = [...mesh._links.values()].map((link) => link.pc);
+  return window.__pcs.length;
+}
+"""
+
+# How many of the kept RTCPeerConnection objects still carry a link of the mesh.
+SAME_PCS_JS = """
+() => {
+  const mesh = window.peerlane.room._links.mesh;
+  const now = [...mesh._links.values()].map((link) => link.pc);
+  return window.__pcs.filter((pc) => now.includes(pc)).length;
 }
 """
 
@@ -63,6 +80,7 @@ def test_direct_links_survive_a_server_restart(server, browsers, how: str) -> No
     for page in (a, b):
         wait_messages(page, ["before from alice"])
     before = [mesh_state(a), mesh_state(b)]
+    assert [page.evaluate(KEEP_PCS_JS) for page in (a, b)] == [1, 1]
 
     server.stop(signal.SIGTERM if how == "restart" else signal.SIGKILL)
     for page in (a, b):
@@ -97,6 +115,7 @@ def test_direct_links_survive_a_server_restart(server, browsers, how: str) -> No
         f"-> both 'Connected to 1 person directly' {connected:.2f} s"
     )
     # The same peer ids, the same RTCPeerConnection for each link, none made since.
+    assert [page.evaluate(SAME_PCS_JS) for page in (a, b)] == [1, 1]
     assert after == before
     for page in (a, b):
         seen = page.evaluate("() => window.__statusSeen")
