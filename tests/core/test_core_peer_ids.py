@@ -183,3 +183,11 @@ def test_going_away_says_no_left() -> None:
     assert isinstance(left, Publish)
     assert isinstance(left.event.message, p.Presence)
     assert left.event.message.event == "left"
+
+
+def test_resumed_outside_joining_changes_nothing() -> None:
+    """A connection closed while the driver checked the token (or one never joining)
+    keeps its identity: a closed connection announces nothing under the resumed id."""
+    session = Session(ME, SessionLimits(), now=0.0, connection="c-1")
+    assert session.resumed(Resumed("peerA1", replaces=True)) == []
+    assert session.identity.peer_id == "fresh1"
