@@ -210,6 +210,7 @@ class Peer:
         last_seq: int | None = None,
         *,
         hello_in_url: bool = False,
+        resume: str | None = None,
         **socket_options: Any,
     ):
         """hello_in_url: give the hello in the socket's URL (``?v=1&last_seq=N``), as the
@@ -220,6 +221,8 @@ class Peer:
         hello: dict[str, Any] = {"type": "hello", "v": 1}
         if last_seq is not None:
             hello["last_seq"] = last_seq
+        if resume is not None:  # the welcome's resume token of an earlier connection
+            hello["resume"] = resume
         url = server.ws_url(member.room_id)
         if hello_in_url:
             url += "?" + "&".join(f"{k}={v}" for k, v in hello.items() if k != "type")

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from peerlane.core import protocol as p
+from peerlane.core.peer_ids import PeerReplaced
 from peerlane.core.session import RoomDeleted, RoomEvent
 
 TIMEOUT = 5.0
@@ -99,3 +100,30 @@ async def test_unsubscribed_rooms_get_nothing_and_resubscribe_works(make_bus: An
         await bus.publish(RoomEvent("r", chat(2)))
         (event,) = await take(sub, 1)
     assert event.message.seq == 2  # type: ignore[union-attr]
+
+
+async def test_a_resumed_peer_id_is_listed_once_and_outlives_the_replaced_one(
+    make_bus: Any,
+) -> None:
+    """A connection resumes its peer id (core.peer_ids) on another instance, or on the
+    same one: the entry is listed once, the replaced connection's end (forget_peer)
+    leaves it, and the newer connection's end removes it."""
+    bus_a, bus_b = await make_bus(), await make_bus()
+    for old_bus, new_bus in ((bus_a, bus_b), (bus_a, bus_a)):
+        await old_bus.add_peer("r", peer("x"))
+        await new_bus.add_peer("r", peer("x"))
+        assert [q.peer_id for q in await bus_a.peers("r")] == ["x"]
+        await old_bus.forget_peer("r", "x")
+        assert [q.peer_id for q in await bus_b.peers("r")] == ["x"]
+        await new_bus.remove_peer("r", "x")
+        assert await bus_a.peers("r") == []
+        assert all("r" not in getattr(bus, "_mine", {}) for bus in (bus_a, bus_b))
+
+
+async def test_peer_replaced_survives_the_bus(make_bus: Any) -> None:
+    bus = await make_bus()
+    replaced = PeerReplaced(peer_id="x", participant_id="px", connection="c2")
+    async with bus.subscribe("r") as sub:
+        await bus.publish(RoomEvent("r", replaced))
+        (event,) = await take(sub, 1)
+    assert event.message == replaced

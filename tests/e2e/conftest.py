@@ -80,7 +80,8 @@ NO_P2P_PREFS = {"webrtc": {"ip_handling_policy": "disable_non_proxied_udp"}}
 # an error -- an exception, an unhandled rejection, a CSP violation, a missing static
 # file -- fails the test.
 NETWORK_NOISE = (
-    re.compile(r"^Failed to load resource: .*"),  # only for /api/ URLs, see _is_noise
+    # only for /api/ URLs and /readyz (asked while the server is away), see _is_noise
+    re.compile(r"^Failed to load resource: .*"),
     re.compile(r"^WebSocket connection to '.*' failed"),
 )
 
@@ -276,7 +277,7 @@ class Browser:
             return True
         if NETWORK_NOISE[0].search(text):
             url = msg.location.get("url", "")
-            return "/api/" in url or url.endswith("/favicon.ico") or url == ""
+            return "/api/" in url or url.endswith(("/favicon.ico", "/readyz")) or url == ""
         return False
 
     def _on_console(self, msg: ConsoleMessage) -> None:

@@ -119,6 +119,37 @@ def test_a_client_resumes_on_the_other_instance_when_its_instance_dies(
     assert b2.synced["latest_seq"] == 4
 
 
+def test_a_peer_id_resumed_on_the_other_instance_replaces_the_old_connection(
+    instances: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """alice's tab moves to instance two before instance one has seen her socket die: she
+    keeps her peer id, the socket on one is closed with 4409, bob sees no "left", and
+    presence lists her once; when she leaves, she is gone from presence for good."""
+    one, two = instances
+    with httpx.Client(base_url=one.base) as h1:
+        alice = create_room(h1, "alice")
+        bob = join(h1, "bob", token=link_token(alice))
+    b = Peer(two, bob)
+    old = Peer(one, alice)
+    b.expect("presence", event="joined")
+    new = Peer(two, alice, resume=old.welcome["resume"])
+    assert new.peer_id == old.peer_id
+    assert close_code(old.ws) == 4409
+    assert b.expect("presence", event="joined")["peer"]["peer_id"] == new.peer_id
+    b.assert_silent(0.5)  # no "left"
+    for instance in (one, two):
+        late = Peer(instance, bob)
+        assert sorted(p["peer_id"] for p in late.welcome["peers"]) == sorted(
+            [new.peer_id, b.peer_id]
+        )
+        late.close()
+        b.expect("presence", event="left")  # the late one's
+    new.close()
+    assert b.expect("presence", event="left")["peer"]["peer_id"] == new.peer_id
+    last = Peer(one, bob)
+    assert [p["peer_id"] for p in last.welcome["peers"]] == [b.peer_id]
+
+
 def test_rate_limits_hold_across_instances(
     tmp_path: Path, pg_server: PgServer, redis_url: str
 ) -> None:

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 import { HeldSocket } from "../../src/peerlane/web/handover.js";
 import { Signaling } from "../../src/peerlane/web/signaling.js";
-import { FakeClock, FakeWebSocket } from "./fakes.mjs";
+import { FakeClock, FakeWebSocket, settle } from "./fakes.mjs";
 
 const welcome = {
   type: "welcome",
@@ -435,4 +435,83 @@ test("a socket that closed before it was taken over is a lost connection; close(
   const { s: other } = make({ socket: new HeldSocket(untaken) });
   other.close();
   assert.deepEqual(untaken.closedWith, { code: 1000, reason: "leaving" });
+});
+
+test("the welcome's resume token goes with the next hello; a 4409 drops it", () => {
+  const { s } = make();
+  s.connect();
+  const first = FakeWebSocket.last;
+  assert.equal(new URL(first.url).searchParams.get("resume"), null, "a first connection resumes nothing");
+  first.serverOpen();
+  first.serverSend({ ...welcome, resume: "p1.AAAAAAAAAAAAAAAAAAAAAA" });
+  first.serverSend({ type: "synced", latest_seq: 5 });
+  first.serverClose(1001, "server shutting down");
+  clock.advance(0);
+  const second = FakeWebSocket.last;
+  assert.notEqual(second, first);
+  const query = new URL(second.url).searchParams;
+  assert.equal(query.get("resume"), "p1.AAAAAAAAAAAAAAAAAAAAAA");
+  assert.equal(query.get("last_seq"), "5");
+  second.serverOpen();
+  second.serverSend({ ...welcome, resume: "p1.BBBBBBBBBBBBBBBBBBBBBB" });
+  second.serverSend({ type: "synced", latest_seq: 5 });
+  second.serverClose(4409, "replaced by a newer connection");
+  clock.advance(20_000);
+  const third = FakeWebSocket.last;
+  assert.notEqual(third, second);
+  assert.equal(new URL(third.url).searchParams.get("resume"), null, "a replaced connection comes back as a new peer");
+});
+
+test("while waiting out a backoff, a server that answers /readyz is reconnected to at once", async () => {
+  const asked = [];
+  let ready = false;
+  // Like window.fetch, it refuses to be called as another object's method.
+  const fetch = async function (url) {
+    if (this !== undefined && this !== globalThis) throw new TypeError("Illegal invocation");
+    asked.push(url);
+    if (!ready) throw new TypeError("connection refused");
+    return { ok: true };
+  };
+  const { s } = make({ readyUrl: "http://test/readyz", fetch, probeEveryMs: 1_000, maxDelayMs: 15_000 });
+  s.connect();
+  // The server is down: the first attempts fail before any welcome, the backoff grows.
+  for (let i = 0; i < 6; i++) {
+    FakeWebSocket.last.serverClose(1006, "");
+    clock.advance(s.retryAt - clock.now());
+  }
+  FakeWebSocket.last.serverClose(1006, "");
+  assert.ok(s.retryAt - clock.now() > 7_000, "a long backoff ahead");
+  const sockets = FakeWebSocket.instances.length;
+  clock.advance(1_000);
+  await settle();
+  assert.equal(FakeWebSocket.instances.length, sockets, "not ready: still waiting");
+  assert.ok(asked.length >= 1);
+  ready = true; // the server is back
+  clock.advance(1_000);
+  await settle();
+  assert.equal(FakeWebSocket.instances.length, sockets + 1, "reconnected within a second of the server's return");
+  assert.equal(s.state, "connecting");
+  handshake(FakeWebSocket.last);
+  assert.equal(s.state, "open");
+  const after = asked.length;
+  clock.advance(10_000);
+  await settle();
+  assert.equal(asked.length, after, "no probing while connected");
+});
+
+test("a ready server that refuses the WebSocket gets at most three probed reconnects, then the backoff", async () => {
+  const fetch = async () => ({ ok: true });
+  // Every backoff is at least 4 s: a socket within 1 s of a loss comes from the probe.
+  const { s } = make({ readyUrl: "http://test/readyz", fetch, probeEveryMs: 1_000, minDelayMs: 8_000 });
+  s.connect();
+  let opened = 0;
+  for (let i = 0; i < 8; i++) {
+    const before = FakeWebSocket.instances.length;
+    FakeWebSocket.last.serverClose(1006, "");
+    clock.advance(1_000);
+    await settle();
+    if (FakeWebSocket.instances.length > before) opened += 1;
+    else clock.advance(s.retryAt - clock.now());
+  }
+  assert.equal(opened, 3, "three probed reconnects, then only the backoff");
 });

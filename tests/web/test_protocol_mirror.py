@@ -93,6 +93,7 @@ def test_close_codes(js: dict[str, Any]) -> None:
     assert codes["UNAUTHORIZED"] == session.CLOSE_UNAUTHORIZED
     assert codes["ROOM_GONE"] == session.CLOSE_ROOM_GONE
     assert codes["VERSION"] == session.CLOSE_VERSION
+    assert codes["REPLACED"] == session.CLOSE_REPLACED
     assert codes["TRY_AGAIN_LATER"] == 1013  # server/ws.py: a subscriber too slow to keep up
 
 

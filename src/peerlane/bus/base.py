@@ -50,6 +50,11 @@ class Bus(Protocol):
 
     async def remove_peer(self, room_id: str, peer_id: str) -> None: ...
 
+    async def forget_peer(self, room_id: str, peer_id: str) -> None:
+        """A connection whose peer id a newer one resumed (core.peer_ids) ends: stop
+        keeping its entry alive from here, but leave the shared entry, now the newer
+        connection's, in place."""
+
     async def peers(self, room_id: str) -> list[p.PeerInfo]: ...
 
     def limiter(self, name: str, rate: float, burst: float) -> Limiter:

@@ -98,6 +98,9 @@ class MemoryBus:
             if not peers:
                 del self._peers[room_id]
 
+    async def forget_peer(self, room_id: str, peer_id: str) -> None:
+        pass  # one instance: the entry is the newer connection's already
+
     async def peers(self, room_id: str) -> list[p.PeerInfo]:
         return list(self._peers.get(room_id, {}).values())
 

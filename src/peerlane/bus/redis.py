@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -40,14 +40,14 @@ from redis.exceptions import RedisError
 
 from peerlane.bus.memory import MemorySubscription
 from peerlane.core import protocol as p
+from peerlane.core.peer_ids import PeerReplaced
 from peerlane.core.records import new_id
 from peerlane.core.session import RoomDeleted, RoomEvent, SessionEnded
 
 log = structlog.get_logger(__name__)
 
-_events: TypeAdapter[p.ServerMessage | RoomDeleted | SessionEnded] = TypeAdapter(
-    p.ServerMessage | RoomDeleted | SessionEnded
-)
+_Internal = RoomDeleted | SessionEnded | PeerReplaced
+_events: TypeAdapter[p.ServerMessage | _Internal] = TypeAdapter(p.ServerMessage | _Internal)
 
 
 def _channel(room_id: str) -> str:
@@ -90,6 +90,9 @@ class RedisBus:
         self._pubsub: Any = None
         self._local: defaultdict[str, set[MemorySubscription]] = defaultdict(set)
         self._mine: dict[str, dict[str, p.PeerInfo]] = defaultdict(dict)
+        # Connections here holding each (room, peer id): two while a resumed connection
+        # replaces an older one on the same instance (core.peer_ids).
+        self._holders: Counter[tuple[str, str]] = Counter()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribed = asyncio.Event()
 
@@ -201,15 +204,28 @@ class RedisBus:
 
     async def add_peer(self, room_id: str, peer: p.PeerInfo) -> None:
         self._mine[room_id][peer.peer_id] = peer
+        self._holders[room_id, peer.peer_id] += 1
         await self.redis.hset(_peers_key(room_id), peer.peer_id, self._entry(peer))
 
     async def remove_peer(self, room_id: str, peer_id: str) -> None:
+        self._release(room_id, peer_id)
+        await self.redis.hdel(_peers_key(room_id), peer_id)
+
+    async def forget_peer(self, room_id: str, peer_id: str) -> None:
+        self._release(room_id, peer_id)
+
+    def _release(self, room_id: str, peer_id: str) -> None:
+        """One connection here no longer holds the entry; the last one stops refreshing it."""
+        key = (room_id, peer_id)
+        self._holders[key] -= 1
+        if self._holders[key] > 0:
+            return
+        del self._holders[key]
         mine = self._mine.get(room_id)
         if mine is not None:
             mine.pop(peer_id, None)
             if not mine:
                 del self._mine[room_id]
-        await self.redis.hdel(_peers_key(room_id), peer_id)
 
     async def peers(self, room_id: str) -> list[p.PeerInfo]:
         now = time.time()

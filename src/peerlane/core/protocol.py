@@ -25,6 +25,10 @@ MAX_DEPTH = 64
 # Client-generated ids (chat message ids): short, URL-safe, unique per sender and room.
 ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 PeerId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+# A resume token from an earlier welcome: "<peer id>.<22-character signature>" (core.peer_ids).
+ResumeToken = Annotated[
+    str, Field(min_length=24, max_length=87, pattern=r"^[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{22}$")
+]
 # The largest seq a client may name: within JSON's exact integers (2**53, what a browser's
 # Number holds) and so within the database's signed 64-bit columns.
 MAX_SEQ = 2**53
@@ -42,11 +46,13 @@ class WireModel(BaseModel):
 
 
 class Hello(WireModel):
-    """First message on a connection: protocol version and the last seq the client holds."""
+    """First message on a connection: protocol version, the last seq the client holds,
+    and the resume token of its previous connection (to keep its peer id)."""
 
     type: Literal["hello"] = "hello"
     v: int = Field(ge=1, le=1000)
     last_seq: Seq | None = None
+    resume: ResumeToken | None = None
 
 
 # What a chat message is. "edit" and "delete" change an earlier message of the sender's
@@ -149,6 +155,7 @@ class Welcome(WireModel):
     ice_servers: list[IceServer]
     read: dict[str, int] = Field(default_factory=dict)  # participant id → last read seq
     limits: dict[str, int] = Field(default_factory=dict)
+    resume: str | None = None  # shown in the next hello, it gives this peer id back
 
 
 class Presence(WireModel):

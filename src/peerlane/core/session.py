@@ -20,7 +20,8 @@ output                    the driver …
 
 Transitions (state, input → next state, outputs)::
 
-    AWAITING_HELLO  hello            → JOINING     Join
+    AWAITING_HELLO  hello            → JOINING     Join(last_seq, resume)
+    JOINING         resumed(peer id) → (same)      Publish(peer_replaced) [the id was live]
     AWAITING_HELLO  other message    → (same)      Send(error hello_required)
     JOINING         joined(snapshot) → REPLAYING   Send(welcome), Publish(presence joined),
                                                    Replay(last_seq)   [client sent last_seq]
@@ -41,6 +42,9 @@ Transitions (state, input → next state, outputs)::
     not closed      ping             → (same)      Send(pong)
     any open state  room message     → (same)      Send(message) in seq order; a gap → Replay
     any state       too many errors  → CLOSED      Close(1008)
+    any state       peer_replaced    → CLOSED      Close(4409), no "left" [a newer connection
+                    (my peer id, another           resumed my peer id: core.peer_ids]
+                    connection)
     any state       session_ended    → CLOSED      Send(error participant_removed), Close(4403)
                     (this participant removed)
                     session_ended    → CLOSED      Send(error unauthorized), Close(4401)
@@ -61,6 +65,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from peerlane.core import protocol as p
+from peerlane.core.peer_ids import PeerReplaced, Resumed
 from peerlane.core.ratelimit import TokenBucket
 from peerlane.errors import ErrorCode, ProtocolError
 
@@ -76,6 +81,7 @@ CLOSE_TRY_AGAIN_LATER = 1013  # too far behind, or too many connections: back of
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_REMOVED = 4403
 CLOSE_ROOM_GONE = 4404
+CLOSE_REPLACED = 4409  # a newer connection resumed this peer id (the client drops its token)
 CLOSE_VERSION = 4400
 
 
@@ -136,7 +142,7 @@ class RoomEvent:
     """What travels on a room's bus: one server message, addressed to all or to one peer."""
 
     room_id: str
-    message: p.ServerMessage | RoomDeleted | SessionEnded
+    message: p.ServerMessage | RoomDeleted | SessionEnded | PeerReplaced
     to: str | None = None  # a peer id: only that peer gets it
     exclude: str | None = None  # a peer id: everyone but that peer gets it
 
@@ -155,6 +161,7 @@ class RoomSnapshot:
     peers: list[p.PeerInfo]
     ice_servers: list[p.IceServer]
     read: dict[str, int]
+    resume_token: str | None = None  # for the welcome: gives this peer id back next time
 
 
 # --- outputs -------------------------------------------------------------------------
@@ -177,6 +184,7 @@ class Publish:
 @dataclass(frozen=True, slots=True)
 class Join:
     last_seq: int | None
+    resume: str | None = None  # the client's resume token (core.peer_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +236,8 @@ class Session:
     peers: dict[str, p.PeerInfo] = field(default_factory=dict)
     sent_seq: int | None = None  # highest message seq sent to the client
     announced: bool = False  # the room was told this peer joined
+    connection: str = ""  # this connection's own id (peer ids may be resumed by another)
+    replaced: bool = False  # a newer connection took this peer id: its presence entry is not ours
     _held: list[RoomEvent] = field(default_factory=list)
     _messages: TokenBucket = field(init=False)
     _errors: TokenBucket = field(init=False)
@@ -263,7 +273,7 @@ class Session:
                 Close(CLOSE_VERSION, "unsupported protocol version"),
             ]
         self.state = State.JOINING
-        return [Join(message.last_seq)]
+        return [Join(message.last_seq, message.resume)]
 
     def _chat(self, message: p.Chat, now: float) -> list[Output]:
         if (blocked := self._require_open(now, ref=message.id)) is not None:
@@ -329,6 +339,29 @@ class Session:
 
     # -- results of the driver's work --
 
+    def resumed(self, resumed: Resumed) -> list[Output]:
+        """The driver checked the hello's resume token (core.peer_ids.resume): this
+        connection takes that peer id back, and one that still holds it closes."""
+        if self.state is not State.JOINING:
+            return []
+        ident = self.identity
+        self.identity = Identity(
+            room_id=ident.room_id,
+            participant_id=ident.participant_id,
+            peer_id=resumed.peer_id,
+            name=ident.name,
+            role=ident.role,
+            session_id=ident.session_id,
+        )
+        if not resumed.replaces:
+            return []
+        replaced = PeerReplaced(
+            peer_id=resumed.peer_id,
+            participant_id=ident.participant_id,
+            connection=self.connection,
+        )
+        return [Publish(RoomEvent(ident.room_id, replaced))]
+
     def joined(self, snapshot: RoomSnapshot, last_seq: int | None) -> list[Output]:
         """The room snapshot is loaded: welcome the client, announce it, catch it up."""
         if self.state is State.CLOSED:
@@ -347,6 +380,7 @@ class Session:
             latest_seq=snapshot.latest_seq,
             ice_servers=snapshot.ice_servers,
             read=snapshot.read,
+            resume=snapshot.resume_token,
             limits={
                 "max_message_bytes": self.limits.max_message_bytes,
                 "max_body_bytes": self.limits.max_body_bytes,
@@ -424,6 +458,8 @@ class Session:
         if isinstance(event.message, SessionEnded):
             # Before hello too: an ended session must not keep a socket it opened.
             return self._session_ended(event.message)
+        if isinstance(event.message, PeerReplaced):
+            return self._peer_replaced(event.message)
         if self.state is State.AWAITING_HELLO:
             return []
         if (event.to is not None and event.to != me) or event.exclude == me:
@@ -461,6 +497,18 @@ class Session:
             Send.of(p.error_message(ErrorCode.UNAUTHORIZED, "You signed out of this room.")),
             Close(CLOSE_UNAUTHORIZED, "signed out"),
         ]
+
+    def _peer_replaced(self, replaced: PeerReplaced) -> list[Output]:
+        ident = self.identity
+        if replaced.peer_id != ident.peer_id or replaced.connection == self.connection:
+            return []
+        if replaced.participant_id != ident.participant_id:
+            return []  # never: the resume rule gives no one another participant's id
+        # Quietly: the peer is still here, on the newer connection.
+        self.state = State.CLOSED
+        self.announced = False
+        self.replaced = True
+        return [Close(CLOSE_REPLACED, "replaced by a newer connection")]
 
     def _presence(self, msg: p.Presence, event: RoomEvent) -> list[Output]:
         if msg.event == "joined":
@@ -511,10 +559,16 @@ class Session:
             return [Close(CLOSE_POLICY, "too many invalid messages")]
         return [Send.of(p.error_message(code, message, ref=ref))]
 
-    def closed(self) -> list[Output]:
-        """The connection ended: tell the room this peer left (if it had joined)."""
+    def closed(self, *, going_away: bool = False) -> list[Output]:
+        """The connection ended: tell the room this peer left (if it had joined).
+
+        ``going_away``: the server is shutting down (close code 1001). The client comes
+        back, to this server restarted or to another instance, with its resume token and
+        the same peer id: saying "left" would make the others tear down the direct links
+        that carry the chat meanwhile. A client that does not come back is noticed by its
+        peers when its links close."""
         self.state = State.CLOSED
-        if not self.announced:
+        if not self.announced or going_away:
             return []
         self.announced = False
         left = p.Presence(event="left", peer=self.identity.peer_info())

@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from peerlane.bus.base import Limiter, Subscription
+from peerlane.bus.base import Subscription
+from peerlane.core import peer_ids
 from peerlane.core import protocol as p
 from peerlane.core import session as core
 from peerlane.core.records import new_id
@@ -31,30 +30,12 @@ from peerlane.server.auth import Caller, authenticate, claimed_participant, rene
 from peerlane.server.connections import ConnectionRegistry
 from peerlane.server.outages import is_outage
 from peerlane.server.services import Services
+from peerlane.server.ws_handshake import refuse, refuse_open, url_hello
 
 log = logs.get(__name__)
 REPLAY_PAGE = 500
 # Seconds a shutdown waits for the connections' tasks to close their sockets (1001).
 DRAIN_TIMEOUT = 1.0
-
-
-def url_hello(query: Mapping[str, str]) -> str | None:
-    """The hello a client gave in the socket's URL (``?v=1&last_seq=N``) as the frame it
-    stands for, or None when the URL has none and the client sends hello itself.
-
-    With it the server says welcome as soon as the socket is up, one round trip sooner
-    than after a hello frame. The frame goes through the same parser as any other, so a
-    bad value gets the same error as in a hello frame: a value that is not a plain
-    decimal integer is passed on as a string, which the parser refuses.
-    """
-    if "v" not in query:
-        return None
-    hello: dict[str, str | int] = {"type": "hello"}
-    for key in ("v", "last_seq"):
-        raw = query.get(key)
-        if raw is not None:
-            hello[key] = int(raw) if raw.isdecimal() and len(raw) <= 18 else raw
-    return json.dumps(hello)
 
 
 class Connection:
@@ -72,10 +53,10 @@ class Connection:
         self.services = services
         cfg = services.settings
         participant = caller.participant
-        self.identity = core.Identity(
+        identity = core.Identity(
             room_id=caller.room.id,
             participant_id=participant.id,
-            peer_id=new_id(6),
+            peer_id=new_id(6),  # or the one it resumes (Session.resumed)
             name=participant.name,
             role=participant.role,
             session_id=caller.session.id,
@@ -87,11 +68,15 @@ class Connection:
             messages_per_second=cfg.messages_per_second,
             message_burst=cfg.message_burst,
         )
-        self.session = core.Session(self.identity, limits, now=time.monotonic())
+        self.session = core.Session(identity, limits, now=time.monotonic(), connection=new_id(9))
         self._write = asyncio.Lock()
         self._closed = asyncio.Event()
         self._close_code = core.CLOSE_NORMAL
         self._close_reason = ""
+
+    @property
+    def identity(self) -> core.Identity:
+        return self.session.identity
 
     @property
     def room_id(self) -> str:
@@ -110,8 +95,13 @@ class Connection:
                     reader.cancel()
                     events.cancel()
             finally:
-                await bus.remove_peer(self.identity.room_id, self.identity.peer_id)
-                await self.perform(self.session.closed())
+                room_id, peer_id = self.identity.room_id, self.identity.peer_id
+                if self.session.replaced:  # the entry is the newer connection's now
+                    await bus.forget_peer(room_id, peer_id)
+                else:
+                    await bus.remove_peer(room_id, peer_id)
+                going_away = self._close_code == core.CLOSE_GOING_AWAY
+                await self.perform(self.session.closed(going_away=going_away))
         await self._close_socket()
 
     async def _read(self) -> None:
@@ -202,6 +192,8 @@ class Connection:
             )
             await self.perform(self.session.room_event(core.RoomEvent(ident.room_id, ended)))
             return
+        await self._resume(out.resume)
+        ident = self.identity
         everyone = await svc.store.list_participants(ident.room_id)
         # Register before reading the peer list, so two peers joining at once see each other
         # either in the snapshot or as a presence event (the bus is subscribed already).
@@ -220,8 +212,29 @@ class Connection:
                 now=svc.clock(),
             ),
             read={p.id: p.last_read_seq for p in everyone if p.last_read_seq},
+            resume_token=peer_ids.resume_token(
+                svc.secret, ident.room_id, ident.participant_id, ident.peer_id
+            ),
         )
         await self.perform(self.session.joined(snapshot, out.last_seq))
+
+    async def _resume(self, token: str | None) -> None:
+        """Take back the peer id of the hello's resume token, when the rule allows it."""
+        if token is None:
+            return
+        svc, ident = self.services, self.identity
+        resumed = peer_ids.resume(
+            token,
+            secret=svc.secret,
+            room_id=ident.room_id,
+            participant_id=ident.participant_id,
+            present=await svc.bus.peers(ident.room_id),
+        )
+        log.info(
+            "ws.resume", resumed=resumed is not None, replaces=bool(resumed and resumed.replaces)
+        )
+        if resumed is not None:
+            await self.perform(self.session.resumed(resumed))
 
     async def _persist(self, out: core.PersistChat) -> None:
         chat, ident = out.chat, self.identity
@@ -350,21 +363,21 @@ class RoomSockets:
             error = replies.websocket_error(
                 self.services.metrics, ErrorCode.UNAVAILABLE, replies.UNAVAILABLE_MESSAGE
             )
-            await _refuse(ws, error, core.CLOSE_TRY_AGAIN_LATER, "service unavailable; retry")
+            await refuse(ws, error, core.CLOSE_TRY_AGAIN_LATER, "service unavailable; retry")
 
     async def _serve(self, ws: WebSocket, room_id: str) -> None:
         """Authenticate, then run the session until it closes."""
         svc, connections = self.services, self.connections
         if connections.closing:
-            await _refuse(ws, None, core.CLOSE_GOING_AWAY, "server shutting down")
+            await refuse(ws, None, core.CLOSE_GOING_AWAY, "server shutting down")
             return
         # Socket opens are counted before any storage lookup, so a reconnect storm costs
         # a handshake, a signature check and a limiter call per refused socket.
         address = client_address(ws, svc.settings)
-        if await _refuse_open(ws, svc, svc.limiters.ip_connects, address):
+        if await refuse_open(ws, svc, svc.limiters.ip_connects, address):
             return
         claimed = claimed_participant(svc, ws.headers, ws.cookies)
-        if claimed is not None and await _refuse_open(
+        if claimed is not None and await refuse_open(
             ws, svc, svc.limiters.participant_connects, claimed
         ):
             return
@@ -379,11 +392,11 @@ class RoomSockets:
                 else core.CLOSE_UNAUTHORIZED
             )
             error = replies.websocket_error(svc.metrics, exc.code, exc.message)
-            await _refuse(ws, error, code, exc.code.value)
+            await refuse(ws, error, code, exc.code.value)
             return
         conn = Connection(ws, svc, caller, hello=url_hello(ws.query_params), address=address)
         if not connections.add(conn):  # the drain began while it was authenticated
-            await _refuse(ws, None, core.CLOSE_GOING_AWAY, "server shutting down")
+            await refuse(ws, None, core.CLOSE_GOING_AWAY, "server shutting down")
             return
         structlog.contextvars.bind_contextvars(conn_id=conn.identity.peer_id)
         svc.metrics.connections.inc()
@@ -401,34 +414,3 @@ class RoomSockets:
             svc.metrics.connections.dec()
             log.info("ws.close", code=conn._close_code)
             structlog.contextvars.unbind_contextvars("conn_id")
-
-
-async def _refuse_open(ws: WebSocket, svc: Services, limiter: Limiter, key: str) -> bool:
-    """Spend one socket open from ``key``'s budget; past it, refuse the socket.
-
-    A reconnect storm (a flooder closed with 1008 coming straight back, or a client in
-    a loop) is refused with ``rate_limited`` and close code 1013, which clients answer
-    with their usual growing backoff: the refusal never syncs, so it does not reset it.
-    """
-    wait = await limiter.take(key, svc.clock())
-    if wait is None:
-        return False
-    seconds = max(1, math.ceil(wait))
-    message = f"Too many connections; try again in {seconds} s."
-    await _refuse(
-        ws,
-        replies.websocket_error(svc.metrics, ErrorCode.RATE_LIMITED, message),
-        core.CLOSE_TRY_AGAIN_LATER,
-        "too many connections; retry later",
-    )
-    return True
-
-
-async def _refuse(ws: WebSocket, error: str | None, code: int, reason: str) -> None:
-    """Say why (``error``, a frame) and close. A client that is gone already -- it may
-    close right after the handshake, or have sent something that closed the connection
-    -- needs neither: that is no failure of the server (and no traceback in its log)."""
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-        if error is not None:
-            await ws.send_text(error)
-        await ws.close(code, reason)

@@ -68,11 +68,20 @@ export class PeerLinks {
   }
 
   /**
-   * A welcome: a new connection means a new peer id for me, and the others see me as a
-   * new peer: links made under the old id cannot be reused, so the mesh starts over.
+   * A welcome. With my peer id unchanged (the server took my resume token) the mesh goes
+   * on: links whose channel is open keep carrying the chat (Mesh.resume). A new peer id
+   * means the others see me as a new peer: links made under the old id cannot be reused,
+   * so the mesh starts over.
    * @param {{selfPeerId: string, meshLimit: number, iceServers: IceServerInfo[], peers: PeerInfo[]}} options
    */
   restart({ selfPeerId, meshLimit, iceServers, peers }) {
+    const kept = this.mesh;
+    if (kept?.resume && kept.selfPeerId === selfPeerId && kept.meshLimit === meshLimit) {
+      kept.resume({ peers, iceServers });
+      this._host.emit("peers");
+      this._statusMaybeChanged();
+      return;
+    }
     this.mesh?.close({ notify: false });
     const mesh = this._host.meshFactory({ selfPeerId, meshLimit, iceServers, sendSignal: this._host.sendSignal });
     this.mesh = mesh;

@@ -42,8 +42,11 @@
  *   handleSignal(signal: {sender: string, kind: SignalKind, data: unknown}): void,
  *   send(message: PeerMessage, peerId?: string): number, close(options?: {notify?: boolean}): void,
  *   openDataChannel?(peerId: string, label: string): ChannelLike | null,
+ *   selfPeerId?: string, meshLimit?: number,
+ *   resume?(options: {peers: PeerInfo[], iceServers?: IceServerInfo[]}): void,
  * }} MeshLike
  *   openDataChannel and the "datachannel" event: file transfers (transfer.js).
+ *   resume: a new server connection welcomed me with the same peer id (mesh.js).
  */
 
 /**

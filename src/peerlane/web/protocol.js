@@ -4,13 +4,17 @@
 export const PROTOCOL_VERSION = 1;
 
 /**
- * The hello as the room socket URL's query (`v=1`, `v=1&last_seq=N`): the server says
- * welcome as soon as the socket is up, with no hello frame to wait for.
+ * The hello as the room socket URL's query (`v=1`, `v=1&last_seq=N&resume=T`): the server
+ * says welcome as soon as the socket is up, with no hello frame to wait for.
  * @param {number | null} lastSeq
+ * @param {string | null} [resume]  the last welcome's resume token: keep my peer id
  * @returns {string}
  */
-export function helloQuery(lastSeq) {
-  return lastSeq === null ? `v=${PROTOCOL_VERSION}` : `v=${PROTOCOL_VERSION}&last_seq=${lastSeq}`;
+export function helloQuery(lastSeq, resume = null) {
+  let query = `v=${PROTOCOL_VERSION}`;
+  if (lastSeq !== null) query += `&last_seq=${lastSeq}`;
+  if (resume !== null) query += `&resume=${encodeURIComponent(resume)}`;
+  return query;
 }
 
 /** Message types a client sends to the server. */
@@ -152,6 +156,7 @@ export const CLOSE_CODES = Object.freeze({
   UNAUTHORIZED: 4401, // no or bad session (or signed out): show the join prompt
   REMOVED: 4403, // the owner removed this participant: say so, do not reconnect
   ROOM_GONE: 4404, // room deleted
+  REPLACED: 4409, // a newer connection resumed my peer id: reconnect without the resume token
 });
 
 // ---- wire message shapes (JSDoc only) ---------------------------------------------
@@ -178,7 +183,8 @@ export const CLOSE_CODES = Object.freeze({
 /**
  * @typedef {{type: "welcome", v: number, peer_id: string, participant_id: string, name: string,
  *   role: Role, room_id: string, room_name: string, peers: PeerInfo[], latest_seq: number,
- *   ice_servers: IceServerInfo[], read: Record<string, number>, limits: Record<string, number>}} WelcomeMsg
+ *   ice_servers: IceServerInfo[], read: Record<string, number>, limits: Record<string, number>,
+ *   resume?: string | null}} WelcomeMsg
  */
 /** @typedef {{type: "presence", event: "joined" | "left", peer: PeerInfo}} PresenceMsg */
 /**

@@ -1,17 +1,20 @@
 // The room WebSocket: hello/welcome, replay until `synced`, keep-alive, and reconnect.
 //
-// The hello is in the socket's URL (`?v=1&last_seq=N`, protocol.js helloQuery): the
-// server says welcome as soon as the socket is up.
+// The hello is in the socket's URL (`?v=1&last_seq=N&resume=T`, protocol.js helloQuery):
+// the server says welcome as soon as the socket is up. `resume` is the last welcome's
+// resume token: the server gives this tab its peer id again, so direct links survive a
+// reconnect or a server restart (docs/protocol.md, "Resuming a peer id"). It is kept in
+// memory only: a reload or a second tab is a new peer. Closed with 4409 (a newer
+// connection took the id), the client drops it and reconnects as a new peer.
 //
 // States (the "state" event carries {state, code, reason}):
 //   idle → connecting (socket opening) → syncing (welcome received, the server
 //   replays what we missed) → open (synced: live) ; on loss → waiting (backoff) → connecting …
 //   closed: by close(), or for good (closeReason: "unauthorized" | "room_gone" | "unsupported_version").
 //
-// Reconnect: a connection that had been welcomed is retried at once (a restarted server
-// is usually back within a second, and the room should not wait out a backoff for it);
-// should that attempt fail too, the backoff with jitter takes over. At most one such
-// retry per maxDelay: a server that welcomes and drops again is not hammered.
+// Reconnect: at once after losing a welcomed connection, else with a growing backoff;
+// while waiting, the server's /readyz is asked every second, so a server that is back is
+// reconnected to at once (signaling-retry.js).
 //
 // Every server message is dispatched as a "server" event (detail = the message). Each
 // connection resumes from `lastSeq`, the highest seq held with no gap below it, so the
@@ -27,64 +30,20 @@ import { roomSocketUrl } from "./api.js";
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
 import { CLOSE_CODES, helloQuery, parseServerMessage } from "./protocol.js";
+import { ReadyProbe, ReconnectPolicy, TERMINAL } from "./signaling-retry.js";
 
 /** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
 /** @typedef {import("./protocol.js").ServerMessage} ServerMessage */
 /** @typedef {import("./hlc.js").Clock} Clock */
 /** @typedef {"idle" | "connecting" | "syncing" | "open" | "waiting" | "closed"} SignalingState */
-/** @typedef {"unauthorized" | "removed" | "room_gone" | "unsupported_version" | "closed"} CloseReason */
+/** @typedef {import("./signaling-retry.js").CloseReason} CloseReason */
 
-/**
- * The part of the WebSocket API used here (tests inject a fake).
- * @typedef {{
- *   readyState: number,
- *   onopen: ((ev: any) => void) | null,
- *   onmessage: ((ev: {data: any}) => void) | null,
- *   onclose: ((ev: {code: number, reason: string}) => void) | null,
- *   onerror: ((ev: any) => void) | null,
- *   send(data: string): void,
- *   close(code?: number, reason?: string): void,
- *   release?(): void,
- * }} SocketLike
- *   release: a socket opened before it was handed to us holds its events until then
- *   (handover.js HeldSocket).
- * @typedef {new (url: string) => SocketLike} SocketConstructor
- */
-
-/**
- * @typedef {{
- *   url?: string,
- *   WebSocket?: SocketConstructor,
- *   clock?: Clock,
- *   random?: () => number,
- *   lastSeq?: number | null,
- *   minDelayMs?: number,
- *   maxDelayMs?: number,
- *   pingIntervalMs?: number,
- *   pongTimeoutMs?: number,
- *   busyPingIntervalMs?: number,
- *   busyPongTimeoutMs?: number,
- *   connectTimeoutMs?: number,
- *   environment?: EventTarget | null,
- *   socket?: SocketLike | null,
- * }} SignalingOptions
- *   socket: the first connection's socket, opened already (with the hello of lastSeq in
- *   its URL) by the page that joined the room; its events so far are held until taken.
- *   environment: where "online"/"offline"/"visibilitychange" come from (window by default;
- *   null to ignore them).
- *   busyPingIntervalMs, busyPongTimeoutMs: the keep-alive while acks are awaited (awaitAcks).
- */
+/** @typedef {import("./signaling-types.js").SocketLike} SocketLike */
+/** @typedef {import("./signaling-types.js").SocketConstructor} SocketConstructor */
+/** @typedef {import("./signaling-types.js").SignalingOptions} SignalingOptions */
 
 const OPEN = 1; // WebSocket.OPEN, spelled out so a fake socket class need not define it
 const CLIENT_DEAD = 4000; // our close code for a connection we gave up on (no pong, no welcome)
-
-/** Close codes after which reconnecting cannot help. @type {Map<number, CloseReason>} */
-const TERMINAL = new Map([
-  [CLOSE_CODES.UNAUTHORIZED, "unauthorized"],
-  [CLOSE_CODES.REMOVED, "removed"],
-  [CLOSE_CODES.ROOM_GONE, "room_gone"],
-  [CLOSE_CODES.VERSION, "unsupported_version"],
-]);
 
 export class Signaling extends EventTarget {
   /**
@@ -98,9 +57,25 @@ export class Signaling extends EventTarget {
     this._Socket =
       options.WebSocket ?? /** @type {SocketConstructor} */ (/** @type {unknown} */ (globalThis.WebSocket));
     this._clock = options.clock ?? systemClock;
-    this._random = options.random ?? Math.random;
-    this._minDelay = options.minDelayMs ?? 500;
-    this._maxDelay = options.maxDelayMs ?? 15_000;
+    const readyUrl = options.readyUrl === undefined ? defaultReadyUrl(options.url) : options.readyUrl;
+    const fetcher = options.fetch ?? globalThis.fetch;
+    /** @type {ReadyProbe | null} */
+    this._probe =
+      readyUrl && fetcher
+        ? new ReadyProbe({
+            url: readyUrl,
+            fetch: fetcher,
+            clock: this._clock,
+            everyMs: options.probeEveryMs ?? 1_000,
+            ready: () => this._retryNow(),
+          })
+        : null;
+    this._retry = new ReconnectPolicy({
+      clock: this._clock,
+      random: options.random ?? Math.random,
+      minDelayMs: options.minDelayMs ?? 500,
+      maxDelayMs: options.maxDelayMs ?? 15_000,
+    });
     this._pingEvery = options.pingIntervalMs ?? 20_000;
     this._pongWithin = options.pongTimeoutMs ?? 10_000;
     this._busyPingEvery = options.busyPingIntervalMs ?? 2_000;
@@ -109,18 +84,14 @@ export class Signaling extends EventTarget {
     this._busy = false;
     this._connectWithin = options.connectTimeoutMs ?? 10_000;
     this._env = options.environment === undefined ? defaultEnvironment() : options.environment;
+    /** The last welcome's resume token; sent as `resume` on reconnect. @type {string | null} */
+    this.resume = null;
     /** Highest seq held with nothing missing below it; sent as `last_seq` on (re)connect. */
     this.lastSeq = options.lastSeq ?? null;
     /** @type {SignalingState} */
     this.state = "idle";
     /** @type {CloseReason | null} */
     this.closeReason = null;
-    /** Failed attempts since the last successful sync; drives the backoff. */
-    this.attempt = 0;
-    /** The current connection got its welcome: losing it is retried at once. */
-    this._welcomedOnce = false;
-    /** When the last at-once retry was made (clock ms). @type {number | null} */
-    this._quickRetryAt = null;
     /** When the next reconnect is due (clock ms), while waiting. @type {number | null} */
     this.retryAt = null;
     /** @type {SocketLike | null} */
@@ -136,6 +107,11 @@ export class Signaling extends EventTarget {
     this._onVisible = () => {
       if (globalThis.document?.visibilityState === "visible") this.probe();
     };
+  }
+
+  /** Failed attempts since the last successful sync; drives the backoff. */
+  get attempt() {
+    return this._retry.attempt;
   }
 
   /** Open the connection (again, after close() it stays closed). */
@@ -181,7 +157,14 @@ export class Signaling extends EventTarget {
   /** Skip the backoff wait (the network came back, or the person clicked "retry"). */
   reconnectNow() {
     if (this.state !== "waiting") return;
-    this.attempt = 0;
+    this._retry.attempt = 0;
+    this._clear("retry");
+    this._open();
+  }
+
+  /** The server is ready again: reconnect now, the backoff's count kept. */
+  _retryNow() {
+    if (this.state !== "waiting") return;
     this._clear("retry");
     this._open();
   }
@@ -210,6 +193,7 @@ export class Signaling extends EventTarget {
     this._env?.removeEventListener("offline", this._onOffline);
     globalThis.document?.removeEventListener("visibilitychange", this._onVisible);
     this._stopTimers();
+    this._probe?.stop();
     const ws = this._detach() ?? this._opened;
     this._opened = null;
     try {
@@ -225,12 +209,13 @@ export class Signaling extends EventTarget {
 
   _open() {
     this.retryAt = null;
-    this._welcomedOnce = false;
+    this._probe?.stop();
+    this._retry.welcomed = false;
     this._setState("connecting");
     let ws = this._opened;
     this._opened = null;
     try {
-      ws ??= new this._Socket(`${this.url}?${helloQuery(this.lastSeq)}`);
+      ws ??= new this._Socket(`${this.url}?${helloQuery(this.lastSeq, this.resume)}`);
     } catch (err) {
       debug("signaling", "cannot create WebSocket", err);
       this._lost(CLIENT_DEAD, "cannot create socket");
@@ -254,7 +239,7 @@ export class Signaling extends EventTarget {
       debug("signaling", "ignored frame", data);
       return;
     }
-    if (msg.type === "welcome") this._welcomed();
+    if (msg.type === "welcome") this._welcomed(msg.resume ?? null);
     else if (msg.type === "message") this._track(msg.seq);
     else if (msg.type === "synced") {
       this.lastSeq = msg.latest_seq;
@@ -262,13 +247,16 @@ export class Signaling extends EventTarget {
     }
     this.dispatchEvent(new CustomEvent("server", { detail: msg }));
     if (msg.type === "synced" && this.state === "syncing") {
-      this.attempt = 0;
+      this._retry.attempt = 0;
+      this._probe?.reset();
       this._setState("open");
     }
   }
 
-  _welcomed() {
-    this._welcomedOnce = true;
+  /** @param {string | null} resume */
+  _welcomed(resume) {
+    this.resume = resume;
+    this._retry.welcomed = true;
     this._clear("connect");
     this._setState("syncing");
     this._schedulePing();
@@ -307,44 +295,18 @@ export class Signaling extends EventTarget {
     if (this.state === "closed" || this.state === "waiting") return;
     this._detach();
     this._stopTimers();
+    if (code === CLOSE_CODES.REPLACED) this.resume = null; // never fight the newer connection
     const terminal = TERMINAL.get(code);
     if (terminal) {
       this.closeReason = terminal;
       this._setState("closed", code, reason);
       return;
     }
-    const delay = this._retryAtOnce(code) ? 0 : this._backoff(code);
-    this._welcomedOnce = false;
+    const delay = this._retry.delayAfter(code);
     this.retryAt = this._clock.now() + delay;
     this._arm("retry", delay, () => this._open());
+    if (delay > 0) this._probe?.start();
     this._setState("waiting", code, reason);
-  }
-
-  /**
-   * A lost connection that had been welcomed is retried at once (once per maxDelay).
-   * @param {number} code
-   */
-  _retryAtOnce(code) {
-    if (!this._welcomedOnce || code === CLOSE_CODES.POLICY) return false;
-    const now = this._clock.now();
-    const last = this._quickRetryAt;
-    if (last !== null && now - last < this._maxDelay) return false;
-    this._quickRetryAt = now;
-    return true;
-  }
-
-  /**
-   * Exponential backoff from minDelay to maxDelay with "equal jitter" (half fixed, half
-   * random), so that every client of a restarted server does not return at the same instant.
-   * @param {number} code
-   */
-  _backoff(code) {
-    const exp =
-      code === CLOSE_CODES.POLICY
-        ? this._maxDelay // closed for misbehaving: do not hammer the server
-        : Math.min(this._maxDelay, this._minDelay * 2 ** this.attempt);
-    this.attempt += 1;
-    return exp / 2 + this._random() * (exp / 2);
   }
 
   /** @returns {SocketLike | null}  the socket, no longer wired to this object */
@@ -409,6 +371,17 @@ export class Signaling extends EventTarget {
     debug("signaling", state, code ?? "", reason ?? "");
     this.dispatchEvent(new CustomEvent("state", { detail: { state, code: code ?? null, reason: reason ?? "" } }));
   }
+}
+
+/**
+ * The server's readiness URL, when the socket URL is the page's own (a test that names
+ * its URL probes only if it says where).
+ * @param {string | undefined} url
+ * @returns {string | null}
+ */
+function defaultReadyUrl(url) {
+  const origin = globalThis.location?.origin;
+  return url === undefined && origin ? `${origin}/readyz` : null;
 }
 
 /** @returns {EventTarget | null} */
