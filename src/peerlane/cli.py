@@ -122,6 +122,11 @@ def deploy_init(
     https_port: int = typer.Option(443, "--https-port", min=1, max=65535),
     http_port: int = typer.Option(80, "--http-port", min=1, max=65535),
     turn_port: int = typer.Option(3478, "--turn-port", min=1, max=65535),
+    tls_dir: Path = typer.Option(
+        Path("deploy/compose/tls"),
+        "--tls-dir",
+        help="nginx's cert.pem + key.pem; a self-signed pair is made when none is there.",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write the compose stack's env file (compose.yaml) with fresh random secrets."""
@@ -141,6 +146,11 @@ def deploy_init(
         typer.echo(f"{env_file} exists already; --force replaces it (and its secrets)", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"wrote {env_file} (mode 0600); keep it out of version control")
+    if not any((tls_dir / name).exists() for name in ("cert.pem", "key.pem")):
+        from peerlane.server.tls import ensure_self_signed
+
+        ensure_self_signed(tls_dir)
+        typer.echo(f"made a self-signed certificate in {tls_dir}; replace it with a real one")
 
 
 @app.command("version")
