@@ -49,6 +49,6 @@ def names(podman: Podman) -> Iterator[list[str]]:
     made: list[str] = []
     yield made
     for name in made:
-        podman.run("rm", "--force", "--time", "0", name, check=False)
+        podman.run("rm", "--force", "--volumes", "--time", "0", name, check=False)
     for name in made:
         podman.run("volume", "rm", "--force", name, check=False)

@@ -53,6 +53,7 @@ def env_values(stack: Stack) -> dict[str, str]:
 def test_stack_chat_files_and_losing_an_instance(stack: Stack):
     env = env_values(stack)
     assert oct((stack.directory / ".env").stat().st_mode & 0o777) == "0o600"
+    volumes_before = set(stack.podman.run("volume", "ls", "--quiet").stdout.split())
     stack.compose("up", "-d")
     stack.wait_up(START_TIMEOUT)
 
@@ -141,6 +142,9 @@ def test_stack_chat_files_and_losing_an_instance(stack: Stack):
     for name in left["network"]:
         stack.podman.run("network", "rm", name)
     assert stack.leftovers() == {"container": [], "network": [], "volume": [], "pod": []}
+    # Nor an anonymous volume (the image's VOLUME, had compose.yaml not named them all).
+    volumes_after = set(stack.podman.run("volume", "ls", "--quiet").stdout.split())
+    assert volumes_after <= volumes_before, volumes_after - volumes_before
 
 
 def burst_and_kill(stack: Stack, peer: Peer, victim: str) -> dict[str, int]:

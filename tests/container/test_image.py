@@ -113,7 +113,7 @@ def test_a_volume_keeps_the_room_across_a_new_container(podman: Podman, peerlane
     peer = Peer(first, alice)  # type: ignore[arg-type]
     ack = peer.chat("kept", body="still here after the restart")
     peer.close()
-    podman.run("rm", "--force", "--time", str(int(3 * STOP_WITHIN)), first.name)
+    podman.run("rm", "--force", "--volumes", "--time", str(int(3 * STOP_WITHIN)), first.name)
 
     # A new container (a new image version would do the same) on the same volume: the
     # room, the message and the signing secret (so alice's token) are all still there.
