@@ -133,3 +133,15 @@ def test_settings_come_from_peerlane_variables(podman: Podman, peerlane_image: s
     # The health check reads the same variable, so it follows the port.
     podman.wait_healthy(name, START_TIMEOUT)
     assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=TIMEOUT).status_code == 200
+
+
+def test_runs_read_only_without_capabilities(podman: Podman, peerlane_image: str, names):
+    """The hardening docs/security.md advises: a read-only root filesystem, no Linux
+    capabilities, no privilege gain; only the data volume and /tmp are writable."""
+    box = start(podman, peerlane_image, names, "--read-only", "--tmpfs", "/tmp",
+                "--cap-drop", "ALL", "--security-opt", "no-new-privileges")  # fmt: skip
+    with httpx.Client(base_url=box.base, timeout=TIMEOUT) as http:
+        alice = create_room(http, "alice")
+    peer = Peer(box, alice)  # type: ignore[arg-type]
+    peer.chat("stored", body="on a read-only root")
+    peer.close()
