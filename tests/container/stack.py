@@ -105,10 +105,18 @@ class Stack:
         assert proc.returncode == 0, f"podman-compose {args}:\n{proc.stdout}\n{proc.stderr}"
         return proc
 
-    def wait_up(self, timeout: float) -> None:
-        """Both peerlane instances healthy (their own HEALTHCHECK) and nginx answering."""
-        for service in ("peerlane-1", "peerlane-2"):
+    def up(self, timeout: float) -> None:
+        """Start the stack in the order compose.yaml's `depends_on` conditions give
+        (`docker compose` waits for them itself; podman-compose 1.0.3 only waits a second
+        between starts): the databases healthy, then peerlane-1 (which runs the
+        migrations) healthy, then the rest; then wait for nginx to answer."""
+        self.compose("up", "-d", "postgres", "redis")
+        for service in ("postgres", "redis"):
             self.podman.wait_healthy(self.container(service), timeout)
+        self.compose("up", "-d", "peerlane-1")
+        self.podman.wait_healthy(self.container("peerlane-1"), timeout)
+        self.compose("up", "-d")
+        self.podman.wait_healthy(self.container("peerlane-2"), timeout)
         deadline = time.monotonic() + timeout
         with self.http() as http:
             while True:
