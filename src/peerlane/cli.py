@@ -149,7 +149,7 @@ def deploy_init(
     if not any((tls_dir / name).exists() for name in ("cert.pem", "key.pem")):
         from peerlane.server.tls import ensure_self_signed
 
-        ensure_self_signed(tls_dir)
+        ensure_self_signed(tls_dir, hosts=(public_host(public_url),))
         typer.echo(f"made a self-signed certificate in {tls_dir}; replace it with a real one")
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from peerlane.config import Settings
 from peerlane.deploy import readyz_url
@@ -47,8 +48,10 @@ def test_deploy_init_writes_fresh_secrets_privately_and_never_overwrites(tmp_pat
                                   "TURN_SECRET")]  # fmt: skip
     assert len(set(secrets)) == 4
     assert all(len(s) >= 43 for s in secrets)  # 32 random bytes, URL-safe base64
-    # A self-signed pair for nginx when the operator gave none.
-    assert (tmp_path / "deploy/compose/tls/cert.pem").exists()
+    # A self-signed pair for nginx when the operator gave none, naming the public host.
+    cert = x509.load_pem_x509_certificate((tmp_path / "deploy/compose/tls/cert.pem").read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "chat.example.org" in names.get_values_for_type(x509.DNSName)
     assert stat.S_IMODE((tmp_path / "deploy/compose/tls/key.pem").stat().st_mode) == 0o600
 
     again = peerlane("deploy", "init", cwd=tmp_path)
