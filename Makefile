@@ -39,7 +39,7 @@ endif
 ARGS ?=
 
 .PHONY: help venv system-deps node-deps deps lint fmt typecheck unit integration \
-        e2e jstest coverage test run bench clean clean-data
+        e2e container jstest coverage test run bench clean clean-data
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -111,6 +111,8 @@ typecheck: venv node-deps ## mypy (strict, src/peerlane) + tsc --checkJs over sr
 #   integration  all of tests/ except browser tests (-m "not browser"); this
 #                includes the unit tests, so `make test` runs it and not `unit`
 #   e2e          only browser tests (-m browser), headless /usr/bin/chromium
+#   container    tests/container (-m container): the image and the compose stack with
+#                podman, as root; minutes, so a stage of its own
 # e2e runs inside scripts/netns-run: WebRTC peers gather every interface's address,
 # so the browsers get a private network namespace where nothing leaves the machine.
 
@@ -128,17 +130,21 @@ coverage: venv ## tests/core with the coverage gate: 100 % of peerlane.core, lin
 jstest: node-deps ## browser-client logic tests (node --test, recording fakes, no browser)
 	node --test tests/web/
 
-integration: venv ## all non-browser tests (unit included), parallel with xdist
-	$(PYTEST) -m "not browser" $(XDIST) tests $(PYTEST_ARGS)
+integration: venv ## all non-browser, non-container tests (unit included), parallel with xdist
+	$(PYTEST) -m "not browser and not container" $(XDIST) tests $(PYTEST_ARGS)
 
 e2e: venv node-deps ## browser tests in headless chromium, inside a private network namespace
 	@rc=0; scripts/netns-run $(PYTEST) -m browser tests/e2e $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "e2e: no browser tests collected"; fi; \
 	exit $$rc
 
+# One at a time (-p no:xdist): they share podman's image store and the two cores.
+container: venv ## container image + compose stack tests with podman (root; base image cached)
+	$(PYTEST) -m container -p no:xdist tests/container $(PYTEST_ARGS)
+
 # Runs every stage even when one fails, then fails if any failed.
-TEST_STAGES := lint typecheck coverage jstest integration e2e
-test: system-deps venv node-deps ## everything CI runs: lint, typecheck, coverage, jstest, integration, e2e
+TEST_STAGES := lint typecheck coverage jstest integration e2e container
+test: system-deps venv node-deps ## everything CI runs: lint, typecheck, coverage, jstest, integration, e2e, container
 	@failed=""; \
 	for stage in $(TEST_STAGES); do \
 	  echo; echo "=================================== $$stage ==================================="; \

@@ -25,6 +25,11 @@ PACKAGES=(
     iproute2          # ip, used by scripts/netns-run
     util-linux        # unshare, used by scripts/netns-run
     fonts-liberation  # readable text in screenshots
+    podman            # container image and compose tests (tests/container)
+    runc              # OCI runtime podman uses in the container tests (crun fails here)
+    mmdebstrap        # builds the local Debian base image for the container tests
+    podman-compose    # runs compose.yaml in the compose stack test
+    golang-github-containernetworking-plugin-dnsname  # service names resolve in podman's CNI networks
 )
 SERVICES=(postgresql redis-server nginx coturn)
 APT_LOCK_TIMEOUT=${APT_LOCK_TIMEOUT:-600}

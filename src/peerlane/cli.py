@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 db = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db, name="db")
+deploy = typer.Typer(help="Deployment: the compose stack's settings.", no_args_is_help=True)
+app.add_typer(deploy, name="deploy")
 
 
 def _cli_type(annotation: Any) -> Any:
@@ -161,6 +163,62 @@ def restore_command(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"restored {done.files} files into {done.path}; start peerlane serve on it")
+
+
+@app.command("healthcheck")
+def healthcheck() -> None:
+    """Exit 0 when this machine's server answers /readyz (for a container HEALTHCHECK);
+    reads the same PEERLANE_* settings as serve."""
+    from peerlane.deploy import check_ready
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    ready, detail = check_ready(settings)
+    typer.echo(detail, err=not ready)
+    raise typer.Exit(0 if ready else 1)
+
+
+@deploy.command("init")
+def deploy_init(
+    env_file: Path = typer.Option(Path(".env"), "--env-file", help="Where to write it."),
+    public_url: str = typer.Option(
+        "https://localhost", "--public-url", help="The URL people open (nginx, TLS)."
+    ),
+    https_port: int = typer.Option(443, "--https-port", min=1, max=65535),
+    http_port: int = typer.Option(80, "--http-port", min=1, max=65535),
+    turn_port: int = typer.Option(3478, "--turn-port", min=1, max=65535),
+    tls_dir: Path = typer.Option(
+        Path("deploy/compose/tls"),
+        "--tls-dir",
+        help="nginx's cert.pem + key.pem; a self-signed pair is made when none is there.",
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write the compose stack's env file (compose.yaml) with fresh random secrets."""
+    from peerlane.deploy import EnvFileExists, StackOptions, public_host, write_env_file
+
+    try:
+        public_host(public_url)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    options = StackOptions(
+        public_url=public_url, https_port=https_port, http_port=http_port, turn_port=turn_port
+    )
+    try:
+        write_env_file(env_file, options, force=force)
+    except EnvFileExists as exc:
+        typer.echo(f"{env_file} exists already; --force replaces it (and its secrets)", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"wrote {env_file} (mode 0600); keep it out of version control")
+    if not any((tls_dir / name).exists() for name in ("cert.pem", "key.pem")):
+        from peerlane.server.tls import ensure_self_signed
+
+        ensure_self_signed(tls_dir, hosts=(public_host(public_url),))
+        typer.echo(f"made a self-signed certificate in {tls_dir}; replace it with a real one")
 
 
 @app.command("version")

@@ -19,9 +19,11 @@ from cryptography.x509.oid import NameOID
 
 
 def ensure_self_signed(
-    directory: Path, *, now: datetime.datetime | None = None
+    directory: Path, *, now: datetime.datetime | None = None, hosts: tuple[str, ...] = ()
 ) -> tuple[Path, Path]:
-    """Return (cert, key) paths, creating them on first use (valid for 825 days)."""
+    """Return (cert, key) paths, creating them on first use (valid for 825 days). The
+    certificate names this machine's names and addresses, and ``hosts`` (DNS names or
+    addresses, e.g. the public host of a deployment)."""
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     if cert_path.exists() and key_path.exists():
@@ -37,7 +39,7 @@ def ensure_self_signed(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=825))
-        .add_extension(x509.SubjectAlternativeName(_names()), critical=False)
+        .add_extension(x509.SubjectAlternativeName(_names(hosts)), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -53,12 +55,20 @@ def ensure_self_signed(
     return cert_path, key_path
 
 
-def _names() -> list[x509.GeneralName]:
-    names: list[x509.GeneralName] = [x509.DNSName("localhost")]
+def _names(hosts: tuple[str, ...] = ()) -> list[x509.GeneralName]:
+    dns = ["localhost"]
     hostname = socket.gethostname()
     if hostname and hostname != "localhost":
-        names.append(x509.DNSName(hostname))
-    for address in {"127.0.0.1", "::1", *local_addresses()}:
+        dns.append(hostname)
+    addresses = {"127.0.0.1", "::1", *local_addresses()}
+    for host in hosts:
+        try:
+            addresses.add(str(ipaddress.ip_address(host)))
+        except ValueError:
+            if host not in dns:
+                dns.append(host)
+    names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns]
+    for address in sorted(addresses):
         names.append(x509.IPAddress(ipaddress.ip_address(address)))
     return names
 
