@@ -1,5 +1,5 @@
 """Deployment helpers for the command line: the compose stack's env file and the
-container health check (docs/deployment-containers.md)."""
+container health check (docs/deployment.md, "Containers and the compose stack")."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def env_file_text(options: StackOptions, now: datetime | None = None) -> str:
     lines = [
         f"# Written by `peerlane deploy init` at {stamp}.",
         "# Secrets: keep this file private (mode 0600) and out of version control.",
-        "# compose.yaml reads it; docs/deployment-containers.md explains each value.",
+        "# compose.yaml reads it; docs/deployment.md, section Containers, explains each value.",
         "",
         "# -- where people reach the service (nginx terminates TLS) --",
         f"PUBLIC_HOST={host}",
