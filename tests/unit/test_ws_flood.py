@@ -11,7 +11,7 @@ from peerlane.core import session as core
 from peerlane.core.records import Participant, Retention, Room, SessionRecord
 from peerlane.server.app import create_app
 from peerlane.server.auth import Caller
-from peerlane.server.ws import Connection
+from peerlane.server.ws_connection import Connection
 
 
 class BackloggedSocket:

@@ -31,7 +31,8 @@ from peerlane.server.middleware import HttpMiddleware
 from peerlane.server.paths import RejectNulPaths
 from peerlane.server.services import Limiters, Services
 from peerlane.server.static import StaticAssets
-from peerlane.server.ws import Connection, RoomSockets
+from peerlane.server.ws import RoomSockets
+from peerlane.server.ws_connection import Connection
 from peerlane.storage.base import Store
 
 log = logs.get(__name__)

@@ -1,0 +1,53 @@
+"""Frames leave in the order the session decided them, even when two tasks (the reader
+and the room's events) have frames to send at once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from starlette.websockets import WebSocketState
+
+from peerlane.config import load_settings
+from peerlane.core import session as core
+from peerlane.core.records import Participant, Retention, Room, SessionRecord
+from peerlane.server.app import create_app
+from peerlane.server.auth import Caller
+from peerlane.server.ws_connection import Connection
+
+
+class YieldingSocket:
+    """A socket whose every send yields to the event loop once, as a real write may."""
+
+    def __init__(self) -> None:
+        self.client_state = WebSocketState.CONNECTED
+        self.application_state = WebSocketState.CONNECTED
+        self.sent: list[str] = []
+
+    async def send_text(self, text: str) -> None:
+        await asyncio.sleep(0)  # one turn of the loop: another task may run meanwhile
+        self.sent.append(text)
+
+
+def _connection(tmp_path: Path, ws: YieldingSocket) -> Connection:
+    services = create_app(load_settings(data_dir=tmp_path)).state.services
+    room = Room("r1", "Room", "u1", 0.0, 0.0, 0, Retention())
+    session = SessionRecord("s1", "u1", "r1", 0.0, 1e12)
+    caller = Caller(
+        room, Participant("u1", "r1", "Ann", "owner", 0.0), via_cookie=False, session=session
+    )
+    return Connection(ws, services, caller)  # type: ignore[arg-type]  # a recording fake
+
+
+async def test_a_batch_of_frames_is_not_overtaken_by_a_later_one(tmp_path: Path) -> None:
+    ws = YieldingSocket()
+    conn = _connection(tmp_path, ws)
+    # A replay decided first (three messages), then a live message decided while the
+    # replay's first frame is being written.
+    replay = conn.perform([core.Send(text=f"replayed {n}") for n in (1, 2, 3)])
+    first = asyncio.ensure_future(replay)
+    await asyncio.sleep(0)  # the replay is writing its first frame
+    await conn.perform([core.Send(text="live 4")])
+    await first
+
+    assert ws.sent == ["replayed 1", "replayed 2", "replayed 3", "live 4"]
