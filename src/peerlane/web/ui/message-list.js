@@ -10,8 +10,9 @@
 // offers a "New messages ↓" button. A row's content is ui/message-row.js, the reaction
 // picker ui/reaction-picker.js.
 
-import { keyOf } from "../chat-log.js";
+import { isFileOffer, keyOf } from "../chat-log.js";
 import { h } from "./dom.js";
+import { fileRowSignature, fillFileRow } from "./file-message.js";
 import { fillRow, rowContext, signature } from "./message-row.js";
 import { ReactionPicker } from "./reaction-picker.js";
 import { Virtualizer } from "./virtualizer.js";
@@ -346,7 +347,8 @@ export class MessageList extends HTMLElement {
       const prev = i > 0 ? v.items[i - 1] : undefined;
       const readers = m.state === "read" && m.seq != null && m.sender === me ? this.#room?.readers?.(m.seq) : undefined;
       const ctx = rowContext(m, prev, me, readers);
-      const sig = signature(m, ctx);
+      const file = isFileOffer(m); // a file offer's row: ui/file-message.js
+      const sig = file ? fileRowSignature(m, ctx) : signature(m, ctx);
       let row = this.#rows.get(key);
       if (!row) {
         row = { el: h("div", { class: "ml-row", "data-key": key }), sig: "" };
@@ -354,7 +356,8 @@ export class MessageList extends HTMLElement {
         this.#ro?.observe(row.el);
       }
       if (row.sig !== sig) {
-        fillRow(row.el, m, ctx);
+        if (file) fillFileRow(row.el, m, ctx, this.#room);
+        else fillRow(row.el, m, ctx);
         row.el.classList.toggle("selected", key === this.#selected);
         row.sig = sig;
         touched.push(row.el);
