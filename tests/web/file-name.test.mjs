@@ -43,18 +43,23 @@ describe("splitFileName", () => {
 });
 
 describe("fileNameEl", () => {
-  test("its text (what screen readers read) and title (hover) are the whole name", () => {
+  test("screen readers get the whole name in one piece, the title too; the cut one is hidden from them", () => {
     const name = "quarterly-financial-statements-final-v2.xlsx";
-    const el = fileNameEl(name, { "data-testid": "transfer-name" });
-    assert.equal(el.textContent, name);
+    const el = fileNameEl(name, { "data-testid": "transfer-name", id: "n1" });
+    const [full, shown] = el.children;
+    assert.equal(full.textContent, name);
+    assert.equal(full.getAttribute("data-testid"), "transfer-name");
+    assert.equal(full.getAttribute("id"), "n1");
+    assert.equal(full.className, "visually-hidden");
     assert.equal(el.title, name);
-    assert.equal(el.getAttribute("data-testid"), "transfer-name");
+    assert.equal(shown.getAttribute("aria-hidden"), "true");
     assert.deepEqual(
-      el.children.map((c) => c.className),
+      shown.children.map((c) => c.className),
       ["fn-head", "fn-tail"],
     );
+    assert.equal(shown.textContent, name);
     setFileName(el, "b.txt");
-    assert.equal(el.textContent, "b.txt");
-    assert.equal(el.children.length, 1);
+    assert.equal(full.textContent, "b.txt");
+    assert.equal(shown.children.length, 1);
   });
 });

@@ -1,8 +1,8 @@
 // A file name on one line that never breaks mid-word. When it does not fit, its middle
 // gives way to an ellipsis and its end stays in view: the extension and a few characters
 // before it ("holiday-photos-from-the-…-2024-07.jpg"), which is what tells two files
-// apart. The element's text is the whole name (screen readers read all of it), its title
-// shows it on hover, and a focused row shows it in full (app.css, `.file-name`).
+// apart. Screen readers read the whole name, its title shows it on hover, and a focused
+// row shows it in full (app.css, `.file-name`).
 
 import { h } from "./dom.js";
 
@@ -29,27 +29,35 @@ export function splitFileName(name) {
 }
 
 /**
- * The name's element: `<span class="file-name">` with its head and tail.
+ * The name's element: `<span class="file-name">` with the whole name for screen readers
+ * (and `attrs`: its id names rows and progress bars, its test id), and what is seen, the
+ * head and the tail, hidden from them (two boxes side by side would read as two words).
  * @param {string} name
- * @param {import("./dom.js").Attrs} [attrs]  more attributes (id, data-testid)
+ * @param {import("./dom.js").Attrs} [attrs]  attributes of the whole name (id, data-testid)
  * @returns {HTMLSpanElement}
  */
 export function fileNameEl(name, attrs = {}) {
-  const el = h("span", { class: "file-name", ...attrs });
+  const el = h("span", { class: "file-name" }, [
+    h("span", { class: "visually-hidden", ...attrs }),
+    h("span", { class: "fn-shown", "aria-hidden": "true" }),
+  ]);
   setFileName(el, name);
   return el;
 }
 
 /**
- * Show another name in a `fileNameEl` (unchanged names touch nothing).
+ * Show another name in a `fileNameEl` (an unchanged name touches nothing).
  * @param {HTMLElement} el
  * @param {string} name
  */
 export function setFileName(el, name) {
-  if (el.title === name && el.textContent === name) return;
+  if (el.title === name) return;
+  const [full, shown] = /** @type {HTMLElement[]} */ (Array.from(el.children));
+  if (!full || !shown) return;
   const [head, tail] = splitFileName(name);
   el.title = name;
+  full.textContent = name;
   const parts = [h("span", { class: "fn-head", text: head })];
   if (tail) parts.push(h("span", { class: "fn-tail", text: tail }));
-  el.replaceChildren(...parts);
+  shown.replaceChildren(...parts);
 }
