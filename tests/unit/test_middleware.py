@@ -97,7 +97,12 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
         everything = entry | room | share
         modules = {p.relative_to(WEB).as_posix() for p in WEB.rglob("*.js")}
         # every module is some page's (workers and type-only modules load on their own)
-        assert modules - everything == {"opfs-worker.js", "ui/types.js", "chat-types.js"}
+        assert modules - everything == {
+            "opfs-worker.js",
+            "ui/types.js",
+            "chat-types.js",
+            "transfer-types.js",
+        }
         for module in sorted(everything):
             assert (await client.get(f"/static/{module}")).status_code == 200, module
 

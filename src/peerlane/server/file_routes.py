@@ -22,7 +22,7 @@ from peerlane.files.ranges import unsatisfied
 from peerlane.files.records import StoredFile
 from peerlane.server import error_replies as replies
 from peerlane.server import logs
-from peerlane.server.api import services
+from peerlane.server.api_deps import services
 from peerlane.server.auth import Caller, authenticate
 from peerlane.server.services import Services
 
