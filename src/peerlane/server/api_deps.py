@@ -22,15 +22,30 @@ def services(request: Request) -> Services:
 Svc = Annotated[Services, Depends(services)]
 
 
-async def caller(request: Request, room_id: str, svc: Svc) -> Caller:
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+async def room_caller(
+    request: Request, svc: Services, room_id: str, method: str | None = None
+) -> Caller:
+    """The room's participant making this request. One that changes something (by its
+    own method, or by the one it stands for: a tus HEAD before a PATCH) must also come
+    from this site's pages (Origin)."""
+    unsafe = request.method not in SAFE_METHODS or (
+        method is not None and method not in SAFE_METHODS
+    )
     return await authenticate(
         svc,
         room_id,
         request.headers,
         request.cookies,
         scheme=request.url.scheme,
-        needs_origin=request.method not in ("GET", "HEAD", "OPTIONS"),
+        needs_origin=unsafe,
     )
+
+
+async def caller(request: Request, room_id: str, svc: Svc) -> Caller:
+    return await room_caller(request, svc, room_id)
 
 
 async def owner(who: Annotated[Caller, Depends(caller)]) -> Caller:

@@ -62,6 +62,17 @@ function actionsOf(t) {
 }
 
 /**
+ * The actions that are one button and one call of the engine: label, style, call.
+ * @type {Record<string, [string, string, (engine: TransfersLike, id: string) => unknown]>}
+ */
+const PLAIN_ACTIONS = {
+  accept: ["Accept", " primary", (engine, id) => engine.accept(id)],
+  decline: ["Decline", "", (engine, id) => engine.decline(id)],
+  cancel: ["Cancel", "", (engine, id) => engine.cancel(id)],
+  retry: ["Retry", " primary", (engine, id) => engine.retry(id)],
+};
+
+/**
  * Where a row stands: its element, its test id, and the prefix of its element ids (a
  * transfer shown in the panel and in the timeline at once has two rows, with ids apart).
  * @typedef {{tag: "li" | "div", testid: string, idPrefix: string}} RowPlace
@@ -194,35 +205,17 @@ export class TransferRow {
     const t = () => this.view;
     const engine = this.#engine;
     const name = this.view.name;
+    const plain = PLAIN_ACTIONS[action];
+    if (plain) {
+      const [text, kind, call] = plain;
+      return h("button", {
+        type: "button",
+        class: `btn${kind} small-btn`,
+        text,
+        onclick: () => this.#run(() => call(engine, t().id)),
+      });
+    }
     switch (action) {
-      case "accept":
-        return h("button", {
-          type: "button",
-          class: "btn primary small-btn",
-          text: "Accept",
-          onclick: () => this.#run(() => engine.accept(t().id)),
-        });
-      case "decline":
-        return h("button", {
-          type: "button",
-          class: "btn small-btn",
-          text: "Decline",
-          onclick: () => this.#run(() => engine.decline(t().id)),
-        });
-      case "cancel":
-        return h("button", {
-          type: "button",
-          class: "btn small-btn",
-          text: "Cancel",
-          onclick: () => this.#run(() => engine.cancel(t().id)),
-        });
-      case "retry":
-        return h("button", {
-          type: "button",
-          class: "btn primary small-btn",
-          text: "Retry",
-          onclick: () => this.#run(() => engine.retry(t().id)),
-        });
       case "save":
         return h(
           "button",
