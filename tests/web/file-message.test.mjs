@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import { installFakeDom } from "./fake-dom.mjs";
 
 installFakeDom();
-const { fillFileRow, offerOf, offerText } = await import("../../src/peerlane/web/ui/file-message.js");
+const { fillFileRow, offerOf, offerShownTo, offerText } = await import("../../src/peerlane/web/ui/file-message.js");
 const { rowContext } = await import("../../src/peerlane/web/ui/message-row.js");
 
 const offerMessage = (over = {}, body = {}) => ({
@@ -125,12 +125,21 @@ describe("an offer's row", () => {
     assert.equal(byTestId(el, "transfer-state").textContent, "Not in this browser's files list.");
   });
 
-  test("an offer to someone else names them and says only they can accept it", () => {
+  test("an offer to one person is a row for the sender and that person only", () => {
+    const toBob = offerMessage({}, { to: "bob" });
+    assert.equal(offerShownTo(toBob, "bob"), true);
+    assert.equal(offerShownTo(toBob, "alice"), true, "the sender");
+    assert.equal(offerShownTo(toBob, "carol"), false, "anyone else");
+    assert.equal(offerShownTo(offerMessage(), "carol"), true, "an offer to everyone");
+    assert.equal(offerShownTo(offerMessage({}, { op: "accept" }), "alice"), false, "not an offer");
+  });
+
+  test("an own offer to someone gone from this browser's list names them", () => {
     const engine = new FakeEngine();
     const room = roomWith(engine, [{ id: "x", sender: "bob", sender_name: "Bob", body: "hi", state: "sent", seq: 1 }]);
-    const { el } = render(offerMessage({}, { to: "bob" }), room);
-    assert.equal(byTestId(el, "transfer-sender").textContent, "From Alice to Bob");
-    assert.equal(byTestId(el, "transfer-state").textContent, "Only Bob can accept it.");
+    const { el } = render(offerMessage({ sender: "me", sender_name: "Me" }, { to: "bob" }), room);
+    assert.equal(byTestId(el, "transfer-sender").textContent, "From you to Bob");
+    assert.equal(byTestId(el, "transfer-state").textContent, "Not in this browser's files list.");
   });
 
   test("an own offer reads from you", () => {

@@ -4,9 +4,10 @@
 // The join: the offer's `body.transfer` is the transfer's id in the engine
 // (`room.transfers.get(id)`). While this browser has that transfer, the row shows it live
 // with the files panel's own row (ui/transfer-row.js: state, progress, Accept / Decline /
-// Cancel / Save …), updated on the engine's "change" events. Otherwise (an offer to
-// someone else, a transfer removed from the list here, one sent from another browser,
-// no engine in this page) it shows what the offer itself says, and why there is nothing to do.
+// Cancel / Save …), updated on the engine's "change" events. Otherwise (a transfer
+// removed from the list here, one sent from another browser, no engine in this page) it
+// shows what the offer itself says, and why there is nothing to do. An offer to one
+// person is a row for the sender and that person only (offerShownTo).
 
 import { cleanName } from "../transfer-records.js";
 import { formatFull, formatTime, h } from "./dom.js";
@@ -38,6 +39,18 @@ export function offerOf(m) {
     type: typeof type === "string" ? type : "",
     to: typeof to === "string" ? to : null,
   };
+}
+
+/**
+ * Whether an offer is a row of my timeline: one to everyone, to me, or mine. An offer to
+ * someone else reaches this browser too (the server keeps it in the room's history), but
+ * it is not mine to see: it is not shown.
+ * @param {ChatMessageView} m
+ * @param {string} me
+ */
+export function offerShownTo(m, me) {
+  const offer = offerOf(m);
+  return !!offer && (offer.to === null || offer.to === me || m.sender === me);
 }
 
 /**
@@ -85,7 +98,6 @@ export function offerText(offer, m, mine, me, nameOf, engine) {
   const toName = offer.to === null ? "everyone" : offer.to === me ? "you" : (nameOf(offer.to) ?? "one person");
   const who = `From ${from} to ${toName}`;
   if (!engine) return { who, state: "Sending and receiving files isn't available in this page." };
-  if (!mine && offer.to !== null && offer.to !== me) return { who, state: `Only ${toName} can accept it.` };
   return { who, state: "Not in this browser's files list." };
 }
 

@@ -12,7 +12,7 @@
 
 import { isFileOffer, keyOf } from "../chat-log.js";
 import { h } from "./dom.js";
-import { fileRowSignature, fillFileRow } from "./file-message.js";
+import { fileRowSignature, fillFileRow, offerShownTo } from "./file-message.js";
 import { fillRow, rowContext, signature } from "./message-row.js";
 import { ReactionPicker } from "./reaction-picker.js";
 import { Virtualizer } from "./virtualizer.js";
@@ -229,7 +229,9 @@ export class MessageList extends HTMLElement {
     const room = this.#room;
     const all = room ? room.messages : [];
     // ChatRoom folds reactions into their message's counts; they are never rows.
-    const next = all.some((m) => m.kind === "reaction") ? all.filter((m) => m.kind !== "reaction") : all.slice();
+    // A file offer to one person is a row for the two of them only (ui/file-message.js).
+    const myId = room?.me?.participant_id ?? "";
+    const next = all.filter((m) => m.kind !== "reaction" && (m.kind !== "file" || offerShownTo(m, myId)));
     this.#v.setItems(next);
     this.#messagesDirty = false;
     this.dataset.total = String(this.#v.count);
