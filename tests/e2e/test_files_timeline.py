@@ -119,6 +119,26 @@ def test_a_file_offer_is_a_timeline_row_that_works_from_the_keyboard_and_survive
     expect(row.get_by_test_id("timeline-transfer")).to_have_attribute("data-state", "done")
     expect(row.get_by_role("button", name="Save")).to_be_visible()
 
+    # Saved from the timeline, a file may be cleared from the panel; then its row says
+    # what the offer was and that this browser no longer has it.
+    notes = tmp_path / "notes.txt"
+    random_file(notes, 2000)
+    (second,) = offer_files_ui(b, [notes])
+    row = timeline_row(a, second)
+    accept = row.get_by_role("button", name="Accept")
+    accept.focus()
+    a.keyboard.press("Enter")
+    wait_transfer(a, second, "done")
+    clear = a.locator("pl-transfer-panel").get_by_role("button", name="Clear finished")
+    expect(clear).to_be_hidden()
+    with a.expect_download() as download:
+        row.get_by_role("button", name="Save").click()
+    assert download.value.failure() is None
+    clear.click()
+    expect(transfer_row(a, second)).to_have_count(0)
+    expect(row.get_by_test_id("transfer-state")).to_have_text("Not in this browser's files list.")
+    expect(row.get_by_role("button")).to_have_count(0)
+
 
 def test_screenshots_of_the_files_and_invite_panels_and_the_share_page(
     server, browsers, artifacts: Path, tmp_path: Path

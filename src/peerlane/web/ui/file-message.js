@@ -13,7 +13,7 @@ import { cleanName } from "../transfer-records.js";
 import { formatFull, formatTime, h } from "./dom.js";
 import { fileKind, formatBytes, kindIcon } from "./file-info.js";
 import { fileNameEl } from "./file-name.js";
-import { TransferRow } from "./transfer-row.js";
+import { SAVED_EVENT, TransferRow } from "./transfer-row.js";
 import { withRecipient } from "./transfer-text.js";
 
 /** @typedef {import("./types.js").ChatMessageView} ChatMessageView */
@@ -205,7 +205,9 @@ export class FileOffer extends HTMLElement {
       const named = withRecipient(view, (id) => personIn(this.#room, id));
       if (this.#row) this.#row.update(named);
       else {
-        this.#row = new TransferRow(named, engine, () => {}, TIMELINE);
+        const saved = (/** @type {string} */ id) =>
+          this.dispatchEvent(new CustomEvent(SAVED_EVENT, { bubbles: true, detail: id }));
+        this.#row = new TransferRow(named, engine, saved, TIMELINE);
         this.replaceChildren(this.#row.el);
       }
       return;

@@ -3,7 +3,7 @@
 // the screen-reader news of offers arriving and files coming in.
 
 import { h } from "./dom.js";
-import { FINISHED, setText, TransferRow } from "./transfer-row.js";
+import { FINISHED, SAVED_EVENT, setText, TransferRow } from "./transfer-row.js";
 import { newsText, withRecipient } from "./transfer-text.js";
 
 /** @typedef {import("./types.js").TransferView} TransferView */
@@ -60,12 +60,22 @@ export class TransferPanel extends HTMLElement {
       });
     }
     this.#engine?.addEventListener("change", this.#onChange);
+    document.addEventListener(SAVED_EVENT, this.#onSavedElsewhere);
     this.#render();
   }
 
   disconnectedCallback() {
     this.#engine?.removeEventListener("change", this.#onChange);
+    document.removeEventListener(SAVED_EVENT, this.#onSavedElsewhere);
   }
+
+  /** A file saved from the timeline is as saved as one saved here: "Clear finished" may drop it. */
+  #onSavedElsewhere = (/** @type {Event} */ event) => {
+    const id = /** @type {CustomEvent<string>} */ (event).detail;
+    if (typeof id !== "string") return;
+    this.#saved.add(id);
+    this.#render();
+  };
 
   /** @returns {TransfersLike | null} */
   get transfers() {

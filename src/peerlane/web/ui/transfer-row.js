@@ -61,6 +61,10 @@ function actionsOf(t) {
   }
 }
 
+/** Said (bubbling, detail: the transfer id) when a row elsewhere than the files panel
+ * (the timeline's) hands a received file to the person: the panel may then clear it. */
+export const SAVED_EVENT = "transfer-saved";
+
 /**
  * The actions that are one button and one call of the engine: label, style, call.
  * @type {Record<string, [string, string, (engine: TransfersLike, id: string) => unknown]>}
