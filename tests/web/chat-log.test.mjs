@@ -118,11 +118,21 @@ describe("message log", () => {
     assert.deepEqual([...log.messages[0].reactions.get("👍")], ["bob"]);
   });
 
-  test("file messages are kept (onAdd) but not shown", () => {
+  test("file offers are shown (the timeline's file row); the other file messages are kept but not shown", () => {
     const { log, counts } = logWithCounts();
-    log.fromServer(serverMessage(1, { kind: "file", body: { op: "offer" } }), "me", 0);
-    assert.equal(log.messages.length, 0);
-    assert.deepEqual(counts.added, ["m1"]);
+    log.fromServer(serverMessage(1, { kind: "file", body: { op: "offer", transfer: "t1" } }), "me", 0);
+    log.fromServer(
+      serverMessage(2, { id: "m2", kind: "file", body: { op: "accept", transfer: "t1", have: 0 } }),
+      "me",
+      0,
+    );
+    log.fromServer(serverMessage(3, { id: "m3", kind: "file", body: { op: "done", transfer: "t1" } }), "me", 0);
+    log.fromServer(serverMessage(4, { id: "m4", kind: "file", body: null }), "me", 0);
+    assert.deepEqual(
+      log.messages.map((m) => m.id),
+      ["m1"],
+    );
+    assert.deepEqual(counts.added, ["m1", "m2", "m3", "m4"]);
   });
 
   test("an outbox item comes back as sending; messages is a new array only after a change", () => {

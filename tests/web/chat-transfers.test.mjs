@@ -45,15 +45,15 @@ async function makeRoom(history) {
   return { room, signaling: signalings.at(-1), mesh: meshes.at(-1) };
 }
 
-test("file offers in history reach room.transfers and are not chat messages", async () => {
+test("file offers in history reach room.transfers and stay in the timeline, joined by transfer id", async () => {
   const { room } = await makeRoom([
     serverMessage(1, { body: "hi" }),
     serverMessage(2, { kind: "file", body: offer("t1") }),
     serverMessage(3, { kind: "file", body: offer("t2", "someone-else") }),
   ]);
   assert.deepEqual(
-    room.messages.map((m) => m.body),
-    ["hi"],
+    room.messages.map((m) => (m.kind === "file" ? `offer ${m.body.transfer}` : m.body)),
+    ["hi", "offer t1", "offer t2"],
   );
   assert.deepEqual(
     room.transfers.list().map((v) => [v.id, v.state, v.senderName]),
@@ -72,7 +72,11 @@ test("a live offer, then accept: the accept goes out as a chat of kind file", as
     [{ op: "accept", have: 0, transfer: "t9" }],
   );
   assert.equal(room.transfers.get("t9").state, "waiting");
-  assert.equal(room.messages.length, 0);
+  // The offer is the timeline's row; the accept is not a row of its own.
+  assert.deepEqual(
+    room.messages.map((m) => m.body.op),
+    ["offer"],
+  );
 });
 
 test("the same offer by server and data channel is handled once", async () => {

@@ -20,7 +20,8 @@ export class FakeText extends FakeNode {
 export class FakeElement extends FakeNode {
   constructor(tag, ns = "http://www.w3.org/1999/xhtml") {
     super();
-    this.tagName = tag.toUpperCase();
+    // A custom element's class is constructed without a tag: customElements.define named it.
+    this.tagName = (tag ?? new.target.fakeTag ?? "div").toUpperCase();
     this.namespaceURI = ns;
     this.attributes = new Map();
     this.children = [];
@@ -69,6 +70,12 @@ export class FakeElement extends FakeNode {
   set innerHTML(_v) {
     throw new Error("innerHTML is not allowed");
   }
+  get parentElement() {
+    return this.parentNode;
+  }
+  get firstElementChild() {
+    return this.children.find((c) => c instanceof FakeElement) ?? null;
+  }
   contains(node) {
     for (let n = node; n; n = n.parentNode) if (n === this) return true;
     return false;
@@ -89,8 +96,9 @@ export class FakeElement extends FakeNode {
   find(pred) {
     return [...this.all()].filter(pred);
   }
-  /** Only `[data-focus="…"]`, what the row builder asks for. */
+  /** Only `[data-focus="…"]` and a bare tag name, what the row builders ask for. */
   querySelector(sel) {
+    if (/^[a-z][a-z0-9-]*$/.test(sel)) return this.find((e) => e.tagName === sel.toUpperCase())[0] ?? null;
     const m = /^\[data-focus="(.*)"\]$/.exec(sel);
     if (!m) throw new Error(`fake DOM: unsupported selector ${sel}`);
     return this.find((e) => e.getAttribute("data-focus") === m[1])[0] ?? null;
@@ -101,6 +109,11 @@ export class FakeElement extends FakeNode {
 export function installFakeDom() {
   globalThis.HTMLElement = FakeElement;
   globalThis.CSS = { escape: (s) => s };
+  globalThis.customElements = {
+    define: (name, cls) => {
+      cls.fakeTag = name;
+    },
+  };
   globalThis.document = {
     activeElement: null,
     createElement: (tag) => new FakeElement(tag),

@@ -22,7 +22,15 @@ from peerlane.core.session import RoomDeleted, RoomEvent
 from peerlane.errors import ErrorCode, PeerlaneError
 from peerlane.files.local import LocalFileStore
 from peerlane.files.store import FileStore
-from peerlane.server import api, logs, not_found, room_files_api, shares_api, tus_api
+from peerlane.server import (
+    api,
+    invites_api,
+    logs,
+    not_found,
+    room_files_api,
+    shares_api,
+    tus_api,
+)
 from peerlane.server import error_replies as replies
 from peerlane.server.addresses import ForwardedMiddleware
 from peerlane.server.connections import ConnectionRegistry
@@ -103,6 +111,7 @@ def create_app(
     app.state.sockets = sockets
     install_error_handlers(app, metrics)
     app.include_router(api.router)
+    app.include_router(invites_api.router)
     app.include_router(tus_api.tus_router)
     app.include_router(shares_api.router)
     app.include_router(room_files_api.router)

@@ -22,13 +22,11 @@ from peerlane.files.ranges import unsatisfied
 from peerlane.files.records import StoredFile
 from peerlane.server import error_replies as replies
 from peerlane.server import logs
-from peerlane.server.api import services
-from peerlane.server.auth import Caller, authenticate
+from peerlane.server.api_deps import services
 from peerlane.server.services import Services
 
 log = logs.get(__name__)
 UPLOADS = "/files/uploads"  # the tus endpoint, under /api
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 Svc = Annotated[Services, Depends(services)]
 
 
@@ -36,18 +34,6 @@ def error_response(request: Request, exc: PeerlaneError) -> Response:
     """The error answer of a route that catches its own errors (tus, ranges)."""
     svc: Services = request.app.state.services
     return replies.http_exception(svc.metrics, exc)
-
-
-async def room_caller(request: Request, svc: Services, room_id: str, method: str) -> Caller:
-    unsafe = request.method not in SAFE_METHODS or method not in SAFE_METHODS
-    return await authenticate(
-        svc,
-        room_id,
-        request.headers,
-        request.cookies,
-        scheme=request.url.scheme,
-        needs_origin=unsafe,
-    )
 
 
 def route_each_method(

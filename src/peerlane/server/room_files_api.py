@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from peerlane.errors import ErrorCode, ForbiddenError, NotFoundError
 from peerlane.files.records import StoredFile
-from peerlane.server.api import Who, base_url
+from peerlane.server.api_deps import Who, base_url
 from peerlane.server.auth import Caller
 from peerlane.server.file_routes import FileOut, Svc, download, file_out, route_each_method
 from peerlane.server.services import Services

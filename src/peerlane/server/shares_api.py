@@ -23,8 +23,9 @@ from peerlane.errors import (
 )
 from peerlane.files import policy
 from peerlane.files.records import Share
-from peerlane.server.api import base_url, client_ip, cookie_secure, qr_svg
+from peerlane.server.api_deps import base_url, client_ip, cookie_secure
 from peerlane.server.file_routes import UPLOADS, FileOut, Svc, download, file_out, route_each_method
+from peerlane.server.invites_api import qr_svg
 from peerlane.server.services import Services
 
 router = APIRouter(prefix="/api")

@@ -35,8 +35,8 @@ from peerlane.files.names import declared_type, safe_name
 from peerlane.files.records import Quotas, Share, StoredFile
 from peerlane.files.uploads import Interrupted, PatchRequest
 from peerlane.server import error_replies as replies
-from peerlane.server.api import base_url, client_ip
-from peerlane.server.file_routes import UPLOADS, Svc, error_response, room_caller, route_each_method
+from peerlane.server.api_deps import base_url, client_ip, room_caller
+from peerlane.server.file_routes import UPLOADS, Svc, error_response, route_each_method
 from peerlane.server.services import Services
 from peerlane.server.shares_api import managed_share
 

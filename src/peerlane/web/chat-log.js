@@ -6,9 +6,10 @@
 // while the server is unreachable) sort after them by hybrid logical clock. The same
 // message arriving by data channel and by server is one entry, keyed by (sender, id).
 // Reactions are messages too (kind "reaction", ref = the target's seq); they aggregate
-// into their target's `reactions` and are not shown themselves, nor are "file" messages
-// (transfer control: room.transfers shows them), nor edits and deletions, which change
-// their target (chat-changes.js).
+// into their target's `reactions` and are not shown themselves. Of the "file" messages
+// (transfer control, room.transfers runs them) only the offers are shown: the timeline's
+// row of a file (ui/file-message.js); the rest are not. Nor are edits and deletions, which
+// change their target (chat-changes.js).
 
 import { applyChange, clearPending, markPending } from "./chat-changes.js";
 import { compareHlc, formatHlc } from "./hlc.js";
@@ -45,6 +46,21 @@ export { shownBody } from "./chat-changes.js";
 
 /** Kinds that are part of the log but not shown as messages of their own. */
 const HIDDEN_KINDS = new Set(["reaction", "file", "edit", "delete"]);
+
+/**
+ * A file offer: the one "file" message that is shown (the transfer's row in the timeline).
+ * @param {{kind?: string, body: unknown}} m
+ */
+export function isFileOffer(m) {
+  const body = /** @type {{op?: unknown} | null} */ (m.body);
+  return m.kind === "file" && !!body && typeof body === "object" && body.op === "offer";
+}
+
+/**
+ * Whether a message is a row of its own.
+ * @param {ChatMessage} m
+ */
+const isShown = (m) => !HIDDEN_KINDS.has(m.kind) || isFileOffer(m);
 
 /** A reaction's body is an emoji: a short string. */
 export const MAX_EMOJI_CHARS = 32;
@@ -132,7 +148,7 @@ export class MessageLog {
   /** Shown messages in display order (a new array after each change). */
   get messages() {
     if (this._dirty) {
-      this._sorted = [...this._byKey.values()].filter((m) => !HIDDEN_KINDS.has(m.kind)).sort(compareMessages);
+      this._sorted = [...this._byKey.values()].filter(isShown).sort(compareMessages);
       this._dirty = false;
     }
     return this._sorted;

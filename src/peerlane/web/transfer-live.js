@@ -72,6 +72,24 @@ export class Live {
     /** No progress for stallMs: the view says "stalled" and offers retry(). */
     this.stalled = false;
   }
+
+  /**
+   * Stop everything under way (the page is leaving): work aborted, timers cleared,
+   * channels and the partial file closed.
+   * @param {{clearTimeout(timer: unknown): void}} clock
+   */
+  close(clock) {
+    this.hashing?.abort();
+    this.upload?.abort();
+    this.download?.abort();
+    for (const { session } of this.sessions.values()) session.close();
+    for (const timer of this.fallbackTimers.values()) clock.clearTimeout(timer);
+    clock.clearTimeout(this.retryTimer);
+    clock.clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = null;
+    this.channel?.close();
+    void this.writer?.close().catch(() => {});
+  }
 }
 
 const EMIT_EVERY_MS = 150;

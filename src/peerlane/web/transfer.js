@@ -28,7 +28,8 @@
 // Modules: this one holds the records, runs the machine's steps and performs their
 // effects (transfer-machine.js: every state change), and serves what both sides share
 // (views, cancel/dismiss, the stall watchdog, control messages). The sides:
-// transfer-outgoing.js, transfer-incoming.js (+ transfer-download.js). Notes and errors
+// transfer-outgoing.js, transfer-incoming.js (+ transfer-download.js). Records between
+// visits: transfer-store.js; what the engine takes: transfer-types.js. Notes and errors
 // are codes; ui/transfer-text.js says them in words.
 
 import { debug } from "./debug.js";
@@ -40,7 +41,8 @@ import { IncomingSide } from "./transfer-incoming.js";
 import { ChangeBurst, Live, localMs, SPEED_WINDOW_MS, sameNote } from "./transfer-live.js";
 import { FINAL, step } from "./transfer-machine.js";
 import { OutgoingSide } from "./transfer-outgoing.js";
-import { loaded, loadHashes, newTransferId, persisted, tombstoneOf, validId } from "./transfer-records.js";
+import { newTransferId, tombstoneOf, validId } from "./transfer-records.js";
+import { dropHashes, savedRecords, saveHashes, saveRecord } from "./transfer-store.js";
 import { statsOf, viewOf } from "./transfer-views.js";
 import { StallWatchdog } from "./transfer-watchdog.js";
 import { terminate, upload } from "./tus.js";
@@ -49,46 +51,14 @@ export { DEFAULT_P2P_TIMEOUT_MS, TransferError } from "./transfer-outgoing.js";
 export { newTransferId } from "./transfer-records.js";
 export { DEFAULT_STALL_MS } from "./transfer-watchdog.js";
 
-/** @typedef {import("./opfs.js").PartialStore} PartialStore */
-/** @typedef {import("./opfs.js").ManifestStore} ManifestStore */
-/** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
-/** @typedef {import("./hlc.js").Clock} Clock */
-/** @typedef {import("./mesh.js").PeerView} PeerView */
 /** @typedef {import("./transfer-records.js").TransferRecord} TransferRecord */
 /** @typedef {import("./transfer-records.js").TransferView} TransferView */
 /** @typedef {import("./transfer-records.js").TransferPath} TransferPath */
 /** @typedef {import("./transfer-records.js").TransferNote} TransferNote */
 /** @typedef {import("./transfer-machine.js").TransferEvent} TransferEvent */
 
-/**
- * What the engine needs of a ChatRoom (a fake in tests).
- * @typedef {EventTarget & {
- *   id: string,
- *   me: {participant_id: string, peer_id: string | null, name: string} | null,
- *   roomInfo: Record<string, any> | null,
- *   peers: Map<string, PeerView>,
- *   sendFileMessage(body: Record<string, unknown>): unknown,
- *   openDataChannel(peerId: string, label: string): ChannelLike | null,
- * }} RoomLike
- *   events used: "file" (detail: a chat message of kind "file"), "datachannel" (detail:
- *   {peerId, channel}), "peers".
- */
-
-/**
- * @typedef {{
- *   manifests?: ManifestStore,
- *   partials?: PartialStore,
- *   clock?: Clock,
- *   newId?: () => string,
- *   fetch?: typeof fetch,
- *   p2pTimeoutMs?: number,
- *   upload?: typeof upload,
- *   terminate?: typeof terminate,
- *   offerDownload?: (file: File, name: string) => void,
- *   retryMs?: number,
- *   stallMs?: number,
- * }} TransfersOptions
- */
+/** @typedef {import("./transfer-types.js").RoomLike} RoomLike */
+/** @typedef {import("./transfer-types.js").TransfersOptions} TransfersOptions */
 
 export class Transfers extends EventTarget {
   /**
@@ -131,20 +101,8 @@ export class Transfers extends EventTarget {
 
   /** Load this room's transfers (ChatRoom calls it once `room.me` is known). */
   async start() {
-    /** @type {TransferRecord[]} */
-    let saved = [];
-    try {
-      saved = /** @type {TransferRecord[]} */ (/** @type {unknown} */ (await this._manifests.list(this.room.id)));
-    } catch (err) {
-      debug("transfer", "manifests unreadable", err);
-    }
-    for (const stored of saved) {
-      if (this._records.has(stored.id)) continue;
-      const record = loaded(stored);
-      // Hash lists only where they may still be needed (a finished offer to everyone
-      // may still be accepted by someone).
-      const open = !FINAL.includes(record.state) || (record.direction === "out" && record.state === "done");
-      if (open && !record.dismissed) await loadHashes(this._manifests, record);
+    for (const record of await savedRecords(this._manifests, this.room.id)) {
+      if (this._records.has(record.id)) continue;
       this._records.set(record.id, record);
       this._live.set(record.id, new Live());
       this._names.set(record.sender, record.senderName);
@@ -158,18 +116,7 @@ export class Transfers extends EventTarget {
   /** Stop everything (leaving the page); records stay for the next visit. */
   close() {
     this._closed = true;
-    for (const live of this._live.values()) {
-      live.hashing?.abort();
-      live.upload?.abort();
-      live.download?.abort();
-      for (const { session } of live.sessions.values()) session.close();
-      for (const timer of live.fallbackTimers.values()) this._clock.clearTimeout(timer);
-      this._clock.clearTimeout(live.retryTimer);
-      this._clock.clearTimeout(live.checkpointTimer);
-      live.checkpointTimer = null;
-      live.channel?.close();
-      void live.writer?.close().catch(() => {});
-    }
+    for (const live of this._live.values()) live.close(this._clock);
     this._changes.close();
     this._watchdog.close();
   }
@@ -435,19 +382,17 @@ export class Transfers extends EventTarget {
 
   /** @param {TransferRecord} record */
   _save(record) {
-    this._manifests.put(persisted(record)).catch((err) => debug("transfer", "manifest not saved", err));
+    saveRecord(this._manifests, record);
   }
 
   /** @param {TransferRecord} record */
   _saveHashes(record) {
-    return this._manifests
-      .put({ id: `${record.id}/hashes`, room: "", hashes: record.hashes })
-      .catch((err) => debug("transfer", "hashes not saved", err));
+    return saveHashes(this._manifests, record);
   }
 
   /** Drop a transfer's hash lists (it is over). @param {string} id */
   _dropHashes(id) {
-    for (const key of [`${id}/hashes`, `${id}/stored`]) this._manifests.remove(key).catch(() => {});
+    dropHashes(this._manifests, id);
   }
 
   /** Tell the UI (one "change" per burst, at most every 150 ms while bytes flow). */

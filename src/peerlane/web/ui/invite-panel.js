@@ -5,47 +5,14 @@
 import * as api from "../api.js";
 import { takeInvite } from "../handover.js";
 import { whenConnected } from "./connection-panel.js";
-import { append, errorMessage, formatDuration, formatFull, h, ICONS, icon, parseSvg } from "./dom.js";
+import { append, errorMessage, h, ICONS, icon } from "./dom.js";
+import { InviteQr } from "./invite-qr.js";
+import { bestInvite, expiryText, introText, inviteList, ownerActions, sameInvite } from "./invite-views.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
-
-/**
- * @typedef {object} InviteView
- * @property {string} id
- * @property {string | null} link  null: an invite from before the server kept only hashes of
- *   its secrets; the server cannot show it again (the link itself still works)
- * @property {string | null} code
- * @property {number} expires_at     seconds since the epoch
- * @property {number | null} [max_uses]
- * @property {number} [uses]
- * @property {string} status         "live" | "expired" | "revoked" | "exhausted"
- * @property {string | null} [qr_svg]
- * @property {string} [qr_url]
- */
+/** @typedef {import("./invite-views.js").InviteView} InviteView */
 
 const DAY_S = 86_400;
-const STATUS_TEXT = /** @type {Record<string, string>} */ ({
-  expired: "This invite has expired.",
-  revoked: "This invite was revoked.",
-  exhausted: "This invite has been used as often as allowed.",
-});
-
-/** @param {unknown} value @returns {InviteView[]} */
-function inviteList(value) {
-  const list = Array.isArray(value) ? value : /** @type {{invites?: unknown}} */ (value)?.invites;
-  return Array.isArray(list) ? /** @type {InviteView[]} */ (list) : [];
-}
-
-/**
- * @param {InviteView | null} a
- * @param {InviteView | null} b
- */
-function sameInvite(a, b) {
-  if (!a || !b) return a === b;
-  return (
-    a.id === b.id && a.status === b.status && a.expires_at === b.expires_at && a.uses === b.uses && a.code === b.code
-  );
-}
 
 export class InvitePanel extends HTMLElement {
   /** @type {RoomLike | null} */
@@ -56,8 +23,7 @@ export class InvitePanel extends HTMLElement {
   #busy = false;
   /** The owner pressed Revoke and is asked to confirm (revoking can't be undone). */
   #confirmingRevoke = false;
-  /** @type {Map<string, SVGSVGElement>} */
-  #qr = new Map();
+  #qr = new InviteQr();
   /** @type {ReturnType<typeof setInterval> | undefined} */
   #tick;
   /** @type {ReturnType<typeof setInterval> | undefined} */
@@ -136,12 +102,7 @@ export class InvitePanel extends HTMLElement {
     if (!id) return;
     try {
       const list = inviteList(await api.listInvites(id));
-      const live = list.filter((inv) => inv.status === "live");
-      const pool = live.length ? live : list;
-      const best = pool.reduce(
-        (a, b) => (a === null || b.expires_at > a.expires_at ? b : a),
-        /** @type {InviteView | null} */ (null),
-      );
+      const best = bestInvite(list);
       // Keep the QR markup of the invite we already hold.
       if (best && this.#invite && best.id === this.#invite.id && !best.qr_svg) best.qr_svg = this.#invite.qr_svg;
       const same = this.#loaded && sameInvite(best, this.#invite);
@@ -180,15 +141,7 @@ export class InvitePanel extends HTMLElement {
     }
     const live = inv.status === "live";
     body.classList.toggle("dead", !live);
-    let intro = STATUS_TEXT[inv.status] ?? "This invite no longer works.";
-    if (live) {
-      intro = "Send the link, show the QR code, or read out the code.";
-      if (inv.max_uses != null) {
-        const left = Math.max(0, inv.max_uses - (inv.uses ?? 0));
-        intro += ` It lets ${left === 1 ? "one more person" : `${left} more people`} join.`;
-      }
-    }
-    body.append(h("p", { class: "muted", text: intro }));
+    body.append(h("p", { class: "muted", text: introText(inv) }));
 
     const linkActions = h("div", { class: "btn-row" }, [
       h("button", { type: "button", class: "btn", disabled: !live, onclick: () => this.#copy() }, [
@@ -212,7 +165,7 @@ export class InvitePanel extends HTMLElement {
       role: "img",
       "aria-label": "QR code of the invite link",
     });
-    this.#fillQr(qr, inv);
+    this.#qr.fill(qr, inv);
 
     append(body, [
       h("p", { class: "field-label", id: "invite-link-label", text: "Invite link" }),
@@ -247,45 +200,17 @@ export class InvitePanel extends HTMLElement {
 
   /** @param {InviteView | null} inv */
   #ownerActions(inv) {
-    const live = inv?.status === "live";
-    const row = h("div", { class: "btn-row owner-actions", role: "group", "aria-label": "Manage the invite" });
-    if (inv && inv.status !== "revoked") {
-      row.append(
-        h("button", {
-          type: "button",
-          class: "btn",
-          disabled: this.#busy,
-          title: "Make this invite valid for 24 hours from now",
-          onclick: () => this.#act(() => api.updateInvite(this.#roomId, inv.id, { ttl: DAY_S })),
-          text: "Extend 24 h",
-        }),
-      );
-    }
-    if (inv && live && this.#confirmingRevoke) return this.#revokeConfirm(inv);
-    if (inv && live) {
-      row.append(
-        h("button", {
-          type: "button",
-          class: "btn danger",
-          disabled: this.#busy,
-          title: "Stop this link and code from working",
-          "data-action": "revoke",
-          onclick: () => this.#askRevoke(true),
-          text: "Revoke",
-        }),
-      );
-    }
-    row.append(
-      h("button", {
-        type: "button",
-        class: live ? "btn" : "btn primary",
-        disabled: this.#busy,
-        title: "Create a fresh link and code",
-        onclick: () => this.#act(() => api.createInvite(this.#roomId, {})),
-        text: "New invite",
-      }),
-    );
-    return row;
+    return ownerActions(inv, {
+      busy: this.#busy,
+      confirming: this.#confirmingRevoke,
+      extend: (target) => void this.#act(() => api.updateInvite(this.#roomId, target.id, { ttl: DAY_S })),
+      askRevoke: (asking) => this.#askRevoke(asking),
+      revoke: (target) => {
+        this.#confirmingRevoke = false;
+        void this.#act(() => api.revokeInvite(this.#roomId, target.id));
+      },
+      create: () => void this.#act(() => api.createInvite(this.#roomId, {})),
+    });
   }
 
   /**
@@ -298,39 +223,6 @@ export class InvitePanel extends HTMLElement {
     this.#render();
     const focus = asking ? "[data-action=keep-invite]" : "[data-action=revoke]";
     /** @type {HTMLElement | null} */ (this.querySelector(focus))?.focus();
-  }
-
-  /** @param {InviteView} inv */
-  #revokeConfirm(inv) {
-    const question = h("p", {
-      id: "revoke-question",
-      class: "revoke-question",
-      text: "Revoke this invite? Its link and code stop working at once, for anyone who hasn't joined yet. People already in the room stay.",
-    });
-    return h("div", { class: "owner-actions revoke-confirm", role: "group", "aria-labelledby": "revoke-question" }, [
-      question,
-      h("div", { class: "btn-row" }, [
-        h("button", {
-          type: "button",
-          class: "btn",
-          "data-action": "keep-invite",
-          disabled: this.#busy,
-          onclick: () => this.#askRevoke(false),
-          text: "Keep the invite",
-        }),
-        h("button", {
-          type: "button",
-          class: "btn danger",
-          "data-action": "confirm-revoke",
-          disabled: this.#busy,
-          onclick: () => {
-            this.#confirmingRevoke = false;
-            void this.#act(() => api.revokeInvite(this.#roomId, inv.id));
-          },
-          text: "Yes, revoke",
-        }),
-      ]),
-    ]);
   }
 
   /** @param {() => Promise<unknown>} call */
@@ -364,61 +256,10 @@ export class InvitePanel extends HTMLElement {
     const inv = this.#invite;
     const el = /** @type {HTMLElement | null} */ (this.querySelector("[data-testid=invite-expiry]"));
     if (!inv || !el) return;
-    const at = new Date(inv.expires_at * 1000);
-    const left = inv.expires_at - Date.now() / 1000;
-    let text;
-    if (inv.status === "revoked") text = "Revoked";
-    else if (inv.status === "exhausted") text = "Used up";
-    else if (inv.status === "expired" || left <= 0) text = `Expired ${formatFull(at)}`;
-    else text = `Expires in ${formatDuration(left)}`;
+    const { text, title, warn } = expiryText(inv, Date.now() / 1000);
     el.textContent = text;
-    el.title = `Expires ${formatFull(at)}`;
-    el.classList.toggle("warn", inv.status !== "live" || left < 3600);
-  }
-
-  /**
-   * @param {HTMLElement} box
-   * @param {InviteView} inv
-   */
-  #fillQr(box, inv) {
-    // A dead invite's QR code would only lead a phone to an error page: none is shown.
-    if (inv.status !== "live") {
-      box.classList.add("none");
-      return;
-    }
-    const cached = this.#qr.get(inv.id);
-    if (cached) {
-      box.append(cached);
-      return;
-    }
-    if (inv.qr_svg) {
-      const svg = parseSvg(inv.qr_svg);
-      if (svg) {
-        this.#qr.set(inv.id, svg);
-        box.append(svg);
-        return;
-      }
-    }
-    if (!inv.qr_url) {
-      box.classList.add("none");
-      return;
-    }
-    // Same origin whatever public URL the server was given: the CSP allows only 'self'.
-    const url = new URL(inv.qr_url, location.href);
-    box.classList.add("loading");
-    fetch(url.pathname + url.search, { credentials: "same-origin" })
-      .then((r) => (r.ok ? r.text() : Promise.reject(new Error(String(r.status)))))
-      .then((markup) => {
-        const svg = parseSvg(markup);
-        if (!svg) return;
-        this.#qr.set(inv.id, svg);
-        box.classList.remove("loading");
-        box.replaceChildren(svg);
-      })
-      .catch(() => {
-        box.classList.remove("loading");
-        box.classList.add("none");
-      });
+    el.title = title;
+    el.classList.toggle("warn", warn);
   }
 
   async #copy() {

@@ -11,8 +11,9 @@
 // buttons do ui/message-actions.js (the reaction picker ui/reaction-picker.js). jumpTo
 // shows a reply's original, loading older history until it is there.
 
-import { keyOf } from "../chat-log.js";
+import { isFileOffer, keyOf } from "../chat-log.js";
 import { h } from "./dom.js";
+import { fileRowSignature, fillFileRow, offerShownTo } from "./file-message.js";
 import { RowActions } from "./message-actions.js";
 import { HistoryHead } from "./message-history.js";
 import { fillRow, quoteOf, rowContext, signature } from "./message-row.js";
@@ -239,7 +240,9 @@ export class MessageList extends HTMLElement {
     const room = this.#room;
     const all = room ? room.messages : [];
     // ChatRoom folds reactions into their message's counts; they are never rows.
-    const next = all.some((m) => m.kind === "reaction") ? all.filter((m) => m.kind !== "reaction") : all.slice();
+    // A file offer to one person is a row for the two of them only (ui/file-message.js).
+    const myId = room?.me?.participant_id ?? "";
+    const next = all.filter((m) => m.kind !== "reaction" && (m.kind !== "file" || offerShownTo(m, myId)));
     this.#v.setItems(next);
     this.#messagesDirty = false;
     this.dataset.total = String(this.#v.count);
@@ -373,7 +376,8 @@ export class MessageList extends HTMLElement {
       const m = /** @type {ChatMessageView} */ (v.items[i]);
       const prev = i > 0 ? v.items[i - 1] : undefined;
       const ctx = rowContext(m, prev, me, ...this.#extras(m, key, me));
-      const sig = signature(m, ctx);
+      const file = isFileOffer(m); // a file offer's row: ui/file-message.js
+      const sig = file ? fileRowSignature(m, ctx) : signature(m, ctx);
       let row = this.#rows.get(key);
       if (!row) {
         row = { el: h("div", { class: "ml-row", "data-key": key }), sig: "" };
@@ -381,7 +385,8 @@ export class MessageList extends HTMLElement {
         this.#ro?.observe(row.el);
       }
       if (row.sig !== sig) {
-        fillRow(row.el, m, ctx);
+        if (file) fillFileRow(row.el, m, ctx, this.#room);
+        else fillRow(row.el, m, ctx);
         row.el.classList.toggle("selected", key === this.#actions.selected);
         row.sig = sig;
         touched.push(row.el);

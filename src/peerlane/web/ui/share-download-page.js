@@ -6,6 +6,7 @@ import { ERROR_CODES } from "../protocol.js";
 import { getShare } from "../share-api.js";
 import { errorCode, errorMessage, errorStatus, formatFull, h, ICONS, icon } from "./dom.js";
 import { fileKind, formatBytes, kindIcon } from "./file-info.js";
+import { fileNameEl } from "./file-name.js";
 import { brandLink, expiryText } from "./share-parts.js";
 
 /** @typedef {import("../share-api.js").ShareView} ShareView */
@@ -134,7 +135,7 @@ export class ShareDownloadPage extends HTMLElement {
             kindIcon(fileKind(f.name, f.type)),
             h("div", { class: "file-main" }, [
               h("div", { class: "file-line" }, [
-                h("span", { class: "file-name", text: f.name, title: f.name }),
+                fileNameEl(f.name),
                 h("span", { class: "file-size", text: formatBytes(f.size) }),
               ]),
               max != null && !exhausted

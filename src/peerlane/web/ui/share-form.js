@@ -4,6 +4,7 @@
 import { h, ICONS, icon } from "./dom.js";
 import { filePicker } from "./file-drop.js";
 import { fileKind, formatBytes, kindIcon } from "./file-info.js";
+import { fileNameEl } from "./file-name.js";
 
 const HOUR_S = 3600;
 const EXPIRY_CHOICES = /** @type {const} */ ([
@@ -37,7 +38,7 @@ export function shareForm(chosen, alert, on) {
         kindIcon(fileKind(file.name, file.type)),
         h("div", { class: "file-main" }, [
           h("div", { class: "file-line" }, [
-            h("span", { class: "file-name", text: file.webkitRelativePath || file.name, title: file.name }),
+            fileNameEl(file.webkitRelativePath || file.name),
             h("span", { class: "file-size", text: formatBytes(file.size) }),
           ]),
         ]),

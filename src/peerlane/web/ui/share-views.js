@@ -4,6 +4,7 @@
 import { errorMessage, formatFull, h, ICONS, icon, parseSvg } from "./dom.js";
 import { filePicker } from "./file-drop.js";
 import { fileKind, formatBytes, formatRate, kindIcon, SpeedMeter } from "./file-info.js";
+import { fileNameEl } from "./file-name.js";
 import { copyText, expiryText } from "./share-parts.js";
 
 /** @typedef {import("../share-uploads.js").UploadItem} UploadItem */
@@ -41,7 +42,7 @@ export class UploadRow {
       kindIcon(kind),
       h("div", { class: "file-main" }, [
         h("div", { class: "file-line" }, [
-          h("span", { class: "file-name", text: name, title: name }),
+          fileNameEl(name),
           h("span", { class: "file-size", text: formatBytes(item.info.size) }),
         ]),
         this.progress,

@@ -1,297 +1,13 @@
-// <pl-transfer-panel>: the room's file transfers, one row per transfer (DOM contract in
-// docs/file-transfer.md): type icon, name, size, who sends it (to whom), a <progress>,
-// speed and time left, the path (Direct / TURN relay / Via server), the state in words
-// and the actions that make sense now (Accept, Decline, Cancel, Save, Pick file again, Retry).
-// Rows are updated in place, so keyboard focus survives the frequent progress updates.
+// <pl-transfer-panel>: the room's file transfers, one row per transfer (ui/transfer-row.js;
+// DOM contract in docs/file-transfer.md), newest first, with a count, "Clear finished" and
+// the screen-reader news of offers arriving and files coming in.
 
-import { h, ICONS, icon } from "./dom.js";
-import { filePicker } from "./file-drop.js";
-import { fileKind, formatBytes, formatRate, kindIcon } from "./file-info.js";
-import {
-  actionErrorText,
-  amountText,
-  errorText,
-  newsText,
-  noteText,
-  receiversText,
-  stateText,
-  whoText,
-  withRecipient,
-} from "./transfer-text.js";
+import { h } from "./dom.js";
+import { FINISHED, SAVED_EVENT, setText, TransferRow } from "./transfer-row.js";
+import { newsText, withRecipient } from "./transfer-text.js";
 
 /** @typedef {import("./types.js").TransferView} TransferView */
 /** @typedef {import("./types.js").TransfersLike} TransfersLike */
-
-const PATH_TEXT = /** @type {Record<string, string>} */ ({
-  direct: "Direct",
-  turn: "TURN relay",
-  server: "Via server",
-});
-const PATH_HELP = /** @type {Record<string, string>} */ ({
-  direct: "The bytes go straight between the two browsers.",
-  turn: "The bytes go peer to peer through a relay (TURN).",
-  server: "The bytes go through this server (no direct link was possible).",
-});
-
-const FINISHED = new Set(["done", "declined", "cancelled", "failed"]);
-const MOVING = new Set(["sending", "receiving"]);
-
-/**
- * The buttons a transfer shows now, as a key (rows rebuild them only when it changes).
- * @param {TransferView} t
- * @returns {string[]}
- */
-function actionsOf(t) {
-  const out = t.direction === "out";
-  switch (t.state) {
-    case "offered":
-      return out ? ["cancel"] : ["accept", "decline"];
-    case "waiting":
-    case "sending":
-    case "receiving":
-    case "verifying":
-      return ["cancel"];
-    case "needs-file":
-      return ["pick", "cancel"];
-    case "stalled":
-      return ["retry", "cancel"];
-    case "done":
-      return out ? ["dismiss"] : ["save", "dismiss"];
-    default:
-      return ["dismiss"];
-  }
-}
-
-class TransferRow {
-  /** @type {TransferView} */
-  view;
-  #actionsKey = "";
-  /** @type {TransfersLike} */
-  #engine;
-  /** @type {string | null} */
-  #localError = null;
-  /** @type {(id: string) => void} */
-  #onSaved;
-
-  /**
-   * @param {TransferView} view
-   * @param {TransfersLike} engine
-   * @param {(id: string) => void} onSaved  the file was handed to the person
-   */
-  constructor(view, engine, onSaved) {
-    this.view = view;
-    this.#engine = engine;
-    this.#onSaved = onSaved;
-    const kind = fileKind(view.name, view.type);
-    const nameId = `transfer-name-${view.id}`;
-    this.name = h("span", { class: "file-name", id: nameId, "data-testid": "transfer-name" });
-    this.size = h("span", { class: "file-size", "data-testid": "transfer-size" });
-    this.who = h("span", { class: "transfer-who", "data-testid": "transfer-sender" });
-    this.badge = h("span", { class: "path-badge", "data-testid": "transfer-path" });
-    this.progress = h("progress", { max: "1", value: "0", "aria-labelledby": nameId });
-    this.stateEl = h("span", { class: "transfer-state", "data-testid": "transfer-state" });
-    this.rate = h("span", { class: "transfer-rate", "data-testid": "transfer-rate" });
-    this.receivers = h("p", { class: "transfer-receivers" });
-    this.error = h("p", { class: "file-error", role: "alert", "data-testid": "transfer-error" });
-    this.actions = h("div", { class: "transfer-actions", role: "group", "aria-labelledby": nameId });
-    this.line = h("div", { class: "transfer-line" }, [this.stateEl, this.rate]);
-    this.main = h("div", { class: "file-main" }, [
-      h("div", { class: "file-line" }, [this.name, this.size]),
-      h("div", { class: "transfer-meta" }, [this.who, this.badge]),
-      this.progress,
-      this.line,
-      this.receivers,
-      this.error,
-      this.actions,
-    ]);
-    this.el = h(
-      "li",
-      {
-        class: "transfer",
-        tabindex: "-1",
-        "data-testid": "transfer",
-        "data-transfer-id": view.id,
-        "aria-labelledby": nameId,
-      },
-      [kindIcon(kind), this.main],
-    );
-    this.update(view);
-  }
-
-  /** @param {TransferView} t */
-  update(t) {
-    const prev = this.view;
-    this.view = t;
-    const el = this.el;
-    el.dataset.direction = t.direction;
-    el.dataset.state = t.state;
-    el.dataset.path = t.path ?? "";
-    el.dataset.root = t.root ?? "";
-    setText(this.name, t.name);
-    this.name.title = t.name;
-    setText(this.size, formatBytes(t.size));
-    setText(this.who, whoText(t));
-
-    const path = t.path && PATH_TEXT[t.path] ? t.path : "";
-    this.badge.hidden = !path;
-    setText(this.badge, path ? (PATH_TEXT[path] ?? "") : "");
-    this.badge.title = path ? (PATH_HELP[path] ?? "") : "";
-    this.badge.dataset.path = path;
-
-    const max = Math.max(1, t.size);
-    const done = t.state === "done" ? max : Math.min(max, Math.max(0, t.bytesDone));
-    if (this.progress.max !== max) this.progress.max = max;
-    if (this.progress.value !== done) this.progress.value = done;
-    this.progress.hidden = t.state === "offered" || t.state === "declined" || (t.state === "cancelled" && !t.bytesDone);
-
-    // The note is the engine's precise word on the state (a code: "Preparing… 40 %",
-    // "Reconnecting…"); finished states speak for themselves.
-    const note = (!FINISHED.has(t.state) && noteText(t.note)) || stateText(t);
-    setText(this.stateEl, note);
-    const rate = MOVING.has(t.state) ? formatRate(t.speedBps, t.etaSeconds) : "";
-    const amount =
-      MOVING.has(t.state) || (["needs-file", "failed", "stalled"].includes(t.state) && t.bytesDone > 0)
-        ? amountText(t)
-        : "";
-    setText(this.rate, [amount, rate].filter(Boolean).join(" · "));
-    const recv = receiversText(t);
-    setText(this.receivers, recv);
-    this.receivers.hidden = !recv;
-
-    if (prev.state !== t.state || errorText(prev.error) !== errorText(t.error)) this.#localError = null;
-    const error = this.#localError ?? (t.state === "failed" || t.state === "needs-file" ? errorText(t.error) : "");
-    setText(this.error, error);
-
-    const actions = actionsOf(t);
-    const key = actions.join(",");
-    if (key !== this.#actionsKey) {
-      const hadFocus = this.el.contains(document.activeElement);
-      this.#actionsKey = key;
-      this.actions.replaceChildren(...actions.map((a) => this.#button(a)));
-      // A lone "remove from the list" sits at the end of the state line, not on a row of its own.
-      if (key === "dismiss") this.line.append(this.actions);
-      else if (this.actions.parentElement !== this.main) this.main.append(this.actions);
-      // The pressed button is gone: keep focus on this transfer (not on the next button,
-      // where a second Enter would, say, cancel what was just accepted).
-      if (hadFocus && !this.el.contains(document.activeElement)) this.el.focus();
-    }
-  }
-
-  /**
-   * @param {string} action
-   * @returns {HTMLElement}
-   */
-  #button(action) {
-    const t = () => this.view;
-    const engine = this.#engine;
-    const name = this.view.name;
-    switch (action) {
-      case "accept":
-        return h("button", {
-          type: "button",
-          class: "btn primary small-btn",
-          text: "Accept",
-          onclick: () => this.#run(() => engine.accept(t().id)),
-        });
-      case "decline":
-        return h("button", {
-          type: "button",
-          class: "btn small-btn",
-          text: "Decline",
-          onclick: () => this.#run(() => engine.decline(t().id)),
-        });
-      case "cancel":
-        return h("button", {
-          type: "button",
-          class: "btn small-btn",
-          text: "Cancel",
-          onclick: () => this.#run(() => engine.cancel(t().id)),
-        });
-      case "retry":
-        return h("button", {
-          type: "button",
-          class: "btn primary small-btn",
-          text: "Retry",
-          onclick: () => this.#run(() => engine.retry(t().id)),
-        });
-      case "save":
-        return h(
-          "button",
-          {
-            type: "button",
-            class: "btn primary small-btn",
-            onclick: () =>
-              this.#run(async () => {
-                await engine.save(t().id);
-                this.#onSaved(t().id);
-              }),
-          },
-          [icon(ICONS.down), "Save"],
-        );
-      case "pick": {
-        const picker = filePicker({
-          multiple: false,
-          label: `Pick ${name} again`,
-          onFiles: (files) => {
-            const file = files[0];
-            if (file) this.#run(() => engine.pickAgain(t().id, file));
-          },
-        });
-        return h("span", { class: "pick-again" }, [
-          picker.input,
-          h("button", {
-            type: "button",
-            class: "btn primary small-btn",
-            text: "Pick file again",
-            onclick: picker.open,
-          }),
-        ]);
-      }
-      default: {
-        // A received file not saved yet lives only in this browser: say it goes.
-        const received = this.view.direction === "in" && this.view.state === "done";
-        return h(
-          "button",
-          {
-            type: "button",
-            class: "icon-btn dismiss-btn",
-            "aria-label": received ? `Delete the received copy of ${name}` : `Remove ${name} from the list`,
-            title: received ? "Delete the received copy (save it first to keep it)" : "Remove from the list",
-            onclick: () => this.#run(() => engine.dismiss(t().id)),
-          },
-          [icon(ICONS.close)],
-        );
-      }
-    }
-  }
-
-  /** @param {() => unknown} call */
-  #run(call) {
-    this.#localError = null;
-    try {
-      const result = call();
-      if (result && typeof (/** @type {Promise<unknown>} */ (result).then) === "function") {
-        /** @type {Promise<unknown>} */ (result).catch((/** @type {unknown} */ err) => {
-          const msg = actionErrorText(err);
-          this.#localError = msg;
-          setText(this.error, msg);
-        });
-      }
-    } catch (err) {
-      const msg = actionErrorText(err);
-      this.#localError = msg;
-      setText(this.error, msg);
-    }
-  }
-}
-
-/**
- * @param {HTMLElement} el
- * @param {string} text
- */
-function setText(el, text) {
-  if (el.textContent !== text) el.textContent = text;
-}
 
 export class TransferPanel extends HTMLElement {
   /** @type {TransfersLike | null} */
@@ -344,12 +60,22 @@ export class TransferPanel extends HTMLElement {
       });
     }
     this.#engine?.addEventListener("change", this.#onChange);
+    document.addEventListener(SAVED_EVENT, this.#onSavedElsewhere);
     this.#render();
   }
 
   disconnectedCallback() {
     this.#engine?.removeEventListener("change", this.#onChange);
+    document.removeEventListener(SAVED_EVENT, this.#onSavedElsewhere);
   }
+
+  /** A file saved from the timeline is as saved as one saved here: "Clear finished" may drop it. */
+  #onSavedElsewhere = (/** @type {Event} */ event) => {
+    const id = /** @type {CustomEvent<string>} */ (event).detail;
+    if (typeof id !== "string") return;
+    this.#saved.add(id);
+    this.#render();
+  };
 
   /** @returns {TransfersLike | null} */
   get transfers() {
