@@ -52,7 +52,7 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
     get only app.js's static imports, and name the room page's other modules, which they
     preload once shown (the room page loads with import()). The join page runs
     join-now.js before the rest."""
-    from peerlane.server.app import WEB
+    from peerlane.server.web_pages import WEB
 
     app = create_app(load_settings(data_dir=tmp_path))
     transport = httpx.ASGITransport(app=app)
@@ -130,7 +130,7 @@ async def test_only_a_link_the_person_opened_may_join_at_once(tmp_path: Path) ->
 
 def test_the_lazy_pages_are_the_ones_app_js_imports_dynamically() -> None:
     """The server preloads, per page, what app.js loads with import() to show it."""
-    from peerlane.server.app import ENTRY_MODULE, PAGE_MODULES, WEB, ModuleGraph
+    from peerlane.server.web_pages import ENTRY_MODULE, PAGE_MODULES, WEB, ModuleGraph
 
     roots = {m for extra in PAGE_MODULES.values() for m in extra}
     assert set(ModuleGraph(WEB).lazy_imports(ENTRY_MODULE)) == roots
@@ -141,7 +141,7 @@ def test_the_lazy_pages_are_the_ones_app_js_imports_dynamically() -> None:
 def test_the_room_connects_before_its_elements_and_transfers_load() -> None:
     """The room page's static graph (what runs before it can connect) leaves out its
     elements and the transfer engine: they load with import(), preloaded all the same."""
-    from peerlane.server.app import ROOM_PAGE, WEB, ModuleGraph
+    from peerlane.server.web_pages import ROOM_PAGE, WEB, ModuleGraph
 
     graph = ModuleGraph(WEB)
     core = set(graph.closure(list(ROOM_PAGE)))
@@ -155,7 +155,7 @@ def test_the_room_connects_before_its_elements_and_transfers_load() -> None:
 
 
 def test_the_module_graph_reads_static_and_lazy_imports(tmp_path: Path) -> None:
-    from peerlane.server.app import ModuleGraph
+    from peerlane.server.web_pages import ModuleGraph
 
     (tmp_path / "ui").mkdir()
     (tmp_path / "app.js").write_text(

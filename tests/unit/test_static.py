@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from peerlane.config import load_settings
-from peerlane.server.app import WEB, create_app
+from peerlane.server.app import create_app
 from peerlane.server.static import StaticAssets, content_type
+from peerlane.server.web_pages import WEB
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@
 // The home and join pages start loading the room page as soon as they are on screen, so
 // it is there by the time the person has clicked (or, for an invite link that joins at
 // once, join-now.js, about when the join is answered). The server's HTML shell preloads each
-// route's modules and names the ones to preload next (peerlane/server/app.py,
+// route's modules and names the ones to preload next (peerlane/server/web_pages.py,
 // shell_html), so no page waits for an import chain level after level.
 
 import { busyMain, h } from "./ui/dom.js";

@@ -13,7 +13,7 @@
 // the link will be opened) joins only once it is shown.
 //
 // Speed is why this is a module of its own: the /join page's HTML shell also runs it
-// with a <script type="module" async> (peerlane/server/app.py, shell_html), so the join
+// with a <script type="module" async> (peerlane/server/web_pages.py, shell_html), so the join
 // request leaves as soon as these few small modules have arrived -- before the rest of
 // the page has loaded or rendered -- and handOverSession opens the room's socket the
 // moment the join is answered. The join page (home-page.js) takes the answer: it goes
