@@ -18,6 +18,7 @@ set -euo pipefail
 
 PACKAGES=(
     chromium          # headless browser for Playwright e2e tests (/usr/bin/chromium)
+    firefox-esr       # the second browser of the e2e tests, driven over WebDriver BiDi
     postgresql        # server binaries (/usr/lib/postgresql/*/bin) for tests
     redis-server      # bus backend tests
     coturn            # TURN server (turnserver) for WebRTC fallback tests
