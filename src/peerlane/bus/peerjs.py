@@ -52,10 +52,10 @@ class PeerjsRelay(Protocol):
         """Drop the queues older than ``expire_timeout``, send their senders EXPIRE;
         how many EXPIREs were sent."""
 
-    async def peer_ids(self, key: str) -> list[str]:
+    async def peer_ids(self, key: str, *, now: float) -> list[str]:
         """The ids connected under ``key`` (discovery)."""
 
-    async def connected(self) -> int:
+    async def connected(self, *, now: float) -> int:
         """Peers connected, all keys, all instances (the concurrent limit's count)."""
 
 
@@ -119,8 +119,8 @@ class MemoryPeerjsRelay:
                     sent += 1
         return sent
 
-    async def peer_ids(self, key: str) -> list[str]:
+    async def peer_ids(self, key: str, *, now: float) -> list[str]:
         return list(self._peers.get(key, {}))
 
-    async def connected(self) -> int:
+    async def connected(self, *, now: float) -> int:
         return self._count

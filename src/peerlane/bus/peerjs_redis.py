@@ -209,13 +209,13 @@ class RedisPeerjsRelay:
                 sent += 1
         return sent
 
-    async def peer_ids(self, key: str) -> list[str]:
+    async def peer_ids(self, key: str, *, now: float) -> list[str]:
         prefix = f"{key}\n"
-        addrs: list[str] = await self._bus.redis.zrangebyscore(_PEERS, time.time(), "+inf")  # type: ignore[assignment]
+        addrs: list[str] = await self._bus.redis.zrangebyscore(_PEERS, now, "+inf")  # type: ignore[assignment]
         return [a[len(prefix) :] for a in addrs if a.startswith(prefix)]
 
-    async def connected(self) -> int:
-        return int(await self._bus.redis.zcount(_PEERS, time.time(), "+inf"))
+    async def connected(self, *, now: float) -> int:
+        return int(await self._bus.redis.zcount(_PEERS, now, "+inf"))
 
     async def _read(self) -> None:
         while True:

@@ -59,10 +59,6 @@ def expire_frame(src: str, dst: str) -> str:
     return json.dumps({"type": "EXPIRE", "src": src, "dst": dst})
 
 
-def leave_frame(src: str, dst: str) -> str:
-    return json.dumps({"type": "LEAVE", "src": src, "dst": dst})
-
-
 def check_params(key: str, peer_id: str, token: str) -> str | None:
     """The ERROR message for a socket URL missing a parameter or with an oversized or
     unprintable one, else None."""

@@ -80,7 +80,7 @@ def router(services: Services, sockets: PeerjsSockets) -> APIRouter:
         if not s.peerjs_allow_discovery:
             message = "Peer discovery is off on this server (peerjs-allow-discovery)."
             return replies.http_error(metrics, ErrorCode.UNAUTHORIZED, message, headers=CORS)
-        return JSONResponse(await sockets.relay.peer_ids(key), headers=CORS)
+        return JSONResponse(await sockets.relay.peer_ids(key, now=time.time()), headers=CORS)
 
     @routes.get("/{key}/ice")
     async def ice(key: str, request: Request, id: str = "", token: str = "") -> Response:
