@@ -159,10 +159,17 @@ class PeerjsSockets:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
             return
-        await send({"type": "websocket.accept"})
+        try:
+            await send({"type": "websocket.accept"})
+        except Exception:  # gone before the handshake was answered
+            return
         query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
         key, peer_id, token = query.get("key", ""), query.get("id", ""), query.get("token", "")
-        refusal = await self._refusal(scope, key, peer_id, token)
+        try:
+            refusal = await self._refusal(scope, key, peer_id, token)
+        except Exception:  # the bus is away (Redis restarting): try again shortly
+            log.exception("peerjs.unavailable")
+            refusal = self._refused("unavailable", core.UNAVAILABLE), CLOSE_TRY_LATER
         if refusal is not None:
             frame, code = refusal
             await self._refuse(send, frame, code)
@@ -224,6 +231,14 @@ class PeerjsSockets:
             writer = asyncio.create_task(conn.write(), name="peerjs-write")
             address = client_address(HTTPConnection(scope), self.services.settings)
             await self._read(conn, address, receive)
+        except Exception:  # the bus is away (Redis restarting): the client reconnects
+            log.exception("peerjs.unavailable", peer=peer_id)
+            frame = self._refused("unavailable", core.UNAVAILABLE)
+            if writer is None:
+                await self._refuse(send, frame, CLOSE_TRY_LATER)
+            else:
+                conn.deliver(frame)
+                conn.close(CLOSE_TRY_LATER, "unavailable")
         finally:
             self.connections.discard(conn)
             if opened is not None and opened.claim in (core.Claim.NEW, core.Claim.AGAIN):
