@@ -64,6 +64,18 @@ CONNECT_JS = """
 }
 """
 
+RECONNECT_JS = """
+() => {
+  const state = window.__p;
+  state.peer.on('disconnected', () => {
+    state.peer.once('open', (id) => { state.reopened = id; });
+    state.peer.reconnect();
+  });
+  state.peer.disconnect();
+  return true;
+}
+"""
+
 
 @pytest.fixture(scope="module")
 def page_origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -151,3 +163,13 @@ def test_the_peerjs_client_connects_and_exchanges_data(
     # An id nobody holds: the offer waits, expires, and the client hears EXPIRE.
     one.page.evaluate(CONNECT_JS, "nobody-here")
     assert wait_js(one.page, "() => window.__p.errors[0]") == "peer-unavailable"
+
+    # disconnect() then reconnect() at once: the same id again, and frames reach it.
+    one.page.evaluate(RECONNECT_JS)
+    two.page.evaluate(CONNECT_JS, "alice-1")
+    assert wait_js(one.page, "() => window.__p.got.includes('hello alice-1')")
+    if implementation == "peerlane":
+        # peerjs-server usually still holds the old socket's id when the reconnect
+        # arrives, and then sends no OPEN: the client's "open" never fires (this test
+        # saw it). peerlane answers a reconnect with OPEN (docs/peerjs.md).
+        assert wait_js(one.page, "() => window.__p.reopened") == "alice-1"
