@@ -294,3 +294,11 @@ def test_the_endpoint_can_be_moved_or_turned_off(start_server) -> None:
     assert httpx.get(f"{moved.base}/signal/").json()["name"] == "PeerJS Server"
     off = start_server(peerjs_path="")
     assert httpx.get(f"{off.base}/peerjs/peerjs/id").status_code == 404
+
+
+def test_shutdown_tells_peerjs_sockets_to_go_away(start_server) -> None:
+    server = start_server()
+    a = PeerjsClient(ws_base(server), "a")
+    a.expect("OPEN")
+    server.stop()
+    assert a.closed() == 1001

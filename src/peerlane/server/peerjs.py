@@ -128,13 +128,20 @@ class PeerjsSockets:
         await self.relay.start()
         self._sweeper = asyncio.create_task(self._sweep(), name="peerjs-sweep")
 
-    async def stop(self, within: float = 1.0) -> None:
+    async def drain(self, within: float = 1.0) -> None:
+        """Close every socket with 1001 (going away: the client reconnects, to another
+        instance if there is one) and wait, at most ``within`` seconds, until they are."""
+        count = self.connections.close_all(CLOSE_GOING_AWAY, "server shutting down")
+        if count:
+            log.info("shutdown.peerjs_drain", connections=count)
+        await self.connections.wait_empty(within)
+
+    async def stop(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
-        self.connections.close_all(CLOSE_GOING_AWAY, "server shutting down")
-        await self.connections.wait_empty(within)
+        await self.drain()
         await self.relay.close()
 
     async def _sweep(self) -> None:
