@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import services
 from peerjs_client import PeerjsClient
 from support import ServerProcess
 
@@ -83,3 +84,20 @@ def test_peerjs_across_instances(instances: tuple[ServerProcess, ServerProcess])
     finally:
         for client in made:
             client.close()
+
+
+def test_without_redis_peerjs_clients_are_told_to_come_back(tmp_path: Path) -> None:
+    with services.redis_server() as url:
+        server = ServerProcess(tmp_path / "one", env={"PEERLANE_REDIS_URL": url}).start()
+        alice = PeerjsClient(ws(server), "alice")
+        alice.expect("OPEN")
+    # Redis is gone: a frame that needs it gets ERROR and 1013 (try again), not a hang.
+    try:
+        alice.signal("OFFER", "bob", n=1)
+        assert alice.expect("ERROR")["payload"]["msg"].startswith("Server is unavailable")
+        assert alice.closed() == 1013
+        bob = PeerjsClient(ws(server), "bob")
+        assert bob.expect("ERROR")["payload"]["msg"].startswith("Server is unavailable")
+        assert bob.closed() == 1013
+    finally:
+        server.kill()
