@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import time
-from collections import deque
 from urllib.parse import parse_qsl
 
 from starlette.requests import HTTPConnection
@@ -47,13 +46,16 @@ def make_relay(services: Services) -> PeerjsRelay:
 
 
 class PeerConnection:
-    """One PeerJS socket (``bus.peerjs.PeerSocket`` for the relay)."""
+    """One PeerJS socket (``bus.peerjs.PeerSocket`` for the relay).
+
+    Its writer task exists only while there is something to write: an idle socket
+    holds no task (memory per connection is what an idle socket costs)."""
 
     __slots__ = (
         "_close",
         "_out",
         "_send",
-        "_wake",
+        "_writer",
         "key",
         "last_heartbeat",
         "peer_id",
@@ -66,8 +68,8 @@ class PeerConnection:
         self.room_id = ""  # for the ConnectionRegistry (PeerJS peers are in no room)
         self.last_heartbeat = now
         self._send = send
-        self._out: deque[str] = deque()
-        self._wake = asyncio.Event()
+        self._out: list[str] = []  # a list: an empty deque costs 760 bytes per socket
+        self._writer: asyncio.Task[None] | None = None
         self._close: tuple[int, str] | None = None
 
     def deliver(self, text: str) -> None:
@@ -77,7 +79,8 @@ class PeerConnection:
             self.close(CLOSE_POLICY, "not reading")
             return
         self._out.append(text)
-        self._wake.set()
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
 
     def replaced(self) -> None:
         self.close(CLOSE_NORMAL, "replaced by a newer connection")
@@ -85,20 +88,36 @@ class PeerConnection:
     def close(self, code: int, reason: str) -> None:
         if self._close is None:
             self._close = (code, reason)
-            self._wake.set()
+            if self._writer is None:
+                self._writer = asyncio.create_task(self._write())
 
-    async def write(self) -> None:
-        """The writer task: the outbox in order, then the close if one was asked for."""
-        out, send, wake = self._out, self._send, self._wake
-        while True:
-            await wake.wait()
-            wake.clear()
+    async def closed(self) -> None:
+        """Ask for a normal close (if none was asked for) and wait until it is sent."""
+        self.close(CLOSE_NORMAL, "")
+        if self._writer is not None:
+            await self._writer
+
+    async def _write(self) -> None:
+        """The outbox in order, then the close if one was asked for. Nothing is added
+        between the loop's last check and the end (no await there), so no frame is
+        left behind without a writer."""
+        out, send = self._out, self._send
+        try:
             while out:
-                await send({"type": "websocket.send", "text": out.popleft()})
+                batch = out[:]
+                out.clear()
+                for text in batch:
+                    await send({"type": "websocket.send", "text": text})
             if self._close is not None:
                 code, reason = self._close
                 await send({"type": "websocket.close", "code": code, "reason": reason})
-                return
+        except Exception:  # the client is gone: later frames for it are dropped
+            out.clear()
+            if self._close is None:
+                self._close = (CLOSE_GOING_AWAY, "gone")
+        finally:
+            if self._close is None:
+                self._writer = None
 
 
 class PeerjsSockets:
@@ -218,7 +237,7 @@ class PeerjsSockets:
         if not self.connections.add(conn):
             await self._refuse(send, core.error_frame(core.UNAVAILABLE), CLOSE_GOING_AWAY)
             return
-        writer: asyncio.Task[None] | None = None
+        running = False
         opened = None
         try:
             limit = self.services.settings.peerjs_concurrent_limit
@@ -235,13 +254,13 @@ class PeerjsSockets:
             conn.deliver(core.OPEN_FRAME)
             for text in opened.queued:
                 conn.deliver(text)
-            writer = asyncio.create_task(conn.write(), name="peerjs-write")
+            running = True
             address = client_address(HTTPConnection(scope), self.services.settings)
             await self._read(conn, address, receive)
         except Exception:  # the bus is away (Redis restarting): the client reconnects
             log.exception("peerjs.unavailable", peer=peer_id)
             frame = self._refused("unavailable", core.UNAVAILABLE)
-            if writer is None:
+            if not running:
                 await self._refuse(send, frame, CLOSE_TRY_LATER)
             else:
                 conn.deliver(frame)
@@ -252,10 +271,8 @@ class PeerjsSockets:
                 metrics.peerjs_connections.dec()
                 with contextlib.suppress(Exception):  # Redis away: the entry expires
                     await self.relay.leave(key, peer_id, conn)
-            if writer is not None:
-                conn.close(CLOSE_NORMAL, "")
-                with contextlib.suppress(Exception):
-                    await writer
+            if running:
+                await conn.closed()
 
     async def _read(self, conn: PeerConnection, address: str, receive: Receive) -> None:
         s = self.services.settings
