@@ -65,3 +65,14 @@ def test_tls_options_go_together(tmp_path: Path) -> None:
 def test_default_database_is_sqlite_in_data_dir(tmp_path: Path) -> None:
     s = load_settings(data_dir=tmp_path)
     assert s.db_url == f"sqlite+aiosqlite:///{tmp_path / 'peerlane.db'}"
+
+
+def test_peerjs_path_and_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(peerjs_path="/signal/").peerjs_path == "/signal"
+    assert load_settings(peerjs_path="").peerjs_path == ""
+    monkeypatch.setenv("PEERLANE_PEERJS_KEYS", "app1, app2")
+    assert load_settings().peerjs_keys == ["app1", "app2"]
+    for bad in ({"peerjs_path": "signal"}, {"peerjs_path": "/a?b"}, {"peerjs_keys": []},
+                {"peerjs_keys": ["a/b"]}, {"peerjs_keys": ["a\nb"]}):  # fmt: skip
+        with pytest.raises(ConfigError, match="--peerjs-"):
+            load_settings(**bad)

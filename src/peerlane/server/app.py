@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import WebSocketRoute
 
 from peerlane.bus.base import Bus
 from peerlane.bus.memory import MemoryBus
@@ -25,6 +26,7 @@ from peerlane.server import (
     invites_api,
     logs,
     not_found,
+    peerjs_http,
     room_files_api,
     shares_api,
     tus_api,
@@ -35,6 +37,7 @@ from peerlane.server.connections import ConnectionRegistry
 from peerlane.server.metrics import Metrics
 from peerlane.server.middleware import HttpMiddleware
 from peerlane.server.paths import RejectNulPaths
+from peerlane.server.peerjs import PeerjsSockets, make_relay
 from peerlane.server.services import Limiters, Services
 from peerlane.server.web_pages import add_web
 from peerlane.server.ws import RoomSockets
@@ -82,10 +85,13 @@ def create_app(
         files=files,
     )
     sockets = RoomSockets(services)
+    peerjs = PeerjsSockets(services, make_relay(services)) if settings.peerjs_path else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await start(services)
+        if peerjs is not None:
+            await peerjs.start()
         cleanup = asyncio.create_task(run_cleanup(services, sockets.connections), name="cleanup")
         try:
             yield
@@ -94,6 +100,8 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await cleanup
             await sockets.drain()
+            if peerjs is not None:
+                await peerjs.stop()
             await services.bus.close()
             await services.store.close()
 
@@ -113,6 +121,10 @@ def create_app(
     app.include_router(shares_api.router)
     app.include_router(room_files_api.router)
     app.add_api_websocket_route("/api/rooms/{room_id}/ws", sockets.endpoint)
+    if peerjs is not None:
+        app.state.peerjs = peerjs
+        app.router.routes.append(WebSocketRoute(settings.peerjs_path + "/peerjs", peerjs))
+        app.include_router(peerjs_http.router(services, peerjs))
     add_operations(app, services, sockets.connections)
     add_web(app)
     # Inside HttpMiddleware: logged, with its headers.

@@ -24,6 +24,23 @@ class Metrics:
         self.errors = Counter(
             "peerlane_errors", "Errors sent to clients, by code", ["code", "transport"], registry=r
         )
+        self.peerjs_connections = Gauge(
+            "peerlane_peerjs_connections", "Open PeerJS sockets holding an id", registry=r
+        )
+        self.peerjs_relayed = Counter(
+            "peerlane_peerjs_frames_relayed", "PeerJS frames relayed or queued", registry=r
+        )
+        self.peerjs_expired = Counter(
+            "peerlane_peerjs_expired",
+            "PeerJS EXPIRE frames sent for queues that expired",
+            registry=r,
+        )
+        self.peerjs_refused = Counter(
+            "peerlane_peerjs_refused",
+            "PeerJS sockets or frames refused, by reason",
+            ["reason"],
+            registry=r,
+        )
         self.latency = Histogram(
             "peerlane_http_request_seconds",
             "HTTP request latency",

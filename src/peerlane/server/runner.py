@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from peerlane.config import Settings
 from peerlane.server import malloc, tls
 from peerlane.server.app import create_app
+from peerlane.server.peerjs import PeerjsSockets
 from peerlane.server.services import Services
 from peerlane.server.ws import RoomSockets
 from peerlane.server.ws_transport import WebSocketProtocol
@@ -24,12 +25,18 @@ class PeerlaneServer(uvicorn.Server):
     so clients reconnect (to another instance, or to this one after a restart)."""
 
     def __init__(
-        self, config: uvicorn.Config, services: Services, sockets: RoomSockets, banner: bool
+        self,
+        config: uvicorn.Config,
+        services: Services,
+        sockets: RoomSockets,
+        banner: bool,
+        peerjs: PeerjsSockets | None = None,
     ) -> None:
         super().__init__(config)
         self.services = services
         self.sockets = sockets
         self.banner = banner
+        self.peerjs = peerjs
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -38,6 +45,8 @@ class PeerlaneServer(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await self.sockets.drain()
+        if self.peerjs is not None:
+            await self.peerjs.drain()
         await super().shutdown(sockets)
 
     def _bound_port(self) -> int:
@@ -130,4 +139,5 @@ def serve(settings: Settings, *, banner: bool = True) -> None:
         # clean 1007, one log line; issue #9): see ws_transport.py.
         ws=WebSocketProtocol,
     )
-    PeerlaneServer(config, app.state.services, app.state.sockets, banner).run()
+    peerjs = getattr(app.state, "peerjs", None)
+    PeerlaneServer(config, app.state.services, app.state.sockets, banner, peerjs).run()
