@@ -14,6 +14,7 @@ fixture does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -61,8 +62,10 @@ PREFS: dict[str, Any] = {
 }
 # "Peer to peer impossible", as NO_P2P_PREFS for Chromium: no ICE candidate at all
 # (the only ones a browser could gather here are host candidates on the test address).
-NO_P2P_PREFS = {"media.peerconnection.ice.default_address_only": True,
-                "media.peerconnection.ice.no_host": True}
+NO_P2P_PREFS = {
+    "media.peerconnection.ice.default_address_only": True,
+    "media.peerconnection.ice.no_host": True,
+}
 
 
 class BiDiError(AssertionError):
@@ -186,7 +189,8 @@ class FirefoxPage:
     def element(self, selector: str, timeout: float = 15) -> dict[str, Any]:
         """The shared reference of the first visible element matching ``selector``."""
         self.wait_js(
-            "(s) => { const e = document.querySelector(s); return !!e && e.getClientRects().length > 0; }",
+            "(s) => { const e = document.querySelector(s);"
+            " return !!e && e.getClientRects().length > 0; }",
             selector,
             timeout=timeout,
             what=f"{selector} visible",
@@ -214,7 +218,8 @@ class FirefoxPage:
             "(s) => document.querySelector(s).scrollIntoView({block: 'center'})", selector
         )
         ref = self.element(selector)
-        move = {"type": "pointerMove", "x": 0, "y": 0, "origin": {"type": "element", "element": ref}}
+        origin = {"type": "element", "element": ref}
+        move = {"type": "pointerMove", "x": 0, "y": 0, "origin": origin}
         self._pointer([move])
         self.wait_js(
             """(s) => { const e = document.querySelector(s); const r = e.getBoundingClientRect();
@@ -223,7 +228,8 @@ class FirefoxPage:
             selector,
             what=f"{selector} under the pointer",
         )
-        self._pointer([move, {"type": "pointerDown", "button": 0}, {"type": "pointerUp", "button": 0}])
+        down, up = {"type": "pointerDown", "button": 0}, {"type": "pointerUp", "button": 0}
+        self._pointer([move, down, up])
 
     def _pointer(self, actions: list[dict[str, Any]]) -> None:
         self.bidi.command(
@@ -260,14 +266,18 @@ class FirefoxPage:
         """Focus ``selector``, select what it holds and type ``text`` with the keyboard."""
         self.click(selector)
         self.evaluate("(s) => document.querySelector(s).select?.()", selector)
-        keys: list[dict[str, Any]] = [{"type": "keyDown", "value": "\ue017"},
-                                      {"type": "keyUp", "value": "\ue017"}]  # Delete
+        keys: list[dict[str, Any]] = [
+            {"type": "keyDown", "value": "\ue017"},
+            {"type": "keyUp", "value": "\ue017"},
+        ]  # Delete
         for ch in text:
             keys += [{"type": "keyDown", "value": ch}, {"type": "keyUp", "value": ch}]
         self.bidi.command(
             "input.performActions",
-            {"context": self.context,
-             "actions": [{"type": "key", "id": "keyboard", "actions": keys}]},
+            {
+                "context": self.context,
+                "actions": [{"type": "key", "id": "keyboard", "actions": keys}],
+            },
         )
 
     def fill(self, selector: str, text: str) -> None:
@@ -279,9 +289,19 @@ class FirefoxPage:
         self.evaluate("(s) => document.querySelector(s).focus()", selector)
         self.bidi.command(
             "input.performActions",
-            {"context": self.context,
-             "actions": [{"type": "key", "id": "keyboard", "actions": [
-                 {"type": "keyDown", "value": value}, {"type": "keyUp", "value": value}]}]},
+            {
+                "context": self.context,
+                "actions": [
+                    {
+                        "type": "key",
+                        "id": "keyboard",
+                        "actions": [
+                            {"type": "keyDown", "value": value},
+                            {"type": "keyUp", "value": value},
+                        ],
+                    }
+                ],
+            },
         )
 
     def set_input_files(self, selector: str, paths: list[str]) -> None:
@@ -300,16 +320,15 @@ class FirefoxPage:
             {"context": self.context, "element": {"sharedId": ref["sharedId"]}, "files": paths},
         )
 
-    def wait_js(
-        self, predicate: str, arg: Any = None, timeout: float = 15, what: str = ""
-    ) -> Any:
+    def wait_js(self, predicate: str, arg: Any = None, timeout: float = 15, what: str = "") -> Any:
         """As helpers.wait_js: until ``predicate(arg)`` is truthy in the page; its value."""
         from e2e.helpers import wait_js
 
         return wait_js(self, predicate, arg, timeout=timeout, what=what)  # type: ignore[arg-type]
 
     def wait_for_url(self, pattern: str, timeout: float = 15) -> None:
-        regex = re.compile("^" + re.escape(pattern).replace(r"\*\*", ".*").replace(r"\*", "[^/]*") + "$")
+        glob = re.escape(pattern).replace(r"\*\*", ".*").replace(r"\*", "[^/]*")
+        regex = re.compile(f"^{glob}$")
         deadline = time.monotonic() + timeout
         while not regex.match(self.url):
             if time.monotonic() > deadline:
@@ -358,8 +377,15 @@ class Firefox:
         self.download_events: queue.Queue[dict[str, Any]] | None = None
         self.log = (self.profile / "firefox.log").open("w+")
         self.proc = subprocess.Popen(
-            [FIREFOX, "--headless", "--no-remote", "--remote-debugging-port=0",
-             "--profile", str(self.profile), "about:blank"],
+            [
+                FIREFOX,
+                "--headless",
+                "--no-remote",
+                "--remote-debugging-port=0",
+                "--profile",
+                str(self.profile),
+                "about:blank",
+            ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "MOZ_CRASHREPORTER_DISABLE": "1"},
@@ -370,10 +396,9 @@ class Firefox:
         self.bidi.on("log.entryAdded", self._on_log)
         self.bidi.on("browsingContext.downloadEnd", self._on_download)
         events = ["log.entryAdded"]
-        try:
+        # older Firefox has no downloadEnd: the download is then found in the folder
+        with contextlib.suppress(BiDiError):
             self.bidi.command("session.subscribe", {"events": ["browsingContext.downloadEnd"]})
-        except BiDiError:  # older Firefox: the download is found in the folder instead
-            pass
         self.bidi.command("session.subscribe", {"events": events})
         tree = self.bidi.command("browsingContext.getTree", {"maxDepth": 0})
         self.page = FirefoxPage(self, tree["contexts"][0]["context"])
@@ -416,14 +441,11 @@ class Firefox:
             self.download_events.put(event)
 
     def close(self) -> None:
-        try:
+        # it may be gone already; the process is ended below in any case
+        with contextlib.suppress(Exception):
             self.bidi.command("browser.close", {}, timeout=10)
-        except Exception:  # noqa: BLE001 -- it may be gone already; the process is ended below
-            pass
-        try:
+        with contextlib.suppress(Exception):
             self.bidi.close()
-        except Exception:  # noqa: BLE001
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -174,7 +174,8 @@ def mark(p: AnyPage, selector: str, text: str, inner: str = "") -> str:
     marker = f"m{time.monotonic_ns()}"
     found = p.wait_js(
         """({selector, text, inner, marker}) => {
-          const hit = [...document.querySelectorAll(selector)].filter((e) => e.textContent.includes(text));
+          const hit = [...document.querySelectorAll(selector)].filter(
+            (e) => e.textContent.includes(text));
           if (hit.length !== 1) return false;
           const el = inner ? hit[0].querySelector(inner) : hit[0];
           if (!el) return false;

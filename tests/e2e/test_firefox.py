@@ -15,12 +15,25 @@ from pathlib import Path
 import pytest
 
 from e2e import pages
-from e2e.helpers import MIB, MESSAGE, assert_host_pair, random_file, sha256_file
+from e2e.helpers import MESSAGE, MIB, ROOM_PCS_JS, TEST_ADDRESS, random_file, sha256_file
 
 pytestmark = pytest.mark.browser
 
 SIZE = 50 * MIB
 WIRE_LIMIT = 1.1
+
+
+def assert_direct_pair(pair, where: str) -> None:
+    """Host to host on the test address, over UDP. The far end may be "prflx": Firefox
+    learns it from the peer's first check when that arrives before its trickled host
+    candidate -- the same address and port, no relay, still the direct path."""
+    assert pair is not None, where
+    assert pair["state"] == "succeeded", f"{where}: {pair}"
+    assert pair["local"]["type"] == "host", f"{where}: {pair}"
+    assert pair["remote"]["type"] in ("host", "prflx"), f"{where}: {pair}"
+    for side in ("local", "remote"):
+        assert pair[side]["address"] == TEST_ADDRESS, f"{where}: {pair}"
+        assert pair[side]["protocol"] == "udp", f"{where}: {pair}"
 
 
 def _pair(server, browsers, firefoxes, tmp_path: Path, firefox_creates: bool):
@@ -44,11 +57,23 @@ def test_firefox_and_chromium_chat_and_send_50_mb_both_ways_directly(
     fx_creates = True
     fx, ch, (fx_name, ch_name), _ = _pair(server, browsers, firefoxes, tmp_path, fx_creates)
 
-    # The link is direct (host <-> host on the test address), seen from both sides.
+    # The link is direct (the test address on both ends, no relay), seen from both sides.
     for name, page in (("firefox", fx), ("chromium", ch)):
         for peer, pair in pages.wait_direct(page, 1).items():
-            assert_host_pair(pair, f"{name} -> {peer}")
+            assert_direct_pair(pair, f"{name} -> {peer}")
     mesh_up = time.monotonic() - started
+
+    # The two browsers announce different limits (a=max-message-size): each reads the
+    # other's from the SDP; the file frames (64 KiB + 8) fit both.
+    limits = {}
+    for name, page in (("firefox", fx), ("chromium", ch)):
+        limits[name] = page.evaluate(
+            f"""() => ({ROOM_PCS_JS})().map(({{pc}}) => ({{
+              sdp: Number(/a=max-message-size:(\\d+)/.exec(pc.remoteDescription.sdp)[1]),
+              sctp: pc.sctp ? pc.sctp.maxMessageSize : null}}))[0]"""
+        )
+    assert limits["firefox"]["sdp"] == 262144, limits  # Chromium's
+    assert limits["chromium"]["sdp"] == 1073741823, limits  # Firefox's
 
     pages.send(fx, "hello from firefox")
     pages.wait_messages(ch, ["hello from firefox"])
@@ -86,13 +111,16 @@ def test_firefox_and_chromium_chat_and_send_50_mb_both_ways_directly(
         assert sha256_file(saved) == sha, label
         assert view["size"] == SIZE
     print(
+        f"max-message-size (remote SDP, sctp): {limits}; "
         f"mesh up after {mesh_up:.1f} s; 50 MB "
         + ", ".join(f"{k} {v:.1f} s ({SIZE / MIB / v:.1f} MiB/s)" for k, v in timings.items())
         + f"; total {time.monotonic() - started:.1f} s"
     )
 
 
-@pytest.mark.parametrize("firefox_creates", [True, False], ids=["firefox-creates", "chromium-creates"])
+@pytest.mark.parametrize(
+    "firefox_creates", [True, False], ids=["firefox-creates", "chromium-creates"]
+)
 def test_home_join_and_room_pages_in_firefox(
     server, browsers, firefoxes, tmp_path: Path, firefox_creates: bool
 ) -> None:
