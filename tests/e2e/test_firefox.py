@@ -168,3 +168,45 @@ def test_home_join_and_room_pages_in_firefox(
     pages.accept(fx, tid)
     pages.wait_transfer(fx, tid)
     assert sha256_file(pages.save(fx, tid)) == sha
+
+
+def test_firefox_without_peer_to_peer_chats_and_gets_a_file_through_the_server(
+    server, browsers, firefoxes, tmp_path: Path
+) -> None:
+    """Neither browser gathers an ICE candidate (firefox.NO_P2P_PREFS, conftest
+    NO_P2P_PREFS; one side alone is not enough: it still answers the other's checks and
+    the pair connects peer-reflexive). The link never connects and both go through the
+    server -- chat, and a file by the server's copy."""
+    chrome_dir = tmp_path / "chromium-downloads"
+    chrome_dir.mkdir()
+    ch = pages.ChromiumPage(browsers.new("chromium", p2p=False).page, chrome_dir)
+    firefox = firefoxes.new("firefox", p2p=False)
+    firefox.allow(r"^WebRTC: ICE failed")  # Firefox's own console line, expected here
+    fx = firefox.page
+    room_id = pages.create_room(ch, server.base, "carl")
+    assert pages.join_by_link(fx, pages.invite_link(ch), "fiona") == room_id
+    # No direct link on either side. (Chromium, whose ICE stays "new" without candidates,
+    # shows the peer "through the server" after the connect timeout; Firefox's ICE goes
+    # "failed" at once and the mesh keeps restarting it, so its peer row says
+    # "connecting" for a while -- both send through the server meanwhile.)
+    ch.wait_js(
+        "() => document.querySelector('[data-testid=peer]')?.dataset.path === 'server'",
+        timeout=45,
+        what="chromium: the peer reached through the server",
+    )
+    for page in (fx, ch):
+        assert page.evaluate("() => window.peerlane.room.directCount") == 0
+    pages.send(fx, "through the server")
+    pages.send(ch, "back the same way")
+    for page in (fx, ch):
+        pages.wait_messages(page, ["through the server", "back the same way"])
+
+    path = tmp_path / "report.bin"
+    sha, _ = random_file(path, 2 * MIB)
+    tid = pages.offer_file(ch, path, "fiona")
+    pages.accept(fx, tid)
+    pages.wait_transfer(fx, tid, timeout=90)
+    assert pages.stats(fx, tid)["path"] == "server"
+    for page in (fx, ch):
+        assert page.evaluate("() => window.peerlane.room.directCount") == 0
+    assert sha256_file(pages.save(fx, tid)) == sha
