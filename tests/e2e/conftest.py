@@ -365,3 +365,46 @@ def browsers(
 def browser_factory(browsers: Browsers) -> Browsers:
     """Another name for ``browsers``: ``browser_factory.new(name, ...)``."""
     return browsers
+
+
+# -- Firefox (WebDriver BiDi, tests/e2e/firefox.py) ------------------------------------------
+
+
+class Firefoxes:
+    """``firefoxes.new(name, p2p=True)``: a firefox-esr with a fresh profile (its ``page``
+    is a firefox.FirefoxPage). Any console error fails the test, as for Chromium."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.all: list[Any] = []
+
+    def new(self, name: str, *, p2p: bool = True) -> Any:
+        from e2e.firefox import Firefox
+
+        browser = Firefox(name, self.root, p2p=p2p)
+        self.all.append(browser)
+        return browser
+
+
+@pytest.fixture
+def firefoxes(
+    tmp_path: Path, request: pytest.FixtureRequest, artifacts: Path
+) -> Iterator[Firefoxes]:
+    pool = Firefoxes(tmp_path)
+    yield pool
+    for fx in pool.all:
+        if _failed(request):
+            try:
+                shot = fx.bidi.command(
+                    "browsingContext.captureScreenshot", {"context": fx.page.context}
+                )
+                import base64
+
+                target = artifacts / "failures" / f"{_slug(request.node.name)}-{fx.name}.png"
+                target.write_bytes(base64.b64decode(shot["data"]))
+            except Exception as exc:  # best effort only
+                print(f"screenshot of {fx.name} failed: {exc}")
+        fx.close()
+    problems = [f"[{fx.name}] {e}" for fx in pool.all for e in fx.errors]
+    if problems:
+        pytest.fail("JavaScript errors in Firefox:\n  " + "\n  ".join(problems), pytrace=False)

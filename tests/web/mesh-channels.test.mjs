@@ -53,6 +53,23 @@ test("openDataChannel: a file:* channel on an open link reaches the peer as a da
   assert.deepEqual(got, ["hello"]);
 });
 
+test("a file channel carries the peer's SDP max-message-size, also without RTCSctpTransport", async () => {
+  const { a, b } = await connected();
+  const seen = [];
+  b.addEventListener("datachannel", (ev) => seen.push(ev.detail));
+  // The connected pair: no pc.sctp (the fake has none, as some browsers), and each
+  // side's SDP announces 64 KiB (as Safari's does): frames must fit 64 KiB, header included.
+  for (const end of FakePeerConnection.all.filter((p) => p.partner)) {
+    end.remoteDescription = {
+      ...end.remoteDescription,
+      sdp: `${end.remoteDescription.sdp}\r\na=max-message-size:65536\r\n`,
+    };
+  }
+  a.openDataChannel("bbb", "file:t1");
+  await until(() => seen.length > 0, "the datachannel event");
+  assert.equal(seen[0].maxMessageSize, 65536);
+});
+
 test("openDataChannel refuses other labels and peers without an open link", async () => {
   const { a } = await connected();
   assert.equal(a.openDataChannel("bbb", "chat"), null);

@@ -12,6 +12,7 @@ import { chooseDirectPeers, PROBLEMS, RETRYING } from "./mesh-peers.js";
 import { REJOIN_WITHIN_MS, RejoinWait } from "./mesh-rejoin.js";
 import { iceRestartDelay, MAX_RESTARTS, REOPEN_AFTER_MS, RestartRequests } from "./mesh-restart.js";
 import { parsePeerMessage } from "./protocol.js";
+import { maxMessageSizeOf } from "./sctp-limits.js";
 
 /** @typedef {import("./protocol.js").SignalKind} SignalKind */
 /** @typedef {import("./protocol.js").IceServerInfo} IceServerInfo */
@@ -80,7 +81,7 @@ export class MeshLinks extends EventTarget {
     }
     link.track(channel);
     // The largest message the peer takes (Chromium 256 KiB, Safari 64 KiB, …): frames must fit.
-    const maxMessageSize = link.pc.sctp?.maxMessageSize ?? null;
+    const maxMessageSize = maxMessageSizeOf(link.pc);
     this.dispatchEvent(new CustomEvent("datachannel", { detail: { peerId: link.peerId, channel, maxMessageSize } }));
   }
 
