@@ -103,7 +103,8 @@ class Settings(BaseSettings):
         30.0,
         gt=0,
         description="Seconds one PostgreSQL statement or Redis command may take before it "
-        "fails (the request then answers `unavailable`, 503).",
+        "fails (the request then answers `unavailable`, 503); also the longest wait for a "
+        "free pooled PostgreSQL connection.",
     )
     presence_ttl: float = Field(
         30.0,

@@ -48,12 +48,15 @@ def make_engine(
         return engine
     # A PostgreSQL that is down or unreachable must fail a request fast (503
     # `unavailable`), not hang it: bounded connect and statement times, and a bounded
-    # wait for a pooled connection (when every one is stuck on a dead server).
+    # wait for a pooled connection. That wait is the statement bound, not the connect
+    # bound: under a burst the pool is busy with statements that end (each within
+    # command_timeout), and a dead server fails its connects within connect_timeout
+    # anyway; five seconds turned a busy moment into 503s.
     # pre_ping: a restarted PostgreSQL leaves dead connections in the pool.
     engine = create_async_engine(
         url,
         pool_pre_ping=True,
-        pool_timeout=connect_timeout,
+        pool_timeout=command_timeout,
         hide_parameters=True,
         connect_args={"timeout": connect_timeout, "command_timeout": command_timeout},
     )
