@@ -215,10 +215,11 @@ class Connection:
             peers=peers,
             ice_servers=ice_servers(
                 cfg.ice_servers,
-                cfg.turn_urls,
-                cfg.turn_secret.get_secret_value() if cfg.turn_secret else None,
+                cfg.stun_urls,
+                cfg.turn,
                 user=ident.participant_id,
                 now=svc.clock(),
+                ttl=cfg.turn_ttl,
             ),
             read={p.id: p.last_read_seq for p in everyone if p.last_read_seq},
             resume_token=peer_ids.resume_token(
