@@ -87,12 +87,18 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await start(services)
         cleanup = asyncio.create_task(run_cleanup(services, sockets.connections), name="cleanup")
+        tasks = [cleanup]
+        interval = services.settings.turn_check_interval
+        if services.turn_health.providers and interval > 0:
+            checks = services.turn_health.run(interval)
+            tasks.append(asyncio.create_task(checks, name="turn-health"))
         try:
             yield
         finally:
-            cleanup.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await cleanup
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await sockets.drain()
             await services.bus.close()
             await services.store.close()
@@ -242,7 +248,11 @@ def add_operations(
             log.exception("readyz.failed")
             ready = False
         if ready and not connections.closing:
-            return JSONResponse({"status": "ready"})
+            # TURN health is detail only: an instance without TURN still serves chat.
+            detail: dict[str, object] = {"status": "ready"}
+            if services.turn_health.providers:
+                detail["turn"] = services.turn_health.detail()
+            return JSONResponse(detail)
         return replies.http_error(services.metrics, ErrorCode.UNAVAILABLE, status=503)
 
     @app.get("/metrics", include_in_schema=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from peerlane.bus.base import Bus, Limiter
 from peerlane.config import DAY, Settings
@@ -13,6 +13,7 @@ from peerlane.files.records import Quotas
 from peerlane.files.store import FileStore
 from peerlane.files.uploads import Uploads
 from peerlane.server.metrics import Metrics
+from peerlane.server.turn_health import TurnHealth
 from peerlane.storage.base import Store
 
 
@@ -77,6 +78,16 @@ class Services:
     secret: bytes = b""
     clock: Callable[[], float] = time.time
     storage_quota: int | None = None  # in effect: configured, or derived at start
+    turn_health: TurnHealth = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.turn_health = TurnHealth(
+            self.settings.turn,
+            self.bus,
+            self.metrics,
+            clock=self.clock,
+            timeout=self.settings.turn_check_timeout,
+        )
 
     @property
     def uploads(self) -> Uploads:

@@ -220,6 +220,7 @@ class Connection:
                 user=ident.participant_id,
                 now=svc.clock(),
                 ttl=cfg.turn_ttl,
+                down=svc.turn_health.down(),
             ),
             read={p.id: p.last_read_seq for p in everyone if p.last_read_seq},
             resume_token=peer_ids.resume_token(
