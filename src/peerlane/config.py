@@ -353,6 +353,15 @@ class Settings(BaseSettings):
     mesh_limit: int = Field(
         8, ge=0, description="Peers a browser connects to directly; more go via the server."
     )
+    telemetry: bool = Field(
+        True,
+        description="Take clients' connection reports (path reached, time to connect, "
+        "failure reason, bytes per path, error kinds; no content or personal data) into "
+        "/metrics; off: the endpoint answers telemetry_off.",
+    )
+    telemetry_reports_per_minute: int = Field(
+        4, ge=1, le=600, description="Connection reports one participant may send per minute."
+    )
 
     # -- operations --
     log_format: Literal["console", "json"] = Field("console", description="Log format.")

@@ -27,6 +27,7 @@ from peerlane.server import (
     not_found,
     room_files_api,
     shares_api,
+    telemetry_api,
     tus_api,
 )
 from peerlane.server import error_replies as replies
@@ -118,6 +119,7 @@ def create_app(
     app.include_router(tus_api.tus_router)
     app.include_router(shares_api.router)
     app.include_router(room_files_api.router)
+    app.include_router(telemetry_api.router)
     app.add_api_websocket_route("/api/rooms/{room_id}/ws", sockets.endpoint)
     add_operations(app, services, sockets.connections)
     add_web(app)

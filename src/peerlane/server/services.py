@@ -35,6 +35,7 @@ class Limiters:
     uploads: Limiter  # creations per participant, per share and per IP
     upload_bytes: Limiter  # bytes started per IP per day
     share_bytes: Limiter  # bytes into the shares of one creator per day
+    telemetry: Limiter  # connection reports per participant
 
     @classmethod
     def from_settings(cls, s: Settings, bus: Bus) -> Limiters:
@@ -64,6 +65,11 @@ class Limiters:
             uploads=bus.limiter("uploads", s.uploads_per_hour / 3600, s.upload_burst),
             upload_bytes=bus.limiter("upload_bytes", per_ip / DAY, per_ip),
             share_bytes=bus.limiter("share_bytes", per_creator / DAY, per_creator),
+            telemetry=bus.limiter(
+                "telemetry",
+                s.telemetry_reports_per_minute / 60,
+                s.telemetry_reports_per_minute,
+            ),
         )
 
 

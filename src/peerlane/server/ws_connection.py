@@ -45,6 +45,7 @@ class Connection:
         self._url_hello = hello
         self.services = services
         cfg = services.settings
+        self._sent_bytes = services.metrics.server_bytes.labels("websocket")
         participant = caller.participant
         identity = core.Identity(
             room_id=caller.room.id,
@@ -168,6 +169,7 @@ class Connection:
                     return
                 try:
                     await self.ws.send_text(out.text)
+                    self._sent_bytes.inc(len(out.text.encode()))
                 except WebSocketDisconnect:
                     # The client went away after the check (its close is in flight): there
                     # is no one left to send to. A normal end, as when the reader sees it.
