@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import secrets
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from peerlane.core import stun
 from support import TIMEOUT, free_port
 
 REALM = "peerlane.test"
@@ -71,7 +73,7 @@ def run(args: list[str], port: int, log: Path) -> Iterator[subprocess.Popen[byte
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"turnserver exited: {log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            if _answers(port):
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"turnserver not listening: {log.read_text()[-2000:]}")
@@ -84,6 +86,21 @@ def run(args: list[str], port: int, log: Path) -> Iterator[subprocess.Popen[byte
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _answers(port: int) -> bool:
+    """Both listeners are up: TCP accepts, and a STUN Binding over UDP gets an answer
+    (coturn opens its UDP sockets after its TCP ones; an early datagram meets ICMP
+    port-unreachable)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), 0.2):
+            pass
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.settimeout(0.2)
+            udp.sendto(stun.binding_request(os.urandom(12)), ("127.0.0.1", port))
+            return stun.decode(udp.recv(2048)) is not None
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager

@@ -455,9 +455,7 @@ class Settings(BaseSettings):
         (as the provider "default"), when both of those are given."""
         providers = list(self.turn_providers)
         if self.turn_urls and self.turn_secret is not None:
-            flat = TurnProvider(
-                name="default", urls=self.turn_urls, secret=self.turn_secret.get_secret_value()
-            )
+            flat = TurnProvider(name="default", urls=self.turn_urls, secret=self.turn_secret)
             providers.append(flat)
         return providers
 

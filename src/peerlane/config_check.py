@@ -89,7 +89,8 @@ def _common(s: Settings) -> list[Finding]:
             )
         )
     for provider in s.turn_providers:
-        if provider.secret is not None and len(provider.secret) < MIN_TURN_SECRET:
+        secret = provider.secret.get_secret_value() if provider.secret else None
+        if secret is not None and len(secret) < MIN_TURN_SECRET:
             found.append(
                 Finding(
                     "error",

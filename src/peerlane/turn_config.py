@@ -121,7 +121,7 @@ def render(provider: TurnProvider, options: CoturnOptions) -> str:
         "",
         "# peerlane's time-limited credentials (TURN REST: <expiry>:<participant>).",
         "use-auth-secret",
-        f"static-auth-secret={provider.secret}",
+        f"static-auth-secret={provider.secret.get_secret_value()}",
         f"realm={o.realm or default_realm(provider)}",
         "fingerprint",
         "stale-nonce=600",

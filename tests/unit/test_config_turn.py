@@ -37,7 +37,10 @@ def test_providers_from_the_environment_and_flat_options_as_default(
     s = load_settings()
     assert [p.name for p in s.turn] == ["main", "spare", "default"]
     assert s.turn[2].urls == ["turn:old.example.org"]
-    assert s.turn[2].secret == "flat-secret-0123456789"
+    flat = s.turn[2].secret
+    assert flat is not None
+    assert flat.get_secret_value() == "flat-secret-0123456789"
+    assert "0123456789abcdef" not in repr(s)  # provider secrets stay out of reprs and logs
     assert s.stun_urls == ["stun:turn.example.org:3478"]
     assert s.turn_ttl == 600
 

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 from collections.abc import Collection, Iterable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from peerlane.core.protocol import IceServer
 
@@ -36,9 +36,10 @@ class TurnProvider(BaseModel):
     urls: list[str] = Field(min_length=1)
     # Lower comes first in the list a peer gets (browsers try servers in list order).
     priority: int = 0
-    secret: str | None = Field(None, min_length=1)
+    # Secrets: never in a repr or a log line.
+    secret: SecretStr | None = Field(None, min_length=1)
     username: str | None = None
-    credential: str | None = None
+    credential: SecretStr | None = None
 
     @field_validator("urls")
     @classmethod
@@ -62,10 +63,10 @@ class TurnProvider(BaseModel):
     def credentials(self, user: str, *, now: float, ttl: float) -> tuple[str, str]:
         """The username and password a peer (or the health check) signs in with."""
         if self.secret is not None:
-            return turn_credentials(self.secret, user, now=now, ttl=ttl)
+            return turn_credentials(self.secret.get_secret_value(), user, now=now, ttl=ttl)
         assert self.username is not None  # the validator's rule
         assert self.credential is not None
-        return self.username, self.credential
+        return self.username, self.credential.get_secret_value()
 
 
 def check_unique_names(providers: Iterable[TurnProvider]) -> None:
