@@ -181,6 +181,49 @@ def healthcheck() -> None:
     raise typer.Exit(0 if ready else 1)
 
 
+@app.command("turn-config")
+def turn_config(
+    provider: str | None = typer.Option(None, "--provider", help="Which TURN provider (name)."),
+    realm: str | None = typer.Option(None, "--realm", help="Default: the TURN URL's host."),
+    listening_ip: str | None = typer.Option(None, "--listening-ip"),
+    relay_ip: str | None = typer.Option(None, "--relay-ip"),
+    external_ip: str | None = typer.Option(
+        None, "--external-ip", help="The public address, when coturn is behind 1:1 NAT."
+    ),
+    port: int = typer.Option(3478, "--port", min=1, max=65535),
+    tls_port: int = typer.Option(5349, "--tls-port", min=1, max=65535),
+    cert: Path | None = typer.Option(None, "--cert", help="TLS certificate chain (turns:)."),
+    pkey: Path | None = typer.Option(None, "--pkey", help="TLS private key."),
+    min_port: int = typer.Option(49152, "--min-port", min=1024, max=65535),
+    max_port: int = typer.Option(65535, "--max-port", min=1024, max=65535),
+) -> None:
+    """Print a coturn configuration using this server's TURN secret (PEERLANE_* settings)."""
+    from peerlane.turn_config import CoturnOptions, TurnConfigError, pick_provider, render
+
+    try:
+        chosen = pick_provider(load_settings(), provider)
+        if (cert is None) != (pkey is None):
+            raise TurnConfigError("--cert and --pkey go together")
+        if min_port > max_port:
+            raise TurnConfigError("--min-port is above --max-port")
+    except (ConfigError, TurnConfigError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    options = CoturnOptions(
+        realm=realm,
+        listening_ip=listening_ip,
+        relay_ip=relay_ip,
+        external_ip=external_ip,
+        port=port,
+        tls_port=tls_port,
+        cert=cert,
+        pkey=pkey,
+        min_port=min_port,
+        max_port=max_port,
+    )
+    typer.echo(render(chosen, options), nl=False)
+
+
 @deploy.command("init")
 def deploy_init(
     env_file: Path = typer.Option(Path(".env"), "--env-file", help="Where to write it."),

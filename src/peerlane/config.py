@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from peerlane.core.addresses import ProxyTrust
+from peerlane.core.turn import DEFAULT_TTL, TurnProvider, check_unique_names
 from peerlane.errors import ConfigError
 
 DAY = 86_400.0
@@ -323,8 +324,44 @@ class Settings(BaseSettings):
     turn_secret: SecretStr | None = Field(
         None, description="Shared secret of a coturn server (use-auth-secret) for TURN credentials."
     )
+    stun_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="STUN URLs (comma-separated, e.g. stun:turn.example.org:3478) handed to "
+        "peers (default: none, no public STUN).",
+    )
+    turn_providers: Annotated[list[TurnProvider], NoDecode] = Field(
+        default_factory=list,
+        description='TURN providers as JSON: [{"name", "urls": ["turn:…?transport=udp", '
+        '"turn:…?transport=tcp", "turns:…"], "priority" (lower first), and "secret" '
+        '(time-limited credentials) or "username" + "credential"}]; turn-urls/turn-secret '
+        'stay a provider named "default".',
+    )
+    turn_ttl: float = Field(
+        DEFAULT_TTL,
+        ge=60,
+        le=7 * DAY,
+        description="Seconds a time-limited TURN credential stays valid.",
+    )
+    turn_check_interval: float = Field(
+        60.0,
+        ge=0,
+        description="Seconds between health checks (a real Allocate) of each TURN provider; "
+        "0 turns the checks off.",
+    )
+    turn_check_timeout: float = Field(
+        5.0, gt=0, le=60, description="Seconds one TURN health check may take."
+    )
     mesh_limit: int = Field(
         8, ge=0, description="Peers a browser connects to directly; more go via the server."
+    )
+    telemetry: bool = Field(
+        True,
+        description="Take clients' connection reports (path reached, time to connect, "
+        "failure reason, bytes per path, error kinds; no content or personal data) into "
+        "/metrics; off: the endpoint answers telemetry_off.",
+    )
+    telemetry_reports_per_minute: int = Field(
+        4, ge=1, le=600, description="Connection reports one participant may send per minute."
     )
 
     # -- PeerJS-compatible signaling (docs/peerjs.md) --
@@ -404,7 +441,7 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "allowed_origins", "turn_urls", "trusted_proxies", "peerjs_keys", mode="before"
+        "allowed_origins", "turn_urls", "stun_urls", "trusted_proxies", "peerjs_keys", mode="before"
     )
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
@@ -415,10 +452,31 @@ class Settings(BaseSettings):
             return [item.strip() for item in text.split(",") if item.strip()]
         return value
 
-    @field_validator("ice_servers", mode="before")
+    @field_validator("ice_servers", "turn_providers", mode="before")
     @classmethod
     def _json_list(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+        return value
+
+    @field_validator("stun_urls")
+    @classmethod
+    def _check_stun(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("stun:", "stuns:")):
+                raise ValueError(f"not a stun: or stuns: URL: {url!r}")
+        return value
+
+    @field_validator("turn_providers")
+    @classmethod
+    def _check_providers(cls, value: list[TurnProvider]) -> list[TurnProvider]:
+        check_unique_names(value)
+        if any(p.name == "default" for p in value):
+            raise ValueError('the name "default" is kept for turn-urls/turn-secret')
+        return value
 
     @field_validator("ice_servers")
     @classmethod
@@ -478,6 +536,16 @@ class Settings(BaseSettings):
         networks = tuple(ipaddress.ip_network(n, strict=False) for n in self.trusted_proxies)
         hops = self.trusted_proxy_hops or (1 if self.trust_proxy and not networks else 0)
         return ProxyTrust(hops=hops, networks=networks)
+
+    @property
+    def turn(self) -> list[TurnProvider]:
+        """Every TURN provider: ``turn_providers`` and the flat ``turn_urls``/``turn_secret``
+        (as the provider "default"), when both of those are given."""
+        providers = list(self.turn_providers)
+        if self.turn_urls and self.turn_secret is not None:
+            flat = TurnProvider(name="default", urls=self.turn_urls, secret=self.turn_secret)
+            providers.append(flat)
+        return providers
 
     @property
     def tls(self) -> bool:

@@ -88,6 +88,17 @@ def _common(s: Settings) -> list[Finding]:
                 "credential can guess it offline (openssl rand -hex 32 makes a good one)",
             )
         )
+    for provider in s.turn_providers:
+        secret = provider.secret.get_secret_value() if provider.secret else None
+        if secret is not None and len(secret) < MIN_TURN_SECRET:
+            found.append(
+                Finding(
+                    "error",
+                    "--turn-providers",
+                    f"the secret of {provider.name!r} is shorter than {MIN_TURN_SECRET} "
+                    "characters (openssl rand -hex 32 makes a good one)",
+                )
+            )
     token = s.secret.get_secret_value() if s.secret else None
     if token is not None and len(token) < MIN_TOKEN_SECRET:
         found.append(
@@ -180,7 +191,7 @@ def _internet(s: Settings) -> list[Finding]:
                 "nobody bypasses the proxy",
             )
         )
-    if not s.turn_urls:
+    if not s.turn and not s.turn_urls:  # URLs without a secret: an error above
         found.append(
             Finding(
                 "warning",

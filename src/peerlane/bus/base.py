@@ -59,3 +59,11 @@ class Bus(Protocol):
 
     def limiter(self, name: str, rate: float, burst: float) -> Limiter:
         """The limiter called ``name`` (one per purpose: room creation, joins, ...)."""
+
+    async def share_status(self, topic: str, name: str, value: str) -> None:
+        """Put one instance's latest finding about ``name`` (a TURN provider's health)
+        where every instance reads it; the newest write wins."""
+
+    async def statuses(self, topic: str) -> dict[str, str]:
+        """Every finding of ``topic`` shared so far, by name."""
+        ...

@@ -59,6 +59,7 @@ class MemoryBus:
         self._subscribers: defaultdict[str, set[MemorySubscription]] = defaultdict(set)
         self._peers: defaultdict[str, dict[str, p.PeerInfo]] = defaultdict(dict)
         self._limiters: dict[str, MemoryLimiter] = {}
+        self._statuses: defaultdict[str, dict[str, str]] = defaultdict(dict)
 
     async def start(self) -> None:
         return None
@@ -103,6 +104,12 @@ class MemoryBus:
 
     async def peers(self, room_id: str) -> list[p.PeerInfo]:
         return list(self._peers.get(room_id, {}).values())
+
+    async def share_status(self, topic: str, name: str, value: str) -> None:
+        self._statuses[topic][name] = value
+
+    async def statuses(self, topic: str) -> dict[str, str]:
+        return dict(self._statuses.get(topic, {}))
 
     def limiter(self, name: str, rate: float, burst: float) -> MemoryLimiter:
         if name not in self._limiters:

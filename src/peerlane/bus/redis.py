@@ -58,6 +58,10 @@ def _peers_key(room_id: str) -> str:
     return f"peerlane:peers:{room_id}"
 
 
+def _status_key(topic: str) -> str:
+    return f"peerlane:status:{topic}"
+
+
 def encode(event: RoomEvent) -> str:
     return json.dumps({"to": event.to, "exclude": event.exclude, "m": event.text})
 
@@ -256,6 +260,13 @@ class RedisBus:
                         await self.redis.hset(_peers_key(room_id), mapping=mapping)
             except (RedisError, OSError) as exc:  # down for now: try again next round
                 log.warning("bus.presence_refresh_failed", error=type(exc).__name__)
+
+    async def share_status(self, topic: str, name: str, value: str) -> None:
+        await self.redis.hset(_status_key(topic), name, value)
+
+    async def statuses(self, topic: str) -> dict[str, str]:
+        entries = await self.redis.hgetall(_status_key(topic))
+        return {str(name): str(value) for name, value in entries.items()}  # str already
 
     def limiter(self, name: str, rate: float, burst: float) -> RedisLimiter:
         return RedisLimiter(self, name, rate, burst)

@@ -29,6 +29,7 @@ from peerlane.server import (
     peerjs_http,
     room_files_api,
     shares_api,
+    telemetry_api,
     tus_api,
 )
 from peerlane.server import error_replies as replies
@@ -93,12 +94,18 @@ def create_app(
         if peerjs is not None:
             await peerjs.start()
         cleanup = asyncio.create_task(run_cleanup(services, sockets.connections), name="cleanup")
+        tasks = [cleanup]
+        interval = services.settings.turn_check_interval
+        if services.turn_health.providers and interval > 0:
+            checks = services.turn_health.run(interval)
+            tasks.append(asyncio.create_task(checks, name="turn-health"))
         try:
             yield
         finally:
-            cleanup.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await cleanup
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await sockets.drain()
             if peerjs is not None:
                 await peerjs.stop()
@@ -120,6 +127,7 @@ def create_app(
     app.include_router(tus_api.tus_router)
     app.include_router(shares_api.router)
     app.include_router(room_files_api.router)
+    app.include_router(telemetry_api.router)
     app.add_api_websocket_route("/api/rooms/{room_id}/ws", sockets.endpoint)
     if peerjs is not None:
         app.state.peerjs = peerjs
@@ -254,7 +262,11 @@ def add_operations(
             log.exception("readyz.failed")
             ready = False
         if ready and not connections.closing:
-            return JSONResponse({"status": "ready"})
+            # TURN health is detail only: an instance without TURN still serves chat.
+            detail: dict[str, object] = {"status": "ready"}
+            if services.turn_health.providers:
+                detail["turn"] = services.turn_health.detail()
+            return JSONResponse(detail)
         return replies.http_error(services.metrics, ErrorCode.UNAVAILABLE, status=503)
 
     @app.get("/metrics", include_in_schema=False)

@@ -110,8 +110,10 @@ async def download(
         raise GoneError(ErrorCode.SHARE_EXHAUSTED)
 
     async def stream() -> AsyncIterator[bytes]:
+        sent = svc.metrics.server_bytes.labels("download")
         async for chunk in svc.files.read_range(file.id, plan.span.start, plan.span.end):
             yield chunk
+            sent.inc(len(chunk))
         if plan.count_at == "end":
             # Every byte went to the connection: one whole download. Shielded: the
             # response may be torn down now (the client has it all), and a transaction

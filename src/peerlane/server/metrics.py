@@ -48,3 +48,43 @@ class Metrics:
             registry=r,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
+        # What the server carries itself, against what clients move peer to peer below.
+        self.server_bytes = Counter(
+            "peerlane_server_bytes",
+            "Bytes the server carried: upload (tus bodies in), download (files out), "
+            "websocket (frames out: relayed chat, signaling, presence)",
+            ["kind"],
+            registry=r,
+        )
+        # From client reports (POST /api/rooms/{id}/telemetry, core/telemetry.py).
+        self.client_attempts = Counter(
+            "peerlane_client_connect_attempts",
+            "Peer connection attempts clients reported, by client, path and outcome",
+            ["client", "path", "outcome"],
+            registry=r,
+        )
+        self.client_failures = Counter(
+            "peerlane_client_connect_failures",
+            "Failed peer connection attempts clients reported, by reason",
+            ["client", "reason"],
+            registry=r,
+        )
+        self.client_connect_seconds = Histogram(
+            "peerlane_client_connect_seconds",
+            "Time to connect clients reported, by path",
+            ["path"],
+            registry=r,
+            buckets=(0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60),
+        )
+        self.client_bytes = Counter(
+            "peerlane_client_bytes",
+            "Bytes clients reported moving, by path and direction",
+            ["path", "direction"],
+            registry=r,
+        )
+        self.client_error_kinds = Counter(
+            "peerlane_client_errors",
+            "Uncaught errors clients reported, by client and kind",
+            ["client", "kind"],
+            registry=r,
+        )

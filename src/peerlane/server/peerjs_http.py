@@ -92,9 +92,14 @@ def router(services: Services, sockets: PeerjsSockets) -> APIRouter:
         refusal = await limited(request)
         if refusal is not None:
             return refusal
-        secret = s.turn_secret.get_secret_value() if s.turn_secret else None
         servers = ice_servers(
-            s.ice_servers, s.turn_urls, secret, user=id or "peerjs", now=time.time()
+            s.ice_servers,
+            s.stun_urls,
+            s.turn,
+            user=id or "peerjs",
+            now=time.time(),
+            ttl=s.turn_ttl,
+            down=services.turn_health.down(),
         )
         body = {"iceServers": [server.model_dump(exclude_none=True) for server in servers]}
         return JSONResponse(body, headers=CORS)

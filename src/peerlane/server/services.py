@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from peerlane.bus.base import Bus, Limiter
 from peerlane.config import DAY, Settings
@@ -13,6 +13,7 @@ from peerlane.files.records import Quotas
 from peerlane.files.store import FileStore
 from peerlane.files.uploads import Uploads
 from peerlane.server.metrics import Metrics
+from peerlane.server.turn_health import TurnHealth
 from peerlane.storage.base import Store
 
 
@@ -34,6 +35,7 @@ class Limiters:
     uploads: Limiter  # creations per participant, per share and per IP
     upload_bytes: Limiter  # bytes started per IP per day
     share_bytes: Limiter  # bytes into the shares of one creator per day
+    telemetry: Limiter  # connection reports per participant
 
     @classmethod
     def from_settings(cls, s: Settings, bus: Bus) -> Limiters:
@@ -63,6 +65,11 @@ class Limiters:
             uploads=bus.limiter("uploads", s.uploads_per_hour / 3600, s.upload_burst),
             upload_bytes=bus.limiter("upload_bytes", per_ip / DAY, per_ip),
             share_bytes=bus.limiter("share_bytes", per_creator / DAY, per_creator),
+            telemetry=bus.limiter(
+                "telemetry",
+                s.telemetry_reports_per_minute / 60,
+                s.telemetry_reports_per_minute,
+            ),
         )
 
 
@@ -77,6 +84,16 @@ class Services:
     secret: bytes = b""
     clock: Callable[[], float] = time.time
     storage_quota: int | None = None  # in effect: configured, or derived at start
+    turn_health: TurnHealth = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.turn_health = TurnHealth(
+            self.settings.turn,
+            self.bus,
+            self.metrics,
+            clock=self.clock,
+            timeout=self.settings.turn_check_timeout,
+        )
 
     @property
     def uploads(self) -> Uploads:

@@ -303,6 +303,8 @@ async def patch(request: Request, svc: Services, file: StoredFile, share: Share 
     except Interrupted:
         # The client is gone (or went quiet); what arrived is saved. Nobody reads this.
         return replies.http_error(svc.metrics, ErrorCode.BAD_REQUEST, status=400, counted=False)
+    # The bytes this PATCH appended (a retried PATCH after a lost answer counts again).
+    svc.metrics.server_bytes.labels("upload").inc(max(done.offset - file.offset, 0))
     return Response(status_code=204, headers=tus.patch_headers(done.state))
 
 

@@ -45,6 +45,7 @@ class Connection:
         self._url_hello = hello
         self.services = services
         cfg = services.settings
+        self._sent_bytes = services.metrics.server_bytes.labels("websocket")
         participant = caller.participant
         identity = core.Identity(
             room_id=caller.room.id,
@@ -168,6 +169,7 @@ class Connection:
                     return
                 try:
                     await self.ws.send_text(out.text)
+                    self._sent_bytes.inc(len(out.text.encode()))
                 except WebSocketDisconnect:
                     # The client went away after the check (its close is in flight): there
                     # is no one left to send to. A normal end, as when the reader sees it.
@@ -215,10 +217,12 @@ class Connection:
             peers=peers,
             ice_servers=ice_servers(
                 cfg.ice_servers,
-                cfg.turn_urls,
-                cfg.turn_secret.get_secret_value() if cfg.turn_secret else None,
+                cfg.stun_urls,
+                cfg.turn,
                 user=ident.participant_id,
                 now=svc.clock(),
+                ttl=cfg.turn_ttl,
+                down=svc.turn_health.down(),
             ),
             read={p.id: p.last_read_seq for p in everyone if p.last_read_seq},
             resume_token=peer_ids.resume_token(
