@@ -196,7 +196,8 @@ def test_a_mouse_click_on_the_timeline_accept_works_after_the_phone_sheet_was_op
     """Seen by a user: at phone size the side sheet opened and closed, the window back to
     desktop size, then a mouse click on the timeline's Accept did nothing (Enter worked).
     The cause: a focused transfer showed its long name whole (wrapped), so pressing Accept
-    made the row taller and the list moved it between press and release."""
+    made the row taller and the list moved it between press and release (so any mouse
+    click on Accept of a long-named offer failed; the phone steps are the user's path)."""
     a = browsers.new("alice").page
     b = browsers.new("bob").page
     create_room_ui(a, server.base, "alice")
