@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from pydantic import SecretStr
+
 from peerlane.config import Settings
 
 Level = Literal["error", "warning"]
@@ -78,38 +80,36 @@ def _common(s: Settings) -> list[Finding]:
         )
     if s.turn_secret is not None and not s.turn_urls:
         found.append(Finding("warning", "--turn-urls", "a TURN secret without TURN URLs is unused"))
-    secret = s.turn_secret.get_secret_value() if s.turn_secret else None
-    if secret is not None and len(secret) < MIN_TURN_SECRET:
-        found.append(
-            Finding(
-                "error",
-                "--turn-secret",
-                f"shorter than {MIN_TURN_SECRET} characters: anyone holding one TURN "
-                "credential can guess it offline (openssl rand -hex 32 makes a good one)",
-            )
-        )
+    found += _too_short(
+        s.turn_secret,
+        MIN_TURN_SECRET,
+        "--turn-secret",
+        "anyone holding one TURN credential can guess it offline (openssl rand -hex 32 "
+        "makes a good one)",
+    )
     for provider in s.turn_providers:
-        secret = provider.secret.get_secret_value() if provider.secret else None
-        if secret is not None and len(secret) < MIN_TURN_SECRET:
-            found.append(
-                Finding(
-                    "error",
-                    "--turn-providers",
-                    f"the secret of {provider.name!r} is shorter than {MIN_TURN_SECRET} "
-                    "characters (openssl rand -hex 32 makes a good one)",
-                )
-            )
-    token = s.secret.get_secret_value() if s.secret else None
-    if token is not None and len(token) < MIN_TOKEN_SECRET:
-        found.append(
-            Finding(
-                "error",
-                "--secret",
-                f"shorter than {MIN_TOKEN_SECRET} characters: session tokens could be "
-                "forged (leave it unset to have one generated and kept in the database)",
-            )
+        found += _too_short(
+            provider.secret,
+            MIN_TURN_SECRET,
+            "--turn-providers",
+            f"the secret of {provider.name!r}: anyone holding one of its credentials can "
+            "guess it offline (openssl rand -hex 32 makes a good one)",
         )
+    found += _too_short(
+        s.secret,
+        MIN_TOKEN_SECRET,
+        "--secret",
+        "session tokens could be forged (leave it unset to have one generated and kept in "
+        "the database)",
+    )
     return found
+
+
+def _too_short(secret: SecretStr | None, minimum: int, option: str, risk: str) -> list[Finding]:
+    """An error if a secret that is set is shorter than ``minimum`` characters."""
+    if secret is None or len(secret.get_secret_value()) >= minimum:
+        return []
+    return [Finding("error", option, f"shorter than {minimum} characters: {risk}")]
 
 
 def _local(s: Settings) -> list[Finding]:

@@ -188,3 +188,44 @@ def test_screenshots_of_the_files_and_invite_panels_and_the_share_page(
     share.set_viewport_size(PHONE)
     assert_name_fits(chosen.locator(".file-name > .visually-hidden"), LONG_NAME)
     share.screenshot(path=artifacts / "share-page-phone.png")
+
+
+def test_a_mouse_click_on_the_timeline_accept_works_after_the_phone_sheet_was_opened_and_closed(
+    server, browsers, tmp_path: Path
+) -> None:
+    """Seen by a user: at phone size the side sheet opened and closed, the window back to
+    desktop size, then a mouse click on the timeline's Accept did nothing (Enter worked).
+    The cause: a focused transfer showed its long name whole (wrapped), so pressing Accept
+    made the row taller and the list moved it between press and release (so any mouse
+    click on Accept of a long-named offer failed; the phone steps are the user's path)."""
+    a = browsers.new("alice").page
+    b = browsers.new("bob").page
+    create_room_ui(a, server.base, "alice")
+    join_by_link_ui(b, invite_link(a), "bob")
+    expect(a.locator(f"{PEER}[data-path=direct]")).to_have_count(1, timeout=30_000)
+    path = tmp_path / LONG_NAME
+    random_file(path, 20_000)
+    (tid,) = offer_files_ui(b, [path])
+    row = timeline_row(a, tid)
+    expect(row.get_by_role("button", name="Accept")).to_be_visible()
+
+    a.set_viewport_size(PHONE)
+    toggle = a.locator(".side-toggle")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    a.locator(".side-close").click()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    a.set_viewport_size(DESKTOP)
+
+    # A real mouse click at the button's centre (no focus first, no keyboard).
+    accept = row.get_by_role("button", name="Accept")
+    expect(accept).to_be_visible()
+    box = accept.bounding_box()
+    assert box is not None
+    a.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # Pressing the button focused it; the row must not have grown (and moved away from the
+    # pointer) before the release, or the click lands elsewhere.
+    card = row.get_by_test_id("timeline-transfer")
+    expect(card).not_to_have_attribute("data-state", "offered", timeout=10_000)
+    wait_transfer(a, tid, "done")
+    expect(card).to_have_attribute("data-state", "done")

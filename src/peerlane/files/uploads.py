@@ -29,6 +29,7 @@ import errno
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
+from typing import NoReturn
 
 import structlog
 
@@ -80,6 +81,16 @@ class PatchRequest:
     offset: str | None
     content_length: int | None
     checksum: tus.Checksum | None
+
+    def check(self, state: tus.UploadState, now: float) -> int:
+        """Judge this PATCH against the upload's state (tus errors); its new offset."""
+        return tus.check_patch(
+            state,
+            content_type=self.content_type,
+            offset=self.offset,
+            content_length=self.content_length,
+            now=now,
+        )
 
 
 def storage_error(exc: OSError) -> PeerlaneError | OSError:
@@ -152,13 +163,7 @@ class Uploads:
         leased_at = asyncio.get_running_loop().time()
         file = await self._lock(file_id, owner, quotas)
         try:
-            tus.check_patch(
-                file.state,
-                content_type=request.content_type,
-                offset=request.offset,
-                content_length=request.content_length,
-                now=self.clock(),
-            )
+            request.check(file.state, self.clock())
             writing = await self._open(file)
         except BaseException:
             await self._unlock(file_id, owner)
@@ -332,16 +337,21 @@ class _Session:
         except ReserveReached:
             await self._keep()  # what reached the disk stays; resume once there is room
             raise
-        except OSError as exc:
-            await self._keep()
-            raise storage_error(exc) from exc
-        except NotFoundError:
-            await self._gone()
-            raise
+        except (OSError, NotFoundError) as exc:
+            await self._fail(exc)
         except BaseException:
             await self._release()
             raise
         return await self._end(too_long)
+
+    async def _fail(self, exc: OSError | NotFoundError) -> NoReturn:
+        """After a failed write or save: what reached the disk is kept for a resume (a full
+        disk says so), an upload deleted meanwhile is cleaned up; then the error goes on."""
+        if isinstance(exc, NotFoundError):
+            await self._gone()
+            raise exc
+        await self._keep()
+        raise storage_error(exc) from exc
 
     async def _receive(self, body: AsyncIterator[bytes]) -> bool:
         """Write the body; True if it went past the upload's length (the excess is
@@ -447,12 +457,8 @@ class _Session:
             if self.writer.position == self.file.length:
                 return await self._complete()
             await self._save(verified=True)
-        except OSError as exc:
-            await self._keep()
-            raise storage_error(exc) from exc
-        except NotFoundError:
-            await self._gone()
-            raise
+        except (OSError, NotFoundError) as exc:
+            await self._fail(exc)
         await self._release()
         if too_long:
             raise LimitError(ErrorCode.UPLOAD_LENGTH_EXCEEDED)

@@ -285,13 +285,7 @@ async def patch(request: Request, svc: Services, file: StoredFile, share: Share 
         checksum=tus.parse_checksum(headers.get("upload-checksum")),
     )
     # Judge the request before the lock and the body (cheap refusals, no waiting).
-    tus.check_patch(
-        file.state,
-        content_type=patch_request.content_type,
-        offset=patch_request.offset,
-        content_length=patch_request.content_length,
-        now=svc.clock(),
-    )
+    patch_request.check(file.state, svc.clock())
     try:
         done = await svc.uploads.patch(
             file.id,

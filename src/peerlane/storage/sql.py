@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     Row,
+    Table,
     and_,
     case,
     delete,
@@ -238,12 +239,8 @@ class SqlStore(FileSql):
 
     async def list_participants(self, room_id: str) -> list[Participant]:
         async with self._read() as conn:
-            result = await conn.execute(
-                select(participants)
-                .where(participants.c.room_id == room_id)
-                .order_by(participants.c.created_at, participants.c.id)
-            )
-            return [Participant(**row._asdict()) for row in result]
+            rows = await _rows_of_room(conn, participants, room_id)
+        return [Participant(**row._asdict()) for row in rows]
 
     async def set_last_read(self, participant_id: str, seq: int) -> None:
         async with self._write() as conn:
@@ -339,12 +336,8 @@ class SqlStore(FileSql):
 
     async def list_invites(self, room_id: str) -> list[Invite]:
         async with self._read() as conn:
-            result = await conn.execute(
-                select(invites)
-                .where(invites.c.room_id == room_id)
-                .order_by(invites.c.created_at, invites.c.id)
-            )
-            return [Invite(**row._asdict()) for row in result]
+            rows = await _rows_of_room(conn, invites, room_id)
+        return [Invite(**row._asdict()) for row in rows]
 
     async def update_invite(
         self,
@@ -399,24 +392,11 @@ class SqlStore(FileSql):
         body: str,
         now: float,
     ) -> tuple[StoredMessage, bool]:
-        if kind in CHANGE_KINDS:
-            # Rare next to chat, and it reads and changes its target: the generic path.
-            return await self._append_change(
-                room_id=room_id,
-                client_id=client_id,
-                sender_id=sender_id,
-                sender_name=sender_name,
-                kind=kind,
-                ref=ref,
-                body=body,
-                now=now,
-            )
-        if self._appender is not None:
+        if kind not in CHANGE_KINDS and self._appender is not None:
             request = AppendRequest(
                 room_id, client_id, sender_id, sender_name, kind, ref, body, now
             )
             return await self._appender.append(request)
-
         message = StoredMessage(
             room_id=room_id,
             seq=0,  # drawn when stored
@@ -428,6 +408,9 @@ class SqlStore(FileSql):
             ref=ref,
             body=body,
         )
+        if kind in CHANGE_KINDS:
+            # Rare next to chat, and it reads and changes its target: the generic path.
+            return await self._append_change(message)
         return await self._store_once(message)
 
     async def _store_once(
@@ -458,20 +441,11 @@ class SqlStore(FileSql):
                 raise
             return existing, True
 
-    async def _append_change(
-        self,
-        *,
-        room_id: str,
-        client_id: str,
-        sender_id: str,
-        sender_name: str,
-        kind: MessageKind,
-        ref: int | None,
-        body: str,
-        now: float,
-    ) -> tuple[StoredMessage, bool]:
+    async def _append_change(self, change: StoredMessage) -> tuple[StoredMessage, bool]:
         """Store an edit or a delete and apply it to its target, in one transaction (a
         resend was applied once already: it gets the stored change back)."""
+        room_id, sender_id, kind, ref = change.room_id, change.sender_id, change.kind, change.ref
+        body, now = change.body, change.ts
 
         async def apply(conn: AsyncConnection) -> None:
             # After the room's row lock (_store_once): it orders this change after any
@@ -491,27 +465,17 @@ class SqlStore(FileSql):
                     )
                     .values(body=DELETED_BODY)
                 )
-                change: dict[str, Any] = {"body": DELETED_BODY, "deleted_at": now}
+                values: dict[str, Any] = {"body": DELETED_BODY, "deleted_at": now}
             else:
-                change = {"body": body, "edited_at": now}
+                values = {"body": body, "edited_at": now}
             await conn.execute(
                 update(messages)
                 .where(messages.c.room_id == room_id, messages.c.seq == ref)
-                .values(**change)
+                .values(**values)
             )
 
-        message = StoredMessage(
-            room_id=room_id,
-            seq=0,  # drawn when stored
-            client_id=client_id,
-            sender_id=sender_id,
-            sender_name=sender_name,
-            ts=now,
-            kind=kind,
-            ref=ref,
-            body=DELETED_BODY if kind == "delete" else body,
-        )
-        return await self._store_once(message, apply)
+        stored = replace(change, body=DELETED_BODY) if kind == "delete" else change
+        return await self._store_once(stored, apply)
 
     async def messages_after(self, room_id: str, after: int, limit: int) -> list[StoredMessage]:
         async with self._read() as conn:
@@ -683,6 +647,14 @@ async def _message_at(conn: AsyncConnection, room_id: str, seq: int) -> StoredMe
     )
     row = result.one_or_none()
     return None if row is None else StoredMessage(**row._asdict())
+
+
+async def _rows_of_room(conn: AsyncConnection, table: Table, room_id: str) -> Sequence[Row[Any]]:
+    """A room's rows of ``table``, oldest first (ties in a stable order)."""
+    result = await conn.execute(
+        select(table).where(table.c.room_id == room_id).order_by(table.c.created_at, table.c.id)
+    )
+    return result.all()
 
 
 async def _count_participants(conn: AsyncConnection, room_id: str) -> int:

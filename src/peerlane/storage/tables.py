@@ -35,6 +35,21 @@ NAMING = {
 
 metadata = MetaData(naming_convention=NAMING)
 
+
+def _belongs_to(
+    name: str, parent: str, *, nullable: bool = False, index: bool = True
+) -> Column[str]:
+    """A column holding the id of the ``parent`` row this row belongs to: deleting the
+    parent deletes this row with it (every such link in the schema works this way)."""
+    return Column(
+        name,
+        String,
+        ForeignKey(f"{parent}.id", ondelete="CASCADE"),
+        nullable=nullable,
+        index=index,
+    )
+
+
 # Server-wide settings that must agree across instances (e.g. the signing secret).
 meta = Table(
     "meta",
@@ -63,13 +78,7 @@ participants = Table(
     "participants",
     metadata,
     Column("id", String, primary_key=True),
-    Column(
-        "room_id",
-        String,
-        ForeignKey("rooms.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _belongs_to("room_id", "rooms"),
     Column("name", String, nullable=False),
     Column("role", String, nullable=False),
     Column("created_at", Double, nullable=False),
@@ -80,13 +89,7 @@ invites = Table(
     "invites",
     metadata,
     Column("id", String, primary_key=True),
-    Column(
-        "room_id",
-        String,
-        ForeignKey("rooms.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _belongs_to("room_id", "rooms"),
     # Hashes of the link token and of the code's words (revision 0003; see
     # core.invite_secrets): the secrets themselves are never stored.
     Column("token_hash", String, nullable=False),
@@ -108,7 +111,7 @@ invites = Table(
 messages = Table(
     "messages",
     metadata,
-    Column("room_id", String, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    _belongs_to("room_id", "rooms", index=False),  # the primary key leads with it
     Column("seq", BigInteger, nullable=False),
     Column("client_id", String, nullable=False),
     Column("sender_id", String, nullable=False),
@@ -136,13 +139,7 @@ sessions = Table(
     "sessions",
     metadata,
     Column("id", String, primary_key=True),
-    Column(
-        "participant_id",
-        String,
-        ForeignKey("participants.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _belongs_to("participant_id", "participants"),
     Column("room_id", String, nullable=False),
     Column("created_at", Double, nullable=False),
     Column("expires_at", Double, nullable=False, index=True),
@@ -172,12 +169,8 @@ files = Table(
     "files",
     metadata,
     Column("id", String, primary_key=True),
-    Column(
-        "room_id", String, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=True, index=True
-    ),
-    Column(
-        "share_id", String, ForeignKey("shares.id", ondelete="CASCADE"), nullable=True, index=True
-    ),
+    _belongs_to("room_id", "rooms", nullable=True),
+    _belongs_to("share_id", "shares", nullable=True),
     Column("sender_id", String, nullable=True),
     Column("recipient_id", String, nullable=True),
     Column("name", String, nullable=False),
@@ -207,7 +200,7 @@ files = Table(
 file_blocks = Table(
     "file_blocks",
     metadata,
-    Column("file_id", String, ForeignKey("files.id", ondelete="CASCADE"), nullable=False),
+    _belongs_to("file_id", "files", index=False),  # the primary key leads with it
     Column("first_block", Integer, nullable=False),
     Column("hashes", LargeBinary, nullable=False),
     PrimaryKeyConstraint("file_id", "first_block"),

@@ -312,23 +312,8 @@ export class MessageLog {
     if (msg.kind === "edit" || msg.kind === "delete") return null; // only the server's word changes a message
     if (this.get(msg.sender, msg.id)) return null;
     const { id, sender, sender_name, hlc, kind, body } = msg;
-    const ref = msg.ref ?? null;
-    /** @type {ChatMessage} */
-    const m = {
-      id,
-      seq: null,
-      hlc,
-      sender,
-      sender_name,
-      ts: null,
-      kind,
-      ref,
-      body,
-      state: sender === me ? "sending" : "delivered",
-      reactions: new Map(),
-    };
-    this.add(m);
-    return m;
+    const state = sender === me ? "sending" : "delivered";
+    return this.addUnnumbered({ id, hlc, sender, sender_name, ts: null, kind, ref: msg.ref ?? null, body, state });
   }
 
   /**
@@ -338,20 +323,17 @@ export class MessageLog {
    */
   fromOutbox(item) {
     const { id, hlc, sender, sender_name, kind, ref, body, created_at } = item;
+    return this.addUnnumbered({ id, hlc, sender, sender_name, ts: created_at, kind, ref, body, state: "sending" });
+  }
+
+  /**
+   * Add a message the server has not numbered yet (no seq, no reactions so far).
+   * @param {Pick<ChatMessage, "id" | "hlc" | "sender" | "sender_name" | "ts" | "kind" | "ref" | "body" | "state">} fields
+   * @returns {ChatMessage}
+   */
+  addUnnumbered(fields) {
     /** @type {ChatMessage} */
-    const m = {
-      id,
-      seq: null,
-      hlc,
-      sender,
-      sender_name,
-      ts: created_at,
-      kind,
-      ref,
-      body,
-      state: "sending",
-      reactions: new Map(),
-    };
+    const m = { ...fields, seq: null, reactions: new Map() };
     this.add(m);
     return m;
   }

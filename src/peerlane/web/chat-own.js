@@ -67,10 +67,8 @@ export class OwnMessages {
     const me = this._host.me();
     const hlc = this._host.hlc();
     if (!me || !hlc) throw new Error("ChatRoom.start() has not completed");
-    /** @type {ChatMessage} */
-    const m = {
+    const m = this._host.log.addUnnumbered({
       id: this._host.newId(),
-      seq: null,
       hlc: hlc.now(),
       sender: me.participant_id,
       sender_name: me.name,
@@ -79,9 +77,7 @@ export class OwnMessages {
       ref,
       body,
       state: "sending",
-      reactions: new Map(),
-    };
-    this._host.log.add(m);
+    });
     this._host.outbox.send(m);
     return m;
   }

@@ -60,7 +60,7 @@ export class Composer extends HTMLElement {
   });
 
   #lengthText = h("span", { class: "composer-length-text" });
-  #asFile = h("button", { type: "button", class: "as-file-btn", hidden: true, text: "Send as a file" });
+  #asFile = h("button", { type: "button", class: "btn as-file-btn", hidden: true, text: "Send as a file" });
   /** Near or over the limit: what the box holds and what may be done; live, so it is read out. */
   #length = h("p", { id: "composer-length", class: "composer-length", "aria-live": "polite", hidden: true }, [
     this.#lengthText,

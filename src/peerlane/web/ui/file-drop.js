@@ -160,19 +160,17 @@ export function attachDrop(zone, { text, onFiles, enabled = () => true }) {
     depth = 0;
     show(false);
   };
-  zone.addEventListener("dragenter", enter);
-  zone.addEventListener("dragover", over);
-  zone.addEventListener("dragleave", leave);
-  zone.addEventListener("drop", drop);
-  window.addEventListener("dragend", reset);
-  window.addEventListener("blur", reset);
+  // One signal removes every listener at once: no second list to keep in step.
+  const listening = new AbortController();
+  const { signal } = listening;
+  zone.addEventListener("dragenter", enter, { signal });
+  zone.addEventListener("dragover", over, { signal });
+  zone.addEventListener("dragleave", leave, { signal });
+  zone.addEventListener("drop", drop, { signal });
+  window.addEventListener("dragend", reset, { signal });
+  window.addEventListener("blur", reset, { signal });
   return () => {
-    zone.removeEventListener("dragenter", enter);
-    zone.removeEventListener("dragover", over);
-    zone.removeEventListener("dragleave", leave);
-    zone.removeEventListener("drop", drop);
-    window.removeEventListener("dragend", reset);
-    window.removeEventListener("blur", reset);
+    listening.abort();
     overlay.remove();
     zone.classList.remove("drop-zone", "dragging");
   };

@@ -13,6 +13,22 @@ import { bestInvite, expiryText, introText, inviteList, ownerActions, sameInvite
 /** @typedef {import("./invite-views.js").InviteView} InviteView */
 
 const DAY_S = 86_400;
+const OLD_LINK = "This older invite's link cannot be shown again; make a new invite to share.";
+
+/**
+ * A label and the value it names (the invite's link or code), tied for screen readers.
+ * @param {string} kind  class and test id of the value; its label's id is `${kind}-label`
+ * @param {string} label
+ * @param {string} text
+ * @returns {HTMLElement[]}
+ */
+function labelledValue(kind, label, text) {
+  const labelId = `${kind}-label`;
+  return [
+    h("p", { class: "field-label", id: labelId, text: label }),
+    h("p", { class: kind, "data-testid": kind, "aria-labelledby": labelId, text }),
+  ];
+}
 
 export class InvitePanel extends HTMLElement {
   /** @type {RoomLike | null} */
@@ -168,21 +184,9 @@ export class InvitePanel extends HTMLElement {
     this.#qr.fill(qr, inv);
 
     append(body, [
-      h("p", { class: "field-label", id: "invite-link-label", text: "Invite link" }),
-      h("p", {
-        class: "invite-link",
-        "data-testid": "invite-link",
-        "aria-labelledby": "invite-link-label",
-        text: inv.link ?? "This older invite's link cannot be shown again; make a new invite to share.",
-      }),
+      ...labelledValue("invite-link", "Invite link", inv.link ?? OLD_LINK),
       inv.link ? linkActions : null,
-      h("p", { class: "field-label", id: "invite-code-label", text: "Room code" }),
-      h("p", {
-        class: "invite-code",
-        "data-testid": "invite-code",
-        "aria-labelledby": "invite-code-label",
-        text: inv.code ?? "—",
-      }),
+      ...labelledValue("invite-code", "Room code", inv.code ?? "—"),
       inv.code ? null : h("p", { class: "muted small", text: "The code was retired; the link still works." }),
       h("div", { class: "invite-grid" }, [
         qr,
