@@ -164,3 +164,17 @@ def test_join_input_reads_links_and_codes() -> None:
     assert (code.server, code.code) == (None, "7-amber-falcon")
     for bad in ("", "hello", "https://chat.example.org/join", "ftp://x/join#t", "7"):
         assert parse_join_input(bad) is None
+
+
+def test_live_presence_joins_and_leaves_once() -> None:
+    client = cc.ChatClient()
+    connect(client)
+
+    def presence(event: str, peer_id: str) -> list[tuple[str, str]]:
+        frame = json.dumps({"type": "presence", "event": event, "peer": peer(peer_id)})
+        events = client.received(frame)
+        return [(e.event, e.peer.peer_id) for e in events if isinstance(e, cc.PresenceChange)]
+
+    assert presence("joined", "cy000001") == [("joined", "cy000001")]
+    assert presence("left", "cy000001") == [("left", "cy000001")]
+    assert presence("left", "cy000001") == []  # never known (or already gone)
