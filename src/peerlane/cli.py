@@ -225,8 +225,10 @@ def _register_peer_commands() -> None:
     """The terminal peer's commands live in their own modules (cli_*.py)."""
     from peerlane.cli_chat import chat_command
     from peerlane.cli_config_cmd import config_app
+    from peerlane.cli_doctor import doctor_command
 
     app.command("chat")(chat_command)
+    app.command("doctor")(doctor_command)
     app.add_typer(config_app, name="config")
 
 

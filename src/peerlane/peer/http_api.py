@@ -108,3 +108,31 @@ async def create_room(server: str, display_name: str) -> Membership:
         _request, server, "POST", "/api/rooms", {"display_name": display_name, "session": "bearer"}
     )
     return _membership(server, body)
+
+
+async def delete_room(member: Membership) -> None:
+    """Delete a room its owner made (``peerlane doctor``'s probe room)."""
+
+    def call() -> None:
+        request = urllib.request.Request(  # noqa: S310 (member.server is http(s))
+            f"{member.server}/api/rooms/{member.room_id}", method="DELETE", headers=member.auth
+        )
+        with urllib.request.urlopen(request, timeout=TIMEOUT):  # noqa: S310
+            pass
+
+    await asyncio.to_thread(call)
+
+
+async def reachable(server: str) -> tuple[bool, str]:
+    """Whether ``GET /healthz`` answers 200; a detail in words."""
+
+    def call() -> tuple[bool, str]:
+        try:
+            with urllib.request.urlopen(f"{server}/healthz", timeout=TIMEOUT) as r:  # noqa: S310
+                return r.status == 200, f"{server} answers (HTTP {r.status})"
+        except urllib.error.HTTPError as exc:
+            return False, f"{server} answers HTTP {exc.code} to /healthz"
+        except (urllib.error.URLError, OSError) as exc:
+            return False, f"{server} cannot be reached ({getattr(exc, 'reason', exc)})"
+
+    return await asyncio.to_thread(call)
