@@ -52,8 +52,8 @@ def test_ice_urls(url: str, want: tuple[str, str, int, str]) -> None:
 
 
 def test_ice_url_labels_and_refusals() -> None:
-    assert sp.parse_ice_url("turns:t.example").label == "TURN TLS t.example:5349"  # type: ignore[union-attr]
-    assert sp.parse_ice_url("stun:s:1").label == "STUN UDP s:1"  # type: ignore[union-attr]
+    assert sp.parse_ice_url("turns:t.example").label == "TURN TLS t.example:5349"
+    assert sp.parse_ice_url("stun:s:1").label == "STUN UDP s:1"
     for bad in ("http://x", "stun:", "turn::3478", "turn:h:port", "turn:h:0", "turn:h:70000"):
         assert sp.parse_ice_url(bad) is None, bad
 
