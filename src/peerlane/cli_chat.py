@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -112,6 +113,17 @@ async def _stdin_lines() -> AsyncIterator[str]:
         yield line.decode(errors="replace").rstrip("\r\n")
 
 
+# Terminal control characters (C0 but tab and newline, DEL, C1: an ESC or CSI can clear
+# the screen, move the cursor or retitle the window) and the bidi overrides that can make
+# text read backwards: what other people write is shown, never obeyed by the terminal.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Someone else's text made safe for a terminal; continuation lines indented."""
+    return _UNSAFE.sub("\ufffd", text).replace("\n", "\n    ")
+
+
 def _clock(ts: float) -> str:
     return datetime.fromtimestamp(ts).strftime("%H:%M:%S")  # the reader's local time
 
@@ -134,7 +146,7 @@ def _text_printer(out: TextIO, *, send_only: bool) -> Show:
     def show(event: cc.Event) -> None:
         line: str | None = None
         if isinstance(event, cc.Refused):
-            print(f"! {event.message}", file=sys.stderr, flush=True)
+            print(f"! {printable(event.message)}", file=sys.stderr, flush=True)
             return
         if send_only:
             return
@@ -144,12 +156,13 @@ def _text_printer(out: TextIO, *, send_only: bool) -> Show:
                 line = "* connected again"
             else:
                 here = ", ".join(sorted({peer.name for peer in w.peers})) or "nobody else yet"
-                line = f"* in {w.room_name or 'the room'} as {w.name} (here: {here})"
+                room = w.room_name or "the room"
+                line = printable(f"* in {room} as {w.name} (here: {here})")
         elif isinstance(event, cc.Shown):
             m = event.message
-            line = f"[{_clock(m.ts)}] {m.sender_name}: {_body_text(m)}"
+            line = f"[{_clock(m.ts)}] {printable(m.sender_name)}: {printable(_body_text(m))}"
         elif isinstance(event, cc.PresenceChange):
-            line = f"* {event.peer.name} {event.event}"
+            line = f"* {printable(event.peer.name)} {event.event}"
         if line is not None:
             print(line, file=out, flush=True)
 
@@ -184,6 +197,7 @@ def _json_printer(out: TextIO) -> Show:
             record = {"event": "synced", "latest_seq": event.latest_seq}
         else:
             return
-        print(json.dumps(record, ensure_ascii=False), file=out, flush=True)
+        # ASCII: json escapes C0 controls but not C1 ones (a CSI), which a terminal obeys.
+        print(json.dumps(record), file=out, flush=True)
 
     return show
