@@ -264,6 +264,20 @@ def deploy_init(
         typer.echo(f"made a self-signed certificate in {tls_dir}; replace it with a real one")
 
 
+def _register_peer_commands() -> None:
+    """The terminal peer's commands live in their own modules (cli_*.py)."""
+    from peerlane.cli_chat import chat_command
+    from peerlane.cli_config_cmd import config_app
+    from peerlane.cli_doctor import doctor_command
+
+    app.command("chat")(chat_command)
+    app.command("doctor")(doctor_command)
+    app.add_typer(config_app, name="config")
+
+
+_register_peer_commands()
+
+
 @app.command("version")
 def version() -> None:
     """Print the version."""

@@ -1,0 +1,203 @@
+"""``peerlane chat``: a room's chat in the terminal, beside browser participants."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import os
+import re
+import stat
+import sys
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any, TextIO
+
+import typer
+
+from peerlane.core import chat_client as cc
+from peerlane.core.join_input import parse_join_input
+from peerlane.peer import EXIT_INTERRUPTED, EXIT_USAGE, PeerError
+
+Show = Callable[[cc.Event], None]
+
+EXAMPLES = """
+Examples:
+
+  peerlane chat https://chat.example.org/join#Qm9v...     join by the invite link
+
+  peerlane chat 7-amber-falcon --server https://chat.example.org
+
+  echo "build 1234 is green" | peerlane chat 7-amber-falcon --send-only
+
+  peerlane chat 7-amber-falcon --json | jq .            one JSON object per event
+
+Type a line and press Enter to send it; Ctrl-D (end of input) or Ctrl-C leaves.
+"""
+
+
+def chat_command(
+    invite: str = typer.Argument(..., help="The invite link, or the short code (7-amber-falcon)."),
+    server: str | None = typer.Option(
+        None,
+        "--server",
+        help="The server for a short code "
+        "(else PEERLANE_SERVER, else `peerlane config set server`).",
+    ),
+    name: str | None = typer.Option(
+        None,
+        "--name",
+        help="Your name in the room (default: `peerlane config set name`, else your login).",
+    ),
+    send_only: bool = typer.Option(
+        False,
+        "--send-only",
+        help="Send each line of standard input, wait until all are stored, exit.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per event."),
+) -> None:
+    """Chat in a room from the terminal: messages with sender and time, who joins and leaves."""
+    try:
+        asyncio.run(_chat(invite, server, name, send_only=send_only, as_json=as_json))
+    except PeerError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+chat_command.__doc__ = (chat_command.__doc__ or "") + "\n" + EXAMPLES
+
+
+async def _chat(
+    invite: str, server: str | None, name: str | None, *, send_only: bool, as_json: bool
+) -> None:
+    from peerlane.peer import cli_config, http_api
+    from peerlane.peer.room_socket import RoomChat
+
+    how = parse_join_input(invite)
+    if how is None:
+        raise PeerError(
+            f"{invite!r} is neither an invite link nor a room code; "
+            "give the link (https://…/join#…) or the code (like 7-amber-falcon).",
+            EXIT_USAGE,
+        )
+    base = how.server or cli_config.server_url(server)
+    if base is None:
+        raise PeerError(
+            "Which server? Give --server URL, set PEERLANE_SERVER, "
+            "or run `peerlane config set server URL` once.",
+            EXIT_USAGE,
+        )
+    display = name or cli_config.load().get("name") or getpass.getuser()
+    member = await http_api.join(base, how, display)
+    out = sys.stdout
+    show = _json_printer(out) if as_json else _text_printer(out, send_only=send_only)
+    await RoomChat(member, show).run(_stdin_lines())
+
+
+async def _stdin_lines() -> AsyncIterator[str]:
+    """Standard input, line by line, without blocking the event loop (a terminal, a pipe
+    or a file)."""
+    stdin = sys.stdin
+    mode = os.fstat(stdin.fileno()).st_mode
+    # A pipe transport takes pipes, sockets and terminals; a file or /dev/null is read whole.
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stdin.isatty()):
+        for line in await asyncio.to_thread(stdin.readlines):
+            yield line.rstrip("\n")
+        return
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+    while line := await reader.readline():
+        yield line.decode(errors="replace").rstrip("\r\n")
+
+
+# Terminal control characters (C0 but tab and newline, DEL, C1: an ESC or CSI can clear
+# the screen, move the cursor or retitle the window) and the bidi overrides that can make
+# text read backwards: what other people write is shown, never obeyed by the terminal.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Someone else's text made safe for a terminal; continuation lines indented."""
+    return _UNSAFE.sub("\ufffd", text).replace("\n", "\n    ")
+
+
+def _clock(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%H:%M:%S")  # the reader's local time
+
+
+def _body_text(m: Any) -> str:
+    body = m.body
+    if m.kind == "text":
+        return body if isinstance(body, str) else json.dumps(body)
+    if m.kind == "reaction":
+        return f"reacted {body} to #{m.ref}"
+    if m.kind == "edit":
+        return f"edited #{m.ref}: {body if isinstance(body, str) else json.dumps(body)}"
+    if m.kind == "delete":
+        return f"deleted #{m.ref}"
+    name = body.get("name") if isinstance(body, dict) else None
+    return f"offered a file: {name}" if name else "offered a file"
+
+
+def _text_printer(out: TextIO, *, send_only: bool) -> Show:
+    def show(event: cc.Event) -> None:
+        line: str | None = None
+        if isinstance(event, cc.Refused):
+            print(f"! {printable(event.message)}", file=sys.stderr, flush=True)
+            return
+        if send_only:
+            return
+        if isinstance(event, cc.Connected):
+            w = event.welcome
+            if event.again:
+                line = "* connected again"
+            else:
+                here = ", ".join(sorted({peer.name for peer in w.peers})) or "nobody else yet"
+                room = w.room_name or "the room"
+                line = printable(f"* in {room} as {w.name} (here: {here})")
+        elif isinstance(event, cc.Shown):
+            m = event.message
+            line = f"[{_clock(m.ts)}] {printable(m.sender_name)}: {printable(_body_text(m))}"
+        elif isinstance(event, cc.PresenceChange):
+            line = f"* {printable(event.peer.name)} {event.event}"
+        if line is not None:
+            print(line, file=out, flush=True)
+
+    return show
+
+
+def _json_printer(out: TextIO) -> Show:
+    def show(event: cc.Event) -> None:
+        record: dict[str, Any]
+        if isinstance(event, cc.Connected):
+            w = event.welcome
+            record = {
+                "event": "connected",
+                "again": event.again,
+                "room_id": w.room_id,
+                "peer_id": w.peer_id,
+                "participant_id": w.participant_id,
+                "name": w.name,
+                "peers": [peer.model_dump() for peer in w.peers],
+            }
+        elif isinstance(event, cc.Shown):
+            record = {"event": "message", "own": event.own, **event.message.model_dump()}
+            record.pop("type")
+        elif isinstance(event, cc.PresenceChange):
+            record = {"event": event.event, "peer": event.peer.model_dump()}
+        elif isinstance(event, cc.Acked):
+            record = {"event": "ack", "id": event.id, "seq": event.seq}
+        elif isinstance(event, cc.Refused):
+            record = {"event": "error", "code": event.code, "message": event.message}
+            record |= {"ref": event.ref, "retry": event.retry}
+        elif isinstance(event, cc.Synced):
+            record = {"event": "synced", "latest_seq": event.latest_seq}
+        else:
+            return
+        # ASCII: json escapes C0 controls but not C1 ones (a CSI), which a terminal obeys.
+        print(json.dumps(record), file=out, flush=True)
+
+    return show

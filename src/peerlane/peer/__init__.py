@@ -1,0 +1,25 @@
+"""The terminal peer: what ``peerlane chat`` (and, later, send / receive) drive.
+
+``http_api`` joins rooms over the HTTP API, ``room_socket`` runs a room WebSocket with
+:class:`peerlane.core.chat_client.ChatClient`, ``cli_config`` finds the server to use.
+Errors a person sees are :class:`PeerError`: a sentence with a next step and an exit code.
+"""
+
+from __future__ import annotations
+
+
+class PeerError(Exception):
+    """A failure told to the person as one sentence with a next step."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# Exit codes (docs/cli.md): 0 done, 1 failed, 2 bad usage, 3 invite refused or session
+# ended, 4 server unreachable, 130 interrupted (Ctrl-C).
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_UNREACHABLE = 4
+EXIT_INTERRUPTED = 130

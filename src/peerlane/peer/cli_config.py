@@ -1,0 +1,61 @@
+"""Which server the CLI talks to: ``--server``, then ``PEERLANE_SERVER``, then the config
+file that ``peerlane config set server URL`` writes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from peerlane.peer import EXIT_USAGE, PeerError
+
+KEYS = ("server", "name")
+
+
+def config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "peerlane" / "cli.json"
+
+
+def load() -> dict[str, str]:
+    try:
+        data = json.loads(config_path().read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise PeerError(
+            f"The config file {config_path()} cannot be read; fix or delete it.", EXIT_USAGE
+        ) from exc
+    return {k: str(v) for k, v in data.items() if k in KEYS} if isinstance(data, dict) else {}
+
+
+def save(key: str, value: str) -> Path:
+    if key not in KEYS:
+        raise PeerError(
+            f"Unknown setting {key!r}; the settings are: {', '.join(KEYS)}.", EXIT_USAGE
+        )
+    if key == "server":
+        value = check_server(value)
+    data = load()
+    data[key] = value
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def check_server(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise PeerError(
+            f"{url!r} is not a server address; give one like https://chat.example.org.",
+            EXIT_USAGE,
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def server_url(option: str | None) -> str | None:
+    """The server chosen by option, environment or config file; None when none is."""
+    chosen = option or os.environ.get("PEERLANE_SERVER") or load().get("server")
+    return check_server(chosen) if chosen else None

@@ -1,0 +1,134 @@
+"""The room WebSocket for the terminal: connects, feeds :class:`ChatClient`, reconnects.
+
+The driver of :mod:`peerlane.core.chat_client`: it owns the socket, the backoff between
+reconnects, the retry timer of rate-limited messages and the person's typed lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from peerlane.core import chat_client as cc
+from peerlane.core import protocol as p
+from peerlane.peer import EXIT_REFUSED, EXIT_UNREACHABLE, PeerError
+from peerlane.peer.http_api import Membership
+
+BACKOFF_MIN = 0.25
+BACKOFF_MAX = 15.0
+RETRY_REFUSED_S = 2.0  # a rate-limited message is sent again after this
+# How long reconnects may keep failing before giving up (a server gone for good).
+GIVE_UP_AFTER_S = 300.0
+
+Show = Callable[[cc.Event], None]
+
+
+class RoomChat:
+    def __init__(self, member: Membership, show: Show, client: cc.ChatClient | None = None):
+        self.member = member
+        self.show = show
+        self.client = client or cc.ChatClient()
+        self.ws: ClientConnection | None = None
+        self._input_done = asyncio.Event()
+        self._idle = asyncio.Event()  # input ended and nothing waits for an ack
+
+    async def run(self, lines: AsyncIterator[str] | None) -> None:
+        """Chat until the input ends and every line sent is stored (or forever without
+        input); a fatal close or a server gone for good raises :class:`PeerError`."""
+        reader = asyncio.create_task(self._read(lines))
+        connection = asyncio.create_task(self._connect_loop())
+        idle = asyncio.create_task(self._idle.wait())
+        try:
+            done, _ = await asyncio.wait({connection, idle}, return_when=asyncio.FIRST_COMPLETED)
+            if connection in done:
+                connection.result()  # its PeerError
+        finally:
+            for task in (reader, connection, idle):
+                task.cancel()
+            await asyncio.gather(reader, connection, idle, return_exceptions=True)
+
+    def type_line(self, text: str) -> None:
+        self._emit(self.client.compose(uuid.uuid4().hex, text))
+
+    async def _read(self, lines: AsyncIterator[str] | None) -> None:
+        if lines is None:
+            return  # no input: the chat only shows (runs until Ctrl-C)
+        async for line in lines:
+            if line.strip():
+                self.type_line(line)
+        self._input_done.set()
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        if self._input_done.is_set() and not self.client.pending:
+            self._idle.set()
+
+    async def _connect_loop(self) -> None:
+        backoff = BACKOFF_MIN
+        failing_since: float | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            code: int | None = None
+            try:
+                async with connect(
+                    self.member.ws_url,
+                    additional_headers=self.member.auth,
+                    open_timeout=15,
+                    max_size=None,
+                ) as ws:
+                    self.ws = ws
+                    await ws.send(self.client.hello().model_dump_json(exclude_none=True))
+                    async for raw in ws:
+                        failing_since, backoff = None, BACKOFF_MIN
+                        self._emit(self.client.received(raw))
+            except ConnectionClosed as exc:
+                code = exc.rcvd.code if exc.rcvd is not None else None
+            except InvalidStatus as exc:
+                if exc.response.status_code in (401, 403, 404):
+                    raise PeerError(cc.close_reason(4401), EXIT_REFUSED) from exc
+            except (InvalidHandshake, OSError, TimeoutError):
+                pass
+            else:
+                code = ws.close_code
+            finally:
+                self.ws = None
+            if not self.client.disconnected(code):
+                raise PeerError(cc.close_reason(code), EXIT_REFUSED)
+            now = loop.time()
+            failing_since = failing_since or now
+            if now - failing_since > GIVE_UP_AFTER_S:
+                raise PeerError(
+                    f"Lost the connection to {self.member.server} and could not get it back; "
+                    "check your network and run the command again.",
+                    EXIT_UNREACHABLE,
+                )
+            # The browser's reconnect backoff: doubling, with jitter, capped.
+            await asyncio.sleep(backoff * (0.5 + random.random()))
+            backoff = min(BACKOFF_MAX, backoff * 2)
+
+    def _emit(self, events: list[cc.Event]) -> None:
+        for event in events:
+            if isinstance(event, cc.Out):
+                self._send(event.frame)
+                continue
+            if isinstance(event, cc.Refused) and event.retry and event.ref:
+                asyncio.get_running_loop().call_later(RETRY_REFUSED_S, self._retry, event.ref)
+            self.show(event)
+        self._check_idle()
+
+    def _retry(self, client_id: str) -> None:
+        self._emit(self.client.retry(client_id))
+
+    def _send(self, frame: p.Hello | p.Chat) -> None:
+        ws = self.ws
+        if ws is None:
+            return  # not connected: the message stays pending and goes after the next synced
+        text = frame.model_dump_json(exclude_none=True)
+        task = asyncio.ensure_future(ws.send(text))
+        # A send on a socket that just broke fails; the reconnect resends what is pending.
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())

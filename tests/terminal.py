@@ -1,0 +1,68 @@
+"""A command run in a pseudo-terminal (stdlib pty), for the CLI's interactive side: what
+it prints is read as a person would see it, lines are typed as a person would type them."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from support import TIMEOUT
+
+
+class Terminal:
+    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "peerlane", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,  # the pty becomes its controlling terminal: Ctrl-C works
+        )
+        os.close(slave)
+        self.output = ""
+
+    def type(self, text: str) -> None:
+        os.write(self.master, text.encode())
+
+    def _read(self, timeout: float) -> bool:
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if not ready:
+            return False
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError:  # the child closed the terminal (exited)
+            return False
+        self.output += chunk.decode(errors="replace").replace("\r\n", "\n")
+        return bool(chunk)
+
+    def wait_for(self, text: str, timeout: float = 2 * TIMEOUT, start: int = 0) -> int:
+        """Read until ``text`` has been printed (after offset ``start``); where it ends."""
+        deadline = time.monotonic() + timeout
+        while (at := self.output.find(text, start)) < 0:
+            left = deadline - time.monotonic()
+            if left <= 0 or (not self._read(left) and self.proc.poll() is not None):
+                raise TimeoutError(f"{text!r} not printed; the terminal shows:\n{self.output}")
+        return at + len(text)
+
+    def interrupt(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGINT)
+
+    def wait_exit(self, timeout: float = TIMEOUT) -> int:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            self._read(0.1)
+        return self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
