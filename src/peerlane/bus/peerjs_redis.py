@@ -20,7 +20,6 @@ by this instance goes straight to its socket, without Redis.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Any
 
@@ -28,6 +27,7 @@ from redis.commands.core import AsyncScript
 
 from peerlane.bus.peerjs import Opened, PeerSocket
 from peerlane.bus.redis import RedisBus
+from peerlane.bus.tasks import cancel_tasks
 from peerlane.core.peerjs import NOT_QUEUED, Claim, Frame, Kind, expire_notices
 from peerlane.core.records import new_id
 
@@ -141,11 +141,7 @@ class RedisPeerjsRelay:
         ]
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_tasks(self._tasks)
         if self._local:
             await self._bus.redis.zrem(_PEERS, *self._local)
             await self._bus.redis.hdel(_HOLDERS, *self._local)

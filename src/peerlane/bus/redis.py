@@ -39,6 +39,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from peerlane.bus.memory import MemorySubscription
+from peerlane.bus.tasks import cancel_tasks
 from peerlane.core import protocol as p
 from peerlane.core.peer_ids import PeerReplaced
 from peerlane.core.records import new_id
@@ -125,11 +126,7 @@ class RedisBus:
         ]
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_tasks(self._tasks)
         with contextlib.suppress(RedisError, OSError):  # Redis down: the entries expire
             for room_id, peers in self._mine.items():
                 if peers:
