@@ -142,7 +142,7 @@ e2e: venv node-deps ## browser tests in headless chromium, inside a private netw
 # network namespace behind a NAT / firewall the test builds with ip netns, veth, bridges
 # and nftables, coturn and the server in a "public" namespace. Needs root: elsewhere it
 # prints one skip line; with CI=true it fails instead of skipping. One at a time.
-netlab: venv node-deps ## network-scenario matrix: browsers behind NATs/firewalls in namespaces, coturn (root)
+netlab: venv ## network-scenario matrix: browsers behind NATs/firewalls in namespaces, coturn (root)
 	$(PYTEST) -m netlab -p no:xdist tests/netlab $(PYTEST_ARGS)
 
 # One at a time (-p no:xdist): they share podman's image store and the two cores.

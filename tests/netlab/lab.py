@@ -140,6 +140,30 @@ class Lab:
         self.sites.append(site)
         return site
 
+    def block_udp_now(self, site: Site) -> None:
+        """The router starts dropping its peers' UDP, mid-connection (established flows too)."""
+        rule = 'iifname "lan0" meta l4proto udp drop'
+        run(
+            "ip",
+            "netns",
+            "exec",
+            site.router,
+            "nft",
+            "insert",
+            "rule",
+            "ip",
+            "lab",
+            "forward",
+            rule,
+        )
+
+    def limit_rate(self, namespace: str, rate: str) -> None:
+        """Shape what a peer namespace sends (tc tbf) so that a transfer lasts a while."""
+        run(
+            "ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", "eth0", "root",
+            "tbf", "rate", rate, "burst", "32kbit", "latency", "400ms",
+        )  # fmt: skip
+
     def close(self) -> None:
         for ns in reversed(self.namespaces):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
