@@ -47,7 +47,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     if os.environ.get("CI"):
         raise pytest.UsageError(f"netlab: the scenario matrix cannot run in CI: {why}")
-    print(f"\nnetlab: SKIPPED, the network-scenario matrix {why}")
+    line = f"netlab: SKIPPED, the network-scenario matrix {why}"
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:  # past pytest's output capture: always seen
+        reporter.write_line(line, yellow=True, bold=True)
     skip = pytest.mark.skip(reason=f"netlab: {why}")
     for item in mine:
         item.add_marker(skip)
