@@ -23,7 +23,8 @@ PACKAGES=(
     redis-server      # bus backend tests
     coturn            # TURN server (turnserver) for WebRTC fallback tests
     nginx             # reverse-proxy deployment tests
-    iproute2          # ip, used by scripts/netns-run
+    iproute2          # ip, used by scripts/netns-run and the netlab scenario matrix
+    nftables          # nft: NAT and filtering in the netlab scenario matrix (tests/netlab)
     util-linux        # unshare, used by scripts/netns-run
     fonts-liberation  # readable text in screenshots
     podman            # container image and compose tests (tests/container)

@@ -283,3 +283,60 @@ test("without RTCPeerConnection every peer goes through the server", () => {
   assert.equal(mesh.peers.get("b").problem, PROBLEMS.unsupported);
   assert.equal(mesh.send({ t: "hello", participant_id: "x", name: "x" }), 0);
 });
+
+test("stats: the peer's relay candidate means turn on this side too (prflx → relay)", async () => {
+  const { meshes, clock } = network(["aaa", "bbb"]);
+  await linked(meshes, { aaa: 1, bbb: 1 });
+  for (const pc of FakePeerConnection.all) {
+    pc.stats = new Map([
+      ["T", { type: "transport", selectedCandidatePairId: "P" }],
+      ["P", { type: "candidate-pair", localCandidateId: "L", remoteCandidateId: "R", currentRoundTripTime: 0.02 }],
+      ["L", { type: "local-candidate", candidateType: "prflx" }],
+      ["R", { type: "remote-candidate", candidateType: "relay" }],
+    ]);
+  }
+  clock.advance(2_000);
+  await until(() => meshes.get("aaa").peers.get("bbb").rttMs !== null, "the stats");
+  assert.equal(meshes.get("aaa").peers.get("bbb").path, "turn");
+});
+
+test("Chromium's failure (ice 'disconnected', connection 'failed') still restarts ICE", async () => {
+  const { meshes, clock } = network(["aaa", "bbb"]);
+  await linked(meshes, { aaa: 1, bbb: 1 });
+  const pc = FakePeerConnection.all.find((p) => p.channels.length);
+  pc.channels[0].readyState = "closing";
+  pc.iceConnectionState = "disconnected";
+  pc.connectionState = "failed";
+  pc.oniceconnectionstatechange?.();
+  pc.onconnectionstatechange?.();
+  clock.advance(1_000);
+  assert.equal(pc.restarts, 1);
+});
+
+test("TURN configured but unreachable: no advice to add one; the relay could not be reached", async () => {
+  const { meshes } = network(["aaa", "bbb"], {
+    iceServers: [{ urls: ["turn:t:3478?transport=udp"], username: "u", credential: "c" }],
+  });
+  await linked(meshes, { aaa: 1, bbb: 1 });
+  for (const pc of FakePeerConnection.all) {
+    pc.channels[0].readyState = "closing";
+    pc.failIce();
+  }
+  const problems = [...meshes.values()].flatMap((m) => [...m.peers.values()].map((v) => v.problem));
+  assert.deepEqual(problems, [PROBLEMS.relayUnreachable, PROBLEMS.relayUnreachable]);
+  for (const problem of problems) {
+    assert.doesNotMatch(problem, /add a TURN server/);
+    assert.match(problem, /relay server \(TURN\) could not be reached/);
+    assert.match(problem, /Chat and files go through the server/);
+  }
+});
+
+test("TURN configured, nothing connects in time: the relay-timeout words", async () => {
+  const { meshes, clock } = network(["aaa", "bbb"], {
+    deliver: () => false,
+    iceServers: [{ urls: ["turns:t:443?transport=tcp"], username: "u", credential: "c" }],
+  });
+  clock.advance(15_000);
+  assert.equal(meshes.get("aaa").peers.get("bbb").problem, PROBLEMS.relayTimeout);
+  assert.equal(meshes.get("bbb").peers.get("aaa").problem, PROBLEMS.relayTimeout);
+});

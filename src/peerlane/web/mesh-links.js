@@ -8,7 +8,7 @@ import { systemClock } from "./hlc.js";
 import { EXTRA_PREFIX, Link, newPeerConnection } from "./mesh-link.js";
 import { negotiate } from "./mesh-negotiation.js";
 import { readPath } from "./mesh-path.js";
-import { chooseDirectPeers, PROBLEMS, RETRYING } from "./mesh-peers.js";
+import { chooseDirectPeers, connectProblem, PROBLEMS, RETRYING } from "./mesh-peers.js";
 import { REJOIN_WITHIN_MS, RejoinWait } from "./mesh-rejoin.js";
 import { iceRestartDelay, MAX_RESTARTS, REOPEN_AFTER_MS, RestartRequests } from "./mesh-restart.js";
 import { parsePeerMessage } from "./protocol.js";
@@ -198,7 +198,9 @@ export class MeshLinks extends EventTarget {
   _connectTimedOut(link) {
     if (!this._current(link) || link.open) return;
     const view = this.peers.get(link.peerId);
-    if (view && view.problem !== PROBLEMS.iceFailed) Object.assign(view, { problem: PROBLEMS.timeout, path: "server" });
+    const failed = connectProblem("failed", this._iceServers);
+    if (view && view.problem !== failed)
+      Object.assign(view, { problem: connectProblem("timeout", this._iceServers), path: "server" });
     // The polite side waits for offers; if none came, ask the impolite side to start over.
     if (link.polite && !link.negotiated && this._requests.take(link.peerId))
       this._sendSignal(link.peerId, "bye", { reason: "restart" });
@@ -212,7 +214,8 @@ export class MeshLinks extends EventTarget {
     if (pc.iceConnectionState === "failed" || pc.connectionState === "failed") {
       if (this._rejoin.has(link.peerId)) return this.removePeer(link.peerId); // not back, and now unreachable
       const view = this.peers.get(link.peerId);
-      if (view) Object.assign(view, { problem: PROBLEMS.iceFailed, path: link.open ? view.path : "server" });
+      const problem = connectProblem("failed", this._iceServers);
+      if (view) Object.assign(view, { problem, path: link.open ? view.path : "server" });
       this._scheduleRestart(link);
     }
     this._update(link);
@@ -228,7 +231,10 @@ export class MeshLinks extends EventTarget {
     link.restarts += 1;
     link.restartTimer = this._clock.setTimeout(() => {
       link.restartTimer = null;
-      if (!this._current(link) || link.pc.iceConnectionState !== "failed") return;
+      // Chromium ends a failed ICE as iceConnectionState "disconnected" with connectionState
+      // "failed": either one says the path is gone.
+      const { iceConnectionState, connectionState } = link.pc;
+      if (!this._current(link) || (iceConnectionState !== "failed" && connectionState !== "failed")) return;
       debug("mesh", "restarting ICE with", link.peerId);
       link.pc.restartIce(); // fires negotiationneeded → a new offer with fresh ICE credentials
       this._armConnectTimeout(link);

@@ -1,5 +1,7 @@
 // Which path a link's data takes, from the connection's stats: the selected ICE candidate
-// pair, whose local candidate is a "relay" one when the data goes through a TURN server.
+// pair goes through a TURN server when EITHER of its candidates is a "relay" one. Only one
+// side may be the one holding the allocation: the other then sees its own host/srflx/prflx
+// candidate paired with the peer's relay candidate, and its bytes go through coturn too.
 // (The connectivity work, issue #11, extends this: path choice lives here, apart from
 // the restart policy in mesh-restart.js.)
 
@@ -19,10 +21,19 @@ export async function readPath(link) {
   }
   const pair = selectedPair(report);
   if (!pair) return null;
-  const local = report.get(pair.localCandidateId);
-  const path = local?.candidateType === "relay" ? "turn" : "direct";
+  const path = pathOfPair(report.get(pair.localCandidateId), report.get(pair.remoteCandidateId));
   const rttMs = typeof pair.currentRoundTripTime === "number" ? Math.round(pair.currentRoundTripTime * 1000) : null;
   return { path, rttMs };
+}
+
+/**
+ * "turn" when either end of the pair is a relay candidate, else "direct".
+ * @param {Record<string, any> | undefined} local
+ * @param {Record<string, any> | undefined} remote
+ * @returns {"direct" | "turn"}
+ */
+export function pathOfPair(local, remote) {
+  return local?.candidateType === "relay" || remote?.candidateType === "relay" ? "turn" : "direct";
 }
 
 /**

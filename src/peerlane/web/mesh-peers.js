@@ -24,6 +24,12 @@ export const PROBLEMS = Object.freeze({
     "No direct route between you (a firewall or strict NAT is in the way). Messages go through the server. An operator can add a TURN server to fix this.",
   timeout:
     "Could not connect directly within 15 seconds (a firewall or strict NAT may be in the way). Messages go through the server. An operator can add a TURN server to fix this.",
+  // TURN is configured, so advising an operator to add one would be wrong: the relay
+  // itself could not be reached (blocked by a firewall, or down).
+  relayUnreachable:
+    "No direct route between you, and the relay server (TURN) could not be reached. Chat and files go through the server.",
+  relayTimeout:
+    "Could not connect directly within 15 seconds, and the relay server (TURN) could not be reached. Chat and files go through the server.",
   channelClosed: "Direct connection lost; reconnecting…",
   overLimit:
     "Not connected directly: the room has more people than the direct-connection limit. Messages go through the server.",
@@ -33,7 +39,26 @@ export const PROBLEMS = Object.freeze({
 
 /** Problems that stay on display while a new connection is tried. */
 /** @type {readonly string[]} */
-export const RETRYING = [PROBLEMS.iceFailed, PROBLEMS.timeout, PROBLEMS.channelClosed];
+export const RETRYING = [
+  PROBLEMS.iceFailed,
+  PROBLEMS.timeout,
+  PROBLEMS.relayUnreachable,
+  PROBLEMS.relayTimeout,
+  PROBLEMS.channelClosed,
+];
+
+/**
+ * Why no direct link formed, in words that fit the ICE configuration: with a TURN server
+ * configured the relay was not reachable either; without one, an operator can add one.
+ * @param {"failed" | "timeout"} how  ICE failed, or nothing connected in time
+ * @param {readonly {urls: string[]}[]} iceServers
+ * @returns {string}
+ */
+export function connectProblem(how, iceServers) {
+  const hasTurn = iceServers.some((s) => s.urls.some((u) => /^turns?:/i.test(u)));
+  if (how === "failed") return hasTurn ? PROBLEMS.relayUnreachable : PROBLEMS.iceFailed;
+  return hasTurn ? PROBLEMS.relayTimeout : PROBLEMS.timeout;
+}
 
 /**
  * The peers to link with directly (see the rule at the top). Same answer on both ends.

@@ -2,6 +2,7 @@
 // channel, TURN relay, or through the server), in plain words; plus the one-line
 // connection status used in the room header.
 
+import { connectionQuality } from "../connection-quality.js";
 import { directPeople, statusText } from "../status-text.js";
 import { h } from "./dom.js";
 
@@ -150,6 +151,7 @@ export class ConnectionPanel extends HTMLElement {
   /** @param {PeerViewLike} peer */
   #peer(peer) {
     const path = peerPath(peer);
+    const quality = connectionQuality(path, peer.rttMs);
     const facts = [
       ["Signaling", peer.signalingState ?? "—"],
       ["ICE", peer.iceState ?? "new"],
@@ -174,6 +176,14 @@ export class ConnectionPanel extends HTMLElement {
             : null,
           h("span", { class: "peer-path", title: PATH_HELP[path] ?? "", text: PATH_TEXT[path] ?? path }),
         ]),
+        quality
+          ? h("p", {
+              class: `peer-quality quality-${quality.level}`,
+              "data-testid": "peer-quality",
+              "data-quality": quality.level,
+              text: quality.text,
+            })
+          : null,
         // The connection's inner states are for whoever troubleshoots, folded away:
         // "Signaling: stable · ICE: connected" means nothing to most people.
         h("details", { class: "peer-tech" }, [
