@@ -149,11 +149,22 @@ netlab: venv ## network-scenario matrix: browsers behind NATs/firewalls in names
 container: venv ## container image + compose stack tests with podman (root; base image cached)
 	$(PYTEST) -m container -p no:xdist tests/container $(PYTEST_ARGS)
 
-# Runs every stage even when one fails, then fails if any failed.
-TEST_STAGES := lint typecheck coverage jstest integration e2e netlab container
+# Runs every stage even when one fails, then fails if any failed. The container stage
+# (podman builds: mostly downloads and disk) runs beside the browser stages instead of
+# after them; its output is shown, whole, when it ends. Stage logs go to test-artifacts/.
+TEST_STAGES := lint typecheck coverage jstest integration e2e netlab
+BESIDE_STAGES := container
+BESIDE_FROM := e2e
 test: system-deps venv node-deps ## everything CI runs: lint, typecheck, coverage, jstest, integration, e2e, netlab, container
-	@failed=""; \
+	@failed=""; mkdir -p test-artifacts; \
 	for stage in $(TEST_STAGES); do \
+	  if [ "$$stage" = "$(BESIDE_FROM)" ]; then \
+	    for beside in $(BESIDE_STAGES); do \
+	      echo "==> $$beside starts beside $$stage (output: test-artifacts/$$beside.log)"; \
+	      ( start=$$SECONDS; if $(MAKE) $$beside > test-artifacts/$$beside.log 2>&1; then rc=0; else rc=1; fi; \
+	        echo "$$rc $$((SECONDS - start))" > test-artifacts/$$beside.rc ) & \
+	    done; \
+	  fi; \
 	  echo; echo "=================================== $$stage ==================================="; \
 	  start=$$SECONDS; \
 	  if $(MAKE) $$stage; then \
@@ -162,9 +173,17 @@ test: system-deps venv node-deps ## everything CI runs: lint, typecheck, coverag
 	    echo "--> $$stage FAILED ($$((SECONDS - start)) s)"; failed="$$failed $$stage"; \
 	  fi; \
 	done; \
+	wait; \
+	for beside in $(BESIDE_STAGES); do \
+	  echo; echo "=================================== $$beside (ran beside $(BESIDE_FROM)) ==================================="; \
+	  cat test-artifacts/$$beside.log; \
+	  read -r rc took < test-artifacts/$$beside.rc || { rc=1; took=?; }; \
+	  if [ "$$rc" = 0 ]; then echo "--> $$beside OK ($$took s)"; \
+	  else echo "--> $$beside FAILED ($$took s)"; failed="$$failed $$beside"; fi; \
+	done; \
 	echo; \
 	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi; \
-	echo "make test: all stages passed ($(TEST_STAGES))"
+	echo "make test: all stages passed ($(TEST_STAGES) $(BESIDE_STAGES))"
 
 # ------------------------------------------------------------------ misc ----
 
