@@ -1,0 +1,85 @@
+// The service worker: makes peerlane an installable app whose pages open with no server.
+// Served at /sw.js by the server (peerlane/server/pwa.py), which puts ahead of this file
+// `self.PEERLANE_BUILD = {version, files, shells}`: the client's version (a hash of every
+// file and shell) and the URLs to keep.
+//
+// One cache per version, filled whole at install (the shells and every static file), and
+// every page and module served from the cache of the version that controls the page: a
+// page is never half-old, half-new. A new version installs in the background and waits;
+// the page offers "New version — reload" (pwa.js), whose click tells the waiting worker to
+// take over (message "take-over"), and the pages reload on the controller change. The
+// old version's cache goes when the new one activates.
+//
+// Not touched: the API, the WebSocket, anything not GET, other origins, and /join (its
+// shell depends on the navigation's Sec-Fetch-Site, which only the browser's own request
+// carries; joining needs the server anyway).
+
+/** @type {any} */
+const worker = self;
+/** @type {{version: string, files: string[], shells: string[]}} */
+const build = worker.PEERLANE_BUILD;
+const CACHE_PREFIX = "peerlane-";
+const cacheName = CACHE_PREFIX + build.version;
+
+/**
+ * The shell kept for a page's path (the URLs pwa.py names), or null for anything else.
+ * @param {string} path
+ * @returns {string | null}
+ */
+function shellFor(path) {
+  if (path === "/" || path === "/index.html") return "/";
+  if (/^\/r\/[^/]+\/?$/.test(path)) return "/r/-";
+  if (path === "/share" || path === "/share/" || path === "/s" || path === "/s/") return "/share";
+  return null;
+}
+
+worker.addEventListener("install", (/** @type {any} */ event) => {
+  event.waitUntil(
+    caches.open(cacheName).then(async (cache) => {
+      // Fresh copies, whatever the HTTP cache holds: the version's hash names these bytes.
+      const urls = [...build.shells, ...build.files];
+      await cache.addAll(urls.map((url) => new Request(url, { cache: "reload" })));
+    }),
+  );
+});
+
+worker.addEventListener("activate", (/** @type {any} */ event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) {
+        if (name.startsWith(CACHE_PREFIX) && name !== cacheName) await caches.delete(name);
+      }
+      // The first version takes the pages already open (they were loaded from the network).
+      await worker.clients.claim();
+    })(),
+  );
+});
+
+worker.addEventListener("message", (/** @type {any} */ event) => {
+  if (event.data?.type === "take-over") worker.skipWaiting();
+});
+
+worker.addEventListener("fetch", (/** @type {any} */ event) => {
+  /** @type {Request} */
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== location.origin) return;
+  if (url.pathname.startsWith("/static/")) {
+    event.respondWith(fromCache(url.pathname, request));
+  } else if (request.mode === "navigate") {
+    const shell = shellFor(url.pathname);
+    if (shell) event.respondWith(fromCache(shell, request));
+  }
+});
+
+/**
+ * The version's copy of `key`; the network for what it does not hold (a file added since).
+ * @param {string} key
+ * @param {Request} request
+ * @returns {Promise<Response>}
+ */
+async function fromCache(key, request) {
+  const cache = await caches.open(cacheName);
+  return (await cache.match(key)) ?? fetch(request);
+}
