@@ -3,6 +3,8 @@ and the service worker keeps the version's files and controls the page."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from playwright.sync_api import expect
 
@@ -16,6 +18,7 @@ from e2e.helpers import (
     wait_messages,
     wait_online,
 )
+from peerlane.server.web_pages import WEB
 
 pytestmark = pytest.mark.browser
 
@@ -72,3 +75,40 @@ def test_offline_reload_shows_the_room_and_its_history_and_the_outbox_lands_once
     wait_js(page, ALL_NUMBERED, timeout=30, what="the outbox delivered")
     stored = [m["body"] for m in history(page, room_id)]
     assert stored == [*before, "written offline"], stored
+
+
+CACHES = "async () => (await caches.keys()).filter((n) => n.startsWith('peerlane-'))"
+CSS_SEEN = "async () => (await (await fetch('/static/app.css')).text())"
+
+
+def test_a_changed_file_is_offered_as_a_new_version_and_then_served_whole(server, browsers) -> None:
+    """Change a static file on the server: the page says a new version is ready, goes on
+    with the old one meanwhile (never half-old, half-new), and after "Reload" every file
+    comes from the new version (its own cache, the old one gone)."""
+    css = WEB / "app.css"
+    original = css.read_bytes()
+    marker = f"/* new version {uuid.uuid4().hex} */\n"
+    page = browsers.new("alice").page
+    page.goto(f"{server.base}/")
+    wait_js(page, CONTROLLED, timeout=30, what="the service worker controlling the page")
+    [old_cache] = page.evaluate(CACHES)
+    try:
+        css.write_bytes(original + marker.encode())
+        page.reload()  # a navigation: the browser checks /sw.js, whose version changed
+        prompt = page.locator("#update-prompt")
+        expect(prompt).to_contain_text("new version", timeout=30_000)
+        # Until the click, the old version, whole: the changed file is not mixed in.
+        assert marker not in page.evaluate(CSS_SEEN)
+        with page.expect_event("load", timeout=30_000):
+            prompt.get_by_role("button", name="Reload").click()
+        wait_js(page, CONTROLLED, timeout=30, what="the new worker controlling the page")
+        assert marker in page.evaluate(CSS_SEEN)
+        [new_cache] = wait_js(
+            page,
+            f"async () => {{ const k = await ({CACHES})(); return k.length === 1 && k; }}",
+            what="the old version's cache gone",
+        )
+        assert new_cache != old_cache
+        expect(page.locator("#update-prompt")).to_have_count(0)
+    finally:
+        css.write_bytes(original)
