@@ -12,6 +12,8 @@ from e2e.helpers import (
     STATUS,
     create_room_ui,
     history,
+    invite_link,
+    join_by_link_ui,
     room_ready,
     send_ui,
     wait_js,
@@ -112,3 +114,41 @@ def test_a_changed_file_is_offered_as_a_new_version_and_then_served_whole(server
         expect(page.locator("#update-prompt")).to_have_count(0)
     finally:
         css.write_bytes(original)
+
+
+ROOM_ROW = "[data-testid=room-list] li"
+
+
+def test_the_home_page_lists_this_devices_rooms_with_their_unread_counts(server, browsers) -> None:
+    alice, bob = browsers.new("alice").page, browsers.new("bob").page
+    room_id = create_room_ui(alice, server.base, "alice", room_name="Picnic")
+    send_ui(alice, "who brings the bread?")
+    wait_messages(alice, ["who brings the bread?"])
+    join_by_link_ui(bob, invite_link(alice), "bob")
+
+    alice.goto(f"{server.base}/")
+    row = alice.locator(ROOM_ROW)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Picnic")
+    expect(row.locator("time")).to_be_visible()
+    expect(row.locator("[data-testid=unread]")).to_have_count(0)  # only her own message
+
+    send_ui(bob, "me")
+    send_ui(bob, "and cheese")
+    wait_messages(bob, ["who brings the bread?", "me", "and cheese"])
+    alice.reload()
+    expect(alice.locator(f"{ROOM_ROW} [data-testid=unread]")).to_have_text("2", timeout=15_000)
+
+    alice.locator(f"{ROOM_ROW} a").click()  # the room, read there
+    alice.wait_for_url(f"{server.base}/r/{room_id}")
+    wait_messages(alice, ["who brings the bread?", "me", "and cheese"])
+    wait_js(
+        alice,
+        "async (id) => { const {readRoom} = await import('/static/device-rooms.js');"
+        " const r = await readRoom(id); return r && r.read_seq >= 3; }",
+        room_id,
+        what="the read position kept on the device",
+    )
+    alice.goto(f"{server.base}/")
+    expect(alice.locator(ROOM_ROW)).to_contain_text("Picnic")
+    expect(alice.locator(f"{ROOM_ROW} [data-testid=unread]")).to_have_count(0)

@@ -292,6 +292,7 @@ export class ChatRoom extends EventTarget {
    */
   markRead(seq) {
     this._presence.markRead(seq);
+    this._kept?.keepRead(seq);
   }
 
   /**

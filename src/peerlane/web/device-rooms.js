@@ -14,8 +14,9 @@ import { openDatabase, runInStore } from "./store.js";
 /** @typedef {import("./api.js").RoomView} RoomView */
 /** @typedef {import("./protocol.js").MessageMsg} MessageMsg */
 /**
- * @typedef {{id: string, view: RoomView | null, messages: MessageMsg[], last_at: number}} KeptRecord
- *   last_at: the newest kept message's time (ms since the epoch; 0: none).
+ * @typedef {{id: string, view: RoomView | null, messages: MessageMsg[], last_at: number, read_seq: number}} KeptRecord
+ *   last_at: the newest kept message's time (seconds since the epoch, as the server's `ts`;
+ *   0: none). read_seq: what this person has seen, up to (ChatRoom.markRead).
  */
 
 /** Messages kept per room: a screenful and more, what the first history page holds. */
@@ -61,6 +62,48 @@ export async function listRooms() {
 }
 
 /**
+ * Merge into a room's kept copy: a newer view, messages (the later copy of a seq wins: an
+ * edit, a deletion; the newest KEPT_MESSAGES stay), a read position (never backwards).
+ * @param {string} roomId
+ * @param {RoomView | null} view
+ * @param {MessageMsg[]} messages
+ * @param {number} read
+ * @returns {Promise<KeptRecord | null>}  the record written (null: IndexedDB missing)
+ */
+export async function updateRoom(roomId, view, messages, read = 0) {
+  const db = await database();
+  if (!db) return null;
+  const old = await readRoom(roomId);
+  /** @type {Map<number, MessageMsg>} */
+  const bySeq = new Map((old?.messages ?? []).map((m) => [m.seq, m]));
+  for (const m of messages) bySeq.set(m.seq, m);
+  const kept = [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(-KEPT_MESSAGES);
+  /** @type {KeptRecord} */
+  const record = {
+    id: roomId,
+    view: view ?? old?.view ?? null,
+    messages: kept,
+    last_at: Math.max(old?.last_at ?? 0, ...kept.map((m) => m.ts)),
+    read_seq: Math.max(old?.read_seq ?? 0, read),
+  };
+  await runInStore(db, ROOMS, "readwrite", (store) => store.put(record));
+  return record;
+}
+
+/**
+ * The messages of a kept room this person has not seen: others' texts and files past
+ * the read position (edits, reactions and deletions are not new messages).
+ * @param {KeptRecord} record
+ * @returns {number}
+ */
+export function unreadCount(record) {
+  const me = record.view?.participant.id;
+  return record.messages.filter(
+    (m) => m.seq > record.read_seq && m.sender !== me && (m.kind === "text" || m.kind === "file") && !m.deleted_at,
+  ).length;
+}
+
+/**
  * Forget a room (left, deleted).
  * @param {string} roomId
  */
@@ -75,6 +118,8 @@ export async function forgetRoom(roomId) {
 export class KeptRoom {
   /** @type {RoomView | null} */
   #view = null;
+  /** The read position to write (0: unchanged). */
+  #read = 0;
   /** seq → message: what arrived since the last write. @type {Map<number, MessageMsg>} */
   #pending = new Map();
   /** @type {ReturnType<typeof setTimeout> | null} */
@@ -110,6 +155,16 @@ export class KeptRoom {
     this.#schedule();
   }
 
+  /**
+   * The person has seen everything up to `seq`.
+   * @param {number} seq
+   */
+  keepRead(seq) {
+    if (seq <= this.#read) return;
+    this.#read = seq;
+    this.#schedule();
+  }
+
   #schedule() {
     this.#timer ??= setTimeout(() => {
       this.#timer = null;
@@ -123,33 +178,17 @@ export class KeptRoom {
     this.#timer = null;
     const view = this.#view;
     const pending = [...this.#pending.values()];
+    const read = this.#read;
     this.#view = null;
     this.#pending.clear();
-    if (!view && !pending.length) return this.#writing;
-    this.#writing = this.#writing.then(() => this.#write(view, pending)).catch(() => {});
+    if (!view && !pending.length && !read) return this.#writing;
+    this.#writing = this.#writing
+      .then(() => updateRoom(this.id, view, pending, read))
+      .then(
+        () => {},
+        () => {},
+      );
     return this.#writing;
-  }
-
-  /**
-   * @param {RoomView | null} view
-   * @param {MessageMsg[]} pending
-   */
-  async #write(view, pending) {
-    const db = await database();
-    if (!db) return;
-    const old = await readRoom(this.id);
-    /** @type {Map<number, MessageMsg>} */
-    const bySeq = new Map((old?.messages ?? []).map((m) => [m.seq, m]));
-    for (const m of pending) bySeq.set(m.seq, m); // the later copy: an edit, a deletion
-    const messages = [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(-KEPT_MESSAGES);
-    /** @type {KeptRecord} */
-    const record = {
-      id: this.id,
-      view: view ?? old?.view ?? null,
-      messages,
-      last_at: Math.max(old?.last_at ?? 0, ...messages.map((m) => m.ts)),
-    };
-    await runInStore(db, ROOMS, "readwrite", (store) => store.put(record));
   }
 
   /**
