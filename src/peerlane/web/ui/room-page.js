@@ -11,6 +11,7 @@
 import { ChatRoom, prepareRoom } from "../chat.js";
 import { takeSession, takeSocket } from "../handover.js";
 import { ERROR_CODES } from "../protocol.js";
+import { keepAwakeWhileTransferring } from "../wake-lock.js";
 import { busyMain, errorCode, errorMessage, errorStatus, h, ICONS, icon } from "./dom.js";
 import { joinPrompt } from "./join-form.js";
 import { navigate, roomPath } from "./nav.js";
@@ -276,6 +277,7 @@ export class RoomPage extends HTMLElement {
     list.room = room;
     composer.room = room;
     transferPanel.transfers = room.transfers ?? null;
+    if (room.transfers) this.#cleanup.push(keepAwakeWhileTransferring(room.transfers));
     invite.room = room;
     connections.room = room;
     fileBar.room = room;
