@@ -10,6 +10,9 @@
 // take over (message "take-over"), and the pages reload on the controller change. The
 // old version's cache goes when the new one activates.
 //
+// POST /share-target (the manifest's share_target, the system share sheet): its files are
+// kept for the page (shared-files.js) and the person goes on to /?shared=N to choose a room.
+//
 // Not touched: the API, the WebSocket, anything not GET, other origins, and /join (its
 // shell depends on the navigation's Sec-Fetch-Site, which only the browser's own request
 // carries; joining needs the server anyway).
@@ -20,6 +23,7 @@ const worker = self;
 const build = worker.PEERLANE_BUILD;
 const CACHE_PREFIX = "peerlane-";
 const cacheName = CACHE_PREFIX + build.version;
+const SHARE_TARGET = "/share-target";
 
 /**
  * The shell kept for a page's path (the URLs pwa.py names), or null for anything else.
@@ -62,9 +66,13 @@ worker.addEventListener("message", (/** @type {any} */ event) => {
 worker.addEventListener("fetch", (/** @type {any} */ event) => {
   /** @type {Request} */
   const request = event.request;
-  if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== location.origin) return;
+  if (request.method === "POST" && url.pathname === SHARE_TARGET) {
+    event.respondWith(receiveShare(request));
+    return;
+  }
+  if (request.method !== "GET") return;
   if (url.pathname.startsWith("/static/")) {
     event.respondWith(fromCache(url.pathname, request));
   } else if (request.mode === "navigate") {
@@ -72,6 +80,46 @@ worker.addEventListener("fetch", (/** @type {any} */ event) => {
     if (shell) event.respondWith(fromCache(shell, request));
   }
 });
+
+/**
+ * The system share sheet's POST (the manifest's share_target): keep its files for the page
+ * (shared-files.js) and send the person on to choose a room.
+ * @param {Request} request
+ * @returns {Promise<Response>}
+ */
+async function receiveShare(request) {
+  const form = await request.formData();
+  const files = form.getAll("files").filter((f) => typeof f !== "string");
+  await keepShared(/** @type {File[]} */ (files));
+  return Response.redirect(`/?shared=${files.length}`, 303);
+}
+
+/**
+ * shared-files.js's keepSharedFiles, written out: a service worker may not import()
+ * modules, and a classic one cannot import an ES module. The same database, store and key.
+ * @param {File[]} files
+ * @returns {Promise<void>}
+ */
+function keepShared(files) {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open("peerlane-shared", 1);
+    req.onupgradeneeded = () => req.result.createObjectStore("inbox");
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const db = req.result;
+      const tx = db.transaction("inbox", "readwrite");
+      tx.objectStore("inbox").put({ files, at: Date.now() }, "pending");
+      tx.oncomplete = () => {
+        db.close();
+        resolve();
+      };
+      tx.onerror = tx.onabort = () => {
+        db.close();
+        reject(tx.error);
+      };
+    };
+  });
+}
 
 /**
  * The version's copy of `key`; the network for what it does not hold (a file added since).
