@@ -218,3 +218,37 @@ def test_a_file_shared_from_another_app_lands_in_the_chosen_room(
     wait_transfer(bob, offered["id"])
     saved = save_received_ui(bob, offered["id"], tmp_path / "received.jpg")
     assert sha256_file(saved) == digest
+
+
+NOTIFICATIONS = """async () => {
+  const registration = await navigator.serviceWorker.getRegistration();
+  const shown = registration ? await registration.getNotifications() : [];
+  return shown.length && shown.map((n) => ({title: n.title, body: n.body}));
+}"""
+
+
+def test_with_the_bell_on_a_message_in_the_background_is_a_notification(server, browsers) -> None:
+    alice_browser = browsers.new("alice")
+    alice, bob = alice_browser.page, browsers.new("bob").page
+    alice_browser.context.grant_permissions(["notifications"], origin=server.base)
+    create_room_ui(alice, server.base, "alice", room_name="Picnic")
+    join_by_link_ui(bob, invite_link(alice), "bob")
+    wait_js(alice, CONTROLLED, timeout=30, what="the service worker controlling the page")
+    alice.locator(".badge-toggle").click()  # opt in
+    expect(alice.locator(".badge-toggle")).to_have_attribute("aria-pressed", "true")
+
+    # The room's page in the background. Headless Chromium never hides a page (another
+    # tab in front, a minimized window: document.hidden stays false, tried), so the page
+    # is told it is hidden the way the browser would say it; the rest is real: the
+    # permission, the service worker's notification.
+    alice.evaluate(
+        """() => {
+          const hidden = (value) => ({configurable: true, get: () => value});
+          Object.defineProperty(document, 'hidden', hidden(true));
+          Object.defineProperty(document, 'visibilityState', hidden('hidden'));
+          document.dispatchEvent(new Event('visibilitychange'));
+        }"""
+    )
+    send_ui(bob, "are you coming?")
+    shown = wait_js(alice, NOTIFICATIONS, what="a notification")
+    assert shown == [{"title": "bob in Picnic", "body": "are you coming?"}]

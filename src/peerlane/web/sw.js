@@ -63,6 +63,20 @@ worker.addEventListener("message", (/** @type {any} */ event) => {
   if (event.data?.type === "take-over") worker.skipWaiting();
 });
 
+// A notification's click (notify.js): the room's page, focused if open, else opened.
+worker.addEventListener("notificationclick", (/** @type {any} */ event) => {
+  event.notification.close();
+  const url = new URL(event.notification.data?.url ?? "/", location.origin).href;
+  event.waitUntil(
+    (async () => {
+      const open = await worker.clients.matchAll({ type: "window", includeUncontrolled: true });
+      const same = open.find((/** @type {any} */ c) => c.url === url);
+      if (same) return same.focus();
+      return worker.clients.openWindow(url);
+    })(),
+  );
+});
+
 worker.addEventListener("fetch", (/** @type {any} */ event) => {
   /** @type {Request} */
   const request = event.request;
