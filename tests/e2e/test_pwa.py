@@ -18,16 +18,19 @@ from e2e.helpers import (
     history,
     invite_link,
     join_by_link_ui,
+    offer_files_ui,
     random_file,
     room_ready,
     save_received_ui,
     send_ui,
     sha256_file,
+    transfer_stats,
     wait_js,
     wait_messages,
     wait_online,
     wait_transfer,
 )
+from e2e.test_files import receive_and_check, room_of, wait_progress
 from peerlane.server.web_pages import WEB
 
 pytestmark = pytest.mark.browser
@@ -252,3 +255,39 @@ def test_with_the_bell_on_a_message_in_the_background_is_a_notification(server, 
     send_ui(bob, "are you coming?")
     shown = wait_js(alice, NOTIFICATIONS, what="a notification")
     assert shown == [{"title": "bob in Picnic", "body": "are you coming?"}]
+
+
+FREEZE_SIZE = 48 * 1024 * 1024
+# The sender's bytes on the wire, read twice a second apart until they stop moving: with
+# the receiver frozen nothing more goes out (everything may have been sent already: the
+# receiver's part, verifying and writing, is what the freeze holds).
+STALLED = f"""async (id) => {{
+  const sent = () => {TRANSFERS}.stats()[id]?.bytesSent ?? 0;
+  const before = sent();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return sent() === before;
+}}"""
+
+
+def test_a_transfer_frozen_and_resumed_mid_way_completes(server, browsers, tmp_path: Path) -> None:
+    """The receiver's page is frozen by the browser (as a phone asleep, over the DevTools
+    protocol's page lifecycle) half way through a transfer, and resumed: the transfer
+    goes on from where it was and the file matches."""
+    _, (a, b) = room_of(server, browsers, ["alice", "bob"])
+    path = tmp_path / "frozen.bin"
+    sha, _ = random_file(path, FREEZE_SIZE)
+    (tid,) = offer_files_ui(a, [path], to_name="bob")
+    accept_ui(b, tid)
+    verified = wait_progress(b, tid, 0.3)
+    cdp = b.context.new_cdp_session(b)
+    cdp.send("Page.setWebLifecycleState", {"state": "frozen"})
+    wait_js(a, STALLED, tid, timeout=30, what="the transfer held by the frozen receiver")
+    at = float(transfer_stats(a, tid)["bytesSent"]) / FREEZE_SIZE
+    cdp.send("Page.setWebLifecycleState", {"state": "active"})
+    receive_and_check(b, tid, path, sha, tmp_path, timeout=180)
+    sent = transfer_stats(a, tid)
+    assert sent["bytesSent"] <= 1.1 * FREEZE_SIZE, sent  # resumed, not sent again
+    print(
+        f"frozen at {verified:.0%} verified, {at:.0%} sent; "
+        f"wire {sent['bytesSent'] / FREEZE_SIZE:.3f} x size"
+    )
