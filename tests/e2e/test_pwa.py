@@ -37,6 +37,11 @@ pytestmark = pytest.mark.browser
 
 CONTROLLED = "() => navigator.serviceWorker.controller !== null"
 ALL_NUMBERED = "() => window.peerlane.room.messages.every((m) => m.seq !== null)"
+KEPT = """async (id) => {
+  const {readRoom} = await import('/static/device-rooms.js');
+  const kept = await readRoom(id);
+  return kept && kept.view && kept.messages.length === 2;
+}"""
 
 
 def test_chromium_reports_no_installability_error(server, browsers) -> None:
@@ -74,6 +79,7 @@ def test_offline_reload_shows_the_room_and_its_history_and_the_outbox_lands_once
         send_ui(page, body)
     wait_messages(page, before)
     wait_js(page, ALL_NUMBERED, timeout=15, what="the messages stored by the server")
+    wait_js(page, KEPT, room_id, what="the messages kept on the device")
 
     server.kill()
     page.reload()
