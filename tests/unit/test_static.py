@@ -37,6 +37,8 @@ async def test_every_file_is_served_as_on_disk_with_its_type(client: httpx.Async
         ".css": "text/css; charset=utf-8",
         ".svg": "image/svg+xml",
         ".html": "text/html; charset=utf-8",
+        ".png": "image/png",
+        ".webmanifest": "application/manifest+json",
     }
     files = sorted(p for p in WEB.rglob("*") if p.is_file())
     assert {p.suffix for p in files} <= set(types)

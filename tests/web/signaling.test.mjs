@@ -385,6 +385,33 @@ test("the browser coming back online skips the wait", () => {
   assert.equal(s.state, "connecting");
 });
 
+test("shown again or resumed after a freeze, a connection waiting to retry tries at once", () => {
+  const doc = Object.assign(new EventTarget(), { visibilityState: "hidden" });
+  const saved = globalThis.document;
+  globalThis.document = doc;
+  try {
+    const { s } = make();
+    s.connect();
+    FakeWebSocket.last.serverClose(1006);
+    clock.advance(100); // the first retry gone by: the next one is seconds away
+    FakeWebSocket.last.serverClose(1006);
+    assert.equal(s.state, "waiting");
+    const before = FakeWebSocket.instances.length;
+    doc.dispatchEvent(new Event("visibilitychange")); // still hidden: nothing
+    assert.equal(FakeWebSocket.instances.length, before);
+    doc.visibilityState = "visible";
+    doc.dispatchEvent(new Event("resume"));
+    assert.equal(FakeWebSocket.instances.length, before + 1);
+    assert.equal(s.state, "connecting");
+    FakeWebSocket.last.serverClose(1006);
+    doc.dispatchEvent(new Event("visibilitychange"));
+    assert.equal(FakeWebSocket.instances.length, before + 2);
+    s.close();
+  } finally {
+    globalThis.document = saved;
+  }
+});
+
 test("unknown frames are ignored", () => {
   const { s, received } = make();
   s.connect();

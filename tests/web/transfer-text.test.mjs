@@ -10,6 +10,7 @@ import {
   errorText,
   newsText,
   noteText,
+  retryStalled,
   stateText,
   whoText,
   withRecipient,
@@ -124,4 +125,19 @@ test("an offer to someone offline names them and says they are offline", () => {
   );
   const stranger = { ...offer, to: "p-nobody" };
   assert.equal(whoText(withRecipient(/** @type {any} */ (stranger), (id) => roster.get(id))), "From you to one person");
+});
+
+test("retry all starts every stalled transfer again, and only those", () => {
+  const retried = [];
+  const engine = {
+    list: () => [
+      { id: "a", state: "stalled" },
+      { id: "b", state: "receiving" },
+      { id: "c", state: "stalled" },
+      { id: "d", state: "failed" },
+    ],
+    retry: (id) => retried.push(id),
+  };
+  assert.deepEqual(retryStalled(engine), ["a", "c"]);
+  assert.deepEqual(retried, ["a", "c"]);
 });

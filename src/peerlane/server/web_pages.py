@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
+from peerlane.server.pwa import add_pwa
 from peerlane.server.static import StaticAssets
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -63,7 +64,10 @@ def add_web(app: FastAPI) -> None:
         app.add_api_route(path, route(shells[page]), methods=["GET"], include_in_schema=False)
     app.add_api_route("/join", join_shell, methods=["GET"], include_in_schema=False)
     if WEB.is_dir():
-        app.mount("/static", StaticAssets(WEB), name="static")
+        assets = StaticAssets(WEB)
+        app.mount("/static", assets, name="static")
+        # The service worker (/sw.js): its version covers the files and every shell.
+        add_pwa(app, assets, [*shells.values(), *join_shells.values()], WEB)
 
 
 # The client's entry module (index.html loads it) and, per kind of page, the module

@@ -16,6 +16,7 @@
 
 import { busyMain, h } from "./ui/dom.js";
 import "./ui/home-page.js";
+import { startPwa } from "./pwa.js";
 import { NAVIGATE, navigate } from "./ui/nav.js";
 
 /** The pages loaded on first use: custom element name → its module. */
@@ -190,3 +191,4 @@ document.addEventListener("click", (event) => {
 window.addEventListener("popstate", route);
 window.addEventListener(NAVIGATE, route);
 route();
+startPwa();

@@ -28,8 +28,10 @@ export function makeParts(room, options) {
     onAdd: (m) => {
       if (m.kind === "file") room._emit("file", m); // once per message: the transfer engine
       // Someone else's new message, as it comes (not the history loaded at the start or
-      // scrolled back to): for the background badge.
-      if (m.kind === "text" && room._ready && !room._history.loadingOlder && m.sender !== room.me?.participant_id) {
+      // scrolled back to): for the background badge and notifications.
+      // A file offer is news too (a system notification says so: notify.js).
+      const news = m.kind === "text" || (m.kind === "file" && /** @type {{op?: string}} */ (m.body)?.op === "offer");
+      if (news && room._ready && !room._history.loadingOlder && m.sender !== room.me?.participant_id) {
         room._emit("incoming", m);
       }
     },

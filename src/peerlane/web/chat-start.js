@@ -34,6 +34,7 @@ export async function startRoom(room) {
     : null;
   engine?.catch(() => {}); // reported below
   const view = await roomView;
+  room._kept?.keepView(view);
   room.roomInfo = view.room;
   room.meshLimit = view.mesh_limit;
   const p = view.participant;

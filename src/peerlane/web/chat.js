@@ -17,6 +17,7 @@ import { MAX_EMOJI_CHARS } from "./chat-log.js";
 import { newMessageId } from "./chat-own.js";
 import { makeParts } from "./chat-parts.js";
 import { linksSettled, startRoom } from "./chat-start.js";
+import { KeptRoom } from "./device-rooms.js";
 import { systemClock } from "./hlc.js";
 import { openManifests } from "./opfs.js";
 import { directPeople, endedError, statusText } from "./status-text.js";
@@ -56,7 +57,9 @@ export class ChatRoom extends EventTarget {
   constructor(roomId, options = {}) {
     super();
     this.id = roomId;
-    this._api = options.api ?? roomApi;
+    /** This device's copy of the room (device-rooms.js); none with an injected api (tests). */
+    this._kept = options.api ? null : new KeptRoom(roomId);
+    this._api = options.api ?? /** @type {KeptRoom} */ (this._kept).wrap(roomApi);
     this._clock = options.clock ?? systemClock;
     this._newId = options.newId ?? newMessageId;
     /** @type {RoomView | null} */
@@ -178,6 +181,7 @@ export class ChatRoom extends EventTarget {
     this._links.close({ notify: true }); // first: its byes travel over the signaling connection
     this._server.close();
     this._outbox.close();
+    this._kept?.close();
   }
 
   // ---- what the UI does ---------------------------------------------------------------
@@ -288,6 +292,7 @@ export class ChatRoom extends EventTarget {
    */
   markRead(seq) {
     this._presence.markRead(seq);
+    this._kept?.keepRead(seq);
   }
 
   /**
@@ -342,6 +347,7 @@ export class ChatRoom extends EventTarget {
   _fromServer(msg) {
     const me = this.me?.participant_id;
     this._log.fromServer(msg, me, this._presence.readUpTo);
+    this._kept?.keepMessage(msg);
     if (msg.sender === me) {
       this._outbox.unqueue(msg.id); // stored: an ack lost with a dropped connection is no loss
       this._own.settle(this._log.get(msg.sender, msg.id)); // a change made to it meanwhile

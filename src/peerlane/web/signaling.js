@@ -104,8 +104,13 @@ export class Signaling extends EventTarget {
     this._syncRequested = false;
     this._onOnline = () => this.reconnectNow();
     this._onOffline = () => this.probe();
+    // Back on screen, or resumed after the browser froze the page (a phone asleep, a tab
+    // in the background): a connection waiting for its next retry tries at once, and a
+    // live one is checked at once (it may have died meanwhile).
     this._onVisible = () => {
-      if (globalThis.document?.visibilityState === "visible") this.probe();
+      if (globalThis.document?.visibilityState !== "visible") return;
+      if (this.state === "waiting") this.reconnectNow();
+      else this.probe();
     };
   }
 
@@ -120,6 +125,7 @@ export class Signaling extends EventTarget {
     this._env?.addEventListener("online", this._onOnline);
     this._env?.addEventListener("offline", this._onOffline);
     globalThis.document?.addEventListener("visibilitychange", this._onVisible);
+    globalThis.document?.addEventListener("resume", this._onVisible);
     this._open();
   }
 
@@ -192,6 +198,7 @@ export class Signaling extends EventTarget {
     this._env?.removeEventListener("online", this._onOnline);
     this._env?.removeEventListener("offline", this._onOffline);
     globalThis.document?.removeEventListener("visibilitychange", this._onVisible);
+    globalThis.document?.removeEventListener("resume", this._onVisible);
     this._stopTimers();
     this._probe?.stop();
     const ws = this._detach() ?? this._opened;

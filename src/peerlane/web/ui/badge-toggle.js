@@ -1,8 +1,11 @@
 // The room header's background-badge toggle (new-message-badge.js): off by default; on,
 // new messages from others while the tab is hidden put "(N) " before the title, with a
-// short chime, until the tab is visible again. One button, aria-pressed, remembered.
+// short chime, until the tab is visible again, and show a system notification if the
+// person allows them (asked on the click that turns it on: notify.js). One button,
+// aria-pressed, remembered.
 
 import { makeChime, NewMessageBadge } from "../new-message-badge.js";
+import { askNotificationPermission, notifyMessage } from "../notify.js";
 import { h, ICONS, icon } from "./dom.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
@@ -39,6 +42,8 @@ export function badgeToggle(room) {
   show();
   button.addEventListener("click", () => {
     badge.enabled = !badge.enabled;
+    // Opt-in, on this click: system notifications too, where the browser has them.
+    if (badge.enabled) askNotificationPermission();
     // Made on the click: browsers let a page start sound only after a gesture.
     if (badge.enabled && !chime) {
       try {
@@ -49,7 +54,14 @@ export function badgeToggle(room) {
     }
     show();
   });
-  const onIncoming = () => badge.message();
+  /** @param {Event} event */
+  const onIncoming = (event) => {
+    badge.message();
+    if (!badge.enabled || !document.hidden) return;
+    const m = /** @type {CustomEvent<import("../chat-log.js").ChatMessage>} */ (event).detail;
+    const info = room.roomInfo;
+    if (info) void notifyMessage(m, { id: info.id, name: info.name });
+  };
   const onVisibility = () => badge.visibilityChanged();
   room.addEventListener("incoming", onIncoming);
   document.addEventListener("visibilitychange", onVisibility);

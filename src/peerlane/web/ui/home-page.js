@@ -5,10 +5,12 @@
 import * as api from "../api.js";
 import { handOverSession } from "../handover.js";
 import { inviteToken, joinWithToken, takeEarlyJoin } from "../join-now.js";
+import { SHARED_PARAM } from "../shared-files.js";
 import { busyMain, h, ICONS, icon } from "./dom.js";
 import { formErrorText, ROOM_NAME_MAX } from "./form-errors.js";
 import { codeField, joinByCode, limitLength, nameField, submit, takeName } from "./join-form.js";
 import { navigate, roomPath } from "./nav.js";
+import { roomList } from "./room-list.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */
 /** @typedef {import("../join-now.js").EarlyJoin} EarlyJoin */
@@ -121,6 +123,12 @@ export class HomePage extends HTMLElement {
         ]),
       ]),
     );
+    // The rooms this device is in, above the forms, once read from the device.
+    const main = /** @type {HTMLElement} */ (this.querySelector("main"));
+    const sharing = Number(new URLSearchParams(location.search).get(SHARED_PARAM)) || 0;
+    void roomList({ sharing }).then((section) => {
+      if (section && main.isConnected) main.querySelector(".brand")?.after(section);
+    });
     // No focus on touch screens: it would pop the keyboard over the page at once.
     if (matchMedia("(pointer: fine)").matches) (name.input.value ? roomName : name.input).focus();
   }

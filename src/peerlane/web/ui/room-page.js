@@ -11,6 +11,8 @@
 import { ChatRoom, prepareRoom } from "../chat.js";
 import { takeSession, takeSocket } from "../handover.js";
 import { ERROR_CODES } from "../protocol.js";
+import { SHARED_PARAM, takeSharedFiles } from "../shared-files.js";
+import { keepAwakeWhileTransferring } from "../wake-lock.js";
 import { busyMain, errorCode, errorMessage, errorStatus, h, ICONS, icon } from "./dom.js";
 import { joinPrompt } from "./join-form.js";
 import { navigate, roomPath } from "./nav.js";
@@ -276,6 +278,15 @@ export class RoomPage extends HTMLElement {
     list.room = room;
     composer.room = room;
     transferPanel.transfers = room.transfers ?? null;
+    if (room.transfers) this.#cleanup.push(keepAwakeWhileTransferring(room.transfers));
+    if (new URLSearchParams(location.search).has(SHARED_PARAM)) {
+      // Files shared from another app, this room chosen for them (room-list.js): ask whom.
+      history.replaceState(history.state, "", location.pathname);
+      void takeSharedFiles().then(
+        (files) => fileBar.send(files),
+        () => {},
+      );
+    }
     invite.room = room;
     connections.room = room;
     fileBar.room = room;

@@ -4,7 +4,7 @@
 
 import { h } from "./dom.js";
 import { FINISHED, SAVED_EVENT, setText, TransferRow } from "./transfer-row.js";
-import { newsText, withRecipient } from "./transfer-text.js";
+import { newsText, retryStalled, withRecipient } from "./transfer-text.js";
 
 /** @typedef {import("./types.js").TransferView} TransferView */
 /** @typedef {import("./types.js").TransfersLike} TransfersLike */
@@ -30,6 +30,14 @@ export class TransferPanel extends HTMLElement {
     text: "Clear finished",
     hidden: true,
   });
+  /** Several stalled (a phone back from sleep, a network back): one click for all. */
+  #retryAll = h("button", {
+    type: "button",
+    class: "btn subtle small-btn",
+    text: "Retry all",
+    "data-testid": "retry-all",
+    hidden: true,
+  });
   #list = h("ul", { class: "transfers", "aria-label": "File transfers" });
   #empty = h("p", {
     class: "muted small transfers-empty",
@@ -45,12 +53,17 @@ export class TransferPanel extends HTMLElement {
     if (!this.firstChild) {
       this.append(
         h("section", { class: "panel transfer-panel", "aria-labelledby": "transfers-title" }, [
-          h("div", { class: "panel-head" }, [this.#title, this.#count, this.#clear]),
+          h("div", { class: "panel-head" }, [this.#title, this.#count, this.#retryAll, this.#clear]),
           this.#empty,
           this.#list,
           this.#ownLive ? this.#live : null,
         ]),
       );
+      this.#retryAll.addEventListener("click", () => {
+        if (this.#engine) retryStalled(this.#engine);
+        this.#render();
+        if (this.#retryAll.hidden) this.#title.focus();
+      });
       this.#clear.addEventListener("click", () => {
         const engine = this.#engine;
         if (!engine) return;
@@ -189,6 +202,7 @@ export class TransferPanel extends HTMLElement {
     const active = views.filter((t) => !FINISHED.has(t.state)).length;
     setText(this.#count, views.length ? (active ? `${active} active` : `${views.length}`) : "");
     this.#clear.hidden = !views.some((t) => this.#clearable(t));
+    this.#retryAll.hidden = views.filter((t) => t.state === "stalled").length < 2;
     this.#primed = true;
     this.#flushNews();
   }

@@ -196,3 +196,15 @@ export function newsText(t) {
 export function amountText(t) {
   return `${formatBytes(t.bytesDone)} of ${formatBytes(t.size)}`;
 }
+
+/**
+ * "Retry all" (the panel's head): start every stalled transfer again, e.g. after the page
+ * comes back from the background with several stuck. The transfers it asked to retry.
+ * @param {{list(): TransferView[], retry(id: string): unknown}} engine
+ * @returns {string[]}
+ */
+export function retryStalled(engine) {
+  const stalled = engine.list().filter((t) => t.state === "stalled");
+  for (const t of stalled) engine.retry(t.id);
+  return stalled.map((t) => t.id);
+}
