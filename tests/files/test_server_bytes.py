@@ -32,6 +32,7 @@ def test_uploads_downloads_and_websocket_frames_are_counted(
     assert ranged.status_code == 206
     peer = Peer(fserver, owner)
     peer.chat("c1", "x" * 1000)
+    peer.expect("message", id="c1")  # the room's copy comes after the ack: wait for it
     peer.close()
     after = carried(fhttp)
     assert after["upload"] - before.get("upload", 0) == len(data)

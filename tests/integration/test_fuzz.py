@@ -558,6 +558,9 @@ class Fuzzer:
         for _ in range(EXAMPLES):
             path = fill_path(rng, template, world)
             query = query_for(rng)
+            if template == PEERJS_SOCKET and rng.random() < 0.6:
+                # Mostly a socket the endpoint accepts, so its frames are read at all.
+                query = {"key": "peerjs", "id": f"p{rng.randrange(50)}", "token": "t"}
             url = f"ws://127.0.0.1:{server.port}{path}"
             if query:
                 url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
@@ -567,7 +570,8 @@ class Fuzzer:
             try:
                 with open_socket(url, additional_headers=headers) as ws:
                     for _ in range(rng.randint(0, 8)):
-                        ws.send(self.ws_message(rng))
+                        peerjs = template == PEERJS_SOCKET
+                        ws.send(self.peerjs_message(rng) if peerjs else self.ws_message(rng))
                     self.drain(ws, f"ws {url[:150]}")
             except InvalidStatus as exc:
                 if exc.response.status_code >= 500:
@@ -599,6 +603,16 @@ class Fuzzer:
         if roll < 0.85:
             return rng.choice(RAW_JSON_BODIES).decode("utf-8", "replace")[:60_000]
         return rng.randbytes(rng.choice([0, 1, 100, 5000]))
+
+    def peerjs_message(self, rng: random.Random) -> str | bytes:
+        kind = rng.choice(["HEARTBEAT", "OFFER", "ANSWER", "CANDIDATE", "LEAVE", "EXPIRE", "X"])
+        message: dict[str, Any] = {"type": kind}
+        for name in ("dst", "payload", "src"):
+            if rng.random() < 0.7:
+                message[name] = f"p{rng.randrange(50)}" if rng.random() < 0.5 else json_value(rng)
+        if rng.random() < 0.8:
+            return json.dumps(message)
+        return self.ws_message(rng)
 
     def drain(self, ws: Any, what: str) -> None:
         """Read what the server says until it is quiet or closes; no internal_error."""
@@ -656,6 +670,8 @@ class Fuzzer:
 
 # -- the test ------------------------------------------------------------------------------
 
+PEERJS_SOCKET = "/peerjs/peerjs"  # the PeerJS endpoint's socket (docs/peerjs.md)
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def fuzz_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
@@ -678,7 +694,7 @@ def fuzz_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Serv
 def test_fuzz_every_route_and_the_websocket(fuzz_server: ServerProcess, tmp_path: Path):
     http_routes, ws_routes = app_routes(tmp_path / "routes")
     assert any(r.path == "/api/shares" for r in http_routes), http_routes
-    assert ws_routes == ["/api/rooms/{room_id}/ws"], ws_routes
+    assert sorted(ws_routes) == ["/api/rooms/{room_id}/ws", PEERJS_SOCKET], ws_routes
     world = make_world(fuzz_server)
     fuzzer = Fuzzer(world, SEED)
     with httpx.Client(base_url=fuzz_server.base, timeout=TIMEOUT) as client:

@@ -158,6 +158,7 @@ ROOM_ENDPOINTS = [
     ("PATCH", "/api/rooms/{room}/invites/{invite}", {"ttl": 1, "max_uses": 1}),
     ("DELETE", "/api/rooms/{room}/invites/{invite}", None),
     ("GET", "/api/rooms/{room}/invites/{invite}/qr.svg", None),
+    ("POST", "/api/rooms/{room}/telemetry", {"client": "web"}),
     ("GET", "/api/rooms/{room}/files", None),
     ("GET", "/api/rooms/{room}/files/{file}", None),
     ("HEAD", "/api/rooms/{room}/files/{file}", None),

@@ -96,9 +96,10 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
         assert "chat.js" not in share
         everything = entry | room | share
         modules = {p.relative_to(WEB).as_posix() for p in WEB.rglob("*.js")}
-        # every module is some page's (workers and type-only modules load on their own)
+        # every module is some page's (workers, the service worker included, and type-only
+        # modules load on their own)
         type_only = {"ui/types.js", "chat-types.js", "signaling-types.js", "transfer-types.js"}
-        assert modules - everything == {"opfs-worker.js", *type_only}
+        assert modules - everything == {"opfs-worker.js", "sw.js", *type_only}
         for module in sorted(everything):
             assert (await client.get(f"/static/{module}")).status_code == 200, module
 

@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import json
 import time
-from typing import Any, cast
+from collections import deque
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -64,6 +65,7 @@ class Connection:
         )
         self.session = core.Session(identity, limits, now=time.monotonic(), connection=new_id(9))
         self._write = asyncio.Lock()
+        self._outbox: deque[str] = deque()  # frames decided, not yet written (perform)
         self._closed = asyncio.Event()
         self._close_code = core.CLOSE_NORMAL
         self._close_reason = ""
@@ -144,37 +146,39 @@ class Connection:
     # -- outputs --
 
     async def perform(self, outputs: list[core.Output]) -> None:
-        index = 0
-        while index < len(outputs):
-            out = outputs[index]
+        # The session decides in order, synchronously, but its outputs take time to carry
+        # out (a publish, a storage read), and the other task (reader or room events) may
+        # decide meanwhile. So this step's frames join the queue at once, before anything
+        # here awaits: frames leave in the order they were decided, never a live message
+        # ahead of the replay or the held events decided before it. (A step's own frames
+        # go before its publish and storage work: they are for this client only.)
+        frames = [out.text for out in outputs if type(out) is core.Send]
+        if frames:
+            for text in frames:
+                replies.count_frame(self.services.metrics, text)
+            self._outbox.extend(frames)
+            await self._flush()
+        for out in outputs:
             if type(out) is not core.Send:
                 await _PERFORM[type(out)](self, out)
-                index += 1
-                continue
-            # Consecutive frames (a replay and the events buffered behind it) are written
-            # under one hold of the lock: a frame the other task decides meanwhile (a live
-            # message) waits for the whole batch instead of slipping in between.
-            end = index
-            while end < len(outputs) and type(outputs[end]) is core.Send:
-                end += 1
-            await self._send(cast("list[core.Send]", outputs[index:end]))
-            index = end
 
-    async def _send(self, frames: list[core.Send]) -> None:
-        for out in frames:
-            replies.count_frame(self.services.metrics, out.text)
+    async def _flush(self) -> None:
+        """Write the queued frames, in queue order; whoever holds the lock writes them all."""
         async with self._write:
-            for out in frames:
+            while self._outbox:
                 if not self._open():
+                    self._outbox.clear()
                     return
+                text = self._outbox.popleft()
                 try:
-                    await self.ws.send_text(out.text)
-                    self._sent_bytes.inc(len(out.text.encode()))
+                    await self.ws.send_text(text)
+                    self._sent_bytes.inc(len(text.encode()))
                 except WebSocketDisconnect:
                     # The client went away after the check (its close is in flight): there
                     # is no one left to send to. A normal end, as when the reader sees it.
                     # (Starlette marks the socket's application side disconnected, and
                     # _open() says so to the sends that follow.)
+                    self._outbox.clear()
                     self._closed.set()
                     return
 

@@ -96,6 +96,7 @@ export const ERROR_CODES = Object.freeze({
   NOT_YOUR_MESSAGE: "not_your_message",
   MESSAGE_NOT_FOUND: "message_not_found",
   MESSAGE_DELETED: "message_deleted",
+  TELEMETRY_OFF: "telemetry_off",
   UNSUPPORTED_TUS_VERSION: "unsupported_tus_version",
   UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
   INVALID_METADATA: "invalid_metadata",
