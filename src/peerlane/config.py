@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from peerlane.core.addresses import ProxyTrust
+from peerlane.core.protocol import IceServer
 from peerlane.core.turn import DEFAULT_TTL, TurnProvider, check_unique_names
 from peerlane.errors import ConfigError
 
@@ -481,10 +482,21 @@ class Settings(BaseSettings):
     @field_validator("ice_servers")
     @classmethod
     def _check_ice(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        checked = []
         for server in value:
             if "urls" not in server:
                 raise ValueError('every ICE server needs "urls"')
-        return value
+            if isinstance(server["urls"], str):  # RTCIceServer takes one URL or a list
+                server = {**server, "urls": [server["urls"]]}
+            try:
+                IceServer.model_validate(server)
+            except ValidationError:
+                raise ValueError(
+                    'each ICE server is {"urls": a URL or a list of URLs, and optionally '
+                    '"username" and "credential" strings}'
+                ) from None
+            checked.append(server)
+        return checked
 
     @field_validator("peerjs_path")
     @classmethod

@@ -76,3 +76,18 @@ def test_peerjs_path_and_keys(monkeypatch: pytest.MonkeyPatch) -> None:
                 {"peerjs_keys": ["a/b"]}, {"peerjs_keys": ["a\nb"]}):  # fmt: skip
         with pytest.raises(ConfigError, match="--peerjs-"):
             load_settings(**bad)
+
+
+def test_an_ice_server_with_one_url_as_a_string_becomes_a_list() -> None:
+    """As RTCIceServer takes it; the welcome's ICE servers are lists (a string broke them)."""
+    s = load_settings(ice_servers='[{"urls": "stun:stun.example.org"}]')
+    assert s.ice_servers == [{"urls": ["stun:stun.example.org"]}]
+
+
+@pytest.mark.parametrize(
+    "value", ['[{"urls": 5}]', '[{"urls": ["stun:x"], "username": 1}]', '[{"urls": [null]}]']
+)
+def test_a_malformed_ice_server_is_refused_in_plain_words(value: str) -> None:
+    with pytest.raises(ConfigError, match="--ice-servers") as err:
+        load_settings(ice_servers=value)
+    assert "a URL or a list of URLs" in str(err.value)
