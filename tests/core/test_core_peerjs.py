@@ -113,3 +113,18 @@ def test_signed_tokens() -> None:
     assert not pj.check_token(b"other", "peerjs", "alice", token, now=1000.0)
     for forged in ("", "x.y", "1e9.abc", "9" * 13 + ".abc", token + "x"):
         assert not pj.check_token(secret, "peerjs", "alice", forged, now=1000.0)
+
+
+def test_a_frame_nested_past_the_parsers_depth_is_ignored() -> None:
+    """json.loads raises RecursionError, not ValueError, on a deep enough nesting."""
+    deep = '{"type":"OFFER","dst":"bob","payload":' + "[" * 200_000 + "]" * 200_000 + "}"
+    assert pj.read_frame(deep, SRC).kind is pj.Kind.IGNORE
+
+
+def test_a_frame_too_deep_to_write_back_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    def too_deep(value: object) -> str:
+        raise RecursionError("maximum recursion depth exceeded while encoding a JSON object")
+
+    monkeypatch.setattr(pj.json, "dumps", too_deep)
+    frame = pj.read_frame('{"src":"mallory","type":"ANSWER","dst":"bob"}', SRC)
+    assert frame.kind is pj.Kind.IGNORE

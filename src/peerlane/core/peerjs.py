@@ -95,7 +95,7 @@ def read_frame(text: str | bytes, src_json: str) -> Frame:
     (encoded once per connection, not per frame)."""
     try:
         message = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         return _IGNORE
     if not isinstance(message, dict):
         return _IGNORE
@@ -109,7 +109,11 @@ def read_frame(text: str | bytes, src_json: str) -> Frame:
         return _LEAVE_SERVER if kind == "LEAVE" and dst is None else _IGNORE
     if "src" in message:
         message["src"] = json.loads(src_json)
-        return Frame(Kind.RELAY, kind, dst, json.dumps(message))
+        try:
+            rebuilt = json.dumps(message)
+        except RecursionError:  # parsed at the limit, too deep to write back
+            return _IGNORE
+        return Frame(Kind.RELAY, kind, dst, rebuilt)
     if isinstance(text, bytes):
         text = text.decode()
     # A JSON object ends with "}" (after optional whitespace) and has a member (type).
