@@ -13,12 +13,8 @@ from pathlib import Path
 
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from peerlane.config import load_settings
 from peerlane.core import session as core
-from peerlane.core.records import Participant, Retention, Room, SessionRecord
-from peerlane.server.app import create_app
-from peerlane.server.auth import Caller
-from peerlane.server.ws_connection import Connection
+from ws_fakes import fake_connection
 
 
 class ClosingSocket:
@@ -44,19 +40,9 @@ class ClosingSocket:
         raise WebSocketDisconnect(code=1006)
 
 
-def connection(tmp_path: Path, ws: ClosingSocket) -> Connection:
-    services = create_app(load_settings(data_dir=tmp_path)).state.services
-    room = Room("r1", "Room", "u1", 0.0, 0.0, 0, Retention())
-    session = SessionRecord("s1", "u1", "r1", 0.0, 1e12)
-    caller = Caller(
-        room, Participant("u1", "r1", "Ann", "owner", 0.0), via_cookie=False, session=session
-    )
-    return Connection(ws, services, caller)  # type: ignore[arg-type]  # a recording fake
-
-
 async def test_a_send_to_a_client_that_went_away_ends_the_connection(tmp_path: Path) -> None:
     ws = ClosingSocket()
-    conn = connection(tmp_path, ws)
+    conn = fake_connection(tmp_path, ws)
     # two sends in one batch (a presence and a message, say): no exception escapes
     await conn.perform([core.Send('{"type":"pong"}'), core.Send('{"type":"pong","n":2}')])
     assert ws.sent == ['{"type":"pong"}']  # the second found the socket closed
@@ -66,7 +52,7 @@ async def test_a_send_to_a_client_that_went_away_ends_the_connection(tmp_path: P
 
 async def test_closing_a_socket_the_client_already_closed_is_quiet(tmp_path: Path) -> None:
     ws = ClosingSocket()
-    conn = connection(tmp_path, ws)
+    conn = fake_connection(tmp_path, ws)
     conn.close(1000, "bye")
     await conn._close_socket()  # the close raced the client's: no exception escapes
     assert ws.closes == [(1000, "bye")]

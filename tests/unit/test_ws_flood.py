@@ -6,12 +6,8 @@ from pathlib import Path
 
 from starlette.websockets import WebSocketState
 
-from peerlane.config import load_settings
 from peerlane.core import session as core
-from peerlane.core.records import Participant, Retention, Room, SessionRecord
-from peerlane.server.app import create_app
-from peerlane.server.auth import Caller
-from peerlane.server.ws_connection import Connection
+from ws_fakes import fake_connection
 
 
 class BackloggedSocket:
@@ -37,14 +33,8 @@ class BackloggedSocket:
 
 
 async def test_no_queued_frame_is_read_after_the_close_decision(tmp_path: Path) -> None:
-    services = create_app(load_settings(data_dir=tmp_path)).state.services
-    room = Room("r1", "Room", "u1", 0.0, 0.0, 0, Retention())
-    session = SessionRecord("s1", "u1", "r1", 0.0, 1e12)
-    caller = Caller(
-        room, Participant("u1", "r1", "Ann", "owner", 0.0), via_cookie=False, session=session
-    )
     ws = BackloggedSocket(10_000)
-    conn = Connection(ws, services, caller)  # type: ignore[arg-type]  # a recording fake
+    conn = fake_connection(tmp_path, ws)
 
     await conn._read()
 

@@ -8,13 +8,9 @@ from pathlib import Path
 
 from starlette.websockets import WebSocketState
 
-from peerlane.config import load_settings
 from peerlane.core import protocol as p
 from peerlane.core import session as core
-from peerlane.core.records import Participant, Retention, Room, SessionRecord
-from peerlane.server.app import create_app
-from peerlane.server.auth import Caller
-from peerlane.server.ws_connection import Connection
+from ws_fakes import fake_connection
 
 
 class YieldingSocket:
@@ -30,19 +26,9 @@ class YieldingSocket:
         self.sent.append(text)
 
 
-def _connection(tmp_path: Path, ws: YieldingSocket) -> Connection:
-    services = create_app(load_settings(data_dir=tmp_path)).state.services
-    room = Room("r1", "Room", "u1", 0.0, 0.0, 0, Retention())
-    session = SessionRecord("s1", "u1", "r1", 0.0, 1e12)
-    caller = Caller(
-        room, Participant("u1", "r1", "Ann", "owner", 0.0), via_cookie=False, session=session
-    )
-    return Connection(ws, services, caller)  # type: ignore[arg-type]  # a recording fake
-
-
 async def test_a_batch_of_frames_is_not_overtaken_by_a_later_one(tmp_path: Path) -> None:
     ws = YieldingSocket()
-    conn = _connection(tmp_path, ws)
+    conn = fake_connection(tmp_path, ws)
     # A replay decided first (three messages), then a live message decided while the
     # replay's first frame is being written.
     replay = conn.perform([core.Send(text=f"replayed {n}") for n in (1, 2, 3)])
@@ -68,7 +54,7 @@ async def test_a_frame_decided_later_waits_for_a_step_that_publishes_between_its
     message 2 decided by the other task while the publish runs must not go first (the
     client saw seqs 2, 1 behind three instances)."""
     ws = YieldingSocket()
-    conn = _connection(tmp_path, ws)
+    conn = fake_connection(tmp_path, ws)
     conn.services.bus = SlowBus()  # type: ignore[assignment]  # a recording fake
     publish = core.Publish(core.RoomEvent("r1", p.Ping(nonce="n")))
     step = [core.Send(text="welcome"), publish, core.Send(text="synced"), core.Send(text="1")]
