@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from chromium_flags import CHROMIUM_FLAGS
 from support import ServerProcess
 
 if TYPE_CHECKING:
@@ -56,19 +57,7 @@ CHROMIUM = os.environ.get("PEERLANE_E2E_CHROMIUM", "/usr/bin/chromium")
 TEST_ADDRESS = "10.77.0.1"
 LOOPBACK = "127.0.0.1"
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    # host candidates carry the real address (10.77.0.1), not a random .local name
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
+CHROMIUM_ARGS = ["--headless", *CHROMIUM_FLAGS]
 # "Peer to peer impossible": the profile's WebRTC IP handling policy lets WebRTC use
 # UDP only through a proxy, and there is none, so ICE gathers no candidate at all and
 # no connection is possible. (The --force-webrtc-ip-handling-policy switch is not

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from chromium_flags import CHROMIUM_FLAGS
 from netlab.lab import PUBLIC_ADDRESS, TURN_PORT, Lab, can_build_namespaces
 from support import TIMEOUT, ServerProcess
 
@@ -187,18 +188,7 @@ class LabBrowsers:
             executable_path=str(launcher),
             headless=True,
             accept_downloads=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
-                "--disable-features=WebRtcHideLocalIpsWithMdns",
-                f"--unsafely-treat-insecure-origin-as-secure={origin}",
-            ],
+            args=[*CHROMIUM_FLAGS, f"--unsafely-treat-insecure-origin-as-secure={origin}"],
         )
         self.contexts.append(context)
         page = context.pages[0] if context.pages else context.new_page()
