@@ -187,9 +187,15 @@ class Generator:
         return {"idle": len(self.idle)}
 
 
-def generator_main(port: int, name: str, peers: int, pipe: Connection) -> None:
+def raise_open_files_limit() -> None:
+    """Soft limit on open files up to the hard one: 10,000 idle sockets need more than
+    the usual 1,024, in the generators and in the servers (which inherit it)."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def generator_main(port: int, name: str, peers: int, pipe: Connection) -> None:
+    raise_open_files_limit()
 
     async def run() -> None:
         gen = Generator(port, name, peers)
@@ -288,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="200 peers, 3 s, 1k/s only")
     parser.add_argument("--only", choices=["peerlane", "peerjs-server"])
     args = parser.parse_args(argv)
+    raise_open_files_limit()
     if args.quick:
         args.peers, args.duration, args.rates, args.idle = 200, 3.0, [1000], 500
     kinds = [args.only] if args.only else ["peerjs-server", "peerlane"]

@@ -11,6 +11,7 @@ instances can tell them apart from nginx through X-Forwarded-For.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -26,6 +27,8 @@ import pytest
 import redis
 
 import services
+from peerlane.bus.peerjs_redis import _HOLDERS, _addr
+from peerlane.bus.redis import _peers_key
 from services import _free_port
 from support import TIMEOUT, Member, Peer, ServerProcess, wait_until
 
@@ -242,6 +245,29 @@ class Cluster:
 
     def logs(self) -> str:
         return "\n".join(f"--- {i.data_dir.name}\n{i.logs()[-4000:]}" for i in self.instances)
+
+    def live_by_id(self) -> dict[str, ServerProcess]:
+        """The running instances, by the instance id each shows in /readyz."""
+        live = [i for i in self.instances if i.proc is not None and i.proc.poll() is None]
+        return {httpx.get(f"{i.base}/readyz", timeout=TIMEOUT).json()["instance"]: i for i in live}
+
+    def _redis_get(self, key: str, field: str) -> str | None:
+        client = redis.Redis.from_url(self.env["PEERLANE_REDIS_URL"], decode_responses=True)
+        try:
+            return client.hget(key, field)  # type: ignore[return-value]
+        finally:
+            client.close()
+
+    def holder(self, room_id: str, peer_id: str) -> ServerProcess | None:
+        """The live instance whose socket holds ``peer_id`` in the room, by the presence
+        entry that instance keeps in Redis (bus/redis.py: ``by``)."""
+        entry = self._redis_get(_peers_key(room_id), peer_id)
+        return None if entry is None else self.live_by_id().get(json.loads(entry)["by"])
+
+    def peerjs_holder(self, peer_id: str, key: str = "peerjs") -> ServerProcess | None:
+        """The live instance holding PeerJS ``peer_id`` (bus/peerjs_redis.py: holders)."""
+        entry = self._redis_get(_HOLDERS, _addr(key, peer_id))
+        return None if entry is None else self.live_by_id().get(entry.split("|", 1)[0])
 
 
 class PgProcess:

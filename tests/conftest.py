@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import httpx
@@ -10,8 +11,11 @@ import pytest
 
 import services
 from peerlane.storage.sql import SqlStore
-from services import PgServer
+from services import PgServer, create_database
 from support import ServerProcess
+
+if TYPE_CHECKING:
+    from balancer import Cluster
 
 
 @pytest.fixture
@@ -40,6 +44,32 @@ def redis_url() -> Iterator[str]:
     """A Redis server for the whole session (started on first use)."""
     with services.redis_server() as url:
         yield url
+
+
+@pytest.fixture
+def cluster_of(tmp_path: Path, pg_server: PgServer) -> Iterator[Callable[..., Cluster]]:
+    """Clusters of N instances behind nginx, each on a fresh database and its own Redis
+    (the rate-limit buckets of one test must not meet another's)."""
+    from balancer import Cluster, RedisProcess  # nginx, Redis: only these tests need them
+
+    started: list[tuple[Cluster, RedisProcess]] = []
+
+    def make(count: int, **env: str) -> Cluster:
+        redis_server = RedisProcess().start()
+        cluster = Cluster(
+            tmp_path / f"cluster{len(started)}",
+            count,
+            database_url=create_database(pg_server),
+            redis_url=redis_server.url,
+            env=env,
+        )
+        started.append((cluster, redis_server))
+        return cluster.start()
+
+    yield make
+    for cluster, redis_server in started:
+        cluster.stop()
+        redis_server.close()
 
 
 @pytest.fixture

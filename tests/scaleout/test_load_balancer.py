@@ -16,45 +16,19 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
-from balancer import Cluster, RedisProcess
+from balancer import Cluster
 from chatter import Chatter, check_room, stored_messages
 from files.tusraw import OCTETS, TUS, Tus, file_id, sha
-from services import PgServer, create_database
 from support import TIMEOUT, Member, assert_error, create_room, join, link_token, wait_until
 
 pytestmark = pytest.mark.postgres
 
 SOURCES = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7"]
-
-
-@pytest.fixture
-def cluster_of(tmp_path: Path, pg_server: PgServer) -> Iterator[Callable[..., Cluster]]:
-    """Clusters of N instances behind nginx, each on a fresh database and its own Redis
-    (the rate-limit buckets of one test must not meet another's)."""
-    started: list[tuple[Cluster, RedisProcess]] = []
-
-    def make(count: int, **env: str) -> Cluster:
-        redis_server = RedisProcess().start()
-        cluster = Cluster(
-            tmp_path / f"cluster{len(started)}",
-            count,
-            database_url=create_database(pg_server),
-            redis_url=redis_server.url,
-            env=env,
-        )
-        started.append((cluster, redis_server))
-        return cluster.start()
-
-    yield make
-    for cluster, redis_server in started:
-        cluster.stop()
-        redis_server.close()
 
 
 @pytest.mark.parametrize("count", [2, 3])

@@ -34,6 +34,10 @@ class Limiter(Protocol):
 
 
 class Bus(Protocol):
+    # This process's random id among the instances on one bus (``/readyz`` shows it, so
+    # an operator or a test can tell which instance behind a balancer answered).
+    instance: str
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...

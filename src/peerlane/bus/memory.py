@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from peerlane.core import protocol as p
 from peerlane.core.ratelimit import KeyedLimiter
+from peerlane.core.records import new_id
 from peerlane.core.session import RoomEvent
 
 
@@ -56,6 +57,7 @@ class MemorySubscription:
 class MemoryBus:
     def __init__(self, *, queue_size: int = 4096) -> None:
         self.queue_size = queue_size
+        self.instance = new_id(6)
         self._subscribers: defaultdict[str, set[MemorySubscription]] = defaultdict(set)
         self._peers: defaultdict[str, dict[str, p.PeerInfo]] = defaultdict(dict)
         self._limiters: dict[str, MemoryLimiter] = {}

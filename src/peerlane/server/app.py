@@ -263,7 +263,7 @@ def add_operations(
             ready = False
         if ready and not connections.closing:
             # TURN health is detail only: an instance without TURN still serves chat.
-            detail: dict[str, object] = {"status": "ready"}
+            detail: dict[str, object] = {"status": "ready", "instance": services.bus.instance}
             if services.turn_health.providers:
                 detail["turn"] = services.turn_health.detail()
             return JSONResponse(detail)

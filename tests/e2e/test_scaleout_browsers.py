@@ -1,0 +1,147 @@
+"""Browsers and a terminal peer behind nginx (deploy/nginx/peerlane-lb.conf) in front of
+two peerlane instances on shared PostgreSQL, Redis and files directory (issue #14).
+
+Two Chromiums whose room sockets are on different instances (each instance's presence
+entry in Redis names it, and /readyz shows each instance's id) chat both ways, each
+message rendered exactly once, and send a file peer to peer (the WebRTC signaling
+crosses instances through Redis; the download's SHA-256 is checked). A ``peerlane
+chat`` terminal in the same room chats with them. Then the instance under one browser
+is killed (SIGKILL): that browser reconnects through nginx to the survivor, a message
+typed while it was cut off is delivered, and every message is stored and rendered
+exactly once, in the server's order, on every side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from balancer import Cluster
+from e2e.helpers import (
+    MESSAGE,
+    PEER,
+    accept_ui,
+    create_room_ui,
+    history,
+    invite_link,
+    join_by_link_ui,
+    offer_files_ui,
+    random_file,
+    save_received_ui,
+    send_ui,
+    sha256_file,
+    wait_js,
+    wait_online,
+    wait_transfer,
+)
+from support import ServerProcess, wait_until
+from terminal import Terminal
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres]
+
+PEER_ID_JS = "() => window.peerlane.room.me.peer_id"
+
+
+def holder(cluster: Cluster, page: Page, room_id: str) -> ServerProcess:
+    """The instance holding the page's room socket (once its presence entry is in Redis)."""
+    return wait_until(  # type: ignore[no-any-return]
+        lambda: cluster.holder(room_id, page.evaluate(PEER_ID_JS)),
+        what="the page's socket in the room's presence",
+    )
+
+
+def on_another_instance(cluster: Cluster, page: Page, room_id: str, other: ServerProcess) -> None:
+    """Reload ``page`` until its socket lands on another instance than ``other``. nginx
+    deals requests round-robin and a page load makes several: one extra request between
+    tries changes which instance the next socket gets."""
+    with httpx.Client(base_url=cluster.nginx.base) as nudge:
+        for _ in range(6):
+            if holder(cluster, page, room_id) is not other:
+                return
+            nudge.get("/healthz")
+            page.reload()
+            wait_online(page)
+    raise AssertionError("the two browsers never landed on different instances")
+
+
+def rendered_once(page: Page, bodies: list[str]) -> list[str]:
+    """Wait until the page shows exactly ``bodies``, each once, all stored; the ids in order."""
+    expect(page.locator(MESSAGE)).to_have_count(len(bodies), timeout=30_000)
+    for body in bodies:
+        expect(page.locator(MESSAGE).filter(has_text=body)).to_have_count(1)
+    wait_js(page, "() => window.peerlane.room.messages.every((m) => m.seq !== null)")
+    return [str(i) for i in page.locator(MESSAGE).evaluate_all("(r) => r.map((x) => x.dataset.id)")]
+
+
+def test_browsers_and_a_terminal_behind_nginx_survive_losing_an_instance(
+    cluster_of: Callable[..., Cluster], browsers, tmp_path: Path
+) -> None:
+    cluster = cluster_of(2)
+    base = cluster.nginx.base
+    alice = browsers.new("alice").page
+    bob = browsers.new("bob").page
+    room_id = create_room_ui(alice, base, "alice")
+    link = invite_link(alice)
+    assert link.startswith(base), link  # the invite points at the balancer
+    assert join_by_link_ui(bob, link, "bob") == room_id
+    on_another_instance(cluster, bob, room_id, holder(cluster, alice, room_id))
+    alice_on, bob_on = holder(cluster, alice, room_id), holder(cluster, bob, room_id)
+    assert alice_on is not bob_on
+    for page in (alice, bob):  # direct links made through signaling across instances
+        expect(page.locator(f"{PEER}[data-path=direct]")).to_have_count(1, timeout=30_000)
+
+    bodies = ["alice on one", "bob on the other"]
+    send_ui(alice, bodies[0])
+    send_ui(bob, bodies[1])
+    assert rendered_once(alice, bodies) == rendered_once(bob, bodies)
+
+    path = tmp_path / "across.bin"
+    sha, _root = random_file(path, 3 * 1024 * 1024)
+    (tid,) = offer_files_ui(alice, [path], "bob")
+    accept_ui(bob, tid)
+    wait_transfer(bob, tid, "done", timeout=60)
+    saved = save_received_ui(bob, tid, tmp_path / "saved.bin")
+    assert sha256_file(saved) == sha
+
+    # The terminal starts at the present: it shows what is sent from now on.
+    term = Terminal(["chat", link, "--name", "carol"])
+    try:
+        term.wait_for("* in ")
+        wait_js(
+            bob,
+            "() => [...window.peerlane.room.peers.values()].some((p) => p.name === 'carol')",
+            what="carol in bob's peers",
+        )
+        term.type("from the terminal\n")
+        bodies.append("from the terminal")
+        rendered_once(alice, bodies)
+        send_ui(bob, "bob to carol")
+        bodies.append("bob to carol")
+        term.wait_for("] bob: bob to carol")
+
+        # SIGKILL under alice: no goodbye, her socket just breaks.
+        alice_on.kill()
+        send_ui(alice, "typed while cut off")  # kept by the client, sent once it is back
+        wait_online(alice)
+        assert holder(cluster, alice, room_id) is bob_on  # through nginx to the survivor
+        send_ui(bob, "after the kill")
+        term.type("terminal after the kill\n")
+        bodies += ["typed while cut off", "after the kill", "terminal after the kill"]
+        ids = rendered_once(alice, bodies)
+        assert rendered_once(bob, bodies) == ids
+        stored = history(bob, room_id)
+        assert sorted(m["body"] for m in stored) == sorted(bodies)
+        assert [m["id"] for m in stored] == ids  # one order, the server's, on every side
+        seqs = [m["seq"] for m in stored]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no gap
+        for body in bodies[2:]:  # shown once in the terminal (its own typing is tty echo)
+            term.wait_for(f": {body}\n")
+            assert term.output.count(f": {body}\n") == 1, term.output
+        term.interrupt()
+        assert term.wait_exit() == 130
+    finally:
+        term.close()
