@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import concurrent.futures
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 import httpx
@@ -16,6 +17,8 @@ from support import ServerProcess
 
 if TYPE_CHECKING:
     from balancer import Cluster
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -46,6 +49,11 @@ def redis_url() -> Iterator[str]:
         yield url
 
 
+def _in_thread(function: Callable[..., T], *args: Any) -> T:
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args).result()
+
+
 @pytest.fixture
 def cluster_of(tmp_path: Path, pg_server: PgServer) -> Iterator[Callable[..., Cluster]]:
     """Clusters of N instances behind nginx, each on a fresh database and its own Redis
@@ -59,7 +67,9 @@ def cluster_of(tmp_path: Path, pg_server: PgServer) -> Iterator[Callable[..., Cl
         cluster = Cluster(
             tmp_path / f"cluster{len(started)}",
             count,
-            database_url=create_database(pg_server),
+            # In its own thread: asyncio.run() refuses to run where Playwright's sync
+            # API keeps an event loop going (the browser tests behind nginx).
+            database_url=_in_thread(create_database, pg_server),
             redis_url=redis_server.url,
             env=env,
         )
