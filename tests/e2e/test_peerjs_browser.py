@@ -173,3 +173,44 @@ def test_the_peerjs_client_connects_and_exchanges_data(
         # arrives, and then sends no OPEN: the client's "open" never fires (this test
         # saw it). peerlane answers a reconnect with OPEN (docs/peerjs.md).
         assert wait_js(one.page, "() => window.__p.reopened") == "alice-1"
+
+
+@pytest.mark.postgres
+def test_the_peerjs_client_across_two_instances_behind_nginx(
+    cluster_of, browsers, page_origin: str
+) -> None:
+    # deploy/nginx/peerlane-lb.conf, as docs/deployment.md shows it: /peerjs is proxied
+    # with the WebSocket upgrade like every other path, without sticky sessions.
+    cluster = cluster_of(2)
+    lb = cluster.nginx
+    options = {"host": "127.0.0.1", "port": lb.port, "path": "/peerjs", "secure": False}
+    ice_url = f"{lb.base}/peerjs/peerjs/ice"
+    one, two = browsers.new("one"), browsers.new("two")
+    for browser in (one, two):
+        browser.page.goto(page_origin + "/index.html")
+
+    def start(browser: Any, peer_id: str) -> Any:
+        browser.page.evaluate(START_JS, {"id": peer_id, "options": options, "iceUrl": ice_url})
+        assert wait_js(browser.page, "() => window.__p.open") == peer_id
+        return wait_until(lambda: cluster.peerjs_holder(peer_id), what=f"{peer_id} held")
+
+    alice_on = start(one, "alice-lb")
+    # nginx deals sockets round-robin; one extra request moves the next one along.
+    with httpx.Client(base_url=lb.base) as nudge:
+        for attempt in range(6):
+            bob = f"bob-lb-{attempt}"
+            if start(two, bob) is not alice_on:
+                break
+            two.page.evaluate("() => window.__p.peer.destroy()")
+            nudge.get("/healthz")
+        else:
+            raise AssertionError("the two pages never landed on different instances")
+
+    # Offer, answer and candidates relayed between the instances through Redis, then
+    # data both ways on the peer-to-peer DataConnection.
+    one.page.evaluate(CONNECT_JS, bob)
+    assert wait_js(two.page, "() => window.__p.got[0]") == f"hello {bob}"
+    echo = wait_js(one.page, "() => window.__p.got[0]")
+    assert echo == {"echo": f"hello {bob}", "from": bob}
+    assert one.page.evaluate("() => window.__p.errors") == []
+    assert two.page.evaluate("() => window.__p.errors") == []
