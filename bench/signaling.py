@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -57,9 +58,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(kind: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    kind: str, workdir: Path, extra_env: dict[str, str] | None = None, name: str | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``kind`` on a free loopback port (``extra_env``: more PEERLANE_ settings; ``name``:
+    its log and data directory, for several of one kind); the process and its port."""
     port = free_port()
-    log = (workdir / f"{kind}.log").open("ab")
+    name = name or kind
+    log = (workdir / f"{name}.log").open("ab")
     if kind == "peerjs-server":
         cmd = [str(PEER_SERVER), "--port", str(port), "--host", "127.0.0.1", "--path",
                "/peerjs", "--alive_timeout", "600000", "--concurrent_limit", "100000"]  # fmt: skip
@@ -69,7 +75,7 @@ def start_server(kind: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int
         big = "10000000"
         env = {
             **os.environ,
-            "PEERLANE_DATA_DIR": str(workdir / "data"),
+            "PEERLANE_DATA_DIR": str(workdir / f"{name}-data"),
             "PEERLANE_HOST": "127.0.0.1",
             "PEERLANE_PORT": str(port),
             "PEERLANE_LOG_LEVEL": "warning",
@@ -80,6 +86,7 @@ def start_server(kind: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int
             "PEERLANE_PEERJS_IP_MESSAGE_BURST": big,
             "PEERLANE_PEERJS_MESSAGES_PER_SECOND": big,
             "PEERLANE_PEERJS_MESSAGE_BURST": big,
+            **(extra_env or {}),
         }
     proc = subprocess.Popen(cmd, env=env, cwd=workdir, stdout=log, stderr=log)
     import httpx
@@ -219,46 +226,77 @@ def generator_main(port: int, name: str, peers: int, pipe: Connection) -> None:
 # ---------------------------------------------------------------------- run ----
 
 
+def start_generators(
+    port: int, args: argparse.Namespace
+) -> tuple[list[Connection], list[mp.process.BaseProcess]]:
+    """``args.procs`` load generators with ``args.peers`` sockets in all, connected."""
+    pipes: list[Connection] = []
+    procs: list[mp.process.BaseProcess] = []
+    ctx = mp.get_context("spawn")
+    for n in range(args.procs):
+        parent, child = ctx.Pipe()
+        p = ctx.Process(
+            target=generator_main, args=(port, f"g{n}", args.peers // args.procs, child)
+        )
+        p.start()
+        pipes.append(parent)
+        procs.append(p)
+    for pipe in pipes:
+        pipe.recv()
+    return pipes, procs
+
+
+def stop_generators(pipes: list[Connection], procs: list[mp.process.BaseProcess]) -> None:
+    for pipe in pipes:
+        with contextlib.suppress(OSError):
+            pipe.send(("stop",))
+    for p in procs:
+        p.join(timeout=10)
+        if p.is_alive():
+            p.kill()
+
+
+def measure_phases(
+    server: str, pipes: list[Connection], pids: list[int], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """The closed loop, then each of ``args.rates``: a row each. Server CPU is the sum
+    over ``pids`` (every process serving: instances, balancer)."""
+    rows = []
+    phases: list[tuple[str, tuple[Any, ...]]] = [("closed", ())]
+    phases += [(f"{rate}/s", (rate,)) for rate in args.rates]
+    for label, extra in phases:
+        for _part, seconds in (("warmup", args.warmup), ("measure", args.duration)):
+            cpu0, t0 = sum(cpu_seconds(pid) for pid in pids), time.monotonic()
+            for pipe in pipes:
+                if extra:
+                    pipe.send(("paced", extra[0] / args.procs, seconds))
+                else:
+                    pipe.send(("closed", seconds))
+            results = [pipe.recv() for pipe in pipes]
+            cpu = sum(cpu_seconds(pid) for pid in pids) - cpu0
+            wall = time.monotonic() - t0
+        received = sum(r["received"] for r in results)
+        # Paced phases end with a short tail for frames in flight: msg/s is over
+        # the phase's own length, CPU over the whole wall time (tail included).
+        lat = sorted(x for r in results for x in r["latencies"])
+        lag = sorted(x for r in results for x in r["lag"])
+        rows.append({
+            "server": server, "phase": label, "relayed_per_s": received / seconds,
+            "p50_ms": percentile(lat, 50) if lat else None,
+            "p99_ms": percentile(lat, 99) if lat else None,
+            "cpu_s_per_1000": 1000 * cpu / received if received else None,
+            "server_cpu_pct": 100 * cpu / wall, "lag_p99_ms": percentile(lag, 99),
+        })  # fmt: skip
+    return rows
+
+
 def run_server(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     proc, port = start_server(kind, workdir)
-    pipes, procs = [], []
+    pipes: list[Connection] = []
+    procs: list[mp.process.BaseProcess] = []
     try:
-        ctx = mp.get_context("spawn")
-        for n in range(args.procs):
-            parent, child = ctx.Pipe()
-            p = ctx.Process(
-                target=generator_main, args=(port, f"g{n}", args.peers // args.procs, child)
-            )
-            p.start()
-            pipes.append(parent)
-            procs.append(p)
-        for pipe in pipes:
-            pipe.recv()
-        rows = []
-        phases: list[tuple[str, tuple[Any, ...]]] = [("closed", ())]
-        phases += [(f"{rate}/s", (rate,)) for rate in args.rates]
-        for label, extra in phases:
-            for _part, seconds in (("warmup", args.warmup), ("measure", args.duration)):
-                cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
-                for pipe in pipes:
-                    if extra:
-                        pipe.send(("paced", extra[0] / args.procs, seconds))
-                    else:
-                        pipe.send(("closed", seconds))
-                results = [pipe.recv() for pipe in pipes]
-                cpu, wall = cpu_seconds(proc.pid) - cpu0, time.monotonic() - t0
-            received = sum(r["received"] for r in results)
-            # Paced phases end with a short tail for frames in flight: msg/s is over
-            # the phase's own length, CPU over the whole wall time (tail included).
-            lat = sorted(x for r in results for x in r["latencies"])
-            lag = sorted(x for r in results for x in r["lag"])
-            rows.append({
-                "server": kind, "phase": label, "relayed_per_s": received / seconds,
-                "p50_ms": percentile(lat, 50) if lat else None,
-                "p99_ms": percentile(lat, 99) if lat else None,
-                "cpu_s_per_1000": 1000 * cpu / received if received else None,
-                "server_cpu_pct": 100 * cpu / wall, "lag_p99_ms": percentile(lag, 99),
-            })  # fmt: skip
+        pipes, procs = start_generators(port, args)
+        rows = measure_phases(kind, pipes, [proc.pid], args)
         before = rss_bytes(proc.pid)
         for pipe in pipes:
             pipe.send(("idle", args.idle // args.procs))
@@ -267,20 +305,26 @@ def run_server(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, 
         rows.append({"server": kind, "phase": "idle", "connections": opened,
                      "rss_per_conn_bytes": (after - before) / opened if opened else None,
                      "rss_mib": after / 2**20})  # fmt: skip
-        for pipe in pipes:
-            pipe.send(("stop",))
         return {"rows": rows}
     finally:
-        for p in procs:
-            p.join(timeout=10)
-            if p.is_alive():
-                p.kill()
+        stop_generators(pipes, procs)
         proc.terminate()
         proc.wait(timeout=15)
 
 
 def fmt(value: Any, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print(f"{'server':14} {'phase':8} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'cpu s/1k':>9} {'srv %':>6} {'lag p99':>8} {'B/conn':>8}")  # fmt: skip
+    for r in rows:
+        print(f"{r['server']:14} {r['phase']:8} {fmt(r.get('relayed_per_s'), 0):>8} "
+              f"{fmt(r.get('p50_ms')):>8} {fmt(r.get('p99_ms')):>8} "
+              f"{fmt(r.get('cpu_s_per_1000'), 3):>9} {fmt(r.get('server_cpu_pct'), 0):>6} "
+              f"{fmt(r.get('lag_p99_ms')):>8} "
+              f"{fmt(r.get('rss_per_conn_bytes'), 0):>8}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -304,14 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             workdir = Path(tmp) / kind
             workdir.mkdir()
             rows += run_server(kind, args, workdir)["rows"]
-    print(f"{'server':14} {'phase':8} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'cpu s/1k':>9} {'srv %':>6} {'lag p99':>8} {'B/conn':>8}")  # fmt: skip
-    for r in rows:
-        print(f"{r['server']:14} {r['phase']:8} {fmt(r.get('relayed_per_s'), 0):>8} "
-              f"{fmt(r.get('p50_ms')):>8} {fmt(r.get('p99_ms')):>8} "
-              f"{fmt(r.get('cpu_s_per_1000'), 3):>9} {fmt(r.get('server_cpu_pct'), 0):>6} "
-              f"{fmt(r.get('lag_p99_ms')):>8} "
-              f"{fmt(r.get('rss_per_conn_bytes'), 0):>8}")  # fmt: skip
+    print_table(rows)
     ratios: dict[str, Any] = {}
     if len(kinds) == 2:
         by = {(r["server"], r["phase"]): r for r in rows}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 NOW = 1_000_000.0
@@ -63,3 +65,15 @@ async def test_byte_sized_buckets(make_bus) -> None:
     wait = await limiter.take("ip", NOW, gib)
     assert wait == pytest.approx(day / 50, rel=1e-6)  # one GiB comes back in 1/50 day
     assert await limiter.take("ip", NOW + day / 50 + 1, gib) is None
+
+
+async def test_more_concurrent_commands_than_pooled_connections_wait_instead_of_failing(
+    make_bus,
+) -> None:
+    # A busy instance awaits many limiter checks at once (every PeerJS frame takes one):
+    # with Redis, more of them than the connection pool holds must queue for a
+    # connection, not fail as if Redis were down (the socket would be closed with 1013).
+    limiter = (await make_bus()).limiter("t-many", rate=1000, burst=1000)
+
+    waits = await asyncio.gather(*(limiter.take(f"k{i % 50}", NOW) for i in range(600)))
+    assert waits == [None] * 600

@@ -47,6 +47,9 @@ from peerlane.core.session import RoomDeleted, RoomEvent, SessionEnded
 
 log = structlog.get_logger(__name__)
 
+# Connections to Redis per instance (pub/sub's included); more concurrent commands queue.
+POOL_CONNECTIONS = 100
+
 _Internal = RoomDeleted | SessionEnded | PeerReplaced
 _events: TypeAdapter[p.ServerMessage | _Internal] = TypeAdapter(p.ServerMessage | _Internal)
 
@@ -111,13 +114,19 @@ class RedisBus:
         # No retries: a Redis that is down fails the command at once (a pooled connection
         # the server closed is replaced when taken from the pool, not by a retry), and a
         # pub/sub connection is never quietly reconnected over a gap in its events.
-        self._redis = aioredis.from_url(
+        # A blocking pool: a command that finds every pooled connection busy (a burst
+        # of PeerJS frames, each checking a limit) waits for one, up to the command
+        # timeout, instead of failing with "too many connections" as if Redis were down.
+        pool = aioredis.BlockingConnectionPool.from_url(
             self.url,
+            max_connections=POOL_CONNECTIONS,
+            timeout=self.command_timeout,
             decode_responses=True,
             socket_connect_timeout=self.connect_timeout,
             socket_timeout=self.command_timeout,
             retry=Retry(NoBackoff(), 0),
         )
+        self._redis = aioredis.Redis.from_pool(pool)  # closes the pool with the client
         await self._redis.ping()
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._tasks = [
