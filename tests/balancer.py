@@ -39,9 +39,12 @@ NGINX = "/usr/sbin/nginx"
 # temporary prefix needs (no user switch, every path inside the prefix).
 MAIN_CONF = """\
 worker_processes 1;
+# Two descriptors per proxied socket (client, instance): bench/scaleout.py opens 1,000
+# sockets through it, more than the 1,024 descriptors runuser's login limits leave.
+worker_rlimit_nofile 16384;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
-events {{ worker_connections 4096; }}
+events {{ worker_connections 8192; }}
 http {{
     access_log {prefix}/access.log;
     client_body_temp_path {prefix}/body;
