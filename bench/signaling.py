@@ -103,6 +103,16 @@ def start_server(
         time.sleep(0.05)  # the port is not bound yet: nothing to wait on but the port
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (a server drains its sockets), SIGKILL if it is not gone in 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -128,7 +138,9 @@ class Generator:
     async def connect(self, peer_id: str) -> Any:
         from websockets.asyncio.client import connect
 
-        ws = await connect(self.url + peer_id, max_queue=None, compression=None)
+        # No keepalive pings: an overloaded server late with a pong would end the run;
+        # the servers are started with a long alive timeout instead.
+        ws = await connect(self.url + peer_id, max_queue=None, compression=None, ping_interval=None)
         opened = json.loads(await ws.recv())
         assert opened["type"] == "OPEN", opened
         return ws
@@ -308,8 +320,7 @@ def run_server(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, 
         return {"rows": rows}
     finally:
         stop_generators(pipes, procs)
-        proc.terminate()
-        proc.wait(timeout=15)
+        stop_process(proc)
 
 
 def fmt(value: Any, digits: int = 1) -> str:
