@@ -7,6 +7,9 @@ node_modules/peerjs/dist/peerjs.min.js) and make a Peer each, one with its own i
 one with an id the server hands out (GET <path>/<key>/id). They open a DataConnection
 and exchange data both ways; a third Peer asking for a held id gets "unavailable-id";
 a connection to an id nobody holds gets "peer-unavailable" (the server's EXPIRE).
+
+Behind nginx (deploy/nginx/peerlane-lb.conf) in front of two instances on Redis and
+PostgreSQL: two pages whose sockets are on different instances open a DataConnection.
 """
 
 from __future__ import annotations
