@@ -49,9 +49,12 @@ def doctor_command(
     else:
         for check in report.checks:
             typer.echo(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        found = report.findings
         if report.checks[-1].name != "server" or report.checks[-1].ok:
-            typer.echo(f"NAT   {report.nat}")
-        for tip in report.advice:
+            typer.echo(f"NAT   {found.nat}")
+            typer.echo(f"NAT   mapping: {found.nat_mapping_text}")
+        typer.echo(f"==>   {found.verdict_text}")
+        for tip in found.advice:
             typer.echo(f"-> {tip}")
     if not report.checks[0].ok:
         raise typer.Exit(EXIT_UNREACHABLE)
