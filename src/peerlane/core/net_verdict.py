@@ -170,3 +170,13 @@ def findings(
         mapping_words,
         advice(checks, ice_servers),
     )
+
+
+def report_lines(checks: list[Check], found: Findings) -> list[str]:
+    """The plain-text report: ``peerlane doctor`` prints it, the page's "Copy report"
+    copies it."""
+    lines = [f"{'PASS' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in checks]
+    if "server" not in _failed_kinds(checks):
+        lines += [f"NAT   {found.nat}", f"NAT   mapping: {found.nat_mapping_text}"]
+    lines.append(f"==>   {found.verdict_text}")
+    return lines + [f"-> {tip}" for tip in found.advice]
