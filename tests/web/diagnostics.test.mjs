@@ -108,10 +108,12 @@ function clock() {
 test("udp blocked: STUN and TURN UDP fail, TURN TCP allocates; every check is reported", async () => {
   const { PC, made } = scripted((config) => {
     const urls = urlsOf(config);
-    if (urls.some((u) => u.startsWith("stun:")) || urls.some((u) => u.endsWith("udp"))) return [host("10.0.0.2", 5000)];
+    if (urls.some((u) => u.startsWith("stun:"))) return "hang"; // no answer: gathering goes on
+    if (urls.some((u) => u.endsWith("udp"))) return [host("10.0.0.2", 5000)];
     return [host("10.0.0.2", 5001), relay("203.0.113.9", 50000)];
   });
-  const got = await runDiagnostics({ RTC: PC, secure: true, probes: [STUN_A, TURN_UDP, TURN_TCP], now: clock() });
+  const probes = [STUN_A, TURN_UDP, TURN_TCP];
+  const got = await runDiagnostics({ RTC: PC, secure: true, probes, gatherMs: 50, now: clock() });
   assert.deepEqual(
     got.checks.map((c) => [c.name, c.ok]),
     [
@@ -128,7 +130,6 @@ test("udp blocked: STUN and TURN UDP fail, TURN TCP allocates; every check is re
   assert.equal(got.checks[6].detail, "16.8 MB/s through a data channel in this browser");
   assert.deepEqual(got.mapped, { "STUN UDP a:3478": null });
   assert.equal(got.reflexive, null);
-  assert.deepEqual(got.local, ["10.0.0.2"]);
   // A TURN probe offers only its one URL, relay-only, with the server's credentials.
   const turn = made.find((pc) => urlsOf(pc.config ?? { iceServers: [] }).includes(TURN_TCP.url));
   assert.equal(turn.config.iceTransportPolicy, "relay");
@@ -170,9 +171,9 @@ test("two STUN servers: one address from one socket is one mapping, two are a ch
 
 test("one STUN server answering of two: no mapping test, the silent one is null", async () => {
   const { PC, made } = scripted((config) =>
-    urlsOf(config)[0] === STUN_A.url ? [srflx("198.51.100.1", 7000)] : [host("10.0.0.2", 5000)],
+    urlsOf(config)[0] === STUN_A.url ? [srflx("198.51.100.1", 7000)] : "hang",
   );
-  const got = await runDiagnostics({ RTC: PC, secure: true, probes: [STUN_A, STUN_B], now: clock() });
+  const got = await runDiagnostics({ RTC: PC, secure: true, probes: [STUN_A, STUN_B], gatherMs: 50, now: clock() });
   assert.deepEqual(got.mapped, { [STUN_A.label]: "198.51.100.1:7000", [STUN_B.label]: null });
   assert.ok(!made.some((pc) => pc.config.iceServers && urlsOf(pc.config).length === 2), "no combined gather");
 });
@@ -194,4 +195,17 @@ test("a TURN URL without credentials is a failed check, not an attempt", async (
   const check = await turnCheck(PC, { ...TURN_UDP, username: null }, 1000);
   assert.deepEqual(check, { name: TURN_UDP.label, ok: false, detail: "the server gave no TURN credentials" });
   assert.equal(made.length, 0);
+});
+
+test("gathering that ends in time without a reflexive candidate: the server saw this machine's own address", async () => {
+  // The browser drops a reflexive candidate equal to a host one: no NAT.
+  const { PC } = scripted(() => [host("10.0.0.2", 5000), { ...host("10.0.0.2", 9), protocol: "tcp" }]);
+  const got = await runDiagnostics({ RTC: PC, secure: true, probes: [STUN_A, STUN_B], now: clock() });
+  assert.equal(
+    got.checks.find((c) => c.name === STUN_A.label).detail,
+    "reflexive address 10.0.0.2:5000, this machine's own (no NAT)",
+  );
+  assert.deepEqual(got.mapped, { [STUN_A.label]: "10.0.0.2:5000", [STUN_B.label]: "10.0.0.2:5000" });
+  assert.equal(got.reflexive, "10.0.0.2");
+  assert.deepEqual(got.local, ["10.0.0.2"]);
 });

@@ -5,7 +5,10 @@
 //
 // - WebRTC and a secure context: what the browser offers.
 // - STUN, per URL: an RTCPeerConnection with only that STUN server; a server-reflexive
-//   candidate is its answer (the address it saw).
+//   candidate is its answer (the address it saw). A browser drops a reflexive candidate
+//   equal to its own address (no NAT), so gathering that ENDS before the timeout without
+//   one counts as an answer naming this machine's own address; a server that does not
+//   answer keeps gathering going past the timeout (the browser retries for far longer).
 // - NAT mapping: one RTCPeerConnection with every STUN server that answered. Its
 //   candidates share one socket per interface, and the browser keeps a reflexive
 //   candidate only once per address: one address from two servers means the NAT maps
@@ -21,7 +24,9 @@
  *   username?: string | null, credential?: string | null}} Probe
  * @typedef {{name: string, ok: boolean, detail: string}} Check
  * @typedef {{type: string | null, address: string | null, port: number | null,
- *   relatedAddress?: string | null, relatedPort?: number | null}} Candidate
+ *   protocol?: string | null, relatedAddress?: string | null, relatedPort?: number | null}} Candidate
+ * @typedef {{candidates: Candidate[], complete: boolean}} Gathered
+ *   complete: gathering ended by itself (not cut by the timeout or by `enough`)
  * @typedef {{checks: Check[], local: string[], reflexive: string | null,
  *   mapped: Record<string, string | null>}} Results
  * @typedef {{RTC: typeof RTCPeerConnection | null, secure: boolean, probes: Probe[],
@@ -43,37 +48,51 @@ const where = (c) => `${c.address}:${c.port}`;
  * @param {typeof RTCPeerConnection} RTC
  * @param {RTCConfiguration} config
  * @param {{timeoutMs: number, enough?: (c: Candidate) => boolean}} options
- * @returns {Promise<Candidate[]>}
+ * @returns {Promise<Gathered>}
  */
 export function gather(RTC, config, { timeoutMs, enough = () => false }) {
   const pc = new RTC(config);
   /** @type {Candidate[]} */
-  const found = [];
+  const candidates = [];
   return new Promise((resolve) => {
-    const done = () => {
+    /** @param {boolean} complete */
+    const done = (complete) => {
       clearTimeout(timer);
       pc.onicecandidate = null;
       pc.close();
-      resolve(found);
+      resolve({ candidates, complete });
     };
-    const timer = setTimeout(done, timeoutMs);
+    const timer = setTimeout(() => done(false), timeoutMs);
     pc.onicecandidate = (event) => {
-      if (!event.candidate) return done(); // the end of gathering
+      if (!event.candidate) return done(true); // the end of gathering
       const c = event.candidate;
-      found.push({
+      const candidate = {
         type: c.type,
         address: c.address,
         port: c.port,
+        protocol: c.protocol,
         relatedAddress: c.relatedAddress,
         relatedPort: c.relatedPort,
-      });
-      if (enough(found[found.length - 1])) done();
+      };
+      candidates.push(candidate);
+      if (enough(candidate)) done(false);
     };
     pc.createDataChannel("diagnostics");
     pc.createOffer()
       .then((offer) => pc.setLocalDescription(offer))
-      .catch(done);
+      .catch(() => done(false));
   });
+}
+
+/**
+ * The UDP host candidate whose address a STUN server saw when the browser kept no
+ * reflexive candidate although gathering ended in time (see the top): no NAT.
+ * @param {Gathered} gathered
+ * @returns {Candidate | undefined}
+ */
+function ownAddressAnswer({ candidates, complete }) {
+  if (!complete) return undefined;
+  return candidates.find((c) => c.type === "host" && c.address && (c.protocol ?? "udp") === "udp");
 }
 
 /**
@@ -84,22 +103,22 @@ export function gather(RTC, config, { timeoutMs, enough = () => false }) {
  * @returns {Promise<{check: Check, mapped: string | null, local: string[]}>}
  */
 async function stunCheck(RTC, probe, timeoutMs) {
-  const found = await gather(
-    RTC,
-    { iceServers: [{ urls: probe.url }] },
-    {
-      timeoutMs,
-      enough: (c) => c.type === "srflx",
-    },
-  );
+  const enough = (/** @type {Candidate} */ c) => c.type === "srflx";
+  const gathered = await gather(RTC, { iceServers: [{ urls: probe.url }] }, { timeoutMs, enough });
+  const found = gathered.candidates;
   const local = found.filter((c) => c.type === "host" && c.address).map((c) => String(c.address));
   const srflx = found.find((c) => c.type === "srflx");
-  if (!srflx) {
-    const detail = `no reflexive address within ${timeoutMs / 1000} s: no answer over UDP`;
-    return { check: { name: probe.label, ok: false, detail }, mapped: null, local };
+  if (srflx) {
+    const detail = `reflexive address ${where(srflx)}`;
+    return { check: { name: probe.label, ok: true, detail }, mapped: where(srflx), local };
   }
-  const detail = `reflexive address ${where(srflx)}`;
-  return { check: { name: probe.label, ok: true, detail }, mapped: where(srflx), local };
+  const own = ownAddressAnswer(gathered);
+  if (own) {
+    const detail = `reflexive address ${where(own)}, this machine's own (no NAT)`;
+    return { check: { name: probe.label, ok: true, detail }, mapped: where(own), local };
+  }
+  const detail = `no reflexive address within ${timeoutMs / 1000} s: no answer over UDP`;
+  return { check: { name: probe.label, ok: false, detail }, mapped: null, local };
 }
 
 /**
@@ -110,10 +129,12 @@ async function stunCheck(RTC, probe, timeoutMs) {
  * @returns {Promise<Record<string, string | null>>}
  */
 async function mappingCheck(RTC, answered, timeoutMs) {
-  const found = await gather(RTC, { iceServers: [{ urls: answered.map((p) => p.url) }] }, { timeoutMs });
+  const gathered = await gather(RTC, { iceServers: [{ urls: answered.map((p) => p.url) }] }, { timeoutMs });
   /** @type {Map<string, string[]>} */
   const bySocket = new Map();
-  for (const c of found) {
+  const own = ownAddressAnswer(gathered);
+  if (own && !gathered.candidates.some((c) => c.type === "srflx")) bySocket.set("own", [where(own)]);
+  for (const c of gathered.candidates) {
     if (c.type !== "srflx") continue;
     const base = `${c.relatedAddress}:${c.relatedPort}`;
     const seen = bySocket.get(base) ?? [];
@@ -148,8 +169,8 @@ export async function turnCheck(RTC, probe, timeoutMs) {
     iceServers: [{ urls: probe.url, username: probe.username, credential: probe.credential }],
     iceTransportPolicy: "relay",
   };
-  const found = await gather(RTC, config, { timeoutMs, enough: (c) => c.type === "relay" });
-  const relay = found.find((c) => c.type === "relay");
+  const { candidates } = await gather(RTC, config, { timeoutMs, enough: (c) => c.type === "relay" });
+  const relay = candidates.find((c) => c.type === "relay");
   if (!relay) {
     return { name: probe.label, ok: false, detail: `no relay allocated within ${timeoutMs / 1000} s` };
   }
