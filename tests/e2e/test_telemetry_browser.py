@@ -41,8 +41,9 @@ def test_a_direct_pair_is_counted_in_metrics(server_factory: ServerFactory, brow
     connect_pair(server, browsers)
     attempts = "peerlane_client_connect_attempts_total"
     wait_until(
-        lambda: metric(server.base, attempts, client="web", path="direct", outcome="connected")
-        == 2,
+        lambda: (
+            metric(server.base, attempts, client="web", path="direct", outcome="connected") == 2
+        ),
         timeout=30,
         what="both browsers' connected attempts in /metrics",
     )
