@@ -184,7 +184,9 @@ async (offer) => {
 }
 """
 TAKE_CANDIDATES_JS = "() => window.__out.splice(0)"
-ADD_CANDIDATES_JS = "async (list) => { for (const c of list) await window.__pc.addIceCandidate(c); }"
+ADD_CANDIDATES_JS = (
+    "async (list) => { for (const c of list) await window.__pc.addIceCandidate(c); }"
+)
 
 
 def bare_connect(a: Any, b: Any, config: dict[str, Any], timeout: float) -> float | None:
@@ -224,26 +226,28 @@ def rung_configs(turn: Any) -> list[dict[str, Any]]:
 
 def at_once_vs_rungs(s: Scenario, rung_timeout: float, repeat: int) -> dict[str, Any]:
     times: dict[str, list[float]] = {"at once": [], "rungs": []}
-    with tempfile.TemporaryDirectory(prefix="pl-bench-rungs-") as tmp_name:
-        with lab_world(Path(tmp_name)) as (lab, turn, server, browsers):
-            ns_a, ns_b = peer_namespaces(lab, s)
-            a = browsers.new(ns_a, server.base)
-            b = browsers.new(ns_b, server.base)
-            for page in (a, b):
-                page.goto(server.base + "/healthz")
-            for _ in range(repeat):
-                once = bare_connect(a, b, lab_fixtures.ice_config(turn), CONNECT_TIMEOUT)
-                times["at once"].append(float("nan") if once is None else once)
-                spent = 0.0
-                for config in rung_configs(turn):
-                    took = bare_connect(a, b, config, rung_timeout)
-                    if took is not None:
-                        spent += took
-                        break
-                    spent += rung_timeout
-                else:
-                    spent = float("nan")
-                times["rungs"].append(spent)
+    with (
+        tempfile.TemporaryDirectory(prefix="pl-bench-rungs-") as tmp_name,
+        lab_world(Path(tmp_name)) as (lab, turn, server, browsers),
+    ):
+        ns_a, ns_b = peer_namespaces(lab, s)
+        a = browsers.new(ns_a, server.base)
+        b = browsers.new(ns_b, server.base)
+        for page in (a, b):
+            page.goto(server.base + "/healthz")
+        for _ in range(repeat):
+            once = bare_connect(a, b, lab_fixtures.ice_config(turn), CONNECT_TIMEOUT)
+            times["at once"].append(float("nan") if once is None else once)
+            spent = 0.0
+            for config in rung_configs(turn):
+                took = bare_connect(a, b, config, rung_timeout)
+                if took is not None:
+                    spent += took
+                    break
+                spent += rung_timeout
+            else:
+                spent = float("nan")
+            times["rungs"].append(spent)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -260,8 +264,7 @@ def table(rows: list[Row], rungs: dict[str, dict[str, Any]], when: str) -> str:
         rate = f"{r.mb_s:.1f} MB/s" if r.mb_s is not None else "—"
         lines.append(f"| {r.scenario} | {r.expected} | {r.taken} | {p50:.2f} s | {rate} |")
     best = sum(
-        r.taken == r.expected or (r.expected.startswith("turn") and r.taken == "turn")
-        for r in rows
+        r.taken == r.expected or (r.expected.startswith("turn") and r.taken == "turn") for r in rows
     )
     by_name = {r.scenario: statistics.median(r.connect_s) for r in rows}
     direct = by_name.get("2-eim-nat")
