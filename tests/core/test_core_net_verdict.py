@@ -12,6 +12,7 @@ from peerlane.core.net_verdict import (
     findings,
     nat_estimate,
     nat_mapping,
+    report_lines,
     verdict,
 )
 
@@ -116,3 +117,20 @@ def test_findings_put_it_together() -> None:
     assert found.verdict_text == VERDICTS["turn"]
     assert found.nat == "behind NAT: the STUN server sees 203.0.113.1"
     assert found.advice[0].startswith("Every check passed")
+
+
+def test_report_lines_are_the_doctors_output() -> None:
+    checks_ = [Check("server", True, "reached"), Check("STUN UDP s:1", False, "no answer")]
+    found = findings(checks_, 1, set(), None, {"STUN UDP s:1": None})
+    assert report_lines(checks_, found) == [
+        "PASS  server: reached",
+        "FAIL  STUN UDP s:1: no answer",
+        "NAT   unknown: no STUN server answered",
+        f"NAT   mapping: {found.nat_mapping_text}",
+        f"==>   {VERDICTS['server']}",
+        *[f"-> {tip}" for tip in found.advice],
+    ]
+    # The server unreachable: no NAT lines (nothing was asked).
+    down = [Check("server", False, "refused")]
+    lines = report_lines(down, findings(down, 0, set(), None, {}))
+    assert lines[:2] == ["FAIL  server: refused", f"==>   {VERDICTS['unreachable']}"]
