@@ -63,3 +63,32 @@ def test_telemetry_off_counts_nothing(server_factory: ServerFactory, browsers) -
         what="both browsers' reports refused",
     )
     assert metric(server.base, "peerlane_client_connect_attempts_total") == 0
+
+
+def test_a_failed_pair_links_to_diagnostics_and_is_counted(
+    server_factory: ServerFactory, browsers, udp_blocked
+) -> None:
+    """UDP dropped and no TURN: ICE fails, each panel explains it with a link to
+    /diagnostics, and each browser reports a failed attempt (no TURN was offered)."""
+    server = server_factory()
+    a, b = browsers.new("alice").page, browsers.new("bob").page
+    create_room_ui(a, server.base, "alice")
+    join_by_link_ui(b, invite_link(a), "bob")
+    for page in (a, b):
+        link = page.locator(f"{PEER} [data-testid=diagnostics-link]")
+        expect(link).to_have_count(1, timeout=40_000)
+        expect(link).to_have_attribute("href", "/diagnostics")
+    failures = "peerlane_client_connect_failures_total"
+    wait_until(
+        lambda: (
+            sum(
+                metric(server.base, failures, client="web", reason=reason)
+                for reason in ("no-turn", "timeout")
+            )
+            >= 2
+        ),
+        timeout=30,
+        what="both browsers' failed attempts in /metrics",
+    )
+    connected = "peerlane_client_connect_attempts_total"
+    assert metric(server.base, connected, client="web", outcome="connected") == 0
