@@ -7,6 +7,7 @@ import json
 
 import typer
 
+from peerlane.core.net_verdict import report_lines
 from peerlane.peer import EXIT_INTERRUPTED, EXIT_USAGE, PeerError
 
 EXAMPLES = """
@@ -47,12 +48,8 @@ def doctor_command(
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
     else:
-        for check in report.checks:
-            typer.echo(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
-        if report.checks[-1].name != "server" or report.checks[-1].ok:
-            typer.echo(f"NAT   {report.nat}")
-        for tip in report.advice:
-            typer.echo(f"-> {tip}")
+        for line in report_lines(report.checks, report.findings):
+            typer.echo(line)
     if not report.checks[0].ok:
         raise typer.Exit(EXIT_UNREACHABLE)
     raise typer.Exit(0 if report.ok else 1)

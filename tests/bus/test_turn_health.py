@@ -11,10 +11,11 @@ from prometheus_client import CollectorRegistry
 
 import coturn
 from peerlane.bus.base import Bus
+from peerlane.core.stun import IceUrl
 from peerlane.core.turn import TurnProvider
 from peerlane.server.metrics import Metrics
 from peerlane.server.turn_health import TurnHealth
-from peerlane.server.turn_probe import TurnUrl, allocate
+from peerlane.server.turn_probe import allocate
 from support import free_port
 
 MakeBus = Callable[..., Any]
@@ -45,7 +46,7 @@ def sample(registry: CollectorRegistry, name: str, **labels: str) -> float | Non
 
 @pytest.mark.parametrize("url", [0, 1], ids=["udp", "tcp"])
 async def test_allocate_through_coturn(turn: coturn.Coturn, url: int) -> None:
-    target = TurnUrl.parse(turn.urls[url])
+    target = IceUrl.parse(turn.urls[url])
     username, password = provider("p", turn.urls, turn.secret).credentials(
         "t", now=time.time(), ttl=60
     )

@@ -251,3 +251,36 @@ def test_success_without_a_relayed_address_or_lifetime() -> None:
     outcome = client.receive(server.allocated(retry, lifetime=False))
     assert isinstance(outcome, Allocated)
     assert outcome.lifetime == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "want"),
+    [
+        ("stun:stun.example.org", ("stun", "stun.example.org", 3478, "udp")),
+        ("stun:10.0.0.1:19302", ("stun", "10.0.0.1", 19302, "udp")),
+        ("turn:t.example:3478?transport=tcp", ("turn", "t.example", 3478, "tcp")),
+        ("turn:t.example?transport=UDP", ("turn", "t.example", 3478, "udp")),
+        ("turn:t.example?transport=sctp", ("turn", "t.example", 3478, "udp")),
+        ("turns:t.example", ("turns", "t.example", 5349, "tls")),
+        ("turns:t.example:443?transport=tcp", ("turns", "t.example", 443, "tls")),
+        ("turn:[2001:db8::1]:3479", ("turn", "2001:db8::1", 3479, "udp")),
+        ("turn:[2001:db8::1]", ("turn", "2001:db8::1", 3478, "udp")),
+    ],
+)
+def test_ice_urls(url: str, want: tuple[str, str, int, str]) -> None:
+    parsed = stun.IceUrl.parse(url)
+    assert (parsed.scheme, parsed.host, parsed.port, parsed.transport) == want
+
+
+@pytest.mark.parametrize(
+    "bad", ["http://x", "stun:", "turn::3478", "turn:h:port", "turn:h:0", "turn:h:70000", "turn:[]"]
+)
+def test_what_is_not_an_ice_url_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="not a STUN or TURN URL"):
+        stun.IceUrl.parse(bad)
+
+
+def test_ice_url_labels() -> None:
+    assert stun.IceUrl.parse("turns:t.example").label == "TURN TLS t.example:5349"
+    assert stun.IceUrl.parse("turn:t:1?transport=tcp").label == "TURN TCP t:1"
+    assert stun.IceUrl.parse("stun:s:1").label == "STUN UDP s:1"

@@ -80,7 +80,7 @@ def test_every_provider_down_hands_out_all_of_them() -> None:
         ({"urls": ["turn:x"], "username": "a"}, "needs a secret"),
         ({"urls": ["turn:x"], "secret": "k", "username": "a"}, "give a secret or"),
         ({"urls": ["stun:x"], "secret": "k"}, "not a turn: or turns: URL"),
-        ({"urls": ["turn:"], "secret": "k"}, "not a turn: or turns: URL"),
+        ({"urls": ["turn:"], "secret": "k"}, "not a STUN or TURN URL"),
         ({"urls": [], "secret": "k"}, "at least 1 item"),
         ({"urls": ["turn:x"], "secret": "k", "colour": "red"}, "Extra inputs"),
     ],

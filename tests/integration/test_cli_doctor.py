@@ -87,7 +87,8 @@ def test_doctor_with_coturn_up_then_stopped(start_server, coturn) -> None:
     server = start_server(
         turn_urls=f"turn:127.0.0.1:{port}?transport=udp,turn:127.0.0.1:{port}?transport=tcp",
         turn_secret=SECRET,
-        ice_servers=json.dumps([{"urls": [f"stun:127.0.0.1:{port}"]}]),
+        # The same coturn under two names: two STUN answers to one socket to compare.
+        ice_servers=json.dumps([{"urls": [f"stun:127.0.0.1:{port}", f"stun:localhost:{port}"]}]),
     )
     code, report = doctor(server.base)
     checks = {c["name"]: c for c in report["checks"]}
@@ -96,6 +97,7 @@ def test_doctor_with_coturn_up_then_stopped(start_server, coturn) -> None:
         "server",
         "websocket",
         f"STUN UDP 127.0.0.1:{port}",
+        f"STUN UDP localhost:{port}",
         f"TURN UDP 127.0.0.1:{port}",
         f"TURN TCP 127.0.0.1:{port}",
     }
@@ -103,6 +105,8 @@ def test_doctor_with_coturn_up_then_stopped(start_server, coturn) -> None:
     assert "relay allocated at 127.0.0.1:" in checks[f"TURN UDP 127.0.0.1:{port}"]["detail"]
     assert report["reflexive_address"] == "127.0.0.1"
     assert str(report["nat"]).startswith("no NAT")
+    assert report["nat_mapping"] == "independent", report  # loopback: one address for all
+    assert report["verdict"] == "direct", report
 
     proc.terminate()
     proc.wait(timeout=TIMEOUT)
@@ -116,6 +120,8 @@ def test_doctor_with_coturn_up_then_stopped(start_server, coturn) -> None:
     advice = " ".join(report["advice"])
     assert "No TURN relay works from here" in advice
     assert "UDP is likely blocked" in advice
+    assert report["verdict"] == "server", report
+    assert report["nat_mapping"] == "unknown", report
 
 
 def test_doctor_unreachable_server_and_no_ice_servers(start_server) -> None:
@@ -123,6 +129,7 @@ def test_doctor_unreachable_server_and_no_ice_servers(start_server) -> None:
     code, report = doctor(server.base)
     assert code == 0, report  # nothing failed …
     assert "no STUN or TURN server" in " ".join(report["advice"])
+    assert report["verdict"] == "lan", report
     port = server.port
     server.stop()
     code, report = doctor(f"http://127.0.0.1:{port}")

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 import coturn
+from peerlane.core.stun import IceUrl
 from peerlane.core.turn import TurnProvider
-from peerlane.server.turn_probe import TurnUrl, allocate
+from peerlane.server.turn_probe import allocate
 from peerlane.turn_config import DENIED_PEERS, coturn_range
 from support import free_port
 
@@ -60,7 +61,7 @@ def test_coturn_runs_the_printed_configuration_and_accepts_our_credentials(
 
         async def both() -> list[str | None]:
             return [
-                await allocate(TurnUrl.parse(url), username, password, seconds=3) for url in urls
+                await allocate(IceUrl.parse(url), username, password, seconds=3) for url in urls
             ]
 
         assert asyncio.run(both()) == [None, None]

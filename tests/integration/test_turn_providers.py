@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 import coturn
-from peerlane.server.turn_probe import TurnUrl, allocate
+from peerlane.core.stun import IceUrl
+from peerlane.server.turn_probe import allocate
 from support import Peer, ServerProcess, create_room, free_port, wait_until
 
 StartServer = Callable[..., ServerProcess]
@@ -56,7 +57,7 @@ def test_welcome_hands_out_only_providers_that_allocate(
     assert username.endswith(":" + owner.participant_id)
     # The credentials handed out really work on coturn.
     reason = asyncio.run(
-        allocate(TurnUrl.parse(turn.urls[0]), username, servers[1]["credential"], seconds=3)
+        allocate(IceUrl.parse(turn.urls[0]), username, servers[1]["credential"], seconds=3)
     )
     assert reason is None
     peer.close()

@@ -1,6 +1,8 @@
 """A small STUN/TURN client (RFC 8489 / RFC 8656), sans-I/O: build requests, read answers.
 
-Just enough for the TURN health check and the reflexive-address probe: Binding, and an
+The one client for the TURN health check (server/turn_health.py), ``peerlane doctor``
+(peer/doctor.py) and the reflexive-address probe: the ``stun:``/``turn:``/``turns:`` URLs
+they are given, Binding, and an
 Allocate with the long-term credential mechanism (the first request goes without
 credentials, the server answers 401 with a realm and a nonce, the retry carries
 USERNAME, REALM, NONCE and MESSAGE-INTEGRITY), then a Refresh with lifetime 0 that frees
@@ -17,6 +19,7 @@ import ipaddress
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs
 
 MAGIC = 0x2112A442
 HEADER = struct.Struct("!HHI12s")
@@ -39,6 +42,46 @@ FINGERPRINT = 0x8028
 
 UDP_PROTOCOL = 17
 FINGERPRINT_XOR = 0x5354554E
+
+
+@dataclass(frozen=True, slots=True)
+class IceUrl:
+    """One ``stun:`` / ``turn:`` / ``turns:`` URL (RFC 7064 / 7065)."""
+
+    scheme: str  # "stun" | "turn" | "turns"
+    host: str
+    port: int
+    transport: str  # "udp" | "tcp" | "tls"
+
+    @property
+    def label(self) -> str:
+        """How reports name it: ``TURN TCP host:3478``."""
+        kind = "STUN" if self.scheme == "stun" else "TURN"
+        return f"{kind} {self.transport.upper()} {self.host}:{self.port}"
+
+    @classmethod
+    def parse(cls, url: str) -> IceUrl:
+        """``turn:host:3478?transport=tcp`` → IceUrl (default ports 3478, 5349 for
+        ``turns:``); ValueError for what is not one."""
+        scheme, _, rest = url.partition(":")
+        where, _, query = rest.partition("?")
+        if where.startswith("["):  # an IPv6 literal
+            host, _, after = where[1:].partition("]")
+            port_text = after.removeprefix(":")
+        else:
+            host, _, port_text = where.rpartition(":") if ":" in where else (where, "", "")
+        default = 5349 if scheme == "turns" else 3478
+        port = int(port_text) if port_text.isdigit() else default if not port_text else 0
+        if scheme not in ("stun", "turn", "turns") or not host or not 0 < port < 65536:
+            raise ValueError(f"not a STUN or TURN URL: {url!r}")
+        wanted = parse_qs(query).get("transport", ["udp"])[0].lower()
+        if scheme == "turns":
+            transport = "tls"
+        elif scheme == "turn" and wanted == "tcp":
+            transport = "tcp"
+        else:
+            transport = "udp"
+        return cls(scheme, host, port, transport)
 
 
 def message_type(method: int, cls: int) -> int:

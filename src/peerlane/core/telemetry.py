@@ -12,7 +12,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Path = Literal["direct", "turn-udp", "turn-tcp", "turn-tls", "server"]
+# "turn": relayed, by the peer's allocation (its transport to the relay is not in this
+# side's stats); "turn-<transport>": by this side's own.
+Path = Literal["direct", "turn", "turn-udp", "turn-tcp", "turn-tls", "server"]
 FailureReason = Literal[
     "ice-failed",  # every candidate pair failed
     "timeout",  # no answer in time
@@ -74,12 +76,12 @@ class ErrorCount(_Strict):
 
 
 class Report(_Strict):
-    """One client's report: at most 20 attempts, 5 path totals and 10 error kinds."""
+    """One client's report: at most 20 attempts, 6 path totals and 10 error kinds."""
 
     v: Literal[1] = 1
     client: Literal["web", "cli"]
     attempts: list[Attempt] = Field(default_factory=list, max_length=20)
-    bytes: list[PathBytes] = Field(default_factory=list, max_length=5)
+    bytes: list[PathBytes] = Field(default_factory=list, max_length=6)
     errors: list[ErrorCount] = Field(default_factory=list, max_length=10)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from peerlane.core.protocol import IceServer
+from peerlane.core.stun import IceUrl
 
 DEFAULT_TTL = 12 * 3600.0
 
@@ -45,8 +46,9 @@ class TurnProvider(BaseModel):
     @classmethod
     def _turn_urls(cls, urls: list[str]) -> list[str]:
         for url in urls:
-            if not url.startswith(("turn:", "turns:")) or len(url.split(":", 1)[1]) == 0:
+            if not url.startswith(("turn:", "turns:")):
                 raise ValueError(f"not a turn: or turns: URL: {url!r}")
+            IceUrl.parse(url)  # the health check reads it: refuse what it cannot
         return urls
 
     @model_validator(mode="after")

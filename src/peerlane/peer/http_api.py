@@ -136,3 +136,30 @@ async def reachable(server: str) -> tuple[bool, str]:
             return False, f"{server} cannot be reached ({getattr(exc, 'reason', exc)})"
 
     return await asyncio.to_thread(call)
+
+
+async def report_telemetry(member: Membership, report: dict[str, Any]) -> str | None:
+    """POST a connection report (peer/telemetry.py): None when taken, else the refusal's
+    error code ("telemetry_off", "rate_limited", …) or "unreachable"."""
+
+    def call() -> str | None:
+        request = urllib.request.Request(  # noqa: S310 (member.server is http(s))
+            f"{member.server}/api/rooms/{member.room_id}/telemetry",
+            data=json.dumps(report).encode(),
+            method="POST",
+            headers={**member.auth, "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(  # noqa: S310 (the scheme is http or https)
+                request, timeout=TIMEOUT, context=ssl.create_default_context()
+            ):
+                return None
+        except urllib.error.HTTPError as exc:
+            try:
+                return str(json.loads(exc.read())["error"]["code"])
+            except (ValueError, KeyError, TypeError):
+                return "unknown"
+        except (urllib.error.URLError, OSError):
+            return "unreachable"
+
+    return await asyncio.to_thread(call)

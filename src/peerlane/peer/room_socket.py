@@ -18,6 +18,7 @@ from peerlane.core import chat_client as cc
 from peerlane.core import protocol as p
 from peerlane.peer import EXIT_REFUSED, EXIT_UNREACHABLE, PeerError
 from peerlane.peer.http_api import Membership
+from peerlane.peer.telemetry import Reporter
 
 BACKOFF_MIN = 0.25
 BACKOFF_MAX = 15.0
@@ -36,6 +37,7 @@ class RoomChat:
         self.ws: ClientConnection | None = None
         self._input_done = asyncio.Event()
         self._idle = asyncio.Event()  # input ended and nothing waits for an ack
+        self.telemetry = Reporter(member)
 
     async def run(self, lines: AsyncIterator[str] | None) -> None:
         """Chat until the input ends and every line sent is stored (or forever without
@@ -51,6 +53,7 @@ class RoomChat:
             for task in (reader, connection, idle):
                 task.cancel()
             await asyncio.gather(reader, connection, idle, return_exceptions=True)
+            await self.telemetry.close()
 
     def type_line(self, text: str) -> None:
         self._emit(self.client.compose(uuid.uuid4().hex, text))
@@ -74,6 +77,7 @@ class RoomChat:
         loop = asyncio.get_running_loop()
         while True:
             code: int | None = None
+            self.telemetry.started()
             try:
                 async with connect(
                     self.member.ws_url,
@@ -85,14 +89,16 @@ class RoomChat:
                     await ws.send(self.client.hello().model_dump_json(exclude_none=True))
                     async for raw in ws:
                         failing_since, backoff = None, BACKOFF_MIN
+                        self.telemetry.connected()  # the first frame, the welcome, counts
                         self._emit(self.client.received(raw))
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd is not None else None
+                self.telemetry.failed("closed")  # only when closed before the welcome
             except InvalidStatus as exc:
                 if exc.response.status_code in (401, 403, 404):
                     raise PeerError(cc.close_reason(4401), EXIT_REFUSED) from exc
-            except (InvalidHandshake, OSError, TimeoutError):
-                pass
+            except (InvalidHandshake, OSError, TimeoutError) as exc:
+                self.telemetry.failed("timeout" if isinstance(exc, TimeoutError) else "other")
             else:
                 code = ws.close_code
             finally:

@@ -23,6 +23,7 @@ from peerlane.files.local import LocalFileStore
 from peerlane.files.store import FileStore
 from peerlane.server import (
     api,
+    diagnostics_api,
     invites_api,
     logs,
     not_found,
@@ -128,6 +129,7 @@ def create_app(
     app.include_router(shares_api.router)
     app.include_router(room_files_api.router)
     app.include_router(telemetry_api.router)
+    app.include_router(diagnostics_api.router)
     app.add_api_websocket_route("/api/rooms/{room_id}/ws", sockets.endpoint)
     if peerjs is not None:
         app.state.peerjs = peerjs

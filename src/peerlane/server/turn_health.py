@@ -16,17 +16,18 @@ from dataclasses import asdict, dataclass
 from prometheus_client import Counter, Gauge
 
 from peerlane.bus.base import Bus
+from peerlane.core.stun import IceUrl
 from peerlane.core.turn import TurnProvider
 from peerlane.server import logs
 from peerlane.server.metrics import Metrics
-from peerlane.server.turn_probe import TurnUrl, allocate
+from peerlane.server.turn_probe import allocate
 
 log = logs.get(__name__)
 
 TOPIC = "turn-health"
 HEALTH_USER = "peerlane-health"  # the user part of the check's time-limited username
 
-Probe = Callable[[TurnUrl, str, str], Awaitable[str | None]]
+Probe = Callable[[IceUrl, str, str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class TurnHealth:
         now = self.clock()
         username, password = provider.credentials(HEALTH_USER, now=now, ttl=self.timeout + 60)
         reasons = await asyncio.gather(
-            *(self.probe(TurnUrl.parse(url), username, password) for url in provider.urls)
+            *(self.probe(IceUrl.parse(url), username, password) for url in provider.urls)
         )
         failures = {url: r for url, r in zip(provider.urls, reasons, strict=True) if r}
         for url in provider.urls:
@@ -160,5 +161,5 @@ class TurnHealth:
             level = log.info if status.up else log.warning
             level(event, provider=name, failures=status.failures)
 
-    async def _allocate(self, url: TurnUrl, username: str, password: str) -> str | None:
+    async def _allocate(self, url: IceUrl, username: str, password: str) -> str | None:
         return await allocate(url, username, password, seconds=self.timeout)

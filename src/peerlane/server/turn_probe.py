@@ -1,56 +1,104 @@
-"""The I/O around ``core.stun.AllocateClient``: one real Allocate over UDP, TCP or TLS."""
+"""The I/O around ``core.stun``: one real TURN Allocate over UDP, TCP or TLS, and STUN
+Binding requests over UDP (for the TURN health check and ``peerlane doctor``)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import ssl
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
-from peerlane.core.stun import AllocateClient, Allocated, Failed, frame_length
+from peerlane.core import stun
+from peerlane.core.stun import AllocateClient, Allocated, Failed, IceUrl, frame_length
 
 RETRANSMIT = 0.5  # seconds between UDP retransmissions (RFC 8489 starts at 0.5 s)
 
 
-@dataclass(frozen=True)
-class TurnUrl:
-    host: str
-    port: int
-    transport: str  # udp, tcp or tls
-
-    @classmethod
-    def parse(cls, url: str) -> TurnUrl:
-        """``turn:host:port?transport=tcp`` or ``turns:host:port`` (default ports 3478/5349)."""
-        scheme, _, rest = url.partition(":")
-        address, _, query = rest.partition("?")
-        transport = parse_qs(query).get("transport", ["udp"])[0].lower()
-        tls = scheme == "turns"
-        if address.startswith("["):
-            host, _, port_text = address[1:].partition("]")
-            port_text = port_text.removeprefix(":")
-        elif address.count(":") == 1:
-            host, port_text = address.split(":")
-        else:
-            host, port_text = address, ""
-        port = int(port_text) if port_text else (5349 if tls else 3478)
-        return cls(host, port, "tls" if tls else ("tcp" if transport == "tcp" else "udp"))
-
-
-async def allocate(url: TurnUrl, username: str, password: str, *, seconds: float) -> str | None:
+async def allocate(url: IceUrl, username: str, password: str, *, seconds: float) -> str | None:
     """Allocate a relay through ``url`` and free it again: None when it worked, else why not."""
+    outcome = await allocation(url, username, password, seconds=seconds)
+    return outcome.reason if isinstance(outcome, Failed) else None
+
+
+async def allocation(
+    url: IceUrl, username: str, password: str, *, seconds: float
+) -> Allocated | Failed:
+    """Allocate a relay through ``url`` and free it again: where it was, or why not."""
     client = AllocateClient(username, password, lambda: os.urandom(12))
     try:
         async with asyncio.timeout(seconds):
             if url.transport == "udp":
-                outcome = await _over_udp(url, client)
-            else:
-                outcome = await _over_stream(url, client)
+                return await _over_udp(url, client)
+            return await _over_stream(url, client)
     except TimeoutError:
-        return f"no answer within {seconds:g} s"
+        return Failed(f"no answer within {seconds:g} s")
     except OSError as exc:
-        return f"cannot reach {url.host}:{url.port} ({exc.strerror or type(exc).__name__})"
-    return outcome.reason if isinstance(outcome, Failed) else None
+        return Failed(f"cannot reach {url.host}:{url.port} ({exc.strerror or type(exc).__name__})")
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A STUN server's answer: the address it saw (None: see ``problem``), and this
+    machine's own address toward it."""
+
+    mapped: tuple[str, int] | None
+    local: str = ""
+    problem: str = ""
+
+
+async def bindings(urls: list[IceUrl], *, seconds: float) -> dict[IceUrl, Binding]:
+    """One STUN Binding to each of ``urls`` from one UDP socket: the same socket, so the
+    answers tell whether the NAT's mapping depends on the destination."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(_Datagrams, family=socket.AF_INET)
+    try:
+        return {url: await _binding(transport, protocol, url, seconds) for url in urls}
+    finally:
+        transport.close()
+
+
+async def _binding(
+    transport: asyncio.DatagramTransport, protocol: _Datagrams, url: IceUrl, seconds: float
+) -> Binding:
+    txid = os.urandom(12)
+    request = stun.binding_request(txid)
+    try:
+        async with asyncio.timeout(seconds):
+            found = await asyncio.get_running_loop().getaddrinfo(
+                url.host, url.port, family=socket.AF_INET, type=socket.SOCK_DGRAM
+            )
+            where = (str(found[0][4][0]), int(found[0][4][1]))  # AF_INET: (host, port)
+            local = _local_address(where)
+            while True:
+                transport.sendto(request, where)
+                try:
+                    async with asyncio.timeout(RETRANSMIT):
+                        answer = await protocol.received.get()
+                except TimeoutError:
+                    continue  # lost on the way: send the same request again
+                if isinstance(answer, Exception):
+                    raise answer
+                message = stun.decode(answer)
+                if message is None or message.txid != txid:
+                    continue  # a stray datagram (an earlier transaction's answer)
+                mapped = message.address(stun.XOR_MAPPED_ADDRESS)
+                if message.cls != stun.SUCCESS or mapped is None:
+                    return Binding(None, local, "answered without an address")
+                return Binding(mapped, local)
+    except TimeoutError:
+        return Binding(None, problem=f"no answer within {seconds:g} s")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return Binding(None, problem=f"cannot reach {url.host}:{url.port} ({reason})")
+
+
+def _local_address(where: tuple[str, int]) -> str:
+    """This machine's address on the route to ``where`` (a connected UDP socket sends
+    nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(where)
+        return str(probe.getsockname()[0])
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -64,7 +112,7 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.received.put_nowait(exc)  # e.g. ICMP port unreachable: the server is not there
 
 
-async def _over_udp(url: TurnUrl, client: AllocateClient) -> Allocated | Failed:
+async def _over_udp(url: IceUrl, client: AllocateClient) -> Allocated | Failed:
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_datagram_endpoint(
         _Datagrams, remote_addr=(url.host, url.port)
@@ -92,7 +140,7 @@ async def _over_udp(url: TurnUrl, client: AllocateClient) -> Allocated | Failed:
         transport.close()
 
 
-async def _over_stream(url: TurnUrl, client: AllocateClient) -> Allocated | Failed:
+async def _over_stream(url: IceUrl, client: AllocateClient) -> Allocated | Failed:
     tls = ssl.create_default_context() if url.transport == "tls" else None
     reader, writer = await asyncio.open_connection(url.host, url.port, ssl=tls)
     try:

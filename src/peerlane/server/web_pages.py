@@ -94,12 +94,14 @@ PAGE_MODULES: dict[str, tuple[str, ...]] = {
     "join": (),
     "room": ROOM_PAGE,
     "share": ("ui/share-page.js", "ui/share-download-page.js"),
+    "diagnostics": ("ui/diagnostics-page.js",),
 }
 SHELL_ROUTES = {  # and /join (join_shell)
     "/": "home",
     "/r/{room_id}": "room",
     "/share": "share",
     "/s": "share",
+    "/diagnostics": "diagnostics",
 }
 
 # A static import: `import x from "./a.js";`, `import {a, b} from "./a.js";` (over several

@@ -4,6 +4,7 @@
 //   /r/{room_id}      <pl-room-page>   the room
 //   /share            <pl-share-page>  share files by link (upload, then the link)
 //   /s#<token>        <pl-share-download-page>  the files behind a share link
+//   /diagnostics      <pl-diagnostics-page>  which connections this network allows
 //
 // Loading: this module imports only what the home and join pages need (a handful of
 // small modules). The room page and the share pages -- most of the client: chat,
@@ -24,6 +25,7 @@ const LAZY = /** @type {Record<string, () => Promise<unknown>>} */ ({
   "pl-room-page": () => import("./ui/room-page.js"),
   "pl-share-page": () => import("./ui/share-page.js"),
   "pl-share-download-page": () => import("./ui/share-download-page.js"),
+  "pl-diagnostics-page": () => import("./ui/diagnostics-page.js"),
 });
 
 /** Loads under way or done, by element name (a failed load is forgotten, to retry). */
@@ -111,6 +113,8 @@ function route() {
     show("pl-share-page");
   } else if (path === "/s" || path === "/s/") {
     show("pl-share-download-page");
+  } else if (path === "/diagnostics" || path === "/diagnostics/") {
+    show("pl-diagnostics-page");
   } else if (match) {
     show("pl-room-page", { "room-id": decodeURIComponent(/** @type {string} */ (match[1])) });
   } else {

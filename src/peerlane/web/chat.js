@@ -328,6 +328,11 @@ export class ChatRoom extends EventTarget {
     return this._own.compose("file", body, null);
   }
 
+  /** The direct links (telemetry.js reads their outcomes and stats), or null. */
+  get mesh() {
+    return this._links.mesh ?? null;
+  }
+
   /**
    * Open a file-transfer data channel on the direct link to a peer; null without an open link.
    * @param {string} peerId

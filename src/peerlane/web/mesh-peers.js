@@ -37,15 +37,18 @@ export const PROBLEMS = Object.freeze({
   unsupported: "This browser cannot make direct connections. Messages go through the server.",
 });
 
-/** Problems that stay on display while a new connection is tried. */
+/** Problems of the network (no direct route, no relay): the panel links to /diagnostics. */
 /** @type {readonly string[]} */
-export const RETRYING = [
+export const NETWORK_PROBLEMS = [
   PROBLEMS.iceFailed,
   PROBLEMS.timeout,
   PROBLEMS.relayUnreachable,
   PROBLEMS.relayTimeout,
-  PROBLEMS.channelClosed,
 ];
+
+/** Problems that stay on display while a new connection is tried. */
+/** @type {readonly string[]} */
+export const RETRYING = [...NETWORK_PROBLEMS, PROBLEMS.channelClosed];
 
 /**
  * Why no direct link formed, in words that fit the ICE configuration: with a TURN server

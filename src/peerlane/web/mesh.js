@@ -161,6 +161,20 @@ export class Mesh extends MeshLinks {
   }
 
   /**
+   * The stats of the direct link to a peer (telemetry.js), or null without one.
+   * @param {string} peerId
+   * @returns {Promise<RTCStatsReport | null>}
+   */
+  async linkStats(peerId) {
+    const link = this._links.get(peerId);
+    try {
+      return link ? await link.pc.getStats() : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
    * Send a message on open channels: to one peer, or to every peer when peerId is omitted.
    * @param {PeerMessage} message
    * @param {string} [peerId]

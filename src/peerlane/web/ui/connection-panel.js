@@ -3,6 +3,7 @@
 // connection status used in the room header.
 
 import { connectionQuality } from "../connection-quality.js";
+import { NETWORK_PROBLEMS } from "../mesh-peers.js";
 import { directPeople, statusText } from "../status-text.js";
 import { h } from "./dom.js";
 
@@ -194,7 +195,20 @@ export class ConnectionPanel extends HTMLElement {
             facts.flatMap(([k, v]) => [h("div", {}, [h("dt", { text: String(k) }), h("dd", { text: String(v) })])]),
           ),
         ]),
-        peer.problem ? h("p", { class: "peer-problem", text: peer.problem }) : null,
+        peer.problem
+          ? h("p", { class: "peer-problem" }, [
+              peer.problem,
+              // No direct route, no relay: the page that tells what this network allows.
+              NETWORK_PROBLEMS.includes(peer.problem) &&
+                h("a", {
+                  href: "/diagnostics",
+                  target: "_blank",
+                  rel: "noopener",
+                  "data-testid": "diagnostics-link",
+                  text: "Check this network",
+                }),
+            ])
+          : null,
       ],
     );
   }

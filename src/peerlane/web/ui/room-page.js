@@ -12,6 +12,7 @@ import { ChatRoom, prepareRoom } from "../chat.js";
 import { takeSession, takeSocket } from "../handover.js";
 import { ERROR_CODES } from "../protocol.js";
 import { SHARED_PARAM, takeSharedFiles } from "../shared-files.js";
+import { startReporting } from "../telemetry.js";
 import { keepAwakeWhileTransferring } from "../wake-lock.js";
 import { busyMain, errorCode, errorMessage, errorStatus, h, ICONS, icon } from "./dom.js";
 import { joinPrompt } from "./join-form.js";
@@ -92,6 +93,8 @@ export class RoomPage extends HTMLElement {
   /** @type {ChatRoom | null} */
   #room = null;
   #closed = false;
+  /** Stops the connection reports (telemetry.js) of the room on screen. */
+  #stopReporting = () => {};
   /** @type {(() => void)[]} */
   #cleanup = [];
 
@@ -113,6 +116,8 @@ export class RoomPage extends HTMLElement {
   /** Close the open room (if any) and forget everything that listens to it. */
   #teardown() {
     for (const undo of this.#cleanup.splice(0)) undo();
+    this.#stopReporting();
+    this.#stopReporting = () => {};
     this.#room?.close();
     if (this.#room) unpublish(this.#room);
     this.#room = null;
@@ -161,6 +166,7 @@ export class RoomPage extends HTMLElement {
       return;
     }
     this.#room = room;
+    this.#stopReporting = startReporting(room, this.roomId);
     if (G.peerlane && room.transfers && !G.peerlane.transfers) G.peerlane.transfers = room.transfers;
     this.#renderRoom(room, loaded);
   }

@@ -1,0 +1,65 @@
+"""The /diagnostics page behind the lab's networks (issue #11: "the diagnostics page gives
+the right verdict in scenarios 1, 5 and 6"): one Chromium in a peer namespace opens the
+page of the peerlane server in the public namespace, whose welcome offers coturn's STUN
+and TURN over UDP and TCP.
+
+- 1, same LAN behind a NAT that keeps ports: STUN answers → "direct".
+- 5, UDP blocked: no STUN, no TURN UDP; TURN over TCP allocates → "turn".
+- 6, TURN blocked too: nothing answers → "server" (chat and files through the server).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from netlab.conftest import LabBrowsers, NetnsServer
+from netlab.lab import PUBLIC_ADDRESS, TURN_PORT, Lab
+from netlab.test_scenarios import SCENARIOS, peer_namespaces
+from peerlane.core.net_verdict import VERDICTS
+
+pytestmark = pytest.mark.netlab
+
+STUN = f"STUN UDP {PUBLIC_ADDRESS}:{TURN_PORT}"
+TURN_UDP = f"TURN UDP {PUBLIC_ADDRESS}:{TURN_PORT}"
+TURN_TCP = f"TURN TCP {PUBLIC_ADDRESS}:{TURN_PORT}"
+# The scenario, the verdict the page must give, and which of its network checks pass.
+CASES = [
+    ("1-same-lan", "direct", {STUN: True, TURN_UDP: True, TURN_TCP: True}),
+    ("5-udp-blocked", "turn", {STUN: False, TURN_UDP: False, TURN_TCP: True}),
+    ("6-turn-blocked", "server", {STUN: False, TURN_UDP: False, TURN_TCP: False}),
+]
+RUN_TIMEOUT_MS = 60_000  # probes that get no answer each wait out their timeout (in parallel)
+
+
+def scenario(name: str) -> Any:
+    return next(s for s in SCENARIOS if s.name == name)
+
+
+def network_checks(page: Page) -> dict[str, bool]:
+    rows = page.locator("[data-testid=diag-check]").all()
+    found = {r.get_attribute("data-name") or "": r.get_attribute("data-ok") == "true" for r in rows}
+    return {name: ok for name, ok in found.items() if name.startswith(("STUN", "TURN"))}
+
+
+@pytest.mark.parametrize(("name", "verdict", "passing"), CASES, ids=[c[0] for c in CASES])
+def test_diagnostics_verdict(
+    name: str,
+    verdict: str,
+    passing: dict[str, bool],
+    lab: Lab,
+    lab_server: NetnsServer,
+    lab_browsers: LabBrowsers,
+) -> None:
+    ns = peer_namespaces(lab, scenario(name))[0]
+    page = lab_browsers.new(ns, lab_server.base)
+    page.goto(f"{lab_server.base}/diagnostics")
+    shown = page.locator("[data-testid=diag-verdict]")
+    expect(shown).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    report = page.locator("[data-testid=diag-report]").text_content()
+    assert network_checks(page) == passing, report
+    expect(shown).to_have_attribute("data-verdict", verdict)
+    expect(shown).to_have_text(VERDICTS[verdict])
+    print(f"netlab diagnostics {name}:\n{report}")
