@@ -55,19 +55,19 @@ def add_web(app: FastAPI) -> None:
         else:
             shells[page] = shell_html(modules, following=[], later=[])
 
-    def page(html: str, **headers: str) -> HTMLResponse:
+    def respond(html: str, **headers: str) -> HTMLResponse:
         # Revalidated on every use: the page names the version its files come from.
         filled = html.replace(VERSION_SLOT, assets.version())
         return HTMLResponse(filled, headers={"cache-control": "no-cache", **headers})
 
     def route(html: str) -> Callable[[], Awaitable[HTMLResponse]]:
         async def shell() -> HTMLResponse:
-            return page(html)
+            return respond(html)
 
         return shell
 
     async def join_shell(request: Request) -> HTMLResponse:
-        return page(join_shells[join_at_once(request)], vary="Sec-Fetch-Site")
+        return respond(join_shells[join_at_once(request)], vary="Sec-Fetch-Site")
 
     for path, kind in SHELL_ROUTES.items():
         app.add_api_route(path, route(shells[kind]), methods=["GET"], include_in_schema=False)
