@@ -162,8 +162,13 @@ class StaticAssets:
         """The files' version: a hash of every file's name and bytes, each checked on disk
         first (one ``stat`` a file), so a file changed since is in it. For what names the
         version (the pages, the service worker): once per page, not per file."""
-        for name in list(self.assets):
-            self.lookup(name)
+        for name, asset in list(self.assets.items()):
+            try:
+                unchanged = _stamp(os.stat(asset.path)) == asset.stamp
+            except OSError:
+                unchanged = False
+            if not unchanged:
+                self.lookup(name)  # read again, or gone
         return self.known_version()
 
     def known_version(self) -> str:
