@@ -56,6 +56,11 @@ needs the join at once (it does not click) and process mode.
 156 otherwise builds its WebUI omnibox popup in a renderer of its own for every new
 window, which in ``context`` mode lands inside the measured interval (~0.4 s of CPU).
 
+``--returning`` measures a returning visitor, whose app shell the service worker keeps
+(a visit to the home page with the same profile before the clock), against a first
+visit, interleaved, each with its own server, A and room (bench/_returning.py). Target:
+the returning visit's p50 at least 30 % faster.
+
 ``--compare-with REV`` measures the working tree ("current") against a git revision side
 by side, as the machine's load swings too much for separate runs to be compared. REV is
 checked out with ``git worktree add --detach`` into the temporary directory (removed at
@@ -78,6 +83,7 @@ one JSON object.
     scripts/netns-run .venv/bin/python bench/connect_time.py --browser context --runs 40
     scripts/netns-run .venv/bin/python bench/connect_time.py --compare-with HEAD~1
     scripts/netns-run .venv/bin/python bench/connect_time.py --driver cdp  # B without Playwright
+    scripts/netns-run .venv/bin/python bench/connect_time.py --returning  # app shell kept
 """
 
 from __future__ import annotations
@@ -107,6 +113,11 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "e2e")]
 from helpers import create_room_ui, invite_link, wait_js  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
 
 from _cdp import CdpError, PipeBrowser  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
+from _returning import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
+    prime_profile,
+    returning_line,
+    returning_report,
+)
 from _stats import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
     ProcessTable,
     descendants,
@@ -327,22 +338,24 @@ async (ms) => {
 # After the clock stopped: wait (bounded) for the room to be rendered, for rendered_ms.
 WAIT_RENDERED_JS = WAIT_JS.replace("B.done", "B.rendered")
 
-COLLECT_JS = """
+COLLECT_JS = r"""
 () => {
   const B = window.__connectBench;
   const nav = performance.getEntriesByType("navigation")[0];
   const api = performance.getEntriesByType("resource")
     .filter((e) => new URL(e.name).pathname.startsWith("/api/"))
     .map((e) => ({path: new URL(e.name).pathname, start: e.startTime, end: e.responseEnd}));
+  // The client's files: /app/<version>/ (and /static/ for a revision from before it).
+  const fileName = (e) => new URL(e.name).pathname.replace(/^\/(static|app\/[0-9a-f]+)\//, "");
   const statics = performance.getEntriesByType("resource")
-    .filter((e) => new URL(e.name).pathname.startsWith("/static/"));
+    .filter((e) => /^\/(static|app)\//.test(new URL(e.name).pathname));
   return {
     marks: B.marks, counts: B.counts, events: B.events, side: B.side, errors: B.errors,
     selfPeer: B.selfPeer, peerAtOpen: B.peerAtOpen,
     html: nav ? nav.responseEnd : null,
     dcl: nav ? nav.domContentLoadedEventEnd : null,
     staticCount: statics.length,
-    statics: statics.map((e) => [new URL(e.name).pathname.replace("/static/", ""),
+    statics: statics.map((e) => [fileName(e),
       Math.round(e.startTime), Math.round(e.responseEnd)]),
     staticEnd: statics.reduce((m, e) => Math.max(m, e.responseEnd), 0),
     api,
@@ -526,6 +539,7 @@ class Variant:
     tree: Path  # its server runs tree/src/peerlane and serves tree/src/peerlane/web
     commit: str  # short hash of HEAD or of the revision
     env: dict[str, str] = field(default_factory=dict)  # added to its server's environment
+    returning: bool = False  # --returning: B's profile has the app shell before the clock
 
     @property
     def web(self) -> Path:
@@ -710,6 +724,7 @@ class Setup:
     trace_dir: Path | None = None  # --trace: a Chromium trace of B per run
     driver: str = "playwright"  # or "cdp": B without Playwright (bench/_cdp.py)
     cdp_args: list[str] = field(default_factory=list)  # B's switches then: A's (Playwright's)
+    returning: bool = False  # B a returning visitor (bench/_returning.py)
 
 
 def new_b(setup: Setup, index: int) -> BrowserContext:
@@ -857,6 +872,9 @@ def run_result(setup: Setup, m: Measured) -> dict[str, Any]:
 
 
 def one_run(setup: Setup, index: int) -> dict[str, Any]:
+    if setup.returning:  # before the clock: the visit that keeps the app shell
+        profile = setup.root / f"profile-b{index}"
+        prime_profile(setup.pw, CHROMIUM, setup.args, profile, setup.base)
     if setup.driver == "cdp":
         return one_run_cdp(setup, index)
     # Start from a room where A is alone (a failed run may have left B behind).
@@ -1165,6 +1183,7 @@ def bench(
                         settle=not opts.no_settle,
                         trace_dir=opts.trace,
                         driver=opts.driver,
+                        returning=variant.returning,
                     )
                 )
             if opts.browser == "context":
@@ -1353,6 +1372,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also measure git revision REV (a worktree of it, a second server, browser A "
         "and room), alternating with the working tree run by run (ABBA)",
     )
+    ap.add_argument(
+        "--returning",
+        action="store_true",
+        help="a returning visitor (the service worker keeps the app shell: a visit with "
+        "the same profile before the clock) against a first visit, interleaved (ABBA)",
+    )
     ap.add_argument("--target-p50-ms", type=float, default=TARGET_P50_MS, help="(300)")
     ap.add_argument("--check", action="store_true", help="exit 1 when p50 misses the target")
     ap.add_argument("--verbose", action="store_true", help="print every run's event timeline")
@@ -1366,9 +1391,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--runs must be at least 1 and --warmup at least 0")
     if args.driver == "cdp" and (args.browser != "process" or args.trace):
         ap.error("--driver cdp drives a new Chromium process per run, without --trace")
+    if args.returning and (args.compare_with or args.browser != "process"):
+        ap.error(
+            "--returning compares two kinds of visit of the working tree, each B a "
+            "new Chromium process with its own profile"
+        )
     if not args.time_limit:
-        variants = 2 if args.compare_with else 1
-        args.time_limit = 120 * variants + 45 * variants * (args.runs + args.warmup)
+        variants = 2 if args.compare_with or args.returning else 1
+        per_run = 75 if args.returning else 45  # the visit that keeps the app shell
+        args.time_limit = 120 * variants + per_run * variants * (args.runs + args.warmup)
     return args
 
 
@@ -1394,6 +1425,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with time_limit(opts.time_limit, servers):
                 variants = [current_variant()]
+                if opts.returning:
+                    first = variants[0]
+                    variants = [
+                        Variant("first", first.tree, first.commit),
+                        Variant("returning", first.tree, first.commit, returning=True),
+                    ]
                 if worktree is not None:
                     variants.append(add_worktree(opts.compare_with, worktree))
                 result = bench(opts, Path(tmp), servers, variants)
@@ -1444,6 +1481,10 @@ def main(argv: list[str] | None = None) -> int:
         "git": git_state(),
     }
     diffs: list[float] = []
+    kinds = None
+    if opts.returning and len(outcomes) > 1:
+        kinds = returning_report(stats, outcomes[1]["stats"])
+        report["returning"] = kinds
     if len(outcomes) > 1:
         rev = outcomes[1]["variant"]
         diffs = paired_differences(measured, outcomes[1]["measured"])
@@ -1454,7 +1495,7 @@ def main(argv: list[str] | None = None) -> int:
             "checks": result["checks"],
             "variants": {o["variant"].name: variant_report(o) for o in outcomes},
             "paired_total_diff_ms": {
-                "of": f"current - {rev.name}",
+                "of": f"{outcomes[0]['variant'].name} - {rev.name}",
                 "median": round(statistics.median(diffs), 1) if diffs else None,
                 "pairs": len(diffs),
                 "diffs": [round(d, 1) for d in diffs],
@@ -1479,17 +1520,22 @@ def main(argv: list[str] | None = None) -> int:
     else:
         current, rev = outcomes[0]["variant"], outcomes[1]["variant"]
         dirty = git("status", "--porcelain", "--", "src")
+        what = "--returning" if opts.returning else f"--compare-with {rev.name}"
         print(
-            f"connect_time: --compare-with {rev.name}: {opts.runs} runs per variant "
+            f"connect_time: {what}: {opts.runs} runs per variant "
             f"(+{opts.warmup} warm-up each), interleaved ABBA, browser B = {opts.browser}, "
             f"Chromium {result['chromium']}, {os.cpu_count()} cores, "
             f"load {result['load_start']} -> {result['load_end']}, "
             f"busy {result['busy_pct']}% during the runs"
         )
         print(
-            f"  current = the working tree {current.tree} (HEAD {current.commit}"
+            f"  {current.name} = the working tree {current.tree} (HEAD {current.commit}"
             + (", with uncommitted changes in src/" if dirty else "")
-            + f"); {rev.name} = {rev.commit} (a worktree)"
+            + (
+                "); returning = the same tree, B's profile primed (the app shell kept)"
+                if opts.returning
+                else f"); {rev.name} = {rev.commit} (a worktree)"
+            )
         )
         for line in result["checks"]:
             print(f"  check: {line}")
@@ -1501,7 +1547,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(comparison_table((current.name, rev.name), stats, outcomes[1]["stats"]))
         print(
-            f"paired difference of the totals, current - {rev.name} (run k of each, "
+            f"paired difference of the totals, {current.name} - {rev.name} (run k of each, "
             f"{len(diffs)} pairs): median "
             + (f"{statistics.median(diffs):+.0f} ms" if diffs else "-")
             + (f"; per pair: {' '.join(f'{round(d):+d}' for d in diffs)}" if diffs else "")
@@ -1511,6 +1557,8 @@ def main(argv: list[str] | None = None) -> int:
         + ("met" if met else "NOT met")
         + (f" (p50 {p50:.0f} ms)" if p50 is not None else "")
     )
+    if kinds is not None:
+        print(returning_line(kinds))
     print(json.dumps(report))
     if any(o["failures"] or not o["measured"] for o in outcomes):
         return 1

@@ -3,6 +3,7 @@ SIGTERM within the drain timeout, keeps its data in the volume."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -76,9 +77,11 @@ def test_becomes_healthy_and_serves_the_app(podman: Podman, peerlane_image: str,
         page = http.get(f"/r/{alice.room_id}", headers={"Accept": "text/html"})
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
-        assert "/static/ui/room-page.js" in page.text
-        module = http.get("/static/ui/room-page.js")
+        linked = re.search(r'href="(/app/[0-9a-f]+/ui/room-page\.js)"', page.text)
+        assert linked, page.text
+        module = http.get(linked[1])
         assert module.status_code == 200
+        assert "immutable" in module.headers["cache-control"]
         assert "javascript" in module.headers["content-type"]
         assert "export" in module.text
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -65,7 +66,8 @@ def test_chromium_reports_no_installability_error(server, browsers) -> None:
         }""",
         what="the version's cache",
     )
-    assert {"/", "/r/-", "/static/app.js", "/static/ui/room-page.js"} <= set(kept)
+    prefix = page.evaluate(ASSETS)
+    assert {"/", "/r/-", f"{prefix}app.js", f"{prefix}ui/room-page.js"} <= set(kept)
 
 
 def test_offline_reload_shows_the_room_and_its_history_and_the_outbox_lands_once(
@@ -97,13 +99,25 @@ def test_offline_reload_shows_the_room_and_its_history_and_the_outbox_lands_once
 
 
 CACHES = "async () => (await caches.keys()).filter((n) => n.startsWith('peerlane-'))"
-CSS_SEEN = "async () => (await (await fetch('/static/app.css')).text())"
+# The version's prefix the page loaded its files from: /app/<version>/ (immutable).
+ASSETS = (
+    "() => new URL(document.querySelector('script[src$=\"/app.js\"]').src).pathname.slice(0, -6)"
+)
+# The page's stylesheet as the page gets it (through the worker).
+CSS_SEEN = (
+    "async () => (await (await fetch(document.querySelector('link[rel=stylesheet]').href)).text())"
+)
+# Every file the page loaded from a version's prefix, by prefix.
+LOADED_FROM = """() => [...new Set(performance.getEntriesByType('resource')
+  .map((e) => new URL(e.name).pathname).filter((p) => p.startsWith('/app/'))
+  .map((p) => p.split('/').slice(0, 3).join('/') + '/'))]"""
 
 
 def test_a_changed_file_is_offered_as_a_new_version_and_then_served_whole(server, browsers) -> None:
     """Change a static file on the server: the page says a new version is ready, goes on
     with the old one meanwhile (never half-old, half-new), and after "Reload" every file
-    comes from the new version (its own cache, the old one gone)."""
+    comes from the new version's URLs (its own cache, the old one gone); the old
+    version's URLs are no longer served, so nothing old is mixed in."""
     css = WEB / "app.css"
     original = css.read_bytes()
     marker = f"/* new version {uuid.uuid4().hex} */\n"
@@ -111,6 +125,8 @@ def test_a_changed_file_is_offered_as_a_new_version_and_then_served_whole(server
     page.goto(f"{server.base}/")
     wait_js(page, CONTROLLED, timeout=30, what="the service worker controlling the page")
     [old_cache] = page.evaluate(CACHES)
+    old_prefix = page.evaluate(ASSETS)
+    assert page.evaluate(LOADED_FROM) == [old_prefix]
     try:
         css.write_bytes(original + marker.encode())
         page.reload()  # a navigation: the browser checks /sw.js, whose version changed
@@ -118,10 +134,20 @@ def test_a_changed_file_is_offered_as_a_new_version_and_then_served_whole(server
         expect(prompt).to_contain_text("new version", timeout=30_000)
         # Until the click, the old version, whole: the changed file is not mixed in.
         assert marker not in page.evaluate(CSS_SEEN)
+        assert page.evaluate(ASSETS) == old_prefix
+        assert page.evaluate(LOADED_FROM) == [old_prefix]
         with page.expect_event("load", timeout=30_000):
             prompt.get_by_role("button", name="Reload").click()
         wait_js(page, CONTROLLED, timeout=30, what="the new worker controlling the page")
         assert marker in page.evaluate(CSS_SEEN)
+        new_prefix = page.evaluate(ASSETS)
+        assert new_prefix != old_prefix
+        assert page.evaluate(LOADED_FROM) == [new_prefix]
+        # The server has only the new version: the old one's names are gone (a CDN
+        # keeps what it has of the old version under the old names, never mixed).
+        gone = f"{server.base}{old_prefix}app.css"
+        assert httpx.get(gone, timeout=10).status_code == 404
+        assert marker.encode() in httpx.get(f"{server.base}{new_prefix}app.css").content
         [new_cache] = wait_js(
             page,
             f"async () => {{ const k = await ({CACHES})(); return k.length === 1 && k; }}",

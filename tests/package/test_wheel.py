@@ -108,11 +108,16 @@ def test_the_installed_command_serves_the_app(installed: InstalledPackage, tmp_p
             member = create_room(http)
             page = http.get(f"/r/{member.room_id}")
             assert page.status_code == 200
-            linked = re.findall(r"""(?:src|href)="(/static/[^"]+)\"""", page.text)
-            assert "/static/app.js" in linked
+            linked = re.findall(r"""(?:src|href)="(/(?:static|app)/[^"]+)\"""", page.text)
+            entry = re.search(r'src="(/app/[0-9a-f]+/)app\.js"', page.text)
+            assert entry, page.text  # the files of the version, immutable
+            prefix = entry[1]
             for path in linked:
-                assert http.get(path).status_code == 200, path
-            modules = _module_graph(http, "/static/app.js")
-            assert "/static/ui/room-page.js" in modules, sorted(modules)
+                response = http.get(path)
+                assert response.status_code == 200, path
+                if path.startswith(prefix):
+                    assert "immutable" in response.headers["cache-control"], path
+            modules = _module_graph(http, prefix + "app.js")
+            assert prefix + "ui/room-page.js" in modules, sorted(modules)
     finally:
         server.stop()

@@ -35,15 +35,19 @@ async def test_an_unexpected_exception_is_a_clean_500_with_headers(tmp_path: Pat
     assert r.headers["x-request-id"]
 
 
+# Where the shells load the files from: the files' version's prefix (server/static.py).
+VERSIONED = r"/app/[0-9a-f]{16}/"
+
+
 def _preloads(html: str) -> set[str]:
-    return set(re.findall(r'<link rel="modulepreload" href="/static/([^"]+)">', html))
+    return set(re.findall(rf'<link rel="modulepreload" href="{VERSIONED}([^"]+)">', html))
 
 
 def _listed(html: str, name: str) -> set[str]:
     """The modules in <meta name="peerlane:{name}">: what app.js preloads once shown."""
     found = re.findall(rf'<meta name="peerlane:{name}" content="([^"]*)">', html)
     assert len(found) <= 1
-    return {m.removeprefix("/static/") for m in found[0].split()} if found else set()
+    return {re.sub(f"^{VERSIONED}", "", m) for m in found[0].split()} if found else set()
 
 
 async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
@@ -60,13 +64,13 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
         paths = ("/", "/join", "/r/abc", "/share", "/s")
         pages = {path: (await client.get(path)).text for path in paths}
         for html in pages.values():
-            assert '<script type="module" src="/static/app.js"></script>' in html
+            assert re.search(rf'<script type="module" src="{VERSIONED}app.js"></script>', html)
             assert "<script>" not in html  # still no inline script (CSP)
         entry = _preloads(pages["/"])
         # /join runs join-now.js at once (an async script), its graph linked first
         join = pages["/join"]
         top = join[: join.index('<link rel="stylesheet"')]
-        assert '<script type="module" async src="/static/join-now.js"></script>' in top
+        assert re.search(rf'<script type="module" async src="{VERSIONED}join-now.js">', top)
         assert _preloads(top) == {"api.js", "protocol.js", "ui/dom.js", "handover.js"}
         assert _preloads(join) | {"join-now.js"} == entry
         assert all(" async " not in pages[p] for p in paths if p != "/join")
@@ -100,8 +104,9 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
         # modules load on their own)
         type_only = {"ui/types.js", "chat-types.js", "signaling-types.js", "transfer-types.js"}
         assert modules - everything == {"opfs-worker.js", "sw.js", *type_only}
+        [prefix] = set(re.findall(VERSIONED, pages["/"]))
         for module in sorted(everything):
-            assert (await client.get(f"/static/{module}")).status_code == 200, module
+            assert (await client.get(prefix + module)).status_code == 200, module
 
 
 async def test_only_a_link_the_person_opened_may_join_at_once(tmp_path: Path) -> None:

@@ -83,10 +83,13 @@ async def test_the_worker_is_served_at_the_root_with_its_build(
     assert response.headers["cache-control"] == "no-cache"
     build = build_of(response.text)
     assert build["shells"] == list(SHELL_URLS)
-    assert "/static/app.js" in build["files"]
-    assert "/static/ui/room-page.js" in build["files"]
-    assert "/static/manifest.webmanifest" in build["files"]
-    assert "/static/sw.js" not in build["files"]
+    # The files at the URLs the pages load them from: the version the pages name now.
+    prefix = build["assets"]
+    assert f'src="{prefix}app.js"' in (await client.get("/")).text
+    assert f"{prefix}app.js" in build["files"]
+    assert f"{prefix}ui/room-page.js" in build["files"]
+    assert f"{prefix}manifest.webmanifest" in build["files"]
+    assert f"{prefix}sw.js" not in build["files"]
     # Everything it keeps exists: one missing file would fail the whole install.
     for url in build["shells"] + build["files"]:
         assert (await client.get(url)).status_code == 200, url
@@ -104,12 +107,16 @@ def test_the_version_changes_with_any_file_or_shell(tmp_path: Path) -> None:
         return str(build_of(worker_script(assets, shells, tmp_path))["version"])
 
     first = version(["<html>1</html>"])
+    first_files = build_of(worker_script(assets, [], tmp_path))["assets"]
     assert version(["<html>1</html>"]) == first  # stable
     assert version(["<html>2</html>"]) != first
     (tmp_path / "ui" / "page.js").write_text("export const b = 2;\n")
     second = version(["<html>1</html>"])
     assert second != first
+    second_files = build_of(worker_script(assets, [], tmp_path))["assets"]
+    assert second_files != first_files  # the pages load the changed files from elsewhere
     (tmp_path / "sw.js").write_text("// the worker, changed\n")
     assert version(["<html>1</html>"]) != second
     build = build_of(worker_script(assets, [], tmp_path))
-    assert build["files"] == ["/static/app.js", "/static/ui/page.js"]
+    prefix = build["assets"]
+    assert build["files"] == [f"{prefix}app.js", f"{prefix}ui/page.js"]

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from peerlane.config import load_settings
 from peerlane.server.app import create_app
-from peerlane.server.static import StaticAssets, content_type
+from peerlane.server.static import StaticAssets, VersionedAssets, content_type
 from peerlane.server.web_pages import WEB
 
 
@@ -203,3 +205,51 @@ def test_content_types() -> None:
     assert content_type("a.webmanifest") == "application/manifest+json"
     assert content_type("a.png") == "image/png"
     assert content_type("noext") == "application/octet-stream"
+
+
+async def test_a_versions_files_are_served_under_its_prefix_only_while_current(
+    tmp_path: Path,
+) -> None:
+    """/app/<version>/<name>: the version is a hash of every file; a change to any file
+    makes a new one, and the old one's names are gone (404), the unchanged files' too:
+    never today's bytes under yesterday's version."""
+    (tmp_path / "ui").mkdir()
+    (tmp_path / "a.js").write_text("one")
+    (tmp_path / "ui" / "b.js").write_text("b")
+    assets = StaticAssets(tmp_path)
+    app = Starlette(routes=[Mount("/app", VersionedAssets(assets))])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        await _versions_served(http, assets, tmp_path)
+
+
+async def _versions_served(http: httpx.AsyncClient, assets: StaticAssets, tmp_path: Path) -> None:
+    async def status(path: str) -> int:
+        return (await http.get(path)).status_code
+
+    first = assets.version()
+    assert assets.version() == first  # stable
+    r = await http.get(f"/app/{first}/ui/b.js")
+    assert (r.status_code, r.text) == (200, "b")
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    again = await http.get(f"/app/{first}/ui/b.js", headers={"if-none-match": r.headers["etag"]})
+    assert again.status_code == 304
+    assert again.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert (await http.head(f"/app/{first}/a.js")).headers["content-length"] == "3"
+
+    stamp = (tmp_path / "a.js").stat().st_mtime_ns + 10**9
+    (tmp_path / "a.js").write_text("two")
+    os.utime(tmp_path / "a.js", ns=(stamp, stamp))
+    second = assets.version()
+    assert second != first
+    assert (await http.get(f"/app/{second}/a.js")).text == "two"
+    for name in ("a.js", "ui/b.js"):
+        assert await status(f"/app/{first}/{name}") == 404, name
+    # Asked first, before any page names the new version: the changed file is noticed.
+    stamp += 10**9
+    (tmp_path / "a.js").write_text("three")
+    os.utime(tmp_path / "a.js", ns=(stamp, stamp))
+    assert await status(f"/app/{second}/a.js") == 404
+    assert (await http.get(f"/app/{assets.version()}/a.js")).text == "three"
+    for path in ("/app/", f"/app/{second}", f"/app/{assets.version()}/", "/app/a.js"):
+        assert await status(path) == 404, path

@@ -19,6 +19,19 @@ Each request also checks the file's modification time and size (one ``stat``, a 
 microseconds): a file changed on disk -- an edit while developing, an upgrade in place --
 is read again, a file added since start-up is read when first asked for, and a removed one
 is a 404.
+
+Two mounts serve the same files (docs/web-client.md, "Loading" and "Installable app"):
+
+- ``/app/<version>/<name>`` (``VersionedAssets``): the pages load everything from here.
+  ``<version>`` is a hash of every file (``StaticAssets.version``), so a URL names one
+  version's bytes for good: ``Cache-Control: public, max-age=31536000, immutable``, and a
+  CDN in front may keep them a year. A version that is not the current one is a 404, never
+  today's bytes under yesterday's name (a page half-old, half-new; a CDN holding the wrong
+  bytes for a year). One prefix for the whole version rather than a hash in each file's
+  name: the modules' relative imports (``./store.js``) stay valid as written.
+- ``/static/<name>`` (``StaticAssets``): stable names, for what must not move with each
+  version (the web app manifest, whose URL the installed app is known by; the icons a
+  notification names), revalidated on every use (``no-cache``).
 """
 
 from __future__ import annotations
@@ -71,6 +84,11 @@ class Asset:
     not_modified: tuple[tuple[bytes, bytes], ...]  # of a 304
 
 
+# A URL whose bytes never change (a version's); a URL whose bytes may (a stable name).
+IMMUTABLE = ((b"cache-control", b"public, max-age=31536000, immutable"),)
+REVALIDATED = ((b"cache-control", b"no-cache"),)
+
+
 def _stamp(stat: os.stat_result) -> tuple[int, int]:
     return (stat.st_mtime_ns, stat.st_size)
 
@@ -103,6 +121,7 @@ class StaticAssets:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.assets: dict[str, Asset] = {}
+        self._version: str | None = None  # of the files as last read; None: work it out
         for path in sorted(self.root.rglob("*")):
             if self._servable(path):
                 name = path.relative_to(self.root).as_posix()
@@ -126,30 +145,91 @@ class StaticAssets:
             if asset is not None and _stamp(path.stat()) == asset.stamp:
                 return asset  # the usual case: unchanged since read
             if not self._servable(path):
-                self.assets.pop(name, None)
+                self._forget(name)
                 return None
             asset = self.assets[name] = load_asset(path, name)
+            self._version = None
         except (OSError, ValueError):  # removed or unreadable meanwhile; a NUL in the name
-            self.assets.pop(name, None)
+            self._forget(name)
             return None
         return asset
 
+    def _forget(self, name: str) -> None:
+        if self.assets.pop(name, None) is not None:
+            self._version = None
+
+    def version(self) -> str:
+        """The files' version: a hash of every file's name and bytes, each checked on disk
+        first (one ``stat`` a file), so a file changed since is in it. For what names the
+        version (the pages, the service worker): once per page, not per file."""
+        for name, asset in list(self.assets.items()):
+            try:
+                unchanged = _stamp(os.stat(asset.path)) == asset.stamp
+            except OSError:
+                unchanged = False
+            if not unchanged:
+                self.lookup(name)  # read again, or gone
+        return self.known_version()
+
+    def known_version(self) -> str:
+        """The version of the files as last read, without checking the disk: enough to
+        tell whether ``/app/<version>/<name>`` is current once ``name`` itself is
+        checked, as its bytes are then the same in that version and in this one."""
+        if self._version is None:
+            digest = hashlib.blake2b(digest_size=8)
+            for name in sorted(self.assets):
+                digest.update(name.encode() + b"\0" + self.assets[name].etag.encode() + b"\0")
+            self._version = digest.hexdigest()
+        return self._version
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+        if await _refused(scope, send):
             return
-        if scope["method"] not in ("GET", "HEAD"):
-            raise HTTPException(status_code=405, headers={"Allow": "GET, HEAD"})
-        asset = self.lookup(_route_path(scope))
-        if asset is None:
-            raise HTTPException(status_code=404)
-        if _not_modified(scope, asset):
-            status, headers, body = 304, asset.not_modified, b""
-        else:
-            status, headers = 200, asset.headers
-            body = b"" if scope["method"] == "HEAD" else asset.body
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _serve(scope, send, self.lookup(_route_path(scope)), REVALIDATED)
+
+
+class VersionedAssets:
+    """An ASGI app serving ``assets`` at ``/<version>/<name>`` below its mount, for the
+    current version only, with immutable caching."""
+
+    def __init__(self, assets: StaticAssets) -> None:
+        self.assets = assets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if await _refused(scope, send):
+            return
+        version, _, name = _route_path(scope).lstrip("/").partition("/")
+        asset = self.assets.lookup(name)  # checked on disk: a change makes a new version
+        if asset is not None and version != self.assets.known_version():
+            asset = None  # another version's name: not today's bytes under it
+        await _serve(scope, send, asset, IMMUTABLE)
+
+
+async def _refused(scope: Scope, send: Send) -> bool:
+    """A WebSocket (closed) or a method other than GET and HEAD (405)."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1000, "reason": ""})
+        return True
+    if scope["method"] not in ("GET", "HEAD"):
+        raise HTTPException(status_code=405, headers={"Allow": "GET, HEAD"})
+    return False
+
+
+async def _serve(
+    scope: Scope,
+    send: Send,
+    asset: Asset | None,
+    caching: tuple[tuple[bytes, bytes], ...],
+) -> None:
+    if asset is None:
+        raise HTTPException(status_code=404)
+    if _not_modified(scope, asset):
+        status, headers, body = 304, asset.not_modified + caching, b""
+    else:
+        status, headers = 200, asset.headers + caching
+        body = b"" if scope["method"] == "HEAD" else asset.body
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _route_path(scope: Scope) -> str:

@@ -1,6 +1,10 @@
 """The browser client's pages: the static ES modules (served from memory) and one HTML
 shell per kind of page, each preloading the modules its page needs (a module graph read
-from the sources at start)."""
+from the sources at start).
+
+The shells load the files from ``/app/<version>/`` (immutable, server/static.py): each
+shell is made once, with a slot for the version, filled per request with the version of
+the files as they are on disk then."""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ from pathlib import Path, PurePosixPath
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
-from peerlane.server.pwa import add_pwa
-from peerlane.server.static import StaticAssets
+from peerlane.server.pwa import ASSETS_MOUNT, add_pwa, asset_prefix
+from peerlane.server.static import StaticAssets, VersionedAssets
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 
@@ -20,6 +24,7 @@ WEB = Path(__file__).resolve().parent.parent / "web"
 def add_web(app: FastAPI) -> None:
     """The browser client: static ES modules (served from memory), one HTML shell per kind
     of page."""
+    assets = StaticAssets(WEB)
     graph = ModuleGraph(WEB)
     entry = graph.closure([ENTRY_MODULE])
     shells = {}
@@ -50,24 +55,27 @@ def add_web(app: FastAPI) -> None:
         else:
             shells[page] = shell_html(modules, following=[], later=[])
 
+    def respond(html: str, **headers: str) -> HTMLResponse:
+        # Revalidated on every use: the page names the version its files come from.
+        filled = html.replace(VERSION_SLOT, assets.version())
+        return HTMLResponse(filled, headers={"cache-control": "no-cache", **headers})
+
     def route(html: str) -> Callable[[], Awaitable[HTMLResponse]]:
         async def shell() -> HTMLResponse:
-            return HTMLResponse(html, headers={"cache-control": "no-cache"})
+            return respond(html)
 
         return shell
 
     async def join_shell(request: Request) -> HTMLResponse:
-        html = join_shells[join_at_once(request)]
-        return HTMLResponse(html, headers={"cache-control": "no-cache", "vary": "Sec-Fetch-Site"})
+        return respond(join_shells[join_at_once(request)], vary="Sec-Fetch-Site")
 
-    for path, page in SHELL_ROUTES.items():
-        app.add_api_route(path, route(shells[page]), methods=["GET"], include_in_schema=False)
+    for path, kind in SHELL_ROUTES.items():
+        app.add_api_route(path, route(shells[kind]), methods=["GET"], include_in_schema=False)
     app.add_api_route("/join", join_shell, methods=["GET"], include_in_schema=False)
-    if WEB.is_dir():
-        assets = StaticAssets(WEB)
-        app.mount("/static", assets, name="static")
-        # The service worker (/sw.js): its version covers the files and every shell.
-        add_pwa(app, assets, [*shells.values(), *join_shells.values()], WEB)
+    app.mount(ASSETS_MOUNT, VersionedAssets(assets), name="app")
+    app.mount("/static", assets, name="static")
+    # The service worker (/sw.js): its version covers the files and every shell.
+    add_pwa(app, assets, [*shells.values(), *join_shells.values()], WEB)
 
 
 # The client's entry module (index.html loads it) and, per kind of page, the module
@@ -76,6 +84,12 @@ ENTRY_MODULE = "app.js"
 ROOM_PAGE = ("ui/room-page.js",)
 JOIN_NOW = "join-now.js"  # the /join page's join at once, run by a script of its own
 JOIN_POLICY_META = "peerlane:join"  # at-once | ask: may the join page join at once?
+# Where a shell names the files' version, filled per request (add_web's page()).
+VERSION_SLOT = "@files-version@"
+VERSIONED = asset_prefix(VERSION_SLOT)
+# index.html's links that keep their stable /static/ name: the manifest (the installed
+# app is known by its URL; it is revalidated, not immutable).
+_VERSIONED_LINK = re.compile(r'((?:src|href)=")/static/(?!manifest\.webmanifest")')
 
 
 def join_at_once(request: Request) -> bool:
@@ -206,19 +220,19 @@ def shell_html(
     HTTP/1.1 a browser fetches 6 files at a time from one server, in document order.
     ``meta`` are ``<meta name content>`` for the page's scripts, ahead of them.
     """
-    index = (WEB / "index.html").read_text()
+    index = _VERSIONED_LINK.sub(rf"\1{VERSIONED}", (WEB / "index.html").read_text())
     first = "".join(
         f'  <meta name="{name}" content="{content}">\n' for name, content in (meta or {}).items()
     )
     if early:
         script, *graph = early
-        first += f'  <script type="module" async src="/static/{script}"></script>\n'
+        first += f'  <script type="module" async src="{VERSIONED}{script}"></script>\n'
         first += "".join(_preload(m) for m in graph)
         modules = [m for m in modules if m not in early]
     head = "".join(_preload(m) for m in modules)
     for name, listed in (("next", following), ("later", later)):
         if listed:
-            content = " ".join(f"/static/{m}" for m in listed)
+            content = " ".join(VERSIONED + m for m in listed)
             head += f'  <meta name="peerlane:{name}" content="{content}">\n'
     stylesheet = '  <link rel="stylesheet"'
     if stylesheet not in index:
@@ -228,4 +242,4 @@ def shell_html(
 
 
 def _preload(module: str) -> str:
-    return f'  <link rel="modulepreload" href="/static/{module}">\n'
+    return f'  <link rel="modulepreload" href="{VERSIONED}{module}">\n'

@@ -186,7 +186,7 @@ document.addEventListener("click", (event) => {
   const link = /** @type {Element} */ (event.target).closest?.("a[href]");
   if (!(link instanceof HTMLAnchorElement) || link.target || link.hasAttribute("download")) return;
   const url = new URL(link.href);
-  if (url.origin !== location.origin || url.pathname.startsWith("/api/") || url.pathname.startsWith("/static/")) return;
+  if (url.origin !== location.origin || /^\/(api|static|app)\//.test(url.pathname)) return;
   if (url.pathname === location.pathname && url.hash) return; // in-page anchor
   event.preventDefault();
   navigate(url.pathname + url.search + url.hash);

@@ -17,7 +17,7 @@ import { MAX_EMOJI_CHARS } from "./chat-log.js";
 import { newMessageId } from "./chat-own.js";
 import { makeParts } from "./chat-parts.js";
 import { linksSettled, startRoom } from "./chat-start.js";
-import { KeptRoom } from "./device-rooms.js";
+import { forgetRoom, KeptRoom } from "./device-rooms.js";
 import { systemClock } from "./hlc.js";
 import { openManifests } from "./opfs.js";
 import { directPeople, endedError, statusText } from "./status-text.js";
@@ -365,6 +365,10 @@ export class ChatRoom extends EventTarget {
   /** @param {CloseReason} reason */
   _ended(reason) {
     this.ended = reason;
+    // Out of the room for good: its copies on this device go (device-rooms.js). Not on
+    // "unauthorized": an expired session, whose person may come back with an invite and
+    // whose unsent messages then still go out.
+    if (this._kept && (reason === "removed" || reason === "room_gone")) void forgetRoom(this.id);
     if (reason === "room_gone") this._emit("deleted");
     const error = endedError(reason);
     if (error) this._emit("error", error);

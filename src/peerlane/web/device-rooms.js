@@ -5,10 +5,14 @@
 // for the server's until it answers again, and the outbox (store.js) holds what is written
 // meanwhile. The home page lists these rooms (room-list.js).
 //
+// When the person is out of a room for good -- left it (signed out), removed by its owner,
+// the room deleted -- forgetRoom drops all of it: the kept view and messages, the unsent
+// messages in the outbox; no copy of the room's words stays on the device.
+//
 // Only a network failure falls back to the kept copy: a refusal (401, 404) is the
 // server's word and goes through. IndexedDB missing: nothing is kept, online as before.
 
-import { openDatabase, runInStore } from "./store.js";
+import { openDatabase, outboxForget, runInStore } from "./store.js";
 
 /** @typedef {import("./api.js").RoomApi} RoomApi */
 /** @typedef {import("./api.js").RoomView} RoomView */
@@ -28,6 +32,8 @@ const ROOMS = "rooms";
 
 /** @type {Promise<IDBDatabase | null> | null} */
 let opening = null;
+/** Rooms forgotten by this page: a write still to come (a room closing) must not bring them back. */
+const forgotten = new Set();
 
 /** @returns {Promise<IDBDatabase | null>} */
 function database() {
@@ -68,11 +74,12 @@ export async function listRooms() {
  * @param {RoomView | null} view
  * @param {MessageMsg[]} messages
  * @param {number} read
- * @returns {Promise<KeptRecord | null>}  the record written (null: IndexedDB missing)
+ * @returns {Promise<KeptRecord | null>}  the record written (null: IndexedDB missing, or
+ *   the room forgotten by this page)
  */
 export async function updateRoom(roomId, view, messages, read = 0) {
   const db = await database();
-  if (!db) return null;
+  if (!db || forgotten.has(roomId)) return null;
   const old = await readRoom(roomId);
   /** @type {Map<number, MessageMsg>} */
   const bySeq = new Map((old?.messages ?? []).map((m) => [m.seq, m]));
@@ -86,6 +93,7 @@ export async function updateRoom(roomId, view, messages, read = 0) {
     last_at: Math.max(old?.last_at ?? 0, ...kept.map((m) => m.ts)),
     read_seq: Math.max(old?.read_seq ?? 0, read),
   };
+  if (forgotten.has(roomId)) return null; // forgotten while this was being read
   await runInStore(db, ROOMS, "readwrite", (store) => store.put(record));
   return record;
 }
@@ -104,12 +112,17 @@ export function unreadCount(record) {
 }
 
 /**
- * Forget a room (left, deleted).
+ * Forget everything this device keeps of a room: its kept view and messages and its
+ * unsent messages. The person is out of it for good (left, removed, the room deleted).
  * @param {string} roomId
  */
 export async function forgetRoom(roomId) {
+  forgotten.add(roomId);
   const db = await database();
-  if (db) await runInStore(db, ROOMS, "readwrite", (store) => store.delete(roomId));
+  await Promise.all([
+    db ? runInStore(db, ROOMS, "readwrite", (store) => store.delete(roomId)) : null,
+    outboxForget(roomId),
+  ]);
 }
 
 /**
@@ -141,6 +154,7 @@ export class KeptRoom {
 
   /** @param {RoomView} view */
   keepView(view) {
+    forgotten.delete(this.id); // the server's word: in the room (again, a new invite)
     this.#view = view;
     this.#schedule();
   }

@@ -145,6 +145,26 @@ export async function outboxList(roomId) {
   return sortByHlc(/** @type {OutboxItem[]} */ (items));
 }
 
+/**
+ * Drop a room's unsent messages (the person is out of the room for good: they have
+ * nowhere to go).
+ * @param {string} roomId
+ */
+export async function outboxForget(roomId) {
+  const db = await database();
+  if (!db) {
+    for (const item of await fallback.outboxList(roomId)) await fallback.outboxRemove(item.id);
+    return;
+  }
+  await run(db, "readwrite", (store) => {
+    const req = store.index(BY_ROOM).getAllKeys(roomId);
+    req.onsuccess = () => {
+      for (const key of req.result) store.delete(key);
+    };
+    return req;
+  });
+}
+
 /** @type {OutboxStore} */
 export const indexedDbStore = { outboxAdd, outboxRemove, outboxList };
 

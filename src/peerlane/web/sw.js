@@ -1,7 +1,8 @@
 // The service worker: makes peerlane an installable app whose pages open with no server.
 // Served at /sw.js by the server (peerlane/server/pwa.py), which puts ahead of this file
-// `self.PEERLANE_BUILD = {version, files, shells}`: the client's version (a hash of every
-// file and shell) and the URLs to keep.
+// `self.PEERLANE_BUILD = {version, assets, files, shells}`: the client's version (a hash of
+// every file and shell), where the pages load this version's files from
+// (`/app/<files' version>/`, immutable: server/static.py) and the URLs to keep.
 //
 // One cache per version, filled whole at install (the shells and every static file), and
 // every page and module served from the cache of the version that controls the page: a
@@ -19,11 +20,12 @@
 
 /** @type {any} */
 const worker = self;
-/** @type {{version: string, files: string[], shells: string[]}} */
+/** @type {{version: string, assets: string, files: string[], shells: string[]}} */
 const build = worker.PEERLANE_BUILD;
 const CACHE_PREFIX = "peerlane-";
 const cacheName = CACHE_PREFIX + build.version;
 const SHARE_TARGET = "/share-target";
+const STABLE = "/static/"; // the same files by stable names (the manifest, icons)
 
 /**
  * The shell kept for a page's path (the URLs pwa.py names), or null for anything else.
@@ -87,8 +89,10 @@ worker.addEventListener("fetch", (/** @type {any} */ event) => {
     return;
   }
   if (request.method !== "GET") return;
-  if (url.pathname.startsWith("/static/")) {
+  if (url.pathname.startsWith(build.assets)) {
     event.respondWith(fromCache(url.pathname, request));
+  } else if (url.pathname.startsWith(STABLE)) {
+    event.respondWith(fromCache(build.assets + url.pathname.slice(STABLE.length), request));
   } else if (request.mode === "navigate") {
     const shell = shellFor(url.pathname);
     if (shell) event.respondWith(fromCache(shell, request));

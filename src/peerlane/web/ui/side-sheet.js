@@ -4,6 +4,7 @@
 // when the files want a look (`strip`) are built here and placed by the page.
 
 import * as api from "../api.js";
+import { forgetRoom } from "../device-rooms.js";
 import { h, ICONS, icon } from "./dom.js";
 import { navigate } from "./nav.js";
 
@@ -166,6 +167,8 @@ export class SideSheet extends HTMLElement {
     } catch {
       /* leaving locally still makes sense */
     }
+    // Nothing of the room stays on the device: its kept history, its unsent messages.
+    await forgetRoom(parts.roomId).catch(() => {});
     navigate("/");
   }
 }
