@@ -15,11 +15,17 @@ from aiortc import RTCDataChannel
 
 from peerlane.core import chat_client as cc
 from peerlane.core import protocol as p
+from peerlane.core.ratelimit import TokenBucket
 from peerlane.peer.http_api import Membership
 from peerlane.peer.room_socket import RoomChat
 from peerlane.peer.rtc_links import Links
 
 ACK_WAIT_S = 5.0  # at the end, how long to wait for the last control messages' acks
+# Control messages are chat messages, under the server's per-participant limit (10 a
+# second, bursts of 40, by default; going over gets refusals and, repeated, a closed
+# socket): the terminal stays under it by its own bucket.
+CONTROL_RATE = 8.0
+CONTROL_BURST = 20.0
 
 
 class Side(Protocol):
@@ -40,7 +46,11 @@ class TransferRoom:
         self.side: Side | None = None
         self.welcome: p.Welcome | None = None
         self.peers: dict[str, p.PeerInfo] = {}
-        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.finished: asyncio.Future[None] = loop.create_future()
+        self._controls: list[dict[str, Any]] = []
+        self._bucket = TokenBucket.full(CONTROL_RATE, CONTROL_BURST, loop.time())
+        self._pacer: asyncio.TimerHandle | None = None
 
     @property
     def participant_id(self) -> str:
@@ -65,7 +75,16 @@ class TransferRoom:
         return any(self.links.chosen(peer) for peer in self.peers_of(participant))
 
     def send_control(self, body: dict[str, Any]) -> None:
-        self.chat.send_body(body, "file")
+        self._controls.append(body)
+        self._pace()
+
+    def _pace(self) -> None:
+        self._pacer = None
+        loop = asyncio.get_running_loop()
+        while self._controls and self._bucket.take(loop.time()):
+            self.chat.send_body(self._controls.pop(0), "file")
+        if self._controls and self._pacer is None:
+            self._pacer = loop.call_later(self._bucket.retry_after(), self._pace)
 
     def finish(self, error: BaseException | None = None) -> None:
         if not self.finished.done():
@@ -100,7 +119,11 @@ class TransferRoom:
         said just before leaving must reach the peer."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ACK_WAIT_S
-        while self.chat.client.pending and self.chat.ws is not None and loop.time() < deadline:
+        while (
+            (self._controls or self.chat.client.pending)
+            and self.chat.ws is not None
+            and loop.time() < deadline
+        ):
             await asyncio.sleep(0.05)
 
     # --- the room's events -----------------------------------------------------------
