@@ -1,0 +1,213 @@
+"""``peerlane send`` / ``peerlane receive`` inside the test namespace: CLI to CLI (a file
+and a directory), a receive killed halfway and run again (resumes), peer to peer made
+impossible (tus fallback), and CLI ↔ Chromium both ways (the browser's own transfer
+protocol). Marked ``browser`` so they run in the e2e stage (scripts/netns-run)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from e2e.helpers import (
+    accept_ui,
+    create_room_ui,
+    invite_link,
+    join_by_link_ui,
+    offer_files_ui,
+    random_file,
+    save_received_ui,
+    sha256_file,
+    transfer_ids,
+    wait_transfer,
+)
+from support import ServerProcess, wait_until
+
+pytestmark = pytest.mark.browser
+MIB = 1024 * 1024
+DEADLINE = 180.0
+
+
+class Cli:
+    """A ``peerlane`` command with its output in files (read while it runs)."""
+
+    def __init__(self, tmp: Path, label: str, args: list[str], **env: str) -> None:
+        self.out_path, self.err_path = tmp / f"{label}.out", tmp / f"{label}.err"
+        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "peerlane", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env={**os.environ, "PEERLANE_SERVER": "", "XDG_CONFIG_HOME": str(tmp), **env},
+            )
+
+    @property
+    def output(self) -> str:
+        return self.out_path.read_text(errors="replace")
+
+    def wait_for(self, pattern: str) -> re.Match[str]:
+        def found() -> re.Match[str] | None:
+            if self.proc.poll() is not None and not re.search(pattern, self.output):
+                raise AssertionError(f"exited {self.proc.returncode}: {self.describe()}")
+            return re.search(pattern, self.output)
+
+        match: re.Match[str] = wait_until(found, timeout=DEADLINE, what=pattern)
+        return match
+
+    def finish(self) -> int:
+        try:
+            return self.proc.wait(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError(f"still running: {self.describe()}") from None
+
+    def describe(self) -> str:
+        return f"\nstdout:\n{self.output}\nstderr:\n{self.err_path.read_text(errors='replace')}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def clis(tmp_path: Path) -> Iterator[list[Cli]]:
+    started: list[Cli] = []
+    yield started
+    for cli in started:
+        cli.stop()
+
+
+def send(clis: list[Cli], tmp: Path, server: ServerProcess, *paths: Path, **env: str) -> Cli:
+    args = ["send", *map(str, paths), "--server", server.base, "--name", "alice"]
+    cli = Cli(tmp, f"send{len(clis)}", args, **env)
+    clis.append(cli)
+    return cli
+
+
+def receive(clis: list[Cli], tmp: Path, invite: str, out: Path, *more: str) -> Cli:
+    args = ["receive", invite, "-o", str(out), "--yes", "--name", "bob", *more]
+    cli = Cli(tmp, f"receive{len(clis)}", args)
+    clis.append(cli)
+    return cli
+
+
+def wire_bytes(cli: Cli) -> int:
+    return int(cli.wait_for(r"bytes on the wire: (\d+)").group(1))
+
+
+def tree(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def test_cli_to_cli_a_large_file_and_a_directory_of_small_files(
+    server: ServerProcess, tmp_path: Path, clis: list[Cli]
+) -> None:
+    big_hash, big_root = random_file(tmp_path / "big.bin", 24 * MIB + 123)
+    folder = tmp_path / "photos"
+    (folder / "2024" / "summer").mkdir(parents=True)
+    for i in range(40):
+        random_file(folder / "2024" / "summer" / f"p{i}.jpg", 4096 + i)
+    random_file(folder / "notes.txt", 10)
+    (folder / "empty").touch()
+    sender = send(clis, tmp_path, server, tmp_path / "big.bin", folder)
+    code = sender.wait_for(r"Code: (\S+)").group(1)
+    out = tmp_path / "got"
+    receiver = receive(clis, tmp_path, code, out, "--server", server.base)
+    assert receiver.finish() == 0, receiver.describe()
+    assert sender.finish() == 0, sender.describe()
+    assert sha256_file(out / "big.bin") == big_hash
+    assert tree(out / "photos") == tree(folder)
+    assert "via peer to peer" in receiver.output
+    assert f"verified {big_root}  big.bin" in receiver.output
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert wire_bytes(sender) == (24 * MIB + 123) + sum(p.stat().st_size for p in files)
+    assert not list(out.rglob("*.peerlane-part*"))
+    # Run again: the files are there, and nothing is overwritten without --overwrite.
+    again = receive(clis, tmp_path, code, out, "--server", server.base)
+    assert again.finish() == 2, again.describe()
+    assert "exists already; add --overwrite" in again.err_path.read_text()
+
+
+def test_a_receive_killed_halfway_resumes_from_its_verified_blocks(
+    server: ServerProcess, tmp_path: Path, clis: list[Cli]
+) -> None:
+    size = 48 * MIB
+    digest, _ = random_file(tmp_path / "film.mkv", size)
+    sender = send(clis, tmp_path, server, tmp_path / "film.mkv")
+    link = sender.wait_for(r"Link: (\S+)").group(1)
+    out = tmp_path / "got"
+    first = receive(clis, tmp_path, link, out)
+    part = out / "film.mkv.peerlane-part"
+    wait_until(
+        lambda: part.exists() and part.stat().st_size >= size // 2,
+        timeout=DEADLINE,
+        what="half the file received",
+    )
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait()
+    assert not (out / "film.mkv").exists()
+    second = receive(clis, tmp_path, link, out)
+    assert second.finish() == 0, second.describe()
+    assert sender.finish() == 0, sender.describe()
+    assert sha256_file(out / "film.mkv") == digest
+    assert wire_bytes(second) < size * 0.75  # only what the first run had not verified
+    assert wire_bytes(sender) <= size * 1.1
+
+
+def test_without_a_direct_path_the_file_goes_through_the_server(
+    server: ServerProcess, tmp_path: Path, clis: list[Cli], udp_blocked: None
+) -> None:
+    digest, _ = random_file(tmp_path / "report.pdf", 3 * MIB + 5)
+    sender = send(clis, tmp_path, server, tmp_path / "report.pdf", PEERLANE_P2P_TIMEOUT="4")
+    link = sender.wait_for(r"Link: (\S+)").group(1)
+    receiver = receive(clis, tmp_path, link, tmp_path / "got")
+    assert receiver.finish() == 0, receiver.describe()
+    assert sender.finish() == 0, sender.describe()
+    assert sha256_file(tmp_path / "got" / "report.pdf") == digest
+    assert "via server" in receiver.output and "via server" in sender.output
+
+
+def test_cli_to_browser_and_browser_to_cli(
+    server: ServerProcess, tmp_path: Path, clis: list[Cli], browsers: object
+) -> None:
+    # The terminal sends into a new room; the browser opens the link and accepts.
+    digest, _ = random_file(tmp_path / "to-browser.bin", 6 * MIB + 7)
+    sender = send(clis, tmp_path, server, tmp_path / "to-browser.bin")
+    link = sender.wait_for(r"Link: (\S+)").group(1)
+    page = browsers.new("carol", p2p=True).page  # type: ignore[attr-defined]
+    join_by_link_ui(page, link, "carol")
+    incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=60, what="the offer")
+    accept_ui(page, incoming[0])
+    view = wait_transfer(page, incoming[0])
+    assert view["path"] in ("direct", "turn"), view
+    saved = save_received_ui(page, incoming[0], tmp_path / "saved.bin")
+    assert sha256_file(saved) == digest
+    assert sender.finish() == 0, sender.describe()
+
+    # The browser makes a room and sends; the terminal receives by the room's link.
+    other = browsers.new("dave", p2p=True).page  # type: ignore[attr-defined]
+    create_room_ui(other, server.base, "dave", "Drop")
+    receiver = receive(clis, tmp_path, invite_link(other), tmp_path / "got")
+    wait_until(
+        lambda: other.evaluate(
+            "() => [...window.peerlane.room.peers.values()].some((p) => p.name === 'bob')"
+        ),
+        timeout=60,
+        what="bob in the room",
+    )
+    digest2, _ = random_file(tmp_path / "from-browser.bin", 5 * MIB + 3)
+    [outgoing] = offer_files_ui(other, [tmp_path / "from-browser.bin"])
+    assert receiver.finish() == 0, receiver.describe()
+    assert sha256_file(tmp_path / "got" / "from-browser.bin") == digest2
+    assert "via peer to peer" in receiver.output
+    wait_transfer(other, outgoing)
