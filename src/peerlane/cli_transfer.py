@@ -9,12 +9,17 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from peerlane.peer import EXIT_INTERRUPTED, EXIT_USAGE, PeerError
+
+if TYPE_CHECKING:
+    from peerlane.core.transfer_flow import Offer
 
 SEND_EXAMPLES = """
 Examples:
@@ -161,7 +166,11 @@ send_command.__doc__ = (send_command.__doc__ or "") + "\n" + SEND_EXAMPLES
 
 
 async def _send(
-    paths: list[Path], server: str | None, room_link: str | None, name: str | None, address: list[str]
+    paths: list[Path],
+    server: str | None,
+    room_link: str | None,
+    name: str | None,
+    address: list[str],
 ) -> None:
     from peerlane.core.join_input import parse_join_input
     from peerlane.peer import http_api
@@ -223,20 +232,23 @@ def _summary(
     wire_bytes: int,
     started: float,
     paths: set[str],
-    offers: list[object],
+    offers: Sequence[Offer],
     where: Path | None,
 ) -> None:
     seconds = max(time.monotonic() - started, 1e-6)
-    size = sum(o.size for o in offers)  # type: ignore[attr-defined]
+    size = sum(o.size for o in offers)
     how = " and ".join(sorted(paths)) or "nothing (already here)"
     out = sys.stdout
-    print(f"{verb} {len(offers)} file(s), {size} bytes in {seconds:.1f} s "
-          f"({_human(size / seconds)}/s) via {how}", file=out)
+    print(
+        f"{verb} {len(offers)} file(s), {size} bytes in {seconds:.1f} s "
+        f"({_human(size / seconds)}/s) via {how}",
+        file=out,
+    )
     print(f"bytes on the wire: {wire_bytes}", file=out)
     if where is not None:
         print(f"saved in: {where}", file=out)
     for offer in offers:
-        print(f"verified {offer.root}  {offer.name}", file=out)  # type: ignore[attr-defined]
+        print(f"verified {offer.root}  {offer.name}", file=out)
     out.flush()
 
 
@@ -305,7 +317,12 @@ async def _receive(
     meter = Meter("receiving")
     transfer_room = TransferRoom(member, from_start=True)
     receiver = Receiver(
-        transfer_room, out_dir, overwrite=overwrite, ask=ask, start=meter.start, advance=meter.advance
+        transfer_room,
+        out_dir,
+        overwrite=overwrite,
+        ask=ask,
+        start=meter.start,
+        advance=meter.advance,
     )
     try:
         with only_host_addresses(chosen) if chosen is not None else _nothing():

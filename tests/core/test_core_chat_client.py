@@ -186,5 +186,6 @@ def test_signals_are_handed_on_and_file_messages_are_composed_with_their_kind() 
     relay = {"type": "signal", "sender": "peer2", "kind": "offer", "data": {"sdp": "v=0"}}
     assert client.received(json.dumps(relay)) == [cc.Signalled("peer2", "offer", {"sdp": "v=0"})]
     [out] = client.compose("f1", {"op": "accept", "transfer": "t1", "have": 0}, kind="file")
-    assert isinstance(out, cc.Out) and out.frame.kind == "file"
+    assert isinstance(out, cc.Out)
+    assert out.frame.kind == "file"
     assert out.frame.body == {"op": "accept", "transfer": "t1", "have": 0}

@@ -236,5 +236,6 @@ def test_downloaded_blocks_that_the_hash_list_contradicts_travel_again() -> None
     receiver.unlisted[0] = "f" * 64  # as if block 0 had come from another file
     receiver.unlisted[1], _ = hashes[1], receiver.verified.add(1)  # and block 1 from this one
     receiver.on_control(hashes_frame(0, hashes))
-    assert receiver.verified == {1} and receiver.unlisted == {}
+    assert receiver.verified == {1}
+    assert receiver.unlisted == {}
     assert receiver.start() == [tb.Send(tw.Control("want", 0, False))]

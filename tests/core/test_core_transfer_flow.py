@@ -25,7 +25,8 @@ def test_a_receiver_goes_from_offer_to_done_and_a_sender_from_offer_to_done() ->
     incoming = tf.Flow(tf.INCOMING)
     for event in ("accept", "bytes-flowing", "channel-closed", "bytes-flowing", "verified"):
         assert incoming.step(event)
-    assert incoming.state == "done" and incoming.over
+    assert incoming.state == "done"
+    assert incoming.over
     outgoing = tf.Flow(tf.OUTGOING)
     for event in ("receiver-accept", "receiver-lost", "uploaded", "receiver-done"):
         assert outgoing.step(event)
@@ -66,7 +67,8 @@ def test_offers_are_read_as_the_browser_reads_them() -> None:
         assert tf.parse_offer(bad, "me") is None, bad
     assert tf.parse_offer(["not", "a", "dict"], "me") is None
     odd = tf.parse_offer(offer(name=5, type=["x"], peer=3), "me")
-    assert odd is not None and (odd.name, odd.type, odd.peer) == ("", "", None)
+    assert odd is not None
+    assert (odd.name, odd.type, odd.peer) == ("", "", None)
     assert tf.parse_offer(offer(type="t" * 300), "me").type == "t" * 255  # type: ignore[union-attr]
 
 

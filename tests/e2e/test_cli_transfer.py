@@ -105,7 +105,9 @@ def wire_bytes(cli: Cli) -> int:
 
 def tree(root: Path) -> dict[str, str]:
     return {
-        p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(root.rglob("*")) if p.is_file()
+        p.relative_to(root).as_posix(): sha256_file(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -174,7 +176,8 @@ def test_without_a_direct_path_the_file_goes_through_the_server(
     assert receiver.finish() == 0, receiver.describe()
     assert sender.finish() == 0, sender.describe()
     assert sha256_file(tmp_path / "got" / "report.pdf") == digest
-    assert "via server" in receiver.output and "via server" in sender.output
+    assert "via server" in receiver.output
+    assert "via server" in sender.output
 
 
 def test_cli_to_browser_and_browser_to_cli(

@@ -11,6 +11,7 @@ for one round trip each.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from aiortc import RTCDataChannel
 from peerlane.core import protocol as p
 from peerlane.core import transfer_blocks as tb
 from peerlane.core import transfer_flow as tf
+from peerlane.core.integrity import BLOCK_SIZE
 from peerlane.core.transfer_wire import decode_control, decode_data, label_of
 from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
 from peerlane.peer.partial_file import PartialFile, check_target, target_for
@@ -130,7 +132,9 @@ class Receiver:
         waiting = [
             c
             for t, c in self.offers.items()
-            if t not in self.decided and t not in self.ended and c.sender != self.room.participant_id
+            if t not in self.decided
+            and t not in self.ended
+            and c.sender != self.room.participant_id
         ]
         if not waiting:
             return
@@ -161,7 +165,7 @@ class Receiver:
                 self.items[c.offer.transfer] = item
                 items.append(item)
             total = sum(i.offer.size for i in self.items.values())
-            have = sum(min(len(i.receiver.verified) * tb.BLOCK_SIZE, i.offer.size) for i in items)
+            have = sum(min(len(i.receiver.verified) * BLOCK_SIZE, i.offer.size) for i in items)
             self.start(total, have)
             for item in items:
                 self._spawn(self._get(item))
@@ -241,7 +245,7 @@ class Receiver:
             future = asyncio.run_coroutine_threadsafe(self._take_block(item, block, data), loop)
             return future.result()
 
-        assert item.file_id is not None  # noqa: S101 (checked by the caller)
+        assert item.file_id is not None
         await asyncio.to_thread(
             server_copy.download,
             self.room.member,
@@ -294,9 +298,9 @@ class Receiver:
             item.saved_at = now
 
     def _check_all_done(self) -> None:
-        if self.items and all(i.flow.state == "done" for i in self.items.values()):
-            if not self._deciding:
-                self.room.finish()
+        done = all(i.flow.state == "done" for i in self.items.values())
+        if self.items and done and not self._deciding:
+            self.room.finish()
 
     def cancel_unfinished(self) -> None:
         """Ctrl-C: keep what is verified (a rerun resumes) and tell the sender."""
@@ -326,7 +330,5 @@ class Receiver:
 
 
 async def _within(wait: Awaitable[object], seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(wait, seconds)
-    except TimeoutError:
-        pass

@@ -68,7 +68,9 @@ def files_to_send(paths: Iterable[Path]) -> list[tuple[Path, str]]:
                     if full.is_file():
                         found.append((full, f"{base.name}/{full.relative_to(base).as_posix()}"))
         else:
-            raise PeerError(f"{path} is neither a file nor a directory; check the path.", EXIT_USAGE)
+            raise PeerError(
+                f"{path} is neither a file nor a directory; check the path.", EXIT_USAGE
+            )
     if not found:
         raise PeerError("There are no files to send in what you named.", EXIT_USAGE)
     return found
@@ -220,7 +222,9 @@ class Sender:
 
     def _arm_fallback(self, item: Outgoing, participant: str) -> None:
         if item.file_id is not None:  # a copy is there: say so to the one accepting now
-            self.room.send_control(tf.control_body("uploaded", item.offer.transfer, file_id=item.file_id))
+            self.room.send_control(
+                tf.control_body("uploaded", item.offer.transfer, file_id=item.file_id)
+            )
             return
         if participant in item.serving or participant in item.fallback:
             return
@@ -260,7 +264,9 @@ class Sender:
             return
         item.file_id = file_id
         if item.flow.step("uploaded"):
-            self.room.send_control(tf.control_body("uploaded", item.offer.transfer, file_id=file_id))
+            self.room.send_control(
+                tf.control_body("uploaded", item.offer.transfer, file_id=file_id)
+            )
 
     def _stop(self, item: Outgoing) -> None:
         for handle in item.fallback.values():

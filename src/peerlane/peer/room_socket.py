@@ -64,7 +64,7 @@ class RoomChat:
     def signal(self, to: str, kind: str, data: Any) -> None:
         """WebRTC signaling for one peer; dropped while disconnected (the link starts over)."""
         if kind in ("offer", "answer", "candidate", "bye"):
-            self._send(p.Signal(to=to, kind=kind, data=data))  # type: ignore[arg-type]
+            self._send(p.Signal(to=to, kind=kind, data=data))
 
     async def _read(self, lines: AsyncIterator[str] | None) -> None:
         if lines is None:

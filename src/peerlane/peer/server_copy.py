@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import time
 import urllib.error
 import urllib.parse
@@ -27,8 +28,11 @@ RETRIES = 5
 BACKOFF_S = (1, 2, 4, 8, 16)
 
 
-def _open(request: urllib.request.Request) -> IO[bytes]:
-    return urllib.request.urlopen(request, timeout=TIMEOUT)  # type: ignore[no-any-return]  # noqa: S310 (member.server is http(s))
+def _open(request: urllib.request.Request) -> http.client.HTTPResponse:
+    answer: http.client.HTTPResponse = urllib.request.urlopen(  # noqa: S310 (http(s) only)
+        request, timeout=TIMEOUT
+    )
+    return answer
 
 
 def _request(
@@ -54,7 +58,7 @@ def upload(
         "Upload-Metadata": encode_metadata({k: v for k, v in metadata.items() if v}),
     }
     with _open(_request(member, "POST", endpoint, headers, b"")) as answer:
-        location = answer.headers["Location"]
+        location = str(answer.headers["Location"])
     url = urllib.parse.urljoin(endpoint, location)
     offset, failures = 0, 0
     with path.open("rb") as file:

@@ -51,6 +51,7 @@ class TransferRoom:
         self._controls: list[dict[str, Any]] = []
         self._bucket = TokenBucket.full(CONTROL_RATE, CONTROL_BURST, loop.time())
         self._pacer: asyncio.TimerHandle | None = None
+        self._heard = asyncio.Event()  # the server said something (an ack, a message)
 
     @property
     def participant_id(self) -> str:
@@ -98,9 +99,7 @@ class TransferRoom:
         self.side = side
         chat = asyncio.create_task(self.chat.run(None))
         try:
-            done, _ = await asyncio.wait(
-                {chat, self.finished}, return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait({chat, self.finished}, return_when=asyncio.FIRST_COMPLETED)
             if chat in done:
                 chat.result()  # its PeerError
             self.finished.result()
@@ -119,16 +118,21 @@ class TransferRoom:
         said just before leaving must reach the peer."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ACK_WAIT_S
-        while (
-            (self._controls or self.chat.client.pending)
-            and self.chat.ws is not None
-            and loop.time() < deadline
-        ):
-            await asyncio.sleep(0.05)
+        while (self._controls or self.chat.client.pending) and self.chat.ws is not None:
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            self._heard.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._heard.wait(), left)
 
     # --- the room's events -----------------------------------------------------------
 
     def _show(self, event: cc.Event) -> None:
+        self._heard.set()
+        side = self.side
+        if side is None:
+            return  # not running (events come only while run() runs)
         if isinstance(event, cc.Connected):
             self.welcome = event.welcome
             self.peers = {peer.peer_id: peer for peer in event.welcome.peers}
@@ -148,11 +152,10 @@ class TransferRoom:
             self._links_changed()
         elif isinstance(event, cc.Signalled):
             self.links.signal(event.sender, event.kind, event.data)
-        elif isinstance(event, cc.Synced) and self.side:
-            self.side.on_synced()
-        elif isinstance(event, cc.Shown) and event.message.kind == "file" and self.side:
-            if not event.own:
-                self.side.on_file_message(event.message)
+        elif isinstance(event, cc.Synced):
+            side.on_synced()
+        elif isinstance(event, cc.Shown) and event.message.kind == "file" and not event.own:
+            side.on_file_message(event.message)
 
     def _channel(self, peer_id: str, channel: RTCDataChannel) -> None:
         if self.side:
