@@ -214,3 +214,19 @@ def test_cli_to_browser_and_browser_to_cli(
     assert sha256_file(tmp_path / "got" / "from-browser.bin") == digest2
     assert "via peer to peer" in receiver.output
     wait_transfer(other, outgoing)
+
+
+def test_ctrl_c_cancels_and_tells_the_other_side(
+    server: ServerProcess, tmp_path: Path, clis: list[Cli]
+) -> None:
+    random_file(tmp_path / "slow.bin", 40 * MIB)
+    sender = send(clis, tmp_path, server, tmp_path / "slow.bin")
+    link = sender.wait_for(r"Link: (\S+)").group(1)
+    receiver = receive(clis, tmp_path, link, tmp_path / "got")
+    part = tmp_path / "got" / "slow.bin.peerlane-part"
+    wait_until(lambda: part.exists() and part.stat().st_size > 0, timeout=DEADLINE, what="bytes")
+    receiver.proc.send_signal(signal.SIGINT)
+    assert receiver.finish() == 130, receiver.describe()
+    assert sender.finish() == 5, sender.describe()
+    assert "bob cancelled slow.bin" in sender.err_path.read_text()
+    assert part.exists()  # kept: the same command again resumes
