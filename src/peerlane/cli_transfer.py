@@ -72,6 +72,10 @@ class Meter:
             TransferSpeedColumn,
         )
 
+        if self._progress is not None:  # more files accepted later: a longer bar
+            self._progress.update(self._task, total=total)  # type: ignore[attr-defined]
+            self._progress.update(self._task, advance=already)  # type: ignore[attr-defined]
+            return
         self.started = time.monotonic()
         if self.quiet:
             return
@@ -202,9 +206,9 @@ async def _send(
             await transfer_room.run(sender)
     finally:
         meter.stop()
-    _summary(
-        "Sent", sender.bytes_sent, meter.started, sender.paths, [i.offer for i in outgoing], None
-    )
+    waited = asyncio.get_running_loop().time() - (sender.accepted_at or 0.0)
+    started = time.monotonic() - waited if sender.accepted_at else meter.started
+    _summary("Sent", sender.bytes_sent, started, sender.paths, [i.offer for i in outgoing], None)
 
 
 def _show_invite(invite: dict[str, object]) -> None:

@@ -19,7 +19,6 @@ from e2e.helpers import (
     accept_ui,
     create_room_ui,
     invite_link,
-    join_by_link_ui,
     offer_files_ui,
     random_file,
     save_received_ui,
@@ -85,8 +84,8 @@ def clis(tmp_path: Path) -> Iterator[list[Cli]]:
         cli.stop()
 
 
-def send(clis: list[Cli], tmp: Path, server: ServerProcess, *paths: Path, **env: str) -> Cli:
-    args = ["send", *map(str, paths), "--server", server.base, "--name", "alice"]
+def send(clis: list[Cli], tmp: Path, server: ServerProcess, *args: object, **env: str) -> Cli:
+    args = ["send", *map(str, args), "--server", server.base, "--name", "alice"]
     cli = Cli(tmp, f"send{len(clis)}", args, **env)
     clis.append(cli)
     return cli
@@ -134,10 +133,6 @@ def test_cli_to_cli_a_large_file_and_a_directory_of_small_files(
     files = [p for p in folder.rglob("*") if p.is_file()]
     assert wire_bytes(sender) == (24 * MIB + 123) + sum(p.stat().st_size for p in files)
     assert not list(out.rglob("*.peerlane-part*"))
-    # Run again: the files are there, and nothing is overwritten without --overwrite.
-    again = receive(clis, tmp_path, code, out, "--server", server.base)
-    assert again.finish() == 2, again.describe()
-    assert "exists already; add --overwrite" in again.err_path.read_text()
 
 
 def test_a_receive_killed_halfway_resumes_from_its_verified_blocks(
@@ -172,7 +167,14 @@ def test_without_a_direct_path_the_file_goes_through_the_server(
     digest, _ = random_file(tmp_path / "report.pdf", 3 * MIB + 5)
     sender = send(clis, tmp_path, server, tmp_path / "report.pdf", PEERLANE_P2P_TIMEOUT="4")
     link = sender.wait_for(r"Link: (\S+)").group(1)
-    receiver = receive(clis, tmp_path, link, tmp_path / "got")
+    # A file of that name is there: nothing is accepted, nothing overwritten.
+    (tmp_path / "got").mkdir()
+    (tmp_path / "got" / "report.pdf").write_text("mine")
+    refused = receive(clis, tmp_path, link, tmp_path / "got")
+    assert refused.finish() == 2, refused.describe()
+    assert "exists already; add --overwrite" in refused.err_path.read_text()
+    assert (tmp_path / "got" / "report.pdf").read_text() == "mine"
+    receiver = receive(clis, tmp_path, link, tmp_path / "got", "--overwrite")
     assert receiver.finish() == 0, receiver.describe()
     assert sender.finish() == 0, sender.describe()
     assert sha256_file(tmp_path / "got" / "report.pdf") == digest
@@ -180,40 +182,42 @@ def test_without_a_direct_path_the_file_goes_through_the_server(
     assert "via server" in sender.output
 
 
-def test_cli_to_browser_and_browser_to_cli(
+def test_cli_and_browser_in_a_room_the_browser_made_both_ways(
     server: ServerProcess, tmp_path: Path, clis: list[Cli], browsers: object
 ) -> None:
-    # The terminal sends into a new room; the browser opens the link and accepts.
-    digest, _ = random_file(tmp_path / "to-browser.bin", 6 * MIB + 7)
-    sender = send(clis, tmp_path, server, tmp_path / "to-browser.bin")
-    link = sender.wait_for(r"Link: (\S+)").group(1)
     page = browsers.new("carol", p2p=True).page  # type: ignore[attr-defined]
-    join_by_link_ui(page, link, "carol")
+    create_room_ui(page, server.base, "carol", "Drop")
+    link = invite_link(page)
+    # The terminal sends into the browser's room; the browser accepts as from a browser.
+    digest, _ = random_file(tmp_path / "to-browser.bin", 6 * MIB + 7)
+    # (No fallback upload meanwhile: the receive below must find no copy of it.)
+    file = tmp_path / "to-browser.bin"
+    sender = send(clis, tmp_path, server, file, "--room", link, PEERLANE_P2P_TIMEOUT="90")
     incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=60, what="the offer")
     accept_ui(page, incoming[0])
     view = wait_transfer(page, incoming[0])
     assert view["path"] in ("direct", "turn"), view
-    saved = save_received_ui(page, incoming[0], tmp_path / "saved.bin")
-    assert sha256_file(saved) == digest
+    assert sha256_file(save_received_ui(page, incoming[0], tmp_path / "saved.bin")) == digest
     assert sender.finish() == 0, sender.describe()
+    assert "via peer to peer\n" in sender.output
 
-    # The browser makes a room and sends; the terminal receives by the room's link.
-    other = browsers.new("dave", p2p=True).page  # type: ignore[attr-defined]
-    create_room_ui(other, server.base, "dave", "Drop")
-    receiver = receive(clis, tmp_path, invite_link(other), tmp_path / "got")
+    # The browser sends to a terminal that joined its room (the gone sender's offer in
+    # the history is not taken).
+    receiver = receive(clis, tmp_path, link, tmp_path / "got")
     wait_until(
-        lambda: other.evaluate(
+        lambda: page.evaluate(
             "() => [...window.peerlane.room.peers.values()].some((p) => p.name === 'bob')"
         ),
         timeout=60,
         what="bob in the room",
     )
     digest2, _ = random_file(tmp_path / "from-browser.bin", 5 * MIB + 3)
-    [outgoing] = offer_files_ui(other, [tmp_path / "from-browser.bin"])
+    [outgoing] = offer_files_ui(page, [tmp_path / "from-browser.bin"])
     assert receiver.finish() == 0, receiver.describe()
     assert sha256_file(tmp_path / "got" / "from-browser.bin") == digest2
+    assert not (tmp_path / "got" / "to-browser.bin").exists()
     assert "via peer to peer" in receiver.output
-    wait_transfer(other, outgoing)
+    wait_transfer(page, outgoing)
 
 
 def test_ctrl_c_cancels_and_tells_the_other_side(

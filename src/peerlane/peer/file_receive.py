@@ -30,6 +30,7 @@ from peerlane.peer.transfer_room import TransferRoom
 
 PARALLEL = 8
 OPEN_WITHIN_S = 15.0  # a channel that does not open by then is given up (and tried again)
+SENDER_GONE_S = 60.0  # an accepted file's sender away this long (no server copy): give up
 SAVE_EVERY_S = 0.2  # resume state of a large file: at most this often
 SAVE_EACH_BLOCK_UP_TO = 1024  # blocks: smaller files record every verified block
 _OPEN = object()
@@ -78,6 +79,7 @@ class Receiver:
         self.advance = advance
         self.offers: dict[str, Candidate] = {}
         self.ended: set[str] = set()  # cancelled by their sender
+        self.uploaded: dict[str, str] = {}  # transfer → the server copy's file id
         self.decided: set[str] = set()
         self.items: dict[str, Incoming] = {}
         self.paths: set[str] = set()
@@ -114,15 +116,18 @@ class Receiver:
                 self.room.finish(
                     PeerError(f"{known.sender_name} cancelled {item.offer.name}.", EXIT_DECLINED)
                 )
-        elif body.get("op") == "uploaded" and isinstance(body.get("file_id"), str) and item:
-            item.file_id = str(body["file_id"])
-            self._wake()
+        elif body.get("op") == "uploaded" and isinstance(body.get("file_id"), str):
+            self.uploaded[transfer] = str(body["file_id"])
+            if item is not None:
+                item.file_id = self.uploaded[transfer]
+                self._wake()
 
     def on_channel(self, peer_id: str, channel: RTCDataChannel) -> None:
         channel.close()  # a receiver opens its channels; it serves none
 
     def on_links_changed(self) -> None:
         self._wake()
+        self._consider()  # someone came back: their offers may be taken now
 
     # --- which offers, and asking --------------------------------------------------------
 
@@ -146,8 +151,26 @@ class Receiver:
         self._deciding = True
         self._spawn(self._decide(waiting))
 
+    def _obtainable(self, candidate: Candidate) -> bool:
+        """An offer whose sender is in the room now, or whose file is on the server: the
+        room's history also holds offers of senders long gone."""
+        if candidate.sender == self.room.participant_id:
+            return False
+        return bool(self.room.peers_of(candidate.sender)) or (
+            candidate.offer.transfer in self.uploaded
+        )
+
     async def _decide(self, candidates: list[Candidate]) -> None:
         try:
+            # One file per name: of offers with the same name, the newest (sent again).
+            taken = {i.partial.target for i in self.items.values()}
+            newest = {target_for(self.out_dir, c.offer.name): c for c in candidates}
+            for c in candidates:
+                if newest.get(target_for(self.out_dir, c.offer.name)) is not c:
+                    self.decided.add(c.offer.transfer)
+            candidates = [c for t, c in newest.items() if t not in taken]
+            if not candidates:
+                return
             targets = [target_for(self.out_dir, c.offer.name) for c in candidates]
             for target in targets:
                 check_target(target, overwrite=self.overwrite)
@@ -160,6 +183,7 @@ class Receiver:
             for c, target in zip(candidates, targets, strict=True):
                 partial = PartialFile(target, c.offer.root, c.offer.size)
                 item = Incoming(c, partial, partial.receiver())
+                item.file_id = self.uploaded.get(c.offer.transfer)
                 item.flow.step("accept")
                 self.decided.add(c.offer.transfer)
                 self.items[c.offer.transfer] = item
@@ -179,12 +203,23 @@ class Receiver:
         async with self._slots:
             have = item.receiver.have
             self.room.send_control(tf.control_body("accept", item.offer.transfer, have=have))
+            loop = asyncio.get_running_loop()
+            alone_since: float | None = None
             while not item.flow.over and not item.receiver.finished:
                 if item.file_id is not None:
                     await self._download(item)
                     continue
                 peer = self._sender_peer(item)
                 if peer is None or not await self._over_channel(item, peer):
+                    gone = not self.room.peers_of(item.candidate.sender)
+                    alone_since = (alone_since or loop.time()) if gone else None
+                    if alone_since is not None and loop.time() - alone_since > SENDER_GONE_S:
+                        raise PeerError(
+                            f"{item.candidate.sender_name} left before {item.offer.name} "
+                            "arrived; run the same command again when they are back: it "
+                            "resumes.",
+                            EXIT_FAILED,
+                        )
                     self._changed.clear()
                     await _within(self._changed.wait(), 1.0)
             item.partial.close()

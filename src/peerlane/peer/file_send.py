@@ -115,6 +115,7 @@ class Sender:
         self.p2p_timeout = p2p_timeout
         self.paths: set[str] = set()  # "peer to peer", "server"
         self.bytes_sent = 0
+        self.accepted_at: float | None = None  # the summary's time counts from here
         self._offered = False
 
     # --- Side ----------------------------------------------------------------------------
@@ -134,6 +135,7 @@ class Sender:
             return
         op, who = message.body.get("op"), message.sender
         if op == "accept" and item.flow.step("receiver-accept"):
+            self.accepted_at = self.accepted_at or asyncio.get_running_loop().time()
             self._arm_fallback(item, who)
         elif op == "done" and item.flow.step("receiver-done"):
             self._stop(item)
