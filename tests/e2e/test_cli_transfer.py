@@ -203,14 +203,10 @@ def test_cli_and_browser_in_a_room_the_browser_made_both_ways(
 
     # The browser sends to a terminal that joined its room (the gone sender's offer in
     # the history is not taken).
+    names = "() => [...window.peerlane.room.peers.values()].map((p) => p.name)"
+    wait_until(lambda: "alice" not in page.evaluate(names), timeout=60, what="alice gone")
     receiver = receive(clis, tmp_path, link, tmp_path / "got")
-    wait_until(
-        lambda: page.evaluate(
-            "() => [...window.peerlane.room.peers.values()].some((p) => p.name === 'bob')"
-        ),
-        timeout=60,
-        what="bob in the room",
-    )
+    wait_until(lambda: "bob" in page.evaluate(names), timeout=60, what="bob in the room")
     digest2, _ = random_file(tmp_path / "from-browser.bin", 5 * MIB + 3)
     [outgoing] = offer_files_ui(page, [tmp_path / "from-browser.bin"])
     assert receiver.finish() == 0, receiver.describe()

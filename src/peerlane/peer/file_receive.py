@@ -137,9 +137,7 @@ class Receiver:
         waiting = [
             c
             for t, c in self.offers.items()
-            if t not in self.decided
-            and t not in self.ended
-            and c.sender != self.room.participant_id
+            if t not in self.decided and t not in self.ended and self._obtainable(c)
         ]
         if not waiting:
             return
