@@ -27,6 +27,7 @@ from e2e.helpers import (
     wait_transfer,
 )
 from support import ServerProcess, wait_until
+from terminal import Terminal
 
 pytestmark = pytest.mark.browser
 MIB = 1024 * 1024
@@ -230,3 +231,25 @@ def test_ctrl_c_cancels_and_tells_the_other_side(
     assert sender.finish() == 5, sender.describe()
     assert "bob cancelled slow.bin" in sender.err_path.read_text()
     assert part.exists()  # kept: the same command again resumes
+
+
+def test_receive_asks_first_and_a_no_tells_the_sender(
+    server: ServerProcess, tmp_path: Path, clis: list[Cli]
+) -> None:
+    (tmp_path / "plan.txt").write_text("the plan")
+    sender = send(clis, tmp_path, server, tmp_path / "plan.txt")
+    link = sender.wait_for(r"Link: (\S+)").group(1)
+    term = Terminal(
+        ["receive", link, "-o", str(tmp_path / "got"), "--name", "bob"],
+        env={"XDG_CONFIG_HOME": str(tmp_path), "PEERLANE_SERVER": ""},
+    )
+    try:
+        term.wait_for("plan.txt  (8 B)", timeout=60)
+        term.wait_for("Accept 1 file(s), 8 B, from alice? [y/N] ", timeout=60)
+        term.type("n\n")
+        assert term.wait_exit(timeout=60) == 5
+    finally:
+        term.close()
+    assert sender.finish() == 5, sender.describe()
+    assert "bob declined plan.txt" in sender.err_path.read_text()
+    assert not (tmp_path / "got").exists()
