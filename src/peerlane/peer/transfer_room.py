@@ -20,7 +20,7 @@ from peerlane.peer.http_api import Membership
 from peerlane.peer.room_socket import RoomChat
 from peerlane.peer.rtc_links import Links
 
-ACK_WAIT_S = 5.0  # at the end, how long to wait for the last control messages' acks
+ACK_WAIT_S = 5.0  # at the end, how long to wait for the server's next ack
 # Control messages are chat messages, under the server's per-participant limit (10 a
 # second, bursts of 40, by default; going over gets refusals and, repeated, a closed
 # socket): the terminal stays under it by its own bucket.
@@ -114,17 +114,15 @@ class TransferRoom:
             await self.links.close()
 
     async def settle(self) -> None:
-        """Wait (a little) until every control message sent is stored: a cancel or a done
-        said just before leaving must reach the peer."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + ACK_WAIT_S
+        """Wait until every control message is sent and stored: a done or a cancel said
+        just before leaving must reach the peer. Gives up when the server says nothing
+        for ACK_WAIT_S (the paced queue itself may take longer: each ack restarts it)."""
         while (self._controls or self.chat.client.pending) and self.chat.ws is not None:
-            left = deadline - loop.time()
-            if left <= 0:
-                return
             self._heard.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._heard.wait(), left)
+            try:
+                await asyncio.wait_for(self._heard.wait(), ACK_WAIT_S)
+            except TimeoutError:
+                return
 
     # --- the room's events -----------------------------------------------------------
 
