@@ -178,3 +178,14 @@ def test_live_presence_joins_and_leaves_once() -> None:
     assert presence("joined", "cy000001") == [("joined", "cy000001")]
     assert presence("left", "cy000001") == [("left", "cy000001")]
     assert presence("left", "cy000001") == []  # never known (or already gone)
+
+
+def test_signals_are_handed_on_and_file_messages_are_composed_with_their_kind() -> None:
+    client = cc.ChatClient()
+    connect(client)
+    relay = {"type": "signal", "sender": "peer2", "kind": "offer", "data": {"sdp": "v=0"}}
+    assert client.received(json.dumps(relay)) == [cc.Signalled("peer2", "offer", {"sdp": "v=0"})]
+    [out] = client.compose("f1", {"op": "accept", "transfer": "t1", "have": 0}, kind="file")
+    assert isinstance(out, cc.Out)
+    assert out.frame.kind == "file"
+    assert out.frame.body == {"op": "accept", "transfer": "t1", "have": 0}

@@ -191,3 +191,12 @@ def test_resumed_outside_joining_changes_nothing() -> None:
     session = Session(ME, SessionLimits(), now=0.0, connection="c-1")
     assert session.resumed(Resumed("peerA1", replaces=True)) == []
     assert session.identity.peer_id == "fresh1"
+
+
+def test_direct_peers_are_chosen_as_the_browser_chooses_them() -> None:
+    from peerlane.core.peer_ids import choose_direct_peers
+
+    assert choose_direct_peers("b", ["a", "c", "d"], 8) == {"a", "c", "d"}
+    assert choose_direct_peers("b", ["a", "c", "d"], 1) == {"a"}
+    assert choose_direct_peers("d", ["a", "c", "b"], 1) == set()  # beyond the mesh
+    assert choose_direct_peers("a", ["b"], 0) == set()  # peer to peer off

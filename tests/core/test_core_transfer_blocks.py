@@ -195,3 +195,47 @@ def test_the_sender_keeps_its_window_and_resends_bad_blocks_first() -> None:
     assert sender.on_control(tw.Control("ok", 4)) == []  # once
     again = sender.on_control(tw.Control("want", 9, False))  # past the end: nothing to send
     assert again == [tw.Control("end")]
+
+
+def test_a_download_without_the_hash_list_is_checked_by_the_root() -> None:
+    data = bytes(range(256)) * (BLOCK_SIZE // 128 + 3)  # 2 blocks and a bit
+    size, root = len(data), root_of_bytes(data)
+    parts = [data[i : i + BLOCK_SIZE] for i in range(0, size, BLOCK_SIZE)]
+    receiver = tb.BlockReceiver(size, root)
+    outputs = [o for i, part in enumerate(parts) for o in receiver.on_block(i, part)]
+    assert [o.block for o in outputs if isinstance(o, tb.Write)] == [0, 1, 2]
+    assert outputs[-1] == tb.Verified(root)
+    assert receiver.hashes == [h.hex() for h in block_hashes_of(data)]
+    assert receiver.on_block(0, parts[0]) == []  # finished: nothing more
+
+    wrong = tb.BlockReceiver(size, "0" * 64)
+    outputs = [o for i, part in enumerate(parts) for o in wrong.on_block(i, part)]
+    assert outputs[-1] == tb.Failed(tb.NOT_THE_OFFER)
+
+
+def test_a_download_block_is_checked_against_a_known_list_and_its_shape() -> None:
+    data = b"x" * (BLOCK_SIZE + 10)
+    hashes = [h.hex() for h in block_hashes_of(data)]
+    receiver = tb.BlockReceiver(len(data), root_of_bytes(data), hashes=list(hashes))
+    assert receiver.on_block(1, data[BLOCK_SIZE:]) == [tb.Write(1, data[BLOCK_SIZE:])]
+    assert receiver.on_block(1, data[BLOCK_SIZE:]) == []  # already written
+    assert receiver.on_block(0, b"y" * BLOCK_SIZE) == [tb.Failed(tb.NOT_THE_OFFER)]
+    assert tb.BlockReceiver(5, root_of_bytes(b"abcde")).on_block(3, b"abcde") == [
+        tb.Failed(tb.NOT_THE_OFFER)
+    ]
+    assert tb.BlockReceiver(5, root_of_bytes(b"abcde")).on_block(0, b"abc") == [
+        tb.Failed(tb.NOT_THE_OFFER)
+    ]
+
+
+def test_downloaded_blocks_that_the_hash_list_contradicts_travel_again() -> None:
+    data = b"a" * BLOCK_SIZE + b"b" * BLOCK_SIZE
+    hashes = [h.hex() for h in block_hashes_of(data)]
+    receiver = tb.BlockReceiver(len(data), root_of_bytes(data))
+    receiver.on_block(0, b"a" * BLOCK_SIZE)
+    receiver.unlisted[0] = "f" * 64  # as if block 0 had come from another file
+    receiver.unlisted[1], _ = hashes[1], receiver.verified.add(1)  # and block 1 from this one
+    receiver.on_control(hashes_frame(0, hashes))
+    assert receiver.verified == {1}
+    assert receiver.unlisted == {}
+    assert receiver.start() == [tb.Send(tw.Control("want", 0, False))]

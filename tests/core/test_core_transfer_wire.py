@@ -72,3 +72,12 @@ def test_hashes_frames_split_at_the_limit() -> None:
     assert tw.split_hashes(joined) == hashes[100:]
     assert tw.hashes_frames(hashes, 2500) == []
     assert all(len(f.encode()) < 64 * 1024 for f in frames)
+
+
+def test_the_chunk_fits_the_peers_largest_message() -> None:
+    assert tw.chunk_bytes_for("v=0\r\na=max-message-size:262144\r\n") == tw.CHUNK_BYTES
+    assert tw.chunk_bytes_for("v=0\r\na=max-message-size:65536\r\n") == 65536 - tw.HEADER_BYTES
+    assert tw.chunk_bytes_for("v=0\r\n") == 65536 - tw.HEADER_BYTES  # RFC 8841's default
+    assert tw.chunk_bytes_for(None) == 65536 - tw.HEADER_BYTES
+    assert tw.chunk_bytes_for("a=max-message-size:0\r\n") == tw.CHUNK_BYTES  # no limit
+    assert tw.chunk_bytes_for("a=max-message-size:4\r\n") == 1

@@ -91,7 +91,16 @@ class Refused:
     retry: bool
 
 
-Event = Out | Connected | Synced | Shown | PresenceChange | Acked | Refused
+@dataclass(frozen=True, slots=True)
+class Signalled:
+    """WebRTC signaling from another peer of the room (the terminal's transfers use it)."""
+
+    sender: str
+    kind: str
+    data: Any
+
+
+Event = Out | Connected | Synced | Shown | PresenceChange | Acked | Refused | Signalled
 
 
 @dataclass
@@ -107,9 +116,10 @@ class ChatClient:
     def hello(self) -> p.Hello:
         return p.Hello(v=p.PROTOCOL_VERSION, last_seq=self.last_seq, resume=self.resume)
 
-    def compose(self, client_id: str, text: str) -> list[Event]:
-        """A line the user typed: queued until acked; sent now when the socket is synced."""
-        chat = p.Chat(id=client_id, body=text, kind="text")
+    def compose(self, client_id: str, body: Any, kind: p.ChatKind = "text") -> list[Event]:
+        """A line the user typed (or a file transfer's control message, kind "file"):
+        queued until acked; sent now when the socket is synced."""
+        chat = p.Chat(id=client_id, body=body, kind=kind)
         self.pending[client_id] = chat
         return [Out(chat)] if self.synced else []
 
@@ -185,6 +195,10 @@ class ChatClient:
             return []
         return [PresenceChange(presence.event, peer)]
 
+    def _signal(self, data: Any) -> list[Event]:
+        signal = p.SignalRelay.model_validate(data)
+        return [Signalled(signal.sender, signal.kind, signal.data)]
+
     def _error(self, data: Any) -> list[Event]:
         error = p.Error.model_validate(data)
         retry = error.error.code == "rate_limited" and error.ref in self.pending
@@ -200,6 +214,7 @@ _HANDLERS = {
     "ack": ChatClient._ack,
     "presence": ChatClient._presence,
     "error": ChatClient._error,
+    "signal": ChatClient._signal,
 }
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -93,3 +94,12 @@ class PeerReplaced(p.WireModel):
     peer_id: str
     participant_id: str
     connection: str
+
+
+def choose_direct_peers(self_id: str, peer_ids: Iterable[str], limit: int) -> set[str]:
+    """The peers to link with directly, as web/mesh-peers.js chooses them (the same answer
+    on both ends): every peer id of the room sorted, the first ``limit + 1`` form a full
+    mesh, the rest go through the server."""
+    everyone = sorted({self_id, *peer_ids})
+    mesh = everyone[: max(0, limit) + 1]
+    return {peer for peer in mesh if peer != self_id} if self_id in mesh else set()

@@ -25,6 +25,7 @@ from peerlane.core.transfer_wire import Control, Data, hashes_frames, split_hash
 WINDOW_BLOCKS = 4
 MAX_BAD = 3
 DAMAGED = "A block kept arriving damaged: was the file changed while sending?"
+NOT_THE_OFFER = "The server's copy does not match the offered file; ask the sender to send again."
 
 
 def block_count(size: int) -> int:
@@ -69,6 +70,9 @@ class BlockReceiver:
     root: str
     hashes: list[str] = field(default_factory=list)  # known block hashes (kept for resume)
     verified: set[int] = field(default_factory=set)
+    # Blocks of a download taken before the hash list was known: their hashes, checked by
+    # the root once all are in (or against the list, should it come over a channel).
+    unlisted: dict[int, str] = field(default_factory=dict)
     _pending: list[str] = field(default_factory=list)  # a hash list still arriving
     _block: int | None = None
     _buffer: bytearray = field(default_factory=bytearray)
@@ -114,6 +118,10 @@ class BlockReceiver:
         if len(self._pending) != self.blocks or root_of(raw) != self.root:
             return [self._fail("The sender's block list does not match the offered file.")]
         self.hashes, self._pending = self._pending, []
+        for block, digest in self.unlisted.items():
+            if digest != self.hashes[block]:
+                self.verified.discard(block)  # comes again, from the list's file
+        self.unlisted.clear()
         return []
 
     def on_data(self, data: Data) -> list[Output]:
@@ -136,18 +144,38 @@ class BlockReceiver:
         if len(content) > length or hashlib.sha256(content).hexdigest() != self.hashes[block]:
             self._bad[block] = self._bad.get(block, 0) + 1
             if self._bad[block] > MAX_BAD:
-                return [
-                    self._fail("A block kept arriving damaged: was the file changed while sending?")
-                ]
+                return [self._fail(DAMAGED)]
             return [Send(Control("bad", block))]
         if block in self.verified:
             return [Send(Control("ok", block))]
         self.verified.add(block)
         return [Write(block, content), Send(Control("ok", block)), *self._check_done()]
 
+    def on_block(self, block: int, content: bytes) -> list[Output]:
+        """A whole block of the server's copy (a Range download): checked against the hash
+        list when there is one, else kept and checked by the root when all are in."""
+        if self.finished:
+            return []
+        if block >= self.blocks or len(content) != block_length(self.size, block):
+            return [self._fail(NOT_THE_OFFER)]
+        digest = hashlib.sha256(content).hexdigest()
+        if self.hashes and digest != self.hashes[block]:
+            return [self._fail(NOT_THE_OFFER)]
+        if block in self.verified:
+            return []
+        if not self.hashes:
+            self.unlisted[block] = digest
+        self.verified.add(block)
+        return [Write(block, content), *self._check_done()]
+
     def _check_done(self) -> list[Output]:
         if len(self.verified) < self.blocks:
             return []
+        if not self.hashes:
+            listed = [self.unlisted[n] for n in range(self.blocks)]
+            if root_of(bytes.fromhex(h) for h in listed) != self.root:
+                return [self._fail(NOT_THE_OFFER)]
+            self.hashes, self.unlisted = listed, {}
         self.finished = True
         return [Verified(self.root)]
 

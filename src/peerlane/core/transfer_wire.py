@@ -52,6 +52,19 @@ class Data:
     payload: bytes
 
 
+DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024  # RFC 8841: a peer's SDP without a=max-message-size
+_MAX_MESSAGE_SIZE = re.compile(r"^a=max-message-size:(\d+)\s*$", re.MULTILINE)
+
+
+def chunk_bytes_for(remote_sdp: str | None) -> int:
+    """The payload per binary frame for a peer: CHUNK_BYTES, less when the peer's SDP
+    announces a smaller largest message (aiortc: 64 KiB, a header too few for a whole
+    chunk), as web/transfer-outgoing.js picks it. 0 in the SDP means no limit."""
+    found = _MAX_MESSAGE_SIZE.search(remote_sdp or "")
+    limit = int(found.group(1)) if found else DEFAULT_MAX_MESSAGE_SIZE
+    return CHUNK_BYTES if limit == 0 else max(1, min(CHUNK_BYTES, limit - HEADER_BYTES))
+
+
 def label_of(transfer_id: str) -> str:
     return LABEL_PREFIX + transfer_id
 

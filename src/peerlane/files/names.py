@@ -53,6 +53,28 @@ def safe_name(raw: str | None) -> str:
     return name
 
 
+# Names Windows keeps for devices, whatever the extension ("nul.txt" is the device too).
+_DEVICE_NAMES = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
+_NOT_ON_WINDOWS = re.compile(r'[<>:"|?*]')
+MAX_PATH_PARTS = 64
+
+
+def safe_relative_path(raw: str | None) -> list[str]:
+    """A sender's name for a received file (``photos/2024/a.jpg``) as the parts of a path
+    that stays under the receiving folder on any system: split at ``/`` and ``\\``,
+    empty, ``.`` and ``..`` parts dropped (so no absolute path, no climbing out), each part
+    cleaned by :func:`safe_name`, characters Windows refuses turned into ``_``, trailing
+    dots and spaces dropped, device names (``CON``, ``nul.txt``, ``COM1``…) prefixed with
+    ``_``; at most :data:`MAX_PATH_PARTS` parts; ``["file"]`` if nothing is left."""
+    parts: list[str] = []
+    for piece in re.split(r"[\\/]+", raw or ""):
+        if piece.strip() in ("", ".", ".."):
+            continue
+        part = _NOT_ON_WINDOWS.sub("_", safe_name(piece)).rstrip(". ") or DEFAULT_NAME
+        parts.append("_" + part if _DEVICE_NAMES.match(part) else part)
+    return parts[-MAX_PATH_PARTS:] or [DEFAULT_NAME]
+
+
 def declared_type(raw: str | None) -> str:
     """The media type a client declared, lower-cased without parameters; octet-stream
     if it is missing or not shaped like ``type/subtype``."""

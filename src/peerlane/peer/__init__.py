@@ -17,9 +17,11 @@ class PeerError(Exception):
 
 
 # Exit codes (docs/cli.md): 0 done, 1 failed, 2 bad usage, 3 invite refused or session
-# ended, 4 server unreachable, 130 interrupted (Ctrl-C).
+# ended, 4 server unreachable, 5 the other side declined or cancelled a transfer,
+# 130 interrupted (Ctrl-C).
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_UNREACHABLE = 4
+EXIT_DECLINED = 5
 EXIT_INTERRUPTED = 130

@@ -10,6 +10,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -57,6 +58,16 @@ class RoomChat:
 
     def type_line(self, text: str) -> None:
         self._emit(self.client.compose(uuid.uuid4().hex, text))
+
+    def send_body(self, body: Any, kind: p.ChatKind) -> None:
+        """A message of any kind (a file transfer's control message: "file"), with the
+        same acks and resending as a typed line."""
+        self._emit(self.client.compose(uuid.uuid4().hex, body, kind))
+
+    def signal(self, to: str, kind: str, data: Any) -> None:
+        """WebRTC signaling for one peer; dropped while disconnected (the link starts over)."""
+        if kind in ("offer", "answer", "candidate", "bye"):
+            self._send(p.Signal(to=to, kind=kind, data=data))
 
     async def _read(self, lines: AsyncIterator[str] | None) -> None:
         if lines is None:
@@ -130,7 +141,7 @@ class RoomChat:
     def _retry(self, client_id: str) -> None:
         self._emit(self.client.retry(client_id))
 
-    def _send(self, frame: p.Hello | p.Chat) -> None:
+    def _send(self, frame: p.Hello | p.Chat | p.Signal) -> None:
         ws = self.ws
         if ws is None:
             return  # not connected: the message stays pending and goes after the next synced

@@ -1,0 +1,337 @@
+"""``peerlane send`` and ``peerlane receive``: files between terminals and browsers, peer
+to peer when possible, through the server otherwise (docs/cli.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from peerlane.peer import EXIT_INTERRUPTED, EXIT_USAGE, PeerError
+
+if TYPE_CHECKING:
+    from peerlane.core.transfer_flow import Offer
+
+SEND_EXAMPLES = """
+Examples:
+
+  peerlane send report.pdf                       prints a code, a link and a QR code
+
+  peerlane send photos/ notes.txt --server https://chat.example.org
+
+  peerlane send big.iso --room https://chat.example.org/join#Qm9v...   into a room
+
+The other side runs `peerlane receive CODE` or opens the link in a browser.
+"""
+
+RECEIVE_EXAMPLES = """
+Examples:
+
+  peerlane receive 7-amber-falcon --server https://chat.example.org
+
+  peerlane receive https://chat.example.org/join#Qm9v... -o ~/Downloads --yes
+
+Run the same command again after an interruption: it resumes from the last verified block.
+"""
+
+SERVER_HELP = "The server (else PEERLANE_SERVER, else `peerlane config set server`)."
+ADDRESS_HELP = (
+    "Interface or address for direct connections (repeatable; default: every interface "
+    "but loopback)."
+)
+
+
+@dataclass
+class Meter:
+    """The progress bar (rich, on standard error) and the numbers of the summary."""
+
+    label: str
+    quiet: bool = False
+    started: float = field(default_factory=time.monotonic)
+    done: int = 0
+    _progress: object | None = None
+    _task: object | None = None
+
+    def start(self, total: int, already: int = 0) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        if self._progress is not None:  # more files accepted later: a longer bar
+            self._progress.update(self._task, total=total)  # type: ignore[attr-defined]
+            self._progress.update(self._task, advance=already)  # type: ignore[attr-defined]
+            return
+        self.started = time.monotonic()
+        if self.quiet:
+            return
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self._task = progress.add_task(self.label, total=total, completed=already)
+        self._progress = progress
+        progress.start()
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self._progress is not None:
+            self._progress.update(self._task, advance=n)  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()  # type: ignore[attr-defined]
+            self._progress = None
+
+
+def _server_or_fail(option: str | None) -> str:
+    from peerlane.peer import cli_config
+
+    base = cli_config.server_url(option)
+    if base is None:
+        raise PeerError(
+            "Which server? Give --server URL, set PEERLANE_SERVER, "
+            "or run `peerlane config set server URL` once.",
+            EXIT_USAGE,
+        )
+    return base
+
+
+def _display_name(name: str | None) -> str:
+    from peerlane.peer import cli_config
+
+    return name or cli_config.load().get("name") or getpass.getuser()
+
+
+def _run(work: object) -> None:
+    try:
+        asyncio.run(work)  # type: ignore[arg-type]
+    except PeerError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("Cancelled; the other side was told.", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _p2p_timeout() -> float:
+    from peerlane.peer.file_send import DEFAULT_P2P_TIMEOUT_S
+
+    try:  # the browser's localStorage.peerlaneP2pTimeoutMs, for tests and slow networks
+        return float(os.environ.get("PEERLANE_P2P_TIMEOUT", DEFAULT_P2P_TIMEOUT_S))
+    except ValueError:
+        return DEFAULT_P2P_TIMEOUT_S
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"  # pragma: no cover
+
+
+# --- send ----------------------------------------------------------------------------------
+
+
+def send_command(
+    paths: list[Path] = typer.Argument(..., help="Files and directories to send."),
+    server: str | None = typer.Option(None, "--server", help=SERVER_HELP),
+    room: str | None = typer.Option(
+        None, "--room", help="Send into this room (its invite link or code) instead of a new one."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Your name in the room."),
+    address: list[str] = typer.Option([], "--address", help=ADDRESS_HELP),
+) -> None:
+    """Send files or directories: prints a code, a link and a QR code, then waits for the
+    receiver (another `peerlane receive` or a browser opening the link)."""
+    _run(_send(paths, server, room, name, address))
+
+
+send_command.__doc__ = (send_command.__doc__ or "") + "\n" + SEND_EXAMPLES
+
+
+async def _send(
+    paths: list[Path],
+    server: str | None,
+    room_link: str | None,
+    name: str | None,
+    address: list[str],
+) -> None:
+    from peerlane.core.join_input import parse_join_input
+    from peerlane.peer import http_api
+    from peerlane.peer.file_send import Sender, files_to_send, prepare
+    from peerlane.peer.rtc_config import host_addresses, only_host_addresses
+    from peerlane.peer.transfer_room import TransferRoom
+
+    files = files_to_send(paths)
+    chosen = host_addresses(address) if address else None
+    display = _display_name(name)
+    if room_link:
+        how = parse_join_input(room_link)
+        if how is None:
+            raise PeerError(f"{room_link!r} is neither an invite link nor a room code.", EXIT_USAGE)
+        member = await http_api.join(how.server or _server_or_fail(server), how, display)
+    else:
+        member = await http_api.create_room(_server_or_fail(server), display)
+    total = sum(path.stat().st_size for path, _ in files)
+    print(f"Preparing {len(files)} file(s), {_human(total)}…", file=sys.stderr)
+    outgoing = await prepare(files, uuid.uuid4().hex)
+    if not room_link:
+        _show_invite(member.body.get("invite") or {})
+    meter = Meter("sending")
+    meter.start(total)
+    transfer_room = TransferRoom(member, from_start=False)
+    sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout())
+    try:
+        with only_host_addresses(chosen) if chosen is not None else _nothing():
+            await transfer_room.run(sender)
+    finally:
+        meter.stop()
+    waited = asyncio.get_running_loop().time() - (sender.accepted_at or 0.0)
+    started = time.monotonic() - waited if sender.accepted_at else meter.started
+    _summary("Sent", sender.bytes_sent, started, sender.paths, [i.offer for i in outgoing], None)
+
+
+def _show_invite(invite: dict[str, object]) -> None:
+    import segno
+
+    link, code = str(invite.get("link") or ""), str(invite.get("code") or "")
+    out = sys.stdout
+    if link:
+        segno.make(link, error="l").terminal(out=out, compact=True)
+    print(f"Code: {code}", file=out)
+    print(f"Link: {link}", file=out)
+    print(f"On the other side: peerlane receive {code}  (or open the link)", file=out, flush=True)
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _summary(
+    verb: str,
+    wire_bytes: int,
+    started: float,
+    paths: set[str],
+    offers: Sequence[Offer],
+    where: Path | None,
+) -> None:
+    seconds = max(time.monotonic() - started, 1e-6)
+    size = sum(o.size for o in offers)
+    how = " and ".join(sorted(paths)) or "nothing (already here)"
+    out = sys.stdout
+    print(
+        f"{verb} {len(offers)} file(s), {size} bytes in {seconds:.1f} s "
+        f"({_human(size / seconds)}/s) via {how}",
+        file=out,
+    )
+    print(f"bytes on the wire: {wire_bytes}", file=out)
+    if where is not None:
+        print(f"saved in: {where}", file=out)
+    for offer in offers:
+        print(f"verified {offer.root}  {offer.name}", file=out)
+    out.flush()
+
+
+# --- receive -------------------------------------------------------------------------------
+
+
+def receive_command(
+    invite: str = typer.Argument(..., help="The invite link, or the short code (7-amber-falcon)."),
+    out_dir: Path = typer.Option(Path("."), "-o", "--output", help="Where to put the files."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Accept without asking."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace files that exist."),
+    server: str | None = typer.Option(None, "--server", help=SERVER_HELP),
+    name: str | None = typer.Option(None, "--name", help="Your name in the room."),
+    address: list[str] = typer.Option([], "--address", help=ADDRESS_HELP),
+) -> None:
+    """Receive the files offered in a room (by `peerlane send` or a browser) into a folder."""
+    _run(_receive(invite, out_dir, yes, overwrite, server, name, address))
+
+
+receive_command.__doc__ = (receive_command.__doc__ or "") + "\n" + RECEIVE_EXAMPLES
+
+
+async def _receive(
+    invite: str,
+    out_dir: Path,
+    yes: bool,
+    overwrite: bool,
+    server: str | None,
+    name: str | None,
+    address: list[str],
+) -> None:
+    from peerlane.core.join_input import parse_join_input
+    from peerlane.peer import http_api
+    from peerlane.peer.file_receive import Candidate, Receiver
+    from peerlane.peer.rtc_config import host_addresses, only_host_addresses
+    from peerlane.peer.transfer_room import TransferRoom
+
+    how = parse_join_input(invite)
+    if how is None:
+        raise PeerError(
+            f"{invite!r} is neither an invite link nor a room code; "
+            "give the link (https://…/join#…) or the code (like 7-amber-falcon).",
+            EXIT_USAGE,
+        )
+    if not yes and not sys.stdin.isatty():
+        raise PeerError("Standard input is not a terminal to ask on; add --yes.", EXIT_USAGE)
+    chosen = host_addresses(address) if address else None
+    member = await http_api.join(how.server or _server_or_fail(server), how, _display_name(name))
+    print(f"Joined {member.room_name or 'the room'}; waiting for files…", file=sys.stderr)
+
+    async def ask(candidates: list[Candidate]) -> bool:
+        from peerlane.cli_chat import printable
+
+        size = sum(c.offer.size for c in candidates)
+        who = printable(candidates[0].sender_name)
+        for c in candidates[:20]:
+            print(f"  {printable(c.offer.name)}  ({_human(c.offer.size)})", file=sys.stderr)
+        if len(candidates) > 20:
+            print(f"  … and {len(candidates) - 20} more", file=sys.stderr)
+        question = f"Accept {len(candidates)} file(s), {_human(size)}, from {who}? [y/N] "
+        if yes:
+            return True
+        answer = await asyncio.to_thread(input, question)
+        return answer.strip().lower() in ("y", "yes")
+
+    meter = Meter("receiving")
+    transfer_room = TransferRoom(member, from_start=True)
+    receiver = Receiver(
+        transfer_room,
+        out_dir,
+        overwrite=overwrite,
+        ask=ask,
+        start=meter.start,
+        advance=meter.advance,
+    )
+    try:
+        with only_host_addresses(chosen) if chosen is not None else _nothing():
+            await transfer_room.run(receiver)
+    finally:
+        meter.stop()
+    offers = [item.offer for item in receiver.items.values()]
+    _summary("Received", receiver.bytes_received, meter.started, receiver.paths, offers, out_dir)

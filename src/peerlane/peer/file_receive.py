@@ -1,0 +1,367 @@
+"""``peerlane receive``'s side of a transfer (the terminal's web/transfer-incoming.js):
+read the room's offers (its history too), ask before accepting, then get each file's
+bytes the way that is open — the sender's ``file:<transfer>`` channel on a direct link,
+else the server's copy once the sender says ``uploaded`` — into a partial file that a
+rerun resumes (peer/partial_file.py), verified block by block and by the root.
+
+Several files are fetched at once (:data:`PARALLEL`), so many small files do not wait
+for one round trip each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiortc import RTCDataChannel
+
+from peerlane.core import protocol as p
+from peerlane.core import transfer_blocks as tb
+from peerlane.core import transfer_flow as tf
+from peerlane.core.integrity import BLOCK_SIZE
+from peerlane.core.transfer_wire import decode_control, decode_data, label_of
+from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
+from peerlane.peer.partial_file import PartialFile, check_target, target_for
+from peerlane.peer.transfer_room import TransferRoom
+
+PARALLEL = 8
+OPEN_WITHIN_S = 15.0  # a channel that does not open by then is given up (and tried again)
+SENDER_GONE_S = 60.0  # an accepted file's sender away this long (no server copy): give up
+SAVE_EVERY_S = 0.2  # resume state of a large file: at most this often
+SAVE_EACH_BLOCK_UP_TO = 1024  # blocks: smaller files record every verified block
+_OPEN = object()
+
+Ask = Callable[[list["Candidate"]], Awaitable[bool]]
+Advance = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    offer: tf.Offer
+    sender: str  # participant id
+    sender_name: str
+
+
+@dataclass
+class Incoming:
+    candidate: Candidate
+    partial: PartialFile
+    receiver: tb.BlockReceiver
+    flow: tf.Flow = field(default_factory=lambda: tf.Flow(tf.INCOMING))
+    file_id: str | None = None
+    saved_at: float = 0.0
+
+    @property
+    def offer(self) -> tf.Offer:
+        return self.candidate.offer
+
+
+class Receiver:
+    def __init__(
+        self,
+        room: TransferRoom,
+        out_dir: Path,
+        *,
+        overwrite: bool,
+        ask: Ask,
+        start: Callable[[int, int], None],  # total bytes, bytes already here
+        advance: Advance,
+    ) -> None:
+        self.room = room
+        self.out_dir = out_dir
+        self.overwrite = overwrite
+        self.ask = ask
+        self.start = start
+        self.advance = advance
+        self.offers: dict[str, Candidate] = {}
+        self.ended: set[str] = set()  # cancelled by their sender
+        self.uploaded: dict[str, str] = {}  # transfer → the server copy's file id
+        self.decided: set[str] = set()
+        self.items: dict[str, Incoming] = {}
+        self.paths: set[str] = set()
+        self.bytes_received = 0
+        self._synced = False
+        self._deciding = False
+        self._slots = asyncio.Semaphore(PARALLEL)
+        self._changed = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- Side ----------------------------------------------------------------------------
+
+    def on_synced(self) -> None:
+        self._synced = True
+        self._consider()
+
+    def on_file_message(self, message: p.Message) -> None:
+        body = message.body
+        transfer = tf.transfer_id(body)
+        if transfer is None or not isinstance(body, dict):
+            return
+        offer = tf.parse_offer(body, self.room.participant_id)
+        if offer is not None and transfer not in self.offers:
+            self.offers[transfer] = Candidate(offer, message.sender, message.sender_name)
+            self._consider()
+            return
+        known = self.offers.get(transfer)
+        if known is None or message.sender != known.sender:
+            return  # only the offer's sender can cancel it or say "uploaded"
+        item = self.items.get(transfer)
+        if body.get("op") == "cancel":
+            self.ended.add(transfer)
+            if item is not None and item.flow.step("peer-cancel"):
+                self.room.finish(
+                    PeerError(f"{known.sender_name} cancelled {item.offer.name}.", EXIT_DECLINED)
+                )
+        elif body.get("op") == "uploaded" and isinstance(body.get("file_id"), str):
+            self.uploaded[transfer] = str(body["file_id"])
+            if item is not None:
+                item.file_id = self.uploaded[transfer]
+                self._wake()
+
+    def on_channel(self, peer_id: str, channel: RTCDataChannel) -> None:
+        channel.close()  # a receiver opens its channels; it serves none
+
+    def on_links_changed(self) -> None:
+        self._wake()
+        self._consider()  # someone came back: their offers may be taken now
+
+    # --- which offers, and asking --------------------------------------------------------
+
+    def _consider(self) -> None:
+        if not self._synced or self._deciding:
+            return
+        waiting = [
+            c
+            for t, c in self.offers.items()
+            if t not in self.decided and t not in self.ended and self._obtainable(c)
+        ]
+        if not waiting:
+            return
+        newest = waiting[-1]
+        if newest.offer.batch is not None:  # all offers of one `peerlane send`, together
+            waiting = [c for c in waiting if c.offer.batch == newest.offer.batch]
+            if len(waiting) < (newest.offer.count or 0):
+                return  # the rest of the batch is still coming
+        self._deciding = True
+        self._spawn(self._decide(waiting))
+
+    def _obtainable(self, candidate: Candidate) -> bool:
+        """An offer whose sender is in the room now, or whose file is on the server: the
+        room's history also holds offers of senders long gone."""
+        if candidate.sender == self.room.participant_id:
+            return False
+        return bool(self.room.peers_of(candidate.sender)) or (
+            candidate.offer.transfer in self.uploaded
+        )
+
+    async def _decide(self, candidates: list[Candidate]) -> None:
+        try:
+            # One file per name: of offers with the same name, the newest (sent again).
+            taken = {i.partial.target for i in self.items.values()}
+            newest = {target_for(self.out_dir, c.offer.name): c for c in candidates}
+            for c in candidates:
+                if newest.get(target_for(self.out_dir, c.offer.name)) is not c:
+                    self.decided.add(c.offer.transfer)
+            candidates = [c for t, c in newest.items() if t not in taken]
+            if not candidates:
+                return
+            targets = [target_for(self.out_dir, c.offer.name) for c in candidates]
+            for target in targets:
+                check_target(target, overwrite=self.overwrite)
+            if not await self.ask(candidates):
+                for c in candidates:
+                    self.room.send_control(tf.control_body("decline", c.offer.transfer))
+                self.room.finish(PeerError("You declined the files.", EXIT_DECLINED))
+                return
+            items = []
+            for c, target in zip(candidates, targets, strict=True):
+                partial = PartialFile(target, c.offer.root, c.offer.size)
+                item = Incoming(c, partial, partial.receiver())
+                item.file_id = self.uploaded.get(c.offer.transfer)
+                item.flow.step("accept")
+                self.decided.add(c.offer.transfer)
+                self.items[c.offer.transfer] = item
+                items.append(item)
+            total = sum(i.offer.size for i in self.items.values())
+            have = sum(min(len(i.receiver.verified) * BLOCK_SIZE, i.offer.size) for i in items)
+            self.start(total, have)
+            for item in items:
+                self._spawn(self._get(item))
+        finally:
+            self._deciding = False
+        self._consider()
+
+    # --- getting one file ----------------------------------------------------------------
+
+    async def _get(self, item: Incoming) -> None:
+        async with self._slots:
+            have = item.receiver.have
+            self.room.send_control(tf.control_body("accept", item.offer.transfer, have=have))
+            loop = asyncio.get_running_loop()
+            alone_since: float | None = None
+            while not item.flow.over and not item.receiver.finished:
+                if item.file_id is not None:
+                    await self._download(item)
+                    continue
+                peer = self._sender_peer(item)
+                if peer is None or not await self._over_channel(item, peer):
+                    gone = not self.room.peers_of(item.candidate.sender)
+                    alone_since = (alone_since or loop.time()) if gone else None
+                    if alone_since is not None and loop.time() - alone_since > SENDER_GONE_S:
+                        raise PeerError(
+                            f"{item.candidate.sender_name} left before {item.offer.name} "
+                            "arrived; run the same command again when they are back: it "
+                            "resumes.",
+                            EXIT_FAILED,
+                        )
+                    self._changed.clear()
+                    await _within(self._changed.wait(), 1.0)
+            item.partial.close()
+        self._check_all_done()
+
+    def _sender_peer(self, item: Incoming) -> str | None:
+        peers = [
+            peer
+            for peer in self.room.peers_of(item.candidate.sender)
+            if self.room.links.is_open(peer)
+        ]
+        return item.offer.peer if item.offer.peer in peers else (peers[0] if peers else None)
+
+    async def _over_channel(self, item: Incoming, peer_id: str) -> bool:
+        """One channel, until it closes or the file is whole; whether bytes came."""
+        channel = self.room.links.open_channel(peer_id, label_of(item.offer.transfer))
+        if channel is None:
+            return False
+        frames: asyncio.Queue[object] = asyncio.Queue()
+        channel.on("open", lambda: frames.put_nowait(_OPEN))
+        channel.on("message", frames.put_nowait)
+        channel.on("close", lambda: frames.put_nowait(None))
+        heard = False
+        self.paths.add("peer to peer")
+        try:
+            first = await asyncio.wait_for(frames.get(), OPEN_WITHIN_S)
+        except TimeoutError:
+            channel.close()
+            return False
+        frame: object = first
+        while frame is not None and not item.receiver.finished and not item.flow.over:
+            if frame is _OPEN:
+                outputs = item.receiver.start()
+            elif isinstance(frame, bytes):
+                data = decode_data(frame)
+                outputs = item.receiver.on_data(data) if data else []
+                if data:
+                    heard = True
+                    self.bytes_received += len(data.payload)
+                    item.flow.step("bytes-flowing")
+            else:
+                control = decode_control(frame) if isinstance(frame, str) else None
+                outputs = item.receiver.on_control(control) if control else []
+            self._handle(item, outputs, channel)
+            if not item.receiver.finished:
+                frame = await frames.get()
+        channel.close()
+        self._save(item, force=True)
+        item.flow.step("channel-closed")
+        return heard
+
+    async def _download(self, item: Incoming) -> None:
+        loop = asyncio.get_running_loop()
+        self.paths.add("server")
+        item.flow.step("bytes-flowing")
+
+        def take(block: int, data: bytes) -> bool:
+            future = asyncio.run_coroutine_threadsafe(self._take_block(item, block, data), loop)
+            return future.result()
+
+        assert item.file_id is not None
+        await asyncio.to_thread(
+            server_copy.download,
+            self.room.member,
+            item.file_id,
+            item.offer.root,
+            item.receiver.have,
+            take,
+        )
+        if not item.receiver.finished and not item.flow.over:
+            raise PeerError(
+                f"The server's copy of {item.offer.name} ended early; run the command again "
+                "to resume.",
+                EXIT_FAILED,
+            )
+
+    async def _take_block(self, item: Incoming, block: int, data: bytes) -> bool:
+        self.bytes_received += len(data)
+        self._handle(item, item.receiver.on_block(block, data), None)
+        return not item.receiver.finished and not item.flow.over
+
+    def _handle(
+        self, item: Incoming, outputs: list[tb.Output], channel: RTCDataChannel | None
+    ) -> None:
+        for out in outputs:
+            if isinstance(out, tb.Send):
+                if channel is not None and channel.readyState == "open":
+                    channel.send(out.control.encode())
+            elif isinstance(out, tb.Write):
+                item.partial.write(out.block, out.data)
+                self.advance(len(out.data))
+                self._save(item)
+            elif isinstance(out, tb.Verified):
+                item.partial.finish(overwrite=self.overwrite)
+                item.flow.step("verified")
+                self.room.send_control(tf.control_body("done", item.offer.transfer))
+            else:
+                item.flow.step("fail")
+                self.room.send_control(
+                    tf.control_body("cancel", item.offer.transfer, reason=out.reason)
+                )
+                self.room.finish(PeerError(f"{item.offer.name}: {out.reason}", EXIT_FAILED))
+
+    def _save(self, item: Incoming, *, force: bool = False) -> None:
+        if item.receiver.finished:
+            return
+        now = time.monotonic()
+        each = item.receiver.blocks <= SAVE_EACH_BLOCK_UP_TO
+        if force or each or now - item.saved_at >= SAVE_EVERY_S:
+            item.partial.save(item.receiver)
+            item.saved_at = now
+
+    def _check_all_done(self) -> None:
+        done = all(i.flow.state == "done" for i in self.items.values())
+        if self.items and done and not self._deciding:
+            self.room.finish()
+
+    def cancel_unfinished(self) -> None:
+        """Ctrl-C: keep what is verified (a rerun resumes) and tell the sender."""
+        for item in self.items.values():
+            if not item.flow.over and item.flow.step("cancel"):
+                self._save(item, force=True)
+                item.partial.close()
+                self.room.send_control(tf.control_body("cancel", item.offer.transfer))
+
+    def _wake(self) -> None:
+        self._changed.set()
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._failed)
+
+    def _failed(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if isinstance(error, PeerError):
+            self.room.finish(error)
+        elif error is not None:
+            self.room.finish(PeerError(f"The transfer failed ({error}).", EXIT_FAILED))
+
+
+async def _within(wait: Awaitable[object], seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wait, seconds)

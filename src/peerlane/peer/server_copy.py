@@ -1,0 +1,141 @@
+"""The server as the way for a file's bytes when no direct link works, as the browser
+does it (web/tus.js, web/transfer-download.js): a tus 1.0.0 upload to the room
+(``POST /api/rooms/{room}/uploads``, PATCHes with ``Upload-Checksum: sha256``, resumed
+by HEAD after an error) and a Range download of the room's copy from the first block the
+receiver lacks (``If-Range`` the root). Blocking calls (stdlib urllib), run in a thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from peerlane.core.integrity import BLOCK_SIZE
+from peerlane.core.tus import OFFSET_CONTENT_TYPE, TUS_VERSION, encode_metadata
+from peerlane.peer import EXIT_FAILED, PeerError
+from peerlane.peer.http_api import TIMEOUT, Membership
+
+CHUNK_BYTES = 8 * 1024 * 1024  # per PATCH, as web/tus.js
+RETRIES = 5
+BACKOFF_S = (1, 2, 4, 8, 16)
+
+
+def _open(request: urllib.request.Request) -> http.client.HTTPResponse:
+    answer: http.client.HTTPResponse = urllib.request.urlopen(  # noqa: S310 (http(s) only)
+        request, timeout=TIMEOUT
+    )
+    return answer
+
+
+def _request(
+    member: Membership, method: str, url: str, headers: dict[str, str], data: bytes | None = None
+) -> urllib.request.Request:
+    return urllib.request.Request(  # noqa: S310 (the server's http(s) URL)
+        url, data=data, method=method, headers={**member.auth, **headers}
+    )
+
+
+def upload(
+    member: Membership,
+    path: Path,
+    metadata: dict[str, str | None],
+    on_sent: Callable[[int], None],
+) -> str:
+    """Upload ``path`` into the room; the file id. ``on_sent(n)``: n more bytes sent."""
+    size = path.stat().st_size
+    endpoint = f"{member.server}/api/rooms/{member.room_id}/uploads"
+    headers = {
+        "Tus-Resumable": TUS_VERSION,
+        "Upload-Length": str(size),
+        "Upload-Metadata": encode_metadata({k: v for k, v in metadata.items() if v}),
+    }
+    with _open(_request(member, "POST", endpoint, headers, b"")) as answer:
+        location = str(answer.headers["Location"])
+    url = urllib.parse.urljoin(endpoint, location)
+    offset, failures = 0, 0
+    with path.open("rb") as file:
+        while offset < size:
+            try:
+                offset = _patch(member, url, file, offset, on_sent)
+                failures = 0
+            except (urllib.error.URLError, OSError) as exc:
+                if failures >= RETRIES:
+                    raise PeerError(
+                        f"The upload to {member.server} keeps failing ({exc}); "
+                        "check your network and run the command again.",
+                        EXIT_FAILED,
+                    ) from exc
+                time.sleep(BACKOFF_S[failures])
+                failures += 1
+                offset = _offset(member, url)
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _patch(
+    member: Membership, url: str, file: IO[bytes], offset: int, on_sent: Callable[[int], None]
+) -> int:
+    file.seek(offset)
+    chunk = file.read(CHUNK_BYTES)
+    checksum = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
+    headers = {
+        "Tus-Resumable": TUS_VERSION,
+        "Upload-Offset": str(offset),
+        "Content-Type": OFFSET_CONTENT_TYPE,
+        "Upload-Checksum": f"sha256 {checksum}",
+    }
+    with _open(_request(member, "PATCH", url, headers, chunk)) as answer:
+        after = int(answer.headers["Upload-Offset"])
+    on_sent(len(chunk))
+    return after
+
+
+def _offset(member: Membership, url: str) -> int:
+    with _open(_request(member, "HEAD", url, {"Tus-Resumable": TUS_VERSION})) as answer:
+        return int(answer.headers["Upload-Offset"])
+
+
+def download(
+    member: Membership,
+    file_id: str,
+    root: str,
+    first_block: int,
+    take: Callable[[int, bytes], bool],
+) -> None:
+    """The room's copy from ``first_block`` on, one whole block at a time to ``take(block,
+    data)`` (False: stop). An answer from the start (200: the copy changed) begins at 0."""
+    url = f"{member.server}/api/rooms/{member.room_id}/files/{file_id}"
+    headers = {"Range": f"bytes={first_block * BLOCK_SIZE}-", "If-Range": f'"{root}"'}
+    try:
+        with _open(_request(member, "GET", url, headers)) as answer:
+            block = first_block if getattr(answer, "status", 200) == 206 else 0
+            while data := _read_block(answer):
+                if not take(block, data):
+                    return
+                block += 1
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416:  # nothing after first_block: the file is whole already
+            return
+        raise PeerError(
+            f"The server's copy of the file cannot be downloaded (HTTP {exc.code}); "
+            "ask the sender to send again.",
+            EXIT_FAILED,
+        ) from exc
+
+
+def _read_block(stream: IO[bytes]) -> bytes:
+    parts, got = [], 0
+    while got < BLOCK_SIZE:
+        piece = stream.read(BLOCK_SIZE - got)
+        if not piece:
+            break
+        parts.append(piece)
+        got += len(piece)
+    return b"".join(parts)
