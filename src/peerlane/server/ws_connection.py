@@ -159,8 +159,11 @@ class Connection:
             outputs = self.session.room_event(event)
             if not outputs:
                 return
-            frames = [out.text for out in outputs if type(out) is core.Send]
-            rest = [out for out in outputs if type(out) is not core.Send]
+            if len(outputs) == 1 and type(outputs[0]) is core.Send:  # a message: the usual
+                frames, rest = [outputs[0].text], []
+            else:
+                frames = [out.text for out in outputs if type(out) is core.Send]
+                rest = [out for out in outputs if type(out) is not core.Send]
             if frames:
                 self._writer.queue(frames)
                 if self._writer.backlog > self._backlog_limit:

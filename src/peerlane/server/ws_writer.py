@@ -27,7 +27,6 @@ class FrameWriter:
     def __init__(self, ws: Any, metrics: Metrics) -> None:
         self.ws = ws
         self._metrics = metrics
-        self._sent_bytes = metrics.server_bytes.labels("websocket")
         scope = getattr(ws, "scope", None) or {}
         # uvicorn's protocol, through server.ws_transport; absent under other servers.
         self._send_now: Callable[[str], int | None] | None = scope.get("extensions", {}).get(
@@ -69,8 +68,7 @@ class FrameWriter:
                 break
             outbox.popleft()
             written += size
-        if written:
-            self._sent_bytes.inc(written)
+        self._metrics.websocket_bytes_unsettled += written
         return not outbox
 
     async def flush(self) -> None:
@@ -83,7 +81,7 @@ class FrameWriter:
                 text = self._outbox.popleft()
                 try:
                     await self.ws.send_text(text)
-                    self._sent_bytes.inc(len(text.encode()))
+                    self._metrics.websocket_bytes_unsettled += len(text.encode())
                 except WebSocketDisconnect:
                     # The client went away after the check (its close is in flight): there
                     # is no one left to send to. A normal end, as when the reader sees it.
