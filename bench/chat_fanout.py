@@ -39,6 +39,13 @@ Columns (CPU in % of one core, over the measured window, from /proc):
     python bench/chat_fanout.py                # 200 msg/s for 30 s, peerlane + baseline
     python bench/chat_fanout.py --sweep        # 10 s per rate until p99 > 50 ms
     python bench/chat_fanout.py --quick        # 5 s smoke run
+    python bench/chat_fanout.py --compare-with HEAD~1 --rounds 3   # before/after, ABA...
+
+``--compare-with REV`` also runs REV's server (checked out in a temporary git worktree,
+bench/_variants.py), labelled ``peerlane@REV``, in the same session: each round runs
+every server once, in reverse order on odd rounds (``--rounds``). The ratios to the
+baseline (CPU per message, p99, and with ``--sweep`` the highest passing rate) are taken
+per round against the baseline of the same round; their medians are printed.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,6 +75,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "tests")]
 from _stats import cpu_seconds, machine_jiffies, percentile, run_delay, wait_idle  # noqa: E402
+from _variants import add_worktree, remove_worktree  # noqa: E402
 from support import free_port  # noqa: E402
 
 BASELINE = HERE / "_broadcast_baseline.py"
@@ -136,6 +145,7 @@ class Server:
     workdir: Path
     clients: int
     settings: dict[str, str] = field(default_factory=dict)  # extra PEERLANE_* variables
+    env: dict[str, str] = field(default_factory=dict)  # e.g. another revision's PYTHONPATH
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     url: str = ""
@@ -168,6 +178,7 @@ class Server:
                     "PEERLANE_IP_MESSAGE_BURST": "100000",
                     "PEERLANE_IP_CONNECTS_PER_MINUTE": "100000",
                     **self.settings,
+                    **self.env,
                 }
                 cmd = [sys.executable, "-m", "peerlane", "serve"]
             else:
@@ -385,9 +396,19 @@ def generator_main(
 # ------------------------------------------------------------------ one run ----
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a run measures: peerlane (the working tree, or --compare-with's revision)
+    or the baseline."""
+
+    label: str  # "peerlane", "peerlane@REV" or "baseline"
+    kind: str  # "peerlane" or "baseline"
+    env: tuple[tuple[str, str], ...] = ()  # added to the server's environment
+
+
 @dataclass
 class RunConfig:
-    server: str
+    target: Target
     rate: float
     duration: float
     warmup: float
@@ -403,7 +424,8 @@ class RunConfig:
 def run_once(cfg: RunConfig, workdir: Path) -> dict[str, Any]:
     """One server, one room, one paced run; returns the measured numbers."""
     idle_busy = wait_idle(cfg.wait_idle) if cfg.wait_idle > 0 else None
-    server = Server(cfg.server, workdir, cfg.clients, cfg.settings)
+    kind = cfg.target.kind
+    server = Server(kind, workdir, cfg.clients, cfg.settings, dict(cfg.target.env))
     ctx = mp.get_context("spawn")
     workers: list[tuple[Any, Connection]] = []
     profiler: subprocess.Popen[bytes] | None = None
@@ -438,7 +460,7 @@ def run_once(cfg: RunConfig, workdir: Path) -> dict[str, Any]:
         window_start = start_ns / 1e9 + cfg.warmup
         time.sleep(max(0.0, window_start - time.time()))
         before = CpuSample.take(pids)
-        if cfg.profile is not None and cfg.server == "peerlane":
+        if cfg.profile is not None and kind == "peerlane":
             profiler = start_profiler(server.pid, cfg.duration, cfg.profile, workdir)
         time.sleep(max(0.0, window_start + cfg.duration - time.time()))
         after = CpuSample.take(pids)
@@ -523,7 +545,8 @@ def summarize(
             per_second.setdefault(second, []).append(lat)
     timeline = [round(percentile(sorted(v), 99) / ms, 1) for _, v in sorted(per_second.items())]
     return {
-        "server": cfg.server,
+        "server": cfg.target.label,
+        "kind": cfg.target.kind,
         "rate": cfg.rate,
         "duration": cfg.duration,
         "clients": cfg.clients,
@@ -677,6 +700,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="PCT",
         help="CPU %% of one core other processes may use before --retries repeats a run (15)",
     )
+    ap.add_argument(
+        "--compare-with",
+        metavar="REV",
+        help="also run this git revision's server (a temporary worktree), as peerlane@REV",
+    )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="fixed rate: run every server this many times, alternating the order (1)",
+    )
     ap.add_argument("--profile", type=Path, help="py-spy raw (collapsed) stacks of the server")
     ap.add_argument("--quick", action="store_true", help="smoke run: 5 s (sweep: 3 s, 2 rates)")
     ap.add_argument(
@@ -697,7 +731,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C: servers stopped, temp dir removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    servers = ["peerlane", "baseline"] if args.server == "both" else [args.server]
+    kinds = ["peerlane", "baseline"] if args.server == "both" else [args.server]
+    targets = [Target(kind, kind) for kind in kinds]
     settings = {}
     for item in args.set:
         name, _, value = item.partition("=")
@@ -724,27 +759,23 @@ def main(argv: list[str] | None = None) -> int:
     }
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="peerlane-bench-") as tmp:
-        if not args.sweep:
-            for kind in servers:
-                cfg = RunConfig(kind, args.rate, args.duration, profile=args.profile, **base)
-                runs.append(measure(cfg, Path(tmp) / kind, args.retries, args.max_other))
-                print(table(runs[-1:]), file=sys.stderr, flush=True)
-        else:
-            rates = [float(r) for r in args.sweep_rates.split(",")]
-            # Rate by rate, the servers in turn (so a noisy minute on a shared machine
-            # hits both); a server leaves the sweep at its first failing rate.
-            steps: dict[str, list[dict[str, Any]]] = {kind: [] for kind in servers}
-            for n, rate in enumerate(rates):
-                active = [k for k in servers if all(passed(r, target) for r in steps[k])]
-                if not active:
-                    break
-                for kind in active:
-                    cfg = RunConfig(kind, rate, args.sweep_duration, **base)
-                    workdir = Path(tmp) / f"{kind}-{n}"
-                    steps[kind].append(measure(cfg, workdir, args.retries, args.max_other))
-                    print(table(steps[kind][-1:]), file=sys.stderr, flush=True)
-            runs = [run for kind in servers for run in steps[kind]]
-            report["sweep"] = {kind: crossing(steps[kind], target) for kind in servers}
+        worktree = Path(tmp) / "worktree"
+        try:
+            if args.compare_with:
+                if "peerlane" not in kinds:
+                    raise ValueError("--compare-with needs --server peerlane or both")
+                variant = add_worktree(args.compare_with, worktree)
+                other = Target(
+                    f"peerlane@{args.compare_with}", "peerlane", tuple(variant.env.items())
+                )
+                targets.insert(1, other)
+                report["compare_with"] = {"rev": args.compare_with, "commit": variant.commit}
+            runs = measure_all(args, targets, base, Path(tmp), report)
+        except ValueError as exc:
+            print(f"chat_fanout: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            remove_worktree(worktree)
     report["runs"] = runs
     report["ratio"] = ratios(runs, report.get("sweep"), args.sweep)
     ok = all(passed(r, target) for r in runs if r["server"] == "peerlane")
@@ -764,19 +795,76 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if args.check and not ok and not args.sweep else 0
 
 
+def measure_all(
+    args: argparse.Namespace,
+    targets: list[Target],
+    base: dict[str, Any],
+    tmp: Path,
+    report: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Every run of the session: the fixed rate (``--rounds`` times, every target once
+    per round, in reverse order on odd rounds), or the sweep (rate by rate, the targets
+    in turn, so a noisy minute on a shared machine hits all of them; a target leaves the
+    sweep at its first failing rate)."""
+    target_ms = args.target_p99_ms
+    runs: list[dict[str, Any]] = []
+    if not args.sweep:
+        for n in range(args.rounds):
+            for t in targets if n % 2 == 0 else targets[::-1]:
+                cfg = RunConfig(t, args.rate, args.duration, profile=args.profile, **base)
+                workdir = tmp / f"{t.kind}-{len(runs)}"
+                runs.append(measure(cfg, workdir, args.retries, args.max_other) | {"round": n})
+                print(table(runs[-1:]), file=sys.stderr, flush=True)
+        return runs
+    steps: dict[str, list[dict[str, Any]]] = {t.label: [] for t in targets}
+    for rate in (float(r) for r in args.sweep_rates.split(",")):
+        active = [t for t in targets if all(passed(r, target_ms) for r in steps[t.label])]
+        if not active:
+            break
+        for t in active:
+            cfg = RunConfig(t, rate, args.sweep_duration, **base)
+            run = measure(cfg, tmp / f"{t.kind}-{len(runs)}", args.retries, args.max_other)
+            steps[t.label].append(run | {"round": 0})
+            runs.append(steps[t.label][-1])
+            print(table(runs[-1:]), file=sys.stderr, flush=True)
+    report["sweep"] = {label: crossing(done, target_ms) for label, done in steps.items()}
+    return [run for label in steps for run in steps[label]]
+
+
 def ratios(
     runs: list[dict[str, Any]], sweep: dict[str, Any] | None, is_sweep: bool
 ) -> dict[str, float | None]:
-    """peerlane relative to the baseline: p99 at the same rate, and the highest rate."""
+    """Each peerlane relative to the baseline of the same round and rate: p99 and CPU
+    per message (the median over the rounds), and with the sweep the highest passing
+    rate. Keys are prefixed with the label when it is not plain "peerlane"."""
     out: dict[str, float | None] = {}
-    by_kind_rate = {(r["server"], r["rate"]): r for r in runs}
-    for (kind, rate), run in sorted(by_kind_rate.items()):
-        other = by_kind_rate.get(("baseline", rate))
-        if kind == "peerlane" and other is not None and other["p99_ms"] > 0:
-            out[f"p99_vs_baseline@{rate:g}"] = round(run["p99_ms"] / other["p99_ms"], 2)
-    if is_sweep and sweep and "peerlane" in sweep and "baseline" in sweep:
-        mine, theirs = sweep["peerlane"]["max_passing_rate"], sweep["baseline"]["max_passing_rate"]
-        out["max_rate_vs_baseline"] = round(mine / theirs, 2) if mine and theirs else None
+    baseline = {(r["round"], r["rate"]): r for r in runs if r["kind"] == "baseline"}
+    found: dict[str, list[float]] = {}
+    for run in runs:
+        other = baseline.get((run["round"], run["rate"]))
+        if run["kind"] != "peerlane" or other is None:
+            continue
+        prefix = "" if run["server"] == "peerlane" else f"{run['server']} "
+        rate = f"@{run['rate']:g}"
+        if other["p99_ms"] > 0:
+            found.setdefault(f"{prefix}p99_vs_baseline{rate}", []).append(
+                run["p99_ms"] / other["p99_ms"]
+            )
+        if other["server_cpu_us_per_msg"] > 0:
+            found.setdefault(f"{prefix}cpu_per_msg_vs_baseline{rate}", []).append(
+                run["server_cpu_us_per_msg"] / other["server_cpu_us_per_msg"]
+            )
+    out |= {key: round(statistics.median(values), 2) for key, values in found.items()}
+    if is_sweep and sweep and "baseline" in sweep:
+        theirs = sweep["baseline"]["max_passing_rate"]
+        for label, cross in sweep.items():
+            if label == "baseline":
+                continue
+            prefix = "" if label == "peerlane" else f"{label} "
+            mine = cross["max_passing_rate"]
+            out[f"{prefix}max_rate_vs_baseline"] = (
+                round(mine / theirs, 2) if mine and theirs else None
+            )
     return out
 
 

@@ -127,6 +127,13 @@ from _stats import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E
     percentile,
     process_table,
 )
+from _variants import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
+    Variant,
+    add_worktree,
+    current_variant,
+    git,
+    remove_worktree,
+)
 from support import ServerProcess  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
 
 
@@ -502,17 +509,6 @@ def chromium_kind(cmdline: str) -> str:
     return kind.replace("-process", "")
 
 
-def git(*args: str) -> str:
-    """A git command's output in REPO ("" when it fails)."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
 def git_state() -> dict[str, Any]:
     """The commit measured, and whether the web client had uncommitted changes."""
     web = "src/peerlane/web"
@@ -528,67 +524,6 @@ def cpu_model() -> str:
 
 
 # -------------------------------------------------------------------- variants ----
-
-
-@dataclass
-class Variant:
-    """A version of peerlane to measure: the working tree, or (--compare-with) a revision
-    checked out in a git worktree."""
-
-    name: str  # "current", or the revision as given
-    tree: Path  # its server runs tree/src/peerlane and serves tree/src/peerlane/web
-    commit: str  # short hash of HEAD or of the revision
-    env: dict[str, str] = field(default_factory=dict)  # added to its server's environment
-    returning: bool = False  # --returning: B's profile has the app shell before the clock
-
-    @property
-    def web(self) -> Path:
-        return self.tree / "src" / "peerlane" / "web"
-
-
-def current_variant() -> Variant:
-    """The working tree, as installed in the virtualenv (uncommitted changes included)."""
-    return Variant("current", REPO, git("rev-parse", "--short", "HEAD"))
-
-
-def add_worktree(rev: str, path: Path) -> Variant:
-    """`git worktree add --detach path rev`; its server gets PYTHONPATH=path/src. Raises
-    ValueError when rev is not a commit or git fails."""
-    commit = git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-    if not commit:
-        raise ValueError(f"--compare-with {rev}: not a commit in {REPO}")
-    done = subprocess.run(
-        ["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), commit],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode != 0:
-        raise ValueError(f"git worktree add {path} {rev} failed: {done.stderr.strip()}")
-    pythonpath = [str(path / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]
-    return Variant(rev, path, commit[:7], {"PYTHONPATH": os.pathsep.join(pythonpath)})
-
-
-def remove_worktree(path: Path) -> None:
-    """`git worktree remove --force path` (a warning when that fails)."""
-    if not path.exists():
-        return
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        problem = done.stderr.strip() if done.returncode != 0 else ""
-    except (OSError, subprocess.SubprocessError) as exc:
-        problem = str(exc)
-    if problem:
-        print(
-            f"connect_time: git worktree remove --force {path} failed ({problem}); "
-            "`git worktree prune` drops it once the directory is gone",
-            file=sys.stderr,
-        )
 
 
 def check_served(variants: Sequence[Variant], bases: Sequence[str]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from peerlane.bus.memory import MemoryBus
 from peerlane.core import protocol as p
 from peerlane.core.peer_ids import PeerReplaced
 from peerlane.core.session import RoomDeleted, RoomEvent
@@ -78,6 +79,42 @@ async def test_a_slow_subscriber_overflows_instead_of_blocking(make_bus: Any) ->
         events = await asyncio.wait_for(drain(), TIMEOUT)
     assert slow.overflowed
     assert len(events) == 10  # what fit in the queue, then the iteration ended
+
+
+async def test_a_listener_gets_queued_events_then_each_in_the_publishers_call(
+    make_bus: Any,
+) -> None:
+    """listen(): what was queued first, in order, then every event as it is delivered,
+    without a task in between; None once the subscription ends."""
+    bus = await make_bus()
+    got: list[int | None] = []
+
+    def listener(event: RoomEvent | None) -> None:
+        got.append(None if event is None else event.message.seq)  # type: ignore[union-attr]
+
+    async with bus.subscribe("r") as sub:
+        await bus.publish(RoomEvent("r", chat(1)))
+        await bus.publish(RoomEvent("r", chat(2)))
+        await wait_until(lambda: sub._queue.qsize() == 2)  # both queued (Redis: arrived)
+        sub.listen(listener)
+        assert got == [1, 2]
+        await bus.publish(RoomEvent("r", chat(3)))
+        await wait_until(lambda: len(got) == 3)
+        if isinstance(bus, MemoryBus):
+            await bus.publish(RoomEvent("r", chat(4)))
+            assert got == [1, 2, 3, 4]  # in publish() itself: no wake-up of another task
+        await bus.close()
+        await wait_until(lambda: got[-1] is None)
+    assert got[:3] == [1, 2, 3]
+    assert not sub.overflowed
+
+
+async def wait_until(condition: Any) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.005)  # a Redis round trip: no event to wait on
+
+    await asyncio.wait_for(poll(), TIMEOUT)
 
 
 async def test_presence_add_list_remove(make_bus: Any) -> None:

@@ -3,7 +3,7 @@ instance."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -18,6 +18,10 @@ class Subscription(Protocol):
     the client reconnects and replays from storage (nothing is lost, storage has it)."""
 
     overflowed: bool
+
+    def listen(self, listener: Callable[[RoomEvent | None], None]) -> None:
+        """Hand each event to ``listener`` in the publisher's call instead (None: the
+        subscription ended); for consumers that do not await."""
 
     def __aiter__(self) -> AsyncIterator[RoomEvent]: ...
 

@@ -2,14 +2,16 @@
 
 Each subscription has a bounded queue. A consumer that falls ``queue_size`` events
 behind is cut off (``overflowed``) instead of slowing the whole room down: its
-connection closes and the client resumes from storage, so nothing is lost.
+connection closes and the client resumes from storage, so nothing is lost. A consumer
+that handles events without awaiting (the WebSocket driver) ``listen``s instead: each
+event is handed to it in the publisher's call, with no queue and no task wake-up.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from peerlane.core import protocol as p
@@ -23,9 +25,24 @@ class MemorySubscription:
         self._queue: asyncio.Queue[RoomEvent | None] = asyncio.Queue(queue_size + 1)
         self._limit = queue_size
         self.overflowed = False
+        self._listener: Callable[[RoomEvent | None], None] | None = None
+
+    def listen(self, listener: Callable[[RoomEvent | None], None]) -> None:
+        """From now on hand every event to ``listener`` as it is published, and None
+        once the subscription ends (``overflowed`` tells why); events queued so far
+        first, in order. The listener must not raise: it runs in the publisher's call."""
+        while not self._queue.empty():
+            queued = self._queue.get_nowait()
+            listener(queued)
+            if queued is None:
+                return
+        self._listener = listener
 
     def put(self, event: RoomEvent) -> None:
         if self.overflowed:
+            return
+        if self._listener is not None:
+            self._listener(event)
             return
         if self._queue.qsize() >= self._limit:
             self.overflowed = True
@@ -35,6 +52,13 @@ class MemorySubscription:
 
     def end(self) -> None:
         if not self.overflowed:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            listener(None)
+        else:
             self._queue.put_nowait(None)
 
     def lose(self) -> None:
@@ -42,7 +66,7 @@ class MemorySubscription:
         does, so the connection closes and its client replays from storage."""
         if not self.overflowed:
             self.overflowed = True
-            self._queue.put_nowait(None)  # the slot kept free for the end marker
+            self._finish()  # in the queue: the slot kept free for the end marker
 
     def __aiter__(self) -> AsyncIterator[RoomEvent]:
         return self

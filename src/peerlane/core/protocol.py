@@ -315,6 +315,8 @@ def _deeper_than(value: Any, limit: int) -> bool:
             if isinstance(v, dict | list)
             for child in (v.values() if isinstance(v, dict) else v)
         ]
+        if not level:  # no container left: a chat frame stops after two or three levels
+            return False
     return any(isinstance(v, dict | list) for v in level)
 
 

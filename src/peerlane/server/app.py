@@ -273,4 +273,5 @@ def add_operations(
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
+        services.metrics.settle()
         return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

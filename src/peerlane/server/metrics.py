@@ -13,6 +13,10 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
+        # WebSocket bytes out, not yet in server_bytes: a plain addition per frame on the
+        # chat fan-out's hot path, where the counter's lock cost ~1 µs per frame. Added
+        # to the counter before every scrape (settle()).
+        self.websocket_bytes_unsettled = 0
         self.connections = Gauge(
             "peerlane_websocket_connections", "Open WebSocket connections", registry=r
         )
@@ -88,3 +92,9 @@ class Metrics:
             ["client", "kind"],
             registry=r,
         )
+
+    def settle(self) -> None:
+        """Add the WebSocket bytes counted since the last call to ``server_bytes``."""
+        if self.websocket_bytes_unsettled:
+            self.server_bytes.labels("websocket").inc(self.websocket_bytes_unsettled)
+            self.websocket_bytes_unsettled = 0

@@ -1,8 +1,11 @@
 """The WebSocket driver: a thin loop around :class:`peerlane.core.session.Session`.
 
-Two tasks per connection — frames from the client, events from the room's bus — feed
-the session, and :meth:`Connection.perform` carries out what it returns. All writes to
-the socket go through one lock, so messages never interleave.
+Frames from the client feed the session in the reader task; events from the room's bus
+feed it at once, in the publisher's call (:meth:`Connection._room_event`), so a room
+message reaches every socket of the room without a task wake-up per socket. What the
+session returns is carried out by :meth:`Connection.perform`, or, for a room event's
+storage work (a replay after a gap), by the events task. Frames leave through one
+:class:`~peerlane.server.ws_writer.FrameWriter`, in the order they were decided.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import time
-from collections import deque
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -23,10 +25,10 @@ from peerlane.core import session as core
 from peerlane.core.records import new_id
 from peerlane.core.turn import ice_servers
 from peerlane.errors import ErrorCode, PeerlaneError
-from peerlane.server import error_replies as replies
 from peerlane.server import logs
 from peerlane.server.auth import Caller, renew_if_due
 from peerlane.server.services import Services
+from peerlane.server.ws_writer import FrameWriter
 
 log = logs.get(__name__)
 REPLAY_PAGE = 500
@@ -46,7 +48,6 @@ class Connection:
         self._url_hello = hello
         self.services = services
         cfg = services.settings
-        self._sent_bytes = services.metrics.server_bytes.labels("websocket")
         participant = caller.participant
         identity = core.Identity(
             room_id=caller.room.id,
@@ -64,8 +65,13 @@ class Connection:
             message_burst=cfg.message_burst,
         )
         self.session = core.Session(identity, limits, now=time.monotonic(), connection=new_id(9))
-        self._write = asyncio.Lock()
-        self._outbox: deque[str] = deque()  # frames decided, not yet written (perform)
+        self._writer = FrameWriter(ws, services.metrics)
+        # The room events' work that awaits (a replay, a flush the transport deferred),
+        # in the order decided; None: the subscription ended.
+        self._room_work: asyncio.Queue[list[core.Output] | None] = asyncio.Queue()
+        self._flush_asked = False
+        # Frames a slow reader may fall behind by before it is cut off (and replays).
+        self._backlog_limit = getattr(services.bus, "queue_size", 4096)
         self._closed = asyncio.Event()
         self._close_code = core.CLOSE_NORMAL
         self._close_reason = ""
@@ -123,8 +129,10 @@ class Connection:
 
     async def _events(self, sub: Subscription) -> None:
         try:
-            async for event in sub:
-                await self.perform(self.session.room_event(event))
+            sub.listen(self._room_event)
+            while (work := await self._room_work.get()) is not None:
+                self._flush_asked = False
+                await self.perform(work)
             if sub.overflowed:
                 # Too slow to keep up, or the bus lost events: the client reconnects
                 # and replays from storage.
@@ -138,6 +146,39 @@ class Connection:
         (A signed-out or removed session closes the socket by a bus event instead.)"""
         svc = self.services
         self._session = await renew_if_due(svc, self._session, svc.clock())
+
+    def _room_event(self, event: core.RoomEvent | None) -> None:
+        """An event of the room (None: the subscription ended), in the publisher's call:
+        decided and written now; what awaits goes to the events task."""
+        if event is None:
+            self._room_work.put_nowait(None)
+            return
+        if self._closed.is_set():
+            return  # closing: the events task is no longer running
+        try:
+            outputs = self.session.room_event(event)
+            if not outputs:
+                return
+            if len(outputs) == 1 and type(outputs[0]) is core.Send:  # a message: the usual
+                frames, rest = [outputs[0].text], []
+            else:
+                frames = [out.text for out in outputs if type(out) is core.Send]
+                rest = [out for out in outputs if type(out) is not core.Send]
+            if frames:
+                self._writer.queue(frames)
+                if self._writer.backlog > self._backlog_limit:
+                    self._writer.discard()
+                    self.close(core.CLOSE_TRY_AGAIN_LATER, "missed room events; reconnect")
+                    return
+                if not self._writer.write_now() and not self._flush_asked:
+                    self._flush_asked = True
+                    self._room_work.put_nowait([])  # perform() flushes
+            if rest:
+                self._room_work.put_nowait(rest)
+        except Exception:
+            # Not the publisher's problem: this connection ends as a failed one would.
+            log.exception("ws.failed")
+            self.close(core.CLOSE_INTERNAL, "internal error")
 
     def close(self, code: int, reason: str) -> None:
         self._close_code, self._close_reason = code, reason
@@ -153,34 +194,16 @@ class Connection:
         # ahead of the replay or the held events decided before it. (A step's own frames
         # go before its publish and storage work: they are for this client only.)
         frames = [out.text for out in outputs if type(out) is core.Send]
+        writer = self._writer
         if frames:
-            for text in frames:
-                replies.count_frame(self.services.metrics, text)
-            self._outbox.extend(frames)
-            await self._flush()
+            writer.queue(frames)
+        if writer.backlog and not writer.write_now():
+            await writer.flush()
+            if writer.gone:
+                self._closed.set()
         for out in outputs:
             if type(out) is not core.Send:
                 await _PERFORM[type(out)](self, out)
-
-    async def _flush(self) -> None:
-        """Write the queued frames, in queue order; whoever holds the lock writes them all."""
-        async with self._write:
-            while self._outbox:
-                if not self._open():
-                    self._outbox.clear()
-                    return
-                text = self._outbox.popleft()
-                try:
-                    await self.ws.send_text(text)
-                    self._sent_bytes.inc(len(text.encode()))
-                except WebSocketDisconnect:
-                    # The client went away after the check (its close is in flight): there
-                    # is no one left to send to. A normal end, as when the reader sees it.
-                    # (Starlette marks the socket's application side disconnected, and
-                    # _open() says so to the sends that follow.)
-                    self._outbox.clear()
-                    self._closed.set()
-                    return
 
     async def _publish(self, out: core.Publish) -> None:
         message = out.event.message
@@ -276,7 +299,8 @@ class Connection:
             if exc.code is ErrorCode.ROOM_NOT_FOUND:
                 self.close(core.CLOSE_ROOM_GONE, "room deleted")
             return
-        message = p.Message(
+        # Built from validated parts (the client's chat, the stored row): not checked again.
+        message = p.Message.model_construct(
             seq=stored.seq,
             id=stored.client_id,
             sender=stored.sender_id,
@@ -321,15 +345,12 @@ class Connection:
     async def _close(self, out: core.Close) -> None:
         self.close(out.code, out.reason)
 
-    def _open(self) -> bool:
-        """Both sides of the socket still connected: there is someone to send to."""
-        return (
-            self.ws.client_state is WebSocketState.CONNECTED
-            and self.ws.application_state is WebSocketState.CONNECTED
-        )
-
     async def _close_socket(self) -> None:
-        if self._open():
+        ws = self.ws
+        if (
+            ws.client_state is WebSocketState.CONNECTED
+            and ws.application_state is WebSocketState.CONNECTED
+        ):
             # the client went away first
             with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
                 await self.ws.close(self._close_code, self._close_reason)
