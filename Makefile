@@ -63,7 +63,10 @@ $(VENV_STAMP): pyproject.toml
 system-deps: ## apt-get install missing Debian packages (chromium, postgresql, redis, coturn, nginx, ...)
 	@scripts/install-system-deps.sh
 
-node-deps: $(NODE_STAMP) ## npm ci the dev tools (typescript, axe-core)
+# The browser's packages are copied into web/vendor every time (29 small files): the stamp
+# lives in node_modules, which worktrees share, while vendor/ is per checkout.
+node-deps: $(NODE_STAMP) ## npm ci the dev tools and the browser's packages (copied into web/vendor)
+	@$(PYTHON) scripts/vendor_web_packages.py
 
 $(NODE_STAMP): package.json $(wildcard package-lock.json)
 	@echo "==> installing npm dev tools"

@@ -79,10 +79,19 @@ def run(args: list[str | Path], cwd: Path, timeout: float = 600) -> str:
     return done.stdout
 
 
+# Generated, git-ignored, and shipped: the browser's npm packages, which
+# scripts/vendor_web_packages.py (make node-deps) copies out of node_modules.
+VENDOR = "src/peerlane/web/vendor"
+
+
 def tracked_files() -> list[str]:
-    """The files git would ship: tracked or new (not ignored), and still on disk."""
+    """The files a build ships: what git would (tracked or new, not ignored, still on
+    disk) and the vendored web packages."""
     listing = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO)
-    return sorted({name for name in listing.split("\0") if name and (REPO / name).is_file()})
+    names = {name for name in listing.split("\0") if name and (REPO / name).is_file()}
+    vendored = (REPO / VENDOR).rglob("*")
+    names |= {path.relative_to(REPO).as_posix() for path in vendored if path.is_file()}
+    return sorted(names)
 
 
 def copy_sources(target: Path) -> None:

@@ -24,12 +24,14 @@ def test_the_wheel_holds_every_file_git_tracks_under_the_package(
     expected = source_package_files()
     shipped = wheel_files(installed.wheel)
     assert sorted(expected - shipped) == [], "missing from the wheel (see package-data)"
-    assert sorted(shipped - expected) == [], "in the wheel but not tracked by git"
+    assert sorted(shipped - expected) == [], "in the wheel but neither tracked by git nor vendored"
     # Migrations run from code (storage/migrate.py): no alembic.ini, but env.py and
     # the revisions.
     assert "peerlane/storage/migrations/env.py" in shipped
     assert any("/migrations/versions/r0001" in name for name in shipped)
     assert {"peerlane/web/index.html", "peerlane/web/icons/peerlane.svg"} <= shipped
+    # The browser's npm packages (make node-deps copies them into web/vendor).
+    assert "peerlane/web/vendor/@noble/curves/ed25519.js" in shipped
 
 
 def test_the_sdist_builds_the_same_wheel_as_the_source_tree(
@@ -119,5 +121,7 @@ def test_the_installed_command_serves_the_app(installed: InstalledPackage, tmp_p
                     assert "immutable" in response.headers["cache-control"], path
             modules = _module_graph(http, prefix + "app.js")
             assert prefix + "ui/room-page.js" in modules, sorted(modules)
+            for path in ("/static/e2e/pake.js", "/static/vendor/@noble/curves/ed25519.js"):
+                assert http.get(path).status_code == 200, path
     finally:
         server.stop()

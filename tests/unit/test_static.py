@@ -41,6 +41,7 @@ async def test_every_file_is_served_as_on_disk_with_its_type(client: httpx.Async
         ".html": "text/html; charset=utf-8",
         ".png": "image/png",
         ".webmanifest": "application/manifest+json",
+        ".txt": "text/plain; charset=utf-8",  # vendor/<package>/LICENSE.txt
     }
     files = sorted(p for p in WEB.rglob("*") if p.is_file())
     assert {p.suffix for p in files} <= set(types)

@@ -61,9 +61,19 @@ def free_nameplate(in_use: Iterable[int]) -> int:
     return n
 
 
+def _parts(text: str) -> list[str]:
+    return [p for p in _SEPARATORS.split(text.strip().lower()) if p]
+
+
+def normal_words(text: str) -> str:
+    """Secret words in the one spelling both sides of a PAKE use: ``Amber Falcon`` and
+    ``amber-falcon`` are the same words."""
+    return "-".join(_parts(text))
+
+
 def parse(text: str) -> ShortCode | None:
     """Read a code as a person typed it (any case, spaces or dashes); ``None`` if not one."""
-    parts = [p for p in _SEPARATORS.split(text.strip().lower()) if p]
+    parts = _parts(text)
     # isascii: str.isdigit() is also true for "²", which int() rejects.
     if not MIN_WORDS + 1 <= len(parts) <= MAX_WORDS + 1:
         return None

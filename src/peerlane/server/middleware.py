@@ -17,14 +17,17 @@ from peerlane.core.records import new_id
 from peerlane.errors import ErrorCode
 from peerlane.server import error_replies as replies
 from peerlane.server import logs
+from peerlane.server.import_map import IMPORT_MAP_CSP_SOURCE
 from peerlane.server.metrics import Metrics
 from peerlane.server.outages import is_outage
 
 log = logs.get(__name__)
 
-# No inline script or style anywhere: the web client is plain ES modules and CSS files.
+# No inline script or style anywhere (the web client is plain ES modules and CSS files) but
+# the import map, named by its hash.
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    f"default-src 'self'; script-src 'self' {IMPORT_MAP_CSP_SOURCE}; style-src 'self'; "
+    "img-src 'self' data: blob:; "
     "connect-src 'self'; media-src 'self' blob:; worker-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )

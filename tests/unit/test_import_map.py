@@ -1,0 +1,30 @@
+"""The import map that lets the browser load web/e2e/pake.js's npm packages: index.html
+carries it, the CSP allows exactly it, and every module it maps is served."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from peerlane.server.import_map import IMPORT_MAP_CSP_SOURCE, IMPORT_MAP_TAG
+from peerlane.server.middleware import CSP
+
+WEB = Path(__file__).resolve().parents[2] / "src" / "peerlane" / "web"
+
+
+def test_index_html_carries_the_import_map_the_csp_names() -> None:
+    assert IMPORT_MAP_TAG in (WEB / "index.html").read_text(encoding="utf-8")
+    assert f"script-src 'self' {IMPORT_MAP_CSP_SOURCE};" in CSP
+
+
+def test_every_package_module_the_client_imports_is_vendored() -> None:
+    # scripts/vendor_web_packages.py (make node-deps) copies them from node_modules.
+    vendor = WEB / "vendor"
+    imported = set()
+    for path in WEB.rglob("*.js"):
+        if vendor not in path.parents:
+            text = path.read_text(encoding="utf-8")
+            imported |= set(re.findall(r"""from\s*["'](@noble/[^"']+)["']""", text))
+    assert imported, "web/e2e/pake.js imports @noble packages"
+    missing = sorted(name for name in imported if not (vendor / name).is_file())
+    assert not missing, f"run `make node-deps` (scripts/vendor_web_packages.py): {missing}"
