@@ -241,6 +241,7 @@ def _errors(
         "room_id": wrap["room_id"],
         "wrapped": wrap["wrapped"],
         "recipient_private": wrap["recipient"]["private"],
+        "recipient_public": wrap["recipient"]["public"],
         "sender_public": wrap["sender"]["public"],
     }
     cases += [
@@ -254,6 +255,7 @@ def _errors(
             **unwrap,
             "label": "another recipient",
             "recipient_private": carol["private"],
+            "recipient_public": carol["public"],
             "code": "auth_failed",
         },
         {**unwrap, "label": "another room", "room_id": "r_Other", "code": "auth_failed"},
