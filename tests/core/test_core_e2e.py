@@ -286,3 +286,16 @@ def test_unwrap_malformed(mutate: Any, error: type[e2e.E2EError]) -> None:
     wrapped, args = _wrap_parts()
     with pytest.raises(error):
         e2e.unwrap_room_key(mutate(wrapped), **args)
+
+
+def test_sealed_names_are_told_apart_from_clear_ones() -> None:
+    sealed = e2e.seal_room_name(KEY, bytes(12), "é" * 80)
+    assert e2e.is_sealed_name(sealed)
+    assert not e2e.is_sealed_name("Planning")
+    assert not e2e.is_sealed_name("e2e1.short.AAAA.AAAA")
+    assert not e2e.is_sealed_name(sealed[:-1] + "!")
+    sealed_sizes = {k: len(e2e.seal_room_name(KEY, bytes(12), "x" * k)) for k in range(400, 430)}
+    fits = max(k for k, size in sealed_sizes.items() if size <= e2e.MAX_SEALED_NAME)
+    assert e2e.is_sealed_name(e2e.seal_room_name(KEY, bytes(12), "x" * fits))
+    assert not e2e.is_sealed_name(e2e.seal_room_name(KEY, bytes(12), "x" * (fits + 1)))
+    assert len(e2e.seal_room_name(KEY, bytes(12), "😀" * 80)) < e2e.MAX_SEALED_NAME

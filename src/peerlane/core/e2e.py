@@ -196,6 +196,17 @@ class Envelope:
             raise AuthFailed("tampered, or not for this room, sender or message") from exc
 
 
+# What the server takes as an encrypted room's name: a whole envelope, longer than the 80
+# characters of a clear name (80 characters of 4-byte UTF-8 sealed are 482).
+MAX_SEALED_NAME = 600
+_SEALED_NAME = re.compile(r"^e2e1\.[A-Za-z0-9_-]{11}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22,}$")
+
+
+def is_sealed_name(text: str) -> bool:
+    """True for a room name that is an envelope (the server cannot open it)."""
+    return len(text) <= MAX_SEALED_NAME and _SEALED_NAME.fullmatch(text) is not None
+
+
 def is_envelope(value: object) -> bool:
     """True for a value that claims to be sealed (any version): never show it as text."""
     return isinstance(value, str) and _ENVELOPE_PREFIX.fullmatch(value.split(".")[0]) is not None

@@ -59,7 +59,10 @@ export class ChatRoom extends EventTarget {
     this.id = roomId;
     /** This device's copy of the room (device-rooms.js); none with an injected api (tests). */
     this._kept = options.api ? null : new KeptRoom(roomId);
-    this._api = options.api ?? /** @type {KeptRoom} */ (this._kept).wrap(roomApi);
+    /** End-to-end encryption (e2e/room-crypto.js); null: a room made before it. */
+    this.e2e = options.e2e ?? null;
+    const api = options.api ?? /** @type {KeptRoom} */ (this._kept).wrap(this.e2e?.api(roomApi) ?? roomApi);
+    this._api = options.api && this.e2e ? this.e2e.api(options.api) : api;
     this._clock = options.clock ?? systemClock;
     this._newId = options.newId ?? newMessageId;
     /** @type {RoomView | null} */
