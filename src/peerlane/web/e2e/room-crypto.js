@@ -1,12 +1,13 @@
-// One encrypted room's chat crypto (docs/protocol.md, "End-to-end encryption"): own
-// message bodies sealed before they leave (the outbox and the direct links send what
-// `wire` gives), and what arrives -- server frames, history pages, data-channel chat --
-// opened in the order it came before the room sees it. A body that cannot be opened
-// becomes a placeholder text; nothing unsealed is ever shown as if it were sealed, and
-// nothing unsealed leaves.
+// A room's chat crypto (docs/protocol.md, "End-to-end encryption"): in an encrypted room,
+// own message bodies are sealed before they leave (the outbox and the direct links send
+// what `wire` gives), and what arrives -- server frames, history pages, data-channel
+// chat -- is opened in the order it came before the room sees it. A body that cannot be
+// opened becomes a placeholder text; nothing leaves unsealed. A room is encrypted when
+// this device holds its key or its name (as the server holds it) is sealed; a room made
+// before encryption (a clear name, no key) passes bodies through as they are.
 
 import { debug } from "../debug.js";
-import { E2EError, isEnvelope, openChatBody, openRoomName, RoomKey, sealChatBody } from "./scheme.js";
+import { E2EError, isEnvelope, openChatBody, openRoomName, RoomKey, sealChatBody, sealRoomName } from "./scheme.js";
 
 /** @typedef {import("../chat-types.js").SignalingLike} SignalingLike */
 /** @typedef {import("../api.js").RoomApi} RoomApi */
@@ -49,6 +50,8 @@ export class RoomCrypto {
   constructor(roomId, key) {
     this.roomId = roomId;
     this.key = key;
+    /** Whether the server holds the room's name sealed; null until a view was seen. @type {boolean | null} */
+    this.sealedName = null;
     /** id → the body sealed, and the JSON of the body it was sealed from. @type {Map<string, {of: string, sealed: string}>} */
     this._wire = new Map();
     this._sealing = Promise.resolve();
@@ -69,6 +72,11 @@ export class RoomCrypto {
     }
   }
 
+  /** Whether the room is end-to-end encrypted (false: a room made before it). */
+  get encrypted() {
+    return this.key !== null || this.sealedName === true;
+  }
+
   /** The key as invite links carry it ("" without one). */
   get keyText() {
     return this.key?.encoded() ?? "";
@@ -81,7 +89,7 @@ export class RoomCrypto {
    * @returns {unknown}
    */
   wire(m) {
-    if (m.body === null) return null;
+    if (m.body === null || !this.encrypted) return m.body;
     const entry = this._wire.get(m.id);
     return entry && entry.of === JSON.stringify(m.body) ? entry.sealed : undefined;
   }
@@ -115,6 +123,7 @@ export class RoomCrypto {
    */
   async openMessage(msg) {
     if (msg.body === null || msg.body === undefined) return msg; // deleted, or a deletion
+    if (!this.encrypted && !isEnvelope(msg.body)) return msg; // a room made before encryption
     try {
       if (!this.key) throw new E2EError("wrong_key", "no key for this room");
       const context = { roomId: this.roomId, sender: msg.sender, contentId: contentIdOf(msg) };
@@ -155,7 +164,8 @@ export class RoomCrypto {
 
   /** A room's name as shown. @param {string} name */
   async openName(name) {
-    if (!sealedRoom(name)) return name;
+    this.sealedName = sealedRoom(name);
+    if (!this.sealedName) return name;
     if (!this.key) return LOCKED_NAME;
     try {
       return await openRoomName(this.key, name);
@@ -256,4 +266,13 @@ class OpeningSignaling extends EventTarget {
   awaitAcks(busy) {
     this._inner.awaitAcks?.(busy);
   }
+}
+
+/**
+ * A new encrypted room's key and its sealed name, for the create request.
+ * @param {string} name  the clear name ("" for none: sealed all the same)
+ */
+export async function newRoomSecrets(name) {
+  const key = await RoomKey.generate();
+  return { keyText: key.encoded(), sealedName: await sealRoomName(key, name) };
 }

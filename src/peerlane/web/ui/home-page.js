@@ -3,6 +3,7 @@
 // the name is remembered (join-now.js), else with a form.
 
 import * as api from "../api.js";
+import { saveRoomKey } from "../e2e/room-keys.js";
 import { handOverSession } from "../handover.js";
 import { inviteToken, joinWithToken, takeEarlyJoin } from "../join-now.js";
 import { SHARED_PARAM } from "../shared-files.js";
@@ -88,10 +89,17 @@ export class HomePage extends HTMLElement {
       clearAlerts();
       const display = takeName(name.input, nameAlert);
       if (display === null) return;
-      const out = await submit(this, createAlert, create, () =>
-        api.createRoom({ display_name: display, name: roomName.value.trim() }),
-      );
+      // A new room is end-to-end encrypted: its key is made here and never leaves but in
+      // the invite link's fragment; the server gets the name sealed (e2e/room-crypto.js).
+      let keyText = "";
+      const out = await submit(this, createAlert, create, async () => {
+        const { newRoomSecrets } = await import("../e2e/room-crypto.js");
+        const secrets = await newRoomSecrets(roomName.value.trim());
+        keyText = secrets.keyText;
+        return api.createRoom({ display_name: display, name: secrets.sealedName });
+      });
       if (!out) return;
+      await saveRoomKey(out.room.id, keyText);
       handOverSession(out);
       navigate(roomPath(out.room.id));
     });
