@@ -96,7 +96,7 @@ def test_two_browsers_chat_and_the_server_sees_only_ciphertext(recording_server,
     wait_messages(b, [edited, reply])
     expect(b.locator("h1")).to_have_text(room_name)
 
-    stored = history(a, room_id)
+    stored = history(a, room_id, opened=False)
     assert [m["body"][:5] for m in stored if m["body"] is not None] == ["e2e1."] * 3, stored
     room = a.evaluate(
         "async (id) => (await (await fetch('/api/rooms/' + id)).json()).room", room_id
