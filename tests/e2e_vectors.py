@@ -55,7 +55,7 @@ CHAT_CASES: list[tuple[str, Any, str]] = [
     ("text", 'Hello, Welt! ünïcödé 😀 \u2028 "quotes" and \\ backslash', "m1"),
     ("reaction", {"emoji": "👍"}, "m2"),
     ("file offer", {"name": "report.pdf", "size": 1048577, "type": "application/pdf"}, "m3"),
-    ("edit of m1", {"text": "edited", "quote": None, "list": [1, True, False]}, "m1"),
+    ("edit of seq 3", {"text": "edited", "quote": None, "list": [1, True, False]}, "#3"),
     ("empty string", "", "m4"),
 ]
 
