@@ -144,6 +144,28 @@ describe("an encrypted room", async () => {
     assert.deepEqual(codes, ["malformed", "wrong_key", "auth_failed", "auth_failed", "unsupported_version"]);
   });
 
+  test("what waited in the outbox over a reload leaves sealed", async () => {
+    const store = memoryStore();
+    await store.outboxAdd({
+      id: "old1",
+      room_id: "room1",
+      hlc: formatHlc(1_700_000_000_000, 0, "me"),
+      sender: "me",
+      sender_name: "Me",
+      kind: "text",
+      ref: null,
+      body: "written before the reload",
+      created_at: 0,
+    });
+    const { room, signaling } = await makeRoom({ key, name: sealedName, store });
+    assert.deepEqual(shown(room), ["written before the reload"]);
+    await until(() => signaling.sentOf("chat").length === 1, "the resend");
+    const [chat] = signaling.sentOf("chat");
+    assert.equal(chat.id, "old1");
+    const ctx = { roomId: "room1", sender: "me", contentId: "old1" };
+    assert.equal(await openChatBody(key, chat.body, ctx), "written before the reload");
+  });
+
   test("without the key: nothing is sent, the message fails and says why", async () => {
     const noKey = await makeRoomWithoutKey(sealedName);
     noKey.room.send("words");
