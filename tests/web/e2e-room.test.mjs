@@ -4,9 +4,9 @@
 // cannot be opened is a placeholder; a room made before encryption is untouched.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-
+import { bodyBytes } from "../../src/peerlane/web/body-size.js";
 import { ChatRoom } from "../../src/peerlane/web/chat.js";
-import { contentIdOf, RoomCrypto, UNDECRYPTABLE } from "../../src/peerlane/web/e2e/room-crypto.js";
+import { clearBodyLimit, contentIdOf, RoomCrypto, UNDECRYPTABLE } from "../../src/peerlane/web/e2e/room-crypto.js";
 import { openChatBody, RoomKey, sealChatBody, sealRoomName } from "../../src/peerlane/web/e2e/scheme.js";
 import { formatHlc } from "../../src/peerlane/web/hlc.js";
 import { memoryStore } from "../../src/peerlane/web/store.js";
@@ -178,6 +178,21 @@ describe("an encrypted room", async () => {
 async function makeRoomWithoutKey(name) {
   return makeRoom({ key: null, name });
 }
+
+describe("body limits", () => {
+  test("the composer's limit leaves room for the envelope, exactly", async () => {
+    const key = await RoomKey.fromSecret(secret);
+    const ctx = { roomId: "r", sender: "me", contentId: "m" };
+    for (const limit of [100, 1000, 65536]) {
+      const clear = clearBodyLimit(limit);
+      const fits = "x".repeat(clear - 2); // a JSON string: its quotes count
+      assert.ok(bodyBytes(await sealChatBody(key, fits, ctx)) <= limit, `${limit}`);
+      assert.ok(bodyBytes(await sealChatBody(key, `${fits}x`, ctx)) > limit, `${limit}`);
+    }
+    assert.equal(clearBodyLimit(Infinity), Infinity);
+    assert.equal(clearBodyLimit(10), 0);
+  });
+});
 
 describe("a room made before encryption", () => {
   test("bodies and the name pass as they are", async () => {

@@ -18,6 +18,7 @@ import { newMessageId } from "./chat-own.js";
 import { makeParts } from "./chat-parts.js";
 import { linksSettled, startRoom } from "./chat-start.js";
 import { KeptRoom } from "./device-rooms.js";
+import { clearBodyLimit } from "./e2e/room-crypto.js";
 import { systemClock } from "./hlc.js";
 import { openManifests } from "./opfs.js";
 import { directPeople, endedError, statusText } from "./status-text.js";
@@ -115,9 +116,10 @@ export class ChatRoom extends EventTarget {
   // ---- what the UI reads --------------------------------------------------------------
 
   /** Shown messages in display order (a new array after each change). */
-  /** The server's limit on a message's body, in bytes of compact JSON (Infinity before the welcome). */
+  /** The server's limit on a message's body, in bytes of compact JSON (Infinity before the welcome);
+   * in an encrypted room, on the clear body, so that its envelope fits. */
   get maxBodyBytes() {
-    return this._maxBodyBytes;
+    return this.e2e?.encrypted ? clearBodyLimit(this._maxBodyBytes) : this._maxBodyBytes;
   }
 
   get messages() {

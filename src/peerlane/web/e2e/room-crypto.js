@@ -7,7 +7,16 @@
 // before encryption (a clear name, no key) passes bodies through as they are.
 
 import { debug } from "../debug.js";
-import { E2EError, isEnvelope, openChatBody, openRoomName, RoomKey, sealChatBody, sealRoomName } from "./scheme.js";
+import {
+  E2EError,
+  isEnvelope,
+  openChatBody,
+  openRoomName,
+  RoomKey,
+  sealChatBody,
+  sealRoomName,
+  TAG_SIZE,
+} from "./scheme.js";
 
 /** @typedef {import("../chat-types.js").SignalingLike} SignalingLike */
 /** @typedef {import("../api.js").RoomApi} RoomApi */
@@ -22,6 +31,19 @@ import { E2EError, isEnvelope, openChatBody, openRoomName, RoomKey, sealChatBody
 export const UNDECRYPTABLE = "🔒 This message could not be decrypted.";
 /** The name shown for an encrypted room whose key this device does not hold. */
 export const LOCKED_NAME = "Encrypted room";
+/** An envelope's characters besides its ciphertext: "e2e1.", the key id, ".", the nonce, ".". */
+const ENVELOPE_HEAD = 34;
+
+/**
+ * The largest clear body (UTF-8 bytes of its JSON, as body-size.js counts) whose sealed
+ * envelope, a JSON string, stays within the server's `limit`: what the composer allows.
+ * @param {number} limit
+ */
+export function clearBodyLimit(limit) {
+  if (!Number.isFinite(limit)) return limit;
+  return Math.max(0, Math.floor(((limit - 2 - ENVELOPE_HEAD) * 3) / 4) - TAG_SIZE);
+}
+
 /** Sealed bodies kept for resending, at most (the oldest go first). */
 const WIRE_KEPT = 500;
 
