@@ -179,6 +179,17 @@ async function makeRoomWithoutKey(name) {
   return makeRoom({ key: null, name });
 }
 
+describe("this device's copy of the room", () => {
+  test("what the room kept opened stays; what the home page kept sealed is opened", async () => {
+    const key = await RoomKey.fromSecret(secret);
+    const e2e = new RoomCrypto("room1", key);
+    const kept = serverMessage(1, { body: "opened when it came" });
+    assert.equal(await e2e.openKept(kept), kept);
+    const sealedOne = await sealed(key, 2, "sealed as the server sent it");
+    assert.equal((await e2e.openKept(sealedOne)).body, "sealed as the server sent it");
+  });
+});
+
 describe("body limits", () => {
   test("the composer's limit leaves room for the envelope, exactly", async () => {
     const key = await RoomKey.fromSecret(secret);

@@ -62,8 +62,8 @@ export class ChatRoom extends EventTarget {
     this._kept = options.api ? null : new KeptRoom(roomId);
     /** End-to-end encryption (e2e/room-crypto.js); null: a room made before it. */
     this.e2e = options.e2e ?? null;
-    const api = options.api ?? /** @type {KeptRoom} */ (this._kept).wrap(this.e2e?.api(roomApi) ?? roomApi);
-    this._api = options.api && this.e2e ? this.e2e.api(options.api) : api;
+    const api = this.e2e ? this.e2e.api(options.api ?? roomApi) : (options.api ?? roomApi);
+    this._api = this._kept ? this._kept.wrap(api, this.e2e?.openKept) : api;
     this._clock = options.clock ?? systemClock;
     this._newId = options.newId ?? newMessageId;
     /** @type {RoomView | null} */

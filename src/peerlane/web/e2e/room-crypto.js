@@ -159,6 +159,15 @@ export class RoomCrypto {
   }
 
   /**
+   * A message from this device's copy of the room (device-rooms.js): kept opened by the
+   * room, or sealed by the home page's list, which has no key.
+   * @template {ChatLike} T
+   * @param {T} msg
+   * @returns {Promise<T>}
+   */
+  openKept = async (msg) => (isEnvelope(msg.body) ? this.openMessage(msg) : msg);
+
+  /**
    * Hand `msg`, opened, to `handle`, after everything that arrived before it.
    * @template {ChatLike} T
    * @param {T} msg
