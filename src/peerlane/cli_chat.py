@@ -16,6 +16,7 @@ from typing import Any, TextIO
 import typer
 
 from peerlane.core import chat_client as cc
+from peerlane.core.e2e import is_envelope
 from peerlane.core.join_input import parse_join_input
 from peerlane.peer import EXIT_INTERRUPTED, EXIT_USAGE, PeerError
 
@@ -69,6 +70,12 @@ def chat_command(
 chat_command.__doc__ = (chat_command.__doc__ or "") + "\n" + EXAMPLES
 
 
+ENCRYPTED_ROOM = (
+    "This room is end-to-end encrypted; `peerlane chat` cannot read or write in it yet. "
+    "Open the invite link in a browser."
+)
+
+
 async def _chat(
     invite: str, server: str | None, name: str | None, *, send_only: bool, as_json: bool
 ) -> None:
@@ -89,8 +96,14 @@ async def _chat(
             "or run `peerlane config set server URL` once.",
             EXIT_USAGE,
         )
+    if how.room_key:
+        raise PeerError(ENCRYPTED_ROOM, EXIT_USAGE)  # before joining: no participant made
     display = name or cli_config.load().get("name") or getpass.getuser()
     member = await http_api.join(base, how, display)
+    if is_envelope(member.room_name):
+        # Joined by code: the name says the room is encrypted. Sending clear text into it
+        # would put it on the server; reading it needs the key (a later slice of #15).
+        raise PeerError(ENCRYPTED_ROOM, EXIT_USAGE)
     out = sys.stdout
     show = _json_printer(out) if as_json else _text_printer(out, send_only=send_only)
     await RoomChat(member, show).run(_stdin_lines())

@@ -162,6 +162,16 @@ def test_join_input_reads_links_and_codes() -> None:
     code = parse_join_input("7 Amber Falcon")
     assert code is not None
     assert (code.server, code.code) == (None, "7-amber-falcon")
+    assert link.room_key is None
+    sealed = parse_join_input(
+        "https://chat.example.org/join#Tok_en-1.S0nlAzdrcHHtC1925-hTvC7SUGmn6En4xiwdVgK_qeA"
+    )
+    assert sealed is not None
+    assert (sealed.token, sealed.room_key) == (
+        "Tok_en-1",
+        "S0nlAzdrcHHtC1925-hTvC7SUGmn6En4xiwdVgK_qeA",
+    )
+    assert sealed.join_body("bob")["token"] == "Tok_en-1"  # the key never goes to the server
     for bad in ("", "hello", "https://chat.example.org/join", "ftp://x/join#t", "7"):
         assert parse_join_input(bad) is None
 

@@ -126,12 +126,17 @@ def wait_online(page: Page) -> None:
     wait_js(page, "() => window.peerlane?.room?.serverState === 'online'", what="server online")
 
 
-def create_room_ui(page: Page, base: str, name: str, room_name: str = "") -> str:
-    """On the home page: type the name (and room name), "Create room"; the room id."""
+def create_room_ui(
+    page: Page, base: str, name: str, room_name: str = "", *, encrypted: bool = True
+) -> str:
+    """On the home page: type the name (and room name), "Create room"; the room id.
+    ``encrypted=False``: without end-to-end encryption (a room joined by code)."""
     page.goto(f"{base}/")
     page.locator("#display-name").fill(name)
     if room_name:
         page.locator("#room-name").fill(room_name)
+    if not encrypted:
+        page.locator("#room-e2e").uncheck()
     page.get_by_role("button", name="Create room").click()
     page.wait_for_url(f"{base}/r/*")
     return room_ready(page)
@@ -199,15 +204,19 @@ def wait_messages(page: Page, bodies: list[str], timeout: float = 15) -> list[di
     return rendered(page)
 
 
-def history(page: Page, room_id: str) -> list[dict[str, Any]]:
-    """The room's history as the server has it, read with the page's cookie session."""
+def history(page: Page, room_id: str, *, opened: bool = True) -> list[dict[str, Any]]:
+    """The room's history as the server has it, read with the page's cookie session;
+    in an end-to-end encrypted room with bodies opened by the page's room key, unless
+    ``opened=False`` (then as stored: sealed)."""
     out = page.evaluate(
-        """async (id) => {
+        """async ([id, opened]) => {
           const r = await fetch('/api/rooms/' + id + '/messages?limit=200');
           if (!r.ok) throw new Error('history: HTTP ' + r.status);
-          return (await r.json()).messages;
+          const messages = (await r.json()).messages;
+          const e2e = window.peerlane?.room?.e2e;
+          return opened && e2e ? Promise.all(messages.map((m) => e2e.openMessage(m))) : messages;
         }""",
-        room_id,
+        [room_id, opened],
     )
     return list(out)
 

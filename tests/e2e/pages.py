@@ -100,11 +100,15 @@ def room_ready(p: AnyPage) -> str:
     return room_id
 
 
-def create_room(p: AnyPage, base: str, name: str, room_name: str = "") -> str:
+def create_room(
+    p: AnyPage, base: str, name: str, room_name: str = "", *, encrypted: bool = True
+) -> str:
     p.goto(f"{base}/")
     p.fill("#display-name", name)
     if room_name:
         p.fill("#room-name", room_name)
+    if not encrypted:
+        p.click("#room-e2e")  # checked by default
     p.click_button("Create room")
     p.wait_for_url(f"{base}/r/*")
     return room_ready(p)

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.browser
 
 def test_terminal_and_browser_chat_exactly_once(server, browsers) -> None:
     page = browsers.new("alice", p2p=True).page
-    room_id = create_room_ui(page, server.base, "alice", "Standup")
+    # The terminal cannot seal yet (issue #15): it chats in rooms without end-to-end
+    # encryption, and refuses an encrypted room's link.
+    room_id = create_room_ui(page, server.base, "alice", "Standup", encrypted=False)
     term = Terminal(["chat", invite_link(page), "--name", "bob"])
     try:
         term.wait_for("* in Standup as bob (here: alice)")

@@ -17,6 +17,9 @@ class JoinInput:
     server: str | None  # the link's origin ("https://chat.example"); None for a code
     token: str | None  # a link's secret
     code: str | None  # a short code, normalised ("7-amber-falcon")
+    # An end-to-end encrypted room's key, after a dot in the link's fragment
+    # (docs/protocol.md, "End-to-end encryption"); never sent to the server.
+    room_key: str | None = None
 
     def join_body(self, display_name: str) -> dict[str, str]:
         """The body of ``POST /api/join`` (a bearer session: the CLI keeps the token)."""
@@ -31,6 +34,8 @@ def parse_join_input(text: str) -> JoinInput | None:
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.netloc or not parts.fragment:
             return None
-        return JoinInput(server=f"{parts.scheme}://{parts.netloc}", token=parts.fragment, code=None)
+        token, _, room_key = parts.fragment.partition(".")
+        server = f"{parts.scheme}://{parts.netloc}"
+        return JoinInput(server=server, token=token, code=None, room_key=room_key or None)
     code = codes.parse(text)
     return None if code is None else JoinInput(server=None, token=None, code=str(code))

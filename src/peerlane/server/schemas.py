@@ -13,6 +13,8 @@ from pydantic import (
     model_validator,
 )
 
+from peerlane.core import e2e
+
 
 def _no_nul(text: str) -> str:
     """Text that is stored or looked up has no NUL: no name or secret has one, and
@@ -26,7 +28,20 @@ NoNul = AfterValidator(_no_nul)
 DisplayName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), NoNul
 ]
-RoomName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80), NoNul]
+MAX_ROOM_NAME = 80
+
+
+def _room_name(text: str) -> str:
+    """A clear name of at most 80 characters, or an end-to-end encrypted room's sealed
+    name (docs/protocol.md, "End-to-end encryption"), which is longer."""
+    if len(text) > MAX_ROOM_NAME and not e2e.is_sealed_name(text):
+        raise ValueError(f"at most {MAX_ROOM_NAME} characters (or a sealed name)")
+    return text
+
+
+RoomName = Annotated[
+    str, StringConstraints(strip_whitespace=True), NoNul, AfterValidator(_room_name)
+]
 SessionKind = Literal["cookie", "bearer"]
 Seconds = Annotated[float, Field(gt=0, le=365 * 86_400)]
 

@@ -38,6 +38,7 @@ const RETRY_MAX_MS = 30_000;
  *   toPeers: (m: ChatMessage) => void,
  *   maxBodyBytes: () => number,
  *   onError: (error: {code: string, message: string}) => void,
+ *   sealer?: Sealer | null,
  * }} OutboxHost
  *   me: own participant id (null before start).
  *   online: whether the server connection is open.
@@ -47,7 +48,17 @@ const RETRY_MAX_MS = 30_000;
  *   toPeers: a message to every open data channel.
  *   maxBodyBytes: the server's body limit (from welcome; Infinity before).
  *   onError: a message refused before it went anywhere, in plain words.
+ *   sealer: an end-to-end encrypted room's (e2e/room-crypto.js): bodies go out as it
+ *   seals them, never as they are.
  */
+/**
+ * @typedef {{wire(m: ChatMessage): unknown, prepare(m: ChatMessage): Promise<void>}} Sealer
+ *   wire: the body as it goes out, undefined until prepare(m) has sealed it.
+ */
+
+/** Said when an encrypted room's message cannot be sealed on this device. */
+export const NO_ROOM_KEY =
+  "This device doesn't have the room's key, so messages can't be sent from it. Open the room's invite link here.";
 
 /**
  * A message too large to send, in plain words.
@@ -108,8 +119,17 @@ export class Outbox {
    * @param {ChatMessage} m  in the log, state "sending"
    */
   send(m) {
+    const { sealer, log } = this._host;
+    if (sealer && sealer.wire(m) === undefined) {
+      // Sealing takes a moment (WebCrypto); the message shows as "sending" meanwhile.
+      sealer.prepare(m).then(
+        () => log.get(m.sender, m.id) === m && this.send(m), // unless deleted meanwhile
+        () => this._unsealable(m),
+      );
+      return;
+    }
     const limit = this._host.maxBodyBytes();
-    const bytes = bodyBytes(m.body);
+    const bytes = bodyBytes(this.wireBody(m));
     if (bytes > limit) {
       m.final = true; // the same body can never pass: no Retry, only Delete
       this._host.log.setState(m, "failed");
@@ -196,7 +216,16 @@ export class Outbox {
    */
   sendToServer(m) {
     if (!this._host.online() || this._storedDue !== null) return false;
-    const sent = this._host.send({ type: "chat", id: m.id, body: m.body, kind: m.kind, ref: m.ref });
+    const body = this.wireBody(m);
+    if (body === undefined) {
+      // Changed in place, or back from the store after a reload: sealed first.
+      this._host.sealer?.prepare(m).then(
+        () => this.sendToServer(m),
+        () => this._unsealable(m),
+      );
+      return false;
+    }
+    const sent = this._host.send({ type: "chat", id: m.id, body, kind: m.kind, ref: m.ref });
     const entry = this._pending.get(m.id);
     if (sent && entry) entry.sent = true;
     return sent;
@@ -261,6 +290,24 @@ export class Outbox {
       },
       base / 2 + this._host.random() * (base / 2),
     );
+  }
+
+  /**
+   * The body of a message as it goes out (sealed in an encrypted room), or undefined
+   * when it is not sealed yet.
+   * @param {ChatMessage} m
+   * @returns {unknown}
+   */
+  wireBody(m) {
+    return this._host.sealer ? this._host.sealer.wire(m) : m.body;
+  }
+
+  /** An encrypted room's message this device cannot seal: it fails, for good. @param {ChatMessage} m */
+  _unsealable(m) {
+    this.unqueue(m.id);
+    m.final = true;
+    this._host.log.setState(m, "failed");
+    this._host.onError({ code: "e2e_no_key", message: NO_ROOM_KEY });
   }
 
   /** Cancel the retry timers (the room closes). */

@@ -51,6 +51,7 @@ export function makeParts(room, options) {
     toPeers: (m) => links.sendChat(m),
     maxBodyBytes: () => room._maxBodyBytes,
     onError: (error) => room._emit("error", error),
+    sealer: room.e2e,
   });
   /** What the person writes, edits and deletes, and the server's word on it. */
   const own = new OwnMessages({
@@ -89,11 +90,16 @@ export function makeParts(room, options) {
     ready: () => room._ready,
     closed: () => room._closed,
     emit: (type, detail) => room._emit(type, detail),
+    e2e: room.e2e,
   });
   /** The server connection and what the server says. */
+  const makeSignaling = options.signalingFactory ?? ((id, opts) => new Signaling(id, opts));
   const server = new ServerLink({
     roomId: room.id,
-    signalingFactory: options.signalingFactory ?? ((id, opts) => new Signaling(id, opts)),
+    signalingFactory: (id, opts) => {
+      const signaling = makeSignaling(id, opts);
+      return room.e2e ? room.e2e.signaling(signaling) : signaling;
+    },
     log,
     outbox,
     presence,

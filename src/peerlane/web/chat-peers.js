@@ -38,8 +38,10 @@ const PEER_CHAT_KINDS = CHAT_KINDS.filter((kind) => !CHANGE_KINDS.includes(kind)
  *   me: () => Me | null, hlc: () => Hlc | null,
  *   ready: () => boolean, closed: () => boolean,
  *   emit: (type: string, detail?: unknown) => void,
+ *   e2e?: import("./e2e/room-crypto.js").RoomCrypto | null,
  * }} PeerLinksHost
  *   ready: history and outbox are in place (before, data is held, file channels refused).
+ *   e2e: an encrypted room's crypto: chat goes out sealed and is opened as it arrives.
  *   emit: a room event ("peers", "status", "datachannel").
  */
 
@@ -106,7 +108,8 @@ export class PeerLinks {
    * @param {string} [peerId]  default: every open channel
    */
   sendChat(m, peerId) {
-    if (!this.mesh) return;
+    const body = this._host.e2e ? this._host.e2e.wire(m) : m.body;
+    if (!this.mesh || body === undefined) return; // not sealed yet: it goes out once it is
     /** @type {PeerChatMsg} */
     const out = {
       t: "chat",
@@ -116,7 +119,7 @@ export class PeerLinks {
       hlc: m.hlc,
       kind: m.kind,
       ref: m.ref,
-      body: m.body,
+      body,
     };
     if (m.seq !== null) out.seq = m.seq;
     this.mesh.send(out, peerId);
@@ -176,7 +179,9 @@ export class PeerLinks {
     const { log, presence } = this._host;
     switch (msg.t) {
       case "chat":
-        if (msg.sender === participant) this._chatFromPeer(peerId, msg);
+        if (msg.sender !== participant) return;
+        if (this._host.e2e) this._host.e2e.deliver(msg, (opened) => this._chatFromPeer(peerId, opened));
+        else this._chatFromPeer(peerId, msg);
         return;
       case "ack": {
         const me = this._host.me();

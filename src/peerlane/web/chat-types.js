@@ -69,6 +69,7 @@
  *   view?: RoomView | null,
  *   socket?: SocketLike | null,
  *   firstLinksWait?: number,
+ *   e2e?: import("./e2e/room-crypto.js").RoomCrypto | null,
  * }} ChatRoomOptions
  *   transfersFactory: makes room.transfers (default: a Transfers with browser storage,
  *   made by start(): its modules load with import() meanwhile, not before the room can
@@ -77,6 +78,8 @@
  *   default transfer engine (see linksSettled; default 0).
  *   view: what GET /api/rooms/{id} would answer, when already known (creating or joining
  *   the room answered it): start() does not ask again.
+ *   e2e: an end-to-end encrypted room's crypto (e2e/room-crypto.js): bodies are sealed
+ *   before they leave and opened as they arrive; null or absent: a room without it.
  *   socket: the room's WebSocket, opened already by the page that created or joined the
  *   room (handover.js): the first connection takes it over.
  */

@@ -18,6 +18,7 @@ import { newMessageId } from "./chat-own.js";
 import { makeParts } from "./chat-parts.js";
 import { linksSettled, startRoom } from "./chat-start.js";
 import { forgetRoom, KeptRoom } from "./device-rooms.js";
+import { clearBodyLimit } from "./e2e/room-crypto.js";
 import { systemClock } from "./hlc.js";
 import { openManifests } from "./opfs.js";
 import { directPeople, endedError, statusText } from "./status-text.js";
@@ -59,7 +60,10 @@ export class ChatRoom extends EventTarget {
     this.id = roomId;
     /** This device's copy of the room (device-rooms.js); none with an injected api (tests). */
     this._kept = options.api ? null : new KeptRoom(roomId);
-    this._api = options.api ?? /** @type {KeptRoom} */ (this._kept).wrap(roomApi);
+    /** End-to-end encryption (e2e/room-crypto.js); null: a room made before it. */
+    this.e2e = options.e2e ?? null;
+    const api = this.e2e ? this.e2e.api(options.api ?? roomApi) : (options.api ?? roomApi);
+    this._api = this._kept ? this._kept.wrap(api, this.e2e?.openKept) : api;
     this._clock = options.clock ?? systemClock;
     this._newId = options.newId ?? newMessageId;
     /** @type {RoomView | null} */
@@ -112,9 +116,10 @@ export class ChatRoom extends EventTarget {
   // ---- what the UI reads --------------------------------------------------------------
 
   /** Shown messages in display order (a new array after each change). */
-  /** The server's limit on a message's body, in bytes of compact JSON (Infinity before the welcome). */
+  /** The server's limit on a message's body, in bytes of compact JSON (Infinity before the welcome);
+   * in an encrypted room, on the clear body, so that its envelope fits. */
   get maxBodyBytes() {
-    return this._maxBodyBytes;
+    return this.e2e?.encrypted ? clearBodyLimit(this._maxBodyBytes) : this._maxBodyBytes;
   }
 
   get messages() {

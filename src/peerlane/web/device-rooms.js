@@ -209,9 +209,11 @@ export class KeptRoom {
    * `api` with this copy behind it: what it answers is kept, and when the server cannot
    * be reached (status 0) the kept view and latest messages stand in.
    * @param {RoomApi} api
+   * @param {(m: MessageMsg) => Promise<MessageMsg> | MessageMsg} [openKept]  an encrypted
+   *   room's: a kept message still sealed (kept by the home page's list) opened
    * @returns {RoomApi}
    */
-  wrap(api) {
+  wrap(api, openKept = (m) => m) {
     return {
       getRoom: async (roomId) => {
         try {
@@ -229,7 +231,7 @@ export class KeptRoom {
           const latest = query.before === undefined && query.after === undefined;
           const kept = latest && unreachable(err) ? await readRoom(roomId).catch(() => null) : null;
           // Older pages come from the server once it is back.
-          if (kept) return { messages: kept.messages, has_more: true };
+          if (kept) return { messages: await Promise.all(kept.messages.map(openKept)), has_more: true };
           throw err;
         }
       },

@@ -13,6 +13,7 @@
 // not stay in the room as a ghost.
 
 import { roomSocketUrl } from "./api.js";
+import { linkKeyText, saveRoomKey } from "./e2e/room-keys.js";
 import { helloQuery } from "./protocol.js";
 
 /** @typedef {import("./ui/invite-panel.js").InviteView} InviteView */
@@ -100,6 +101,9 @@ export function handOverSession(out, env = {}) {
     mesh_limit >= 0;
   if (!valid) return;
   sessions.set(room.id, { room, participant, mesh_limit });
+  // Joined with an encrypted room's link: its key (in the fragment) is kept for the room.
+  const keyText = globalThis.location?.pathname === "/join" ? linkKeyText(globalThis.location.hash) : null;
+  if (keyText) void saveRoomKey(room.id, keyText);
   const Socket = env.WebSocket ?? /** @type {SocketConstructor} */ (/** @type {unknown} */ (globalThis.WebSocket));
   if (!Socket) return;
   let held;

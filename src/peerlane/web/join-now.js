@@ -38,11 +38,13 @@ import { rememberedName } from "./ui/dom.js";
 export const JOIN_POLICY_META = "peerlane:join";
 
 /**
- * The invite token in a /join#<token> address ("" when there is none).
+ * The invite token in a /join#<token> address ("" when there is none); an encrypted
+ * room's link carries its key after a dot (`#<token>.<key>`, e2e/room-keys.js), which
+ * never goes to the server.
  * @param {string} hash  location.hash
  */
 export function inviteToken(hash) {
-  const raw = hash.replace(/^#/, "");
+  const raw = hash.replace(/^#/, "").split(".")[0];
   try {
     return decodeURIComponent(raw).trim();
   } catch {

@@ -3,6 +3,7 @@
 // the name is remembered (join-now.js), else with a form.
 
 import * as api from "../api.js";
+import { saveRoomKey } from "../e2e/room-keys.js";
 import { handOverSession } from "../handover.js";
 import { inviteToken, joinWithToken, takeEarlyJoin } from "../join-now.js";
 import { SHARED_PARAM } from "../shared-files.js";
@@ -58,6 +59,14 @@ export class HomePage extends HTMLElement {
       const v = name.input.value.trim();
       roomName.placeholder = v ? `${v}'s room` : "Friday plans";
     });
+    // On by default. Until read-aloud codes can hand over the key (a PAKE, issue #15),
+    // a room for people joining by code is made without it.
+    const encrypt = h("input", {
+      id: "room-e2e",
+      type: "checkbox",
+      checked: true,
+      "aria-describedby": "room-e2e-note",
+    });
     const code = codeField();
     const create = h("button", { type: "submit", class: "btn primary wide", text: "Create room" });
     const join = h("button", { type: "submit", class: "btn wide", text: "Join" });
@@ -68,6 +77,14 @@ export class HomePage extends HTMLElement {
         h("label", { for: "room-name", text: "Room name (optional)" }),
         roomName,
         roomNameNote,
+      ]),
+      h("div", { class: "field field-check" }, [
+        h("label", { for: "room-e2e" }, [encrypt, " End-to-end encrypted"]),
+        h("p", {
+          class: "field-note",
+          id: "room-e2e-note",
+          text: "Only people with the invite link can read it, not the server. Room codes work only without it, for now.",
+        }),
       ]),
       createAlert,
       create,
@@ -88,10 +105,18 @@ export class HomePage extends HTMLElement {
       clearAlerts();
       const display = takeName(name.input, nameAlert);
       if (display === null) return;
-      const out = await submit(this, createAlert, create, () =>
-        api.createRoom({ display_name: display, name: roomName.value.trim() }),
-      );
+      // A new room is end-to-end encrypted: its key is made here and never leaves but in
+      // the invite link's fragment; the server gets the name sealed (e2e/room-crypto.js).
+      let keyText = "";
+      const out = await submit(this, createAlert, create, async () => {
+        if (!encrypt.checked) return api.createRoom({ display_name: display, name: roomName.value.trim() });
+        const { newRoomSecrets } = await import("../e2e/room-crypto.js");
+        const secrets = await newRoomSecrets(roomName.value.trim());
+        keyText = secrets.keyText;
+        return api.createRoom({ display_name: display, name: secrets.sealedName });
+      });
       if (!out) return;
+      if (keyText) await saveRoomKey(out.room.id, keyText);
       handOverSession(out);
       navigate(roomPath(out.room.id));
     });

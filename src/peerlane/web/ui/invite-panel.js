@@ -134,8 +134,21 @@ export class InvitePanel extends HTMLElement {
     this.#render();
   }
 
+  /**
+   * The invite as shown. An encrypted room's link carries the room's key in its fragment
+   * (the server never sees it); the server's QR code and the short code cannot carry it,
+   * so neither is offered (read-aloud codes for encrypted rooms need a PAKE: a later step).
+   * @param {InviteView | null} inv
+   */
+  #keyed(inv) {
+    const keyText = this.#room?.e2e?.keyText;
+    if (!inv?.link || !keyText) return inv;
+    return { ...inv, link: `${inv.link}.${keyText}`, qr_svg: null, qr_url: "" };
+  }
+
   #render() {
-    const inv = this.#invite;
+    const inv = this.#keyed(this.#invite);
+    const encrypted = Boolean(this.#room?.e2e?.keyText);
     const owner = this.#isOwner;
     const body = this.#body;
     body.replaceChildren();
@@ -186,13 +199,22 @@ export class InvitePanel extends HTMLElement {
     append(body, [
       ...labelledValue("invite-link", "Invite link", inv.link ?? OLD_LINK),
       inv.link ? linkActions : null,
-      ...labelledValue("invite-code", "Room code", inv.code ?? "—"),
-      inv.code ? null : h("p", { class: "muted small", text: "The code was retired; the link still works." }),
+      ...(encrypted ? [] : labelledValue("invite-code", "Room code", inv.code ?? "—")),
+      inv.code || encrypted
+        ? null
+        : h("p", { class: "muted small", text: "The code was retired; the link still works." }),
+      encrypted
+        ? h("p", {
+            class: "muted small",
+            "data-testid": "invite-e2e-note",
+            text: "This room is end-to-end encrypted: its key is in the link, so send the link itself. Room codes and QR codes for encrypted rooms are not available yet.",
+          })
+        : null,
       h("div", { class: "invite-grid" }, [
         qr,
         h("div", { class: "invite-text" }, [
           h("p", { class: "invite-expiry", "data-testid": "invite-expiry" }),
-          live
+          live && !encrypted
             ? h("p", { class: "muted small", text: "Scan the QR code with a phone's camera to open the invite." })
             : null,
         ]),
@@ -267,7 +289,7 @@ export class InvitePanel extends HTMLElement {
   }
 
   async #copy() {
-    const link = this.#invite?.link;
+    const link = this.#keyed(this.#invite)?.link;
     if (!link) return;
     let ok = false;
     try {
@@ -295,7 +317,7 @@ export class InvitePanel extends HTMLElement {
   }
 
   async #share() {
-    const inv = this.#invite;
+    const inv = this.#keyed(this.#invite);
     if (!inv?.link) return;
     const name = this.#room?.roomInfo?.name ?? "a peerlane room";
     try {

@@ -5,6 +5,7 @@
 
 import { getMessages } from "../api.js";
 import { listRooms, unreadCount, updateRoom } from "../device-rooms.js";
+import { isEnvelope } from "../e2e/scheme.js";
 import { SHARED_PARAM } from "../shared-files.js";
 import { h } from "./dom.js";
 import { roomPath } from "./nav.js";
@@ -39,6 +40,14 @@ export async function roomList({ sharing = 0 } = {}) {
 }
 
 /**
+ * A room's name as listed: never a sealed one (a copy kept before it could be opened).
+ * @param {string | undefined} name
+ */
+function shownName(name) {
+  return isEnvelope(name) ? "Encrypted room" : name || "Room";
+}
+
+/**
  * @param {HTMLElement} row
  * @param {KeptRecord} record
  * @param {number} sharing
@@ -49,7 +58,7 @@ function show(row, record, sharing) {
   row.dataset.roomId = record.id;
   row.replaceChildren(
     h("a", { href: roomPath(record.id) + (sharing ? `?${SHARED_PARAM}=1` : ""), class: "room-list-link" }, [
-      h("span", { class: "room-list-name", text: record.view?.room.name || "Room" }),
+      h("span", { class: "room-list-name", text: shownName(record.view?.room.name) }),
       when
         ? h("time", { class: "room-list-when muted", datetime: when.toISOString(), text: lastTime(when) })
         : h("span", { class: "room-list-when muted", text: "no messages yet" }),

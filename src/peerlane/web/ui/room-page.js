@@ -9,12 +9,15 @@
 // connection-panel.js). Not a member: the join prompt (join-form.js).
 
 import { ChatRoom, prepareRoom } from "../chat.js";
+import { RoomCrypto } from "../e2e/room-crypto.js";
+import { loadRoomKey } from "../e2e/room-keys.js";
 import { takeSession, takeSocket } from "../handover.js";
 import { ERROR_CODES } from "../protocol.js";
 import { SHARED_PARAM, takeSharedFiles } from "../shared-files.js";
 import { startReporting } from "../telemetry.js";
 import { keepAwakeWhileTransferring } from "../wake-lock.js";
 import { busyMain, errorCode, errorMessage, errorStatus, h, ICONS, icon } from "./dom.js";
+import { e2eMark } from "./e2e-mark.js";
 import { joinPrompt } from "./join-form.js";
 import { navigate, roomPath } from "./nav.js";
 
@@ -128,10 +131,13 @@ export class RoomPage extends HTMLElement {
     this.replaceChildren(busyMain("Opening the room…"));
     // Right after creating or joining, the room is known already (no GET /api/rooms/{id})
     // and its socket is open, or opening.
+    const e2e = await RoomCrypto.forRoom(this.roomId, await loadRoomKey(this.roomId));
+    const given = takeSession(this.roomId);
     const room = new ChatRoom(this.roomId, {
-      view: takeSession(this.roomId),
+      view: given && (await e2e.openView(given)),
       socket: takeSocket(this.roomId),
       firstLinksWait: FIRST_RENDER_WAIT_MS,
+      e2e,
     });
     const started = room.start();
     publish(room); // connecting already: the room's state is there to see (tests, benchmarks)
@@ -240,7 +246,7 @@ export class RoomPage extends HTMLElement {
       h("a", { href: "/", class: "home-link", "aria-label": "peerlane home", title: "peerlane home" }, [
         h("span", { class: "brand-mark", "aria-hidden": "true" }),
       ]),
-      h("div", { class: "room-title" }, [h("h1", { text: roomName }), status]),
+      h("div", { class: "room-title" }, [h("h1", { text: roomName }), status, e2eMark(room)]),
       badge.button,
       sheet.toggle,
     ]);

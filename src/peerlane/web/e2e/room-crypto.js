@@ -1,0 +1,309 @@
+// A room's chat crypto (docs/protocol.md, "End-to-end encryption"): in an encrypted room,
+// own message bodies are sealed before they leave (the outbox and the direct links send
+// what `wire` gives), and what arrives -- server frames, history pages, data-channel
+// chat -- is opened in the order it came before the room sees it. A body that cannot be
+// opened becomes a placeholder text; nothing leaves unsealed. A room is encrypted when
+// this device holds its key or its name (as the server holds it) is sealed; a room made
+// before encryption (a clear name, no key) passes bodies through as they are.
+
+import { debug } from "../debug.js";
+import {
+  E2EError,
+  isEnvelope,
+  openChatBody,
+  openRoomName,
+  RoomKey,
+  sealChatBody,
+  sealRoomName,
+  TAG_SIZE,
+} from "./scheme.js";
+
+/** @typedef {import("../chat-types.js").SignalingLike} SignalingLike */
+/** @typedef {import("../api.js").RoomApi} RoomApi */
+/** @typedef {import("../api.js").RoomView} RoomView */
+/**
+ * A chat message's fields that sealing and opening read.
+ * @typedef {{id: string, sender: string, kind: string, ref?: number | null, body: unknown,
+ *   seq?: number | null, edited_at?: number | null}} ChatLike
+ */
+
+/** What a message that cannot be opened shows. */
+export const UNDECRYPTABLE = "🔒 This message could not be decrypted.";
+/** The name shown for an encrypted room whose key this device does not hold. */
+export const LOCKED_NAME = "Encrypted room";
+/** An envelope's characters besides its ciphertext: "e2e1.", the key id, ".", the nonce, ".". */
+const ENVELOPE_HEAD = 34;
+
+/**
+ * The largest clear body (UTF-8 bytes of its JSON, as body-size.js counts) whose sealed
+ * envelope, a JSON string, stays within the server's `limit`: what the composer allows.
+ * @param {number} limit
+ */
+export function clearBodyLimit(limit) {
+  if (!Number.isFinite(limit)) return limit;
+  return Math.max(0, Math.floor(((limit - 2 - ENVELOPE_HEAD) * 3) / 4) - TAG_SIZE);
+}
+
+/** Sealed bodies kept for resending, at most (the oldest go first). */
+const WIRE_KEPT = 500;
+
+/**
+ * The content id a body is bound to: the message's id; an edit's is "#" and the seq it
+ * edits, and so is a message's shown in its edited state (the server put the edit's
+ * body there).
+ * @param {ChatLike} msg
+ */
+export function contentIdOf(msg) {
+  if (msg.kind === "edit" && typeof msg.ref === "number") return `#${msg.ref}`;
+  if (msg.edited_at != null && typeof msg.seq === "number") return `#${msg.seq}`;
+  return msg.id;
+}
+
+/** Whether a room's name (as the server holds it) says the room is encrypted. @param {unknown} name */
+export function sealedRoom(name) {
+  return isEnvelope(name);
+}
+
+export class RoomCrypto {
+  /**
+   * @param {string} roomId
+   * @param {RoomKey | null} key  null: an encrypted room this device has no key for
+   */
+  constructor(roomId, key) {
+    this.roomId = roomId;
+    this.key = key;
+    /** Whether the server holds the room's name sealed; null until a view was seen. @type {boolean | null} */
+    this.sealedName = null;
+    /** id → the body sealed, and the JSON of the body it was sealed from. @type {Map<string, {of: string, sealed: string}>} */
+    this._wire = new Map();
+    this._sealing = Promise.resolve();
+    /** @type {Promise<void>} */
+    this._opening = Promise.resolve();
+  }
+
+  /**
+   * @param {string} roomId
+   * @param {string | null} keyText  the key as an invite link carries it
+   */
+  static async forRoom(roomId, keyText) {
+    try {
+      return new RoomCrypto(roomId, keyText ? await RoomKey.decode(keyText) : null);
+    } catch (err) {
+      debug("e2e", "the room key is damaged", err);
+      return new RoomCrypto(roomId, null);
+    }
+  }
+
+  /** Whether the room is end-to-end encrypted (false: a room made before it). */
+  get encrypted() {
+    return this.key !== null || this.sealedName === true;
+  }
+
+  /** The key as invite links carry it ("" without one). */
+  get keyText() {
+    return this.key?.encoded() ?? "";
+  }
+
+  /**
+   * The body of an own message as it goes out (a deletion's null as it is), or undefined
+   * until prepare() has sealed this very body.
+   * @param {ChatLike} m
+   * @returns {unknown}
+   */
+  wire(m) {
+    if (m.body === null || !this.encrypted) return m.body;
+    const entry = this._wire.get(m.id);
+    return entry && entry.of === JSON.stringify(m.body) ? entry.sealed : undefined;
+  }
+
+  /**
+   * Seal an own message's body, one after another (so they go out in the order written).
+   * Rejects with E2EError when this device has no key for the room.
+   * @param {ChatLike} m
+   * @returns {Promise<void>}
+   */
+  prepare(m) {
+    const run = this._sealing.then(async () => {
+      if (this.wire(m) !== undefined) return;
+      if (!this.key) throw new E2EError("wrong_key", "This device does not have the room's key.");
+      const of = JSON.stringify(m.body);
+      const context = { roomId: this.roomId, sender: m.sender, contentId: contentIdOf(m) };
+      const sealed = await sealChatBody(this.key, m.body, context);
+      this._wire.delete(m.id);
+      this._wire.set(m.id, { of, sealed });
+      if (this._wire.size > WIRE_KEPT) this._wire.delete(/** @type {string} */ (this._wire.keys().next().value));
+    });
+    this._sealing = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * A message as it arrived, with its body opened (or the placeholder, and `e2e_error`).
+   * @template {ChatLike} T
+   * @param {T} msg
+   * @returns {Promise<T>}
+   */
+  async openMessage(msg) {
+    if (msg.body === null || msg.body === undefined) return msg; // deleted, or a deletion
+    if (!this.encrypted && !isEnvelope(msg.body)) return msg; // a room made before encryption
+    try {
+      if (!this.key) throw new E2EError("wrong_key", "no key for this room");
+      const context = { roomId: this.roomId, sender: msg.sender, contentId: contentIdOf(msg) };
+      return { ...msg, body: await openChatBody(this.key, msg.body, context) };
+    } catch (err) {
+      const code = err instanceof E2EError ? err.code : "malformed";
+      debug("e2e", "a message could not be opened", msg.id, code);
+      const kind = msg.kind === "edit" ? "edit" : "text";
+      return { ...msg, kind, body: UNDECRYPTABLE, e2e_error: code };
+    }
+  }
+
+  /**
+   * A message from this device's copy of the room (device-rooms.js): kept opened by the
+   * room, or sealed by the home page's list, which has no key.
+   * @template {ChatLike} T
+   * @param {T} msg
+   * @returns {Promise<T>}
+   */
+  openKept = async (msg) => (isEnvelope(msg.body) ? this.openMessage(msg) : msg);
+
+  /**
+   * Hand `msg`, opened, to `handle`, after everything that arrived before it.
+   * @template {ChatLike} T
+   * @param {T} msg
+   * @param {(opened: T) => void} handle
+   */
+  deliver(msg, handle) {
+    this.inOrder(() => this.openMessage(msg).then(handle));
+  }
+
+  /**
+   * Run `step` after the arrivals before it (an arrival with nothing to open keeps its place).
+   * @param {() => unknown} step
+   */
+  inOrder(step) {
+    this._opening = this._opening.then(async () => {
+      try {
+        await step();
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err; // the room's bug, not the crypto's: report it as the direct call would
+        });
+      }
+    });
+  }
+
+  /** A room's name as shown. @param {string} name */
+  async openName(name) {
+    this.sealedName = sealedRoom(name);
+    if (!this.sealedName) return name;
+    if (!this.key) return LOCKED_NAME;
+    try {
+      return await openRoomName(this.key, name);
+    } catch (err) {
+      debug("e2e", "the room's name could not be opened", err);
+      return LOCKED_NAME;
+    }
+  }
+
+  /**
+   * @template {{room: {name: string}}} V
+   * @param {V} view
+   * @returns {Promise<V>}
+   */
+  async openView(view) {
+    return { ...view, room: { ...view.room, name: await this.openName(view.room.name) } };
+  }
+
+  /**
+   * The room API with names and bodies opened.
+   * @param {RoomApi} api
+   * @returns {RoomApi}
+   */
+  api(api) {
+    return {
+      getRoom: async (roomId) => this.openView(await api.getRoom(roomId)),
+      getMessages: async (roomId, query) => {
+        const page = await api.getMessages(roomId, query);
+        return { ...page, messages: await Promise.all(page.messages.map((m) => this.openMessage(m))) };
+      },
+    };
+  }
+
+  /**
+   * The room's WebSocket with message bodies opened, every event in its order.
+   * @param {SignalingLike} inner
+   * @returns {SignalingLike}
+   */
+  signaling(inner) {
+    return new OpeningSignaling(inner, this);
+  }
+}
+
+/** A Signaling whose "server" and "state" events come after the bodies before them are opened. */
+class OpeningSignaling extends EventTarget {
+  /**
+   * @param {SignalingLike} inner
+   * @param {RoomCrypto} crypto
+   */
+  constructor(inner, crypto) {
+    super();
+    this._inner = inner;
+    inner.addEventListener("server", (ev) => {
+      const msg = /** @type {CustomEvent<import("../protocol.js").ServerMessage>} */ (ev).detail;
+      if (msg.type === "message") {
+        crypto.deliver(msg, (opened) => this.dispatchEvent(new CustomEvent("server", { detail: opened })));
+      } else {
+        crypto.inOrder(() => this.dispatchEvent(new CustomEvent("server", { detail: msg })));
+      }
+    });
+    inner.addEventListener("state", (ev) => {
+      const detail = /** @type {CustomEvent} */ (ev).detail;
+      crypto.inOrder(() => this.dispatchEvent(new CustomEvent("state", { detail })));
+    });
+  }
+
+  get state() {
+    return this._inner.state;
+  }
+
+  get closeReason() {
+    return this._inner.closeReason;
+  }
+
+  get lastSeq() {
+    return this._inner.lastSeq;
+  }
+
+  connect() {
+    this._inner.connect();
+  }
+
+  /** @param {import("../protocol.js").ClientMessage} message */
+  send(message) {
+    return this._inner.send(message);
+  }
+
+  close() {
+    this._inner.close();
+  }
+
+  /** @param {number} seq */
+  rewind(seq) {
+    this._inner.rewind?.(seq);
+  }
+
+  /** @param {boolean} busy */
+  awaitAcks(busy) {
+    this._inner.awaitAcks?.(busy);
+  }
+}
+
+/**
+ * A new encrypted room's key and its sealed name, for the create request.
+ * @param {string} name  the clear name ("" for none: sealed all the same)
+ */
+export async function newRoomSecrets(name) {
+  const key = await RoomKey.generate();
+  return { keyText: key.encoded(), sealedName: await sealRoomName(key, name) };
+}

@@ -1,0 +1,86 @@
+// The room keys this device holds (docs/protocol.md, "End-to-end encryption"): per room,
+// every epoch's key as it rides in an invite link (43 base64url characters), in IndexedDB
+// (`peerlane-e2e`) beside the room's copy (device-rooms.js), and in memory for the page
+// that is opening the room right now (the write may not have landed yet). The key of an
+// invite link's fragment (`#<token>.<key>`) is taken here when the link joins a room.
+
+import { debug } from "../debug.js";
+
+const DB_NAME = "peerlane-e2e";
+const STORE = "keys";
+
+/** @typedef {{room_id: string, keys: {secret: string, epoch: number}[]}} KeyRecord */
+
+/** room id → key text, for this page's life. @type {Map<string, string>} */
+const held = new Map();
+
+/** @type {Promise<IDBDatabase> | null} */
+let opening = null;
+
+function database() {
+  opening ??= new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "room_id" });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  return opening;
+}
+
+/**
+ * @template T
+ * @param {IDBTransactionMode} mode
+ * @param {(store: IDBObjectStore) => IDBRequest<T>} op
+ * @returns {Promise<T>}
+ */
+async function withStore(mode, op) {
+  const db = await database();
+  return new Promise((resolve, reject) => {
+    const request = op(db.transaction(STORE, mode).objectStore(STORE));
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/** The key text of an invite link's fragment, or null (a room without encryption). @param {string} hash */
+export function linkKeyText(hash) {
+  const raw = hash.replace(/^#/, "");
+  const dot = raw.indexOf(".");
+  return dot < 0 ? null : raw.slice(dot + 1).trim() || null;
+}
+
+/**
+ * Keep a room's key (epoch 0: the key an invite link or the room's creation gives).
+ * @param {string} roomId
+ * @param {string} keyText
+ */
+export async function saveRoomKey(roomId, keyText) {
+  held.set(roomId, keyText);
+  if (!globalThis.indexedDB) return;
+  try {
+    /** @type {KeyRecord} */
+    const record = { room_id: roomId, keys: [{ secret: keyText, epoch: 0 }] };
+    await withStore("readwrite", (store) => store.put(record));
+  } catch (err) {
+    debug("e2e", "room key not kept on the device", err);
+  }
+}
+
+/**
+ * The room's current key text, or null when this device has none.
+ * @param {string} roomId
+ * @returns {Promise<string | null>}
+ */
+export async function loadRoomKey(roomId) {
+  const now = held.get(roomId);
+  if (now) return now;
+  if (!globalThis.indexedDB) return null;
+  try {
+    const record = /** @type {KeyRecord | undefined} */ (await withStore("readonly", (store) => store.get(roomId)));
+    const newest = record?.keys.reduce((a, b) => (b.epoch > a.epoch ? b : a));
+    return newest?.secret ?? null;
+  } catch (err) {
+    debug("e2e", "room keys unreadable", err);
+    return null;
+  }
+}
