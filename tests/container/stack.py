@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,8 @@ SERVICE_IMAGES = {
     "NGINX_IMAGE": ("nginx", "localhost/peerlane-test-nginx:bookworm"),
     "COTURN_IMAGE": ("coturn", "localhost/peerlane-test-coturn:bookworm"),
 }
-SERVICES = ("peerlane-1", "peerlane-2", "nginx", "postgres", "redis", "coturn")
+INSTANCES = ("peerlane-1", "peerlane-2")
+SERVICES = (*INSTANCES, "nginx", "postgres", "redis", "coturn")
 
 
 def build_service_images(podman: Podman, base: str) -> dict[str, str]:
@@ -64,6 +66,8 @@ class Stack:
     project: str
     directory: Path
     https_port: int
+    # podman's volumes before the stack came up: none of the stack's may outlive it
+    volumes_before: frozenset[str] = frozenset()
 
     @property
     def base(self) -> str:
@@ -139,6 +143,66 @@ class Stack:
         match = re.search(r"^peerlane_websocket_connections ([0-9.]+)$", out, re.MULTILINE)
         assert match, out
         return int(float(match.group(1)))
+
+    def connections(self) -> dict[str, int]:
+        """Open WebSockets of every running instance."""
+        return {
+            service: self.websocket_connections(service)
+            for service in INSTANCES
+            if self.podman.inspect(self.container(service), "{{.State.Status}}") == "running"
+        }
+
+    def wait_connections(
+        self, done: Callable[[dict[str, int]], bool], timeout: float
+    ) -> dict[str, int]:
+        """The instances' WebSocket counts once ``done`` holds for them (a connection or a
+        close reaches the instance a moment after the client sees it)."""
+        deadline = time.monotonic() + timeout
+        while not done(counts := self.connections()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"WebSocket connections per instance: {counts}")
+            time.sleep(0.2)  # each count is a `podman exec`: a few per second at most
+        return counts
+
+    def kill(self, service: str) -> None:
+        """SIGKILL the service's container; it stays down (compose.test.yaml: no restart)."""
+        self.podman.run("kill", "--signal", "KILL", self.container(service))
+        state = self.podman.inspect(self.container(service), "{{.State.Status}}")
+        assert state in ("exited", "stopped"), state
+
+    def revive(self, timeout: float) -> None:
+        """Start again every instance a test killed, wait until it is healthy, and have
+        nginx look its address up again.
+
+        A started container gets a new address on podman's network, and nginx resolves
+        an upstream's names only when it loads its configuration: without the reload it
+        would go on sending that instance's share to the old address (each request then
+        costs the 2 s connect timeout before the other instance) and could not reach it
+        at all once the other one is down (docs/deployment.md, "Restarting an instance").
+        """
+        revived = False
+        for service in INSTANCES:
+            name = self.container(service)
+            if self.podman.inspect(name, "{{.State.Status}}") != "running":
+                self.podman.run("start", name)
+                self.podman.wait_healthy(name, timeout)
+                revived = True
+        if revived:
+            self.reload_nginx(timeout)
+
+    def reload_nginx(self, timeout: float) -> None:
+        """`nginx -s reload`, then wait until only the new workers are left (the old ones
+        finish their connections with the old addresses first)."""
+        nginx = self.container("nginx")
+        self.podman.run("exec", nginx, "nginx", "-s", "reload")
+        deadline = time.monotonic() + timeout
+        while True:
+            processes = self.podman.run("top", nginx, "args").stdout
+            if "shutting down" not in processes and "worker process" in processes:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nginx did not finish reloading:\n{processes}")
+            time.sleep(0.2)  # workers exit on their own once idle: poll
 
     def leftovers(self) -> dict[str, list[str]]:
         """What podman still has of this project: containers, networks, volumes, pods."""
