@@ -33,6 +33,9 @@ SERVICE_IMAGES = {
 }
 INSTANCES = ("peerlane-1", "peerlane-2")
 SERVICES = (*INSTANCES, "nginx", "postgres", "redis", "coturn")
+# The CNI host-local IPAM state of each network (podman's "cni" network backend, Debian
+# 12's); `podman network rm` leaves its directory behind (netavark has none).
+CNI_IPAM_DIR = Path("/var/lib/cni/networks")
 
 
 def build_service_images(podman: Podman, base: str) -> dict[str, str]:
@@ -205,7 +208,8 @@ class Stack:
             time.sleep(0.2)  # workers exit on their own once idle: poll
 
     def leftovers(self) -> dict[str, list[str]]:
-        """What podman still has of this project: containers, networks, volumes, pods."""
+        """What podman still has of this project: containers, networks, volumes, pods,
+        and CNI's address bookkeeping for its network."""
         label = f"label=io.podman.compose.project={self.project}"
         found = {}
         for kind in ("container", "network", "volume", "pod"):
@@ -215,6 +219,7 @@ class Stack:
             if kind == "pod":
                 args = ["pod", "ls", "--filter", f"name={self.project}", "--format", "{{.Name}}"]
             found[kind] = self.podman.run(*args).stdout.split()
+        found["cni-ipam"] = [self.network] if (CNI_IPAM_DIR / self.network).exists() else []
         return found
 
     def remove_everything(self) -> None:
@@ -226,6 +231,16 @@ class Stack:
         for kind in ("volume", "network"):
             for name in self.podman.run(kind, "ls", "-q", "--filter", label).stdout.split():
                 self.podman.run(kind, "rm", "--force", name, check=False)
+        self.forget_network_addresses()
+
+    @property
+    def network(self) -> str:
+        return f"{self.project}_default"
+
+    def forget_network_addresses(self) -> None:
+        """Remove the IPAM state CNI keeps for the project's network after its removal
+        (the last address handed out, a lock file): nothing of the project may stay."""
+        shutil.rmtree(CNI_IPAM_DIR / self.network, ignore_errors=True)
 
 
 def make_stack(podman: Podman, project: str, directory: Path, images: dict[str, str]) -> Stack:
