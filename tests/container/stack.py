@@ -181,7 +181,7 @@ class Stack:
         an upstream's names only when it loads its configuration: without the reload it
         would go on sending that instance's share to the old address (each request then
         costs the 2 s connect timeout before the other instance) and could not reach it
-        at all once the other one is down (docs/deployment.md, "Restarting an instance").
+        at all once the other one is down (docs/deployment.md, "What each service gets").
         """
         revived = False
         for service in INSTANCES:

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ from e2e.helpers import (
     join_by_link_ui,
     offer_files_ui,
     random_file,
+    room_files,
     save_received_ui,
     send_ui,
     sha256_file,
@@ -57,6 +59,9 @@ START_TIMEOUT = 18 * TIMEOUT  # six containers on a shared 2-core machine
 # Within the participant's chat burst (40) with the other messages alice sends, so that
 # no rate limit decides what the test sees.
 BURST = 20
+# A browser notices a dead server by its keep-alive: a ping every 20 s answered within
+# 10 s, every 2 s within 4 s while it waits for an ack (web/signaling.js).
+RECONNECT_TIMEOUT = 60
 # The stack's certificate is self-signed: the pages ignore the HTTPS errors (Playwright),
 # and so does the service worker's registration, which Playwright's setting does not
 # cover (Chromium's switch does).
@@ -226,18 +231,22 @@ def test_browsers_chat_and_files_through_nginx_and_losing_an_instance(
         wait_messages(page, bodies)
     send_file(tmp_path, sender=a, receiver=b, to_name="bob", name="before.bin")
 
-    # A burst from alice, then her instance dies: some of it acknowledged, the rest in
-    # her outbox (sent again once she is back).
+    # A burst from alice, then her instance dies: whatever of it was not acknowledged
+    # yet, and what she writes while cut off, her outbox sends again once she is back.
     burst = [f"burst {i} from alice" for i in range(5)]
     for body in burst:
         send_ui(a, body)
     stack.kill(victim)
-    send_ui(a, "during from alice")  # offline (or about to notice it): sent once back
+    killed = time.monotonic()
+    send_ui(a, "during from alice")
     bodies += [*burst, "during from alice"]
+    # nginx holds the browsers' side of a dead upstream open: they notice by their
+    # keep-alive (a missing pong), then reconnect through nginx, to the survivor.
+    stack.wait_connections(lambda counts: counts == {survivor: 2}, RECONNECT_TIMEOUT)
     for page in (a, b):
-        wait_js(page, "() => window.peerlane.room.serverState === 'online'", timeout=60,
+        wait_js(page, "() => window.peerlane.room.serverState === 'online'",
                 what="back online through nginx")  # fmt: skip
-    assert stack.wait_connections(lambda counts: counts == {survivor: 2}, TIMEOUT)
+    print(f"kill -9 → both browsers online on the survivor: {time.monotonic() - killed:.1f} s")
     send_ui(b, "after from bob")
     send_ui(a, "after from alice")
     bodies += ["after from bob", "after from alice"]
@@ -250,8 +259,10 @@ def test_browsers_chat_and_files_through_nginx_and_losing_an_instance(
     texts = [m["body"] for m in stored if isinstance(m["body"], str)]  # not the file's row
     assert sorted(texts) == sorted(bodies), texts  # each exactly once
     send_file(tmp_path, sender=b, receiver=a, to_name="alice", name="after.bin")
-    for page in (a, b):  # no direct link ever: everything above went through the stack
-        assert page.evaluate("window.peerlane.room.directCount") == 0
+    # Both files are on the server (the shared volume), the one from before the kill too.
+    assert sorted(f["name"] for f in room_files(b, room_id)) == ["after.bin", "before.bin"]
+    for page in (a, b):  # never a direct link: all of the above went through the stack
+        assert page.evaluate("window.peerlane.room.directCount") == 0, "a direct link"
         expect(page.locator(f"{PEER}[data-path=direct]")).to_have_count(0)
 
 
