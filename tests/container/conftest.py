@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chromium_browsers import Browsers, finish, playwright_session
-from container.podman import PEERLANE_IMAGE, ROOT, Podman, environment
+from container.podman import PEERLANE_BUILD_STAGE, PEERLANE_IMAGE, ROOT, Podman, environment
 
 if TYPE_CHECKING:
     from playwright.sync_api import Playwright
@@ -44,7 +44,9 @@ def base_image(podman: Podman) -> str:
 @pytest.fixture(scope="session")
 def peerlane_image(podman: Podman, base_image: str) -> str:
     """The image of this checkout (layers cached: a source change rebuilds the last one)."""
-    podman.build(PEERLANE_IMAGE, ROOT, ROOT / "Containerfile", base_image)
+    containerfile = ROOT / "Containerfile"
+    podman.build(PEERLANE_BUILD_STAGE, ROOT, containerfile, base_image, target="build")
+    podman.build(PEERLANE_IMAGE, ROOT, containerfile, base_image)
     return PEERLANE_IMAGE
 
 
