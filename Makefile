@@ -149,7 +149,9 @@ netlab: venv ## network-scenario matrix: browsers behind NATs/firewalls in names
 	$(PYTEST) -m netlab -p no:xdist tests/netlab $(PYTEST_ARGS)
 
 # One at a time (-p no:xdist): they share podman's image store and the two cores.
-container: venv ## container image + compose stack tests with podman (root; base image cached)
+# system-deps: podman, runc, mmdebstrap, podman-compose, the dnsname plugin, and chromium
+# for the compose test's browsers (one dpkg-query each when all are present).
+container: system-deps venv ## container image + compose stack tests with podman (root; base image cached)
 	$(PYTEST) -m container -p no:xdist tests/container $(PYTEST_ARGS)
 
 # Runs every stage even when one fails, then fails if any failed. The container stage

@@ -20,6 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "localhost/peerlane-base:bookworm"
 PEERLANE_IMAGE = "localhost/peerlane:test"
+# The Containerfile's build stage, tagged: its layers are the dependency cache, and a
+# tag lets a newer build replace it instead of leaving it behind untagged.
+PEERLANE_BUILD_STAGE = "localhost/peerlane-build:test"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 # Within the host's hard limits (nofile 20000 on the test machines).
 ULIMITS = {"nofile": "20000:20000", "nproc": "4096:4096"}
@@ -74,10 +77,19 @@ class Podman:
         return proc.stdout.strip().splitlines()[-1]
 
     def build(
-        self, tag: str, context: Path, containerfile: Path, base: str, **build_args: str
+        self,
+        tag: str,
+        context: Path,
+        containerfile: Path,
+        base: str,
+        target: str | None = None,
+        **build_args: str,
     ) -> None:
         """Build with the Docker format (HEALTHCHECK is a Docker-format field) and the
-        host's CA bundle for pip (networks here inspect TLS)."""
+        host's CA bundle for pip (networks here inspect TLS); ``target``: only up to that
+        stage. The image ``tag`` named before is removed when the build replaced it, so
+        that each source change does not leave the last build behind, untagged."""
+        superseded = self.image_id(tag)
         args = [
             "build",
             "--format",
@@ -95,9 +107,18 @@ class Podman:
             "-f",
             str(containerfile),
         ]
+        if target is not None:
+            args += ["--target", target]
         for name, value in build_args.items():
             args += ["--build-arg", f"{name}={value}"]
         self.run(*args, str(context), timeout=1200)
+        if superseded is not None and superseded != self.image_id(tag):
+            # fails (and is left) only while a container still uses it
+            self.run("rmi", superseded, check=False)
+
+    def image_id(self, name: str) -> str | None:
+        proc = self.run("image", "inspect", "--format", "{{.Id}}", name, check=False)
+        return proc.stdout.strip() if proc.returncode == 0 else None
 
     def healthy(self, container: str) -> bool:
         return self.run("healthcheck", "run", container, check=False).returncode == 0

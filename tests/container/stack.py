@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,11 @@ SERVICE_IMAGES = {
     "NGINX_IMAGE": ("nginx", "localhost/peerlane-test-nginx:bookworm"),
     "COTURN_IMAGE": ("coturn", "localhost/peerlane-test-coturn:bookworm"),
 }
-SERVICES = ("peerlane-1", "peerlane-2", "nginx", "postgres", "redis", "coturn")
+INSTANCES = ("peerlane-1", "peerlane-2")
+SERVICES = (*INSTANCES, "nginx", "postgres", "redis", "coturn")
+# The CNI host-local IPAM state of each network (podman's "cni" network backend, Debian
+# 12's); `podman network rm` leaves its directory behind (netavark has none).
+CNI_IPAM_DIR = Path("/var/lib/cni/networks")
 
 
 def build_service_images(podman: Podman, base: str) -> dict[str, str]:
@@ -64,6 +69,8 @@ class Stack:
     project: str
     directory: Path
     https_port: int
+    # podman's volumes before the stack came up: none of the stack's may outlive it
+    volumes_before: frozenset[str] = frozenset()
 
     @property
     def base(self) -> str:
@@ -140,8 +147,69 @@ class Stack:
         assert match, out
         return int(float(match.group(1)))
 
+    def connections(self) -> dict[str, int]:
+        """Open WebSockets of every running instance."""
+        return {
+            service: self.websocket_connections(service)
+            for service in INSTANCES
+            if self.podman.inspect(self.container(service), "{{.State.Status}}") == "running"
+        }
+
+    def wait_connections(
+        self, done: Callable[[dict[str, int]], bool], timeout: float
+    ) -> dict[str, int]:
+        """The instances' WebSocket counts once ``done`` holds for them (a connection or a
+        close reaches the instance a moment after the client sees it)."""
+        deadline = time.monotonic() + timeout
+        while not done(counts := self.connections()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"WebSocket connections per instance: {counts}")
+            time.sleep(0.2)  # each count is a `podman exec`: a few per second at most
+        return counts
+
+    def kill(self, service: str) -> None:
+        """SIGKILL the service's container; it stays down (compose.test.yaml: no restart)."""
+        self.podman.run("kill", "--signal", "KILL", self.container(service))
+        state = self.podman.inspect(self.container(service), "{{.State.Status}}")
+        assert state in ("exited", "stopped"), state
+
+    def revive(self, timeout: float) -> None:
+        """Start again every instance a test killed, wait until it is healthy, and have
+        nginx look its address up again.
+
+        A started container gets a new address on podman's network, and nginx resolves
+        an upstream's names only when it loads its configuration: without the reload it
+        would go on sending that instance's share to the old address (each request then
+        costs the 2 s connect timeout before the other instance) and could not reach it
+        at all once the other one is down (docs/deployment.md, "What each service gets").
+        """
+        revived = False
+        for service in INSTANCES:
+            name = self.container(service)
+            if self.podman.inspect(name, "{{.State.Status}}") != "running":
+                self.podman.run("start", name)
+                self.podman.wait_healthy(name, timeout)
+                revived = True
+        if revived:
+            self.reload_nginx(timeout)
+
+    def reload_nginx(self, timeout: float) -> None:
+        """`nginx -s reload`, then wait until only the new workers are left (the old ones
+        finish their connections with the old addresses first)."""
+        nginx = self.container("nginx")
+        self.podman.run("exec", nginx, "nginx", "-s", "reload")
+        deadline = time.monotonic() + timeout
+        while True:
+            processes = self.podman.run("top", nginx, "args").stdout
+            if "shutting down" not in processes and "worker process" in processes:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nginx did not finish reloading:\n{processes}")
+            time.sleep(0.2)  # workers exit on their own once idle: poll
+
     def leftovers(self) -> dict[str, list[str]]:
-        """What podman still has of this project: containers, networks, volumes, pods."""
+        """What podman still has of this project: containers, networks, volumes, pods,
+        and CNI's address bookkeeping for its network."""
         label = f"label=io.podman.compose.project={self.project}"
         found = {}
         for kind in ("container", "network", "volume", "pod"):
@@ -151,6 +219,7 @@ class Stack:
             if kind == "pod":
                 args = ["pod", "ls", "--filter", f"name={self.project}", "--format", "{{.Name}}"]
             found[kind] = self.podman.run(*args).stdout.split()
+        found["cni-ipam"] = [self.network] if (CNI_IPAM_DIR / self.network).exists() else []
         return found
 
     def remove_everything(self) -> None:
@@ -162,6 +231,16 @@ class Stack:
         for kind in ("volume", "network"):
             for name in self.podman.run(kind, "ls", "-q", "--filter", label).stdout.split():
                 self.podman.run(kind, "rm", "--force", name, check=False)
+        self.forget_network_addresses()
+
+    @property
+    def network(self) -> str:
+        return f"{self.project}_default"
+
+    def forget_network_addresses(self) -> None:
+        """Remove the IPAM state CNI keeps for the project's network after its removal
+        (the last address handed out, a lock file): nothing of the project may stay."""
+        shutil.rmtree(CNI_IPAM_DIR / self.network, ignore_errors=True)
 
 
 def make_stack(podman: Podman, project: str, directory: Path, images: dict[str, str]) -> Stack:

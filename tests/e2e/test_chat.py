@@ -102,7 +102,7 @@ def test_three_people_chat_directly(server, browsers) -> None:
 
 
 def test_three_people_chat_through_the_server_when_p2p_is_impossible(server, browsers) -> None:
-    """No candidate can be gathered (see conftest NO_P2P_PREFS): the mesh gives up after
+    """No candidate can be gathered (see chromium_browsers.NO_P2P_PREFS): the mesh gives up after
     its connect timeout and every message goes through the server."""
     started = time.monotonic()
     room_id, pages = three_in_a_room(server, browsers, p2p=False)

@@ -173,7 +173,7 @@ def test_home_join_and_room_pages_in_firefox(
 def test_firefox_without_peer_to_peer_chats_and_gets_a_file_through_the_server(
     server, browsers, firefoxes, tmp_path: Path
 ) -> None:
-    """Neither browser gathers an ICE candidate (firefox.NO_P2P_PREFS, conftest
+    """Neither browser gathers an ICE candidate (firefox.NO_P2P_PREFS, chromium_browsers
     NO_P2P_PREFS; one side alone is not enough: it still answers the other's checks and
     the pair connects peer-reflexive). The link never connects and both go through the
     server -- chat, and a file by the server's copy."""
