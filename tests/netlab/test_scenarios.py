@@ -53,11 +53,14 @@ class Scenario:
     random_ports: bool = False
     block_udp: bool = False
     block_turn: bool = False
+    hairpin: bool = False
 
 
 SCENARIOS = [
     Scenario("1-same-lan", "host", shared_lan=True),
     Scenario("2-eim-nat", "srflx"),
+    # One NAT, the LAN's ports isolated: the peers meet through the router's public address.
+    Scenario("3-hairpin", "srflx", shared_lan=True, hairpin=True),
     Scenario("4-random-port-nat", "turn-udp", random_ports=True),
     Scenario("5-udp-blocked", "turn-tcp", block_udp=True),
     Scenario("6-turn-blocked", "server", block_udp=True, block_turn=True),
@@ -67,7 +70,7 @@ SCENARIOS = [
 def peer_namespaces(lab: Lab, s: Scenario) -> list[str]:
     rules = {"random_ports": s.random_ports, "block_udp": s.block_udp, "block_turn": s.block_turn}
     if s.shared_lan:
-        return lab.site(2, **rules).peers
+        return lab.site(2, hairpin=s.hairpin, **rules).peers
     sites: list[Site] = [lab.site(1, **rules), lab.site(1, **rules)]
     return [site.peers[0] for site in sites]
 
