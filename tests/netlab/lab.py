@@ -36,6 +36,8 @@ import subprocess
 from dataclasses import dataclass, field
 
 PUBLIC_ADDRESS = "198.18.0.1"
+# A second address of the public namespace (a second TURN provider's).
+SECOND_PUBLIC_ADDRESS = "198.18.0.2"
 WAN_GATEWAY = "198.18.0.254"
 TURN_PORT = 3478
 
@@ -94,6 +96,9 @@ class Lab:
         self.public = self._namespace("pub")
         self._plug_into_wan(self.public, PUBLIC_ADDRESS)
         self.sites: list[Site] = []
+
+    def add_public_address(self, address: str) -> None:
+        run("ip", "-n", self.public, "addr", "add", f"{address}/24", "dev", "wan0")
 
     def _namespace(self, role: str) -> str:
         name = f"{self.tag}-{role}"
@@ -236,6 +241,10 @@ table ip lab {{
 """
 
 
+# A mapping: its public port → the inside address and port it stands for.
+_MAPPING = "udp sport : ct original ip saddr . ct original proto-src"
+
+
 def _hairpin_rules(public: str) -> str:
     """NAT loopback, per mapping (see the module's docstring)."""
     return f"""
@@ -248,7 +257,7 @@ table ip hairpin {{
   chain learn {{
     # After the masquerade (srcnat is 100): the packet carries its public port now.
     type filter hook postrouting priority 300; policy accept;
-    oifname "wan0" meta l4proto udp update @mappings {{ udp sport : ct original ip saddr . ct original proto-src }}
+    oifname "wan0" meta l4proto udp update @mappings {{ {_MAPPING} }}
   }}
   chain prerouting {{
     type nat hook prerouting priority -100; policy accept;

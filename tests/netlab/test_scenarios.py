@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from e2e.helpers import (
     MIB,
@@ -29,20 +29,21 @@ from e2e.helpers import (
     offer_files_ui,
     random_file,
     save_received_ui,
-    send_ui,
     sha256_file,
     wait_js,
-    wait_messages,
     wait_transfer,
+)
+from netlab.checks import (
+    CONNECT_TIMEOUT,
+    ROOM_PATH_JS,
+    chat_both_ways,
+    file_a_to_b,
+    path_of,
 )
 from netlab.conftest import LabBrowsers, NetnsServer, Turn, ice_config
 from netlab.lab import Lab, Site
 
 pytestmark = pytest.mark.netlab
-
-FILE_SIZE = 4 * MIB
-# ICE with everything blocked: the mesh gives up after its 15 s connect timeout.
-CONNECT_TIMEOUT = 40
 
 
 @dataclass(frozen=True)
@@ -73,63 +74,6 @@ def peer_namespaces(lab: Lab, s: Scenario) -> list[str]:
         return lab.site(2, hairpin=s.hairpin, **rules).peers
     sites: list[Site] = [lab.site(1, **rules), lab.site(1, **rules)]
     return [site.peers[0] for site in sites]
-
-
-def path_of(found: dict[str, Any]) -> str:
-    """The path words of a selected pair (ROOM_PATH_JS), as the scenarios name them."""
-    types = {found["local"], found["remote"]}
-    if "relay" in types:
-        return f"turn-{found['protocol']}" if found["protocol"] else "turn"
-    if types == {"host"}:
-        return "host"
-    return "srflx"  # server- or peer-reflexive on at least one side: through the NATs
-
-
-# The selected pair of the room's one link: both candidates' types, and the relay protocol
-# (udp / tcp / tls: how this side reaches its TURN server) when the local one is a relay.
-ROOM_PATH_JS = """
-async () => {
-  const link = [...window.peerlane.room._links.mesh._links.values()][0];
-  if (!link) return null;
-  const stats = await link.pc.getStats();
-  let pair = null;
-  stats.forEach((s) => {
-    if (s.type === 'transport' && s.selectedCandidatePairId)
-      pair = stats.get(s.selectedCandidatePairId);
-  });
-  if (!pair || pair.state !== 'succeeded') return null;
-  const local = stats.get(pair.localCandidateId);
-  const remote = stats.get(pair.remoteCandidateId);
-  return {local: local.candidateType, remote: remote.candidateType,
-          protocol: local.candidateType === 'relay' ? local.relayProtocol ?? null : null};
-}
-"""
-
-
-def chat_both_ways(a: Page, b: Page, tag: str) -> None:
-    """Three messages each way; both pages show all six, exactly once, in send order."""
-    mine = [f"{tag} a{i}" for i in range(3)]
-    theirs = [f"{tag} b{i}" for i in range(3)]
-    for text in mine:
-        send_ui(a, text)
-    wait_messages(b, mine, timeout=30)
-    for text in theirs:
-        send_ui(b, text)
-    for page in (a, b):
-        rows = wait_messages(page, mine + theirs, timeout=30)
-        texts = [next(t for t in mine + theirs if t in row["text"]) for row in rows]
-        assert texts == mine + theirs, texts
-
-
-def file_a_to_b(a: Page, b: Page, tmp: Path) -> dict[str, Any]:
-    path = tmp / "lab-file.bin"
-    sha, _ = random_file(path, FILE_SIZE)
-    (tid,) = offer_files_ui(a, [path], to_name="bob")
-    accept_ui(b, tid, timeout=30)
-    view = wait_transfer(b, tid, "done", timeout=120)
-    saved = save_received_ui(b, tid, tmp / "lab-file.saved")
-    assert sha256_file(saved) == sha, "the received file differs from the one sent"
-    return view
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
