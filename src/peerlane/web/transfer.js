@@ -38,7 +38,7 @@ import { defaultPartialStore, indexedDbManifests, offerDownload } from "./opfs.j
 import { FILE_OPS } from "./protocol.js";
 import { perform, stopMoving } from "./transfer-effects.js";
 import { IncomingSide } from "./transfer-incoming.js";
-import { ChangeBurst, Live, localMs, SPEED_WINDOW_MS, sameNote } from "./transfer-live.js";
+import { ChangeBurst, followPaths, Live, localMs, SPEED_WINDOW_MS, sameNote } from "./transfer-live.js";
 import { FINAL, step } from "./transfer-machine.js";
 import { OutgoingSide } from "./transfer-outgoing.js";
 import { newTransferId, tombstoneOf, validId } from "./transfer-records.js";
@@ -94,7 +94,11 @@ export class Transfers extends EventTarget {
       "datachannel",
       (ev) => this._closed || this._out.onDataChannel(/** @type {CustomEvent} */ (ev).detail),
     );
-    room.addEventListener("peers", () => this._closed || this._in.onPeers());
+    room.addEventListener("peers", () => {
+      if (this._closed) return;
+      this._in.onPeers();
+      if (followPaths(this._records, this._live, this.room.peers)) this._changed();
+    });
   }
 
   // ---- lifecycle ----------------------------------------------------------------------
