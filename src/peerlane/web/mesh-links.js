@@ -1,6 +1,6 @@
 // The links of a mesh, one per peer chosen for a direct link: making them, their
 // connection's events, starting over after a failure (policy in mesh-restart.js), and the
-// path in use (mesh-path.js). Mesh (mesh.js) adds what the room and the signals say, and
+// path in use (mesh-path.js), trying for a better one in the background (mesh-upgrade.js). Mesh (mesh.js) adds what the room and the signals say, and
 // the channels' API. (docs/web-client.md, "Direct links".)
 
 import { debug } from "./debug.js";
@@ -11,6 +11,7 @@ import { readPath } from "./mesh-path.js";
 import { chooseDirectPeers, connectProblem, PROBLEMS, RETRYING } from "./mesh-peers.js";
 import { REJOIN_WITHIN_MS, RejoinWait } from "./mesh-rejoin.js";
 import { iceRestartDelay, MAX_RESTARTS, REOPEN_AFTER_MS, RestartRequests } from "./mesh-restart.js";
+import { PathUpgrades } from "./mesh-upgrade.js";
 import { parsePeerMessage } from "./protocol.js";
 import { maxMessageSizeOf } from "./sctp-limits.js";
 
@@ -44,6 +45,7 @@ export class MeshLinks extends EventTarget {
     /** @type {Set<string>} */
     this._chosen = new Set();
     this._requests = new RestartRequests();
+    this._upgrades = new PathUpgrades(this._clock, options.upgradeFirstMs);
     this._rejoin = new RejoinWait(this._clock, options.rejoinWithinMs ?? REJOIN_WITHIN_MS, (id) => this.removePeer(id));
     /** @type {unknown} */
     this._statsTimer = null;
@@ -94,6 +96,7 @@ export class MeshLinks extends EventTarget {
   /** @param {string} peerId */
   _forget(peerId) {
     this._rejoin.end(peerId);
+    this._upgrades.forget(peerId);
     this._closeLink(peerId);
     this.peers.delete(peerId);
   }
@@ -204,6 +207,7 @@ export class MeshLinks extends EventTarget {
     // The polite side waits for offers; if none came, ask the impolite side to start over.
     if (link.polite && !link.negotiated && this._requests.take(link.peerId))
       this._sendSignal(link.peerId, "bye", { reason: "restart" });
+    this._upgradeLater(link);
     this._changed();
   }
 
@@ -227,7 +231,8 @@ export class MeshLinks extends EventTarget {
    */
   _scheduleRestart(link) {
     const delay = iceRestartDelay(link);
-    if (link.restartTimer !== null || delay === null) return;
+    if (link.restartTimer !== null) return;
+    if (delay === null) return this._upgradeLater(link); // its restarts are spent
     link.restarts += 1;
     link.restartTimer = this._clock.setTimeout(() => {
       link.restartTimer = null;
@@ -300,12 +305,38 @@ export class MeshLinks extends EventTarget {
     const view = this.peers.get(link.peerId);
     if (!found || !view || !this._current(link)) return;
     link.statsPath = found.path;
+    if (link.open && found.path === "turn") this._upgradeLater(link);
+    else if (link.open) this._upgrades.reached(link.peerId);
     const rtt = found.rttMs ?? view.rttMs;
     const path = link.open ? link.statsPath : view.path;
     if (view.rttMs !== rtt || view.path !== path) {
       Object.assign(view, { rttMs: rtt, path });
       this._changed();
     }
+  }
+
+  /**
+   * Try for a better path later (mesh-upgrade.js): a link on TURN, or one that gave up.
+   * @param {Link} link
+   */
+  _upgradeLater(link) {
+    if (link.polite || !this._current(link)) return; // the impolite side drives
+    this._upgrades.schedule(link.peerId, () => this._tryUpgrade(link.peerId));
+  }
+
+  /** @param {string} peerId */
+  _tryUpgrade(peerId) {
+    const link = this._links.get(peerId);
+    if (this._closed || !link || !this._chosen.has(peerId)) return;
+    if (link.open) {
+      if (link.statsPath !== "turn") return;
+      debug("mesh", "restarting ICE for a direct path with", peerId);
+      link.pc.restartIce(); // the relayed pair carries on until ICE has chosen anew
+      return; // the next stats tell: still TURN → another try, after a longer pause
+    }
+    if (link.restartTimer !== null) return this._upgradeLater(link); // its own restarts go on
+    debug("mesh", "starting over with", peerId);
+    this._replaceLink(peerId);
   }
 
   /**
@@ -348,6 +379,7 @@ export class MeshLinks extends EventTarget {
     this._closed = true;
     this._clock.clearTimeout(this._statsTimer);
     this._rejoin.clear();
+    this._upgrades.clear();
     for (const id of [...this._links.keys()]) this._closeLink(id, notify ? "leave" : undefined);
     this._changed();
   }

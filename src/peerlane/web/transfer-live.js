@@ -173,20 +173,6 @@ export function sameNote(a, b) {
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
-/**
- * A duration in ms from localStorage (tests shorten timeouts this way), or null.
- * @param {string} key
- * @returns {number | null}
- */
-export function localMs(key) {
-  try {
-    const value = Number(globalThis.localStorage?.getItem(key));
-    return value > 0 ? value : null;
-  } catch {
-    return null; // storage blocked
-  }
-}
-
 /** The browser's own words for what went wrong (an error's `detail`). @param {unknown} err */
 export function detailOf(err) {
   return err instanceof Error ? err.message : String(err);
