@@ -3,13 +3,15 @@ hash-checked file, and the path the pair's selected ICE pair takes (from getStat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from e2e.helpers import (
     MIB,
+    PEER,
     accept_ui,
     offer_files_ui,
     random_file,
@@ -58,19 +60,22 @@ async () => {
 """
 
 
-def chat_both_ways(a: Page, b: Page, tag: str) -> None:
-    """Three messages each way; both pages show all six, exactly once, in send order."""
+def chat_both_ways(a: Page, b: Page, tag: str, earlier: Sequence[str] = ()) -> list[str]:
+    """Three messages each way; both pages show them after the ``earlier`` ones, each
+    exactly once, in send order. Returns every message text so far."""
     mine = [f"{tag} a{i}" for i in range(3)]
     theirs = [f"{tag} b{i}" for i in range(3)]
     for text in mine:
         send_ui(a, text)
-    wait_messages(b, mine, timeout=30)
+    wait_messages(b, [*earlier, *mine], timeout=30)
     for text in theirs:
         send_ui(b, text)
+    everything = [*earlier, *mine, *theirs]
     for page in (a, b):
-        rows = wait_messages(page, mine + theirs, timeout=30)
-        texts = [next(t for t in mine + theirs if t in row["text"]) for row in rows]
-        assert texts == mine + theirs, texts
+        rows = wait_messages(page, everything, timeout=30)
+        texts = [next(t for t in everything if t in row["text"]) for row in rows]
+        assert texts == everything, texts
+    return everything
 
 
 def file_a_to_b(a: Page, b: Page, tmp: Path) -> dict[str, Any]:
@@ -87,3 +92,17 @@ def file_a_to_b(a: Page, b: Page, tmp: Path) -> dict[str, Any]:
 def relay_addresses(found: dict[str, Any]) -> set[str]:
     """The addresses of the relay candidates in a selected pair (ROOM_PATH_JS)."""
     return {found[f"{side}Address"] for side in ("local", "remote") if found[side] == "relay"}
+
+
+# Short pauses between the mesh's tries for a better path (mesh-upgrade.js): 2 s, then 4 s
+# at most, so that a test sees the upgrade within seconds of lifting the rules.
+FAST_UPGRADES = (
+    "try { localStorage.setItem('peerlaneUpgradeMs', '2000');"
+    " localStorage.setItem('peerlaneUpgradeMaxMs', '4000'); } catch {}"
+)
+
+
+def wait_path(a: Page, b: Page, path: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Both rooms' panels show the link to the other on ``path``."""
+    for page in (a, b):
+        expect(page.locator(f"{PEER}[data-path={path}]")).to_have_count(1, timeout=timeout * 1000)

@@ -166,21 +166,35 @@ class Lab:
         return site
 
     def block_udp_now(self, site: Site) -> None:
-        """The router starts dropping its peers' UDP, mid-connection (established flows too)."""
-        rule = 'iifname "lan0" meta l4proto udp drop'
-        run(
-            "ip",
-            "netns",
-            "exec",
-            site.router,
-            "nft",
-            "insert",
-            "rule",
-            "ip",
-            "lab",
-            "forward",
-            rule,
-        )
+        """The router starts dropping its peers' UDP, mid-connection (established flows too).
+        The rule lives in a table of its own, so that ``lift_now`` can take it away."""
+        rules = f"""
+table ip breaks {{
+  chain forward {{
+    type filter hook forward priority -1; policy accept;
+    {_UDP_FROM_LAN} drop
+  }}
+}}
+"""
+        run("ip", "netns", "exec", site.router, "nft", "-f", "-", stdin=rules)
+
+    def lift_now(self, site: Site) -> None:
+        """The rules ``block_udp_now`` added are gone: the network is as it was."""
+        run("ip", "netns", "exec", site.router, "nft", "delete", "table", "ip", "breaks")
+
+    def block_relay_paths(self, site: Site) -> None:
+        """Drop the peers' UDP and their TURN traffic (as the ``block_udp``/``block_turn``
+        site options do, liftable): only the peerlane server is left between them."""
+        rules = f"""
+table ip breaks {{
+  chain forward {{
+    type filter hook forward priority -1; policy accept;
+    {_UDP_FROM_LAN} drop
+    iifname "lan0" ip daddr {PUBLIC_ADDRESS} tcp dport {TURN_PORT} drop
+  }}
+}}
+"""
+        run("ip", "netns", "exec", site.router, "nft", "-f", "-", stdin=rules)
 
     def limit_rate(self, namespace: str, rate: str) -> None:
         """Shape what a peer namespace sends (tc tbf) so that a transfer lasts a while."""
@@ -205,6 +219,8 @@ def _bridge_without_netfilter(ns: str) -> None:
             run("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.bridge.bridge-nf-call-{family}=0")
 
 
+_UDP_FROM_LAN = 'iifname "lan0" meta l4proto udp'
+
 _WAN_RULES = """
 table inet wan {
   chain forward { type filter hook forward priority 0; policy drop; }
@@ -216,7 +232,7 @@ def _router_rules(random_ports: bool, block_udp: bool, block_turn: bool) -> str:
     nat = "masquerade random,fully-random" if random_ports else "masquerade"
     blocks = []
     if block_udp:
-        blocks.append('iifname "lan0" meta l4proto udp drop')
+        blocks.append(f"{_UDP_FROM_LAN} drop")
     if block_turn:
         blocks.append(f'iifname "lan0" ip daddr {PUBLIC_ADDRESS} tcp dport {TURN_PORT} drop')
         blocks.append(f'iifname "lan0" ip daddr {PUBLIC_ADDRESS} udp dport {TURN_PORT} drop')

@@ -45,7 +45,7 @@ export class MeshLinks extends EventTarget {
     /** @type {Set<string>} */
     this._chosen = new Set();
     this._requests = new RestartRequests();
-    this._upgrades = new PathUpgrades(this._clock, options.upgradeFirstMs);
+    this._upgrades = new PathUpgrades(this._clock, { firstMs: options.upgradeFirstMs, maxMs: options.upgradeMaxMs });
     this._rejoin = new RejoinWait(this._clock, options.rejoinWithinMs ?? REJOIN_WITHIN_MS, (id) => this.removePeer(id));
     /** @type {unknown} */
     this._statsTimer = null;

@@ -20,20 +20,23 @@ export const UPGRADE_MAX_MS = 5 * 60_000;
  * The pause before a peer's next try, after `tries` earlier ones.
  * @param {number} tries
  * @param {number} firstMs
+ * @param {number} [maxMs]
  */
-export function upgradeDelay(tries, firstMs) {
-  return Math.min(Math.max(UPGRADE_MAX_MS, firstMs), firstMs * 2 ** tries);
+export function upgradeDelay(tries, firstMs, maxMs = UPGRADE_MAX_MS) {
+  return Math.min(Math.max(maxMs, firstMs), firstMs * 2 ** tries);
 }
 
 /** One pending try per peer, and the count of tries since its link was last direct. */
 export class PathUpgrades {
   /**
    * @param {import("./hlc.js").Clock} clock
-   * @param {number} [firstMs]  the first pause (localStorage "peerlaneUpgradeMs" shortens it)
+   * @param {{firstMs?: number, maxMs?: number}} [pauses]  else localStorage
+   *   "peerlaneUpgradeMs" / "peerlaneUpgradeMaxMs" (tests shorten them), else the defaults
    */
-  constructor(clock, firstMs) {
+  constructor(clock, pauses = {}) {
     this._clock = clock;
-    this.firstMs = firstMs ?? localMs("peerlaneUpgradeMs") ?? UPGRADE_FIRST_MS;
+    this.firstMs = pauses.firstMs ?? localMs("peerlaneUpgradeMs") ?? UPGRADE_FIRST_MS;
+    this.maxMs = pauses.maxMs ?? localMs("peerlaneUpgradeMaxMs") ?? UPGRADE_MAX_MS;
     /** @type {Map<string, number>} */
     this._tries = new Map();
     /** @type {Map<string, unknown>} */
@@ -54,7 +57,7 @@ export class PathUpgrades {
         this._timers.delete(peerId);
         attempt();
       },
-      upgradeDelay(tries, this.firstMs),
+      upgradeDelay(tries, this.firstMs, this.maxMs),
     );
     this._timers.set(peerId, timer);
   }

@@ -41,10 +41,12 @@ export { chooseDirectPeers, PROBLEMS };
  *   statsIntervalMs?: number,
  *   rejoinWithinMs?: number,
  *   upgradeFirstMs?: number,
+ *   upgradeMaxMs?: number,
  * }} MeshOptions
  *   rejoinWithinMs: how long a link with an open channel waits for its peer to be back
  *   on the server after a resume (mesh-rejoin.js).
- *   upgradeFirstMs: the first pause before trying for a better path (mesh-upgrade.js).
+ *   upgradeFirstMs, upgradeMaxMs: the first and the longest pause before trying for a
+ *   better path (mesh-upgrade.js).
  */
 
 const MAX_BUFFERED = 4 * 1024 * 1024; // skip a channel this far behind rather than queue without bound
