@@ -7,9 +7,25 @@
  * @returns {number | null}
  */
 export function localMs(key) {
+  const value = localNumber(key);
+  return value !== null && value > 0 ? value : null;
+}
+
+/**
+ * A count (0 or more) from localStorage, or null.
+ * @param {string} key
+ * @returns {number | null}
+ */
+export function localCount(key) {
+  const value = localNumber(key);
+  return value !== null && Number.isInteger(value) && value >= 0 ? value : null;
+}
+
+/** @param {string} key @returns {number | null} */
+function localNumber(key) {
   try {
-    const value = Number(globalThis.localStorage?.getItem(key));
-    return value > 0 ? value : null;
+    const text = globalThis.localStorage?.getItem(key);
+    return text ? Number(text) : null;
   } catch {
     return null; // storage blocked
   }

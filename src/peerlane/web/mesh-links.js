@@ -5,6 +5,7 @@
 
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
+import { localCount } from "./local-ms.js";
 import { EXTRA_PREFIX, Link, newPeerConnection } from "./mesh-link.js";
 import { negotiate } from "./mesh-negotiation.js";
 import { readPath } from "./mesh-path.js";
@@ -36,6 +37,7 @@ export class MeshLinks extends EventTarget {
     this._clock = options.clock ?? systemClock;
     this._connectWithin = options.connectTimeoutMs ?? 15_000;
     this._statsEvery = options.statsIntervalMs ?? 2_000;
+    this._maxRestarts = options.maxIceRestarts ?? localCount("peerlaneIceRestarts") ?? MAX_RESTARTS;
     /** Every other peer in the room, by peer id. @type {Map<string, PeerView>} */
     this.peers = new Map();
     /** RTCPeerConnections made so far (a link's `serial` is its number among them). */
@@ -164,7 +166,7 @@ export class MeshLinks extends EventTarget {
     this._closeLink(peerId);
     this._sendSignal(peerId, "bye", { reason: "reset" });
     const link = this._startLink(peerId);
-    if (link) link.restarts = MAX_RESTARTS; // a fresh link is the last resort
+    if (link) link.restarts = this._maxRestarts; // a fresh link is the last resort
     this._changed();
   }
 
@@ -230,7 +232,7 @@ export class MeshLinks extends EventTarget {
    * @param {Link} link
    */
   _scheduleRestart(link) {
-    const delay = iceRestartDelay(link);
+    const delay = iceRestartDelay(link, this._maxRestarts);
     if (link.restartTimer !== null) return;
     if (delay === null) return this._upgradeLater(link); // its restarts are spent
     link.restarts += 1;
