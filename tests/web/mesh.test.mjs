@@ -410,3 +410,27 @@ test("a link that spent its ICE restarts starts over with a fresh connection aft
   await until(() => meshes.get("bbb").peers.get("aaa").path === "direct", "the link back");
   assert.equal(meshes.get("bbb").openCount, 1);
 });
+
+test("a chat channel closed before it ever opened (Firefox, ICE failed): the failure words, a fresh link only after a pause", async () => {
+  const { meshes, clock, log } = network(["aaa", "bbb"], { deliver: () => false }); // nothing connects
+  const b = meshes.get("bbb");
+  await until(() => offerer() !== undefined, "the offer");
+  const pc = offerer();
+  pc.failIce();
+  pc.channels[0].readyState = "closed";
+  pc.channels[0].onclose();
+  const view = b.peers.get("aaa");
+  assert.equal(view.problem, PROBLEMS.iceFailed, "not 'connection lost': it never connected");
+  assert.equal(view.path, "server");
+  const made = FakePeerConnection.all.length;
+  clock.advance(5_000); // no fresh link at once, no ICE restart of a link whose channel is gone
+  assert.equal(FakePeerConnection.all.length, made);
+  assert.equal(pc.restarts, 0);
+  assert.deepEqual(
+    log.filter((s) => s.kind === "bye"),
+    [],
+  );
+  clock.advance(UPGRADE_FIRST_MS);
+  assert.equal(FakePeerConnection.all.length, made + 1, "a fresh connection after the pause");
+  assert.equal(b.peers.get("aaa").path, "server", "still through the server meanwhile");
+});

@@ -234,7 +234,8 @@ export class MeshLinks extends EventTarget {
   _scheduleRestart(link) {
     const delay = iceRestartDelay(link, this._maxRestarts);
     if (link.restartTimer !== null) return;
-    if (delay === null) return this._upgradeLater(link); // its restarts are spent
+    // Spent its restarts, or its chat channel is closed (a restart cannot reopen it).
+    if (delay === null || link.channel?.readyState === "closed") return this._upgradeLater(link);
     link.restarts += 1;
     link.restartTimer = this._clock.setTimeout(() => {
       link.restartTimer = null;
@@ -242,6 +243,7 @@ export class MeshLinks extends EventTarget {
       // "failed": either one says the path is gone.
       const { iceConnectionState, connectionState } = link.pc;
       if (!this._current(link) || (iceConnectionState !== "failed" && connectionState !== "failed")) return;
+      if (link.channel?.readyState === "closed") return; // closed since: a fresh link, later
       debug("mesh", "restarting ICE with", link.peerId);
       link.pc.restartIce(); // fires negotiationneeded → a new offer with fresh ICE credentials
       this._armConnectTimeout(link);
@@ -253,6 +255,7 @@ export class MeshLinks extends EventTarget {
     if (!this._current(link)) return;
     this._clock.clearTimeout(link.connectTimer);
     link.restarts = 0;
+    link.everOpen = true;
     this._requests.reset(link.peerId);
     const view = this.peers.get(link.peerId);
     if (view) Object.assign(view, { problem: null, path: link.statsPath ?? "direct" });
@@ -267,6 +270,14 @@ export class MeshLinks extends EventTarget {
     const peerId = link.peerId;
     if (this._rejoin.has(peerId)) return this.removePeer(peerId); // it is not coming back
     const view = this.peers.get(peerId);
+    if (!link.everOpen) {
+      // Firefox closes it when ICE fails before it ever connected: nothing was lost. A
+      // fresh link at once would fail at once again and keep the peer "connecting" for
+      // good (each offer restarts its timeout): start over after the upgrade pause.
+      if (view) Object.assign(view, { problem: connectProblem("failed", this._iceServers), path: "server" });
+      this._changed();
+      return this._upgradeLater(link);
+    }
     if (view) Object.assign(view, { problem: PROBLEMS.channelClosed, path: "server", rttMs: null });
     this.dispatchEvent(new CustomEvent("close", { detail: { peerId } }));
     this._changed();
@@ -317,10 +328,7 @@ export class MeshLinks extends EventTarget {
     }
   }
 
-  /**
-   * Try for a better path later (mesh-upgrade.js): a link on TURN, or one that gave up.
-   * @param {Link} link
-   */
+  /** Try for a better path later (mesh-upgrade.js): a link on TURN, or one that gave up. @param {Link} link */
   _upgradeLater(link) {
     if (link.polite || !this._current(link)) return; // the impolite side drives
     this._upgrades.schedule(link.peerId, () => this._tryUpgrade(link.peerId));
@@ -336,7 +344,8 @@ export class MeshLinks extends EventTarget {
       link.pc.restartIce(); // the relayed pair carries on until ICE has chosen anew
       return; // the next stats tell: still TURN → another try, after a longer pause
     }
-    if (link.restartTimer !== null) return this._upgradeLater(link); // its own restarts go on
+    const closed = link.channel?.readyState === "closed"; // no restart can reopen it
+    if (link.restartTimer !== null && !closed) return this._upgradeLater(link); // its own restarts go on
     debug("mesh", "starting over with", peerId);
     this._replaceLink(peerId);
   }
