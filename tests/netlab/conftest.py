@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import subprocess
@@ -70,6 +71,7 @@ def lab() -> Iterator[Lab]:
 class Turn:
     secret: str
     proc: subprocess.Popen[bytes]
+    address: str = PUBLIC_ADDRESS
 
     def credentials(self, user: str, ttl: int = 3600) -> tuple[str, str]:
         """TURN REST credentials (coturn's use-auth-secret)."""
@@ -77,45 +79,68 @@ class Turn:
         mac = hmac.new(self.secret.encode(), username.encode(), hashlib.sha1).digest()
         return username, base64.b64encode(mac).decode()
 
+    @property
+    def urls(self) -> list[str]:
+        base = f"turn:{self.address}:{TURN_PORT}"
+        return [f"{base}?transport=udp", f"{base}?transport=tcp"]
 
-@pytest.fixture
-def coturn(lab: Lab, tmp_path: Path) -> Iterator[Turn]:
-    """coturn in the public namespace (UDP and TCP on 3478, STUN too), generated secret."""
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_coturn(lab: Lab, workdir: Path, address: str = PUBLIC_ADDRESS) -> Turn:
+    """coturn in the public namespace on ``address`` (UDP and TCP on 3478, STUN too),
+    with a generated secret; its files in ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(16)
-    log = (tmp_path / "coturn.log").open("wb")
+    log = (workdir / "coturn.log").open("wb")
     proc = subprocess.Popen(
         [
             "ip", "netns", "exec", lab.public, "turnserver", "-n",
-            f"--listening-ip={PUBLIC_ADDRESS}", f"--relay-ip={PUBLIC_ADDRESS}",
+            f"--listening-ip={address}", f"--relay-ip={address}",
             f"--listening-port={TURN_PORT}", "--min-port=49152", "--max-port=49999",
             "--use-auth-secret", f"--static-auth-secret={secret}", f"--realm={TURN_REALM}",
             "--no-tls", "--no-dtls", "--no-cli", "--fingerprint", "--log-file=stdout",
-            "--simple-log", f"--pidfile={tmp_path / 'coturn.pid'}",
-            f"--userdb={tmp_path / 'turndb'}",
+            "--simple-log", f"--pidfile={workdir / 'coturn.pid'}",
+            f"--userdb={workdir / 'turndb'}",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
     log.close()
+    turn = Turn(secret, proc, address)
     try:
-        _wait_listening(lab.public, TURN_PORT, proc)
-        yield Turn(secret, proc)
+        _wait_listening(lab.public, TURN_PORT, proc, address)
+    except BaseException:
+        turn.stop()
+        raise
+    return turn
+
+
+@pytest.fixture
+def coturn(lab: Lab, tmp_path: Path) -> Iterator[Turn]:
+    turn = start_coturn(lab, tmp_path / "coturn")
+    try:
+        yield turn
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        turn.stop()
 
 
-def _wait_listening(ns: str, port: int, proc: subprocess.Popen[bytes]) -> None:
+def _wait_listening(
+    ns: str, port: int, proc: subprocess.Popen[bytes], address: str | None = None
+) -> None:
     deadline = time.monotonic() + 3 * TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"exited with {proc.returncode} before listening on {port}")
         out = subprocess.run(
-            ["ip", "netns", "exec", ns, "ss", "-Htln", f"sport = :{port}"],
+            ["ip", "netns", "exec", ns, "ss", "-Htln", f"sport = :{port}"
+             + (f" and src = {address}" if address else "")],
             capture_output=True, text=True, check=False,
         ).stdout  # fmt: skip
         if out.strip():
@@ -139,24 +164,39 @@ class NetnsServer(ServerProcess):
         _wait_listening(self.namespace, self.port, self.proc)
 
 
-@pytest.fixture
-def lab_server(lab: Lab, coturn: Turn, tmp_path: Path) -> Iterator[NetnsServer]:
-    """The peerlane server beside coturn: STUN and TURN (UDP and TCP) in its welcome."""
-    turn = f"turn:{PUBLIC_ADDRESS}:{TURN_PORT}"
+def start_lab_server(lab: Lab, workdir: Path, env: dict[str, str]) -> NetnsServer:
+    """``peerlane serve`` in the public namespace with ``env`` on top of the lab's basics."""
     server = NetnsServer(
-        tmp_path / "server",
+        workdir,
         env={
             "PEERLANE_HOST": PUBLIC_ADDRESS,
             "PEERLANE_PROFILE": "lan",
             "PEERLANE_LOG_LEVEL": "info",
-            "PEERLANE_ICE_SERVERS": f'[{{"urls": ["stun:{PUBLIC_ADDRESS}:{TURN_PORT}"]}}]',
-            "PEERLANE_TURN_URLS": f"{turn}?transport=udp,{turn}?transport=tcp",
-            "PEERLANE_TURN_SECRET": coturn.secret,
+            **env,
         },
         command=["ip", "netns", "exec", lab.public, sys.executable, "-m", "peerlane", "serve"],
         namespace=lab.public,
     )
     server.start()
+    return server
+
+
+def stun_servers(address: str = PUBLIC_ADDRESS) -> str:
+    return json.dumps([{"urls": [f"stun:{address}:{TURN_PORT}"]}])
+
+
+@pytest.fixture
+def lab_server(lab: Lab, coturn: Turn, tmp_path: Path) -> Iterator[NetnsServer]:
+    """The peerlane server beside coturn: STUN and TURN (UDP and TCP) in its welcome."""
+    server = start_lab_server(
+        lab,
+        tmp_path / "server",
+        {
+            "PEERLANE_ICE_SERVERS": stun_servers(),
+            "PEERLANE_TURN_URLS": ",".join(coturn.urls),
+            "PEERLANE_TURN_SECRET": coturn.secret,
+        },
+    )
     try:
         yield server
     finally:
@@ -214,12 +254,11 @@ def lab_browsers(playwright: Playwright, tmp_path: Path) -> Iterator[LabBrowsers
 def ice_config(turn: Turn, *, relay_only: bool = False) -> dict[str, Any]:
     """An RTCConfiguration with the lab's STUN and TURN (for the bare control)."""
     username, password = turn.credentials("control")
-    base = f"turn:{PUBLIC_ADDRESS}:{TURN_PORT}"
     return {
         "iceServers": [
             {"urls": [f"stun:{PUBLIC_ADDRESS}:{TURN_PORT}"]},
             {
-                "urls": [f"{base}?transport=udp", f"{base}?transport=tcp"],
+                "urls": turn.urls,
                 "username": username,
                 "credential": password,
             },

@@ -18,6 +18,14 @@ The picture (addresses are the lab's own, inside namespaces it creates and remov
   own later mapping needs.
 * ``block_udp`` / ``block_turn`` drop, at the router, the peers' UDP / their traffic to
   the TURN port, so ICE must use TURN over TCP or give up (the server relay).
+* ``hairpin`` builds what a hairpinning home router does, for peers that cannot reach each
+  other on the LAN (the bridge isolates its ports, like a Wi-Fi access point's client
+  isolation): every UDP mapping the router makes toward the wan is learned into a map
+  (public port → inside address and port, read after the masquerade from conntrack's
+  original tuple); a LAN packet to the router's own public address and a learned port is
+  DNATed to that inside address, and SNATed to the public address, so the other peer sees
+  it come from the sender's public mapping, as it would from the internet. Plain
+  masquerade does none of this: without it the peers meet only through TURN.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ import subprocess
 from dataclasses import dataclass, field
 
 PUBLIC_ADDRESS = "198.18.0.1"
+# A second address of the public namespace (a second TURN provider's).
+SECOND_PUBLIC_ADDRESS = "198.18.0.2"
 WAN_GATEWAY = "198.18.0.254"
 TURN_PORT = 3478
 
@@ -87,6 +97,9 @@ class Lab:
         self._plug_into_wan(self.public, PUBLIC_ADDRESS)
         self.sites: list[Site] = []
 
+    def add_public_address(self, address: str) -> None:
+        run("ip", "-n", self.public, "addr", "add", f"{address}/24", "dev", "wan0")
+
     def _namespace(self, role: str) -> str:
         name = f"{self.tag}-{role}"
         run("ip", "netns", "add", name)
@@ -115,8 +128,10 @@ class Lab:
         random_ports: bool = False,
         block_udp: bool = False,
         block_turn: bool = False,
+        hairpin: bool = False,
     ) -> Site:
-        """A NAT router and ``peers`` peer namespaces on its LAN."""
+        """A NAT router and ``peers`` peer namespaces on its LAN (``hairpin``: the LAN's
+        ports isolated from each other and the router loops its public address back in)."""
         index = len(self.sites) + 1
         site = Site(index, self._namespace(f"r{index}"), f"198.18.0.{10 + index}")
         self._plug_into_wan(site.router, site.wan_address)
@@ -130,10 +145,20 @@ class Lab:
             "ip", "netns", "exec", site.router, "nft", "-f", "-",
             stdin=_router_rules(random_ports, block_udp, block_turn),
         )  # fmt: skip
+        if hairpin:
+            # The looped packet leaves by the interface it came in on: no ICMP redirect
+            # may tell the sender to go around the router (it would bypass the NAT).
+            for key in ("all", "lan0"):
+                run("ip", "netns", "exec", site.router, "sysctl", "-qw",
+                    f"net.ipv4.conf.{key}.send_redirects=0")  # fmt: skip
+            run("ip", "netns", "exec", site.router, "nft", "-f", "-",
+                stdin=_hairpin_rules(site.wan_address))  # fmt: skip
         for n in range(peers):
             ns = self._namespace(f"s{index}p{n}")
             self._veth(site.router, f"l{n}", ns, "eth0")
             run("ip", "-n", site.router, "link", "set", f"l{n}", "master", "lan0")
+            if hairpin:  # peer to peer on the LAN is cut: only the router joins them
+                run("bridge", "-n", site.router, "link", "set", "dev", f"l{n}", "isolated", "on")
             run("ip", "-n", ns, "addr", "add", f"{lan}.{11 + n}/24", "dev", "eth0")
             run("ip", "-n", ns, "route", "add", "default", "via", f"{lan}.1")
             site.peers.append(ns)
@@ -141,21 +166,35 @@ class Lab:
         return site
 
     def block_udp_now(self, site: Site) -> None:
-        """The router starts dropping its peers' UDP, mid-connection (established flows too)."""
-        rule = 'iifname "lan0" meta l4proto udp drop'
-        run(
-            "ip",
-            "netns",
-            "exec",
-            site.router,
-            "nft",
-            "insert",
-            "rule",
-            "ip",
-            "lab",
-            "forward",
-            rule,
-        )
+        """The router starts dropping its peers' UDP, mid-connection (established flows too).
+        The rule lives in a table of its own, so that ``lift_now`` can take it away."""
+        rules = f"""
+table ip breaks {{
+  chain forward {{
+    type filter hook forward priority -1; policy accept;
+    {_UDP_FROM_LAN} drop
+  }}
+}}
+"""
+        run("ip", "netns", "exec", site.router, "nft", "-f", "-", stdin=rules)
+
+    def lift_now(self, site: Site) -> None:
+        """The rules ``block_udp_now`` added are gone: the network is as it was."""
+        run("ip", "netns", "exec", site.router, "nft", "delete", "table", "ip", "breaks")
+
+    def block_relay_paths(self, site: Site) -> None:
+        """Drop the peers' UDP and their TURN traffic (as the ``block_udp``/``block_turn``
+        site options do, liftable): only the peerlane server is left between them."""
+        rules = f"""
+table ip breaks {{
+  chain forward {{
+    type filter hook forward priority -1; policy accept;
+    {_UDP_FROM_LAN} drop
+    iifname "lan0" ip daddr {PUBLIC_ADDRESS} tcp dport {TURN_PORT} drop
+  }}
+}}
+"""
+        run("ip", "netns", "exec", site.router, "nft", "-f", "-", stdin=rules)
 
     def limit_rate(self, namespace: str, rate: str) -> None:
         """Shape what a peer namespace sends (tc tbf) so that a transfer lasts a while."""
@@ -180,6 +219,8 @@ def _bridge_without_netfilter(ns: str) -> None:
             run("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.bridge.bridge-nf-call-{family}=0")
 
 
+_UDP_FROM_LAN = 'iifname "lan0" meta l4proto udp'
+
 _WAN_RULES = """
 table inet wan {
   chain forward { type filter hook forward priority 0; policy drop; }
@@ -191,7 +232,7 @@ def _router_rules(random_ports: bool, block_udp: bool, block_turn: bool) -> str:
     nat = "masquerade random,fully-random" if random_ports else "masquerade"
     blocks = []
     if block_udp:
-        blocks.append('iifname "lan0" meta l4proto udp drop')
+        blocks.append(f"{_UDP_FROM_LAN} drop")
     if block_turn:
         blocks.append(f'iifname "lan0" ip daddr {PUBLIC_ADDRESS} tcp dport {TURN_PORT} drop')
         blocks.append(f'iifname "lan0" ip daddr {PUBLIC_ADDRESS} udp dport {TURN_PORT} drop')
@@ -211,6 +252,36 @@ table ip lab {{
   chain postrouting {{
     type nat hook postrouting priority 100; policy accept;
     oifname "wan0" {nat}
+  }}
+}}
+"""
+
+
+# A mapping: its public port → the inside address and port it stands for.
+_MAPPING = "udp sport : ct original ip saddr . ct original proto-src"
+
+
+def _hairpin_rules(public: str) -> str:
+    """NAT loopback, per mapping (see the module's docstring)."""
+    return f"""
+table ip hairpin {{
+  map mappings {{
+    type inet_service : ipv4_addr . inet_service
+    flags dynamic, timeout
+    timeout 10m
+  }}
+  chain learn {{
+    # After the masquerade (srcnat is 100): the packet carries its public port now.
+    type filter hook postrouting priority 300; policy accept;
+    oifname "wan0" meta l4proto udp update @mappings {{ {_MAPPING} }}
+  }}
+  chain prerouting {{
+    type nat hook prerouting priority -100; policy accept;
+    iifname "lan0" ip daddr {public} meta l4proto udp dnat ip to udp dport map @mappings
+  }}
+  chain postrouting {{
+    type nat hook postrouting priority 100; policy accept;
+    iifname "lan0" oifname "lan0" ct status dnat snat ip to {public}
   }}
 }}
 """

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 
 import { chooseDirectPeers, Mesh, PROBLEMS } from "../../src/peerlane/web/mesh.js";
+import { MAX_RESTARTS } from "../../src/peerlane/web/mesh-restart.js";
+import { UPGRADE_FIRST_MS, UPGRADE_MAX_MS, upgradeDelay } from "../../src/peerlane/web/mesh-upgrade.js";
 import { FakeClock, FakePeerConnection, until } from "./fakes.mjs";
 
 const info = (id) => ({ peer_id: id, participant_id: `u-${id}`, name: `Name ${id}`, role: "member" });
@@ -339,4 +341,96 @@ test("TURN configured, nothing connects in time: the relay-timeout words", async
   clock.advance(15_000);
   assert.equal(meshes.get("aaa").peers.get("bbb").problem, PROBLEMS.relayTimeout);
   assert.equal(meshes.get("bbb").peers.get("aaa").problem, PROBLEMS.relayTimeout);
+});
+
+/** Every connection reports one selected pair whose local candidate is of `type`. */
+function selectedCandidate(type) {
+  for (const pc of FakePeerConnection.all) {
+    pc.stats = new Map([
+      ["T", { type: "transport", selectedCandidatePairId: "P" }],
+      ["P", { type: "candidate-pair", localCandidateId: "L", currentRoundTripTime: 0.01 }],
+      ["L", { type: "local-candidate", candidateType: type }],
+    ]);
+  }
+}
+
+const offerer = () => FakePeerConnection.all.find((p) => p.localDescription?.type === "offer");
+const answerer = () => FakePeerConnection.all.find((p) => p.localDescription?.type === "answer");
+
+test("upgrade pauses double from the first, up to the cap", () => {
+  assert.deepEqual(
+    [0, 1, 2].map((n) => upgradeDelay(n, 1_000)),
+    [1_000, 2_000, 4_000],
+  );
+  assert.equal(upgradeDelay(30, UPGRADE_FIRST_MS), UPGRADE_MAX_MS);
+});
+
+test("a link on TURN: the impolite side restarts ICE for a direct path, with growing pauses", async () => {
+  const { meshes, clock } = network(["aaa", "bbb"]);
+  await linked(meshes, { aaa: 1, bbb: 1 });
+  selectedCandidate("relay");
+  clock.advance(2_000); // the stats poll
+  await until(() => meshes.get("bbb").peers.get("aaa").path === "turn", "the TURN path");
+  clock.advance(UPGRADE_FIRST_MS);
+  assert.equal(offerer().restarts, 1, "the impolite side tried");
+  assert.equal(answerer().restarts, 0, "the polite side leaves it to the other");
+  await linked(meshes, { aaa: 1, bbb: 1 }); // the channel went on through the restart
+  clock.advance(2_000); // still TURN: the next try waits twice as long
+  await until(() => meshes.get("bbb")._upgrades.pending("aaa"), "the next try");
+  clock.advance(2 * UPGRADE_FIRST_MS - 2_001);
+  assert.equal(offerer().restarts, 1);
+  clock.advance(2_001);
+  assert.equal(offerer().restarts, 2);
+
+  await until(() => clock.timers.size > 0, "the stats poll armed again");
+  selectedCandidate("srflx"); // the network let a direct pair through
+  clock.advance(2_000);
+  await until(() => meshes.get("bbb").peers.get("aaa").path === "direct", "the direct path");
+  clock.advance(UPGRADE_MAX_MS);
+  assert.equal(offerer().restarts, 2, "on a direct path nothing more is tried");
+});
+
+test("a link that spent its ICE restarts starts over with a fresh connection after a pause", async () => {
+  const { meshes, clock, log } = network(["aaa", "bbb"]);
+  await linked(meshes, { aaa: 1, bbb: 1 });
+  const pc = offerer();
+  meshes.get("bbb")._links.get("aaa").restarts = MAX_RESTARTS; // restarts spent
+  pc.channels[0].readyState = "closing";
+  pc.failIce();
+  assert.equal(meshes.get("bbb").peers.get("aaa").path, "server", "through the server meanwhile");
+  const made = FakePeerConnection.all.length;
+  clock.advance(UPGRADE_FIRST_MS - 1);
+  assert.equal(FakePeerConnection.all.length, made);
+  clock.advance(1);
+  assert.equal(FakePeerConnection.all.length, made + 1, "a fresh connection");
+  assert.deepEqual(
+    log.filter((s) => s.kind === "bye").map((s) => [s.from, s.data.reason]),
+    [["bbb", "reset"]],
+  );
+  await until(() => meshes.get("bbb").peers.get("aaa").path === "direct", "the link back");
+  assert.equal(meshes.get("bbb").openCount, 1);
+});
+
+test("a chat channel closed before it ever opened (Firefox, ICE failed): the failure words, a fresh link only after a pause", async () => {
+  const { meshes, clock, log } = network(["aaa", "bbb"], { deliver: () => false }); // nothing connects
+  const b = meshes.get("bbb");
+  await until(() => offerer() !== undefined, "the offer");
+  const pc = offerer();
+  pc.failIce();
+  pc.channels[0].readyState = "closed";
+  pc.channels[0].onclose();
+  const view = b.peers.get("aaa");
+  assert.equal(view.problem, PROBLEMS.iceFailed, "not 'connection lost': it never connected");
+  assert.equal(view.path, "server");
+  const made = FakePeerConnection.all.length;
+  clock.advance(5_000); // no fresh link at once, no ICE restart of a link whose channel is gone
+  assert.equal(FakePeerConnection.all.length, made);
+  assert.equal(pc.restarts, 0);
+  assert.deepEqual(
+    log.filter((s) => s.kind === "bye"),
+    [],
+  );
+  clock.advance(UPGRADE_FIRST_MS);
+  assert.equal(FakePeerConnection.all.length, made + 1, "a fresh connection after the pause");
+  assert.equal(b.peers.get("aaa").path, "server", "still through the server meanwhile");
 });

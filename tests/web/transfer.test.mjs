@@ -216,6 +216,31 @@ describe("Transfers: offer, accept, direct transfer", () => {
   });
 });
 
+describe("Transfers: the path shown", () => {
+  test("follows the link when its bytes move from a direct pair to TURN mid-transfer", async () => {
+    const { alice, bob } = await pair();
+    const size = 20 * MiB;
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
+    assert.equal(bob.engine.get(id).path, "direct");
+    assert.equal(alice.engine.get(id).path, "direct");
+    // ICE restarted onto a relay pair: the same channel goes on, through TURN now.
+    alice.room._path("p-bob", "turn");
+    bob.room._path("p-alice", "turn");
+    assert.equal(bob.engine.get(id).path, "turn");
+    assert.equal(alice.engine.get(id).path, "turn");
+    assert.equal(bob.engine.stats()[id].path, "turn");
+    assert.ok(bob.engine.get(id).bytesDone < size, "moved while the bytes still flowed");
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
+    // Done: the row keeps the path it ended on, whatever the link does later.
+    bob.room._path("p-alice", "direct");
+    assert.equal(bob.engine.get(id).path, "turn");
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+  });
+});
+
 describe("Transfers: resume", () => {
   test("a dropped channel resumes from the first unverified block (≤ 1.1 × the size on the wire)", async () => {
     const { alice, bob, net, clock } = await pair();

@@ -26,6 +26,7 @@ export class Link {
     this.ignoreOffer = false;
     this.settingRemoteAnswer = false;
     this.negotiated = false; // a remote description was applied at least once
+    this.everOpen = false; // the chat channel opened at least once
     this.restarts = 0;
     /** Extra data channels (file transfers) on this connection. @type {Set<RTCDataChannel>} */
     this.extraChannels = new Set();

@@ -1,16 +1,18 @@
 // The links of a mesh, one per peer chosen for a direct link: making them, their
 // connection's events, starting over after a failure (policy in mesh-restart.js), and the
-// path in use (mesh-path.js). Mesh (mesh.js) adds what the room and the signals say, and
+// path in use (mesh-path.js), trying for a better one in the background (mesh-upgrade.js). Mesh (mesh.js) adds what the room and the signals say, and
 // the channels' API. (docs/web-client.md, "Direct links".)
 
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
+import { localCount } from "./local-ms.js";
 import { EXTRA_PREFIX, Link, newPeerConnection } from "./mesh-link.js";
 import { negotiate } from "./mesh-negotiation.js";
 import { readPath } from "./mesh-path.js";
 import { chooseDirectPeers, connectProblem, PROBLEMS, RETRYING } from "./mesh-peers.js";
 import { REJOIN_WITHIN_MS, RejoinWait } from "./mesh-rejoin.js";
 import { iceRestartDelay, MAX_RESTARTS, REOPEN_AFTER_MS, RestartRequests } from "./mesh-restart.js";
+import { PathUpgrades } from "./mesh-upgrade.js";
 import { parsePeerMessage } from "./protocol.js";
 import { maxMessageSizeOf } from "./sctp-limits.js";
 
@@ -35,6 +37,7 @@ export class MeshLinks extends EventTarget {
     this._clock = options.clock ?? systemClock;
     this._connectWithin = options.connectTimeoutMs ?? 15_000;
     this._statsEvery = options.statsIntervalMs ?? 2_000;
+    this._maxRestarts = options.maxIceRestarts ?? localCount("peerlaneIceRestarts") ?? MAX_RESTARTS;
     /** Every other peer in the room, by peer id. @type {Map<string, PeerView>} */
     this.peers = new Map();
     /** RTCPeerConnections made so far (a link's `serial` is its number among them). */
@@ -44,6 +47,7 @@ export class MeshLinks extends EventTarget {
     /** @type {Set<string>} */
     this._chosen = new Set();
     this._requests = new RestartRequests();
+    this._upgrades = new PathUpgrades(this._clock, { firstMs: options.upgradeFirstMs, maxMs: options.upgradeMaxMs });
     this._rejoin = new RejoinWait(this._clock, options.rejoinWithinMs ?? REJOIN_WITHIN_MS, (id) => this.removePeer(id));
     /** @type {unknown} */
     this._statsTimer = null;
@@ -94,6 +98,7 @@ export class MeshLinks extends EventTarget {
   /** @param {string} peerId */
   _forget(peerId) {
     this._rejoin.end(peerId);
+    this._upgrades.forget(peerId);
     this._closeLink(peerId);
     this.peers.delete(peerId);
   }
@@ -161,7 +166,7 @@ export class MeshLinks extends EventTarget {
     this._closeLink(peerId);
     this._sendSignal(peerId, "bye", { reason: "reset" });
     const link = this._startLink(peerId);
-    if (link) link.restarts = MAX_RESTARTS; // a fresh link is the last resort
+    if (link) link.restarts = this._maxRestarts; // a fresh link is the last resort
     this._changed();
   }
 
@@ -204,6 +209,7 @@ export class MeshLinks extends EventTarget {
     // The polite side waits for offers; if none came, ask the impolite side to start over.
     if (link.polite && !link.negotiated && this._requests.take(link.peerId))
       this._sendSignal(link.peerId, "bye", { reason: "restart" });
+    this._upgradeLater(link);
     this._changed();
   }
 
@@ -226,8 +232,10 @@ export class MeshLinks extends EventTarget {
    * @param {Link} link
    */
   _scheduleRestart(link) {
-    const delay = iceRestartDelay(link);
-    if (link.restartTimer !== null || delay === null) return;
+    const delay = iceRestartDelay(link, this._maxRestarts);
+    if (link.restartTimer !== null) return;
+    // Spent its restarts, or its chat channel is closed (a restart cannot reopen it).
+    if (delay === null || link.channel?.readyState === "closed") return this._upgradeLater(link);
     link.restarts += 1;
     link.restartTimer = this._clock.setTimeout(() => {
       link.restartTimer = null;
@@ -235,6 +243,7 @@ export class MeshLinks extends EventTarget {
       // "failed": either one says the path is gone.
       const { iceConnectionState, connectionState } = link.pc;
       if (!this._current(link) || (iceConnectionState !== "failed" && connectionState !== "failed")) return;
+      if (link.channel?.readyState === "closed") return; // closed since: a fresh link, later
       debug("mesh", "restarting ICE with", link.peerId);
       link.pc.restartIce(); // fires negotiationneeded → a new offer with fresh ICE credentials
       this._armConnectTimeout(link);
@@ -246,6 +255,7 @@ export class MeshLinks extends EventTarget {
     if (!this._current(link)) return;
     this._clock.clearTimeout(link.connectTimer);
     link.restarts = 0;
+    link.everOpen = true;
     this._requests.reset(link.peerId);
     const view = this.peers.get(link.peerId);
     if (view) Object.assign(view, { problem: null, path: link.statsPath ?? "direct" });
@@ -260,6 +270,14 @@ export class MeshLinks extends EventTarget {
     const peerId = link.peerId;
     if (this._rejoin.has(peerId)) return this.removePeer(peerId); // it is not coming back
     const view = this.peers.get(peerId);
+    if (!link.everOpen) {
+      // Firefox closes it when ICE fails before it ever connected: nothing was lost. A
+      // fresh link at once would fail at once again and keep the peer "connecting" for
+      // good (each offer restarts its timeout): start over after the upgrade pause.
+      if (view) Object.assign(view, { problem: connectProblem("failed", this._iceServers), path: "server" });
+      this._changed();
+      return this._upgradeLater(link);
+    }
     if (view) Object.assign(view, { problem: PROBLEMS.channelClosed, path: "server", rttMs: null });
     this.dispatchEvent(new CustomEvent("close", { detail: { peerId } }));
     this._changed();
@@ -300,12 +318,36 @@ export class MeshLinks extends EventTarget {
     const view = this.peers.get(link.peerId);
     if (!found || !view || !this._current(link)) return;
     link.statsPath = found.path;
+    if (link.open && found.path === "turn") this._upgradeLater(link);
+    else if (link.open) this._upgrades.reached(link.peerId);
     const rtt = found.rttMs ?? view.rttMs;
     const path = link.open ? link.statsPath : view.path;
     if (view.rttMs !== rtt || view.path !== path) {
       Object.assign(view, { rttMs: rtt, path });
       this._changed();
     }
+  }
+
+  /** Try for a better path later (mesh-upgrade.js): a link on TURN, or one that gave up. @param {Link} link */
+  _upgradeLater(link) {
+    if (link.polite || !this._current(link)) return; // the impolite side drives
+    this._upgrades.schedule(link.peerId, () => this._tryUpgrade(link.peerId));
+  }
+
+  /** @param {string} peerId */
+  _tryUpgrade(peerId) {
+    const link = this._links.get(peerId);
+    if (this._closed || !link || !this._chosen.has(peerId)) return;
+    if (link.open) {
+      if (link.statsPath !== "turn") return;
+      debug("mesh", "restarting ICE for a direct path with", peerId);
+      link.pc.restartIce(); // the relayed pair carries on until ICE has chosen anew
+      return; // the next stats tell: still TURN → another try, after a longer pause
+    }
+    const closed = link.channel?.readyState === "closed"; // no restart can reopen it
+    if (link.restartTimer !== null && !closed) return this._upgradeLater(link); // its own restarts go on
+    debug("mesh", "starting over with", peerId);
+    this._replaceLink(peerId);
   }
 
   /**
@@ -348,6 +390,7 @@ export class MeshLinks extends EventTarget {
     this._closed = true;
     this._clock.clearTimeout(this._statsTimer);
     this._rejoin.clear();
+    this._upgrades.clear();
     for (const id of [...this._links.keys()]) this._closeLink(id, notify ? "leave" : undefined);
     this._changed();
   }

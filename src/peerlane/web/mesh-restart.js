@@ -14,12 +14,13 @@ export const REOPEN_AFTER_MS = 1_000; // a closed channel: start over after this
 
 /**
  * The pause before the next ICE restart of a failed link, or null when it had its share
- * (it then stays down until the peer list changes).
+ * (then only the background tries for a better path start it over: mesh-upgrade.js).
  * @param {Link} link
+ * @param {number} [maxRestarts]
  * @returns {number | null}
  */
-export function iceRestartDelay(link) {
-  if (link.restarts >= MAX_RESTARTS) return null;
+export function iceRestartDelay(link, maxRestarts = MAX_RESTARTS) {
+  if (link.restarts >= maxRestarts) return null;
   return Math.min(30_000, 1_000 * 2 ** link.restarts);
 }
 

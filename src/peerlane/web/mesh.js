@@ -40,9 +40,15 @@ export { chooseDirectPeers, PROBLEMS };
  *   connectTimeoutMs?: number,
  *   statsIntervalMs?: number,
  *   rejoinWithinMs?: number,
+ *   upgradeFirstMs?: number,
+ *   upgradeMaxMs?: number,
+ *   maxIceRestarts?: number,
  * }} MeshOptions
  *   rejoinWithinMs: how long a link with an open channel waits for its peer to be back
  *   on the server after a resume (mesh-rejoin.js).
+ *   upgradeFirstMs, upgradeMaxMs: the first and the longest pause before trying for a
+ *   better path (mesh-upgrade.js). maxIceRestarts: ICE restarts of a failed link before
+ *   it gives up (localStorage "peerlaneIceRestarts" in tests).
  */
 
 const MAX_BUFFERED = 4 * 1024 * 1024; // skip a channel this far behind rather than queue without bound

@@ -8,6 +8,7 @@ import { SendSession } from "./transfer-send.js";
 /** @typedef {import("./transfer-wire.js").ChannelLike} ChannelLike */
 /** @typedef {import("./transfer-records.js").TransferPath} TransferPath */
 /** @typedef {import("./transfer-records.js").TransferNote} TransferNote */
+/** @typedef {import("./transfer-records.js").TransferRecord} TransferRecord */
 
 export const SPEED_WINDOW_MS = 3_000;
 
@@ -71,6 +72,17 @@ export class Live {
     this.progressAt = null;
     /** No progress for stallMs: the view says "stalled" and offers retry(). */
     this.stalled = false;
+  }
+
+  /**
+   * The peer whose data channel carries the bytes now (for a sender, its newest
+   * session's), or null when they go through the server or nothing carries them yet.
+   * @returns {string | null}
+   */
+  carrierPeer() {
+    if (this.path !== "direct" && this.path !== "turn") return null;
+    if (this.channel?.readyState === "open" && this.channelPeer) return this.channelPeer;
+    return [...this.sessions.values()].at(-1)?.peerId ?? null;
   }
 
   /**
@@ -161,21 +173,31 @@ export function sameNote(a, b) {
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
-/**
- * A duration in ms from localStorage (tests shorten timeouts this way), or null.
- * @param {string} key
- * @returns {number | null}
- */
-export function localMs(key) {
-  try {
-    const value = Number(globalThis.localStorage?.getItem(key));
-    return value > 0 ? value : null;
-  } catch {
-    return null; // storage blocked
-  }
-}
-
 /** The browser's own words for what went wrong (an error's `detail`). @param {unknown} err */
 export function detailOf(err) {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A transfer under way on a data channel shows the path its bytes take NOW: ICE may move
+ * the link from a direct pair to TURN (a broken path, restarted) or back (the rules
+ * lifted) in mid-transfer; the path read when the channel opened would then be wrong.
+ * A finished transfer keeps the path it ended on.
+ * @param {Map<string, TransferRecord>} records
+ * @param {Map<string, Live>} lives
+ * @param {Map<string, {path: string}>} peers  the room's per-peer views
+ * @returns {boolean} whether any transfer's path changed
+ */
+export function followPaths(records, lives, peers) {
+  let moved = false;
+  for (const [id, live] of lives) {
+    const state = records.get(id)?.state;
+    const peerId = state === "sending" || state === "receiving" ? live.carrierPeer() : null;
+    const now = peerId ? peers.get(peerId)?.path : null;
+    if ((now === "direct" || now === "turn") && now !== live.path) {
+      live.path = now;
+      moved = true;
+    }
+  }
+  return moved;
 }

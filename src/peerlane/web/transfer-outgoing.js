@@ -5,7 +5,8 @@
 
 import { debug } from "./debug.js";
 import { hashFile } from "./integrity.js";
-import { detailOf, localMs } from "./transfer-live.js";
+import { localMs } from "./local-ms.js";
+import { detailOf } from "./transfer-live.js";
 import { FINAL, OVER, waitingNote } from "./transfer-machine.js";
 import { outgoingRecord } from "./transfer-records.js";
 import { SendSession } from "./transfer-send.js";

@@ -34,11 +34,12 @@
 
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
+import { localMs } from "./local-ms.js";
 import { defaultPartialStore, indexedDbManifests, offerDownload } from "./opfs.js";
 import { FILE_OPS } from "./protocol.js";
 import { perform, stopMoving } from "./transfer-effects.js";
 import { IncomingSide } from "./transfer-incoming.js";
-import { ChangeBurst, Live, localMs, SPEED_WINDOW_MS, sameNote } from "./transfer-live.js";
+import { ChangeBurst, followPaths, Live, SPEED_WINDOW_MS, sameNote } from "./transfer-live.js";
 import { FINAL, step } from "./transfer-machine.js";
 import { OutgoingSide } from "./transfer-outgoing.js";
 import { newTransferId, tombstoneOf, validId } from "./transfer-records.js";
@@ -94,7 +95,11 @@ export class Transfers extends EventTarget {
       "datachannel",
       (ev) => this._closed || this._out.onDataChannel(/** @type {CustomEvent} */ (ev).detail),
     );
-    room.addEventListener("peers", () => this._closed || this._in.onPeers());
+    room.addEventListener("peers", () => {
+      if (this._closed) return;
+      this._in.onPeers();
+      if (followPaths(this._records, this._live, this.room.peers)) this._changed();
+    });
   }
 
   // ---- lifecycle ----------------------------------------------------------------------
