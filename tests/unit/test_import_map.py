@@ -1,20 +1,37 @@
-"""The import map that lets the browser load web/e2e/pake.js's npm packages: index.html
-carries it, the CSP allows exactly it, and every module it maps is served."""
+"""The import map that lets the browser load its npm packages (web/e2e/pake.js's @noble,
+web/ui/qr-svg.js's qr): index.html carries it, the CSP allows exactly it, and every module
+the client imports through it is served."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-from peerlane.server.import_map import IMPORT_MAP_CSP_SOURCE, IMPORT_MAP_TAG
+from peerlane.server.import_map import IMPORT_MAP, IMPORT_MAP_CSP_SOURCE, IMPORT_MAP_TAG
 from peerlane.server.middleware import CSP
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "peerlane" / "web"
+# `import ... from "pkg..."` (or a multi-line import's closing `} from "pkg..."`): a bare
+# specifier, not a relative "./x.js".
+BARE_IMPORT = re.compile(r"""^(?:import\s[^;]*?|\}\s*)from\s*["']([^"'./][^"']*)["']""", re.M)
 
 
 def test_index_html_carries_the_import_map_the_csp_names() -> None:
     assert IMPORT_MAP_TAG in (WEB / "index.html").read_text(encoding="utf-8")
     assert f"script-src 'self' {IMPORT_MAP_CSP_SOURCE};" in CSP
+
+
+def mapped_path(specifier: str) -> str | None:
+    """Where the import map sends a bare specifier (an exact key, or the longest prefix)."""
+    imports: dict[str, str] = json.loads(IMPORT_MAP)["imports"]
+    if specifier in imports:
+        return imports[specifier]
+    prefixes = [key for key in imports if key.endswith("/") and specifier.startswith(key)]
+    if not prefixes:
+        return None
+    key = max(prefixes, key=len)
+    return imports[key] + specifier[len(key) :]
 
 
 def test_every_package_module_the_client_imports_is_vendored() -> None:
@@ -24,7 +41,13 @@ def test_every_package_module_the_client_imports_is_vendored() -> None:
     for path in WEB.rglob("*.js"):
         if vendor not in path.parents:
             text = path.read_text(encoding="utf-8")
-            imported |= set(re.findall(r"""from\s*["'](@noble/[^"']+)["']""", text))
-    assert imported, "web/e2e/pake.js imports @noble packages"
-    missing = sorted(name for name in imported if not (vendor / name).is_file())
+            imported |= set(BARE_IMPORT.findall(text))
+    assert {"@noble/curves/ed25519.js", "qr"} <= imported, imported
+    unmapped = sorted(name for name in imported if mapped_path(name) is None)
+    assert not unmapped, f"add them to server/import_map.py and index.html: {unmapped}"
+    missing = sorted(
+        name
+        for name in imported
+        if not (WEB / str(mapped_path(name)).removeprefix("/static/")).is_file()
+    )
     assert not missing, f"run `make node-deps` (scripts/vendor_web_packages.py): {missing}"

@@ -1,5 +1,6 @@
-"""The web client's import map: bare ``@noble/...`` specifiers (web/e2e/pake.js) resolve
-to the packages' files copied into web/vendor/ (scripts/vendor_web_packages.py).
+"""The web client's import map: bare ``@noble/...`` specifiers (web/e2e/pake.js) and ``qr``
+(web/ui/qr-svg.js) resolve to the packages' files copied into web/vendor/
+(scripts/vendor_web_packages.py).
 
 An import map can only be an inline script, and the CSP allows no inline script, so the
 CSP names this one by its SHA-256 (``script-src 'self' 'sha256-...'``). index.html holds
@@ -16,6 +17,7 @@ IMPORT_MAP = json.dumps(
         "imports": {
             "@noble/curves/": "/static/vendor/@noble/curves/",
             "@noble/hashes/": "/static/vendor/@noble/hashes/",
+            "qr": "/static/vendor/qr/index.js",
         }
     },
     separators=(",", ":"),
