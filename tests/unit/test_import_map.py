@@ -4,11 +4,10 @@ the client imports through it is served."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
-from peerlane.server.import_map import IMPORT_MAP, IMPORT_MAP_CSP_SOURCE, IMPORT_MAP_TAG
+from peerlane.server.import_map import IMPORT_MAP_CSP_SOURCE, IMPORT_MAP_TAG, resolve
 from peerlane.server.middleware import CSP
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "peerlane" / "web"
@@ -22,18 +21,6 @@ def test_index_html_carries_the_import_map_the_csp_names() -> None:
     assert f"script-src 'self' {IMPORT_MAP_CSP_SOURCE};" in CSP
 
 
-def mapped_path(specifier: str) -> str | None:
-    """Where the import map sends a bare specifier (an exact key, or the longest prefix)."""
-    imports: dict[str, str] = json.loads(IMPORT_MAP)["imports"]
-    if specifier in imports:
-        return imports[specifier]
-    prefixes = [key for key in imports if key.endswith("/") and specifier.startswith(key)]
-    if not prefixes:
-        return None
-    key = max(prefixes, key=len)
-    return imports[key] + specifier[len(key) :]
-
-
 def test_every_package_module_the_client_imports_is_vendored() -> None:
     # scripts/vendor_web_packages.py (make node-deps) copies them from node_modules.
     vendor = WEB / "vendor"
@@ -43,11 +30,11 @@ def test_every_package_module_the_client_imports_is_vendored() -> None:
             text = path.read_text(encoding="utf-8")
             imported |= set(BARE_IMPORT.findall(text))
     assert {"@noble/curves/ed25519.js", "qr"} <= imported, imported
-    unmapped = sorted(name for name in imported if mapped_path(name) is None)
+    unmapped = sorted(name for name in imported if resolve(name) is None)
     assert not unmapped, f"add them to server/import_map.py and index.html: {unmapped}"
     missing = sorted(
         name
         for name in imported
-        if not (WEB / str(mapped_path(name)).removeprefix("/static/")).is_file()
+        if not (WEB / str(resolve(name)).removeprefix("/static/")).is_file()
     )
     assert not missing, f"run `make node-deps` (scripts/vendor_web_packages.py): {missing}"

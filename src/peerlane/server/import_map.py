@@ -26,3 +26,16 @@ IMPORT_MAP_TAG = f'<script type="importmap">{IMPORT_MAP}</script>'
 IMPORT_MAP_CSP_SOURCE = (
     "'sha256-" + base64.b64encode(hashlib.sha256(IMPORT_MAP.encode()).digest()).decode() + "'"
 )
+
+
+def resolve(specifier: str) -> str | None:
+    """The URL the browser loads a bare specifier from (an exact entry, or the longest
+    prefix entry), as the import map resolves it; None when the map has no entry."""
+    imports: dict[str, str] = json.loads(IMPORT_MAP)["imports"]
+    if specifier in imports:
+        return imports[specifier]
+    prefixes = [key for key in imports if key.endswith("/") and specifier.startswith(key)]
+    if not prefixes:
+        return None
+    key = max(prefixes, key=len)
+    return imports[key] + specifier[len(key) :]
