@@ -171,7 +171,7 @@ export class InvitePanel extends HTMLElement {
     }
     const live = inv.status === "live";
     body.classList.toggle("dead", !live);
-    body.append(h("p", { class: "muted", text: introText(inv) }));
+    body.append(h("p", { class: "muted", text: introText(inv, !encrypted) }));
 
     const linkActions = h("div", { class: "btn-row" }, [
       h("button", { type: "button", class: "btn", disabled: !live, onclick: () => this.#copy() }, [
