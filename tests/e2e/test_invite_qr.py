@@ -134,3 +134,9 @@ def test_encrypted_room_invite_qr_is_drawn_in_the_browser_and_opens_the_room(
     wait_messages(b, ["scanned and joined?"])
     send_ui(b, "yes, via the QR code")
     wait_messages(a, ["scanned and joined?", "yes, via the QR code"])
+
+    # A new invite: a new link, and the QR code follows it (not the old one's drawing).
+    a.locator("pl-invite-panel").get_by_role("button", name="New invite").click()
+    expect(a.locator("[data-testid=invite-link]")).not_to_have_text(link)
+    new_link = invite_link(a)
+    assert read_qr(*painted(drawn_modules(a))) == [new_link]
