@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from peerlane.server.import_map import IMPORT_MAP_CSP_SOURCE, IMPORT_MAP_TAG, resolve
 from peerlane.server.middleware import CSP
 
@@ -38,3 +40,29 @@ def test_every_package_module_the_client_imports_is_vendored() -> None:
         if not (WEB / str(resolve(name)).removeprefix("/static/")).is_file()
     )
     assert not missing, f"run `make node-deps` (scripts/vendor_web_packages.py): {missing}"
+
+
+def test_the_module_graph_follows_packages_by_their_import_map_url(tmp_path: Path) -> None:
+    # web_pages.py preloads a package's modules by the URL the import map gives them (the
+    # one the browser keys them by), and their relative imports under it; a bare import
+    # the map does not name is a mistake caught at start, not a 404 in the browser.
+    from peerlane.server.web_pages import ModuleGraph
+
+    (tmp_path / "vendor" / "@noble" / "curves").mkdir(parents=True)
+    (tmp_path / "vendor" / "@noble" / "curves" / "ed25519.js").write_text(
+        'import { mod } from "./abstract/modular.js";\n'
+    )
+    (tmp_path / "page.js").write_text(
+        'import encodeQR from "qr";\nimport { ed } from "@noble/curves/ed25519.js";\n'
+    )
+    (tmp_path / "bad.js").write_text('import pad from "left-pad";\n')
+    graph = ModuleGraph(tmp_path)
+    assert graph.imports("page.js") == [
+        "/static/vendor/qr/index.js",
+        "/static/vendor/@noble/curves/ed25519.js",
+    ]
+    assert graph.imports("/static/vendor/@noble/curves/ed25519.js") == [
+        "/static/vendor/@noble/curves/abstract/modular.js"
+    ]
+    with pytest.raises(ValueError, match="left-pad"):
+        graph.imports("bad.js")
