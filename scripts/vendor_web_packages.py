@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
 """Copy the browser's npm runtime packages into the web client: src/peerlane/web/vendor/.
 
-The browser loads @noble/curves and @noble/hashes (web/e2e/pake.js) as ES modules through
-the import map in index.html, from /static/vendor/<package>/. They are npm packages, not
+The browser loads @noble/curves and @noble/hashes (web/e2e/pake.js) and qr (the invite
+panel's QR code for encrypted rooms, web/ui/qr-svg.js) as ES modules through the import map
+in index.html, from /static/vendor/<package>/. They are npm packages, not
 code of ours, so git never holds them (vendor/ is in .gitignore): this script copies them
 out of node_modules (installed by `npm ci`, `make node-deps` runs both) and the wheel and
 the container image take them from there with the rest of the web folder.
 
 Only the modules the client's entry points reach are copied (following their relative and
-``@noble/...`` imports), with each package's LICENSE: no TypeScript sources or typings,
+package imports), with each package's LICENSE: no TypeScript sources or typings,
 so the service worker precaches nothing the client never loads.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
@@ -22,13 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = (ROOT / "node_modules").resolve()  # a symlink in a worktree
 VENDOR = ROOT / "src" / "peerlane" / "web" / "vendor"
-PACKAGES = ("@noble/curves", "@noble/hashes")
+PACKAGES = ("@noble/curves", "@noble/hashes", "qr")
 # What web/ imports from the packages.
 ENTRY_POINTS = (
     "@noble/curves/ed25519.js",
     "@noble/hashes/hkdf.js",
     "@noble/hashes/hmac.js",
     "@noble/hashes/sha2.js",
+    "qr",
 )
 IMPORT = re.compile(r"""(?:\bfrom|\bimport)\s*["']([^"']+)["']""")
 
@@ -37,6 +40,9 @@ def module_path(specifier: str, importer: Path | None) -> Path:
     if specifier.startswith("."):
         assert importer is not None
         return (importer.parent / specifier).resolve()
+    if specifier in PACKAGES:  # a bare package name: its main module
+        manifest = json.loads((NODE_MODULES / specifier / "package.json").read_text("utf-8"))
+        return (NODE_MODULES / specifier / manifest.get("module", manifest["main"])).resolve()
     package = next(p for p in PACKAGES if specifier.startswith(p + "/"))
     return (NODE_MODULES / package / specifier[len(package) + 1 :]).resolve()
 
@@ -62,7 +68,7 @@ def main() -> int:
     shutil.rmtree(VENDOR, ignore_errors=True)
     files = reachable(ENTRY_POINTS)
     copies = {path: VENDOR / path.relative_to(NODE_MODULES) for path in files}
-    for package in PACKAGES:  # the MIT licence travels with the code (.txt: a served type)
+    for package in PACKAGES:  # the licence travels with the code (.txt: a served type)
         copies[NODE_MODULES / package / "LICENSE"] = VENDOR / package / "LICENSE.txt"
     for path, target in sorted(copies.items()):
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -73,8 +73,8 @@ def test_revoke_asks_first_and_a_revoked_invite_cannot_be_copied_or_scanned(
     server, browsers
 ) -> None:
     a = browsers.new("alice").page
-    # The server draws QR codes, so only a room without end-to-end encryption has one
-    # (an encrypted room's key must not reach the server).
+    # The server's QR code: a room without end-to-end encryption (an encrypted room's is
+    # drawn in the browser, tests/e2e/test_invite_qr.py).
     create_room_ui(a, server.base, "alice", encrypted=False)
     invite_link(a)
     panel = a.locator("pl-invite-panel")

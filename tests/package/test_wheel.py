@@ -32,6 +32,7 @@ def test_the_wheel_holds_every_file_git_tracks_under_the_package(
     assert {"peerlane/web/index.html", "peerlane/web/icons/peerlane.svg"} <= shipped
     # The browser's npm packages (make node-deps copies them into web/vendor).
     assert "peerlane/web/vendor/@noble/curves/ed25519.js" in shipped
+    assert "peerlane/web/vendor/qr/index.js" in shipped
 
 
 def test_the_sdist_builds_the_same_wheel_as_the_source_tree(
@@ -121,7 +122,11 @@ def test_the_installed_command_serves_the_app(installed: InstalledPackage, tmp_p
                     assert "immutable" in response.headers["cache-control"], path
             modules = _module_graph(http, prefix + "app.js")
             assert prefix + "ui/room-page.js" in modules, sorted(modules)
-            for path in ("/static/e2e/pake.js", "/static/vendor/@noble/curves/ed25519.js"):
+            for path in (
+                "/static/e2e/pake.js",
+                "/static/vendor/@noble/curves/ed25519.js",
+                "/static/vendor/qr/index.js",
+            ):
                 assert http.get(path).status_code == 200, path
     finally:
         server.stop()

@@ -1,15 +1,21 @@
-"""The import map that lets the browser load web/e2e/pake.js's npm packages: index.html
-carries it, the CSP allows exactly it, and every module it maps is served."""
+"""The import map that lets the browser load its npm packages (web/e2e/pake.js's @noble,
+web/ui/qr-svg.js's qr): index.html carries it, the CSP allows exactly it, and every module
+the client imports through it is served."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from peerlane.server.import_map import IMPORT_MAP_CSP_SOURCE, IMPORT_MAP_TAG
+import pytest
+
+from peerlane.server.import_map import IMPORT_MAP_CSP_SOURCE, IMPORT_MAP_TAG, resolve
 from peerlane.server.middleware import CSP
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "peerlane" / "web"
+# `import ... from "pkg..."` (or a multi-line import's closing `} from "pkg..."`): a bare
+# specifier, not a relative "./x.js".
+BARE_IMPORT = re.compile(r"""^(?:import\s[^;]*?|\}\s*)from\s*["']([^"'./][^"']*)["']""", re.M)
 
 
 def test_index_html_carries_the_import_map_the_csp_names() -> None:
@@ -24,7 +30,39 @@ def test_every_package_module_the_client_imports_is_vendored() -> None:
     for path in WEB.rglob("*.js"):
         if vendor not in path.parents:
             text = path.read_text(encoding="utf-8")
-            imported |= set(re.findall(r"""from\s*["'](@noble/[^"']+)["']""", text))
-    assert imported, "web/e2e/pake.js imports @noble packages"
-    missing = sorted(name for name in imported if not (vendor / name).is_file())
+            imported |= set(BARE_IMPORT.findall(text))
+    assert {"@noble/curves/ed25519.js", "qr"} <= imported, imported
+    unmapped = sorted(name for name in imported if resolve(name) is None)
+    assert not unmapped, f"add them to server/import_map.py and index.html: {unmapped}"
+    missing = sorted(
+        name
+        for name in imported
+        if not (WEB / str(resolve(name)).removeprefix("/static/")).is_file()
+    )
     assert not missing, f"run `make node-deps` (scripts/vendor_web_packages.py): {missing}"
+
+
+def test_the_module_graph_follows_packages_by_their_import_map_url(tmp_path: Path) -> None:
+    # web_pages.py preloads a package's modules by the URL the import map gives them (the
+    # one the browser keys them by), and their relative imports under it; a bare import
+    # the map does not name is a mistake caught at start, not a 404 in the browser.
+    from peerlane.server.web_pages import ModuleGraph
+
+    (tmp_path / "vendor" / "@noble" / "curves").mkdir(parents=True)
+    (tmp_path / "vendor" / "@noble" / "curves" / "ed25519.js").write_text(
+        'import { mod } from "./abstract/modular.js";\n'
+    )
+    (tmp_path / "page.js").write_text(
+        'import encodeQR from "qr";\nimport { ed } from "@noble/curves/ed25519.js";\n'
+    )
+    (tmp_path / "bad.js").write_text('import pad from "left-pad";\n')
+    graph = ModuleGraph(tmp_path)
+    assert graph.imports("page.js") == [
+        "/static/vendor/qr/index.js",
+        "/static/vendor/@noble/curves/ed25519.js",
+    ]
+    assert graph.imports("/static/vendor/@noble/curves/ed25519.js") == [
+        "/static/vendor/@noble/curves/abstract/modular.js"
+    ]
+    with pytest.raises(ValueError, match="left-pad"):
+        graph.imports("bad.js")

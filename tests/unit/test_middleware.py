@@ -39,15 +39,24 @@ async def test_an_unexpected_exception_is_a_clean_500_with_headers(tmp_path: Pat
 VERSIONED = r"/app/[0-9a-f]{16}/"
 
 
+# npm packages' modules (web/vendor/) keep their stable /static/ URL: the import map's.
+STABLE = "/static/"
+
+
 def _preloads(html: str) -> set[str]:
-    return set(re.findall(rf'<link rel="modulepreload" href="{VERSIONED}([^"]+)">', html))
+    """The preloaded modules, by their path in the web folder."""
+    return set(
+        re.findall(rf'<link rel="modulepreload" href="(?:{VERSIONED}|{STABLE})([^"]+)">', html)
+    )
 
 
 def _listed(html: str, name: str) -> set[str]:
     """The modules in <meta name="peerlane:{name}">: what app.js preloads once shown."""
     found = re.findall(rf'<meta name="peerlane:{name}" content="([^"]*)">', html)
     assert len(found) <= 1
-    return {re.sub(f"^{VERSIONED}", "", m) for m in found[0].split()} if found else set()
+    return (
+        {re.sub(f"^(?:{VERSIONED}|{STABLE})", "", m) for m in found[0].split()} if found else set()
+    )
 
 
 async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
@@ -92,6 +101,8 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
         # what the room page loads with import() (its elements, the transfer engine)
         chain = {"ui/room-page.js", "chat.js", "transfer.js", "transfer-send.js", "integrity.js"}
         assert chain | {"ui/message-list.js", "ui/composer.js"} <= room
+        # the invite panel's QR code (qr-svg.js) imports the qr package: by its import-map URL
+        assert '<link rel="modulepreload" href="/static/vendor/qr/index.js">' in pages["/r/abc"]
         # the home and join pages name the rest of the room page's graph, to load next:
         # what it needs to connect, and apart the rest (its elements, transfers)
         following, later = _listed(pages["/join"], "next"), _listed(pages["/join"], "later")
@@ -119,7 +130,8 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
         assert modules - everything == {"opfs-worker.js", "sw.js", *type_only, *unused_yet}
         [prefix] = set(re.findall(VERSIONED, pages["/"]))
         for module in sorted(everything):
-            assert (await client.get(prefix + module)).status_code == 200, module
+            url = STABLE + module if module.startswith("vendor/") else prefix + module
+            assert (await client.get(url)).status_code == 200, module
 
 
 async def test_only_a_link_the_person_opened_may_join_at_once(tmp_path: Path) -> None:

@@ -15,10 +15,14 @@ from pathlib import Path, PurePosixPath
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
+from peerlane.server import import_map
 from peerlane.server.pwa import ASSETS_MOUNT, add_pwa, asset_prefix
 from peerlane.server.static import StaticAssets, VersionedAssets
 
 WEB = Path(__file__).resolve().parent.parent / "web"
+# The npm packages' modules (web/vendor) load by their stable URLs, as the import map
+# names them: not by this version's, which the browser would fetch a second time.
+STABLE = "/static/"
 
 
 def add_web(app: FastAPI) -> None:
@@ -139,17 +143,13 @@ class ModuleGraph:
 
     def _read(self, module: str) -> tuple[list[str], list[str]]:
         if module not in self._imports:
-            source = (self.root / module).read_text(encoding="utf-8")
-            base = PurePosixPath(module).parent
+            source = (self.root / module.removeprefix(STABLE)).read_text(encoding="utf-8")
             found: tuple[list[str], list[str]] = ([], [])
             code = _COMMENTS.sub("", source)
             for kind, specs in enumerate(
                 (_STATIC_IMPORT.findall(source), _DYNAMIC_IMPORT.findall(code))
             ):
-                for spec in specs:
-                    if not spec.startswith((".", "/")):
-                        raise ValueError(f"{module}: bare import {spec!r} (no bundler here)")
-                    found[kind].append(_normalize(base / spec))
+                found[kind].extend(_resolve(module, spec) for spec in specs)
             self._imports[module] = found
         return self._imports[module]
 
@@ -179,6 +179,20 @@ class ModuleGraph:
                     later.extend(self.lazy_imports(module))
             level = later
         return seen
+
+
+def _resolve(module: str, spec: str) -> str:
+    """The module ``spec`` names, imported by ``module``: a path in the web folder, or for
+    an npm package (a bare specifier, through the import map) its stable ``/static/`` URL,
+    the URL the browser keys it by (its own relative imports stay under it)."""
+    if spec.startswith((".", "/")):
+        if module.startswith(STABLE):
+            return STABLE + _normalize(PurePosixPath(module.removeprefix(STABLE)).parent / spec)
+        return _normalize(PurePosixPath(module).parent / spec)
+    url = import_map.resolve(spec)
+    if url is None or not url.startswith(STABLE):
+        raise ValueError(f"{module}: bare import {spec!r} not in server/import_map.py")
+    return url
 
 
 def _normalize(path: PurePosixPath) -> str:
@@ -232,7 +246,7 @@ def shell_html(
     head = "".join(_preload(m) for m in modules)
     for name, listed in (("next", following), ("later", later)):
         if listed:
-            content = " ".join(VERSIONED + m for m in listed)
+            content = " ".join(_href(m) for m in listed)
             head += f'  <meta name="peerlane:{name}" content="{content}">\n'
     stylesheet = '  <link rel="stylesheet"'
     if stylesheet not in index:
@@ -241,5 +255,10 @@ def shell_html(
     return index.replace("</head>", head + "</head>", 1)
 
 
+def _href(module: str) -> str:
+    """Where a shell loads a module: this version's files, or a package's stable URL."""
+    return module if module.startswith(STABLE) else VERSIONED + module
+
+
 def _preload(module: str) -> str:
-    return f'  <link rel="modulepreload" href="{VERSIONED}{module}">\n'
+    return f'  <link rel="modulepreload" href="{_href(module)}">\n'

@@ -136,8 +136,9 @@ export class InvitePanel extends HTMLElement {
 
   /**
    * The invite as shown. An encrypted room's link carries the room's key in its fragment
-   * (the server never sees it); the server's QR code and the short code cannot carry it,
-   * so neither is offered (read-aloud codes for encrypted rooms need a PAKE: a later step).
+   * (the server never sees it), so the server's QR code cannot carry it: the browser draws
+   * that one (#render). The short code cannot carry the key either and is not offered
+   * (read-aloud codes for encrypted rooms need a PAKE: a later step).
    * @param {InviteView | null} inv
    */
   #keyed(inv) {
@@ -170,7 +171,7 @@ export class InvitePanel extends HTMLElement {
     }
     const live = inv.status === "live";
     body.classList.toggle("dead", !live);
-    body.append(h("p", { class: "muted", text: introText(inv) }));
+    body.append(h("p", { class: "muted", text: introText(inv, !encrypted) }));
 
     const linkActions = h("div", { class: "btn-row" }, [
       h("button", { type: "button", class: "btn", disabled: !live, onclick: () => this.#copy() }, [
@@ -194,7 +195,7 @@ export class InvitePanel extends HTMLElement {
       role: "img",
       "aria-label": "QR code of the invite link",
     });
-    this.#qr.fill(qr, inv);
+    this.#qr.fill(qr, inv, encrypted ? inv.link : null);
 
     append(body, [
       ...labelledValue("invite-link", "Invite link", inv.link ?? OLD_LINK),
@@ -207,14 +208,14 @@ export class InvitePanel extends HTMLElement {
         ? h("p", {
             class: "muted small",
             "data-testid": "invite-e2e-note",
-            text: "This room is end-to-end encrypted: its key is in the link, so send the link itself. Room codes and QR codes for encrypted rooms are not available yet.",
+            text: "This room is end-to-end encrypted: its key is in the link and in the QR code, so share one of those. Room codes for encrypted rooms are not available yet.",
           })
         : null,
       h("div", { class: "invite-grid" }, [
         qr,
         h("div", { class: "invite-text" }, [
           h("p", { class: "invite-expiry", "data-testid": "invite-expiry" }),
-          live && !encrypted
+          live
             ? h("p", { class: "muted small", text: "Scan the QR code with a phone's camera to open the invite." })
             : null,
         ]),

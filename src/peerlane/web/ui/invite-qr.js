@@ -1,8 +1,10 @@
 // The invite's QR code in the invite panel: the server's SVG markup (parsed, never
-// inserted as HTML), kept per invite so a re-render does not fetch it again. A dead
-// invite shows none: it would only lead a phone to an error page.
+// inserted as HTML), kept per invite so a re-render does not fetch it again; or, for a
+// link the server must not see (an encrypted room's, with the key in its fragment), drawn
+// here. A dead invite shows none: it would only lead a phone to an error page.
 
 import { parseSvg } from "./dom.js";
+import { qrSvg } from "./qr-svg.js";
 
 /** @typedef {import("./invite-views.js").InviteView} InviteView */
 
@@ -13,16 +15,24 @@ export class InviteQr {
   /**
    * @param {HTMLElement} box
    * @param {InviteView} inv
+   * @param {string | null} [ownLink]  a link to draw in the browser instead of the server's QR code
    */
-  fill(box, inv) {
+  fill(box, inv, ownLink = null) {
     // A dead invite's QR code would only lead a phone to an error page: none is shown.
     if (inv.status !== "live") {
       box.classList.add("none");
       return;
     }
-    const cached = this.#svgs.get(inv.id);
+    const key = ownLink ?? inv.id;
+    const cached = this.#svgs.get(key);
     if (cached) {
       box.append(cached);
+      return;
+    }
+    if (ownLink) {
+      const svg = qrSvg(ownLink);
+      this.#svgs.set(key, svg);
+      box.append(svg);
       return;
     }
     if (inv.qr_svg) {
