@@ -18,6 +18,7 @@ Fixtures:
                                error, unhandled rejection or CSP violation fails the test
                                (``browser_factory`` is the same fixture)
   ``udp_blocked``           -- every UDP packet to 10.77.0.1 dropped (namespace-wide)
+  ``udp_switch``            -- the same on demand: ``.block()`` mid-test, ``.unblock()``
   ``artifacts``             -- ``test-artifacts/`` (screenshots; failures/ gets a screenshot
                                of every page and the server log of a failed test)
 
@@ -105,31 +106,56 @@ def netns_check() -> str:
     return test_ifaces[0]
 
 
-@pytest.fixture
-def udp_blocked(netns_check: str) -> Iterator[None]:
-    """Drop every UDP packet to the test address (namespace-wide, for this test only).
+class UdpSwitch:
+    """Drops every UDP packet to the test address while on (namespace-wide).
 
     Host candidates are still gathered, but every connectivity check is lost, so ICE
-    really fails (checking -> disconnected/failed after ~15 s). The kernel here has no
-    drop action for tc and there is no nft/iptables binary, so the packets are
-    redirected to a veth that is down, which discards them.
+    really fails (checking -> disconnected/failed after ~15 s), and a link that was up
+    stops carrying anything. The kernel here has no drop action for tc and there is no
+    nft/iptables binary, so the packets are redirected to a veth that is down, which
+    discards them.
     """
-    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
-        pytest.skip("udp_blocked affects the whole namespace: not with parallel workers")
-    script = [
+
+    ON = (
         "ip link add pl-drop type veth peer name pl-drop-peer",  # stays down
         "tc qdisc add dev lo ingress",
         "tc filter add dev lo parent ffff: protocol ip prio 1 u32"
         f" match ip protocol 17 0xff match ip dst {TEST_ADDRESS}/32"
         " action mirred egress redirect dev pl-drop",
-    ]
-    for command in script:
-        done = subprocess.run(command.split(), capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            pytest.fail(f"cannot block UDP: {command}: {done.stderr.strip()}", pytrace=False)
-    yield
-    subprocess.run("tc qdisc del dev lo ingress".split(), check=False)
-    subprocess.run("ip link del pl-drop".split(), check=False)
+    )
+    OFF = ("tc qdisc del dev lo ingress", "ip link del pl-drop")
+
+    def __init__(self) -> None:
+        self.on = False
+
+    def block(self) -> None:
+        for command in self.ON:
+            done = subprocess.run(command.split(), capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                self.unblock()
+                pytest.fail(f"cannot block UDP: {command}: {done.stderr.strip()}", pytrace=False)
+            self.on = True
+
+    def unblock(self) -> None:
+        for command in self.OFF:
+            subprocess.run(command.split(), capture_output=True, check=False)
+        self.on = False
+
+
+@pytest.fixture
+def udp_switch(netns_check: str) -> Iterator[UdpSwitch]:
+    """A ``UdpSwitch``, off: ``block()`` drops UDP from then on (e.g. mid-transfer)."""
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        pytest.skip("blocking UDP affects the whole namespace: not with parallel workers")
+    switch = UdpSwitch()
+    yield switch
+    switch.unblock()
+
+
+@pytest.fixture
+def udp_blocked(udp_switch: UdpSwitch) -> None:
+    """Every UDP packet to the test address dropped, for this whole test."""
+    udp_switch.block()
 
 
 @pytest.fixture(autouse=True)

@@ -683,6 +683,38 @@ describe("Transfers: the stall watchdog", () => {
     assert.ok(await until(() => stateOf(alice, id) === "done"), `alice: ${stateOf(alice, id)}`);
   });
 
+  test("a frozen direct channel: the receiver's Retry alone has the sender put the file on the server", async () => {
+    const { alice, bob, net, clock, files } = await pair();
+    const size = 12 * MiB;
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
+    const [fromReceiver, toReceiver] = net.channels[0].ends;
+    // The link is dead both ways: not even the receiver's close of the channel arrives,
+    // so the sender still holds its session when the accept comes again.
+    toReceiver.tamper = () => null;
+    fromReceiver.tamper = () => null;
+    fromReceiver._closeNow = function () {
+      this.readyState = "closed";
+      this.dispatchEvent(new Event("close"));
+    };
+    assert.ok(await timePassesUntil(clock, () => stateOf(bob, id) === "stalled"));
+    const verified = bob.engine.get(id).bytesDone;
+
+    assert.equal(bob.engine.retry(id), true);
+    assert.ok(await until(() => net.opsOf("accept").length === 2), "the accept goes out again");
+    assert.ok(
+      await timePassesUntil(clock, () => files.uploads.length === 1),
+      "the sender's fallback puts it on the server",
+    );
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)} ${bob.engine.get(id).note}`);
+    assert.equal(bob.engine.get(id).path, "server");
+    const from = Number(/^bytes=(\d+)-$/.exec(files.requests[0].range)?.[1]);
+    assert.ok(from >= verified, `the download starts past the verified blocks: ${files.requests[0].range}`);
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+  });
+
   test("a download that hangs: the receiver stalls; Retry asks again from the first unverified block", async () => {
     const { alice, bob, clock, files } = await pair({ linked: false });
     const size = 5 * MiB;

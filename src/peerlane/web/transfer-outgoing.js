@@ -262,7 +262,10 @@ export class OutgoingSide {
   // ---- the fallback: the server ---------------------------------------------------------
 
   /**
-   * Give the receiver p2p_timeout to open a channel, then go through the server.
+   * Give the receiver p2p_timeout to open a channel, then go through the server. An
+   * accept while this side still serves that receiver a channel means the receiver gave
+   * up on it (a Retry; the close may never arrive over a dead link): unless that channel
+   * confirms a block meanwhile (it was a new one after all), the server carries it.
    * @param {TransferRecord} record
    * @param {string} participant
    */
@@ -270,14 +273,18 @@ export class OutgoingSide {
     const t = this.t;
     const live = t._liveOf(record.id);
     t._clock.clearTimeout(live.fallbackTimers.get(participant));
-    if (live.sessions.has(participant) || !live.file || record.fileId) return;
+    if (!live.file || record.fileId) return;
+    const served = live.sessions.get(participant)?.session ?? null;
+    const confirmed = served?.confirmed.size ?? 0;
     const direct = [...t.room.peers.values()].some((v) => v.participant_id === participant && v.direct);
-    const wait = direct ? this._p2pTimeout() : 0; // no direct link is even tried: no point waiting
+    const wait = direct || served ? this._p2pTimeout() : 0; // no direct link is even tried: no point waiting
     live.fallbackTimers.set(
       participant,
       t._clock.setTimeout(() => {
         live.fallbackTimers.delete(participant);
-        if (!live.sessions.has(participant) && !t._closed) void this.uploadToServer(record);
+        const now = live.sessions.get(participant)?.session ?? null;
+        const working = now !== null && (now !== served || now.confirmed.size > confirmed);
+        if (!working && !t._closed) void this.uploadToServer(record);
       }, wait),
     );
   }
