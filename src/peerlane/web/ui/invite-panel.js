@@ -321,10 +321,12 @@ export class InvitePanel extends HTMLElement {
     const inv = this.#keyed(this.#invite);
     if (!inv?.link) return;
     const name = this.#room?.roomInfo?.name ?? "a peerlane room";
+    // the code is offered only where the panel shows one (#render)
+    const code = this.#room?.e2e?.keyText ? null : inv.code;
     try {
       await navigator.share({
         title: name,
-        text: `Join ${name} on peerlane${inv.code ? ` (code ${inv.code})` : ""}`,
+        text: `Join ${name} on peerlane${code ? ` (code ${code})` : ""}`,
         url: inv.link,
       });
     } catch {
