@@ -139,3 +139,24 @@ async def test_leased_takes_reach_redis_once_per_lease(redis_url: str) -> None:
     finally:
         await bus.close()
         stats.close()
+
+
+async def test_a_take_cancelled_while_waiting_for_a_borrow_leaves_the_borrow_alone(
+    redis_url: str,
+) -> None:
+    from peerlane.bus.redis import RedisBus
+
+    bus = RedisBus(redis_url)
+    await bus.start()
+    try:
+        limiter = bus.limiter("t-lease5", rate=1, burst=40, leased=True)
+        borrowing = asyncio.create_task(limiter.take("k", NOW))
+        waiting = asyncio.create_task(limiter.take("k", NOW))
+        await asyncio.wait([waiting], timeout=0)  # both run up to their first await
+        waiting.cancel()
+        assert await borrowing is None
+        assert await limiter.take("k", NOW) is None
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    finally:
+        await bus.close()

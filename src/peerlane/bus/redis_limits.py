@@ -115,7 +115,8 @@ class LeasedRedisLimiter(_Scripted):
         self._budget = LeasedBudget(lease_size(burst))
         # One borrow in flight per key: concurrent takes of a key wait for it instead of
         # each taking a lease (which would let this instance hold more than one).
-        self._borrowing: dict[str, asyncio.Future[None]] = {}
+        # (An Event, not a Future: a waiter cancelled would cancel a shared Future.)
+        self._borrowing: dict[str, asyncio.Event] = {}
 
     async def take(self, key: str, now: float, cost: float = 1.0) -> float | None:
         while True:
@@ -125,7 +126,7 @@ class LeasedRedisLimiter(_Scripted):
             pending = self._borrowing.get(key)
             if pending is None:
                 return await self._borrow(key, now, cost, decision)
-            await pending
+            await pending.wait()
 
     async def peek(self, key: str, now: float, cost: float = 1.0) -> float | None:
         decision = self._budget.peek(key, now, cost)
@@ -134,7 +135,7 @@ class LeasedRedisLimiter(_Scripted):
         return await self._take(key, now, decision.need, spend=False)
 
     async def _borrow(self, key: str, now: float, cost: float, borrow: Borrow) -> float | None:
-        done = asyncio.get_running_loop().create_future()
+        done = asyncio.Event()
         self._borrowing[key] = done
         try:
             reply = await self._call(_LEASE, key, now, repr(borrow.need), repr(borrow.want))
@@ -143,4 +144,4 @@ class LeasedRedisLimiter(_Scripted):
             return self._budget.settle(key, now, cost, 0.0, float(reply[1:]))
         finally:
             del self._borrowing[key]
-            done.set_result(None)
+            done.set()
