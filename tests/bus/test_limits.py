@@ -77,3 +77,86 @@ async def test_more_concurrent_commands_than_pooled_connections_wait_instead_of_
 
     waits = await asyncio.gather(*(limiter.take(f"k{i % 50}", NOW) for i in range(600)))
     assert waits == [None] * 600
+
+
+async def _allowed(limiters: list, key: str, now: float, tries: int) -> int:
+    """Takes spread round-robin over ``limiters`` (instances): how many were allowed."""
+    waits = [await limiters[i % len(limiters)].take(key, now) for i in range(tries)]
+    return waits.count(None)
+
+
+async def test_a_leased_limit_allows_the_burst_on_one_instance(make_bus) -> None:
+    limiter = (await make_bus()).limiter("t-lease1", rate=1, burst=50, leased=True)
+
+    assert await _allowed([limiter], "k", NOW, 80) == 50
+    assert await limiter.take("k", NOW) == pytest.approx(1.0)
+    assert await limiter.peek("k", NOW) == pytest.approx(1.0)
+    assert await limiter.take("k", NOW + 1) is None
+    assert await limiter.peek("k", NOW + 1) is not None
+
+
+async def test_a_client_on_two_instances_gets_at_most_its_limit_plus_two_leases(
+    make_bus,
+) -> None:
+    """Leases are a tenth of the burst: 10 tokens here."""
+    burst, lease = 100, 10
+    a, b = await make_bus(), await make_bus()
+    limiters = [a.limiter("t-lease2", 1, burst, leased=True)]
+    limiters.append(b.limiter("t-lease2", 1, burst, leased=True))
+    assert await _allowed(limiters, "k", NOW, 10) == 10  # each instance keeps 5 leased
+
+    later = NOW + burst  # the shared bucket is full again
+    allowed = await _allowed(limiters, "k", later, 3 * burst)
+    assert burst <= allowed <= burst + 2 * lease
+    assert await limiters[0].take("k", later) is not None
+    assert await limiters[1].take("k", later) is not None
+
+
+async def test_concurrent_takes_of_one_key_borrow_one_lease_at_a_time(make_bus) -> None:
+    limiter = (await make_bus()).limiter("t-lease3", rate=1, burst=40, leased=True)
+
+    waits = await asyncio.gather(*(limiter.take("k", NOW) for _ in range(60)))
+    assert waits.count(None) == 40
+
+
+async def test_leased_takes_reach_redis_once_per_lease(redis_url: str) -> None:
+    import redis as sync_redis
+
+    from peerlane.bus.redis import RedisBus
+
+    bus = RedisBus(redis_url)
+    await bus.start()
+    stats = sync_redis.Redis.from_url(redis_url)
+    try:
+        limiter = bus.limiter("t-lease4", rate=1000, burst=1000, leased=True)  # leases of 100
+        before = stats.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+        assert await _allowed([limiter], "k", NOW, 500) == 500
+        # Concurrent takes of one key wait for the borrow in flight.
+        waits = await asyncio.gather(*(limiter.take("k", NOW) for _ in range(400)))
+        assert waits == [None] * 400
+        after = stats.info("commandstats")["cmdstat_evalsha"]["calls"]
+        assert after - before <= 10  # 9 leases (and a script load's retry at most)
+    finally:
+        await bus.close()
+        stats.close()
+
+
+async def test_a_take_cancelled_while_waiting_for_a_borrow_leaves_the_borrow_alone(
+    redis_url: str,
+) -> None:
+    from peerlane.bus.redis import RedisBus
+
+    bus = RedisBus(redis_url)
+    await bus.start()
+    try:
+        limiter = bus.limiter("t-lease5", rate=1, burst=40, leased=True)
+        borrowing = asyncio.create_task(limiter.take("k", NOW))
+        waiting = asyncio.create_task(limiter.take("k", NOW))
+        await asyncio.wait([waiting], timeout=0)  # both run up to their first await
+        waiting.cancel()
+        assert await borrowing is None
+        assert await limiter.take("k", NOW) is None
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    finally:
+        await bus.close()

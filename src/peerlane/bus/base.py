@@ -65,8 +65,14 @@ class Bus(Protocol):
 
     async def peers(self, room_id: str) -> list[p.PeerInfo]: ...
 
-    def limiter(self, name: str, rate: float, burst: float) -> Limiter:
-        """The limiter called ``name`` (one per purpose: room creation, joins, ...)."""
+    def limiter(self, name: str, rate: float, burst: float, *, leased: bool = False) -> Limiter:
+        """The limiter called ``name`` (one per purpose: room creation, joins, ...).
+
+        ``leased``: checked on every frame, so an instance may take budget from the
+        shared bucket in batches (core.ratelimit.LeasedBudget) instead of a round trip
+        per take; a client spread over K instances then gets at most its limit plus K
+        leases of a tenth of the burst. One process alone (the in-process bus) is exact
+        either way."""
 
     async def share_status(self, topic: str, name: str, value: str) -> None:
         """Put one instance's latest finding about ``name`` (a TURN provider's health)

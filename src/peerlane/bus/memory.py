@@ -137,7 +137,9 @@ class MemoryBus:
     async def statuses(self, topic: str) -> dict[str, str]:
         return dict(self._statuses.get(topic, {}))
 
-    def limiter(self, name: str, rate: float, burst: float) -> MemoryLimiter:
+    def limiter(
+        self, name: str, rate: float, burst: float, *, leased: bool = False
+    ) -> MemoryLimiter:
         if name not in self._limiters:
             self._limiters[name] = MemoryLimiter(rate, burst)
         return self._limiters[name]

@@ -17,7 +17,8 @@ pub/sub connection is subscribed by the next subscribers. The presence refresh p
 instance's entries back into an emptied Redis, and the rate-limit buckets start full.
 
 Rate limits are token buckets in Redis hashes, updated by one Lua script (atomic), so
-a client meets the same limit whichever instance it reaches.
+a client meets the same limit whichever instance it reaches; the per-frame ones are
+leased in batches (bus.redis_limits).
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ import structlog
 from pydantic import TypeAdapter
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from peerlane.bus.memory import MemorySubscription
+from peerlane.bus.redis_limits import LeasedRedisLimiter, RedisLimiter
 from peerlane.bus.tasks import cancel_tasks
 from peerlane.core import protocol as p
 from peerlane.core.peer_ids import PeerReplaced
@@ -274,54 +275,9 @@ class RedisBus:
         entries = await self.redis.hgetall(_status_key(topic))
         return {str(name): str(value) for name, value in entries.items()}  # str already
 
-    def limiter(self, name: str, rate: float, burst: float) -> RedisLimiter:
+    def limiter(
+        self, name: str, rate: float, burst: float, *, leased: bool = False
+    ) -> RedisLimiter | LeasedRedisLimiter:
+        if leased:
+            return LeasedRedisLimiter(self, name, rate, burst)
         return RedisLimiter(self, name, rate, burst)
-
-
-# KEYS[1]: the bucket. ARGV: rate, burst, now, cost, spend ("1" or "0").
-# Returns "" when allowed, else the seconds to wait (a string: Redis would truncate a
-# Lua number to an integer). A clock behind the bucket's adds no tokens.
-_TAKE = """
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local now, cost = tonumber(ARGV[3]), tonumber(ARGV[4])
-local state = redis.call("HMGET", KEYS[1], "tokens", "updated")
-local tokens = tonumber(state[1]) or burst
-local updated = tonumber(state[2]) or now
-if now > updated then
-  tokens = math.min(burst, tokens + (now - updated) * rate)
-  updated = now
-end
-local allowed = tokens >= cost
-if ARGV[5] == "1" then
-  if allowed then tokens = tokens - cost end
-  redis.call("HSET", KEYS[1], "tokens", tostring(tokens), "updated", tostring(updated))
-  redis.call("PEXPIRE", KEYS[1], math.ceil((burst / rate + 1) * 1000))
-end
-if allowed then return "" end
-return tostring((cost - tokens) / rate)
-"""
-
-
-class RedisLimiter:
-    """Buckets in Redis under ``peerlane:limit:<name>:<key>``, gone once full again."""
-
-    def __init__(self, bus: RedisBus, name: str, rate: float, burst: float) -> None:
-        self._bus = bus
-        self._name = name
-        self._rate = rate
-        self._burst = burst
-        self._script: AsyncScript | None = None
-
-    async def take(self, key: str, now: float, cost: float = 1.0) -> float | None:
-        return await self._run(key, now, cost, spend=True)
-
-    async def peek(self, key: str, now: float, cost: float = 1.0) -> float | None:
-        return await self._run(key, now, cost, spend=False)
-
-    async def _run(self, key: str, now: float, cost: float, *, spend: bool) -> float | None:
-        if self._script is None:
-            self._script = self._bus.redis.register_script(_TAKE)
-        script = self._script
-        args = [repr(self._rate), repr(self._burst), repr(now), repr(cost), "1" if spend else "0"]
-        wait = await script(keys=[f"peerlane:limit:{self._name}:{key}"], args=args)
-        return None if wait == "" else float(wait)

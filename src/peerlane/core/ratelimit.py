@@ -98,3 +98,108 @@ class KeyedLimiter:
         # Still above the target (everything left is limiting): grow by a batch before
         # scanning again, so a map full of limiting buckets costs no scan per new key.
         self._next_prune = max(self.max_keys, len(self._buckets) + max(1, self.max_keys // 10))
+
+
+# A leased limiter takes this share of the burst from the shared bucket at a time: one
+# shared round trip per tenth of a burst, and a client spread over K instances gets at
+# most its limit plus K tenths of a burst.
+LEASE_SHARE = 0.1
+
+
+def lease_size(burst: float) -> float:
+    """How many tokens one lease takes from a shared bucket of ``burst``."""
+    return max(1.0, burst * LEASE_SHARE)
+
+
+@dataclass(frozen=True, slots=True)
+class Borrow:
+    """Ask the shared bucket for tokens: allowed if it has ``need``, then take up to
+    ``want`` (the rest of a lease) and report the grant to :meth:`LeasedBudget.settle`."""
+
+    need: float
+    want: float
+
+
+@dataclass(slots=True)
+class _Lease:
+    tokens: float = 0.0
+    # A refusal from the shared bucket holds until then, for costs of at least
+    # ``denied_cost``: nobody adds tokens to a shared bucket but time, so asking again
+    # sooner would only cost a round trip.
+    denied_until: float = float("-inf")
+    denied_cost: float = float("inf")
+
+
+class LeasedBudget:
+    """One instance's leases on shared token buckets, one lease per key.
+
+    A take spends from the key's local lease; when that runs short it returns a
+    :class:`Borrow` for the driver to take from the shared bucket (the lease plus the
+    take's own cost at once) and pass the answer to :meth:`settle`. Tokens leased are
+    gone from the shared bucket, so over any window a client spends at most what the
+    shared bucket allows plus what its instances held leased at the start: its limit
+    plus one lease (``lease`` tokens) per instance. A lease nobody spends stays here
+    until its key is forgotten (beyond ``max_keys``, least recently used first), when
+    its tokens lapse: a client that moves to another instance can meet its limit up to
+    one lease early, never late.
+    """
+
+    def __init__(self, lease: float, *, max_keys: int = 100_000) -> None:
+        self.lease = lease
+        self.max_keys = max_keys
+        self._leases: OrderedDict[str, _Lease] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._leases)
+
+    def take(self, key: str, now: float, cost: float = 1.0) -> float | Borrow | None:
+        """``None`` if the lease covers ``cost`` (spent), seconds to wait if the shared
+        bucket refused lately, else what to :class:`Borrow`."""
+        lease = self._lease(key)
+        if lease.tokens >= cost:
+            lease.tokens -= cost
+            return None
+        return self._refusal(lease, now, cost) or Borrow(
+            need=cost - lease.tokens, want=max(self.lease, cost) - lease.tokens
+        )
+
+    def peek(self, key: str, now: float, cost: float = 1.0) -> float | Borrow | None:
+        """Like :meth:`take` without spending; a :class:`Borrow` here means: peek at the
+        shared bucket for ``need`` tokens."""
+        lease = self._leases.get(key)
+        if lease is None:
+            return Borrow(need=cost, want=cost)
+        if lease.tokens >= cost:
+            return None
+        return self._refusal(lease, now, cost) or Borrow(
+            need=cost - lease.tokens, want=cost - lease.tokens
+        )
+
+    def settle(
+        self, key: str, now: float, cost: float, granted: float, wait: float
+    ) -> float | None:
+        """The shared bucket's answer to a :class:`Borrow`: ``granted`` tokens (0 when
+        refused, with ``wait`` seconds until it would allow ``need``). Spends ``cost``
+        if the grant covers it; ``None`` if allowed, else seconds to wait."""
+        lease = self._lease(key)
+        lease.tokens += granted
+        if lease.tokens >= cost:
+            lease.tokens -= cost
+            return None
+        lease.denied_until, lease.denied_cost = now + wait, cost
+        return wait
+
+    def _refusal(self, lease: _Lease, now: float, cost: float) -> float | None:
+        if now < lease.denied_until and cost >= lease.denied_cost:
+            return lease.denied_until - now
+        return None
+
+    def _lease(self, key: str) -> _Lease:
+        lease = self._leases.get(key)
+        if lease is None:
+            lease = self._leases[key] = _Lease()
+            if len(self._leases) > self.max_keys:
+                self._leases.popitem(last=False)
+        else:
+            self._leases.move_to_end(key)
+        return lease

@@ -132,11 +132,12 @@ class PeerjsSockets:
         secret = s.peerjs_token_secret
         self._token_secret = None if secret is None else secret.get_secret_value().encode()
         bus = services.bus
+        # Checked on every frame: leased (see Bus.limiter).
         self._peer_limit = bus.limiter(
-            "peerjs_peer", s.peerjs_messages_per_second, s.peerjs_message_burst
+            "peerjs_peer", s.peerjs_messages_per_second, s.peerjs_message_burst, leased=True
         )
         self._ip_limit = bus.limiter(
-            "peerjs_ip", s.peerjs_ip_messages_per_second, s.peerjs_ip_message_burst
+            "peerjs_ip", s.peerjs_ip_messages_per_second, s.peerjs_ip_message_burst, leased=True
         )
         self.connect_limit = bus.limiter(
             "peerjs_connect", s.peerjs_ip_connects_per_minute / 60, s.peerjs_ip_connects_per_minute

@@ -47,10 +47,16 @@ class Limiters:
                 "failed_joins", s.failed_joins_per_hour / 3600, s.failed_joins_per_hour
             ),
             shares=bus.limiter("shares", s.shares_per_hour / 3600, s.shares_per_hour),
+            # Checked on every chat message: leased (see Bus.limiter).
             participant_messages=bus.limiter(
-                "chat_participant", s.participant_messages_per_second, s.participant_message_burst
+                "chat_participant",
+                s.participant_messages_per_second,
+                s.participant_message_burst,
+                leased=True,
             ),
-            ip_messages=bus.limiter("chat_ip", s.ip_messages_per_second, s.ip_message_burst),
+            ip_messages=bus.limiter(
+                "chat_ip", s.ip_messages_per_second, s.ip_message_burst, leased=True
+            ),
             participant_connects=bus.limiter(
                 "connect_participant",
                 s.participant_connects_per_minute / 60,
