@@ -4,7 +4,7 @@ to peer when possible, through the server otherwise (docs/cli.md)."""
 from __future__ import annotations
 
 import asyncio
-import getpass
+import contextlib
 import os
 import sys
 import time
@@ -102,25 +102,6 @@ class Meter:
             self._progress = None
 
 
-def _server_or_fail(option: str | None) -> str:
-    from peerlane.peer import cli_config
-
-    base = cli_config.server_url(option)
-    if base is None:
-        raise PeerError(
-            "Which server? Give --server URL, set PEERLANE_SERVER, "
-            "or run `peerlane config set server URL` once.",
-            EXIT_USAGE,
-        )
-    return base
-
-
-def _display_name(name: str | None) -> str:
-    from peerlane.peer import cli_config
-
-    return name or cli_config.load().get("name") or getpass.getuser()
-
-
 def _run(work: object) -> None:
     try:
         asyncio.run(work)  # type: ignore[arg-type]
@@ -176,22 +157,19 @@ async def _send(
     name: str | None,
     address: list[str],
 ) -> None:
-    from peerlane.core.join_input import parse_join_input
-    from peerlane.peer import http_api
+    from peerlane.peer import cli_config, http_api
     from peerlane.peer.file_send import Sender, files_to_send, prepare
     from peerlane.peer.rtc_config import host_addresses, only_host_addresses
     from peerlane.peer.transfer_room import TransferRoom
 
     files = files_to_send(paths)
     chosen = host_addresses(address) if address else None
-    display = _display_name(name)
+    display = cli_config.display_name(name)
     if room_link:
-        how = parse_join_input(room_link)
-        if how is None:
-            raise PeerError(f"{room_link!r} is neither an invite link nor a room code.", EXIT_USAGE)
-        member = await http_api.join(how.server or _server_or_fail(server), how, display)
+        how = cli_config.invite_or_fail(room_link)
+        member = await http_api.join(how.server or cli_config.server_or_fail(server), how, display)
     else:
-        member = await http_api.create_room(_server_or_fail(server), display)
+        member = await http_api.create_room(cli_config.server_or_fail(server), display)
     total = sum(path.stat().st_size for path, _ in files)
     print(f"Preparing {len(files)} file(s), {_human(total)}…", file=sys.stderr)
     outgoing = await prepare(files, uuid.uuid4().hex)
@@ -202,7 +180,7 @@ async def _send(
     transfer_room = TransferRoom(member, from_start=False)
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout())
     try:
-        with only_host_addresses(chosen) if chosen is not None else _nothing():
+        with only_host_addresses(chosen) if chosen is not None else contextlib.nullcontext():
             await transfer_room.run(sender)
     finally:
         meter.stop()
@@ -221,14 +199,6 @@ def _show_invite(invite: dict[str, object]) -> None:
     print(f"Code: {code}", file=out)
     print(f"Link: {link}", file=out)
     print(f"On the other side: peerlane receive {code}  (or open the link)", file=out, flush=True)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _summary(
@@ -284,23 +254,18 @@ async def _receive(
     name: str | None,
     address: list[str],
 ) -> None:
-    from peerlane.core.join_input import parse_join_input
-    from peerlane.peer import http_api
+    from peerlane.peer import cli_config, http_api
     from peerlane.peer.file_receive import Candidate, Receiver
     from peerlane.peer.rtc_config import host_addresses, only_host_addresses
     from peerlane.peer.transfer_room import TransferRoom
 
-    how = parse_join_input(invite)
-    if how is None:
-        raise PeerError(
-            f"{invite!r} is neither an invite link nor a room code; "
-            "give the link (https://…/join#…) or the code (like 7-amber-falcon).",
-            EXIT_USAGE,
-        )
+    how = cli_config.invite_or_fail(invite)
     if not yes and not sys.stdin.isatty():
         raise PeerError("Standard input is not a terminal to ask on; add --yes.", EXIT_USAGE)
     chosen = host_addresses(address) if address else None
-    member = await http_api.join(how.server or _server_or_fail(server), how, _display_name(name))
+    member = await http_api.join(
+        how.server or cli_config.server_or_fail(server), how, cli_config.display_name(name)
+    )
     print(f"Joined {member.room_name or 'the room'}; waiting for files…", file=sys.stderr)
 
     async def ask(candidates: list[Candidate]) -> bool:
@@ -329,7 +294,7 @@ async def _receive(
         advance=meter.advance,
     )
     try:
-        with only_host_addresses(chosen) if chosen is not None else _nothing():
+        with only_host_addresses(chosen) if chosen is not None else contextlib.nullcontext():
             await transfer_room.run(receiver)
     finally:
         meter.stop()
