@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -20,6 +21,8 @@ from peerlane.peer import EXIT_INTERRUPTED, EXIT_USAGE, PeerError
 
 if TYPE_CHECKING:
     from peerlane.core.transfer_flow import Offer
+    from peerlane.peer.file_receive import Candidate
+    from peerlane.peer.transfer_room import Side, TransferRoom
 
 SEND_EXAMPLES = """
 Examples:
@@ -159,7 +162,7 @@ async def _send(
 ) -> None:
     from peerlane.peer import cli_config, http_api
     from peerlane.peer.file_send import Sender, files_to_send, prepare
-    from peerlane.peer.rtc_config import host_addresses, only_host_addresses
+    from peerlane.peer.rtc_config import host_addresses
     from peerlane.peer.transfer_room import TransferRoom
 
     files = files_to_send(paths)
@@ -179,14 +182,24 @@ async def _send(
     meter.start(total)
     transfer_room = TransferRoom(member, from_start=False)
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout())
-    try:
-        with only_host_addresses(chosen) if chosen is not None else contextlib.nullcontext():
-            await transfer_room.run(sender)
-    finally:
-        meter.stop()
+    await _run_side(transfer_room, sender, chosen, meter)
     waited = asyncio.get_running_loop().time() - (sender.accepted_at or 0.0)
     started = time.monotonic() - waited if sender.accepted_at else meter.started
     _summary("Sent", sender.bytes_sent, started, sender.paths, [i.offer for i in outgoing], None)
+
+
+async def _run_side(
+    transfer_room: TransferRoom, side: Side, chosen: list[str] | None, meter: Meter
+) -> None:
+    """Run the side's transfers in the room until done, ICE on the ``--address`` choice
+    only when there is one; the progress bar is stopped however it ends."""
+    from peerlane.peer.rtc_config import only_host_addresses
+
+    try:
+        with only_host_addresses(chosen) if chosen is not None else contextlib.nullcontext():
+            await transfer_room.run(side)
+    finally:
+        meter.stop()
 
 
 def _show_invite(invite: dict[str, object]) -> None:
@@ -255,8 +268,8 @@ async def _receive(
     address: list[str],
 ) -> None:
     from peerlane.peer import cli_config, http_api
-    from peerlane.peer.file_receive import Candidate, Receiver
-    from peerlane.peer.rtc_config import host_addresses, only_host_addresses
+    from peerlane.peer.file_receive import Receiver
+    from peerlane.peer.rtc_config import host_addresses
     from peerlane.peer.transfer_room import TransferRoom
 
     how = cli_config.invite_or_fail(invite)
@@ -268,35 +281,34 @@ async def _receive(
     )
     print(f"Joined {member.room_name or 'the room'}; waiting for files…", file=sys.stderr)
 
-    async def ask(candidates: list[Candidate]) -> bool:
-        from peerlane.cli_chat import printable
-
-        size = sum(c.offer.size for c in candidates)
-        who = printable(candidates[0].sender_name)
-        for c in candidates[:20]:
-            print(f"  {printable(c.offer.name)}  ({_human(c.offer.size)})", file=sys.stderr)
-        if len(candidates) > 20:
-            print(f"  … and {len(candidates) - 20} more", file=sys.stderr)
-        question = f"Accept {len(candidates)} file(s), {_human(size)}, from {who}? [y/N] "
-        if yes:
-            return True
-        answer = await asyncio.to_thread(input, question)
-        return answer.strip().lower() in ("y", "yes")
-
     meter = Meter("receiving")
     transfer_room = TransferRoom(member, from_start=True)
     receiver = Receiver(
         transfer_room,
         out_dir,
         overwrite=overwrite,
-        ask=ask,
+        ask=functools.partial(_ask, yes=yes),
         start=meter.start,
         advance=meter.advance,
     )
-    try:
-        with only_host_addresses(chosen) if chosen is not None else contextlib.nullcontext():
-            await transfer_room.run(receiver)
-    finally:
-        meter.stop()
+    await _run_side(transfer_room, receiver, chosen, meter)
     offers = [item.offer for item in receiver.items.values()]
     _summary("Received", receiver.bytes_received, meter.started, receiver.paths, offers, out_dir)
+
+
+async def _ask(candidates: list[Candidate], *, yes: bool) -> bool:
+    """List the offered files on standard error and ask whether to take them (``--yes``:
+    listed, not asked)."""
+    from peerlane.cli_chat import printable
+
+    size = sum(c.offer.size for c in candidates)
+    who = printable(candidates[0].sender_name)
+    for c in candidates[:20]:
+        print(f"  {printable(c.offer.name)}  ({_human(c.offer.size)})", file=sys.stderr)
+    if len(candidates) > 20:
+        print(f"  … and {len(candidates) - 20} more", file=sys.stderr)
+    question = f"Accept {len(candidates)} file(s), {_human(size)}, from {who}? [y/N] "
+    if yes:
+        return True
+    answer = await asyncio.to_thread(input, question)
+    return answer.strip().lower() in ("y", "yes")
