@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 import os
 import re
@@ -17,7 +16,6 @@ import typer
 
 from peerlane.core import chat_client as cc
 from peerlane.core.e2e import is_envelope
-from peerlane.core.join_input import parse_join_input
 from peerlane.peer import EXIT_INTERRUPTED, EXIT_USAGE, PeerError
 
 Show = Callable[[cc.Event], None]
@@ -82,24 +80,11 @@ async def _chat(
     from peerlane.peer import cli_config, http_api
     from peerlane.peer.room_socket import RoomChat
 
-    how = parse_join_input(invite)
-    if how is None:
-        raise PeerError(
-            f"{invite!r} is neither an invite link nor a room code; "
-            "give the link (https://…/join#…) or the code (like 7-amber-falcon).",
-            EXIT_USAGE,
-        )
-    base = how.server or cli_config.server_url(server)
-    if base is None:
-        raise PeerError(
-            "Which server? Give --server URL, set PEERLANE_SERVER, "
-            "or run `peerlane config set server URL` once.",
-            EXIT_USAGE,
-        )
+    how = cli_config.invite_or_fail(invite)
+    base = how.server or cli_config.server_or_fail(server)
     if how.room_key:
         raise PeerError(ENCRYPTED_ROOM, EXIT_USAGE)  # before joining: no participant made
-    display = name or cli_config.load().get("name") or getpass.getuser()
-    member = await http_api.join(base, how, display)
+    member = await http_api.join(base, how, cli_config.display_name(name))
     if is_envelope(member.room_name):
         # Joined by code: the name says the room is encrypted. Sending clear text into it
         # would put it on the server; reading it needs the key (a later slice of #15).

@@ -4,7 +4,8 @@ to peer when possible, through the server otherwise (docs/cli.md)."""
 from __future__ import annotations
 
 import asyncio
-import getpass
+import contextlib
+import functools
 import os
 import sys
 import time
@@ -20,6 +21,8 @@ from peerlane.peer import EXIT_INTERRUPTED, EXIT_USAGE, PeerError
 
 if TYPE_CHECKING:
     from peerlane.core.transfer_flow import Offer
+    from peerlane.peer.file_receive import Candidate
+    from peerlane.peer.transfer_room import Side, TransferRoom
 
 SEND_EXAMPLES = """
 Examples:
@@ -102,25 +105,6 @@ class Meter:
             self._progress = None
 
 
-def _server_or_fail(option: str | None) -> str:
-    from peerlane.peer import cli_config
-
-    base = cli_config.server_url(option)
-    if base is None:
-        raise PeerError(
-            "Which server? Give --server URL, set PEERLANE_SERVER, "
-            "or run `peerlane config set server URL` once.",
-            EXIT_USAGE,
-        )
-    return base
-
-
-def _display_name(name: str | None) -> str:
-    from peerlane.peer import cli_config
-
-    return name or cli_config.load().get("name") or getpass.getuser()
-
-
 def _run(work: object) -> None:
     try:
         asyncio.run(work)  # type: ignore[arg-type]
@@ -176,22 +160,19 @@ async def _send(
     name: str | None,
     address: list[str],
 ) -> None:
-    from peerlane.core.join_input import parse_join_input
-    from peerlane.peer import http_api
+    from peerlane.peer import cli_config, http_api
     from peerlane.peer.file_send import Sender, files_to_send, prepare
-    from peerlane.peer.rtc_config import host_addresses, only_host_addresses
+    from peerlane.peer.rtc_config import host_addresses
     from peerlane.peer.transfer_room import TransferRoom
 
     files = files_to_send(paths)
     chosen = host_addresses(address) if address else None
-    display = _display_name(name)
+    display = cli_config.display_name(name)
     if room_link:
-        how = parse_join_input(room_link)
-        if how is None:
-            raise PeerError(f"{room_link!r} is neither an invite link nor a room code.", EXIT_USAGE)
-        member = await http_api.join(how.server or _server_or_fail(server), how, display)
+        how = cli_config.invite_or_fail(room_link)
+        member = await http_api.join(how.server or cli_config.server_or_fail(server), how, display)
     else:
-        member = await http_api.create_room(_server_or_fail(server), display)
+        member = await http_api.create_room(cli_config.server_or_fail(server), display)
     total = sum(path.stat().st_size for path, _ in files)
     print(f"Preparing {len(files)} file(s), {_human(total)}…", file=sys.stderr)
     outgoing = await prepare(files, uuid.uuid4().hex)
@@ -201,14 +182,24 @@ async def _send(
     meter.start(total)
     transfer_room = TransferRoom(member, from_start=False)
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout())
-    try:
-        with only_host_addresses(chosen) if chosen is not None else _nothing():
-            await transfer_room.run(sender)
-    finally:
-        meter.stop()
+    await _run_side(transfer_room, sender, chosen, meter)
     waited = asyncio.get_running_loop().time() - (sender.accepted_at or 0.0)
     started = time.monotonic() - waited if sender.accepted_at else meter.started
     _summary("Sent", sender.bytes_sent, started, sender.paths, [i.offer for i in outgoing], None)
+
+
+async def _run_side(
+    transfer_room: TransferRoom, side: Side, chosen: list[str] | None, meter: Meter
+) -> None:
+    """Run the side's transfers in the room until done, ICE on the ``--address`` choice
+    only when there is one; the progress bar is stopped however it ends."""
+    from peerlane.peer.rtc_config import only_host_addresses
+
+    try:
+        with only_host_addresses(chosen) if chosen is not None else contextlib.nullcontext():
+            await transfer_room.run(side)
+    finally:
+        meter.stop()
 
 
 def _show_invite(invite: dict[str, object]) -> None:
@@ -221,14 +212,6 @@ def _show_invite(invite: dict[str, object]) -> None:
     print(f"Code: {code}", file=out)
     print(f"Link: {link}", file=out)
     print(f"On the other side: peerlane receive {code}  (or open the link)", file=out, flush=True)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _summary(
@@ -284,39 +267,19 @@ async def _receive(
     name: str | None,
     address: list[str],
 ) -> None:
-    from peerlane.core.join_input import parse_join_input
-    from peerlane.peer import http_api
-    from peerlane.peer.file_receive import Candidate, Receiver
-    from peerlane.peer.rtc_config import host_addresses, only_host_addresses
+    from peerlane.peer import cli_config, http_api
+    from peerlane.peer.file_receive import Receiver
+    from peerlane.peer.rtc_config import host_addresses
     from peerlane.peer.transfer_room import TransferRoom
 
-    how = parse_join_input(invite)
-    if how is None:
-        raise PeerError(
-            f"{invite!r} is neither an invite link nor a room code; "
-            "give the link (https://…/join#…) or the code (like 7-amber-falcon).",
-            EXIT_USAGE,
-        )
+    how = cli_config.invite_or_fail(invite)
     if not yes and not sys.stdin.isatty():
         raise PeerError("Standard input is not a terminal to ask on; add --yes.", EXIT_USAGE)
     chosen = host_addresses(address) if address else None
-    member = await http_api.join(how.server or _server_or_fail(server), how, _display_name(name))
+    member = await http_api.join(
+        how.server or cli_config.server_or_fail(server), how, cli_config.display_name(name)
+    )
     print(f"Joined {member.room_name or 'the room'}; waiting for files…", file=sys.stderr)
-
-    async def ask(candidates: list[Candidate]) -> bool:
-        from peerlane.cli_chat import printable
-
-        size = sum(c.offer.size for c in candidates)
-        who = printable(candidates[0].sender_name)
-        for c in candidates[:20]:
-            print(f"  {printable(c.offer.name)}  ({_human(c.offer.size)})", file=sys.stderr)
-        if len(candidates) > 20:
-            print(f"  … and {len(candidates) - 20} more", file=sys.stderr)
-        question = f"Accept {len(candidates)} file(s), {_human(size)}, from {who}? [y/N] "
-        if yes:
-            return True
-        answer = await asyncio.to_thread(input, question)
-        return answer.strip().lower() in ("y", "yes")
 
     meter = Meter("receiving")
     transfer_room = TransferRoom(member, from_start=True)
@@ -324,14 +287,28 @@ async def _receive(
         transfer_room,
         out_dir,
         overwrite=overwrite,
-        ask=ask,
+        ask=functools.partial(_ask, yes=yes),
         start=meter.start,
         advance=meter.advance,
     )
-    try:
-        with only_host_addresses(chosen) if chosen is not None else _nothing():
-            await transfer_room.run(receiver)
-    finally:
-        meter.stop()
+    await _run_side(transfer_room, receiver, chosen, meter)
     offers = [item.offer for item in receiver.items.values()]
     _summary("Received", receiver.bytes_received, meter.started, receiver.paths, offers, out_dir)
+
+
+async def _ask(candidates: list[Candidate], *, yes: bool) -> bool:
+    """List the offered files on standard error and ask whether to take them (``--yes``:
+    listed, not asked)."""
+    from peerlane.cli_chat import printable
+
+    size = sum(c.offer.size for c in candidates)
+    who = printable(candidates[0].sender_name)
+    for c in candidates[:20]:
+        print(f"  {printable(c.offer.name)}  ({_human(c.offer.size)})", file=sys.stderr)
+    if len(candidates) > 20:
+        print(f"  … and {len(candidates) - 20} more", file=sys.stderr)
+    question = f"Accept {len(candidates)} file(s), {_human(size)}, from {who}? [y/N] "
+    if yes:
+        return True
+    answer = await asyncio.to_thread(input, question)
+    return answer.strip().lower() in ("y", "yes")

@@ -65,3 +65,19 @@ def test_help_has_examples() -> None:
         assert done.exit_code == 0
         assert "Examples:" in done.output
         assert f"peerlane {command} " in done.output
+
+
+def test_chat_send_and_receive_share_the_usage_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(PeerError, match="Which server") as no_server:
+        cfg.server_or_fail(None)
+    assert no_server.value.exit_code == EXIT_USAGE
+    assert cfg.server_or_fail("https://option.example/") == "https://option.example"
+    with pytest.raises(PeerError, match="neither an invite link nor a room code") as bad:
+        cfg.invite_or_fail("not an invite")
+    assert bad.value.exit_code == EXIT_USAGE
+    assert cfg.invite_or_fail("7-amber-falcon").code == "7-amber-falcon"
+    monkeypatch.setattr(cfg.getpass, "getuser", lambda: "login")
+    assert cfg.display_name(None) == "login"
+    cfg.save("name", "Ada")
+    assert cfg.display_name(None) == "Ada"
+    assert cfg.display_name("Bo") == "Bo"

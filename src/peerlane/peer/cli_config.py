@@ -3,11 +3,13 @@ file that ``peerlane config set server URL`` writes."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from peerlane.core.join_input import JoinInput, parse_join_input
 from peerlane.peer import EXIT_USAGE, PeerError
 
 KEYS = ("server", "name")
@@ -59,3 +61,32 @@ def server_url(option: str | None) -> str | None:
     """The server chosen by option, environment or config file; None when none is."""
     chosen = option or os.environ.get("PEERLANE_SERVER") or load().get("server")
     return check_server(chosen) if chosen else None
+
+
+def server_or_fail(option: str | None) -> str:
+    """:func:`server_url`, or a usage error saying the three ways to give one."""
+    base = server_url(option)
+    if base is None:
+        raise PeerError(
+            "Which server? Give --server URL, set PEERLANE_SERVER, "
+            "or run `peerlane config set server URL` once.",
+            EXIT_USAGE,
+        )
+    return base
+
+
+def invite_or_fail(invite: str) -> JoinInput:
+    """The parsed invite link or room code, or a usage error showing both forms."""
+    how = parse_join_input(invite)
+    if how is None:
+        raise PeerError(
+            f"{invite!r} is neither an invite link nor a room code; "
+            "give the link (https://…/join#…) or the code (like 7-amber-falcon).",
+            EXIT_USAGE,
+        )
+    return how
+
+
+def display_name(name: str | None) -> str:
+    """``--name``, else ``peerlane config set name``, else the login name."""
+    return name or load().get("name") or getpass.getuser()

@@ -87,33 +87,9 @@ class RoomChat:
         failing_since: float | None = None
         loop = asyncio.get_running_loop()
         while True:
-            code: int | None = None
-            self.telemetry.started()
-            try:
-                async with connect(
-                    self.member.ws_url,
-                    additional_headers=self.member.auth,
-                    open_timeout=15,
-                    max_size=None,
-                ) as ws:
-                    self.ws = ws
-                    await ws.send(self.client.hello().model_dump_json(exclude_none=True))
-                    async for raw in ws:
-                        failing_since, backoff = None, BACKOFF_MIN
-                        self.telemetry.connected()  # the first frame, the welcome, counts
-                        self._emit(self.client.received(raw))
-            except ConnectionClosed as exc:
-                code = exc.rcvd.code if exc.rcvd is not None else None
-                self.telemetry.failed("closed")  # only when closed before the welcome
-            except InvalidStatus as exc:
-                if exc.response.status_code in (401, 403, 404):
-                    raise PeerError(cc.close_reason(4401), EXIT_REFUSED) from exc
-            except (InvalidHandshake, OSError, TimeoutError) as exc:
-                self.telemetry.failed("timeout" if isinstance(exc, TimeoutError) else "other")
-            else:
-                code = ws.close_code
-            finally:
-                self.ws = None
+            code, welcomed = await self._connection()
+            if welcomed:
+                failing_since, backoff = None, BACKOFF_MIN
             if not self.client.disconnected(code):
                 raise PeerError(cc.close_reason(code), EXIT_REFUSED)
             now = loop.time()
@@ -127,6 +103,40 @@ class RoomChat:
             # The browser's reconnect backoff: doubling, with jitter, capped.
             await asyncio.sleep(backoff * (0.5 + random.random()))
             backoff = min(BACKOFF_MAX, backoff * 2)
+
+    async def _connection(self) -> tuple[int | None, bool]:
+        """One connection to the room, until it ends: its close code (None: no close
+        frame, or it never opened) and whether the server said anything (the welcome
+        first). A refused invite or session is a :class:`PeerError`."""
+        code: int | None = None
+        welcomed = False
+        self.telemetry.started()
+        try:
+            async with connect(
+                self.member.ws_url,
+                additional_headers=self.member.auth,
+                open_timeout=15,
+                max_size=None,
+            ) as ws:
+                self.ws = ws
+                await ws.send(self.client.hello().model_dump_json(exclude_none=True))
+                async for raw in ws:
+                    welcomed = True
+                    self.telemetry.connected()  # the first frame, the welcome, counts
+                    self._emit(self.client.received(raw))
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd is not None else None
+            self.telemetry.failed("closed")  # only when closed before the welcome
+        except InvalidStatus as exc:
+            if exc.response.status_code in (401, 403, 404):
+                raise PeerError(cc.close_reason(4401), EXIT_REFUSED) from exc
+        except (InvalidHandshake, OSError, TimeoutError) as exc:
+            self.telemetry.failed("timeout" if isinstance(exc, TimeoutError) else "other")
+        else:
+            code = ws.close_code
+        finally:
+            self.ws = None
+        return code, welcomed
 
     def _emit(self, events: list[cc.Event]) -> None:
         for event in events:

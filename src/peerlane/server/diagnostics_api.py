@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from peerlane.core.net_verdict import Check, findings, report_lines
 from peerlane.core.stun import IceUrl
-from peerlane.core.turn import ice_servers
 from peerlane.errors import ErrorCode, LimitError
 from peerlane.server.api_deps import Svc, client_ip
 
@@ -49,16 +48,7 @@ async def probes(request: Request, svc: Svc) -> DiagnosticsOut:
     key = f"diagnostics:{client_ip(request, svc)}"
     if (wait := await svc.limiters.rooms.take(key, svc.clock())) is not None:
         raise LimitError(ErrorCode.RATE_LIMITED, retry_after=wait)
-    cfg = svc.settings
-    servers = ice_servers(
-        cfg.ice_servers,
-        cfg.stun_urls,
-        cfg.turn,
-        user=DIAGNOSTICS_USER,
-        now=svc.clock(),
-        ttl=cfg.turn_ttl,
-        down=svc.turn_health.down(),
-    )
+    servers = svc.ice_servers(DIAGNOSTICS_USER)
     out = []
     for server in servers:
         for url in server.urls:
@@ -74,7 +64,7 @@ async def probes(request: Request, svc: Svc) -> DiagnosticsOut:
                     server.credential,
                 )
             out.append(probe)
-    return DiagnosticsOut(probes=out, ice_servers=len(servers), telemetry=cfg.telemetry)
+    return DiagnosticsOut(probes=out, ice_servers=len(servers), telemetry=svc.settings.telemetry)
 
 
 Text = Annotated[str, StringConstraints(max_length=300)]

@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from peerlane.core import peerjs as core
-from peerlane.core.turn import ice_servers
 from peerlane.errors import ErrorCode
 from peerlane.server import error_replies as replies
 from peerlane.server.addresses import client_address
@@ -92,15 +91,7 @@ def router(services: Services, sockets: PeerjsSockets) -> APIRouter:
         refusal = await limited(request)
         if refusal is not None:
             return refusal
-        servers = ice_servers(
-            s.ice_servers,
-            s.stun_urls,
-            s.turn,
-            user=id or "peerjs",
-            now=time.time(),
-            ttl=s.turn_ttl,
-            down=services.turn_health.down(),
-        )
+        servers = services.ice_servers(id or "peerjs")
         body = {"iceServers": [server.model_dump(exclude_none=True) for server in servers]}
         return JSONResponse(body, headers=CORS)
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from peerlane.bus.base import Bus, Limiter
 from peerlane.config import DAY, Settings
+from peerlane.core.protocol import IceServer
+from peerlane.core.turn import ice_servers
 from peerlane.files import policy
 from peerlane.files.records import Quotas
 from peerlane.files.store import FileStore
@@ -99,6 +101,20 @@ class Services:
             self.metrics,
             clock=self.clock,
             timeout=self.settings.turn_check_timeout,
+        )
+
+    def ice_servers(self, user: str) -> list[IceServer]:
+        """The ICE servers handed to ``user`` now: the configured ones, STUN, and TURN
+        with fresh credentials, leaving out providers the health check found down."""
+        cfg = self.settings
+        return ice_servers(
+            cfg.ice_servers,
+            cfg.stun_urls,
+            cfg.turn,
+            user=user,
+            now=self.clock(),
+            ttl=cfg.turn_ttl,
+            down=self.turn_health.down(),
         )
 
     @property

@@ -71,14 +71,7 @@ async def _binding(
             where = (str(found[0][4][0]), int(found[0][4][1]))  # AF_INET: (host, port)
             local = _local_address(where)
             while True:
-                transport.sendto(request, where)
-                try:
-                    async with asyncio.timeout(RETRANSMIT):
-                        answer = await protocol.received.get()
-                except TimeoutError:
-                    continue  # lost on the way: send the same request again
-                if isinstance(answer, Exception):
-                    raise answer
+                answer = await _exchange(transport, protocol, request, where)
                 message = stun.decode(answer)
                 if message is None or message.txid != txid:
                     continue  # a stray datagram (an earlier transaction's answer)
@@ -101,6 +94,26 @@ def _local_address(where: tuple[str, int]) -> str:
         return str(probe.getsockname()[0])
 
 
+async def _exchange(
+    transport: asyncio.DatagramTransport,
+    protocol: _Datagrams,
+    request: bytes,
+    where: tuple[str, int] | None = None,
+) -> bytes:
+    """Send ``request`` (to ``where``, or the connected peer) until a datagram comes back,
+    the next one received; a socket error (e.g. ICMP port unreachable) is raised."""
+    while True:
+        transport.sendto(request, where)
+        try:
+            async with asyncio.timeout(RETRANSMIT):
+                answer = await protocol.received.get()
+        except TimeoutError:
+            continue  # lost on the way: send the same request again
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
 class _Datagrams(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.received: asyncio.Queue[bytes | Exception] = asyncio.Queue()
@@ -120,15 +133,7 @@ async def _over_udp(url: IceUrl, client: AllocateClient) -> Allocated | Failed:
     try:
         request = client.start()
         while True:
-            transport.sendto(request)
-            try:
-                async with asyncio.timeout(RETRANSMIT):
-                    answer = await protocol.received.get()
-            except TimeoutError:
-                continue  # lost on the way: send the same request again
-            if isinstance(answer, Exception):
-                raise answer
-            step = client.receive(answer)
+            step = client.receive(await _exchange(transport, protocol, request))
             if isinstance(step, bytes):
                 request = step
             elif isinstance(step, Allocated):

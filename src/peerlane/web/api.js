@@ -57,11 +57,12 @@ const CODE_BY_STATUS = {
  * @param {string} method
  * @param {string} path  starting with /api/
  * @param {unknown} [body]  sent as JSON when given
+ * @param {{keepalive?: boolean}} [options]  keepalive: outlive the page (a last report as it goes)
  * @returns {Promise<any>}  the parsed JSON body, or null for 204
  */
-export async function request(method, path, body) {
+export async function request(method, path, body, { keepalive = false } = {}) {
   /** @type {RequestInit} */
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  const init = { method, credentials: "same-origin", keepalive, headers: { Accept: "application/json" } };
   if (body !== undefined) {
     init.headers = { Accept: "application/json", "Content-Type": "application/json" };
     init.body = JSON.stringify(body);

@@ -9,6 +9,7 @@
 // merged into the next; a server with telemetry off answers telemetry_off: the reporter
 // stops for the session.
 
+import { request } from "./api.js";
 import { PROBLEMS } from "./mesh-peers.js";
 import { ERROR_CODES } from "./protocol.js";
 
@@ -229,7 +230,8 @@ export class ConnectionReporter {
  */
 export function startReporting(room, roomId) {
   const reporter = new ConnectionReporter({
-    send: (report, { keepalive }) => post(roomId, report, keepalive),
+    send: (report, { keepalive }) =>
+      request("POST", `/api/rooms/${encodeURIComponent(roomId)}/telemetry`, report, { keepalive }),
     now: () => performance.now(),
   });
   let last = -Infinity;
@@ -267,22 +269,4 @@ export function startReporting(room, roomId) {
     globalThis.removeEventListener("pagehide", onHide);
     void reporter.flush({ keepalive: true });
   };
-}
-
-/**
- * @param {string} roomId
- * @param {Report} report
- * @param {boolean} keepalive
- */
-async function post(roomId, report, keepalive) {
-  const response = await fetch(`/api/rooms/${encodeURIComponent(roomId)}/telemetry`, {
-    method: "POST",
-    credentials: "same-origin",
-    keepalive,
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(report),
-  });
-  if (response.ok) return;
-  const body = await response.json().catch(() => null);
-  throw Object.assign(new Error("telemetry report refused"), { code: body?.error?.code ?? null });
 }
