@@ -251,8 +251,24 @@ export class IncomingSide {
 
   onPeers() {
     for (const [id, record] of this.t._records) {
-      if (record.direction === "in" && record.accepted && !FINAL.includes(record.state)) this.pursue(id);
+      if (record.direction !== "in" || !record.accepted || FINAL.includes(record.state)) continue;
+      this._upgrade(record);
+      this.pursue(id);
     }
+  }
+
+  /**
+   * On the server path with a direct link to the sender open now: the machine moves the
+   * transfer to a data channel (at a block boundary). Not while a channel is tried or
+   * the sender's tab said it has no file.
+   * @param {TransferRecord} record
+   */
+  _upgrade(record) {
+    const t = this.t;
+    const live = t._liveOf(record.id);
+    if (!live.download || live.movingTo || live.channel || live.noFileUntil > t._clock.now()) return;
+    const peerId = this._senderPeer(record);
+    if (peerId) t.step(record, { type: "link-opened", peerId });
   }
 
   /**
@@ -299,6 +315,7 @@ export class IncomingSide {
     // An aborted download still has a piece on its way into the receiver: the next path
     // starts once it has stopped, so the two never feed the same block.
     const downloading = live.download ? live.downloading : null;
+    live.movingTo = null;
     live.download?.abort();
     live.receiver?.dropPartial();
     live.noFileUntil = 0;
