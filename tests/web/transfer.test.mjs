@@ -755,8 +755,31 @@ describe("Transfers: the stall watchdog", () => {
     assert.ok(bob.engine.get(id).bytesDone < size);
     assert.equal(files.uploads.length, 0, "the sender's fallback timer stopped when the channel came");
 
+    // The download waits until a peers change came after the frozen link's 30 s of
+    // disfavour: that link (still "direct"), which the server copy was chosen over, is no
+    // reason to leave the download.
+    let release = () => {};
+    const gate = new Promise((resolve) => (release = resolve));
+    files.override = (i) => {
+      if (i !== 0) return null;
+      const rest = pattern(size).subarray(Number(/bytes=(\d+)-/.exec(files.requests[0].range)[1]));
+      return new Response(
+        new ReadableStream({
+          async pull(c) {
+            await gate;
+            c.enqueue(rest);
+            c.close();
+          },
+        }),
+        { status: 206 },
+      );
+    };
     assert.equal(alice.engine.retry(id), true);
-    assert.ok(await until(() => files.uploads.length === 1));
+    assert.ok(await until(() => files.uploads.length === 1 && files.requests.length === 1));
+    clock.advance(STALL + 1_000);
+    bob.room._path(alice.room.me.peer_id, "direct");
+    await turn();
+    release();
     assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)} ${bob.engine.get(id).note}`);
     assert.equal(bob.engine.get(id).path, "server");
     assert.match(files.requests[0].range, /^bytes=[1-9]\d*-$/, "the download starts past the verified blocks");

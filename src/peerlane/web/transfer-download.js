@@ -35,6 +35,7 @@ export async function downloadFromServer(side, record) {
   const receiver = /** @type {BlockReceiver} */ (live.receiver);
   const download = new AbortController();
   live.download = download;
+  live.linkedAtDownload = new Set(side.linkedSenderPeers(record));
   live.path = "server";
   t.step(record, { type: "download-started" });
   let failures = 0;
@@ -67,6 +68,25 @@ export async function downloadFromServer(side, record) {
   if (download.signal.aborted && !movingTo) return;
   if (receiver.complete) return side.finish(record);
   if (movingTo) return continueOnChannel(side, record, movingTo);
+}
+
+/**
+ * On the server path, a link to the sender that opened since the download began: the
+ * machine moves the transfer to a data channel on it. Not while a channel is tried or
+ * the sender's tab said it has no file; not to a link that was already open when the
+ * download began (a stalled channel's: the server copy was chosen over it), unless
+ * that link went and came back.
+ * @param {IncomingSide} side
+ * @param {TransferRecord} record
+ */
+export function moveIfLinked(side, record) {
+  const t = side.t;
+  const live = t._liveOf(record.id);
+  if (!live.download || live.movingTo || live.channel || live.noFileUntil > t._clock.now()) return;
+  const linked = side.linkedSenderPeers(record);
+  for (const peerId of live.linkedAtDownload) if (!linked.includes(peerId)) live.linkedAtDownload.delete(peerId);
+  const peerId = side._senderPeer(record, live.linkedAtDownload);
+  if (peerId) t.step(record, { type: "link-opened", peerId });
 }
 
 /**
