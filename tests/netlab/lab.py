@@ -196,10 +196,11 @@ table ip breaks {{
 """
         run("ip", "netns", "exec", site.router, "nft", "-f", "-", stdin=rules)
 
-    def limit_rate(self, namespace: str, rate: str) -> None:
-        """Shape what a peer namespace sends (tc tbf) so that a transfer lasts a while."""
+    def limit_rate(self, namespace: str, rate: str, device: str = "eth0") -> None:
+        """Shape what a namespace sends on ``device`` (tc tbf) so that a transfer lasts a
+        while (a peer's ``eth0``; the public namespace's ``wan0``: the server's downloads)."""
         run(
-            "ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", "eth0", "root",
+            "ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", device, "root",
             "tbf", "rate", rate, "burst", "32kbit", "latency", "400ms",
         )  # fmt: skip
 

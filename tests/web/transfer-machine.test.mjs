@@ -18,6 +18,7 @@ const EVENTS = {
   "bytes-flowing": { type: "bytes-flowing" },
   "download-started": { type: "download-started" },
   "channel-closed": { type: "channel-closed" },
+  "link-opened": { type: "link-opened", peerId: "alice-tab" },
   "all-blocks": { type: "all-blocks" },
   "root-mismatch": { type: "root-mismatch" },
   verified: { type: "verified" },
@@ -85,6 +86,7 @@ const IN = [
   ["receiving", "restore", "waiting", ["resume"]],
   ["receiving", "download-started", "receiving", ["note", "commit"]],
   ["receiving", "channel-closed", "waiting", ["note-if-none", "checkpoint", "commit", "retry-later"]],
+  ["receiving", "link-opened", "receiving", ["note", "move-to-channel", "commit"]],
   ["receiving", "all-blocks", "verifying", ["stop-checkpoints", "note"]],
   ["receiving", "retry", "waiting", ["note", "control", "commit"]],
   ["receiving", "cancel", "cancelled", ["stop", "control", "remove-partial", "drop-hashes", "commit"]],
@@ -148,7 +150,8 @@ describe("transfer machine: the tables", () => {
 
   for (const [from, event, to, effects] of IN) {
     test(`in: ${from} --${event}--> ${to}`, () => {
-      const record = incoming(from);
+      // Only a transfer on the server path (with its copy there) moves to a link.
+      const record = incoming(from, event === "link-opened" ? { fileId: "f1" } : {});
       const before = structuredClone(record);
       const result = step(record, EVENTS[event]);
       assert.equal(result.refused, false);
@@ -225,6 +228,15 @@ describe("transfer machine: guards and fields", () => {
     assert.deepEqual([done.have, done.stored, done.hashes], [1, [], null]);
     const again = step(incoming("verifying", { have: 1, stored: ["x"] }), EVENTS["root-mismatch"]).record;
     assert.deepEqual([again.have, again.stored], [0, []]);
+  });
+
+  test("a link opening moves only a transfer on the server path, to that link's peer", () => {
+    assert.equal(step(incoming("receiving"), EVENTS["link-opened"]).refused, true, "no server copy: not downloading");
+    const { effects } = step(incoming("receiving", { fileId: "f1" }), EVENTS["link-opened"]);
+    assert.deepEqual(
+      effects.find((e) => e.type === "move-to-channel"),
+      { type: "move-to-channel", peerId: "alice-tab" },
+    );
   });
 
   test("a channel that closes goes to the server copy at once when there is one", () => {

@@ -617,6 +617,87 @@ describe("Transfers: views and events", () => {
   });
 });
 
+describe("Transfers: from the server path to a direct link (issue #11)", () => {
+  test("a direct link opening mid-download: the rest comes over the channel from the first missing block", async () => {
+    const { alice, bob, net, clock, files } = await pair({ linked: false });
+    const size = 6 * MiB + 5;
+    let release = () => {};
+    files.override = (i) => {
+      if (i !== 0) return null;
+      // The server sends 2.5 MiB; once released 1 MiB more (the rest of block 2 and half of
+      // block 3), then nothing: only the move can finish the file.
+      const bytes = pattern(size);
+      let step = 0;
+      return new Response(
+        new ReadableStream({
+          async pull(c) {
+            step += 1;
+            if (step === 1) return c.enqueue(bytes.subarray(0, 2.5 * MiB));
+            if (step > 2) return new Promise(() => {});
+            await new Promise((resolve) => (release = resolve));
+            c.enqueue(bytes.subarray(2.5 * MiB, 3.5 * MiB));
+          },
+        }),
+        { status: 206 },
+      );
+    };
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    await until(() => alice.engine.get(id).receivers.length === 1);
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
+    assert.equal(bob.engine.get(id).path, "server");
+    net.link(alice.room, bob.room); // the mesh's background try found the direct path
+    release(); // block 2 completes: the boundary where the channel takes over
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
+    assert.equal(bob.engine.get(id).path, "direct");
+    assert.equal(files.requests.length, 1, "no second download");
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+    const received = bob.engine.stats()[id].bytesReceived;
+    // Blocks 0-2 from the server, 3- over the channel: only the half block 3 cut off twice.
+    assert.ok(received <= size + 0.5 * MiB, `received ${received} bytes for ${size}`);
+    assert.ok(await until(() => stateOf(alice, id) === "done"));
+  });
+
+  test("a direct link opening mid-download to a sender tab without the file: the download goes on", async () => {
+    const { alice, bob, net, clock, files } = await pair({ linked: false });
+    const size = 3 * MiB;
+    let release = () => {};
+    files.override = (i) => {
+      if (i !== 0) return null;
+      // 1.5 MiB, then the rest only once released (after the link opened and was refused).
+      const bytes = pattern(size);
+      let step = 0;
+      return new Response(
+        new ReadableStream({
+          async pull(c) {
+            if (step === 0) c.enqueue(bytes.subarray(0, 1.5 * MiB));
+            else if (step === 1) {
+              await new Promise((resolve) => (release = resolve));
+              c.enqueue(bytes.subarray(1.5 * MiB));
+            } else c.close();
+            step += 1;
+          },
+        }),
+        { status: 206 },
+      );
+    };
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    await until(() => alice.engine.get(id).receivers.length === 1);
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= MiB));
+    alice.engine._liveOf(id).file = null; // as after a reload of alice's page
+    net.link(alice.room, bob.room);
+    release();
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
+    assert.equal(bob.engine.get(id).path, "server");
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+  });
+});
+
 describe("Transfers: the stall watchdog", () => {
   test("a receiver whose accept was lost shows stalled after 30 s; Retry accepts again and the server carries it", async () => {
     const { alice, bob, net, clock, files } = await pair({ linked: false });
@@ -674,8 +755,31 @@ describe("Transfers: the stall watchdog", () => {
     assert.ok(bob.engine.get(id).bytesDone < size);
     assert.equal(files.uploads.length, 0, "the sender's fallback timer stopped when the channel came");
 
+    // The download waits until a peers change came after the frozen link's 30 s of
+    // disfavour: that link (still "direct"), which the server copy was chosen over, is no
+    // reason to leave the download.
+    let release = () => {};
+    const gate = new Promise((resolve) => (release = resolve));
+    files.override = (i) => {
+      if (i !== 0) return null;
+      const rest = pattern(size).subarray(Number(/bytes=(\d+)-/.exec(files.requests[0].range)[1]));
+      return new Response(
+        new ReadableStream({
+          async pull(c) {
+            await gate;
+            c.enqueue(rest);
+            c.close();
+          },
+        }),
+        { status: 206 },
+      );
+    };
     assert.equal(alice.engine.retry(id), true);
-    assert.ok(await until(() => files.uploads.length === 1));
+    assert.ok(await until(() => files.uploads.length === 1 && files.requests.length === 1));
+    clock.advance(STALL + 1_000);
+    bob.room._path(alice.room.me.peer_id, "direct");
+    await turn();
+    release();
     assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)} ${bob.engine.get(id).note}`);
     assert.equal(bob.engine.get(id).path, "server");
     assert.match(files.requests[0].range, /^bytes=[1-9]\d*-$/, "the download starts past the verified blocks");

@@ -1,9 +1,12 @@
 // The receiver's way through the server: a Range download of the server's copy from the
 // first unverified block, fed into the same block verifier as a data channel, resumed
-// after a break (backoff 1 s → 30 s).
+// after a break (backoff 1 s → 30 s). When a direct link to the sender opens meanwhile
+// (the machine's "link-opened" → `live.movingTo`), the download ends at the next block
+// boundary and the transfer goes on over a data channel from the first unverified block.
 
 import { debug } from "./debug.js";
 import { BLOCK_SIZE, blockLength } from "./integrity.js";
+import { FINAL } from "./transfer-machine.js";
 
 /** @typedef {import("./transfer-incoming.js").IncomingSide} IncomingSide */
 /** @typedef {import("./transfer-receive.js").BlockReceiver} BlockReceiver */
@@ -32,15 +35,17 @@ export async function downloadFromServer(side, record) {
   const receiver = /** @type {BlockReceiver} */ (live.receiver);
   const download = new AbortController();
   live.download = download;
+  live.linkedAtDownload = new Set(side.linkedSenderPeers(record));
   live.path = "server";
   t.step(record, { type: "download-started" });
   let failures = 0;
   try {
-    while (!receiver.complete && !download.signal.aborted) {
+    while (!receiver.complete && !download.signal.aborted && !live.movingTo) {
       const progressed = await downloadOnce(side, record, download.signal);
       failures = progressed ? 0 : failures + 1;
       if (failures > MAX_FAILURES) throw new DownloadError("download-keeps-failing");
-      if (!receiver.complete) await delay(t._clock, Math.min(30_000, t._retryMs * 2 ** failures), download.signal);
+      if (!receiver.complete && !live.movingTo)
+        await delay(t._clock, Math.min(30_000, t._retryMs * 2 ** failures), download.signal);
     }
   } catch (err) {
     if (!download.signal.aborted && !t._closed) {
@@ -51,13 +56,69 @@ export async function downloadFromServer(side, record) {
           : { code: "download-failed", detail: err instanceof Error ? err.message : String(err) },
       );
     }
-    return;
+    // Aborted by a retry or a stop (they clear movingTo): over. Aborted for the move
+    // (between blocks, nothing in progress lost): go on below.
+    if (!download.signal.aborted || !live.movingTo) return;
   } finally {
     // A retry may have started another download meanwhile: that one stays.
     if (live.download === download) live.download = null;
   }
-  if (download.signal.aborted) return;
-  if (receiver.complete) await side.finish(record);
+  const movingTo = live.movingTo;
+  live.movingTo = null;
+  if (download.signal.aborted && !movingTo) return;
+  if (receiver.complete) return side.finish(record);
+  if (movingTo) return continueOnChannel(side, record, movingTo);
+}
+
+/**
+ * On the server path, a link to the sender that opened since the download began: the
+ * machine moves the transfer to a data channel on it. Not while a channel is tried or
+ * the sender's tab said it has no file; not to a link that was already open when the
+ * download began (a stalled channel's: the server copy was chosen over it), unless
+ * that link went and came back.
+ * @param {IncomingSide} side
+ * @param {TransferRecord} record
+ */
+export function moveIfLinked(side, record) {
+  const t = side.t;
+  const live = t._liveOf(record.id);
+  if (!live.download || live.movingTo || live.channel || live.noFileUntil > t._clock.now()) return;
+  const linked = side.linkedSenderPeers(record);
+  for (const peerId of live.linkedAtDownload) if (!linked.includes(peerId)) live.linkedAtDownload.delete(peerId);
+  const peerId = side._senderPeer(record, live.linkedAtDownload);
+  if (peerId) t.step(record, { type: "link-opened", peerId });
+}
+
+/**
+ * The machine's "move-to-channel": end the download at a block boundary, then go on
+ * over a data channel to `peerId`. Between blocks (none in progress: between reads or
+ * in a backoff wait) the download stops at once; else after the block in progress.
+ * @param {IncomingSide} side
+ * @param {TransferRecord} record
+ * @param {string} peerId
+ */
+export function moveToChannel(side, record, peerId) {
+  const live = side.t._liveOf(record.id);
+  if (!live.download || !live.receiver) return;
+  live.movingTo = peerId;
+  if (live.receiver.partial.size === 0) live.download.abort();
+}
+
+/**
+ * The download stopped at a block boundary for a direct link: ask the sender over a
+ * channel for the blocks still missing (`want {from}`). If that fails (no channel, the
+ * sender's tab has no file) the channel's close brings the transfer back to the server.
+ * @param {IncomingSide} side
+ * @param {TransferRecord} record
+ * @param {string} peerId
+ */
+async function continueOnChannel(side, record, peerId) {
+  const live = side.t._liveOf(record.id);
+  if (FINAL.includes(record.state) || live.channel || live.download || !live.receiver) return;
+  live.receiver.dropPartial();
+  await side.checkpoints.now(record);
+  if (live.channel || live.download || FINAL.includes(record.state)) return; // something else took over meanwhile
+  side._openChannel(record, peerId);
 }
 
 /**
@@ -135,6 +196,10 @@ async function ingestStream(side, record, body, position, signal) {
       }
       await side.afterIngest(record, result, () => {});
       if (receiver.complete) return;
+      if (live.movingTo && result.kind === "verified") {
+        void reader.cancel().catch(() => {});
+        return; // a block boundary: the data channel takes over from here
+      }
       at += take;
       position += take;
     }

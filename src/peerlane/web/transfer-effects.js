@@ -1,6 +1,8 @@
 // The engine performs the state machine's effects (transfer-machine.js → Effect): each
 // one is an I/O step on the transfer's channels, storage, timers or control messages.
 
+import { moveToChannel } from "./transfer-download.js";
+
 /** @typedef {import("./transfer.js").Transfers} Transfers */
 /** @typedef {import("./transfer-records.js").TransferRecord} TransferRecord */
 /** @typedef {import("./transfer-machine.js").Effect} Effect */
@@ -35,6 +37,8 @@ export function perform(t, record, effect) {
       return void t._in.resume(record);
     case "pursue":
       return t._in.pursue(record.id);
+    case "move-to-channel":
+      return moveToChannel(t._in, record, effect.peerId);
     case "retry-later":
       return t._in.retryLater(record);
     case "checkpoint":
@@ -69,6 +73,7 @@ export function perform(t, record, effect) {
 export function stopMoving(t, live) {
   live.hashing?.abort();
   live.upload?.abort();
+  live.movingTo = null;
   live.download?.abort();
   for (const { session } of live.sessions.values()) session.close();
   live.sessions.clear();

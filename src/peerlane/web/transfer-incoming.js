@@ -4,7 +4,7 @@
 // State changes go through the machine (transfer-machine.js) by `engine.step`.
 
 import { Checkpoints } from "./transfer-checkpoint.js";
-import { downloadFromServer } from "./transfer-download.js";
+import { downloadFromServer, moveIfLinked } from "./transfer-download.js";
 import { detailOf } from "./transfer-live.js";
 import { FINAL } from "./transfer-machine.js";
 import { BlockReceiver } from "./transfer-receive.js";
@@ -103,16 +103,27 @@ export class IncomingSide {
   /**
    * A peer id of the sender with an open direct link (the one named in the offer first).
    * @param {TransferRecord} record
+   * @param {Set<string>} [except]  not these
    * @returns {string | null}
    */
-  _senderPeer(record) {
+  _senderPeer(record, except = new Set()) {
     const t = this.t;
     const live = t._liveOf(record.id);
-    const open = [...t.room.peers.values()]
-      .filter((v) => v.participant_id === record.sender && (v.path === "direct" || v.path === "turn"))
-      .filter((v) => (live.wrongPeers.get(v.peer_id) ?? 0) <= t._clock.now())
-      .map((v) => v.peer_id);
+    const open = this.linkedSenderPeers(record).filter(
+      (id) => !except.has(id) && (live.wrongPeers.get(id) ?? 0) <= t._clock.now(),
+    );
     return open.includes(record.offerPeer ?? "") ? record.offerPeer : (open[0] ?? null);
+  }
+
+  /**
+   * Peer ids of the sender's tabs with an open direct (or TURN) link.
+   * @param {TransferRecord} record
+   * @returns {string[]}
+   */
+  linkedSenderPeers(record) {
+    return [...this.t.room.peers.values()]
+      .filter((v) => v.participant_id === record.sender && (v.path === "direct" || v.path === "turn"))
+      .map((v) => v.peer_id);
   }
 
   /**
@@ -251,7 +262,9 @@ export class IncomingSide {
 
   onPeers() {
     for (const [id, record] of this.t._records) {
-      if (record.direction === "in" && record.accepted && !FINAL.includes(record.state)) this.pursue(id);
+      if (record.direction !== "in" || !record.accepted || FINAL.includes(record.state)) continue;
+      moveIfLinked(this, record);
+      this.pursue(id);
     }
   }
 
@@ -299,6 +312,7 @@ export class IncomingSide {
     // An aborted download still has a piece on its way into the receiver: the next path
     // starts once it has stopped, so the two never feed the same block.
     const downloading = live.download ? live.downloading : null;
+    live.movingTo = null;
     live.download?.abort();
     live.receiver?.dropPartial();
     live.noFileUntil = 0;

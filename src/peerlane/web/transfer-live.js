@@ -42,6 +42,11 @@ export class Live {
     this.wrongPeers = new Map();
     /** @type {AbortController | null} */
     this.download = null;
+    /** A direct link to the sender opened while downloading: the peer whose data channel
+     * takes over at the next block boundary (transfer-download.js). @type {string | null} */
+    this.movingTo = null;
+    /** The sender's linked peers when the download began: not moved to. @type {Set<string>} */
+    this.linkedAtDownload = new Set();
     /** The download's run, settled once it stopped feeding the receiver. @type {Promise<void> | null} */
     this.downloading = null;
     /** The sender's tab answered "nofile": no new channel before this time (ms). */

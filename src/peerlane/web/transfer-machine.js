@@ -29,7 +29,7 @@ export const INCOMING = Object.freeze({
     "all-blocks": "verifying", retry: "waiting", cancel: "cancelled", "peer-cancel": "cancelled", fail: "failed",
   },
   receiving: {
-    restore: "waiting", "download-started": "receiving", "channel-closed": "waiting",
+    restore: "waiting", "download-started": "receiving", "channel-closed": "waiting", "link-opened": "=",
     "all-blocks": "verifying", retry: "waiting", cancel: "cancelled", "peer-cancel": "cancelled", fail: "failed",
   },
   verifying: {
@@ -78,6 +78,7 @@ export const OVER = /** @type {readonly TransferState[]} */ (["declined", "cance
  *   {type: "restore"} | {type: "accept"} | {type: "decline"} | {type: "cancel"} | {type: "peer-cancel"}
  *   | {type: "fail", error: TransferNote}
  *   | {type: "bytes-flowing"} | {type: "download-started"} | {type: "channel-closed"}
+ *   | {type: "link-opened", peerId: string}
  *   | {type: "all-blocks"} | {type: "root-mismatch"} | {type: "verified"} | {type: "retry"}
  *   | {type: "file-picked", root: string, hashes: string[]}
  *   | {type: "receiver-accept", participant: string, name: string, have: number, hasFile: boolean}
@@ -101,6 +102,7 @@ export const OVER = /** @type {readonly TransferState[]} */ (["declined", "cance
  *   | {type: "remove-partial"} | {type: "drop-hashes"} | {type: "terminate-upload"}
  *   | {type: "resume"}                              // receiver after a reload: open storage, accept {have} again
  *   | {type: "pursue"} | {type: "retry-later"}      // receiver: get the bytes by the best way now / soon
+ *   | {type: "move-to-channel", peerId: string}     // receiver: end the download at a block boundary, go on over a channel
  *   | {type: "checkpoint"} | {type: "stop-checkpoints"} | {type: "close-channel"}
  *   | {type: "arm-fallback", participant: string} | {type: "clear-fallback", participant: string}
  *   | {type: "close-session", participant: string}
@@ -136,6 +138,8 @@ function guard(record, event) {
   // After a reload only an accepted transfer resumes; an outgoing one with a complete
   // server copy keeps serving from it.
   if (event.type === "restore") return record.direction === "in" ? record.accepted : !record.fileId;
+  // Only a transfer on the server path (a download of the server's copy) moves.
+  if (event.type === "link-opened") return record.fileId !== null;
   if (
     event.type === "receiver-accept" ||
     event.type === "receiver-done" ||
@@ -167,6 +171,11 @@ function incomingEffects(_before, next, event) {
       return [{ type: "note", note: null }, { type: "commit" }];
     case "download-started":
       return [{ type: "note", note: { code: "downloading" } }, { type: "commit" }];
+    case "link-opened":
+      return [
+        { type: "note", note: null },
+        { type: "move-to-channel", peerId: event.peerId },
+      ];
     case "channel-closed":
       return [
         { type: "note-if-none", note: { code: "reconnecting" } },
