@@ -316,3 +316,29 @@ def test_bad_open_gets_one_error_shape(server: ServerProcess, http: httpx.Client
     assert set(error["error"]) == {"code", "message"}
     assert error["error"]["code"] == "invalid_message"
     assert close_code(ws) == 1000
+
+
+def test_a_right_code_is_refunded_and_does_not_retire_the_code(
+    start_server: StartServer, client: Callable[[ServerProcess], httpx.Client]
+) -> None:
+    """With one failure already counted and a limit of two, a right code counts a
+    second guess while in flight; its admission takes it back, so the code stays."""
+    server = start_server(code_max_failures=10, code_max_total_failures=2)
+    http = client(server)
+    alice = create_room(http, "alice")
+    peer = Peer(server, alice)
+    wrong_attempt(server, alice, peer)
+    ws = open_join(server, alice)
+    joiner, start = join_as_joiner(ws, WORDS)
+    answering = member_reply(peer, WORDS)
+    assert finish_joiner(ws, joiner, start["attempt"]) is not None
+    assert member_admit(peer, answering, os.urandom(32)) == "pake.admit"
+    assert recv(ws)["type"] == "pake.admitted"
+    assert close_code(ws) == 1000
+    r = http.get(f"/api/rooms/{alice.room_id}/invites", headers=alice.auth)
+    (invite,) = r.json()["invites"]
+    assert invite["code"] is not None
+    # The next failure is the second: now the code retires.
+    wrong_attempt(server, alice, peer)
+    r = http.get(f"/api/rooms/{alice.room_id}/invites", headers=alice.auth)
+    assert r.json()["invites"][0]["code"] is None

@@ -38,6 +38,9 @@ from peerlane.server.ws_handshake import refuse, refuse_open
 
 log = logs.get(__name__)
 OPEN_TIMEOUT = 30.0  # seconds the joiner has to send pake.open once connected
+# A guess in flight is counted without retiring the code (the words may be right):
+# whether it retires the code is settled when the attempt ends without admission.
+UNSETTLED = 1 << 30
 _ENDED = frozenset({relay.Stage.ADMITTED, relay.Stage.FAILED})
 
 
@@ -68,6 +71,7 @@ class Attempt:
     address: str
     outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     member: MemberSocket | None = None
+    counted: bool = False  # a guess is counted and not (yet) refunded
 
     @property
     def ended(self) -> bool:
@@ -170,6 +174,7 @@ class PakeJoins:
             self._attempts.pop(attempt_id, None)
             if not attempt.ended:  # the joiner went away: the member stops too
                 await self._perform(attempt, attempt.relay.joiner_abort())
+            await self._settle(attempt)
             log.info("pake.close", attempt=attempt_id, stage=attempt.relay.stage.value)
         await refuse(ws, None, 1000, attempt.relay.stage.value)
 
@@ -253,6 +258,7 @@ class PakeJoins:
                     return  # not relayed: the address is out of guesses
             elif isinstance(out, relay.RefundGuess):
                 await svc.store.refund_code_failure(attempt.invite.id)
+                attempt.counted = False
             else:
                 await self._admit(attempt, out.handover)
 
@@ -266,10 +272,21 @@ class PakeJoins:
             error = PeerlaneError(ErrorCode.TOO_MANY_ATTEMPTS, retry_after=wait)
             self._end(attempt, _error(svc, error.code, error.message))
             return False
-        await svc.store.record_code_failure(
-            attempt.invite.id, max_failures=svc.settings.code_max_total_failures
-        )
+        await svc.store.record_code_failure(attempt.invite.id, max_failures=UNSETTLED)
+        attempt.counted = True
         return True
+
+    async def _settle(self, attempt: Attempt) -> None:
+        """The attempt ended without admission: its counted guess was a failure, and
+        may retire the code (counted again with the real limit, once)."""
+        if not attempt.counted:
+            return
+        store, invite_id = self.services.store, attempt.invite.id
+        await store.refund_code_failure(invite_id)
+        await store.record_code_failure(
+            invite_id, max_failures=self.services.settings.code_max_total_failures
+        )
+        attempt.counted = False
 
     async def _admit(self, attempt: Attempt, handover: str) -> None:
         svc, invite = self.services, attempt.invite
