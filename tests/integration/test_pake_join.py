@@ -342,3 +342,16 @@ def test_a_right_code_is_refunded_and_does_not_retire_the_code(
     wrong_attempt(server, alice, peer)
     r = http.get(f"/api/rooms/{alice.room_id}/invites", headers=alice.auth)
     assert r.json()["invites"][0]["code"] is None
+
+
+def test_bad_frames_are_refused_then_the_joiner_is_closed(
+    server: ServerProcess, http: httpx.Client
+) -> None:
+    alice = create_room(http, "alice")
+    ws = open_join(server, alice)
+    assert recv(ws)["type"] == "pake.waiting"
+    ws.send(b"\x00\x01binary")
+    assert recv(ws)["error"]["code"] == "invalid_message"
+    for _ in range(20):
+        ws.send("not json")
+    assert close_code(ws) == 1000

@@ -41,6 +41,7 @@ OPEN_TIMEOUT = 30.0  # seconds the joiner has to send pake.open once connected
 # A guess in flight is counted without retiring the code (the words may be right):
 # whether it retires the code is settled when the attempt ends without admission.
 UNSETTLED = 1 << 30
+MAX_BAD_FRAMES = 20  # refused frames a joiner's socket may send before it is closed
 _ENDED = frozenset({relay.Stage.ADMITTED, relay.Stage.FAILED})
 
 
@@ -180,7 +181,7 @@ class PakeJoins:
 
     async def _open(self, ws: WebSocket, address: str) -> Attempt:
         svc = self.services
-        text = await asyncio.wait_for(ws.receive_text(), OPEN_TIMEOUT)
+        text = await asyncio.wait_for(_receive_text(ws), OPEN_TIMEOUT)
         try:
             opened = PakeOpen.model_validate_json(text)
         except ValidationError:
@@ -208,33 +209,42 @@ class PakeJoins:
         return Attempt(attempt, invite, opened.display_name, address)
 
     async def _read_joiner(self, ws: WebSocket, attempt: Attempt) -> None:
-        svc = self.services
+        svc, bad = self.services, 0
         try:
             while not attempt.ended:
-                text = await ws.receive_text()
+                text = await _receive_text(ws)
                 try:
-                    message = json.loads(text)
-                    if not isinstance(message, dict):
-                        raise relay.RelayRefused("bad_message", "Send one JSON object.")
-                    if message.get("attempt") != attempt.relay.attempt_id:
-                        raise relay.RelayRefused("bad_message", "That is not this attempt.")
-                    kind = message.get("type")
-                    if kind == "pake.share":
-                        out = attempt.relay.joiner_share(message.get("share"))
-                    elif kind == "pake.confirm":
-                        out = attempt.relay.joiner_confirm(message.get("confirm"))
-                    elif kind == "pake.abort":
-                        out = attempt.relay.joiner_abort()
-                        self._end(attempt, None)
-                    else:
-                        raise relay.RelayRefused("bad_message", "Unknown pake message type.")
+                    out = self._joiner_message(attempt, text)
                 except (ValueError, relay.RelayRefused) as exc:
+                    bad += 1
+                    if bad > MAX_BAD_FRAMES:
+                        self._end(attempt, None)
+                        return
                     reason = str(exc) if isinstance(exc, relay.RelayRefused) else None
                     attempt.outbox.put_nowait(_error(svc, ErrorCode.INVALID_MESSAGE, reason))
                     continue
                 await self._perform(attempt, out)
         except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
             attempt.outbox.put_nowait(None)
+
+    def _joiner_message(self, attempt: Attempt, text: str) -> list[relay.Output]:
+        message = json.loads(text)
+        if not isinstance(message, dict):
+            raise relay.RelayRefused("bad_message", "Send one JSON object.")
+        if message.get("attempt") != attempt.relay.attempt_id:
+            raise relay.RelayRefused("bad_message", "That is not this attempt.")
+        kind = message.get("type")
+        if kind == "pake.share":
+            return attempt.relay.joiner_share(message.get("share"))
+        if kind == "pake.confirm":
+            return attempt.relay.joiner_confirm(message.get("confirm"))
+        if kind == "pake.abort":
+            out = attempt.relay.joiner_abort()
+            self._end(attempt, None)
+            return out
+        raise relay.RelayRefused("bad_message", "Unknown pake message type.")
 
     # -- carrying out what the relay decided -----------------------------------------
 
@@ -312,6 +322,15 @@ class PakeJoins:
         }
         log.info("pake.admitted", invite=invite.id, participant=joiner.id)
         self._end(attempt, json.dumps(admitted))
+
+
+async def _receive_text(ws: WebSocket) -> str:
+    """The next frame as text (a binary frame is not JSON: ``ValueError`` later)."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text = message.get("text")
+    return text if text is not None else "\x00"  # a binary frame: refused as bad JSON
 
 
 def _guess_key(invite: Invite, address: str) -> str:
