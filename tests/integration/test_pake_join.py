@@ -355,3 +355,28 @@ def test_bad_frames_are_refused_then_the_joiner_is_closed(
     for _ in range(20):
         ws.send("not json")
     assert close_code(ws) == 1000
+
+
+def test_either_side_leaving_ends_the_attempt_for_the_other(
+    server: ServerProcess, http: httpx.Client
+) -> None:
+    alice = create_room(http, "alice")
+    peer = Peer(server, alice)
+    # The joiner goes away after its share: the member is told to stop.
+    ws = open_join(server, alice)
+    _, start = join_as_joiner(ws, WORDS)
+    peer.expect("pake.share", attempt=start["attempt"])
+    ws.close()
+    peer.expect("pake.abort", attempt=start["attempt"])
+    # The member goes away mid-attempt: the joiner is told, and may try again.
+    ws = open_join(server, alice)
+    _, start = join_as_joiner(ws, WORDS)
+    peer.expect("pake.share", attempt=start["attempt"])
+    peer.close()
+    error = recv(ws)
+    assert (error["type"], error["error"]["code"]) == ("error", "unavailable"), error
+    assert close_code(ws) == 1000
+    # No member online any more: a new attempt waits.
+    ws = open_join(server, alice)
+    assert recv(ws)["type"] == "pake.waiting"
+    ws.close()
