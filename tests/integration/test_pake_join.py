@@ -380,3 +380,18 @@ def test_either_side_leaving_ends_the_attempt_for_the_other(
     ws = open_join(server, alice)
     assert recv(ws)["type"] == "pake.waiting"
     ws.close()
+
+
+def test_a_members_pake_frames_spend_its_message_budget(
+    start_server: StartServer, client: Callable[[ServerProcess], httpx.Client]
+) -> None:
+    server = start_server(messages_per_second=0.01, message_burst=3)  # the hello spends one
+    http = client(server)
+    alice = create_room(http, "alice")
+    peer = Peer(server, alice)
+    stray = {"type": "pake.reject", "attempt": "not-an-attempt"}
+    codes = []
+    for _ in range(3):
+        peer.send(stray)
+        codes.append(peer.expect("error")["error"]["code"])
+    assert codes == ["invalid_message", "invalid_message", "rate_limited"]

@@ -102,13 +102,19 @@ class Connection:
         """A ``pake.*`` frame goes to the join-by-code relay, not the session."""
         if self._pake is None or not isinstance(data, str) or '"pake.' not in data:
             return False
+        if len(data) > self.services.settings.max_ws_message_bytes:
+            return False  # the session refuses it (message_too_large)
         try:
             message = json.loads(data)
         except ValueError:
             return False
         if not (isinstance(message, dict) and str(message.get("type")).startswith("pake.")):
             return False
-        await self._pake.member_message(self, message)
+        refused = self.session.spend_outside_frame(time.monotonic())
+        if refused is not None:
+            await self.perform(refused)
+        else:
+            await self._pake.member_message(self, message)
         return True
 
     # -- the loop --
