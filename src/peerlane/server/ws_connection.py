@@ -27,6 +27,7 @@ from peerlane.core.turn import ice_servers
 from peerlane.errors import ErrorCode, PeerlaneError
 from peerlane.server import logs
 from peerlane.server.auth import Caller, renew_if_due
+from peerlane.server.pake_frames import pake_message
 from peerlane.server.services import Services
 from peerlane.server.ws_writer import FrameWriter
 
@@ -100,15 +101,8 @@ class Connection:
 
     async def _pake_frame(self, data: str | bytes) -> bool:
         """A ``pake.*`` frame goes to the join-by-code relay, not the session."""
-        if self._pake is None or not isinstance(data, str) or '"pake.' not in data:
-            return False
-        if len(data) > self.services.settings.max_ws_message_bytes:
-            return False  # the session refuses it (message_too_large)
-        try:
-            message = json.loads(data)
-        except ValueError:
-            return False
-        if not (isinstance(message, dict) and str(message.get("type")).startswith("pake.")):
+        limit = self.services.settings.max_ws_message_bytes
+        if self._pake is None or (message := pake_message(data, limit)) is None:
             return False
         refused = self.session.spend_outside_frame(time.monotonic())
         if refused is not None:
