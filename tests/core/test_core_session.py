@@ -760,6 +760,16 @@ def test_errors_are_forgiven_over_time() -> None:
     assert session.receive("{", 3.0) == [Close(CLOSE_POLICY, "too many invalid messages")]
 
 
+def test_frames_the_driver_handles_spend_the_same_budget() -> None:
+    session = open_session(message_burst=2, messages_per_second=1)
+    assert session.spend_outside_frame(10.0) is None
+    assert kinds(session.receive(frame("ping"), 10.0)) == ["Send:pong"]
+    refused = session.spend_outside_frame(10.0)
+    assert refused is not None
+    assert error_codes(refused) == ["rate_limited"]
+    assert error_codes(session.receive(frame("ping"), 10.0)) == ["rate_limited"]
+
+
 def test_rate_limited_messages_count_as_errors() -> None:
     session = open_session(message_burst=2, messages_per_second=0.001, error_burst=2)
     session.receive(frame("ping"), 0.0)  # the second token; hello took the first

@@ -98,6 +98,22 @@ async def test_record_code_failure_retires_the_code(store: SqlStore, make) -> No
         await store.record_code_failure("nope", max_failures=3)
 
 
+async def test_refund_code_failure_takes_one_back_never_below_zero(store: SqlStore, make) -> None:
+    _, invite = await make.new_room(store)
+    await store.record_code_failure(invite.id, max_failures=3)
+    await store.record_code_failure(invite.id, max_failures=3)
+    await store.refund_code_failure(invite.id)
+    refunded = await store.get_invite(invite.id)
+    assert refunded is not None
+    assert (refunded.failures, refunded.nameplate) == (1, 1)
+    await store.refund_code_failure(invite.id)
+    await store.refund_code_failure(invite.id)
+    floor = await store.get_invite(invite.id)
+    assert floor is not None
+    assert floor.failures == 0
+    await store.refund_code_failure("nope")  # a deleted invite: nothing to take back
+
+
 async def test_redeem(store: SqlStore, make) -> None:
     room, invite = await make.new_room(store)
     member = make.member(room.id, now=NOW + 60)

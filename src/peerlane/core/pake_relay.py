@@ -7,7 +7,7 @@ sides in the order the flow allows and answers what the driver does next: relay 
 to the other side, count a guess against the code (when the joiner's share is relayed),
 refund it (on admission), admit the joiner, or tell it the code failed. Anything out of
 order or malformed is refused with an error code, and never advances the attempt.
-Not yet driven by a server route: the WebSocket relay is the next step.
+Driven by ``server/pake_join.py`` (the joiner's ``/api/join/ws`` and members' room sockets).
 """
 
 from __future__ import annotations

@@ -263,6 +263,13 @@ class Session:
         handler = _HANDLERS[type(message)]
         return handler(self, message, now)
 
+    def spend_outside_frame(self, now: float) -> list[Output] | None:
+        """A frame the driver handles itself (a join-by-code ``pake.*`` message) spends
+        the same message budget: None when it may go on, else the refusal to send."""
+        if self._messages.take(now):
+            return None
+        return self._error(ErrorCode.RATE_LIMITED, None, now)
+
     def _hello(self, message: p.Hello, now: float) -> list[Output]:
         if self.state is not State.AWAITING_HELLO:
             return self._error(ErrorCode.INVALID_MESSAGE, "hello was already received.", now)

@@ -50,6 +50,29 @@ def participant_out(p: Participant, online: bool = False) -> s.ParticipantOut:
     return s.ParticipantOut(id=p.id, name=p.name, role=p.role, online=online)
 
 
+async def issue_session(
+    svc: Services, room_id: str, participant_id: str
+) -> tuple[SessionRecord, str]:
+    """A new server-side session and the signed token naming it."""
+    now = svc.clock()
+    cfg = svc.settings
+    session = SessionRecord(
+        id=new_id(16),
+        participant_id=participant_id,
+        room_id=room_id,
+        created_at=now,
+        expires_at=now + cfg.session_ttl,
+    )
+    await svc.store.create_session(session)
+    token = credentials.issue(
+        svc.secret,
+        credentials.Claims(
+            room_id, participant_id, int(now + cfg.session_max_age), session_id=session.id
+        ),
+    )
+    return session, token
+
+
 async def start_session(
     request: Request,
     response: Response,
@@ -63,22 +86,8 @@ async def start_session(
     """Open a server-side session and issue a signed token naming it: as an HTTP-only
     cookie for browsers, in the body otherwise. The session lasts ``session_ttl`` unused
     (each use renews it) and ``session_max_age`` at most (the token's own expiry)."""
-    now = svc.clock()
     cfg = svc.settings
-    session = SessionRecord(
-        id=new_id(16),
-        participant_id=participant.id,
-        room_id=room.id,
-        created_at=now,
-        expires_at=now + cfg.session_ttl,
-    )
-    await svc.store.create_session(session)
-    token = credentials.issue(
-        svc.secret,
-        credentials.Claims(
-            room.id, participant.id, int(now + cfg.session_max_age), session_id=session.id
-        ),
-    )
+    session, token = await issue_session(svc, room.id, participant.id)
     if kind == "cookie":
         # The cookie lives as long as the token could; the server ends it sooner when
         # it goes unused, is signed out, or its participant is removed.

@@ -131,6 +131,7 @@ def create_app(
     app.include_router(telemetry_api.router)
     app.include_router(diagnostics_api.router)
     app.add_api_websocket_route("/api/rooms/{room_id}/ws", sockets.endpoint)
+    app.add_api_websocket_route("/api/join/ws", sockets.pake.endpoint)
     if peerjs is not None:
         app.state.peerjs = peerjs
         app.router.routes.append(WebSocketRoute(settings.peerjs_path + "/peerjs", peerjs))

@@ -15,6 +15,7 @@ from peerlane.server.addresses import client_address
 from peerlane.server.auth import authenticate, claimed_participant
 from peerlane.server.connections import ConnectionRegistry
 from peerlane.server.outages import is_outage
+from peerlane.server.pake_join import PakeJoins
 from peerlane.server.services import Services
 from peerlane.server.ws_connection import Connection
 from peerlane.server.ws_handshake import refuse, refuse_open, url_hello
@@ -31,6 +32,7 @@ class RoomSockets:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.connections: ConnectionRegistry[Connection] = ConnectionRegistry()
+        self.pake = PakeJoins(services)
 
     async def drain(self, within: float = DRAIN_TIMEOUT) -> None:
         """Close every WebSocket with 1001 (going away) so clients reconnect elsewhere,
@@ -88,7 +90,9 @@ class RoomSockets:
             error = replies.websocket_error(svc.metrics, exc.code, exc.message)
             await refuse(ws, error, code, exc.code.value)
             return
-        conn = Connection(ws, svc, caller, hello=url_hello(ws.query_params), address=address)
+        conn = Connection(
+            ws, svc, caller, hello=url_hello(ws.query_params), address=address, pake=self.pake
+        )
         if not connections.add(conn):  # the drain began while it was authenticated
             await refuse(ws, None, core.CLOSE_GOING_AWAY, "server shutting down")
             return

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -27,8 +27,12 @@ from peerlane.core.turn import ice_servers
 from peerlane.errors import ErrorCode, PeerlaneError
 from peerlane.server import logs
 from peerlane.server.auth import Caller, renew_if_due
+from peerlane.server.pake_frames import pake_message
 from peerlane.server.services import Services
 from peerlane.server.ws_writer import FrameWriter
+
+if TYPE_CHECKING:
+    from peerlane.server.pake_join import PakeJoins
 
 log = logs.get(__name__)
 REPLAY_PAGE = 500
@@ -42,8 +46,11 @@ class Connection:
         caller: Caller,
         hello: str | None = None,
         address: str = "unknown",
+        pake: PakeJoins | None = None,
     ) -> None:
         self.ws = ws
+        self._pake = pake  # answers joins by short code (server.pake_join)
+        self._pake_member = False
         self.address = address  # the per-IP limit key (server.addresses)
         self._url_hello = hello
         self.services = services
@@ -84,6 +91,26 @@ class Connection:
     def room_id(self) -> str:
         return self.identity.room_id
 
+    @property
+    def participant_id(self) -> str:
+        return self.identity.participant_id
+
+    async def send_text(self, text: str) -> None:
+        """A frame from outside the session (a join-by-code message), in order."""
+        await self.perform([core.Send(text)])
+
+    async def _pake_frame(self, data: str | bytes) -> bool:
+        """A ``pake.*`` frame goes to the join-by-code relay, not the session."""
+        limit = self.services.settings.max_ws_message_bytes
+        if self._pake is None or (message := pake_message(data, limit)) is None:
+            return False
+        refused = self.session.spend_outside_frame(time.monotonic())
+        if refused is not None:
+            await self.perform(refused)
+        else:
+            await self._pake.member_message(self, message)
+        return True
+
     # -- the loop --
 
     async def run(self) -> None:
@@ -104,6 +131,8 @@ class Connection:
                     await bus.remove_peer(room_id, peer_id)
                 going_away = self._close_code == core.CLOSE_GOING_AWAY
                 await self.perform(self.session.closed(going_away=going_away))
+                if self._pake is not None and self._pake_member:
+                    self._pake.member_left(self)
         await self._close_socket()
 
     async def _read(self) -> None:
@@ -120,6 +149,8 @@ class Connection:
                 data = message.get("text")
                 if data is None:
                     data = message.get("bytes") or b""
+                if await self._pake_frame(data):
+                    continue
                 await self.perform(self.session.receive(data, time.monotonic()))
                 await self._keep_session()
         except WebSocketDisconnect:
@@ -257,6 +288,9 @@ class Connection:
             ),
         )
         await self.perform(self.session.joined(snapshot, out.last_seq))
+        if self._pake is not None and not self._pake_member:
+            self._pake_member = True
+            await self._pake.member_joined(self)
 
     async def _resume(self, token: str | None) -> None:
         """Take back the peer id of the hello's resume token, when the rule allows it."""

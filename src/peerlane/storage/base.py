@@ -207,6 +207,10 @@ class Store(FileIndex, Protocol):
     async def record_code_failure(self, invite_id: str, *, max_failures: int) -> Invite:
         """Count a wrong guess; at ``max_failures`` retire the code (nameplate → None)."""
 
+    async def refund_code_failure(self, invite_id: str) -> None:
+        """Take back one counted guess (a join by code that turned out right), never
+        below zero; a code already retired stays retired."""
+
     # -- sessions --
 
     async def create_session(self, session: SessionRecord) -> None:

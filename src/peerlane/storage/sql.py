@@ -378,6 +378,14 @@ class SqlStore(FileSql):
             raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
         return invite
 
+    async def refund_code_failure(self, invite_id: str) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                invites.update()
+                .where(invites.c.id == invite_id, invites.c.failures > 0)
+                .values(failures=invites.c.failures - 1)
+            )
+
     # -- messages --
 
     async def append_message(

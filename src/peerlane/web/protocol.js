@@ -83,6 +83,7 @@ export const ERROR_CODES = Object.freeze({
   INVITE_REVOKED: "invite_revoked",
   INVITE_EXHAUSTED: "invite_exhausted",
   CODE_RETIRED: "code_retired",
+  CODE_MISMATCH: "code_mismatch",
   DUPLICATE_ID: "duplicate_id",
   ROOM_FULL: "room_full",
   MESSAGE_TOO_LARGE: "message_too_large",
