@@ -23,7 +23,6 @@ from peerlane.core import peer_ids
 from peerlane.core import protocol as p
 from peerlane.core import session as core
 from peerlane.core.records import new_id
-from peerlane.core.turn import ice_servers
 from peerlane.errors import ErrorCode, PeerlaneError
 from peerlane.server import logs
 from peerlane.server.auth import Caller, renew_if_due
@@ -268,20 +267,11 @@ class Connection:
         # either in the snapshot or as a presence event (the bus is subscribed already).
         await svc.bus.add_peer(ident.room_id, ident.peer_info())
         peers = await svc.bus.peers(ident.room_id)
-        cfg = svc.settings
         snapshot = core.RoomSnapshot(
             room_name=room.name,
             latest_seq=room.last_seq,
             peers=peers,
-            ice_servers=ice_servers(
-                cfg.ice_servers,
-                cfg.stun_urls,
-                cfg.turn,
-                user=ident.participant_id,
-                now=svc.clock(),
-                ttl=cfg.turn_ttl,
-                down=svc.turn_health.down(),
-            ),
+            ice_servers=svc.ice_servers(ident.participant_id),
             read={p.id: p.last_read_seq for p in everyone if p.last_read_seq},
             resume_token=peer_ids.resume_token(
                 svc.secret, ident.room_id, ident.participant_id, ident.peer_id
