@@ -11,13 +11,13 @@ reads no clock.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import secrets
 from dataclasses import dataclass
 
+from peerlane.core import base64url
 from peerlane.errors import AuthError, ErrorCode
 
 _PREFIX = "v1"
@@ -31,25 +31,18 @@ class Claims:
     session_id: str = ""  # the sessions row; "" in a token from before sessions
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def new_secret() -> str:
     """A fresh server secret: 32 random bytes, base64url."""
-    return _b64(secrets.token_bytes(32))
+    return base64url.encode(secrets.token_bytes(32))
 
 
 def _sign(secret: bytes, payload: str) -> str:
-    return _b64(hmac.new(secret, f"{_PREFIX}.{payload}".encode(), hashlib.sha256).digest())
+    digest = hmac.new(secret, f"{_PREFIX}.{payload}".encode(), hashlib.sha256).digest()
+    return base64url.encode(digest)
 
 
 def issue(secret: bytes, claims: Claims) -> str:
-    payload = _b64(
+    payload = base64url.encode(
         json.dumps(
             {
                 "r": claims.room_id,
@@ -73,7 +66,7 @@ def verify(secret: bytes, token: str, *, now: float) -> Claims:
     if not hmac.compare_digest(_sign(secret, payload), signature):
         raise AuthError(ErrorCode.UNAUTHORIZED)
     try:
-        raw = json.loads(_unb64(payload))
+        raw = json.loads(base64url.decode(payload))
         claims = Claims(
             room_id=str(raw["r"]),
             participant_id=str(raw["p"]),

@@ -9,7 +9,6 @@ tests), so every output is a pure function of the inputs.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -23,6 +22,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import JsonValue
 
+from peerlane.core import base64url
+
 KEY_SIZE = 32
 NONCE_SIZE = 12
 TAG_SIZE = 16
@@ -35,7 +36,6 @@ WRAP_VERSION = "w1"
 # Any scheme version, ours or a later one: "e2e<digits>" / "w<digits>".
 _ENVELOPE_PREFIX = re.compile(r"^e2e[0-9]+$")
 _WRAP_PREFIX = re.compile(r"^w[0-9]+$")
-_B64U = re.compile(r"^[A-Za-z0-9_-]*$")
 
 INFO_KEY_ID = "peerlane e2e v1 key id"
 INFO_CHAT = "peerlane e2e v1 chat"
@@ -71,18 +71,15 @@ class BadKey(E2EError):
     code = "bad_key"
 
 
-def b64u_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+b64u_encode = base64url.encode
 
 
 def b64u_decode(text: str) -> bytes:
     """Strict base64url without padding: the one spelling ``b64u_encode`` gives."""
-    if not _B64U.fullmatch(text) or len(text) % 4 == 1:
-        raise Malformed("not base64url")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if b64u_encode(data) != text:
-        raise Malformed("not canonical base64url")
-    return data
+    try:
+        return base64url.decode(text)
+    except ValueError as exc:
+        raise Malformed(str(exc)) from None
 
 
 def hkdf(ikm: bytes, info: str | bytes, length: int = KEY_SIZE) -> bytes:

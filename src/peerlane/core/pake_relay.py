@@ -12,11 +12,10 @@ Driven by ``server/pake_join.py`` (the joiner's ``/api/join/ws`` and members' ro
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 from dataclasses import dataclass
 
+from peerlane.core import base64url
 from peerlane.core.pake import CONFIRM_BYTES, POINT_BYTES
 
 MAX_HANDOVER_BYTES = 1024  # a sealed room key and its envelope, with room to spare
@@ -74,11 +73,10 @@ Output = ToJoiner | ToMember | CountGuess | RefundGuess | Admit
 def decode_bytes(value: object, length: int, field: str) -> bytes:
     """A base64url field (no padding) of exactly ``length`` bytes, or ``bad_message``."""
     try:
-        if not isinstance(value, str) or "=" in value:
+        if not isinstance(value, str):
             raise ValueError(field)
-        padded = value + "=" * (-len(value) % 4)
-        raw = base64.b64decode(padded, altchars=b"-_", validate=True)
-    except (ValueError, binascii.Error):
+        raw = base64url.decode(value)
+    except ValueError:
         raise RelayRefused("bad_message", f"{field} is not base64url") from None
     if len(raw) != length:
         raise RelayRefused("bad_message", f"{field} must be {length} bytes")

@@ -21,7 +21,6 @@ instead, so that no parser sees two. Time is passed in.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -29,6 +28,8 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+
+from peerlane.core import base64url
 
 # peerjs-server's error texts (its ``Errors`` enum): clients show them as they are.
 INVALID_KEY = "Invalid key provided"
@@ -201,13 +202,9 @@ def expire_notices(dst: str, senders: Iterable[str]) -> list[tuple[str, str]]:
 # -- the signed token (the optional auth hook) --
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def _signature(secret: bytes, key: str, peer_id: str, expires: int) -> str:
     message = f"peerjs|{key}|{peer_id}|{expires}".encode()
-    return _b64(hmac.new(secret, message, hashlib.sha256).digest())
+    return base64url.encode(hmac.new(secret, message, hashlib.sha256).digest())
 
 
 def issue_token(secret: bytes, key: str, peer_id: str, *, expires: int) -> str:
