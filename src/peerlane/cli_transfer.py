@@ -177,7 +177,7 @@ async def _send(
     address: list[str],
 ) -> None:
     from peerlane.core.join_input import parse_join_input
-    from peerlane.peer import http_api
+    from peerlane.peer import fast_link, http_api
     from peerlane.peer.file_send import Sender, files_to_send, prepare
     from peerlane.peer.rtc_config import host_addresses, only_host_addresses
     from peerlane.peer.transfer_room import TransferRoom
@@ -201,10 +201,13 @@ async def _send(
     meter.start(total)
     transfer_room = TransferRoom(member, from_start=False)
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout())
+    if fast_link.enabled():
+        await sender.listen_fast(fast_link.listen_hosts(chosen))
     try:
         with only_host_addresses(chosen) if chosen is not None else _nothing():
             await transfer_room.run(sender)
     finally:
+        sender.close()
         meter.stop()
     waited = asyncio.get_running_loop().time() - (sender.accepted_at or 0.0)
     started = time.monotonic() - waited if sender.accepted_at else meter.started
@@ -285,7 +288,7 @@ async def _receive(
     address: list[str],
 ) -> None:
     from peerlane.core.join_input import parse_join_input
-    from peerlane.peer import http_api
+    from peerlane.peer import fast_link, http_api
     from peerlane.peer.file_receive import Candidate, Receiver
     from peerlane.peer.rtc_config import host_addresses, only_host_addresses
     from peerlane.peer.transfer_room import TransferRoom
@@ -327,6 +330,7 @@ async def _receive(
         ask=ask,
         start=meter.start,
         advance=meter.advance,
+        identity=fast_link.new_identity() if fast_link.enabled() else None,
     )
     try:
         with only_host_addresses(chosen) if chosen is not None else _nothing():
