@@ -138,23 +138,34 @@ def udp_blocked(netns_check: str) -> Iterator[None]:
     """Drop every UDP packet to the test address (namespace-wide, for this test only).
 
     Host candidates are still gathered, but every connectivity check is lost, so ICE
-    really fails (checking -> disconnected/failed after ~15 s). The kernel here has no
-    drop action for tc and there is no nft/iptables binary, so the packets are
-    redirected to a veth that is down, which discards them.
+    really fails (checking -> disconnected/failed after ~15 s).
     """
+    yield from _dropped(17, "UDP")
+
+
+@pytest.fixture
+def tcp_blocked(netns_check: str) -> Iterator[None]:
+    """Drop every TCP packet to the test address (the server is on 127.0.0.1 and stays
+    reachable): a terminal sender's direct-TCP fast path cannot be reached."""
+    yield from _dropped(6, "TCP")
+
+
+def _dropped(protocol: int, what: str) -> Iterator[None]:
+    """The kernel here has no drop action for tc and there is no nft/iptables binary, so
+    the packets are redirected to a veth that is down, which discards them."""
     if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
-        pytest.skip("udp_blocked affects the whole namespace: not with parallel workers")
+        pytest.skip(f"blocking {what} affects the whole namespace: not with parallel workers")
     script = [
         "ip link add pl-drop type veth peer name pl-drop-peer",  # stays down
         "tc qdisc add dev lo ingress",
         "tc filter add dev lo parent ffff: protocol ip prio 1 u32"
-        f" match ip protocol 17 0xff match ip dst {TEST_ADDRESS}/32"
+        f" match ip protocol {protocol} 0xff match ip dst {TEST_ADDRESS}/32"
         " action mirred egress redirect dev pl-drop",
     ]
     for command in script:
         done = subprocess.run(command.split(), capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            pytest.fail(f"cannot block UDP: {command}: {done.stderr.strip()}", pytrace=False)
+            pytest.fail(f"cannot block {what}: {command}: {done.stderr.strip()}", pytrace=False)
     yield
     subprocess.run("tc qdisc del dev lo ingress".split(), check=False)
     subprocess.run("ip link del pl-drop".split(), check=False)
