@@ -18,7 +18,9 @@ MB = 1000 * 1000
 
 
 def test_cli_to_cli_100_mb_over_the_fast_path(
-    server: ServerProcess, tmp_path: Path, clis: list[Cli]  # noqa: F811
+    server: ServerProcess,
+    tmp_path: Path,
+    clis: list[Cli],  # noqa: F811
 ) -> None:
     size = 100 * MB + 17
     digest, root = random_file(tmp_path / "big.bin", size)

@@ -46,7 +46,7 @@ async def test_the_pinned_connection_carries_frames_both_ways() -> None:
     stream = await connect(receiver, candidates, TRANSFER)
     stream.send_control('{"t":"want","from":0,"hashes":true}')
     assert await stream.read_frame() == (
-        f"{TRANSFER}:{receiver.fingerprint}:'{{\"t\":\"want\",\"from\":0,\"hashes\":true}}'"
+        f'{TRANSFER}:{receiver.fingerprint}:\'{{"t":"want","from":0,"hashes":true}}\''
     )
     assert await stream.read_frame() == b"\x00" * 8 + b"payload"
     assert await stream.read_frame() is None  # the sender closed

@@ -206,8 +206,8 @@ class Receiver:
     async def _get(self, item: Incoming) -> None:
         async with self._slots:
             have = item.receiver.have
-            fast = self._fast_usable(item) and self.identity is not None
-            extra = {"fast": fp.accept_fields(self.identity.cert_der)} if fast else {}
+            fast = self.identity if self._fast_usable(item) else None
+            extra = {"fast": fp.accept_fields(fast.cert_der)} if fast else {}
             self.room.send_control(
                 tf.control_body("accept", item.offer.transfer, have=have, **extra)
             )
