@@ -289,7 +289,8 @@ async def _receive(
 ) -> None:
     from peerlane.core.join_input import parse_join_input
     from peerlane.peer import fast_link, http_api
-    from peerlane.peer.file_receive import Candidate, Receiver
+    from peerlane.peer.file_receive import Receiver
+    from peerlane.peer.incoming import Candidate
     from peerlane.peer.rtc_config import host_addresses, only_host_addresses
     from peerlane.peer.transfer_room import TransferRoom
 

@@ -127,6 +127,12 @@ class FastStream:
         except UnicodeDecodeError:
             return None
 
+    async def pump(self, frames: asyncio.Queue[str | bytes | None]) -> None:
+        """Every frame into ``frames``, then ``None`` (reading ahead of their use)."""
+        while (frame := await self.read_frame()) is not None:
+            await frames.put(frame)
+        await frames.put(None)
+
     def send_control(self, text: str) -> None:
         data = text.encode("utf-8")
         self.writer.write(fp.frame_header(fp.CONTROL, len(data)) + data)

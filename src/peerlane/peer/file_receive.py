@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiortc import RTCDataChannel
@@ -24,9 +23,10 @@ from peerlane.core import protocol as p
 from peerlane.core import transfer_blocks as tb
 from peerlane.core import transfer_flow as tf
 from peerlane.core.integrity import BLOCK_SIZE
-from peerlane.core.transfer_wire import decode_control, decode_data, label_of
+from peerlane.core.transfer_wire import Data, decode_control, label_of
 from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
 from peerlane.peer.fast_link import FastPathRefused, Identity, close_quietly, connect
+from peerlane.peer.incoming import Candidate, Incoming, take_data, written
 from peerlane.peer.partial_file import PartialFile, check_target, target_for
 from peerlane.peer.transfer_room import TransferRoom
 
@@ -38,33 +38,11 @@ SAVE_EACH_BLOCK_UP_TO = 1024  # blocks: smaller files record every verified bloc
 # (on the data channel; the fast path moves a block in milliseconds, and rewriting the
 # state, hash list included, after each one took a third of the receiver's time)
 _OPEN = object()
+READ_AHEAD = 8  # fast path frames read while a block is hashed and written
 
-Ask = Callable[[list["Candidate"]], Awaitable[bool]]
+Ask = Callable[[list[Candidate]], Awaitable[bool]]
 Advance = Callable[[int], None]
 Reply = Callable[[str], None]  # a control frame back to the sender
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    offer: tf.Offer
-    sender: str  # participant id
-    sender_name: str
-
-
-@dataclass
-class Incoming:
-    candidate: Candidate
-    partial: PartialFile
-    receiver: tb.BlockReceiver
-    flow: tf.Flow = field(default_factory=lambda: tf.Flow(tf.INCOMING))
-    file_id: str | None = None
-    saved_at: float = 0.0
-    fast_failed: bool = False
-    fast_now: bool = False  # the bytes come over the fast path now
-
-    @property
-    def offer(self) -> tf.Offer:
-        return self.candidate.offer
 
 
 class Receiver:
@@ -285,15 +263,19 @@ class Receiver:
         """A data or control frame of the sender's (channel or fast path); whether it
         brought file bytes."""
         if isinstance(frame, bytes):
-            data = decode_data(frame)
-            if data:
-                self.bytes_received += len(data.payload)
-                item.flow.step("bytes-flowing")
-            self._handle(item, item.receiver.on_data(data) if data else [], reply)
-            return data is not None
+            return self._after_data(item, *take_data(item, frame), reply)
         control = decode_control(frame) if isinstance(frame, str) else None
         self._handle(item, item.receiver.on_control(control) if control else [], reply)
         return False
+
+    def _after_data(
+        self, item: Incoming, data: Data | None, outputs: list[tb.Output], reply: Reply
+    ) -> bool:
+        if data:
+            self.bytes_received += len(data.payload)
+            item.flow.step("bytes-flowing")
+        self._handle(item, outputs, reply)
+        return data is not None
 
     def _fast_usable(self, item: Incoming) -> bool:
         return self.identity is not None and item.offer.fast is not None and not item.fast_failed
@@ -311,15 +293,22 @@ class Receiver:
             return
         self.paths.add("fast path")
         item.fast_now = True
+        frames: asyncio.Queue[str | bytes | None] = asyncio.Queue(READ_AHEAD)
+        pump = asyncio.create_task(stream.pump(frames))
         try:
             self._handle(item, item.receiver.start(), stream.send_control)
             while not item.receiver.finished and not item.flow.over:
-                frame = await stream.read_frame()
+                frame = await frames.get()
                 if frame is None:
                     item.fast_failed = True
                     break
-                self._on_frame(item, frame, stream.send_control)
+                if isinstance(frame, bytes):  # hashed and written in a thread meanwhile
+                    taken = await asyncio.to_thread(take_data, item, frame)  # the next
+                    self._after_data(item, *taken, stream.send_control)  # block is read
+                else:
+                    self._on_frame(item, frame, stream.send_control)
         finally:
+            pump.cancel()
             item.fast_now = False
             await close_quietly(stream)
         self._save(item, force=True)
@@ -352,7 +341,7 @@ class Receiver:
 
     async def _take_block(self, item: Incoming, block: int, data: bytes) -> bool:
         self.bytes_received += len(data)
-        self._handle(item, item.receiver.on_block(block, data), None)
+        self._handle(item, written(item, item.receiver.on_block(block, data)), None)
         return not item.receiver.finished and not item.flow.over
 
     def _handle(self, item: Incoming, outputs: list[tb.Output], reply: Reply | None) -> None:
@@ -360,8 +349,7 @@ class Receiver:
             if isinstance(out, tb.Send):
                 if reply is not None:
                     reply(out.control.encode())
-            elif isinstance(out, tb.Write):
-                item.partial.write(out.block, out.data)
+            elif isinstance(out, tb.Write):  # (written by incoming.written)
                 self.advance(len(out.data))
                 self._save(item)
             elif isinstance(out, tb.Verified):
