@@ -54,19 +54,19 @@ def cli_seconds(
     out = tmp / f"got-{time.monotonic_ns()}"
     send_cmd = [a.format("send") for a in runner]
     recv_cmd = [a.format("receive") for a in runner]
-    sender = subprocess.Popen(
-        [*send_cmd, "send", *map(str, what), "--server", server.base, "--name", "a"],
-        env=base,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert sender.stdout is not None
-    code = ""
-    for line in sender.stdout:
-        if found := re.search(r"Code: (\S+)", line):
-            code = found.group(1)
-            break
+    log = tmp / f"send-{time.monotonic_ns()}.out"  # a file: a pipe fills up (a summary
+    with log.open("wb") as sent:  # line per file) and the sender would stall on it
+        sender = subprocess.Popen(
+            [*send_cmd, "send", *map(str, what), "--server", server.base, "--name", "a"],
+            env=base,
+            stdout=sent,
+            stderr=subprocess.DEVNULL,
+        )
+    while not (found := re.search(r"Code: (\S+)", log.read_text())):
+        if sender.poll() is not None:
+            raise RuntimeError(f"send exited {sender.returncode}: {log.read_text()}")
+        time.sleep(0.1)  # polling the sender's output file for its code
+    code = found.group(1)
     done = subprocess.run(
         [*recv_cmd, "receive", code, "--server", server.base, "-o", str(out), "--yes"],
         env=base,
@@ -74,7 +74,7 @@ def cli_seconds(
         text=True,
         check=True,
     )
-    sender.wait(timeout=120)
+    sender.wait(timeout=600)
     found = re.search(r"in ([\d.]+) s .* via (.+)", done.stdout)
     assert found, done.stdout + done.stderr
     print(f"    {found.group(0)}", flush=True)
@@ -122,6 +122,8 @@ def main() -> None:
     if args.quick:
         args.size, args.dc_size, args.files = 100 * MB, 10 * MB, 100
     rows: list[tuple[str, str, str, str]] = []
+    print("| transfer | peerlane | baseline (same run) | ratio, target |")
+    print("|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-transfer-cli-") as folder:
         tmp = Path(folder)
         env = {"PEERLANE_HOST": "127.0.0.1", "PEERLANE_LOG_LEVEL": "warning"}
@@ -143,6 +145,7 @@ def main() -> None:
                     f"{ratio:.2f} (≥ 0.8 and ≥ 100 MB/s: {met})",
                 )
             )
+            _show(rows[-1])
             if args.dc_size:
                 print(f"data channel vs bare aiortc, {args.dc_size / MB:.0f} MB", flush=True)
                 dc_file = tmp / "dc.bin"
@@ -158,6 +161,7 @@ def main() -> None:
                         f"{ratio:.2f} (≥ 0.95: {'met' if ratio >= 0.95 else 'not met'})",
                     )
                 )
+                _show(rows[-1])
             if args.files:
                 print(f"{args.files} files of 4 KiB over the fast path", flush=True)
                 small = tmp / "small"
@@ -168,6 +172,7 @@ def main() -> None:
                 rows.append(
                     (f"{args.files} files of 4 KiB", f"{args.files / seconds:.1f} files/s", "", "")
                 )
+                _show(rows[-1])
             if args.profile:
                 for side in ("send", "receive"):
                     print(f"\nprofile of {side} (fast path), top 15 by own time:")
@@ -179,7 +184,11 @@ def main() -> None:
     print("\n| transfer | peerlane | baseline (same run) | ratio, target |")
     print("|---|---|---|---|")
     for row in rows:
-        print("| " + " | ".join(row) + " |")
+        _show(row)
+
+
+def _show(row: tuple[str, str, str, str]) -> None:
+    print("| " + " | ".join(row) + " |", flush=True)
 
 
 _PSTATS = "import pstats,sys; pstats.Stats(sys.argv[1]).sort_stats('tottime').print_stats(15)"
