@@ -21,7 +21,7 @@ from peerlane.peer import EXIT_INTERRUPTED, EXIT_USAGE, PeerError
 
 if TYPE_CHECKING:
     from peerlane.core.transfer_flow import Offer
-    from peerlane.peer.file_receive import Candidate
+    from peerlane.peer.incoming import Candidate
     from peerlane.peer.transfer_room import Side, TransferRoom
 
 SEND_EXAMPLES = """
@@ -160,7 +160,7 @@ async def _send(
     name: str | None,
     address: list[str],
 ) -> None:
-    from peerlane.peer import cli_config, http_api
+    from peerlane.peer import cli_config, fast_link, http_api
     from peerlane.peer.file_send import Sender, files_to_send, prepare
     from peerlane.peer.rtc_config import host_addresses
     from peerlane.peer.transfer_room import TransferRoom
@@ -182,7 +182,12 @@ async def _send(
     meter.start(total)
     transfer_room = TransferRoom(member, from_start=False)
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout())
-    await _run_side(transfer_room, sender, chosen, meter)
+    if fast_link.enabled():
+        await sender.listen_fast(fast_link.listen_hosts(chosen))
+    try:
+        await _run_side(transfer_room, sender, chosen, meter)
+    finally:
+        sender.close()
     waited = asyncio.get_running_loop().time() - (sender.accepted_at or 0.0)
     started = time.monotonic() - waited if sender.accepted_at else meter.started
     _summary("Sent", sender.bytes_sent, started, sender.paths, [i.offer for i in outgoing], None)
@@ -267,7 +272,7 @@ async def _receive(
     name: str | None,
     address: list[str],
 ) -> None:
-    from peerlane.peer import cli_config, http_api
+    from peerlane.peer import cli_config, fast_link, http_api
     from peerlane.peer.file_receive import Receiver
     from peerlane.peer.rtc_config import host_addresses
     from peerlane.peer.transfer_room import TransferRoom
@@ -290,6 +295,7 @@ async def _receive(
         ask=functools.partial(_ask, yes=yes),
         start=meter.start,
         advance=meter.advance,
+        identity=fast_link.new_identity() if fast_link.enabled() else None,
     )
     await _run_side(transfer_room, receiver, chosen, meter)
     offers = [item.offer for item in receiver.items.values()]

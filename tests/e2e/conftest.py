@@ -106,34 +106,38 @@ def netns_check() -> str:
     return test_ifaces[0]
 
 
-class UdpSwitch:
-    """Drops every UDP packet to the test address while on (namespace-wide).
+class PacketSwitch:
+    """Drops every packet of one IP protocol (UDP, TCP) to the test address while on
+    (namespace-wide; the server on 127.0.0.1 stays reachable).
 
-    Host candidates are still gathered, but every connectivity check is lost, so ICE
-    really fails (checking -> disconnected/failed after ~15 s), and a link that was up
+    For UDP, host candidates are still gathered, but every connectivity check is lost, so
+    ICE really fails (checking -> disconnected/failed after ~15 s), and a link that was up
     stops carrying anything. The kernel here has no drop action for tc and there is no
     nft/iptables binary, so the packets are redirected to a veth that is down, which
     discards them.
     """
 
-    ON = (
-        "ip link add pl-drop type veth peer name pl-drop-peer",  # stays down
-        "tc qdisc add dev lo ingress",
-        "tc filter add dev lo parent ffff: protocol ip prio 1 u32"
-        f" match ip protocol 17 0xff match ip dst {TEST_ADDRESS}/32"
-        " action mirred egress redirect dev pl-drop",
-    )
     OFF = ("tc qdisc del dev lo ingress", "ip link del pl-drop")
 
-    def __init__(self) -> None:
+    def __init__(self, protocol: int, what: str) -> None:
+        self.protocol, self.what = protocol, what
         self.on = False
 
     def block(self) -> None:
-        for command in self.ON:
+        commands = (
+            "ip link add pl-drop type veth peer name pl-drop-peer",  # stays down
+            "tc qdisc add dev lo ingress",
+            "tc filter add dev lo parent ffff: protocol ip prio 1 u32"
+            f" match ip protocol {self.protocol} 0xff match ip dst {TEST_ADDRESS}/32"
+            " action mirred egress redirect dev pl-drop",
+        )
+        for command in commands:
             done = subprocess.run(command.split(), capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 self.unblock()
-                pytest.fail(f"cannot block UDP: {command}: {done.stderr.strip()}", pytrace=False)
+                pytest.fail(
+                    f"cannot block {self.what}: {command}: {done.stderr.strip()}", pytrace=False
+                )
             self.on = True
 
     def unblock(self) -> None:
@@ -142,20 +146,33 @@ class UdpSwitch:
         self.on = False
 
 
-@pytest.fixture
-def udp_switch(netns_check: str) -> Iterator[UdpSwitch]:
-    """A ``UdpSwitch``, off: ``block()`` drops UDP from then on (e.g. mid-transfer)."""
+def _switch(protocol: int, what: str) -> Iterator[PacketSwitch]:
     if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
-        pytest.skip("blocking UDP affects the whole namespace: not with parallel workers")
-    switch = UdpSwitch()
+        pytest.skip(f"blocking {what} affects the whole namespace: not with parallel workers")
+    switch = PacketSwitch(protocol, what)
     yield switch
     switch.unblock()
 
 
 @pytest.fixture
-def udp_blocked(udp_switch: UdpSwitch) -> None:
+def udp_switch(netns_check: str) -> Iterator[PacketSwitch]:
+    """A UDP ``PacketSwitch``, off: ``block()`` drops UDP from then on (e.g. mid-transfer)."""
+    yield from _switch(17, "UDP")
+
+
+@pytest.fixture
+def udp_blocked(udp_switch: PacketSwitch) -> None:
     """Every UDP packet to the test address dropped, for this whole test."""
     udp_switch.block()
+
+
+@pytest.fixture
+def tcp_blocked(netns_check: str) -> Iterator[None]:
+    """Every TCP packet to the test address dropped (the server is on 127.0.0.1 and stays
+    reachable): a terminal sender's direct-TCP fast path cannot be reached."""
+    for switch in _switch(6, "TCP"):
+        switch.block()
+        yield
 
 
 @pytest.fixture(autouse=True)

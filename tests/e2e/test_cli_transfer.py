@@ -32,6 +32,9 @@ from terminal import Terminal
 pytestmark = pytest.mark.browser
 MIB = 1024 * 1024
 DEADLINE = 180.0
+# The sender offers no direct-TCP fast path (tests/e2e/test_cli_fast_path.py has it): these
+# tests are about the data channel and the server.
+DATA_CHANNEL = {"PEERLANE_FAST_PATH": "0"}
 
 
 class Cli:
@@ -121,7 +124,7 @@ def test_cli_to_cli_a_large_file_and_a_directory_of_small_files(
         random_file(folder / "2024" / "summer" / f"p{i}.jpg", 4096 + i)
     random_file(folder / "notes.txt", 10)
     (folder / "empty").touch()
-    sender = send(clis, tmp_path, server, tmp_path / "big.bin", folder)
+    sender = send(clis, tmp_path, server, tmp_path / "big.bin", folder, **DATA_CHANNEL)
     code = sender.wait_for(r"Code: (\S+)").group(1)
     out = tmp_path / "got"
     receiver = receive(clis, tmp_path, code, out, "--server", server.base)
@@ -141,7 +144,7 @@ def test_a_receive_killed_halfway_resumes_from_its_verified_blocks(
 ) -> None:
     size = 48 * MIB
     digest, _ = random_file(tmp_path / "film.mkv", size)
-    sender = send(clis, tmp_path, server, tmp_path / "film.mkv")
+    sender = send(clis, tmp_path, server, tmp_path / "film.mkv", **DATA_CHANNEL)
     link = sender.wait_for(r"Link: (\S+)").group(1)
     out = tmp_path / "got"
     first = receive(clis, tmp_path, link, out)
@@ -166,7 +169,8 @@ def test_without_a_direct_path_the_file_goes_through_the_server(
     server: ServerProcess, tmp_path: Path, clis: list[Cli], udp_blocked: None
 ) -> None:
     digest, _ = random_file(tmp_path / "report.pdf", 3 * MIB + 5)
-    sender = send(clis, tmp_path, server, tmp_path / "report.pdf", PEERLANE_P2P_TIMEOUT="4")
+    env = {"PEERLANE_P2P_TIMEOUT": "4", **DATA_CHANNEL}  # (TCP is not blocked)
+    sender = send(clis, tmp_path, server, tmp_path / "report.pdf", **env)
     link = sender.wait_for(r"Link: (\S+)").group(1)
     # A file of that name is there: nothing is accepted, nothing overwritten.
     (tmp_path / "got").mkdir()
@@ -221,7 +225,7 @@ def test_ctrl_c_cancels_and_tells_the_other_side(
     server: ServerProcess, tmp_path: Path, clis: list[Cli]
 ) -> None:
     random_file(tmp_path / "slow.bin", 40 * MIB)
-    sender = send(clis, tmp_path, server, tmp_path / "slow.bin")
+    sender = send(clis, tmp_path, server, tmp_path / "slow.bin", **DATA_CHANNEL)
     link = sender.wait_for(r"Link: (\S+)").group(1)
     receiver = receive(clis, tmp_path, link, tmp_path / "got")
     part = tmp_path / "got" / "slow.bin.peerlane-part"

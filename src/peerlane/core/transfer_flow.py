@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from peerlane.core.fast_path import Candidates, parse_candidates
 from peerlane.core.integrity import is_root
 from peerlane.core.transfer_blocks import block_count
 
@@ -82,6 +83,7 @@ class Offer:
     peer: str | None = None
     batch: str | None = None
     count: int | None = None
+    fast: Candidates | None = None  # the sender's direct-TCP listener (core/fast_path.py)
 
     @property
     def blocks(self) -> int:
@@ -101,6 +103,8 @@ class Offer:
         }
         if self.batch is not None:
             body |= {"batch": self.batch, "count": self.count}
+        if self.fast is not None:
+            body["fast"] = self.fast.body()
         return body
 
 
@@ -142,6 +146,7 @@ def parse_offer(body: Any, me: str) -> Offer | None:
         peer=peer if isinstance(peer, str) else None,
         batch=batch if isinstance(batch, str) and count else None,
         count=count if isinstance(batch, str) and count else None,
+        fast=parse_candidates(body.get("fast")),
     )
 
 

@@ -14,17 +14,19 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiortc import RTCDataChannel
 
+from peerlane.core import fast_path as fp
 from peerlane.core import protocol as p
 from peerlane.core import transfer_blocks as tb
 from peerlane.core import transfer_flow as tf
 from peerlane.core.integrity import BLOCK_SIZE
-from peerlane.core.transfer_wire import decode_control, decode_data, label_of
+from peerlane.core.transfer_wire import Data, decode_control, label_of
 from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
+from peerlane.peer.fast_link import FastPathRefused, Identity, close_quietly, connect
+from peerlane.peer.incoming import Candidate, Incoming, take_data, written
 from peerlane.peer.partial_file import PartialFile, check_target, target_for
 from peerlane.peer.transfer_room import TransferRoom
 
@@ -33,31 +35,14 @@ OPEN_WITHIN_S = 15.0  # a channel that does not open by then is given up (and tr
 SENDER_GONE_S = 60.0  # an accepted file's sender away this long (no server copy): give up
 SAVE_EVERY_S = 0.2  # resume state of a large file: at most this often
 SAVE_EACH_BLOCK_UP_TO = 1024  # blocks: smaller files record every verified block
+# (on the data channel; the fast path moves a block in milliseconds, and rewriting the
+# state, hash list included, after each one took a third of the receiver's time)
 _OPEN = object()
+READ_AHEAD = 8  # fast path frames read while a block is hashed and written
 
-Ask = Callable[[list["Candidate"]], Awaitable[bool]]
+Ask = Callable[[list[Candidate]], Awaitable[bool]]
 Advance = Callable[[int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    offer: tf.Offer
-    sender: str  # participant id
-    sender_name: str
-
-
-@dataclass
-class Incoming:
-    candidate: Candidate
-    partial: PartialFile
-    receiver: tb.BlockReceiver
-    flow: tf.Flow = field(default_factory=lambda: tf.Flow(tf.INCOMING))
-    file_id: str | None = None
-    saved_at: float = 0.0
-
-    @property
-    def offer(self) -> tf.Offer:
-        return self.candidate.offer
+Reply = Callable[[str], None]  # a control frame back to the sender
 
 
 class Receiver:
@@ -70,6 +55,7 @@ class Receiver:
         ask: Ask,
         start: Callable[[int, int], None],  # total bytes, bytes already here
         advance: Advance,
+        identity: Identity | None = None,  # None: no fast path
     ) -> None:
         self.room = room
         self.out_dir = out_dir
@@ -77,6 +63,7 @@ class Receiver:
         self.ask = ask
         self.start = start
         self.advance = advance
+        self.identity = identity
         self.offers: dict[str, Candidate] = {}
         self.ended: set[str] = set()  # cancelled by their sender
         self.uploaded: dict[str, str] = {}  # transfer → the server copy's file id
@@ -200,12 +187,19 @@ class Receiver:
     async def _get(self, item: Incoming) -> None:
         async with self._slots:
             have = item.receiver.have
-            self.room.send_control(tf.control_body("accept", item.offer.transfer, have=have))
+            fast = self.identity if self._fast_usable(item) else None
+            extra = {"fast": fp.accept_fields(fast.cert_der)} if fast else {}
+            self.room.send_control(
+                tf.control_body("accept", item.offer.transfer, have=have, **extra)
+            )
             loop = asyncio.get_running_loop()
             alone_since: float | None = None
             while not item.flow.over and not item.receiver.finished:
                 if item.file_id is not None:
                     await self._download(item)
+                    continue
+                if self._fast_usable(item):
+                    await self._over_fast(item)
                     continue
                 peer = self._sender_peer(item)
                 if peer is None or not await self._over_channel(item, peer):
@@ -248,26 +242,77 @@ class Receiver:
             channel.close()
             return False
         frame: object = first
+
+        def reply(text: str) -> None:
+            if channel.readyState == "open":
+                channel.send(text)
+
         while frame is not None and not item.receiver.finished and not item.flow.over:
             if frame is _OPEN:
-                outputs = item.receiver.start()
-            elif isinstance(frame, bytes):
-                data = decode_data(frame)
-                outputs = item.receiver.on_data(data) if data else []
-                if data:
-                    heard = True
-                    self.bytes_received += len(data.payload)
-                    item.flow.step("bytes-flowing")
+                self._handle(item, item.receiver.start(), reply)
             else:
-                control = decode_control(frame) if isinstance(frame, str) else None
-                outputs = item.receiver.on_control(control) if control else []
-            self._handle(item, outputs, channel)
+                heard = self._on_frame(item, frame, reply) or heard
             if not item.receiver.finished:
                 frame = await frames.get()
         channel.close()
         self._save(item, force=True)
         item.flow.step("channel-closed")
         return heard
+
+    def _on_frame(self, item: Incoming, frame: object, reply: Reply) -> bool:
+        """A data or control frame of the sender's (channel or fast path); whether it
+        brought file bytes."""
+        if isinstance(frame, bytes):
+            return self._after_data(item, *take_data(item, frame), reply)
+        control = decode_control(frame) if isinstance(frame, str) else None
+        self._handle(item, item.receiver.on_control(control) if control else [], reply)
+        return False
+
+    def _after_data(
+        self, item: Incoming, data: Data | None, outputs: list[tb.Output], reply: Reply
+    ) -> bool:
+        if data:
+            self.bytes_received += len(data.payload)
+            item.flow.step("bytes-flowing")
+        self._handle(item, outputs, reply)
+        return data is not None
+
+    def _fast_usable(self, item: Incoming) -> bool:
+        return self.identity is not None and item.offer.fast is not None and not item.fast_failed
+
+    async def _over_fast(self, item: Incoming) -> None:
+        """The sender's direct-TCP listener, until the file is whole; when it cannot be
+        reached, is not who the offer named or drops before the end, the data channel
+        takes over (from the first unverified block, as after any dropped channel)."""
+        assert self.identity is not None
+        assert item.offer.fast is not None
+        try:
+            stream = await connect(self.identity, item.offer.fast, item.offer.transfer)
+        except (OSError, TimeoutError, FastPathRefused):
+            item.fast_failed = True
+            return
+        self.paths.add("fast path")
+        item.fast_now = True
+        frames: asyncio.Queue[str | bytes | None] = asyncio.Queue(READ_AHEAD)
+        pump = asyncio.create_task(stream.pump(frames))
+        try:
+            self._handle(item, item.receiver.start(), stream.send_control)
+            while not item.receiver.finished and not item.flow.over:
+                frame = await frames.get()
+                if frame is None:
+                    item.fast_failed = True
+                    break
+                if isinstance(frame, bytes):  # hashed and written in a thread meanwhile
+                    taken = await asyncio.to_thread(take_data, item, frame)  # the next
+                    self._after_data(item, *taken, stream.send_control)  # block is read
+                else:
+                    self._on_frame(item, frame, stream.send_control)
+        finally:
+            pump.cancel()
+            item.fast_now = False
+            await close_quietly(stream)
+        self._save(item, force=True)
+        item.flow.step("channel-closed")
 
     async def _download(self, item: Incoming) -> None:
         loop = asyncio.get_running_loop()
@@ -296,18 +341,15 @@ class Receiver:
 
     async def _take_block(self, item: Incoming, block: int, data: bytes) -> bool:
         self.bytes_received += len(data)
-        self._handle(item, item.receiver.on_block(block, data), None)
+        self._handle(item, written(item, item.receiver.on_block(block, data)), None)
         return not item.receiver.finished and not item.flow.over
 
-    def _handle(
-        self, item: Incoming, outputs: list[tb.Output], channel: RTCDataChannel | None
-    ) -> None:
+    def _handle(self, item: Incoming, outputs: list[tb.Output], reply: Reply | None) -> None:
         for out in outputs:
             if isinstance(out, tb.Send):
-                if channel is not None and channel.readyState == "open":
-                    channel.send(out.control.encode())
-            elif isinstance(out, tb.Write):
-                item.partial.write(out.block, out.data)
+                if reply is not None:
+                    reply(out.control.encode())
+            elif isinstance(out, tb.Write):  # (written by incoming.written)
                 self.advance(len(out.data))
                 self._save(item)
             elif isinstance(out, tb.Verified):
@@ -325,7 +367,7 @@ class Receiver:
         if item.receiver.finished:
             return
         now = time.monotonic()
-        each = item.receiver.blocks <= SAVE_EACH_BLOCK_UP_TO
+        each = item.receiver.blocks <= SAVE_EACH_BLOCK_UP_TO and not item.fast_now
         if force or each or now - item.saved_at >= SAVE_EVERY_S:
             item.partial.save(item.receiver)
             item.saved_at = now

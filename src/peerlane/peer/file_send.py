@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiortc import RTCDataChannel
 
+from peerlane.core import fast_path as fp
 from peerlane.core import protocol as p
 from peerlane.core import transfer_flow as tf
 from peerlane.core.integrity import BLOCK_SIZE, TreeHasher
@@ -32,6 +33,7 @@ from peerlane.core.transfer_wire import (
     transfer_of_label,
 )
 from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, EXIT_USAGE, PeerError, server_copy
+from peerlane.peer.fast_link import FastListener, FastStream, new_identity
 from peerlane.peer.transfer_room import TransferRoom
 
 DEFAULT_P2P_TIMEOUT_S = 10.0  # the browser's p2p_timeout
@@ -50,6 +52,8 @@ class Outgoing:
     fallback: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     upload: asyncio.Task[None] | None = None
     file_id: str | None = None
+    fast_certs: dict[bytes, str] = field(default_factory=dict)  # accepted cert → participant
+    fast_accepted: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def files_to_send(paths: Iterable[Path]) -> list[tuple[Path, str]]:
@@ -117,6 +121,20 @@ class Sender:
         self.bytes_sent = 0
         self.accepted_at: float | None = None  # the summary's time counts from here
         self._offered = False
+        self._listener: FastListener | None = None
+
+    async def listen_fast(self, hosts: list[str]) -> None:
+        """Offer the direct-TCP fast path (core/fast_path.py) on these addresses: a
+        listener each, named with this process's certificate fingerprint in the offers."""
+        self._listener = FastListener(new_identity(), self._fast_authorize, self._serve_fast)
+        await self._listener.start(hosts)
+        candidates = self._listener.candidates()
+        for item in self.files.values():
+            item.offer = replace(item.offer, fast=candidates)
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
 
     # --- Side ----------------------------------------------------------------------------
 
@@ -134,6 +152,9 @@ class Sender:
         if item is None or item.flow.over or not isinstance(message.body, dict):
             return
         op, who = message.body.get("op"), message.sender
+        if op == "accept" and (cert := fp.accepted_cert(message.body)):
+            item.fast_certs[cert] = who
+            item.fast_accepted.set()
         if op == "accept" and item.flow.step("receiver-accept"):
             self.accepted_at = self.accepted_at or asyncio.get_running_loop().time()
             self._arm_fallback(item, who)
@@ -155,12 +176,16 @@ class Sender:
             channel.close()
             return
         who = participant.participant_id
+        chunk = chunk_bytes_for(self.room.links.remote_sdp(peer_id))
+        self._serving(item, who, asyncio.create_task(self._serve(item, channel, chunk)))
+
+    def _serving(self, item: Outgoing, who: str, task: asyncio.Task[None]) -> None:
+        """The one way this participant gets the file now: no server copy meanwhile."""
         if handle := item.fallback.pop(who, None):
             handle.cancel()
-        if old := item.serving.pop(who, None):
+        if (old := item.serving.pop(who, None)) and old is not task:
             old.cancel()
-        chunk = chunk_bytes_for(self.room.links.remote_sdp(peer_id))
-        item.serving[who] = asyncio.create_task(self._serve(item, channel, chunk))
+        item.serving[who] = task
 
     def on_links_changed(self) -> None:
         pass
@@ -219,6 +244,58 @@ class Sender:
             self.bytes_sent += len(payload)
             self.advance(len(payload))
         await asyncio.sleep(0)  # let the channel's frames go out between blocks
+
+    # --- the fast path -----------------------------------------------------------------
+
+    async def _fast_authorize(self, transfer: str) -> list[bytes]:
+        """The certificates of the receivers that accepted ``transfer``, once there is one
+        (the accept may reach the server after the receiver's connection reaches us)."""
+        item = self.files.get(transfer)
+        if item is None or item.flow.over:
+            return []
+        await item.fast_accepted.wait()
+        return list(item.fast_certs)
+
+    async def _serve_fast(self, transfer: str, cert: bytes, stream: FastStream) -> None:
+        item = self.files[transfer]
+        task = asyncio.current_task()
+        if item.flow.over or task is None:
+            return
+        self._serving(item, item.fast_certs[cert], task)
+        self.paths.add("fast path")
+        sender = BlockSender(list(item.hashes))
+        wake = asyncio.Event()
+
+        async def read() -> None:
+            while isinstance(frame := await stream.read_frame(), str):
+                control = decode_control(frame)
+                if control is None:
+                    return
+                for out in sender.on_control(control):
+                    stream.send_control(out.encode())
+                wake.set()
+
+        reading = asyncio.create_task(read())
+        try:
+            with item.path.open("rb") as file:
+                while not reading.done():
+                    block = sender.next_block()
+                    if block is None:
+                        wake.clear()
+                        await _first(wake.wait(), asyncio.shield(reading))
+                        continue
+                    length = block_length(item.offer.size, block)
+                    data = os.pread(file.fileno(), length, block * BLOCK_SIZE)
+                    stream.send_data(encode_data(block, 0, data))
+                    self.bytes_sent += length
+                    self.advance(length)
+                    await stream.drain()
+        except ConnectionError:
+            pass  # the receiver went away: it takes the data channel, or comes again
+        except OSError as exc:
+            self.room.finish(PeerError(f"{item.path} cannot be read ({exc}).", EXIT_FAILED))
+        finally:
+            reading.cancel()
 
     # --- the fallback: the server ------------------------------------------------------
 

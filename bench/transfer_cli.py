@@ -1,0 +1,197 @@
+"""Benchmark: ``peerlane send`` → ``peerlane receive`` (issue #12), each figure beside its
+baseline in the same run, inside scripts/netns-run (one host address, 10.77.0.1; the
+server on 127.0.0.1):
+
+1. the data channel (``PEERLANE_FAST_PATH=0``) vs a bare aiortc channel blast between two
+   processes (bench/_bare_copy.py rtc-*): target ≥ 0.95;
+2. the direct-TCP fast path vs a bare TCP copy file → file between two processes
+   (_bare_copy.py tcp-*): target ≥ 0.8 of it and ≥ 100 MB/s;
+3. a directory of ``--files`` small files (4 KiB) over the fast path: files/s.
+
+The CLI's time is the receiver's summary line (from accepting to the last verified
+block, hashing and writing included); the baselines' from their first byte to their last.
+``--profile`` runs both CLIs of the fast path under cProfile (stats in the temp dir).
+
+    .venv/bin/python bench/transfer_cli.py                     # 500 MB, 5,000 files
+    .venv/bin/python bench/transfer_cli.py --size 100M --dc-size 20M --files 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
+from _browsers import in_namespace, parse_size  # noqa: E402
+from e2e.conftest import TEST_ADDRESS  # noqa: E402
+from support import ServerProcess  # noqa: E402
+
+MB = 1000 * 1000
+BARE = str(ROOT / "bench" / "_bare_copy.py")
+
+
+def write_random(path: Path, size: int) -> None:
+    with path.open("wb") as file:
+        for at in range(0, size, 8 * MB):
+            file.write(os.urandom(min(8 * MB, size - at)))
+
+
+def cli_seconds(
+    server: ServerProcess, tmp: Path, what: list[Path], env: dict[str, str], profile: str
+) -> float:
+    """One ``send`` and one ``receive``; the receiver's summary time."""
+    base = {**os.environ, "PEERLANE_SERVER": "", "XDG_CONFIG_HOME": str(tmp), **env}
+    runner = [sys.executable, "-m", "peerlane"]
+    if profile:
+        runner = [sys.executable, "-m", "cProfile", "-o", f"{profile}-{{}}.prof", "-m", "peerlane"]
+    out = tmp / f"got-{time.monotonic_ns()}"
+    send_cmd = [a.format("send") for a in runner]
+    recv_cmd = [a.format("receive") for a in runner]
+    log = tmp / f"send-{time.monotonic_ns()}.out"  # a file: a pipe fills up (a summary
+    with log.open("wb") as sent:  # line per file) and the sender would stall on it
+        sender = subprocess.Popen(
+            [*send_cmd, "send", *map(str, what), "--server", server.base, "--name", "a"],
+            env=base,
+            stdout=sent,
+            stderr=subprocess.DEVNULL,
+        )
+    while not (found := re.search(r"Code: (\S+)", log.read_text())):
+        if sender.poll() is not None:
+            raise RuntimeError(f"send exited {sender.returncode}: {log.read_text()}")
+        time.sleep(0.1)  # polling the sender's output file for its code
+    code = found.group(1)
+    done = subprocess.run(
+        [*recv_cmd, "receive", code, "--server", server.base, "-o", str(out), "--yes"],
+        env=base,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    sender.wait(timeout=600)
+    found = re.search(r"in ([\d.]+) s .* via (.+)", done.stdout)
+    assert found, done.stdout + done.stderr
+    print(f"    {found.group(0)}", flush=True)
+    subprocess.run(["rm", "-rf", str(out)], check=True)
+    return float(found.group(1))
+
+
+def tcp_seconds(path: Path, tmp: Path) -> float:
+    out = tmp / "tcp-copy"
+    receiver = subprocess.Popen(
+        [sys.executable, BARE, "tcp-receive", str(out)], stdout=subprocess.PIPE, text=True
+    )
+    assert receiver.stdout is not None
+    port = receiver.stdout.readline().strip()
+    subprocess.run([sys.executable, BARE, "tcp-send", str(path), TEST_ADDRESS, port], check=True)
+    seconds = float(receiver.stdout.readline())
+    receiver.wait()
+    out.unlink()
+    return seconds
+
+
+def rtc_seconds(size: int) -> float:
+    pipe = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+    sender = subprocess.Popen([sys.executable, BARE, "rtc-send", str(size)], **pipe)  # type: ignore[call-overload]
+    receiver = subprocess.Popen([sys.executable, BARE, "rtc-receive", str(size)], **pipe)  # type: ignore[call-overload]
+    receiver.stdin.write(sender.stdout.readline())
+    receiver.stdin.flush()
+    sender.stdin.write(receiver.stdout.readline())
+    sender.stdin.flush()
+    seconds = float(receiver.stdout.readline())
+    sender.wait(timeout=60)
+    receiver.wait(timeout=60)
+    return seconds
+
+
+def main() -> None:
+    in_namespace(__file__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=parse_size, default=500 * MB, help="fast path file")
+    parser.add_argument("--dc-size", type=parse_size, default=500 * MB, help="data channel")
+    parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="100M / 10M / 100 files")
+    args = parser.parse_args()
+    if args.quick:
+        args.size, args.dc_size, args.files = 100 * MB, 10 * MB, 100
+    rows: list[tuple[str, str, str, str]] = []
+    print("| transfer | peerlane | baseline (same run) | ratio, target |")
+    print("|---|---|---|---|", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-transfer-cli-") as folder:
+        tmp = Path(folder)
+        env = {"PEERLANE_HOST": "127.0.0.1", "PEERLANE_LOG_LEVEL": "warning"}
+        server = ServerProcess(tmp / "server", env=env).start()
+        try:
+            profile = str(tmp / "fast") if args.profile else ""
+            big = tmp / "big.bin"
+            write_random(big, args.size)
+            print(f"fast path vs bare TCP, {args.size / MB:.0f} MB", flush=True)
+            tcp = tcp_seconds(big, tmp)
+            fast = cli_seconds(server, tmp, [big], {}, profile)
+            ratio = tcp / fast
+            met = "met" if ratio >= 0.8 and args.size / fast >= 100 * MB else "not met"
+            rows.append(
+                (
+                    f"fast path, {args.size / MB:.0f} MB",
+                    f"{args.size / fast / MB:.0f} MB/s",
+                    f"bare TCP copy {args.size / tcp / MB:.0f} MB/s",
+                    f"{ratio:.2f} (≥ 0.8 and ≥ 100 MB/s: {met})",
+                )
+            )
+            _show(rows[-1])
+            if args.dc_size:
+                print(f"data channel vs bare aiortc, {args.dc_size / MB:.0f} MB", flush=True)
+                dc_file = tmp / "dc.bin"
+                write_random(dc_file, args.dc_size)
+                bare = rtc_seconds(args.dc_size)
+                channel = cli_seconds(server, tmp, [dc_file], {"PEERLANE_FAST_PATH": "0"}, "")
+                ratio = bare / channel
+                rows.append(
+                    (
+                        f"data channel, {args.dc_size / MB:.0f} MB",
+                        f"{args.dc_size / channel / MB:.1f} MB/s",
+                        f"bare aiortc blast {args.dc_size / bare / MB:.1f} MB/s",
+                        f"{ratio:.2f} (≥ 0.95: {'met' if ratio >= 0.95 else 'not met'})",
+                    )
+                )
+                _show(rows[-1])
+            if args.files:
+                print(f"{args.files} files of 4 KiB over the fast path", flush=True)
+                small = tmp / "small"
+                small.mkdir()
+                for i in range(args.files):
+                    (small / f"f{i:05}.bin").write_bytes(os.urandom(4096))
+                seconds = cli_seconds(server, tmp, [small], {}, "")
+                rows.append(
+                    (f"{args.files} files of 4 KiB", f"{args.files / seconds:.1f} files/s", "", "")
+                )
+                _show(rows[-1])
+            if args.profile:
+                for side in ("send", "receive"):
+                    print(f"\nprofile of {side} (fast path), top 15 by own time:")
+                    subprocess.run(
+                        [sys.executable, "-c", _PSTATS, f"{profile}-{side}.prof"], check=False
+                    )
+        finally:
+            server.stop()
+    print("\n| transfer | peerlane | baseline (same run) | ratio, target |")
+    print("|---|---|---|---|")
+    for row in rows:
+        _show(row)
+
+
+def _show(row: tuple[str, str, str, str]) -> None:
+    print("| " + " | ".join(row) + " |", flush=True)
+
+
+_PSTATS = "import pstats,sys; pstats.Stats(sys.argv[1]).sort_stats('tottime').print_stats(15)"
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""One file ``peerlane receive`` takes (peer/file_receive.py): the offer it came with,
+its partial file and block intake, and its state; and a block's verifying and writing,
+which touch nothing of the event loop's (the fast path runs them in a thread while it
+reads the next block)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peerlane.core import transfer_blocks as tb
+from peerlane.core import transfer_flow as tf
+from peerlane.core.transfer_wire import Data, decode_data
+from peerlane.peer.partial_file import PartialFile
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    offer: tf.Offer
+    sender: str  # participant id
+    sender_name: str
+
+
+@dataclass
+class Incoming:
+    candidate: Candidate
+    partial: PartialFile
+    receiver: tb.BlockReceiver
+    flow: tf.Flow = field(default_factory=lambda: tf.Flow(tf.INCOMING))
+    file_id: str | None = None
+    saved_at: float = 0.0
+    fast_failed: bool = False
+    fast_now: bool = False  # the bytes come over the fast path now
+
+    @property
+    def offer(self) -> tf.Offer:
+        return self.candidate.offer
+
+
+def take_data(item: Incoming, frame: bytes) -> tuple[Data | None, list[tb.Output]]:
+    """A data frame verified and its block written (no event loop state: the fast path
+    runs it in a thread)."""
+    data = decode_data(frame)
+    return data, written(item, item.receiver.on_data(data)) if data else []
+
+
+def written(item: Incoming, outputs: list[tb.Output]) -> list[tb.Output]:
+    for out in outputs:
+        if isinstance(out, tb.Write):
+            item.partial.write(out.block, out.data)
+    return outputs
