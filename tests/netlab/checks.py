@@ -3,6 +3,7 @@ hash-checked file, and the path the pair's selected ICE pair takes (from getStat
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from e2e.helpers import (
     save_received_ui,
     send_ui,
     sha256_file,
-    wait_messages,
+    wait_js,
     wait_transfer,
 )
 
@@ -60,21 +61,55 @@ async () => {
 """
 
 
+# The texts of the room's chat messages, in the order the room shows them.
+ROOM_TEXTS_JS = """() => window.peerlane.room.messages
+  .filter((m) => m.kind === 'text').map((m) => String(m.body))"""
+# The message list's rows in the DOM and the count of rows it lays out (data-total).
+LIST_JS = """() => { const list = document.querySelector('pl-message-list');
+  return {total: Number(list.dataset.total),
+          rows: [...list.querySelectorAll('[data-testid=message]')].map((r) => r.textContent)}; }"""
+
+
+def wait_chat(page: Page, everything: Sequence[str], timeout: float = 30) -> None:
+    """The room holds exactly ``everything``, each once and in this order, and its list
+    lays out as many rows. The list is virtualized (ui/message-list.js): only the rows in
+    view and the overscan exist in the DOM, stuck to the newest, so those must be the tail
+    of the same order; with a long enough conversation the oldest row is not in the DOM."""
+    want = list(everything)
+    with contextlib.suppress(AssertionError):  # the comparison below says what differs
+        wait_js(
+            page,
+            f"(want) => JSON.stringify(({ROOM_TEXTS_JS})()) === JSON.stringify(want)",
+            want,
+            timeout=timeout,
+            what="the room's messages",
+        )
+    held = page.evaluate(ROOM_TEXTS_JS)
+    assert held == want, held
+    listed = wait_js(
+        page,
+        f"(n) => {{ const l = ({LIST_JS})(); return l.total === n && l.rows.length > 0 && l; }}",
+        len(want),
+        timeout=timeout,
+        what=f"{len(want)} rows laid out",
+    )
+    shown = [next((t for t in want if t in row), row) for row in listed["rows"]]
+    assert shown == want[len(want) - len(shown) :], shown
+
+
 def chat_both_ways(a: Page, b: Page, tag: str, earlier: Sequence[str] = ()) -> list[str]:
-    """Three messages each way; both pages show them after the ``earlier`` ones, each
-    exactly once, in send order. Returns every message text so far."""
+    """Three messages each way; both pages hold them after the ``earlier`` ones, each
+    exactly once, in send order (wait_chat). Returns every message text so far."""
     mine = [f"{tag} a{i}" for i in range(3)]
     theirs = [f"{tag} b{i}" for i in range(3)]
     for text in mine:
         send_ui(a, text)
-    wait_messages(b, [*earlier, *mine], timeout=30)
+    wait_chat(b, [*earlier, *mine])
     for text in theirs:
         send_ui(b, text)
     everything = [*earlier, *mine, *theirs]
     for page in (a, b):
-        rows = wait_messages(page, everything, timeout=30)
-        texts = [next(t for t in everything if t in row["text"]) for row in rows]
-        assert texts == everything, texts
+        wait_chat(page, everything)
     return everything
 
 
