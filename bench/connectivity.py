@@ -47,6 +47,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "src")]
 
+import _rtc_timeline  # noqa: E402
 from e2e.helpers import (  # noqa: E402
     MIB,
     PEER,
@@ -118,7 +119,7 @@ def wait_path(page: Any, expected: str) -> None:
     )
 
 
-def measure_scenario(s: Scenario, repeat: int, file_mib: int) -> Row:
+def measure_scenario(s: Scenario, repeat: int, file_mib: int, timeline: bool = False) -> Row:
     row = Row(s.name, s.expected)
     with tempfile.TemporaryDirectory(prefix="pl-bench-conn-") as tmp_name:
         tmp = Path(tmp_name)
@@ -126,6 +127,9 @@ def measure_scenario(s: Scenario, repeat: int, file_mib: int) -> Row:
             ns_a, ns_b = peer_namespaces(lab, s)
             a = browsers.new(ns_a, server.base)
             b = browsers.new(ns_b, server.base)
+            if timeline:
+                for page in (a, b):
+                    _rtc_timeline.install(page)
             create_room_ui(a, server.base, "alice")
             link = invite_link(a)
             started = time.monotonic()
@@ -134,11 +138,18 @@ def measure_scenario(s: Scenario, repeat: int, file_mib: int) -> Row:
                 wait_path(page, s.expected)
             row.connect_s.append(time.monotonic() - started)
             for _ in range(repeat - 1):
+                if timeline:
+                    _rtc_timeline.take(a)  # alice's events so far are not this sample's
+                a_origin = a.evaluate("() => performance.now()")
                 started = time.monotonic()
                 b.reload()
                 for page in (a, b):
                     wait_path(page, s.expected)
                 row.connect_s.append(time.monotonic() - started)
+                if timeline:  # bob's clock starts at its reload, alice's when it was asked
+                    sides = {"alice": _rtc_timeline.take(a), "bob": _rtc_timeline.take(b)}
+                    print(f"{s.name} reload, {row.connect_s[-1]:.2f} s:", flush=True)
+                    print(_rtc_timeline.render(sides, {"alice": a_origin}), flush=True)
             if s.expected == "server":
                 row.taken = "server"
             else:
@@ -313,6 +324,11 @@ def main() -> int:
     parser.add_argument(
         "--only", help="scenario names containing one of these (comma-separated: 1-,2-,4-)"
     )
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="print both pages' WebRTC/signaling events for each reload (bench/_rtc_timeline.py)",
+    )
     args = parser.parse_args()
     why = can_build_namespaces()
     if why is not None:
@@ -324,7 +340,7 @@ def main() -> int:
     load = os.getloadavg()[0]
     rows = []
     for s in chosen:
-        row = measure_scenario(s, repeat, file_mib)
+        row = measure_scenario(s, repeat, file_mib, args.timeline)
         print(f"{row.scenario}: {row.taken}, connect {row.connect_s}, {row.mb_s} MB/s", flush=True)
         rows.append(row)
     rungs = {}
