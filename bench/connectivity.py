@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import statistics
 import sys
@@ -46,6 +47,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "src")]
 
+import _rtc_timeline  # noqa: E402
 from e2e.helpers import (  # noqa: E402
     MIB,
     PEER,
@@ -117,7 +119,7 @@ def wait_path(page: Any, expected: str) -> None:
     )
 
 
-def measure_scenario(s: Scenario, repeat: int, file_mib: int) -> Row:
+def measure_scenario(s: Scenario, repeat: int, file_mib: int, timeline: bool = False) -> Row:
     row = Row(s.name, s.expected)
     with tempfile.TemporaryDirectory(prefix="pl-bench-conn-") as tmp_name:
         tmp = Path(tmp_name)
@@ -125,6 +127,9 @@ def measure_scenario(s: Scenario, repeat: int, file_mib: int) -> Row:
             ns_a, ns_b = peer_namespaces(lab, s)
             a = browsers.new(ns_a, server.base)
             b = browsers.new(ns_b, server.base)
+            if timeline:
+                for page in (a, b):
+                    _rtc_timeline.install(page)
             create_room_ui(a, server.base, "alice")
             link = invite_link(a)
             started = time.monotonic()
@@ -133,11 +138,18 @@ def measure_scenario(s: Scenario, repeat: int, file_mib: int) -> Row:
                 wait_path(page, s.expected)
             row.connect_s.append(time.monotonic() - started)
             for _ in range(repeat - 1):
+                if timeline:
+                    _rtc_timeline.take(a)  # alice's events so far are not this sample's
+                a_origin = a.evaluate("() => performance.now()")
                 started = time.monotonic()
                 b.reload()
                 for page in (a, b):
                     wait_path(page, s.expected)
                 row.connect_s.append(time.monotonic() - started)
+                if timeline:  # bob's clock starts at its reload, alice's when it was asked
+                    sides = {"alice": _rtc_timeline.take(a), "bob": _rtc_timeline.take(b)}
+                    print(f"{s.name} reload, {row.connect_s[-1]:.2f} s:", flush=True)
+                    print(_rtc_timeline.render(sides, {"alice": a_origin}), flush=True)
             if s.expected == "server":
                 row.taken = "server"
             else:
@@ -251,18 +263,22 @@ def at_once_vs_rungs(s: Scenario, rung_timeout: float, repeat: int) -> dict[str,
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def table(rows: list[Row], rungs: dict[str, dict[str, Any]], when: str) -> str:
+def table(rows: list[Row], rungs: dict[str, dict[str, Any]], when: str, load: float) -> str:
     lines = [
         f"Run {when} (`sudo .venv/bin/python bench/connectivity.py`), "
-        f"p50 of {len(rows[0].connect_s)} connects per scenario.",
+        f"p50 of {len(rows[0].connect_s)} connects per scenario; load average "
+        f"{load:.1f} on {os.cpu_count()} cores at the start.",
         "",
-        "| scenario | expected path | path taken | connect time p50 | transfer |",
-        "|---|---|---|---|---|",
+        "| scenario | expected path | path taken | connect time p50 | max | transfer |",
+        "|---|---|---|---|---|---|",
     ]
     for r in rows:
         p50 = statistics.median(r.connect_s)
         rate = f"{r.mb_s:.1f} MB/s" if r.mb_s is not None else "—"
-        lines.append(f"| {r.scenario} | {r.expected} | {r.taken} | {p50:.2f} s | {rate} |")
+        lines.append(
+            f"| {r.scenario} | {r.expected} | {r.taken} | {p50:.2f} s "
+            f"| {max(r.connect_s):.2f} s | {rate} |"
+        )
     best = sum(
         r.taken == r.expected or (r.expected.startswith("turn") and r.taken == "turn") for r in rows
     )
@@ -305,26 +321,34 @@ def main() -> int:
     parser.add_argument("--file-mib", type=int, default=8)
     parser.add_argument("--rung-timeout", type=float, default=5.0)
     parser.add_argument("--quick", action="store_true", help="1 sample, 2 MiB, no doc")
-    parser.add_argument("--only", help="scenario names containing this")
+    parser.add_argument(
+        "--only", help="scenario names containing one of these (comma-separated: 1-,2-,4-)"
+    )
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="print both pages' WebRTC/signaling events for each reload (bench/_rtc_timeline.py)",
+    )
     args = parser.parse_args()
     why = can_build_namespaces()
     if why is not None:
         print(f"connectivity bench: SKIPPED, it {why}")
         return 0
     repeat, file_mib = (1, 2) if args.quick else (args.repeat, args.file_mib)
+    wanted = [part for part in (args.only or "").split(",") if part]
+    chosen = [s for s in SCENARIOS if not wanted or any(w in s.name for w in wanted)]
+    load = os.getloadavg()[0]
     rows = []
-    for s in SCENARIOS:
-        if args.only and args.only not in s.name:
-            continue
-        row = measure_scenario(s, repeat, file_mib)
+    for s in chosen:
+        row = measure_scenario(s, repeat, file_mib, args.timeline)
         print(f"{row.scenario}: {row.taken}, connect {row.connect_s}, {row.mb_s} MB/s", flush=True)
         rows.append(row)
     rungs = {}
-    for s in SCENARIOS:
-        if s.name.startswith(("4-", "5-")) and (not args.only or args.only in s.name):
+    for s in chosen:
+        if s.name.startswith(("4-", "5-")):
             rungs[s.name] = at_once_vs_rungs(s, args.rung_timeout, repeat)
             print(f"{s.name}: {rungs[s.name]}", flush=True)
-    text = table(rows, rungs, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    text = table(rows, rungs, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), load)
     print(text)
     if not args.quick and not args.only:
         write_doc(text)
