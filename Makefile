@@ -192,7 +192,7 @@ test: system-deps venv node-deps ## everything CI runs: lint, typecheck, coverag
 
 # ------------------------------------------------------------------ misc ----
 
-run: venv ## start the server: make run ARGS="--port 9000"
+run: venv node-deps ## start the server: make run ARGS="--port 9000"
 	$(BIN)/peerlane serve $(ARGS)
 
 bench: venv ## benchmarks (bench/run_all.py, else every bench/*.py); not part of `make test`

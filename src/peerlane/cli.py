@@ -82,7 +82,11 @@ def serve(check_config: bool = False, **options: Any) -> None:
     for finding in findings:  # start anyway: --check-config is the gate
         typer.echo(f"config {finding}", err=True)
     logs.configure(fmt=settings.log_format, level=settings.log_level)
-    run(settings)
+    try:
+        run(settings)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
 
 
 _CHECK_CONFIG = inspect.Parameter(

@@ -66,3 +66,18 @@ def test_the_module_graph_follows_packages_by_their_import_map_url(tmp_path: Pat
     ]
     with pytest.raises(ValueError, match="left-pad"):
         graph.imports("bad.js")
+
+
+def test_missing_npm_packages_are_a_clear_config_error(tmp_path: Path) -> None:
+    """A checkout where `make node-deps` never ran has no web/vendor: the server refuses to
+    start in words (what is missing, what to run), not with a traceback; any other missing
+    module is still a plain error (a bug, not a setup step)."""
+    from peerlane.errors import ConfigError
+    from peerlane.server.web_pages import ModuleGraph
+
+    (tmp_path / "a.js").write_text('import { encodeQR } from "./vendor/qr/index.js";\n')
+    (tmp_path / "b.js").write_text('import { x } from "./gone.js";\n')
+    with pytest.raises(ConfigError, match="make node-deps"):
+        ModuleGraph(tmp_path).closure(["a.js"])
+    with pytest.raises(FileNotFoundError):
+        ModuleGraph(tmp_path).closure(["b.js"])

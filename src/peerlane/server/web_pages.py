@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
+from peerlane.errors import ConfigError
 from peerlane.server import import_map
 from peerlane.server.pwa import ASSETS_MOUNT, add_pwa, asset_prefix
 from peerlane.server.static import StaticAssets, VersionedAssets
@@ -143,7 +144,18 @@ class ModuleGraph:
 
     def _read(self, module: str) -> tuple[list[str], list[str]]:
         if module not in self._imports:
-            source = (self.root / module.removeprefix(STABLE)).read_text(encoding="utf-8")
+            path = self.root / module.removeprefix(STABLE)
+            try:
+                source = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                if not module.removeprefix(STABLE).startswith("vendor/"):
+                    raise
+                raise ConfigError(
+                    message=f"The browser's npm packages are missing ({path} not found): run "
+                    "`make node-deps` in the source checkout, which installs them and copies "
+                    "them into src/peerlane/web/vendor (a wheel or image built before that "
+                    "lacks them)."
+                ) from None
             found: tuple[list[str], list[str]] = ([], [])
             code = _COMMENTS.sub("", source)
             for kind, specs in enumerate(
