@@ -15,8 +15,7 @@ from typing import Any, TextIO
 import typer
 
 from peerlane.core import chat_client as cc
-from peerlane.core.e2e import is_envelope
-from peerlane.peer import EXIT_INTERRUPTED, EXIT_USAGE, PeerError
+from peerlane.peer import EXIT_INTERRUPTED, PeerError
 
 Show = Callable[[cc.Event], None]
 
@@ -68,12 +67,6 @@ def chat_command(
 chat_command.__doc__ = (chat_command.__doc__ or "") + "\n" + EXAMPLES
 
 
-ENCRYPTED_ROOM = (
-    "This room is end-to-end encrypted; `peerlane chat` cannot read or write in it yet. "
-    "Open the invite link in a browser."
-)
-
-
 async def _chat(
     invite: str, server: str | None, name: str | None, *, send_only: bool, as_json: bool
 ) -> None:
@@ -82,13 +75,9 @@ async def _chat(
 
     how = cli_config.invite_or_fail(invite)
     base = how.server or cli_config.server_or_fail(server)
-    if how.room_key:
-        raise PeerError(ENCRYPTED_ROOM, EXIT_USAGE)  # before joining: no participant made
+    cli_config.refuse_encrypted(how, "chat")
     member = await http_api.join(base, how, cli_config.display_name(name))
-    if is_envelope(member.room_name):
-        # Joined by code: the name says the room is encrypted. Sending clear text into it
-        # would put it on the server; reading it needs the key (a later slice of #15).
-        raise PeerError(ENCRYPTED_ROOM, EXIT_USAGE)
+    cli_config.refuse_encrypted_name(member.room_name, "chat")
     out = sys.stdout
     show = _json_printer(out) if as_json else _text_printer(out, send_only=send_only)
     await RoomChat(member, show).run(_stdin_lines())

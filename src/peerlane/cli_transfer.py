@@ -170,7 +170,9 @@ async def _send(
     display = cli_config.display_name(name)
     if room_link:
         how = cli_config.invite_or_fail(room_link)
+        cli_config.refuse_encrypted(how, "send")
         member = await http_api.join(how.server or cli_config.server_or_fail(server), how, display)
+        cli_config.refuse_encrypted_name(member.room_name, "send")
     else:
         member = await http_api.create_room(cli_config.server_or_fail(server), display)
     total = sum(path.stat().st_size for path, _ in files)
@@ -278,12 +280,14 @@ async def _receive(
     from peerlane.peer.transfer_room import TransferRoom
 
     how = cli_config.invite_or_fail(invite)
+    cli_config.refuse_encrypted(how, "receive")
     if not yes and not sys.stdin.isatty():
         raise PeerError("Standard input is not a terminal to ask on; add --yes.", EXIT_USAGE)
     chosen = host_addresses(address) if address else None
     member = await http_api.join(
         how.server or cli_config.server_or_fail(server), how, cli_config.display_name(name)
     )
+    cli_config.refuse_encrypted_name(member.room_name, "receive")
     print(f"Joined {member.room_name or 'the room'}; waiting for files…", file=sys.stderr)
 
     meter = Meter("receiving")

@@ -79,7 +79,9 @@ def js_channel(c: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def test_browser_cpace_against_python(browsers: Any, server: Any) -> None:
+def test_browser_cpace_against_python(server: Any, browsers: Any) -> None:
+    # server first: its teardown comes after the browsers close (the home page still
+    # preloads the room page's modules in the background when the test ends)
     page = browsers.new("pake").page
     page.goto(f"{server.base}/")
     assert page.evaluate(LOAD_JS) is True

@@ -84,7 +84,8 @@ def test_browsers_and_a_terminal_behind_nginx_survive_losing_an_instance(
     base = cluster.nginx.base
     alice = browsers.new("alice").page
     bob = browsers.new("bob").page
-    room_id = create_room_ui(alice, base, "alice")
+    # Without end-to-end encryption: `peerlane chat` joins below and cannot seal yet.
+    room_id = create_room_ui(alice, base, "alice", encrypted=False)
     link = invite_link(alice)
     assert link.startswith(base), link  # the invite points at the balancer
     assert join_by_link_ui(bob, link, "bob") == room_id

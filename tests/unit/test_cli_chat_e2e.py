@@ -1,22 +1,49 @@
-"""`peerlane chat` and end-to-end encrypted rooms (issue #15, first slice): the terminal
-client cannot seal yet, so it refuses an encrypted room's link before joining, instead
-of sending clear text into the room."""
+"""The terminal peer and end-to-end encrypted rooms (issue #15, first slice): the CLI
+cannot seal or open yet, so `peerlane chat`, `send --room` and `receive` refuse an
+encrypted room's link before joining, instead of sending clear text or files into it."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from peerlane.cli_chat import ENCRYPTED_ROOM, _chat
+from peerlane.cli_chat import _chat
+from peerlane.cli_transfer import _receive, _send
 from peerlane.peer import EXIT_USAGE, PeerError
+from peerlane.peer.cli_config import encrypted_room, refuse_encrypted_name
 
 LINK = "http://127.0.0.1:9/join#Tok_en-1.S0nlAzdrcHHtC1925-hTvC7SUGmn6En4xiwdVgK_qeA"
 
 
-def test_an_encrypted_rooms_link_is_refused_before_anything_is_sent() -> None:
+def _refused(run: Coroutine[Any, Any, None]) -> PeerError:
     # Port 9 (discard) on loopback: a join attempt would fail with a connection error.
     with pytest.raises(PeerError) as info:
-        asyncio.run(_chat(LINK, None, "bob", send_only=True, as_json=False))
+        asyncio.run(run)
     assert info.value.exit_code == EXIT_USAGE
-    assert str(info.value) == ENCRYPTED_ROOM
+    return info.value
+
+
+def test_chat_refuses_an_encrypted_rooms_link_before_anything_is_sent() -> None:
+    refused = _refused(_chat(LINK, None, "bob", send_only=True, as_json=False))
+    assert str(refused) == encrypted_room("chat")
+
+
+def test_send_and_receive_refuse_an_encrypted_rooms_link_before_joining(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("hello")
+    sent = _refused(_send([path], None, LINK, "bob", []))
+    assert str(sent) == encrypted_room("send")
+    received = _refused(_receive(LINK, tmp_path, True, False, None, "bob", []))
+    assert str(received) == encrypted_room("receive")
+
+
+def test_a_sealed_room_name_after_joining_by_code_is_refused() -> None:
+    refuse_encrypted_name("Team room", "receive")  # a clear name: fine
+    with pytest.raises(PeerError, match="end-to-end encrypted"):
+        refuse_encrypted_name("e2e1.a2lkLWtpZA.bm9uY2U.c2VhbGVk", "receive")

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from peerlane.core.e2e import is_envelope
 from peerlane.core.join_input import JoinInput, parse_join_input
 from peerlane.peer import EXIT_USAGE, PeerError
 
@@ -90,3 +91,25 @@ def invite_or_fail(invite: str) -> JoinInput:
 def display_name(name: str | None) -> str:
     """``--name``, else ``peerlane config set name``, else the login name."""
     return name or load().get("name") or getpass.getuser()
+
+
+def encrypted_room(command: str) -> str:
+    """Why ``peerlane COMMAND`` stops at an end-to-end encrypted room."""
+    return (
+        f"This room is end-to-end encrypted; `peerlane {command}` cannot read or write in it "
+        "yet. Open the invite link in a browser."
+    )
+
+
+def refuse_encrypted(how: JoinInput, command: str) -> None:
+    """Before joining (no participant made): a link carrying a room key names an end-to-end
+    encrypted room, which the terminal cannot seal for or open yet (issue #15)."""
+    if how.room_key:
+        raise PeerError(encrypted_room(command), EXIT_USAGE)
+
+
+def refuse_encrypted_name(room_name: str, command: str) -> None:
+    """After joining by code: a sealed room name says the room is encrypted. Sending clear
+    text or files into it would put them on the server; reading it needs the key."""
+    if is_envelope(room_name):
+        raise PeerError(encrypted_room(command), EXIT_USAGE)
