@@ -5,11 +5,11 @@ member; the right words give the same keys, wrong words fail on both sides."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import pytest
 
+from pake_channel import channel, js_channel
 from peerlane.core.pake import CONFIRM_BYTES, JoinerPake, MemberPake, PakeFailed
 
 pytestmark = pytest.mark.browser
@@ -61,24 +61,6 @@ CONFIRM_JS = """
 """
 
 
-def ids() -> dict[str, Any]:
-    return {
-        "invite_id": "inv-" + secrets.token_hex(4),
-        "joiner_id": "joiner-" + secrets.token_hex(4),
-        "member_id": "member-" + secrets.token_hex(4),
-        "sid": secrets.token_bytes(16),
-    }
-
-
-def js_channel(c: dict[str, Any]) -> dict[str, str]:
-    return {
-        "inviteId": c["invite_id"],
-        "joinerId": c["joiner_id"],
-        "memberId": c["member_id"],
-        "sid": c["sid"].hex(),
-    }
-
-
 def test_browser_cpace_against_python(server: Any, browsers: Any) -> None:
     # server first: its teardown comes after the browsers close (the home page still
     # preloads the room page's modules in the background when the test ends)
@@ -87,7 +69,7 @@ def test_browser_cpace_against_python(server: Any, browsers: Any) -> None:
     assert page.evaluate(LOAD_JS) is True
 
     # The browser joins, a Python member answers: right words.
-    c = ids()
+    c = channel()
     member = MemberPake.start("amber-falcon", **c)
     share = page.evaluate(START_JS, ["joiner", "Amber Falcon", js_channel(c)])
     member_confirm = member.respond(bytes.fromhex(share))
@@ -97,7 +79,7 @@ def test_browser_cpace_against_python(server: Any, browsers: Any) -> None:
 
     # Wrong words: the browser's joiner refuses the member's confirmation, and the member
     # admits nobody.
-    c = ids()
+    c = channel()
     member = MemberPake.start("amber-falcon", **c)
     share = page.evaluate(START_JS, ["joiner", "amber-fox", js_channel(c)])
     member_confirm = member.respond(bytes.fromhex(share))
@@ -108,7 +90,7 @@ def test_browser_cpace_against_python(server: Any, browsers: Any) -> None:
 
     # A Python joiner, the browser as the member: right words, then wrong ones.
     for words, same in (("amber falcon", True), ("amber-fox", False)):
-        c = ids()
+        c = channel()
         joiner = JoinerPake.start(words, **c)
         page.evaluate(START_JS, ["member", "amber-falcon", js_channel(c)])
         answer = page.evaluate(RESPOND_JS, joiner.share.hex())

@@ -6,7 +6,6 @@ confirmation fails on both sides."""
 from __future__ import annotations
 
 import json
-import secrets
 import select
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from pake_channel import channel, js_channel
 from peerlane.core.pake import CONFIRM_BYTES, JoinerPake, MemberPake, PakeFailed
 
 PEER = Path(__file__).resolve().parent / "pake_peer.mjs"
@@ -51,24 +51,6 @@ def node_peer() -> Iterator[NodePeer]:
         assert proc.stdin is not None
         proc.stdin.close()  # the peer's input ends: it exits
         assert proc.wait(timeout=30) == 0
-
-
-def channel() -> dict[str, Any]:
-    return {
-        "invite_id": "inv-" + secrets.token_hex(4),
-        "joiner_id": "joiner-" + secrets.token_hex(4),
-        "member_id": "member-" + secrets.token_hex(4),
-        "sid": secrets.token_bytes(16),
-    }
-
-
-def js_channel(ids: dict[str, Any]) -> dict[str, str]:
-    return {
-        "inviteId": ids["invite_id"],
-        "joinerId": ids["joiner_id"],
-        "memberId": ids["member_id"],
-        "sid": ids["sid"].hex(),
-    }
 
 
 @pytest.mark.parametrize(("member_words", "same"), [("Amber  Falcon", True), ("amber-fox", False)])
