@@ -72,7 +72,10 @@ def test_becomes_healthy_and_serves_the_app(podman: Podman, peerlane_image: str,
     assert "peerlane" in podman.inspect(box.name, "{{json .Config.Healthcheck}}")
     assert podman.inspect(box.name, "{{.State.Health.Status}}") == "healthy"
     with httpx.Client(base_url=box.base, timeout=TIMEOUT) as http:
-        assert http.get("/readyz").json() == {"status": "ready"}
+        ready = http.get("/readyz").json()
+        # ready, and which instance answered (a random id per process, for balancers)
+        assert ready == {"status": "ready", "instance": ready["instance"]}
+        assert ready["instance"]
         alice = create_room(http, "alice")
         page = http.get(f"/r/{alice.room_id}", headers={"Accept": "text/html"})
         assert page.status_code == 200
