@@ -38,7 +38,11 @@ def test_what_the_pages_load_is_immutable_and_the_pages_are_revalidated(
         assert "/static/manifest.webmanifest" in urls, path  # a stable name
         versioned = {u for u in urls if u.startswith("/app/")}
         assert versioned, path
-        assert urls - versioned == {"/static/manifest.webmanifest"}, path
+        # npm packages load by the stable URLs the import map names (the map is an inline
+        # script allowed by its CSP hash): revalidated like every /static/ file, so an
+        # update never mixes versions, but not immutable (yet).
+        stable = {u for u in urls - versioned if not u.startswith("/static/vendor/")}
+        assert stable == {"/static/manifest.webmanifest"}, path
         prefixes |= {re.match(r"/app/[0-9a-f]{16}/", u)[0] for u in versioned}  # type: ignore[index]
     [prefix] = prefixes  # one version for every page
     sw = http.get("/sw.js")

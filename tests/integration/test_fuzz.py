@@ -569,9 +569,12 @@ class Fuzzer:
             headers = {k: v for k, v in headers.items() if v.isascii()}
             try:
                 with open_socket(url, additional_headers=headers) as ws:
+                    message = {
+                        PEERJS_SOCKET: self.peerjs_message,
+                        JOIN_SOCKET: self.join_message,
+                    }.get(template, self.ws_message)
                     for _ in range(rng.randint(0, 8)):
-                        peerjs = template == PEERJS_SOCKET
-                        ws.send(self.peerjs_message(rng) if peerjs else self.ws_message(rng))
+                        ws.send(message(rng))
                     self.drain(ws, f"ws {url[:150]}")
             except InvalidStatus as exc:
                 if exc.response.status_code >= 500:
@@ -583,9 +586,14 @@ class Fuzzer:
             self.raw_frames(template)
 
     def ws_message(self, rng: random.Random) -> str | bytes:
-        kind = rng.choice(["hello", "chat", "signal", "sync", "typing", "receipt", "ping"])
+        kinds = ["hello", "chat", "signal", "sync", "typing", "receipt", "ping"]
+        kind = rng.choice([*kinds, "pake.reply", "pake.admit", "pake.reject"])
         message: dict[str, Any] = {"type": kind}
+        pake = ["attempt", "share", "confirm", "handover"]
         fields = {
+            "pake.reply": pake,
+            "pake.admit": pake,
+            "pake.reject": pake,
             "hello": ["v", "last_seq"],
             "chat": ["id", "body", "kind", "ref"],
             "signal": ["to", "kind", "data"],
@@ -610,6 +618,17 @@ class Fuzzer:
         for name in ("dst", "payload", "src"):
             if rng.random() < 0.7:
                 message[name] = f"p{rng.randrange(50)}" if rng.random() < 0.5 else json_value(rng)
+        if rng.random() < 0.8:
+            return json.dumps(message)
+        return self.ws_message(rng)
+
+    def join_message(self, rng: random.Random) -> str | bytes:
+        """A frame for the join-by-code socket (docs/protocol.md, "Short codes by PAKE")."""
+        kind = rng.choice(["pake.open", "pake.share", "pake.confirm", "pake.abort", "X"])
+        message: dict[str, Any] = {"type": kind}
+        for name in ("nameplate", "display_name", "share", "confirm"):
+            if rng.random() < 0.7:
+                message[name] = str(rng.randrange(100)) if rng.random() < 0.3 else json_value(rng)
         if rng.random() < 0.8:
             return json.dumps(message)
         return self.ws_message(rng)
@@ -671,6 +690,7 @@ class Fuzzer:
 # -- the test ------------------------------------------------------------------------------
 
 PEERJS_SOCKET = "/peerjs/peerjs"  # the PeerJS endpoint's socket (docs/peerjs.md)
+JOIN_SOCKET = "/api/join/ws"  # joining by code with CPace (docs/protocol.md)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -694,7 +714,8 @@ def fuzz_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Serv
 def test_fuzz_every_route_and_the_websocket(fuzz_server: ServerProcess, tmp_path: Path):
     http_routes, ws_routes = app_routes(tmp_path / "routes")
     assert any(r.path == "/api/shares" for r in http_routes), http_routes
-    assert sorted(ws_routes) == ["/api/rooms/{room_id}/ws", PEERJS_SOCKET], ws_routes
+    every_socket = sorted(["/api/rooms/{room_id}/ws", JOIN_SOCKET, PEERJS_SOCKET])
+    assert sorted(ws_routes) == every_socket, ws_routes  # each one is fuzzed below
     world = make_world(fuzz_server)
     fuzzer = Fuzzer(world, SEED)
     with httpx.Client(base_url=fuzz_server.base, timeout=TIMEOUT) as client:
