@@ -81,3 +81,26 @@ def test_missing_npm_packages_are_a_clear_config_error(tmp_path: Path) -> None:
         ModuleGraph(tmp_path).closure(["a.js"])
     with pytest.raises(FileNotFoundError):
         ModuleGraph(tmp_path).closure(["b.js"])
+
+
+async def test_every_shell_names_the_import_map_before_any_module(tmp_path: Path) -> None:
+    """Firefox ignores an import map that comes after a module script or preload has
+    started (Chromium merges it), and then no bare specifier resolves: the join page's
+    early join-now.js script once came first, and the room page never opened there."""
+    import httpx
+
+    from peerlane.config import load_settings
+    from peerlane.server.app import create_app
+
+    app = create_app(load_settings(data_dir=tmp_path))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for path in ("/", "/join", "/r/abc", "/share", "/s", "/diagnostics"):
+            for site in ("none", "cross-site"):  # both join shells
+                html = (await client.get(path, headers={"Sec-Fetch-Site": site})).text
+                first_module = min(
+                    html.find(marker)
+                    for marker in ('<script type="module"', 'rel="modulepreload"')
+                    if marker in html
+                )
+                assert 0 <= html.find(IMPORT_MAP_TAG) < first_module, path
