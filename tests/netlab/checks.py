@@ -72,7 +72,7 @@ LIST_JS = """() => { const list = document.querySelector('pl-message-list');
 
 def wait_chat(page: Page, everything: Sequence[str], timeout: float = 30) -> None:
     """The room holds exactly ``everything``, each once and in this order, and its list
-    lays out as many rows. The list is virtualized (ui/message-list.js): only the rows in
+    draws the newest of them last. The list is virtualized (ui/message-list.js): only the rows in
     view and the overscan exist in the DOM, stuck to the newest, so those must be the tail
     of the same order; with a long enough conversation the oldest row is not in the DOM."""
     want = list(everything)
@@ -86,12 +86,15 @@ def wait_chat(page: Page, everything: Sequence[str], timeout: float = 30) -> Non
         )
     held = page.evaluate(ROOM_TEXTS_JS)
     assert held == want, held
+    # The newest message drawn: the rows in the DOM are then the tail of the same order
+    # (file rows of the timeline are other elements, and the oldest rows may be cut).
     listed = wait_js(
         page,
-        f"(n) => {{ const l = ({LIST_JS})(); return l.total === n && l.rows.length > 0 && l; }}",
-        len(want),
+        f"(last) => {{ const l = ({LIST_JS})(); "
+        "return l.rows.length > 0 && l.rows[l.rows.length - 1].includes(last) && l; }",
+        want[-1],
         timeout=timeout,
-        what=f"{len(want)} rows laid out",
+        what=f"the newest message, {want[-1]!r}, drawn",
     )
     shown = [next((t for t in want if t in row), row) for row in listed["rows"]]
     assert shown == want[len(want) - len(shown) :], shown
