@@ -5,7 +5,7 @@ import { ChatRoom } from "../../src/peerlane/web/chat.js";
 import { compareMessages } from "../../src/peerlane/web/chat-log.js";
 import { formatHlc } from "../../src/peerlane/web/hlc.js";
 import { memoryStore } from "../../src/peerlane/web/store.js";
-import { FakeClock, fakeApi, hasSettled, recordingFactories, serverMessage, until } from "./fakes.mjs";
+import { FakeClock, fakeApi, hasSettled, peerChat, recordingFactories, serverMessage, until } from "./fakes.mjs";
 
 const ALICE = { peer_id: "p-alice", participant_id: "alice", name: "Alice", role: "member" };
 const BOB = { peer_id: "p-bob", participant_id: "bob", name: "Bob", role: "member" };
@@ -72,17 +72,6 @@ function deferred() {
   const promise = new Promise((r) => (resolve = r));
   return { promise, resolve };
 }
-const peerChat = (over = {}) => ({
-  t: "chat",
-  id: "a1",
-  sender: "alice",
-  sender_name: "Alice",
-  hlc: formatHlc(1_700_000_000_500, 0, "alice"),
-  kind: "text",
-  ref: null,
-  body: "hi from alice",
-  ...over,
-});
 
 describe("start", () => {
   test("the socket the joining page opened goes to the first connection", async () => {

@@ -10,7 +10,7 @@ import { clearBodyLimit, contentIdOf, RoomCrypto, UNDECRYPTABLE } from "../../sr
 import { openChatBody, RoomKey, sealChatBody, sealRoomName } from "../../src/peerlane/web/e2e/scheme.js";
 import { formatHlc } from "../../src/peerlane/web/hlc.js";
 import { memoryStore } from "../../src/peerlane/web/store.js";
-import { FakeClock, fakeApi, recordingFactories, serverMessage, until } from "./fakes.mjs";
+import { FakeClock, fakeApi, peerChat, recordingFactories, serverMessage, until } from "./fakes.mjs";
 
 const ALICE = { peer_id: "p-alice", participant_id: "alice", name: "Alice", role: "member" };
 const secret = Uint8Array.from({ length: 32 }, (_, i) => i);
@@ -108,16 +108,7 @@ describe("an encrypted room", async () => {
     assert.ok(shown(room).includes("live two"));
     mesh.openChannel(ALICE);
     const body = await sealChatBody(key, "over the channel", { roomId: "room1", sender: "alice", contentId: "a1" });
-    mesh.receive("p-alice", {
-      t: "chat",
-      id: "a1",
-      sender: "alice",
-      sender_name: "Alice",
-      hlc: formatHlc(1_700_000_000_500, 0, "alice"),
-      kind: "text",
-      ref: null,
-      body,
-    });
+    mesh.receive("p-alice", peerChat({ body }));
     await until(() => shown(room).includes("over the channel"), "the peer's message");
   });
 

@@ -2,6 +2,8 @@
 // a manual clock, a signaling connection and a mesh driven by the test, an HTTP API,
 // a WebSocket, and a pair of RTCPeerConnections that "connect" through memory.
 
+import { formatHlc } from "../../src/peerlane/web/hlc.js";
+
 /** Let pending promise callbacks and microtasks run (a few rounds: chains are short). */
 export async function settle(rounds = 5) {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -580,3 +582,16 @@ export class FakePeerConnection {
     }
   }
 }
+
+/** A peer's chat message as it arrives over a data channel (alice's, "a1"), with ``over``. */
+export const peerChat = (over = {}) => ({
+  t: "chat",
+  id: "a1",
+  sender: "alice",
+  sender_name: "Alice",
+  hlc: formatHlc(1_700_000_000_500, 0, "alice"),
+  kind: "text",
+  ref: null,
+  body: "hi from alice",
+  ...over,
+});
