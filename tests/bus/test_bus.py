@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from peerlane.bus.memory import MemoryBus
+from peerlane.bus.redis import RedisBus
 from peerlane.core import protocol as p
 from peerlane.core.peer_ids import PeerReplaced
 from peerlane.core.session import RoomDeleted, RoomEvent
@@ -155,6 +156,32 @@ async def test_a_resumed_peer_id_is_listed_once_and_outlives_the_replaced_one(
         await new_bus.remove_peer("r", "x")
         assert await bus_a.peers("r") == []
         assert all("r" not in getattr(bus, "_mine", {}) for bus in (bus_a, bus_b))
+
+
+async def test_a_late_cleanup_leaves_the_entry_of_the_instance_the_peer_moved_to(
+    redis_url: str,
+) -> None:
+    """A peer reconnects to another instance before the old instance has seen its old
+    socket end (a dropped connection, not a replacement it was told of): the old
+    instance's remove_peer comes after the new entry and must not take it away. (Two
+    instances: Redis only; the in-process bus is one instance.)"""
+    bus_a, bus_b = RedisBus(redis_url), RedisBus(redis_url)
+    await bus_a.start()
+    await bus_b.start()
+    try:
+        await _late_cleanup(bus_a, bus_b)
+    finally:
+        await bus_a.close()
+        await bus_b.close()
+
+
+async def _late_cleanup(bus_a: RedisBus, bus_b: RedisBus) -> None:
+    await bus_a.add_peer("r", peer("x"))
+    await bus_b.add_peer("r", peer("x"))
+    await bus_a.remove_peer("r", "x")  # late: x is on b now
+    assert [q.peer_id for q in await bus_a.peers("r")] == ["x"]
+    await bus_b.remove_peer("r", "x")
+    assert await bus_a.peers("r") == []
 
 
 async def test_peer_replaced_survives_the_bus(make_bus: Any) -> None:

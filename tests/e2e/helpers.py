@@ -138,15 +138,38 @@ def create_room_ui(
     if not encrypted:
         page.locator("#room-e2e").uncheck()
     page.get_by_role("button", name="Create room").click()
-    page.wait_for_url(f"{base}/r/*")
+    wait_for_room_url(page, f"{base}/r/*")
     return room_ready(page)
+
+
+# What an entry page shows while it is stuck: its alerts, busy buttons, the URL.
+ENTRY_STATE_JS = """() => ({
+  url: location.href,
+  alerts: [...document.querySelectorAll('[role=alert]')].map((e) => e.textContent).filter(Boolean),
+  busy: [...document.querySelectorAll('button[aria-busy=true], button:disabled')]
+    .map((b) => b.textContent),
+  main: document.querySelector('main')?.id ?? null,
+})"""
+
+
+def wait_for_room_url(page: Page, pattern: str, timeout: float = 45) -> None:
+    """Wait for the room page's URL after a create or join click; if it never comes, fail
+    with what the page shows (an alert, a button still busy) instead of a bare timeout."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_url(pattern, timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"no room page after {timeout} s: the page shows {page.evaluate(ENTRY_STATE_JS)}"
+        ) from None
 
 
 def join_by_link_ui(page: Page, link: str, name: str) -> str:
     page.goto(link)
     page.locator("#display-name").fill(name)
     page.get_by_role("button", name="Join room").click()
-    page.wait_for_url("**/r/*")
+    wait_for_room_url(page, "**/r/*")
     return room_ready(page)
 
 
@@ -155,7 +178,7 @@ def join_by_code_ui(page: Page, base: str, code: str, name: str) -> str:
     page.locator("#display-name").fill(name)
     page.locator("#join-code").fill(code)
     page.get_by_role("button", name="Join", exact=True).click()
-    page.wait_for_url(f"{base}/r/*")
+    wait_for_room_url(page, f"{base}/r/*")
     return room_ready(page)
 
 

@@ -59,6 +59,21 @@ def _channel(room_id: str) -> str:
     return f"peerlane:room:{room_id}"
 
 
+# Delete presence entries (KEYS[1]: the room's hash; ARGV[2..]: peer ids) only where
+# this instance (ARGV[1]) wrote them: a peer that reconnected to another instance has
+# that instance's entry now, which a late cleanup here must not take away.
+_REMOVE_MINE = """
+local removed = 0
+for i = 2, #ARGV do
+  local entry = redis.call('HGET', KEYS[1], ARGV[i])
+  if entry and cjson.decode(entry)['by'] == ARGV[1] then
+    removed = removed + redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return removed
+"""
+
+
 def _peers_key(room_id: str) -> str:
     return f"peerlane:peers:{room_id}"
 
@@ -140,7 +155,7 @@ class RedisBus:
         with contextlib.suppress(RedisError, OSError):  # Redis down: the entries expire
             for room_id, peers in self._mine.items():
                 if peers:
-                    await self.redis.hdel(_peers_key(room_id), *peers)
+                    await self._remove_mine(room_id, *peers)
         for subs in self._local.values():
             for sub in subs:
                 sub.end()
@@ -220,7 +235,10 @@ class RedisBus:
 
     async def remove_peer(self, room_id: str, peer_id: str) -> None:
         self._release(room_id, peer_id)
-        await self.redis.hdel(_peers_key(room_id), peer_id)
+        await self._remove_mine(room_id, peer_id)
+
+    async def _remove_mine(self, room_id: str, *peer_ids: str) -> None:
+        await self.redis.eval(_REMOVE_MINE, 1, _peers_key(room_id), self.instance, *peer_ids)  # type: ignore[misc]
 
     async def forget_peer(self, room_id: str, peer_id: str) -> None:
         self._release(room_id, peer_id)

@@ -116,7 +116,9 @@ export class HomePage extends HTMLElement {
         return api.createRoom({ display_name: display, name: secrets.sealedName });
       });
       if (!out) return;
-      if (keyText) await saveRoomKey(out.room.id, keyText);
+      // Held in memory at once; the device copy is written beside the navigation (the first
+      // IndexedDB open of a profile can take seconds on a busy machine: no reason to wait).
+      if (keyText) void saveRoomKey(out.room.id, keyText);
       handOverSession(out);
       navigate(roomPath(out.room.id));
     });
