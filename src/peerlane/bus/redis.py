@@ -238,7 +238,7 @@ class RedisBus:
         await self._remove_mine(room_id, peer_id)
 
     async def _remove_mine(self, room_id: str, *peer_ids: str) -> None:
-        await self.redis.eval(_REMOVE_MINE, 1, _peers_key(room_id), self.instance, *peer_ids)  # type: ignore[misc]
+        await self.redis.eval(_REMOVE_MINE, 1, _peers_key(room_id), self.instance, *peer_ids)
 
     async def forget_peer(self, room_id: str, peer_id: str) -> None:
         self._release(room_id, peer_id)
