@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -112,9 +113,10 @@ def test_send_only_from_a_pipe_in_an_encrypted_room(
     server: ServerProcess, http: httpx.Client
 ) -> None:
     alice, link = encrypted_room(http, "Builds")
+    marker = f"canary{secrets.token_hex(6)}"
     done = subprocess.run(
         [sys.executable, "-m", "peerlane", "chat", link, "--send-only", "--name", "ci"],
-        input=b"build 1 is green\nbuild 2 is red\n",
+        input=f"build 1 is green {marker}\nbuild 2 is red\n".encode(),
         capture_output=True,
         timeout=3 * TIMEOUT,
         check=False,
@@ -126,7 +128,12 @@ def test_send_only_from_a_pipe_in_an_encrypted_room(
             KEY, m["body"], room_id=alice.room_id, sender=m["sender"], content_id=m["id"]
         )
         for m in messages
-    ] == ["build 1 is green", "build 2 is red"]
+    ] == [f"build 1 is green {marker}", "build 2 is red"]
+    # The canary: what the terminal typed is nowhere in what the server holds (its
+    # database and WAL, its files and its log).
+    for path in server.data_dir.rglob("*"):
+        if path.is_file():
+            assert marker.encode() not in path.read_bytes(), path
     cut = subprocess.run(  # the link without its key: refused, nothing sent in clear
         [sys.executable, "-m", "peerlane", "chat", link.rsplit(".", 1)[0], "--send-only"],
         input=b"clear text\n",
@@ -165,10 +172,10 @@ def test_chat_by_code_runs_the_pake_and_gets_the_key_from_a_member(
 ) -> None:
     alice, _ = encrypted_room(http, "Standup")
     code = alice.body["invite"]["code"]
-    ws = Peer(server, alice)
-    ws.chat("a1", sealed(alice, "before you came", "a1"))
     term = Terminal(["chat", code, "--server", server.base, "--name", "bob"])
     terminal.append(term)
+    term.wait_for("Waiting for a member of the room to come online")  # alice is not
+    ws = Peer(server, alice)
     joiner = answer_join(ws, code.split("-", 1)[1])
     term.wait_for("* in Standup as bob (here: alice), end-to-end encrypted")
     term.type("hi, I came by code\n")
