@@ -11,11 +11,12 @@ from peerlane.peer import PeerError
 EXAMPLES = """
 Examples:
 
-  peerlane identity                      show this terminal's public key (made the first time)
+  peerlane identity                     this terminal's public key (made the first time)
 
-  peerlane identity --with 3q2-7w...     the safety code with another member's public key:
-                                         read it aloud; the same digits on both screens mean
-                                         no one is in between
+  peerlane identity --with 3q2-7wX...   the safety code with another member's key
+
+Read the safety code aloud with the other member: the same digits on both screens mean
+no one is in between.
 """
 
 
