@@ -191,6 +191,24 @@ def test_chat_by_code_runs_the_pake_and_gets_the_key_from_a_member(
     assert "Traceback" not in term.output
 
 
+def test_a_member_gone_mid_join_is_followed_by_a_new_attempt(
+    server: ServerProcess, http: httpx.Client, terminal: list[Terminal]
+) -> None:
+    alice, _ = encrypted_room(http, "Standup")
+    code = alice.body["invite"]["code"]
+    first = Peer(server, alice)
+    term = Terminal(["chat", code, "--server", server.base, "--name", "bob"])
+    terminal.append(term)
+    first.expect("pake.share")
+    first.close()  # alice's tab closes mid-join: the server ends the attempt
+    term.wait_for("went away before it finished; trying again")
+    term.wait_for("Waiting for a member of the room to come online")
+    answer_join(Peer(server, alice), code.split("-", 1)[1])
+    term.wait_for("* in Standup as bob (here: alice), end-to-end encrypted")
+    term.interrupt()
+    assert term.wait_exit() == 130
+
+
 def test_a_hand_over_that_does_not_open_is_refused(
     server: ServerProcess, http: httpx.Client
 ) -> None:

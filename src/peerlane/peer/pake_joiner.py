@@ -32,6 +32,14 @@ _REFUSALS = {
     "invite_exhausted": "This invite has been used up; ask for a new one.",
 }
 WAITING = "Waiting for a member of the room to come online to let you in (Ctrl-C gives up)…"
+AGAIN = "The member letting you in went away before it finished; trying again…"
+# A member gone mid-attempt ends it; each new attempt costs one of this address's guesses
+# of the code (docs/protocol.md), so only a few are made before giving up.
+ATTEMPTS = 3
+
+
+class _MemberGone(Exception):
+    """The server ended the attempt because the member answering it left."""
 
 
 def join_ws_url(server: str) -> str:
@@ -44,7 +52,9 @@ def _refused(error: Any) -> PeerError:
     if code in _REFUSALS:
         return PeerError(_REFUSALS[code], EXIT_REFUSED)
     if code == "unavailable":
-        return PeerError("The member letting you in went away; run the command again.", EXIT_FAILED)
+        return PeerError(
+            "The members letting you in kept going away; run the command again.", EXIT_FAILED
+        )
     message = error.get("message") if isinstance(error, dict) else None
     return PeerError(str(message or "The server refused to join by code."), EXIT_FAILED)
 
@@ -56,6 +66,20 @@ async def join_by_code(
     parsed = codes.parse(code)
     if parsed is None:  # cli_config.invite_or_fail parsed it already
         raise PeerError(f"{code!r} is not a short code.", EXIT_FAILED)
+    for _ in range(ATTEMPTS - 1):
+        try:
+            return await _attempt(server, parsed, display_name, notice)
+        except _MemberGone:
+            notice(AGAIN)
+    try:
+        return await _attempt(server, parsed, display_name, notice)
+    except _MemberGone:
+        raise _refused({"code": "unavailable"}) from None
+
+
+async def _attempt(
+    server: str, parsed: codes.ShortCode, display_name: str, notice: Notice
+) -> tuple[Membership, e2e.RoomKey]:
     try:
         async with connect(join_ws_url(server), open_timeout=15, max_size=2**20) as ws:
             opening = {"nameplate": parsed.nameplate, "display_name": display_name}
@@ -112,7 +136,10 @@ async def _run(
         elif kind == "pake.admitted" and handover_key is not None:
             return _admitted(server, name, message, handover_key)
         elif kind in ("pake.failed", "error"):
-            raise _refused(message.get("error"))
+            error = message.get("error")
+            if isinstance(error, dict) and error.get("code") == "unavailable":
+                raise _MemberGone
+            raise _refused(error)
     raise PeerError("The server ended the join by code; try again.", EXIT_FAILED)
 
 
