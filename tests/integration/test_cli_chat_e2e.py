@@ -143,6 +143,16 @@ def test_send_only_from_a_pipe_in_an_encrypted_room(
     )
     assert cut.returncode == 2
     assert "carries no key" in cut.stderr.decode()
+    another = f"{link.rsplit('.', 1)[0]}.{e2e.RoomKey(os.urandom(32)).encoded()}"
+    wrong = subprocess.run(  # a key of the right form, but not this room's
+        [sys.executable, "-m", "peerlane", "chat", another, "--send-only"],
+        input=b"sealed for nobody\n",
+        capture_output=True,
+        timeout=3 * TIMEOUT,
+        check=False,
+    )
+    assert wrong.returncode == 2
+    assert "does not open this room" in wrong.stderr.decode()
     assert len(stored(http, alice)) == 2
 
 

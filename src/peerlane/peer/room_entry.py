@@ -44,7 +44,22 @@ async def enter(
         return await pake_joiner.join_by_code(base, how.code, display_name, notice)
     if key is None:
         cli_config.refuse_encrypted_name(member.room_name, command)  # a link cut short
+    elif e2e.is_envelope(member.room_name):
+        _check_key(key, member.room_name)
     return member, key
+
+
+def _check_key(key: e2e.RoomKey, sealed_name: str) -> None:
+    """A key of the right form that does not open the room's name is another room's (or
+    a mangled link's): what the terminal sealed with it nobody in the room could read."""
+    try:
+        e2e.open_room_name(key, sealed_name)
+    except e2e.E2EError as exc:
+        raise PeerError(
+            "The invite link's room key does not open this room; copy the whole link again "
+            "(everything after the #).",
+            EXIT_USAGE,
+        ) from exc
 
 
 def room_crypto(member: Membership, key: e2e.RoomKey | None) -> RoomCrypto | None:
