@@ -273,12 +273,14 @@ def _register_peer_commands() -> None:
     from peerlane.cli_chat import chat_command
     from peerlane.cli_config_cmd import config_app
     from peerlane.cli_doctor import doctor_command
+    from peerlane.cli_identity import identity_command
     from peerlane.cli_transfer import receive_command, send_command
 
     app.command("chat")(chat_command)
     app.command("doctor")(doctor_command)
     app.command("send")(send_command)
     app.command("receive")(receive_command)
+    app.command("identity")(identity_command)
     app.add_typer(config_app, name="config")
 
 

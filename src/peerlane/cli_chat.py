@@ -70,17 +70,26 @@ chat_command.__doc__ = (chat_command.__doc__ or "") + "\n" + EXAMPLES
 async def _chat(
     invite: str, server: str | None, name: str | None, *, send_only: bool, as_json: bool
 ) -> None:
-    from peerlane.peer import cli_config, http_api
+    from peerlane.peer import cli_config, room_entry
     from peerlane.peer.room_socket import RoomChat
 
     how = cli_config.invite_or_fail(invite)
     base = how.server or cli_config.server_or_fail(server)
-    cli_config.refuse_encrypted(how, "chat")
-    member = await http_api.join(base, how, cli_config.display_name(name))
-    cli_config.refuse_encrypted_name(member.room_name, "chat")
+    room_entry.link_key(how)  # a damaged key is refused before anyone joins
+
+    def notice(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    member, key = await room_entry.enter(base, how, cli_config.display_name(name), "chat", notice)
+    client = cc.ChatClient(crypto=room_entry.room_crypto(member, key))
     out = sys.stdout
-    show = _json_printer(out) if as_json else _text_printer(out, send_only=send_only)
-    await RoomChat(member, show).run(_stdin_lines())
+    encrypted = key is not None
+    show = (
+        _json_printer(out, encrypted=encrypted)
+        if as_json
+        else _text_printer(out, send_only=send_only, encrypted=encrypted)
+    )
+    await RoomChat(member, show, client).run(_stdin_lines())
 
 
 async def _stdin_lines() -> AsyncIterator[str]:
@@ -129,7 +138,7 @@ def _body_text(m: Any) -> str:
     return f"offered a file: {name}" if name else "offered a file"
 
 
-def _text_printer(out: TextIO, *, send_only: bool) -> Show:
+def _text_printer(out: TextIO, *, send_only: bool, encrypted: bool = False) -> Show:
     def show(event: cc.Event) -> None:
         line: str | None = None
         if isinstance(event, cc.Refused):
@@ -145,6 +154,7 @@ def _text_printer(out: TextIO, *, send_only: bool) -> Show:
                 here = ", ".join(sorted({peer.name for peer in w.peers})) or "nobody else yet"
                 room = w.room_name or "the room"
                 line = printable(f"* in {room} as {w.name} (here: {here})")
+                line += ", end-to-end encrypted" if encrypted else ""
         elif isinstance(event, cc.Shown):
             m = event.message
             line = f"[{_clock(m.ts)}] {printable(m.sender_name)}: {printable(_body_text(m))}"
@@ -156,7 +166,7 @@ def _text_printer(out: TextIO, *, send_only: bool) -> Show:
     return show
 
 
-def _json_printer(out: TextIO) -> Show:
+def _json_printer(out: TextIO, *, encrypted: bool = False) -> Show:
     def show(event: cc.Event) -> None:
         record: dict[str, Any]
         if isinstance(event, cc.Connected):
@@ -168,11 +178,15 @@ def _json_printer(out: TextIO) -> Show:
                 "peer_id": w.peer_id,
                 "participant_id": w.participant_id,
                 "name": w.name,
+                "room_name": w.room_name,  # opened, in an encrypted room
+                "encrypted": encrypted,
                 "peers": [peer.model_dump() for peer in w.peers],
             }
         elif isinstance(event, cc.Shown):
             record = {"event": "message", "own": event.own, **event.message.model_dump()}
             record.pop("type")
+            if event.e2e_error is not None:  # the body is the placeholder
+                record["e2e_error"] = event.e2e_error
         elif isinstance(event, cc.PresenceChange):
             record = {"event": event.event, "peer": event.peer.model_dump()}
         elif isinstance(event, cc.Acked):

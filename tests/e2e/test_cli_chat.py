@@ -1,5 +1,6 @@
 """``peerlane chat`` in a pseudo-terminal, with a browser in the same room: messages flow
-both ways, each shown exactly once on both sides, in the server's order."""
+both ways, each shown exactly once on both sides, in the server's order; in an end-to-end
+encrypted room (the browser's default) each side opens what the other sealed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from e2e.helpers import (
     wait_js,
     wait_messages,
 )
+from peerlane.core.e2e import is_envelope
 from terminal import Terminal
 
 pytestmark = pytest.mark.browser
@@ -22,8 +24,7 @@ pytestmark = pytest.mark.browser
 
 def test_terminal_and_browser_chat_exactly_once(server, browsers) -> None:
     page = browsers.new("alice", p2p=True).page
-    # The terminal cannot seal yet (issue #15): it chats in rooms without end-to-end
-    # encryption, and refuses an encrypted room's link.
+    # A room made without end-to-end encryption (as before issue #15): bodies in clear.
     room_id = create_room_ui(page, server.base, "alice", "Standup", encrypted=False)
     term = Terminal(["chat", invite_link(page), "--name", "bob"])
     try:
@@ -51,6 +52,38 @@ def test_terminal_and_browser_chat_exactly_once(server, browsers) -> None:
         # line is not a "] bob:" row).
         for body in bodies:
             assert term.output.count(f": {body}\n") == 1, term.output
+        term.interrupt()
+        assert term.wait_exit() == 130
+    finally:
+        term.close()
+
+
+def test_terminal_and_browser_chat_in_an_encrypted_room(server, browsers) -> None:
+    page = browsers.new("alice", p2p=True).page
+    room_id = create_room_ui(page, server.base, "alice", "Secret standup")
+    link = invite_link(page)
+    assert "." in link.split("#", 1)[1]  # the room key rides in the fragment
+    term = Terminal(["chat", link, "--name", "bob"])
+    try:
+        term.wait_for("* in Secret standup as bob (here: alice), end-to-end encrypted")
+        send_ui(page, "sealed in the browser")
+        # The whole line (the tty echoes what is typed next: not into this line).
+        at = term.wait_for("] alice: sealed in the browser\n")
+        term.type("sealed in the terminal\n")
+        term.wait_for("] bob: sealed in the terminal", start=at)
+        send_ui(page, "browser again")
+        term.wait_for("] alice: browser again", start=at)
+
+        bodies = ["sealed in the browser", "sealed in the terminal", "browser again"]
+        wait_messages(page, bodies)
+        expect(page.locator(MESSAGE).filter(has_text="sealed in the terminal")).to_have_count(1)
+        expect(page.locator(MESSAGE).filter(has_text="could not be decrypted")).to_have_count(0)
+        assert [m["body"] for m in history(page, room_id)] == bodies
+        # What the server holds is sealed, the terminal's message too.
+        assert all(is_envelope(m["body"]) for m in history(page, room_id, opened=False))
+        for body in bodies:
+            assert term.output.count(f": {body}\n") == 1, term.output
+        assert "could not be decrypted" not in term.output
         term.interrupt()
         assert term.wait_exit() == 130
     finally:

@@ -1,6 +1,7 @@
-"""The terminal peer and end-to-end encrypted rooms (issue #15, first slice): the CLI
-cannot seal or open yet, so `peerlane chat`, `send --room` and `receive` refuse an
-encrypted room's link before joining, instead of sending clear text or files into it."""
+"""The terminal peer and end-to-end encrypted rooms (issue #15): `peerlane chat` seals
+and opens (tests/integration/test_cli_chat_e2e.py) but refuses a link whose key is
+damaged before joining; the CLI cannot encrypt files yet, so `send --room` and `receive`
+refuse an encrypted room's link before joining, instead of sending clear files into it."""
 
 from __future__ import annotations
 
@@ -27,9 +28,9 @@ def _refused(run: Coroutine[Any, Any, None]) -> PeerError:
     return info.value
 
 
-def test_chat_refuses_an_encrypted_rooms_link_before_anything_is_sent() -> None:
-    refused = _refused(_chat(LINK, None, "bob", send_only=True, as_json=False))
-    assert str(refused) == encrypted_room("chat")
+def test_chat_refuses_a_damaged_room_key_before_anything_is_sent() -> None:
+    refused = _refused(_chat(LINK[:-3], None, "bob", send_only=True, as_json=False))
+    assert "room key is damaged" in str(refused)
 
 
 def test_send_and_receive_refuse_an_encrypted_rooms_link_before_joining(

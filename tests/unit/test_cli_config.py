@@ -60,7 +60,7 @@ def test_config_set_and_get_commands(config_home: Path) -> None:
 
 def test_help_has_examples() -> None:
     runner = CliRunner()
-    for command in ("chat", "doctor"):
+    for command in ("chat", "doctor", "identity"):
         done = runner.invoke(app, [command, "--help"], terminal_width=120)
         assert done.exit_code == 0
         assert "Examples:" in done.output

@@ -25,6 +25,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from peerlane.core import protocol as p
+from peerlane.core.chat_crypto import RoomCrypto, undecryptable
+from peerlane.core.e2e import is_envelope
 
 # Close codes after which the client comes back (with last_seq and its resume token);
 # the others end the chat with a sentence (CLOSE_REASONS). None: no close frame at all.
@@ -62,10 +64,12 @@ class Synced:
 
 @dataclass(frozen=True, slots=True)
 class Shown:
-    """A room message to show (each seq once)."""
+    """A room message to show (each seq once); in an encrypted room, opened (or the
+    placeholder, and ``e2e_error`` says why it could not be opened)."""
 
     message: p.Message
     own: bool
+    e2e_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,9 @@ class ChatClient:
     pending: dict[str, p.Chat] = field(default_factory=dict)  # insertion order = send order
     synced: bool = False
     connections: int = 0
+    # An end-to-end encrypted room's crypto: own bodies go out sealed, bodies and the
+    # room's name are shown opened. None: a room without encryption.
+    crypto: RoomCrypto | None = None
 
     def hello(self) -> p.Hello:
         return p.Hello(v=p.PROTOCOL_VERSION, last_seq=self.last_seq, resume=self.resume)
@@ -119,6 +126,8 @@ class ChatClient:
     def compose(self, client_id: str, body: Any, kind: p.ChatKind = "text") -> list[Event]:
         """A line the user typed (or a file transfer's control message, kind "file"):
         queued until acked; sent now when the socket is synced."""
+        if self.crypto is not None:  # sealed once: a resend is the same envelope
+            body = self.crypto.seal(client_id, body, kind)
         chat = p.Chat(id=client_id, body=body, kind=kind)
         self.pending[client_id] = chat
         return [Out(chat)] if self.synced else []
@@ -153,6 +162,10 @@ class ChatClient:
         self.connections += 1
         self.resume = welcome.resume
         self.participant_id = welcome.participant_id
+        if self.crypto is not None:
+            welcome = welcome.model_copy(
+                update={"room_name": self.crypto.open_name(welcome.room_name)}
+            )
         if self.last_seq is None:
             self.last_seq = welcome.latest_seq
         now = {peer.peer_id: peer for peer in welcome.peers}
@@ -176,7 +189,12 @@ class ChatClient:
         own = message.sender == self.participant_id
         if own:
             self.pending.pop(message.id, None)
-        return [Shown(message, own)]
+        if self.crypto is None:
+            if is_envelope(message.body):  # sealed, and this client holds no key
+                return [Shown(undecryptable(message), own, "wrong_key")]
+            return [Shown(message, own)]
+        opened, error = self.crypto.open_message(message)
+        return [Shown(opened, own, error)]
 
     def _ack(self, data: Any) -> list[Event]:
         ack = p.Ack.model_validate(data)

@@ -95,6 +95,11 @@ def display_name(name: str | None) -> str:
 
 def encrypted_room(command: str) -> str:
     """Why ``peerlane COMMAND`` stops at an end-to-end encrypted room."""
+    if command == "chat":  # chat seals and opens, given the key
+        return (
+            "This room is end-to-end encrypted, but the link carries no key (the part after "
+            "the dot); copy the whole invite link."
+        )
     return (
         f"This room is end-to-end encrypted; `peerlane {command}` cannot read or write in it "
         "yet. Open the invite link in a browser."
@@ -103,13 +108,14 @@ def encrypted_room(command: str) -> str:
 
 def refuse_encrypted(how: JoinInput, command: str) -> None:
     """Before joining (no participant made): a link carrying a room key names an end-to-end
-    encrypted room, which the terminal cannot seal for or open yet (issue #15)."""
+    encrypted room, whose files the terminal cannot seal or open yet (issue #15)."""
     if how.room_key:
         raise PeerError(encrypted_room(command), EXIT_USAGE)
 
 
 def refuse_encrypted_name(room_name: str, command: str) -> None:
-    """After joining by code: a sealed room name says the room is encrypted. Sending clear
-    text or files into it would put them on the server; reading it needs the key."""
+    """After joining: a sealed room name says the room is encrypted. Sending clear text or
+    files into it would put them on the server; reading it needs the key (which a link
+    cut short at the dot lacks)."""
     if is_envelope(room_name):
         raise PeerError(encrypted_room(command), EXIT_USAGE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import urllib.error
@@ -108,6 +109,22 @@ async def create_room(server: str, display_name: str) -> Membership:
         _request, server, "POST", "/api/rooms", {"display_name": display_name, "session": "bearer"}
     )
     return _membership(server, body)
+
+
+async def leave(member: Membership) -> None:
+    """End this session on the server (its token stops working); best effort."""
+
+    def call() -> None:
+        request = urllib.request.Request(  # noqa: S310 (member.server is http(s))
+            f"{member.server}/api/rooms/{member.room_id}/session",
+            method="DELETE",
+            headers=member.auth,
+        )
+        with urllib.request.urlopen(request, timeout=TIMEOUT):  # noqa: S310
+            pass
+
+    with contextlib.suppress(urllib.error.URLError, OSError):  # it expires on its own
+        await asyncio.to_thread(call)
 
 
 async def delete_room(member: Membership) -> None:
