@@ -113,7 +113,7 @@ test("udp blocked: STUN and TURN UDP fail, TURN TCP allocates; every check is re
     return [host("10.0.0.2", 5001), relay("203.0.113.9", 50000)];
   });
   const probes = [STUN_A, TURN_UDP, TURN_TCP];
-  const got = await runDiagnostics({ RTC: PC, secure: true, probes, gatherMs: 50, now: clock() });
+  const got = await runDiagnostics({ RTC: PC, secure: true, probes, gatherMs: 50, throughputMs: 60_000, now: clock() });
   assert.deepEqual(
     got.checks.map((c) => [c.name, c.ok]),
     [
@@ -142,7 +142,14 @@ test("udp blocked: STUN and TURN UDP fail, TURN TCP allocates; every check is re
 
 test("a server that never answers costs one timeout", async () => {
   const { PC } = scripted(() => "hang");
-  const got = await runDiagnostics({ RTC: PC, secure: true, probes: [STUN_A, TURN_UDP], gatherMs: 30, now: clock() });
+  const got = await runDiagnostics({
+    RTC: PC,
+    secure: true,
+    probes: [STUN_A, TURN_UDP],
+    gatherMs: 30,
+    throughputMs: 60_000,
+    now: clock(),
+  });
   const byName = Object.fromEntries(got.checks.map((c) => [c.name, c]));
   assert.equal(byName["STUN UDP a:3478"].ok, false);
   assert.match(byName["STUN UDP a:3478"].detail, /^no reflexive address within 0.03 s/);
@@ -173,7 +180,14 @@ test("one STUN server answering of two: no mapping test, the silent one is null"
   const { PC, made } = scripted((config) =>
     urlsOf(config)[0] === STUN_A.url ? [srflx("198.51.100.1", 7000)] : "hang",
   );
-  const got = await runDiagnostics({ RTC: PC, secure: true, probes: [STUN_A, STUN_B], gatherMs: 50, now: clock() });
+  const got = await runDiagnostics({
+    RTC: PC,
+    secure: true,
+    probes: [STUN_A, STUN_B],
+    gatherMs: 50,
+    throughputMs: 60_000,
+    now: clock(),
+  });
   assert.deepEqual(got.mapped, { [STUN_A.label]: "198.51.100.1:7000", [STUN_B.label]: null });
   assert.ok(!made.some((pc) => pc.config.iceServers && urlsOf(pc.config).length === 2), "no combined gather");
 });

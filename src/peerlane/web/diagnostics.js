@@ -30,7 +30,7 @@
  * @typedef {{checks: Check[], local: string[], reflexive: string | null,
  *   mapped: Record<string, string | null>}} Results
  * @typedef {{RTC: typeof RTCPeerConnection | null, secure: boolean, probes: Probe[],
- *   now?: () => number, gatherMs?: number, throughputBytes?: number}} Environment
+ *   now?: () => number, gatherMs?: number, throughputBytes?: number, throughputMs?: number}} Environment
  */
 
 /** How long a probe waits for its candidate (a STUN or TURN server that does not answer). */
@@ -298,7 +298,11 @@ export async function runDiagnostics(env) {
   out.checks.push(...turns);
   const now = env.now ?? (() => performance.now());
   out.checks.push(
-    await throughputCheck(RTC, { bytes: env.throughputBytes ?? THROUGHPUT_BYTES, timeoutMs: 4 * timeoutMs, now }),
+    await throughputCheck(RTC, {
+      bytes: env.throughputBytes ?? THROUGHPUT_BYTES,
+      timeoutMs: env.throughputMs ?? 4 * timeoutMs,
+      now,
+    }),
   );
   return out;
 }
