@@ -2,6 +2,7 @@
 // pake-handover.js) run against each other through a relay that plays the server's
 // /api/join/ws and a member's room socket (docs/protocol.md, "Short codes by PAKE").
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { beforeEach, test } from "node:test";
 
 import { PakeAnswerer } from "../../src/peerlane/web/e2e/pake-answer.js";
@@ -187,4 +188,13 @@ test("a hand-over opens only for its room and joiner, under its key", async () =
     openHandover(key, "h1.x", { roomId: ROOM, joinerId: JOINER }),
     (err) => err.code === "malformed",
   );
+});
+
+test("the hand-over vector Python checks too (tests/vectors/pake-handover.json)", async () => {
+  const V = JSON.parse(readFileSync(new URL("../vectors/pake-handover.json", import.meta.url), "utf8"));
+  const key = Uint8Array.from(Buffer.from(V.handover_key_hex, "hex"));
+  const nonce = Uint8Array.from(Buffer.from(V.nonce_hex, "hex"));
+  const context = { roomId: V.room_id, joinerId: V.joiner_id };
+  assert.equal(await sealHandover(key, V.room_key, context, nonce), V.handover);
+  assert.equal(await openHandover(key, V.handover, context), V.room_key);
 });
