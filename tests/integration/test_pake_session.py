@@ -37,6 +37,13 @@ def test_an_encrypted_rooms_code_goes_to_the_pake(
     # The link still joins as it did (its fragment carries the key).
     bob = join(http, "bob", token=link_token(alice), session="bearer")
     assert bob.room_id == alice.room_id
+    # A member coming back with the code returns as itself: it is in the room already.
+    again = {"display_name": "bob", "code": code, "session": "bearer"}
+    r = http.post("/api/join", json=again, headers=bob.auth)
+    assert r.status_code == 200, r.text
+    assert (r.json()["participant"]["id"], r.json()["returned"]) == (bob.participant_id, True)
+    r = http.post("/api/join", json={**again, "display_name": "not bob"}, headers=bob.auth)
+    assert r.json()["error"]["code"] == "pake_required"
     # A room without encryption joins by code as before.
     carol = create_room(http, "carol", session="bearer")
     dave = join(http, "dave", code=carol.body["invite"]["code"], session="bearer")

@@ -22,7 +22,7 @@ from peerlane.server.auth import (
     return_cookie,
     returning_participant,
 )
-from peerlane.server.invites_api import find_invite, invite_out, new_invite
+from peerlane.server.invites_api import PakeRequired, find_invite, invite_out, new_invite
 from peerlane.server.services import Services
 
 router = APIRouter(prefix="/api")
@@ -283,21 +283,32 @@ async def join(body: s.JoinIn, request: Request, response: Response, svc: Svc) -
         wait := await limits.failed_joins.peek(ip, now)
     ) is not None:
         raise LimitError(ErrorCode.TOO_MANY_ATTEMPTS, retry_after=wait)
+
+    async def returning(room_id: str) -> Participant | None:
+        return await returning_participant(
+            svc,
+            room_id,
+            body.display_name,
+            request.headers,
+            request.cookies,
+            scheme=request.url.scheme,
+        )
+
     try:
         invite = await find_invite(svc, body, ip, now)
     except NotFoundError:
         await limits.failed_joins.take(ip, now)
         raise
-    # The same browser (its own live session) under the same name: the same participant,
-    # whichever invite or way it comes in by; no use of the invite is spent on it.
-    joined = await returning_participant(
-        svc,
-        invite.room_id,
-        body.display_name,
-        request.headers,
-        request.cookies,
-        scheme=request.url.scheme,
-    )
+    except PakeRequired as exc:
+        # An encrypted room's code: a member coming back (already in the room, with the
+        # room's key) needs no words checked; anyone else joins through the PAKE.
+        if (joined := await returning(exc.invite.room_id)) is None:
+            raise
+        invite = exc.invite
+    else:
+        # The same browser (its own live session) under the same name: the same
+        # participant, whichever invite or way it comes in by; no use of it is spent.
+        joined = await returning(invite.room_id)
     returned = joined is not None
     # A return spends no use, so a used-up invite still takes its members back; a revoked
     # or expired one takes nobody, or a kept link would outlive the owner's revocation and,

@@ -80,6 +80,18 @@ def new_invite(
     )
 
 
+class PakeRequired(ConflictError):
+    """A code of an end-to-end encrypted room: joined over ``/api/join/ws``, except by a
+    member coming back (the join route's return, which needs no words: see api.join)."""
+
+    def __init__(self, invite: Invite) -> None:
+        super().__init__(
+            ErrorCode.PAKE_REQUIRED,
+            "This room is end-to-end encrypted: join by its code over /api/join/ws.",
+        )
+        self.invite = invite
+
+
 async def find_invite(svc: Services, body: s.JoinIn, ip: str, now: float) -> Invite:
     """The invite a link token or short code names.
 
@@ -103,10 +115,7 @@ async def find_invite(svc: Services, body: s.JoinIn, ip: str, now: float) -> Inv
         # The words of an encrypted room's code are checked by a member's client, which
         # hands over the room key (a PAKE); checking them here would let in someone who
         # could not read the room. No guess is spent: the PAKE counts its own.
-        raise ConflictError(
-            ErrorCode.PAKE_REQUIRED,
-            "This room is end-to-end encrypted: join by its code over /api/join/ws.",
-        )
+        raise PakeRequired(invite)
     guesses = svc.limiters.code_guesses
     key = f"{invite.id}|{ip}"  # ip is already the limit key (an IPv6 client's network)
     if (wait := await guesses.peek(key, now)) is not None:
