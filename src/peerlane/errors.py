@@ -49,6 +49,7 @@ class ErrorCode(StrEnum):
     INVITE_EXHAUSTED = "invite_exhausted"
     CODE_RETIRED = "code_retired"
     CODE_MISMATCH = "code_mismatch"
+    PAKE_REQUIRED = "pake_required"
     DUPLICATE_ID = "duplicate_id"
     ROOM_FULL = "room_full"
     MESSAGE_TOO_LARGE = "message_too_large"
@@ -114,6 +115,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVITE_EXHAUSTED: 410,
     ErrorCode.CODE_RETIRED: 410,
     ErrorCode.CODE_MISMATCH: 403,
+    ErrorCode.PAKE_REQUIRED: 409,
     ErrorCode.DUPLICATE_ID: 409,
     ErrorCode.ROOM_FULL: 409,
     ErrorCode.MESSAGE_TOO_LARGE: 413,
@@ -179,6 +181,7 @@ DEFAULT_MESSAGE: dict[ErrorCode, str] = {
     ErrorCode.INVITE_EXHAUSTED: "This invite has been used as often as allowed; "
     "ask the room's owner for a new one.",
     ErrorCode.CODE_MISMATCH: "That code is not right; check it and try again.",
+    ErrorCode.PAKE_REQUIRED: "This room is end-to-end encrypted: its code is checked by a member.",
     ErrorCode.CODE_RETIRED: "This code was retired after too many wrong guesses; "
     "ask the room's owner for a new invite.",
     ErrorCode.DUPLICATE_ID: "An item with this id already exists.",

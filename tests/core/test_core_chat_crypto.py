@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from peerlane.core import chat_client as cc
-from peerlane.core import chat_crypto, e2e, pake
+from peerlane.core import chat_crypto, e2e
 from peerlane.core import protocol as p
 
 ROOM = "room"
@@ -141,23 +141,3 @@ def test_the_room_name_is_opened_in_the_welcome(name: str, shown_as: str) -> Non
     (event, _) = connected(cc.ChatClient(crypto=crypto()), name)[:2]
     assert isinstance(event, cc.Connected)
     assert event.welcome.room_name == shown_as
-
-
-def test_the_hand_over_gives_the_room_key_and_its_epoch_to_the_right_key_only() -> None:
-    handover_key = bytes(range(100, 132))
-    key = e2e.RoomKey(bytes(range(32)), epoch=3)
-    sealed = pake.seal_handover(handover_key, bytes(12), key)
-    assert e2e.is_envelope(sealed)
-    assert sealed.split(".")[1] == key.kid
-    assert pake.open_handover(handover_key, sealed) == key
-    with pytest.raises(e2e.AuthFailed):
-        pake.open_handover(bytes(32), sealed)
-    with pytest.raises(e2e.Malformed):
-        pake.open_handover(handover_key, "not a hand-over")
-    short = e2e.seal(handover_key, key.kid, bytes(12), key.secret, pake.HANDOVER_AAD)
-    with pytest.raises(e2e.Malformed):
-        pake.open_handover(handover_key, short)  # no epoch
-    plaintext = (0).to_bytes(4, "big") + key.secret
-    lying = e2e.seal(handover_key, OTHER_KEY.kid, bytes(12), plaintext, pake.HANDOVER_AAD)
-    with pytest.raises(e2e.AuthFailed):
-        pake.open_handover(handover_key, lying)  # the key id names another key

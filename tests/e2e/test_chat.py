@@ -34,8 +34,8 @@ def three_in_a_room(server, browsers, *, p2p: bool) -> tuple[str, list[Page]]:
     """alice creates a room on the home page, bob opens the invite link, carol types the
     short code on the home page."""
     a, b, c = (browsers.new(n, p2p=p2p).page for n in ("alice", "bob", "carol"))
-    # Joining by code: a room without end-to-end encryption (a code cannot carry the key yet).
-    room_id = create_room_ui(a, server.base, "alice", "Friday plans", encrypted=False)
+    # An end-to-end encrypted room: carol's browser gets the key from alice's by the code (PAKE).
+    room_id = create_room_ui(a, server.base, "alice", "Friday plans")
     expect(a.locator("h1")).to_have_text("Friday plans")
     link, code = invite_link(a), invite_code(a)
     assert link.startswith(f"{server.base}/join#"), link
@@ -191,7 +191,7 @@ def test_a_room_address_without_a_session_asks_for_the_room_code(server, browser
     """Someone who opens a room's address (not its invite) joins there with the code."""
     a = browsers.new("alice").page
     c = browsers.new("carol").page
-    room_id = create_room_ui(a, server.base, "alice", "Friday plans", encrypted=False)
+    room_id = create_room_ui(a, server.base, "alice", "Friday plans")
     code = invite_code(a)
     c.goto(a.url)
     expect(c.get_by_role("heading", name="You're not in this room yet")).to_be_visible()

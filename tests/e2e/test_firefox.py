@@ -137,7 +137,7 @@ def test_home_join_and_room_pages_in_firefox(
         room_id = pages.create_room(fx, server.base, "fiona", "Friday plans")
         assert pages.join_by_link(ch, pages.invite_link(fx), "carl") == room_id
     else:
-        room_id = pages.create_room(ch, server.base, "carl", "Friday plans", encrypted=False)
+        room_id = pages.create_room(ch, server.base, "carl", "Friday plans")
         code = pages.invite_code(ch)
         assert pages.join_by_code(fx, server.base, code, "fiona") == room_id
     for page in (fx, ch):

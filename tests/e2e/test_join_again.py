@@ -34,7 +34,7 @@ def open_link_again(page: Page, link: str, name: str) -> str:
 
 def test_joining_again_by_code_then_link_is_the_same_participant(server, browsers) -> None:
     a, g = (browsers.new(n).page for n in ("alice", "gina"))
-    room_id = create_room_ui(a, server.base, "alice", "Book club", encrypted=False)
+    room_id = create_room_ui(a, server.base, "alice", "Book club")
     code, link = invite_code(a), invite_link(a)
 
     assert join_by_code_ui(g, server.base, code, "gina") == room_id

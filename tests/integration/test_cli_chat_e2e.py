@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from peerlane.core import e2e, pake
+from peerlane.core.pake_handover import seal_handover
 from support import TIMEOUT, Member, Peer, ServerProcess
 from terminal import Terminal
 
@@ -172,7 +173,9 @@ def answer_join(ws: Peer, words: str, handover: str | None = None) -> str:
     ws.send({"type": "pake.reply", "attempt": share["attempt"], **reply})
     confirm = ws.expect("pake.confirm", attempt=share["attempt"])
     keys = member.confirm(e2e.b64u_decode(confirm["confirm"]))
-    handover = handover or pake.seal_handover(keys.handover_key, os.urandom(12), KEY)
+    handover = handover or seal_handover(
+        keys.handover_key, KEY, os.urandom(12), room_id=ws.member.room_id, joiner_id=share["joiner"]
+    )
     ws.send({"type": "pake.admit", "attempt": share["attempt"], "handover": handover})
     return str(share["joiner"])
 
@@ -232,7 +235,9 @@ def test_a_hand_over_that_does_not_open_is_refused(
     )
     # The words matched, but the hand-over is sealed under another key (a member's
     # client, or a server in the middle, sending something else): no key, no chat.
-    forged = pake.seal_handover(os.urandom(32), os.urandom(12), KEY)
+    forged = seal_handover(
+        os.urandom(32), KEY, os.urandom(12), room_id=alice.room_id, joiner_id="anyone"
+    )
     answer_join(ws, code.split("-", 1)[1], forged)
     _, err = run.communicate(b"never sent\n", timeout=3 * TIMEOUT)
     assert run.returncode == 1, err.decode()

@@ -1,5 +1,5 @@
-// ui/invite-views.js's intro line: it offers only what the panel shows (an encrypted
-// room's invite has a link and a browser-drawn QR code, no read-aloud code yet).
+// ui/invite-views.js's intro line: it offers what the panel shows (an encrypted room's
+// invite: the link and a browser-drawn QR code first, its code to be read aloud).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -14,11 +14,11 @@ test("a live invite with a code: link, QR code or code", () => {
   assert.equal(introText(LIVE), "Send the link, show the QR code, or read out the code.");
 });
 
-test("an encrypted room's invite: link or QR code, no code mentioned", () => {
-  const text = introText({ ...LIVE, code: null, max_uses: 3, uses: 1 }, false);
-  assert.equal(text, "Send the link or show the QR code. It lets 2 more people join.");
+test("an encrypted room's invite: link or QR code first, the code read aloud", () => {
+  const text = introText({ ...LIVE, max_uses: 3, uses: 1 }, true);
+  assert.equal(text, "Send the link or show the QR code; or read the code aloud. It lets 2 more people join.");
 });
 
 test("a dead invite says why, whatever is shown", () => {
-  assert.notEqual(introText({ ...LIVE, status: "revoked" }, false), introText(LIVE, false));
+  assert.notEqual(introText({ ...LIVE, status: "revoked" }, true), introText(LIVE, true));
 });

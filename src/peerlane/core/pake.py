@@ -25,12 +25,9 @@ import secrets
 from dataclasses import dataclass, field
 
 import rbcl
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA512
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from peerlane.core import e2e
 from peerlane.core.codes import normal_words
 
 DSI = b"CPaceRistretto255"
@@ -199,32 +196,3 @@ class MemberPake:
         if not hmac.compare_digest(joiner_confirm, _tag(mac_key, joiner_share)):
             raise PakeFailed("the code does not match")
         return keys
-
-
-# ------------------------------------------------------------------- hand-over ----
-# ``pake.admit``'s ``handover``: the room key sealed under the hand-over key, as an
-# end-to-end envelope ``e2e1.<kid>.<nonce>.<AES-GCM(handover_key, nonce, u32(epoch) ||
-# K, "peerlane e2e v1 handover")>`` (docs/protocol.md). The key id names the key handed
-# over, and the joiner checks that the key it opened has that id.
-HANDOVER_AAD = b"peerlane e2e v1 handover"
-
-
-def seal_handover(handover_key: bytes, nonce: bytes, key: e2e.RoomKey) -> str:
-    plaintext = key.epoch.to_bytes(4, "big") + key.secret
-    return e2e.seal(handover_key, key.kid, nonce, plaintext, HANDOVER_AAD)
-
-
-def open_handover(handover_key: bytes, handover: object) -> e2e.RoomKey:
-    """The room key in a hand-over; an :class:`e2e.E2EError` when it is not one sealed
-    under this hand-over key."""
-    envelope = e2e.Envelope.parse(handover)
-    try:
-        plaintext = AESGCM(handover_key).decrypt(envelope.nonce, envelope.sealed, HANDOVER_AAD)
-    except InvalidTag as exc:
-        raise e2e.AuthFailed("not sealed under this attempt's hand-over key") from exc
-    if len(plaintext) != 4 + e2e.KEY_SIZE:
-        raise e2e.Malformed("a hand-over holds an epoch and a 32-byte key")
-    key = e2e.RoomKey(plaintext[4:], int.from_bytes(plaintext[:4], "big"))
-    if key.kid != envelope.kid:
-        raise e2e.AuthFailed("the key handed over is not the one its key id names")
-    return key

@@ -74,12 +74,19 @@ def _request(server: str, method: str, path: str, body: dict[str, Any]) -> dict[
         ) from exc
 
 
+class PakeRequired(PeerError):
+    """The code is an end-to-end encrypted room's: it is joined through the PAKE with a
+    member (``pake_required``), and nothing was spent on this try."""
+
+
 def _refusal(exc: urllib.error.HTTPError) -> PeerError:
     try:
         error = json.loads(exc.read())["error"]
         code, message = str(error["code"]), str(error["message"])
     except (ValueError, KeyError, TypeError):
         return PeerError(f"The server answered {exc.code}; try again later.", EXIT_FAILED)
+    if code == "pake_required":
+        return PakeRequired(message, EXIT_REFUSED)
     if code in _REFUSED:
         return PeerError(f"{message} {_REFUSED[code]}".strip(), EXIT_REFUSED)
     return PeerError(message, EXIT_FAILED)

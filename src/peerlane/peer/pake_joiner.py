@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from peerlane.core import codes, e2e, pake
+from peerlane.core.pake_handover import open_handover
 from peerlane.peer import EXIT_FAILED, EXIT_REFUSED, EXIT_UNREACHABLE, PeerError
 from peerlane.peer.http_api import Membership
 
@@ -147,7 +148,12 @@ def _admitted(
     server: str, name: str, message: dict[str, Any], handover_key: bytes
 ) -> tuple[Membership, e2e.RoomKey]:
     try:
-        key = pake.open_handover(handover_key, message.get("handover"))
+        key = open_handover(
+            handover_key,
+            message.get("handover"),
+            room_id=str(message.get("room_id")),
+            joiner_id=str(message.get("participant_id")),
+        )
     except e2e.E2EError as exc:
         # The words matched, yet the key did not open: a member's client (or the server)
         # sent something else. Never join without the key (that would send clear text).

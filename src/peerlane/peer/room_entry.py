@@ -32,15 +32,16 @@ async def enter(
 ) -> tuple[Membership, e2e.RoomKey | None]:
     """Join by link or code; with the room key when the room is encrypted.
 
-    A code is tried as today's ``POST /api/join`` first: a room without encryption is
-    joined that way. When the room turns out to be encrypted, that session holds no key
-    (the server never has one): it is signed out, and the code's words run the PAKE with
-    a member's client, which hands the key over with a session of its own.
+    A code is tried as ``POST /api/join`` first: a room without encryption is joined that
+    way. An encrypted room's code is refused there (``pake_required``, nothing spent): its
+    words run the PAKE with a member's client, which hands the key over with a session.
     """
     key = link_key(how)
-    member = await http_api.join(base, how, display_name)
-    if key is None and how.code is not None and e2e.is_envelope(member.room_name):
-        await http_api.leave(member)
+    try:
+        member = await http_api.join(base, how, display_name)
+    except http_api.PakeRequired:
+        if how.code is None:
+            raise
         return await pake_joiner.join_by_code(base, how.code, display_name, notice)
     if key is None:
         cli_config.refuse_encrypted_name(member.room_name, command)  # a link cut short

@@ -22,7 +22,7 @@ from peerlane.server.auth import (
     return_cookie,
     returning_participant,
 )
-from peerlane.server.invites_api import find_invite, invite_out, new_invite
+from peerlane.server.invites_api import PakeRequired, find_invite, invite_out, new_invite
 from peerlane.server.services import Services
 
 router = APIRouter(prefix="/api")
@@ -89,20 +89,7 @@ async def start_session(
     cfg = svc.settings
     session, token = await issue_session(svc, room.id, participant.id)
     if kind == "cookie":
-        # The cookie lives as long as the token could; the server ends it sooner when
-        # it goes unused, is signed out, or its participant is removed.
-        # The same token under the join route's path: joining this room again from this
-        # browser, under the same name, returns as this participant (auth.returning_participant).
-        for name, path in ((COOKIE, cookie_path(room.id)), (return_cookie(room.id), RETURN_PATH)):
-            response.set_cookie(
-                name,
-                token,
-                max_age=int(cfg.session_max_age),
-                path=path,
-                httponly=True,
-                samesite="strict",
-                secure=cookie_secure(request, svc),
-            )
+        set_session_cookies(request, response, svc, room.id, token)
     return s.SessionOut(
         room=room_out(base_url(request, svc), room),
         participant=participant_out(participant, online=False),
@@ -111,6 +98,26 @@ async def start_session(
         session_expires_at=session.expires_at,
         returned=returned,
     )
+
+
+def set_session_cookies(
+    request: Request, response: Response, svc: Services, room_id: str, token: str
+) -> None:
+    """The room's session cookie, and its copy under the join route's path."""
+    # The cookie lives as long as the token could; the server ends it sooner when it
+    # goes unused, is signed out, or its participant is removed. The copy under the join
+    # route's path: joining this room again from this browser, under the same name,
+    # returns as this participant (auth.returning_participant).
+    for name, path in ((COOKIE, cookie_path(room_id)), (return_cookie(room_id), RETURN_PATH)):
+        response.set_cookie(
+            name,
+            token,
+            max_age=int(svc.settings.session_max_age),
+            path=path,
+            httponly=True,
+            samesite="strict",
+            secure=cookie_secure(request, svc),
+        )
 
 
 # -- rooms -----------------------------------------------------------------------------
@@ -171,6 +178,25 @@ async def delete_room(who: Owner, svc: Svc) -> Response:
     await svc.store.delete_room(who.room.id)
     await svc.bus.publish(RoomEvent(who.room.id, RoomDeleted()))
     return Response(status_code=204)
+
+
+@router.post("/rooms/{room_id}/session")
+async def session_cookie(request: Request, response: Response, who: Who, svc: Svc) -> s.SessionOut:
+    """A bearer session becomes this browser's cookie session: a join by code with a PAKE
+    (docs/protocol.md, "Short codes by PAKE") ends with a bearer token on the joiner's
+    socket, and the browser's room page runs on the cookie. The same session, no new one."""
+    if who.via_cookie:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "Send the bearer token to turn into a cookie.")
+    token = request.headers["authorization"].partition(" ")[2].strip()
+    set_session_cookies(request, response, svc, who.room.id, token)
+    return s.SessionOut(
+        room=room_out(base_url(request, svc), who.room),
+        participant=participant_out(who.participant, online=False),
+        mesh_limit=svc.settings.mesh_limit,
+        token=None,
+        session_expires_at=who.session.expires_at,
+        returned=False,
+    )
 
 
 @router.delete("/rooms/{room_id}/session", status_code=204)
@@ -257,21 +283,32 @@ async def join(body: s.JoinIn, request: Request, response: Response, svc: Svc) -
         wait := await limits.failed_joins.peek(ip, now)
     ) is not None:
         raise LimitError(ErrorCode.TOO_MANY_ATTEMPTS, retry_after=wait)
+
+    async def returning(room_id: str) -> Participant | None:
+        return await returning_participant(
+            svc,
+            room_id,
+            body.display_name,
+            request.headers,
+            request.cookies,
+            scheme=request.url.scheme,
+        )
+
     try:
         invite = await find_invite(svc, body, ip, now)
     except NotFoundError:
         await limits.failed_joins.take(ip, now)
         raise
-    # The same browser (its own live session) under the same name: the same participant,
-    # whichever invite or way it comes in by; no use of the invite is spent on it.
-    joined = await returning_participant(
-        svc,
-        invite.room_id,
-        body.display_name,
-        request.headers,
-        request.cookies,
-        scheme=request.url.scheme,
-    )
+    except PakeRequired as exc:
+        # An encrypted room's code: a member coming back (already in the room, with the
+        # room's key) needs no words checked; anyone else joins through the PAKE.
+        if (joined := await returning(exc.invite.room_id)) is None:
+            raise
+        invite = exc.invite
+    else:
+        # The same browser (its own live session) under the same name: the same
+        # participant, whichever invite or way it comes in by; no use of it is spent.
+        joined = await returning(invite.room_id)
     returned = joined is not None
     # A return spends no use, so a used-up invite still takes its members back; a revoked
     # or expired one takes nobody, or a kept link would outlive the owner's revocation and,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import segno
 from fastapi import APIRouter, Request, Response
 
-from peerlane.core import codes, invite_secrets, invites
+from peerlane.core import codes, e2e, invite_secrets, invites
 from peerlane.core.records import Invite, new_id
-from peerlane.errors import ErrorCode, LimitError, NotFoundError
+from peerlane.errors import ConflictError, ErrorCode, LimitError, NotFoundError
 from peerlane.server import schemas as s
 from peerlane.server.api_deps import Owner, Svc, Who, base_url
 from peerlane.server.auth import Caller
@@ -80,6 +80,18 @@ def new_invite(
     )
 
 
+class PakeRequired(ConflictError):
+    """A code of an end-to-end encrypted room: joined over ``/api/join/ws``, except by a
+    member coming back (the join route's return, which needs no words: see api.join)."""
+
+    def __init__(self, invite: Invite) -> None:
+        super().__init__(
+            ErrorCode.PAKE_REQUIRED,
+            "This room is end-to-end encrypted: join by its code over /api/join/ws.",
+        )
+        self.invite = invite
+
+
 async def find_invite(svc: Services, body: s.JoinIn, ip: str, now: float) -> Invite:
     """The invite a link token or short code names.
 
@@ -98,6 +110,12 @@ async def find_invite(svc: Services, body: s.JoinIn, ip: str, now: float) -> Inv
     invite = None if code is None else await store.get_invite_by_nameplate(code.nameplate)
     if code is None or invite is None:
         raise NotFoundError(ErrorCode.INVITE_NOT_FOUND)
+    room = await store.get_room(invite.room_id)
+    if room is not None and e2e.is_sealed_name(room.name):
+        # The words of an encrypted room's code are checked by a member's client, which
+        # hands over the room key (a PAKE); checking them here would let in someone who
+        # could not read the room. No guess is spent: the PAKE counts its own.
+        raise PakeRequired(invite)
     guesses = svc.limiters.code_guesses
     key = f"{invite.id}|{ip}"  # ip is already the limit key (an IPv6 client's network)
     if (wait := await guesses.peek(key, now)) is not None:

@@ -57,14 +57,18 @@ const CODE_BY_STATUS = {
  * @param {string} method
  * @param {string} path  starting with /api/
  * @param {unknown} [body]  sent as JSON when given
- * @param {{keepalive?: boolean}} [options]  keepalive: outlive the page (a last report as it goes)
+ * @param {{keepalive?: boolean, bearer?: string}} [options]  keepalive: outlive the page (a last
+ *   report as it goes); bearer: a session token to send instead of the cookie
  * @returns {Promise<any>}  the parsed JSON body, or null for 204
  */
-export async function request(method, path, body, { keepalive = false } = {}) {
+export async function request(method, path, body, { keepalive = false, bearer } = {}) {
+  /** @type {Record<string, string>} */
+  const headers = { Accept: "application/json" };
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
   /** @type {RequestInit} */
-  const init = { method, credentials: "same-origin", keepalive, headers: { Accept: "application/json" } };
+  const init = { method, credentials: "same-origin", keepalive, headers };
   if (body !== undefined) {
-    init.headers = { Accept: "application/json", "Content-Type": "application/json" };
+    headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
   let response;
@@ -135,6 +139,17 @@ export function createRoom(options) {
  */
 export function joinRoom(options) {
   return request("POST", "/api/join", { ...options, session: "cookie" });
+}
+
+/**
+ * Turn a bearer session (a join by code with a PAKE ends with one) into this browser's
+ * cookie session for the room: the same session, as the cookie the room page runs on.
+ * @param {string} roomId
+ * @param {string} token
+ * @returns {Promise<SessionOut>}
+ */
+export function cookieSession(roomId, token) {
+  return request("POST", `${roomPath(roomId)}/session`, undefined, { bearer: token });
 }
 
 /**

@@ -10,6 +10,7 @@ import { OwnMessages } from "./chat-own.js";
 import { PeerLinks } from "./chat-peers.js";
 import { Presence } from "./chat-presence.js";
 import { ServerLink } from "./chat-server.js";
+import { joinAnswers } from "./join-answers.js";
 import { Mesh } from "./mesh.js";
 import { Signaling } from "./signaling.js";
 import { indexedDbStore } from "./store.js";
@@ -116,6 +117,13 @@ export function makeParts(room, options) {
     online: (online) => room._setServerState(online ? "online" : "offline"),
     ended: (reason) => room._ended(reason),
     emit: (type, detail) => room._emit(type, detail),
+    pake: joinAnswers({
+      roomId: room.id,
+      me: () => server.participantId,
+      send: (message) => server.send(message),
+      keyText: () => room.e2e?.keyText ?? "",
+      emit: (type, detail) => room._emit(type, detail),
+    }),
   });
   return { log, outbox, own, presence, links, server };
 }

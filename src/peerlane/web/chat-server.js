@@ -26,6 +26,7 @@ import { ERROR_CODES } from "./protocol.js";
 /** @typedef {import("./protocol.js").MessageMsg} MessageMsg */
 /** @typedef {import("./protocol.js").WelcomeMsg} WelcomeMsg */
 /** @typedef {import("./protocol.js").PeerInfo} PeerInfo */
+/** @typedef {import("./protocol.js").PakeInMsg} PakeInMsg */
 
 /** Server messages for the mesh: handled as soon as the room is known. */
 const EARLY_TYPES = new Set(["welcome", "presence", "signal"]);
@@ -51,10 +52,12 @@ const STORED_REFUSED = new Set(
  *   online: (online: boolean) => void,
  *   ended: (reason: CloseReason) => void,
  *   emit: (type: string, detail?: unknown) => void,
+ *   pake?: (msg: PakeInMsg) => void,
  * }} ServerLinkHost
  *   welcome: who I am now (ChatRoom.me) and the server's limits.
  *   online: the connection is open (true) or lost (false).
  *   ended: the server closed the connection for good.
+ *   pake: a join by code for this member to answer (join-answers.js).
  */
 
 export class ServerLink {
@@ -74,6 +77,8 @@ export class ServerLink {
     this._gapChecked = false;
     /** @type {SignalingState | null} */
     this._state = null;
+    /** Who I am, from the latest welcome (before the room has taken it). @type {string | null} */
+    this.participantId = null;
   }
 
   /**
@@ -86,8 +91,12 @@ export class ServerLink {
     signaling.addEventListener("server", (ev) => {
       if (this._host.closed()) return;
       const msg = /** @type {CustomEvent<ServerMessage>} */ (ev).detail;
+      if (msg.type === "welcome") this.participantId = msg.participant_id;
       if (this._passes(msg)) this._onServer(msg);
       else this._held.push(msg);
+    });
+    signaling.addEventListener("pake", (ev) => {
+      if (!this._host.closed()) this._host.pake?.(/** @type {CustomEvent<PakeInMsg>} */ (ev).detail);
     });
     signaling.addEventListener("state", () => {
       if (!this._host.closed() && this._stage === "ready") this.stateChanged();

@@ -35,6 +35,12 @@ export const SERVER_TYPES = Object.freeze([
   "error",
 ]);
 
+/**
+ * The join-by-code frames a member's room socket gets (docs/protocol.md, "Short codes by
+ * PAKE"): not part of the room protocol proper, so a Signaling dispatches them as "pake".
+ */
+export const PAKE_MEMBER_TYPES = Object.freeze(["pake.share", "pake.confirm", "pake.abort"]);
+
 /** At most this many ids in one `stored` question (peerlane.core.protocol.MAX_STORED_IDS). */
 export const MAX_STORED_IDS = 100;
 
@@ -84,6 +90,7 @@ export const ERROR_CODES = Object.freeze({
   INVITE_EXHAUSTED: "invite_exhausted",
   CODE_RETIRED: "code_retired",
   CODE_MISMATCH: "code_mismatch",
+  PAKE_REQUIRED: "pake_required",
   DUPLICATE_ID: "duplicate_id",
   ROOM_FULL: "room_full",
   MESSAGE_TOO_LARGE: "message_too_large",
@@ -179,7 +186,13 @@ export const CLOSE_CODES = Object.freeze({
 /** @typedef {{type: "receipt", seq: number}} ReceiptOutMsg */
 /** @typedef {{type: "ping", nonce?: string}} PingMsg */
 /** @typedef {{type: "stored", ids: string[]}} StoredOutMsg */
-/** @typedef {HelloMsg | ChatOutMsg | SignalOutMsg | SyncMsg | TypingOutMsg | ReceiptOutMsg | PingMsg | StoredOutMsg} ClientMessage */
+/**
+ * A member's client answering a join by code: its share and confirmation, the hand-over, or a refusal.
+ * @typedef {{type: "pake.reply", attempt: string, share: string, confirm: string}
+ *   | {type: "pake.admit", attempt: string, handover: string}
+ *   | {type: "pake.reject", attempt: string}} PakeOutMsg
+ */
+/** @typedef {HelloMsg | ChatOutMsg | SignalOutMsg | SyncMsg | TypingOutMsg | ReceiptOutMsg | PingMsg | StoredOutMsg | PakeOutMsg} ClientMessage */
 
 // server → client
 /**
@@ -239,6 +252,25 @@ export function parseServerMessage(data) {
   const obj = parseObject(data);
   if (!obj || typeof obj.type !== "string" || !SERVER_TYPES.includes(obj.type)) return null;
   return /** @type {ServerMessage} */ (/** @type {unknown} */ (obj));
+}
+
+/**
+ * @typedef {{type: "pake.share", attempt: string, invite: string, joiner: string, share: string}
+ *   | {type: "pake.confirm", attempt: string, confirm: string}
+ *   | {type: "pake.abort", attempt: string}} PakeInMsg
+ */
+
+/**
+ * Parse one server frame as a join-by-code frame for a member; null for anything else.
+ * @param {unknown} data
+ * @returns {PakeInMsg | null}
+ */
+export function parsePakeMessage(data) {
+  if (typeof data !== "string" || !data.includes('"pake.')) return null; // most frames: no parse
+  const obj = parseObject(data);
+  if (!obj || typeof obj.type !== "string" || !PAKE_MEMBER_TYPES.includes(obj.type)) return null;
+  if (typeof obj.attempt !== "string") return null;
+  return /** @type {PakeInMsg} */ (/** @type {unknown} */ (obj));
 }
 
 /**

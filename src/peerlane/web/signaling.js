@@ -29,7 +29,7 @@
 import { roomSocketUrl } from "./api.js";
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
-import { CLOSE_CODES, helloQuery, parseServerMessage } from "./protocol.js";
+import { CLOSE_CODES, helloQuery, parsePakeMessage, parseServerMessage } from "./protocol.js";
 import { ReadyProbe, ReconnectPolicy, TERMINAL } from "./signaling-retry.js";
 
 /** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
@@ -241,6 +241,11 @@ export class Signaling extends EventTarget {
   /** @param {unknown} data */
   _frame(data) {
     this._clear("pong"); // any frame proves the connection is alive
+    const pake = parsePakeMessage(data);
+    if (pake) {
+      this.dispatchEvent(new CustomEvent("pake", { detail: pake }));
+      return;
+    }
     const msg = parseServerMessage(data);
     if (!msg) {
       debug("signaling", "ignored frame", data);

@@ -257,6 +257,10 @@ class OpeningSignaling extends EventTarget {
         crypto.inOrder(() => this.dispatchEvent(new CustomEvent("server", { detail: msg })));
       }
     });
+    // Join-by-code frames carry no chat: they pass as they come.
+    inner.addEventListener("pake", (ev) => {
+      this.dispatchEvent(new CustomEvent("pake", { detail: /** @type {CustomEvent} */ (ev).detail }));
+    });
     inner.addEventListener("state", (ev) => {
       const detail = /** @type {CustomEvent} */ (ev).detail;
       crypto.inOrder(() => this.dispatchEvent(new CustomEvent("state", { detail })));

@@ -59,8 +59,8 @@ export class HomePage extends HTMLElement {
       const v = name.input.value.trim();
       roomName.placeholder = v ? `${v}'s room` : "Friday plans";
     });
-    // On by default. Until read-aloud codes can hand over the key (a PAKE, issue #15),
-    // a room for people joining by code is made without it.
+    // On by default. A code read aloud still works: a member's client checks it and hands
+    // over the key (a PAKE, docs/protocol.md).
     const encrypt = h("input", {
       id: "room-e2e",
       type: "checkbox",
@@ -83,7 +83,7 @@ export class HomePage extends HTMLElement {
         h("p", {
           class: "field-note",
           id: "room-e2e-note",
-          text: "Only people with the invite link can read it, not the server. Room codes work only without it, for now.",
+          text: "Only the people you invite can read it, not the server.",
         }),
       ]),
       createAlert,

@@ -137,8 +137,8 @@ export class InvitePanel extends HTMLElement {
   /**
    * The invite as shown. An encrypted room's link carries the room's key in its fragment
    * (the server never sees it), so the server's QR code cannot carry it: the browser draws
-   * that one (#render). The short code cannot carry the key either and is not offered
-   * (read-aloud codes for encrypted rooms need a PAKE: a later step).
+   * that one (#render). The short code cannot carry the key: it is shown to be read aloud,
+   * and a member's client checks it and hands over the key (a PAKE: e2e/pake-answer.js).
    * @param {InviteView | null} inv
    */
   #keyed(inv) {
@@ -171,7 +171,7 @@ export class InvitePanel extends HTMLElement {
     }
     const live = inv.status === "live";
     body.classList.toggle("dead", !live);
-    body.append(h("p", { class: "muted", text: introText(inv, !encrypted) }));
+    body.append(h("p", { class: "muted", text: introText(inv, encrypted) }));
 
     const linkActions = h("div", { class: "btn-row" }, [
       h("button", { type: "button", class: "btn", disabled: !live, onclick: () => this.#copy() }, [
@@ -200,15 +200,13 @@ export class InvitePanel extends HTMLElement {
     append(body, [
       ...labelledValue("invite-link", "Invite link", inv.link ?? OLD_LINK),
       inv.link ? linkActions : null,
-      ...(encrypted ? [] : labelledValue("invite-code", "Room code", inv.code ?? "—")),
-      inv.code || encrypted
-        ? null
-        : h("p", { class: "muted small", text: "The code was retired; the link still works." }),
+      ...labelledValue("invite-code", encrypted ? "Room code (read aloud)" : "Room code", inv.code ?? "—"),
+      inv.code ? null : h("p", { class: "muted small", text: "The code was retired; the link still works." }),
       encrypted
         ? h("p", {
             class: "muted small",
             "data-testid": "invite-e2e-note",
-            text: "This room is end-to-end encrypted: its key is in the link and in the QR code, so share one of those. Room codes for encrypted rooms are not available yet.",
+            text: "This room is end-to-end encrypted: its key is in the link and in the QR code, the fast way in. Someone given the code instead joins once a member of the room is online to check it.",
           })
         : null,
       h("div", { class: "invite-grid" }, [
@@ -321,7 +319,7 @@ export class InvitePanel extends HTMLElement {
     const inv = this.#keyed(this.#invite);
     if (!inv?.link) return;
     const name = this.#room?.roomInfo?.name ?? "a peerlane room";
-    // the code is offered only where the panel shows one (#render)
+    // The link carries an encrypted room's key: the code, to be read aloud, is not sent with it.
     const code = this.#room?.e2e?.keyText ? null : inv.code;
     try {
       await navigator.share({

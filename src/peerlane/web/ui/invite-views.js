@@ -58,13 +58,13 @@ export function bestInvite(list) {
 /**
  * The line above the invite: what to do with it, or why it no longer works.
  * @param {InviteView} inv
- * @param {boolean} [withCode]  false: no room code is shown (an encrypted room's)
+ * @param {boolean} [encrypted]  an encrypted room's: the link is the fast way, the code is read aloud
  */
-export function introText(inv, withCode = true) {
+export function introText(inv, encrypted = false) {
   if (inv.status !== "live") return STATUS_TEXT[inv.status] ?? "This invite no longer works.";
-  let intro = withCode
-    ? "Send the link, show the QR code, or read out the code."
-    : "Send the link or show the QR code.";
+  let intro = encrypted
+    ? "Send the link or show the QR code; or read the code aloud."
+    : "Send the link, show the QR code, or read out the code.";
   if (inv.max_uses != null) {
     const left = Math.max(0, inv.max_uses - (inv.uses ?? 0));
     intro += ` It lets ${left === 1 ? "one more person" : `${left} more people`} join.`;

@@ -4,10 +4,15 @@
 
 import * as api from "../api.js";
 import { handOverSession } from "../handover.js";
+import { ERROR_CODES } from "../protocol.js";
 import { h, rememberedName, rememberName } from "./dom.js";
 import { clip, formErrorText, NAME_MAX } from "./form-errors.js";
 
 /** @typedef {import("../api.js").SessionOut} SessionOut */
+
+/** What the joiner of an encrypted room sees while no member is online to check its code. */
+export const WAITING =
+  "Waiting for a member of the room to come online: one of them has to check your code. Keep this page open.";
 
 /**
  * The "Your name" field, prefilled with the remembered name, which it updates.
@@ -155,7 +160,25 @@ export async function joinByCode(root, alert, button, nameInput, codeInput, name
     return null;
   }
   alert.textContent = "";
-  const out = await submit(root, alert, button, () => api.joinRoom({ display_name: display, code }));
+  const out = await submit(root, alert, button, async () => {
+    try {
+      return await api.joinRoom({ display_name: display, code });
+    } catch (err) {
+      if (/** @type {{code?: unknown}} */ (err).code !== ERROR_CODES.PAKE_REQUIRED) throw err;
+    }
+    // An end-to-end encrypted room: a member's client checks the words (a PAKE).
+    const { joinEncrypted } = await import("../e2e/pake-joiner.js");
+    return joinEncrypted({
+      code,
+      displayName: display,
+      onWaiting: () => {
+        alert.textContent = WAITING;
+      },
+      onStarted: () => {
+        alert.textContent = "";
+      },
+    });
+  });
   // A refused code is about the code field: marked there, for screen readers too.
   if (out) codeInput.removeAttribute("aria-invalid");
   else if (alert.textContent) codeInput.setAttribute("aria-invalid", "true");
