@@ -6,6 +6,7 @@
 import { debug } from "./debug.js";
 import { hashFile } from "./integrity.js";
 import { localMs } from "./local-ms.js";
+import { fileKeyOf, newFileKeyText, uploadOf } from "./transfer-e2e.js";
 import { detailOf } from "./transfer-live.js";
 import { FINAL, OVER, waitingNote } from "./transfer-machine.js";
 import { outgoingRecord } from "./transfer-records.js";
@@ -55,6 +56,7 @@ export class OutgoingSide {
         sender: me,
         to,
         toName: to ? t._nameOf(to) : null,
+        key: newFileKeyText(t.room),
       });
       t._records.set(id, record);
       const live = t._liveOf(id);
@@ -112,6 +114,7 @@ export class OutgoingSide {
       blocks: record.blocks,
       to: record.to,
       peer: this.t.room.me?.peer_id ?? null,
+      ...(record.key ? { key: record.key } : {}),
     });
   }
 
@@ -211,6 +214,7 @@ export class OutgoingSide {
       channel,
       file: live.file,
       hashes: record.hashes,
+      fileKey: fileKeyOf(record),
       chunkBytes,
       onBytes: (n) => this._sent(live, n),
       onBad: () => (live.blocksBad += 1),
@@ -314,9 +318,10 @@ export class OutgoingSide {
     if (!live.sessions.size) live.path = "server";
     t._changed();
     try {
-      const { fileId } = await t._upload(live.file, {
+      const { body, metadata } = uploadOf(record, live.file);
+      const { fileId } = await t._upload(body, {
         endpoint: `/api/rooms/${encodeURIComponent(t.room.id)}/uploads`,
-        metadata: { room: t.room.id, name: record.name, type: record.type, root: record.root, to: record.to },
+        metadata,
         url: record.uploadUrl,
         onUrl: (url) => {
           record.uploadUrl = url;

@@ -164,13 +164,13 @@ export function blockAad(index, count) {
  * @param {FileKey} key
  * @param {number} index
  * @param {number} count
- * @param {Bytes} plaintext
+ * @param {Uint8Array} plaintext  (not a view of a SharedArrayBuffer)
  */
 export async function sealBlock(key, index, count, plaintext) {
   checkIndex(index, count);
   checkLength(index, count, plaintext.length);
   const params = { name: "AES-GCM", iv: blockNonce(index), additionalData: blockAad(index, count) };
-  return new Uint8Array(await crypto.subtle.encrypt(params, key.blockKey, plaintext));
+  return new Uint8Array(await crypto.subtle.encrypt(params, key.blockKey, /** @type {Bytes} */ (plaintext)));
 }
 
 /**
@@ -178,14 +178,14 @@ export async function sealBlock(key, index, count, plaintext) {
  * @param {FileKey} key
  * @param {number} index
  * @param {number} count
- * @param {Bytes} sealed
+ * @param {Uint8Array} sealed  (not a view of a SharedArrayBuffer)
  */
 export async function openBlock(key, index, count, sealed) {
   checkIndex(index, count);
   checkLength(index, count, sealed.length - TAG_SIZE);
   const params = { name: "AES-GCM", iv: blockNonce(index), additionalData: blockAad(index, count) };
   try {
-    return new Uint8Array(await crypto.subtle.decrypt(params, key.blockKey, sealed));
+    return new Uint8Array(await crypto.subtle.decrypt(params, key.blockKey, /** @type {Bytes} */ (sealed)));
   } catch {
     throw new E2EError("auth_failed", "tampered, moved, or not a block of this file");
   }
