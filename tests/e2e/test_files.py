@@ -314,9 +314,13 @@ def test_through_the_server_when_peer_to_peer_is_impossible(
     assert SMALL <= sent["bytesSent"] <= WIRE_LIMIT * SMALL, sent
     assert SMALL <= got["bytesReceived"] <= WIRE_LIMIT * SMALL, got
     assert wait_transfer(a, tid, "done", timeout=30)["state"] == "done"
-    # The server holds the upload, checked against the offer's root.
+    # The room is end-to-end encrypted: the server holds the sealed blocks (a 16-byte tag
+    # per MiB), without the file's name, type or plaintext root (tests/e2e/test_e2e_files.py).
     files = room_files(a, room_id)
-    assert [(f["name"], f["size"], f["root"]) for f in files] == [(path.name, SMALL, root)], files
+    sealed_size = SMALL + 16 * (SMALL // MIB)
+    assert [(f["name"], f["size"]) for f in files] == [("file", sealed_size)], files
+    assert files[0]["root"] != root
+    assert files[0]["type"] == "application/octet-stream"
     for page in (a, b):
         assert page.evaluate("window.peerlane.room.directCount") == 0
     print(f"20 MiB through tus + Range: {time.monotonic() - started:.1f} s")
