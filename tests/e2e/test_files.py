@@ -62,6 +62,8 @@ def room_of(
             browser.context.add_init_script(init)
         pages.append(browser.page)
     room_id = create_room_ui(pages[0], server.base, names[0])
+    # An end-to-end encrypted room: every transfer here is sealed (docs/file-transfer.md).
+    expect(pages[0].locator("[data-testid=e2e-mark]")).to_have_attribute("data-e2e", "on")
     link = invite_link(pages[0])
     for page, name in zip(pages[1:], names[1:], strict=True):
         assert join_by_link_ui(page, link, name) == room_id

@@ -144,6 +144,42 @@ describe("Transfers in an encrypted room", () => {
     assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
   });
 
+  test("from the sealed server copy to a direct link mid-download: the channel goes on from the next sealed block", async () => {
+    const { alice, bob, net, clock, files } = await pair({ linked: false, e2e: true });
+    const size = 6 * MiB;
+    let release = () => {};
+    files.override = (i) => {
+      if (i !== 0) return null;
+      const bytes = files.files.get("f1");
+      let step = 0;
+      return new Response(
+        new ReadableStream({
+          async pull(c) {
+            step += 1;
+            if (step === 1) return c.enqueue(bytes.subarray(0, 2.5 * SEALED_BLOCK_SIZE));
+            if (step > 2) return new Promise(() => {});
+            await new Promise((resolve) => (release = resolve));
+            c.enqueue(bytes.subarray(2.5 * SEALED_BLOCK_SIZE, 3.5 * SEALED_BLOCK_SIZE));
+          },
+        }),
+        { status: 206 },
+      );
+    };
+    const [id] = alice.engine.send([patternFile(size)], "bob");
+    assert.ok(await until(() => stateOf(bob, id) === "offered"));
+    await bob.engine.accept(id);
+    await until(() => alice.engine.get(id).receivers.length === 1);
+    clock.advance(P2P_TIMEOUT);
+    assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
+    net.link(alice.room, bob.room);
+    release();
+    assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
+    assert.equal(bob.engine.get(id).path, "direct");
+    const want = JSON.parse(net.channels[0].ends[0].sent.find((d) => typeof d === "string"));
+    assert.deepEqual(want, { t: "want", from: 3, hashes: false });
+    assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
+  });
+
   test("a room made before encryption sends no key and the clear file", async () => {
     const { alice, bob, net } = await pair();
     const [id] = alice.engine.send([patternFile(1000)], "bob");
