@@ -7,6 +7,7 @@ import { describe, test } from "node:test";
 
 import { FileKey, openBlock, SEALED_BLOCK_SIZE, sealedSize } from "../../src/peerlane/web/e2e/file-crypto.js";
 import { hashFile } from "../../src/peerlane/web/integrity.js";
+import { offeredKey } from "../../src/peerlane/web/transfer-e2e.js";
 import { decodeData } from "../../src/peerlane/web/transfer-wire.js";
 import { bytesOf, MiB, P2P_TIMEOUT, pair, pattern, patternFile, stateOf, until } from "./transfer-fakes.mjs";
 
@@ -189,5 +190,13 @@ describe("Transfers in an encrypted room", () => {
     assert.ok(await until(() => stateOf(bob, id) === "done"));
     const frames = net.channels[0].ends[1].sent.filter((d) => typeof d !== "string").map(decodeData);
     assert.deepEqual(frames[0].bytes, pattern(1000));
+  });
+
+  test("an offer's key is taken only when it is 32 bytes in canonical base64url", () => {
+    const good = "A".repeat(42) + "E";
+    assert.equal(offeredKey(good), good);
+    for (const bad of ["A".repeat(42) + "B", "A".repeat(43) + "A", "short", 42, null]) {
+      assert.equal(offeredKey(bad), null, String(bad));
+    }
   });
 });

@@ -5,7 +5,7 @@
 // as before (no key in the offer).
 
 import { blockCount, FileKey, SEALED_BLOCK_SIZE, sealBlock, sealedSize } from "./e2e/file-crypto.js";
-import { b64uEncode, KEY_SIZE, randomBytes } from "./e2e/scheme.js";
+import { b64uDecode, b64uEncode, KEY_SIZE, randomBytes } from "./e2e/scheme.js";
 import { readBlock } from "./integrity.js";
 
 /** @typedef {import("./transfer-records.js").TransferRecord} TransferRecord */
@@ -21,9 +21,14 @@ export function newFileKeyText(room) {
   return room.e2e?.encrypted ? b64uEncode(randomBytes(KEY_SIZE)) : null;
 }
 
-/** An offer's file key, if it has a well-formed one. @param {unknown} key */
+/** An offer's file key, if it has a well-formed one (32 bytes, canonical base64url). @param {unknown} key */
 export function offeredKey(key) {
-  return typeof key === "string" && KEY_TEXT.test(key) ? key : null;
+  if (typeof key !== "string" || !KEY_TEXT.test(key)) return null;
+  try {
+    return b64uDecode(key).length === KEY_SIZE ? key : null;
+  } catch {
+    return null; // spare bits set in the last character: not the spelling of any key
+  }
 }
 
 /** @type {WeakMap<TransferRecord, {text: string, key: Promise<FileKey>}>} */
