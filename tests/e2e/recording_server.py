@@ -1,7 +1,8 @@
 """``python tests/e2e/recording_server.py RECORD`` runs ``peerlane serve`` with every byte
-the server receives at its ASGI boundary (HTTP request bodies, query strings, WebSocket
-messages) appended to the file RECORD: what the canary test of end-to-end encryption
-searches for its markers (tests/e2e/test_e2e_chat.py)."""
+the server receives at its ASGI boundary (paths, query strings, request headers such as
+tus's Upload-Metadata, HTTP request bodies, WebSocket messages) appended to the file
+RECORD: what the canary tests of end-to-end encryption search for their markers
+(tests/e2e/test_e2e_chat.py, test_e2e_files.py)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ class Recording:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket"):
             self._write(scope.get("path", "").encode() + b"?" + scope.get("query_string", b""))
+            for name, value in scope.get("headers", []):
+                self._write(name + b": " + value)
 
         async def recording_receive() -> dict[str, Any]:
             message: dict[str, Any] = await receive()

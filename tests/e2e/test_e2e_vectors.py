@@ -14,7 +14,7 @@ import pytest
 
 from e2e.helpers import origin_page
 from e2e_vectors import VECTORS_PATH
-from peerlane.core import e2e
+from peerlane.core import e2e, e2e_file, integrity
 
 pytestmark = pytest.mark.browser
 
@@ -103,6 +103,42 @@ async ({vectors, fromPython, bodies, names, room}) => {
     }));
   }
 
+  // 1b. Files: the same sealed blocks (compared by SHA-256) and metadata, typed failures.
+  const f = await import("/static/e2e/file-crypto.js");
+  const pattern = (n) => Uint8Array.from({length: n}, (_, i) => (i * 31 + 7) % 251);
+  const digest = async (b) => s.toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", b)));
+  v.fileBlocks = [];
+  for (const c of vectors.files.blocks) {
+    const key = await f.FileKey.decode(c.key);
+    const plain = pattern(c.size).subarray(c.index * f.BLOCK_SIZE, (c.index + 1) * f.BLOCK_SIZE);
+    const sealed = await f.sealBlock(key, c.index, c.count, plain);
+    const opened = await f.openBlock(key, c.index, c.count, sealed);
+    const same = await digest(opened) === await digest(plain);
+    v.fileBlocks.push({sha256: await digest(sealed), opened: same});
+  }
+  v.fileMetadata = [];
+  for (const c of vectors.files.metadata) {
+    const key = await f.FileKey.decode(c.key);
+    v.fileMetadata.push({
+      sealed: await f.sealFileMetadata(key, c.metadata, s.b64uDecode(c.nonce)),
+      opened: await f.openFileMetadata(key, c.envelope),
+    });
+  }
+  v.fileErrors = [];
+  for (const c of vectors.files.errors) {
+    v.fileErrors.push(await codeOf(async () => {
+      if (c.op === "decode_key") return f.FileKey.decode(c.key);
+      const key = await f.FileKey.decode(c.key);
+      if (c.op === "open_metadata") return f.openFileMetadata(key, c.envelope);
+      return f.openBlock(key, c.index, c.count, s.fromHex(c.sealed));
+    }));
+  }
+  // The browser seals a fresh file key's block and metadata: Python opens them.
+  const fileKey = await f.FileKey.generate();
+  out.sealed.file = {key: fileKey.encoded(),
+    block: s.toHex(await f.sealBlock(fileKey, 1, 2, pattern(5))),
+    metadata: await f.sealFileMetadata(fileKey, {name: "a 😀.bin", size: 5})};
+
   // 2. Python sealed with its own random nonces: open here.
   const pyKey = await s.RoomKey.decode(fromPython.key);
   out.opened.bodies = [];
@@ -177,6 +213,14 @@ def _check_vectors(vectors: dict[str, Any], got: dict[str, Any]) -> None:
     for case, result in zip(vectors["wrap"], got["wraps"], strict=True):
         assert result == {"wrapped": case["wrapped"], "opened": case["key"], "epoch": case["epoch"]}
     assert got["safety"] == [case["code"] for case in vectors["safety"]]
+    files = vectors["files"]
+    assert got["fileBlocks"] == [
+        {"sha256": c["sealed_sha256"], "opened": True} for c in files["blocks"]
+    ]
+    assert got["fileMetadata"] == [
+        {"sealed": c["envelope"], "opened": c["metadata"]} for c in files["metadata"]
+    ]
+    assert got["fileErrors"] == [c["code"] for c in files["errors"]]
     expected_errors = [f"{c['op']}: {c['label']}: {c['code']}" for c in vectors["errors"]]
     got_errors = [
         f"{c['op']}: {c['label']}: {code}"
@@ -217,6 +261,11 @@ def test_browser_and_python_implement_the_same_scheme(browsers: Any, server: Any
         with pytest.raises(e2e.AuthFailed):
             e2e.open_chat_body(browser_key, envelope, **{**context, "room_id": "r_other"})
     assert [e2e.open_room_name(browser_key, name) for name in sealed["names"]] == NAMES
+    file_key = e2e_file.FileKey.decode(sealed["file"]["key"])
+    block = bytes.fromhex(sealed["file"]["block"])
+    assert e2e_file.open_block(file_key, 1, 2, block) == integrity.pattern(5)
+    metadata = e2e_file.open_file_metadata(file_key, sealed["file"]["metadata"])
+    assert metadata == {"name": "a 😀.bin", "size": 5}
     # Key wrapping, both ways, between the browser's fresh identity and Python's.
     browser_public = e2e.b64u_decode(sealed["identity"])
     unwrapped = e2e.unwrap_room_key(

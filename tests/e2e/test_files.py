@@ -62,6 +62,8 @@ def room_of(
             browser.context.add_init_script(init)
         pages.append(browser.page)
     room_id = create_room_ui(pages[0], server.base, names[0])
+    # An end-to-end encrypted room: every transfer here is sealed (docs/file-transfer.md).
+    expect(pages[0].locator("[data-testid=e2e-mark]")).to_have_attribute("data-e2e", "on")
     link = invite_link(pages[0])
     for page, name in zip(pages[1:], names[1:], strict=True):
         assert join_by_link_ui(page, link, name) == room_id
@@ -314,9 +316,13 @@ def test_through_the_server_when_peer_to_peer_is_impossible(
     assert SMALL <= sent["bytesSent"] <= WIRE_LIMIT * SMALL, sent
     assert SMALL <= got["bytesReceived"] <= WIRE_LIMIT * SMALL, got
     assert wait_transfer(a, tid, "done", timeout=30)["state"] == "done"
-    # The server holds the upload, checked against the offer's root.
+    # The room is end-to-end encrypted: the server holds the sealed blocks (a 16-byte tag
+    # per MiB), without the file's name, type or plaintext root (tests/e2e/test_e2e_files.py).
     files = room_files(a, room_id)
-    assert [(f["name"], f["size"], f["root"]) for f in files] == [(path.name, SMALL, root)], files
+    sealed_size = SMALL + 16 * (SMALL // MIB)
+    assert [(f["name"], f["size"]) for f in files] == [("file", sealed_size)], files
+    assert files[0]["root"] != root
+    assert files[0]["type"] == "application/octet-stream"
     for page in (a, b):
         assert page.evaluate("window.peerlane.room.directCount") == 0
     print(f"20 MiB through tus + Range: {time.monotonic() - started:.1f} s")
@@ -357,7 +363,8 @@ def test_a_late_receiver_without_a_direct_link_gets_the_file_through_the_server(
         ("bob", "done"),
         ("carol", "done"),
     ], out
-    assert [f["name"] for f in room_files(a, room_id)] == [path.name]
+    # One server copy, sealed: the server does not know its name.
+    assert [(f["name"], f["size"]) for f in room_files(a, room_id)] == [("file", 4 * MIB + 64)]
     print(f"late receiver without a direct link: accept → done {time.monotonic() - started:.1f} s")
 
 

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from e2e.helpers import MIB, random_file, sha256_file
+from e2e.test_invite_qr import png_gray, read_qr
 
 pytestmark = pytest.mark.browser
 
@@ -70,8 +71,12 @@ def test_share_link_upload_download_expiry_and_wrong_link(
 
     # -- upload once ...
     link = share_ui(up, server.base, [path], expiry="1 hour", max_downloads="1")
-    assert re.fullmatch(re.escape(server.base) + r"/s#[A-Za-z0-9_-]{16,}", link), link
+    # The share key rides in the fragment after the token; the QR code (drawn in the
+    # browser: the server's has no key) carries it too.
+    assert re.fullmatch(re.escape(server.base) + r"/s#[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{43}", link)
+    token = link.split("#", 1)[1].split(".")[0]
     expect(up.get_by_test_id("share-qr").locator("svg")).to_have_count(1)
+    assert read_qr(*png_gray(up.get_by_test_id("share-qr").screenshot())) == [link]
     expires = float(up.get_by_test_id("share-expiry").get_attribute("data-expires") or 0)
     assert 3500 < expires - time.time() <= 3600, expires - time.time()
     uploaded = time.monotonic()
@@ -93,9 +98,13 @@ def test_share_link_upload_download_expiry_and_wrong_link(
             method: 'POST', headers: {'content-type': 'application/json'},
             body: JSON.stringify({token}),
         })).json()).files""",
-        link.split("#", 1)[1],
+        token,
     )
-    assert [(f["name"], f["size"], f["root"]) for f in listed] == [(path.name, 12 * MIB, root)]
+    # The server holds the sealed blocks (a 16-byte tag per MiB), named "file", with the
+    # name, type, size and file key only inside the sealed metadata.
+    assert [(f["name"], f["size"]) for f in listed] == [("file", 12 * MIB + 12 * 16)]
+    assert listed[0]["root"] != root
+    assert listed[0]["sealed"].startswith("e2e1.")
     # One download allowed, one used: the page says so (after its own refresh, or ours).
     poll_share_page(
         down,
@@ -144,7 +153,6 @@ def test_share_link_upload_download_expiry_and_wrong_link(
     expired = time.monotonic()
 
     # -- a wrong link: a token nobody issued, and the real one with a character changed.
-    token = link.split("#", 1)[1]
     wrong = token[:-1] + ("A" if token[-1] != "A" else "B")
     for bad in (f"{server.base}/s#{'x' * len(token)}", f"{server.base}/s#{wrong}"):
         down.goto("about:blank")

@@ -302,3 +302,34 @@ def test_share_secrets_stay_out_of_paths_and_logs(
         assert r.headers["location"] == f"/s#{token}"
         assert r.headers["cache-control"] == "no-store"
     assert token not in fserver.logs()
+
+
+def test_a_sealed_file_keeps_its_sealed_metadata_and_no_name(fhttp: httpx.Client) -> None:
+    """An end-to-end encrypted share file (docs/protocol.md, "End-to-end encryption" →
+    "Files"): the client sends its metadata sealed; the server lists it as given, opaque,
+    and names the file "file"; anything else in "sealed" is refused."""
+    from e2e_vectors import fixed
+    from peerlane.core import e2e_file
+
+    key = e2e_file.FileKey(fixed("file key a"))
+    envelope = e2e_file.seal_file_metadata(key, bytes(12), {"name": "secret.txt", "size": 3})
+    created, token, owner = new_share(fhttp)
+    owner.upload(b"abc", share=created["id"], sealed=envelope)
+    [entry] = open_share(fhttp, token).json()["files"]
+    assert (entry["name"], entry["type"], entry["sealed"]) == (
+        "file",
+        "application/octet-stream",
+        envelope,
+    )
+    assert e2e_file.open_file_metadata(key, entry["sealed"]) == {"name": "secret.txt", "size": 3}
+    r = fhttp.post(
+        "/api/files/uploads",
+        headers={
+            **TUS,
+            **owner.auth,
+            "Upload-Length": "3",
+            "Upload-Metadata": f"share {base64.b64encode(created['id'].encode()).decode()},"
+            f"sealed {base64.b64encode(b'plain words').decode()}",
+        },
+    )
+    assert_error(r, 400, "invalid_metadata")

@@ -3,6 +3,9 @@
 // relays "file" chat messages, and a fake file server for the tus/Range fallback.
 
 import { BLOCK_SIZE } from "../../src/peerlane/web/integrity.js";
+import { memoryManifests, memoryStore } from "../../src/peerlane/web/opfs.js";
+import { Transfers } from "../../src/peerlane/web/transfer.js";
+import { FakeClock } from "./fakes.mjs";
 
 /** Bytes where byte i is (31 i + 7) mod 251 (the integrity test vector's pattern). */
 export function pattern(size, salt = 0) {
@@ -233,7 +236,7 @@ export class FakeFileServer {
     const url = `http://host/api/rooms/room1/uploads/${fileId}`;
     this.uploads.push({ metadata: options.metadata, resumedFrom: options.url ?? null });
     options.onUrl?.(url);
-    const bytes = new Uint8Array(await file.arrayBuffer());
+    const bytes = new Uint8Array(await file.slice(0, file.size).arrayBuffer()); // as tus reads it
     options.onProgress?.({ offset: bytes.length, sent: bytes.length });
     this.files.set(fileId, bytes);
     return { url, fileId };
@@ -244,7 +247,7 @@ export class FakeFileServer {
   fetch = async (url, init = {}) => {
     const index = this.requests.length;
     const range = init.headers?.Range ?? null;
-    this.requests.push({ url, range });
+    this.requests.push({ url, range, ifRange: init.headers?.["If-Range"] ?? null });
     const override = this.override?.(index);
     if (override) return override;
     const id = url.split("/").pop();
@@ -270,3 +273,57 @@ export function chunked(bytes, size) {
 }
 
 export const MiB = BLOCK_SIZE;
+
+export const P2P_TIMEOUT = 10_000;
+
+/**
+ * alice and bob in one room, each with an engine; `linked`: a direct link between them;
+ * `e2e`: the room is end-to-end encrypted.
+ */
+export async function pair({ linked = true, people = ["alice", "bob"], e2e = false } = {}) {
+  const net = new FakeNet();
+  const clock = new FakeClock();
+  const files = new FakeFileServer();
+  const downloads = [];
+  let ids = 0;
+  const side = (room, stores = { manifests: memoryManifests(), partials: memoryStore() }) => {
+    const engine = new Transfers(room, {
+      ...stores,
+      clock,
+      newId: () => `t${++ids}`,
+      p2pTimeoutMs: P2P_TIMEOUT,
+      retryMs: 100,
+      upload: files.upload,
+      terminate: files.terminate,
+      fetch: files.fetch,
+      offerDownload: (file, name) => downloads.push({ file, name }),
+    });
+    return { room, engine, stores };
+  };
+  const room = (p) => {
+    const made = net.room(p, p[0].toUpperCase() + p.slice(1));
+    if (e2e) made.e2e = { encrypted: true };
+    return made;
+  };
+  const sides = Object.fromEntries(people.map((p) => [p, side(room(p))]));
+  for (const s of Object.values(sides)) await s.engine.start();
+  if (linked)
+    for (const a of Object.values(sides)) for (const b of Object.values(sides)) if (a !== b) net.link(a.room, b.room);
+  return { net, clock, files, downloads, side, ...sides };
+}
+
+/** One turn of the event loop (the fakes deliver frames with setImmediate). */
+export const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Let in-memory channels, hashing and storage run until `done()`, for at most `ms`. */
+export async function until(done, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) await turn();
+  return done();
+}
+
+export const stateOf = (s, id) => s.engine.get(id)?.state;
+
+export async function bytesOf(engine, id) {
+  return new Uint8Array(await (await engine.getFile(id)).arrayBuffer());
+}

@@ -2,53 +2,11 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import { hashFile } from "../../src/peerlane/web/integrity.js";
-import { memoryManifests, memoryStore } from "../../src/peerlane/web/opfs.js";
-import { Transfers } from "../../src/peerlane/web/transfer.js";
 import { WINDOW_BLOCKS } from "../../src/peerlane/web/transfer-send.js";
 import { decodeData } from "../../src/peerlane/web/transfer-wire.js";
-import { FakeClock } from "./fakes.mjs";
-import { FakeFileServer, FakeNet, MiB, pattern, patternFile } from "./transfer-fakes.mjs";
+import { bytesOf, MiB, P2P_TIMEOUT, pair, pattern, patternFile, stateOf, turn, until } from "./transfer-fakes.mjs";
 
-const P2P_TIMEOUT = 10_000;
 const STALL = 30_000; // the engine's default stallMs
-
-/** alice and bob in one room, each with an engine; `linked`: a direct link between them. */
-async function pair({ linked = true, people = ["alice", "bob"] } = {}) {
-  const net = new FakeNet();
-  const clock = new FakeClock();
-  const files = new FakeFileServer();
-  const downloads = [];
-  let ids = 0;
-  const side = (room, stores = { manifests: memoryManifests(), partials: memoryStore() }) => {
-    const engine = new Transfers(room, {
-      ...stores,
-      clock,
-      newId: () => `t${++ids}`,
-      p2pTimeoutMs: P2P_TIMEOUT,
-      retryMs: 100,
-      upload: files.upload,
-      terminate: files.terminate,
-      fetch: files.fetch,
-      offerDownload: (file, name) => downloads.push({ file, name }),
-    });
-    return { room, engine, stores };
-  };
-  const sides = Object.fromEntries(people.map((p) => [p, side(net.room(p, p[0].toUpperCase() + p.slice(1)))]));
-  for (const s of Object.values(sides)) await s.engine.start();
-  if (linked)
-    for (const a of Object.values(sides)) for (const b of Object.values(sides)) if (a !== b) net.link(a.room, b.room);
-  return { net, clock, files, downloads, side, ...sides };
-}
-
-/** Let in-memory channels, hashing and storage run until `done()`, for at most `ms`. */
-async function until(done, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!done() && Date.now() < end) await turn();
-  return done();
-}
-
-/** One turn of the event loop (the fakes deliver frames with setImmediate). */
-const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Let fake time pass, a fifth of the stall time per turn, until `done()`: a stall needs
@@ -65,12 +23,6 @@ async function timePassesUntil(clock, done, ms = 10_000) {
 
 /** The next "change" event of an engine. */
 const nextChange = (engine) => new Promise((resolve) => engine.addEventListener("change", resolve, { once: true }));
-
-const stateOf = (s, id) => s.engine.get(id)?.state;
-
-async function bytesOf(engine, id) {
-  return new Uint8Array(await (await engine.getFile(id)).arrayBuffer());
-}
 
 describe("Transfers: offer, accept, direct transfer", () => {
   test("alice sends bob a file; bob verifies every block and may save it only then", async () => {

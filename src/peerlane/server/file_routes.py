@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from peerlane.core import e2e, tus
 from peerlane.errors import ErrorCode, GoneError, PeerlaneError, ProtocolError
 from peerlane.files.downloads import plan_download
 from peerlane.files.ranges import unsatisfied
@@ -59,6 +60,21 @@ class FileOut(BaseModel):
     sender: str | None = None
     to: str | None = None
     downloads: int | None = None
+    # An end-to-end encrypted file's metadata (name, type, size, file key), sealed by the
+    # client that uploaded it (Upload-Metadata "sealed"): opaque here.
+    sealed: str | None = None
+
+
+MAX_SEALED_METADATA = 4096
+
+
+def sealed_metadata(raw: str) -> str | None:
+    """The ``sealed`` value of an Upload-Metadata header (checked when it was created)."""
+    try:
+        value = tus.metadata_text(tus.parse_metadata(raw), "sealed", max_chars=MAX_SEALED_METADATA)
+    except ProtocolError:
+        return None
+    return value if value is not None and e2e.is_envelope(value) else None
 
 
 def file_out(file: StoredFile, url: str, *, room: bool) -> FileOut:
@@ -75,6 +91,7 @@ def file_out(file: StoredFile, url: str, *, room: bool) -> FileOut:
         sender=file.sender_id if room else None,
         to=file.recipient_id if room else None,
         downloads=None if room else file.downloads,
+        sealed=sealed_metadata(file.upload_metadata),
     )
 
 

@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 
 from peerlane.bus.base import Limiter
-from peerlane.core import integrity, tus
+from peerlane.core import e2e, integrity, tus
 from peerlane.core.records import new_id
 from peerlane.errors import (
     ErrorCode,
@@ -36,7 +36,13 @@ from peerlane.files.records import Quotas, Share, StoredFile
 from peerlane.files.uploads import Interrupted, PatchRequest
 from peerlane.server import error_replies as replies
 from peerlane.server.api_deps import base_url, client_ip, room_caller
-from peerlane.server.file_routes import UPLOADS, Svc, error_response, route_each_method
+from peerlane.server.file_routes import (
+    MAX_SEALED_METADATA,
+    UPLOADS,
+    Svc,
+    error_response,
+    route_each_method,
+)
 from peerlane.server.services import Services
 from peerlane.server.shares_api import managed_share
 
@@ -175,6 +181,9 @@ async def new_upload(
     root = text("root")
     if root is not None and not integrity.is_root(root):
         raise ProtocolError(ErrorCode.INVALID_METADATA, "Metadata 'root' is not a root hash.")
+    sealed = text("sealed", MAX_SEALED_METADATA)
+    if sealed is not None and not e2e.is_envelope(sealed):
+        raise ProtocolError(ErrorCode.INVALID_METADATA, "Metadata 'sealed' is not an envelope.")
     room_id, share_id, to = id_text("room"), id_text("share"), id_text("to")
     if path_room is not None:
         if room_id not in (None, path_room):

@@ -28,6 +28,7 @@ export const UPLOADS = "/api/files/uploads";
  * @property {boolean} verified
  * @property {number | null} [downloads]
  * @property {string} url
+ * @property {string | null} [sealed]   an encrypted share's file: its metadata, sealed
  *
  * @typedef {object} ShareView       POST /api/shares/open {token}
  * @property {string} id

@@ -20,6 +20,7 @@
  * @property {string} type
  * @property {string} [url]          the tus upload URL, to resume after a reload
  * @property {boolean} [done]
+ * @property {string} [key]          the file's key F in an encrypted share (its link has S)
  */
 
 /** @typedef {import("./share-api.js").CreatedShare} CreatedShare */

@@ -8,6 +8,7 @@
 
 import { ERROR_CODES } from "./protocol.js";
 import { bearerFetch, UPLOADS } from "./share-api.js";
+import { newKeyText, parseShareFragment, sealedShareUpload } from "./share-e2e.js";
 import { updateShare } from "./share-store.js";
 import { upload } from "./tus.js";
 
@@ -55,10 +56,13 @@ export class UploadItem {
   /**
    * @param {Blob & {name?: string, webkitRelativePath?: string} | null} file  null for a
    *   file uploaded before (a resumed share): it is done already
-   * @param {{name: string, size: number, type: string}} [info]
+   * @param {{name: string, size: number, type: string, key?: string}} [info]
+   *   key: the file's key in an encrypted share (kept, so a resumed upload seals alike)
    */
   constructor(file, info) {
     this.file = file;
+    /** @type {string | null} */
+    this.key = info?.key ?? null;
     const name = info?.name ?? (file ? file.webkitRelativePath || file.name || "" : "");
     this.info = { name, size: info?.size ?? file?.size ?? 0, type: info?.type ?? file?.type ?? "" };
     if (!file) {
@@ -166,9 +170,22 @@ export class UploadQueue extends EventTarget {
         if (entry) change(entry);
       });
     try {
-      await this.#upload(file, {
+      const type = file.type || "application/octet-stream";
+      const shareKey = parseShareFragment(this.share.link.split("#")[1] ?? "").key;
+      let body = /** @type {import("./tus.js").Uploadable} */ (file);
+      /** @type {Record<string, string>} */
+      let metadata = { share: shareId, name, type };
+      if (shareKey) {
+        if (!item.key) {
+          const key = newKeyText();
+          item.key = key;
+          remember((f) => (f.key = key)); // before the upload exists: a resume seals alike
+        }
+        ({ body, metadata } = await sealedShareUpload({ shareId, shareKey, fileKey: item.key, file, name, type }));
+      }
+      await this.#upload(body, {
         endpoint: UPLOADS,
-        metadata: { share: shareId, name, type: file.type || "application/octet-stream" },
+        metadata,
         fetch: this.#fetch,
         url: item.url,
         chunkBytes: CHUNK_BYTES,
@@ -178,7 +195,7 @@ export class UploadQueue extends EventTarget {
           remember((f) => (f.url = url));
         },
         onProgress: ({ offset }) => {
-          item.sent = offset;
+          item.sent = Math.min(offset, file.size); // a sealed upload counts its tags too
           this.dispatchEvent(new CustomEvent("progress", { detail: item }));
         },
       });

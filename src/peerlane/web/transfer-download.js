@@ -5,7 +5,6 @@
 // boundary and the transfer goes on over a data channel from the first unverified block.
 
 import { debug } from "./debug.js";
-import { BLOCK_SIZE, blockLength } from "./integrity.js";
 import { FINAL } from "./transfer-machine.js";
 
 /** @typedef {import("./transfer-incoming.js").IncomingSide} IncomingSide */
@@ -133,13 +132,17 @@ async function downloadOnce(side, record, signal) {
   const live = t._liveOf(record.id);
   const receiver = /** @type {BlockReceiver} */ (live.receiver);
   const before = receiver.verifiedCount;
-  const start = receiver.have * BLOCK_SIZE;
+  const start = receiver.have * receiver.wireBlockSize;
+  // The plaintext root names the file: an encrypted transfer's never goes to the server.
+  /** @type {Record<string, string>} */
+  const headers = { Range: `bytes=${start}-` };
+  if (!receiver.fileKey) headers["If-Range"] = `"${record.root}"`;
   let response;
   try {
     response = await t._fetch(
       `/api/rooms/${encodeURIComponent(t.room.id)}/files/${encodeURIComponent(/** @type {string} */ (record.fileId))}`,
       {
-        headers: { Range: `bytes=${start}-`, "If-Range": `"${record.root}"` },
+        headers,
         credentials: "same-origin",
         cache: "no-store",
         signal,
@@ -184,9 +187,10 @@ async function ingestStream(side, record, body, position, signal) {
     live.bytesReceived += value.length;
     t._sample(live, live.bytesReceived);
     for (let at = 0; at < value.length; ) {
-      const block = Math.floor(position / BLOCK_SIZE);
-      const offset = position % BLOCK_SIZE;
-      const take = Math.min(value.length - at, blockLength(record.size, block) - offset);
+      // Positions in the copy as stored: sealed blocks (with their tags) when encrypted.
+      const block = Math.floor(position / receiver.wireBlockSize);
+      const offset = position % receiver.wireBlockSize;
+      const take = Math.min(value.length - at, receiver.wireLength(block) - offset);
       if (take <= 0) return; // past the end: a server sending more than the file
       const result = await receiver.ingest(block, offset, value.subarray(at, at + take));
       if (result.kind === "bad") {

@@ -5,6 +5,7 @@
 
 import { Checkpoints } from "./transfer-checkpoint.js";
 import { downloadFromServer, moveIfLinked } from "./transfer-download.js";
+import { fileKeyOf } from "./transfer-e2e.js";
 import { detailOf } from "./transfer-live.js";
 import { FINAL } from "./transfer-machine.js";
 import { BlockReceiver } from "./transfer-receive.js";
@@ -63,6 +64,7 @@ export class IncomingSide {
   async _openReceiver(record) {
     const live = this.t._liveOf(record.id);
     if (live.receiver) return;
+    const fileKey = await fileKeyOf(record);
     const writer = await this.t._partials.open(record.id, record.size);
     live.writer = writer;
     live.receiver = new BlockReceiver({
@@ -72,6 +74,7 @@ export class IncomingSide {
       hashes: record.hashes,
       have: record.have,
       stored: record.stored,
+      fileKey,
     });
     if (live.receiver.complete) void this.finish(record);
   }
@@ -143,7 +146,7 @@ export class IncomingSide {
     channel.addEventListener("open", () => {
       opened = true;
       const receiver = /** @type {BlockReceiver} */ (live.receiver);
-      channel.send(encodeControl({ t: "want", from: receiver.have, hashes: !receiver.hashes }));
+      channel.send(encodeControl({ t: "want", from: receiver.have, hashes: receiver.wantsHashes }));
       live.path = t._pathOf(peerId);
     });
     channel.addEventListener("message", (ev) => {
@@ -199,7 +202,7 @@ export class IncomingSide {
         t._fail(record, { code: "offer-mismatch" });
     } else if (control?.t === "end" && !receiver.complete) {
       receiver.dropPartial();
-      channel.send(encodeControl({ t: "want", from: receiver.have, hashes: !receiver.hashes }));
+      channel.send(encodeControl({ t: "want", from: receiver.have, hashes: receiver.wantsHashes }));
     } else if (control?.t === "nofile") {
       live.noFileUntil = t._clock.now() + NO_FILE_RETRY_MS;
       live.noFile = true;
@@ -281,7 +284,8 @@ export class IncomingSide {
     t._commit(record);
     const good = await receiver.verifyRoot();
     if (!good) {
-      if (receiver.hashes || live.rootRetries++ > 0) return t._fail(record, { code: "integrity-failed" });
+      if (receiver.hashes || receiver.fileKey || live.rootRetries++ > 0)
+        return t._fail(record, { code: "integrity-failed" });
       receiver.reset(); // a server download without the hash list: once more from scratch
       t.step(record, { type: "root-mismatch" });
       return;

@@ -6,12 +6,13 @@
 import { debug } from "./debug.js";
 import { hashFile } from "./integrity.js";
 import { localMs } from "./local-ms.js";
+import { fileKeyOf, newFileKeyText } from "./transfer-e2e.js";
 import { detailOf } from "./transfer-live.js";
 import { FINAL, OVER, waitingNote } from "./transfer-machine.js";
 import { outgoingRecord } from "./transfer-records.js";
 import { SendSession } from "./transfer-send.js";
+import { uploadToServer } from "./transfer-upload.js";
 import { CHUNK_BYTES, encodeControl, HEADER_BYTES, transferOfLabel } from "./transfer-wire.js";
-import { TusError } from "./tus.js";
 
 /** @typedef {import("./transfer.js").Transfers} Transfers */
 /** @typedef {import("./transfer-live.js").Live} Live */
@@ -55,6 +56,7 @@ export class OutgoingSide {
         sender: me,
         to,
         toName: to ? t._nameOf(to) : null,
+        key: newFileKeyText(t.room),
       });
       t._records.set(id, record);
       const live = t._liveOf(id);
@@ -112,6 +114,7 @@ export class OutgoingSide {
       blocks: record.blocks,
       to: record.to,
       peer: this.t.room.me?.peer_id ?? null,
+      ...(record.key ? { key: record.key } : {}),
     });
   }
 
@@ -211,6 +214,7 @@ export class OutgoingSide {
       channel,
       file: live.file,
       hashes: record.hashes,
+      fileKey: fileKeyOf(record),
       chunkBytes,
       onBytes: (n) => this._sent(live, n),
       onBad: () => (live.blocksBad += 1),
@@ -300,57 +304,11 @@ export class OutgoingSide {
   }
 
   /**
-   * Upload the file with tus (once per transfer), then tell the receivers.
+   * The fallback: upload the file with tus (once per transfer), then tell the receivers.
    * @param {TransferRecord} record
    */
-  async uploadToServer(record) {
-    const t = this.t;
-    const live = t._liveOf(record.id);
-    if (live.upload || record.fileId || !live.file || FINAL.includes(record.state)) return;
-    const controller = new AbortController();
-    live.upload = controller;
-    live.uploadSent = 0; // tus counts the bytes of each upload() call from 0
-    live.note = { code: "via-server" };
-    if (!live.sessions.size) live.path = "server";
-    t._changed();
-    try {
-      const { fileId } = await t._upload(live.file, {
-        endpoint: `/api/rooms/${encodeURIComponent(t.room.id)}/uploads`,
-        metadata: { room: t.room.id, name: record.name, type: record.type, root: record.root, to: record.to },
-        url: record.uploadUrl,
-        onUrl: (url) => {
-          record.uploadUrl = url;
-          t._save(record);
-        },
-        onProgress: ({ offset, sent }) => this._uploadProgress(live, offset, sent),
-        onRetry: () => t._setNote(live, { code: "server-unreachable" }),
-        signal: controller.signal,
-        fetch: t._fetch,
-      });
-      t.step(record, { type: "uploaded", fileId });
-    } catch (err) {
-      if (controller.signal.aborted || t._closed) return;
-      const detail = err instanceof TusError ? err.message : detailOf(err);
-      // Receivers still served directly keep going; otherwise there is no way left.
-      if (!live.sessions.size) t._fail(record, { code: "upload-failed", detail });
-    } finally {
-      // A retry may have started another upload meanwhile: that one stays.
-      if (live.upload === controller) live.upload = null;
-    }
-  }
-
-  /**
-   * @param {Live} live
-   * @param {number} offset
-   * @param {number} sent
-   */
-  _uploadProgress(live, offset, sent) {
-    live.bytesSent += sent - live.uploadSent;
-    live.uploadSent = sent;
-    live.uploadOffset = offset;
-    live.note = { code: "via-server" };
-    this.t._sample(live, live.bytesSent);
-    this.t._changed();
+  uploadToServer(record) {
+    return uploadToServer(this.t, record);
   }
 
   /**

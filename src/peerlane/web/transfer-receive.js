@@ -9,10 +9,16 @@
 // as they come, and the root check at the end covers them all (the server checked the
 // same root when the upload finished).
 //
+// In an end-to-end encrypted room's transfer (a file key), pieces are of the sealed block
+// (its plaintext and a 16-byte tag): a block is verified by opening it, then hashed and
+// written in the clear; no hash list is needed (nor asked for: it would travel in the clear).
+//
 // Memory: one buffer per block in progress; the sender keeps only a few blocks in flight.
 // Block buffers are reused (the store hands a written one back): a fresh 1 MiB buffer
 // per block cost more CPU (its pages faulted in and zeroed) than copying into it.
 
+import { openBlock } from "./e2e/file-crypto.js";
+import { TAG_SIZE } from "./e2e/scheme.js";
 import { BLOCK_SIZE, blockCount, blockLength, hashBlock, rootOf } from "./integrity.js";
 
 /** @typedef {import("./opfs.js").PartialWriter} PartialWriter */
@@ -28,12 +34,15 @@ import { BLOCK_SIZE, blockCount, blockLength, hashBlock, rootOf } from "./integr
 export class BlockReceiver {
   /**
    * @param {{size: number, root: string, writer: PartialWriter, hashes?: string[] | null,
-   *   have?: number, stored?: string[]}} options
+   *   have?: number, stored?: string[], fileKey?: import("./e2e/file-crypto.js").FileKey | null}} options
    *   hashes: the sender's block hashes, already checked against root (or null).
    *   have: blocks 0 … have-1 are already verified and stored (resume); stored: their hashes.
    */
-  constructor({ size, root, writer, hashes = null, have = 0, stored = [] }) {
+  constructor({ size, root, writer, hashes = null, have = 0, stored = [], fileKey = null }) {
     this.size = size;
+    this.fileKey = fileKey;
+    /** Bytes of a whole block as it travels (sealed: with its tag). */
+    this.wireBlockSize = BLOCK_SIZE + (fileKey ? TAG_SIZE : 0);
     this.root = root;
     this.count = blockCount(size);
     this.writer = writer;
@@ -60,6 +69,17 @@ export class BlockReceiver {
     let i = 0;
     while (i < this.count && this.verified[i]) i++;
     return i;
+  }
+
+  /** Whether to ask the sender for the block hashes (a clear transfer without them yet). */
+  get wantsHashes() {
+    return !this.hashes && !this.fileKey;
+  }
+
+  /** Bytes of block `block` as it travels. @param {number} block */
+  wireLength(block) {
+    const length = blockLength(this.size, block);
+    return length && this.fileKey ? length + TAG_SIZE : length;
   }
 
   get complete() {
@@ -104,7 +124,7 @@ export class BlockReceiver {
    * @returns {Promise<IngestResult>}
    */
   async ingest(block, offset, bytes) {
-    const length = blockLength(this.size, block);
+    const length = this.wireLength(block);
     if (block >= this.count || offset + bytes.length > length) return { kind: "ignored" };
     if (this.verified[block]) return offset + bytes.length === length ? { kind: "known", block } : { kind: "ignored" };
     let part = this.partial.get(block);
@@ -127,6 +147,16 @@ export class BlockReceiver {
    * @returns {Promise<IngestResult>}
    */
   async _complete(block, bytes) {
+    if (this.fileKey) {
+      const plain = await openBlock(this.fileKey, block, this.count, bytes).catch(() => null);
+      this._recycle(bytes.buffer);
+      if (!plain) {
+        // Tampered, or not this file's block: as a hash mismatch, sent again.
+        this.badCounts.set(block, (this.badCounts.get(block) ?? 0) + 1);
+        return { kind: "bad", block };
+      }
+      bytes = plain;
+    }
     const hash = await hashBlock(bytes);
     if (this.hashes && this.hashes[block] !== hash) {
       this.badCounts.set(block, (this.badCounts.get(block) ?? 0) + 1);
@@ -147,13 +177,13 @@ export class BlockReceiver {
    * @param {number} length
    */
   _buffer(length) {
-    const spare = length === BLOCK_SIZE ? this._spare.pop() : undefined;
+    const spare = length === this.wireBlockSize ? this._spare.pop() : undefined;
     return spare ? new Uint8Array(spare) : new Uint8Array(length);
   }
 
   /** @param {ArrayBufferLike | null} buffer  free to fill again */
   _recycle(buffer) {
-    if (buffer instanceof ArrayBuffer && buffer.byteLength === BLOCK_SIZE && this._spare.length < 2)
+    if (buffer instanceof ArrayBuffer && buffer.byteLength === this.wireBlockSize && this._spare.length < 2)
       this._spare.push(buffer);
   }
 

@@ -4,6 +4,7 @@
 
 import { debug } from "./debug.js";
 import { blockCount, isRoot } from "./integrity.js";
+import { offeredKey } from "./transfer-e2e.js";
 
 /**
  * @typedef {"offered" | "waiting" | "sending" | "receiving" | "verifying" | "done" | "declined"
@@ -47,11 +48,12 @@ import { blockCount, isRoot } from "./integrity.js";
  *   to: string | null, toName: string | null, root: string | null, blocks: number,
  *   hashes: string[] | null, createdAt: number, error: TransferNote | null, dismissed?: boolean,
  *   have: number, stored: string[], accepted: boolean, fileId: string | null, offerPeer: string | null,
- *   uploadUrl: string | null,
+ *   uploadUrl: string | null, key: string | null,
  *   receivers: Record<string, {name: string, state: ReceiverState, have: number}>,
  * }} TransferRecord
  *   have/stored: receiver — verified blocks 0 … have-1 are in OPFS, with these hashes.
  *   fileId: the server's copy (fallback), once uploaded. uploadUrl: the sender's tus URL.
+ *   key: the file key F of an end-to-end encrypted room's transfer (base64url), else null.
  *   hashes and stored (up to 4096 × 64 characters for a 4 GiB file) are kept apart from
  *   the rest (records "<id>/hashes", "<id>/stored"), so saving the small record (a
  *   checkpoint, at most every second while blocks come) stays cheap.
@@ -90,6 +92,7 @@ export function blankRecord(id, room, direction, createdAt) {
     fileId: null,
     offerPeer: null,
     uploadUrl: null,
+    key: null,
     receivers: {},
   };
 }
@@ -97,10 +100,11 @@ export function blankRecord(id, room, direction, createdAt) {
 /**
  * A file this tab sends: "waiting" (hashing, then waiting for an accept).
  * @param {{id: string, room: string, now: number, file: File, sender: {participant_id: string, name: string},
- *   to: string | null, toName: string | null}} what
+ *   to: string | null, toName: string | null, key?: string | null}} what
+ *   key: a fresh file key in an end-to-end encrypted room
  * @returns {TransferRecord}
  */
-export function outgoingRecord({ id, room, now, file, sender, to, toName }) {
+export function outgoingRecord({ id, room, now, file, sender, to, toName, key = null }) {
   return {
     ...blankRecord(id, room, "out", now),
     name: displayName(file),
@@ -111,6 +115,7 @@ export function outgoingRecord({ id, room, now, file, sender, to, toName }) {
     to,
     toName,
     blocks: blockCount(file.size),
+    key,
   };
 }
 
@@ -121,7 +126,7 @@ export function outgoingRecord({ id, room, now, file, sender, to, toName }) {
  * @returns {TransferRecord | null}
  */
 export function incomingRecord({ id, room, now, me, sender, senderName, body, nameOf }) {
-  const { name, size, type, root, blocks, to, peer } = body;
+  const { name, size, type, root, blocks, to, peer, key } = body;
   if (to !== null && to !== me) return null; // addressed to someone else
   if (!Number.isSafeInteger(size) || /** @type {number} */ (size) < 0 || !isRoot(root)) return null;
   if (blocks !== blockCount(/** @type {number} */ (size))) return null;
@@ -138,6 +143,7 @@ export function incomingRecord({ id, room, now, me, sender, senderName, body, na
     root: /** @type {string} */ (root),
     blocks: /** @type {number} */ (blocks),
     offerPeer: typeof peer === "string" ? peer : null,
+    key: offeredKey(key),
   };
 }
 

@@ -16,9 +16,10 @@
  *   peers: Map<string, PeerView>,
  *   sendFileMessage(body: Record<string, unknown>): unknown,
  *   openDataChannel(peerId: string, label: string): ChannelLike | null,
+ *   e2e?: {encrypted: boolean} | null,
  * }} RoomLike
  *   events used: "file" (detail: a chat message of kind "file"), "datachannel" (detail:
- *   {peerId, channel}), "peers".
+ *   {peerId, channel}), "peers". e2e: the room's end-to-end encryption (files sent get a key).
  */
 
 /**

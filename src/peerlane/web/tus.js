@@ -63,8 +63,14 @@ export class TusError extends Error {
  */
 
 /**
+ * What tus reads of a file: a Blob, or anything read like one (an encrypted room's
+ * sealed file, transfer-e2e.js).
+ * @typedef {{size: number, slice(start?: number, end?: number): {arrayBuffer(): Promise<ArrayBuffer>}}} Uploadable
+ */
+
+/**
  * Upload a file; resolves once the server holds all of it.
- * @param {Blob} file
+ * @param {Uploadable} file
  * @param {UploadOptions} options
  * @returns {Promise<{url: string, fileId: string}>}
  */
@@ -199,7 +205,7 @@ async function headOffset(ctx, url) {
  * Send the chunk at `offset`; returns the server's new offset.
  * @param {Ctx} ctx
  * @param {string} url
- * @param {Blob} file
+ * @param {Uploadable} file
  * @param {number} offset
  * @returns {Promise<number>}
  */

@@ -1,15 +1,18 @@
 // <pl-share-download-page> (/s#<token>): the files behind a share link, to download. The
 // secret of the link stays in the fragment: it is POSTed to /api/shares/open (share-api.js
-// getShare), never put in a path.
+// getShare), never put in a path. A link with a key (`#<token>.<key>`) is an encrypted
+// share's: names and contents are opened here (share-e2e.js), never by the server.
 
 import { ERROR_CODES } from "../protocol.js";
 import { getShare } from "../share-api.js";
+import { downloadSealed, openShareMeta, parseShareFragment } from "../share-e2e.js";
 import { errorCode, errorMessage, errorStatus, formatFull, h, ICONS, icon } from "./dom.js";
 import { fileKind, formatBytes, kindIcon } from "./file-info.js";
 import { fileNameEl } from "./file-name.js";
 import { brandLink, expiryText } from "./share-parts.js";
 
 /** @typedef {import("../share-api.js").ShareView} ShareView */
+/** @typedef {import("../share-e2e.js").SealedMeta} SealedMeta */
 
 /** What a link that does not work means, in plain words. */
 const LINK_EXPIRED =
@@ -18,6 +21,8 @@ const LINK_UNKNOWN = "No share has this link. Check that you copied the whole li
 
 export class ShareDownloadPage extends HTMLElement {
   #token = "";
+  /** The link's key (an encrypted share), or null. @type {string | null} */
+  #key = null;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #refresh;
   #card = h("section", { class: "card share-card", "aria-labelledby": "share-title", "aria-busy": "true" });
@@ -28,7 +33,9 @@ export class ShareDownloadPage extends HTMLElement {
 
   connectedCallback() {
     document.title = "Shared files — peerlane";
-    this.#token = decodeURIComponent(location.hash.replace(/^#/, "")).trim();
+    const { token, key } = parseShareFragment(decodeURIComponent(location.hash));
+    this.#token = token;
+    this.#key = key;
     this.replaceChildren(h("main", { class: "entry share-entry", id: "main" }, [brandLink(), this.#card, this.#foot]));
     this.#card.replaceChildren(
       h("p", { class: "opening", role: "status" }, [
@@ -53,8 +60,9 @@ export class ShareDownloadPage extends HTMLElement {
     }
     try {
       const share = await getShare(this.#token);
+      const metas = await this.#open(share);
       if (!this.isConnected) return;
-      this.#render(share);
+      this.#render(share, metas);
     } catch (err) {
       if (!this.isConnected) return;
       const code = errorCode(err) ?? "";
@@ -93,11 +101,32 @@ export class ShareDownloadPage extends HTMLElement {
     );
   }
 
-  /** @param {ShareView} share */
-  #render(share) {
+  /**
+   * Each file's sealed metadata opened with the link's key (null: a clear file).
+   * @param {ShareView} share
+   * @returns {Promise<(SealedMeta | null | "locked")[]>}  "locked": sealed, and it does not open
+   */
+  #open(share) {
+    const key = this.#key;
+    return Promise.all(
+      share.files.map(async (f) => (f.sealed ? ((key ? await openShareMeta(key, f.sealed) : null) ?? "locked") : null)),
+    );
+  }
+
+  /**
+   * @param {ShareView} share
+   * @param {(SealedMeta | null | "locked")[]} metas
+   */
+  #render(share, metas) {
     this.#card.removeAttribute("aria-busy");
     this.#foot.hidden = false;
-    const files = share.files;
+    // Shown with what the link's key opened: the server's name of a sealed file is "file".
+    const files = share.files.map((f, i) => {
+      const meta = metas[i];
+      return meta && meta !== "locked"
+        ? { ...f, name: meta.name, type: meta.type, size: meta.size, meta }
+        : { ...f, meta };
+    });
     const total = files.reduce((n, f) => n + f.size, 0);
     const max = share.max_downloads;
     const title = files.length === 1 && files[0] ? files[0].name : "Files shared with you";
@@ -110,18 +139,26 @@ export class ShareDownloadPage extends HTMLElement {
       const href = new URL(f.url, location.href).pathname;
       const action = exhausted
         ? h("span", { class: "file-note warn", text: "Download limit reached" })
-        : h(
-            "a",
-            {
-              class: "btn",
-              href,
-              download: f.name.split("/").pop() || "download",
-              "aria-label": `Download ${f.name}`,
-              "data-testid": "share-download",
-              onclick: () => this.#soon(),
-            },
-            [icon(ICONS.down), h("span", { class: "dl-text", text: "Download" })],
-          );
+        : f.meta === "locked"
+          ? h("span", {
+              class: "file-note warn",
+              text: "Can't be decrypted with this link",
+              "data-testid": "share-locked",
+            })
+          : f.meta
+            ? this.#sealedButton(href, f.meta)
+            : h(
+                "a",
+                {
+                  class: "btn",
+                  href,
+                  download: f.name.split("/").pop() || "download",
+                  "aria-label": `Download ${f.name}`,
+                  "data-testid": "share-download",
+                  onclick: () => this.#soon(),
+                },
+                [icon(ICONS.down), h("span", { class: "dl-text", text: "Download" })],
+              );
       list.append(
         h(
           "li",
@@ -186,15 +223,56 @@ export class ShareDownloadPage extends HTMLElement {
     );
   }
 
+  /**
+   * A sealed file's Download: fetched and opened block by block here, then saved.
+   * @param {string} href
+   * @param {SealedMeta} meta
+   */
+  #sealedButton(href, meta) {
+    const label = h("span", { class: "dl-text", text: "Download" });
+    const button = h(
+      "button",
+      { type: "button", class: "btn", "aria-label": `Download ${meta.name}`, "data-testid": "share-download" },
+      [icon(ICONS.down), label],
+    );
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      button.classList.add("busy");
+      try {
+        const blob = await downloadSealed(href, meta, {
+          onProgress: (bytes) => {
+            label.textContent = `${Math.floor((100 * bytes) / Math.max(1, meta.size))} %`;
+          },
+        });
+        const url = URL.createObjectURL(blob);
+        const a = h("a", { href: url, download: meta.name.split("/").pop() || "download", hidden: true });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+        label.textContent = "Download";
+        this.#soon();
+      } catch (err) {
+        label.textContent = "Download failed: try again";
+        button.setAttribute("title", errorMessage(err));
+      } finally {
+        button.disabled = false;
+        button.classList.remove("busy");
+      }
+    });
+    return button;
+  }
+
   /** After a download starts, look again: the counts (and the limit) may have moved. */
   #soon() {
     clearTimeout(this.#refresh);
     this.#refresh = setTimeout(() => {
       const focused = document.activeElement?.getAttribute("aria-label");
       void getShare(this.#token)
-        .then((share) => {
+        .then(async (share) => {
+          const metas = await this.#open(share);
           if (!this.isConnected) return;
-          this.#render(share);
+          this.#render(share, metas);
           if (focused) {
             const again = Array.from(this.querySelectorAll("[aria-label]")).find(
               (el) => el.getAttribute("aria-label") === focused,

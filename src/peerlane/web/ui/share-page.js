@@ -5,6 +5,7 @@
 // is the page: the form, the rows of the uploads, the link, the shares made here.
 
 import { createShare, deleteShare, localLink, UPLOADS } from "../share-api.js";
+import { newShareKey, sharedBytes, withShareKey } from "../share-e2e.js";
 import { finishShare, forgetShare, savedShares, saveShare } from "../share-store.js";
 import { UploadItem, UploadQueue } from "../share-uploads.js";
 import { errorMessage, errorStatus, h } from "./dom.js";
@@ -121,7 +122,8 @@ export class SharePage extends HTMLElement {
     button.disabled = true;
     button.classList.add("busy");
     const files = this.#chosen.slice();
-    const size = files.reduce((n, f) => n + f.size, 0);
+    const key = newShareKey();
+    const size = sharedBytes(files, key);
     /** @type {CreatedShare} */
     let created;
     try {
@@ -134,7 +136,7 @@ export class SharePage extends HTMLElement {
       return;
     }
     const fileInfo = files.map((f) => ({ name: f.webkitRelativePath || f.name, size: f.size, type: f.type }));
-    const share = { ...created, link: localLink(created.link), files: fileInfo };
+    const share = { ...created, link: withShareKey(localLink(created.link), key), files: fileInfo };
     saveShare({
       id: created.id,
       link: share.link,

@@ -1,10 +1,12 @@
 // The views of the share page (ui/share-page.js): a row per file being uploaded, the card
 // with the link once every file is up, and a row per share made in this browser.
 
+import { parseShareFragment } from "../share-e2e.js";
 import { errorMessage, formatFull, h, ICONS, icon, parseSvg } from "./dom.js";
 import { filePicker } from "./file-drop.js";
 import { fileKind, formatBytes, formatRate, kindIcon, SpeedMeter } from "./file-info.js";
 import { fileNameEl } from "./file-name.js";
+import { qrSvg } from "./qr-svg.js";
 import { copyText, expiryText } from "./share-parts.js";
 
 /** @typedef {import("../share-uploads.js").UploadItem} UploadItem */
@@ -155,7 +157,12 @@ export function readyView(share, rows, alert, on) {
     role: "img",
     "aria-label": "QR code of the link",
   });
-  const svg = share.qr_svg ? parseSvg(share.qr_svg) : null;
+  // A link with a key in its fragment is drawn here: the server's QR code has no key.
+  const svg = parseShareFragment(share.link.split("#")[1] ?? "").key
+    ? qrSvg(new URL(share.link, location.href).href)
+    : share.qr_svg
+      ? parseSvg(share.qr_svg)
+      : null;
   if (svg) qr.append(svg);
   else qr.classList.add("none");
   const total = share.files.reduce((n, f) => n + f.size, 0);
