@@ -98,6 +98,7 @@ export const ERROR_CODES = Object.freeze({
   MESSAGE_NOT_FOUND: "message_not_found",
   MESSAGE_DELETED: "message_deleted",
   TELEMETRY_OFF: "telemetry_off",
+  KEY_EPOCH_CONFLICT: "key_epoch_conflict",
   UNSUPPORTED_TUS_VERSION: "unsupported_tus_version",
   UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
   INVALID_METADATA: "invalid_metadata",
