@@ -2,21 +2,28 @@
 // Roster               everyone in the room but me, online people first: the peers seen,
 //                      and the room's participant list (fetched once the room is connected,
 //                      and again when someone unknown shows up). Fires "change".
-// <pl-people-panel>    the owner's list of the others, each with a Remove button (hidden
-//                      for everyone else, and while there is nobody to list).
+//                      In an end-to-end encrypted room it also keeps the members' identity
+//                      keys (e2e/member-list.js): safety codes, verification, changed keys,
+//                      and the owner's key rotation after a removal.
+// <pl-people-panel>    the list of the others: for the owner each with a Remove button; in
+//                      an encrypted room, for everyone, each with its safety code (people-keys.js).
+//                      Hidden while there is nothing to show.
 
 import * as api from "../api.js";
+import { MemberList } from "../e2e/member-list.js";
 import { whenConnected } from "./connection-panel.js";
 import { errorCode, errorMessage, errorStatus, h } from "./dom.js";
+import { keyLine, keyStamp } from "./people-keys.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 /** @typedef {{id: string, name: string, online: boolean}} Person */
+/** @typedef {{name: string, online: boolean, identity_key?: string | null}} Known */
 
 /** The participant list is fetched again at most this often. */
 const RELIST_MS = 5000;
 
 export class Roster extends EventTarget {
-  /** @type {Map<string, {name: string, online: boolean}>} */
+  /** @type {Map<string, Known>} */
   #people = new Map();
   /** People the owner removed here: their last presence may still be on its way. */
   #removed = new Set();
@@ -33,6 +40,12 @@ export class Roster extends EventTarget {
     super();
     this.room = room;
     this.roomId = roomId;
+    /** The members' identity keys, in an end-to-end encrypted room. @type {MemberList | null} */
+    this.members = null;
+  }
+
+  get owner() {
+    return this.room.me?.role === "owner";
   }
 
   /**
@@ -82,8 +95,12 @@ export class Roster extends EventTarget {
     try {
       const out = await api.listParticipants(this.roomId);
       this.#listedAt = Date.now();
-      for (const p of out.participants ?? []) {
-        if (!this.#removed.has(p.id)) this.#people.set(p.id, { name: p.name, online: p.online });
+      const listed = (out.participants ?? []).filter((p) => !this.#removed.has(p.id));
+      for (const p of listed) this.#people.set(p.id, { name: p.name, online: p.online, identity_key: p.identity_key });
+      const e2e = /** @type {import("../e2e/room-crypto.js").RoomCrypto | null | undefined} */ (this.room.e2e);
+      if (e2e?.encrypted) {
+        this.members ??= new MemberList(this.roomId, e2e);
+        await this.members.update(listed, this.room.me?.participant_id, this.owner);
       }
     } catch {
       /* the peers we see are enough to choose from */
@@ -94,10 +111,12 @@ export class Roster extends EventTarget {
   }
 
   /**
-   * Remove someone from the room (the owner). Already gone counts as done.
+   * Remove someone from the room (the owner). Already gone counts as done. In an
+   * encrypted room the room's key then rotates: only the members left get the new one.
    * @param {string} id
+   * @param {string} [clearName]  the room's name, sealed again with the new key
    */
-  async remove(id) {
+  async remove(id, clearName = "") {
     try {
       await api.removeParticipant(this.roomId, id);
     } catch (err) {
@@ -105,6 +124,21 @@ export class Roster extends EventTarget {
     }
     this.#removed.add(id);
     this.#people.delete(id);
+    this.#changed();
+    if (!this.members) return;
+    const mine = this.room.me?.participant_id;
+    const { participants } = await api.listParticipants(this.roomId);
+    await this.members.rotate(
+      participants.filter((p) => p.id !== mine && p.id !== id),
+      clearName,
+    );
+    this.dispatchEvent(new Event("rotated"));
+  }
+
+  /** A member's key was marked verified, or its change note dismissed. @param {string} id @param {"verify" | "dismiss"} what */
+  async keyAction(id, what) {
+    if (what === "verify") await this.members?.verify(id);
+    else await this.members?.dismiss(id);
     this.#changed();
   }
 
@@ -140,23 +174,29 @@ export class PeoplePanel extends HTMLElement {
 
   #render = () => {
     const roster = this.#roster;
-    const owner = roster?.room.me?.role === "owner";
-    const entries = roster && owner ? roster.entries() : [];
+    const owner = Boolean(roster?.owner);
+    const members = roster?.members ?? null;
+    const entries = roster && (owner || members) ? roster.entries() : [];
     this.hidden = entries.length === 0;
-    const key = entries.map((p) => `${p.id}:${p.online}`).join(",");
+    const key = entries.map((p) => `${p.id}:${p.online}:${keyStamp(members, p.id)}`).join(",");
     if (this.#list.dataset.key === key) return;
     this.#list.dataset.key = key;
     this.#list.replaceChildren(
       ...entries.map((p) =>
-        h("li", {}, [
-          h("span", { text: p.online ? p.name : `${p.name} (offline)` }),
-          h("button", {
-            type: "button",
-            class: "btn subtle small-btn",
-            text: "Remove",
-            "aria-label": `Remove ${p.name}`,
-            onclick: () => void this.#remove(p),
-          }),
+        h("li", { "data-participant": p.id }, [
+          h("div", { class: "person-head" }, [
+            h("span", { class: "person-name", text: p.online ? p.name : `${p.name} (offline)` }),
+            owner
+              ? h("button", {
+                  type: "button",
+                  class: "btn subtle small-btn",
+                  text: "Remove",
+                  "aria-label": `Remove ${p.name}`,
+                  onclick: () => void this.#remove(p),
+                })
+              : null,
+          ]),
+          members ? keyLine(p, members.view(p.id), (what) => void roster?.keyAction(p.id, what)) : null,
         ]),
       ),
     );
@@ -169,7 +209,7 @@ export class PeoplePanel extends HTMLElement {
     const question = `Remove ${person.name} from ${this.roomName}? They are signed out at once and need a new invite to come back.`;
     if (!confirm(question)) return;
     try {
-      await roster.remove(person.id);
+      await roster.remove(person.id, this.roomName);
     } catch (err) {
       const detail = { text: errorMessage(err, "Could not remove them; try again."), code: errorCode(err) ?? "" };
       this.dispatchEvent(new CustomEvent("room-notice", { bubbles: true, detail }));
