@@ -14,7 +14,7 @@ import pytest
 
 from peerlane.core import e2e
 from services import PgServer, create_database
-from support import Member, ServerProcess, assert_error, create_room, join, link_token
+from support import Member, Peer, ServerProcess, assert_error, create_room, join, link_token
 
 
 @pytest.fixture(
@@ -83,9 +83,19 @@ def three(http: httpx.Client) -> tuple[Device, Device, Device]:
     return Device(owner), Device(bob), Device(carol)
 
 
-def test_published_keys_are_in_the_participant_list(http: httpx.Client) -> None:
+def test_published_keys_are_in_the_participant_list(
+    http: httpx.Client, key_server: ServerProcess
+) -> None:
     alice, bob, _ = three(http)
-    bob.publish(http)
+    socket = Peer(key_server, alice.member)
+    try:
+        bob.publish(http)
+        # Open sockets are told to look again (the owner's client then wraps keys to bob).
+        socket.expect("keys", participant_id=bob.member.participant_id, epoch=0)
+        bob.publish(http)  # the same key again: nothing to tell
+        socket.assert_silent()
+    finally:
+        socket.close()
     r = http.get(f"/api/rooms/{alice.member.room_id}/participants", headers=alice.member.auth)
     keys = {p["name"]: p["identity_key"] for p in r.json()["participants"]}
     assert keys == {"alice": None, "bob": bob.key_text, "carol": None}

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from peerlane.core.protocol import KeysRelay
+from peerlane.core.session import RoomEvent
 from peerlane.errors import ErrorCode, ProtocolError
 from peerlane.server.api_deps import Svc, Who
 
@@ -84,7 +86,9 @@ class IdentityOut(BaseModel):
 async def publish_identity(body: IdentityIn, who: Who, svc: Svc) -> IdentityOut:
     """Publish (or replace) this participant's identity public key. Members see it in
     the participant list; a replaced key is what their clients warn about."""
-    await svc.store.set_identity_key(who.participant.id, body.key)
+    if who.participant.identity_key != body.key:
+        await svc.store.set_identity_key(who.participant.id, body.key)
+        await _announce(svc, who.room.id, who.participant.id, who.room.key_epoch)
     return IdentityOut(participant_id=who.participant.id, identity_key=body.key)
 
 
@@ -142,4 +146,12 @@ async def post_keys(body: KeysIn, who: Who, svc: Svc) -> dict[str, int]:
         rotate_to=body.rotate_to,
         now=svc.clock(),
     )
+    await _announce(svc, who.room.id, who.participant.id, epoch)
     return {"epoch": epoch}
+
+
+async def _announce(svc: Svc, room_id: str, participant_id: str, epoch: int) -> None:
+    """Tell the room's open sockets (every instance) to look again: the owner's client
+    then wraps keys to a member who just published its key, and members fetch theirs."""
+    relay = KeysRelay(participant_id=participant_id, epoch=epoch)
+    await svc.bus.publish(RoomEvent(room_id, relay))

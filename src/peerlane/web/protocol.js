@@ -33,6 +33,7 @@ export const SERVER_TYPES = Object.freeze([
   "pong",
   "stored",
   "error",
+  "keys",
 ]);
 
 /** At most this many ids in one `stored` question (peerlane.core.protocol.MAX_STORED_IDS). */
@@ -203,9 +204,10 @@ export const CLOSE_CODES = Object.freeze({
 /** @typedef {{type: "pong", nonce?: string | null}} PongMsg */
 /** @typedef {{type: "stored", acks: AckMsg[], missing: string[]}} StoredMsg */
 /** @typedef {{type: "error", error: {code: string, message: string}, ref?: string | null}} ErrorMsg */
+/** A member published its identity key or handed out room keys. @typedef {{type: "keys", participant_id: string, epoch: number}} KeysMsg */
 /**
  * @typedef {WelcomeMsg | PresenceMsg | MessageMsg | AckMsg | SyncedMsg | SignalMsg | TypingMsg
- *   | ReceiptMsg | PongMsg | StoredMsg | ErrorMsg} ServerMessage
+ *   | ReceiptMsg | PongMsg | StoredMsg | ErrorMsg | KeysMsg} ServerMessage
  */
 
 // peer ↔ peer (data channel)

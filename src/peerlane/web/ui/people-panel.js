@@ -28,6 +28,8 @@ export class Roster extends EventTarget {
   /** People the owner removed here: their last presence may still be on its way. */
   #removed = new Set();
   #listing = false;
+  /** Keys changed while a fetch was under way: fetch again after it. */
+  #again = false;
   #listedAt = 0;
   #connected = false;
   #closed = false;
@@ -60,6 +62,11 @@ export class Roster extends EventTarget {
       this.#changed();
     };
     this.room.addEventListener("peers", onPeers);
+    // Someone published an identity key or handed out keys: look again at once.
+    const onKeys = () => {
+      if (this.#connected) void this.load(true);
+    };
+    this.room.addEventListener("keys", onKeys);
     // Listed once the room is connected: not to compete with connecting.
     const stopWaiting = whenConnected(this.room, () => {
       this.#connected = true;
@@ -69,6 +76,7 @@ export class Roster extends EventTarget {
       this.#closed = true;
       stopWaiting();
       this.room.removeEventListener("peers", onPeers);
+      this.room.removeEventListener("keys", onKeys);
     };
   }
 
@@ -88,9 +96,17 @@ export class Roster extends EventTarget {
       .sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name));
   }
 
-  /** Fetch the participant list (the peers seen are enough when it fails). */
-  async load() {
-    if (this.#listing || Date.now() - this.#listedAt < RELIST_MS) return;
+  /**
+   * Fetch the participant list (the peers seen are enough when it fails); `now`: even if
+   * it was fetched a moment ago (keys changed), once the fetch under way has ended.
+   * @param {boolean} [now]
+   */
+  async load(now = false) {
+    if (this.#listing) {
+      this.#again ||= now;
+      return;
+    }
+    if (!now && Date.now() - this.#listedAt < RELIST_MS) return;
     this.#listing = true;
     try {
       const out = await api.listParticipants(this.roomId);
@@ -101,6 +117,8 @@ export class Roster extends EventTarget {
       if (e2e?.encrypted) {
         this.members ??= new MemberList(this.roomId, e2e);
         await this.members.update(listed, this.room.me?.participant_id, this.owner);
+        // Not the owner: a rotation's wrap for this device (the owner fetched in update).
+        if (!this.owner) await this.members.keys.fetch();
       }
     } catch {
       /* the peers we see are enough to choose from */
@@ -108,6 +126,10 @@ export class Roster extends EventTarget {
       this.#listing = false;
     }
     if (!this.#closed) this.#changed();
+    if (this.#again && !this.#closed) {
+      this.#again = false;
+      await this.load(true);
+    }
   }
 
   /**
