@@ -149,7 +149,7 @@ export function getRoom(roomId) {
 
 /**
  * @param {string} roomId
- * @param {{name?: string, retention?: Partial<Retention>}} patch  owner only
+ * @param {{name?: string, retention?: Partial<Retention>, history?: "all" | "joined"}} patch  owner only
  * @returns {Promise<RoomOut>}
  */
 export function updateRoom(roomId, patch) {

@@ -30,6 +30,8 @@ export class MemberList {
     this.known = null;
     /** participant id → safety code with this device @type {Map<string, string>} */
     this.codes = new Map();
+    /** What new members can read (the owner's setting), once fetched. @type {"all" | "joined" | null} */
+    this.history = null;
   }
 
   /**
@@ -57,6 +59,7 @@ export class MemberList {
     if (!owner) return;
     try {
       const out = await this.keys.fetch();
+      this.history = out.history;
       if (out.needs.length) await this.keys.fill(out.needs);
     } catch (err) {
       debug("e2e", "keys not handed to members who lack them", err);

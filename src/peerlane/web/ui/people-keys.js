@@ -67,3 +67,23 @@ export function keyLine(person, view, act) {
   if (buttons.length) parts.push(h("div", { class: "person-actions" }, buttons));
   return h("div", { class: "person-key" }, parts);
 }
+
+/**
+ * The owner's setting of what new members can read (docs/protocol.md, "Key rotation").
+ * @param {"all" | "joined"} value
+ * @param {(value: "all" | "joined") => void} change
+ */
+export function historyControl(value, change) {
+  const select = /** @type {HTMLSelectElement} */ (
+    h("select", { id: "history-setting", "data-testid": "history-setting" }, [
+      h("option", { value: "all", text: "All history" }),
+      h("option", { value: "joined", text: "From when they join" }),
+    ])
+  );
+  select.value = value;
+  select.addEventListener("change", () => change(select.value === "joined" ? "joined" : "all"));
+  return h("p", { class: "history-setting" }, [
+    h("label", { for: "history-setting", class: "muted small", text: "New members can read " }),
+    select,
+  ]);
+}

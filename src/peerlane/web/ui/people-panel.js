@@ -13,7 +13,7 @@ import * as api from "../api.js";
 import { MemberList } from "../e2e/member-list.js";
 import { whenConnected } from "./connection-panel.js";
 import { errorCode, errorMessage, errorStatus, h } from "./dom.js";
-import { keyLine, keyStamp } from "./people-keys.js";
+import { historyControl, keyLine, keyStamp } from "./people-keys.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 /** @typedef {{id: string, name: string, online: boolean}} Person */
@@ -157,6 +157,16 @@ export class Roster extends EventTarget {
     this.dispatchEvent(new Event("rotated"));
   }
 
+  /**
+   * What members who join from now on can read (the owner).
+   * @param {"all" | "joined"} history
+   */
+  async setHistory(history) {
+    await api.updateRoom(this.roomId, { history });
+    if (this.members) this.members.history = history;
+    this.#changed();
+  }
+
   /** A member's key was marked verified, or its change note dismissed. @param {string} id @param {"verify" | "dismiss"} what */
   async keyAction(id, what) {
     if (what === "verify") await this.members?.verify(id);
@@ -175,12 +185,13 @@ export class PeoplePanel extends HTMLElement {
   #roster = null;
   roomName = "";
   #list = h("ul", { class: "people-list" });
+  #setting = h("div", { class: "people-setting" });
 
   connectedCallback() {
     this.classList.add("panel", "people");
     this.setAttribute("role", "region");
     this.setAttribute("aria-label", "People in this room");
-    if (!this.firstChild) this.append(h("h2", { class: "panel-title", text: "People" }), this.#list);
+    if (!this.firstChild) this.append(h("h2", { class: "panel-title", text: "People" }), this.#setting, this.#list);
   }
 
   get roster() {
@@ -199,7 +210,12 @@ export class PeoplePanel extends HTMLElement {
     const owner = Boolean(roster?.owner);
     const members = roster?.members ?? null;
     const entries = roster && (owner || members) ? roster.entries() : [];
-    this.hidden = entries.length === 0;
+    const history = owner ? (members?.history ?? null) : null;
+    this.hidden = entries.length === 0 && !history;
+    if (this.#setting.dataset.value !== (history ?? "")) {
+      this.#setting.dataset.value = history ?? "";
+      this.#setting.replaceChildren(history ? historyControl(history, (v) => void this.#setHistory(v)) : "");
+    }
     const key = entries.map((p) => `${p.id}:${p.online}:${keyStamp(members, p.id)}`).join(",");
     if (this.#list.dataset.key === key) return;
     this.#list.dataset.key = key;
@@ -223,6 +239,19 @@ export class PeoplePanel extends HTMLElement {
       ),
     );
   };
+
+  /** @param {"all" | "joined"} value */
+  async #setHistory(value) {
+    try {
+      await this.#roster?.setHistory(value);
+    } catch (err) {
+      const detail = {
+        text: errorMessage(err, "Could not change the setting; try again."),
+        code: errorCode(err) ?? "",
+      };
+      this.dispatchEvent(new CustomEvent("room-notice", { bubbles: true, detail }));
+    }
+  }
 
   /** @param {Person} person */
   async #remove(person) {
