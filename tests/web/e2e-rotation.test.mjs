@@ -5,6 +5,7 @@
 // under an older epoch still opening.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { ChatRoom } from "../../src/peerlane/web/chat.js";
 import { generateIdentity, publicBytes, safetyCode } from "../../src/peerlane/web/e2e/identity.js";
 import { RoomKeys } from "../../src/peerlane/web/e2e/key-rotation.js";
 import {
@@ -17,6 +18,8 @@ import {
 import { MemberList } from "../../src/peerlane/web/e2e/member-list.js";
 import { RoomCrypto, UNDECRYPTABLE } from "../../src/peerlane/web/e2e/room-crypto.js";
 import { b64uEncode, openRoomName, RoomKey, sealChatBody } from "../../src/peerlane/web/e2e/scheme.js";
+import { memoryStore } from "../../src/peerlane/web/store.js";
+import { FakeClock, fakeApi, recordingFactories } from "./fakes.mjs";
 
 const ROOM = "room1";
 
@@ -218,5 +221,25 @@ describe("rotation (key-rotation.js)", () => {
     const kb = new RoomKeys(ROOM, cb, { http: tampered, device: async () => bob });
     await kb.fetch();
     assert.equal(cb.hasEpoch(1), false, "a wrap that does not open with the named sender's key adds nothing");
+  });
+});
+
+describe("the keys frame", () => {
+  test("a room passes the server's keys frame on as a keys event (the Roster lists again)", async () => {
+    const fakes = recordingFactories();
+    const room = new ChatRoom(ROOM, {
+      api: fakeApi({}),
+      store: memoryStore(),
+      clock: new FakeClock(),
+      ...fakes.factories,
+    });
+    const seen = [];
+    room.addEventListener("keys", (ev) => seen.push(/** @type {CustomEvent} */ (ev).detail));
+    await room.start();
+    const signaling = fakes.signalings.at(-1);
+    signaling.join({ peers: [], read: {}, limits: {}, latest: 0 });
+    signaling.server({ type: "keys", participant_id: "bob", epoch: 1 });
+    assert.deepEqual(seen, [{ type: "keys", participant_id: "bob", epoch: 1 }]);
+    room.close();
   });
 });
