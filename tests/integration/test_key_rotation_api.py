@@ -134,9 +134,18 @@ def test_rotation_reaches_remaining_members_and_not_the_removed_one(http: httpx.
     # The removed member's token no longer reads anything.
     r = http.get(f"/api/rooms/{room}/keys", headers=carol.member.auth)
     assert r.status_code == 401
-    # A second rotation to the same epoch (another client racing) is refused.
-    r = http.post(f"/api/rooms/{room}/keys", json=body, headers=bob.member.auth)
+    # A second rotation to the same epoch (another client racing) is refused; a member
+    # who is not the owner does not rotate at all.
+    r = http.post(f"/api/rooms/{room}/keys", json=body, headers=alice.member.auth)
     assert_error(r, 409, "key_epoch_conflict")
+    r = http.post(f"/api/rooms/{room}/keys", json={**body, "rotate_to": 2}, headers=bob.member.auth)
+    assert_error(r, 403, "not_owner")
+    # A member may still hand a key it holds to another (here bob to alice, epoch 1).
+    r = http.post(
+        f"/api/rooms/{room}/keys", json={"wraps": [bob.wrap_to(new_key, alice)]},
+        headers=bob.member.auth,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
 
 
 def test_history_joined_asks_only_for_the_current_epoch(http: httpx.Client) -> None:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from peerlane.core.protocol import KeysRelay
 from peerlane.core.session import RoomEvent
-from peerlane.errors import ErrorCode, ProtocolError
+from peerlane.errors import ErrorCode, ForbiddenError, ProtocolError
 from peerlane.server.api_deps import Svc, Who
 
 router = APIRouter(prefix="/api")
@@ -131,7 +131,12 @@ async def _needs(svc: Svc, room_id: str, epoch: int, history: str, caller: str) 
 @router.post("/rooms/{room_id}/keys")
 async def post_keys(body: KeysIn, who: Who, svc: Svc) -> dict[str, int]:
     """Store wraps from the caller (whose identity key must be published: it is what
-    recipients check the wraps against), starting a new epoch with ``rotate_to``."""
+    recipients check the wraps against), starting a new epoch with ``rotate_to`` (the
+    owner only)."""
+    if body.rotate_to is not None and not who.is_owner:
+        # The owner's client rotates (after its removal of someone): one rotator, so
+        # members cannot bump the epoch, and the rows it leaves, without end.
+        raise ForbiddenError(ErrorCode.NOT_OWNER, "Only the room's owner rotates its key.")
     sender_key = who.participant.identity_key
     if sender_key is None:
         raise ProtocolError(
