@@ -113,12 +113,11 @@ export class Roster extends EventTarget {
       this.#listedAt = Date.now();
       const listed = (out.participants ?? []).filter((p) => !this.#removed.has(p.id));
       for (const p of listed) this.#people.set(p.id, { name: p.name, online: p.online, identity_key: p.identity_key });
-      const e2e = /** @type {import("../e2e/room-crypto.js").RoomCrypto | null | undefined} */ (this.room.e2e);
-      if (e2e?.encrypted) {
-        this.members ??= new MemberList(this.roomId, e2e);
-        await this.members.update(listed, this.room.me?.participant_id, this.owner);
+      const members = this.#memberList();
+      if (members) {
+        await members.update(listed, this.room.me?.participant_id, this.owner);
         // Not the owner: a rotation's wrap for this device (the owner fetched in update).
-        if (!this.owner) await this.members.keys.fetch();
+        if (!this.owner) await members.keys.fetch();
       }
     } catch {
       /* the peers we see are enough to choose from */
@@ -147,14 +146,26 @@ export class Roster extends EventTarget {
     this.#removed.add(id);
     this.#people.delete(id);
     this.#changed();
-    if (!this.members) return;
-    const mine = this.room.me?.participant_id;
-    const { participants } = await api.listParticipants(this.roomId);
-    await this.members.rotate(
-      participants.filter((p) => p.id !== mine && p.id !== id),
-      clearName,
-    );
-    this.dispatchEvent(new Event("rotated"));
+    const members = this.#memberList();
+    if (!members) return;
+    try {
+      const mine = this.room.me?.participant_id;
+      const { participants } = await api.listParticipants(this.roomId);
+      await members.rotate(
+        participants.filter((p) => p.id !== mine && p.id !== id),
+        clearName,
+      );
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new Error(`Removed, but the room's key could not be changed: ${why}`);
+    }
+  }
+
+  /** The members' identity keys, in an end-to-end encrypted room (null in another). */
+  #memberList() {
+    const e2e = /** @type {import("../e2e/room-crypto.js").RoomCrypto | null | undefined} */ (this.room.e2e);
+    if (e2e?.encrypted) this.members ??= new MemberList(this.roomId, e2e);
+    return this.members;
   }
 
   /**
