@@ -64,6 +64,7 @@ class ErrorCode(StrEnum):
     MESSAGE_NOT_FOUND = "message_not_found"
     MESSAGE_DELETED = "message_deleted"
     TELEMETRY_OFF = "telemetry_off"
+    KEY_EPOCH_CONFLICT = "key_epoch_conflict"
     # files: tus uploads, shares, room files
     UNSUPPORTED_TUS_VERSION = "unsupported_tus_version"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
@@ -130,6 +131,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MESSAGE_NOT_FOUND: 404,
     ErrorCode.MESSAGE_DELETED: 410,
     ErrorCode.TELEMETRY_OFF: 404,
+    ErrorCode.KEY_EPOCH_CONFLICT: 409,
     ErrorCode.UNSUPPORTED_TUS_VERSION: 412,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.INVALID_METADATA: 400,
@@ -198,6 +200,7 @@ DEFAULT_MESSAGE: dict[ErrorCode, str] = {
     ErrorCode.MESSAGE_NOT_FOUND: "That message is no longer in the room; it may have expired.",
     ErrorCode.MESSAGE_DELETED: "That message was deleted and can no longer be changed.",
     ErrorCode.TELEMETRY_OFF: "This server does not collect connection reports.",
+    ErrorCode.KEY_EPOCH_CONFLICT: "The room's key changed meanwhile; fetch the keys again.",
     ErrorCode.UNSUPPORTED_TUS_VERSION: "Send 'Tus-Resumable: 1.0.0' with every upload request.",
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Upload chunks must be sent as "
     "'Content-Type: application/offset+octet-stream'.",

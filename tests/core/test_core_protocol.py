@@ -294,6 +294,7 @@ def test_server_types_match_the_server_models() -> None:
         p.SignalRelay,
         p.TypingRelay,
         p.ReceiptRelay,
+        p.KeysRelay,
         p.Pong,
         p.StoredAnswer,
         p.Error,

@@ -214,6 +214,15 @@ class ReceiptRelay(WireModel):
     seq: int
 
 
+class KeysRelay(WireModel):
+    """A member published its identity key or handed out room keys (a rotation to
+    ``epoch``): clients look at the participant list and their wraps again."""
+
+    type: Literal["keys"] = "keys"
+    participant_id: str
+    epoch: int
+
+
 class Pong(WireModel):
     type: Literal["pong"] = "pong"
     nonce: str | None = None
@@ -248,13 +257,14 @@ ServerMessage = (
     | SignalRelay
     | TypingRelay
     | ReceiptRelay
+    | KeysRelay
     | Pong
     | StoredAnswer
     | Error
 )
 SERVER_TYPES = frozenset(
     {"welcome", "presence", "message", "ack", "synced", "signal", "typing", "receipt", "pong"}
-    | {"stored", "error"}
+    | {"stored", "error", "keys"}
 )
 
 

@@ -14,6 +14,7 @@ from typing import Literal
 from peerlane.core import protocol as p
 
 Role = Literal["owner", "member"]
+HistorySetting = Literal["all", "joined"]
 MessageKind = p.ChatKind
 
 
@@ -39,6 +40,10 @@ class Room:
     last_active_at: float
     last_seq: int
     retention: Retention
+    # End-to-end keys (revision 0006): the epoch of the newest room key (a rotation makes
+    # epoch + 1), and what a new member can read: "all" history or from its "joined" on.
+    key_epoch: int = 0
+    history: HistorySetting = "all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,9 @@ class Participant:
     role: Role
     created_at: float
     last_read_seq: int = 0
+    # The device's X25519 identity public key, b64u (43 characters), as it published it;
+    # opaque to the server (docs/protocol.md, "Identity keys on the server").
+    identity_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +139,17 @@ class CleanupReport:
     @property
     def rooms_deleted(self) -> int:
         return len(self.deleted_rooms)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyWrap:
+    """A room key of one epoch wrapped to one member by another (a ``w1.`` string the
+    server carries as it is), with the sender's identity key as it was when wrapping."""
+
+    room_id: str
+    epoch: int
+    recipient_id: str
+    sender_id: str
+    sender_key: str
+    wrap: str
+    created_at: float

@@ -43,11 +43,15 @@ def room_out(base: str, room: Room) -> s.RoomOut:
             max_age=r.max_age, max_messages=r.max_messages, idle_expiry=r.idle_expiry
         ),
         url=f"{base}/r/{room.id}",
+        key_epoch=room.key_epoch,
+        history=room.history,
     )
 
 
 def participant_out(p: Participant, online: bool = False) -> s.ParticipantOut:
-    return s.ParticipantOut(id=p.id, name=p.name, role=p.role, online=online)
+    return s.ParticipantOut(
+        id=p.id, name=p.name, role=p.role, online=online, identity_key=p.identity_key
+    )
 
 
 async def issue_session(
@@ -163,13 +167,16 @@ async def get_room(request: Request, who: Who, svc: Svc) -> dict[str, object]:
 
 @router.patch("/rooms/{room_id}")
 async def update_room(body: s.UpdateRoomIn, request: Request, who: Owner, svc: Svc) -> s.RoomOut:
-    """Change the given retention fields only; ``null`` lifts that limit."""
+    """Change the given retention fields only (``null`` lifts that limit), the name,
+    and what new members can read (``history``)."""
     room = who.room
     if body.retention is not None:
         changes = body.retention.model_dump(include=body.retention.model_fields_set)
         room = await svc.store.set_retention(room.id, replace(room.retention, **changes))
     if body.name is not None and body.name != room.name:
         room = await svc.store.rename_room(room.id, body.name or room.name)
+    if body.history is not None and body.history != room.history:
+        room = await svc.store.set_history(room.id, body.history)
     return room_out(base_url(request, svc), room)
 
 

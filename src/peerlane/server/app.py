@@ -25,6 +25,7 @@ from peerlane.server import (
     api,
     diagnostics_api,
     invites_api,
+    keys_api,
     logs,
     not_found,
     peerjs_http,
@@ -125,6 +126,7 @@ def create_app(
     install_error_handlers(app, metrics)
     app.include_router(api.router)
     app.include_router(invites_api.router)
+    app.include_router(keys_api.router)
     app.include_router(tus_api.tus_router)
     app.include_router(shares_api.router)
     app.include_router(room_files_api.router)

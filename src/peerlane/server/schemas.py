@@ -80,6 +80,8 @@ class JoinIn(_In):
 class UpdateRoomIn(_In):
     name: RoomName | None = None
     retention: RetentionIn | None = None
+    # What members who join from now on can read (docs/protocol.md, "Key rotation").
+    history: Literal["all", "joined"] | None = None
 
 
 class CreateInviteIn(_In):
@@ -114,6 +116,8 @@ class RoomOut(BaseModel):
     latest_seq: int
     retention: RetentionIn
     url: str
+    key_epoch: int = 0  # the newest room key's epoch (end-to-end encrypted rooms)
+    history: Literal["all", "joined"] = "all"
 
 
 class ParticipantOut(BaseModel):
@@ -121,6 +125,7 @@ class ParticipantOut(BaseModel):
     name: str
     role: Literal["owner", "member"]
     online: bool = False
+    identity_key: str | None = None  # as the participant published it (opaque)
 
 
 class SessionOut(BaseModel):

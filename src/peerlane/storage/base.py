@@ -7,7 +7,9 @@ from typing import Protocol
 
 from peerlane.core.records import (
     CleanupReport,
+    HistorySetting,
     Invite,
+    KeyWrap,
     MessageKind,
     Participant,
     Retention,
@@ -224,6 +226,32 @@ class Store(FileIndex, Protocol):
 
     async def revoke_session(self, session_id: str, *, now: float) -> bool:
         """Sign the session out; False if there was no such live session."""
+
+    async def set_identity_key(self, participant_id: str, key: str) -> Participant | None:
+        """Publish (or replace) the participant's identity public key; None if gone."""
+
+    async def set_history(self, room_id: str, history: HistorySetting) -> Room:
+        """What new members of the room can read: "all" history, or from "joined" on."""
+
+    async def store_wraps(
+        self,
+        room_id: str,
+        sender_id: str,
+        sender_key: str,
+        wraps: Sequence[tuple[str, int, str]],
+        *,
+        rotate_to: int | None,
+        now: float,
+    ) -> int:
+        """Store room keys wrapped by ``sender_id`` as (recipient, epoch, wrap), with
+        ``rotate_to`` first moving the room to that epoch (the next one, or
+        ConflictError KEY_EPOCH_CONFLICT); the room's epoch after. See storage.keys."""
+
+    async def wraps_for(self, participant_id: str) -> list[KeyWrap]:
+        """The wraps addressed to the participant, by epoch."""
+
+    async def wrapped_epochs(self, room_id: str) -> dict[str, set[int]]:
+        """Per participant of the room, the epochs some member has wrapped to it."""
 
     async def remove_participant(self, room_id: str, participant_id: str) -> Participant | None:
         """Delete the participant (and so its sessions) from the room; the removed

@@ -45,6 +45,7 @@ from peerlane.core.invites import problem
 from peerlane.core.protocol import CHANGE_KINDS
 from peerlane.core.records import (
     CleanupReport,
+    HistorySetting,
     Invite,
     MessageKind,
     Participant,
@@ -57,6 +58,7 @@ from peerlane.core.records import (
 from peerlane.errors import ConflictError, ErrorCode, GoneError, LimitError, NotFoundError
 from peerlane.storage.engine import WRITE_OPTION, is_sqlite, make_engine
 from peerlane.storage.files import FileSql, delete_room_files
+from peerlane.storage.keys import KeySql
 from peerlane.storage.migrate import engine_revision, head_revision, upgrade_engine
 from peerlane.storage.sqlite_append import AppendRequest, SqliteAppender
 from peerlane.storage.tables import invites, messages, meta, participants, rooms, sessions
@@ -71,9 +73,10 @@ _ATTEMPTS = 16
 _CHUNK = 500
 
 
-class SqlStore(FileSql):
+class SqlStore(FileSql, KeySql):
     """The :class:`~peerlane.storage.base.Store` on SQLAlchemy's async engine (the file
-    and share queries come from :class:`~peerlane.storage.files.FileSql`).
+    and share queries come from :class:`~peerlane.storage.files.FileSql`, the
+    end-to-end key ones from :class:`~peerlane.storage.keys.KeySql`).
 
     ``url`` is e.g. ``sqlite+aiosqlite:////var/lib/peerlane/peerlane.db`` or
     ``postgresql+asyncpg://peerlane@db:5432/peerlane``. Nothing connects before
@@ -191,6 +194,9 @@ class SqlStore(FileSql):
 
     async def rename_room(self, room_id: str, name: str) -> Room:
         return await self._update_room(room_id, {"name": name})
+
+    async def set_history(self, room_id: str, history: HistorySetting) -> Room:
+        return await self._update_room(room_id, {"history": history})
 
     async def _update_room(self, room_id: str, values: dict[str, Any]) -> Room:
         async with self._write() as conn:
@@ -573,6 +579,8 @@ def _room(row: Row[Any]) -> Room:
         retention=Retention(
             max_age=row.max_age, max_messages=row.max_messages, idle_expiry=row.idle_expiry
         ),
+        key_epoch=row.key_epoch,
+        history=row.history,
     )
 
 
@@ -592,6 +600,8 @@ def _room_values(room: Room) -> dict[str, Any]:
         "created_at": room.created_at,
         "last_active_at": room.last_active_at,
         "last_seq": room.last_seq,
+        "key_epoch": room.key_epoch,
+        "history": room.history,
         **_retention_values(room.retention),
     }
 

@@ -72,6 +72,9 @@ rooms = Table(
     Column("max_age", Double, nullable=True),
     Column("max_messages", Integer, nullable=True),
     Column("idle_expiry", Double, nullable=True),
+    # Revision 0006: the newest room key's epoch, and what new members can read.
+    Column("key_epoch", Integer, nullable=False, default=0, server_default="0"),
+    Column("history", String, nullable=False, default="all", server_default="all"),
 )
 
 participants = Table(
@@ -83,6 +86,8 @@ participants = Table(
     Column("role", String, nullable=False),
     Column("created_at", Double, nullable=False),
     Column("last_read_seq", BigInteger, nullable=False, default=0),
+    # Revision 0006: the device's identity public key (b64u), opaque to the server.
+    Column("identity_key", String, nullable=True),
 )
 
 invites = Table(
@@ -129,6 +134,24 @@ messages = Table(
     UniqueConstraint("room_id", "sender_id", "client_id"),
     # Age retention deletes by time within a room.
     Index(None, "room_id", "ts"),
+)
+
+# -- key wraps (revision 0006) --
+
+# A room key of one epoch wrapped to one member (docs/protocol.md, "Key wrapping to a
+# member"), kept until the member or the room goes, so a member offline at a rotation
+# gets its key later. The primary key leads with the recipient: it lists its own wraps.
+key_wraps = Table(
+    "key_wraps",
+    metadata,
+    _belongs_to("recipient_id", "participants", index=False),
+    Column("epoch", Integer, nullable=False),
+    Column("sender_id", String, nullable=False),
+    _belongs_to("room_id", "rooms"),
+    Column("sender_key", String, nullable=False),
+    Column("wrap", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
+    PrimaryKeyConstraint("recipient_id", "epoch", "sender_id"),
 )
 
 # -- sessions (revision 0003) --

@@ -10,8 +10,9 @@ import { ERROR_CODES } from "./protocol.js";
 /**
  * @typedef {{max_age: number | null, max_messages: number | null, idle_expiry: number | null}} Retention
  * @typedef {{id: string, name: string, created_at: number, latest_seq: number,
- *   retention: Retention, url: string}} RoomOut
- * @typedef {{id: string, name: string, role: Role, online: boolean}} ParticipantOut
+ *   retention: Retention, url: string, key_epoch?: number, history?: "all" | "joined"}} RoomOut
+ * @typedef {{id: string, name: string, role: Role, online: boolean, identity_key?: string | null}} ParticipantOut
+ *   identity_key: the X25519 identity public key the participant's device published (b64u)
  * @typedef {{id: string, link: string | null, code: string | null, expires_at: number,
  *   max_uses: number | null, uses: number, status: "live" | "expired" | "revoked" | "exhausted",
  *   qr_svg: string | null, qr_url: string}} InviteOut
@@ -163,7 +164,7 @@ export function getRoom(roomId) {
 
 /**
  * @param {string} roomId
- * @param {{name?: string, retention?: Partial<Retention>}} patch  owner only
+ * @param {{name?: string, retention?: Partial<Retention>, history?: "all" | "joined"}} patch  owner only
  * @returns {Promise<RoomOut>}
  */
 export function updateRoom(roomId, patch) {

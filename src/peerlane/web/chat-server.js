@@ -187,6 +187,8 @@ export class ServerLink {
         return this._checkGap(msg.latest_seq);
       case "stored":
         return outbox.onStored(msg);
+      case "keys":
+        return this._host.emit("keys", msg); // the people panel's Roster (e2e keys)
       default:
         return undefined; // pong: handled by Signaling
     }

@@ -33,6 +33,7 @@ export const SERVER_TYPES = Object.freeze([
   "pong",
   "stored",
   "error",
+  "keys",
 ]);
 
 /**
@@ -105,6 +106,7 @@ export const ERROR_CODES = Object.freeze({
   MESSAGE_NOT_FOUND: "message_not_found",
   MESSAGE_DELETED: "message_deleted",
   TELEMETRY_OFF: "telemetry_off",
+  KEY_EPOCH_CONFLICT: "key_epoch_conflict",
   UNSUPPORTED_TUS_VERSION: "unsupported_tus_version",
   UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
   INVALID_METADATA: "invalid_metadata",
@@ -215,9 +217,10 @@ export const CLOSE_CODES = Object.freeze({
 /** @typedef {{type: "pong", nonce?: string | null}} PongMsg */
 /** @typedef {{type: "stored", acks: AckMsg[], missing: string[]}} StoredMsg */
 /** @typedef {{type: "error", error: {code: string, message: string}, ref?: string | null}} ErrorMsg */
+/** A member published its identity key or handed out room keys. @typedef {{type: "keys", participant_id: string, epoch: number}} KeysMsg */
 /**
  * @typedef {WelcomeMsg | PresenceMsg | MessageMsg | AckMsg | SyncedMsg | SignalMsg | TypingMsg
- *   | ReceiptMsg | PongMsg | StoredMsg | ErrorMsg} ServerMessage
+ *   | ReceiptMsg | PongMsg | StoredMsg | ErrorMsg | KeysMsg} ServerMessage
  */
 
 // peer ↔ peer (data channel)

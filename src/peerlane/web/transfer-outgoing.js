@@ -8,7 +8,7 @@ import { hashFile } from "./integrity.js";
 import { localMs } from "./local-ms.js";
 import { fileKeyOf, newFileKeyText } from "./transfer-e2e.js";
 import { detailOf } from "./transfer-live.js";
-import { FINAL, OVER, waitingNote } from "./transfer-machine.js";
+import { OVER, waitingNote } from "./transfer-machine.js";
 import { outgoingRecord } from "./transfer-records.js";
 import { SendSession } from "./transfer-send.js";
 import { uploadToServer } from "./transfer-upload.js";

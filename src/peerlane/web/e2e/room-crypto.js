@@ -7,8 +7,11 @@
 // before encryption (a clear name, no key) passes bodies through as they are.
 
 import { debug } from "../debug.js";
+import { RoomKeys } from "./key-rotation.js";
+import { loadRoomKeys } from "./room-keys.js";
 import {
   E2EError,
+  envelopeKid,
   isEnvelope,
   openChatBody,
   openRoomName,
@@ -44,6 +47,9 @@ export function clearBodyLimit(limit) {
   return Math.max(0, Math.floor(((limit - 2 - ENVELOPE_HEAD) * 3) / 4) - TAG_SIZE);
 }
 
+/** The server is asked for keys this device lacks at most this often. */
+const FETCH_EVERY_MS = 3000;
+
 /** Sealed bodies kept for resending, at most (the oldest go first). */
 const WIRE_KEPT = 500;
 
@@ -71,7 +77,19 @@ export class RoomCrypto {
    */
   constructor(roomId, key) {
     this.roomId = roomId;
+    /** The current key: what own bodies are sealed with. */
     this.key = key;
+    /** Every epoch's key this device holds, by key id (a rotation adds one). @type {Map<string, RoomKey>} */
+    this.keys = new Map(key ? [[key.kid, key]] : []);
+    /**
+     * Asks the server for keys wrapped to this device (e2e/key-rotation.js), when an
+     * envelope names a key not held; null: nowhere to ask (tests, a room page's start).
+     * @type {(() => Promise<unknown>) | null}
+     */
+    this.fetchMissing = null;
+    /** @type {Promise<unknown> | null} */
+    this._fetching = null;
+    this._fetchedAt = -Infinity;
     /** Whether the server holds the room's name sealed; null until a view was seen. @type {boolean | null} */
     this.sealedName = null;
     /** id → the body sealed, and the JSON of the body it was sealed from. @type {Map<string, {of: string, sealed: string}>} */
@@ -86,12 +104,77 @@ export class RoomCrypto {
    * @param {string | null} keyText  the key as an invite link carries it
    */
   static async forRoom(roomId, keyText) {
+    /** @type {RoomCrypto} */
+    let made;
     try {
-      return new RoomCrypto(roomId, keyText ? await RoomKey.decode(keyText) : null);
+      made = new RoomCrypto(roomId, keyText ? await RoomKey.decode(keyText) : null);
     } catch (err) {
       debug("e2e", "the room key is damaged", err);
-      return new RoomCrypto(roomId, null);
+      made = new RoomCrypto(roomId, null);
     }
+    // Keys wrapped to this device since (a rotation while away; older history).
+    made.fetchMissing = () => new RoomKeys(roomId, made).fetch();
+    // The older epochs' keys this device kept (history sealed before a rotation).
+    for (const kept of await loadRoomKeys(roomId)) {
+      try {
+        made.addKey(await RoomKey.decode(kept.secret, kept.epoch), false);
+      } catch (err) {
+        debug("e2e", "a kept room key is damaged", err);
+      }
+    }
+    return made;
+  }
+
+  /**
+   * Hold another epoch's key; `current`: seal own bodies with it from now on.
+   * @param {RoomKey} key
+   * @param {boolean} current
+   */
+  addKey(key, current) {
+    const held = this.keys.get(key.kid);
+    if (held && held.epoch < key.epoch)
+      held.epoch = key.epoch; // a link's key learns its epoch
+    else if (!held) this.keys.set(key.kid, key);
+    if (current || !this.key) this.key = this.keys.get(key.kid) ?? key;
+  }
+
+  /** @param {number} epoch */
+  keyOfEpoch(epoch) {
+    for (const key of this.keys.values()) if (key.epoch === epoch) return key;
+    return null;
+  }
+
+  /** @param {number} epoch */
+  hasEpoch(epoch) {
+    return this.keyOfEpoch(epoch) !== null;
+  }
+
+  /**
+   * The key an envelope names: held, or fetched once from the server (throttled).
+   * @param {unknown} envelope
+   */
+  async keyFor(envelope) {
+    const kid = envelopeKid(envelope);
+    const held = this.keys.get(kid);
+    if (held) return held;
+    if (this.fetchMissing && (this._fetching || Date.now() - this._fetchedAt > FETCH_EVERY_MS)) {
+      this._fetching ??= this.fetchMissing()
+        .catch((err) => debug("e2e", "room keys not fetched", err))
+        .finally(() => {
+          this._fetchedAt = Date.now();
+          this._fetching = null;
+        });
+      await this._fetching;
+    }
+    const fetched = this.keys.get(kid);
+    if (!fetched) throw new E2EError("wrong_key", "sealed with a key this device does not hold");
+    return fetched;
+  }
+
+  /** The room's name sealed with the current key. @param {string} name */
+  sealName(name) {
+    if (!this.key) throw new E2EError("wrong_key", "This device does not have the room's key.");
+    return sealRoomName(this.key, name);
   }
 
   /** Whether the room is end-to-end encrypted (false: a room made before it). */
@@ -147,9 +230,9 @@ export class RoomCrypto {
     if (msg.body === null || msg.body === undefined) return msg; // deleted, or a deletion
     if (!this.encrypted && !isEnvelope(msg.body)) return msg; // a room made before encryption
     try {
-      if (!this.key) throw new E2EError("wrong_key", "no key for this room");
+      const key = await this.keyFor(msg.body);
       const context = { roomId: this.roomId, sender: msg.sender, contentId: contentIdOf(msg) };
-      return { ...msg, body: await openChatBody(this.key, msg.body, context) };
+      return { ...msg, body: await openChatBody(key, msg.body, context) };
     } catch (err) {
       const code = err instanceof E2EError ? err.code : "malformed";
       debug("e2e", "a message could not be opened", msg.id, code);
@@ -197,9 +280,8 @@ export class RoomCrypto {
   async openName(name) {
     this.sealedName = sealedRoom(name);
     if (!this.sealedName) return name;
-    if (!this.key) return LOCKED_NAME;
     try {
-      return await openRoomName(this.key, name);
+      return await openRoomName(await this.keyFor(name), name);
     } catch (err) {
       debug("e2e", "the room's name could not be opened", err);
       return LOCKED_NAME;

@@ -56,13 +56,47 @@ export function linkKeyText(hash) {
  */
 export async function saveRoomKey(roomId, keyText) {
   held.set(roomId, keyText);
+  await saveRoomKeys(roomId, [{ secret: keyText, epoch: 0 }]);
+}
+
+/**
+ * Keep more of a room's keys (a rotation's, unwrapped), beside the ones kept. A key
+ * kept under a lower epoch takes the higher one: an invite link made after a rotation
+ * carries the current key, which its joiner keeps as epoch 0 until a wrap names its
+ * epoch. The newest epoch is the current key.
+ * @param {string} roomId
+ * @param {{secret: string, epoch: number}[]} keys
+ */
+export async function saveRoomKeys(roomId, keys) {
   if (!globalThis.indexedDB) return;
   try {
+    /** secret → epoch @type {Map<string, number>} */
+    const merged = new Map();
+    for (const k of [...(await loadRoomKeys(roomId)), ...keys]) {
+      merged.set(k.secret, Math.max(k.epoch, merged.get(k.secret) ?? 0));
+    }
+    const all = Array.from(merged, ([secret, epoch]) => ({ secret, epoch }));
     /** @type {KeyRecord} */
-    const record = { room_id: roomId, keys: [{ secret: keyText, epoch: 0 }] };
+    const record = { room_id: roomId, keys: all };
     await withStore("readwrite", (store) => store.put(record));
   } catch (err) {
     debug("e2e", "room key not kept on the device", err);
+  }
+}
+
+/**
+ * Every key of the room this device keeps (empty: none, or no IndexedDB).
+ * @param {string} roomId
+ * @returns {Promise<{secret: string, epoch: number}[]>}
+ */
+export async function loadRoomKeys(roomId) {
+  if (!globalThis.indexedDB) return [];
+  try {
+    const record = /** @type {KeyRecord | undefined} */ (await withStore("readonly", (store) => store.get(roomId)));
+    return record?.keys ?? [];
+  } catch (err) {
+    debug("e2e", "room keys unreadable", err);
+    return [];
   }
 }
 
@@ -73,14 +107,9 @@ export async function saveRoomKey(roomId, keyText) {
  */
 export async function loadRoomKey(roomId) {
   const now = held.get(roomId);
-  if (now) return now;
-  if (!globalThis.indexedDB) return null;
-  try {
-    const record = /** @type {KeyRecord | undefined} */ (await withStore("readonly", (store) => store.get(roomId)));
-    const newest = record?.keys.reduce((a, b) => (b.epoch > a.epoch ? b : a));
-    return newest?.secret ?? null;
-  } catch (err) {
-    debug("e2e", "room keys unreadable", err);
-    return null;
-  }
+  const kept = await loadRoomKeys(roomId);
+  // A key made by a rotation is newer than the one a link gave this page.
+  const newest = kept.length ? kept.reduce((a, b) => (b.epoch > a.epoch ? b : a)) : null;
+  if (now && (!newest || newest.epoch === 0)) return now;
+  return newest?.secret ?? now ?? null;
 }

@@ -2,25 +2,34 @@
 // Roster               everyone in the room but me, online people first: the peers seen,
 //                      and the room's participant list (fetched once the room is connected,
 //                      and again when someone unknown shows up). Fires "change".
-// <pl-people-panel>    the owner's list of the others, each with a Remove button (hidden
-//                      for everyone else, and while there is nobody to list).
+//                      In an end-to-end encrypted room it also keeps the members' identity
+//                      keys (e2e/member-list.js): safety codes, verification, changed keys,
+//                      and the owner's key rotation after a removal.
+// <pl-people-panel>    the list of the others: for the owner each with a Remove button; in
+//                      an encrypted room, for everyone, each with its safety code (people-keys.js).
+//                      Hidden while there is nothing to show.
 
 import * as api from "../api.js";
+import { MemberList } from "../e2e/member-list.js";
 import { whenConnected } from "./connection-panel.js";
 import { errorCode, errorMessage, errorStatus, h } from "./dom.js";
+import { historyControl, keyLine, keyStamp } from "./people-keys.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 /** @typedef {{id: string, name: string, online: boolean}} Person */
+/** @typedef {{name: string, online: boolean, identity_key?: string | null}} Known */
 
 /** The participant list is fetched again at most this often. */
 const RELIST_MS = 5000;
 
 export class Roster extends EventTarget {
-  /** @type {Map<string, {name: string, online: boolean}>} */
+  /** @type {Map<string, Known>} */
   #people = new Map();
   /** People the owner removed here: their last presence may still be on its way. */
   #removed = new Set();
   #listing = false;
+  /** Keys changed while a fetch was under way: fetch again after it. */
+  #again = false;
   #listedAt = 0;
   #connected = false;
   #closed = false;
@@ -33,6 +42,12 @@ export class Roster extends EventTarget {
     super();
     this.room = room;
     this.roomId = roomId;
+    /** The members' identity keys, in an end-to-end encrypted room. @type {MemberList | null} */
+    this.members = null;
+  }
+
+  get owner() {
+    return this.room.me?.role === "owner";
   }
 
   /**
@@ -47,6 +62,11 @@ export class Roster extends EventTarget {
       this.#changed();
     };
     this.room.addEventListener("peers", onPeers);
+    // Someone published an identity key or handed out keys: look again at once.
+    const onKeys = () => {
+      if (this.#connected) void this.load(true);
+    };
+    this.room.addEventListener("keys", onKeys);
     // Listed once the room is connected: not to compete with connecting.
     const stopWaiting = whenConnected(this.room, () => {
       this.#connected = true;
@@ -56,6 +76,7 @@ export class Roster extends EventTarget {
       this.#closed = true;
       stopWaiting();
       this.room.removeEventListener("peers", onPeers);
+      this.room.removeEventListener("keys", onKeys);
     };
   }
 
@@ -75,15 +96,28 @@ export class Roster extends EventTarget {
       .sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name));
   }
 
-  /** Fetch the participant list (the peers seen are enough when it fails). */
-  async load() {
-    if (this.#listing || Date.now() - this.#listedAt < RELIST_MS) return;
+  /**
+   * Fetch the participant list (the peers seen are enough when it fails); `now`: even if
+   * it was fetched a moment ago (keys changed), once the fetch under way has ended.
+   * @param {boolean} [now]
+   */
+  async load(now = false) {
+    if (this.#listing) {
+      this.#again ||= now;
+      return;
+    }
+    if (!now && Date.now() - this.#listedAt < RELIST_MS) return;
     this.#listing = true;
     try {
       const out = await api.listParticipants(this.roomId);
       this.#listedAt = Date.now();
-      for (const p of out.participants ?? []) {
-        if (!this.#removed.has(p.id)) this.#people.set(p.id, { name: p.name, online: p.online });
+      const listed = (out.participants ?? []).filter((p) => !this.#removed.has(p.id));
+      for (const p of listed) this.#people.set(p.id, { name: p.name, online: p.online, identity_key: p.identity_key });
+      const members = this.#memberList();
+      if (members) {
+        await members.update(listed, this.room.me?.participant_id, this.owner);
+        // Not the owner: a rotation's wrap for this device (the owner fetched in update).
+        if (!this.owner) await members.keys.fetch();
       }
     } catch {
       /* the peers we see are enough to choose from */
@@ -91,13 +125,19 @@ export class Roster extends EventTarget {
       this.#listing = false;
     }
     if (!this.#closed) this.#changed();
+    if (this.#again && !this.#closed) {
+      this.#again = false;
+      await this.load(true);
+    }
   }
 
   /**
-   * Remove someone from the room (the owner). Already gone counts as done.
+   * Remove someone from the room (the owner). Already gone counts as done. In an
+   * encrypted room the room's key then rotates: only the members left get the new one.
    * @param {string} id
+   * @param {string} [clearName]  the room's name, sealed again with the new key
    */
-  async remove(id) {
+  async remove(id, clearName = "") {
     try {
       await api.removeParticipant(this.roomId, id);
     } catch (err) {
@@ -105,6 +145,43 @@ export class Roster extends EventTarget {
     }
     this.#removed.add(id);
     this.#people.delete(id);
+    this.#changed();
+    const members = this.#memberList();
+    if (!members) return;
+    try {
+      const mine = this.room.me?.participant_id;
+      const { participants } = await api.listParticipants(this.roomId);
+      await members.rotate(
+        participants.filter((p) => p.id !== mine && p.id !== id),
+        clearName,
+      );
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new Error(`Removed, but the room's key could not be changed: ${why}`);
+    }
+  }
+
+  /** The members' identity keys, in an end-to-end encrypted room (null in another). */
+  #memberList() {
+    const e2e = /** @type {import("../e2e/room-crypto.js").RoomCrypto | null | undefined} */ (this.room.e2e);
+    if (e2e?.encrypted) this.members ??= new MemberList(this.roomId, e2e);
+    return this.members;
+  }
+
+  /**
+   * What members who join from now on can read (the owner).
+   * @param {"all" | "joined"} history
+   */
+  async setHistory(history) {
+    await api.updateRoom(this.roomId, { history });
+    if (this.members) this.members.history = history;
+    this.#changed();
+  }
+
+  /** A member's key was marked verified, or its change note dismissed. @param {string} id @param {"verify" | "dismiss"} what */
+  async keyAction(id, what) {
+    if (what === "verify") await this.members?.verify(id);
+    else await this.members?.dismiss(id);
     this.#changed();
   }
 
@@ -119,12 +196,13 @@ export class PeoplePanel extends HTMLElement {
   #roster = null;
   roomName = "";
   #list = h("ul", { class: "people-list" });
+  #setting = h("div", { class: "people-setting" });
 
   connectedCallback() {
     this.classList.add("panel", "people");
     this.setAttribute("role", "region");
     this.setAttribute("aria-label", "People in this room");
-    if (!this.firstChild) this.append(h("h2", { class: "panel-title", text: "People" }), this.#list);
+    if (!this.firstChild) this.append(h("h2", { class: "panel-title", text: "People" }), this.#setting, this.#list);
   }
 
   get roster() {
@@ -140,27 +218,51 @@ export class PeoplePanel extends HTMLElement {
 
   #render = () => {
     const roster = this.#roster;
-    const owner = roster?.room.me?.role === "owner";
-    const entries = roster && owner ? roster.entries() : [];
-    this.hidden = entries.length === 0;
-    const key = entries.map((p) => `${p.id}:${p.online}`).join(",");
+    const owner = Boolean(roster?.owner);
+    const members = roster?.members ?? null;
+    const entries = roster && (owner || members) ? roster.entries() : [];
+    const history = owner ? (members?.history ?? null) : null;
+    this.hidden = entries.length === 0 && !history;
+    if (this.#setting.dataset.value !== (history ?? "")) {
+      this.#setting.dataset.value = history ?? "";
+      this.#setting.replaceChildren(history ? historyControl(history, (v) => void this.#setHistory(v)) : "");
+    }
+    const key = entries.map((p) => `${p.id}:${p.online}:${keyStamp(members, p.id)}`).join(",");
     if (this.#list.dataset.key === key) return;
     this.#list.dataset.key = key;
     this.#list.replaceChildren(
       ...entries.map((p) =>
-        h("li", {}, [
-          h("span", { text: p.online ? p.name : `${p.name} (offline)` }),
-          h("button", {
-            type: "button",
-            class: "btn subtle small-btn",
-            text: "Remove",
-            "aria-label": `Remove ${p.name}`,
-            onclick: () => void this.#remove(p),
-          }),
+        h("li", { "data-participant": p.id }, [
+          h("div", { class: "person-head" }, [
+            h("span", { class: "person-name", text: p.online ? p.name : `${p.name} (offline)` }),
+            owner
+              ? h("button", {
+                  type: "button",
+                  class: "btn subtle small-btn",
+                  text: "Remove",
+                  "aria-label": `Remove ${p.name}`,
+                  onclick: () => void this.#remove(p),
+                })
+              : null,
+          ]),
+          members ? keyLine(p, members.view(p.id), (what) => void roster?.keyAction(p.id, what)) : null,
         ]),
       ),
     );
   };
+
+  /** @param {"all" | "joined"} value */
+  async #setHistory(value) {
+    try {
+      await this.#roster?.setHistory(value);
+    } catch (err) {
+      const detail = {
+        text: errorMessage(err, "Could not change the setting; try again."),
+        code: errorCode(err) ?? "",
+      };
+      this.dispatchEvent(new CustomEvent("room-notice", { bubbles: true, detail }));
+    }
+  }
 
   /** @param {Person} person */
   async #remove(person) {
@@ -169,7 +271,7 @@ export class PeoplePanel extends HTMLElement {
     const question = `Remove ${person.name} from ${this.roomName}? They are signed out at once and need a new invite to come back.`;
     if (!confirm(question)) return;
     try {
-      await roster.remove(person.id);
+      await roster.remove(person.id, this.roomName);
     } catch (err) {
       const detail = { text: errorMessage(err, "Could not remove them; try again."), code: errorCode(err) ?? "" };
       this.dispatchEvent(new CustomEvent("room-notice", { bubbles: true, detail }));

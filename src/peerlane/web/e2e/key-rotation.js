@@ -1,0 +1,132 @@
+// A room's keys beyond the first (docs/protocol.md, "Key rotation"): fetching the room
+// keys wrapped to this device (a rotation while it was away, or older epochs for a new
+// member when the room shares all history), handing keys to members who lack them (the
+// owner's client does it), and rotating: when the owner removes someone, the owner's
+// client makes epoch + 1 with a new random key, wraps it to every remaining member's
+// identity key, and from then on seals with it. The server carries the wraps as opaque
+// `w1.` strings; each is checked against the sender's identity key this device knows.
+
+import { request } from "../api.js";
+import { debug } from "../debug.js";
+import { deviceIdentity, loadKnownKeys, saveKnownKey } from "./device-identity.js";
+import { unwrapRoomKey, wrapRoomKey } from "./identity.js";
+import { trustedSender } from "./member-keys.js";
+import { saveRoomKeys } from "./room-keys.js";
+import { b64uDecode, RoomKey } from "./scheme.js";
+
+/** @typedef {import("./room-crypto.js").RoomCrypto} RoomCrypto */
+/** @typedef {import("./device-identity.js").Device} Device */
+/**
+ * @typedef {{epoch: number, history: "all" | "joined",
+ *   wraps: {epoch: number, sender: string, sender_key: string, wrap: string}[],
+ *   needs: {participant_id: string, identity_key: string, epochs: number[]}[]}} KeysOut
+ * @typedef {(method: string, path: string, body?: unknown) => Promise<any>} Http
+ */
+
+/** @param {string} roomId */
+const roomPath = (roomId) => `/api/rooms/${encodeURIComponent(roomId)}`;
+
+export class RoomKeys {
+  /**
+   * @param {string} roomId
+   * @param {RoomCrypto} crypto
+   * @param {{http?: Http, device?: () => Promise<Device>}} [deps]  (tests)
+   */
+  constructor(roomId, crypto, deps = {}) {
+    this.roomId = roomId;
+    this.crypto = crypto;
+    this.http = deps.http ?? request;
+    this.device = deps.device ?? deviceIdentity;
+    /** The server's epoch as last fetched. */
+    this.epoch = 0;
+  }
+
+  /** Publish this device's identity key to the room unless the server has it already. @param {string | null | undefined} published */
+  async publish(published) {
+    const { publicText } = await this.device();
+    if (published === publicText) return false;
+    await this.http("PUT", `${roomPath(this.roomId)}/identity`, { key: publicText });
+    return true;
+  }
+
+  /**
+   * Fetch and open the keys wrapped to this device; the room's epoch, history and needs.
+   * @returns {Promise<KeysOut>}
+   */
+  async fetch() {
+    /** @type {KeysOut} */
+    const out = await this.http("GET", `${roomPath(this.roomId)}/keys`);
+    this.epoch = out.epoch;
+    const { identity } = await this.device();
+    const known = await loadKnownKeys(this.roomId);
+    /** @type {{secret: string, epoch: number}[]} */
+    const opened = [];
+    for (const w of out.wraps) {
+      if (this.crypto.hasEpoch(w.epoch)) continue;
+      if (!trustedSender(known.get(w.sender), w.sender_key)) {
+        debug("e2e", "a key wrap from a sender whose key is not the one known", w.sender);
+        continue;
+      }
+      try {
+        const from = { roomId: this.roomId, recipient: identity, senderPublic: b64uDecode(w.sender_key) };
+        const key = await unwrapRoomKey(w.wrap, from);
+        this.crypto.addKey(key, key.epoch === out.epoch);
+        opened.push({ secret: key.encoded(), epoch: key.epoch });
+        if (!known.has(w.sender)) {
+          const first = { key: w.sender_key, verified: false, changed: /** @type {""} */ ("") };
+          known.set(w.sender, first);
+          await saveKnownKey(this.roomId, w.sender, first);
+        }
+      } catch (err) {
+        debug("e2e", "a key wrap could not be opened", w.sender, w.epoch, err);
+      }
+    }
+    if (opened.length) await saveRoomKeys(this.roomId, opened);
+    return out;
+  }
+
+  /**
+   * Wrap the keys members lack (the owner's client, after fetch()): those epochs this
+   * device holds, to each member's published key.
+   * @param {KeysOut["needs"]} needs
+   */
+  async fill(needs) {
+    const { identity } = await this.device();
+    const wraps = [];
+    for (const need of needs) {
+      for (const epoch of need.epochs) {
+        const key = this.crypto.keyOfEpoch(epoch);
+        if (!key) continue;
+        const to = { roomId: this.roomId, sender: identity, recipientPublic: b64uDecode(need.identity_key) };
+        wraps.push({ to: need.participant_id, epoch, wrap: await wrapRoomKey(key, to) });
+      }
+    }
+    if (wraps.length) await this.http("POST", `${roomPath(this.roomId)}/keys`, { wraps });
+    return wraps.length;
+  }
+
+  /**
+   * Make the next epoch's key, wrap it to the members given (each with a published
+   * identity key; the removed one is no longer among them) and seal with it from now on.
+   * The room's name is sealed again with it. Returns the new epoch.
+   * @param {{id: string, identity_key?: string | null}[]} members  everyone left but me
+   * @param {string} clearName  the room's name, to seal with the new key
+   */
+  async rotate(members, clearName) {
+    const latest = await this.fetch();
+    const { identity } = await this.device();
+    const key = await RoomKey.generate(latest.epoch + 1);
+    const wraps = [];
+    for (const m of members) {
+      if (!m.identity_key) continue; // gets it from the owner once it publishes one (needs)
+      const to = { roomId: this.roomId, sender: identity, recipientPublic: b64uDecode(m.identity_key) };
+      wraps.push({ to: m.id, epoch: key.epoch, wrap: await wrapRoomKey(key, to) });
+    }
+    await this.http("POST", `${roomPath(this.roomId)}/keys`, { rotate_to: key.epoch, wraps });
+    this.epoch = key.epoch;
+    this.crypto.addKey(key, true);
+    await saveRoomKeys(this.roomId, [{ secret: key.encoded(), epoch: key.epoch }]);
+    await this.http("PATCH", roomPath(this.roomId), { name: await this.crypto.sealName(clearName) });
+    return key.epoch;
+  }
+}

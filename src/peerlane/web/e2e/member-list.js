@@ -1,0 +1,115 @@
+// The identity side of a room's people (issue #15 item 4): this device publishes its
+// identity key to the room, remembers each member's key as first seen, works out the
+// safety code of each pair (this device and the member), and notes changed keys; the
+// owner's client also hands keys to members who lack them and rotates the room's key when
+// it removes someone (key-rotation.js). The people panel (ui/people-panel.js) shows it.
+
+import { debug } from "../debug.js";
+import { deviceIdentity, loadKnownKeys, saveKnownKey } from "./device-identity.js";
+import { safetyCode } from "./identity.js";
+import { RoomKeys } from "./key-rotation.js";
+import { dismissChange, keyNote, markVerified, reviewKey } from "./member-keys.js";
+import { b64uDecode } from "./scheme.js";
+
+/** @typedef {import("./room-crypto.js").RoomCrypto} RoomCrypto */
+/** @typedef {import("./member-keys.js").KnownKey} KnownKey */
+/** @typedef {{id: string, identity_key?: string | null}} Member */
+/** @typedef {{code: string, verified: boolean, note: string, loud: boolean, changed: boolean}} KeyView */
+
+export class MemberList {
+  /**
+   * @param {string} roomId
+   * @param {RoomCrypto} crypto
+   * @param {{keys?: RoomKeys, device?: typeof deviceIdentity}} [deps]  (tests)
+   */
+  constructor(roomId, crypto, deps = {}) {
+    this.roomId = roomId;
+    this.device = deps.device ?? deviceIdentity;
+    this.keys = deps.keys ?? new RoomKeys(roomId, crypto, { device: this.device });
+    /** @type {Map<string, KnownKey> | null} */
+    this.known = null;
+    /** participant id → safety code with this device @type {Map<string, string>} */
+    this.codes = new Map();
+    /** What new members can read (the owner's setting), once fetched. @type {"all" | "joined" | null} */
+    this.history = null;
+  }
+
+  /**
+   * Bring the list up to date with the participants the server lists (me included).
+   * @param {Member[]} participants
+   * @param {string | undefined} myId
+   * @param {boolean} owner
+   */
+  async update(participants, myId, owner) {
+    const me = participants.find((p) => p.id === myId);
+    try {
+      await this.keys.publish(me?.identity_key);
+    } catch (err) {
+      debug("e2e", "the identity key is not published", err);
+    }
+    this.known ??= await loadKnownKeys(this.roomId);
+    const { publicKey } = await this.device();
+    for (const p of participants) {
+      if (p.id === myId) continue;
+      const { next } = reviewKey(this.known.get(p.id), p.identity_key);
+      if (next) await this.#remember(p.id, next);
+      if (p.identity_key) this.codes.set(p.id, await safetyCode(publicKey, b64uDecode(p.identity_key)));
+      else this.codes.delete(p.id);
+    }
+    if (!owner) return;
+    try {
+      const out = await this.keys.fetch();
+      this.history = out.history;
+      if (out.needs.length) await this.keys.fill(out.needs);
+    } catch (err) {
+      debug("e2e", "keys not handed to members who lack them", err);
+    }
+  }
+
+  /**
+   * What the panel shows of a member's key.
+   * @param {string} id
+   * @returns {KeyView}
+   */
+  view(id) {
+    const known = this.known?.get(id);
+    const note = keyNote(known);
+    return {
+      code: this.codes.get(id) ?? "",
+      verified: Boolean(known?.verified),
+      note,
+      loud: known?.changed === "verified-changed",
+      changed: Boolean(note),
+    };
+  }
+
+  /** @param {string} id */
+  async verify(id) {
+    const known = this.known?.get(id);
+    if (known) await this.#remember(id, markVerified(known));
+  }
+
+  /** @param {string} id */
+  async dismiss(id) {
+    const known = this.known?.get(id);
+    if (known) await this.#remember(id, dismissChange(known));
+  }
+
+  /**
+   * After a removal (the owner): a new room key for everyone left.
+   * @param {Member[]} remaining  the members left but me
+   * @param {string} clearName
+   */
+  rotate(remaining, clearName) {
+    return this.keys.rotate(remaining, clearName);
+  }
+
+  /**
+   * @param {string} id
+   * @param {KnownKey} known
+   */
+  async #remember(id, known) {
+    this.known?.set(id, known);
+    await saveKnownKey(this.roomId, id, known);
+  }
+}

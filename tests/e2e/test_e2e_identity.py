@@ -1,0 +1,147 @@
+"""Identity keys, safety codes and key rotation in real browsers (issue #15 items 4 and
+5): two members see the same safety code; a server that substitutes a member's identity
+key (here: its database, edited under it) makes a verified member's line a loud warning;
+after the owner removes someone, the room key rotates: the members left read new
+messages (and their history, after a reload), the removed member's client cannot open
+them and shows the placeholder."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import sqlite3
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from e2e.helpers import (
+    create_room_ui,
+    history,
+    invite_link,
+    join_by_link_ui,
+    room_ready,
+    send_ui,
+    wait_messages,
+)
+from support import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+PLACEHOLDER = "This message could not be decrypted"
+CODE = re.compile(r"^\d{5}( \d{5}){5}$")
+
+
+def people(page: Page) -> Locator:
+    """The people panel, shown (on a narrow window it sits behind the side panel's toggle)."""
+    panel = page.get_by_role("region", name="People in this room")
+    if not panel.is_visible():
+        page.locator("[aria-controls=side-panel]").first.click()
+    expect(panel).to_be_visible(timeout=15_000)
+    return panel
+
+
+def member_line(page: Page, participant_id: str) -> Locator:
+    return people(page).locator(f"li[data-participant='{participant_id}']")
+
+
+def me(page: Page) -> str:
+    return str(page.evaluate("window.peerlane.room.me.participant_id"))
+
+
+def safety_code(page: Page, participant_id: str) -> str:
+    code = member_line(page, participant_id).locator("[data-testid=safety-code]")
+    expect(code).to_have_text(CODE, timeout=15_000)
+    return code.inner_text()
+
+
+def key_epoch(page: Page, room_id: str) -> int:
+    return int(
+        page.evaluate(
+            "async (id) => (await (await fetch('/api/rooms/' + id)).json()).room.key_epoch",
+            room_id,
+        )
+    )
+
+
+def test_safety_codes_agree_and_a_substituted_key_is_shown_loudly(
+    server: ServerProcess, browsers
+) -> None:
+    a, b = (browsers.new(n).page for n in ("alice", "bob"))
+    room_id = create_room_ui(a, server.base, "alice", "Verify me")
+    join_by_link_ui(b, invite_link(a), "bob")
+    alice_id, bob_id = me(a), me(b)
+    code = safety_code(a, bob_id)
+    assert safety_code(b, alice_id) == code  # the same six groups on both screens
+    line = member_line(a, bob_id)
+    line.get_by_role("button", name=re.compile("^Mark bob as verified")).click()
+    expect(line.locator("[data-testid=verified-mark]")).to_be_visible()
+
+    # The server in the middle: it hands out another key as bob's.
+    forged = (
+        base64.urlsafe_b64encode(
+            bytes.fromhex("09") + os.urandom(31)  # any 32 bytes are an X25519 public key
+        )
+        .decode()
+        .rstrip("=")
+    )
+    with sqlite3.connect(server.data_dir / "peerlane.db") as db:
+        db.execute("UPDATE participants SET identity_key = ? WHERE id = ?", (forged, bob_id))
+    a.reload()
+    room_ready(a)
+    line = member_line(a, bob_id)
+    expect(line.locator("[data-testid=key-warning]")).to_contain_text(
+        "security key of this verified person changed", timeout=15_000
+    )
+    expect(line.get_by_role("alert")).to_have_count(1)
+    expect(line.locator("[data-testid=verified-mark]")).to_have_count(0)
+    assert safety_code(a, bob_id) != code  # the codes no longer match bob's screen
+    assert key_epoch(a, room_id) == 0
+
+
+def test_after_a_removal_the_key_rotates_and_the_removed_member_cannot_read(
+    server: ServerProcess, browsers
+) -> None:
+    a, b, c = (browsers.new(n).page for n in ("alice", "bob", "carol"))
+    room_id = create_room_ui(a, server.base, "alice", "Rotate")
+    link = invite_link(a)
+    join_by_link_ui(b, link, "bob")
+    join_by_link_ui(c, link, "carol")
+    bob_id, carol_id = me(b), me(c)
+    # Both published their identity keys (the owner's panel shows their codes).
+    safety_code(a, bob_id)
+    safety_code(a, carol_id)
+    send_ui(a, "before the removal")
+    for page in (a, b, c):
+        wait_messages(page, ["before the removal"])
+    # Carol's room crypto, kept past her removal (the page drops the room then).
+    c.evaluate("window.__e2e = window.peerlane.room.e2e")
+
+    a.once("dialog", lambda dialog: dialog.accept())
+    member_line(a, carol_id).get_by_role("button", name="Remove carol").click()
+    expect(c.locator(".ended")).to_be_visible(timeout=15_000)
+    # The owner's client seals with the new key once the server took the rotation.
+    a.wait_for_function("() => window.peerlane.room.e2e.key.epoch === 1", timeout=15_000)
+    assert key_epoch(a, room_id) == 1
+
+    send_ui(a, "after the removal")
+    wait_messages(b, ["before the removal", "after the removal"])
+    send_ui(b, "a reply from bob")
+    wait_messages(a, ["before the removal", "after the removal", "a reply from bob"])
+    sealed = history(a, room_id, opened=False)
+    kids = [m["body"].split(".")[1] for m in sealed]
+    assert kids[0] != kids[1], "the new messages are sealed with a new key"
+    assert kids[1] == kids[2], "bob seals with the new key too"
+
+    # The removed member's client has only the old key: the new messages stay closed.
+    opened = c.evaluate(
+        "async (ms) => Promise.all(ms.map(async (m) => (await window.__e2e.openMessage(m)).body))",
+        sealed,
+    )
+    assert opened[0] == "before the removal"
+    assert all(PLACEHOLDER in body for body in opened[1:]), opened
+
+    # Bob's device kept both epochs: after a reload all of the history opens.
+    b.reload()
+    wait_messages(b, ["before the removal", "after the removal", "a reply from bob"])
+    assert b.locator(f"[data-testid=message]:has-text('{PLACEHOLDER}')").count() == 0

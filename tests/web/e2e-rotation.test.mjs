@@ -1,0 +1,245 @@
+// Identity keys and key rotation in the browser (web/e2e/member-keys.js, key-rotation.js,
+// member-list.js, room-crypto.js's keyring), with a fake server that keeps wraps as the
+// real one does: what a changed key means, safety codes the same from both sides, a
+// rotation that reaches the members left and not the removed one, and history sealed
+// under an older epoch still opening.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { ChatRoom } from "../../src/peerlane/web/chat.js";
+import { generateIdentity, publicBytes, safetyCode } from "../../src/peerlane/web/e2e/identity.js";
+import { RoomKeys } from "../../src/peerlane/web/e2e/key-rotation.js";
+import {
+  dismissChange,
+  keyNote,
+  markVerified,
+  reviewKey,
+  trustedSender,
+} from "../../src/peerlane/web/e2e/member-keys.js";
+import { MemberList } from "../../src/peerlane/web/e2e/member-list.js";
+import { RoomCrypto, UNDECRYPTABLE } from "../../src/peerlane/web/e2e/room-crypto.js";
+import { b64uEncode, openRoomName, RoomKey, sealChatBody } from "../../src/peerlane/web/e2e/scheme.js";
+import { memoryStore } from "../../src/peerlane/web/store.js";
+import { FakeClock, fakeApi, recordingFactories } from "./fakes.mjs";
+
+const ROOM = "room1";
+
+async function device() {
+  const identity = await generateIdentity();
+  const publicKey = await publicBytes(identity.publicKey);
+  return { identity, publicKey, publicText: b64uEncode(publicKey) };
+}
+
+/** The server's side of /identity and /keys for one room (as server/keys_api.py does). */
+function fakeServer() {
+  const s = { epoch: 0, history: "all", keys: new Map(), wraps: [], names: [], calls: [] };
+  s.as = (me) => async (method, path, body) => {
+    s.calls.push({ me, method, path, body });
+    if (method === "PUT" && path.endsWith("/identity")) {
+      s.keys.set(me, body.key);
+      return { participant_id: me, identity_key: body.key };
+    }
+    if (method === "GET" && path.endsWith("/keys")) {
+      const needs = [];
+      if (s.epoch > 0) {
+        for (const [id, key] of s.keys) {
+          if (id === me) continue;
+          const wanted = s.history === "all" ? [...Array(s.epoch + 1).keys()] : [s.epoch];
+          const epochs = wanted.filter((e) => !s.wraps.some((w) => w.to === id && w.epoch === e));
+          if (epochs.length) needs.push({ participant_id: id, identity_key: key, epochs });
+        }
+      }
+      const mine = s.wraps.filter((w) => w.to === me);
+      return {
+        epoch: s.epoch,
+        history: s.history,
+        wraps: mine.map((w) => ({ epoch: w.epoch, sender: w.from, sender_key: s.keys.get(w.from), wrap: w.wrap })),
+        needs,
+      };
+    }
+    if (method === "POST" && path.endsWith("/keys")) {
+      if (body.rotate_to !== undefined) {
+        if (body.rotate_to !== s.epoch + 1) throw Object.assign(new Error("conflict"), { status: 409 });
+        s.epoch = body.rotate_to;
+      }
+      for (const w of body.wraps) s.wraps.push({ ...w, from: me });
+      return { epoch: s.epoch };
+    }
+    if (method === "PATCH") {
+      s.names.push(body.name);
+      return {};
+    }
+    throw new Error(`unexpected ${method} ${path}`);
+  };
+  return s;
+}
+
+async function sealedFrom(key, sender, id, body) {
+  return {
+    id,
+    sender,
+    kind: "text",
+    seq: 1,
+    body: await sealChatBody(key, body, { roomId: ROOM, sender, contentId: id }),
+  };
+}
+
+describe("what a member's key means (member-keys.js)", () => {
+  test("first seen is remembered; the same is nothing new; another is a change", () => {
+    assert.deepEqual(reviewKey(undefined, null), { state: "none", next: null });
+    const first = reviewKey(undefined, "K1");
+    assert.deepEqual(first, { state: "new", next: { key: "K1", verified: false, changed: "" } });
+    assert.equal(reviewKey(first.next, "K1").state, "same");
+    const changed = reviewKey(first.next, "K2");
+    assert.deepEqual(changed, { state: "changed", next: { key: "K2", verified: false, changed: "changed" } });
+    assert.match(keyNote(changed.next), /changed/);
+    assert.equal(keyNote(dismissChange(changed.next)), "");
+  });
+
+  test("a verified member's new key is a loud warning and no longer verified", () => {
+    const verified = markVerified({ key: "K1", verified: false, changed: "" });
+    assert.equal(verified.verified, true);
+    const { next } = reviewKey(verified, "K2");
+    assert.deepEqual(next, { key: "K2", verified: false, changed: "verified-changed" });
+    assert.match(keyNote(next), /^Warning: .*verified person changed/);
+    // Changing again before anyone looked keeps it loud.
+    assert.equal(reviewKey(next, "K3").next.changed, "verified-changed");
+  });
+
+  test("a wrap's sender is trusted with the key known for it, or when not known yet", () => {
+    assert.equal(trustedSender(undefined, "K"), true);
+    assert.equal(trustedSender({ key: "K", verified: false, changed: "" }, "K"), true);
+    assert.equal(trustedSender({ key: "K", verified: true, changed: "" }, "X"), false);
+  });
+});
+
+describe("safety codes in the people list (member-list.js)", () => {
+  test("the same six groups on both members' screens; a substituted key gives another", async () => {
+    const server = fakeServer();
+    const [alice, bob, mallory] = await Promise.all([device(), device(), device()]);
+    const listFor = (me, d) =>
+      new MemberList(ROOM, new RoomCrypto(ROOM, null), {
+        device: async () => d,
+        keys: new RoomKeys(ROOM, new RoomCrypto(ROOM, null), { http: server.as(me), device: async () => d }),
+      });
+    const a = listFor("alice", alice);
+    const b = listFor("bob", bob);
+    await a.update([{ id: "alice" }], "alice", true); // publishes alice's key
+    await b.update([{ id: "bob" }], "bob", false);
+    const people = () => [...server.keys].map(([id, identity_key]) => ({ id, identity_key }));
+    await a.update(people(), "alice", true);
+    await b.update(people(), "bob", false);
+    const code = a.view("bob").code;
+    assert.match(code, /^\d{5}( \d{5}){5}$/);
+    assert.equal(b.view("alice").code, code);
+    assert.equal(code, await safetyCode(alice.publicKey, bob.publicKey));
+    // Alice verifies bob; then the server hands out mallory's key as bob's.
+    await a.verify("bob");
+    assert.equal(a.view("bob").verified, true);
+    server.keys.set("bob", mallory.publicText);
+    await a.update(people(), "alice", true);
+    const view = a.view("bob");
+    assert.notEqual(view.code, code);
+    assert.equal(view.verified, false);
+    assert.equal(view.loud, true);
+    assert.match(view.note, /Warning/);
+  });
+});
+
+describe("rotation (key-rotation.js)", () => {
+  test("after a removal the members left open new messages, the removed one cannot", async () => {
+    const server = fakeServer();
+    const [alice, bob, carol] = await Promise.all([device(), device(), device()]);
+    const k0 = await RoomKey.generate(0);
+    const cryptoOf = () => new RoomCrypto(ROOM, k0);
+    const ca = cryptoOf();
+    const cb = cryptoOf();
+    const cc = cryptoOf();
+    const keysOf = (me, d, c) => new RoomKeys(ROOM, c, { http: server.as(me), device: async () => d });
+    const ka = keysOf("alice", alice, ca);
+    const kb = keysOf("bob", bob, cb);
+    const kc = keysOf("carol", carol, cc);
+    for (const k of [ka, kb, kc]) assert.equal(await k.publish(null), true);
+    assert.equal(await ka.publish(alice.publicText), false); // already published
+    // Carol is removed: alice rotates to the members left (bob).
+    const epoch = await ka.rotate([{ id: "bob", identity_key: bob.publicText }], "Planning");
+    assert.equal(epoch, 1);
+    assert.equal(ca.key.epoch, 1);
+    assert.equal(await openRoomName(ca.key, server.names.at(-1)), "Planning");
+    const msg = await sealedFrom(ca.key, "alice", "m1", "after the removal");
+    // Bob holds no epoch-1 key yet: the envelope's key id makes him fetch his wrap.
+    cb.fetchMissing = () => kb.fetch();
+    assert.equal((await cb.openMessage(msg)).body, "after the removal");
+    assert.equal(cb.key.epoch, 1, "bob seals with the new key from now on");
+    // Carol's client asks too, and gets nothing: it shows the placeholder.
+    cc.fetchMissing = () => kc.fetch();
+    const seen = await cc.openMessage(msg);
+    assert.equal(seen.body, UNDECRYPTABLE);
+    assert.equal(seen.e2e_error, "wrong_key");
+    // History from before the rotation still opens for bob.
+    const old = await sealedFrom(k0, "alice", "m0", "before");
+    assert.equal((await cb.openMessage(old)).body, "before");
+    // A second rotation to the same epoch by another client is refused by the server.
+    server.epoch = 1;
+    await assert.rejects(kb.http("POST", `/api/rooms/${ROOM}/keys`, { rotate_to: 1, wraps: [] }));
+  });
+
+  test("the owner hands every epoch to a member who joined later (all history)", async () => {
+    const server = fakeServer();
+    const [alice, dave] = await Promise.all([device(), device()]);
+    const k0 = await RoomKey.generate(0);
+    const ca = new RoomCrypto(ROOM, k0);
+    const ka = new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice });
+    await ka.publish(null);
+    await ka.rotate([], "");
+    // Dave joins by a link made after the rotation: he holds only epoch 1's key.
+    const cd = new RoomCrypto(ROOM, ca.key);
+    const kd = new RoomKeys(ROOM, cd, { http: server.as("dave"), device: async () => dave });
+    await kd.publish(null);
+    const out = await ka.fetch();
+    assert.deepEqual(out.needs, [{ participant_id: "dave", identity_key: dave.publicText, epochs: [0, 1] }]);
+    assert.equal(await ka.fill(out.needs), 2);
+    cd.fetchMissing = () => kd.fetch();
+    const old = await sealedFrom(k0, "alice", "m0", "the first words");
+    assert.equal((await cd.openMessage(old)).body, "the first words");
+  });
+
+  test("a wrap from a sender whose known key differs is refused", async () => {
+    const server = fakeServer();
+    const [alice, bob] = await Promise.all([device(), device()]);
+    const ca = new RoomCrypto(ROOM, await RoomKey.generate(0));
+    const ka = new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice });
+    await ka.publish(null);
+    await ka.rotate([{ id: "bob", identity_key: bob.publicText }], "");
+    // Bob's wrap is handed out with another sender key than the one it was made with.
+    const http = server.as("bob");
+    const cb = new RoomCrypto(ROOM, null);
+    const tampered = async (method, path, body) => {
+      const out = await http(method, path, body);
+      if (method === "GET") out.wraps = out.wraps.map((w) => ({ ...w, sender_key: bob.publicText }));
+      return out;
+    };
+    const kb = new RoomKeys(ROOM, cb, { http: tampered, device: async () => bob });
+    await kb.fetch();
+    assert.equal(cb.hasEpoch(1), false, "a wrap that does not open with the named sender's key adds nothing");
+  });
+});
+
+describe("the keys frame", () => {
+  test("a room passes the server's keys frame on as a keys event (the Roster lists again)", async () => {
+    const fakes = recordingFactories();
+    const room = new ChatRoom(ROOM, {
+      api: fakeApi({}),
+      store: memoryStore(),
+      clock: new FakeClock(),
+      ...fakes.factories,
+    });
+    const seen = [];
+    room.addEventListener("keys", (ev) => seen.push(/** @type {CustomEvent} */ (ev).detail));
+    await room.start();
+    const signaling = fakes.signalings.at(-1);
+    signaling.join({ peers: [], read: {}, limits: {}, latest: 0 });
+    signaling.server({ type: "keys", participant_id: "bob", epoch: 1 });
+    assert.deepEqual(seen, [{ type: "keys", participant_id: "bob", epoch: 1 }]);
+    room.close();
+  });
+});
