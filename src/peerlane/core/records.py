@@ -39,6 +39,8 @@ class Room:
     last_active_at: float
     last_seq: int
     retention: Retention
+    # When the owner moved the room to an end-to-end encrypted one: read-only from then.
+    moved_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

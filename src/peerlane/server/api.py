@@ -43,6 +43,7 @@ def room_out(base: str, room: Room) -> s.RoomOut:
             max_age=r.max_age, max_messages=r.max_messages, idle_expiry=r.idle_expiry
         ),
         url=f"{base}/r/{room.id}",
+        moved_at=room.moved_at,
     )
 
 
@@ -163,6 +164,15 @@ async def update_room(body: s.UpdateRoomIn, request: Request, who: Owner, svc: S
         room = await svc.store.set_retention(room.id, replace(room.retention, **changes))
     if body.name is not None and body.name != room.name:
         room = await svc.store.rename_room(room.id, body.name or room.name)
+    return room_out(base_url(request, svc), room)
+
+
+@router.post("/rooms/{room_id}/move")
+async def move_room(request: Request, who: Owner, svc: Svc) -> s.RoomOut:
+    """Mark the room moved to an end-to-end encrypted one: read-only from now on. Where
+    it moved is not said: the new room's link travels between members' browsers only
+    (docs/security.md, "Moving a room to an encrypted one")."""
+    room = await svc.store.move_room(who.room.id, svc.clock())
     return room_out(base_url(request, svc), room)
 
 

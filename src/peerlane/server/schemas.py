@@ -114,6 +114,8 @@ class RoomOut(BaseModel):
     latest_seq: int
     retention: RetentionIn
     url: str
+    # When the owner moved the room to an end-to-end encrypted one (read-only since).
+    moved_at: float | None = None
 
 
 class ParticipantOut(BaseModel):

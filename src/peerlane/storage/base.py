@@ -158,6 +158,10 @@ class Store(FileIndex, Protocol):
     async def rename_room(self, room_id: str, name: str) -> Room:
         """Raise NotFoundError(ROOM_NOT_FOUND) if there is no such room."""
 
+    async def move_room(self, room_id: str, now: float) -> Room:
+        """Mark the room moved (read-only: appends raise ConflictError(ROOM_MOVED)); the
+        first move's time stays. Raise NotFoundError(ROOM_NOT_FOUND) if there is no such room."""
+
     async def delete_room(self, room_id: str) -> bool:
         """Delete the room with its messages, invites, participants and file rows (the
         files' bytes are removed by the next cleanup)."""

@@ -192,6 +192,11 @@ class SqlStore(FileSql):
     async def rename_room(self, room_id: str, name: str) -> Room:
         return await self._update_room(room_id, {"name": name})
 
+    async def move_room(self, room_id: str, now: float) -> Room:
+        # The first move's time stays: moving again (a retried request) changes nothing.
+        moved_at = func.coalesce(rooms.c.moved_at, now)
+        return await self._update_room(room_id, {"moved_at": moved_at})
+
     async def _update_room(self, room_id: str, values: dict[str, Any]) -> Room:
         async with self._write() as conn:
             result = await conn.execute(
@@ -573,6 +578,7 @@ def _room(row: Row[Any]) -> Room:
         retention=Retention(
             max_age=row.max_age, max_messages=row.max_messages, idle_expiry=row.idle_expiry
         ),
+        moved_at=row.moved_at,
     )
 
 
@@ -592,6 +598,7 @@ def _room_values(room: Room) -> dict[str, Any]:
         "created_at": room.created_at,
         "last_active_at": room.last_active_at,
         "last_seq": room.last_seq,
+        "moved_at": room.moved_at,
         **_retention_values(room.retention),
     }
 
@@ -625,13 +632,19 @@ async def _next_seq(conn: AsyncConnection, room_id: str, now: float) -> int:
     """
     result = await conn.execute(
         update(rooms)
-        .where(rooms.c.id == room_id)
+        .where(rooms.c.id == room_id, rooms.c.moved_at.is_(None))
         .values(last_seq=rooms.c.last_seq + 1, last_active_at=now)
         .returning(rooms.c.last_seq)
     )
     seq = result.scalar_one_or_none()
     if seq is None:
-        raise NotFoundError(ErrorCode.ROOM_NOT_FOUND)
+        # A moved room is read-only (under the same row lock: no message slips in after).
+        found = await conn.scalar(select(rooms.c.id).where(rooms.c.id == room_id))
+        raise (
+            ConflictError(ErrorCode.ROOM_MOVED)
+            if found
+            else NotFoundError(ErrorCode.ROOM_NOT_FOUND)
+        )
     return int(seq)
 
 

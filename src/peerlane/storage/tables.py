@@ -72,6 +72,9 @@ rooms = Table(
     Column("max_age", Double, nullable=True),
     Column("max_messages", Integer, nullable=True),
     Column("idle_expiry", Double, nullable=True),
+    # Set once, when the owner moves the room to an end-to-end encrypted one (r0006):
+    # from then no message is stored in it.
+    Column("moved_at", Double, nullable=True),
 )
 
 participants = Table(

@@ -86,6 +86,7 @@ export const ERROR_CODES = Object.freeze({
   CODE_MISMATCH: "code_mismatch",
   DUPLICATE_ID: "duplicate_id",
   ROOM_FULL: "room_full",
+  ROOM_MOVED: "room_moved",
   MESSAGE_TOO_LARGE: "message_too_large",
   BODY_TOO_LARGE: "body_too_large",
   RATE_LIMITED: "rate_limited",

@@ -1,0 +1,26 @@
+"""Room moves: when the owner moved a room to an end-to-end encrypted one.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: hand-written
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    # Nullable with no default: a plain ADD COLUMN on SQLite too (no table copy).
+    op.add_column("rooms", sa.Column("moved_at", sa.Double(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("rooms") as batch:
+        batch.drop_column("moved_at")
