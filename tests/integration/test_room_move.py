@@ -9,6 +9,9 @@ import httpx
 from support import Peer, ServerProcess, create_room, join, link_token
 
 
+KEY_ID = "Ab-_0123456"  # an 11-character key id, as the e2e scheme derives it
+
+
 def test_the_owner_moves_a_room_and_it_becomes_read_only(
     server: ServerProcess, http: httpx.Client
 ) -> None:
@@ -22,18 +25,24 @@ def test_the_owner_moves_a_room_and_it_becomes_read_only(
     room_url = f"/api/rooms/{alice.room_id}"
     assert http.get(room_url, headers=alice.auth).json()["room"]["moved_at"] is None
 
-    # Only the owner moves the room.
-    refused = http.post(f"{room_url}/move", headers=bob.auth)
+    # Only the owner moves the room, naming the new room's key id (not its key).
+    refused = http.post(f"{room_url}/move", headers=bob.auth, json={"key_id": KEY_ID})
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"]["code"] == "not_owner"
-    moved = http.post(f"{room_url}/move", headers=alice.auth)
+    for bad in ({}, {"key_id": "short"}, {"key_id": "a" * 43}, {"key_id": KEY_ID, "link": "x"}):
+        r = http.post(f"{room_url}/move", headers=alice.auth, json=bad)
+        assert r.status_code == 422, (bad, r.text)
+        assert r.json()["error"]["code"] == "invalid_message"
+    assert http.get(room_url, headers=bob.auth).json()["room"]["moved_at"] is None
+    moved = http.post(f"{room_url}/move", headers=alice.auth, json={"key_id": KEY_ID})
     assert moved.status_code == 200, moved.text
     moved_at = moved.json()["moved_at"]
     assert isinstance(moved_at, float)
-    assert set(moved.json()) >= {"id", "name", "moved_at"}  # nothing names the new room
-    again = http.post(f"{room_url}/move", headers=alice.auth)
-    assert again.json()["moved_at"] == moved_at
-    assert http.get(room_url, headers=bob.auth).json()["room"]["moved_at"] == moved_at
+    assert moved.json()["moved_key_id"] == KEY_ID
+    again = http.post(f"{room_url}/move", headers=alice.auth, json={"key_id": "B" * 11})
+    assert (again.json()["moved_at"], again.json()["moved_key_id"]) == (moved_at, KEY_ID)
+    seen = http.get(room_url, headers=bob.auth).json()["room"]
+    assert (seen["moved_at"], seen["moved_key_id"]) == (moved_at, KEY_ID)
 
     # Nothing more is stored: chat, edits and deletions are refused with one error.
     pb.send({"type": "chat", "id": "b-1", "kind": "text", "body": "still here?"})
@@ -50,7 +59,7 @@ def test_the_owner_moves_a_room_and_it_becomes_read_only(
 
 def test_moving_needs_a_session(http: httpx.Client) -> None:
     alice = create_room(http)
-    r = http.post(f"/api/rooms/{alice.room_id}/move")
+    r = http.post(f"/api/rooms/{alice.room_id}/move", json={"key_id": KEY_ID})
     assert r.status_code == 401, r.text
     assert set(r.json()) == {"error"}
     assert set(r.json()["error"]) >= {"code", "message"}

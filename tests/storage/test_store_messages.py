@@ -200,10 +200,11 @@ async def test_a_moved_room_takes_no_more_messages(store: SqlStore, make) -> Non
     room, _ = await make.new_room(store)
     first, _ = await _append(store, room.id, "m1")
 
-    moved = await store.move_room(room.id, NOW + 5)
-    again = await store.move_room(room.id, NOW + 9)  # a retried move keeps the first time
+    moved = await store.move_room(room.id, NOW + 5, "k" * 11)
+    again = await store.move_room(room.id, NOW + 9, "x" * 11)  # a retried move changes nothing
 
-    assert (moved.moved_at, again.moved_at) == (NOW + 5, NOW + 5)
+    assert (moved.moved_at, moved.moved_key_id) == (NOW + 5, "k" * 11)
+    assert again == moved
     assert await store.get_room(room.id) == moved
     # Plain chat (the SQLite appender's path) and changes (the generic path) alike.
     for kind, ref in (("text", None), ("edit", first.seq), ("delete", first.seq)):
@@ -223,4 +224,4 @@ async def test_a_moved_room_takes_no_more_messages(store: SqlStore, make) -> Non
     assert await _append(store, room.id, "m1") == (first, True)
     assert (await store.get_room(room.id)).last_seq == 1  # type: ignore[union-attr]
     with pytest.raises(NotFoundError):
-        await store.move_room("no-such-room", NOW)
+        await store.move_room("no-such-room", NOW, "k" * 11)

@@ -44,6 +44,7 @@ def room_out(base: str, room: Room) -> s.RoomOut:
         ),
         url=f"{base}/r/{room.id}",
         moved_at=room.moved_at,
+        moved_key_id=room.moved_key_id,
     )
 
 
@@ -168,11 +169,11 @@ async def update_room(body: s.UpdateRoomIn, request: Request, who: Owner, svc: S
 
 
 @router.post("/rooms/{room_id}/move")
-async def move_room(request: Request, who: Owner, svc: Svc) -> s.RoomOut:
-    """Mark the room moved to an end-to-end encrypted one: read-only from now on. Where
-    it moved is not said: the new room's link travels between members' browsers only
-    (docs/security.md, "Moving a room to an encrypted one")."""
-    room = await svc.store.move_room(who.room.id, svc.clock())
+async def move_room(body: s.MoveRoomIn, request: Request, who: Owner, svc: Svc) -> s.RoomOut:
+    """Mark the room moved to an end-to-end encrypted one: read-only from now on. Only the
+    new room's key id is given: its link travels between members' browsers, and a member
+    takes a link only when its key has this id (docs/security.md, "Moving a room")."""
+    room = await svc.store.move_room(who.room.id, svc.clock(), body.key_id)
     return room_out(base_url(request, svc), room)
 
 

@@ -82,6 +82,12 @@ class UpdateRoomIn(_In):
     retention: RetentionIn | None = None
 
 
+class MoveRoomIn(_In):
+    """The encrypted room's key id (docs/protocol.md, "Moving a room to an encrypted one")."""
+
+    key_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{11}$")]
+
+
 class CreateInviteIn(_In):
     ttl: Seconds | None = None
     max_uses: Annotated[int, Field(ge=1, le=100_000)] | None = None
@@ -116,6 +122,7 @@ class RoomOut(BaseModel):
     url: str
     # When the owner moved the room to an end-to-end encrypted one (read-only since).
     moved_at: float | None = None
+    moved_key_id: str | None = None
 
 
 class ParticipantOut(BaseModel):

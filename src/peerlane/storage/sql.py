@@ -192,10 +192,16 @@ class SqlStore(FileSql):
     async def rename_room(self, room_id: str, name: str) -> Room:
         return await self._update_room(room_id, {"name": name})
 
-    async def move_room(self, room_id: str, now: float) -> Room:
-        # The first move's time stays: moving again (a retried request) changes nothing.
-        moved_at = func.coalesce(rooms.c.moved_at, now)
-        return await self._update_room(room_id, {"moved_at": moved_at})
+    async def move_room(self, room_id: str, now: float, key_id: str) -> Room:
+        # The first move stays: moving again (a retried request) changes nothing.
+        first = rooms.c.moved_at.is_(None)
+        return await self._update_room(
+            room_id,
+            {
+                "moved_at": func.coalesce(rooms.c.moved_at, now),
+                "moved_key_id": case((first, key_id), else_=rooms.c.moved_key_id),
+            },
+        )
 
     async def _update_room(self, room_id: str, values: dict[str, Any]) -> Room:
         async with self._write() as conn:
@@ -579,6 +585,7 @@ def _room(row: Row[Any]) -> Room:
             max_age=row.max_age, max_messages=row.max_messages, idle_expiry=row.idle_expiry
         ),
         moved_at=row.moved_at,
+        moved_key_id=row.moved_key_id,
     )
 
 
@@ -599,6 +606,7 @@ def _room_values(room: Room) -> dict[str, Any]:
         "last_active_at": room.last_active_at,
         "last_seq": room.last_seq,
         "moved_at": room.moved_at,
+        "moved_key_id": room.moved_key_id,
         **_retention_values(room.retention),
     }
 

@@ -75,6 +75,8 @@ rooms = Table(
     # Set once, when the owner moves the room to an end-to-end encrypted one (r0006):
     # from then no message is stored in it.
     Column("moved_at", Double, nullable=True),
+    # The new room's key id (not its key): what members check a handed-over link against.
+    Column("moved_key_id", String, nullable=True),
 )
 
 participants = Table(

@@ -19,8 +19,10 @@ depends_on: str | None = None
 def upgrade() -> None:
     # Nullable with no default: a plain ADD COLUMN on SQLite too (no table copy).
     op.add_column("rooms", sa.Column("moved_at", sa.Double(), nullable=True))
+    op.add_column("rooms", sa.Column("moved_key_id", sa.String(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("rooms") as batch:
+        batch.drop_column("moved_key_id")
         batch.drop_column("moved_at")
