@@ -1,13 +1,12 @@
 """Moving a room to an end-to-end encrypted one, the server's part: the owner marks the
 old room moved, and from then it is read-only (its history stays readable). Where it
-moved is never told to the server (docs/security.md, "Moving a room to an encrypted one")."""
+moved is never told to the server, only its key id (docs/security.md, "Moving a room")."""
 
 from __future__ import annotations
 
 import httpx
 
 from support import Peer, ServerProcess, create_room, join, link_token
-
 
 KEY_ID = "Ab-_0123456"  # an 11-character key id, as the e2e scheme derives it
 

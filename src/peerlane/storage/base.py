@@ -160,7 +160,8 @@ class Store(FileIndex, Protocol):
 
     async def move_room(self, room_id: str, now: float, key_id: str) -> Room:
         """Mark the room moved to the encrypted room whose key has ``key_id`` (read-only:
-        appends raise ConflictError(ROOM_MOVED)); the first move stays. Raise NotFoundError(ROOM_NOT_FOUND) if there is no such room."""
+        appends raise ConflictError(ROOM_MOVED)); the first move stays. Raise
+        NotFoundError(ROOM_NOT_FOUND) if there is no such room."""
 
     async def delete_room(self, room_id: str) -> bool:
         """Delete the room with its messages, invites, participants and file rows (the
