@@ -16,12 +16,13 @@ const EXPLAIN =
 
 /**
  * Wire the move into the room page.
- * @param {MovableRoom & {e2e?: {encrypted: boolean} | null}} room
+ * @param {import("./types.js").RoomLike} roomLike  a ChatRoom
  * @param {{title: HTMLElement, main: HTMLElement, composer: HTMLElement, fileBar: HTMLElement}} parts
  * @returns {() => void}  stop
  */
-export function roomMove(room, { title, main, composer, fileBar }) {
-  if (room.e2e?.encrypted) return () => {};
+export function roomMove(roomLike, { title, main, composer, fileBar }) {
+  if (roomLike.e2e?.encrypted) return () => {};
+  const room = /** @type {MovableRoom} */ (/** @type {unknown} */ (roomLike));
   /** @type {(() => void) | null} */
   let stopHandOver = null;
   let closed = false;

@@ -309,9 +309,7 @@ export class RoomPage extends HTMLElement {
     transferPanel.roster = roster;
     people.roster = roster;
     this.#cleanup.push(roster.start());
-    // A room without encryption: the owner's move to an encrypted room, read-only once moved.
-    const movable = /** @type {import("../e2e/room-move.js").MovableRoom} */ (/** @type {unknown} */ (room));
-    this.#cleanup.push(roomMove(movable, { title, main, composer, fileBar }));
+    this.#cleanup.push(roomMove(room, { title, main, composer, fileBar })); // unencrypted: the owner's move
 
     // Skip link: focus the box without touching location.hash (the router owns the URL).
     skip.addEventListener("click", (event) => {
