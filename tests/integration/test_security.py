@@ -149,6 +149,7 @@ ROOM_ENDPOINTS = [
     ("GET", "/api/rooms/{room}", None),
     ("PATCH", "/api/rooms/{room}", {"retention": {"max_messages": 1}}),
     ("DELETE", "/api/rooms/{room}", None),
+    ("POST", "/api/rooms/{room}/move", {"key_id": "AAAAAAAAAAA"}),
     ("DELETE", "/api/rooms/{room}/session", None),
     ("GET", "/api/rooms/{room}/participants", None),
     ("DELETE", "/api/rooms/{room}/participants/{participant}", None),
