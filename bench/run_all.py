@@ -26,6 +26,7 @@ RUNS: dict[str, list[list[str]]] = {
 }
 WRAPPERS: dict[str, list[str]] = {
     "connect_time.py": [str(HERE.parent / "scripts" / "netns-run")],
+    "e2e_link_cost.py": [str(HERE.parent / "scripts" / "netns-run")],
     "transfer_browser.py": [str(HERE.parent / "scripts" / "netns-run")],
 }
 
