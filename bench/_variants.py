@@ -35,6 +35,7 @@ class Variant:
     commit: str  # short hash of HEAD or of the revision
     env: dict[str, str] = field(default_factory=dict)  # added to its server's environment
     returning: bool = False  # connect_time --returning: B's profile has the app shell
+    encrypted: bool = True  # connect_time --e2e: False = a room made without encryption
 
     @property
     def web(self) -> Path:

@@ -74,6 +74,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "tests")]
+from _e2e_bodies import Sealer  # noqa: E402
 from _stats import cpu_seconds, machine_jiffies, percentile, run_delay, wait_idle  # noqa: E402
 from _variants import add_worktree, remove_worktree  # noqa: E402
 from support import free_port  # noqa: E402
@@ -149,6 +150,7 @@ class Server:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     url: str = ""
+    room_id: str = ""
     members: list[Member] = field(default_factory=list)
     pid: int = 0
 
@@ -217,6 +219,7 @@ class Server:
                 r.raise_for_status()
                 joined = r.json()
                 self.members.append(Member(joined["participant"]["id"], joined["token"]))
+        self.room_id = room_id
         self.url = f"ws://127.0.0.1:{self.port}/api/rooms/{room_id}/ws"
 
     def stop(self) -> None:
@@ -252,9 +255,12 @@ class Plan:
 class Client:
     """One participant's connection, with what it received."""
 
-    def __init__(self, index: int, member: Member) -> None:
+    def __init__(self, index: int, member: Member, sealer: Sealer | None = None) -> None:
         self.index = index
         self.member = member
+        # An encrypted room: bodies are sealed before sending and opened on arrival.
+        self.sealer = sealer
+        self.key = sealer.key() if sealer else None
         self.ws: Any = None
         self.plan: Plan | None = None
         self.received_all = 0  # messages of this run (any index)
@@ -309,6 +315,8 @@ class Client:
                 self.disorder += 1
         self.last_seq = max(seq, self.last_seq or 0)
         body, plan = msg["body"], self.plan
+        if self.sealer is not None and self.key is not None:
+            body = self.sealer.open(self.key, body, sender=msg["sender"], content_id=msg["id"])
         if plan is None or not isinstance(body, dict) or "i" not in body:
             return
         self.received_all += 1
@@ -321,9 +329,13 @@ class Client:
 
 
 async def generate(
-    pipe: Connection, url: str, members: list[tuple[int, Member]], compression: str | None
+    pipe: Connection,
+    url: str,
+    members: list[tuple[int, Member]],
+    compression: str | None,
+    sealer: Sealer | None = None,
 ) -> dict[str, Any]:
-    clients = [Client(i, m) for i, m in members]
+    clients = [Client(i, m, sealer) for i, m in members]
     await asyncio.gather(*(c.connect(url, compression) for c in clients))
     acks: dict[int, int] = {}
     ack_us: array[int] = array("q")
@@ -347,7 +359,10 @@ async def generate(
         lag_us.append((now - due) // 1000)
         if client.closed is not None:
             continue
-        body = {"t": now, "i": i, "pad": plan.body_pad}
+        body: Any = {"t": now, "i": i, "pad": plan.body_pad}
+        if client.sealer is not None and client.key is not None:
+            sender = client.member.participant_id
+            body = client.sealer.seal(client.key, body, sender=sender, content_id=f"b{i}")
         acks[i] = now
         await client.ws.send(json.dumps({"type": "chat", "id": f"b{i}", "body": body}))
         sent += 1
@@ -380,10 +395,14 @@ async def generate(
 
 
 def generator_main(
-    pipe: Connection, url: str, members: list[tuple[int, Member]], compression: str | None
+    pipe: Connection,
+    url: str,
+    members: list[tuple[int, Member]],
+    compression: str | None,
+    sealer: Sealer | None = None,
 ) -> None:
     """Entry point of one load-generator process (spawned: a fresh interpreter)."""
-    coro = generate(pipe, url, members, compression)
+    coro = generate(pipe, url, members, compression, sealer)
     try:
         import uvloop
     except ImportError:
@@ -401,9 +420,10 @@ class Target:
     """What a run measures: peerlane (the working tree, or --compare-with's revision)
     or the baseline."""
 
-    label: str  # "peerlane", "peerlane@REV" or "baseline"
+    label: str  # "peerlane", "peerlane+e2e", "peerlane@REV" or "baseline"
     kind: str  # "peerlane" or "baseline"
     env: tuple[tuple[str, str], ...] = ()  # added to the server's environment
+    e2e: bool = False  # the clients seal and open every body (bench/_e2e_bodies.py)
 
 
 @dataclass
@@ -431,12 +451,13 @@ def run_once(cfg: RunConfig, workdir: Path) -> dict[str, Any]:
     profiler: subprocess.Popen[bytes] | None = None
     try:
         server.start()
+        sealer = Sealer.new(server.room_id) if cfg.target.e2e else None
         for p in range(cfg.procs):
             mine = [(i, m) for i, m in enumerate(server.members) if i % cfg.procs == p]
             parent_end, child_end = ctx.Pipe()
             proc = ctx.Process(
                 target=generator_main,
-                args=(child_end, server.url, mine, cfg.compression),
+                args=(child_end, server.url, mine, cfg.compression, sealer),
                 daemon=True,
             )
             proc.start()
@@ -712,6 +733,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="fixed rate: run every server this many times, alternating the order (1)",
     )
     ap.add_argument("--profile", type=Path, help="py-spy raw (collapsed) stacks of the server")
+    ap.add_argument(
+        "--e2e",
+        action="store_true",
+        help="also run an end-to-end encrypted room (peerlane+e2e: clients seal and open)",
+    )
     ap.add_argument("--quick", action="store_true", help="smoke run: 5 s (sweep: 3 s, 2 rates)")
     ap.add_argument(
         "--check", action="store_true", help="exit 1 if peerlane misses the target (fixed rate)"
@@ -733,6 +759,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     kinds = ["peerlane", "baseline"] if args.server == "both" else [args.server]
     targets = [Target(kind, kind) for kind in kinds]
+    if args.e2e and "peerlane" in kinds:
+        # Side by side in the same session: the same server, the clients sealing.
+        targets.insert(1, Target("peerlane+e2e", "peerlane", e2e=True))
     settings = {}
     for item in args.set:
         name, _, value = item.partition("=")

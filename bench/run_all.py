@@ -20,11 +20,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RUNS: dict[str, list[list[str]]] = {
-    "chat_fanout.py": [[], ["--sweep"]],
-    "connect_time.py": [[], ["--driver", "cdp"]],  # B driven by Playwright, then without
+    # --e2e: an end-to-end encrypted room side by side with a plain one, in the same run.
+    "chat_fanout.py": [["--e2e"], ["--sweep"]],
+    "connect_time.py": [[], ["--driver", "cdp"], ["--e2e"]],  # Playwright, without, e2e
 }
 WRAPPERS: dict[str, list[str]] = {
     "connect_time.py": [str(HERE.parent / "scripts" / "netns-run")],
+    "e2e_link_cost.py": [str(HERE.parent / "scripts" / "netns-run")],
     "transfer_browser.py": [str(HERE.parent / "scripts" / "netns-run")],
 }
 

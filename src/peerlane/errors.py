@@ -52,6 +52,7 @@ class ErrorCode(StrEnum):
     PAKE_REQUIRED = "pake_required"
     DUPLICATE_ID = "duplicate_id"
     ROOM_FULL = "room_full"
+    ROOM_MOVED = "room_moved"
     MESSAGE_TOO_LARGE = "message_too_large"
     BODY_TOO_LARGE = "body_too_large"
     RATE_LIMITED = "rate_limited"
@@ -119,6 +120,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PAKE_REQUIRED: 409,
     ErrorCode.DUPLICATE_ID: 409,
     ErrorCode.ROOM_FULL: 409,
+    ErrorCode.ROOM_MOVED: 409,
     ErrorCode.MESSAGE_TOO_LARGE: 413,
     ErrorCode.BODY_TOO_LARGE: 413,
     ErrorCode.RATE_LIMITED: 429,
@@ -188,6 +190,7 @@ DEFAULT_MESSAGE: dict[ErrorCode, str] = {
     "ask the room's owner for a new invite.",
     ErrorCode.DUPLICATE_ID: "An item with this id already exists.",
     ErrorCode.ROOM_FULL: "The room is full.",
+    ErrorCode.ROOM_MOVED: "This room moved to an end-to-end encrypted room; it is read-only now.",
     ErrorCode.MESSAGE_TOO_LARGE: "The message is larger than the server accepts.",
     ErrorCode.BODY_TOO_LARGE: "The chat message body is larger than the server accepts.",
     ErrorCode.RATE_LIMITED: "Too many messages; slow down and try again in a moment.",

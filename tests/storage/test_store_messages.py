@@ -9,7 +9,7 @@ import pytest
 
 from peerlane.core.protocol import MAX_STORED_IDS
 from peerlane.core.records import StoredId, StoredMessage
-from peerlane.errors import ErrorCode, NotFoundError
+from peerlane.errors import ConflictError, ErrorCode, NotFoundError
 from peerlane.storage.sql import SqlStore
 
 NOW = 1_000_000.0
@@ -194,3 +194,34 @@ async def test_stored_ids_answers_a_full_question(store: SqlStore, make) -> None
     found = await store.stored_ids(room.id, "alice", ids)
 
     assert sorted(s.client_id for s in found) == sorted(ids[0::2])
+
+
+async def test_a_moved_room_takes_no_more_messages(store: SqlStore, make) -> None:
+    room, _ = await make.new_room(store)
+    first, _ = await _append(store, room.id, "m1")
+
+    moved = await store.move_room(room.id, NOW + 5, "k" * 11)
+    again = await store.move_room(room.id, NOW + 9, "x" * 11)  # a retried move changes nothing
+
+    assert (moved.moved_at, moved.moved_key_id) == (NOW + 5, "k" * 11)
+    assert again == moved
+    assert await store.get_room(room.id) == moved
+    # Plain chat (the SQLite appender's path) and changes (the generic path) alike.
+    for kind, ref in (("text", None), ("edit", first.seq), ("delete", first.seq)):
+        with pytest.raises(ConflictError) as caught:
+            await store.append_message(
+                room_id=room.id,
+                client_id=f"after-{kind}",
+                sender_id="alice",
+                sender_name="Alice",
+                kind=kind,
+                ref=ref,
+                body=json.dumps("late"),
+                now=NOW + 10,
+            )
+        assert caught.value.code is ErrorCode.ROOM_MOVED
+    # A resend of what was stored before the move is still answered with it.
+    assert await _append(store, room.id, "m1") == (first, True)
+    assert (await store.get_room(room.id)).last_seq == 1  # type: ignore[union-attr]
+    with pytest.raises(NotFoundError):
+        await store.move_room("no-such-room", NOW, "k" * 11)

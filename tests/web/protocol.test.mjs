@@ -16,5 +16,5 @@ test("parsePeerMessage accepts known t only", () => {
   assert.deepEqual(parsePeerMessage('{"t":"ack","id":"x","sender":"a"}'), { t: "ack", id: "x", sender: "a" });
   assert.equal(parsePeerMessage('{"t":"evil"}'), null);
   assert.equal(parsePeerMessage('{"type":"chat"}'), null);
-  assert.deepEqual([...PEER_TYPES].sort(), ["ack", "chat", "hello", "read", "typing"]);
+  assert.deepEqual([...PEER_TYPES].sort(), ["ack", "chat", "hello", "moved", "read", "typing"]);
 });

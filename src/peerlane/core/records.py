@@ -44,6 +44,11 @@ class Room:
     # epoch + 1), and what a new member can read: "all" history or from its "joined" on.
     key_epoch: int = 0
     history: HistorySetting = "all"
+    # When the owner moved the room to an end-to-end encrypted one: read-only from then.
+    moved_at: float | None = None
+    # The encrypted room's key id, as the owner gave it: a link handed over between
+    # members' browsers is taken only when its key has this id (docs/security.md).
+    moved_key_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

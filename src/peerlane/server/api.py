@@ -45,6 +45,8 @@ def room_out(base: str, room: Room) -> s.RoomOut:
         url=f"{base}/r/{room.id}",
         key_epoch=room.key_epoch,
         history=room.history,
+        moved_at=room.moved_at,
+        moved_key_id=room.moved_key_id,
     )
 
 
@@ -177,6 +179,15 @@ async def update_room(body: s.UpdateRoomIn, request: Request, who: Owner, svc: S
         room = await svc.store.rename_room(room.id, body.name or room.name)
     if body.history is not None and body.history != room.history:
         room = await svc.store.set_history(room.id, body.history)
+    return room_out(base_url(request, svc), room)
+
+
+@router.post("/rooms/{room_id}/move")
+async def move_room(body: s.MoveRoomIn, request: Request, who: Owner, svc: Svc) -> s.RoomOut:
+    """Mark the room moved to an end-to-end encrypted one: read-only from now on. Only the
+    new room's key id is given: its link travels between members' browsers, and a member
+    takes a link only when its key has this id (docs/security.md, "Moving a room")."""
+    room = await svc.store.move_room(who.room.id, svc.clock(), body.key_id)
     return room_out(base_url(request, svc), room)
 
 

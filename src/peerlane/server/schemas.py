@@ -84,6 +84,12 @@ class UpdateRoomIn(_In):
     history: Literal["all", "joined"] | None = None
 
 
+class MoveRoomIn(_In):
+    """The encrypted room's key id (docs/protocol.md, "Moving a room to an encrypted one")."""
+
+    key_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{11}$")]
+
+
 class CreateInviteIn(_In):
     ttl: Seconds | None = None
     max_uses: Annotated[int, Field(ge=1, le=100_000)] | None = None
@@ -118,6 +124,9 @@ class RoomOut(BaseModel):
     url: str
     key_epoch: int = 0  # the newest room key's epoch (end-to-end encrypted rooms)
     history: Literal["all", "joined"] = "all"
+    # When the owner moved the room to an end-to-end encrypted one (read-only since).
+    moved_at: float | None = None
+    moved_key_id: str | None = None
 
 
 class ParticipantOut(BaseModel):

@@ -160,6 +160,11 @@ class Store(FileIndex, Protocol):
     async def rename_room(self, room_id: str, name: str) -> Room:
         """Raise NotFoundError(ROOM_NOT_FOUND) if there is no such room."""
 
+    async def move_room(self, room_id: str, now: float, key_id: str) -> Room:
+        """Mark the room moved to the encrypted room whose key has ``key_id`` (read-only:
+        appends raise ConflictError(ROOM_MOVED)); the first move stays. Raise
+        NotFoundError(ROOM_NOT_FOUND) if there is no such room."""
+
     async def delete_room(self, room_id: str) -> bool:
         """Delete the room with its messages, invites, participants and file rows (the
         files' bytes are removed by the next cleanup)."""

@@ -197,6 +197,16 @@ class SqlStore(FileSql, KeySql):
 
     async def set_history(self, room_id: str, history: HistorySetting) -> Room:
         return await self._update_room(room_id, {"history": history})
+    async def move_room(self, room_id: str, now: float, key_id: str) -> Room:
+        # The first move stays: moving again (a retried request) changes nothing.
+        first = rooms.c.moved_at.is_(None)
+        return await self._update_room(
+            room_id,
+            {
+                "moved_at": func.coalesce(rooms.c.moved_at, now),
+                "moved_key_id": case((first, key_id), else_=rooms.c.moved_key_id),
+            },
+        )
 
     async def _update_room(self, room_id: str, values: dict[str, Any]) -> Room:
         async with self._write() as conn:
@@ -581,6 +591,8 @@ def _room(row: Row[Any]) -> Room:
         ),
         key_epoch=row.key_epoch,
         history=row.history,
+        moved_at=row.moved_at,
+        moved_key_id=row.moved_key_id,
     )
 
 
@@ -602,6 +614,8 @@ def _room_values(room: Room) -> dict[str, Any]:
         "last_seq": room.last_seq,
         "key_epoch": room.key_epoch,
         "history": room.history,
+        "moved_at": room.moved_at,
+        "moved_key_id": room.moved_key_id,
         **_retention_values(room.retention),
     }
 
@@ -635,13 +649,19 @@ async def _next_seq(conn: AsyncConnection, room_id: str, now: float) -> int:
     """
     result = await conn.execute(
         update(rooms)
-        .where(rooms.c.id == room_id)
+        .where(rooms.c.id == room_id, rooms.c.moved_at.is_(None))
         .values(last_seq=rooms.c.last_seq + 1, last_active_at=now)
         .returning(rooms.c.last_seq)
     )
     seq = result.scalar_one_or_none()
     if seq is None:
-        raise NotFoundError(ErrorCode.ROOM_NOT_FOUND)
+        # A moved room is read-only (under the same row lock: no message slips in after).
+        found = await conn.scalar(select(rooms.c.id).where(rooms.c.id == room_id))
+        raise (
+            ConflictError(ErrorCode.ROOM_MOVED)
+            if found
+            else NotFoundError(ErrorCode.ROOM_NOT_FOUND)
+        )
     return int(seq)
 
 

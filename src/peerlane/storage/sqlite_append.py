@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, insert, literal_column, select, update
 from sqlalchemy.dialects import sqlite
 
 from peerlane.core.records import MessageKind, StoredMessage
-from peerlane.errors import ErrorCode, NotFoundError
+from peerlane.errors import ConflictError, ErrorCode, NotFoundError
 from peerlane.storage.engine import SQLITE_PRAGMAS
 from peerlane.storage.tables import messages, rooms
 
@@ -40,7 +40,7 @@ _FIND = select(messages).where(
 )
 _NEXT_SEQ = (
     update(rooms)
-    .where(rooms.c.id == bindparam("room_id"))
+    .where(rooms.c.id == bindparam("room_id"), rooms.c.moved_at.is_(None))
     .values(last_seq=rooms.c.last_seq + literal_column("1"), last_active_at=bindparam("now"))
     .returning(rooms.c.last_seq)
 )
@@ -183,7 +183,13 @@ def _append(conn: sqlite3.Connection, r: AppendRequest) -> Outcome:
         return StoredMessage(**dict(row)), True
     seq_row = conn.execute(NEXT_SEQ_SQL, {"room_id": r.room_id, "now": r.now}).fetchone()
     if seq_row is None:
-        return NotFoundError(ErrorCode.ROOM_NOT_FOUND)
+        # A moved room is read-only (sql.py's _next_seq says the same).
+        found = conn.execute("SELECT 1 FROM rooms WHERE id = :room_id", key).fetchone()
+        return (
+            ConflictError(ErrorCode.ROOM_MOVED)
+            if found
+            else NotFoundError(ErrorCode.ROOM_NOT_FOUND)
+        )
     message = StoredMessage(
         room_id=r.room_id,
         seq=int(seq_row[0]),

@@ -75,6 +75,11 @@ rooms = Table(
     # Revision 0006: the newest room key's epoch, and what new members can read.
     Column("key_epoch", Integer, nullable=False, default=0, server_default="0"),
     Column("history", String, nullable=False, default="all", server_default="all"),
+    # Set once, when the owner moves the room to an end-to-end encrypted one (r0007):
+    # from then no message is stored in it.
+    Column("moved_at", Double, nullable=True),
+    # The new room's key id (not its key): what members check a handed-over link against.
+    Column("moved_key_id", String, nullable=True),
 )
 
 participants = Table(

@@ -10,7 +10,8 @@ import { ERROR_CODES } from "./protocol.js";
 /**
  * @typedef {{max_age: number | null, max_messages: number | null, idle_expiry: number | null}} Retention
  * @typedef {{id: string, name: string, created_at: number, latest_seq: number,
- *   retention: Retention, url: string, key_epoch?: number, history?: "all" | "joined"}} RoomOut
+ *   retention: Retention, url: string, key_epoch?: number, history?: "all" | "joined",
+ *   moved_at?: number | null, moved_key_id?: string | null}} RoomOut
  * @typedef {{id: string, name: string, role: Role, online: boolean, identity_key?: string | null}} ParticipantOut
  *   identity_key: the X25519 identity public key the participant's device published (b64u)
  * @typedef {{id: string, link: string | null, code: string | null, expires_at: number,
@@ -169,6 +170,17 @@ export function getRoom(roomId) {
  */
 export function updateRoom(roomId, patch) {
   return request("PATCH", roomPath(roomId), patch);
+}
+
+/**
+ * Mark the room moved to an end-to-end encrypted one (owner only): read-only from now
+ * on. Only the new room's key id goes to the server (e2e/room-move.js).
+ * @param {string} roomId
+ * @param {string} keyId
+ * @returns {Promise<RoomOut>}
+ */
+export function moveRoom(roomId, keyId) {
+  return request("POST", `${roomPath(roomId)}/move`, { key_id: keyId });
 }
 
 /**

@@ -166,6 +166,7 @@ export class PeerLinks {
     if (!me || !this.mesh) return;
     this.mesh.send({ t: "hello", participant_id: me.participant_id, name: me.name }, peerId);
     for (const m of this._host.outbox.waiting()) this.sendChat(m, peerId);
+    this._host.emit("channel-open", { peerId });
     this._statusMaybeChanged();
   }
 
@@ -195,6 +196,9 @@ export class PeerLinks {
       case "typing":
         if (msg.participant_id === participant)
           presence.typingFrom(participant, String(msg.name ?? ""), Boolean(msg.active));
+        return;
+      case "moved": // a moved room's new link, only ever over a data channel (e2e/room-move.js)
+        if (typeof msg.link === "string") this._host.emit("moved-link", { peerId, participant, link: msg.link });
         return;
       default:
         return; // hello: nothing to do beyond the channel being open

@@ -50,6 +50,9 @@ export function prepareRoom() {
   openManifests();
 }
 
+/** `moved` frames kept for a page that listens late (more are a peer misbehaving). */
+const MAX_HANDED_LINKS = 8;
+
 export class ChatRoom extends EventTarget {
   /**
    * @param {string} roomId
@@ -111,6 +114,13 @@ export class ChatRoom extends EventTarget {
     /** Make the default engine in start(). */
     this._defaultTransfers = options.transfersFactory === undefined;
     this._firstLinksWait = options.firstLinksWait ?? 0;
+    /** Links peers handed over in `moved` frames, kept for e2e/room-move.js: a peer sends
+     * one as the channel opens, often before the page listens. @type {string[]} */
+    this.handedLinks = [];
+    this.addEventListener("moved-link", (ev) => {
+      const { link } = /** @type {CustomEvent<{link: string}>} */ (ev).detail;
+      if (this.handedLinks.length < MAX_HANDED_LINKS) this.handedLinks.push(link);
+    });
   }
 
   // ---- what the UI reads --------------------------------------------------------------
@@ -331,6 +341,16 @@ export class ChatRoom extends EventTarget {
    */
   sendFileMessage(body) {
     return this._own.compose("file", body, null);
+  }
+
+  /**
+   * A data-channel message to one peer or every open channel (never through the server):
+   * what e2e/room-move.js hands over. How many channels took it.
+   * @param {import("./protocol.js").PeerMessage} message
+   * @param {string} [peerId]
+   */
+  sendDirect(message, peerId) {
+    return this._links.mesh?.send(message, peerId) ?? 0;
   }
 
   /** The direct links (telemetry.js reads their outcomes and stats), or null. */

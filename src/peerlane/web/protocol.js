@@ -58,7 +58,7 @@ export const CHAT_KINDS = Object.freeze(["text", "reaction", "file", "edit", "de
 export const CHANGE_KINDS = Object.freeze(["edit", "delete"]);
 
 /** `t` of the JSON messages on the peer-to-peer "chat" data channel (docs/web-client.md). */
-export const PEER_TYPES = Object.freeze(["chat", "ack", "read", "typing", "hello"]);
+export const PEER_TYPES = Object.freeze(["chat", "ack", "read", "typing", "hello", "moved"]);
 
 /**
  * `body.op` of the chat messages of kind "file" (file-transfer control, docs/file-transfer.md).
@@ -94,6 +94,7 @@ export const ERROR_CODES = Object.freeze({
   PAKE_REQUIRED: "pake_required",
   DUPLICATE_ID: "duplicate_id",
   ROOM_FULL: "room_full",
+  ROOM_MOVED: "room_moved",
   MESSAGE_TOO_LARGE: "message_too_large",
   BODY_TOO_LARGE: "body_too_large",
   RATE_LIMITED: "rate_limited",
@@ -232,7 +233,10 @@ export const CLOSE_CODES = Object.freeze({
 /** @typedef {{t: "read", participant_id: string, seq: number}} PeerReadMsg */
 /** @typedef {{t: "typing", participant_id: string, name: string, active: boolean}} PeerTypingMsg */
 /** @typedef {{t: "hello", participant_id: string, name: string}} PeerHelloMsg */
-/** @typedef {PeerChatMsg | PeerAckMsg | PeerReadMsg | PeerTypingMsg | PeerHelloMsg} PeerMessage */
+/** @typedef {{t: "moved", link: string}} PeerMovedMsg  a moved room's new link (e2e/room-move.js) */
+/**
+ * @typedef {PeerChatMsg | PeerAckMsg | PeerReadMsg | PeerTypingMsg | PeerHelloMsg | PeerMovedMsg} PeerMessage
+ */
 
 // file-transfer control (chat kind "file"; body, opaque to the server)
 /**

@@ -20,6 +20,7 @@ import { busyMain, errorCode, errorMessage, errorStatus, h, ICONS, icon } from "
 import { e2eMark } from "./e2e-mark.js";
 import { joinPrompt } from "./join-form.js";
 import { navigate, roomPath } from "./nav.js";
+import { roomMove } from "./room-move.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 /** @typedef {import("./types.js").TransfersLike} TransfersLike */
@@ -242,11 +243,12 @@ export class RoomPage extends HTMLElement {
     const sheet = /** @type {SideSheet} */ (document.createElement("pl-side-sheet"));
     const badge = loaded.badgeToggle(room);
     this.#cleanup.push(badge.stop);
+    const title = h("div", { class: "room-title" }, [h("h1", { text: roomName }), status, e2eMark(room)]);
     const header = h("header", { class: "room-header" }, [
       h("a", { href: "/", class: "home-link", "aria-label": "peerlane home", title: "peerlane home" }, [
         h("span", { class: "brand-mark", "aria-hidden": "true" }),
       ]),
-      h("div", { class: "room-title" }, [h("h1", { text: roomName }), status, e2eMark(room)]),
+      title,
       badge.button,
       sheet.toggle,
     ]);
@@ -307,6 +309,7 @@ export class RoomPage extends HTMLElement {
     transferPanel.roster = roster;
     people.roster = roster;
     this.#cleanup.push(roster.start());
+    this.#cleanup.push(roomMove(room, { title, main, composer, fileBar })); // unencrypted: the owner's move
 
     // Skip link: focus the box without touching location.hash (the router owns the URL).
     skip.addEventListener("click", (event) => {
