@@ -86,14 +86,20 @@ def member_admit(peer: Peer, answering: Answering, room_key: bytes) -> str:
     return "pake.admit"
 
 
-def join_as_joiner(ws: ClientConnection, words: str) -> tuple[pake.JoinerPake, dict[str, Any]]:
-    """Run the joiner's side up to the member's reply; returns the reply checked or not."""
+def recv_start(ws: ClientConnection) -> dict[str, Any]:
+    """The attempt's ``pake.start``. A member's socket is listed just after its welcome
+    (on Redis, a round trip later): an attempt opened in between gets ``pake.waiting``
+    first, then starts when the member is listed."""
     start = recv(ws)
     if start["type"] == "pake.waiting":
-        # The member's socket is listed just after its welcome (on Redis, a round trip
-        # later): an attempt opened in between waits, and starts when it is listed.
         start = recv(ws)
     assert start["type"] == "pake.start", start
+    return start
+
+
+def join_as_joiner(ws: ClientConnection, words: str) -> tuple[pake.JoinerPake, dict[str, Any]]:
+    """Run the joiner's side up to the member's reply; returns the reply checked or not."""
+    start = recv_start(ws)
     joiner = pake.JoinerPake.start(
         words,
         invite_id=start["invite"],

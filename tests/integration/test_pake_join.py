@@ -28,6 +28,7 @@ from pake_join_client import (
     open_join,
     pake_url,
     recv,
+    recv_start,
     wrong_attempt,
 )
 from peerlane.core import pake
@@ -135,7 +136,7 @@ def test_member_rejects_a_wrong_confirmation(server: ServerProcess, http: httpx.
     alice = create_room(http, "alice")
     peer = Peer(server, alice)
     ws = open_join(server, alice)
-    start = recv(ws)
+    start = recv_start(ws)
     wrong = pake.JoinerPake.start(
         "other-words-here",
         invite_id=start["invite"],
