@@ -133,3 +133,34 @@ def test_a_members_instance_dying_mid_attempt_tells_the_joiner(
         ws = open_join(one, alice)
         assert recv(ws)["type"] == "pake.waiting"
         ws.close()
+
+
+def test_redis_down_mid_attempt_tells_the_joiner(tmp_path: Path, pg_server: PgServer) -> None:
+    """Redis (this test's own) killed after the share was relayed: the joiner's instance
+    cannot reach the member any more and says so at its next check of the member."""
+    from balancer import RedisProcess  # only the tests that kill Redis need it
+
+    redis_server = RedisProcess().start()
+    env = {
+        "PEERLANE_DATABASE_URL": create_database(pg_server),
+        "PEERLANE_REDIS_URL": redis_server.url,
+        "PEERLANE_PRESENCE_TTL": "1.5",
+        "PEERLANE_BACKEND_CONNECT_TIMEOUT": "1",
+    }
+    one = ServerProcess(tmp_path / "one", env=env).start()
+    two = ServerProcess(tmp_path / "two", env=env).start()
+    try:
+        with httpx.Client(base_url=one.base, timeout=10) as http:
+            alice = create_room(http, "alice")
+            peer = Peer(two, alice)
+            ws = open_join(one, alice)
+            _, start = join_as_joiner(ws, WORDS)
+            peer.expect("pake.share", attempt=start["attempt"])
+            redis_server.kill()
+            error = recv(ws)
+            assert (error["type"], error["error"]["code"]) == ("error", "unavailable"), error
+            assert close_code(ws) == 1000
+    finally:
+        one.stop()
+        two.stop()
+        redis_server.close()

@@ -188,10 +188,19 @@ class PakeJoins:
                 await reader
             self._attempts.pop(attempt_id, None)
             if not attempt.ended:  # the joiner went away: the member stops too
-                await self._perform(attempt, attempt.relay.joiner_abort())
+                await self._abort(attempt)
             await self._settle(attempt)
             log.info("pake.close", attempt=attempt_id, stage=attempt.relay.stage.value)
         await refuse(ws, None, 1000, attempt.relay.stage.value)
+
+    async def _abort(self, attempt: Attempt) -> None:
+        """Tell the member the joiner went away; with Redis down it cannot be told (its
+        client's attempt never hears back), and the guess is settled all the same."""
+        try:
+            await self._perform(attempt, attempt.relay.joiner_abort())
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
 
     async def _next(self, attempt: Attempt) -> str | None:
         """The next frame for the joiner; meanwhile, every ``check_interval``, whether
