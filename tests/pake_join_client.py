@@ -97,9 +97,11 @@ def recv_start(ws: ClientConnection) -> dict[str, Any]:
     return start
 
 
-def join_as_joiner(ws: ClientConnection, words: str) -> tuple[pake.JoinerPake, dict[str, Any]]:
-    """Run the joiner's side up to the member's reply; returns the reply checked or not."""
-    start = recv_start(ws)
+def join_as_joiner(
+    ws: ClientConnection, words: str, start: dict[str, Any] | None = None
+) -> tuple[pake.JoinerPake, dict[str, Any]]:
+    """Send the joiner's share (after ``pake.start``: read here unless given)."""
+    start = recv_start(ws) if start is None else start
     joiner = pake.JoinerPake.start(
         words,
         invite_id=start["invite"],

@@ -24,6 +24,7 @@ from pake_join_client import (
     member_reply,
     open_join,
     recv,
+    recv_start,
 )
 from pake_join_client import wrong_attempt as wrong
 from services import PgServer, create_database
@@ -135,16 +136,21 @@ def test_a_members_instance_dying_mid_attempt_tells_the_joiner(
         ws.close()
 
 
-def test_redis_down_mid_attempt_tells_the_joiner(tmp_path: Path, pg_server: PgServer) -> None:
+@pytest.mark.parametrize("when", ["after_share", "before_share"])
+def test_redis_down_mid_attempt_tells_the_joiner(
+    tmp_path: Path, pg_server: PgServer, when: str
+) -> None:
     """Redis (this test's own) killed after the share was relayed: the joiner's instance
-    cannot reach the member any more and says so at its next check of the member."""
+    says so at its next check of the member (every 0.5 s here). Killed before: the share
+    can be neither counted nor relayed, and the joiner is told at once (the next check
+    would come only after the client's timeout, presence_ttl 60 s)."""
     from balancer import RedisProcess  # only the tests that kill Redis need it
 
     redis_server = RedisProcess().start()
     env = {
         "PEERLANE_DATABASE_URL": create_database(pg_server),
         "PEERLANE_REDIS_URL": redis_server.url,
-        "PEERLANE_PRESENCE_TTL": "1.5",
+        "PEERLANE_PRESENCE_TTL": "1.5" if when == "after_share" else "60",
         "PEERLANE_BACKEND_CONNECT_TIMEOUT": "1",
     }
     one = ServerProcess(tmp_path / "one", env=env).start()
@@ -154,9 +160,13 @@ def test_redis_down_mid_attempt_tells_the_joiner(tmp_path: Path, pg_server: PgSe
             alice = create_room(http, "alice")
             peer = Peer(two, alice)
             ws = open_join(one, alice)
-            _, start = join_as_joiner(ws, WORDS)
-            peer.expect("pake.share", attempt=start["attempt"])
-            redis_server.kill()
+            start = recv_start(ws)
+            if when == "before_share":
+                redis_server.kill()
+            join_as_joiner(ws, WORDS, start)
+            if when == "after_share":
+                peer.expect("pake.share", attempt=start["attempt"])
+                redis_server.kill()
             error = recv(ws)
             assert (error["type"], error["error"]["code"]) == ("error", "unavailable"), error
             assert close_code(ws) == 1000

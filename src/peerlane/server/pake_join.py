@@ -260,6 +260,13 @@ class PakeJoins:
                 await self._perform(attempt, out)
         except (WebSocketDisconnect, RuntimeError):
             pass
+        except Exception as exc:  # Redis down: the share cannot be counted or relayed
+            if not is_outage(exc):
+                raise
+            attempt.relay.stage = relay.Stage.FAILED
+            attempt.outbox.put_nowait(
+                _error(svc, ErrorCode.UNAVAILABLE, replies.UNAVAILABLE_MESSAGE)
+            )
         finally:
             attempt.outbox.put_nowait(None)
 
