@@ -10,145 +10,59 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
+import pytest
+import redis
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from websockets.sync.client import ClientConnection
 
+from pake_join_client import (
+    HANDOVER_AAD,
+    WORDS,
+    finish_joiner,
+    join_as_joiner,
+    member_admit,
+    member_reply,
+    open_join,
+    pake_url,
+    recv,
+    recv_start,
+    wrong_attempt,
+)
 from peerlane.core import pake
 from peerlane.core.e2e import b64u_decode, b64u_encode
-from support import (
-    TIMEOUT,
-    Member,
-    Peer,
-    ServerProcess,
-    close_code,
-    create_room,
-    open_socket,
-)
+from services import create_database
+from support import Member, Peer, ServerProcess, close_code, create_room, open_socket
 
 StartServer = Callable[..., ServerProcess]
-WORDS = "quiet-harbor-lantern"  # the creating client's words: the server never sees them
-HANDOVER_AAD = b"peerlane handover test"
 
 
-def pake_url(server: ServerProcess) -> str:
-    return f"ws://127.0.0.1:{server.port}/api/join/ws"
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> Iterator[dict[str, object]]:
+    """Each test once on SQLite with the in-process bus, once on PostgreSQL with Redis
+    (a fresh database; Redis emptied after, so no limit's bucket outlives its test)."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    url: str = request.getfixturevalue("redis_url")
+    pg = request.getfixturevalue("pg_server")
+    yield {"database_url": create_database(pg), "redis_url": url}
+    redis.Redis.from_url(url).flushall()
 
 
-def recv(ws: ClientConnection) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(ws.recv(timeout=TIMEOUT))
-    return message
+@pytest.fixture
+def start_server(start_server: StartServer, backend: dict[str, object]) -> StartServer:
+    def start(**settings: object) -> ServerProcess:
+        return start_server(**backend, **settings)
+
+    return start
 
 
-def nameplate(member: Member) -> int:
-    return int(member.body["invite"]["code"].split("-")[0])
-
-
-@dataclass
-class Joiner:
-    ws: ClientConnection
-    start: dict[str, Any]
-
-
-def open_join(server: ServerProcess, member: Member, name: str = "bob") -> ClientConnection:
-    ws = open_socket(pake_url(server))
-    ws.send(json.dumps({"type": "pake.open", "nameplate": nameplate(member), "display_name": name}))
-    return ws
-
-
-@dataclass
-class Answering:
-    """A member's client answering one attempt."""
-
-    attempt: str
-    pake: pake.MemberPake
-
-
-def member_reply(peer: Peer, words: str) -> Answering:
-    """What a member's client does with a relayed share: answer it once."""
-    share = peer.expect("pake.share")
-    member = pake.MemberPake.start(
-        words,
-        invite_id=share["invite"],
-        joiner_id=share["joiner"],
-        member_id=peer.member.participant_id,
-        sid=b64u_decode(share["attempt"]),
-    )
-    tag = member.respond(b64u_decode(share["share"]))
-    peer.send(
-        {
-            "type": "pake.reply",
-            "attempt": share["attempt"],
-            "share": b64u_encode(member.share),
-            "confirm": b64u_encode(tag),
-        }
-    )
-    return Answering(share["attempt"], member)
-
-
-def member_admit(peer: Peer, answering: Answering, room_key: bytes) -> str:
-    """Check the joiner's confirmation; admit it with the room key sealed under the
-    hand-over key, or reject it. Which it did."""
-    confirm = peer.expect("pake.confirm", attempt=answering.attempt)
-    try:
-        keys = answering.pake.confirm(b64u_decode(confirm["confirm"]))
-    except pake.PakeFailed:
-        peer.send({"type": "pake.reject", "attempt": answering.attempt})
-        return "pake.reject"
-    nonce = os.urandom(12)
-    sealed = AESGCM(keys.handover_key).encrypt(nonce, room_key, HANDOVER_AAD)
-    handover = b64u_encode(nonce + sealed)
-    peer.send({"type": "pake.admit", "attempt": answering.attempt, "handover": handover})
-    return "pake.admit"
-
-
-def join_as_joiner(ws: ClientConnection, words: str) -> tuple[pake.JoinerPake, dict[str, Any]]:
-    """Run the joiner's side up to the member's reply; returns the reply checked or not."""
-    start = recv(ws)
-    assert start["type"] == "pake.start", start
-    joiner = pake.JoinerPake.start(
-        words,
-        invite_id=start["invite"],
-        joiner_id=start["joiner"],
-        member_id=start["member"],
-        sid=b64u_decode(start["attempt"]),
-    )
-    ws.send(
-        json.dumps(
-            {"type": "pake.share", "attempt": start["attempt"], "share": b64u_encode(joiner.share)}
-        )
-    )
-    return joiner, start
-
-
-def finish_joiner(ws: ClientConnection, joiner: pake.JoinerPake, attempt: str) -> bytes | None:
-    """Check the member's confirmation; on success confirm and return the hand-over key."""
-    reply = recv(ws)
-    assert reply["type"] == "pake.reply", reply
-    try:
-        confirm, keys = joiner.finish(b64u_decode(reply["share"]), b64u_decode(reply["confirm"]))
-    except pake.PakeFailed:
-        ws.send(json.dumps({"type": "pake.abort", "attempt": attempt}))
-        return None
-    ws.send(
-        json.dumps({"type": "pake.confirm", "attempt": attempt, "confirm": b64u_encode(confirm)})
-    )
-    return keys.handover_key
-
-
-def wrong_attempt(server: ServerProcess, alice: Member, peer: Peer) -> None:
-    ws = open_join(server, alice)
-    joiner, start = join_as_joiner(ws, "wrong-guess-here")
-    member_reply(peer, WORDS)
-    assert finish_joiner(ws, joiner, start["attempt"]) is None
-    peer.expect("pake.abort", attempt=start["attempt"])
-    assert close_code(ws) == 1000
-    peer.inbox.clear()
+@pytest.fixture
+def server(start_server: StartServer) -> ServerProcess:
+    return start_server()
 
 
 def test_right_code_admits_and_hands_over_the_room_key(
@@ -222,7 +136,7 @@ def test_member_rejects_a_wrong_confirmation(server: ServerProcess, http: httpx.
     alice = create_room(http, "alice")
     peer = Peer(server, alice)
     ws = open_join(server, alice)
-    start = recv(ws)
+    start = recv_start(ws)
     wrong = pake.JoinerPake.start(
         "other-words-here",
         invite_id=start["invite"],

@@ -193,9 +193,9 @@ describe("Transfers in an encrypted room", () => {
   });
 
   test("an offer's key is taken only when it is 32 bytes in canonical base64url", () => {
-    const good = "A".repeat(42) + "E";
+    const good = `${"A".repeat(42)}E`;
     assert.equal(offeredKey(good), good);
-    for (const bad of ["A".repeat(42) + "B", "A".repeat(43) + "A", "short", 42, null]) {
+    for (const bad of [`${"A".repeat(42)}B`, `${"A".repeat(43)}A`, "short", 42, null]) {
       assert.equal(offeredKey(bad), null, String(bad));
     }
   });

@@ -93,6 +93,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await start(services)
+        await sockets.pake.start()
         if peerjs is not None:
             await peerjs.start()
         cleanup = asyncio.create_task(run_cleanup(services, sockets.connections), name="cleanup")
@@ -109,6 +110,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await sockets.drain()
+            await sockets.pake.close()
             if peerjs is not None:
                 await peerjs.stop()
             await services.bus.close()

@@ -5,9 +5,11 @@ The joiner holds a pre-join WebSocket, ``/api/join/ws``; members' clients get an
 the relayed messages on their room WebSockets (:meth:`PakeJoins.member_message`). The
 server never sees the code's words: it carries shares and tags, counts one guess per
 attempt against the code's limits, and adds the participant only when the member's client
-admits the joiner. Attempts live in this process: a joiner is answered by a member
-connected to the same instance (with several instances behind a balancer, the joiner
-waits until a member's socket lands on its instance; see docs/deployment.md).
+admits the joiner. An attempt lives in the process holding the joiner's socket; the
+member answering may be on any instance: members are listed, and messages carried,
+through a :class:`peerlane.bus.pake.PakeLink` (in-process, or Redis across instances).
+The guesses are counted in the store and the bus's shared limiters, so every instance
+counts against the same limits.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ import base64
 import contextlib
 import json
 import secrets
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from peerlane.bus.pake import MemberRef, PakeLink
 from peerlane.core import invites
 from peerlane.core import pake_relay as relay
 from peerlane.core.records import Invite, Participant, new_id
@@ -32,6 +34,8 @@ from peerlane.server import error_replies as replies
 from peerlane.server import logs
 from peerlane.server.addresses import client_address
 from peerlane.server.api import issue_session
+from peerlane.server.outages import is_outage
+from peerlane.server.pake_members import PakeMembers
 from peerlane.server.schemas import DisplayName
 from peerlane.server.services import Services
 from peerlane.server.ws_handshake import refuse, refuse_open
@@ -43,18 +47,6 @@ OPEN_TIMEOUT = 30.0  # seconds the joiner has to send pake.open once connected
 UNSETTLED = 1 << 30
 MAX_BAD_FRAMES = 20  # refused frames a joiner's socket may send before it is closed
 _ENDED = frozenset({relay.Stage.ADMITTED, relay.Stage.FAILED})
-
-
-class MemberSocket(Protocol):
-    """What the relay needs of a member's room connection."""
-
-    @property
-    def room_id(self) -> str: ...
-
-    @property
-    def participant_id(self) -> str: ...
-
-    def send_text(self, text: str) -> Awaitable[None]: ...
 
 
 class PakeOpen(BaseModel):
@@ -71,7 +63,7 @@ class Attempt:
     name: str
     address: str
     outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
-    member: MemberSocket | None = None
+    member: MemberRef | None = None  # the member answering, on whichever instance
     counted: bool = False  # a guess is counted and not (yet) refunded
 
     @property
@@ -84,42 +76,54 @@ def _error(svc: Services, code: ErrorCode, message: str | None = None) -> str:
 
 
 class PakeJoins:
-    """The attempts under way in this process and the members who can answer them."""
+    """The attempts whose joiners are connected here, and this instance's members."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, link: PakeLink | None = None) -> None:
         self.services = services
+        self.members = PakeMembers(services, link, self._on_link)
+        self.link = self.members.link
         self._attempts: dict[str, Attempt] = {}
-        self._members: dict[str, list[MemberSocket]] = {}
+        # What a member's room socket calls (server/ws_connection.py).
+        self.member_joined = self.members.joined
+        self.member_left = self.members.left
+        self.member_message = self.members.message
 
-    # -- members' side ---------------------------------------------------------------
+    async def start(self) -> None:
+        await self.members.start()
 
-    async def member_joined(self, member: MemberSocket) -> None:
-        """A member's socket joined its room: it answers the attempts waiting there."""
-        self._members.setdefault(member.room_id, []).append(member)
+    async def close(self) -> None:
+        await self.members.close()
+
+    # -- the members' side (wherever their sockets are) -----------------------------
+
+    async def _on_link(self, message: dict[str, Any]) -> None:
+        """A message about the attempts (from this instance or another)."""
+        kind, member = message.get("t"), MemberRef.from_json(message["member"])
+        if kind == "online":
+            await self._member_online(member)
+        elif kind == "gone":
+            self._member_gone(member)
+        elif kind == "from_member":
+            await self._from_member(member, message["message"])
+
+    async def _member_online(self, member: MemberRef) -> None:
         for attempt in list(self._attempts.values()):
-            if attempt.invite.room_id == member.room_id and attempt.member is None:
+            waiting = attempt.relay.stage is relay.Stage.WAITING and attempt.member is None
+            if waiting and attempt.invite.room_id == member.room_id:
                 attempt.member = member
                 await self._perform(attempt, attempt.relay.member_online(member.participant_id))
 
-    def member_left(self, member: MemberSocket) -> None:
-        """A member's socket closed: the attempts it was answering end (the joiner may
-        try again with another member)."""
-        room = self._members.get(member.room_id, [])
-        with contextlib.suppress(ValueError):
-            room.remove(member)
-        if not room:
-            self._members.pop(member.room_id, None)
+    def _member_gone(self, member: MemberRef) -> None:
         for attempt in list(self._attempts.values()):
-            if attempt.member is member and not attempt.ended:
+            if attempt.member == member and not attempt.ended:
                 attempt.relay.stage = relay.Stage.FAILED
                 message = "The member answering left before the join finished; try again."
                 self._end(attempt, _error(self.services, ErrorCode.UNAVAILABLE, message))
 
-    async def member_message(self, member: MemberSocket, message: dict[str, Any]) -> None:
-        """A ``pake.reply``, ``pake.admit`` or ``pake.reject`` from a member's client."""
+    async def _from_member(self, member: MemberRef, message: dict[str, Any]) -> None:
         attempt = self._attempts.get(str(message.get("attempt")))
         try:
-            if attempt is None or attempt.member is not member:
+            if attempt is None or attempt.member != member:
                 raise relay.RelayRefused("not_your_attempt", "No such attempt is yours.")
             kind, who = message.get("type"), member.participant_id
             if kind == "pake.reply":
@@ -131,7 +135,9 @@ class PakeJoins:
             else:
                 raise relay.RelayRefused("bad_message", "Unknown pake message type.")
         except relay.RelayRefused as exc:
-            await member.send_text(_error(self.services, ErrorCode.INVALID_MESSAGE, str(exc)))
+            await self.members.send(
+                member, _error(self.services, ErrorCode.INVALID_MESSAGE, str(exc))
+            )
             return
         await self._perform(attempt, out)
 
@@ -160,24 +166,52 @@ class PakeJoins:
         log.info("pake.open", invite=attempt.invite.id, attempt=attempt_id)
         reader = asyncio.create_task(self._read_joiner(ws, attempt))
         try:
-            online = [m.participant_id for m in self._members.get(attempt.invite.room_id, [])]
-            if online:
-                attempt.member = self._members[attempt.invite.room_id][0]
-            await self._perform(attempt, attempt.relay.opened(online))
-            while (text := await attempt.outbox.get()) is not None:
+            online = await self.link.members(attempt.invite.room_id)
+            # A member may have come online meanwhile, or the joiner given up.
+            if attempt.member is None and not attempt.ended:
+                attempt.member = online[0] if online else None
+                who = [m.participant_id for m in online]
+                await self._perform(attempt, attempt.relay.opened(who))
+            while (text := await self._next(attempt)) is not None:
                 await ws.send_text(text)
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
+        except Exception as exc:  # Redis down: the attempt cannot go on
+            if not is_outage(exc):
+                raise
+            attempt.relay.stage = relay.Stage.FAILED
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                await ws.send_text(_error(svc, ErrorCode.UNAVAILABLE, replies.UNAVAILABLE_MESSAGE))
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
             self._attempts.pop(attempt_id, None)
             if not attempt.ended:  # the joiner went away: the member stops too
-                await self._perform(attempt, attempt.relay.joiner_abort())
+                await self._abort(attempt)
             await self._settle(attempt)
             log.info("pake.close", attempt=attempt_id, stage=attempt.relay.stage.value)
         await refuse(ws, None, 1000, attempt.relay.stage.value)
+
+    async def _abort(self, attempt: Attempt) -> None:
+        """Tell the member the joiner went away; with Redis down it cannot be told (its
+        client's attempt never hears back), and the guess is settled all the same."""
+        try:
+            await self._perform(attempt, attempt.relay.joiner_abort())
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+
+    async def _next(self, attempt: Attempt) -> str | None:
+        """The next frame for the joiner; meanwhile, every ``check_interval``, whether
+        the member answering is still there (its instance may have died silently)."""
+        while True:
+            try:
+                return await asyncio.wait_for(attempt.outbox.get(), self.link.check_interval)
+            except TimeoutError:
+                member = attempt.member
+                if member is not None and not attempt.ended and not await self.link.alive(member):
+                    self._member_gone(member)
 
     async def _open(self, ws: WebSocket, address: str) -> Attempt:
         svc = self.services
@@ -226,6 +260,13 @@ class PakeJoins:
                 await self._perform(attempt, out)
         except (WebSocketDisconnect, RuntimeError):
             pass
+        except Exception as exc:  # Redis down: the share cannot be counted or relayed
+            if not is_outage(exc):
+                raise
+            attempt.relay.stage = relay.Stage.FAILED
+            attempt.outbox.put_nowait(
+                _error(svc, ErrorCode.UNAVAILABLE, replies.UNAVAILABLE_MESSAGE)
+            )
         finally:
             attempt.outbox.put_nowait(None)
 
@@ -262,7 +303,8 @@ class PakeJoins:
                     self._end(attempt, None)
             elif isinstance(out, relay.ToMember):
                 if attempt.member is not None:
-                    await attempt.member.send_text(json.dumps(out.message))
+                    text = json.dumps(out.message)
+                    await self.members.send(attempt.member, text, attempt.relay.attempt_id)
             elif isinstance(out, relay.CountGuess):
                 if not await self._count_guess(attempt):
                     return  # not relayed: the address is out of guesses

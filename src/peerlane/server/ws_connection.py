@@ -131,7 +131,7 @@ class Connection:
                 going_away = self._close_code == core.CLOSE_GOING_AWAY
                 await self.perform(self.session.closed(going_away=going_away))
                 if self._pake is not None and self._pake_member:
-                    self._pake.member_left(self)
+                    await self._pake.member_left(self)
         await self._close_socket()
 
     async def _read(self) -> None:

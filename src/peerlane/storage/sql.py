@@ -197,6 +197,7 @@ class SqlStore(FileSql, KeySql):
 
     async def set_history(self, room_id: str, history: HistorySetting) -> Room:
         return await self._update_room(room_id, {"history": history})
+
     async def move_room(self, room_id: str, now: float, key_id: str) -> Room:
         # The first move stays: moving again (a retried request) changes nothing.
         first = rooms.c.moved_at.is_(None)
