@@ -13,6 +13,12 @@ transfer (so the sender knows whose certificates to trust), the sender answers t
 :data:`READY` line when someone accepted that transfer, then TLS 1.3 starts, then the
 data channel's own messages (core/transfer_wire.py) travel as frames
 ``[u8 kind][u32 length][payload]``: kind 0 a JSON control frame, kind 1 a data frame.
+
+A connection outlives its transfer: once the sender's ``end`` has come, the receiver may
+name another transfer with a :func:`next_frame` (``{"t": "next", "transfer"}``) and carry
+on with its ``want``; the sender takes it when this connection's certificate accepted that
+transfer too, and closes the connection otherwise. Many small files then cost no TCP and
+TLS handshake each.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import base64
 import binascii
 import hashlib
 import ipaddress
+import json
 import re
 import struct
 from dataclasses import dataclass
@@ -113,6 +120,22 @@ def parse_hello(line: bytes) -> str | None:
         return None
     transfer = line[len(HELLO_PREFIX) :].rstrip(b"\n")
     return transfer.decode("ascii") if _TRANSFER.match(transfer) else None
+
+
+def next_frame(transfer: str) -> str:
+    return json.dumps({"t": "next", "transfer": transfer}, separators=(",", ":"))
+
+
+def parse_next(text: str) -> str | None:
+    """The transfer a :func:`next_frame` names, or ``None`` (another frame, or garbage)."""
+    if not text.startswith('{"t":"next"'):
+        return None
+    try:
+        transfer = json.loads(text).get("transfer")
+    except (ValueError, AttributeError):
+        return None
+    ok = isinstance(transfer, str) and _TRANSFER.fullmatch(transfer.encode("ascii", "replace"))
+    return transfer if ok else None
 
 
 def frame_header(kind: int, length: int) -> bytes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import functools
 import ipaddress
 import os
 import ssl
@@ -49,16 +50,38 @@ class Identity:
         return fp.fingerprint(self.cert_der)
 
     def context(self, purpose: ssl.Purpose) -> ssl.SSLContext:
-        server = purpose is ssl.Purpose.CLIENT_AUTH
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
-        context.minimum_version = ssl.TLSVersion.TLSv1_3
-        with tempfile.TemporaryDirectory() as folder:  # ssl loads keys from files only
-            cert, key = Path(folder) / "cert.pem", Path(folder) / "key.pem"
-            cert.write_bytes(self.cert_pem)
-            key.touch(mode=0o600)
-            key.write_bytes(self.key_pem)
-            context.load_cert_chain(cert, key)
-        return context
+        return _context(self, purpose)
+
+    def server_context(self, accepted: tuple[bytes, ...]) -> ssl.SSLContext:
+        return _server_context(self, accepted)
+
+
+# Built once per process (per set of accepted receivers): loading the key goes through
+# temporary files, and once per connection it cost more than the TLS handshake.
+@functools.lru_cache(maxsize=8)
+def _server_context(identity: Identity, accepted: tuple[bytes, ...]) -> ssl.SSLContext:
+    context = _new_context(identity, ssl.Purpose.CLIENT_AUTH)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cadata="".join(ssl.DER_cert_to_PEM_cert(c) for c in accepted))
+    return context
+
+
+@functools.lru_cache(maxsize=4)
+def _context(identity: Identity, purpose: ssl.Purpose) -> ssl.SSLContext:
+    return _new_context(identity, purpose)
+
+
+def _new_context(identity: Identity, purpose: ssl.Purpose) -> ssl.SSLContext:
+    server = purpose is ssl.Purpose.CLIENT_AUTH
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    with tempfile.TemporaryDirectory() as folder:  # ssl loads keys from files only
+        cert, key = Path(folder) / "cert.pem", Path(folder) / "key.pem"
+        cert.write_bytes(identity.cert_pem)
+        key.touch(mode=0o600)
+        key.write_bytes(identity.key_pem)
+        context.load_cert_chain(cert, key)
+    return context
 
 
 def listen_hosts(chosen: Sequence[str] | None) -> list[str]:
@@ -206,11 +229,7 @@ class FastListener:
             accepted = await self.authorize(transfer)
             if not accepted:
                 raise FastPathRefused("nobody accepted this transfer")
-            context = self.identity.context(ssl.Purpose.CLIENT_AUTH)
-            context.verify_mode = ssl.CERT_REQUIRED
-            context.load_verify_locations(
-                cadata="".join(ssl.DER_cert_to_PEM_cert(c) for c in accepted)
-            )
+            context = self.identity.server_context(tuple(accepted))
             writer.write(fp.READY)  # only then does the receiver start TLS: nothing of
             await writer.start_tls(context)  # its handshake is left in the plain reader
         peer = _peer_cert(writer)

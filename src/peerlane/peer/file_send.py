@@ -4,7 +4,9 @@ BlockSender, and when no channel comes within the P2P timeout, upload the file t
 room with tus and say ``uploaded`` (once per transfer), as the browser does.
 
 Done when one receiver has verified every file (``done`` for each); a receiver's
-``decline`` or ``cancel`` ends the send.
+``decline`` or ``cancel`` ends the send. The offers go out batched (``offers``, as few
+chat messages as the body limit allows: core/transfer_batch.py), and the sender takes
+batched ``accepts`` and ``dones`` (expanded by peer/transfer_room.py).
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import os
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from aiortc import RTCDataChannel
 
 from peerlane.core import fast_path as fp
 from peerlane.core import protocol as p
+from peerlane.core import transfer_batch as tbatch
 from peerlane.core import transfer_flow as tf
 from peerlane.core.integrity import BLOCK_SIZE, TreeHasher
 from peerlane.core.transfer_blocks import BlockSender, block_length
@@ -48,7 +51,7 @@ class Outgoing:
     offer: tf.Offer
     hashes: list[str]
     flow: tf.Flow = field(default_factory=lambda: tf.Flow(tf.OUTGOING))
-    serving: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # participant →
+    serving: dict[str, asyncio.Task[Any]] = field(default_factory=dict)  # participant →
     fallback: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     upload: asyncio.Task[None] | None = None
     file_id: str | None = None
@@ -91,13 +94,13 @@ def hash_file(path: Path) -> tuple[int, str, list[str]]:
 
 async def prepare(files: list[tuple[Path, str]], batch: str) -> list[Outgoing]:
     out = []
-    for path, name in files:
+    for index, (path, name) in enumerate(files):
         try:
             size, root, hashes = await asyncio.to_thread(hash_file, path)
         except OSError as exc:
             raise PeerError(f"{path} cannot be read ({exc.strerror}).", EXIT_FAILED) from exc
         offer = tf.Offer(
-            transfer=uuid.uuid4().hex,
+            transfer=tbatch.batch_transfer(batch, index),
             name=name,
             size=size,
             type=mimetypes.guess_type(name)[0] or "",
@@ -122,6 +125,11 @@ class Sender:
         self.accepted_at: float | None = None  # the summary's time counts from here
         self._offered = False
         self._listener: FastListener | None = None
+        self._done = 0
+        self._fast_tasks: set[asyncio.Task[str | None]] = set()
+        # participant -> when a file last started or finished for them: while files keep
+        # coming peer to peer, the others they accepted wait for their turn, not the server
+        self._progress_at: dict[str, float] = {}
 
     async def listen_fast(self, hosts: list[str]) -> None:
         """Offer the direct-TCP fast path (core/fast_path.py) on these addresses: a
@@ -142,9 +150,17 @@ class Sender:
         if self._offered:
             return
         self._offered = True
-        for item in self.files.values():
-            item.offer = replace(item.offer, peer=self.room.peer_id)
-            self.room.send_control(item.offer.body())
+        offers = [f.offer for f in self.files.values()]
+        files = [(o.name, o.size, o.root, o.type) for o in offers]
+        fast = offers[0].fast.body() if offers[0].fast else None
+        for body in tbatch.offers_bodies(
+            offers[0].batch or "",
+            files,
+            peer=self.room.peer_id,
+            fast=fast,
+            max_bytes=self.room.max_body_bytes,
+        ):
+            self.room.send_control(body)
 
     def on_file_message(self, message: p.Message) -> None:
         transfer = tf.transfer_id(message.body)
@@ -160,7 +176,9 @@ class Sender:
             self._arm_fallback(item, who)
         elif op == "done" and item.flow.step("receiver-done"):
             self._stop(item)
-            if all(f.flow.state == "done" for f in self.files.values()):
+            self._progressed(who)
+            self._done += 1
+            if self._done == len(self.files):
                 self.room.finish()
         elif op in ("decline", "cancel") and item.flow.step("receiver-declined"):
             self._stop(item)
@@ -179,10 +197,11 @@ class Sender:
         chunk = chunk_bytes_for(self.room.links.remote_sdp(peer_id))
         self._serving(item, who, asyncio.create_task(self._serve(item, channel, chunk)))
 
-    def _serving(self, item: Outgoing, who: str, task: asyncio.Task[None]) -> None:
+    def _serving(self, item: Outgoing, who: str, task: asyncio.Task[Any]) -> None:
         """The one way this participant gets the file now: no server copy meanwhile."""
         if handle := item.fallback.pop(who, None):
             handle.cancel()
+        self._progressed(who)
         if (old := item.serving.pop(who, None)) and old is not task:
             old.cancel()
         item.serving[who] = task
@@ -256,18 +275,42 @@ class Sender:
         await item.fast_accepted.wait()
         return list(item.fast_certs)
 
-    async def _serve_fast(self, transfer: str, cert: bytes, stream: FastStream) -> None:
-        item = self.files[transfer]
-        task = asyncio.current_task()
-        if item.flow.over or task is None:
-            return
-        self._serving(item, item.fast_certs[cert], task)
+    async def _serve_fast(self, transfer: str | None, cert: bytes, stream: FastStream) -> None:
+        """This connection's transfers, one after the other (the receiver names the next
+        one with a ``next`` frame: core/fast_path.py), each in a task of its own that
+        the transfer's ``done`` or cancel may end."""
+        while transfer is not None:
+            item = self.files.get(transfer)
+            if item is None or item.flow.over or cert not in item.fast_certs:
+                return  # (a next transfer this receiver did not accept: the end)
+            task = asyncio.create_task(self._serve_fast_one(item, stream))
+            self._fast_tasks.add(task)
+            task.add_done_callback(self._fast_tasks.discard)
+            self._serving(item, item.fast_certs[cert], task)
+            try:
+                transfer = await task
+            except asyncio.CancelledError:
+                if task.cancelled() and not _cancelling():
+                    return  # the transfer ended under it: this connection too
+                raise
+            finally:
+                if item.serving.get(item.fast_certs[cert]) is task:
+                    del item.serving[item.fast_certs[cert]]
+            if transfer is not None and not await self._fast_authorize(transfer):
+                return
+
+    async def _serve_fast_one(self, item: Outgoing, stream: FastStream) -> str | None:
+        """One transfer until the stream ends (``None``) or names the next transfer."""
         self.paths.add("fast path")
         sender = BlockSender(list(item.hashes))
         wake = asyncio.Event()
+        following: list[str] = []
 
         async def read() -> None:
             while isinstance(frame := await stream.read_frame(), str):
+                if (after := fp.parse_next(frame)) is not None:
+                    following.append(after)
+                    return
                 control = decode_control(frame)
                 if control is None:
                     return
@@ -296,6 +339,7 @@ class Sender:
             self.room.finish(PeerError(f"{item.path} cannot be read ({exc}).", EXIT_FAILED))
         finally:
             reading.cancel()
+        return following[0] if following else None
 
     # --- the fallback: the server ------------------------------------------------------
 
@@ -311,9 +355,18 @@ class Sender:
         loop = asyncio.get_running_loop()
         item.fallback[participant] = loop.call_later(wait, self._fallback, item, participant)
 
+    def _progressed(self, participant: str) -> None:
+        self._progress_at[participant] = asyncio.get_running_loop().time()
+
     def _fallback(self, item: Outgoing, participant: str) -> None:
         item.fallback.pop(participant, None)
         if participant in item.serving or item.upload is not None or item.flow.over:
+            return
+        loop = asyncio.get_running_loop()
+        since = loop.time() - self._progress_at.get(participant, -self.p2p_timeout)
+        if since < self.p2p_timeout:  # still getting others of theirs peer to peer
+            wait = self.p2p_timeout - since
+            item.fallback[participant] = loop.call_later(wait, self._fallback, item, participant)
             return
         item.upload = asyncio.create_task(self._upload(item))
 
@@ -352,7 +405,8 @@ class Sender:
             handle.cancel()
         item.fallback.clear()
         for task in item.serving.values():
-            task.cancel()
+            if task not in self._fast_tasks:  # (it ends by itself: the receiver's next
+                task.cancel()  # transfer may come on its connection)
 
     def cancel_unfinished(self) -> None:
         """Ctrl-C: tell the receivers (the message is stored for them)."""
@@ -362,6 +416,12 @@ class Sender:
                 if item.upload:
                     item.upload.cancel()
                 self.room.send_control(tf.control_body("cancel", item.offer.transfer))
+
+
+def _cancelling() -> bool:
+    """Whether the running task itself is being cancelled (not just one it awaited)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def _first(*waits: object) -> None:
