@@ -26,6 +26,7 @@ from peerlane.core import transfer_flow as tf
 from peerlane.core.integrity import BLOCK_SIZE
 from peerlane.core.transfer_wire import Data, decode_control, label_of
 from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
+from peerlane.peer.channel_receive import over_channel
 from peerlane.peer.fast_link import Identity
 from peerlane.peer.fast_receive import FastReceive
 from peerlane.peer.incoming import Candidate, Incoming, take_data, written
@@ -33,13 +34,11 @@ from peerlane.peer.partial_file import PartialFile, check_target, target_for
 from peerlane.peer.transfer_room import TransferRoom
 
 PARALLEL = 8
-OPEN_WITHIN_S = 15.0  # a channel that does not open by then is given up (and tried again)
 SENDER_GONE_S = 60.0  # an accepted file's sender away this long (no server copy): give up
 SAVE_EVERY_S = 0.2  # resume state of a large file: at most this often
 SAVE_EACH_BLOCK_UP_TO = 1024  # blocks: smaller files record every verified block
 # (on the data channel; the fast path moves a block in milliseconds, and rewriting the
 # state, hash list included, after each one took a third of the receiver's time)
-_OPEN = object()
 
 Ask = Callable[[list[Candidate]], Awaitable[bool]]
 Advance = Callable[[int], None]
@@ -249,31 +248,10 @@ class Receiver:
         channel = self.room.links.open_channel(peer_id, label_of(item.offer.transfer))
         if channel is None:
             return False
-        frames: asyncio.Queue[object] = asyncio.Queue()
-        channel.on("open", lambda: frames.put_nowait(_OPEN))
-        channel.on("message", frames.put_nowait)
-        channel.on("close", lambda: frames.put_nowait(None))
-        heard = False
         self.paths.add("peer to peer")
-        try:
-            first = await asyncio.wait_for(frames.get(), OPEN_WITHIN_S)
-        except TimeoutError:
-            channel.close()
+        heard = await over_channel(channel, item, self._handle, self._on_frame)
+        if heard is None:
             return False
-        frame: object = first
-
-        def reply(text: str) -> None:
-            if channel.readyState == "open":
-                channel.send(text)
-
-        while frame is not None and not item.receiver.finished and not item.flow.over:
-            if frame is _OPEN:
-                self._handle(item, item.receiver.start(), reply)
-            else:
-                heard = self._on_frame(item, frame, reply) or heard
-            if not item.receiver.finished:
-                frame = await frames.get()
-        channel.close()
         self._save(item, force=True)
         item.flow.step("channel-closed")
         return heard
