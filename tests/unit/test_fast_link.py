@@ -24,7 +24,7 @@ TRANSFER = "t1"
 
 
 async def _listener(sender: Identity, accepted: dict[str, list[bytes]]) -> FastListener:
-    async def authorize(transfer: str) -> list[bytes]:
+    async def authorize(transfer: str, _fingerprint: str | None) -> list[bytes]:
         return accepted.get(transfer, [])
 
     async def serve(transfer: str, cert: bytes, stream: FastStream) -> None:

@@ -173,8 +173,9 @@ class FastStream:
 
 # --- the sender: listen ------------------------------------------------------------------
 
-# transfer -> the certificates (DER) of the receivers that accepted it; waits for them
-Authorize = Callable[[str], Awaitable[list[bytes]]]
+# transfer, the fingerprint the receiver named -> the certificates (DER) of the receivers
+# that accepted it; waits for that one's accept (for anyone's when none is named)
+Authorize = Callable[[str, str | None], Awaitable[list[bytes]]]
 Serve = Callable[[str, bytes, FastStream], Awaitable[None]]  # transfer, receiver cert
 
 
@@ -223,10 +224,11 @@ class FastListener:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> tuple[str, bytes]:
         async with asyncio.timeout(HELLO_WITHIN_S):
-            transfer = fp.parse_hello(await reader.readline())
-            if transfer is None:
+            hello = fp.parse_hello(await reader.readline())
+            if hello is None:
                 raise FastPathRefused("no hello")
-            accepted = await self.authorize(transfer)
+            transfer = hello[0]
+            accepted = await self.authorize(*hello)
             if not accepted:
                 raise FastPathRefused("nobody accepted this transfer")
             context = self.identity.server_context(tuple(accepted))
@@ -253,7 +255,7 @@ async def connect(identity: Identity, candidates: fp.Candidates, transfer: str) 
         try:
             async with asyncio.timeout(CONNECT_WITHIN_S):
                 reader, writer = await asyncio.open_connection(host, port, limit=STREAM_LIMIT)
-                writer.write(fp.hello(transfer))
+                writer.write(fp.hello(transfer, identity.fingerprint))
                 if await reader.readline() != fp.READY:
                     raise FastPathRefused("the sender did not take this transfer")
                 await writer.start_tls(context)

@@ -34,7 +34,7 @@ from peerlane.core.transfer_wire import (
     transfer_of_label,
 )
 from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
-from peerlane.peer.fast_link import FastListener, FastStream, new_identity
+from peerlane.peer.fast_link import HELLO_WITHIN_S, FastListener, FastStream, new_identity
 from peerlane.peer.outgoing import Outgoing
 from peerlane.peer.transfer_room import TransferRoom
 
@@ -198,13 +198,25 @@ class Sender:
 
     # --- the fast path -----------------------------------------------------------------
 
-    async def _fast_authorize(self, transfer: str) -> list[bytes]:
-        """The certificates of the receivers that accepted ``transfer``, once there is one
-        (the accept may reach the server after the receiver's connection reaches us)."""
+    async def _fast_authorize(self, transfer: str, fingerprint: str | None) -> list[bytes]:
+        """The certificates of the receivers that accepted ``transfer``, once the one with
+        ``fingerprint`` (else anyone) is among them: the accept may reach the server after
+        the receiver's connection reaches us, and a receiver run again (a new key) comes
+        after the first run's accept."""
         item = self.files.get(transfer)
         if item is None or item.flow.over:
             return []
-        await item.fast_accepted.wait()
+
+        def there() -> bool:
+            if fingerprint is None:
+                return bool(item.fast_certs)
+            return any(fp.fingerprint(c) == fingerprint for c in item.fast_certs)
+
+        while not there():  # (each accept sets the event; cleared only when not there)
+            item.fast_accepted.clear()
+            if there():
+                break
+            await item.fast_accepted.wait()
         return list(item.fast_certs)
 
     async def _serve_fast(self, transfer: str | None, cert: bytes, stream: FastStream) -> None:
@@ -228,8 +240,12 @@ class Sender:
             finally:
                 if item.serving.get(item.fast_certs[cert]) is task:
                     del item.serving[item.fast_certs[cert]]
-            if transfer is not None and not await self._fast_authorize(transfer):
-                return
+            if transfer is not None:
+                try:
+                    async with asyncio.timeout(HELLO_WITHIN_S):
+                        await self._fast_authorize(transfer, fp.fingerprint(cert))
+                except TimeoutError:
+                    return
 
     async def _serve_fast_one(self, item: Outgoing, stream: FastStream) -> str | None:
         """One transfer until the stream ends (``None``) or names the next transfer."""
