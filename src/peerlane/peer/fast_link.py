@@ -16,6 +16,7 @@ import datetime
 import functools
 import ipaddress
 import os
+import secrets
 import ssl
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -102,7 +103,11 @@ def enabled() -> bool:
 def new_identity() -> Identity:
     """A fresh P-256 key and a self-signed certificate for it (one per process)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "peerlane fast path")])
+    # A name of its own: the sender trusts its receivers' certificates as CAs, and OpenSSL
+    # finds an issuer by name, so a second receiver (a `receive` run again) under the same
+    # name as the first was checked against the first's key, and refused.
+    unique = f"peerlane fast path {secrets.token_hex(8)}"
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, unique)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
