@@ -10,7 +10,7 @@ server on 127.0.0.1):
 
 The CLI's time is the receiver's summary line (from accepting to the last verified
 block, hashing and writing included); the baselines' from their first byte to their last.
-``--profile`` runs both CLIs of the fast path under cProfile (stats in the temp dir).
+``--profile`` runs both CLIs of the fast path and of the small files under cProfile.
 
     .venv/bin/python bench/transfer_cli.py                     # 500 MB, 5,000 files
     .venv/bin/python bench/transfer_cli.py --size 100M --dc-size 20M --files 200
@@ -72,8 +72,10 @@ def cli_seconds(
         env=base,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if done.returncode:
+        raise RuntimeError(f"receive exited {done.returncode}: {done.stderr[-3000:]}")
     sender.wait(timeout=600)
     found = re.search(r"in ([\d.]+) s .* via (.+)", done.stdout)
     assert found, done.stdout + done.stderr
@@ -168,17 +170,18 @@ def main() -> None:
                 small.mkdir()
                 for i in range(args.files):
                     (small / f"f{i:05}.bin").write_bytes(os.urandom(4096))
-                seconds = cli_seconds(server, tmp, [small], {}, "")
+                files_profile = str(tmp / "files") if args.profile else ""
+                seconds = cli_seconds(server, tmp, [small], {}, files_profile)
                 rows.append(
                     (f"{args.files} files of 4 KiB", f"{args.files / seconds:.1f} files/s", "", "")
                 )
                 _show(rows[-1])
             if args.profile:
-                for side in ("send", "receive"):
-                    print(f"\nprofile of {side} (fast path), top 15 by own time:")
-                    subprocess.run(
-                        [sys.executable, "-c", _PSTATS, f"{profile}-{side}.prof"], check=False
-                    )
+                for run in ("fast", "files") if args.files else ("fast",):
+                    for side in ("send", "receive"):
+                        print(f"\nprofile of {side} ({run}), top 15 by own time:")
+                        prof = f"{tmp / run}-{side}.prof"
+                        subprocess.run([sys.executable, "-c", _PSTATS, prof], check=False)
         finally:
             server.stop()
     print("\n| transfer | peerlane | baseline (same run) | ratio, target |")

@@ -161,7 +161,8 @@ async def _send(
     address: list[str],
 ) -> None:
     from peerlane.peer import cli_config, fast_link, http_api
-    from peerlane.peer.file_send import Sender, files_to_send, prepare
+    from peerlane.peer.file_send import Sender
+    from peerlane.peer.outgoing import files_to_send, prepare
     from peerlane.peer.rtc_config import host_addresses
     from peerlane.peer.transfer_room import TransferRoom
 

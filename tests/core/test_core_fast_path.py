@@ -67,7 +67,9 @@ def test_an_accept_without_a_usable_certificate_has_none(body: object) -> None:
 
 
 def test_the_hello_names_the_transfer_and_nothing_else() -> None:
-    assert fp.parse_hello(fp.hello("t-1_x")) == "t-1_x"
+    assert fp.parse_hello(fp.hello("t-1_x")) == ("t-1_x", None)
+    assert fp.parse_hello(fp.hello("t-1_x", "ab" * 32)) == ("t-1_x", "ab" * 32)
+    assert fp.parse_hello(fp.HELLO_PREFIX + b"t1 nothex\n") == ("t1", None)
     assert fp.parse_hello(b"GET / HTTP/1.1\n") is None
     assert fp.parse_hello(fp.HELLO_PREFIX + b"../etc\n") is None
     assert fp.parse_hello(fp.HELLO_PREFIX + b"a" * 200 + b"\n") is None

@@ -24,7 +24,7 @@ TRANSFER = "t1"
 
 
 async def _listener(sender: Identity, accepted: dict[str, list[bytes]]) -> FastListener:
-    async def authorize(transfer: str) -> list[bytes]:
+    async def authorize(transfer: str, _fingerprint: str | None) -> list[bytes]:
         return accepted.get(transfer, [])
 
     async def serve(transfer: str, cert: bytes, stream: FastStream) -> None:
@@ -100,3 +100,19 @@ async def test_an_unreachable_address_is_an_os_error() -> None:
     listener.close()
     with pytest.raises(OSError):  # noqa: PT011 - refused or reset, either will do
         await connect(new_identity(), candidates, TRANSFER)
+
+
+async def test_each_of_two_accepted_receivers_is_served() -> None:
+    # A `receive` run again has a new key: the sender trusts both certificates, and the
+    # second must not be checked against the first's key.
+    sender, first, second = new_identity(), new_identity(), new_identity()
+    listener = await _listener(sender, {TRANSFER: [first.cert_der, second.cert_der]})
+    candidates = listener.candidates()
+    assert candidates is not None
+    for receiver in (first, second):
+        stream = await connect(receiver, candidates, TRANSFER)
+        stream.send_control("{}")
+        frame = await asyncio.wait_for(stream.read_frame(), 10)
+        assert frame == f"{TRANSFER}:{receiver.fingerprint}:'{{}}'"
+        await close_quietly(stream)
+    listener.close()

@@ -13,7 +13,7 @@ from peerlane.core.integrity import BLOCK_SIZE, block_hashes_of, root_of_bytes
 from peerlane.core.transfer_blocks import Verified, Write
 from peerlane.files.names import safe_relative_path
 from peerlane.peer import EXIT_FAILED, EXIT_USAGE, PeerError
-from peerlane.peer.file_send import files_to_send, hash_file
+from peerlane.peer.outgoing import files_to_send, hash_file
 from peerlane.peer.partial_file import PartialFile, check_target, target_for
 
 

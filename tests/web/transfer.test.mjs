@@ -43,6 +43,7 @@ describe("Transfers: offer, accept, direct transfer", () => {
         root: (await hashFile(file)).root,
         blocks: 3,
         to: "bob",
+        bulk: true,
         peer: undefined,
       },
     );

@@ -13,6 +13,12 @@ transfer (so the sender knows whose certificates to trust), the sender answers t
 :data:`READY` line when someone accepted that transfer, then TLS 1.3 starts, then the
 data channel's own messages (core/transfer_wire.py) travel as frames
 ``[u8 kind][u32 length][payload]``: kind 0 a JSON control frame, kind 1 a data frame.
+
+A connection outlives its transfer: once the sender's ``end`` has come, the receiver may
+name another transfer with a :func:`next_frame` (``{"t": "next", "transfer"}``) and carry
+on with its ``want``; the sender takes it when this connection's certificate accepted that
+transfer too, and closes the connection otherwise. Many small files then cost no TCP and
+TLS handshake each.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import base64
 import binascii
 import hashlib
 import ipaddress
+import json
 import re
 import struct
 from dataclasses import dataclass
@@ -31,7 +38,7 @@ from peerlane.core.transfer_wire import HEADER_BYTES, MAX_CONTROL_CHARS
 
 HELLO_PREFIX = b"PEERLANE-FAST/1 "
 READY = b"PEERLANE-FAST/1 ready\n"  # the sender's answer; TLS starts after it
-MAX_HELLO_BYTES = 128
+MAX_HELLO_BYTES = 160
 MAX_ADDRESSES = 16
 MAX_CERT_CHARS = 8 * 1024
 CONTROL, DATA = 0, 1
@@ -103,16 +110,39 @@ def accepted_cert(body: Any) -> bytes | None:
         return None
 
 
-def hello(transfer: str) -> bytes:
-    return HELLO_PREFIX + transfer.encode("ascii") + b"\n"
+def hello(transfer: str, fingerprint: str | None = None) -> bytes:
+    """The first line: the transfer, and the fingerprint of the certificate the receiver
+    will show (so the sender can wait for that receiver's accept, not just anyone's)."""
+    tail = f" {fingerprint}" if fingerprint else ""
+    return HELLO_PREFIX + (transfer + tail).encode("ascii") + b"\n"
 
 
-def parse_hello(line: bytes) -> str | None:
-    """The transfer a connection asks for, from its first line, or ``None``."""
+def parse_hello(line: bytes) -> tuple[str, str | None] | None:
+    """The transfer a connection asks for and the fingerprint it names (or ``None``),
+    from its first line; ``None`` when the line is not a hello."""
     if len(line) > MAX_HELLO_BYTES or not line.startswith(HELLO_PREFIX):
         return None
-    transfer = line[len(HELLO_PREFIX) :].rstrip(b"\n")
-    return transfer.decode("ascii") if _TRANSFER.match(transfer) else None
+    transfer, _, tail = line[len(HELLO_PREFIX) :].rstrip(b"\n").partition(b" ")
+    if not _TRANSFER.fullmatch(transfer):
+        return None
+    fingerprint = tail.decode("ascii") if _FINGERPRINT.match(tail.decode("latin-1")) else None
+    return transfer.decode("ascii"), fingerprint
+
+
+def next_frame(transfer: str) -> str:
+    return json.dumps({"t": "next", "transfer": transfer}, separators=(",", ":"))
+
+
+def parse_next(text: str) -> str | None:
+    """The transfer a :func:`next_frame` names, or ``None`` (another frame, or garbage)."""
+    if not text.startswith('{"t":"next"'):
+        return None
+    try:
+        transfer = json.loads(text).get("transfer")
+    except (ValueError, AttributeError):
+        return None
+    ok = isinstance(transfer, str) and _TRANSFER.fullmatch(transfer.encode("ascii", "replace"))
+    return transfer if ok else None
 
 
 def frame_header(kind: int, length: int) -> bytes:

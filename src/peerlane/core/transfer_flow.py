@@ -84,6 +84,7 @@ class Offer:
     batch: str | None = None
     count: int | None = None
     fast: Candidates | None = None  # the sender's direct-TCP listener (core/fast_path.py)
+    bulk: bool = False  # its sender takes batched accepts and dones (core/transfer_batch.py)
 
     @property
     def blocks(self) -> int:
@@ -147,6 +148,7 @@ def parse_offer(body: Any, me: str) -> Offer | None:
         batch=batch if isinstance(batch, str) and count else None,
         count=count if isinstance(batch, str) and count else None,
         fast=parse_candidates(body.get("fast")),
+        bulk=body.get("bulk") is True,
     )
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import functools
 import ipaddress
 import os
+import secrets
 import ssl
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -49,16 +51,38 @@ class Identity:
         return fp.fingerprint(self.cert_der)
 
     def context(self, purpose: ssl.Purpose) -> ssl.SSLContext:
-        server = purpose is ssl.Purpose.CLIENT_AUTH
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
-        context.minimum_version = ssl.TLSVersion.TLSv1_3
-        with tempfile.TemporaryDirectory() as folder:  # ssl loads keys from files only
-            cert, key = Path(folder) / "cert.pem", Path(folder) / "key.pem"
-            cert.write_bytes(self.cert_pem)
-            key.touch(mode=0o600)
-            key.write_bytes(self.key_pem)
-            context.load_cert_chain(cert, key)
-        return context
+        return _context(self, purpose)
+
+    def server_context(self, accepted: tuple[bytes, ...]) -> ssl.SSLContext:
+        return _server_context(self, accepted)
+
+
+# Built once per process (per set of accepted receivers): loading the key goes through
+# temporary files, and once per connection it cost more than the TLS handshake.
+@functools.lru_cache(maxsize=8)
+def _server_context(identity: Identity, accepted: tuple[bytes, ...]) -> ssl.SSLContext:
+    context = _new_context(identity, ssl.Purpose.CLIENT_AUTH)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cadata="".join(ssl.DER_cert_to_PEM_cert(c) for c in accepted))
+    return context
+
+
+@functools.lru_cache(maxsize=4)
+def _context(identity: Identity, purpose: ssl.Purpose) -> ssl.SSLContext:
+    return _new_context(identity, purpose)
+
+
+def _new_context(identity: Identity, purpose: ssl.Purpose) -> ssl.SSLContext:
+    server = purpose is ssl.Purpose.CLIENT_AUTH
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    with tempfile.TemporaryDirectory() as folder:  # ssl loads keys from files only
+        cert, key = Path(folder) / "cert.pem", Path(folder) / "key.pem"
+        cert.write_bytes(identity.cert_pem)
+        key.touch(mode=0o600)
+        key.write_bytes(identity.key_pem)
+        context.load_cert_chain(cert, key)
+    return context
 
 
 def listen_hosts(chosen: Sequence[str] | None) -> list[str]:
@@ -79,7 +103,11 @@ def enabled() -> bool:
 def new_identity() -> Identity:
     """A fresh P-256 key and a self-signed certificate for it (one per process)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "peerlane fast path")])
+    # A name of its own: the sender trusts its receivers' certificates as CAs, and OpenSSL
+    # finds an issuer by name, so a second receiver (a `receive` run again) under the same
+    # name as the first was checked against the first's key, and refused.
+    unique = f"peerlane fast path {secrets.token_hex(8)}"
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, unique)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -150,8 +178,9 @@ class FastStream:
 
 # --- the sender: listen ------------------------------------------------------------------
 
-# transfer -> the certificates (DER) of the receivers that accepted it; waits for them
-Authorize = Callable[[str], Awaitable[list[bytes]]]
+# transfer, the fingerprint the receiver named -> the certificates (DER) of the receivers
+# that accepted it; waits for that one's accept (for anyone's when none is named)
+Authorize = Callable[[str, str | None], Awaitable[list[bytes]]]
 Serve = Callable[[str, bytes, FastStream], Awaitable[None]]  # transfer, receiver cert
 
 
@@ -200,17 +229,14 @@ class FastListener:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> tuple[str, bytes]:
         async with asyncio.timeout(HELLO_WITHIN_S):
-            transfer = fp.parse_hello(await reader.readline())
-            if transfer is None:
+            hello = fp.parse_hello(await reader.readline())
+            if hello is None:
                 raise FastPathRefused("no hello")
-            accepted = await self.authorize(transfer)
+            transfer = hello[0]
+            accepted = await self.authorize(*hello)
             if not accepted:
                 raise FastPathRefused("nobody accepted this transfer")
-            context = self.identity.context(ssl.Purpose.CLIENT_AUTH)
-            context.verify_mode = ssl.CERT_REQUIRED
-            context.load_verify_locations(
-                cadata="".join(ssl.DER_cert_to_PEM_cert(c) for c in accepted)
-            )
+            context = self.identity.server_context(tuple(accepted))
             writer.write(fp.READY)  # only then does the receiver start TLS: nothing of
             await writer.start_tls(context)  # its handshake is left in the plain reader
         peer = _peer_cert(writer)
@@ -234,7 +260,7 @@ async def connect(identity: Identity, candidates: fp.Candidates, transfer: str) 
         try:
             async with asyncio.timeout(CONNECT_WITHIN_S):
                 reader, writer = await asyncio.open_connection(host, port, limit=STREAM_LIMIT)
-                writer.write(fp.hello(transfer))
+                writer.write(fp.hello(transfer, identity.fingerprint))
                 if await reader.readline() != fp.READY:
                     raise FastPathRefused("the sender did not take this transfer")
                 await writer.start_tls(context)

@@ -15,6 +15,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiortc import RTCDataChannel
 
@@ -25,20 +26,19 @@ from peerlane.core import transfer_flow as tf
 from peerlane.core.integrity import BLOCK_SIZE
 from peerlane.core.transfer_wire import Data, decode_control, label_of
 from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
-from peerlane.peer.fast_link import FastPathRefused, Identity, close_quietly, connect
+from peerlane.peer.channel_receive import over_channel
+from peerlane.peer.fast_link import Identity
+from peerlane.peer.fast_receive import FastReceive
 from peerlane.peer.incoming import Candidate, Incoming, take_data, written
 from peerlane.peer.partial_file import PartialFile, check_target, target_for
 from peerlane.peer.transfer_room import TransferRoom
 
 PARALLEL = 8
-OPEN_WITHIN_S = 15.0  # a channel that does not open by then is given up (and tried again)
 SENDER_GONE_S = 60.0  # an accepted file's sender away this long (no server copy): give up
 SAVE_EVERY_S = 0.2  # resume state of a large file: at most this often
 SAVE_EACH_BLOCK_UP_TO = 1024  # blocks: smaller files record every verified block
 # (on the data channel; the fast path moves a block in milliseconds, and rewriting the
 # state, hash list included, after each one took a third of the receiver's time)
-_OPEN = object()
-READ_AHEAD = 8  # fast path frames read while a block is hashed and written
 
 Ask = Callable[[list[Candidate]], Awaitable[bool]]
 Advance = Callable[[int], None]
@@ -73,15 +73,27 @@ class Receiver:
         self.bytes_received = 0
         self._synced = False
         self._deciding = False
+        self._consider_soon: asyncio.Handle | None = None
+        self._done = 0
         self._slots = asyncio.Semaphore(PARALLEL)
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._fast = (
+            FastReceive(identity, self._handle, self._after_data, self._on_frame)
+            if identity is not None
+            else None
+        )
 
     # --- Side ----------------------------------------------------------------------------
 
     def on_synced(self) -> None:
         self._synced = True
         self._consider()
+
+    def _consider_later(self) -> None:
+        """Once per turn of the loop: a batched offer brings thousands at once."""
+        if self._consider_soon is None:
+            self._consider_soon = asyncio.get_running_loop().call_soon(self._consider)
 
     def on_file_message(self, message: p.Message) -> None:
         body = message.body
@@ -91,7 +103,7 @@ class Receiver:
         offer = tf.parse_offer(body, self.room.participant_id)
         if offer is not None and transfer not in self.offers:
             self.offers[transfer] = Candidate(offer, message.sender, message.sender_name)
-            self._consider()
+            self._consider_later()
             return
         known = self.offers.get(transfer)
         if known is None or message.sender != known.sender:
@@ -119,6 +131,7 @@ class Receiver:
     # --- which offers, and asking --------------------------------------------------------
 
     def _consider(self) -> None:
+        self._consider_soon = None
         if not self._synced or self._deciding:
             return
         waiting = [
@@ -173,6 +186,8 @@ class Receiver:
                 self.decided.add(c.offer.transfer)
                 self.items[c.offer.transfer] = item
                 items.append(item)
+                if c.offer.bulk:  # all accepted in as few messages as fit
+                    self.room.send_bulk("accept", c.offer.transfer, **self._accept_fields(item))
             total = sum(i.offer.size for i in self.items.values())
             have = sum(min(len(i.receiver.verified) * BLOCK_SIZE, i.offer.size) for i in items)
             self.start(total, have)
@@ -186,12 +201,10 @@ class Receiver:
 
     async def _get(self, item: Incoming) -> None:
         async with self._slots:
-            have = item.receiver.have
-            fast = self.identity if self._fast_usable(item) else None
-            extra = {"fast": fp.accept_fields(fast.cert_der)} if fast else {}
-            self.room.send_control(
-                tf.control_body("accept", item.offer.transfer, have=have, **extra)
-            )
+            if not item.offer.bulk:
+                self.room.send_control(
+                    tf.control_body("accept", item.offer.transfer, **self._accept_fields(item))
+                )
             loop = asyncio.get_running_loop()
             alone_since: float | None = None
             while not item.flow.over and not item.receiver.finished:
@@ -217,6 +230,11 @@ class Receiver:
             item.partial.close()
         self._check_all_done()
 
+    def _accept_fields(self, item: Incoming) -> dict[str, Any]:
+        fast = self.identity if self._fast_usable(item) else None
+        extra = {"fast": fp.accept_fields(fast.cert_der)} if fast else {}
+        return {"have": item.receiver.have, **extra}
+
     def _sender_peer(self, item: Incoming) -> str | None:
         peers = [
             peer
@@ -230,31 +248,10 @@ class Receiver:
         channel = self.room.links.open_channel(peer_id, label_of(item.offer.transfer))
         if channel is None:
             return False
-        frames: asyncio.Queue[object] = asyncio.Queue()
-        channel.on("open", lambda: frames.put_nowait(_OPEN))
-        channel.on("message", frames.put_nowait)
-        channel.on("close", lambda: frames.put_nowait(None))
-        heard = False
         self.paths.add("peer to peer")
-        try:
-            first = await asyncio.wait_for(frames.get(), OPEN_WITHIN_S)
-        except TimeoutError:
-            channel.close()
+        heard = await over_channel(channel, item, self._handle, self._on_frame)
+        if heard is None:
             return False
-        frame: object = first
-
-        def reply(text: str) -> None:
-            if channel.readyState == "open":
-                channel.send(text)
-
-        while frame is not None and not item.receiver.finished and not item.flow.over:
-            if frame is _OPEN:
-                self._handle(item, item.receiver.start(), reply)
-            else:
-                heard = self._on_frame(item, frame, reply) or heard
-            if not item.receiver.finished:
-                frame = await frames.get()
-        channel.close()
         self._save(item, force=True)
         item.flow.step("channel-closed")
         return heard
@@ -281,38 +278,15 @@ class Receiver:
         return self.identity is not None and item.offer.fast is not None and not item.fast_failed
 
     async def _over_fast(self, item: Incoming) -> None:
-        """The sender's direct-TCP listener, until the file is whole; when it cannot be
-        reached, is not who the offer named or drops before the end, the data channel
-        takes over (from the first unverified block, as after any dropped channel)."""
-        assert self.identity is not None
-        assert item.offer.fast is not None
-        try:
-            stream = await connect(self.identity, item.offer.fast, item.offer.transfer)
-        except (OSError, TimeoutError, FastPathRefused):
-            item.fast_failed = True
-            return
-        self.paths.add("fast path")
-        item.fast_now = True
-        frames: asyncio.Queue[str | bytes | None] = asyncio.Queue(READ_AHEAD)
-        pump = asyncio.create_task(stream.pump(frames))
-        try:
-            self._handle(item, item.receiver.start(), stream.send_control)
-            while not item.receiver.finished and not item.flow.over:
-                frame = await frames.get()
-                if frame is None:
-                    item.fast_failed = True
-                    break
-                if isinstance(frame, bytes):  # hashed and written in a thread meanwhile
-                    taken = await asyncio.to_thread(take_data, item, frame)  # the next
-                    self._after_data(item, *taken, stream.send_control)  # block is read
-                else:
-                    self._on_frame(item, frame, stream.send_control)
-        finally:
-            pump.cancel()
-            item.fast_now = False
-            await close_quietly(stream)
-        self._save(item, force=True)
-        item.flow.step("channel-closed")
+        """The sender's direct-TCP listener (peer/fast_receive.py), until the file is
+        whole; when it cannot be reached, is not who the offer named or drops before the
+        end, the data channel takes over (from the first unverified block, as after any
+        dropped channel)."""
+        assert self._fast is not None
+        if await self._fast.over(item):
+            self.paths.add("fast path")
+            self._save(item, force=True)
+            item.flow.step("channel-closed")
 
     async def _download(self, item: Incoming) -> None:
         loop = asyncio.get_running_loop()
@@ -355,7 +329,11 @@ class Receiver:
             elif isinstance(out, tb.Verified):
                 item.partial.finish(overwrite=self.overwrite)
                 item.flow.step("verified")
-                self.room.send_control(tf.control_body("done", item.offer.transfer))
+                self._done += 1
+                if item.offer.bulk:
+                    self.room.send_bulk("done", item.offer.transfer)
+                else:
+                    self.room.send_control(tf.control_body("done", item.offer.transfer))
             else:
                 item.flow.step("fail")
                 self.room.send_control(
@@ -373,8 +351,10 @@ class Receiver:
             item.saved_at = now
 
     def _check_all_done(self) -> None:
-        done = all(i.flow.state == "done" for i in self.items.values())
+        done = self._done == len(self.items)  # (counted: thousands of files)
         if self.items and done and not self._deciding:
+            if self._fast is not None:
+                self._spawn(self._fast.close())
             self.room.finish()
 
     def cancel_unfinished(self) -> None:

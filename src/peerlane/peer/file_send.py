@@ -4,25 +4,26 @@ BlockSender, and when no channel comes within the P2P timeout, upload the file t
 room with tus and say ``uploaded`` (once per transfer), as the browser does.
 
 Done when one receiver has verified every file (``done`` for each); a receiver's
-``decline`` or ``cancel`` ends the send.
+``decline`` or ``cancel`` ends the send. The offers go out batched (``offers``, as few
+chat messages as the body limit allows: core/transfer_batch.py), and the sender takes
+batched ``accepts`` and ``dones`` (expanded by peer/transfer_room.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import mimetypes
 import os
-import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 from aiortc import RTCDataChannel
 
 from peerlane.core import fast_path as fp
 from peerlane.core import protocol as p
+from peerlane.core import transfer_batch as tbatch
 from peerlane.core import transfer_flow as tf
-from peerlane.core.integrity import BLOCK_SIZE, TreeHasher
+from peerlane.core.integrity import BLOCK_SIZE
 from peerlane.core.transfer_blocks import BlockSender, block_length
 from peerlane.core.transfer_wire import (
     HIGH_WATER,
@@ -32,81 +33,15 @@ from peerlane.core.transfer_wire import (
     encode_data,
     transfer_of_label,
 )
-from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, EXIT_USAGE, PeerError, server_copy
-from peerlane.peer.fast_link import FastListener, FastStream, new_identity
+from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
+from peerlane.peer.fast_link import HELLO_WITHIN_S, FastListener, FastStream, new_identity
+from peerlane.peer.outgoing import Outgoing
 from peerlane.peer.transfer_room import TransferRoom
 
 DEFAULT_P2P_TIMEOUT_S = 10.0  # the browser's p2p_timeout
 READ_BYTES = 8 * 1024 * 1024
 
 Advance = Callable[[int], None]
-
-
-@dataclass
-class Outgoing:
-    path: Path
-    offer: tf.Offer
-    hashes: list[str]
-    flow: tf.Flow = field(default_factory=lambda: tf.Flow(tf.OUTGOING))
-    serving: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # participant →
-    fallback: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
-    upload: asyncio.Task[None] | None = None
-    file_id: str | None = None
-    fast_certs: dict[bytes, str] = field(default_factory=dict)  # accepted cert → participant
-    fast_accepted: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-def files_to_send(paths: Iterable[Path]) -> list[tuple[Path, str]]:
-    """Each file with the name it is offered under: a file's own name; for a directory,
-    every file inside with its path from the directory's name on (``photos/2024/a.jpg``)."""
-    found: list[tuple[Path, str]] = []
-    for path in paths:
-        if path.is_file():
-            found.append((path, path.name))
-        elif path.is_dir():
-            base = path.resolve()
-            for root, dirs, files in os.walk(base):
-                dirs.sort()
-                for name in sorted(files):
-                    full = Path(root) / name
-                    if full.is_file():
-                        found.append((full, f"{base.name}/{full.relative_to(base).as_posix()}"))
-        else:
-            raise PeerError(
-                f"{path} is neither a file nor a directory; check the path.", EXIT_USAGE
-            )
-    if not found:
-        raise PeerError("There are no files to send in what you named.", EXIT_USAGE)
-    return found
-
-
-def hash_file(path: Path) -> tuple[int, str, list[str]]:
-    """The size, root and block hashes of a file (docs/protocol.md, "Integrity")."""
-    hasher = TreeHasher()
-    with path.open("rb") as file:
-        while chunk := file.read(READ_BYTES):
-            hasher.update(chunk)
-    return hasher.length, hasher.root(), [h.hex() for h in hasher.final_block_hashes()]
-
-
-async def prepare(files: list[tuple[Path, str]], batch: str) -> list[Outgoing]:
-    out = []
-    for path, name in files:
-        try:
-            size, root, hashes = await asyncio.to_thread(hash_file, path)
-        except OSError as exc:
-            raise PeerError(f"{path} cannot be read ({exc.strerror}).", EXIT_FAILED) from exc
-        offer = tf.Offer(
-            transfer=uuid.uuid4().hex,
-            name=name,
-            size=size,
-            type=mimetypes.guess_type(name)[0] or "",
-            root=root,
-            batch=batch,
-            count=len(files),
-        )
-        out.append(Outgoing(path, offer, hashes))
-    return out
 
 
 class Sender:
@@ -122,6 +57,11 @@ class Sender:
         self.accepted_at: float | None = None  # the summary's time counts from here
         self._offered = False
         self._listener: FastListener | None = None
+        self._done = 0
+        self._fast_tasks: set[asyncio.Task[str | None]] = set()
+        # participant -> when a file last started or finished for them: while files keep
+        # coming peer to peer, the others they accepted wait for their turn, not the server
+        self._progress_at: dict[str, float] = {}
 
     async def listen_fast(self, hosts: list[str]) -> None:
         """Offer the direct-TCP fast path (core/fast_path.py) on these addresses: a
@@ -142,9 +82,17 @@ class Sender:
         if self._offered:
             return
         self._offered = True
-        for item in self.files.values():
-            item.offer = replace(item.offer, peer=self.room.peer_id)
-            self.room.send_control(item.offer.body())
+        offers = [f.offer for f in self.files.values()]
+        files = [(o.name, o.size, o.root, o.type) for o in offers]
+        fast = offers[0].fast.body() if offers[0].fast else None
+        for body in tbatch.offers_bodies(
+            offers[0].batch or "",
+            files,
+            peer=self.room.peer_id,
+            fast=fast,
+            max_bytes=self.room.max_body_bytes,
+        ):
+            self.room.send_control(body)
 
     def on_file_message(self, message: p.Message) -> None:
         transfer = tf.transfer_id(message.body)
@@ -160,7 +108,9 @@ class Sender:
             self._arm_fallback(item, who)
         elif op == "done" and item.flow.step("receiver-done"):
             self._stop(item)
-            if all(f.flow.state == "done" for f in self.files.values()):
+            self._progressed(who)
+            self._done += 1
+            if self._done == len(self.files):
                 self.room.finish()
         elif op in ("decline", "cancel") and item.flow.step("receiver-declined"):
             self._stop(item)
@@ -179,10 +129,11 @@ class Sender:
         chunk = chunk_bytes_for(self.room.links.remote_sdp(peer_id))
         self._serving(item, who, asyncio.create_task(self._serve(item, channel, chunk)))
 
-    def _serving(self, item: Outgoing, who: str, task: asyncio.Task[None]) -> None:
+    def _serving(self, item: Outgoing, who: str, task: asyncio.Task[Any]) -> None:
         """The one way this participant gets the file now: no server copy meanwhile."""
         if handle := item.fallback.pop(who, None):
             handle.cancel()
+        self._progressed(who)
         if (old := item.serving.pop(who, None)) and old is not task:
             old.cancel()
         item.serving[who] = task
@@ -247,27 +198,67 @@ class Sender:
 
     # --- the fast path -----------------------------------------------------------------
 
-    async def _fast_authorize(self, transfer: str) -> list[bytes]:
-        """The certificates of the receivers that accepted ``transfer``, once there is one
-        (the accept may reach the server after the receiver's connection reaches us)."""
+    async def _fast_authorize(self, transfer: str, fingerprint: str | None) -> list[bytes]:
+        """The certificates of the receivers that accepted ``transfer``, once the one with
+        ``fingerprint`` (else anyone) is among them: the accept may reach the server after
+        the receiver's connection reaches us, and a receiver run again (a new key) comes
+        after the first run's accept."""
         item = self.files.get(transfer)
         if item is None or item.flow.over:
             return []
-        await item.fast_accepted.wait()
+
+        def there() -> bool:
+            if fingerprint is None:
+                return bool(item.fast_certs)
+            return any(fp.fingerprint(c) == fingerprint for c in item.fast_certs)
+
+        while not there():  # (each accept sets the event; cleared only when not there)
+            item.fast_accepted.clear()
+            if there():
+                break
+            await item.fast_accepted.wait()
         return list(item.fast_certs)
 
-    async def _serve_fast(self, transfer: str, cert: bytes, stream: FastStream) -> None:
-        item = self.files[transfer]
-        task = asyncio.current_task()
-        if item.flow.over or task is None:
-            return
-        self._serving(item, item.fast_certs[cert], task)
+    async def _serve_fast(self, transfer: str | None, cert: bytes, stream: FastStream) -> None:
+        """This connection's transfers, one after the other (the receiver names the next
+        one with a ``next`` frame: core/fast_path.py), each in a task of its own that
+        the transfer's ``done`` or cancel may end."""
+        while transfer is not None:
+            item = self.files.get(transfer)
+            if item is None or item.flow.over or cert not in item.fast_certs:
+                return  # (a next transfer this receiver did not accept: the end)
+            task = asyncio.create_task(self._serve_fast_one(item, stream))
+            self._fast_tasks.add(task)
+            task.add_done_callback(self._fast_tasks.discard)
+            self._serving(item, item.fast_certs[cert], task)
+            try:
+                transfer = await task
+            except asyncio.CancelledError:
+                if task.cancelled() and not _cancelling():
+                    return  # the transfer ended under it: this connection too
+                raise
+            finally:
+                if item.serving.get(item.fast_certs[cert]) is task:
+                    del item.serving[item.fast_certs[cert]]
+            if transfer is not None:
+                try:
+                    async with asyncio.timeout(HELLO_WITHIN_S):
+                        await self._fast_authorize(transfer, fp.fingerprint(cert))
+                except TimeoutError:
+                    return
+
+    async def _serve_fast_one(self, item: Outgoing, stream: FastStream) -> str | None:
+        """One transfer until the stream ends (``None``) or names the next transfer."""
         self.paths.add("fast path")
         sender = BlockSender(list(item.hashes))
         wake = asyncio.Event()
+        following: list[str] = []
 
         async def read() -> None:
             while isinstance(frame := await stream.read_frame(), str):
+                if (after := fp.parse_next(frame)) is not None:
+                    following.append(after)
+                    return
                 control = decode_control(frame)
                 if control is None:
                     return
@@ -296,6 +287,7 @@ class Sender:
             self.room.finish(PeerError(f"{item.path} cannot be read ({exc}).", EXIT_FAILED))
         finally:
             reading.cancel()
+        return following[0] if following else None
 
     # --- the fallback: the server ------------------------------------------------------
 
@@ -311,9 +303,18 @@ class Sender:
         loop = asyncio.get_running_loop()
         item.fallback[participant] = loop.call_later(wait, self._fallback, item, participant)
 
+    def _progressed(self, participant: str) -> None:
+        self._progress_at[participant] = asyncio.get_running_loop().time()
+
     def _fallback(self, item: Outgoing, participant: str) -> None:
         item.fallback.pop(participant, None)
         if participant in item.serving or item.upload is not None or item.flow.over:
+            return
+        loop = asyncio.get_running_loop()
+        since = loop.time() - self._progress_at.get(participant, -self.p2p_timeout)
+        if since < self.p2p_timeout:  # still getting others of theirs peer to peer
+            wait = self.p2p_timeout - since
+            item.fallback[participant] = loop.call_later(wait, self._fallback, item, participant)
             return
         item.upload = asyncio.create_task(self._upload(item))
 
@@ -352,7 +353,8 @@ class Sender:
             handle.cancel()
         item.fallback.clear()
         for task in item.serving.values():
-            task.cancel()
+            if task not in self._fast_tasks:  # (it ends by itself: the receiver's next
+                task.cancel()  # transfer may come on its connection)
 
     def cancel_unfinished(self) -> None:
         """Ctrl-C: tell the receivers (the message is stored for them)."""
@@ -362,6 +364,12 @@ class Sender:
                 if item.upload:
                     item.upload.cancel()
                 self.room.send_control(tf.control_body("cancel", item.offer.transfer))
+
+
+def _cancelling() -> bool:
+    """Whether the running task itself is being cancelled (not just one it awaited)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def _first(*waits: object) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any, Protocol
 
 from aiortc import RTCDataChannel
 
 from peerlane.core import chat_client as cc
 from peerlane.core import protocol as p
+from peerlane.core import transfer_batch as tb
 from peerlane.core.ratelimit import TokenBucket
 from peerlane.peer.http_api import Membership
 from peerlane.peer.room_socket import RoomChat
@@ -49,6 +51,10 @@ class TransferRoom:
         loop = asyncio.get_running_loop()
         self.finished: asyncio.Future[None] = loop.create_future()
         self._controls: list[dict[str, Any]] = []
+        # accepts and dones waiting for the pacer, merged into batched messages: as many
+        # as came while it waited (op, fast fields as JSON) -> (transfer, have)
+        self._bulk: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        self._pace_soon: asyncio.Handle | None = None
         self._bucket = TokenBucket.full(CONTROL_RATE, CONTROL_BURST, loop.time())
         self._pacer: asyncio.TimerHandle | None = None
         self._heard = asyncio.Event()  # the server said something (an ack, a message)
@@ -75,16 +81,43 @@ class TransferRoom:
         is no point waiting for one)."""
         return any(self.links.chosen(peer) for peer in self.peers_of(participant))
 
+    @property
+    def max_body_bytes(self) -> int:
+        limits = self.welcome.limits if self.welcome else {}
+        return int(limits.get("max_body_bytes", tb.DEFAULT_MAX_BODY_BYTES))
+
     def send_control(self, body: dict[str, Any]) -> None:
+        self._flush_bulk()  # what was said before goes first
         self._controls.append(body)
         self._pace()
 
+    def send_bulk(self, op: str, transfer: str, have: int = 0, **fast: Any) -> None:
+        """An ``accept`` or ``done`` merged with the others the pacer holds back meanwhile
+        (for a sender that takes batched ones: core/transfer_batch.py)."""
+        self._bulk.setdefault((op, json.dumps(fast)), []).append((transfer, have))
+        if self._pace_soon is None:  # after what this turn of the loop adds
+            self._pace_soon = asyncio.get_running_loop().call_soon(self._pace)
+
+    def _flush_bulk(self) -> None:
+        limit = self.max_body_bytes
+        for (op, fast), entries in self._bulk.items():
+            if op == "done":
+                self._controls += tb.dones_bodies([t for t, _ in entries], limit)
+            else:
+                extra = json.loads(fast).get("fast")
+                self._controls += tb.accepts_bodies(entries, fast=extra, max_bytes=limit)
+        self._bulk.clear()
+
     def _pace(self) -> None:
-        self._pacer = None
+        self._pacer = self._pace_soon = None
         loop = asyncio.get_running_loop()
-        while self._controls and self._bucket.take(loop.time()):
+        while self._controls or self._bulk:
+            if not self._bucket.take(loop.time()):
+                break
+            if not self._controls:
+                self._flush_bulk()  # all that waited, in as few messages as fit
             self.chat.send_body(self._controls.pop(0), "file")
-        if self._controls and self._pacer is None:
+        if (self._controls or self._bulk) and self._pacer is None:
             self._pacer = loop.call_later(self._bucket.retry_after(), self._pace)
 
     def finish(self, error: BaseException | None = None) -> None:
@@ -117,7 +150,9 @@ class TransferRoom:
         """Wait until every control message is sent and stored: a done or a cancel said
         just before leaving must reach the peer. Gives up when the server says nothing
         for ACK_WAIT_S (the paced queue itself may take longer: each ack restarts it)."""
-        while (self._controls or self.chat.client.pending) and self.chat.ws is not None:
+        while (
+            self._controls or self._bulk or self.chat.client.pending
+        ) and self.chat.ws is not None:
             self._heard.clear()
             try:
                 await asyncio.wait_for(self._heard.wait(), ACK_WAIT_S)
@@ -153,7 +188,10 @@ class TransferRoom:
         elif isinstance(event, cc.Synced):
             side.on_synced()
         elif isinstance(event, cc.Shown) and event.message.kind == "file" and not event.own:
-            side.on_file_message(event.message)
+            message = event.message
+            bodies = tb.expand(message.body)
+            for body in [message.body] if bodies is None else bodies:
+                side.on_file_message(message.model_copy(update={"body": body}))
 
     def _channel(self, peer_id: str, channel: RTCDataChannel) -> None:
         if self.side:

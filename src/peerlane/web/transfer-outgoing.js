@@ -114,6 +114,7 @@ export class OutgoingSide {
       blocks: record.blocks,
       to: record.to,
       peer: this.t.room.me?.peer_id ?? null,
+      bulk: true, // this engine takes batched accepts and dones (transfer-batch.js)
       ...(record.key ? { key: record.key } : {}),
     });
   }

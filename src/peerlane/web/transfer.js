@@ -37,6 +37,7 @@ import { systemClock } from "./hlc.js";
 import { localMs } from "./local-ms.js";
 import { defaultPartialStore, indexedDbManifests, offerDownload } from "./opfs.js";
 import { FILE_OPS } from "./protocol.js";
+import { expandBatch } from "./transfer-batch.js";
 import { perform, stopMoving } from "./transfer-effects.js";
 import { IncomingSide } from "./transfer-incoming.js";
 import { ChangeBurst, followPaths, Live, SPEED_WINDOW_MS, sameNote } from "./transfer-live.js";
@@ -301,6 +302,11 @@ export class Transfers extends EventTarget {
    * @param {{sender: string, sender_name: string, body: unknown}} msg
    */
   _onFileMessage(msg) {
+    const batched = expandBatch(msg.body); // many files in one message (transfer-batch.js)
+    if (batched) {
+      for (const body of batched) this._onFileMessage({ ...msg, body });
+      return;
+    }
     const me = this.room.me?.participant_id;
     const body = /** @type {Record<string, unknown>} */ (msg.body);
     if (!me || msg.sender === me || !body || typeof body !== "object" || !validId(body.transfer)) return;
