@@ -10,7 +10,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -40,11 +40,14 @@ DATA_CHANNEL = {"PEERLANE_FAST_PATH": "0"}
 class Cli:
     """A ``peerlane`` command with its output in files (read while it runs)."""
 
-    def __init__(self, tmp: Path, label: str, args: list[str], **env: str) -> None:
+    def __init__(
+        self, tmp: Path, label: str, args: list[str], prefix: Sequence[str] = (), **env: str
+    ) -> None:
+        """``prefix``: what runs the command (``ip netns exec NS``: tests/netlab)."""
         self.out_path, self.err_path = tmp / f"{label}.out", tmp / f"{label}.err"
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "peerlane", *args],
+                [*prefix, sys.executable, "-m", "peerlane", *args],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,

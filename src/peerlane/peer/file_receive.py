@@ -28,7 +28,7 @@ from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
 from peerlane.peer.fast_link import FastPathRefused, Identity, close_quietly, connect
 from peerlane.peer.incoming import Candidate, Incoming, take_data, written
 from peerlane.peer.partial_file import PartialFile, check_target, target_for
-from peerlane.peer.transfer_room import TransferRoom
+from peerlane.peer.transfer_room import TransferRoom, p2p_words
 
 PARALLEL = 8
 OPEN_WITHIN_S = 15.0  # a channel that does not open by then is given up (and tried again)
@@ -235,13 +235,13 @@ class Receiver:
         channel.on("message", frames.put_nowait)
         channel.on("close", lambda: frames.put_nowait(None))
         heard = False
-        self.paths.add("peer to peer")
         try:
             first = await asyncio.wait_for(frames.get(), OPEN_WITHIN_S)
         except TimeoutError:
             channel.close()
             return False
         frame: object = first
+        self.paths.add(p2p_words(self.room.links.path_of(peer_id)))
 
         def reply(text: str) -> None:
             if channel.readyState == "open":
@@ -291,7 +291,6 @@ class Receiver:
         except (OSError, TimeoutError, FastPathRefused):
             item.fast_failed = True
             return
-        self.paths.add("fast path")
         item.fast_now = True
         frames: asyncio.Queue[str | bytes | None] = asyncio.Queue(READ_AHEAD)
         pump = asyncio.create_task(stream.pump(frames))
@@ -303,6 +302,8 @@ class Receiver:
                     item.fast_failed = True
                     break
                 if isinstance(frame, bytes):  # hashed and written in a thread meanwhile
+                    self.paths.add("fast path")  # (connected is not enough: TLS 1.3 lets
+                    # the client finish its handshake before the server checks its key)
                     taken = await asyncio.to_thread(take_data, item, frame)  # the next
                     self._after_data(item, *taken, stream.send_control)  # block is read
                 else:

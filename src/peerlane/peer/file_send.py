@@ -34,7 +34,7 @@ from peerlane.core.transfer_wire import (
 )
 from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, EXIT_USAGE, PeerError, server_copy
 from peerlane.peer.fast_link import FastListener, FastStream, new_identity
-from peerlane.peer.transfer_room import TransferRoom
+from peerlane.peer.transfer_room import TransferRoom, p2p_words
 
 DEFAULT_P2P_TIMEOUT_S = 10.0  # the browser's p2p_timeout
 READ_BYTES = 8 * 1024 * 1024
@@ -53,7 +53,8 @@ class Outgoing:
     upload: asyncio.Task[None] | None = None
     file_id: str | None = None
     fast_certs: dict[bytes, str] = field(default_factory=dict)  # accepted cert → participant
-    fast_accepted: asyncio.Event = field(default_factory=asyncio.Event)
+    fast_accepted: asyncio.Event = field(default_factory=asyncio.Event)  # a new accept
+    fast_served: set[bytes] = field(default_factory=set)  # certs that have connected
 
 
 def files_to_send(paths: Iterable[Path]) -> list[tuple[Path, str]]:
@@ -117,7 +118,7 @@ class Sender:
         self.files = {f.offer.transfer: f for f in files}
         self.advance = advance
         self.p2p_timeout = p2p_timeout
-        self.paths: set[str] = set()  # "peer to peer", "server"
+        self.paths: set[str] = set()  # "peer to peer (direct)", "fast path", "server"
         self.bytes_sent = 0
         self.accepted_at: float | None = None  # the summary's time counts from here
         self._offered = False
@@ -177,6 +178,7 @@ class Sender:
             return
         who = participant.participant_id
         chunk = chunk_bytes_for(self.room.links.remote_sdp(peer_id))
+        self.paths.add(p2p_words(self.room.links.path_of(peer_id)))
         self._serving(item, who, asyncio.create_task(self._serve(item, channel, chunk)))
 
     def _serving(self, item: Outgoing, who: str, task: asyncio.Task[None]) -> None:
@@ -196,7 +198,6 @@ class Sender:
         sender = BlockSender(list(item.hashes))
         wake = asyncio.Event()
         closed = asyncio.Event()
-        self.paths.add("peer to peer")
 
         @channel.on("message")
         def frame(data: str | bytes) -> None:
@@ -253,7 +254,11 @@ class Sender:
         item = self.files.get(transfer)
         if item is None or item.flow.over:
             return []
-        await item.fast_accepted.wait()
+        # A receiver run again (its first run killed) connects with a new certificate,
+        # maybe before its accept arrives: wait for an accept no connection has used yet.
+        while not set(item.fast_certs) - item.fast_served:
+            item.fast_accepted.clear()
+            await item.fast_accepted.wait()
         return list(item.fast_certs)
 
     async def _serve_fast(self, transfer: str, cert: bytes, stream: FastStream) -> None:
@@ -261,6 +266,7 @@ class Sender:
         task = asyncio.current_task()
         if item.flow.over or task is None:
             return
+        item.fast_served.add(cert)
         self._serving(item, item.fast_certs[cert], task)
         self.paths.add("fast path")
         sender = BlockSender(list(item.hashes))
