@@ -100,3 +100,18 @@ async def test_an_unreachable_address_is_an_os_error() -> None:
     listener.close()
     with pytest.raises(OSError):  # noqa: PT011 - refused or reset, either will do
         await connect(new_identity(), candidates, TRANSFER)
+
+
+async def test_the_second_of_two_accepted_receivers_connects_too() -> None:
+    """A receiver killed and run again: its first certificate and the new one are both
+    accepted, and the new one must verify (two self-signed certificates with one subject
+    name made OpenSSL check the new one against the first, and refuse it)."""
+    sender, first, second = new_identity(), new_identity(), new_identity()
+    listener = await _listener(sender, {TRANSFER: [first.cert_der, second.cert_der]})
+    candidates = listener.candidates()
+    assert candidates is not None
+    stream = await connect(second, candidates, TRANSFER)
+    stream.send_control("{}")
+    assert await stream.read_frame() == f"{TRANSFER}:{second.fingerprint}:'{{}}'"
+    await close_quietly(stream)
+    listener.close()

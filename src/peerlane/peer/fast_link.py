@@ -15,6 +15,7 @@ import contextlib
 import datetime
 import ipaddress
 import os
+import secrets
 import ssl
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -79,7 +80,11 @@ def enabled() -> bool:
 def new_identity() -> Identity:
     """A fresh P-256 key and a self-signed certificate for it (one per process)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "peerlane fast path")])
+    # A subject of its own: a sender trusting two receivers' certificates (one run killed,
+    # run again) looks the issuer up by name, and with one shared name it checked the new
+    # certificate against the old one's key and refused it.
+    common_name = f"peerlane fast path {secrets.token_hex(8)}"
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()

@@ -35,6 +35,7 @@ OPEN_WITHIN_S = 15.0  # a channel that does not open by then is given up (and tr
 SENDER_GONE_S = 60.0  # an accepted file's sender away this long (no server copy): give up
 SAVE_EVERY_S = 0.2  # resume state of a large file: at most this often
 SAVE_EACH_BLOCK_UP_TO = 1024  # blocks: smaller files record every verified block
+SAVE_SHARES = 64  # and every 1/64 of the file's blocks
 # (on the data channel; the fast path moves a block in milliseconds, and rewriting the
 # state, hash list included, after each one took a third of the receiver's time)
 _OPEN = object()
@@ -369,9 +370,13 @@ class Receiver:
             return
         now = time.monotonic()
         each = item.receiver.blocks <= SAVE_EACH_BLOCK_UP_TO and not item.fast_now
-        if force or each or now - item.saved_at >= SAVE_EVERY_S:
+        verified = len(item.receiver.verified)
+        # A share of the file as well as a time: what a killed run loses stays under
+        # 1/SAVE_SHARES of the file however fast it goes (the resume bound is 1.1x).
+        share = verified - item.saved_blocks >= item.receiver.blocks / SAVE_SHARES
+        if force or each or share or now - item.saved_at >= SAVE_EVERY_S:
             item.partial.save(item.receiver)
-            item.saved_at = now
+            item.saved_at, item.saved_blocks = now, verified
 
     def _check_all_done(self) -> None:
         done = all(i.flow.state == "done" for i in self.items.values())
