@@ -99,11 +99,11 @@ def test_cli_receive_killed_halfway_resumes_over_the_fast_path(
     clis: list[Cli],  # noqa: F811
 ) -> None:
     """Two CLIs on one LAN: the fast path connects. The sender's link is shaped to
-    10 MB/s (a short queue: little in flight) so that the receiver can be killed
+    20 MB/s (a short queue: little in flight) so that the receiver can be killed
     halfway; the rerun takes only what the first run had not verified, over the fast
     path again."""
     ns_a, ns_b = lab.site(2).peers
-    lab.limit_rate(ns_a, "80mbit", latency="20ms")
+    lab.limit_rate(ns_a, "160mbit", latency="20ms")
     digest, _ = random_file(tmp_path / "film.mkv", RESUME_SIZE)
     sender = run_cli(
         clis, tmp_path, ns_a,
