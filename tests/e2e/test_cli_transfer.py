@@ -209,7 +209,9 @@ def test_cli_and_browser_in_a_room_the_browser_made_both_ways(
     assert view["path"] in ("direct", "turn"), view
     assert sha256_file(save_received_ui(page, incoming[0], tmp_path / "saved.bin")) == digest
     assert sender.finish() == 0, sender.describe()
-    assert "via peer to peer\n" in sender.output
+    # The terminal names the path the browser saw (and nothing else: no server copy).
+    words = {"direct": "direct", "turn": "TURN relay"}[view["path"]]
+    assert f"via peer to peer ({words})\n" in sender.output, sender.describe()
 
     # The browser sends to a terminal that joined its room (the gone sender's offer in
     # the history is not taken).
