@@ -10,7 +10,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -40,11 +40,14 @@ DATA_CHANNEL = {"PEERLANE_FAST_PATH": "0"}
 class Cli:
     """A ``peerlane`` command with its output in files (read while it runs)."""
 
-    def __init__(self, tmp: Path, label: str, args: list[str], **env: str) -> None:
+    def __init__(
+        self, tmp: Path, label: str, args: list[str], prefix: Sequence[str] = (), **env: str
+    ) -> None:
+        """``prefix``: what runs the command (``ip netns exec NS``: tests/netlab)."""
         self.out_path, self.err_path = tmp / f"{label}.out", tmp / f"{label}.err"
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "peerlane", *args],
+                [*prefix, sys.executable, "-m", "peerlane", *args],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -206,7 +209,9 @@ def test_cli_and_browser_in_a_room_the_browser_made_both_ways(
     assert view["path"] in ("direct", "turn"), view
     assert sha256_file(save_received_ui(page, incoming[0], tmp_path / "saved.bin")) == digest
     assert sender.finish() == 0, sender.describe()
-    assert "via peer to peer\n" in sender.output
+    # The terminal names the path the browser saw (and nothing else: no server copy).
+    words = {"direct": "direct", "turn": "TURN relay"}[view["path"]]
+    assert f"via peer to peer ({words})\n" in sender.output, sender.describe()
 
     # The browser sends to a terminal that joined its room (the gone sender's offer in
     # the history is not taken).

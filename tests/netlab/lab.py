@@ -196,12 +196,15 @@ table ip breaks {{
 """
         run("ip", "netns", "exec", site.router, "nft", "-f", "-", stdin=rules)
 
-    def limit_rate(self, namespace: str, rate: str, device: str = "eth0") -> None:
+    def limit_rate(
+        self, namespace: str, rate: str, device: str = "eth0", latency: str = "400ms"
+    ) -> None:
         """Shape what a namespace sends on ``device`` (tc tbf) so that a transfer lasts a
-        while (a peer's ``eth0``; the public namespace's ``wan0``: the server's downloads)."""
+        while (a peer's ``eth0``; the public namespace's ``wan0``: the server's downloads).
+        ``latency`` bounds the queue (rate times latency): what is in flight when a peer dies."""
         run(
             "ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", device, "root",
-            "tbf", "rate", rate, "burst", "32kbit", "latency", "400ms",
+            "tbf", "rate", rate, "burst", "32kbit", "latency", latency,
         )  # fmt: skip
 
     def close(self) -> None:

@@ -121,13 +121,10 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
         everything = entry | room | share | _preloads(pages["/diagnostics"])
         modules = {p.relative_to(WEB).as_posix() for p in WEB.rglob("*.js")}
         # every module is some page's (workers, the service worker included, and type-only
-        # modules load on their own; npm packages in vendor/ load through the import map;
-        # e2e/pake.js waits for the join-by-code flow, issue #15)
+        # modules load on their own; npm packages in vendor/ load through the import map)
         modules = {m for m in modules if not m.startswith("vendor/")}
         type_only = {"ui/types.js", "chat-types.js", "signaling-types.js", "transfer-types.js"}
-        # identity keys, key wrapping and safety codes: issue #15's later steps use them
-        unused_yet = {"e2e/identity.js", "e2e/pake.js"}
-        assert modules - everything == {"opfs-worker.js", "sw.js", *type_only, *unused_yet}
+        assert modules - everything == {"opfs-worker.js", "sw.js", *type_only}
         [prefix] = set(re.findall(VERSIONED, pages["/"]))
         for module in sorted(everything):
             url = STABLE + module if module.startswith("vendor/") else prefix + module

@@ -131,16 +131,21 @@ class BlockReceiver:
             return [self._fail("File data came before the block list.")]
         if data.block >= self.blocks:
             return [self._fail("The sender sent a block the file does not have.")]
-        if self._block != data.block:
-            self._block, self._buffer = data.block, bytearray()
-        if data.offset != len(self._buffer):
-            return [self._fail("File data came out of order.")]
-        self._buffer += data.payload
         length = block_length(self.size, data.block)
-        if len(self._buffer) < length:
-            return []
-        block, content = data.block, bytes(self._buffer)
-        self._block, self._buffer = None, bytearray()
+        if data.offset == 0 and len(data.payload) >= length:
+            # A whole block in one frame (the fast path's): no copy into the buffer and out.
+            block, content = data.block, bytes(data.payload)
+            self._block, self._buffer = None, bytearray()
+        else:
+            if self._block != data.block:
+                self._block, self._buffer = data.block, bytearray()
+            if data.offset != len(self._buffer):
+                return [self._fail("File data came out of order.")]
+            self._buffer += data.payload
+            if len(self._buffer) < length:
+                return []
+            block, content = data.block, bytes(self._buffer)
+            self._block, self._buffer = None, bytearray()
         if len(content) > length or hashlib.sha256(content).hexdigest() != self.hashes[block]:
             self._bad[block] = self._bad.get(block, 0) + 1
             if self._bad[block] > MAX_BAD:

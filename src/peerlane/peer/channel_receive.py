@@ -21,9 +21,14 @@ OnFrame = Callable[[Incoming, object, Reply], bool]  # whether the frame brought
 
 
 async def over_channel(
-    channel: RTCDataChannel, item: Incoming, handle: Handle, on_frame: OnFrame
+    channel: RTCDataChannel,
+    item: Incoming,
+    handle: Handle,
+    on_frame: OnFrame,
+    opened: Callable[[], None] = lambda: None,
 ) -> bool | None:
-    """Whether bytes came; ``None`` when the channel never opened (closed again)."""
+    """Whether bytes came; ``None`` when the channel never opened (closed again).
+    ``opened`` is called once the channel is up (the link's path is known then)."""
     frames: asyncio.Queue[object] = asyncio.Queue()
     channel.on("open", lambda: frames.put_nowait(_OPEN))
     channel.on("message", frames.put_nowait)
@@ -34,6 +39,7 @@ async def over_channel(
     except TimeoutError:
         channel.close()
         return None
+    opened()
 
     def reply(text: str) -> None:
         if channel.readyState == "open":

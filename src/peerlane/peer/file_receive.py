@@ -31,12 +31,13 @@ from peerlane.peer.fast_link import Identity
 from peerlane.peer.fast_receive import FastReceive
 from peerlane.peer.incoming import Candidate, Incoming, take_data, written
 from peerlane.peer.partial_file import PartialFile, check_target, target_for
-from peerlane.peer.transfer_room import TransferRoom
+from peerlane.peer.transfer_room import TransferRoom, p2p_words
 
 PARALLEL = 8
 SENDER_GONE_S = 60.0  # an accepted file's sender away this long (no server copy): give up
 SAVE_EVERY_S = 0.2  # resume state of a large file: at most this often
 SAVE_EACH_BLOCK_UP_TO = 1024  # blocks: smaller files record every verified block
+SAVE_SHARES = 64  # and every 1/64 of the file's blocks
 # (on the data channel; the fast path moves a block in milliseconds, and rewriting the
 # state, hash list included, after each one took a third of the receiver's time)
 
@@ -248,8 +249,13 @@ class Receiver:
         channel = self.room.links.open_channel(peer_id, label_of(item.offer.transfer))
         if channel is None:
             return False
-        self.paths.add("peer to peer")
-        heard = await over_channel(channel, item, self._handle, self._on_frame)
+        heard = await over_channel(
+            channel,
+            item,
+            self._handle,
+            self._on_frame,
+            opened=lambda: self.paths.add(p2p_words(self.room.links.path_of(peer_id))),
+        )
         if heard is None:
             return False
         self._save(item, force=True)
@@ -346,9 +352,13 @@ class Receiver:
             return
         now = time.monotonic()
         each = item.receiver.blocks <= SAVE_EACH_BLOCK_UP_TO and not item.fast_now
-        if force or each or now - item.saved_at >= SAVE_EVERY_S:
+        verified = len(item.receiver.verified)
+        # A share of the file as well as a time: what a killed run loses stays under
+        # 1/SAVE_SHARES of the file however fast it goes (the resume bound is 1.1x).
+        share = verified - item.saved_blocks >= item.receiver.blocks / SAVE_SHARES
+        if force or each or share or now - item.saved_at >= SAVE_EVERY_S:
             item.partial.save(item.receiver)
-            item.saved_at = now
+            item.saved_at, item.saved_blocks = now, verified
 
     def _check_all_done(self) -> None:
         done = self._done == len(self.items)  # (counted: thousands of files)

@@ -36,7 +36,7 @@ from peerlane.core.transfer_wire import (
 from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
 from peerlane.peer.fast_link import HELLO_WITHIN_S, FastListener, FastStream, new_identity
 from peerlane.peer.outgoing import Outgoing
-from peerlane.peer.transfer_room import TransferRoom
+from peerlane.peer.transfer_room import TransferRoom, p2p_words
 
 DEFAULT_P2P_TIMEOUT_S = 10.0  # the browser's p2p_timeout
 READ_BYTES = 8 * 1024 * 1024
@@ -52,7 +52,7 @@ class Sender:
         self.files = {f.offer.transfer: f for f in files}
         self.advance = advance
         self.p2p_timeout = p2p_timeout
-        self.paths: set[str] = set()  # "peer to peer", "server"
+        self.paths: set[str] = set()  # "peer to peer (direct)", "fast path", "server"
         self.bytes_sent = 0
         self.accepted_at: float | None = None  # the summary's time counts from here
         self._offered = False
@@ -127,6 +127,7 @@ class Sender:
             return
         who = participant.participant_id
         chunk = chunk_bytes_for(self.room.links.remote_sdp(peer_id))
+        self.paths.add(p2p_words(self.room.links.path_of(peer_id)))
         self._serving(item, who, asyncio.create_task(self._serve(item, channel, chunk)))
 
     def _serving(self, item: Outgoing, who: str, task: asyncio.Task[Any]) -> None:
@@ -147,7 +148,6 @@ class Sender:
         sender = BlockSender(list(item.hashes))
         wake = asyncio.Event()
         closed = asyncio.Event()
-        self.paths.add("peer to peer")
 
         @channel.on("message")
         def frame(data: str | bytes) -> None:

@@ -28,6 +28,7 @@ class Incoming:
     flow: tf.Flow = field(default_factory=lambda: tf.Flow(tf.INCOMING))
     file_id: str | None = None
     saved_at: float = 0.0
+    saved_blocks: int = 0  # verified blocks the saved resume state names
     fast_failed: bool = False
     fast_now: bool = False  # the bytes come over the fast path now
 

@@ -23,7 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCDataChannel,
+    RTCIceTransport,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.sdp import candidate_from_sdp
 
 from peerlane.core.peer_ids import choose_direct_peers
@@ -48,6 +53,22 @@ class Link:
     @property
     def open(self) -> bool:
         return not self.closed and self.chat.readyState == "open"
+
+
+def selected_path(ice: RTCIceTransport) -> str:
+    """The path words of an ICE transport's selected pair. aiortc has no getStats for
+    candidate pairs, so this reads aioice's nominated pair. A remote candidate learned
+    from a check (``prflx``) is a relay when its address is one of the remote relay
+    candidates the peer's description listed."""
+    connection = ice._connection  # aioice.Connection (no public accessor in aiortc)
+    pair = connection._nominated.get(1)
+    if pair is None:
+        return ""
+    relays = {(c.host, c.port) for c in connection.remote_candidates if c.type == "relay"}
+    remote = pair.remote_candidate
+    if "relay" in (pair.local_candidate.type, remote.type) or (remote.host, remote.port) in relays:
+        return "TURN relay"
+    return "direct"
 
 
 class Links:
@@ -95,6 +116,13 @@ class Links:
         if link is None or not link.open:
             return None
         return link.pc.createDataChannel(label, ordered=True)
+
+    def path_of(self, peer_id: str) -> str:
+        """How the link's bytes go: ``"direct"``, ``"TURN relay"`` (either end's candidate
+        of the selected pair is a TURN relay), or ``""`` when not connected."""
+        link = self._links.get(peer_id)
+        sctp = link.pc.sctp if link else None
+        return selected_path(sctp.transport.transport) if sctp else ""
 
     def remote_sdp(self, peer_id: str) -> str | None:
         link = self._links.get(peer_id)

@@ -30,6 +30,11 @@ CONTROL_RATE = 8.0
 CONTROL_BURST = 20.0
 
 
+def p2p_words(path: str) -> str:
+    """The summary's words for a link's path (Links.path_of): "peer to peer (direct)"."""
+    return f"peer to peer ({path})" if path else "peer to peer"
+
+
 class Side(Protocol):
     def on_synced(self) -> None: ...
     def on_file_message(self, message: p.Message) -> None: ...
