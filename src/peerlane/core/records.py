@@ -80,6 +80,9 @@ class Invite:
     uses: int = 0
     revoked_at: float | None = None
     failures: int = 0  # wrong guesses of the words on this nameplate
+    # An encrypted room's code words, drawn by the inviting browser and sealed under the
+    # room key (opaque here); such an invite has no words_hash: the server never knows them.
+    sealed_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from peerlane.core import credentials, invites
+from peerlane.core import credentials, e2e, invites
 from peerlane.core.protocol import MAX_SEQ
 from peerlane.core.records import Participant, Retention, Room, SessionRecord, new_id
 from peerlane.core.session import RoomDeleted, RoomEvent, SessionEnded
@@ -150,7 +150,14 @@ async def create_room(
         ),
     )
     creator = Participant(owner_id, room_id, body.display_name, "owner", now)
-    invite = new_invite(svc, room_id, owner_id, body.invite_ttl, body.invite_max_uses)
+    invite = new_invite(
+        svc,
+        room_id,
+        owner_id,
+        body.invite_ttl,
+        body.invite_max_uses,
+        encrypted=e2e.is_sealed_name(room.name),
+    )
     invite = await svc.store.create_room(room, creator, invite)
     out = await start_session(request, response, svc, room, creator, body.session)
     out.invite = invite_out(base_url(request, svc), svc.secret, invite, now, with_qr=True)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from peerlane.core import codes, e2e, invite_secrets, invites
 from peerlane.core.records import Invite, new_id
-from peerlane.errors import ConflictError, ErrorCode, LimitError, NotFoundError
+from peerlane.errors import ConflictError, ErrorCode, LimitError, NotFoundError, ProtocolError
 from peerlane.server import schemas as s
 from peerlane.server.api_deps import Owner, Svc, Who, base_url
 from peerlane.server.auth import Caller
@@ -51,6 +51,8 @@ def invite_out(
         id=invite.id,
         link=link,
         code=invite_code(key, invite),
+        nameplate=invite.nameplate,
+        sealed_code=invite.sealed_code if invite.nameplate is not None else None,
         expires_at=invite.expires_at,
         max_uses=invite.max_uses,
         uses=invite.uses,
@@ -61,18 +63,29 @@ def invite_out(
 
 
 def new_invite(
-    svc: Services, room_id: str, created_by: str, ttl: float | None, max_uses: int | None
+    svc: Services,
+    room_id: str,
+    created_by: str,
+    ttl: float | None,
+    max_uses: int | None,
+    *,
+    encrypted: bool,
 ) -> Invite:
+    """An encrypted room's invite gets no words from the server: the browser that made
+    it draws them and stores them sealed (PATCH ``sealed_code``), so whoever holds the
+    server's secret cannot compute them (docs/security.md)."""
     now = svc.clock()
     invite_id = new_id(9)
     key = svc.secret
-    words = invite_secrets.code_words(key, invite_id, svc.settings.code_words)
+    words = (
+        None if encrypted else invite_secrets.code_words(key, invite_id, svc.settings.code_words)
+    )
     return Invite(
         id=invite_id,
         room_id=room_id,
         token_hash=invite_secrets.token_hash(invite_secrets.link_token(key, invite_id)),
         nameplate=None,  # the store allocates the smallest free one
-        words_hash=invite_secrets.words_hash(key, invite_id, words),
+        words_hash=None if words is None else invite_secrets.words_hash(key, invite_id, words),
         created_by=created_by,
         created_at=now,
         expires_at=now + (ttl or svc.settings.invite_ttl),
@@ -162,9 +175,29 @@ async def list_invites(request: Request, who: Who, svc: Svc) -> s.InvitesOut:
 async def create_invite(
     body: s.CreateInviteIn, request: Request, who: Owner, svc: Svc
 ) -> s.InviteOut:
-    invite = new_invite(svc, who.room.id, who.participant.id, body.ttl, body.max_uses)
+    invite = new_invite(
+        svc,
+        who.room.id,
+        who.participant.id,
+        body.ttl,
+        body.max_uses,
+        encrypted=e2e.is_sealed_name(who.room.name),
+    )
     invite = await svc.store.create_invite(invite)
     return invite_out(base_url(request, svc), svc.secret, invite, svc.clock(), with_qr=True)
+
+
+def sealed_code(room_name: str, invite: Invite, given: str | None) -> str | None:
+    """The sealed words a PATCH gives, if it may: only for an encrypted room's invite
+    whose words the server does not know (an invite the server made words for keeps
+    them), and only once, so a member cannot swap the words of a code already shared."""
+    if given is None:
+        return None
+    if not e2e.is_sealed_name(room_name) or invite.words_hash is not None:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "This invite's code is made by the server.")
+    if invite.sealed_code is not None and invite.sealed_code != given:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "This invite's code words are set already.")
+    return given
 
 
 @router.patch("/rooms/{room_id}/invites/{invite_id}")
@@ -178,6 +211,7 @@ async def update_invite(
         expires_at=now + body.ttl if body.ttl is not None else None,
         max_uses=body.max_uses,
         clear_max_uses=body.unlimited_uses,
+        sealed_code=sealed_code(who.room.name, invite, body.sealed_code),
     )
     return invite_out(base_url(request, svc), svc.secret, invite, now, with_qr=True)
 

@@ -96,17 +96,28 @@ class CreateInviteIn(_In):
 
 
 class UpdateInviteIn(_In):
-    """Extend an invite: a new lifetime from now, and/or a new use limit."""
+    """Extend an invite: a new lifetime from now, and/or a new use limit; or, in an
+    encrypted room, give its code's words sealed under the room key (opaque here)."""
 
     ttl: Seconds | None = None
     max_uses: Annotated[int, Field(ge=1, le=100_000)] | None = None
     unlimited_uses: bool = False
+    # e2e1.<kid>.<nonce>.<ciphertext> of at most MAX_WORDS words (docs/protocol.md).
+    sealed_code: (
+        Annotated[
+            str,
+            Field(pattern=r"^e2e1\.[A-Za-z0-9_-]{11}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22,200}$"),
+        ]
+        | None
+    ) = None
 
 
 class InviteOut(BaseModel):
     id: str
     link: str | None  # None: an invite from before hashed secrets (its link still works)
-    code: str | None
+    code: str | None  # None in an encrypted room: the words are only in sealed_code
+    nameplate: int | None = None  # the code's number; None once retired
+    sealed_code: str | None = None  # an encrypted room's words, sealed by a member's browser
     expires_at: float
     max_uses: int | None
     uses: int

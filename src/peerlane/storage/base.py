@@ -208,6 +208,7 @@ class Store(FileIndex, Protocol):
         max_uses: int | None = None,
         clear_max_uses: bool = False,
         revoked_at: float | None = None,
+        sealed_code: str | None = None,
     ) -> Invite:
         """Change the given fields only. Raise NotFoundError(INVITE_NOT_FOUND)."""
 

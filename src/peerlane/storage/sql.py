@@ -364,6 +364,7 @@ class SqlStore(FileSql, KeySql):
         max_uses: int | None = None,
         clear_max_uses: bool = False,
         revoked_at: float | None = None,
+        sealed_code: str | None = None,
     ) -> Invite:
         """As in :class:`Store`; ``clear_max_uses`` wins over ``max_uses``."""
         values: dict[str, Any] = {}
@@ -375,6 +376,8 @@ class SqlStore(FileSql, KeySql):
             values["max_uses"] = None
         if revoked_at is not None:
             values["revoked_at"] = revoked_at
+        if sealed_code is not None:
+            values["sealed_code"] = sealed_code
         async with self._write() as conn:
             if values:
                 invite = await _update_invite(conn, invite_id, values)

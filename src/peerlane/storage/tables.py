@@ -113,6 +113,8 @@ invites = Table(
     Column("uses", Integer, nullable=False, default=0),
     Column("revoked_at", Double, nullable=True),
     Column("failures", Integer, nullable=False, default=0),
+    # Revision 0008: an encrypted room's code words sealed by a member's browser.
+    Column("sealed_code", String, nullable=True),
     # The unique constraints double as the lookup indexes for links and short codes.
     UniqueConstraint("token_hash"),
     UniqueConstraint("nameplate"),

@@ -16,7 +16,7 @@ import { ERROR_CODES } from "./protocol.js";
  *   identity_key: the X25519 identity public key the participant's device published (b64u)
  * @typedef {{id: string, link: string | null, code: string | null, expires_at: number,
  *   max_uses: number | null, uses: number, status: "live" | "expired" | "revoked" | "exhausted",
- *   qr_svg: string | null, qr_url: string}} InviteOut
+ *   qr_svg: string | null, qr_url: string, nameplate?: number | null, sealed_code?: string | null}} InviteOut
  * @typedef {{room: RoomOut, participant: ParticipantOut, mesh_limit: number, token: string | null,
  *   session_expires_at: number, invite: InviteOut | null, returned?: boolean}} SessionOut
  *   returned: the join found this browser's own participant (its live session, the same
@@ -253,7 +253,7 @@ export function createInvite(roomId, options = {}) {
  * Extend an invite: a new lifetime from now and/or a new use limit (owner only).
  * @param {string} roomId
  * @param {string} inviteId
- * @param {{ttl?: number, max_uses?: number, unlimited_uses?: boolean}} changes
+ * @param {{ttl?: number, max_uses?: number, unlimited_uses?: boolean, sealed_code?: string}} changes
  * @returns {Promise<InviteOut>}  with qr_svg
  */
 export function updateInvite(roomId, inviteId, changes) {

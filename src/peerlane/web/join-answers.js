@@ -32,7 +32,7 @@ export function joinAnswers(room) {
           me: room.me,
           send: room.send,
           keyText: room.keyText,
-          wordsFor: (inviteId) => inviteWords(room.roomId, inviteId),
+          wordsFor: (inviteId) => inviteWords(room.roomId, inviteId, room.keyText()),
           onFailure: (note) => room.emit("error", { code: "pake_failures", message: failureText(note) }),
         }),
     );

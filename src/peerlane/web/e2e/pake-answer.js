@@ -8,9 +8,9 @@
 
 import { listInvites } from "../api.js";
 import { debug } from "../debug.js";
+import { trustedWords } from "./code-words.js";
 import { MemberPake, PakeFailed } from "./pake.js";
 import { sealHandover } from "./pake-handover.js";
-import { splitCode } from "./pake-joiner.js";
 import { b64uDecode, b64uEncode } from "./scheme.js";
 
 /** The server's default code_max_total_failures: the most failures this device answers per code. */
@@ -180,13 +180,19 @@ export function failureText({ count, max, stopped }) {
 }
 
 /**
- * The words of a live invite's code, as the room's invite list shows them to members
- * (null when the invite is not there: retired, revoked, or not this room's).
+ * The words of a live invite's code, only as a member's browser sealed them under the room
+ * key (`sealed_code`): never the server's `code`, or a server could drop the sealed words
+ * and answer with words it knows (null when the invite is not there, has no sealed words,
+ * or they do not open: retired, revoked, not this room's, or sealed under another key).
  * @param {string} roomId
  * @param {string} inviteId
+ * @param {string} keyText  the room's key as invite links carry it
  */
-export async function inviteWords(roomId, inviteId) {
+export async function inviteWords(roomId, inviteId, keyText) {
   const { invites } = await listInvites(roomId);
-  const code = invites.find((inv) => inv.id === inviteId)?.code;
-  return code ? (splitCode(code)?.words ?? null) : null;
+  return trustedWords(
+    invites.find((inv) => inv.id === inviteId),
+    roomId,
+    keyText,
+  );
 }

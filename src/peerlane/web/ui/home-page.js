@@ -116,6 +116,11 @@ export class HomePage extends HTMLElement {
         return api.createRoom({ display_name: display, name: secrets.sealedName });
       });
       if (!out) return;
+      if (keyText && out.invite) {
+        // The code's words are drawn here and stored sealed: the server never knows them.
+        const { makeRoomCode } = await import("../e2e/code-words.js");
+        out.invite = await makeRoomCode(out.room.id, out.invite, keyText).catch(() => out.invite);
+      }
       // Held in memory at once; the device copy is written beside the navigation (the first
       // IndexedDB open of a profile can take seconds on a busy machine: no reason to wait).
       if (keyText) void saveRoomKey(out.room.id, keyText);

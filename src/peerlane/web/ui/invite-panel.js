@@ -117,7 +117,7 @@ export class InvitePanel extends HTMLElement {
     const id = this.#roomId;
     if (!id) return;
     try {
-      const list = inviteList(await api.listInvites(id));
+      const list = await this.#withCodes(inviteList(await api.listInvites(id)));
       const best = bestInvite(list);
       // Keep the QR markup of the invite we already hold.
       if (best && this.#invite && best.id === this.#invite.id && !best.qr_svg) best.qr_svg = this.#invite.qr_svg;
@@ -234,8 +234,29 @@ export class InvitePanel extends HTMLElement {
         this.#confirmingRevoke = false;
         void this.#act(() => api.revokeInvite(this.#roomId, target.id));
       },
-      create: () => void this.#act(() => api.createInvite(this.#roomId, {})),
+      create: () => void this.#act(() => this.#createInvite()),
     });
+  }
+
+  /**
+   * An encrypted room's invites with their codes as this member can read them: the words
+   * opened from `sealed_code` (e2e/code-words.js); other rooms' as the server made them.
+   * @param {InviteView[]} list
+   */
+  async #withCodes(list) {
+    const keyText = this.#room?.e2e?.keyText;
+    if (!keyText) return list;
+    const { withRoomCodes } = await import("../e2e/code-words.js");
+    return withRoomCodes(list, this.#roomId, keyText);
+  }
+
+  /** A new invite; in an encrypted room, with words drawn here and stored sealed. */
+  async #createInvite() {
+    const invite = /** @type {InviteView} */ (await api.createInvite(this.#roomId, {}));
+    const keyText = this.#room?.e2e?.keyText;
+    if (!keyText) return invite;
+    const { makeRoomCode } = await import("../e2e/code-words.js");
+    return makeRoomCode(this.#roomId, invite, keyText);
   }
 
   /**
@@ -263,7 +284,7 @@ export class InvitePanel extends HTMLElement {
     try {
       const result = /** @type {InviteView | {invite?: InviteView}} */ (await call());
       const inv = result && "link" in result ? result : /** @type {{invite?: InviteView}} */ (result)?.invite;
-      if (inv) this.#invite = inv;
+      if (inv) this.#invite = (await this.#withCodes([inv]))[0];
     } catch (err) {
       this.#error.textContent = errorMessage(err);
     } finally {

@@ -9,7 +9,9 @@ import { formatDuration, formatFull, h } from "./dom.js";
  * @property {string} id
  * @property {string | null} link  null: an invite from before the server kept only hashes of
  *   its secrets; the server cannot show it again (the link itself still works)
- * @property {string | null} code
+ * @property {string | null} code  in an encrypted room: the nameplate and the words opened from sealed_code
+ * @property {number | null} [nameplate]
+ * @property {string | null} [sealed_code]  an encrypted room's words, sealed under the room key
  * @property {number} expires_at     seconds since the epoch
  * @property {number | null} [max_uses]
  * @property {number} [uses]
