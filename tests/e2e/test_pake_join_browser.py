@@ -13,7 +13,9 @@ from playwright.sync_api import Page, expect
 from e2e.helpers import (
     create_room_ui,
     invite_code,
+    invite_link,
     join_by_code_ui,
+    join_by_link_ui,
     room_ready,
     send_ui,
     wait_messages,
@@ -96,3 +98,38 @@ def test_no_member_online_the_joiner_waits_then_joins(server, browsers) -> None:
     bob.wait_for_url(f"{server.base}/r/*")
     assert room_ready(bob) == room_id
     wait_messages(bob, ["written while bob was away"])
+
+
+def test_browser_made_words_answered_by_a_member_who_is_not_the_creator(server, browsers) -> None:
+    """The words are the creating browser's (the server's invite answer has no code, only
+    the nameplate and the sealed words); a member who joined by link opens them and
+    answers a joiner while the creator is away, for the first invite and a new one."""
+    alice = browsers.new("alice").page
+    carol = browsers.new("carol").page
+    bob = browsers.new("bob").page
+    dave = browsers.new("dave").page
+    room_id = create_room_ui(alice, server.base, "alice", "Harbour plans")
+    code = invite_code(alice)
+    listed = alice.evaluate("id => fetch(`/api/rooms/${id}/invites`).then(r => r.json())", room_id)[
+        "invites"
+    ][0]
+    assert listed["code"] is None
+    assert listed["sealed_code"].startswith("e2e1.")
+    assert code.split("-", 1)[0] == str(listed["nameplate"])
+    assert join_by_link_ui(carol, invite_link(alice), "carol") == room_id
+    expect(carol.locator("[data-testid=invite-code]")).to_have_text(code)  # opened, not served
+    alice.goto(f"{server.base}/")  # the creator leaves: carol alone can answer
+
+    assert join_by_code_ui(bob, server.base, code, "bob") == room_id
+    assert room_key(bob) == room_key(carol)
+
+    # A new invite made on carol's page? Only the owner makes one: alice, then she leaves.
+    alice.goto(f"{server.base}/r/{room_id}")
+    room_ready(alice)
+    alice.get_by_role("button", name="New invite").click()
+    expect(alice.locator("[data-testid=invite-code]")).not_to_have_text(code)
+    new_code = invite_code(alice)
+    assert new_code != "—"
+    alice.goto(f"{server.base}/")
+    assert join_by_code_ui(dave, server.base, new_code, "dave") == room_id
+    assert room_key(dave) == room_key(carol)
