@@ -246,8 +246,19 @@ export class InvitePanel extends HTMLElement {
   async #withCodes(list) {
     const keyText = this.#room?.e2e?.keyText;
     if (!keyText) return list;
-    const { withRoomCodes } = await import("../e2e/code-words.js");
-    return withRoomCodes(list, this.#roomId, keyText);
+    const { makeRoomCode, withRoomCodes } = await import("../e2e/code-words.js");
+    const opened = await withRoomCodes(list, this.#roomId, keyText);
+    if (!this.#isOwner) return opened;
+    // A live code without sealed words (the room was made by a move, or this browser was
+    // closed before it stored them): the owner's browser draws them now. The server takes
+    // them once; a server-made code of an older invite is refused and stays unshown.
+    return Promise.all(
+      opened.map((inv) =>
+        inv.status === "live" && inv.nameplate && !inv.sealed_code
+          ? makeRoomCode(this.#roomId, inv, keyText).catch(() => inv)
+          : inv,
+      ),
+    );
   }
 
   /** A new invite; in an encrypted room, with words drawn here and stored sealed. */
