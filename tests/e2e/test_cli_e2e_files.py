@@ -1,0 +1,57 @@
+"""``peerlane send --room LINK`` into an end-to-end encrypted room a browser made: the
+offer (with the file's key F) is a sealed chat body, the blocks travel sealed on the data
+channel, the browser opens and verifies them; the server holds no marker of the file's
+name or contents."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from e2e.helpers import (
+    accept_ui,
+    create_room_ui,
+    invite_link,
+    save_received_ui,
+    sha256_file,
+    transfer_ids,
+    wait_transfer,
+)
+from e2e.test_cli_transfer import Cli, clis, send  # noqa: F401 (the fixture)
+from support import ServerProcess, wait_until
+
+pytestmark = pytest.mark.browser
+MIB = 1024 * 1024
+MARKER = b"canary-c1f3-" + os.urandom(6).hex().encode()
+
+
+def _hits(root: Path, marker: bytes) -> list[Path]:
+    return [f for f in root.rglob("*") if f.is_file() and marker in f.read_bytes()]
+
+
+def test_cli_sends_into_a_browsers_encrypted_room(
+    server: ServerProcess,
+    tmp_path: Path,
+    clis: list[Cli],  # noqa: F811
+    browsers: object,
+) -> None:
+    page = browsers.new("carol", p2p=True).page  # type: ignore[attr-defined]
+    create_room_ui(page, server.base, "carol", "Drop", encrypted=True)
+    link = invite_link(page)
+    name = f"{MARKER.decode()}.bin"
+    file = tmp_path / name
+    file.write_bytes((MARKER * 1000) + os.urandom(3 * MIB + 5) + MARKER)
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    sender = send(clis, tmp_path, server, file, "--room", link, PEERLANE_P2P_TIMEOUT="90")
+    incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=60, what="the offer")
+    accept_ui(page, incoming[0])
+    view = wait_transfer(page, incoming[0])
+    assert view["path"] in ("direct", "turn"), view
+    assert sha256_file(save_received_ui(page, incoming[0], tmp_path / "saved.bin")) == digest
+    assert sender.finish() == 0, sender.describe()
+    assert "via peer to peer" in sender.output, sender.describe()
+    # The server's database, files and log: no marker of the name or the contents.
+    assert _hits(server.data_dir, MARKER) == []
