@@ -41,12 +41,16 @@ def test_cli_sends_into_a_browsers_encrypted_room(
     page = browsers.new("carol", p2p=True).page  # type: ignore[attr-defined]
     create_room_ui(page, server.base, "carol", "Drop", encrypted=True)
     link = invite_link(page)
+    assert "." in link.split("#", 1)[1], link  # the room key rides in the fragment
     name = f"{MARKER.decode()}.bin"
     file = tmp_path / name
     file.write_bytes((MARKER * 1000) + os.urandom(3 * MIB + 5) + MARKER)
     digest = hashlib.sha256(file.read_bytes()).hexdigest()
     sender = send(clis, tmp_path, server, file, "--room", link, PEERLANE_P2P_TIMEOUT="90")
-    incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=60, what="the offer")
+    try:
+        incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=60, what="the offer")
+    except TimeoutError as exc:
+        raise AssertionError(sender.describe()) from exc
     accept_ui(page, incoming[0])
     view = wait_transfer(page, incoming[0])
     assert view["path"] in ("direct", "turn"), view
