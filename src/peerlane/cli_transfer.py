@@ -281,24 +281,26 @@ async def _receive(
     name: str | None,
     address: list[str],
 ) -> None:
-    from peerlane.peer import cli_config, fast_link, http_api
+    from peerlane.peer import cli_config, fast_link, room_entry
     from peerlane.peer.file_receive import Receiver
     from peerlane.peer.rtc_config import host_addresses
     from peerlane.peer.transfer_room import TransferRoom
 
     how = cli_config.invite_or_fail(invite)
-    cli_config.refuse_encrypted(how, "receive")
+    room_entry.link_key(how)  # a damaged key is refused before anyone joins
     if not yes and not sys.stdin.isatty():
         raise PeerError("Standard input is not a terminal to ask on; add --yes.", EXIT_USAGE)
     chosen = host_addresses(address) if address else None
-    member = await http_api.join(
-        how.server or cli_config.server_or_fail(server), how, cli_config.display_name(name)
+    base = how.server or cli_config.server_or_fail(server)
+    member, key = await room_entry.enter(
+        base, how, cli_config.display_name(name), "receive", _notice
     )
-    cli_config.refuse_encrypted_name(member.room_name, "receive")
-    print(f"Joined {member.room_name or 'the room'}; waiting for files…", file=sys.stderr)
+    crypto = room_entry.room_crypto(member, key)
+    room_name = crypto.open_name(member.room_name) if crypto else member.room_name
+    print(f"Joined {room_name or 'the room'}; waiting for files…", file=sys.stderr)
 
     meter = Meter("receiving")
-    transfer_room = TransferRoom(member, from_start=True)
+    transfer_room = TransferRoom(member, from_start=True, crypto=crypto)
     receiver = Receiver(
         transfer_room,
         out_dir,

@@ -15,12 +15,13 @@ from e2e.helpers import (
     accept_ui,
     create_room_ui,
     invite_link,
+    offer_files_ui,
     save_received_ui,
     sha256_file,
     transfer_ids,
     wait_transfer,
 )
-from e2e.test_cli_transfer import Cli, clis, send  # noqa: F401 (the fixture)
+from e2e.test_cli_transfer import Cli, clis, receive, send  # noqa: F401 (the fixture)
 from support import ServerProcess, wait_until
 
 pytestmark = pytest.mark.browser
@@ -58,4 +59,27 @@ def test_cli_sends_into_a_browsers_encrypted_room(
     assert sender.finish() == 0, sender.describe()
     assert "via peer to peer" in sender.output, sender.describe()
     # The server's database, files and log: no marker of the name or the contents.
+    assert _hits(server.data_dir, MARKER) == []
+
+
+def test_a_browser_sends_to_cli_in_its_encrypted_room(
+    server: ServerProcess,
+    tmp_path: Path,
+    clis: list[Cli],  # noqa: F811
+    browsers: object,
+) -> None:
+    page = browsers.new("carol", p2p=True).page  # type: ignore[attr-defined]
+    create_room_ui(page, server.base, "carol", "Drop", encrypted=True)
+    link = invite_link(page)
+    receiver = receive(clis, tmp_path, link, tmp_path / "got")
+    names = "() => [...window.peerlane.room.peers.values()].map((p) => p.name)"
+    wait_until(lambda: "bob" in page.evaluate(names), timeout=60, what="bob in the room")
+    name = f"{MARKER.decode()}-b.bin"
+    (tmp_path / name).write_bytes(MARKER * 1000 + os.urandom(2 * MIB + 3))
+    digest = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+    [outgoing] = offer_files_ui(page, [tmp_path / name])
+    assert receiver.finish() == 0, receiver.describe()
+    assert sha256_file(tmp_path / "got" / name) == digest
+    assert "via peer to peer" in receiver.output
+    wait_transfer(page, outgoing)
     assert _hits(server.data_dir, MARKER) == []

@@ -7,7 +7,7 @@ import os
 
 from peerlane.core import e2e_file
 from peerlane.core.integrity import BLOCK_SIZE, TreeHasher
-from peerlane.core.sealed_blocks import SealedBlockReceiver
+from peerlane.core.sealed_blocks import SERVER_COPY_SEALED, SealedBlockReceiver
 from peerlane.core.transfer_blocks import DAMAGED, MAX_BAD, Failed, Send, Verified, Write
 from peerlane.core.transfer_wire import Control, Data
 
@@ -81,3 +81,9 @@ def test_resume_asks_from_the_first_missing_block_and_a_wrong_root_fails() -> No
     assert isinstance(last[-1], Failed)
     done = _receiver(verified={0, 1, 2}, unlisted=dict.fromkeys(range(3), "00" * 32))
     assert isinstance(done.start()[0], Failed)
+
+
+def test_the_server_copy_is_refused_in_words() -> None:
+    r = _receiver()
+    assert r.on_block(0, b"x") == [Failed(SERVER_COPY_SEALED)]
+    assert r.on_block(0, b"x") == []

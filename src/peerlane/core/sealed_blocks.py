@@ -24,6 +24,11 @@ from peerlane.core.transfer_blocks import (
 )
 from peerlane.core.transfer_wire import Control, Data
 
+SERVER_COPY_SEALED = (
+    "The file is only on the server, sealed, and the terminal cannot download an "
+    "end-to-end encrypted room's server copy yet; open the link in a browser."
+)
+
 
 @dataclass
 class SealedBlockReceiver(BlockReceiver):
@@ -68,3 +73,8 @@ class SealedBlockReceiver(BlockReceiver):
         self.unlisted[block] = hashlib.sha256(content).hexdigest()
         self.verified.add(block)
         return [Write(block, content), Send(Control("ok", block)), *self._check_done()]
+
+    def on_block(self, block: int, content: bytes) -> list[Output]:
+        # The server's copy of an encrypted room's file is its sealed blocks, at sealed
+        # offsets: the terminal's Range download does not fetch those yet.
+        return [] if self.finished else [self._fail(SERVER_COPY_SEALED)]

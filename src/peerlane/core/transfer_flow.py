@@ -85,6 +85,7 @@ class Offer:
     count: int | None = None
     fast: Candidates | None = None  # the sender's direct-TCP listener (core/fast_path.py)
     bulk: bool = False  # its sender takes batched accepts and dones (core/transfer_batch.py)
+    key: str | None = None  # an encrypted room's file key F (the offer is a sealed body)
 
     @property
     def blocks(self) -> int:
@@ -149,6 +150,7 @@ def parse_offer(body: Any, me: str) -> Offer | None:
         count=count if isinstance(batch, str) and count else None,
         fast=parse_candidates(body.get("fast")),
         bulk=body.get("bulk") is True,
+        key=key if isinstance(key := body.get("key"), str) else None,
     )
 
 
