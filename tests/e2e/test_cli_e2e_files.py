@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 from pathlib import Path
 
+import httpx
 import pytest
 
 from e2e.helpers import (
@@ -21,7 +23,15 @@ from e2e.helpers import (
     transfer_ids,
     wait_transfer,
 )
-from e2e.test_cli_transfer import Cli, clis, receive, send  # noqa: F401 (the fixture)
+from e2e.test_cli_transfer import (  # noqa: F401 (the fixture)
+    DEADLINE,
+    Cli,
+    clis,
+    receive,
+    send,
+    wire_bytes,
+)
+from peerlane.core import e2e
 from support import ServerProcess, wait_until
 
 pytestmark = pytest.mark.browser
@@ -82,4 +92,41 @@ def test_a_browser_sends_to_cli_in_its_encrypted_room(
     assert sha256_file(tmp_path / "got" / name) == digest
     assert "via peer to peer" in receiver.output
     wait_transfer(page, outgoing)
+    assert _hits(server.data_dir, MARKER) == []
+
+
+def test_cli_to_cli_encrypted_resumes_after_a_kill(
+    server: ServerProcess,
+    tmp_path: Path,
+    clis: list[Cli],  # noqa: F811
+) -> None:
+    # A room made as the browser makes one: its name sealed, the key in the link.
+    key = e2e.RoomKey(os.urandom(32))
+    sealed = e2e.seal_room_name(key, os.urandom(12), "Drop")
+    r = httpx.post(f"{server.base}/api/rooms", json={"display_name": "owner", "name": sealed})
+    assert r.status_code == 201, r.text
+    link = f"{r.json()['invite']['link']}.{key.encoded()}"
+    size = 24 * MIB
+    name = f"{MARKER.decode()}.mkv"
+    (tmp_path / name).write_bytes(MARKER + os.urandom(size - len(MARKER)))
+    digest = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+    sender = send(
+        clis, tmp_path, server, tmp_path / name, "--room", link, PEERLANE_P2P_TIMEOUT="90"
+    )
+    out = tmp_path / "got"
+    first = receive(clis, tmp_path, link, out)
+    part = out / f"{name}.peerlane-part"
+    wait_until(
+        lambda: part.exists() and part.stat().st_size >= size // 2,
+        timeout=DEADLINE,
+        what="half the file received",
+    )
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait()
+    second = receive(clis, tmp_path, link, out)
+    assert second.finish() == 0, second.describe()
+    assert sender.finish() == 0, sender.describe()
+    assert sha256_file(out / name) == digest
+    assert wire_bytes(second) < size * 0.75  # only what the first run had not verified
+    assert wire_bytes(sender) <= size * 1.1  # sealed blocks: 16 bytes a MiB more
     assert _hits(server.data_dir, MARKER) == []
