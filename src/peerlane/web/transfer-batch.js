@@ -42,8 +42,7 @@ function expandOffers(b) {
   const out = [];
   files.forEach((entry, i) => {
     const at = /** @type {number} */ (first) + i;
-    if (at >= /** @type {number} */ (count) || !Array.isArray(entry) || (entry.length < 3 || entry.length > 5))
-      return;
+    if (at >= /** @type {number} */ (count) || !Array.isArray(entry) || entry.length < 3 || entry.length > 5) return;
     // [name, size, root, type?, key?]: the key F of a file in an encrypted room
     const [name, size, root, type = "", key] = entry;
     out.push({
