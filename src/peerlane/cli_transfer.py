@@ -160,7 +160,7 @@ async def _send(
     name: str | None,
     address: list[str],
 ) -> None:
-    from peerlane.peer import cli_config, fast_link, http_api
+    from peerlane.peer import cli_config, fast_link, http_api, room_entry
     from peerlane.peer.file_send import Sender
     from peerlane.peer.outgoing import files_to_send, prepare
     from peerlane.peer.rtc_config import host_addresses
@@ -169,11 +169,12 @@ async def _send(
     files = files_to_send(paths)
     chosen = host_addresses(address) if address else None
     display = cli_config.display_name(name)
+    key = None
     if room_link:
         how = cli_config.invite_or_fail(room_link)
-        cli_config.refuse_encrypted(how, "send")
-        member = await http_api.join(how.server or cli_config.server_or_fail(server), how, display)
-        cli_config.refuse_encrypted_name(member.room_name, "send")
+        room_entry.link_key(how)  # a damaged key is refused before anyone joins
+        base = how.server or cli_config.server_or_fail(server)
+        member, key = await room_entry.enter(base, how, display, "send", _notice)
     else:
         member = await http_api.create_room(cli_config.server_or_fail(server), display)
     total = sum(path.stat().st_size for path, _ in files)
@@ -183,9 +184,10 @@ async def _send(
         _show_invite(member.body.get("invite") or {})
     meter = Meter("sending")
     meter.start(total)
-    transfer_room = TransferRoom(member, from_start=False)
+    crypto = room_entry.room_crypto(member, key)
+    transfer_room = TransferRoom(member, from_start=False, crypto=crypto)
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout())
-    if fast_link.enabled():
+    if fast_link.enabled() and crypto is None:  # (its frames are clear: TLS only)
         await sender.listen_fast(fast_link.listen_hosts(chosen))
     try:
         await _run_side(transfer_room, sender, chosen, meter)
@@ -208,6 +210,10 @@ async def _run_side(
             await transfer_room.run(side)
     finally:
         meter.stop()
+
+
+def _notice(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def _show_invite(invite: dict[str, object]) -> None:
@@ -275,24 +281,26 @@ async def _receive(
     name: str | None,
     address: list[str],
 ) -> None:
-    from peerlane.peer import cli_config, fast_link, http_api
+    from peerlane.peer import cli_config, fast_link, room_entry
     from peerlane.peer.file_receive import Receiver
     from peerlane.peer.rtc_config import host_addresses
     from peerlane.peer.transfer_room import TransferRoom
 
     how = cli_config.invite_or_fail(invite)
-    cli_config.refuse_encrypted(how, "receive")
+    room_entry.link_key(how)  # a damaged key is refused before anyone joins
     if not yes and not sys.stdin.isatty():
         raise PeerError("Standard input is not a terminal to ask on; add --yes.", EXIT_USAGE)
     chosen = host_addresses(address) if address else None
-    member = await http_api.join(
-        how.server or cli_config.server_or_fail(server), how, cli_config.display_name(name)
+    base = how.server or cli_config.server_or_fail(server)
+    member, key = await room_entry.enter(
+        base, how, cli_config.display_name(name), "receive", _notice
     )
-    cli_config.refuse_encrypted_name(member.room_name, "receive")
-    print(f"Joined {member.room_name or 'the room'}; waiting for files…", file=sys.stderr)
+    crypto = room_entry.room_crypto(member, key)
+    room_name = crypto.open_name(member.room_name) if crypto else member.room_name
+    print(f"Joined {room_name or 'the room'}; waiting for files…", file=sys.stderr)
 
     meter = Meter("receiving")
-    transfer_room = TransferRoom(member, from_start=True)
+    transfer_room = TransferRoom(member, from_start=True, crypto=crypto)
     receiver = Receiver(
         transfer_room,
         out_dir,

@@ -124,3 +124,24 @@ def test_the_fast_path_next_frame() -> None:
     assert parse_next('{"t":"next","transfer":"bad id"}') is None
     assert parse_next('{"t":"next","transfer":"t1\\n"}') is None
     assert parse_next('{"t":"next","transfer":5}') is None
+
+
+def test_an_encrypted_rooms_offers_carry_each_files_key() -> None:
+    # [name, size, root, type, key]: the key F rides inside the sealed body, per file.
+    root = "ab" * 32
+    [body] = tb.offers_bodies(
+        "b1", [("a", 1, root, ""), ("c", 2, root, "x/y")], peer="p", keys=["K", "L"]
+    )
+    assert body["files"][0] == ["a", 1, root, "", "K"]
+    assert [o.get("key") for o in tb.expand(body) or []] == ["K", "L"]
+
+
+def test_an_offers_key_is_taken_only_in_its_one_spelling() -> None:
+    good = "S0nlAzdrcHHtC1925-hTvC7SUGmn6En4xiwdVgK_qeA"
+    base = tf.Offer("t1", "a.bin", 5, "", R).body()
+    offer = tf.parse_offer(base | {"key": good}, "me")
+    assert offer is not None
+    assert offer.key == good
+    assert tf.parse_offer(base, "me").key is None  # type: ignore[union-attr]
+    for bad in ("short", 7, good[:-1] + "B"):  # (spare bits set: not a key's spelling)
+        assert tf.parse_offer(base | {"key": bad}, "me") is None

@@ -33,6 +33,9 @@ BODIES: list[Any] = [
         max_bytes=4096,
     ),
     *tb.offers_bodies(B, [("a.bin", 5, R, "")], peer=None, to="bob"),
+    *tb.offers_bodies(
+        B, [("k.bin", 5, R, ""), ("l.txt", 1, R, "text/plain")], peer="p", keys=["K" * 43, "L" * 43]
+    ),
     *tb.accepts_bodies([("t1", 0), ("t2", 4)], fast={"cert": "QUJD"}),
     *tb.accepts_bodies([("t3", 0)]),
     *tb.dones_bodies([f"{B}-{i}" for i in range(40)]),
@@ -61,3 +64,11 @@ def test_node_and_python_expand_alike() -> None:
     python = [tb.expand(b) for b in BODIES]
     assert sum(len(x or []) for x in python) > 340  # (the list above is not all junk)
     assert js == python
+
+
+def test_an_encrypted_rooms_batch_carries_each_files_key() -> None:
+    # The key F rides as each entry's fifth field (the body is sealed as a whole).
+    bodies = tb.offers_bodies(B, [("k.bin", 5, R, ""), ("l", 1, R, "")], peer="p", keys=["K", "L"])
+    offers = tb.expand(bodies[0]) or []
+    assert [o.get("key") for o in offers] == ["K", "L"]
+    assert "key" not in (tb.expand(tb.offers_bodies(B, [("a", 1, R, "")], peer="p")[0]) or [{}])[0]

@@ -53,6 +53,7 @@ def offers_bodies(
     batch: str,
     files: list[tuple[str, int, str, str]],  # name, size, root, type; file i is batch-i
     *,
+    keys: list[str] | None = None,  # an encrypted room's file keys F, one per file
     peer: str | None,
     to: str | None = None,
     fast: dict[str, Any] | None = None,
@@ -60,7 +61,9 @@ def offers_bodies(
 ) -> list[dict[str, Any]]:
     head: dict[str, Any] = {"op": "offers", "batch": batch, "count": len(files), "first": 0}
     head |= {"peer": peer, "to": to} | ({"fast": fast} if fast is not None else {})
-    entries = [[n, s, r, t] if t else [n, s, r] for n, s, r, t in files]
+    entries: list[list[Any]] = [[n, s, r, t] if t else [n, s, r] for n, s, r, t in files]
+    if keys is not None:  # [name, size, root, type, key]: the whole body is sealed
+        entries = [[n, s, r, t, k] for (n, s, r, t), k in zip(files, keys, strict=True)]
     bodies, first = [], 0
     for run in _chunks(entries, head, max_bytes):
         bodies.append(head | {"first": first, "files": run})
@@ -120,19 +123,23 @@ def _offers(body: dict[str, Any]) -> Iterable[dict[str, Any]]:
     common = {k: body.get(k) for k in ("peer", "to")} | {"batch": batch, "count": count}
     common |= {"fast": body["fast"]} if "fast" in body else {}
     for at, entry in enumerate(files, start=first):
-        if at >= count or not isinstance(entry, list) or len(entry) not in (3, 4):
+        if at >= count or not isinstance(entry, list) or len(entry) not in (3, 4, 5):
             continue
-        name, size, root, kind = (*entry, "") if len(entry) == 3 else entry
-        yield {
-            "op": "offer",
-            "transfer": batch_transfer(batch, at),
-            "name": name,
-            "size": size,
-            "type": kind,
-            "root": root,
-            "blocks": block_count(size) if _index(size) else None,
-            "bulk": True,
-        } | common
+        name, size, root, kind, *key = (*entry, "") if len(entry) == 3 else entry
+        yield (
+            {
+                "op": "offer",
+                "transfer": batch_transfer(batch, at),
+                "name": name,
+                "size": size,
+                "type": kind,
+                "root": root,
+                "blocks": block_count(size) if _index(size) else None,
+                "bulk": True,
+            }
+            | common
+            | ({"key": key[0]} if key else {})
+        )
 
 
 def _index(value: Any) -> bool:

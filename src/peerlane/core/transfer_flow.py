@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from peerlane.core.e2e import E2EError
+from peerlane.core.e2e_file import FileKey
 from peerlane.core.fast_path import Candidates, parse_candidates
 from peerlane.core.integrity import is_root
 from peerlane.core.transfer_blocks import block_count
@@ -85,6 +87,7 @@ class Offer:
     count: int | None = None
     fast: Candidates | None = None  # the sender's direct-TCP listener (core/fast_path.py)
     bulk: bool = False  # its sender takes batched accepts and dones (core/transfer_batch.py)
+    key: str | None = None  # an encrypted room's file key F (the offer is a sealed body)
 
     @property
     def blocks(self) -> int:
@@ -135,6 +138,9 @@ def parse_offer(body: Any, me: str) -> Offer | None:
         return None
     if body.get("blocks") != block_count(size) or (to is not None and to != me):
         return None
+    key = body.get("key")
+    if key is not None and not _file_key(key):  # a key that opens nothing: no transfer
+        return None
     name, kind, peer = body.get("name"), body.get("type"), body.get("peer")
     batch, count = body.get("batch"), _count(body.get("count"))
     return Offer(
@@ -149,7 +155,16 @@ def parse_offer(body: Any, me: str) -> Offer | None:
         count=count if isinstance(batch, str) and count else None,
         fast=parse_candidates(body.get("fast")),
         bulk=body.get("bulk") is True,
+        key=key,
     )
+
+
+def _file_key(text: Any) -> bool:
+    """An encrypted room's file key ``F`` in its one spelling (43 base64url characters)."""
+    try:
+        return isinstance(text, str) and FileKey.decode(text).encoded() == text
+    except E2EError:
+        return False
 
 
 def accepted_have(body: Any, blocks: int) -> int:

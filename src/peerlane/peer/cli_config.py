@@ -94,23 +94,12 @@ def display_name(name: str | None) -> str:
 
 
 def encrypted_room(command: str) -> str:
-    """Why ``peerlane COMMAND`` stops at an end-to-end encrypted room."""
-    if command == "chat":  # chat seals and opens, given the key
-        return (
-            "This room is end-to-end encrypted, but the link carries no key (the part after "
-            "the dot); copy the whole invite link."
-        )
+    """Why ``peerlane COMMAND`` stops at an end-to-end encrypted room joined without its
+    key (``chat``, ``send`` and ``receive`` seal and open, given the key)."""
     return (
-        f"This room is end-to-end encrypted; `peerlane {command}` cannot read or write in it "
-        "yet. Open the invite link in a browser."
+        "This room is end-to-end encrypted, but the link carries no key (the part after "
+        "the dot); copy the whole invite link."
     )
-
-
-def refuse_encrypted(how: JoinInput, command: str) -> None:
-    """Before joining (no participant made): a link carrying a room key names an end-to-end
-    encrypted room, whose files the terminal cannot seal or open yet (issue #15)."""
-    if how.room_key:
-        raise PeerError(encrypted_room(command), EXIT_USAGE)
 
 
 def refuse_encrypted_name(room_name: str, command: str) -> None:

@@ -181,7 +181,7 @@ class Receiver:
             items = []
             for c, target in zip(candidates, targets, strict=True):
                 partial = PartialFile(target, c.offer.root, c.offer.size)
-                item = Incoming(c, partial, partial.receiver())
+                item = Incoming(c, partial, partial.receiver(c.offer.key))
                 item.file_id = self.uploaded.get(c.offer.transfer)
                 item.flow.step("accept")
                 self.decided.add(c.offer.transfer)

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiortc import RTCDataChannel
 
+from peerlane.core import e2e_file
 from peerlane.core import fast_path as fp
 from peerlane.core import protocol as p
 from peerlane.core import transfer_batch as tbatch
@@ -62,6 +63,11 @@ class Sender:
         # participant -> when a file last started or finished for them: while files keep
         # coming peer to peer, the others they accepted wait for their turn, not the server
         self._progress_at: dict[str, float] = {}
+        # An encrypted room: a random key F per file, sent inside the sealed offer; the
+        # blocks travel sealed (core/e2e_file.py), as the browser's do
+        self.keys: dict[str, e2e_file.FileKey] = {}
+        if room.encrypted:
+            self.keys = {t: e2e_file.FileKey(os.urandom(32)) for t in self.files}
 
     async def listen_fast(self, hosts: list[str]) -> None:
         """Offer the direct-TCP fast path (core/fast_path.py) on these addresses: a
@@ -90,6 +96,7 @@ class Sender:
             files,
             peer=self.room.peer_id,
             fast=fast,
+            keys=[self.keys[o.transfer].encoded() for o in offers] if self.keys else None,
             max_bytes=self.room.max_body_bytes,
         ):
             self.room.send_control(body)
@@ -184,6 +191,9 @@ class Sender:
     ) -> None:
         length = block_length(item.offer.size, block)
         data = os.pread(file.fileno(), length, block * BLOCK_SIZE)  # type: ignore[attr-defined]
+        if key := self.keys.get(item.offer.transfer):  # offsets count in the sealed block
+            data = e2e_file.seal_block(key, block, item.offer.blocks, data)
+            length = len(data)
         for offset in range(0, length, chunk):
             while channel.bufferedAmount > HIGH_WATER and not closed.is_set():
                 wake.clear()
@@ -319,6 +329,15 @@ class Sender:
         item.upload = asyncio.create_task(self._upload(item))
 
     async def _upload(self, item: Outgoing) -> None:
+        if self.keys:  # never a clear copy of an encrypted room's file on the server
+            self.room.finish(
+                PeerError(
+                    "No peer-to-peer path to the receiver; the terminal cannot send an "
+                    "end-to-end encrypted room's file through the server yet.",
+                    EXIT_FAILED,
+                )
+            )
+            return
         self.paths.add("server")
         loop = asyncio.get_running_loop()
 

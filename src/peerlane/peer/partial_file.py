@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import errno
 import os
+from functools import partial
 from pathlib import Path
 
+from peerlane.core.e2e_file import FileKey
 from peerlane.core.integrity import BLOCK_SIZE
+from peerlane.core.sealed_blocks import SealedBlockReceiver
 from peerlane.core.transfer_blocks import BlockReceiver
 from peerlane.core.transfer_flow import Partial, decode_partial
 from peerlane.files.names import safe_relative_path
@@ -50,16 +53,18 @@ class PartialFile:
         self.root, self.size = root, size
         self._fd: int | None = None
 
-    def receiver(self) -> BlockReceiver:
+    def receiver(self, key: str | None = None) -> BlockReceiver:
         """A block receiver that knows what the partial data holds (nothing when the saved
-        state is missing, unreadable or for another file)."""
+        state is missing, unreadable or for another file); with an encrypted room's file
+        key ``F``, one that opens sealed blocks (core/sealed_blocks.py)."""
+        kind = partial(SealedBlockReceiver, key=FileKey.decode(key)) if key else BlockReceiver
         try:
             state = decode_partial(self.state_path.read_text(), self.root, self.size)
         except OSError:
             state = None
         if state is None or not self.data_path.exists():
-            return BlockReceiver(self.size, self.root)
-        return BlockReceiver(
+            return kind(self.size, self.root)
+        return kind(
             self.size,
             self.root,
             hashes=state.hashes,

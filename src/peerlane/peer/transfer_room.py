@@ -17,6 +17,7 @@ from aiortc import RTCDataChannel
 from peerlane.core import chat_client as cc
 from peerlane.core import protocol as p
 from peerlane.core import transfer_batch as tb
+from peerlane.core.chat_crypto import RoomCrypto
 from peerlane.core.ratelimit import TokenBucket
 from peerlane.peer.http_api import Membership
 from peerlane.peer.room_socket import RoomChat
@@ -44,10 +45,13 @@ class Side(Protocol):
 
 
 class TransferRoom:
-    def __init__(self, member: Membership, *, from_start: bool) -> None:
+    def __init__(
+        self, member: Membership, *, from_start: bool, crypto: RoomCrypto | None = None
+    ) -> None:
         self.member = member
+        self.encrypted = crypto is not None  # control bodies sealed, offers carry keys
         # The receiver reads the room from its start: offers made before it joined count.
-        client = cc.ChatClient(last_seq=0 if from_start else None)
+        client = cc.ChatClient(last_seq=0 if from_start else None, crypto=crypto)
         self.chat = RoomChat(member, self._show, client)
         self.links = Links(self.chat.signal, self._channel, lambda _peer: self._links_changed())
         self.side: Side | None = None

@@ -42,9 +42,9 @@ function expandOffers(b) {
   const out = [];
   files.forEach((entry, i) => {
     const at = /** @type {number} */ (first) + i;
-    if (at >= /** @type {number} */ (count) || !Array.isArray(entry) || (entry.length !== 3 && entry.length !== 4))
-      return;
-    const [name, size, root, type = ""] = entry;
+    if (at >= /** @type {number} */ (count) || !Array.isArray(entry) || entry.length < 3 || entry.length > 5) return;
+    // [name, size, root, type?, key?]: the key F of a file in an encrypted room
+    const [name, size, root, type = "", key] = entry;
     out.push({
       op: "offer",
       transfer: `${batch}-${at}`,
@@ -59,6 +59,7 @@ function expandOffers(b) {
       count,
       bulk: true,
       ...("fast" in b ? { fast: b.fast } : {}),
+      ...(entry.length === 5 ? { key } : {}),
     });
   });
   return out;

@@ -1,0 +1,80 @@
+"""The receiving end of an encrypted room's transfer (sans-I/O): blocks come sealed
+(core/e2e_file.py, each 1 MiB block plus its 16-byte tag), framed ``[u32 block][u32
+offset in the sealed block][payload]``; there is no plaintext block hash list (``want
+{from, hashes: false}``: the hashes of plaintext would name the file to whoever sees the
+channel's peer). Each block is opened on its own (a block that fails its tag is asked for
+again with ``bad``, as a hash mismatch is), its plaintext hash kept as an unlisted one,
+and the offer's root (inside the sealed offer) checks the whole file at the end."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from peerlane.core import e2e_file
+from peerlane.core.e2e import TAG_SIZE, E2EError
+from peerlane.core.transfer_blocks import (
+    DAMAGED,
+    MAX_BAD,
+    BlockReceiver,
+    Output,
+    Send,
+    Write,
+    block_length,
+)
+from peerlane.core.transfer_wire import Control, Data
+
+SERVER_COPY_SEALED = (
+    "The file is only on the server, sealed, and the terminal cannot download an "
+    "end-to-end encrypted room's server copy yet; open the link in a browser."
+)
+
+
+@dataclass
+class SealedBlockReceiver(BlockReceiver):
+    key: e2e_file.FileKey | None = field(default=None, kw_only=True)
+
+    def start(self) -> list[Output]:
+        self._block, self._buffer = None, bytearray()
+        if self.have >= self.blocks:
+            return self._check_done()
+        return [Send(Control("want", self.have, False))]
+
+    def on_control(self, control: Control) -> list[Output]:
+        if control.t == "hashes":  # never asked for: a sender that would name the file
+            return [] if self.finished else [self._fail("The sender sent plaintext hashes.")]
+        return super().on_control(control)
+
+    def on_data(self, data: Data) -> list[Output]:
+        if self.finished:
+            return []
+        if data.block >= self.blocks:
+            return [self._fail("The sender sent a block the file does not have.")]
+        length = block_length(self.size, data.block) + TAG_SIZE
+        if self._block != data.block:
+            self._block, self._buffer = data.block, bytearray()
+        if data.offset != len(self._buffer):
+            return [self._fail("File data came out of order.")]
+        self._buffer += data.payload
+        if len(self._buffer) < length:
+            return []
+        block, sealed = data.block, bytes(self._buffer)
+        self._block, self._buffer = None, bytearray()
+        assert self.key is not None
+        try:
+            content = e2e_file.open_block(self.key, block, self.blocks, sealed)
+        except E2EError:  # tampered, or too long: asked for again, as a bad hash is
+            self._bad[block] = self._bad.get(block, 0) + 1
+            if self._bad[block] > MAX_BAD:
+                return [self._fail(DAMAGED)]
+            return [Send(Control("bad", block))]
+        if block in self.verified:
+            return [Send(Control("ok", block))]
+        self.unlisted[block] = hashlib.sha256(content).hexdigest()
+        self.verified.add(block)
+        return [Write(block, content), Send(Control("ok", block)), *self._check_done()]
+
+    def on_block(self, block: int, content: bytes) -> list[Output]:
+        # The server's copy of an encrypted room's file is its sealed blocks, at sealed
+        # offsets: the terminal's Range download does not fetch those yet.
+        return [] if self.finished else [self._fail(SERVER_COPY_SEALED)]
