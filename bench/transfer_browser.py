@@ -473,7 +473,7 @@ def peerlane_transfer(
 def run(opts: argparse.Namespace) -> dict[str, Any]:
     from playwright.sync_api import expect, sync_playwright
 
-    from e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+    from chromium_browsers import CHROMIUM, CHROMIUM_ARGS
     from e2e.helpers import (
         PEER,
         create_room_ui,
