@@ -23,6 +23,8 @@ RUNS: dict[str, list[list[str]]] = {
     # --e2e: an end-to-end encrypted room side by side with a plain one, in the same run.
     "chat_fanout.py": [["--e2e"], ["--sweep"]],
     "connect_time.py": [[], ["--driver", "cdp"], ["--e2e"]],  # Playwright, without, e2e
+    "transfer_browser.py": [[], ["--e2e"]],
+    "upload.py": [[], ["--e2e"]],
 }
 WRAPPERS: dict[str, list[str]] = {
     "connect_time.py": [str(HERE.parent / "scripts" / "netns-run")],

@@ -31,6 +31,10 @@ sampling profiler on both main threads.
     scripts/netns-run .venv/bin/python bench/transfer_browser.py            # 500 MB, 2 rounds
     scripts/netns-run .venv/bin/python bench/transfer_browser.py --quick    # 50 MB
     scripts/netns-run .venv/bin/python bench/transfer_browser.py --rounds 4 --profile
+    scripts/netns-run .venv/bin/python bench/transfer_browser.py --e2e  # encrypted vs plain
+
+``--e2e`` (issue #15): an encrypted room against a plain room, same browsers, ABBA
+(bench/_transfer_e2e.py); no bare channel.
 
 Refuses to run outside the namespace. Prints a summary (Markdown table, CPU by thread)
 and the whole result as one JSON line; exits 1 if a received file did not match.
@@ -469,7 +473,7 @@ def peerlane_transfer(
 def run(opts: argparse.Namespace) -> dict[str, Any]:
     from playwright.sync_api import expect, sync_playwright
 
-    from e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+    from chromium_browsers import CHROMIUM, CHROMIUM_ARGS
     from e2e.helpers import (
         PEER,
         create_room_ui,
@@ -659,10 +663,21 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="one more peerlane transfer with step timers"
     )
+    parser.add_argument(
+        "--e2e", action="store_true", help="an encrypted room against a plain one (ABBA)"
+    )
     opts = parser.parse_args()
     refuse_outside_namespace()
     if opts.quick:
         opts.size = 50 * MB
+    if opts.e2e:
+        from _transfer_e2e import TARGET, run_e2e, summary_e2e
+
+        result = run_e2e(opts)
+        print(summary_e2e(result))
+        print(json.dumps(result))
+        ok = all(r["sha256_match"] for r in result["runs"]) and not result["errors"]
+        sys.exit(0 if ok and result["ratio"] >= TARGET else 1)
     result = run(opts)
     print(summary(result))
     print(json.dumps(result))

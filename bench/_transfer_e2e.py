@@ -1,0 +1,149 @@
+"""transfer_browser.py --e2e (issue #15): the same two browsers, one end-to-end encrypted
+room and one plain room (each browser has a page in each), the same file sent through
+each in turn, ABBA. In the encrypted room the sender seals every 1 MiB block and the
+receiver opens it (WebCrypto AES-GCM, web/e2e/file-crypto.js); the plain room sends it
+as it is. Each run is timed as transfer_browser.py times one (bob's Accept to ``done``),
+and the received file's SHA-256 is compared with the sent one. Target: encrypted >= 0.9
+of plain (median of the pairs' ratios)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from transfer_browser import MB, CpuMeter, peerlane_transfer
+
+TARGET = 0.9
+
+
+def run_e2e(opts: argparse.Namespace) -> dict[str, Any]:
+    from playwright.sync_api import expect, sync_playwright
+
+    from chromium_browsers import CHROMIUM, CHROMIUM_ARGS
+    from e2e.helpers import (
+        PEER,
+        create_room_ui,
+        invite_link,
+        join_by_link_ui,
+        random_file,
+        room_ready,
+        wait_for_room_url,
+    )
+    from support import ServerProcess
+
+    size, timeout = opts.size, max(600.0, opts.size / MB * 2)
+    result: dict[str, Any] = {"size_bytes": size, "cpus": os.cpu_count(), "runs": []}
+    with tempfile.TemporaryDirectory(prefix="pl-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        path = tmp / "payload.bin"
+        sha, _ = random_file(path, size)
+        server = ServerProcess(
+            tmp / "data", env={"PEERLANE_HOST": "127.0.0.1", "PEERLANE_LOG_LEVEL": "warning"}
+        ).start()
+        try:
+            with sync_playwright() as pw:
+                profiles = {name: tmp / f"profile-{name}" for name in ("alice", "bob")}
+                contexts = {}
+                for name, profile in profiles.items():
+                    ctx = pw.chromium.launch_persistent_context(
+                        str(profile),
+                        executable_path=CHROMIUM,
+                        headless=True,
+                        args=CHROMIUM_ARGS,
+                        viewport={"width": 1280, "height": 800},
+                    )
+                    ctx.set_default_timeout(30_000)
+                    contexts[name] = ctx
+                errors: list[str] = []
+                for name, ctx in contexts.items():
+                    ctx.on("weberror", lambda e, n=name: errors.append(f"[{n}] {e.error}"))
+                alice, bob = contexts["alice"], contexts["bob"]
+                pages: dict[str, tuple[Any, Any]] = {}
+                for kind in ("encrypted", "plain"):
+                    a, b = alice.new_page(), bob.new_page()
+                    create_room_ui(a, server.base, "alice", kind, encrypted=kind == "encrypted")
+                    link = invite_link(a)
+                    # An encrypted room's link carries its key: #<token>.<key>.
+                    result.setdefault("link_has_key", {})[kind] = "." in link.split("#", 1)[1]
+                    if kind == "encrypted":
+                        join_by_link_ui(b, link, "bob")
+                    else:  # bob's profile now knows his name: the link joins at once
+                        b.goto(link)
+                        wait_for_room_url(b, "**/r/*")
+                        room_ready(b)
+                    for page in (a, b):
+                        expect(page.locator(f"{PEER}[data-path=direct]")).to_have_count(
+                            1, timeout=30_000
+                        )
+                    pages[kind] = (a, b)
+                cpu = CpuMeter(profiles)
+                order = [("plain", "encrypted"), ("encrypted", "plain")]
+                speeds: dict[str, list[float]] = {"plain": [], "encrypted": []}
+                for i in range(opts.rounds):
+                    for kind in order[i % 2]:
+                        a, b = pages[kind]
+                        # The running room's tabs in front in both browsers (a hidden tab's
+                        # timers are throttled); each side's other tab stays open, idle.
+                        for page in (a, b):
+                            page.bring_to_front()
+                        visible = [p.evaluate("document.visibilityState") for p in (a, b)]
+                        load = os.getloadavg()[0]
+                        out = peerlane_transfer(a, b, path, sha, tmp, timeout, cpu)
+                        used = sum(sum(t.values()) for t in out["cpu"].values())
+                        run = {
+                            "kind": kind,
+                            "seconds": round(out["seconds"], 2),
+                            "mb_per_s": round(size / MB / out["seconds"], 2),
+                            "cpu_ms_per_mb": round(used * 1000 / (size / MB), 1),
+                            "cpu": out["cpu"],
+                            "sha256_match": out["sha256_match"],
+                            "load": round(load, 1),
+                            "visibility": visible,
+                        }
+                        result["runs"].append(run)
+                        speeds[kind].append(run["mb_per_s"])
+                        print(
+                            f"{kind:>10}: {run['seconds']:7.1f} s  {run['mb_per_s']:6.2f} MB/s  "
+                            f"CPU {run['cpu_ms_per_mb']:.0f} ms/MB  load {load:.1f}  "
+                            f"match {run['sha256_match']} {visible}",
+                            flush=True,
+                        )
+                ratios = [e / p for e, p in zip(speeds["encrypted"], speeds["plain"], strict=True)]
+                result["pair_ratios"] = [round(r, 3) for r in ratios]
+                result["ratio"] = round(statistics.median(ratios), 3)
+                result["plain_mb_per_s"] = statistics.median(speeds["plain"])
+                result["encrypted_mb_per_s"] = statistics.median(speeds["encrypted"])
+                result["errors"] = errors
+                for ctx in contexts.values():
+                    ctx.close()
+        finally:
+            server.stop()
+    return result
+
+
+def summary_e2e(result: dict[str, Any]) -> str:
+    lines = [
+        f"size {result['size_bytes'] / MB:g} MB, {result['cpus']} CPUs; link has a key "
+        f"{result['link_has_key']}",
+        "| room | seconds | MB/s | CPU ms per MB (both browsers) | load |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in result["runs"]:
+        lines.append(
+            f"| {r['kind']} | {r['seconds']:.1f} | {r['mb_per_s']:.2f} | "
+            f"{r['cpu_ms_per_mb']:.0f} | {r['load']:.1f} |"
+        )
+    lines.append(
+        f"median: plain {result['plain_mb_per_s']:.2f} MB/s, encrypted "
+        f"{result['encrypted_mb_per_s']:.2f} MB/s; encrypted/plain per pair "
+        f"{result['pair_ratios']}, median {result['ratio']:.3f} (target >= {TARGET})"
+    )
+    for r in result["runs"]:
+        for who in ("alice", "bob"):
+            top = list(r["cpu"][who].items())[:6]
+            lines.append(f"  {r['kind']} {who}: " + ", ".join(f"{k} {v:.1f}" for k, v in top))
+    return "\n".join(lines)
