@@ -180,11 +180,17 @@ def answer_join(ws: Peer, words: str, handover: str | None = None) -> str:
     return str(share["joiner"])
 
 
+def browser_words(member: Member) -> str:
+    """An encrypted room's code: the server's nameplate and words the inviting browser
+    would have drawn (the server never makes or holds them; any words do here)."""
+    return f"{member.body['invite']['nameplate']}-amber-falcon"
+
+
 def test_chat_by_code_runs_the_pake_and_gets_the_key_from_a_member(
     server: ServerProcess, http: httpx.Client, terminal: list[Terminal]
 ) -> None:
     alice, _ = encrypted_room(http, "Standup")
-    code = alice.body["invite"]["code"]
+    code = browser_words(alice)
     term = Terminal(["chat", code, "--server", server.base, "--name", "bob"])
     terminal.append(term)
     term.wait_for("Waiting for a member of the room to come online")  # alice is not
@@ -208,7 +214,7 @@ def test_a_member_gone_mid_join_is_followed_by_a_new_attempt(
     server: ServerProcess, http: httpx.Client, terminal: list[Terminal]
 ) -> None:
     alice, _ = encrypted_room(http, "Standup")
-    code = alice.body["invite"]["code"]
+    code = browser_words(alice)
     first = Peer(server, alice)
     term = Terminal(["chat", code, "--server", server.base, "--name", "bob"])
     terminal.append(term)
@@ -226,7 +232,7 @@ def test_a_hand_over_that_does_not_open_is_refused(
     server: ServerProcess, http: httpx.Client
 ) -> None:
     alice, _ = encrypted_room(http, "Standup")
-    code = alice.body["invite"]["code"]
+    code = browser_words(alice)
     ws = Peer(server, alice)
     run = subprocess.Popen(
         [sys.executable, "-m", "peerlane", "chat", code, "--server", server.base, "--send-only"],
