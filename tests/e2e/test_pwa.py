@@ -285,7 +285,7 @@ def test_with_the_bell_on_a_message_in_the_background_is_a_notification(server, 
         }"""
     )
     send_ui(bob, "are you coming?")
-    shown = wait_js(alice, NOTIFICATIONS, what="a notification")
+    shown = wait_js(alice, NOTIFICATIONS, timeout=30, what="a notification")
     assert shown == [{"title": "bob in Picnic", "body": "are you coming?"}]
 
 
