@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from peerlane.core import e2e_file
 from peerlane.core.e2e import TAG_SIZE, E2EError
 from peerlane.core.transfer_blocks import (
-    DAMAGED,
-    MAX_BAD,
     BlockReceiver,
     Output,
     Send,
@@ -50,24 +48,15 @@ class SealedBlockReceiver(BlockReceiver):
             return []
         if data.block >= self.blocks:
             return [self._fail("The sender sent a block the file does not have.")]
-        length = block_length(self.size, data.block) + TAG_SIZE
-        if self._block != data.block:
-            self._block, self._buffer = data.block, bytearray()
-        if data.offset != len(self._buffer):
-            return [self._fail("File data came out of order.")]
-        self._buffer += data.payload
-        if len(self._buffer) < length:
-            return []
-        block, sealed = data.block, bytes(self._buffer)
-        self._block, self._buffer = None, bytearray()
+        whole = self._gather(data, block_length(self.size, data.block) + TAG_SIZE)
+        if not isinstance(whole, tuple):
+            return whole
+        block, sealed = whole
         assert self.key is not None
         try:
             content = e2e_file.open_block(self.key, block, self.blocks, sealed)
         except E2EError:  # tampered, or too long: asked for again, as a bad hash is
-            self._bad[block] = self._bad.get(block, 0) + 1
-            if self._bad[block] > MAX_BAD:
-                return [self._fail(DAMAGED)]
-            return [Send(Control("bad", block))]
+            return self._refused(block)
         if block in self.verified:
             return [Send(Control("ok", block))]
         self.unlisted[block] = hashlib.sha256(content).hexdigest()

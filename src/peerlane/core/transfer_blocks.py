@@ -132,25 +132,12 @@ class BlockReceiver:
         if data.block >= self.blocks:
             return [self._fail("The sender sent a block the file does not have.")]
         length = block_length(self.size, data.block)
-        if data.offset == 0 and len(data.payload) >= length:
-            # A whole block in one frame (the fast path's): no copy into the buffer and out.
-            block, content = data.block, bytes(data.payload)
-            self._block, self._buffer = None, bytearray()
-        else:
-            if self._block != data.block:
-                self._block, self._buffer = data.block, bytearray()
-            if data.offset != len(self._buffer):
-                return [self._fail("File data came out of order.")]
-            self._buffer += data.payload
-            if len(self._buffer) < length:
-                return []
-            block, content = data.block, bytes(self._buffer)
-            self._block, self._buffer = None, bytearray()
+        whole = self._gather(data, length)
+        if not isinstance(whole, tuple):
+            return whole
+        block, content = whole
         if len(content) > length or hashlib.sha256(content).hexdigest() != self.hashes[block]:
-            self._bad[block] = self._bad.get(block, 0) + 1
-            if self._bad[block] > MAX_BAD:
-                return [self._fail(DAMAGED)]
-            return [Send(Control("bad", block))]
+            return self._refused(block)
         if block in self.verified:
             return [Send(Control("ok", block))]
         self.verified.add(block)
@@ -183,6 +170,31 @@ class BlockReceiver:
             self.hashes, self.unlisted = listed, {}
         self.finished = True
         return [Verified(self.root)]
+
+    def _gather(self, data: Data, length: int) -> tuple[int, bytes] | list[Output]:
+        """The block ``data`` completes, ``length`` bytes long, from its frames; else what
+        to do now (nothing yet, or fail: a frame out of order)."""
+        if data.offset == 0 and len(data.payload) >= length:
+            # A whole block in one frame (the fast path's): no copy into the buffer and out.
+            self._block, self._buffer = None, bytearray()
+            return data.block, bytes(data.payload)
+        if self._block != data.block:
+            self._block, self._buffer = data.block, bytearray()
+        if data.offset != len(self._buffer):
+            return [self._fail("File data came out of order.")]
+        self._buffer += data.payload
+        if len(self._buffer) < length:
+            return []
+        block, content = data.block, bytes(self._buffer)
+        self._block, self._buffer = None, bytearray()
+        return block, content
+
+    def _refused(self, block: int) -> list[Output]:
+        """A block that did not check out: asked for again, until it has failed too often."""
+        self._bad[block] = self._bad.get(block, 0) + 1
+        if self._bad[block] > MAX_BAD:
+            return [self._fail(DAMAGED)]
+        return [Send(Control("bad", block))]
 
     def _fail(self, reason: str) -> Failed:
         self.finished = True
