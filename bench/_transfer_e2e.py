@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from transfer_browser import MB, CpuMeter, peerlane_transfer
+from transfer_browser import MB, CpuMeter, browser_pair, peerlane_transfer
 
 TARGET = 0.9
 
@@ -23,7 +23,6 @@ TARGET = 0.9
 def run_e2e(opts: argparse.Namespace) -> dict[str, Any]:
     from playwright.sync_api import expect, sync_playwright
 
-    from chromium_browsers import CHROMIUM, CHROMIUM_ARGS
     from e2e.helpers import (
         PEER,
         create_room_ui,
@@ -46,21 +45,7 @@ def run_e2e(opts: argparse.Namespace) -> dict[str, Any]:
         ).start()
         try:
             with sync_playwright() as pw:
-                profiles = {name: tmp / f"profile-{name}" for name in ("alice", "bob")}
-                contexts = {}
-                for name, profile in profiles.items():
-                    ctx = pw.chromium.launch_persistent_context(
-                        str(profile),
-                        executable_path=CHROMIUM,
-                        headless=True,
-                        args=CHROMIUM_ARGS,
-                        viewport={"width": 1280, "height": 800},
-                    )
-                    ctx.set_default_timeout(30_000)
-                    contexts[name] = ctx
-                errors: list[str] = []
-                for name, ctx in contexts.items():
-                    ctx.on("weberror", lambda e, n=name: errors.append(f"[{n}] {e.error}"))
+                profiles, contexts, errors = browser_pair(pw, tmp)
                 alice, bob = contexts["alice"], contexts["bob"]
                 pages: dict[str, tuple[Any, Any]] = {}
                 for kind in ("encrypted", "plain"):

@@ -467,13 +467,37 @@ def peerlane_transfer(
     }
 
 
+def browser_pair(pw: Any, tmp: Path) -> tuple[dict[str, Path], dict[str, Any], list[str]]:
+    """Alice's and Bob's Chromiums, each with a persistent profile under ``tmp`` (a
+    service worker and IndexedDB as a person's browser has them): the profiles (CpuMeter
+    finds each browser's processes by them), the contexts, and the list their pages'
+    uncaught errors go to."""
+    from chromium_browsers import CHROMIUM, CHROMIUM_ARGS
+
+    profiles = {name: tmp / f"profile-{name}" for name in ("alice", "bob")}
+    contexts = {}
+    for name, profile in profiles.items():
+        ctx = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 800},
+        )
+        ctx.set_default_timeout(30_000)
+        contexts[name] = ctx
+    errors: list[str] = []
+    for name, ctx in contexts.items():
+        ctx.on("weberror", lambda e, n=name: errors.append(f"[{n}] {e.error}"))
+    return profiles, contexts, errors
+
+
 # -- the run --------------------------------------------------------------------------------
 
 
 def run(opts: argparse.Namespace) -> dict[str, Any]:
     from playwright.sync_api import expect, sync_playwright
 
-    from chromium_browsers import CHROMIUM, CHROMIUM_ARGS
     from e2e.helpers import (
         PEER,
         create_room_ui,
@@ -495,21 +519,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         ).start()
         try:
             with sync_playwright() as pw:
-                profiles = {name: tmp / f"profile-{name}" for name in ("alice", "bob")}
-                contexts = {}
-                for name, profile in profiles.items():
-                    ctx = pw.chromium.launch_persistent_context(
-                        str(profile),
-                        executable_path=CHROMIUM,
-                        headless=True,
-                        args=CHROMIUM_ARGS,
-                        viewport={"width": 1280, "height": 800},
-                    )
-                    ctx.set_default_timeout(30_000)
-                    contexts[name] = ctx
-                errors: list[str] = []
-                for name, ctx in contexts.items():
-                    ctx.on("weberror", lambda e, n=name: errors.append(f"[{n}] {e.error}"))
+                profiles, contexts, errors = browser_pair(pw, tmp)
                 room_a, room_b = (
                     c.pages[0] if c.pages else c.new_page() for c in contexts.values()
                 )
