@@ -15,7 +15,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from transfer_browser import MB, CpuMeter, browser_pair, peerlane_transfer
+from _browser_cpu import CpuMeter
+from _page_transfer import browser_pair, peerlane_transfer
+
+MB = 1000 * 1000
 
 TARGET = 0.9
 
