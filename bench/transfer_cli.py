@@ -6,7 +6,11 @@ server on 127.0.0.1):
    processes (bench/_bare_copy.py rtc-*): target ≥ 0.95;
 2. the direct-TCP fast path vs a bare TCP copy file → file between two processes
    (_bare_copy.py tcp-*): target ≥ 0.8 of it and ≥ 100 MB/s;
-3. a directory of ``--files`` small files (4 KiB) over the fast path: files/s.
+3. a directory of ``--files`` small files (4 KiB) over the fast path: files/s;
+4. ``peerlane send`` → Chromium and Chromium → ``peerlane receive`` (the data channel: a
+   browser has no fast path) against browser → browser, ``--rounds`` interleaved rounds
+   of the three in one room, ``--browser-size`` each (bench/_cli_browser.py): the median
+   of the rounds' ratios. The issue sets no number: reported.
 
 The CLI's time is the receiver's summary line (from accepting to the last verified
 block, hashing and writing included); the baselines' from their first byte to their last.
@@ -14,6 +18,7 @@ block, hashing and writing included); the baselines' from their first byte to th
 
     .venv/bin/python bench/transfer_cli.py                     # 500 MB, 5,000 files
     .venv/bin/python bench/transfer_cli.py --size 100M --dc-size 20M --files 200
+    .venv/bin/python bench/transfer_cli.py --size 0 --dc-size 0 --files 0 --browser-size 100M
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 from _browsers import in_namespace, parse_size  # noqa: E402
+from _cli_browser import B2B, B2C, C2B, run_cli_browser, summary_lines  # noqa: E402
 from e2e.conftest import TEST_ADDRESS  # noqa: E402
 from support import ServerProcess  # noqa: E402
 
@@ -118,11 +124,15 @@ def main() -> None:
     parser.add_argument("--size", type=parse_size, default=500 * MB, help="fast path file")
     parser.add_argument("--dc-size", type=parse_size, default=500 * MB, help="data channel")
     parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--browser-size", type=parse_size, default=500 * MB, help="CLI ↔ browser")
+    parser.add_argument("--rounds", type=int, default=3, help="of the CLI ↔ browser rows")
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="100M / 10M / 100 files")
+    parser.add_argument("--quick", action="store_true", help="100M, 10M, 100 files, 20M x 1")
     args = parser.parse_args()
     if args.quick:
         args.size, args.dc_size, args.files = 100 * MB, 10 * MB, 100
+        args.browser_size, args.rounds = 20 * MB, 1
+    matched = True
     rows: list[tuple[str, str, str, str]] = []
     print("| transfer | peerlane | baseline (same run) | ratio, target |")
     print("|---|---|---|---|", flush=True)
@@ -132,22 +142,23 @@ def main() -> None:
         server = ServerProcess(tmp / "server", env=env).start()
         try:
             profile = str(tmp / "fast") if args.profile else ""
-            big = tmp / "big.bin"
-            write_random(big, args.size)
-            print(f"fast path vs bare TCP, {args.size / MB:.0f} MB", flush=True)
-            tcp = tcp_seconds(big, tmp)
-            fast = cli_seconds(server, tmp, [big], {}, profile)
-            ratio = tcp / fast
-            met = "met" if ratio >= 0.8 and args.size / fast >= 100 * MB else "not met"
-            rows.append(
-                (
-                    f"fast path, {args.size / MB:.0f} MB",
-                    f"{args.size / fast / MB:.0f} MB/s",
-                    f"bare TCP copy {args.size / tcp / MB:.0f} MB/s",
-                    f"{ratio:.2f} (≥ 0.8 and ≥ 100 MB/s: {met})",
+            if args.size:
+                big = tmp / "big.bin"
+                write_random(big, args.size)
+                print(f"fast path vs bare TCP, {args.size / MB:.0f} MB", flush=True)
+                tcp = tcp_seconds(big, tmp)
+                fast = cli_seconds(server, tmp, [big], {}, profile)
+                ratio = tcp / fast
+                met = "met" if ratio >= 0.8 and args.size / fast >= 100 * MB else "not met"
+                rows.append(
+                    (
+                        f"fast path, {args.size / MB:.0f} MB",
+                        f"{args.size / fast / MB:.0f} MB/s",
+                        f"bare TCP copy {args.size / tcp / MB:.0f} MB/s",
+                        f"{ratio:.2f} (≥ 0.8 and ≥ 100 MB/s: {met})",
+                    )
                 )
-            )
-            _show(rows[-1])
+                _show(rows[-1])
             if args.dc_size:
                 print(f"data channel vs bare aiortc, {args.dc_size / MB:.0f} MB", flush=True)
                 dc_file = tmp / "dc.bin"
@@ -176,8 +187,26 @@ def main() -> None:
                     (f"{args.files} files of 4 KiB", f"{args.files / seconds:.1f} files/s", "", "")
                 )
                 _show(rows[-1])
+            if args.browser_size:
+                print(f"CLI ↔ browser vs browser → browser, {args.browser_size / MB:.0f} MB")
+                both = run_cli_browser(server, tmp, args.browser_size, args.rounds, args.profile)
+                matched = all(r["sha256_match"] for r in both["runs"]) and not both["errors"]
+                speed = both["median_mb_per_s"]
+                for kind in (C2B, B2C):
+                    rows.append(
+                        (
+                            f"{kind}, {args.browser_size / MB:.0f} MB, {args.rounds} rounds",
+                            f"{speed[kind]:.1f} MB/s",
+                            f"{B2B} {speed[B2B]:.1f} MB/s",
+                            f"{both['ratio'][kind]:.2f} (median of {both['pair_ratios'][kind]};"
+                            " no number set: report)",
+                        )
+                    )
+                    _show(rows[-1])
+                print("\n".join(summary_lines(both)), flush=True)
             if args.profile:
-                for run in ("fast", "files") if args.files else ("fast",):
+                runs = [r for r, n in (("fast", args.size), ("files", args.files)) if n]
+                for run in runs:
                     for side in ("send", "receive"):
                         print(f"\nprofile of {side} ({run}), top 15 by own time:")
                         prof = f"{tmp / run}-{side}.prof"
@@ -188,6 +217,8 @@ def main() -> None:
     print("|---|---|---|---|")
     for row in rows:
         _show(row)
+    if not matched:
+        sys.exit("a file received by a browser or from one did not match (or a page failed)")
 
 
 def _show(row: tuple[str, str, str, str]) -> None:
