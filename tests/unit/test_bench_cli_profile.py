@@ -41,6 +41,7 @@ def test_own_time_is_summed_by_component(tmp_path: Path) -> None:
     hashing = [k for k in parts if k.startswith("built-ins:") and "sha256" in k]
     assert hashing, parts  # a C function is named by itself, not lumped in with "other"
     assert "peerlane" not in parts
+    assert out["peerlane_s"] == 0
     assert abs(sum(parts.values()) - out["total_s"]) < 0.05
     top = out["top_functions_s"]
     assert any("tsn_plus_one" in name for name in top)
