@@ -50,6 +50,9 @@ CLI_ENV = {"PEERLANE_P2P_TIMEOUT": "600", "PEERLANE_LOG_LEVEL": "warning"}
 PEER_NAMES_JS = "() => [...window.peerlane.room.peers.values()].map((p) => p.name)"
 
 
+STARTED: list[Cli] = []
+
+
 class Cli:
     """One ``peerlane`` process, its own config directory, its output in files."""
 
@@ -65,6 +68,13 @@ class Cli:
             )
         self.err = tmp / f"{label}.err"
         self.cpu_mark = 0.0
+        STARTED.append(self)
+
+    def stop(self) -> None:
+        """Kill it if it still runs (a transfer that failed: the bench goes no further)."""
+        if self.proc.returncode is None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def mark_cpu(self) -> None:
         """The CPU used so far: what ``finish`` counts from."""
@@ -95,7 +105,20 @@ def run_cli_browser(
 ) -> dict[str, Any]:
     """The three transfers, ``rounds`` times, but no round begun after ``budget`` seconds
     (at least one is run); the runs, ratios and medians."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        try:
+            return _rounds(pw, server, tmp, size, rounds, budget, profile)
+        finally:
+            for cli in STARTED:  # those a failed transfer left running
+                cli.stop()
+
+
+def _rounds(
+    pw: Any, server: Any, tmp: Path, size: int, rounds: int, budget: float, profile: bool
+) -> dict[str, Any]:
+    from playwright.sync_api import expect
 
     from e2e.helpers import PEER, create_room_ui, invite_link, join_by_link_ui, random_file
 
@@ -103,78 +126,76 @@ def run_cli_browser(
     path = tmp / "cli-browser.bin"
     sha, _ = random_file(path, size)
     result: dict[str, Any] = {"size_bytes": size, "runs": []}
-    with sync_playwright() as pw:
-        profiles, contexts, errors = browser_pair(pw, tmp)
-        alice, bob = (c.pages[0] if c.pages else c.new_page() for c in contexts.values())
-        create_room_ui(alice, server.base, "alice", "bench", encrypted=False)
-        link = invite_link(alice)
-        join_by_link_ui(bob, link, "bob")
-        for page in (alice, bob):
-            expect(page.locator(f"{PEER}[data-path=direct]")).to_have_count(1, timeout=30_000)
-        cpu = CpuMeter(profiles)
-        ctx = {"alice": alice, "bob": bob, "link": link, "server": server, "tmp": tmp}
-        ctx.update(path=path, sha=sha, size=size, timeout=timeout, cpu=cpu, n=0)
+    profiles, contexts, errors = browser_pair(pw, tmp)
+    alice, bob = (c.pages[0] if c.pages else c.new_page() for c in contexts.values())
+    create_room_ui(alice, server.base, "alice", "bench", encrypted=False)
+    link = invite_link(alice)
+    join_by_link_ui(bob, link, "bob")
+    for page in (alice, bob):
+        expect(page.locator(f"{PEER}[data-path=direct]")).to_have_count(1, timeout=30_000)
+    cpu = CpuMeter(profiles)
+    ctx = {"alice": alice, "bob": bob, "link": link, "server": server, "tmp": tmp}
+    ctx.update(path=path, sha=sha, size=size, timeout=timeout, cpu=cpu, n=0)
 
-        def one(kind: str, prof: str = "") -> dict[str, Any]:
-            load = os.getloadavg()[0]
-            if kind == B2B:
-                out = peerlane_transfer(alice, bob, path, sha, tmp, timeout, cpu)
-            else:
-                out = (cli_to_browser if kind == C2B else browser_to_cli)(ctx, prof)
-            used = sum(sum(threads.values()) for threads in out["cpu"].values())
-            run = {
-                "kind": kind,
-                "seconds": round(out["seconds"], 2),
-                "mb_per_s": round(size / MB / out["seconds"], 2),
-                "browsers_cpu_ms_per_mb": round(used * 1000 / (size / MB), 1),
-                "cli_cpu_ms_per_mb": round(out["cli_cpu_s"] * 1000 / (size / MB), 1)
-                if "cli_cpu_s" in out
-                else None,
-                "cli_cpu_share": round(out["cli_cpu_s"] / out["seconds"], 2)
-                if "cli_cpu_s" in out
-                else None,
-                "path": out["path"],
-                "sha256_match": out["sha256_match"],
-                "load": round(load, 1),
-                "profiled": bool(prof),
-            }
-            cli = ""
-            if run["cli_cpu_share"] is not None:
-                cli = f"  CLI {run['cli_cpu_ms_per_mb']} ms CPU/MB ({run['cli_cpu_share']} of wall)"
-            print(
-                f"  {kind:>17}: {run['seconds']:6.1f} s {run['mb_per_s']:6.2f} MB/s  browsers "
-                f"{run['browsers_cpu_ms_per_mb']:.0f} ms CPU/MB{cli}  {run['path']}  "
-                f"match {run['sha256_match']}  load {load:.1f}",
-                flush=True,
-            )
-            return run
-
-        order = [B2B, C2B, B2C]
-        started = time.monotonic()
-        for i in range(rounds):
-            if i and time.monotonic() - started > budget:
-                print(f"  (the {budget:.0f} s budget is spent: {i} of {rounds} rounds)")
-                break
-            result["rounds_run"] = i + 1
-            runs = {kind: one(kind) for kind in (order if i % 2 == 0 else order[::-1])}
-            result["runs"] += runs.values()
-            for kind in (C2B, B2C):
-                ratio = runs[kind]["mb_per_s"] / runs[B2B]["mb_per_s"]
-                result.setdefault("pair_ratios", {}).setdefault(kind, []).append(round(ratio, 3))
-        if profile:
-            result["profiles"] = {}
-            for kind, prof in ((C2B, str(tmp / "c2b.prof")), (B2C, str(tmp / "b2c.prof"))):
-                result["runs"].append(one(kind, prof))
-                result["profiles"][kind] = by_component(prof)
-        timed = [r for r in result["runs"] if not r["profiled"]]
-        result["median_mb_per_s"] = {
-            kind: statistics.median(r["mb_per_s"] for r in timed if r["kind"] == kind)
-            for kind in order
+    def one(kind: str, prof: str = "") -> dict[str, Any]:
+        load = os.getloadavg()[0]
+        if kind == B2B:
+            out = peerlane_transfer(alice, bob, path, sha, tmp, timeout, cpu)
+        else:
+            out = (cli_to_browser if kind == C2B else browser_to_cli)(ctx, prof)
+        used = sum(sum(threads.values()) for threads in out["cpu"].values())
+        run = {
+            "kind": kind,
+            "seconds": round(out["seconds"], 2),
+            "mb_per_s": round(size / MB / out["seconds"], 2),
+            "browsers_cpu_ms_per_mb": round(used * 1000 / (size / MB), 1),
+            "cli_cpu_ms_per_mb": round(out["cli_cpu_s"] * 1000 / (size / MB), 1)
+            if "cli_cpu_s" in out
+            else None,
+            "cli_cpu_share": round(out["cli_cpu_s"] / out["seconds"], 2)
+            if "cli_cpu_s" in out
+            else None,
+            "path": out["path"],
+            "sha256_match": out["sha256_match"],
+            "load": round(load, 1),
+            "profiled": bool(prof),
         }
-        result["ratio"] = {k: statistics.median(v) for k, v in result["pair_ratios"].items()}
-        result["errors"] = errors
-        for context in contexts.values():
-            context.close()
+        cli = ""
+        if run["cli_cpu_share"] is not None:
+            cli = f"  CLI {run['cli_cpu_ms_per_mb']} ms CPU/MB ({run['cli_cpu_share']} of wall)"
+        print(
+            f"  {kind:>17}: {run['seconds']:6.1f} s {run['mb_per_s']:6.2f} MB/s  browsers "
+            f"{run['browsers_cpu_ms_per_mb']:.0f} ms CPU/MB{cli}  {run['path']}  "
+            f"match {run['sha256_match']}  load {load:.1f}",
+            flush=True,
+        )
+        return run
+
+    order = [B2B, C2B, B2C]
+    started = time.monotonic()
+    for i in range(rounds):
+        if i and time.monotonic() - started > budget:
+            print(f"  (the {budget:.0f} s budget is spent: {i} of {rounds} rounds)")
+            break
+        result["rounds_run"] = i + 1
+        runs = {kind: one(kind) for kind in (order if i % 2 == 0 else order[::-1])}
+        result["runs"] += runs.values()
+        for kind in (C2B, B2C):
+            ratio = runs[kind]["mb_per_s"] / runs[B2B]["mb_per_s"]
+            result.setdefault("pair_ratios", {}).setdefault(kind, []).append(round(ratio, 3))
+    if profile:
+        result["profiles"] = {}
+        for kind, prof in ((C2B, str(tmp / "c2b.prof")), (B2C, str(tmp / "b2c.prof"))):
+            result["runs"].append(one(kind, prof))
+            result["profiles"][kind] = by_component(prof)
+    timed = [r for r in result["runs"] if not r["profiled"]]
+    result["median_mb_per_s"] = {
+        kind: statistics.median(r["mb_per_s"] for r in timed if r["kind"] == kind) for kind in order
+    }
+    result["ratio"] = {k: statistics.median(v) for k, v in result["pair_ratios"].items()}
+    result["errors"] = errors
+    for context in contexts.values():
+        context.close()
     return result
 
 
