@@ -180,3 +180,52 @@ def test_chat_in_text_mode_warns_on_a_changed_key_and_lists_people(
     # The commands were answered here, never sent as messages.
     r = http.get(f"{path}/messages", headers=alice.auth)
     assert r.json()["messages"] == []
+
+
+def test_a_link_older_than_the_rotation_gets_the_current_key_once_published(
+    server: ServerProcess, http: httpx.Client, terminal: list[Terminal], tmp_path: Path
+) -> None:
+    r = http.post(
+        "/api/rooms",
+        json={"display_name": "alice", "name": e2e.seal_room_name(K0, os.urandom(12), "Keys")},
+    )
+    body = r.json()
+    alice = Member(body["room"]["id"], body["participant"]["id"], body["token"], body)
+    path = f"/api/rooms/{alice.room_id}"
+    http.put(f"{path}/identity", json={"key": public(ALICE)}, headers=alice.auth)
+    # Rotated (nobody else to wrap to), the name sealed with the new key.
+    posted = http.post(f"{path}/keys", json={"rotate_to": 1, "wraps": []}, headers=alice.auth)
+    assert posted.status_code == 200, posted.text
+    name = e2e.seal_room_name(K1, os.urandom(12), "Keys")
+    assert http.patch(path, json={"name": name}, headers=alice.auth).status_code == 200
+    ws = Peer(server, alice)
+
+    old_link = f"{body['invite']['link']}.{K0.encoded()}"  # made before the rotation
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    term = Terminal(["chat", old_link, "--json", "--name", "late"], env=env)
+    terminal.append(term)
+    term.wait_for("older than the room's current key")
+    # The owner's client sees the new member's key published (a keys frame) and wraps
+    # the current key to it, as the browser's does for the room's needs.
+    relay = ws.expect("keys")
+    late = relay["participant_id"]
+    needs = http.get(f"{path}/keys", headers=alice.auth).json()["needs"]
+    (need,) = [n for n in needs if n["participant_id"] == late]
+    wrap = e2e.wrap_room_key(
+        K1,
+        room_id=alice.room_id,
+        sender=ALICE,
+        recipient_public=e2e.b64u_decode(need["identity_key"]),
+        ephemeral=e2e.x25519_private(os.urandom(32)),
+        nonce=os.urandom(12),
+    )
+    wraps = [{"to": late, "epoch": 1, "wrap": wrap}]
+    assert http.post(f"{path}/keys", json={"wraps": wraps}, headers=alice.auth).status_code == 200
+    term.wait_for('"event": "synced"')
+    ws.chat("a1", sealed(alice, K1, "for the late joiner", "a1"))
+    term.wait_for('"body": "for the late joiner"')
+    term.type("late, but sealed with the current key\n")
+    got = ws.expect("message", sender=late)
+    assert e2e.envelope_kid(got["body"]) == K1.kid
+    term.type("\x04")
+    assert term.wait_exit() == 0
