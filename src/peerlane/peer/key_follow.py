@@ -139,6 +139,8 @@ class KeyFollower:
             await self._wraps()
         except PeerError as exc:
             self.notify(f"Could not fetch the room's keys: {exc}")
+        except (KeyError, TypeError, ValueError):  # an answer not of the protocol's shape
+            self.notify("Could not fetch the room's keys: the server's answer was not understood.")
 
     async def members(self) -> list[Person]:
         body = await http_api.room_call(self.member, "GET", "/participants")
@@ -169,7 +171,10 @@ class KeyFollower:
     async def _wraps(self) -> None:
         body = await http_api.room_call(self.member, "GET", "/keys")
         self.epoch = int(body["epoch"])
-        wraps = [mk.Wrap(**w) for w in body.get("wraps", [])]
+        wraps = [
+            mk.Wrap(int(w["epoch"]), str(w["sender"]), str(w["sender_key"]), str(w["wrap"]))
+            for w in body.get("wraps", [])
+        ]
         opened = mk.open_wraps(self.crypto, wraps, self.private, self.known.keys, self.epoch)
         for sender, known in opened.senders.items():
             self.known.put(sender, known)

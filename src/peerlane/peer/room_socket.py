@@ -171,11 +171,13 @@ class RoomChat:
             self._keys_task = asyncio.get_running_loop().create_task(self._fetch_keys())
 
     async def _fetch_keys(self) -> None:
-        while self._keys_again:
-            self._keys_again = False
-            if self.on_keys is not None:
-                await self.on_keys()
-        self._keys_task = None
+        try:
+            while self._keys_again:
+                self._keys_again = False
+                if self.on_keys is not None:
+                    await self.on_keys()
+        finally:
+            self._keys_task = None  # (cancelled when the chat ends: nothing more to show)
         self._emit(self.client.keys_fetched())
 
     def _retry(self, client_id: str) -> None:
