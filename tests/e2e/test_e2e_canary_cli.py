@@ -84,6 +84,15 @@ def test_terminal_chat_and_send_reach_the_server_only_sealed(
     assert sender.finish() == 0, sender.describe()
     expect(a.locator(MESSAGE).filter(has_text="could not be decrypted")).to_have_count(0)
 
+    # Both terminals published their identity keys in the room (as a browser does).
+    keys = a.evaluate(
+        "async (id) => (await (await fetch(`/api/rooms/${id}/participants`)).json())"
+        ".participants.map((p) => [p.name, p.identity_key])",
+        room_id,
+    )
+    published = {name for name, key in keys if key}
+    assert {visible, f"{visible}s"} <= published, keys
+
     stored = history(a, room_id, opened=False)
     assert {m["kind"] for m in stored} >= {"text", "file"}, stored
     assert all(m["body"] is None or m["body"].startswith("e2e1.") for m in stored), stored
