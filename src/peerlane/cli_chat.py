@@ -143,7 +143,10 @@ async def _commands(
             if follower is None:
                 raise PeerError("This room is not end-to-end encrypted: it has no safety codes.")
             if command == "/people":
-                await follower.members()
+                try:
+                    await follower.members()
+                except (KeyError, TypeError, ValueError) as exc:  # not the protocol's shape
+                    raise PeerError("The server's list of members was not understood.") from exc
                 _print_people(follower, out, as_json=as_json)
             else:
                 person = follower.verify(arg.strip())
