@@ -21,6 +21,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+@pytest.fixture(autouse=True)
+def _own_config_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's config directory (its identity key, the members' keys it remembers) is
+    a fresh one per test, never the account's ~/.config: commands the tests run inherit
+    it (a test may still give its own)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A fresh server process with its own data directory (SQLite)."""

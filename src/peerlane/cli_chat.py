@@ -10,12 +10,15 @@ import stat
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
 from peerlane.core import chat_client as cc
 from peerlane.peer import EXIT_INTERRUPTED, PeerError
+
+if TYPE_CHECKING:
+    from peerlane.peer.key_follow import KeyFollower, Notify
 
 Show = Callable[[cc.Event], None]
 
@@ -31,6 +34,9 @@ Examples:
   peerlane chat 7-amber-falcon --json | jq .            one JSON object per event
 
 Type a line and press Enter to send it; Ctrl-D (end of input) or Ctrl-C leaves.
+In an end-to-end encrypted room, /people lists the members with the safety code of
+your key and theirs (compare it with theirs, read aloud), and /verify NAME marks a
+member whose code you compared: a later change of their key is then a loud warning.
 """
 
 
@@ -81,7 +87,8 @@ async def _chat(
         print(text, file=sys.stderr, flush=True)
 
     member, key = await room_entry.enter(base, how, cli_config.display_name(name), "chat", notice)
-    client = cc.ChatClient(crypto=room_entry.room_crypto(member, key))
+    crypto = room_entry.room_crypto(member, key)
+    client = cc.ChatClient(crypto=crypto)
     out = sys.stdout
     encrypted = key is not None
     show = (
@@ -89,7 +96,83 @@ async def _chat(
         if as_json
         else _text_printer(out, send_only=send_only, encrypted=encrypted)
     )
-    await RoomChat(member, show, client).run(_stdin_lines())
+    follower = None
+    if crypto is not None:
+        from peerlane.peer import key_follow
+
+        follower = await key_follow.follow(member, crypto, _key_notice(out, as_json=as_json))
+    lines = _stdin_lines()
+    if not send_only:
+        lines = _commands(lines, follower, out, as_json=as_json)
+    on_keys = follower.refresh if follower else None
+    await RoomChat(member, show, client, on_keys=on_keys).run(lines)
+
+
+def _key_notice(out: TextIO, *, as_json: bool) -> Notify:
+    """How a changed member key (or a failed fetch of the keys) is told: a warning on
+    standard error (its own line, shouted when the member was verified), or an event."""
+    from peerlane.peer.key_follow import KeyChanged, warning
+
+    def notify(what: KeyChanged | str) -> None:
+        if isinstance(what, str):
+            if as_json:
+                print(json.dumps({"event": "notice", "message": what}), file=out, flush=True)
+            else:
+                print(printable(warning(what)), file=sys.stderr, flush=True)
+            return
+        if as_json:
+            record = {"event": "key_changed", "loud": what.loud, "member": what.person.as_json()}
+            print(json.dumps(record), file=out, flush=True)
+            return
+        print(printable(warning(what)), file=sys.stderr, flush=True)
+
+    return notify
+
+
+async def _commands(
+    lines: AsyncIterator[str], follower: KeyFollower | None, out: TextIO, *, as_json: bool
+) -> AsyncIterator[str]:
+    """The typed lines, less the commands (/people, /verify NAME), which are answered
+    here instead of being sent."""
+    async for line in lines:
+        command, _, arg = line.strip().partition(" ")
+        if command not in ("/people", "/verify"):
+            yield line
+            continue
+        try:
+            if follower is None:
+                raise PeerError("This room is not end-to-end encrypted: it has no safety codes.")
+            if command == "/people":
+                try:
+                    await follower.members()
+                except (KeyError, TypeError, ValueError) as exc:  # not the protocol's shape
+                    raise PeerError("The server's list of members was not understood.") from exc
+                _print_people(follower, out, as_json=as_json)
+            else:
+                person = follower.verify(arg.strip())
+                if as_json:
+                    record = {"event": "verified", "member": person.as_json()}
+                    print(json.dumps(record), file=out, flush=True)
+                else:
+                    print(f"* marked {printable(person.name)} as verified", file=out, flush=True)
+        except PeerError as exc:
+            if as_json:
+                record = {"event": "error", "code": "command", "message": str(exc)}
+                print(json.dumps(record), file=out, flush=True)
+            else:
+                print(f"! {printable(str(exc))}", file=sys.stderr, flush=True)
+
+
+def _print_people(follower: KeyFollower, out: TextIO, *, as_json: bool) -> None:
+    from peerlane.peer.key_follow import people_lines
+
+    if as_json:
+        members = [p.as_json() for p in follower.people]
+        record = {"event": "people", "public_key": follower.public_key, "members": members}
+        print(json.dumps(record), file=out, flush=True)
+        return
+    for line in people_lines(follower):
+        print(printable(line), file=out, flush=True)
 
 
 async def _stdin_lines() -> AsyncIterator[str]:

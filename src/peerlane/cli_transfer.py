@@ -22,6 +22,7 @@ from peerlane.peer import EXIT_INTERRUPTED, EXIT_USAGE, PeerError
 if TYPE_CHECKING:
     from peerlane.core.transfer_flow import Offer
     from peerlane.peer.incoming import Candidate
+    from peerlane.peer.key_follow import KeyChanged
     from peerlane.peer.transfer_room import Side, TransferRoom
 
 SEND_EXAMPLES = """
@@ -162,6 +163,7 @@ async def _send(
 ) -> None:
     from peerlane.peer import cli_config, fast_link, http_api, room_entry
     from peerlane.peer.file_send import Sender
+    from peerlane.peer.key_follow import follow_keys
     from peerlane.peer.outgoing import files_to_send, prepare
     from peerlane.peer.rtc_config import host_addresses
     from peerlane.peer.transfer_room import TransferRoom
@@ -186,6 +188,7 @@ async def _send(
     meter.start(total)
     crypto = room_entry.room_crypto(member, key)
     transfer_room = TransferRoom(member, from_start=False, crypto=crypto)
+    transfer_room.chat.on_keys = await follow_keys(member, crypto, _key_notice)
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout())
     if fast_link.enabled() and crypto is None:  # (its frames are clear: TLS only)
         await sender.listen_fast(fast_link.listen_hosts(chosen))
@@ -214,6 +217,14 @@ async def _run_side(
 
 def _notice(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def _key_notice(what: KeyChanged | str) -> None:
+    """A member's changed key (or a failed fetch of the room's keys), on standard error."""
+    from peerlane.cli_chat import printable
+    from peerlane.peer.key_follow import warning
+
+    print(printable(warning(what)), file=sys.stderr, flush=True)
 
 
 def _show_invite(invite: dict[str, object]) -> None:
@@ -283,6 +294,7 @@ async def _receive(
 ) -> None:
     from peerlane.peer import cli_config, fast_link, room_entry
     from peerlane.peer.file_receive import Receiver
+    from peerlane.peer.key_follow import follow_keys
     from peerlane.peer.rtc_config import host_addresses
     from peerlane.peer.transfer_room import TransferRoom
 
@@ -301,6 +313,7 @@ async def _receive(
 
     meter = Meter("receiving")
     transfer_room = TransferRoom(member, from_start=True, crypto=crypto)
+    transfer_room.chat.on_keys = await follow_keys(member, crypto, _key_notice)
     receiver = Receiver(
         transfer_room,
         out_dir,

@@ -13,7 +13,12 @@ What it guarantees, as the browser does:
   unacked one is resent under the same id, oldest first, and the server stores each id
   once (a resend of a stored id only gets its ``ack`` again);
 * presence across a reconnect: the new ``welcome``'s peers are compared with the ones
-  known, and the difference is reported as joins and leaves.
+  known, and the difference is reported as joins and leaves;
+* in an encrypted room, a message sealed with a key this client does not hold waits
+  (and every message after it, so the order stays) while the driver fetches the keys
+  wrapped to it (:class:`KeysWanted`, then :meth:`ChatClient.keys_fetched`); a key id
+  that a fetch did not bring is shown as the placeholder at once until a ``keys`` frame
+  says there may be new wraps.
 """
 
 from __future__ import annotations
@@ -96,6 +101,15 @@ class Refused:
 
 
 @dataclass(frozen=True, slots=True)
+class KeysWanted:
+    """Fetch the keys wrapped to this member (and look at the members' keys again), then
+    call :meth:`ChatClient.keys_fetched`: a ``keys`` frame came (``participant_id``
+    published a key or handed keys out), or a message waits for a key not held (None)."""
+
+    participant_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Signalled:
     """WebRTC signaling from another peer of the room (the terminal's transfers use it)."""
 
@@ -104,7 +118,7 @@ class Signalled:
     data: Any
 
 
-Event = Out | Connected | Synced | Shown | PresenceChange | Acked | Refused | Signalled
+Event = Out | Connected | Synced | Shown | PresenceChange | Acked | Refused | KeysWanted | Signalled
 
 
 @dataclass
@@ -119,6 +133,8 @@ class ChatClient:
     # An end-to-end encrypted room's crypto: own bodies go out sealed, bodies and the
     # room's name are shown opened. None: a room without encryption.
     crypto: RoomCrypto | None = None
+    held: list[p.Message] = field(default_factory=list)  # waiting for a key, in seq order
+    missing: set[str] = field(default_factory=set)  # key ids the last fetch did not bring
 
     def hello(self) -> p.Hello:
         return p.Hello(v=p.PROTOCOL_VERSION, last_seq=self.last_seq, resume=self.resume)
@@ -193,8 +209,31 @@ class ChatClient:
             if is_envelope(message.body):  # sealed, and this client holds no key
                 return [Shown(undecryptable(message), own, "wrong_key")]
             return [Shown(message, own)]
+        kid = self.crypto.missing_kid(message.body)
+        if self.held or (kid is not None and kid not in self.missing):
+            self.held.append(message)
+            return [KeysWanted(None)] if len(self.held) == 1 else []
+        return [self._open(message)]
+
+    def _open(self, message: p.Message) -> Shown:
+        assert self.crypto is not None
         opened, error = self.crypto.open_message(message)
-        return [Shown(opened, own, error)]
+        return Shown(opened, message.sender == self.participant_id, error)
+
+    def keys_fetched(self) -> list[Event]:
+        """The driver fetched the keys wrapped to this member (or tried: the server may
+        be unreachable): the messages that waited are shown, opened or as the
+        placeholder, and the key ids still not held are not waited for again."""
+        held, self.held = self.held, []
+        if self.crypto is not None:
+            kids = (self.crypto.missing_kid(m.body) for m in held)
+            self.missing |= {kid for kid in kids if kid is not None}
+        return [self._open(m) for m in held]
+
+    def _keys(self, data: Any) -> list[Event]:
+        relay = p.KeysRelay.model_validate(data)
+        self.missing.clear()  # there may be new wraps
+        return [KeysWanted(relay.participant_id)]
 
     def _ack(self, data: Any) -> list[Event]:
         ack = p.Ack.model_validate(data)
@@ -233,6 +272,7 @@ _HANDLERS = {
     "presence": ChatClient._presence,
     "error": ChatClient._error,
     "signal": ChatClient._signal,
+    "keys": ChatClient._keys,
 }
 
 

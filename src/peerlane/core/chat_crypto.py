@@ -10,7 +10,7 @@ randomness for nonces comes in from the driver (``os.urandom``; fixed bytes in t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import JsonValue
 
@@ -48,14 +48,49 @@ def undecryptable(message: p.Message) -> p.Message:
     return message.model_copy(update={"kind": kind, "body": UNDECRYPTABLE})
 
 
-@dataclass(frozen=True)
+@dataclass
 class RoomCrypto:
-    """One encrypted room as this participant (``sender``) sees it."""
+    """One encrypted room as this participant (``sender``) sees it: every epoch's key it
+    holds (history sealed before a rotation stays readable), and the current one, which
+    seals its own bodies (docs/protocol.md, "Key rotation")."""
 
     room_id: str
     sender: str  # this participant's id: own bodies are bound to it
-    key: e2e.RoomKey
+    key: e2e.RoomKey  # the current key: what own bodies are sealed with
     random: Random
+    keys: dict[str, e2e.RoomKey] = field(default_factory=dict)  # by key id
+
+    def __post_init__(self) -> None:
+        self.keys.setdefault(self.key.kid, self.key)
+
+    def add_key(self, key: e2e.RoomKey, *, current: bool) -> bool:
+        """Hold another epoch's key (``current``: seal with it from now on); whether it
+        is one not held before. A key held under a lower epoch learns its epoch: an
+        invite link made after a rotation carries the current key, taken as epoch 0
+        until a wrap names its epoch."""
+        held = self.keys.get(key.kid)
+        if held is None or held.epoch < key.epoch:
+            self.keys[key.kid] = key
+        if current:
+            self.key = self.keys[key.kid]
+        elif held is not None and self.key.kid == key.kid:
+            self.key = self.keys[key.kid]  # the same key, its epoch learnt
+        return held is None
+
+    def missing_kid(self, value: object) -> str | None:
+        """The key id of a sealed value whose key this member does not hold (None: held,
+        or not an envelope at all: opening it says what is wrong)."""
+        try:
+            kid = e2e.envelope_kid(value)
+        except e2e.E2EError:
+            return None
+        return None if kid in self.keys else kid
+
+    def _key_of(self, value: object) -> e2e.RoomKey:
+        try:
+            return self.keys.get(e2e.envelope_kid(value), self.key)
+        except e2e.E2EError:
+            return self.key  # opening it raises the envelope's own error
 
     def seal(
         self, message_id: str, body: JsonValue, kind: str = "text", ref: int | None = None
@@ -70,13 +105,14 @@ class RoomCrypto:
         )
 
     def open_message(self, message: p.Message) -> tuple[p.Message, str | None]:
-        """The message with its body opened, and None; or with the placeholder (an edit
-        stays an edit, anything else shows as text) and the error's code."""
+        """The message with its body opened (with the key of its epoch), and None; or
+        with the placeholder (an edit stays an edit, anything else shows as text) and the
+        error's code."""
         if message.body is None:
             return message, None  # deleted: nothing to open
         try:
             body = e2e.open_chat_body(
-                self.key,
+                self._key_of(message.body),
                 message.body,
                 room_id=self.room_id,
                 sender=message.sender,
@@ -93,6 +129,6 @@ class RoomCrypto:
         if not e2e.is_envelope(name):
             return name
         try:
-            return e2e.open_room_name(self.key, name)
+            return e2e.open_room_name(self._key_of(name), name)
         except e2e.E2EError:
             return LOCKED_NAME

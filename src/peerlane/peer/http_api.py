@@ -49,14 +49,24 @@ class Membership:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def _request(server: str, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def _request(
+    server: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     if not server.startswith(("http://", "https://")):  # cli_config.check_server made it so
         raise PeerError(f"{server!r} is not an http(s) server address.", EXIT_FAILED)
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
         server + path,
-        data=json.dumps(body).encode(),
+        data=None if body is None else json.dumps(body).encode(),
         method=method,
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            **(headers or {}),
+        },
     )
     try:
         with urllib.request.urlopen(  # noqa: S310 (the scheme is checked: http or https)
@@ -116,6 +126,16 @@ async def create_room(server: str, display_name: str) -> Membership:
         _request, server, "POST", "/api/rooms", {"display_name": display_name, "session": "bearer"}
     )
     return _membership(server, body)
+
+
+async def room_call(
+    member: Membership, method: str, path: str, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A call on the member's room with its session (``path`` after ``/api/rooms/{id}``);
+    a refusal is a :class:`PeerError` with the server's sentence."""
+    return await asyncio.to_thread(
+        _request, member.server, method, f"/api/rooms/{member.room_id}{path}", body, member.auth
+    )
 
 
 async def leave(member: Membership) -> None:

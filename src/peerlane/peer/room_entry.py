@@ -46,16 +46,25 @@ async def enter(
     if key is None:
         cli_config.refuse_encrypted_name(member.room_name, command)  # a link cut short
     elif e2e.is_envelope(member.room_name):
-        _check_key(key, member.room_name)
+        _check_key(key, member, notice)
     return member, key
 
 
-def _check_key(key: e2e.RoomKey, sealed_name: str) -> None:
+def _check_key(key: e2e.RoomKey, member: Membership, notice: Notice) -> None:
     """A key of the right form that does not open the room's name is another room's (or
-    a mangled link's): what the terminal sealed with it nobody in the room could read."""
+    a mangled link's): what the terminal sealed with it nobody in the room could read.
+    Once the room's key rotated, the name is sealed with the newest key, and a link
+    made before carries an older one: the owner's client wraps the current key to this
+    terminal once it published its identity key (peer/key_follow.py)."""
     try:
-        e2e.open_room_name(key, sealed_name)
+        e2e.open_room_name(key, member.room_name)
     except e2e.E2EError as exc:
+        if (member.body.get("room") or {}).get("key_epoch"):
+            notice(
+                "This invite link is older than the room's current key: new messages open "
+                "once a member's device hands the key over (when one is online)."
+            )
+            return
         raise PeerError(
             "The invite link's room key does not open this room; copy the whole link again "
             "(everything after the #).",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -31,10 +31,21 @@ Show = Callable[[cc.Event], None]
 
 
 class RoomChat:
-    def __init__(self, member: Membership, show: Show, client: cc.ChatClient | None = None):
+    def __init__(
+        self,
+        member: Membership,
+        show: Show,
+        client: cc.ChatClient | None = None,
+        on_keys: Callable[[], Awaitable[None]] | None = None,
+    ):
         self.member = member
         self.show = show
         self.client = client or cc.ChatClient()
+        # Fetches the room keys wrapped to this member (peer/key_follow.py) when the
+        # client asks (cc.KeysWanted); None: a room without encryption.
+        self.on_keys = on_keys
+        self._keys_task: asyncio.Task[None] | None = None
+        self._keys_again = False
         self.ws: ClientConnection | None = None
         self._input_done = asyncio.Event()
         self._idle = asyncio.Event()  # input ended and nothing waits for an ack
@@ -51,9 +62,10 @@ class RoomChat:
             if connection in done:
                 connection.result()  # its PeerError
         finally:
-            for task in (reader, connection, idle):
+            tasks = [reader, connection, idle, *filter(None, [self._keys_task])]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(reader, connection, idle, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.telemetry.close()
 
     def type_line(self, text: str) -> None:
@@ -143,10 +155,30 @@ class RoomChat:
             if isinstance(event, cc.Out):
                 self._send(event.frame)
                 continue
+            if isinstance(event, cc.KeysWanted):
+                self._want_keys()
+                continue
             if isinstance(event, cc.Refused) and event.retry and event.ref:
                 asyncio.get_running_loop().call_later(RETRY_REFUSED_S, self._retry, event.ref)
             self.show(event)
         self._check_idle()
+
+    def _want_keys(self) -> None:
+        """One fetch at a time; a wish during one makes one more after it, so what
+        waits for a key waits for a fetch that started after it came."""
+        self._keys_again = True
+        if self._keys_task is None:
+            self._keys_task = asyncio.get_running_loop().create_task(self._fetch_keys())
+
+    async def _fetch_keys(self) -> None:
+        try:
+            while self._keys_again:
+                self._keys_again = False
+                if self.on_keys is not None:
+                    await self.on_keys()
+        finally:
+            self._keys_task = None  # (cancelled when the chat ends: nothing more to show)
+        self._emit(self.client.keys_fetched())
 
     def _retry(self, client_id: str) -> None:
         self._emit(self.client.retry(client_id))
