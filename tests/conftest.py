@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import asyncpg
 import httpx
 import pytest
+from hypothesis import settings
 
 import services
 from peerlane.storage.sql import SqlStore
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
     from balancer import Cluster
 
 T = TypeVar("T")
+
+# No wall-clock deadline for property tests: on a shared, loaded 2-core machine one example
+# of AES-GCM or scrypt can take 300 ms, and a deadline then fails a correct test.
+settings.register_profile("peerlane", deadline=None)
+settings.load_profile("peerlane")
 
 
 @pytest.fixture(autouse=True)
