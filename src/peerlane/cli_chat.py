@@ -70,7 +70,7 @@ chat_command.__doc__ = (chat_command.__doc__ or "") + "\n" + EXAMPLES
 async def _chat(
     invite: str, server: str | None, name: str | None, *, send_only: bool, as_json: bool
 ) -> None:
-    from peerlane.peer import cli_config, room_entry
+    from peerlane.peer import cli_config, pake_member, room_entry
     from peerlane.peer.room_socket import RoomChat
 
     how = cli_config.invite_or_fail(invite)
@@ -89,7 +89,9 @@ async def _chat(
         if as_json
         else _text_printer(out, send_only=send_only, encrypted=encrypted)
     )
-    await RoomChat(member, show, client).run(_stdin_lines())
+    room = RoomChat(member, show, client)
+    pake_member.answer_joins(room, member, notice)  # an encrypted room's code: let them in
+    await room.run(_stdin_lines())
 
 
 async def _stdin_lines() -> AsyncIterator[str]:

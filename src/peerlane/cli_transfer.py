@@ -144,10 +144,19 @@ def send_command(
     ),
     name: str | None = typer.Option(None, "--name", help="Your name in the room."),
     address: list[str] = typer.Option([], "--address", help=ADDRESS_HELP),
+    no_encrypt: bool = typer.Option(
+        False,
+        "--no-encrypt",
+        help="Make the new room without end-to-end encryption (the server can read the "
+        "files' names and contents; for receivers older than encrypted rooms).",
+    ),
 ) -> None:
-    """Send files or directories: prints a code, a link and a QR code, then waits for the
-    receiver (another `peerlane receive` or a browser opening the link)."""
-    _run(_send(paths, server, room, name, address))
+    """Send files or directories: makes an end-to-end encrypted room, prints a code, a
+    link and a QR code, then waits for the receiver (another `peerlane receive` or a
+    browser opening the link)."""
+    if no_encrypt and room:
+        raise typer.BadParameter("--no-encrypt is for a new room; --room uses the room as it is.")
+    _run(_send(paths, server, room, name, address, encrypt=not no_encrypt))
 
 
 send_command.__doc__ = (send_command.__doc__ or "") + "\n" + SEND_EXAMPLES
@@ -159,8 +168,10 @@ async def _send(
     room_link: str | None,
     name: str | None,
     address: list[str],
+    *,
+    encrypt: bool = True,
 ) -> None:
-    from peerlane.peer import cli_config, fast_link, http_api, room_entry
+    from peerlane.peer import cli_config, fast_link, pake_member, room_create, room_entry
     from peerlane.peer.file_send import Sender
     from peerlane.peer.outgoing import files_to_send, prepare
     from peerlane.peer.rtc_config import host_addresses
@@ -169,23 +180,27 @@ async def _send(
     files = files_to_send(paths)
     chosen = host_addresses(address) if address else None
     display = cli_config.display_name(name)
-    key = None
+    made: room_create.NewRoom | None = None
     if room_link:
         how = cli_config.invite_or_fail(room_link)
         room_entry.link_key(how)  # a damaged key is refused before anyone joins
         base = how.server or cli_config.server_or_fail(server)
         member, key = await room_entry.enter(base, how, display, "send", _notice)
     else:
-        member = await http_api.create_room(cli_config.server_or_fail(server), display)
+        base = cli_config.server_or_fail(server)
+        made = await room_create.create(base, display, encrypt=encrypt)
+        member, key = made.member, made.key
     total = sum(path.stat().st_size for path, _ in files)
     print(f"Preparing {len(files)} file(s), {_human(total)}…", file=sys.stderr)
     outgoing = await prepare(files, uuid.uuid4().hex)
-    if not room_link:
-        _show_invite(member.body.get("invite") or {})
+    if made is not None:
+        _show_invite(made.link, made.code, encrypted=made.key is not None)
     meter = Meter("sending")
     meter.start(total)
     crypto = room_entry.room_crypto(member, key)
     transfer_room = TransferRoom(member, from_start=False, crypto=crypto)
+    known = {made.invite_id: made.words} if made and made.words else {}
+    pake_member.answer_joins(transfer_room.chat, member, _notice, known)
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout())
     if fast_link.enabled() and crypto is None:  # (its frames are clear: TLS only)
         await sender.listen_fast(fast_link.listen_hosts(chosen))
@@ -216,16 +231,24 @@ def _notice(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _show_invite(invite: dict[str, object]) -> None:
+def _show_invite(link: str, code: str, *, encrypted: bool) -> None:
+    """The link (the fast way in: the room key rides in its fragment), its QR code, and
+    the short code to read aloud (a member online checks its words: a PAKE)."""
     import segno
 
-    link, code = str(invite.get("link") or ""), str(invite.get("code") or "")
     out = sys.stdout
     if link:
         segno.make(link, error="l").terminal(out=out, compact=True)
-    print(f"Code: {code}", file=out)
     print(f"Link: {link}", file=out)
-    print(f"On the other side: peerlane receive {code}  (or open the link)", file=out, flush=True)
+    print(f"Code: {code}  (to read aloud; the link is faster)", file=out)
+    print(f"On the other side: peerlane receive {code}  (or open the link)", file=out)
+    if encrypted:
+        print("End-to-end encrypted: the server sees neither the files nor their names.", file=out)
+    else:
+        print(
+            "Not end-to-end encrypted (--no-encrypt): the server can read names and data.", file=out
+        )
+    out.flush()
 
 
 def _summary(
@@ -281,7 +304,7 @@ async def _receive(
     name: str | None,
     address: list[str],
 ) -> None:
-    from peerlane.peer import cli_config, fast_link, room_entry
+    from peerlane.peer import cli_config, fast_link, pake_member, room_entry
     from peerlane.peer.file_receive import Receiver
     from peerlane.peer.rtc_config import host_addresses
     from peerlane.peer.transfer_room import TransferRoom
@@ -301,6 +324,7 @@ async def _receive(
 
     meter = Meter("receiving")
     transfer_room = TransferRoom(member, from_start=True, crypto=crypto)
+    pake_member.answer_joins(transfer_room.chat, member, _notice)  # a member answers codes
     receiver = Receiver(
         transfer_room,
         out_dir,

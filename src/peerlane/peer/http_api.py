@@ -49,14 +49,24 @@ class Membership:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def _request(server: str, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def _request(
+    server: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     if not server.startswith(("http://", "https://")):  # cli_config.check_server made it so
         raise PeerError(f"{server!r} is not an http(s) server address.", EXIT_FAILED)
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
         server + path,
-        data=json.dumps(body).encode(),
+        data=None if body is None else json.dumps(body).encode(),
         method=method,
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            **(headers or {}),
+        },
     )
     try:
         with urllib.request.urlopen(  # noqa: S310 (the scheme is checked: http or https)
@@ -111,11 +121,28 @@ async def join(server: str, how: JoinInput, display_name: str) -> Membership:
     return _membership(server, body)
 
 
-async def create_room(server: str, display_name: str) -> Membership:
-    body = await asyncio.to_thread(
-        _request, server, "POST", "/api/rooms", {"display_name": display_name, "session": "bearer"}
-    )
+async def create_room(server: str, display_name: str, name: str = "") -> Membership:
+    """A new room with its first invite (``name``: sealed for an encrypted room; empty,
+    the server names it after its owner)."""
+    ask = {"display_name": display_name, "session": "bearer"} | ({"name": name} if name else {})
+    body = await asyncio.to_thread(_request, server, "POST", "/api/rooms", ask)
     return _membership(server, body)
+
+
+async def list_invites(member: Membership) -> list[dict[str, Any]]:
+    """The room's invites this member may see (the owner all, others the live ones)."""
+    path = f"/api/rooms/{member.room_id}/invites"
+    body = await asyncio.to_thread(_request, member.server, "GET", path, None, member.auth)
+    invites: list[dict[str, Any]] = body.get("invites") or []
+    return invites
+
+
+async def update_invite(
+    member: Membership, invite_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """``PATCH`` an invite (the owner): an encrypted room's ``sealed_code``, say."""
+    path = f"/api/rooms/{member.room_id}/invites/{invite_id}"
+    return await asyncio.to_thread(_request, member.server, "PATCH", path, changes, member.auth)
 
 
 async def leave(member: Membership) -> None:
