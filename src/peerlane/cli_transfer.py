@@ -27,13 +27,16 @@ if TYPE_CHECKING:
 SEND_EXAMPLES = """
 Examples:
 
-  peerlane send report.pdf                       prints a code, a link and a QR code
+  peerlane send report.pdf                       an encrypted room: a link, a QR code, a code
 
   peerlane send photos/ notes.txt --server https://chat.example.org
 
   peerlane send big.iso --room https://chat.example.org/join#Qm9v...   into a room
 
-The other side runs `peerlane receive CODE` or opens the link in a browser.
+  peerlane send notes.txt --no-encrypt           a room without end-to-end encryption
+
+The other side runs `peerlane receive CODE` or opens the link in a browser; while
+`send` runs, it checks the code's words for whoever types them (a PAKE).
 """
 
 RECEIVE_EXAMPLES = """

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from e2e.helpers import (
     accept_ui,
@@ -146,6 +147,9 @@ def test_a_browser_joins_by_the_terminals_code_and_takes_the_file(
     _, code = _invite(sender)
     page = browsers.new("carol", p2p=True).page  # type: ignore[attr-defined]
     join_by_code_ui(page, server.base, code, "carol")
+    # The terminal's hand-over gave the browser the room key: the sealed name opens.
+    expect(page.locator("[data-testid=e2e-mark]")).to_have_attribute("data-e2e", "on")
+    expect(page.locator("h1")).to_have_text("alice's room")
     try:
         incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=60, what="the offer")
     except TimeoutError as exc:
