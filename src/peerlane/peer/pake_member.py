@@ -13,7 +13,6 @@ reset them) and stops answering that code after :data:`MAX_FAILURES`, telling th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 from collections.abc import Awaitable, Callable
@@ -104,8 +103,7 @@ class FailureCounts:
 class _Run:
     invite: str
     joiner: str
-    pake: pake.MemberPake
-    replied: bool = False
+    pake: pake.MemberPake  # (a run is kept once this client's pake.reply is sent)
 
 
 class PakeMember:
@@ -130,20 +128,13 @@ class PakeMember:
         self.runs: dict[str, _Run] = {}  # attempt id -> the run answering it
         self.admitted: list[str] = []  # joiners let in, for the record
         self._lock = asyncio.Lock()  # FIFO: frames answered in the order they came
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps weak references
 
     def handle(self, message: dict[str, Any]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(self._in_turn(message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _in_turn(self, message: dict[str, Any]) -> None:
         async with self._lock:
@@ -166,8 +157,7 @@ class PakeMember:
             return  # not an attempt this client answered (or answered already)
         if kind == "pake.abort":
             # After this client's reply the joiner's check of it failed (or it gave up).
-            if run.replied:
-                self._failed(run.invite)
+            self._failed(run.invite)
             return
         if kind != "pake.confirm":
             return
@@ -216,7 +206,7 @@ class PakeMember:
             self._failed(invite)
             self._send(reject)
             return
-        self.runs[attempt] = _Run(invite, joiner, member, replied=True)
+        self.runs[attempt] = _Run(invite, joiner, member)
         self._send(
             {
                 "type": "pake.reply",
