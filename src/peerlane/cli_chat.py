@@ -76,7 +76,7 @@ chat_command.__doc__ = (chat_command.__doc__ or "") + "\n" + EXAMPLES
 async def _chat(
     invite: str, server: str | None, name: str | None, *, send_only: bool, as_json: bool
 ) -> None:
-    from peerlane.peer import cli_config, room_entry
+    from peerlane.peer import cli_config, pake_member, room_entry
     from peerlane.peer.room_socket import RoomChat
 
     how = cli_config.invite_or_fail(invite)
@@ -105,7 +105,9 @@ async def _chat(
     if not send_only:
         lines = _commands(lines, follower, out, as_json=as_json)
     on_keys = follower.refresh if follower else None
-    await RoomChat(member, show, client, on_keys=on_keys).run(lines)
+    room = RoomChat(member, show, client, on_keys=on_keys)
+    pake_member.answer_joins(room, member, notice)  # an encrypted room's code: let them in
+    await room.run(lines)
 
 
 def _key_notice(out: TextIO, *, as_json: bool) -> Notify:

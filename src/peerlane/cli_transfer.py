@@ -28,13 +28,16 @@ if TYPE_CHECKING:
 SEND_EXAMPLES = """
 Examples:
 
-  peerlane send report.pdf                       prints a code, a link and a QR code
+  peerlane send report.pdf                       an encrypted room: a link, a QR code, a code
 
   peerlane send photos/ notes.txt --server https://chat.example.org
 
   peerlane send big.iso --room https://chat.example.org/join#Qm9v...   into a room
 
-The other side runs `peerlane receive CODE` or opens the link in a browser.
+  peerlane send notes.txt --no-encrypt           a room without end-to-end encryption
+
+The other side runs `peerlane receive CODE` or opens the link in a browser; while
+`send` runs, it checks the code's words for whoever types them (a PAKE).
 """
 
 RECEIVE_EXAMPLES = """
@@ -145,10 +148,19 @@ def send_command(
     ),
     name: str | None = typer.Option(None, "--name", help="Your name in the room."),
     address: list[str] = typer.Option([], "--address", help=ADDRESS_HELP),
+    no_encrypt: bool = typer.Option(
+        False,
+        "--no-encrypt",
+        help="Make the new room without end-to-end encryption (the server can read the "
+        "files' names and contents; for receivers older than encrypted rooms).",
+    ),
 ) -> None:
-    """Send files or directories: prints a code, a link and a QR code, then waits for the
-    receiver (another `peerlane receive` or a browser opening the link)."""
-    _run(_send(paths, server, room, name, address))
+    """Send files or directories: makes an end-to-end encrypted room, prints a code, a
+    link and a QR code, then waits for the receiver (another `peerlane receive` or a
+    browser opening the link)."""
+    if no_encrypt and room:
+        raise typer.BadParameter("--no-encrypt is for a new room; --room uses the room as it is.")
+    _run(_send(paths, server, room, name, address, encrypt=not no_encrypt))
 
 
 send_command.__doc__ = (send_command.__doc__ or "") + "\n" + SEND_EXAMPLES
@@ -160,8 +172,10 @@ async def _send(
     room_link: str | None,
     name: str | None,
     address: list[str],
+    *,
+    encrypt: bool = True,
 ) -> None:
-    from peerlane.peer import cli_config, fast_link, http_api, room_entry
+    from peerlane.peer import cli_config, fast_link, pake_member, room_create, room_entry
     from peerlane.peer.file_send import Sender
     from peerlane.peer.key_follow import follow_keys
     from peerlane.peer.outgoing import files_to_send, prepare
@@ -171,24 +185,28 @@ async def _send(
     files = files_to_send(paths)
     chosen = host_addresses(address) if address else None
     display = cli_config.display_name(name)
-    key = None
+    made: room_create.NewRoom | None = None
     if room_link:
         how = cli_config.invite_or_fail(room_link)
         room_entry.link_key(how)  # a damaged key is refused before anyone joins
         base = how.server or cli_config.server_or_fail(server)
         member, key = await room_entry.enter(base, how, display, "send", _notice)
     else:
-        member = await http_api.create_room(cli_config.server_or_fail(server), display)
+        base = cli_config.server_or_fail(server)
+        made = await room_create.create(base, display, encrypt=encrypt)
+        member, key = made.member, made.key
     total = sum(path.stat().st_size for path, _ in files)
     print(f"Preparing {len(files)} file(s), {_human(total)}…", file=sys.stderr)
     outgoing = await prepare(files, uuid.uuid4().hex)
-    if not room_link:
-        _show_invite(member.body.get("invite") or {})
+    if made is not None:
+        _show_invite(made.link, made.code, encrypted=made.key is not None)
     meter = Meter("sending")
     meter.start(total)
     crypto = room_entry.room_crypto(member, key)
     transfer_room = TransferRoom(member, from_start=False, crypto=crypto)
     transfer_room.chat.on_keys = await follow_keys(member, crypto, _key_notice)
+    known = {made.invite_id: made.words} if made and made.words else {}
+    pake_member.answer_joins(transfer_room.chat, member, _notice, known)
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout())
     if fast_link.enabled() and crypto is None:  # (its frames are clear: TLS only)
         await sender.listen_fast(fast_link.listen_hosts(chosen))
@@ -227,16 +245,24 @@ def _key_notice(what: KeyChanged | str) -> None:
     print(printable(warning(what)), file=sys.stderr, flush=True)
 
 
-def _show_invite(invite: dict[str, object]) -> None:
+def _show_invite(link: str, code: str, *, encrypted: bool) -> None:
+    """The link (the fast way in: the room key rides in its fragment), its QR code, and
+    the short code to read aloud (a member online checks its words: a PAKE)."""
     import segno
 
-    link, code = str(invite.get("link") or ""), str(invite.get("code") or "")
     out = sys.stdout
     if link:
         segno.make(link, error="l").terminal(out=out, compact=True)
-    print(f"Code: {code}", file=out)
     print(f"Link: {link}", file=out)
-    print(f"On the other side: peerlane receive {code}  (or open the link)", file=out, flush=True)
+    print(f"Code: {code}  (to read aloud; the link is faster)", file=out)
+    print(f"On the other side: peerlane receive {code}  (or open the link)", file=out)
+    if encrypted:
+        print("End-to-end encrypted: the server sees neither the files nor their names.", file=out)
+    else:
+        print(
+            "Not end-to-end encrypted (--no-encrypt): the server can read names and data.", file=out
+        )
+    out.flush()
 
 
 def _summary(
@@ -292,7 +318,7 @@ async def _receive(
     name: str | None,
     address: list[str],
 ) -> None:
-    from peerlane.peer import cli_config, fast_link, room_entry
+    from peerlane.peer import cli_config, fast_link, pake_member, room_entry
     from peerlane.peer.file_receive import Receiver
     from peerlane.peer.key_follow import follow_keys
     from peerlane.peer.rtc_config import host_addresses
@@ -314,6 +340,7 @@ async def _receive(
     meter = Meter("receiving")
     transfer_room = TransferRoom(member, from_start=True, crypto=crypto)
     transfer_room.chat.on_keys = await follow_keys(member, crypto, _key_notice)
+    pake_member.answer_joins(transfer_room.chat, member, _notice)  # a member answers codes
     receiver = Receiver(
         transfer_room,
         out_dir,

@@ -31,6 +31,9 @@ from support import wait_until
 pytestmark = pytest.mark.netlab
 
 FILE_SIZE = 4 * MIB + 11
+# A room without end-to-end encryption: one scenario falls back to the server, which the
+# terminal does not do for an encrypted room's file yet (`send` makes one by default).
+CLEAR = ("--no-encrypt",)
 # What the summary says for the path each scenario's network allows.
 SUMMARY_PATH = {
     "srflx": "peer to peer (direct)",
@@ -74,7 +77,8 @@ def test_cli_pair(
     digest, root = random_file(tmp_path / "cli.bin", FILE_SIZE)
     sender = run_cli(
         clis, tmp_path, ns_a,
-        ["send", tmp_path / "cli.bin", "--server", lab_server.base, "--name", "alice"],
+        ["send", tmp_path / "cli.bin", "--server", lab_server.base, "--name", "alice",
+         *CLEAR],
         PEERLANE_P2P_TIMEOUT="6",  # a direct link comes within 2 s in the lab
     )  # fmt: skip
     link = sender.wait_for(r"Link: (\S+)").group(1)
@@ -107,7 +111,8 @@ def test_cli_receive_killed_halfway_resumes_over_the_fast_path(
     digest, _ = random_file(tmp_path / "film.mkv", RESUME_SIZE)
     sender = run_cli(
         clis, tmp_path, ns_a,
-        ["send", tmp_path / "film.mkv", "--server", lab_server.base, "--name", "alice"],
+        ["send", tmp_path / "film.mkv", "--server", lab_server.base, "--name", "alice",
+         *CLEAR],
     )  # fmt: skip
     link = sender.wait_for(r"Link: (\S+)").group(1)
     out = tmp_path / "got"

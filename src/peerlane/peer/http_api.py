@@ -121,10 +121,11 @@ async def join(server: str, how: JoinInput, display_name: str) -> Membership:
     return _membership(server, body)
 
 
-async def create_room(server: str, display_name: str) -> Membership:
-    body = await asyncio.to_thread(
-        _request, server, "POST", "/api/rooms", {"display_name": display_name, "session": "bearer"}
-    )
+async def create_room(server: str, display_name: str, name: str = "") -> Membership:
+    """A new room with its first invite (``name``: sealed for an encrypted room; empty,
+    the server names it after its owner)."""
+    ask = {"display_name": display_name, "session": "bearer"} | ({"name": name} if name else {})
+    body = await asyncio.to_thread(_request, server, "POST", "/api/rooms", ask)
     return _membership(server, body)
 
 
@@ -136,6 +137,22 @@ async def room_call(
     return await asyncio.to_thread(
         _request, member.server, method, f"/api/rooms/{member.room_id}{path}", body, member.auth
     )
+
+
+async def list_invites(member: Membership) -> list[dict[str, Any]]:
+    """The room's invites this member may see (the owner all, others the live ones)."""
+    path = f"/api/rooms/{member.room_id}/invites"
+    body = await asyncio.to_thread(_request, member.server, "GET", path, None, member.auth)
+    invites: list[dict[str, Any]] = body.get("invites") or []
+    return invites
+
+
+async def update_invite(
+    member: Membership, invite_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """``PATCH`` an invite (the owner): an encrypted room's ``sealed_code``, say."""
+    path = f"/api/rooms/{member.room_id}/invites/{invite_id}"
+    return await asyncio.to_thread(_request, member.server, "PATCH", path, changes, member.auth)
 
 
 async def leave(member: Membership) -> None:

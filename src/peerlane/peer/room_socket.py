@@ -7,6 +7,7 @@ reconnects, the retry timer of rate-limited messages and the person's typed line
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,6 +29,8 @@ RETRY_REFUSED_S = 2.0  # a rate-limited message is sent again after this
 GIVE_UP_AFTER_S = 300.0
 
 Show = Callable[[cc.Event], None]
+# A join-by-code frame's handler (peer/pake_member.py): the raw frame in, None if not one.
+PakeHandler = Callable[[str | bytes], bool]
 
 
 class RoomChat:
@@ -50,6 +53,9 @@ class RoomChat:
         self._input_done = asyncio.Event()
         self._idle = asyncio.Event()  # input ended and nothing waits for an ack
         self.telemetry = Reporter(member)
+        # Answers joins by short code (an encrypted room's member: peer/pake_member.py):
+        # True when it took the frame, which then is not the chat client's.
+        self.pake: PakeHandler | None = None
 
     async def run(self, lines: AsyncIterator[str] | None) -> None:
         """Chat until the input ends and every line sent is stored (or forever without
@@ -135,6 +141,8 @@ class RoomChat:
                 async for raw in ws:
                     welcomed = True
                     self.telemetry.connected()  # the first frame, the welcome, counts
+                    if self.pake is not None and self.pake(raw):
+                        continue
                     self._emit(self.client.received(raw))
         except ConnectionClosed as exc:
             code = exc.rcvd.code if exc.rcvd is not None else None
@@ -149,6 +157,14 @@ class RoomChat:
         finally:
             self.ws = None
         return code, welcomed
+
+    def send_frame(self, frame: dict[str, Any]) -> None:
+        """A frame outside the chat protocol (a ``pake.*`` answer); dropped while
+        disconnected (the server ends that attempt when the socket goes)."""
+        ws = self.ws
+        if ws is not None:
+            task = asyncio.ensure_future(ws.send(json.dumps(frame)))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     def _emit(self, events: list[cc.Event]) -> None:
         for event in events:
