@@ -6,7 +6,10 @@ server on 127.0.0.1):
    processes (bench/_bare_copy.py rtc-*): target ≥ 0.95;
 2. the direct-TCP fast path vs a bare TCP copy file → file between two processes
    (_bare_copy.py tcp-*): target ≥ 0.8 of it and ≥ 100 MB/s;
-3. a directory of ``--files`` small files (4 KiB) over the fast path: files/s.
+3. a directory of ``--files`` small files (4 KiB) over the fast path: files/s;
+4. the fast path in an end-to-end encrypted room (sealed blocks, issue #15) vs the same
+   file over the fast path in a room without encryption, both joined by ``--room``
+   link, alternated ``--sealed-rounds`` times: target ≥ 0.9 (``--sealed-size``; 0 skips).
 
 The CLI's time is the receiver's summary line (from accepting to the last verified
 block, hashing and writing included); the baselines' from their first byte to their last.
@@ -27,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 from _browsers import in_namespace, parse_size  # noqa: E402
@@ -43,10 +48,29 @@ def write_random(path: Path, size: int) -> None:
             file.write(os.urandom(min(8 * MB, size - at)))
 
 
+def room_link(server: ServerProcess, *, encrypted: bool) -> str:
+    """A room made as the browser makes one (an encrypted one's name sealed); its link,
+    the room key in the fragment when it is encrypted."""
+    from peerlane.core import e2e
+
+    key = e2e.RoomKey(os.urandom(32))
+    name = e2e.seal_room_name(key, os.urandom(12), "bench") if encrypted else "bench"
+    answer = httpx.post(f"{server.base}/api/rooms", json={"display_name": "o", "name": name})
+    answer.raise_for_status()
+    link = str(answer.json()["invite"]["link"])
+    return f"{link}.{key.encoded()}" if encrypted else link
+
+
 def cli_seconds(
-    server: ServerProcess, tmp: Path, what: list[Path], env: dict[str, str], profile: str
+    server: ServerProcess,
+    tmp: Path,
+    what: list[Path],
+    env: dict[str, str],
+    profile: str,
+    room: str | None = None,
 ) -> float:
-    """One ``send`` and one ``receive``; the receiver's summary time."""
+    """One ``send`` and one ``receive`` (into ``room`` by its link, else a room the
+    sender makes, by its code); the receiver's summary time."""
     base = {**os.environ, "PEERLANE_SERVER": "", "XDG_CONFIG_HOME": str(tmp), **env}
     runner = [sys.executable, "-m", "peerlane"]
     if profile:
@@ -55,18 +79,19 @@ def cli_seconds(
     send_cmd = [a.format("send") for a in runner]
     recv_cmd = [a.format("receive") for a in runner]
     log = tmp / f"send-{time.monotonic_ns()}.out"  # a file: a pipe fills up (a summary
+    into = ["--room", room] if room else []
     with log.open("wb") as sent:  # line per file) and the sender would stall on it
         sender = subprocess.Popen(
-            [*send_cmd, "send", *map(str, what), "--server", server.base, "--name", "a"],
+            [*send_cmd, "send", *map(str, what), "--server", server.base, "--name", "a", *into],
             env=base,
             stdout=sent,
             stderr=subprocess.DEVNULL,
         )
-    while not (found := re.search(r"Code: (\S+)", log.read_text())):
+    while not room and not (found := re.search(r"Code: (\S+)", log.read_text())):
         if sender.poll() is not None:
             raise RuntimeError(f"send exited {sender.returncode}: {log.read_text()}")
         time.sleep(0.1)  # polling the sender's output file for its code
-    code = found.group(1)
+    code = room or found.group(1)
     done = subprocess.run(
         [*recv_cmd, "receive", code, "--server", server.base, "-o", str(out), "--yes"],
         env=base,
@@ -118,11 +143,13 @@ def main() -> None:
     parser.add_argument("--size", type=parse_size, default=500 * MB, help="fast path file")
     parser.add_argument("--dc-size", type=parse_size, default=500 * MB, help="data channel")
     parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--sealed-size", type=parse_size, default=500 * MB, help="sealed")
+    parser.add_argument("--sealed-rounds", type=int, default=3, help="clear/sealed pairs")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--quick", action="store_true", help="100M / 10M / 100 files")
     args = parser.parse_args()
     if args.quick:
-        args.size, args.dc_size, args.files = 100 * MB, 10 * MB, 100
+        args.size, args.dc_size, args.files, args.sealed_size = 100 * MB, 10 * MB, 100, 100 * MB
     rows: list[tuple[str, str, str, str]] = []
     print("| transfer | peerlane | baseline (same run) | ratio, target |")
     print("|---|---|---|---|", flush=True)
@@ -176,6 +203,9 @@ def main() -> None:
                     (f"{args.files} files of 4 KiB", f"{args.files / seconds:.1f} files/s", "", "")
                 )
                 _show(rows[-1])
+            if args.sealed_size:
+                rows.append(sealed_row(server, tmp, args.sealed_size, args.sealed_rounds))
+                _show(rows[-1])
             if args.profile:
                 for run in ("fast", "files") if args.files else ("fast",):
                     for side in ("send", "receive"):
@@ -188,6 +218,30 @@ def main() -> None:
     print("|---|---|---|---|")
     for row in rows:
         _show(row)
+
+
+def sealed_row(
+    server: ServerProcess, tmp: Path, size: int, rounds: int
+) -> tuple[str, str, str, str]:
+    """The fast path with sealed blocks vs clear, alternated (clear, sealed, clear, …) so
+    a change of load meanwhile touches both; the best of each (on a shared machine the
+    best run is the one least slowed by others)."""
+    print(f"fast path, encrypted room vs not, {size / MB:.0f} MB", flush=True)
+    file = tmp / "sealed.bin"
+    write_random(file, size)
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for encrypted in (False, True):
+            link = room_link(server, encrypted=encrypted)
+            times[encrypted].append(cli_seconds(server, tmp, [file], {}, "", link))
+    clear, sealed = min(times[False]), min(times[True])
+    ratio = clear / sealed
+    return (
+        f"fast path, encrypted room (sealed), {size / MB:.0f} MB",
+        f"{size / sealed / MB:.0f} MB/s",
+        f"fast path, room without encryption {size / clear / MB:.0f} MB/s",
+        f"{ratio:.2f} (≥ 0.9: {'met' if ratio >= 0.9 else 'not met'})",
+    )
 
 
 def _show(row: tuple[str, str, str, str]) -> None:
