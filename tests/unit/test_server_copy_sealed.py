@@ -5,8 +5,10 @@ from a sealed block resumes a partial file whose first blocks are verified alrea
 
 from __future__ import annotations
 
+import http.client
 import os
 import sqlite3
+import urllib.request
 from pathlib import Path
 
 import httpx
@@ -91,3 +93,39 @@ def test_the_sealed_copy_goes_up_and_a_range_download_resumes_it(
     assert fetched == [2, 3]
     assert receiver.finished
     assert partial.target.read_bytes() == content
+
+
+def test_a_sealed_upload_broken_midway_goes_on_from_the_servers_offset(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    member = _encrypted_room(server)
+    content = os.urandom(4 * BLOCK_SIZE + 9)
+    source = tmp_path / "film.bin"
+    source.write_bytes(content)
+    key = e2e_file.FileKey(os.urandom(32))
+    monkeypatch.setattr(server_copy, "CHUNK_BYTES", 3 * BLOCK_SIZE // 2)
+    monkeypatch.setattr(server_copy, "BACKOFF_S", (0, 0, 0, 0, 0))
+    real_open, patches = server_copy._open, []
+
+    def lossy(request: urllib.request.Request) -> http.client.HTTPResponse:
+        # The second PATCH reaches the server, but its answer is lost: the uploader
+        # asks the server's offset (HEAD) and goes on from there, mid sealed block.
+        answer = real_open(request)
+        if request.get_method() == "PATCH":
+            patches.append(request.headers.get("Upload-offset"))
+            if len(patches) == 2:
+                answer.close()
+                raise ConnectionResetError("the answer was lost")
+        return answer
+
+    monkeypatch.setattr(server_copy, "_open", lossy)
+    server_copy.upload(member, source, {"room": member.room_id}, lambda n: None, key)
+    count = e2e_file.block_count(len(content))
+    sealed = b"".join(
+        e2e_file.seal_block(key, i, count, content[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE])
+        for i in range(count)
+    )
+    chunk = 3 * BLOCK_SIZE // 2
+    assert patches == [str(n * chunk) for n in range(len(patches))]  # none sent twice
+    stored = [p for p in (server.data_dir / "files").rglob("*") if p.is_file()]
+    assert [p.read_bytes() for p in stored] == [sealed]
