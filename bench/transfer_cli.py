@@ -12,6 +12,9 @@ server on 127.0.0.1):
    of the three in one room, ``--browser-size`` each (bench/_cli_browser.py): the median
    of the rounds' ratios; no round begins after ``--browser-budget`` seconds. The issue
    sets no number: reported.
+5. the fast path in an end-to-end encrypted room (sealed blocks, issue #15) vs the same
+   file over the fast path in a room without encryption, both joined by ``--room``
+   link, alternated ``--sealed-rounds`` times: target ≥ 0.9 (``--sealed-size``; 0 skips).
 
 The CLI's time is the receiver's summary line (from accepting to the last verified
 block, hashing and writing included); the baselines' from their first byte to their last.
@@ -34,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 from _browsers import in_namespace, parse_size  # noqa: E402
@@ -51,10 +56,29 @@ def write_random(path: Path, size: int) -> None:
             file.write(os.urandom(min(8 * MB, size - at)))
 
 
+def room_link(server: ServerProcess, *, encrypted: bool) -> str:
+    """A room made as the browser makes one (an encrypted one's name sealed); its link,
+    the room key in the fragment when it is encrypted."""
+    from peerlane.core import e2e
+
+    key = e2e.RoomKey(os.urandom(32))
+    name = e2e.seal_room_name(key, os.urandom(12), "bench") if encrypted else "bench"
+    answer = httpx.post(f"{server.base}/api/rooms", json={"display_name": "o", "name": name})
+    answer.raise_for_status()
+    link = str(answer.json()["invite"]["link"])
+    return f"{link}.{key.encoded()}" if encrypted else link
+
+
 def cli_seconds(
-    server: ServerProcess, tmp: Path, what: list[Path], env: dict[str, str], profile: str
+    server: ServerProcess,
+    tmp: Path,
+    what: list[Path],
+    env: dict[str, str],
+    profile: str,
+    room: str | None = None,
 ) -> float:
-    """One ``send`` and one ``receive``; the receiver's summary time."""
+    """One ``send`` and one ``receive`` (into ``room`` by its link, else a room the
+    sender makes, by its code); the receiver's summary time."""
     base = {**os.environ, "PEERLANE_SERVER": "", "XDG_CONFIG_HOME": str(tmp), **env}
     runner = [sys.executable, "-m", "peerlane"]
     if profile:
@@ -63,10 +87,10 @@ def cli_seconds(
     send_cmd = [a.format("send") for a in runner]
     recv_cmd = [a.format("receive") for a in runner]
     log = tmp / f"send-{time.monotonic_ns()}.out"  # a file: a pipe fills up (a summary
+    into = ["--room", room] if room else []
     with log.open("wb") as sent:  # line per file) and the sender would stall on it
         sender = subprocess.Popen(
-            # A clear room: the fast path carries a clear room's blocks (TLS only),
-            # and the baselines are clear copies.
+            # Without --room a clear room: the fast path vs clear baselines.
             [
                 *send_cmd,
                 "send",
@@ -75,17 +99,17 @@ def cli_seconds(
                 server.base,
                 "--name",
                 "a",
-                "--no-encrypt",
+                *(into or ["--no-encrypt"]),
             ],
             env=base,
             stdout=sent,
             stderr=subprocess.DEVNULL,
         )
-    while not (found := re.search(r"Code: (\S+)", log.read_text())):
+    while not room and not (found := re.search(r"Code: (\S+)", log.read_text())):
         if sender.poll() is not None:
             raise RuntimeError(f"send exited {sender.returncode}: {log.read_text()}")
         time.sleep(0.1)  # polling the sender's output file for its code
-    code = found.group(1)
+    code = room or found.group(1)
     done = subprocess.run(
         [*recv_cmd, "receive", code, "--server", server.base, "-o", str(out), "--yes"],
         env=base,
@@ -142,11 +166,13 @@ def main() -> None:
     parser.add_argument(
         "--browser-budget", type=float, default=1200, help="s: no CLI ↔ browser round after"
     )
+    parser.add_argument("--sealed-size", type=parse_size, default=500 * MB, help="sealed")
+    parser.add_argument("--sealed-rounds", type=int, default=3, help="clear/sealed pairs")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--quick", action="store_true", help="100M, 10M, 100 files, 20M x 1")
     args = parser.parse_args()
     if args.quick:
-        args.size, args.dc_size, args.files = 100 * MB, 10 * MB, 100
+        args.size, args.dc_size, args.files, args.sealed_size = 100 * MB, 10 * MB, 100, 100 * MB
         args.browser_size, args.rounds = 20 * MB, 1
     matched = True
     rows: list[tuple[str, str, str, str]] = []
@@ -222,6 +248,9 @@ def main() -> None:
                     )
                     _show(rows[-1])
                 print("\n".join(summary_lines(both)), flush=True)
+            if args.sealed_size:
+                rows.append(sealed_row(server, tmp, args.sealed_size, args.sealed_rounds))
+                _show(rows[-1])
             if args.profile:
                 runs = [r for r, n in (("fast", args.size), ("files", args.files)) if n]
                 for run in runs:
@@ -237,6 +266,30 @@ def main() -> None:
         _show(row)
     if not matched:
         sys.exit("a file received by a browser or from one did not match (or a page failed)")
+
+
+def sealed_row(
+    server: ServerProcess, tmp: Path, size: int, rounds: int
+) -> tuple[str, str, str, str]:
+    """The fast path with sealed blocks vs clear, alternated (clear, sealed, clear, …) so
+    a change of load meanwhile touches both; the best of each (on a shared machine the
+    best run is the one least slowed by others)."""
+    print(f"fast path, encrypted room vs not, {size / MB:.0f} MB", flush=True)
+    file = tmp / "sealed.bin"
+    write_random(file, size)
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for encrypted in (False, True):
+            link = room_link(server, encrypted=encrypted)
+            times[encrypted].append(cli_seconds(server, tmp, [file], {}, "", link))
+    clear, sealed = min(times[False]), min(times[True])
+    ratio = clear / sealed
+    return (
+        f"fast path, encrypted room (sealed), {size / MB:.0f} MB",
+        f"{size / sealed / MB:.0f} MB/s",
+        f"fast path, room without encryption {size / clear / MB:.0f} MB/s",
+        f"{ratio:.2f} (≥ 0.9: {'met' if ratio >= 0.9 else 'not met'})",
+    )
 
 
 def _show(row: tuple[str, str, str, str]) -> None:

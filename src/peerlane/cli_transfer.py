@@ -208,7 +208,7 @@ async def _send(
     known = {made.invite_id: made.words} if made and made.words else {}
     pake_member.answer_joins(transfer_room.chat, member, _notice, known)
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout())
-    if fast_link.enabled() and crypto is None:  # (its frames are clear: TLS only)
+    if fast_link.enabled():  # (an encrypted room's blocks go sealed: peer/fast_send.py)
         await sender.listen_fast(fast_link.listen_hosts(chosen))
     try:
         await _run_side(transfer_room, sender, chosen, meter)

@@ -7,8 +7,16 @@ import os
 
 from peerlane.core import e2e_file
 from peerlane.core.integrity import BLOCK_SIZE, TreeHasher
-from peerlane.core.sealed_blocks import SERVER_COPY_SEALED, SealedBlockReceiver
-from peerlane.core.transfer_blocks import DAMAGED, MAX_BAD, Failed, Send, Verified, Write
+from peerlane.core.sealed_blocks import SealedBlockReceiver
+from peerlane.core.transfer_blocks import (
+    DAMAGED,
+    MAX_BAD,
+    NOT_THE_OFFER,
+    Failed,
+    Send,
+    Verified,
+    Write,
+)
 from peerlane.core.transfer_wire import Control, Data
 
 KEY = e2e_file.FileKey(bytes(range(32)))
@@ -83,7 +91,18 @@ def test_resume_asks_from_the_first_missing_block_and_a_wrong_root_fails() -> No
     assert isinstance(done.start()[0], Failed)
 
 
-def test_the_server_copy_is_refused_in_words() -> None:
+def test_the_server_copy_opens_block_by_block_and_a_bad_one_fails() -> None:
     r = _receiver()
-    assert r.on_block(0, b"x") == [Failed(SERVER_COPY_SEALED)]
-    assert r.on_block(0, b"x") == []
+    assert r.on_block(1, _sealed(1)) == [Write(1, CONTENT[BLOCK_SIZE : 2 * BLOCK_SIZE])]
+    assert r.on_block(1, _sealed(1)) == []  # already written
+    assert r.on_block(0, _sealed(0))[0] == Write(0, CONTENT[:BLOCK_SIZE])
+    out = r.on_block(2, _sealed(2))
+    assert out[0] == Write(2, CONTENT[2 * BLOCK_SIZE :])
+    assert isinstance(out[-1], Verified)
+    assert r.on_block(0, _sealed(0)) == []  # finished: nothing more
+    tampered = bytearray(_sealed(0))
+    tampered[0] ^= 1
+    assert _receiver().on_block(0, bytes(tampered)) == [Failed(NOT_THE_OFFER)]
+    assert _receiver().on_block(0, _sealed(1)) == [Failed(NOT_THE_OFFER)]  # moved
+    assert _receiver().on_block(3, _sealed(2)) == [Failed(NOT_THE_OFFER)]  # past the end
+    assert _receiver().on_block(0, CONTENT[:BLOCK_SIZE]) == [Failed(NOT_THE_OFFER)]  # clear

@@ -24,6 +24,7 @@ from e2e.helpers import (
     wait_transfer,
 )
 from e2e.test_cli_transfer import (  # noqa: F401 (the fixture)
+    DATA_CHANNEL,
     DEADLINE,
     Cli,
     clis,
@@ -110,9 +111,9 @@ def test_cli_to_cli_encrypted_resumes_after_a_kill(
     name = f"{MARKER.decode()}.mkv"
     (tmp_path / name).write_bytes(MARKER + os.urandom(size - len(MARKER)))
     digest = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
-    sender = send(
-        clis, tmp_path, server, tmp_path / name, "--room", link, PEERLANE_P2P_TIMEOUT="90"
-    )
+    # The data channel (the fast path's kill and resume: tests/e2e/test_cli_sealed.py)
+    env = {"PEERLANE_P2P_TIMEOUT": "90", **DATA_CHANNEL}
+    sender = send(clis, tmp_path, server, tmp_path / name, "--room", link, **env)
     out = tmp_path / "got"
     first = receive(clis, tmp_path, link, out)
     part = out / f"{name}.peerlane-part"

@@ -33,7 +33,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from peerlane.core.integrity import BLOCK_SIZE
+from peerlane.core.e2e_file import SEALED_BLOCK_SIZE
 from peerlane.core.transfer_wire import HEADER_BYTES, MAX_CONTROL_CHARS
 
 HELLO_PREFIX = b"PEERLANE-FAST/1 "
@@ -43,7 +43,8 @@ MAX_ADDRESSES = 16
 MAX_CERT_CHARS = 8 * 1024
 CONTROL, DATA = 0, 1
 FRAME_HEADER = struct.Struct("!BI")
-MAX_FRAME = {CONTROL: MAX_CONTROL_CHARS * 4, DATA: HEADER_BYTES + BLOCK_SIZE}
+# A data frame holds one whole block, sealed (its 16-byte tag more) in an encrypted room
+MAX_FRAME = {CONTROL: MAX_CONTROL_CHARS * 4, DATA: HEADER_BYTES + SEALED_BLOCK_SIZE}
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 _TRANSFER = re.compile(rb"^[A-Za-z0-9_-]{1,64}$")
 

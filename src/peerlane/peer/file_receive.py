@@ -25,11 +25,11 @@ from peerlane.core import transfer_blocks as tb
 from peerlane.core import transfer_flow as tf
 from peerlane.core.integrity import BLOCK_SIZE
 from peerlane.core.transfer_wire import Data, decode_control, label_of
-from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
+from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError
 from peerlane.peer.channel_receive import over_channel
 from peerlane.peer.fast_link import Identity
 from peerlane.peer.fast_receive import FastReceive
-from peerlane.peer.incoming import Candidate, Incoming, take_data, written
+from peerlane.peer.incoming import Candidate, Incoming, download_copy, take_data, written
 from peerlane.peer.partial_file import PartialFile, check_target, target_for
 from peerlane.peer.transfer_room import TransferRoom, p2p_words
 
@@ -295,29 +295,9 @@ class Receiver:
             item.flow.step("channel-closed")
 
     async def _download(self, item: Incoming) -> None:
-        loop = asyncio.get_running_loop()
         self.paths.add("server")
         item.flow.step("bytes-flowing")
-
-        def take(block: int, data: bytes) -> bool:
-            future = asyncio.run_coroutine_threadsafe(self._take_block(item, block, data), loop)
-            return future.result()
-
-        assert item.file_id is not None
-        await asyncio.to_thread(
-            server_copy.download,
-            self.room.member,
-            item.file_id,
-            item.offer.root,
-            item.receiver.have,
-            take,
-        )
-        if not item.receiver.finished and not item.flow.over:
-            raise PeerError(
-                f"The server's copy of {item.offer.name} ended early; run the command again "
-                "to resume.",
-                EXIT_FAILED,
-            )
+        await download_copy(self.room.member, item, self._take_block)
 
     async def _take_block(self, item: Incoming, block: int, data: bytes) -> bool:
         self.bytes_received += len(data)

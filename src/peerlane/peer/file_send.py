@@ -1,7 +1,8 @@
 """``peerlane send``'s side of a transfer (the terminal's web/transfer-outgoing.js): offer
 each file, serve each receiver's ``file:<transfer>`` channel with core.transfer_blocks'
 BlockSender, and when no channel comes within the P2P timeout, upload the file to the
-room with tus and say ``uploaded`` (once per transfer), as the browser does.
+room with tus and say ``uploaded`` (once per transfer), as the browser does; between two
+terminals, the direct-TCP fast path when it connects (peer/fast_send.py).
 
 Done when one receiver has verified every file (``done`` for each); a receiver's
 ``decline`` or ``cancel`` ends the send. The offers go out batched (``offers``, as few
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from aiortc import RTCDataChannel
@@ -24,8 +24,7 @@ from peerlane.core import fast_path as fp
 from peerlane.core import protocol as p
 from peerlane.core import transfer_batch as tbatch
 from peerlane.core import transfer_flow as tf
-from peerlane.core.integrity import BLOCK_SIZE
-from peerlane.core.transfer_blocks import BlockSender, block_length
+from peerlane.core.transfer_blocks import BlockSender
 from peerlane.core.transfer_wire import (
     HIGH_WATER,
     LOW_WATER,
@@ -35,7 +34,8 @@ from peerlane.core.transfer_wire import (
     transfer_of_label,
 )
 from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
-from peerlane.peer.fast_link import HELLO_WITHIN_S, FastListener, FastStream, new_identity
+from peerlane.peer.fast_link import FastListener
+from peerlane.peer.fast_send import FastSending, block_bytes, first_of
 from peerlane.peer.outgoing import Outgoing
 from peerlane.peer.transfer_room import TransferRoom, p2p_words
 
@@ -45,7 +45,7 @@ READ_BYTES = 8 * 1024 * 1024
 Advance = Callable[[int], None]
 
 
-class Sender:
+class Sender(FastSending):
     def __init__(
         self, room: TransferRoom, files: list[Outgoing], advance: Advance, p2p_timeout: float
     ) -> None:
@@ -68,15 +68,6 @@ class Sender:
         self.keys: dict[str, e2e_file.FileKey] = {}
         if room.encrypted:
             self.keys = {t: e2e_file.FileKey(os.urandom(32)) for t in self.files}
-
-    async def listen_fast(self, hosts: list[str]) -> None:
-        """Offer the direct-TCP fast path (core/fast_path.py) on these addresses: a
-        listener each, named with this process's certificate fingerprint in the offers."""
-        self._listener = FastListener(new_identity(), self._fast_authorize, self._serve_fast)
-        await self._listener.start(hosts)
-        candidates = self._listener.candidates()
-        for item in self.files.values():
-            item.offer = replace(item.offer, fast=candidates)
 
     def close(self) -> None:
         if self._listener is not None:
@@ -173,7 +164,7 @@ class Sender:
                     block = sender.next_block()
                     if block is None:
                         wake.clear()
-                        await _first(wake.wait(), closed.wait())
+                        await first_of(wake.wait(), closed.wait())
                         continue
                     await self._send_block(item, file, block, channel, chunk, wake, closed)
         except OSError as exc:
@@ -189,15 +180,12 @@ class Sender:
         wake: asyncio.Event,
         closed: asyncio.Event,
     ) -> None:
-        length = block_length(item.offer.size, block)
-        data = os.pread(file.fileno(), length, block * BLOCK_SIZE)  # type: ignore[attr-defined]
-        if key := self.keys.get(item.offer.transfer):  # offsets count in the sealed block
-            data = e2e_file.seal_block(key, block, item.offer.blocks, data)
-            length = len(data)
+        data = block_bytes(file.fileno(), item, block, self.keys)  # type: ignore[attr-defined]
+        length = len(data)
         for offset in range(0, length, chunk):
             while channel.bufferedAmount > HIGH_WATER and not closed.is_set():
                 wake.clear()
-                await _first(wake.wait(), closed.wait())
+                await first_of(wake.wait(), closed.wait())
             if closed.is_set() or channel.readyState != "open":
                 return
             payload = data[offset : offset + chunk]
@@ -205,99 +193,6 @@ class Sender:
             self.bytes_sent += len(payload)
             self.advance(len(payload))
         await asyncio.sleep(0)  # let the channel's frames go out between blocks
-
-    # --- the fast path -----------------------------------------------------------------
-
-    async def _fast_authorize(self, transfer: str, fingerprint: str | None) -> list[bytes]:
-        """The certificates of the receivers that accepted ``transfer``, once the one with
-        ``fingerprint`` (else anyone) is among them: the accept may reach the server after
-        the receiver's connection reaches us, and a receiver run again (a new key) comes
-        after the first run's accept."""
-        item = self.files.get(transfer)
-        if item is None or item.flow.over:
-            return []
-
-        def there() -> bool:
-            if fingerprint is None:
-                return bool(item.fast_certs)
-            return any(fp.fingerprint(c) == fingerprint for c in item.fast_certs)
-
-        while not there():  # (each accept sets the event; cleared only when not there)
-            item.fast_accepted.clear()
-            if there():
-                break
-            await item.fast_accepted.wait()
-        return list(item.fast_certs)
-
-    async def _serve_fast(self, transfer: str | None, cert: bytes, stream: FastStream) -> None:
-        """This connection's transfers, one after the other (the receiver names the next
-        one with a ``next`` frame: core/fast_path.py), each in a task of its own that
-        the transfer's ``done`` or cancel may end."""
-        while transfer is not None:
-            item = self.files.get(transfer)
-            if item is None or item.flow.over or cert not in item.fast_certs:
-                return  # (a next transfer this receiver did not accept: the end)
-            task = asyncio.create_task(self._serve_fast_one(item, stream))
-            self._fast_tasks.add(task)
-            task.add_done_callback(self._fast_tasks.discard)
-            self._serving(item, item.fast_certs[cert], task)
-            try:
-                transfer = await task
-            except asyncio.CancelledError:
-                if task.cancelled() and not _cancelling():
-                    return  # the transfer ended under it: this connection too
-                raise
-            finally:
-                if item.serving.get(item.fast_certs[cert]) is task:
-                    del item.serving[item.fast_certs[cert]]
-            if transfer is not None:
-                try:
-                    async with asyncio.timeout(HELLO_WITHIN_S):
-                        await self._fast_authorize(transfer, fp.fingerprint(cert))
-                except TimeoutError:
-                    return
-
-    async def _serve_fast_one(self, item: Outgoing, stream: FastStream) -> str | None:
-        """One transfer until the stream ends (``None``) or names the next transfer."""
-        self.paths.add("fast path")
-        sender = BlockSender(list(item.hashes))
-        wake = asyncio.Event()
-        following: list[str] = []
-
-        async def read() -> None:
-            while isinstance(frame := await stream.read_frame(), str):
-                if (after := fp.parse_next(frame)) is not None:
-                    following.append(after)
-                    return
-                control = decode_control(frame)
-                if control is None:
-                    return
-                for out in sender.on_control(control):
-                    stream.send_control(out.encode())
-                wake.set()
-
-        reading = asyncio.create_task(read())
-        try:
-            with item.path.open("rb") as file:
-                while not reading.done():
-                    block = sender.next_block()
-                    if block is None:
-                        wake.clear()
-                        await _first(wake.wait(), asyncio.shield(reading))
-                        continue
-                    length = block_length(item.offer.size, block)
-                    data = os.pread(file.fileno(), length, block * BLOCK_SIZE)
-                    stream.send_data(encode_data(block, 0, data))
-                    self.bytes_sent += length
-                    self.advance(length)
-                    await stream.drain()
-        except ConnectionError:
-            pass  # the receiver went away: it takes the data channel, or comes again
-        except OSError as exc:
-            self.room.finish(PeerError(f"{item.path} cannot be read ({exc}).", EXIT_FAILED))
-        finally:
-            reading.cancel()
-        return following[0] if following else None
 
     # --- the fallback: the server ------------------------------------------------------
 
@@ -329,15 +224,6 @@ class Sender:
         item.upload = asyncio.create_task(self._upload(item))
 
     async def _upload(self, item: Outgoing) -> None:
-        if self.keys:  # never a clear copy of an encrypted room's file on the server
-            self.room.finish(
-                PeerError(
-                    "No peer-to-peer path to the receiver; the terminal cannot send an "
-                    "end-to-end encrypted room's file through the server yet.",
-                    EXIT_FAILED,
-                )
-            )
-            return
         self.paths.add("server")
         loop = asyncio.get_running_loop()
 
@@ -345,15 +231,14 @@ class Sender:
             self.bytes_sent += n
             loop.call_soon_threadsafe(self.advance, n)
 
-        metadata: dict[str, str | None] = {
-            "room": self.room.member.room_id,
-            "name": item.offer.name,
-            "type": item.offer.type,
-            "root": item.offer.root,
-        }
+        # An encrypted room's copy: sealed blocks, and nothing about the file but its room
+        key = self.keys.get(item.offer.transfer)
+        metadata: dict[str, str | None] = {"room": self.room.member.room_id}
+        if key is None:
+            metadata |= {"name": item.offer.name, "type": item.offer.type, "root": item.offer.root}
         try:
             file_id = await asyncio.to_thread(
-                server_copy.upload, self.room.member, item.path, metadata, sent
+                server_copy.upload, self.room.member, item.path, metadata, sent, key
             )
         except PeerError as exc:
             self.room.finish(exc)
@@ -383,18 +268,3 @@ class Sender:
                 if item.upload:
                     item.upload.cancel()
                 self.room.send_control(tf.control_body("cancel", item.offer.transfer))
-
-
-def _cancelling() -> bool:
-    """Whether the running task itself is being cancelled (not just one it awaited)."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
-
-
-async def _first(*waits: object) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]  # type: ignore[call-overload]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()

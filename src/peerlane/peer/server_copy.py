@@ -3,6 +3,12 @@ does it (web/tus.js, web/transfer-download.js): a tus 1.0.0 upload to the room
 (``POST /api/rooms/{room}/uploads``, PATCHes with ``Upload-Checksum: sha256``, resumed
 by HEAD after an error) and a Range download of the room's copy from the first block the
 receiver lacks (``If-Range`` the root). Blocking calls (stdlib urllib), run in a thread.
+
+An end-to-end encrypted room's copy is the file's sealed blocks end to end, as the
+browser's (web/transfer-e2e.js ``uploadOf`` / ``SealedFile``): sealed as the upload
+reads them, nothing about the file in the tus metadata but where it goes, and a Range
+download in sealed blocks (``1 MiB + 16`` bytes each) without ``If-Range``: the
+plaintext root names the file and never goes to the server.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
+import os
 import time
 import urllib.error
 import urllib.parse
@@ -18,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from peerlane.core import e2e_file
 from peerlane.core.integrity import BLOCK_SIZE
 from peerlane.core.tus import OFFSET_CONTENT_TYPE, TUS_VERSION, encode_metadata
 from peerlane.peer import EXIT_FAILED, PeerError
@@ -43,14 +51,61 @@ def _request(
     )
 
 
+Read = Callable[[int, int], bytes]  # (offset, length) → the bytes there
+
+
+class SealedFile:
+    """A file's sealed form read at any offset: each block sealed when a read reaches
+    it, the last one kept for the next read (a tus chunk ends inside a block)."""
+
+    def __init__(self, fd: int, plain_size: int, key: e2e_file.FileKey) -> None:
+        self.fd, self.plain_size, self.key = fd, plain_size, key
+        self.count = e2e_file.block_count(plain_size)
+        self.size = e2e_file.sealed_size(plain_size)
+        self._last: tuple[int, bytes] | None = None
+
+    def read(self, offset: int, length: int) -> bytes:
+        parts, end = [], min(offset + length, self.size)
+        while offset < end:
+            index = offset // e2e_file.SEALED_BLOCK_SIZE
+            sealed = self._block(index)
+            start = offset - index * e2e_file.SEALED_BLOCK_SIZE
+            take = min(len(sealed) - start, end - offset)
+            parts.append(sealed[start : start + take])
+            offset += take
+        return b"".join(parts)
+
+    def _block(self, index: int) -> bytes:
+        if self._last is None or self._last[0] != index:
+            plain = os.pread(self.fd, BLOCK_SIZE, index * BLOCK_SIZE)
+            self._last = (index, e2e_file.seal_block(self.key, index, self.count, plain))
+        return self._last[1]
+
+
 def upload(
     member: Membership,
     path: Path,
     metadata: dict[str, str | None],
     on_sent: Callable[[int], None],
+    key: e2e_file.FileKey | None = None,
 ) -> str:
-    """Upload ``path`` into the room; the file id. ``on_sent(n)``: n more bytes sent."""
-    size = path.stat().st_size
+    """Upload ``path`` into the room (sealed under ``key`` when there is one); the file
+    id. ``on_sent(n)``: n more bytes sent."""
+    with path.open("rb") as file:
+        fd, plain = file.fileno(), path.stat().st_size
+        if key is None:
+            return _upload(member, plain, lambda at, n: os.pread(fd, n, at), metadata, on_sent)
+        sealed = SealedFile(fd, plain, key)
+        return _upload(member, sealed.size, sealed.read, metadata, on_sent)
+
+
+def _upload(
+    member: Membership,
+    size: int,
+    read: Read,
+    metadata: dict[str, str | None],
+    on_sent: Callable[[int], None],
+) -> str:
     endpoint = f"{member.server}/api/rooms/{member.room_id}/uploads"
     headers = {
         "Tus-Resumable": TUS_VERSION,
@@ -61,29 +116,26 @@ def upload(
         location = str(answer.headers["Location"])
     url = urllib.parse.urljoin(endpoint, location)
     offset, failures = 0, 0
-    with path.open("rb") as file:
-        while offset < size:
-            try:
-                offset = _patch(member, url, file, offset, on_sent)
-                failures = 0
-            except (urllib.error.URLError, OSError) as exc:
-                if failures >= RETRIES:
-                    raise PeerError(
-                        f"The upload to {member.server} keeps failing ({exc}); "
-                        "check your network and run the command again.",
-                        EXIT_FAILED,
-                    ) from exc
-                time.sleep(BACKOFF_S[failures])
-                failures += 1
-                offset = _offset(member, url)
+    while offset < size:
+        try:
+            offset = _patch(member, url, read(offset, CHUNK_BYTES), offset, on_sent)
+            failures = 0
+        except (urllib.error.URLError, OSError) as exc:
+            if failures >= RETRIES:
+                raise PeerError(
+                    f"The upload to {member.server} keeps failing ({exc}); "
+                    "check your network and run the command again.",
+                    EXIT_FAILED,
+                ) from exc
+            time.sleep(BACKOFF_S[failures])
+            failures += 1
+            offset = _offset(member, url)
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _patch(
-    member: Membership, url: str, file: IO[bytes], offset: int, on_sent: Callable[[int], None]
+    member: Membership, url: str, chunk: bytes, offset: int, on_sent: Callable[[int], None]
 ) -> int:
-    file.seek(offset)
-    chunk = file.read(CHUNK_BYTES)
     checksum = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
     headers = {
         "Tus-Resumable": TUS_VERSION,
@@ -108,15 +160,21 @@ def download(
     root: str,
     first_block: int,
     take: Callable[[int, bytes], bool],
+    *,
+    sealed: bool = False,
 ) -> None:
     """The room's copy from ``first_block`` on, one whole block at a time to ``take(block,
-    data)`` (False: stop). An answer from the start (200: the copy changed) begins at 0."""
+    data)`` (False: stop). An answer from the start (200: the copy changed) begins at 0.
+    ``sealed``: an encrypted room's copy, in sealed blocks."""
     url = f"{member.server}/api/rooms/{member.room_id}/files/{file_id}"
-    headers = {"Range": f"bytes={first_block * BLOCK_SIZE}-", "If-Range": f'"{root}"'}
+    size = e2e_file.SEALED_BLOCK_SIZE if sealed else BLOCK_SIZE
+    headers = {"Range": f"bytes={first_block * size}-"}
+    if not sealed:
+        headers["If-Range"] = f'"{root}"'
     try:
         with _open(_request(member, "GET", url, headers)) as answer:
             block = first_block if getattr(answer, "status", 200) == 206 else 0
-            while data := _read_block(answer):
+            while data := _read_block(answer, size):
                 if not take(block, data):
                     return
                 block += 1
@@ -130,10 +188,10 @@ def download(
         ) from exc
 
 
-def _read_block(stream: IO[bytes]) -> bytes:
+def _read_block(stream: IO[bytes], size: int) -> bytes:
     parts, got = [], 0
-    while got < BLOCK_SIZE:
-        piece = stream.read(BLOCK_SIZE - got)
+    while got < size:
+        piece = stream.read(size - got)
         if not piece:
             break
         parts.append(piece)
