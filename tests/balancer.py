@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -46,7 +47,9 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 8192; }}
 http {{
-    access_log {prefix}/access.log;
+    # Which instance took each request: tests check where a client's socket landed.
+    log_format upstream '$remote_addr "$request" $status $upstream_addr';
+    access_log {prefix}/access.log upstream;
     client_body_temp_path {prefix}/body;
     proxy_temp_path {prefix}/proxy;
     fastcgi_temp_path {prefix}/fastcgi;
@@ -121,6 +124,19 @@ class Nginx:
                 self.proc.wait()
             self.proc = None
         shutil.rmtree(self.prefix, ignore_errors=True)
+
+    def upstream_ports(self, pattern: str, status: int = 101) -> list[int]:
+        """The instance port of every request so far whose request line matches the
+        regular expression ``pattern`` and that got ``status`` (101: a WebSocket), in
+        order (nginx's access log; a request retried on another instance counts the
+        last one)."""
+        line = re.compile(r'"[A-Z]+ (\S+) [^"]*" (\d+) (.+)$')
+        ports = []
+        for entry in (self.prefix / "access.log").read_text().splitlines():
+            match = line.search(entry)
+            if match and re.search(pattern, match[1]) and int(match[2]) == status:
+                ports.append(int(match[3].rsplit(", ", 1)[-1].rsplit(":", 1)[1]))
+        return ports
 
     def client(self, source: str = "127.0.0.2", **options: Any) -> httpx.Client:
         """An HTTP client whose requests come from ``source`` (a loopback address)."""

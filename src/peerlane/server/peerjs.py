@@ -2,11 +2,13 @@
 
 A raw ASGI WebSocket app (no framework wrapper on the relay path). Each connection has
 one reader (the ASGI receive loop: a frame is read for its envelope by
-``core.peerjs.read_frame`` and handed to the relay) and one writer task that empties
-the connection's outbox. Frames for a socket are put in its outbox without waiting, so
-a client that does not read slows nobody else down: past ``OUTBOX_LIMIT`` frames it is
-closed. A sweep every ``peerjs_cleanup_out_msgs`` seconds expires queues (EXPIRE) and
-closes sockets silent for ``peerjs_alive_timeout``.
+``core.peerjs.read_frame`` and handed to the relay). A frame for a socket is written
+in the sender's call, straight to uvicorn's protocol (``ws_transport.send_text_now``),
+when nothing is waiting before it; otherwise it joins the socket's outbox, which a
+writer task empties through the ASGI ``send`` (flow control: the client reads slowly).
+Nobody waits for a slow reader: past ``OUTBOX_LIMIT`` frames it is closed. A sweep
+every ``peerjs_cleanup_out_msgs`` seconds expires queues (EXPIRE) and closes sockets
+silent for ``peerjs_alive_timeout``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from starlette.requests import HTTPConnection
@@ -27,6 +30,7 @@ from peerlane.server import logs
 from peerlane.server.addresses import client_address
 from peerlane.server.connections import ConnectionRegistry
 from peerlane.server.services import Services
+from peerlane.server.ws_transport import SEND_NOW
 
 log = logs.get(__name__)
 OUTBOX_LIMIT = 1000  # frames a client may leave unread before it is cut off
@@ -55,6 +59,7 @@ class PeerConnection:
         "_close",
         "_out",
         "_send",
+        "_send_now",
         "_writer",
         "key",
         "last_heartbeat",
@@ -62,18 +67,34 @@ class PeerConnection:
         "room_id",
     )
 
-    def __init__(self, key: str, peer_id: str, send: Send, now: float) -> None:
+    def __init__(
+        self,
+        key: str,
+        peer_id: str,
+        send: Send,
+        now: float,
+        send_now: Callable[[str], int | None] | None = None,
+    ) -> None:
+        """``send_now``: the transport's write without awaiting (``ws_transport``'s
+        ``SEND_NOW``; None under other servers, then every frame takes ``send``)."""
         self.key = key
         self.peer_id = peer_id
         self.room_id = ""  # for the ConnectionRegistry (PeerJS peers are in no room)
         self.last_heartbeat = now
         self._send = send
+        self._send_now = send_now
         self._out: list[str] = []  # a list: an empty deque costs 760 bytes per socket
         self._writer: asyncio.Task[None] | None = None
         self._close: tuple[int, str] | None = None
 
     def deliver(self, text: str) -> None:
         if self._close is not None:
+            return
+        # Written now when nothing is queued or being written before it (the order
+        # holds); a task wake-up and the ASGI send per frame were most of the relay's
+        # CPU (docs/benchmarks.md, "PeerJS signaling").
+        send_now = self._send_now
+        if self._writer is None and send_now is not None and send_now(text) is not None:
             return
         if len(self._out) >= OUTBOX_LIMIT:
             self.close(CLOSE_POLICY, "not reading")
@@ -234,7 +255,8 @@ class PeerjsSockets:
         self, key: str, peer_id: str, token: str, scope: Scope, receive: Receive, send: Send
     ) -> None:
         metrics = self.services.metrics
-        conn = PeerConnection(key, peer_id, send, time.time())
+        send_now = scope.get("extensions", {}).get(SEND_NOW)
+        conn = PeerConnection(key, peer_id, send, time.time(), send_now)
         if not self.connections.add(conn):
             await self._refuse(send, core.error_frame(core.UNAVAILABLE), CLOSE_GOING_AWAY)
             return
