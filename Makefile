@@ -30,9 +30,13 @@ PYTEST := $(BIN)/python -m pytest
 # cannot eat CI's 90 minutes; timeout then signals pytest's whole process group
 # (SIGINT first: pytest still prints its summary). Not used interactively,
 # where it would keep Ctrl-C from reaching pytest.
+# The browser stage (about 110 tests, each starting Chromium and often a terminal peer)
+# gets a longer cap than the others.
 TEST_TIMEOUT ?= 1500
+E2E_TIMEOUT ?= 2400
 ifneq ($(CI),)
-PYTEST := timeout --signal=INT --kill-after=30 $(TEST_TIMEOUT) $(PYTEST)
+PYTEST = timeout --signal=INT --kill-after=30 $(TEST_TIMEOUT) $(BIN)/python -m pytest
+e2e: TEST_TIMEOUT = $(E2E_TIMEOUT)
 endif
 
 # `make run ARGS="--port 9000"`
