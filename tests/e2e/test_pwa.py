@@ -266,24 +266,28 @@ BACKGROUND = """async () => {
           optIn: localStorage.getItem('peerlane.backgroundBadge'),
           hidden: document.hidden};
 }"""
-# Watches the registration's notifications from before the message is sent, and keeps the
-# first ones listed. Headless Chromium on Linux (no notification server) lists a
-# notification only while its popup would be on screen, 25 s (measured): a first look
-# taken after the message, on a loaded machine, could come after it was gone.
+# Watches the registration's notifications from before the message is sent, and keeps
+# each one listed (title and body, once each, in order). Headless Chromium on Linux (no
+# notification server) lists a notification only while its popup would be on screen, 25 s
+# (measured): a first look taken after the message, on a loaded machine, could come
+# after it was gone; and a newer one of the room replaces it (one per room: its tag).
 WATCH_NOTIFICATIONS = """async () => {
   const registration = await navigator.serviceWorker.getRegistration();
-  window.__notified = null;
+  window.__notified = [];
+  const seen = new Set();
   void (async () => {
     for (;;) {
-      const shown = await registration.getNotifications();
-      if (shown.length) {
-        window.__notified = shown.map((n) => ({title: n.title, body: n.body}));
-        return;
+      for (const n of await registration.getNotifications()) {
+        if (seen.has(n.title + '\\n' + n.body)) continue;
+        seen.add(n.title + '\\n' + n.body);
+        window.__notified.push({title: n.title, body: n.body});
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();
 }"""
+# At least n of them, once there are.
+NOTIFIED = "() => window.__notified.length >= {} && window.__notified"
 # Told the way the browser says it. Headless Chromium never hides a page (another tab in
 # front, a minimized window: document.hidden stays false, tried); the rest is real: the
 # permission, the service worker's notification.
@@ -295,7 +299,10 @@ HIDE = """() => {
 }"""
 
 
-def test_with_the_bell_on_a_message_in_the_background_is_a_notification(server, browsers) -> None:
+def test_with_the_bell_on_a_message_in_the_background_is_a_notification(
+    server, browsers, tmp_path: Path
+) -> None:
+    """And a file offered is one too (issue #16, item 6)."""
     alice_browser = browsers.new("alice")
     alice, bob = alice_browser.page, browsers.new("bob").page
     alice_browser.context.grant_permissions(["notifications"], origin=server.base)
@@ -318,8 +325,14 @@ def test_with_the_bell_on_a_message_in_the_background_is_a_notification(server, 
     # The message first, then its notification: a slow delivery on a loaded machine is
     # told apart from a missing notification.
     wait_messages(alice, ["are you coming?"], timeout=30)
-    shown = wait_js(alice, "() => window.__notified", timeout=30, what="a notification")
+    shown = wait_js(alice, NOTIFIED.format(1), timeout=30, what="a notification")
     assert shown == [{"title": "bob in Picnic", "body": "are you coming?"}]
+
+    photo = tmp_path / "photo.jpg"
+    random_file(photo, 20_000)
+    offer_files_ui(bob, [photo], to_name="alice")
+    shown = wait_js(alice, NOTIFIED.format(2), timeout=30, what="the file offer's notification")
+    assert shown[1:] == [{"title": "bob in Picnic", "body": "Offers a file: photo.jpg"}]
 
 
 FREEZE_SIZE = 48 * 1024 * 1024
