@@ -275,16 +275,34 @@ WATCH_NOTIFICATIONS = """async () => {
   const registration = await navigator.serviceWorker.getRegistration();
   window.__notified = [];
   const seen = new Set();
+  window.__watchErrors = [];
   void (async () => {
     for (;;) {
-      for (const n of await registration.getNotifications()) {
-        if (seen.has(n.title + '\\n' + n.body)) continue;
-        seen.add(n.title + '\\n' + n.body);
-        window.__notified.push({title: n.title, body: n.body});
+      try {
+        for (const n of await registration.getNotifications()) {
+          if (seen.has(n.title + '\\n' + n.body)) continue;
+          seen.add(n.title + '\\n' + n.body);
+          window.__notified.push({title: n.title, body: n.body});
+        }
+      } catch (e) {
+        window.__watchErrors.push(String(e)); // a failed look is no reason to stop looking
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();
+}"""
+# What the page was when no notification came: for the failure's message (CI cuts long
+# output: it goes first).
+STATE = """async () => {
+  const registration = await navigator.serviceWorker.getRegistration();
+  const room = window.peerlane?.room;
+  return {hidden: document.hidden, permission: Notification.permission,
+          optIn: localStorage.getItem('peerlane.backgroundBadge'),
+          active: registration?.active?.state ?? null, waiting: Boolean(registration?.waiting),
+          ready: room?._ready, server: room?.serverState, name: room?.roomInfo?.name,
+          listed: (await registration.getNotifications()).length,
+          watchErrors: window.__watchErrors,
+          messages: room?.messages.map((m) => [m.sender_name, m.kind, m.seq])};
 }"""
 # At least n of them, once there are.
 NOTIFIED = "() => window.__notified.length >= {} && window.__notified"
@@ -297,6 +315,16 @@ HIDE = """() => {
   Object.defineProperty(document, 'visibilityState', hidden('hidden'));
   document.dispatchEvent(new Event('visibilitychange'));
 }"""
+
+
+def notified(page, count: int, what: str) -> list[dict[str, str]]:
+    """The notifications listed once there are ``count``; on a timeout, the page's state
+    first in the failure's message."""
+    try:
+        shown: list[dict[str, str]] = wait_js(page, NOTIFIED.format(count), timeout=30, what=what)
+    except AssertionError as timeout:
+        raise AssertionError(f"no {what}: {page.evaluate(STATE)} ({timeout})") from None
+    return shown
 
 
 def test_with_the_bell_on_a_message_in_the_background_is_a_notification(
@@ -325,13 +353,13 @@ def test_with_the_bell_on_a_message_in_the_background_is_a_notification(
     # The message first, then its notification: a slow delivery on a loaded machine is
     # told apart from a missing notification.
     wait_messages(alice, ["are you coming?"], timeout=30)
-    shown = wait_js(alice, NOTIFIED.format(1), timeout=30, what="a notification")
+    shown = notified(alice, 1, "a notification")
     assert shown == [{"title": "bob in Picnic", "body": "are you coming?"}]
 
     photo = tmp_path / "photo.jpg"
     random_file(photo, 20_000)
     offer_files_ui(bob, [photo], to_name="alice")
-    shown = wait_js(alice, NOTIFIED.format(2), timeout=30, what="the file offer's notification")
+    shown = notified(alice, 2, "the file offer's notification")
     assert shown[1:] == [{"title": "bob in Picnic", "body": "Offers a file: photo.jpg"}]
 
 
