@@ -441,6 +441,15 @@ describe("ordering", () => {
     assert.deepEqual(incoming(), ["m61", "direct1"]);
   });
 
+  test("'incoming': a file offer is news (a notification says so); other file messages are not", async () => {
+    const { signaling, events } = await makeRoom();
+    const incoming = () => events.filter((e) => e.type === "incoming").map((e) => e.detail.id);
+    const offer = { op: "offer", transfer: "t1", name: "photo.jpg", size: 10, type: "", to: null };
+    signaling.server(serverMessage(1, { kind: "file", body: offer }));
+    signaling.server(serverMessage(2, { kind: "file", body: { op: "accept", transfer: "t1" } }));
+    assert.deepEqual(incoming(), ["m1"]);
+  });
+
   test("history pages merge in order; loadOlder reports what is left", async () => {
     const history = Array.from({ length: 120 }, (_, i) => serverMessage(i + 1));
     const { room, api } = await makeRoom({ history });
