@@ -54,6 +54,14 @@ function fakeRoom(over = {}) {
 
 const handed = (room, link) => room.dispatchEvent(new CustomEvent("moved-link", { detail: { link } }));
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+/** Until `ready()` holds (WebCrypto's work takes longer than any fixed pause on a loaded machine). */
+async function until(ready, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!ready()) {
+    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${ready}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 test("a handed-over link is taken only with the named key id, on this server's join page", async () => {
   const good = `/join#tok.${await keyText(1)}`;
@@ -79,7 +87,7 @@ test("a member takes the right link (also one handed before it listened) and han
   assert.equal(keptMove("old"), null);
 
   handed(room, right);
-  await settle();
+  await until(() => moves.length > 0);
   assert.deepEqual(moves, [{ link: right, room_id: null }]);
   assert.deepEqual(keptMove("old"), { link: right, room_id: null });
   assert.deepEqual(room.direct, [{ message: { t: "moved", link: right }, peerId: undefined }]);
@@ -98,7 +106,7 @@ test("a page opened before the move asks the server for the key id", async () =>
   const moves = [];
   handOverMove(room, (m) => moves.push(m));
   handed(room, right);
-  await settle();
+  await until(() => moves.length > 0);
   assert.equal(moves.length, 1);
   assert.equal(room.roomInfo.moved_key_id, keyId);
 });
@@ -118,7 +126,7 @@ test("the owner's move: new room, last message stored, then the move naming the 
     return /** @type {any} */ ({ moved_at: 7, moved_key_id: keyId });
   };
   const moving = moveToEncrypted(room);
-  await settle();
+  await until(() => calls.length > 0 && room.messages.length > 0);
   assert.deepEqual(calls, ["create e2e1. 2592000"]); // the name sealed; waits for the store
   assert.equal(room.messages[0].body, FINAL_TEXT);
   room.messages = [{ ...room.messages[0], seq: 3 }];
