@@ -64,25 +64,26 @@ def committed(server: ServerProcess, state: dict[str, object]) -> int:
 
 
 def kill_and_rerun(
-    server: ServerProcess, tmp: Path, clis: list[Cli], args: list[object], wire_size: int
+    server: ServerProcess, tmp: Path, started: list[Cli], args: list[object], wire_size: int
 ) -> None:
     digest, _ = random_file(tmp / "film.mkv", SIZE)
-    first = send(clis, tmp, server, tmp / "film.mkv", *args, **ENV)
+    first = send(started, tmp, server, tmp / "film.mkv", *args, **ENV)
     link = first.wait_for(r"Link: (\S+)").group(1) if "--room" not in args else str(args[-1])
-    receiver = receive(clis, tmp, link, tmp / "got")
+    receiver = receive(started, tmp, link, tmp / "got")
     wait_until(lambda: uploading(server, int(wire_size * 0.4)), timeout=180, what="40 % up")
     first.proc.send_signal(signal.SIGKILL)
     first.proc.wait()
     state = kept_state(tmp)
     before = committed(server, state)
     assert 0 < before < wire_size
-    second = send(clis, tmp, server, tmp / "film.mkv", *args, **ENV)
+    second = send(started, tmp, server, tmp / "film.mkv", *args, **ENV)
     assert second.finish() == 0, second.describe()
     assert receiver.finish() == 0, receiver.describe()
     assert sha256_file(tmp / "got" / "film.mkv") == digest
     assert sorted(os.listdir(tmp / "got")) == ["film.mkv"]  # one file, no second offer
     assert "Received 1 file(s)" in receiver.output
-    assert "via server" in second.output and "via server" in receiver.output
+    assert "via server" in second.output
+    assert "via server" in receiver.output
     if "--room" not in args:  # the room the first run made, shown again
         assert second.wait_for(r"Link: (\S+)").group(1) == link
     again = wire_bytes(second)
