@@ -88,6 +88,8 @@ class Sender(FastSending):
             roots = {t: f.offer.root for t, f in self.files.items()}
             encoded = {t: k.encoded() for t, k in self.keys.items()}
             state.set_batch(next(iter(self.files.values())).offer.batch or "", roots, encoded)
+            for transfer, item in self.files.items():  # uploaded before the kill
+                item.file_id = state.file_id(transfer)
 
     def close(self) -> None:
         if self._listener is not None:
@@ -275,6 +277,8 @@ class Sender(FastSending):
             self.room.finish(PeerError(f"The upload failed ({exc}); try again.", EXIT_FAILED))
             return
         item.file_id = file_id
+        if self.state is not None:
+            self.state.set_file_id(item.offer.transfer, file_id)
         if item.flow.step("uploaded"):
             self.room.send_control(
                 tf.control_body("uploaded", item.offer.transfer, file_id=file_id)

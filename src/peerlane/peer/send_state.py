@@ -91,6 +91,7 @@ class SendState:
             "keys": {},
             "offered": False,
             "uploads": {},
+            "done": {},
         }
         return cls(state_dir() / f"{command}.json", data)
 
@@ -140,6 +141,15 @@ class SendState:
 
     def set_offered(self) -> None:
         self.data["offered"] = True
+        self.save()
+
+    def file_id(self, transfer: str) -> str | None:
+        """The room's finished copy, once an upload completed."""
+        done = self.data.setdefault("done", {}).get(transfer)
+        return done if isinstance(done, str) else None
+
+    def set_file_id(self, transfer: str, file_id: str) -> None:
+        self.data.setdefault("done", {})[transfer] = file_id
         self.save()
 
     def set_upload(self, transfer: str, url: str) -> None:
