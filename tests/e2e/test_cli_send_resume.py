@@ -16,7 +16,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from e2e.helpers import random_file, sha256_file
+from e2e.helpers import (
+    accept_ui,
+    create_room_ui,
+    invite_link,
+    random_file,
+    save_received_ui,
+    sha256_file,
+    transfer_ids,
+    wait_transfer,
+)
 from e2e.test_cli_sealed import encrypted_room
 from e2e.test_cli_transfer import (  # noqa: F401 (the fixture)
     CLEAR,
@@ -110,3 +119,33 @@ def test_a_killed_send_resumes_its_sealed_upload_in_an_encrypted_room(
 ) -> None:
     link = encrypted_room(server)
     kill_and_rerun(server, tmp_path, clis, ["--room", link], e2e_file.sealed_size(SIZE))
+
+
+def test_a_browser_receiver_gets_one_offer_and_one_file_after_the_rerun(
+    server: ServerProcess,
+    tmp_path: Path,
+    clis: list[Cli],  # noqa: F811
+    browsers: object,
+) -> None:
+    size = 40 * MIB + 3
+    page = browsers.new("carol", p2p=False).page  # type: ignore[attr-defined]
+    create_room_ui(page, server.base, "carol", "Drop", encrypted=True)
+    link = invite_link(page)
+    digest, _ = random_file(tmp_path / "film.mkv", size)
+    args = [tmp_path / "film.mkv", "--room", link]
+    first = send(clis, tmp_path, server, *args, **ENV)
+    try:
+        incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=60, what="the offer")
+    except TimeoutError as exc:
+        raise AssertionError(first.describe()) from exc
+    accept_ui(page, incoming[0])
+    wait_until(lambda: uploading(server, int(size * 0.4)), timeout=120, what="40 % up")
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait()
+    second = send(clis, tmp_path, server, *args, **ENV)
+    view = wait_transfer(page, incoming[0])
+    assert view["path"] == "server", view
+    assert sha256_file(save_received_ui(page, incoming[0], tmp_path / "saved.bin")) == digest
+    assert second.finish() == 0, second.describe()
+    assert transfer_ids(page, "in") == incoming  # one offer, not a second one
+    assert wire_bytes(second) < 0.7 * e2e_file.sealed_size(size)  # not from the start
