@@ -187,7 +187,7 @@ async def _send(
     chosen = host_addresses(address) if address else None
     display = cli_config.display_name(name)
     made: room_create.NewRoom | None = None
-    command = command_id(f"{server}|{encrypt}", room_link, files)
+    command = command_id(f"{cli_config.server_url(server)}|{encrypt}", room_link, files)
     state = SendState.load(command)
     if state is not None:  # a killed run of this command: the same room and participant
         member, key, made = state.member(), state.room_key(), state.new_room()
