@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from peerlane.peer import EXIT_INTERRUPTED, EXIT_USAGE, PeerError
+from peerlane.peer import EXIT_DECLINED, EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_USAGE, PeerError
 
 if TYPE_CHECKING:
     from peerlane.core.transfer_flow import Offer
@@ -180,13 +180,19 @@ async def _send(
     from peerlane.peer.key_follow import follow_keys
     from peerlane.peer.outgoing import files_to_send, prepare
     from peerlane.peer.rtc_config import host_addresses
+    from peerlane.peer.send_state import SendState, command_id
     from peerlane.peer.transfer_room import TransferRoom
 
     files = files_to_send(paths)
     chosen = host_addresses(address) if address else None
     display = cli_config.display_name(name)
     made: room_create.NewRoom | None = None
-    if room_link:
+    command = command_id(f"{cli_config.server_url(server)}|{encrypt}", room_link, files)
+    state = SendState.load(command)
+    if state is not None:  # a killed run of this command: the same room and participant
+        member, key, made = state.member(), state.room_key(), state.new_room()
+        _notice("Resuming the earlier run of this command (the same room and offer).")
+    elif room_link:
         how = cli_config.invite_or_fail(room_link)
         room_entry.link_key(how)  # a damaged key is refused before anyone joins
         base = how.server or cli_config.server_or_fail(server)
@@ -197,23 +203,36 @@ async def _send(
         member, key = made.member, made.key
     total = sum(path.stat().st_size for path, _ in files)
     print(f"Preparing {len(files)} file(s), {_human(total)}…", file=sys.stderr)
-    outgoing = await prepare(files, uuid.uuid4().hex)
+    outgoing = await prepare(files, (state.batch if state else None) or uuid.uuid4().hex)
+    resumed = state is not None
+    if state is not None:
+        state.check({i.offer.transfer: i.offer.root for i in outgoing})
+    state = state or SendState.start(command, member, key, made)
     if made is not None:
         _show_invite(made.link, made.code, encrypted=made.key is not None)
     meter = Meter("sending")
     meter.start(total)
     crypto = room_entry.room_crypto(member, key)
-    transfer_room = TransferRoom(member, from_start=False, crypto=crypto)
+    # A rerun reads the room's history: the receiver's accept is there
+    transfer_room = TransferRoom(member, from_start=resumed, crypto=crypto)
     transfer_room.chat.on_keys = await follow_keys(member, crypto, _key_notice)
     known = {made.invite_id: made.words} if made and made.words else {}
     pake_member.answer_joins(transfer_room.chat, member, _notice, known)
-    sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout())
+    sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout(), state)
     if fast_link.enabled():  # (an encrypted room's blocks go sealed: peer/fast_send.py)
         await sender.listen_fast(fast_link.listen_hosts(chosen))
     try:
         await _run_side(transfer_room, sender, chosen, meter)
+    except PeerError as exc:  # kept for a rerun unless nothing is left to resume
+        if exc.exit_code in (EXIT_DECLINED, EXIT_REFUSED):
+            state.remove()
+        raise
+    except asyncio.CancelledError:  # Ctrl-C: the receivers were told it is cancelled
+        state.remove()
+        raise
     finally:
         sender.close()
+    state.remove()
     waited = asyncio.get_running_loop().time() - (sender.accepted_at or 0.0)
     started = time.monotonic() - waited if sender.accepted_at else meter.started
     _summary("Sent", sender.bytes_sent, started, sender.paths, [i.offer for i in outgoing], None)

@@ -37,6 +37,7 @@ from peerlane.peer import EXIT_DECLINED, EXIT_FAILED, PeerError, server_copy
 from peerlane.peer.fast_link import FastListener
 from peerlane.peer.fast_send import FastSending, block_bytes, first_of
 from peerlane.peer.outgoing import Outgoing
+from peerlane.peer.send_state import SendState
 from peerlane.peer.transfer_room import TransferRoom, p2p_words
 
 DEFAULT_P2P_TIMEOUT_S = 10.0  # the browser's p2p_timeout
@@ -47,7 +48,12 @@ Advance = Callable[[int], None]
 
 class Sender(FastSending):
     def __init__(
-        self, room: TransferRoom, files: list[Outgoing], advance: Advance, p2p_timeout: float
+        self,
+        room: TransferRoom,
+        files: list[Outgoing],
+        advance: Advance,
+        p2p_timeout: float,
+        state: SendState | None = None,
     ) -> None:
         self.room = room
         self.files = {f.offer.transfer: f for f in files}
@@ -66,8 +72,24 @@ class Sender(FastSending):
         # An encrypted room: a random key F per file, sent inside the sealed offer; the
         # blocks travel sealed (core/e2e_file.py), as the browser's do
         self.keys: dict[str, e2e_file.FileKey] = {}
+        # What a rerun of a killed send resumes from (peer/send_state.py): its F keys,
+        # whether it offered, its uploads
+        self.state = state
+        kept = state.keys() if state else {}
         if room.encrypted:
-            self.keys = {t: e2e_file.FileKey(os.urandom(32)) for t in self.files}
+            self.keys = {
+                t: e2e_file.FileKey.decode(kept[t])
+                if t in kept
+                else e2e_file.FileKey(os.urandom(32))
+                for t in self.files
+            }
+        if state is not None:
+            self._offered = state.offered  # the receiver has the offers: not again
+            roots = {t: f.offer.root for t, f in self.files.items()}
+            encoded = {t: k.encoded() for t, k in self.keys.items()}
+            state.set_batch(next(iter(self.files.values())).offer.batch or "", roots, encoded)
+            for transfer, item in self.files.items():  # uploaded before the kill
+                item.file_id = state.file_id(transfer)
 
     def close(self) -> None:
         if self._listener is not None:
@@ -91,6 +113,8 @@ class Sender(FastSending):
             max_bytes=self.room.max_body_bytes,
         ):
             self.room.send_control(body)
+        if self.state is not None:
+            self.state.set_offered()
 
     def on_file_message(self, message: p.Message) -> None:
         transfer = tf.transfer_id(message.body)
@@ -238,7 +262,13 @@ class Sender(FastSending):
             metadata |= {"name": item.offer.name, "type": item.offer.type, "root": item.offer.root}
         try:
             file_id = await asyncio.to_thread(
-                server_copy.upload, self.room.member, item.path, metadata, sent, key
+                server_copy.upload,
+                self.room.member,
+                item.path,
+                metadata,
+                sent,
+                key,
+                self._resume_of(item.offer.transfer),
             )
         except PeerError as exc:
             self.room.finish(exc)
@@ -247,10 +277,20 @@ class Sender(FastSending):
             self.room.finish(PeerError(f"The upload failed ({exc}); try again.", EXIT_FAILED))
             return
         item.file_id = file_id
+        if self.state is not None:
+            self.state.set_file_id(item.offer.transfer, file_id)
         if item.flow.step("uploaded"):
             self.room.send_control(
                 tf.control_body("uploaded", item.offer.transfer, file_id=file_id)
             )
+
+    def _resume_of(self, transfer: str) -> server_copy.Resume | None:
+        state = self.state
+        if state is None:
+            return None
+        return server_copy.Resume(
+            state.upload_url(transfer), lambda url: state.set_upload(transfer, url)
+        )
 
     def _stop(self, item: Outgoing) -> None:
         for handle in item.fallback.values():

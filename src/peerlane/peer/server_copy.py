@@ -22,6 +22,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -88,15 +89,39 @@ def upload(
     metadata: dict[str, str | None],
     on_sent: Callable[[int], None],
     key: e2e_file.FileKey | None = None,
+    resume: Resume | None = None,
 ) -> str:
     """Upload ``path`` into the room (sealed under ``key`` when there is one); the file
-    id. ``on_sent(n)``: n more bytes sent."""
+    id. ``on_sent(n)``: n more bytes sent. ``resume``: an upload a killed run started
+    (its URL, from the same session), and where to note a new one's."""
     with path.open("rb") as file:
         fd, plain = file.fileno(), path.stat().st_size
         if key is None:
-            return _upload(member, plain, lambda at, n: os.pread(fd, n, at), metadata, on_sent)
+            read: Read = lambda at, n: os.pread(fd, n, at)  # noqa: E731
+            return _upload(member, plain, read, metadata, on_sent, resume)
         sealed = SealedFile(fd, plain, key)
-        return _upload(member, sealed.size, sealed.read, metadata, on_sent)
+        return _upload(member, sealed.size, sealed.read, metadata, on_sent, resume)
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    url: str | None  # the upload to go on with, if any
+    created: Callable[[str], None]  # a new upload's URL, once the server made it
+
+
+def _resumed(member: Membership, resume: Resume | None, size: int) -> tuple[str, int] | None:
+    """The earlier upload's URL and offset (HEAD), or None when there is none to go on
+    with: never made, expired, finished and gone, or of another length."""
+    if resume is None or resume.url is None:
+        return None
+    try:
+        with _open(_request(member, "HEAD", resume.url, {"Tus-Resumable": TUS_VERSION})) as a:
+            offset, length = int(a.headers["Upload-Offset"]), int(a.headers["Upload-Length"])
+    except urllib.error.HTTPError as exc:
+        if exc.code in (403, 404, 410):  # someone else's, gone or expired: a new one
+            return None
+        raise
+    return (resume.url, offset) if length == size else None
 
 
 def _upload(
@@ -105,17 +130,15 @@ def _upload(
     read: Read,
     metadata: dict[str, str | None],
     on_sent: Callable[[int], None],
+    resume: Resume | None = None,
 ) -> str:
-    endpoint = f"{member.server}/api/rooms/{member.room_id}/uploads"
-    headers = {
-        "Tus-Resumable": TUS_VERSION,
-        "Upload-Length": str(size),
-        "Upload-Metadata": encode_metadata({k: v for k, v in metadata.items() if v}),
-    }
-    with _open(_request(member, "POST", endpoint, headers, b"")) as answer:
-        location = str(answer.headers["Location"])
-    url = urllib.parse.urljoin(endpoint, location)
-    offset, failures = 0, 0
+    if (earlier := _resumed(member, resume, size)) is not None:
+        url, offset = earlier
+    else:
+        url, offset = _create(member, size, metadata), 0
+        if resume is not None:
+            resume.created(url)
+    failures = 0
     while offset < size:
         try:
             offset = _patch(member, url, read(offset, CHUNK_BYTES), offset, on_sent)
@@ -131,6 +154,18 @@ def _upload(
             failures += 1
             offset = _offset(member, url)
     return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _create(member: Membership, size: int, metadata: dict[str, str | None]) -> str:
+    endpoint = f"{member.server}/api/rooms/{member.room_id}/uploads"
+    headers = {
+        "Tus-Resumable": TUS_VERSION,
+        "Upload-Length": str(size),
+        "Upload-Metadata": encode_metadata({k: v for k, v in metadata.items() if v}),
+    }
+    with _open(_request(member, "POST", endpoint, headers, b"")) as answer:
+        location = str(answer.headers["Location"])
+    return urllib.parse.urljoin(endpoint, location)
 
 
 def _patch(
