@@ -1,5 +1,5 @@
 """A fast-path connection carries the next file (core/fast_path.py's ``next`` frame) only
-when its certificate accepted that transfer too: peer/file_send.py's sender on loopback,
+when its certificate accepted that transfer too: peer/fast_send.py's side of the sender on loopback,
 a receiver speaking the frames by hand."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from peerlane.core import fast_path as fp
-from peerlane.peer import file_send
+from peerlane.peer import fast_send, file_send
 from peerlane.peer.fast_link import FastListener, FastStream, close_quietly, connect, new_identity
 from peerlane.peer.outgoing import prepare
 
@@ -30,7 +30,7 @@ async def _one_file(stream: FastStream) -> list[Any]:
 async def test_the_next_file_on_a_connection_only_when_accepted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, accepted: bool
 ) -> None:
-    monkeypatch.setattr(file_send, "HELLO_WITHIN_S", 0.5)  # the wait for a late accept
+    monkeypatch.setattr(fast_send, "HELLO_WITHIN_S", 0.5)  # the wait for a late accept
     for name in ("a.txt", "b.txt"):
         (tmp_path / name).write_text(name * 3)
     files = await prepare([(tmp_path / n, n) for n in ("a.txt", "b.txt")], "B")
