@@ -1,7 +1,7 @@
 """The /diagnostics page behind the lab's networks (issue #11: "the diagnostics page gives
 the right verdict in scenarios 1, 5 and 6"): one Chromium in a peer namespace opens the
 page of the peerlane server in the public namespace, whose welcome offers coturn's STUN
-and TURN over UDP and TCP.
+and TURN over UDP, TCP and TLS.
 
 - 1, same LAN behind a NAT that keeps ports: STUN answers → "direct".
 - 5, UDP blocked: no STUN, no TURN UDP; TURN over TCP allocates → "turn".
@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from netlab.conftest import LabBrowsers, NetnsServer
-from netlab.lab import PUBLIC_ADDRESS, TURN_PORT, Lab
+from netlab.lab import PUBLIC_ADDRESS, TURN_PORT, TURN_TLS_PORT, Lab
 from netlab.test_scenarios import SCENARIOS, peer_namespaces
 from peerlane.core.net_verdict import VERDICTS
 
@@ -25,11 +25,12 @@ pytestmark = pytest.mark.netlab
 STUN = f"STUN UDP {PUBLIC_ADDRESS}:{TURN_PORT}"
 TURN_UDP = f"TURN UDP {PUBLIC_ADDRESS}:{TURN_PORT}"
 TURN_TCP = f"TURN TCP {PUBLIC_ADDRESS}:{TURN_PORT}"
+TURN_TLS = f"TURN TLS {PUBLIC_ADDRESS}:{TURN_TLS_PORT}"
 # The scenario, the verdict the page must give, and which of its network checks pass.
 CASES = [
-    ("1-same-lan", "direct", {STUN: True, TURN_UDP: True, TURN_TCP: True}),
-    ("5-udp-blocked", "turn", {STUN: False, TURN_UDP: False, TURN_TCP: True}),
-    ("6-turn-blocked", "server", {STUN: False, TURN_UDP: False, TURN_TCP: False}),
+    ("1-same-lan", "direct", {STUN: True, TURN_UDP: True, TURN_TCP: True, TURN_TLS: True}),
+    ("5-udp-blocked", "turn", {STUN: False, TURN_UDP: False, TURN_TCP: True, TURN_TLS: True}),
+    ("6-turn-blocked", "server", {STUN: False, TURN_UDP: False, TURN_TCP: False, TURN_TLS: False}),
 ]
 RUN_TIMEOUT_MS = 60_000  # probes that get no answer each wait out their timeout (in parallel)
 
