@@ -17,10 +17,10 @@ code of tests/netlab/conftest.py run as context managers):
 
 Then **all candidates at once vs rungs**, with two bare RTCPeerConnections (no peerlane
 code; candidates trickled through this script) in scenarios 4 (symmetric NAT → TURN
-UDP) and 5 (UDP blocked → TURN TCP): "at once" offers STUN and TURN over UDP and TCP in
-one configuration; "rungs" offers STUN only, then TURN UDP (relay-only), then TURN TCP
-(relay-only), each rung given ``--rung-timeout`` s before the next. Time: the offer to the
-open channel.
+UDP), 5 (UDP blocked → TURN TCP) and 5-tls-only (only TLS gets out → TURN TLS): "at
+once" offers STUN and TURN over UDP, TCP and TLS in one configuration; "rungs" offers
+STUN only, then TURN UDP, then TURN TCP, then TURN TLS (each relay-only), each rung given
+``--rung-timeout`` s before the next. Time: the offer to the open channel.
 
 Targets (docs/connectivity.md): every scenario on its expected path; connect time over
 TURN at most 2x the direct one (scenario 2) in the same run.
@@ -227,12 +227,13 @@ def bare_connect(a: Any, b: Any, config: dict[str, Any], timeout: float) -> floa
 def rung_configs(turn: Any) -> list[dict[str, Any]]:
     full = lab_fixtures.ice_config(turn)
     stun, relay = full["iceServers"]
-    udp, tcp = relay["urls"]
+    udp, tcp, tls = relay["urls"]
     creds = {"username": relay["username"], "credential": relay["credential"]}
     return [
         {"iceServers": [stun]},
         {"iceServers": [{"urls": [udp], **creds}], "iceTransportPolicy": "relay"},
         {"iceServers": [{"urls": [tcp], **creds}], "iceTransportPolicy": "relay"},
+        {"iceServers": [{"urls": [tls], **creds}], "iceTransportPolicy": "relay"},
     ]
 
 
@@ -297,7 +298,7 @@ def table(rows: list[Row], rungs: dict[str, dict[str, Any]], when: str, load: fl
         "",
         "All candidates at once vs rungs (bare RTCPeerConnections, offer → open channel, p50):",
         "",
-        "| scenario | at once | rungs (STUN → TURN UDP → TURN TCP) |",
+        "| scenario | at once | rungs (STUN → TURN UDP → TURN TCP → TURN TLS) |",
         "|---|---|---|",
     ]
     for name, t in rungs.items():

@@ -91,6 +91,12 @@ def test_advice() -> None:
     assert udp_blocked[1].startswith("TURN over UDP fails but another transport works")
     no_relay = advice(checks(server=True, websocket=True, TURN_UDP_t=False, TURN_TCP_t=False), 1)
     assert no_relay[0].startswith("No TURN relay works from here")
+    symmetric = advice(checks(server=True, TURN_UDP_t=False, TURN_TCP_t=False), 1, "dependent")
+    assert [t.split(":")[0] for t in symmetric] == [
+        "No TURN relay works from here",
+        "This network's NAT gives each destination a new public address (a symmetric NAT)",
+    ]
+    assert advice(everything, 2, "independent") == advice(everything, 2)
 
 
 def test_advice_for_the_browser_checks() -> None:
@@ -116,7 +122,10 @@ def test_findings_put_it_together() -> None:
     assert (found.verdict, found.nat_mapping) == ("turn", "dependent")
     assert found.verdict_text == VERDICTS["turn"]
     assert found.nat == "behind NAT: the STUN server sees 203.0.113.1"
-    assert found.advice[0].startswith("Every check passed")
+    # Every check passed, but not "direct connections should work": the NAT says otherwise.
+    assert [t.split(":")[0] for t in found.advice] == [
+        "This network's NAT gives each destination a new public address (a symmetric NAT)"
+    ]
 
 
 def test_report_lines_are_the_doctors_output() -> None:

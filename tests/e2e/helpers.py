@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from e2e.entry_state import open_entry, wait_for_room_url
+
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
@@ -131,7 +133,7 @@ def create_room_ui(
 ) -> str:
     """On the home page: type the name (and room name), "Create room"; the room id.
     ``encrypted=False``: without end-to-end encryption (a room joined by code)."""
-    page.goto(f"{base}/")
+    open_entry(page, f"{base}/")
     page.locator("#display-name").fill(name)
     if room_name:
         page.locator("#room-name").fill(room_name)
@@ -142,31 +144,8 @@ def create_room_ui(
     return room_ready(page)
 
 
-# What an entry page shows while it is stuck: its alerts, busy buttons, the URL.
-ENTRY_STATE_JS = """() => ({
-  url: location.href,
-  alerts: [...document.querySelectorAll('[role=alert]')].map((e) => e.textContent).filter(Boolean),
-  busy: [...document.querySelectorAll('button[aria-busy=true], button:disabled')]
-    .map((b) => b.textContent),
-  main: document.querySelector('main')?.id ?? null,
-})"""
-
-
-def wait_for_room_url(page: Page, pattern: str, timeout: float = 45) -> None:
-    """Wait for the room page's URL after a create or join click; if it never comes, fail
-    with what the page shows (an alert, a button still busy) instead of a bare timeout."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        page.wait_for_url(pattern, timeout=timeout * 1000)
-    except PlaywrightTimeout:
-        raise AssertionError(
-            f"no room page after {timeout} s: the page shows {page.evaluate(ENTRY_STATE_JS)}"
-        ) from None
-
-
 def join_by_link_ui(page: Page, link: str, name: str) -> str:
-    page.goto(link)
+    open_entry(page, link)
     page.locator("#display-name").fill(name)
     page.get_by_role("button", name="Join room").click()
     wait_for_room_url(page, "**/r/*")
@@ -174,7 +153,7 @@ def join_by_link_ui(page: Page, link: str, name: str) -> str:
 
 
 def join_by_code_ui(page: Page, base: str, code: str, name: str) -> str:
-    page.goto(f"{base}/")
+    open_entry(page, f"{base}/")
     page.locator("#display-name").fill(name)
     page.locator("#join-code").fill(code)
     page.get_by_role("button", name="Join", exact=True).click()

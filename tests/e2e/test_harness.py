@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from e2e.entry_state import open_entry
 from e2e.helpers import SELECTED_PAIR_JS, TEST_ADDRESS, assert_host_pair, origin_page, wait_js
 
 pytestmark = pytest.mark.browser
@@ -171,3 +172,19 @@ def test_harness_catches_js_errors_and_csp_violations(server, browsers) -> None:
         b.page.wait_for_timeout(50)  # events arrive asynchronously from the browser
     assert b.page.evaluate("window.__inline") is None
     b.errors.clear()
+
+
+def test_a_stuck_entry_page_says_why(server, browsers) -> None:
+    """open_entry (the create/join helpers' first step) fails with what the page did, not
+    a bare timeout: here the client's module graph cannot load (one module refused), so
+    the report says the modules never ran and names the request that failed."""
+    b = browsers.new("stuck")
+    b.page.route("**/ui/home-page.js", lambda route: route.abort())
+    with pytest.raises(AssertionError) as failed:
+        open_entry(b.page, f"{server.base}/", timeout=3)
+    said = str(failed.value)
+    for words in ("no entry form after opening", "(HTTP 200)", "'modulesRan': False"):
+        assert words in said, said
+    assert "failed http" in said, said  # the refused request, named
+    assert "/ui/home-page.js" in said, said
+    b.errors.clear()  # the refused module is logged as an error: provoked on purpose

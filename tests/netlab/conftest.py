@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from chromium_flags import CHROMIUM_FLAGS
-from netlab.lab import PUBLIC_ADDRESS, TURN_PORT, Lab, can_build_namespaces
+from netlab.lab import PUBLIC_ADDRESS, TURN_PORT, TURN_TLS_PORT, Lab, can_build_namespaces
 from support import TIMEOUT, ServerProcess
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ class Turn:
     secret: str
     proc: subprocess.Popen[bytes]
     address: str = PUBLIC_ADDRESS
+    certificate: Path | None = None  # its self-signed TLS certificate (PEM)
 
     def credentials(self, user: str, ttl: int = 3600) -> tuple[str, str]:
         """TURN REST credentials (coturn's use-auth-secret)."""
@@ -82,7 +83,8 @@ class Turn:
     @property
     def urls(self) -> list[str]:
         base = f"turn:{self.address}:{TURN_PORT}"
-        return [f"{base}?transport=udp", f"{base}?transport=tcp"]
+        tls = f"turns:{self.address}:{TURN_TLS_PORT}?transport=tcp"
+        return [f"{base}?transport=udp", f"{base}?transport=tcp", tls]
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -93,11 +95,25 @@ class Turn:
             self.proc.wait()
 
 
+def self_signed(workdir: Path, address: str) -> tuple[Path, Path]:
+    """A certificate for ``address`` (an IP SAN: the URLs name the address) and its key."""
+    cert, key = workdir / "turn-cert.pem", workdir / "turn-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "2", "-subj", f"/CN={address}",
+         "-addext", f"subjectAltName=IP:{address}", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 def start_coturn(lab: Lab, workdir: Path, address: str = PUBLIC_ADDRESS) -> Turn:
-    """coturn in the public namespace on ``address`` (UDP and TCP on 3478, STUN too),
-    with a generated secret; its files in ``workdir``."""
+    """coturn in the public namespace on ``address`` (UDP and TCP on 3478, STUN too, TLS
+    on 5349 with a self-signed certificate), with a generated secret; its files in
+    ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(16)
+    cert, key = self_signed(workdir, address)
     log = (workdir / "coturn.log").open("wb")
     proc = subprocess.Popen(
         [
@@ -105,7 +121,8 @@ def start_coturn(lab: Lab, workdir: Path, address: str = PUBLIC_ADDRESS) -> Turn
             f"--listening-ip={address}", f"--relay-ip={address}",
             f"--listening-port={TURN_PORT}", "--min-port=49152", "--max-port=49999",
             "--use-auth-secret", f"--static-auth-secret={secret}", f"--realm={TURN_REALM}",
-            "--no-tls", "--no-dtls", "--no-cli", "--fingerprint", "--log-file=stdout",
+            f"--tls-listening-port={TURN_TLS_PORT}", f"--cert={cert}", f"--pkey={key}",
+            "--no-dtls", "--no-cli", "--fingerprint", "--log-file=stdout",
             "--simple-log", f"--pidfile={workdir / 'coturn.pid'}",
             f"--userdb={workdir / 'turndb'}",
         ],
@@ -113,9 +130,10 @@ def start_coturn(lab: Lab, workdir: Path, address: str = PUBLIC_ADDRESS) -> Turn
         stderr=subprocess.STDOUT,
     )  # fmt: skip
     log.close()
-    turn = Turn(secret, proc, address)
+    turn = Turn(secret, proc, address, cert)
     try:
-        _wait_listening(lab.public, TURN_PORT, proc, address)
+        for port in (TURN_PORT, TURN_TLS_PORT):
+            _wait_listening(lab.public, port, proc, address)
     except BaseException:
         turn.stop()
         raise
@@ -187,7 +205,7 @@ def stun_servers(address: str = PUBLIC_ADDRESS) -> str:
 
 @pytest.fixture
 def lab_server(lab: Lab, coturn: Turn, tmp_path: Path) -> Iterator[NetnsServer]:
-    """The peerlane server beside coturn: STUN and TURN (UDP and TCP) in its welcome."""
+    """The peerlane server beside coturn: STUN and TURN (UDP, TCP and TLS) in its welcome."""
     server = start_lab_server(
         lab,
         tmp_path / "server",
@@ -195,6 +213,8 @@ def lab_server(lab: Lab, coturn: Turn, tmp_path: Path) -> Iterator[NetnsServer]:
             "PEERLANE_ICE_SERVERS": stun_servers(),
             "PEERLANE_TURN_URLS": ",".join(coturn.urls),
             "PEERLANE_TURN_SECRET": coturn.secret,
+            # The health check's TLS allocation trusts the lab's self-signed certificate.
+            "SSL_CERT_FILE": str(coturn.certificate),
         },
     )
     try:
@@ -228,7 +248,13 @@ class LabBrowsers:
             executable_path=str(launcher),
             headless=True,
             accept_downloads=True,
-            args=[*CHROMIUM_FLAGS, f"--unsafely-treat-insecure-origin-as-secure={origin}"],
+            args=[
+                *CHROMIUM_FLAGS,
+                f"--unsafely-treat-insecure-origin-as-secure={origin}",
+                # coturn's certificate is self-signed, and Chromium checks a TURN server's
+                # certificate as a web server's: without this, no TURN over TLS (701).
+                "--ignore-certificate-errors",
+            ],
         )
         self.contexts.append(context)
         page = context.pages[0] if context.pages else context.new_page()

@@ -17,7 +17,8 @@ The picture (addresses are the lab's own, inside namespaces it creates and remov
   dropped before conntrack confirms an entry for it, so it cannot steal the port a peer's
   own later mapping needs.
 * ``block_udp`` / ``block_turn`` drop, at the router, the peers' UDP / their traffic to
-  the TURN port, so ICE must use TURN over TCP or give up (the server relay).
+  the TURN ports (3478, and 5349 for TLS), so ICE must use TURN over TCP or give up (the
+  server relay); ``block_plain_turn`` drops 3478 only, so TURN over TLS is what is left.
 * ``hairpin`` builds what a hairpinning home router does, for peers that cannot reach each
   other on the LAN (the bridge isolates its ports, like a Wi-Fi access point's client
   isolation): every UDP mapping the router makes toward the wan is learned into a map
@@ -40,6 +41,7 @@ PUBLIC_ADDRESS = "198.18.0.1"
 SECOND_PUBLIC_ADDRESS = "198.18.0.2"
 WAN_GATEWAY = "198.18.0.254"
 TURN_PORT = 3478
+TURN_TLS_PORT = 5349  # coturn's TURN over TLS (turns:)
 
 
 def run(*cmd: str, stdin: str | None = None) -> str:
@@ -128,6 +130,7 @@ class Lab:
         random_ports: bool = False,
         block_udp: bool = False,
         block_turn: bool = False,
+        block_plain_turn: bool = False,
         hairpin: bool = False,
     ) -> Site:
         """A NAT router and ``peers`` peer namespaces on its LAN (``hairpin``: the LAN's
@@ -143,7 +146,7 @@ class Lab:
         _bridge_without_netfilter(site.router)
         run(
             "ip", "netns", "exec", site.router, "nft", "-f", "-",
-            stdin=_router_rules(random_ports, block_udp, block_turn),
+            stdin=_router_rules(random_ports, block_udp, block_turn, block_plain_turn),
         )  # fmt: skip
         if hairpin:
             # The looped packet leaves by the interface it came in on: no ICMP redirect
@@ -190,7 +193,7 @@ table ip breaks {{
   chain forward {{
     type filter hook forward priority -1; policy accept;
     {_UDP_FROM_LAN} drop
-    iifname "lan0" ip daddr {PUBLIC_ADDRESS} tcp dport {TURN_PORT} drop
+    iifname "lan0" ip daddr {PUBLIC_ADDRESS} tcp dport {{ {TURN_PORT}, {TURN_TLS_PORT} }} drop
   }}
 }}
 """
@@ -232,13 +235,18 @@ table inet wan {
 """
 
 
-def _router_rules(random_ports: bool, block_udp: bool, block_turn: bool) -> str:
+def _router_rules(
+    random_ports: bool, block_udp: bool, block_turn: bool, block_plain_turn: bool = False
+) -> str:
     nat = "masquerade random,fully-random" if random_ports else "masquerade"
     blocks = []
     if block_udp:
         blocks.append(f"{_UDP_FROM_LAN} drop")
-    if block_turn:
-        blocks.append(f'iifname "lan0" ip daddr {PUBLIC_ADDRESS} tcp dport {TURN_PORT} drop')
+    if block_turn or block_plain_turn:
+        # Plain TURN's port; with block_turn TLS's too (block_plain_turn: TLS still passes,
+        # as through a firewall that lets only TLS-looking traffic out).
+        tcp = f"{{ {TURN_PORT}, {TURN_TLS_PORT} }}" if block_turn else str(TURN_PORT)
+        blocks.append(f'iifname "lan0" ip daddr {PUBLIC_ADDRESS} tcp dport {tcp} drop')
         blocks.append(f'iifname "lan0" ip daddr {PUBLIC_ADDRESS} udp dport {TURN_PORT} drop')
     forward = "\n    ".join(blocks)
     return f"""

@@ -42,6 +42,10 @@ async (wanted) => {
 }
 """
 
+# Each provider's failing URLs in /readyz (URL → why it did not allocate).
+TURN_FAILURES_JS = """async () => Object.fromEntries(Object.entries((await (await fetch('/readyz'))
+  .json()).turn).map(([name, s]) => [name, s.failures]))"""
+
 # Every URL of the ICE servers the room's welcome handed this page.
 WELCOME_URLS_JS = "() => window.peerlane.room._links.mesh._iceServers.flatMap((s) => s.urls)"
 
@@ -58,10 +62,16 @@ def test_turn_provider_down(
             {"name": name, "urls": turn.urls, "priority": rank, "secret": turn.secret}
             for rank, (name, turn) in enumerate((("first", first), ("second", second)))
         ]
+        # The TLS health checks trust both coturns' self-signed certificates.
+        trusted = tmp_path / "turn-certs.pem"
+        trusted.write_bytes(
+            b"".join(t.certificate.read_bytes() for t in (first, second) if t.certificate)
+        )
         server = start_lab_server(
             lab,
             tmp_path / "server",
             {
+                "SSL_CERT_FILE": str(trusted),
                 "PEERLANE_ICE_SERVERS": stun_servers(SECOND_PUBLIC_ADDRESS),
                 "PEERLANE_TURN_PROVIDERS": json.dumps(providers),
                 "PEERLANE_TURN_CHECK_INTERVAL": str(CHECK_INTERVAL),
@@ -74,6 +84,9 @@ def test_turn_provider_down(
         a.goto(f"{server.base}/")
         wait_js(a, TURN_HEALTH_IS_JS, {"first": True, "second": True}, timeout=30,
                 what="both TURN providers checked and up")  # fmt: skip
+        # Every URL of a provider allocated, TURN over TLS (the certificate checked) too.
+        failures = a.evaluate(TURN_FAILURES_JS)
+        assert failures == {"first": {}, "second": {}}, failures
 
         first.stop()
         stopped = time.monotonic()

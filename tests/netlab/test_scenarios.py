@@ -51,11 +51,12 @@ pytestmark = pytest.mark.netlab
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    expected: str  # "host" | "srflx" | "turn-udp" | "turn-tcp" | "server"
+    expected: str  # "host" | "srflx" | "turn-udp" | "turn-tcp" | "turn-tls" | "server"
     shared_lan: bool = False
     random_ports: bool = False
     block_udp: bool = False
     block_turn: bool = False
+    block_plain_turn: bool = False  # TURN's 3478 dropped, its TLS port (5349) not
     hairpin: bool = False
 
 
@@ -66,12 +67,19 @@ SCENARIOS = [
     Scenario("3-hairpin", "srflx", shared_lan=True, hairpin=True),
     Scenario("4-random-port-nat", "turn-udp", random_ports=True),
     Scenario("5-udp-blocked", "turn-tcp", block_udp=True),
+    # "…and TLS where configured": only TLS-looking TCP gets out (a strict firewall).
+    Scenario("5-tls-only", "turn-tls", block_udp=True, block_plain_turn=True),
     Scenario("6-turn-blocked", "server", block_udp=True, block_turn=True),
 ]
 
 
 def peer_namespaces(lab: Lab, s: Scenario) -> list[str]:
-    rules = {"random_ports": s.random_ports, "block_udp": s.block_udp, "block_turn": s.block_turn}
+    rules = {
+        "random_ports": s.random_ports,
+        "block_udp": s.block_udp,
+        "block_turn": s.block_turn,
+        "block_plain_turn": s.block_plain_turn,
+    }
     if s.shared_lan:
         return lab.site(2, hairpin=s.hairpin, **rules).peers
     sites: list[Site] = [lab.site(1, **rules), lab.site(1, **rules)]

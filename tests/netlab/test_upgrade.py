@@ -90,8 +90,9 @@ def test_download_moves_to_direct(
     """A file coming down from the server (uploaded with tus, downloaded with Range) when
     the rules are lifted: once the pair is direct, the receiver ends the download at a
     block boundary and asks alice over a data channel for the blocks still missing. The
-    file arrives whole (hash), the row says "direct", and no more than a block or so is
-    received twice (bytes received <= 1.1 x the size)."""
+    file arrives whole (hash), the row says a data-channel path (not "server"), the pair
+    ends direct, and no more than a block or so is received twice (bytes received <= 1.1
+    x the size)."""
     sites, a, b = server_relay_pair(lab, lab_server, lab_browsers)
     lab.limit_rate(lab.public, "2mbit", device="wan0")  # the server's downloads: ~34 s
     path = tmp_path / "moves.bin"
@@ -106,8 +107,16 @@ def test_download_moves_to_direct(
     took = time.monotonic() - lifted
     saved = save_received_ui(b, tid, tmp_path / "moves.saved")
     assert sha256_file(saved) == sha, "the received file differs from the one sent"
-    assert view["path"] == "direct", view
+    # The rest came over the data channel as soon as the link opened. Its first selected
+    # pair may be the relay one (it answers before the NATs' mappings meet; Chromium then
+    # switches to the direct pair), so the row says "direct" or, for that moment, "turn":
+    # never "server". The pair itself ends direct.
+    assert view["path"] in ("direct", "turn"), view
+    wait_path(a, b, "direct", timeout=CONNECT_TIMEOUT + 30)
     received = b.evaluate(BYTES_RECEIVED_JS, tid)
     ratio = received / MOVE_SIZE
-    print(f"netlab download moves to direct: done {took:.1f} s after the lift, {ratio:.3f} x size")
+    print(
+        f"netlab download moves to a direct link: done {took:.1f} s after the lift "
+        f"(row: {view['path']}), {ratio:.3f} x size"
+    )
     assert received <= 1.1 * MOVE_SIZE, received

@@ -79,8 +79,10 @@ def verdict(checks: list[Check], ice_servers: int, mapping: str = "unknown") -> 
     return key, VERDICTS[key]
 
 
-def advice(checks: list[Check], ice_servers: int) -> list[str]:
-    """What to do about what failed; one sentence when everything works."""
+def advice(checks: list[Check], ice_servers: int, mapping: str = "unknown") -> list[str]:
+    """What to do about what failed, and about a NAT whose mapping depends on the
+    destination (every check can pass behind one, yet direct links to other networks
+    fail); one sentence when everything works."""
     by_kind = _by_kind(checks)
     failed = {k for k, oks in by_kind.items() if not any(oks)}
     if "server" in failed:
@@ -120,6 +122,12 @@ def advice(checks: list[Check], ice_servers: int) -> list[str]:
         )
     elif turn.get("TURN UDP") and not all(turn.values()):
         tips.append("TURN over UDP fails but another transport works: relayed links are slower.")
+    if mapping == "dependent":
+        tips.append(
+            "This network's NAT gives each destination a new public address (a symmetric "
+            "NAT): direct connections to other networks will likely fail, and links go "
+            "through a TURN relay instead."
+        )
     return tips or ["Every check passed: direct and relayed connections should work from here."]
 
 
@@ -168,7 +176,7 @@ def findings(
         nat_estimate(local, reflexive),
         mapping,
         mapping_words,
-        advice(checks, ice_servers),
+        advice(checks, ice_servers, mapping),
     )
 
 
