@@ -19,7 +19,7 @@ import { MemberList } from "../../src/peerlane/web/e2e/member-list.js";
 import { RoomCrypto, UNDECRYPTABLE } from "../../src/peerlane/web/e2e/room-crypto.js";
 import { b64uEncode, openRoomName, RoomKey, sealChatBody } from "../../src/peerlane/web/e2e/scheme.js";
 import { memoryStore } from "../../src/peerlane/web/store.js";
-import { FakeClock, fakeApi, recordingFactories } from "./fakes.mjs";
+import { FakeClock, fakeApi, recordingFactories, serverMessage, until } from "./fakes.mjs";
 
 const ROOM = "room1";
 
@@ -241,5 +241,73 @@ describe("the keys frame", () => {
     signaling.server({ type: "keys", participant_id: "bob", epoch: 1 });
     assert.deepEqual(seen, [{ type: "keys", participant_id: "bob", epoch: 1 }]);
     room.close();
+  });
+});
+
+describe("late keys (room-crypto.js, chat-reopen.js)", () => {
+  /** A server message from alice sealed under `key` (its content id is its id). */
+  const sealedMessage = async (key, seq, body, over = {}) => {
+    const m = serverMessage(seq, { body: null, ...over });
+    return { ...m, body: await sealChatBody(key, body, { roomId: ROOM, sender: m.sender, contentId: m.id }) };
+  };
+
+  test("a placeholder opens in place once a wrap of its key comes (the keys frame)", async () => {
+    const server = fakeServer();
+    const [alice, bob] = await Promise.all([device(), device()]);
+    const k0 = await RoomKey.generate(0);
+    const ca = new RoomCrypto(ROOM, k0);
+    const ka = new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice });
+    await ka.publish(null);
+    // Bob holds epoch 0 only and has not published a key: the rotation cannot reach him.
+    await ka.rotate([], "");
+    const cb = new RoomCrypto(ROOM, k0);
+    const kb = new RoomKeys(ROOM, cb, { http: server.as("bob"), device: async () => bob });
+    cb.fetchMissing = () => kb.fetch();
+    const fakes = recordingFactories();
+    const room = new ChatRoom(ROOM, {
+      api: fakeApi({ participant: { id: "bob", name: "Bob", role: "member" } }),
+      store: memoryStore(),
+      clock: new FakeClock(),
+      e2e: cb,
+      ...fakes.factories,
+    });
+    await room.start();
+    const signaling = fakes.signalings.at(-1);
+    signaling.join({ peers: [], read: {}, limits: {}, latest: 0 });
+    signaling.server(await sealedMessage(ca.key, 1, "sealed under the new key"));
+    signaling.server(await sealedMessage(ca.key, 2, "👍", { kind: "reaction", ref: 1 }));
+    await until(() => room.messages.length === 2, "both shown as placeholders");
+    assert.deepEqual(
+      room.messages.map((m) => m.body),
+      [UNDECRYPTABLE, UNDECRYPTABLE],
+    );
+    // Bob publishes his key; the owner's client wraps the epochs he lacks; the server
+    // tells the room's sockets.
+    await kb.publish(null);
+    assert.equal(await ka.fill((await ka.fetch()).needs), 2);
+    signaling.server({ type: "keys", participant_id: "alice", epoch: 1 });
+    await until(() => cb.locked.size === 0 && room.messages.length === 1, "both opened in place");
+    assert.equal(room.messages[0].body, "sealed under the new key");
+    assert.equal(room.messages.length, 1, "the reaction is a reaction again, not a row");
+    await until(() => room.messages[0].reactions.size === 1, "the reaction counted");
+    assert.deepEqual([...room.messages[0].reactions.keys()], ["👍"]);
+    room.close();
+  });
+
+  test("a key added later opens what waited for it; other keys' messages stay locked", async () => {
+    const k0 = await RoomKey.generate(0);
+    const k1 = await RoomKey.generate(1);
+    const k2 = await RoomKey.generate(2);
+    const crypto = new RoomCrypto(ROOM, k0);
+    const reopened = [];
+    crypto.onReopen = (m) => reopened.push(m.body);
+    const seen = await crypto.openMessage(await sealedMessage(k1, 1, "one"));
+    await crypto.openMessage(await sealedMessage(k2, 2, "two"));
+    assert.equal(seen.body, UNDECRYPTABLE);
+    assert.equal(crypto.locked.size, 2);
+    crypto.addKey(k1, false);
+    await until(() => reopened.length === 1, "the epoch-1 message");
+    assert.deepEqual(reopened, ["one"]);
+    assert.equal(crypto.locked.size, 1);
   });
 });
