@@ -203,6 +203,25 @@ describe("rotation (key-rotation.js)", () => {
     assert.equal((await cd.openMessage(old)).body, "the first words");
   });
 
+  test("a member who joined by a link made after a rotation gets epoch 0 in one fetch", async () => {
+    const server = fakeServer();
+    const [alice, dave] = await Promise.all([device(), device()]);
+    const k0 = await RoomKey.generate(0);
+    const ca = new RoomCrypto(ROOM, k0);
+    const ka = new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice });
+    await ka.publish(null);
+    await ka.rotate([], "");
+    // The link carries epoch 1's key, which dave's device holds as epoch 0 (links name no epoch).
+    const cd = new RoomCrypto(ROOM, await RoomKey.decode(ca.key.encoded()));
+    assert.equal(cd.key.epoch, 0);
+    const kd = new RoomKeys(ROOM, cd, { http: server.as("dave"), device: async () => dave });
+    await kd.publish(null);
+    await ka.fill((await ka.fetch()).needs);
+    await kd.fetch();
+    assert.equal(cd.keyOfEpoch(1)?.kid, ca.key.kid, "the link's key learnt its epoch");
+    assert.equal(cd.keyOfEpoch(0)?.kid, k0.kid, "and the real epoch 0 came in the same fetch");
+  });
+
   test("a wrap from a sender whose known key differs is refused", async () => {
     const server = fakeServer();
     const [alice, bob] = await Promise.all([device(), device()]);

@@ -61,7 +61,9 @@ export class RoomKeys {
     const known = await loadKnownKeys(this.roomId);
     /** @type {{secret: string, epoch: number}[]} */
     const opened = [];
-    for (const w of out.wraps) {
+    // Newest first: a key an invite link gave is held as epoch 0 until its wrap names its
+    // epoch, so the epoch-0 wrap is only known to be missing once that one is opened.
+    for (const w of [...out.wraps].sort((x, y) => y.epoch - x.epoch)) {
       if (this.crypto.hasEpoch(w.epoch)) continue;
       if (!trustedSender(known.get(w.sender), w.sender_key)) {
         debug("e2e", "a key wrap from a sender whose key is not the one known", w.sender);
