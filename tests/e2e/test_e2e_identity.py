@@ -145,3 +145,39 @@ def test_after_a_removal_the_key_rotates_and_the_removed_member_cannot_read(
     b.reload()
     wait_messages(b, ["before the removal", "after the removal", "a reply from bob"])
     assert b.locator(f"[data-testid=message]:has-text('{PLACEHOLDER}')").count() == 0
+
+
+def test_a_placeholder_opens_by_itself_when_its_key_comes_later(
+    server: ServerProcess, browsers
+) -> None:
+    """Bob joins after a rotation while the owner is away: the history sealed under epoch
+    0 shows as placeholders (no wrap of it for him yet). When the owner comes back, its
+    client wraps epoch 0 to bob, the server's `keys` frame makes bob's client fetch it, and
+    the placeholder turns into the message on bob's page, without a reload."""
+    a, b, c = (browsers.new(n).page for n in ("alice", "bob", "carol"))
+    room_id = create_room_ui(a, server.base, "alice", "Late keys")
+    join_by_link_ui(c, invite_link(a), "carol")
+    carol_id = me(c)
+    safety_code(a, carol_id)
+    send_ui(a, "before the rotation")
+    wait_messages(c, ["before the rotation"])
+    a.once("dialog", lambda dialog: dialog.accept())
+    member_line(a, carol_id).get_by_role("button", name="Remove carol").click()
+    a.wait_for_function("() => window.peerlane.room.e2e.key.epoch === 1", timeout=15_000)
+    send_ui(a, "after the rotation")
+    wait_messages(a, ["before the rotation", "after the rotation"])
+    a.reload()
+    room_ready(a)
+    link = invite_link(a)  # carries epoch 1's key
+    room_url = a.url
+    a.goto("about:blank")  # the owner is away: nobody can wrap epoch 0 to bob
+
+    join_by_link_ui(b, link, "bob")
+    wait_messages(b, [PLACEHOLDER, "after the rotation"])
+    b.evaluate("window.__page = window.peerlane.room")  # the same page throughout
+
+    a.goto(room_url)
+    room_ready(a)
+    wait_messages(b, ["before the rotation", "after the rotation"], timeout=30)
+    assert b.evaluate("window.__page === window.peerlane.room"), "no reload"
+    assert key_epoch(b, room_id) == 1
