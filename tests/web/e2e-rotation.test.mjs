@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ChatRoom } from "../../src/peerlane/web/chat.js";
+import { openCodeWords } from "../../src/peerlane/web/e2e/code-words.js";
 import { generateIdentity, publicBytes, safetyCode } from "../../src/peerlane/web/e2e/identity.js";
+import { replaceInvites } from "../../src/peerlane/web/e2e/invite-reset.js";
 import { RoomKeys } from "../../src/peerlane/web/e2e/key-rotation.js";
 import {
   dismissChange,
@@ -328,5 +330,66 @@ describe("late keys (room-crypto.js, chat-reopen.js)", () => {
     await until(() => reopened.length === 1, "the epoch-1 message");
     assert.deepEqual(reopened, ["one"]);
     assert.equal(crypto.locked.size, 1);
+  });
+});
+
+describe("a removal retires the invites the removed member knew (invite-reset.js)", () => {
+  /** The invite routes of one room, as server/invites_api.py answers them. */
+  function inviteServer(invites) {
+    const calls = [];
+    const http = async (method, path, body) => {
+      calls.push([method, path.replace(`/api/rooms/${ROOM}/invites`, ""), body]);
+      if (method === "GET") return { invites: invites.map((i) => ({ ...i })) };
+      if (method === "POST") {
+        const made = { id: `i${invites.length + 1}`, status: "live", sealed_code: null };
+        invites.push(made);
+        return made;
+      }
+      const inv = invites.find((i) => path.endsWith(`/${i.id}`));
+      if (method === "PATCH") inv.sealed_code = body.sealed_code;
+      if (method === "DELETE") inv.status = "revoked";
+      return inv;
+    };
+    return { invites, calls, http };
+  }
+
+  test("one new invite with words sealed under the new key; every other live one revoked", async () => {
+    const server = inviteServer([
+      { id: "i1", status: "live" },
+      { id: "i2", status: "expired" },
+      { id: "i3", status: "live" },
+    ]);
+    const key = await RoomKey.generate(1);
+    const { made, revoked } = await replaceInvites(ROOM, key, server.http);
+    assert.equal(made.id, "i4");
+    assert.deepEqual(revoked, ["i1", "i3"]);
+    assert.deepEqual(
+      server.invites.map((i) => i.status),
+      ["revoked", "expired", "revoked", "live"],
+    );
+    const words = await openCodeWords(key, server.invites[3].sealed_code, ROOM, "i4");
+    assert.match(words, /^[a-z]+-[a-z]+$/);
+    // Made before the others go: the room is never left without a live invite.
+    assert.deepEqual(
+      server.calls.map(([method]) => method),
+      ["GET", "POST", "PATCH", "DELETE", "DELETE"],
+    );
+  });
+
+  test("the owner's rotation replaces them with the new key, before the server moves epoch", async () => {
+    const server = fakeServer();
+    const alice = await device();
+    const ca = new RoomCrypto(ROOM, await RoomKey.generate(0));
+    const seen = [];
+    const list = new MemberList(ROOM, ca, {
+      device: async () => alice,
+      keys: new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice }),
+      replaceInvites: async (roomId, key) => seen.push({ roomId, epoch: key.epoch, serverEpoch: server.epoch, key }),
+    });
+    await list.keys.publish(null);
+    assert.equal(await list.rotate([], ""), 1);
+    assert.equal(seen.length, 1);
+    assert.deepEqual({ ...seen[0], key: undefined }, { roomId: ROOM, epoch: 1, serverEpoch: 0, key: undefined });
+    assert.equal(seen[0].key.kid, ca.key.kid, "sealed under the key the room moved to");
   });
 });

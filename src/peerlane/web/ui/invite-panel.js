@@ -77,6 +77,7 @@ export class InvitePanel extends HTMLElement {
     clearInterval(this.#poll);
     clearTimeout(this.#copiedTimer);
     this.#cancelWait();
+    this.#unfollow();
     document.removeEventListener("visibilitychange", this.#onVisible);
   }
 
@@ -97,6 +98,35 @@ export class InvitePanel extends HTMLElement {
     // The room is connecting: ask for the invites (and the QR code) once it is in.
     this.#cancelWait();
     this.#cancelWait = room ? whenConnected(room, () => void this.refresh()) : () => {};
+    this.#follow(room);
+  }
+
+  /** Stops listening to the room given before. */
+  #unfollow = () => {};
+
+  /**
+   * Look again when the room's invites or key change: the owner replaced the invites
+   * ("invites", after a removal: e2e/invite-reset.js), or a `keys` frame says a new epoch
+   * may be there (the link carries the current key, and codes open only with it), once
+   * this device has fetched its keys.
+   * @param {RoomLike | null} room
+   */
+  #follow(room) {
+    this.#unfollow();
+    this.#unfollow = () => {};
+    if (!room) return;
+    const again = () => void this.refresh();
+    // Drawn again even when the invite is the same: its link carries the new key.
+    const keys = () =>
+      void Promise.resolve(room.e2e?.fetchKeys?.())
+        .then(() => this.refresh())
+        .then(() => this.#render());
+    room.addEventListener("invites", again);
+    room.addEventListener("keys", keys);
+    this.#unfollow = () => {
+      room.removeEventListener("invites", again);
+      room.removeEventListener("keys", keys);
+    };
   }
 
   /** @returns {RoomLike | null} */
