@@ -25,7 +25,11 @@ function threadWorker(module = WORKER) {
   const thread = new Worker(new URL("./block-worker-shim.mjs", import.meta.url), { workerData: { module } });
   return {
     thread,
-    postMessage: (message) => thread.postMessage(message),
+    posted: [],
+    postMessage(message, transfer) {
+      this.posted.push(message.bytes.buffer.byteLength);
+      thread.postMessage(message, transfer);
+    },
     terminate: () => thread.terminate(),
     addEventListener(type, listener) {
       if (type === "message") thread.on("message", (data) => listener({ data }));
@@ -80,6 +84,16 @@ describe("the block worker", () => {
       blocks.seal(key, 0, 2, new Uint8Array(3)),
       (err) => err instanceof E2EError && err.code === "malformed",
     );
+  });
+
+  test("a block that is a view into a larger buffer goes alone, and the caller keeps it", async () => {
+    const key = await FileKey.generate();
+    const slice = new Uint8Array(8 * BLOCK_SIZE).fill(3); // the sender's read-ahead slice
+    const block = slice.subarray(BLOCK_SIZE, 2 * BLOCK_SIZE);
+    const sealed = await blocks.seal(key, 1, 8, block);
+    assert.equal(started.at(-1).posted.at(-1), BLOCK_SIZE, "1 MiB crossed, not the 8 MiB slice");
+    assert.equal(slice.byteLength, 8 * BLOCK_SIZE, "the caller's buffer is not moved away");
+    assert.deepEqual(await openBlock(key, 1, 8, sealed), block);
   });
 
   test("blocks in flight together each get their own answer", async () => {

@@ -4,7 +4,8 @@
 // (transfer-receive.js, share-e2e.js's download), runs in the block worker
 // (file-crypto-worker.js), started on the first block and kept for the page's life, so
 // the main thread stays free to feed and drain the data channel meanwhile. A block goes
-// to the worker as a copy (the caller may reuse its buffer) and comes back transferred.
+// to the worker as a copy of its bytes alone, moved (the caller may reuse its buffer),
+// and comes back moved too.
 // Where there is no Worker (node's tests) or it does not start, blocks run in this
 // thread as before: the same bytes and the same errors either way.
 
@@ -15,7 +16,7 @@ import { blockResult, runBlockJob } from "./block-jobs.js";
 /** @typedef {import("./block-jobs.js").BlockJob} BlockJob */
 /** @typedef {import("./block-jobs.js").BlockDone} BlockDone */
 /**
- * @typedef {{postMessage(message: unknown): void, terminate(): void,
+ * @typedef {{postMessage(message: unknown, transfer?: Transferable[]): void, terminate(): void,
  *   addEventListener(type: string, listener: (event: any) => void): void}} WorkerLike
  */
 
@@ -62,7 +63,10 @@ export class BlockCrypto {
     const done = worker
       ? await new Promise((resolve) => {
           this.waiting.set(job.id, { job, resolve });
-          worker.postMessage(job);
+          // Its own copy of the block's bytes, moved: a view's whole buffer (the sender's
+          // 8 MiB read-ahead slice) would otherwise be cloned with it.
+          const bytes = job.bytes.slice();
+          worker.postMessage({ ...job, bytes }, [bytes.buffer]);
         })
       : await runBlockJob(job);
     return blockResult(done);
