@@ -7,7 +7,15 @@ import { takeInvite } from "../handover.js";
 import { whenConnected } from "./connection-panel.js";
 import { append, errorMessage, h, ICONS, icon } from "./dom.js";
 import { InviteQr } from "./invite-qr.js";
-import { bestInvite, expiryText, introText, inviteList, ownerActions, sameInvite } from "./invite-views.js";
+import {
+  bestInvite,
+  expiryText,
+  followInvites,
+  introText,
+  inviteList,
+  ownerActions,
+  sameInvite,
+} from "./invite-views.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 /** @typedef {import("./invite-views.js").InviteView} InviteView */
@@ -103,30 +111,22 @@ export class InvitePanel extends HTMLElement {
 
   /** Stops listening to the room given before. */
   #unfollow = () => {};
+  /** The room key the shown link was drawn with. */
+  #drawnKey = "";
 
-  /**
-   * Look again when the room's invites or key change: the owner replaced the invites
-   * ("invites", after a removal: e2e/invite-reset.js), or a `keys` frame says a new epoch
-   * may be there (the link carries the current key, and codes open only with it), once
-   * this device has fetched its keys.
-   * @param {RoomLike | null} room
-   */
+  /** @param {RoomLike | null} room */
   #follow(room) {
     this.#unfollow();
-    this.#unfollow = () => {};
-    if (!room) return;
-    const again = () => void this.refresh();
-    // Drawn again even when the invite is the same: its link carries the new key.
-    const keys = () =>
-      void Promise.resolve(room.e2e?.fetchKeys?.())
-        .then(() => this.refresh())
-        .then(() => this.#render());
-    room.addEventListener("invites", again);
-    room.addEventListener("keys", keys);
-    this.#unfollow = () => {
-      room.removeEventListener("invites", again);
-      room.removeEventListener("keys", keys);
-    };
+    this.#unfollow = room
+      ? followInvites(room, {
+          invites: () => void this.refresh(),
+          drawnKey: () => this.#drawnKey,
+          rekeyed: async () => {
+            await this.refresh();
+            this.#render(); // even for the same invite: its link carries the new key
+          },
+        })
+      : () => {};
   }
 
   /** @returns {RoomLike | null} */
@@ -178,6 +178,7 @@ export class InvitePanel extends HTMLElement {
   }
 
   #render() {
+    this.#drawnKey = this.#room?.e2e?.keyText ?? "";
     const inv = this.#keyed(this.#invite);
     const encrypted = Boolean(this.#room?.e2e?.keyText);
     const owner = this.#isOwner;
