@@ -297,7 +297,7 @@ describe("late keys (room-crypto.js, chat-reopen.js)", () => {
     signaling.join({ peers: [], read: {}, limits: {}, latest: 0 });
     signaling.server(await sealedMessage(ca.key, 1, "sealed under the new key"));
     signaling.server(await sealedMessage(ca.key, 2, "👍", { kind: "reaction", ref: 1 }));
-    await until(() => room.messages.length === 2, "both shown as placeholders");
+    await until(() => room.messages.length === 2, "both shown as placeholders", 20_000);
     assert.deepEqual(
       room.messages.map((m) => m.body),
       [UNDECRYPTABLE, UNDECRYPTABLE],
@@ -307,10 +307,10 @@ describe("late keys (room-crypto.js, chat-reopen.js)", () => {
     await kb.publish(null);
     assert.equal(await ka.fill((await ka.fetch()).needs), 2);
     signaling.server({ type: "keys", participant_id: "alice", epoch: 1 });
-    await until(() => cb.locked.size === 0 && room.messages.length === 1, "both opened in place");
+    await until(() => cb.locked.size === 0 && room.messages.length === 1, "both opened in place", 20_000);
     assert.equal(room.messages[0].body, "sealed under the new key");
     assert.equal(room.messages.length, 1, "the reaction is a reaction again, not a row");
-    await until(() => room.messages[0].reactions.size === 1, "the reaction counted");
+    await until(() => room.messages[0].reactions.size === 1, "the reaction counted", 20_000);
     assert.deepEqual([...room.messages[0].reactions.keys()], ["👍"]);
     room.close();
   });
@@ -327,7 +327,7 @@ describe("late keys (room-crypto.js, chat-reopen.js)", () => {
     assert.equal(seen.body, UNDECRYPTABLE);
     assert.equal(crypto.locked.size, 2);
     crypto.addKey(k1, false);
-    await until(() => reopened.length === 1, "the epoch-1 message");
+    await until(() => reopened.length === 1, "the epoch-1 message", 20_000);
     assert.deepEqual(reopened, ["one"]);
     assert.equal(crypto.locked.size, 1);
   });
