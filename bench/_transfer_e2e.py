@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from _browser_cpu import CpuMeter
+from _page_profile import js_profile_start, js_profile_stop
 from _page_transfer import browser_pair, peerlane_transfer
 
 MB = 1000 * 1000
@@ -100,6 +101,22 @@ def run_e2e(opts: argparse.Namespace) -> dict[str, Any]:
                             f"match {run['sha256_match']} {visible}",
                             flush=True,
                         )
+                if opts.profile:
+                    # One more transfer per room under Chromium's sampling profiler on both
+                    # pages' main threads (not timed with the runs): what the main threads
+                    # still do for a sealed transfer, beside a plain one.
+                    for kind in ("plain", "encrypted"):
+                        a, b = pages[kind]
+                        for page in (a, b):
+                            page.bring_to_front()
+                        cdps = [js_profile_start(a), js_profile_start(b)]
+                        out = peerlane_transfer(a, b, path, sha, tmp, timeout, cpu)
+                        result.setdefault("profile", {})[kind] = {
+                            "seconds": round(out["seconds"], 2),
+                            "sender_main_thread": js_profile_stop(cdps[0]),
+                            "receiver_main_thread": js_profile_stop(cdps[1]),
+                            "cpu": out["cpu"],
+                        }
                 ratios = [e / p for e, p in zip(speeds["encrypted"], speeds["plain"], strict=True)]
                 result["pair_ratios"] = [round(r, 3) for r in ratios]
                 result["ratio"] = round(statistics.median(ratios), 3)
@@ -134,4 +151,12 @@ def summary_e2e(result: dict[str, Any]) -> str:
         for who in ("alice", "bob"):
             top = list(r["cpu"][who].items())[:6]
             lines.append(f"  {r['kind']} {who}: " + ", ".join(f"{k} {v:.1f}" for k, v in top))
+    for kind, prof in result.get("profile", {}).items():
+        lines.append(f"profile, {kind} room ({prof['seconds']:.1f} s):")
+        for side in ("sender_main_thread", "receiver_main_thread"):
+            main = prof[side]
+            lines.append(
+                f"  {side}: busy {main['busy_ms']} of {main['wall_ms']} ms; "
+                + ", ".join(f"{k} {v}" for k, v in main["top_self_ms"].items())
+            )
     return "\n".join(lines)

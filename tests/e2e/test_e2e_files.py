@@ -52,6 +52,15 @@ def spellings(marker: str) -> list[bytes]:
     return [marker.encode(), base64.b64encode(head), base64.urlsafe_b64encode(head)]
 
 
+# How many file blocks the page's block worker sealed or opened (web/e2e/block-crypto.js,
+# imported by the URL the page loaded it from: the page's own module instance).
+BLOCKS_IN_WORKER_JS = """async () => {
+  const url = performance.getEntriesByType("resource").map((e) => e.name)
+    .find((name) => name.endsWith("/e2e/block-crypto.js"));
+  return url ? (await import(url)).blocks.inWorker : -1;
+}"""
+
+
 def test_files_and_reactions_reach_the_server_only_sealed(
     recording_server,  # noqa: F811 (the fixture imported above)
     browsers,
@@ -85,6 +94,11 @@ def test_files_and_reactions_reach_the_server_only_sealed(
         assert (view["name"], view["path"]) == (path.name, way), view
         saved = save_received_ui(page, tid, tmp_path / f"saved-{way}.bin")
         assert hashlib.sha256(saved.read_bytes()).hexdigest() == sha, way
+    # Sealed and opened off the pages' main threads: 4 + 3 blocks sealed, 4 and 3 opened
+    # (more if a block was sent again).
+    assert a.evaluate(BLOCKS_IN_WORKER_JS) >= 7
+    assert b.evaluate(BLOCKS_IN_WORKER_JS) >= 4
+    assert c.evaluate(BLOCKS_IN_WORKER_JS) >= 3
 
     # -- a reaction whose "emoji" is a marker (the UI offers only a few emoji: the API).
     text = f"{marker} react to this"

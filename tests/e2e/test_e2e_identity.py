@@ -18,7 +18,9 @@ from playwright.sync_api import Locator, Page, expect
 from e2e.helpers import (
     create_room_ui,
     history,
+    invite_code,
     invite_link,
+    join_by_code_ui,
     join_by_link_ui,
     room_ready,
     send_ui,
@@ -145,3 +147,86 @@ def test_after_a_removal_the_key_rotates_and_the_removed_member_cannot_read(
     b.reload()
     wait_messages(b, ["before the removal", "after the removal", "a reply from bob"])
     assert b.locator(f"[data-testid=message]:has-text('{PLACEHOLDER}')").count() == 0
+
+
+def test_a_placeholder_opens_by_itself_when_its_key_comes_later(
+    server: ServerProcess, browsers
+) -> None:
+    """Bob joins after a rotation while the owner is away: the history sealed under epoch
+    0 shows as placeholders (no wrap of it for him yet). When the owner comes back, its
+    client wraps epoch 0 to bob, the server's `keys` frame makes bob's client fetch it, and
+    the placeholder turns into the message on bob's page, without a reload."""
+    a, b, c = (browsers.new(n).page for n in ("alice", "bob", "carol"))
+    room_id = create_room_ui(a, server.base, "alice", "Late keys")
+    join_by_link_ui(c, invite_link(a), "carol")
+    carol_id = me(c)
+    safety_code(a, carol_id)
+    send_ui(a, "before the rotation")
+    wait_messages(c, ["before the rotation"])
+    a.once("dialog", lambda dialog: dialog.accept())
+    member_line(a, carol_id).get_by_role("button", name="Remove carol").click()
+    a.wait_for_function("() => window.peerlane.room.e2e.key.epoch === 1", timeout=15_000)
+    send_ui(a, "after the rotation")
+    wait_messages(a, ["before the rotation", "after the rotation"])
+    a.reload()
+    room_ready(a)
+    link = invite_link(a)  # carries epoch 1's key
+    room_url = a.url
+    a.goto("about:blank")  # the owner is away: nobody can wrap epoch 0 to bob
+
+    join_by_link_ui(b, link, "bob")
+    wait_messages(b, [PLACEHOLDER, "after the rotation"])
+    b.evaluate("window.__page = window.peerlane.room")  # the same page throughout
+
+    a.goto(room_url)
+    room_ready(a)
+    wait_messages(b, ["before the rotation", "after the rotation"], timeout=30)
+    assert b.evaluate("window.__page === window.peerlane.room"), "no reload"
+    assert key_epoch(b, room_id) == 1
+
+
+def test_a_removal_retires_the_invites_the_removed_member_knew(server, browsers) -> None:
+    """Carol saw the room's invite (link and code words). After alice removes her, the old
+    code and link take nobody in (revoked, not "wrong code"); the owner is told; the new
+    invite's code, sealed under the new key, is shown to bob too and bob's page alone
+    answers it: dave joins by it and reads the room."""
+    a, b, c, d = (browsers.new(n).page for n in ("alice", "bob", "carol", "dave"))
+    create_room_ui(a, server.base, "alice", "Retire")
+    old_link, old_code = invite_link(a), invite_code(a)
+    join_by_link_ui(b, old_link, "bob")
+    join_by_link_ui(c, old_link, "carol")
+    bob_id, carol_id = me(b), me(c)
+    safety_code(a, bob_id)
+    safety_code(a, carol_id)
+    assert invite_code(c) == old_code  # the removed member knew the words
+
+    a.once("dialog", lambda dialog: dialog.accept())
+    member_line(a, carol_id).get_by_role("button", name="Remove carol").click()
+    expect(a.locator(".toast[data-code=invites_replaced]")).to_contain_text("carol knew")
+    a.wait_for_function("() => window.peerlane.room.e2e.key.epoch === 1", timeout=15_000)
+    new_code = a.locator("[data-testid=invite-code]")
+    expect(new_code).not_to_have_text(old_code, timeout=15_000)
+    code = invite_code(a)
+    assert re.fullmatch(r"\d+-[a-z]+-[a-z]+", code), code
+    # Bob's panel shows the new code too: it opens only with the new key, fetched on the
+    # keys frame.
+    expect(b.locator("[data-testid=invite-code]")).to_have_text(code, timeout=15_000)
+    send_ui(a, "after carol left")
+    wait_messages(b, ["after carol left"])
+
+    # The old code: revoked, said so (no wrong-code guess counted against it).
+    d.goto(f"{server.base}/")
+    d.locator("#display-name").fill("carol again")
+    d.locator("#join-code").fill(old_code)
+    d.get_by_role("button", name="Join", exact=True).click()
+    expect(d.locator("#join-error")).to_contain_text("revoked")
+    # The old link too.
+    d.goto(old_link)
+    d.locator("#display-name").fill("carol again")
+    d.get_by_role("button", name="Join room").click()
+    expect(d.get_by_role("alert").filter(has_text="revoked")).to_be_visible(timeout=15_000)
+
+    # The new code, with only bob online to answer it.
+    a.goto("about:blank")
+    join_by_code_ui(d, server.base, code, "dave")
+    wait_messages(d, ["after carol left"])

@@ -124,7 +124,8 @@ async def test_each_shell_preloads_its_pages_modules(tmp_path: Path) -> None:
         # modules load on their own; npm packages in vendor/ load through the import map)
         modules = {m for m in modules if not m.startswith("vendor/")}
         type_only = {"ui/types.js", "chat-types.js", "signaling-types.js", "transfer-types.js"}
-        assert modules - everything == {"opfs-worker.js", "sw.js", *type_only}
+        workers = {"opfs-worker.js", "e2e/file-crypto-worker.js", "sw.js"}
+        assert modules - everything == workers | type_only
         [prefix] = set(re.findall(VERSIONED, pages["/"]))
         for module in sorted(everything):
             url = STABLE + module if module.startswith("vendor/") else prefix + module

@@ -89,6 +89,8 @@ async def test_the_worker_is_served_at_the_root_with_its_build(
     assert f"{prefix}app.js" in build["files"]
     assert f"{prefix}ui/room-page.js" in build["files"]
     assert f"{prefix}manifest.webmanifest" in build["files"]
+    # The workers a page starts (new URL(..., import.meta.url)): the same version's files.
+    assert {f"{prefix}opfs-worker.js", f"{prefix}e2e/file-crypto-worker.js"} <= set(build["files"])
     assert f"{prefix}sw.js" not in build["files"]
     # Everything it keeps exists: one missing file would fail the whole install.
     for url in build["shells"] + build["files"]:

@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ChatRoom } from "../../src/peerlane/web/chat.js";
+import { openCodeWords } from "../../src/peerlane/web/e2e/code-words.js";
 import { generateIdentity, publicBytes, safetyCode } from "../../src/peerlane/web/e2e/identity.js";
+import { replaceInvites } from "../../src/peerlane/web/e2e/invite-reset.js";
 import { RoomKeys } from "../../src/peerlane/web/e2e/key-rotation.js";
 import {
   dismissChange,
@@ -19,7 +21,7 @@ import { MemberList } from "../../src/peerlane/web/e2e/member-list.js";
 import { RoomCrypto, UNDECRYPTABLE } from "../../src/peerlane/web/e2e/room-crypto.js";
 import { b64uEncode, openRoomName, RoomKey, sealChatBody } from "../../src/peerlane/web/e2e/scheme.js";
 import { memoryStore } from "../../src/peerlane/web/store.js";
-import { FakeClock, fakeApi, recordingFactories } from "./fakes.mjs";
+import { FakeClock, fakeApi, recordingFactories, serverMessage, until } from "./fakes.mjs";
 
 const ROOM = "room1";
 
@@ -203,6 +205,25 @@ describe("rotation (key-rotation.js)", () => {
     assert.equal((await cd.openMessage(old)).body, "the first words");
   });
 
+  test("a member who joined by a link made after a rotation gets epoch 0 in one fetch", async () => {
+    const server = fakeServer();
+    const [alice, dave] = await Promise.all([device(), device()]);
+    const k0 = await RoomKey.generate(0);
+    const ca = new RoomCrypto(ROOM, k0);
+    const ka = new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice });
+    await ka.publish(null);
+    await ka.rotate([], "");
+    // The link carries epoch 1's key, which dave's device holds as epoch 0 (links name no epoch).
+    const cd = new RoomCrypto(ROOM, await RoomKey.decode(ca.key.encoded()));
+    assert.equal(cd.key.epoch, 0);
+    const kd = new RoomKeys(ROOM, cd, { http: server.as("dave"), device: async () => dave });
+    await kd.publish(null);
+    await ka.fill((await ka.fetch()).needs);
+    await kd.fetch();
+    assert.equal(cd.keyOfEpoch(1)?.kid, ca.key.kid, "the link's key learnt its epoch");
+    assert.equal(cd.keyOfEpoch(0)?.kid, k0.kid, "and the real epoch 0 came in the same fetch");
+  });
+
   test("a wrap from a sender whose known key differs is refused", async () => {
     const server = fakeServer();
     const [alice, bob] = await Promise.all([device(), device()]);
@@ -241,5 +262,134 @@ describe("the keys frame", () => {
     signaling.server({ type: "keys", participant_id: "bob", epoch: 1 });
     assert.deepEqual(seen, [{ type: "keys", participant_id: "bob", epoch: 1 }]);
     room.close();
+  });
+});
+
+describe("late keys (room-crypto.js, chat-reopen.js)", () => {
+  /** A server message from alice sealed under `key` (its content id is its id). */
+  const sealedMessage = async (key, seq, body, over = {}) => {
+    const m = serverMessage(seq, { body: null, ...over });
+    return { ...m, body: await sealChatBody(key, body, { roomId: ROOM, sender: m.sender, contentId: m.id }) };
+  };
+
+  test("a placeholder opens in place once a wrap of its key comes (the keys frame)", async () => {
+    const server = fakeServer();
+    const [alice, bob] = await Promise.all([device(), device()]);
+    const k0 = await RoomKey.generate(0);
+    const ca = new RoomCrypto(ROOM, k0);
+    const ka = new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice });
+    await ka.publish(null);
+    // Bob holds epoch 0 only and has not published a key: the rotation cannot reach him.
+    await ka.rotate([], "");
+    const cb = new RoomCrypto(ROOM, k0);
+    const kb = new RoomKeys(ROOM, cb, { http: server.as("bob"), device: async () => bob });
+    cb.fetchMissing = () => kb.fetch();
+    const fakes = recordingFactories();
+    const room = new ChatRoom(ROOM, {
+      api: fakeApi({ participant: { id: "bob", name: "Bob", role: "member" } }),
+      store: memoryStore(),
+      clock: new FakeClock(),
+      e2e: cb,
+      ...fakes.factories,
+    });
+    await room.start();
+    const signaling = fakes.signalings.at(-1);
+    signaling.join({ peers: [], read: {}, limits: {}, latest: 0 });
+    signaling.server(await sealedMessage(ca.key, 1, "sealed under the new key"));
+    signaling.server(await sealedMessage(ca.key, 2, "👍", { kind: "reaction", ref: 1 }));
+    await until(() => room.messages.length === 2, "both shown as placeholders", 20_000);
+    assert.deepEqual(
+      room.messages.map((m) => m.body),
+      [UNDECRYPTABLE, UNDECRYPTABLE],
+    );
+    // Bob publishes his key; the owner's client wraps the epochs he lacks; the server
+    // tells the room's sockets.
+    await kb.publish(null);
+    assert.equal(await ka.fill((await ka.fetch()).needs), 2);
+    signaling.server({ type: "keys", participant_id: "alice", epoch: 1 });
+    await until(() => cb.locked.size === 0 && room.messages.length === 1, "both opened in place", 20_000);
+    assert.equal(room.messages[0].body, "sealed under the new key");
+    assert.equal(room.messages.length, 1, "the reaction is a reaction again, not a row");
+    await until(() => room.messages[0].reactions.size === 1, "the reaction counted", 20_000);
+    assert.deepEqual([...room.messages[0].reactions.keys()], ["👍"]);
+    room.close();
+  });
+
+  test("a key added later opens what waited for it; other keys' messages stay locked", async () => {
+    const k0 = await RoomKey.generate(0);
+    const k1 = await RoomKey.generate(1);
+    const k2 = await RoomKey.generate(2);
+    const crypto = new RoomCrypto(ROOM, k0);
+    const reopened = [];
+    crypto.onReopen = (m) => reopened.push(m.body);
+    const seen = await crypto.openMessage(await sealedMessage(k1, 1, "one"));
+    await crypto.openMessage(await sealedMessage(k2, 2, "two"));
+    assert.equal(seen.body, UNDECRYPTABLE);
+    assert.equal(crypto.locked.size, 2);
+    crypto.addKey(k1, false);
+    await until(() => reopened.length === 1, "the epoch-1 message", 20_000);
+    assert.deepEqual(reopened, ["one"]);
+    assert.equal(crypto.locked.size, 1);
+  });
+});
+
+describe("a removal retires the invites the removed member knew (invite-reset.js)", () => {
+  /** The invite routes of one room, as server/invites_api.py answers them. */
+  function inviteServer(invites) {
+    const calls = [];
+    const http = async (method, path, body) => {
+      calls.push([method, path.replace(`/api/rooms/${ROOM}/invites`, ""), body]);
+      if (method === "GET") return { invites: invites.map((i) => ({ ...i })) };
+      if (method === "POST") {
+        const made = { id: `i${invites.length + 1}`, status: "live", sealed_code: null };
+        invites.push(made);
+        return made;
+      }
+      const inv = invites.find((i) => path.endsWith(`/${i.id}`));
+      if (method === "PATCH") inv.sealed_code = body.sealed_code;
+      if (method === "DELETE") inv.status = "revoked";
+      return inv;
+    };
+    return { invites, calls, http };
+  }
+
+  test("one new invite with words sealed under the new key; every other live one revoked", async () => {
+    const server = inviteServer([
+      { id: "i1", status: "live" },
+      { id: "i2", status: "expired" },
+      { id: "i3", status: "live" },
+    ]);
+    const key = await RoomKey.generate(1);
+    const { made, revoked } = await replaceInvites(ROOM, key, server.http);
+    assert.equal(made.id, "i4");
+    assert.deepEqual(revoked, ["i1", "i3"]);
+    assert.deepEqual(
+      server.invites.map((i) => i.status),
+      ["revoked", "expired", "revoked", "live"],
+    );
+    const words = await openCodeWords(key, server.invites[3].sealed_code, ROOM, "i4");
+    assert.match(words, /^[a-z]+-[a-z]+$/);
+    // Made before the others go: the room is never left without a live invite.
+    assert.deepEqual(
+      server.calls.map(([method]) => method),
+      ["GET", "POST", "PATCH", "DELETE", "DELETE"],
+    );
+  });
+
+  test("the owner's rotation replaces them with the new key, before the server moves epoch", async () => {
+    const server = fakeServer();
+    const alice = await device();
+    const ca = new RoomCrypto(ROOM, await RoomKey.generate(0));
+    const seen = [];
+    const list = new MemberList(ROOM, ca, {
+      device: async () => alice,
+      keys: new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice }),
+      replaceInvites: async (roomId, key) => seen.push({ roomId, epoch: key.epoch, serverEpoch: server.epoch, key }),
+    });
+    await list.keys.publish(null);
+    assert.equal(await list.rotate([], ""), 1);
+    assert.equal(seen.length, 1);
+    assert.deepEqual({ ...seen[0], key: undefined }, { roomId: ROOM, epoch: 1, serverEpoch: 0, key: undefined });
+    assert.equal(seen[0].key.kid, ca.key.kid, "sealed under the key the room moved to");
   });
 });

@@ -9,6 +9,7 @@ import { Outbox } from "./chat-outbox.js";
 import { OwnMessages } from "./chat-own.js";
 import { PeerLinks } from "./chat-peers.js";
 import { Presence } from "./chat-presence.js";
+import { openLateMessages } from "./chat-reopen.js";
 import { ServerLink } from "./chat-server.js";
 import { joinAnswers } from "./join-answers.js";
 import { Mesh } from "./mesh.js";
@@ -125,5 +126,6 @@ export function makeParts(room, options) {
       emit: (type, detail) => room._emit(type, detail),
     }),
   });
+  openLateMessages(room, log);
   return { log, outbox, own, presence, links, server };
 }

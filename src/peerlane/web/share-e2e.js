@@ -5,11 +5,11 @@
 // the envelope as given; the download page opens it with the S of its fragment and
 // opens each block as it comes. A link without a key (made before this) works as before.
 
+import { openBlockAway } from "./e2e/block-crypto.js";
 import {
   BLOCK_SIZE,
   blockCount,
   FileKey,
-  openBlock,
   openFileMetadata,
   SEALED_BLOCK_SIZE,
   sealedSize,
@@ -148,7 +148,7 @@ async function openStream(body, key, count, parts, size, onProgress) {
       filled += take;
       at += take;
       if (filled < block.length) continue;
-      parts.push(await openBlock(key, parts.length, count, block));
+      parts.push(await openBlockAway(key, parts.length, count, block)); // in the block worker
       onProgress?.(Math.min(size, parts.length * BLOCK_SIZE));
       if (parts.length < count) block = new Uint8Array(wire(parts.length));
       filled = 0;

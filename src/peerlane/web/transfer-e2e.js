@@ -4,7 +4,8 @@
 // and the receiver opens each one on its own. A room made before encryption sends files
 // as before (no key in the offer).
 
-import { blockCount, FileKey, SEALED_BLOCK_SIZE, sealBlock, sealedSize } from "./e2e/file-crypto.js";
+import { sealBlockAway } from "./e2e/block-crypto.js";
+import { blockCount, FileKey, SEALED_BLOCK_SIZE, sealedSize } from "./e2e/file-crypto.js";
 import { b64uDecode, b64uEncode, KEY_SIZE, randomBytes } from "./e2e/scheme.js";
 import { readBlock } from "./integrity.js";
 
@@ -116,7 +117,7 @@ export class SealedFile {
   /** @param {number} index */
   async _block(index) {
     if (this._last?.index === index) return this._last.bytes;
-    const bytes = await sealBlock(await this.key, index, this.count, await readBlock(this.file, index));
+    const bytes = await sealBlockAway(await this.key, index, this.count, await readBlock(this.file, index));
     this._last = { index, bytes };
     return bytes;
   }

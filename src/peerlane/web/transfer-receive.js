@@ -17,7 +17,7 @@
 // Block buffers are reused (the store hands a written one back): a fresh 1 MiB buffer
 // per block cost more CPU (its pages faulted in and zeroed) than copying into it.
 
-import { openBlock } from "./e2e/file-crypto.js";
+import { openBlockAway } from "./e2e/block-crypto.js";
 import { TAG_SIZE } from "./e2e/scheme.js";
 import { BLOCK_SIZE, blockCount, blockLength, hashBlock, rootOf } from "./integrity.js";
 
@@ -148,7 +148,7 @@ export class BlockReceiver {
    */
   async _complete(block, bytes) {
     if (this.fileKey) {
-      const plain = await openBlock(this.fileKey, block, this.count, bytes).catch(() => null);
+      const plain = await openBlockAway(this.fileKey, block, this.count, bytes).catch(() => null); // in the block worker
       this._recycle(bytes.buffer);
       if (!plain) {
         // Tampered, or not this file's block: as a hash mismatch, sent again.

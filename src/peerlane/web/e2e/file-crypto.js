@@ -166,11 +166,22 @@ export function blockAad(index, count) {
  * @param {number} count
  * @param {Uint8Array} plaintext  (not a view of a SharedArrayBuffer)
  */
-export async function sealBlock(key, index, count, plaintext) {
+export function sealBlock(key, index, count, plaintext) {
+  return sealBlockWith(key.blockKey, index, count, plaintext);
+}
+
+/**
+ * sealBlock with the file's block subkey alone (what a worker is handed: block-crypto.js).
+ * @param {CryptoKey} blockKey
+ * @param {number} index
+ * @param {number} count
+ * @param {Uint8Array} plaintext
+ */
+export async function sealBlockWith(blockKey, index, count, plaintext) {
   checkIndex(index, count);
   checkLength(index, count, plaintext.length);
   const params = { name: "AES-GCM", iv: blockNonce(index), additionalData: blockAad(index, count) };
-  return new Uint8Array(await crypto.subtle.encrypt(params, key.blockKey, /** @type {Bytes} */ (plaintext)));
+  return new Uint8Array(await crypto.subtle.encrypt(params, blockKey, /** @type {Bytes} */ (plaintext)));
 }
 
 /**
@@ -180,12 +191,23 @@ export async function sealBlock(key, index, count, plaintext) {
  * @param {number} count
  * @param {Uint8Array} sealed  (not a view of a SharedArrayBuffer)
  */
-export async function openBlock(key, index, count, sealed) {
+export function openBlock(key, index, count, sealed) {
+  return openBlockWith(key.blockKey, index, count, sealed);
+}
+
+/**
+ * openBlock with the file's block subkey alone.
+ * @param {CryptoKey} blockKey
+ * @param {number} index
+ * @param {number} count
+ * @param {Uint8Array} sealed
+ */
+export async function openBlockWith(blockKey, index, count, sealed) {
   checkIndex(index, count);
   checkLength(index, count, sealed.length - TAG_SIZE);
   const params = { name: "AES-GCM", iv: blockNonce(index), additionalData: blockAad(index, count) };
   try {
-    return new Uint8Array(await crypto.subtle.decrypt(params, key.blockKey, /** @type {Bytes} */ (sealed)));
+    return new Uint8Array(await crypto.subtle.decrypt(params, blockKey, /** @type {Bytes} */ (sealed)));
   } catch {
     throw new E2EError("auth_failed", "tampered, moved, or not a block of this file");
   }

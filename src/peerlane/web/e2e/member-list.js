@@ -7,6 +7,7 @@
 import { debug } from "../debug.js";
 import { deviceIdentity, loadKnownKeys, saveKnownKey } from "./device-identity.js";
 import { safetyCode } from "./identity.js";
+import { replaceInvites } from "./invite-reset.js";
 import { RoomKeys } from "./key-rotation.js";
 import { dismissChange, keyNote, markVerified, reviewKey } from "./member-keys.js";
 import { b64uDecode } from "./scheme.js";
@@ -20,11 +21,12 @@ export class MemberList {
   /**
    * @param {string} roomId
    * @param {RoomCrypto} crypto
-   * @param {{keys?: RoomKeys, device?: typeof deviceIdentity}} [deps]  (tests)
+   * @param {{keys?: RoomKeys, device?: typeof deviceIdentity, replaceInvites?: typeof replaceInvites}} [deps]  (tests)
    */
   constructor(roomId, crypto, deps = {}) {
     this.roomId = roomId;
     this.device = deps.device ?? deviceIdentity;
+    this.replaceInvites = deps.replaceInvites ?? replaceInvites;
     this.keys = deps.keys ?? new RoomKeys(roomId, crypto, { device: this.device });
     /** @type {Map<string, KnownKey> | null} */
     this.known = null;
@@ -96,12 +98,13 @@ export class MemberList {
   }
 
   /**
-   * After a removal (the owner): a new room key for everyone left.
+   * After a removal (the owner): a new room key for everyone left, and the invites the
+   * removed member knew replaced by a new one (e2e/invite-reset.js).
    * @param {Member[]} remaining  the members left but me
    * @param {string} clearName
    */
   rotate(remaining, clearName) {
-    return this.keys.rotate(remaining, clearName);
+    return this.keys.rotate(remaining, clearName, (key) => this.replaceInvites(this.roomId, key));
   }
 
   /**

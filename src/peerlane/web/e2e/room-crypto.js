@@ -8,6 +8,7 @@
 
 import { debug } from "../debug.js";
 import { RoomKeys } from "./key-rotation.js";
+import { OpeningSignaling } from "./opening-signaling.js";
 import { loadRoomKeys } from "./room-keys.js";
 import {
   E2EError,
@@ -53,6 +54,9 @@ const FETCH_EVERY_MS = 3000;
 /** Sealed bodies kept for resending, at most (the oldest go first). */
 const WIRE_KEPT = 500;
 
+/** Messages kept sealed until their key comes, at most (the oldest go first). */
+const LOCKED_KEPT = 1000;
+
 /**
  * The content id a body is bound to: the message's id; an edit's is "#" and the seq it
  * edits, and so is a message's shown in its edited state (the server put the edit's
@@ -97,6 +101,18 @@ export class RoomCrypto {
     this._sealing = Promise.resolve();
     /** @type {Promise<void>} */
     this._opening = Promise.resolve();
+    /**
+     * Messages shown as the placeholder because their key was not held, as they arrived
+     * (sender NUL id → message): opened again when a key with their id comes.
+     * @type {Map<string, ChatLike>}
+     */
+    this.locked = new Map();
+    /**
+     * Gets each locked message once it opens (the room puts it in place of its
+     * placeholder); null: nobody listens, they stay locked.
+     * @type {((opened: ChatLike) => void) | null}
+     */
+    this.onReopen = null;
   }
 
   /**
@@ -136,6 +152,38 @@ export class RoomCrypto {
       held.epoch = key.epoch; // a link's key learns its epoch
     else if (!held) this.keys.set(key.kid, key);
     if (current || !this.key) this.key = this.keys.get(key.kid) ?? key;
+    if (!held) this.#reopen(key.kid);
+  }
+
+  /**
+   * Open again, after what arrived before, the locked messages a new key opens.
+   * @param {string} kid
+   */
+  #reopen(kid) {
+    if (!this.onReopen) return;
+    for (const [at, msg] of this.locked) {
+      if (envelopeKid(msg.body) !== kid) continue;
+      this.locked.delete(at);
+      this.inOrder(async () => {
+        const opened = await this.openMessage(msg);
+        if (!("e2e_error" in opened)) this.onReopen?.(opened);
+      });
+    }
+  }
+
+  /**
+   * Ask the server for the keys wrapped to this device now (a `keys` frame says one may
+   * be there), unless a fetch is under way: it is joined.
+   */
+  fetchKeys() {
+    if (!this.fetchMissing) return Promise.resolve();
+    this._fetching ??= this.fetchMissing()
+      .catch((err) => debug("e2e", "room keys not fetched", err))
+      .finally(() => {
+        this._fetchedAt = Date.now();
+        this._fetching = null;
+      });
+    return this._fetching;
   }
 
   /** @param {number} epoch */
@@ -157,15 +205,7 @@ export class RoomCrypto {
     const kid = envelopeKid(envelope);
     const held = this.keys.get(kid);
     if (held) return held;
-    if (this.fetchMissing && (this._fetching || Date.now() - this._fetchedAt > FETCH_EVERY_MS)) {
-      this._fetching ??= this.fetchMissing()
-        .catch((err) => debug("e2e", "room keys not fetched", err))
-        .finally(() => {
-          this._fetchedAt = Date.now();
-          this._fetching = null;
-        });
-      await this._fetching;
-    }
+    if (this._fetching || Date.now() - this._fetchedAt > FETCH_EVERY_MS) await this.fetchKeys();
     const fetched = this.keys.get(kid);
     if (!fetched) throw new E2EError("wrong_key", "sealed with a key this device does not hold");
     return fetched;
@@ -236,9 +276,21 @@ export class RoomCrypto {
     } catch (err) {
       const code = err instanceof E2EError ? err.code : "malformed";
       debug("e2e", "a message could not be opened", msg.id, code);
+      if (code === "wrong_key") this.#lock(msg);
       const kind = msg.kind === "edit" ? "edit" : "text";
       return { ...msg, kind, body: UNDECRYPTABLE, e2e_error: code };
     }
+  }
+
+  /**
+   * Keep a message whose key is not held, to open it when the key comes.
+   * @param {ChatLike} msg
+   */
+  #lock(msg) {
+    const at = `${msg.sender}\u0000${msg.id}`;
+    this.locked.delete(at); // a later copy (the server's after a peer's) takes its place
+    this.locked.set(at, msg);
+    if (this.locked.size > LOCKED_KEPT) this.locked.delete(/** @type {string} */ (this.locked.keys().next().value));
   }
 
   /**
@@ -319,69 +371,6 @@ export class RoomCrypto {
    */
   signaling(inner) {
     return new OpeningSignaling(inner, this);
-  }
-}
-
-/** A Signaling whose "server" and "state" events come after the bodies before them are opened. */
-class OpeningSignaling extends EventTarget {
-  /**
-   * @param {SignalingLike} inner
-   * @param {RoomCrypto} crypto
-   */
-  constructor(inner, crypto) {
-    super();
-    this._inner = inner;
-    inner.addEventListener("server", (ev) => {
-      const msg = /** @type {CustomEvent<import("../protocol.js").ServerMessage>} */ (ev).detail;
-      if (msg.type === "message") {
-        crypto.deliver(msg, (opened) => this.dispatchEvent(new CustomEvent("server", { detail: opened })));
-      } else {
-        crypto.inOrder(() => this.dispatchEvent(new CustomEvent("server", { detail: msg })));
-      }
-    });
-    // Join-by-code frames carry no chat: they pass as they come.
-    inner.addEventListener("pake", (ev) => {
-      this.dispatchEvent(new CustomEvent("pake", { detail: /** @type {CustomEvent} */ (ev).detail }));
-    });
-    inner.addEventListener("state", (ev) => {
-      const detail = /** @type {CustomEvent} */ (ev).detail;
-      crypto.inOrder(() => this.dispatchEvent(new CustomEvent("state", { detail })));
-    });
-  }
-
-  get state() {
-    return this._inner.state;
-  }
-
-  get closeReason() {
-    return this._inner.closeReason;
-  }
-
-  get lastSeq() {
-    return this._inner.lastSeq;
-  }
-
-  connect() {
-    this._inner.connect();
-  }
-
-  /** @param {import("../protocol.js").ClientMessage} message */
-  send(message) {
-    return this._inner.send(message);
-  }
-
-  close() {
-    this._inner.close();
-  }
-
-  /** @param {number} seq */
-  rewind(seq) {
-    this._inner.rewind?.(seq);
-  }
-
-  /** @param {boolean} busy */
-  awaitAcks(busy) {
-    this._inner.awaitAcks?.(busy);
   }
 }
 

@@ -7,7 +7,15 @@ import { takeInvite } from "../handover.js";
 import { whenConnected } from "./connection-panel.js";
 import { append, errorMessage, h, ICONS, icon } from "./dom.js";
 import { InviteQr } from "./invite-qr.js";
-import { bestInvite, expiryText, introText, inviteList, ownerActions, sameInvite } from "./invite-views.js";
+import {
+  bestInvite,
+  expiryText,
+  followInvites,
+  introText,
+  inviteList,
+  ownerActions,
+  sameInvite,
+} from "./invite-views.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 /** @typedef {import("./invite-views.js").InviteView} InviteView */
@@ -77,6 +85,7 @@ export class InvitePanel extends HTMLElement {
     clearInterval(this.#poll);
     clearTimeout(this.#copiedTimer);
     this.#cancelWait();
+    this.#unfollow();
     document.removeEventListener("visibilitychange", this.#onVisible);
   }
 
@@ -97,6 +106,27 @@ export class InvitePanel extends HTMLElement {
     // The room is connecting: ask for the invites (and the QR code) once it is in.
     this.#cancelWait();
     this.#cancelWait = room ? whenConnected(room, () => void this.refresh()) : () => {};
+    this.#follow(room);
+  }
+
+  /** Stops listening to the room given before. */
+  #unfollow = () => {};
+  /** The room key the shown link was drawn with. */
+  #drawnKey = "";
+
+  /** @param {RoomLike | null} room */
+  #follow(room) {
+    this.#unfollow();
+    this.#unfollow = room
+      ? followInvites(room, {
+          invites: () => void this.refresh(),
+          drawnKey: () => this.#drawnKey,
+          rekeyed: async () => {
+            await this.refresh();
+            this.#render(); // even for the same invite: its link carries the new key
+          },
+        })
+      : () => {};
   }
 
   /** @returns {RoomLike | null} */
@@ -148,6 +178,7 @@ export class InvitePanel extends HTMLElement {
   }
 
   #render() {
+    this.#drawnKey = this.#room?.e2e?.keyText ?? "";
     const inv = this.#keyed(this.#invite);
     const encrypted = Boolean(this.#room?.e2e?.keyText);
     const owner = this.#isOwner;

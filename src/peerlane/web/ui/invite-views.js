@@ -181,3 +181,27 @@ function revokeConfirm(inv, on) {
     ]),
   ]);
 }
+
+/**
+ * Listen to a room for what changes its invite panel: the owner replaced the invites
+ * ("invites", after a removal: e2e/invite-reset.js), or a `keys` frame brought a new room
+ * key (fetched first: the link carries the current key, and codes open only with it). A
+ * frame that leaves the key as it was (someone published an identity key) changes
+ * nothing: redrawing then would only move the QR code under a reader's eyes.
+ * @param {EventTarget & {e2e?: {keyText: string, fetchKeys?: () => Promise<unknown>} | null}} room
+ * @param {{invites: () => void, rekeyed: () => Promise<void>, drawnKey: () => string}} on
+ *   drawnKey: the key the shown link was drawn with
+ * @returns {() => void}  stops listening
+ */
+export function followInvites(room, on) {
+  const keys = () =>
+    void Promise.resolve(room.e2e?.fetchKeys?.()).then(() => {
+      if ((room.e2e?.keyText ?? "") !== on.drawnKey()) return on.rekeyed();
+    });
+  room.addEventListener("invites", on.invites);
+  room.addEventListener("keys", keys);
+  return () => {
+    room.removeEventListener("invites", on.invites);
+    room.removeEventListener("keys", keys);
+  };
+}

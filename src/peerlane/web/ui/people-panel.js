@@ -10,6 +10,7 @@
 //                      Hidden while there is nothing to show.
 
 import * as api from "../api.js";
+import { invitesReplacedText } from "../e2e/invite-reset.js";
 import { MemberList } from "../e2e/member-list.js";
 import { whenConnected } from "./connection-panel.js";
 import { errorCode, errorMessage, errorStatus, h } from "./dom.js";
@@ -133,9 +134,12 @@ export class Roster extends EventTarget {
 
   /**
    * Remove someone from the room (the owner). Already gone counts as done. In an
-   * encrypted room the room's key then rotates: only the members left get the new one.
+   * encrypted room the room's key then rotates: only the members left get the new one,
+   * and the invites the removed member knew are replaced by a new one (an "invites" event
+   * on the room tells the invite panel). Whether they were.
    * @param {string} id
    * @param {string} [clearName]  the room's name, sealed again with the new key
+   * @returns {Promise<boolean>}
    */
   async remove(id, clearName = "") {
     try {
@@ -147,7 +151,7 @@ export class Roster extends EventTarget {
     this.#people.delete(id);
     this.#changed();
     const members = this.#memberList();
-    if (!members) return;
+    if (!members) return false;
     try {
       const mine = this.room.me?.participant_id;
       const { participants } = await api.listParticipants(this.roomId);
@@ -159,6 +163,8 @@ export class Roster extends EventTarget {
       const why = err instanceof Error ? err.message : String(err);
       throw new Error(`Removed, but the room's key could not be changed: ${why}`);
     }
+    this.room.dispatchEvent(new CustomEvent("invites"));
+    return true;
   }
 
   /** The members' identity keys, in an end-to-end encrypted room (null in another). */
@@ -268,10 +274,17 @@ export class PeoplePanel extends HTMLElement {
   async #remove(person) {
     const roster = this.#roster;
     if (!roster) return;
-    const question = `Remove ${person.name} from ${this.roomName}? They are signed out at once and need a new invite to come back.`;
+    // In an encrypted room they knew the invites: those are replaced (e2e/invite-reset.js).
+    const invites = roster.room.e2e?.encrypted
+      ? " The invites made so far stop working (they knew them); a new one is made."
+      : "";
+    const question = `Remove ${person.name} from ${this.roomName}? They are signed out at once and need a new invite to come back.${invites}`;
     if (!confirm(question)) return;
     try {
-      await roster.remove(person.id, this.roomName);
+      if (await roster.remove(person.id, this.roomName)) {
+        const detail = { text: invitesReplacedText(person.name), code: "invites_replaced" };
+        this.dispatchEvent(new CustomEvent("room-notice", { bubbles: true, detail }));
+      }
     } catch (err) {
       const detail = { text: errorMessage(err, "Could not remove them; try again."), code: errorCode(err) ?? "" };
       this.dispatchEvent(new CustomEvent("room-notice", { bubbles: true, detail }));

@@ -94,7 +94,7 @@
  * @typedef {EventTarget & {
  *   me: MeLike | null | undefined,
  *   roomInfo: RoomInfoLike | null | undefined,
- *   e2e?: {encrypted: boolean, key: unknown, keyText: string} | null,
+ *   e2e?: {encrypted: boolean, key: unknown, keyText: string, fetchKeys?: () => Promise<unknown>} | null,
  *   messages: readonly ChatMessageView[],
  *   peers: Map<string, PeerViewLike>,
  *   serverState: string,
