@@ -200,7 +200,8 @@ def bench(
                 new_pair = all(len(r) + len(f) <= k for r, f in zip(runs, failures, strict=True))
                 if budget and new_pair and time.monotonic() - runs_started > budget:
                     print(
-                        f"connect_time: --budget {budget:g} s spent: stopping after {k} pairs",
+                        f"connect_time: --budget {budget:g} s spent: stopping after "
+                        f"{max(0, k - opts.warmup)} measured pairs",
                         file=sys.stderr,
                         flush=True,
                     )
