@@ -159,6 +159,46 @@ INSTRUMENT_JS = r"""
     };
   }
 
+  // What the page awaits on its way into the room besides the network: IndexedDB
+  // requests (the room keys, the device's copy) and WebCrypto calls (the link's key, the
+  // sealed name). Each one's time from call to answer is summed until the room starts
+  // (room_set) and until the channel opens: an encrypted link's extra awaits show here.
+  B.waits = { idb: [], crypto: [] };
+  const timed = (kind, name, started) => {
+    if (B.waits[kind].length < 200) B.waits[kind].push([name, started, now()]);
+  };
+  const wrapRequest = (proto, method, name) => {
+    const native = proto && proto[method];
+    if (!native) return;
+    proto[method] = function (...args) {
+      const started = now();
+      const request = native.apply(this, args);
+      const end = () => timed("idb", name, started);
+      request.addEventListener("success", end, { once: true });
+      request.addEventListener("error", end, { once: true });
+      return request;
+    };
+  };
+  if (window.IDBFactory) wrapRequest(IDBFactory.prototype, "open", "open");
+  if (window.IDBObjectStore) {
+    for (const method of ["get", "getAll", "put", "add", "delete"]) {
+      wrapRequest(IDBObjectStore.prototype, method, method);
+    }
+  }
+  if (window.SubtleCrypto) {
+    for (const method of ["importKey", "deriveKey", "deriveBits", "decrypt", "encrypt",
+                          "generateKey", "exportKey", "sign", "digest"]) {
+      const native = SubtleCrypto.prototype[method];
+      if (!native) continue;
+      SubtleCrypto.prototype[method] = function (...args) {
+        const started = now();
+        const done = native.apply(this, args);
+        done.then(() => timed("crypto", method, started), () => timed("crypto", method, started));
+        return done;
+      };
+    }
+  }
+
   // The room page publishes window.peerlane = {room}; watch the room's "peers" events.
   let value;
   Object.defineProperty(window, "peerlane", {
@@ -233,6 +273,7 @@ COLLECT_JS = r"""
     .filter((e) => /^\/(static|app)\//.test(new URL(e.name).pathname));
   return {
     marks: B.marks, counts: B.counts, events: B.events, side: B.side, errors: B.errors,
+    waits: B.waits,
     selfPeer: B.selfPeer, peerAtOpen: B.peerAtOpen,
     html: nav ? nav.responseEnd : null,
     dcl: nav ? nav.domContentLoadedEventEnd : null,

@@ -88,6 +88,24 @@ def phases(data: dict[str, Any]) -> dict[str, float]:
         previous = at
     out["total"] = points["report"]
     out["app"] = out["total"] - out["click"]
+    # The same points from the navigation start: paired A/B differences of these say
+    # where along the way a difference appears (connect_time --e2e, bench/_paired.py).
+    for name, key in MILESTONES:
+        out[key] = points[name]
+    if m.get("room_set") is not None:  # > 0: the welcome waited for the room page's start
+        out["room_after_welcome_ms"] = m["room_set"] - points["welcome"]
+    waits = data.get("waits") or {}
+    room_set = m.get("room_set", points["report"])
+    for kind in ("idb", "crypto"):
+        # Calls answered before the room started: what its start may have waited for.
+        # Their union (calls overlap), so the figure is time spent waiting, not summed.
+        before = sorted((start, end) for _, start, end in waits.get(kind, []) if end <= room_set)
+        union, reach = 0.0, float("-inf")
+        for start, end in before:
+            union += max(0.0, end - max(start, reach))
+            reach = max(reach, end)
+        out[f"{kind}_before_room_ms"] = union
+        out[f"{kind}_calls_before_room"] = len(before)
     # Extra detail, where present.
     room_get = api_end(lambda p: p.startswith("/api/rooms/") and p.count("/") == 3)
     history = api_end(lambda p: p.endswith("/messages"))
@@ -106,6 +124,17 @@ def phases(data: dict[str, Any]) -> dict[str, float]:
         if value is not None:
             out[key] = value
     return out
+
+
+# (point of phases(), key of its time since the navigation start)
+MILESTONES = (
+    ("load", "at_load_ms"),
+    ("join", "at_join_ms"),
+    ("start", "at_socket_ms"),
+    ("welcome", "at_welcome_ms"),
+    ("sdp", "at_sdp_ms"),
+    ("connect", "at_channel_ms"),
+)
 
 
 @dataclass

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -191,8 +192,20 @@ def bench(
             version = str(cdp.send("Browser.getVersion").get("product", "?"))
             cdp.detach()
             failed = 0
+            budget = getattr(opts, "budget", 0) or 0
+            runs_started = time.monotonic()
             # i numbers the runs of every variant together: B's profile and name.
             for i, (v, k) in enumerate(interleave(len(setups), total_runs)):
+                # --budget: no new pair once the time is spent (a pair is never cut short).
+                new_pair = all(len(r) + len(f) <= k for r, f in zip(runs, failures, strict=True))
+                if budget and new_pair and time.monotonic() - runs_started > budget:
+                    print(
+                        f"connect_time: --budget {budget:g} s spent: stopping after "
+                        f"{max(0, k - opts.warmup)} measured pairs",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    break
                 label = f"w{k + 1}" if k < opts.warmup else str(k - opts.warmup + 1)
                 width = max(len(s.name) for s in setups)
                 prefix = f"[{setups[v].name}]".ljust(width + 3) if compare else ""

@@ -64,7 +64,17 @@ the returning visit's p50 at least 30 % faster.
 ``--e2e`` measures an end-to-end encrypted room's link (``#<token>.<key>``: B decodes the
 key, opens the sealed name and seals nothing before the channel opens) against a link to
 a room made without encryption, interleaved, each with its own server, A and room.
-Target: the encrypted link within +20 ms of the plain one (p50 and paired median).
+Target: the encrypted link within +20 ms of the plain one. The machine is shared and
+loaded, so single runs swing by seconds: the figure is the median of the paired
+differences (run k of each, back to back) with a bootstrap 95 % interval
+(bench/_paired.py), over many pairs (40 by default, no new pair after ``--budget``
+seconds, 900 by default), and the verdict says "met" only when the whole interval is
+within +20 ms, "not met" when all of it is above, "not readable" otherwise. The same
+paired median is given for each milestone of a run (page loaded, join answered, socket
+created, welcome, room started, offer/answer, channel open; bench/_connect_e2e.py) and
+for the IndexedDB and WebCrypto waits before the room started (the init script times
+every IndexedDB request and SubtleCrypto call), so a difference is located, not only
+sized.
 
 The code is split along its seams: ``_connect_page.py`` (Chromium, the page
 instrumentation, the namespace check), ``_connect_run.py`` (one run),
@@ -95,6 +105,7 @@ one JSON object.
     scripts/netns-run .venv/bin/python bench/connect_time.py --driver cdp  # B without Playwright
     scripts/netns-run .venv/bin/python bench/connect_time.py --returning  # app shell kept
     scripts/netns-run .venv/bin/python bench/connect_time.py --e2e  # encrypted vs plain link
+    scripts/netns-run .venv/bin/python bench/connect_time.py --e2e --runs 60 --budget 1800
 """
 
 from __future__ import annotations
@@ -108,12 +119,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "e2e")]
 
 
+from _connect_e2e import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
+    e2e_report,
+)
 from _connect_page import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
     CHROMIUM,
     TARGET_P50_MS,
@@ -149,7 +162,16 @@ from support import ServerProcess  # type: ignore[import-not-found, unused-ignor
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
-        "--runs", type=int, default=20, help="measured runs (20; per variant with --compare-with)"
+        "--runs",
+        type=int,
+        default=0,
+        help="measured runs (20; per variant with --compare-with; 40 pairs with --e2e)",
+    )
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=-1,
+        help="seconds of runs after which no new pair starts (--e2e: 900; 0: none)",
     )
     ap.add_argument("--warmup", type=int, default=2, help="runs first, not counted (2)")
     ap.add_argument("--quick", action="store_true", help="5 runs (and 1 warm-up)")
@@ -212,6 +234,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--time-limit", type=float, default=0, help="seconds for everything (default: by runs)"
     )
     args = ap.parse_args(argv)
+    if not args.runs:
+        args.runs = 40 if args.e2e else 20
+    if args.budget < 0:
+        args.budget = 900 if args.e2e else 0
     if args.quick:
         args.runs, args.warmup = 5, 1
     if args.runs < 1 or args.warmup < 0:
@@ -231,26 +257,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         variants = 2 if args.compare_with or args.returning or args.e2e else 1
         per_run = 75 if args.returning else 45  # the visit that keeps the app shell
         args.time_limit = 120 * variants + per_run * variants * (args.runs + args.warmup)
+        if args.budget:  # the budget, then the pair under way and the warm-up
+            args.time_limit = min(
+                args.time_limit,
+                120 * variants + args.budget + per_run * variants * (1 + args.warmup),
+            )
     return args
-
-
-E2E_TARGET_MS = 20.0  # issue #15: an encrypted room's link within +20 ms of a plain one's
-
-
-def e2e_report(
-    encrypted: dict[str, dict[str, float]], plain: dict[str, dict[str, float]], diffs: list[float]
-) -> dict[str, Any]:
-    """--e2e: the encrypted room's link against the plain room's (p50s, paired runs)."""
-    p50_diff = encrypted["total"]["p50"] - plain["total"]["p50"]
-    paired = statistics.median(diffs) if diffs else p50_diff
-    return {
-        "target_ms": E2E_TARGET_MS,
-        "p50_encrypted_ms": encrypted["total"]["p50"],
-        "p50_plain_ms": plain["total"]["p50"],
-        "p50_diff_ms": round(p50_diff, 1),
-        "paired_median_ms": round(paired, 1),
-        "target_met": paired <= E2E_TARGET_MS and p50_diff <= E2E_TARGET_MS,
-    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -357,8 +369,9 @@ def main(argv: list[str] | None = None) -> int:
                 "diffs": [round(d, 1) for d in diffs],
             },
         }
+    e2e_text = ""
     if opts.e2e and len(outcomes) > 1:
-        report["e2e"] = e2e_report(stats, outcomes[1]["stats"], diffs)
+        report["e2e"], e2e_text = e2e_report(measured, outcomes[1]["measured"])
     report["seconds"] = round(time.monotonic() - started, 1)
     if opts.verbose:
         for o in outcomes:
@@ -426,13 +439,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if kinds is not None:
         print(returning_line(kinds))
-    if "e2e" in report:
-        e2e = report["e2e"]
-        print(
-            f"encrypted - plain: p50 {e2e['p50_diff_ms']:+.0f} ms, median paired difference "
-            f"{e2e['paired_median_ms']:+.0f} ms; target <= +{E2E_TARGET_MS:g} ms: "
-            + ("met" if e2e["target_met"] else "NOT met")
-        )
+    if e2e_text:
+        print()
+        print("encrypted - plain, paired run by run (ms since the navigation start):")
+        print(e2e_text)
     print(json.dumps(report))
     if any(o["failures"] or not o["measured"] for o in outcomes):
         return 1

@@ -13,7 +13,7 @@
 // not stay in the room as a ghost.
 
 import { roomSocketUrl } from "./api.js";
-import { linkKeyText, saveRoomKey } from "./e2e/room-keys.js";
+import { linkKeyText, readKeysAhead, saveRoomKey } from "./e2e/room-keys.js";
 import { helloQuery } from "./protocol.js";
 
 /** @typedef {import("./ui/invite-panel.js").InviteView} InviteView */
@@ -101,6 +101,9 @@ export function handOverSession(out, env = {}) {
     mesh_limit >= 0;
   if (!valid) return;
   sessions.set(room.id, { room, participant, mesh_limit });
+  // The room page waits for the keys this device keeps before it starts the room: read
+  // them now, beside the socket's handshake (and before the write below).
+  readKeysAhead(room.id);
   // Joined with an encrypted room's link: its key (in the fragment) is kept for the room.
   const keyText = globalThis.location?.pathname === "/join" ? linkKeyText(globalThis.location.hash) : null;
   if (keyText) void saveRoomKey(room.id, keyText);

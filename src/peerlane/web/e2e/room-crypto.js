@@ -9,7 +9,6 @@
 import { debug } from "../debug.js";
 import { RoomKeys } from "./key-rotation.js";
 import { OpeningSignaling } from "./opening-signaling.js";
-import { loadRoomKeys } from "./room-keys.js";
 import {
   E2EError,
   envelopeKid,
@@ -117,27 +116,28 @@ export class RoomCrypto {
 
   /**
    * @param {string} roomId
-   * @param {string | null} keyText  the key as an invite link carries it
+   * @param {{current: string | null, kept: {secret: string, epoch: number}[]}} keyring
+   *   the current key as an invite link carries it, and every key this device kept
+   *   (e2e/room-keys.js roomKeyring)
    */
-  static async forRoom(roomId, keyText) {
-    /** @type {RoomCrypto} */
-    let made;
-    try {
-      made = new RoomCrypto(roomId, keyText ? await RoomKey.decode(keyText) : null);
-    } catch (err) {
-      debug("e2e", "the room key is damaged", err);
-      made = new RoomCrypto(roomId, null);
-    }
+  static async forRoom(roomId, { current, kept }) {
+    /** @param {string} text @param {number} [epoch] */
+    const decode = (text, epoch) =>
+      RoomKey.decode(text, epoch).catch((err) => {
+        debug("e2e", "a room key is damaged", err);
+        return null;
+      });
+    // Each key once, all at once: the current one with the epoch it was kept under.
+    const keptEpoch = kept.find((k) => k.secret === current)?.epoch;
+    const [key, ...older] = await Promise.all([
+      current ? decode(current, keptEpoch) : null,
+      ...kept.filter((k) => k.secret !== current).map((k) => decode(k.secret, k.epoch)),
+    ]);
+    const made = new RoomCrypto(roomId, key);
     // Keys wrapped to this device since (a rotation while away; older history).
     made.fetchMissing = () => new RoomKeys(roomId, made).fetch();
     // The older epochs' keys this device kept (history sealed before a rotation).
-    for (const kept of await loadRoomKeys(roomId)) {
-      try {
-        made.addKey(await RoomKey.decode(kept.secret, kept.epoch), false);
-      } catch (err) {
-        debug("e2e", "a kept room key is damaged", err);
-      }
-    }
+    for (const old of older) if (old) made.addKey(old, false);
     return made;
   }
 

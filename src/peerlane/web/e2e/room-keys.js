@@ -14,6 +14,12 @@ const STORE = "keys";
 /** room id → key text, for this page's life. @type {Map<string, string>} */
 const held = new Map();
 
+/**
+ * room id → the kept keys, read ahead for the room page about to open (readKeysAhead).
+ * @type {Map<string, Promise<{secret: string, epoch: number}[]>>}
+ */
+const readAhead = new Map();
+
 /** @type {Promise<IDBDatabase> | null} */
 let opening = null;
 
@@ -101,15 +107,31 @@ export async function loadRoomKeys(roomId) {
 }
 
 /**
- * The room's current key text, or null when this device has none.
+ * Start reading a room's kept keys now, for the room page about to open it (roomKeyring
+ * takes the read). The page that joined or created the room calls it as the join is
+ * answered: the read (and a profile's first IndexedDB open, slow on a busy machine) then
+ * overlaps the socket's handshake and the room page's loading, instead of holding up the
+ * room's start, which waits for its keys. Issued before the handed key's write, it does
+ * not queue behind that write's commit either.
  * @param {string} roomId
- * @returns {Promise<string | null>}
  */
-export async function loadRoomKey(roomId) {
-  const now = held.get(roomId);
-  const kept = await loadRoomKeys(roomId);
+export function readKeysAhead(roomId) {
+  if (!readAhead.has(roomId)) readAhead.set(roomId, loadRoomKeys(roomId));
+}
+
+/**
+ * The room's current key text (null when this device has none) and every key it keeps,
+ * from one read: the one read ahead for this room, or a new one.
+ * @param {string} roomId
+ * @returns {Promise<{current: string | null, kept: {secret: string, epoch: number}[]}>}
+ */
+export async function roomKeyring(roomId) {
+  const ahead = readAhead.get(roomId);
+  readAhead.delete(roomId); // once: a room page opened again reads anew
+  const kept = await (ahead ?? loadRoomKeys(roomId));
+  const now = held.get(roomId) ?? null;
   // A key made by a rotation is newer than the one a link gave this page.
   const newest = kept.length ? kept.reduce((a, b) => (b.epoch > a.epoch ? b : a)) : null;
-  if (now && (!newest || newest.epoch === 0)) return now;
-  return newest?.secret ?? now ?? null;
+  if (now && (!newest || newest.epoch === 0)) return { current: now, kept };
+  return { current: newest?.secret ?? now, kept };
 }

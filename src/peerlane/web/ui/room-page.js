@@ -10,7 +10,7 @@
 
 import { ChatRoom, prepareRoom } from "../chat.js";
 import { RoomCrypto } from "../e2e/room-crypto.js";
-import { loadRoomKey } from "../e2e/room-keys.js";
+import { roomKeyring } from "../e2e/room-keys.js";
 import { takeSession, takeSocket } from "../handover.js";
 import { ERROR_CODES } from "../protocol.js";
 import { SHARED_PARAM, takeSharedFiles } from "../shared-files.js";
@@ -132,7 +132,8 @@ export class RoomPage extends HTMLElement {
     this.replaceChildren(busyMain("Opening the room…"));
     // Right after creating or joining, the room is known already (no GET /api/rooms/{id})
     // and its socket is open, or opening.
-    const e2e = await RoomCrypto.forRoom(this.roomId, await loadRoomKey(this.roomId));
+    // The keys were read ahead when the join or create was answered (handover.js).
+    const e2e = await RoomCrypto.forRoom(this.roomId, await roomKeyring(this.roomId));
     const given = takeSession(this.roomId);
     const room = new ChatRoom(this.roomId, {
       view: given && (await e2e.openView(given)),
