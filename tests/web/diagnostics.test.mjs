@@ -115,7 +115,14 @@ test("udp blocked: STUN and TURN UDP fail, TURN TCP allocates; every check is re
   const probes = [STUN_A, TURN_UDP, TURN_TCP];
   // The answering servers' candidates come a timer tick later: a gathering timeout of 1 s
   // leaves a starved event loop room (50 ms lost the race at load 30).
-  const got = await runDiagnostics({ RTC: PC, secure: true, probes, gatherMs: 1000, throughputMs: 60_000, now: clock() });
+  const got = await runDiagnostics({
+    RTC: PC,
+    secure: true,
+    probes,
+    gatherMs: 1000,
+    throughputMs: 60_000,
+    now: clock(),
+  });
   assert.deepEqual(
     got.checks.map((c) => [c.name, c.ok]),
     [
