@@ -57,3 +57,20 @@ test("a welcome without mesh_connect_timeout (an older server): the mesh's own 1
   assert.equal(bob()?.path, "server");
   assert.equal(bob()?.problem, PROBLEMS.timeout);
 });
+
+test("a resumed connection's welcome sets the timeout of links made from then on", async () => {
+  const clock = new FakeClock();
+  const mesh = new Mesh({
+    selfPeerId: ME.peer_id,
+    meshLimit: 8,
+    clock,
+    RTCPeerConnection: FakePeerConnection,
+    sendSignal: () => true,
+    connectTimeoutMs: 4_000,
+  });
+  mesh.resume({ peers: [BOB], connectTimeoutMs: 2_000 });
+  assert.equal(mesh.peers.get(BOB.peer_id)?.path, "connecting");
+  clock.advance(2_000);
+  assert.equal(mesh.peers.get(BOB.peer_id)?.problem, PROBLEMS.timeout);
+  mesh.close({ notify: false });
+});
