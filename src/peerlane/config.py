@@ -355,6 +355,13 @@ class Settings(BaseSettings):
     mesh_limit: int = Field(
         8, ge=0, description="Peers a browser connects to directly; more go via the server."
     )
+    mesh_connect_timeout: float = Field(
+        15.0,
+        ge=1,
+        le=300,
+        description="Seconds a browser gives a direct link to connect before its chat and "
+        "files go through the server (sent in the welcome).",
+    )
     telemetry: bool = Field(
         True,
         description="Take clients' connection reports (path reached, time to connect, "

@@ -302,6 +302,32 @@ def test_server_types_match_the_server_models() -> None:
     assert {m.model_fields["type"].default for m in models} == p.SERVER_TYPES
 
 
+WELCOME = {
+    "peer_id": "p-1",
+    "participant_id": "part-1",
+    "name": "Ann",
+    "role": "owner",
+    "room_id": "r-1",
+    "room_name": "Lane",
+    "peers": [],
+    "latest_seq": 0,
+    "ice_servers": [],
+}
+
+
+def test_welcome_carries_the_mesh_connect_timeout() -> None:
+    assert p.Welcome(**WELCOME).mesh_connect_timeout is None  # the client keeps its 15 s
+    sent = json.loads(p.dump(p.Welcome(**WELCOME, mesh_connect_timeout=4.5)))
+    assert sent["mesh_connect_timeout"] == 4.5
+    assert p.Welcome.model_validate(sent).mesh_connect_timeout == 4.5
+
+
+@pytest.mark.parametrize("seconds", [0, -1])
+def test_welcome_refuses_a_mesh_connect_timeout_of_no_time(seconds: float) -> None:
+    with pytest.raises(ValueError, match="mesh_connect_timeout"):
+        p.Welcome(**WELCOME, mesh_connect_timeout=seconds)
+
+
 # --- property tests ----------------------------------------------------------------------
 
 # Any code point, lone surrogates included (st.characters() leaves them out by default).

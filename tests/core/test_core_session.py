@@ -6,6 +6,7 @@ the parsed JSON of every :class:`Send`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -387,6 +388,15 @@ def test_joined_fresh_client() -> None:
     assert session.state is State.OPEN
     assert session.sent_seq == 7
     assert set(session.peers) == {ALICE.peer_id, BOB.peer_id}  # never itself
+
+
+def test_joined_welcome_carries_the_mesh_connect_timeout() -> None:
+    session = joining_session(None)
+    taken = dataclasses.replace(snapshot(), mesh_connect_timeout=6.0)
+    welcome, _ = sent(session.joined(taken, None))
+    assert welcome["mesh_connect_timeout"] == 6.0
+    welcome, _ = sent(joining_session(None).joined(snapshot(), None))
+    assert welcome["mesh_connect_timeout"] is None  # not given: the client's own default
 
 
 def test_joined_behind_replays_from_last_seq() -> None:

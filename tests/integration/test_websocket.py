@@ -78,6 +78,7 @@ def test_presence_welcome_joined_and_left(server: ServerProcess, http: httpx.Cli
     assert pa.welcome["peers"] == []
     assert pa.welcome["room_id"] == alice.room_id
     assert pa.welcome["role"] == "owner"
+    assert pa.welcome["mesh_connect_timeout"] == 15.0  # the setting's default
     pb = Peer(server, bob)
     assert pb.welcome["peers"] == [
         {"peer_id": pa.peer_id, "participant_id": alice.participant_id, "name": "alice",
@@ -316,6 +317,14 @@ def test_hello_in_the_url_is_a_hello(server: ServerProcess, http: httpx.Client):
     assert close_code(ws) == 4400
     for peer in (pa, pb):
         peer.close()
+
+
+def test_welcome_carries_the_operators_mesh_connect_timeout(start_server: StartServer, client):
+    server = start_server(mesh_connect_timeout=4.5)
+    owner = create_room(client(server))
+    peer = Peer(server, owner)
+    assert peer.welcome["mesh_connect_timeout"] == 4.5
+    peer.close()
 
 
 def test_replay_larger_than_a_page(start_server: StartServer, client):

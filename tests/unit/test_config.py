@@ -44,6 +44,9 @@ def test_cli_value_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("PEERLANE_ICE_SERVERS", '[{"urls"', "--ice-servers (PEERLANE_ICE_SERVERS)"),
         ("PEERLANE_ICE_SERVERS", '[{"url": "x"}]', "--ice-servers (PEERLANE_ICE_SERVERS)"),
         ("PEERLANE_LOG_FORMAT", "xml", "--log-format (PEERLANE_LOG_FORMAT)"),
+        ("PEERLANE_MESH_CONNECT_TIMEOUT", "0.5", "greater than or equal to 1"),
+        ("PEERLANE_MESH_CONNECT_TIMEOUT", "301", "less than or equal to 300"),
+        ("PEERLANE_MESH_CONNECT_TIMEOUT", "soon", "--mesh-connect-timeout"),
     ],
 )
 def test_bad_values_name_the_option(

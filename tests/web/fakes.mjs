@@ -164,6 +164,7 @@ export class FakeSignaling extends EventTarget {
     replay = [],
     latest = 0,
     limits = {},
+    meshConnectTimeout, // welcome.mesh_connect_timeout: left out when undefined (an older server)
   } = {}) {
     if (this.state !== "connecting") this.setState("connecting");
     this.setState("syncing");
@@ -181,6 +182,7 @@ export class FakeSignaling extends EventTarget {
       ice_servers: [],
       read,
       limits,
+      ...(meshConnectTimeout === undefined ? {} : { mesh_connect_timeout: meshConnectTimeout }),
     });
     for (const m of replay) this.server(m);
     this.server({ type: "synced", latest_seq: latest });

@@ -156,6 +156,9 @@ class Welcome(WireModel):
     read: dict[str, int] = Field(default_factory=dict)  # participant id → last read seq
     limits: dict[str, int] = Field(default_factory=dict)
     resume: str | None = None  # shown in the next hello, it gives this peer id back
+    # Seconds a direct link gets to connect before chat and files use the server (the
+    # operator's setting); absent from an older server, the client keeps its own 15 s.
+    mesh_connect_timeout: float | None = Field(None, gt=0)
 
 
 class Presence(WireModel):

@@ -162,6 +162,7 @@ class RoomSnapshot:
     ice_servers: list[p.IceServer]
     read: dict[str, int]
     resume_token: str | None = None  # for the welcome: gives this peer id back next time
+    mesh_connect_timeout: float | None = None  # for the welcome (Settings.mesh_connect_timeout)
 
 
 # --- outputs -------------------------------------------------------------------------
@@ -388,6 +389,7 @@ class Session:
             ice_servers=snapshot.ice_servers,
             read=snapshot.read,
             resume=snapshot.resume_token,
+            mesh_connect_timeout=snapshot.mesh_connect_timeout,
             limits={
                 "max_message_bytes": self.limits.max_message_bytes,
                 "max_body_bytes": self.limits.max_body_bytes,

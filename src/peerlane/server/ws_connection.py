@@ -272,6 +272,7 @@ class Connection:
             latest_seq=room.last_seq,
             peers=peers,
             ice_servers=svc.ice_servers(ident.participant_id),
+            mesh_connect_timeout=svc.settings.mesh_connect_timeout,
             read={p.id: p.last_read_seq for p in everyone if p.last_read_seq},
             resume_token=peer_ids.resume_token(
                 svc.secret, ident.room_id, ident.participant_id, ident.peer_id

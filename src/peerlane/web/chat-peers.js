@@ -74,18 +74,20 @@ export class PeerLinks {
    * on: links whose channel is open keep carrying the chat (Mesh.resume). A new peer id
    * means the others see me as a new peer: links made under the old id cannot be reused,
    * so the mesh starts over.
-   * @param {{selfPeerId: string, meshLimit: number, iceServers: IceServerInfo[], peers: PeerInfo[]}} options
+   * @param {{selfPeerId: string, meshLimit: number, iceServers: IceServerInfo[], connectTimeoutMs?: number,
+   *   peers: PeerInfo[]}} options  connectTimeoutMs: the welcome's (absent: the mesh's own 15 s)
    */
-  restart({ selfPeerId, meshLimit, iceServers, peers }) {
+  restart({ selfPeerId, meshLimit, iceServers, connectTimeoutMs, peers }) {
     const kept = this.mesh;
     if (kept?.resume && kept.selfPeerId === selfPeerId && kept.meshLimit === meshLimit) {
-      kept.resume({ peers, iceServers });
+      kept.resume({ peers, iceServers, connectTimeoutMs });
       this._host.emit("peers");
       this._statusMaybeChanged();
       return;
     }
     this.mesh?.close({ notify: false });
-    const mesh = this._host.meshFactory({ selfPeerId, meshLimit, iceServers, sendSignal: this._host.sendSignal });
+    const sendSignal = this._host.sendSignal;
+    const mesh = this._host.meshFactory({ selfPeerId, meshLimit, iceServers, connectTimeoutMs, sendSignal });
     this.mesh = mesh;
     this._listen(mesh);
     mesh.setPeers(peers);

@@ -203,6 +203,7 @@ export class ServerLink {
       selfPeerId: w.peer_id,
       meshLimit: this._host.meshLimit(),
       iceServers: w.ice_servers,
+      connectTimeoutMs: connectTimeoutMs(w),
       peers: w.peers,
     });
   }
@@ -249,4 +250,16 @@ export class ServerLink {
     this._gapChecked = true;
     if (this.historyTop < latest) this.signaling?.rewind?.(this.historyTop);
   }
+}
+
+/**
+ * The welcome's mesh_connect_timeout in ms, or undefined (an older server, or a value that
+ * is no time: the mesh keeps its own 15 s rather than give up at once).
+ * @param {WelcomeMsg} w
+ */
+export function connectTimeoutMs(w) {
+  const seconds = w.mesh_connect_timeout;
+  return typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0
+    ? Math.round(seconds * 1000)
+    : undefined;
 }

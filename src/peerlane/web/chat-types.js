@@ -43,7 +43,7 @@
  *   send(message: PeerMessage, peerId?: string): number, close(options?: {notify?: boolean}): void,
  *   openDataChannel?(peerId: string, label: string): ChannelLike | null,
  *   selfPeerId?: string, meshLimit?: number,
- *   resume?(options: {peers: PeerInfo[], iceServers?: IceServerInfo[]}): void,
+ *   resume?(options: {peers: PeerInfo[], iceServers?: IceServerInfo[], connectTimeoutMs?: number}): void,
  * }} MeshLike
  *   openDataChannel and the "datachannel" event: file transfers (transfer.js).
  *   resume: a new server connection welcomed me with the same peer id (mesh.js).
@@ -51,7 +51,7 @@
 
 /**
  * @typedef {{
- *   selfPeerId: string, meshLimit: number, iceServers: IceServerInfo[],
+ *   selfPeerId: string, meshLimit: number, iceServers: IceServerInfo[], connectTimeoutMs?: number,
  *   sendSignal: (to: string, kind: SignalKind, data: unknown) => boolean,
  * }} MeshFactoryOptions
  */

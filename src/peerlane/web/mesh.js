@@ -46,6 +46,8 @@ export { chooseDirectPeers, PROBLEMS };
  * }} MeshOptions
  *   rejoinWithinMs: how long a link with an open channel waits for its peer to be back
  *   on the server after a resume (mesh-rejoin.js).
+ *   connectTimeoutMs: how long a link may take to open its channel before chat and files
+ *   use the server (the welcome's mesh_connect_timeout; default 15 s).
  *   upgradeFirstMs, upgradeMaxMs: the first and the longest pause before trying for a
  *   better path (mesh-upgrade.js). maxIceRestarts: ICE restarts of a failed link before
  *   it gives up (localStorage "peerlaneIceRestarts" in tests).
@@ -86,10 +88,11 @@ export class Mesh extends MeshLinks {
   /**
    * A new server connection welcomed me with my peer id unchanged: take its peer list,
    * keeping the links that work (mesh-rejoin.js).
-   * @param {{peers: PeerInfo[], iceServers?: IceServerInfo[]}} options
+   * @param {{peers: PeerInfo[], iceServers?: IceServerInfo[], connectTimeoutMs?: number}} options
    */
-  resume({ peers, iceServers }) {
+  resume({ peers, iceServers, connectTimeoutMs }) {
     if (iceServers) this._iceServers = iceServers; // for links made from now on
+    if (connectTimeoutMs !== undefined) this._connectWithin = connectTimeoutMs; // for timers armed from now on
     const ids = new Set(peers.map((p) => p.peer_id));
     for (const id of [...this.peers.keys()]) {
       if (ids.has(id)) this._rejoin.end(id);

@@ -202,7 +202,9 @@ export const CLOSE_CODES = Object.freeze({
  * @typedef {{type: "welcome", v: number, peer_id: string, participant_id: string, name: string,
  *   role: Role, room_id: string, room_name: string, peers: PeerInfo[], latest_seq: number,
  *   ice_servers: IceServerInfo[], read: Record<string, number>, limits: Record<string, number>,
- *   resume?: string | null}} WelcomeMsg
+ *   resume?: string | null, mesh_connect_timeout?: number | null}} WelcomeMsg
+ *   mesh_connect_timeout: seconds a direct link gets to connect (the operator's setting);
+ *   absent from an older server.
  */
 /** @typedef {{type: "presence", event: "joined" | "left", peer: PeerInfo}} PresenceMsg */
 /**
