@@ -89,6 +89,9 @@ def clis(tmp_path: Path) -> Iterator[list[Cli]]:
     yield started
     for cli in started:
         cli.stop()
+        # Shown under the report of a failed test ("Captured stdout teardown"): what each
+        # command printed, whichever wait or assertion failed.
+        print(f"--- {cli.out_path.stem} (exit {cli.proc.returncode}):{cli.describe()}")
 
 
 def send(clis: list[Cli], tmp: Path, server: ServerProcess, *args: object, **env: str) -> Cli:
@@ -255,12 +258,36 @@ def test_receive_asks_first_and_a_no_tells_the_sender(
         env={"XDG_CONFIG_HOME": str(tmp_path), "PEERLANE_SERVER": ""},
     )
     try:
-        term.wait_for("plan.txt  (8 B)", timeout=60)
-        term.wait_for("Accept 1 file(s), 8 B, from alice? [y/N] ", timeout=60)
+        at = term.wait_for("plan.txt  (8 B)", timeout=DEADLINE)
+        term.wait_for("Accept 1 file(s), 8 B, from alice? [y/N] ", timeout=DEADLINE, start=at)
         term.type("n\n")
-        assert term.wait_exit(timeout=60) == 5
+        # It used to ask again as it left (its links closing brought the offer back) and
+        # hang on that unanswered question: once asked, once declined.
+        assert term.wait_exit(timeout=DEADLINE) == 5, term.output
+        assert term.output.count("plan.txt  (8 B)") == 1, term.output
     finally:
         term.close()
     assert sender.finish() == 5, sender.describe()
     assert "bob declined plan.txt" in sender.err_path.read_text()
+    assert not (tmp_path / "got").exists()
+
+
+def test_ctrl_c_at_the_question_leaves_at_once(
+    server: ServerProcess, tmp_path: Path, clis: list[Cli]
+) -> None:
+    (tmp_path / "plan.txt").write_text("the plan")
+    sender = send(clis, tmp_path, server, tmp_path / "plan.txt")
+    link = sender.wait_for(r"Link: (\S+)").group(1)
+    term = Terminal(
+        ["receive", link, "-o", str(tmp_path / "got"), "--name", "bob"],
+        env={"XDG_CONFIG_HOME": str(tmp_path), "PEERLANE_SERVER": ""},
+    )
+    try:
+        term.wait_for("Accept 1 file(s), 8 B, from alice? [y/N] ", timeout=DEADLINE)
+        term.interrupt()
+        # The question's read of the terminal cannot be cancelled: it must not hold the
+        # exit until Enter (it did when it ran in asyncio's executor).
+        assert term.wait_exit(timeout=DEADLINE) == 130, term.output
+    finally:
+        term.close()
     assert not (tmp_path / "got").exists()
