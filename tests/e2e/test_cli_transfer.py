@@ -206,7 +206,7 @@ def test_cli_and_browser_in_a_room_the_browser_made_both_ways(
     # (No fallback upload meanwhile: the receive below must find no copy of it.)
     file = tmp_path / "to-browser.bin"
     sender = send(clis, tmp_path, server, file, "--room", link, PEERLANE_P2P_TIMEOUT="90")
-    incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=60, what="the offer")
+    incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=DEADLINE, what="the offer")
     accept_ui(page, incoming[0])
     view = wait_transfer(page, incoming[0])
     assert view["path"] in ("direct", "turn"), view
@@ -219,9 +219,9 @@ def test_cli_and_browser_in_a_room_the_browser_made_both_ways(
     # The browser sends to a terminal that joined its room (the gone sender's offer in
     # the history is not taken).
     names = "() => [...window.peerlane.room.peers.values()].map((p) => p.name)"
-    wait_until(lambda: "alice" not in page.evaluate(names), timeout=60, what="alice gone")
+    wait_until(lambda: "alice" not in page.evaluate(names), timeout=DEADLINE, what="alice gone")
     receiver = receive(clis, tmp_path, link, tmp_path / "got")
-    wait_until(lambda: "bob" in page.evaluate(names), timeout=60, what="bob in the room")
+    wait_until(lambda: "bob" in page.evaluate(names), timeout=DEADLINE, what="bob in the room")
     digest2, _ = random_file(tmp_path / "from-browser.bin", 5 * MIB + 3)
     [outgoing] = offer_files_ui(page, [tmp_path / "from-browser.bin"])
     assert receiver.finish() == 0, receiver.describe()
