@@ -56,10 +56,19 @@ class Terminal:
         os.killpg(self.proc.pid, signal.SIGINT)
 
     def wait_exit(self, timeout: float = TIMEOUT) -> int:
+        """The exit code; a command still running at the deadline fails with what it
+        printed (its last lines are often why)."""
         deadline = time.monotonic() + timeout
         while self.proc.poll() is None and time.monotonic() < deadline:
             self._read(0.1)
-        return self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        try:
+            return self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            while self._read(0):  # what it printed last, too
+                pass
+            raise AssertionError(
+                f"still running after {timeout:.0f} s; the terminal shows:\n{self.output}"
+            ) from None
 
     def close(self) -> None:
         if self.proc.poll() is None:

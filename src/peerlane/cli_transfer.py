@@ -8,6 +8,7 @@ import contextlib
 import functools
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -388,5 +389,29 @@ async def _ask(candidates: list[Candidate], *, yes: bool) -> bool:
     question = f"Accept {len(candidates)} file(s), {_human(size)}, from {who}? [y/N] "
     if yes:
         return True
-    answer = await asyncio.to_thread(input, question)
+    answer = await _prompt(question)
     return answer.strip().lower() in ("y", "yes")
+
+
+async def _prompt(question: str) -> str:
+    """``input(question)`` in a daemon thread: a read of the terminal cannot be cancelled,
+    and a thread of asyncio's executor still reading would hold the exit (asyncio.run
+    waits for them) until Enter, after Ctrl-C or when the room ends meanwhile. End of
+    input answers "" (no)."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    def settle(text: str) -> None:
+        if not answer.done():
+            answer.set_result(text)
+
+    def read() -> None:
+        try:
+            text = input(question)
+        except (EOFError, OSError):
+            text = ""
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+            loop.call_soon_threadsafe(settle, text)
+
+    threading.Thread(target=read, name="peerlane-prompt", daemon=True).start()
+    return await answer

@@ -60,7 +60,7 @@ def test_cli_sends_into_a_browsers_encrypted_room(
     digest = hashlib.sha256(file.read_bytes()).hexdigest()
     sender = send(clis, tmp_path, server, file, "--room", link, PEERLANE_P2P_TIMEOUT="90")
     try:
-        incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=60, what="the offer")
+        incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=DEADLINE, what="the offer")
     except TimeoutError as exc:
         raise AssertionError(sender.describe()) from exc
     accept_ui(page, incoming[0])
@@ -84,7 +84,7 @@ def test_a_browser_sends_to_cli_in_its_encrypted_room(
     link = invite_link(page)
     receiver = receive(clis, tmp_path, link, tmp_path / "got")
     names = "() => [...window.peerlane.room.peers.values()].map((p) => p.name)"
-    wait_until(lambda: "bob" in page.evaluate(names), timeout=60, what="bob in the room")
+    wait_until(lambda: "bob" in page.evaluate(names), timeout=DEADLINE, what="bob in the room")
     name = f"{MARKER.decode()}-b.bin"
     (tmp_path / name).write_bytes(MARKER * 1000 + os.urandom(2 * MIB + 3))
     digest = hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()

@@ -25,7 +25,15 @@ from e2e.helpers import (
     transfer_ids,
     wait_transfer,
 )
-from e2e.test_cli_transfer import Cli, clis, receive, send, tree, wire_bytes  # noqa: F401
+from e2e.test_cli_transfer import (  # noqa: F401 (the fixture)
+    DEADLINE,
+    Cli,
+    clis,
+    receive,
+    send,
+    tree,
+    wire_bytes,
+)
 from support import ServerProcess, wait_until
 
 pytestmark = pytest.mark.browser
@@ -74,7 +82,7 @@ def test_a_receive_killed_midway_over_the_fast_path_resumes(
     part = out / "film.mkv.peerlane-part"
     wait_until(
         lambda: part.exists() and part.stat().st_size >= size // 2,
-        timeout=180,
+        timeout=DEADLINE,
         what="half the file received",
     )
     first.proc.send_signal(signal.SIGKILL)
@@ -104,7 +112,7 @@ def test_a_batch_from_the_cli_to_chromium_and_many_files_back(
     digests = {f"n{i}.bin": random_file(folder / f"n{i}.bin", 30_000 + i)[0] for i in range(3)}
     sender = send(clis, tmp_path, server, folder, "--room", link, PEERLANE_P2P_TIMEOUT="90")
     incoming = wait_until(
-        lambda: len(ids := transfer_ids(page, "in")) == 3 and ids, timeout=60, what="3 offers"
+        lambda: len(ids := transfer_ids(page, "in")) == 3 and ids, timeout=DEADLINE, what="3 offers"
     )
     for transfer in incoming:
         accept_ui(page, transfer)
@@ -118,9 +126,9 @@ def test_a_batch_from_the_cli_to_chromium_and_many_files_back(
     # Chromium offers 30 files to a terminal in its room: the terminal accepts them all
     # in one `accepts`, confirms them with `dones`, and the browser takes both.
     names = "() => [...window.peerlane.room.peers.values()].map((p) => p.name)"
-    wait_until(lambda: "alice" not in page.evaluate(names), timeout=60, what="alice gone")
+    wait_until(lambda: "alice" not in page.evaluate(names), timeout=DEADLINE, what="alice gone")
     receiver = receive(clis, tmp_path, link, tmp_path / "got")
-    wait_until(lambda: "bob" in page.evaluate(names), timeout=60, what="bob in the room")
+    wait_until(lambda: "bob" in page.evaluate(names), timeout=DEADLINE, what="bob in the room")
     many = tmp_path / "many"
     many.mkdir()
     paths = [many / f"m{i:02}.txt" for i in range(30)]

@@ -14,6 +14,7 @@ import pytest
 
 from files.test_store_files import NO_LIMITS, NOW, new_room, upload
 from peerlane.errors import ConflictError, ErrorCode
+from peerlane.files import upload_session
 from peerlane.files import uploads as uploads_module
 from peerlane.files.local import LocalFileStore
 from peerlane.files.uploads import PatchRequest, Uploads
@@ -25,11 +26,12 @@ LEASE = 1.5  # short, yet with room for a busy test machine's stalls
 
 @pytest.fixture(autouse=True)
 def short_lease(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(uploads_module, "LOCK_LEASE", LEASE)
-    monkeypatch.setattr(uploads_module, "LOCK_RENEW", LEASE / 5)
-    monkeypatch.setattr(uploads_module, "LOCK_MARGIN", LEASE / 5)
+    # Each constant in the module that reads it (the lease: both; LOCK_WAIT: the lock).
+    monkeypatch.setattr(upload_session, "LOCK_LEASE", LEASE)
+    monkeypatch.setattr(upload_session, "LOCK_RENEW", LEASE / 5)
+    monkeypatch.setattr(upload_session, "LOCK_MARGIN", LEASE / 5)
     monkeypatch.setattr(uploads_module, "LOCK_WAIT", 0.1)
-    monkeypatch.setattr(uploads_module, "WRITE_BUFFER", 16 * KIB)  # every piece is written
+    monkeypatch.setattr(upload_session, "WRITE_BUFFER", 16 * KIB)  # every piece is written
 
 
 def clock() -> Callable[[], float]:

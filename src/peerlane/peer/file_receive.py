@@ -133,7 +133,8 @@ class Receiver:
 
     def _consider(self) -> None:
         self._consider_soon = None
-        if not self._synced or self._deciding:
+        # Once finishing (declined, failed), nothing more is asked (closing links call back)
+        if not self._synced or self._deciding or self.room.finished.done():
             return
         waiting = [
             c
@@ -175,6 +176,7 @@ class Receiver:
                 check_target(target, overwrite=self.overwrite)
             if not await self.ask(candidates):
                 for c in candidates:
+                    self.decided.add(c.offer.transfer)  # declined: never asked again
                     self.room.send_control(tf.control_body("decline", c.offer.transfer))
                 self.room.finish(PeerError("You declined the files.", EXIT_DECLINED))
                 return
