@@ -146,8 +146,8 @@ def test_cli_to_cli_a_large_file_and_a_directory_of_small_files(
     assert f"verified {big_root}  big.bin" in receiver.output
     files = [p for p in folder.rglob("*") if p.is_file()]
     size = (24 * MIB + 123) + sum(p.stat().st_size for p in files)
-    # Every byte once, less a few small files sent again when a reply came late on a
-    # loaded machine (86 KB seen once in CI-like load): never a second copy of the lot.
+    # Every byte once; at most 1 % more (86 KB more was seen once at load 30, not traced
+    # further): a second copy of the lot would still fail.
     assert size <= wire_bytes(sender) <= size * 1.01
     assert not list(out.rglob("*.peerlane-part*"))
 
