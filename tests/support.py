@@ -111,7 +111,9 @@ class ServerProcess:
         return self
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + 3 * TIMEOUT
+        # A server's start is only a bound: on a loaded 2-core machine importing the app
+        # alone took 30 s (CI-like load 30), so it gets twice the other waits.
+        deadline = time.monotonic() + 6 * TIMEOUT
         while time.monotonic() < deadline:
             assert self.proc is not None
             if self.proc.poll() is not None:

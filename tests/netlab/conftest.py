@@ -152,7 +152,9 @@ def coturn(lab: Lab, tmp_path: Path) -> Iterator[Turn]:
 def _wait_listening(
     ns: str, port: int, proc: subprocess.Popen[bytes], address: str | None = None
 ) -> None:
-    deadline = time.monotonic() + 3 * TIMEOUT
+    # A server's start is only a bound: on a loaded 2-core machine importing the app
+    # alone took 30 s (CI-like load 30), so it gets twice the other waits.
+    deadline = time.monotonic() + 6 * TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"exited with {proc.returncode} before listening on {port}")
