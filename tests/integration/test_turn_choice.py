@@ -118,3 +118,17 @@ async def test_links_offer_a_relay_through_tcp_when_udp_is_unreachable(
         assert first_turn(links.ice_servers)[2] == "tcp"
     finally:
         await links.close()
+
+
+async def test_stun_at_the_silent_udp_address_is_left_out(turn: coturn.Coturn) -> None:
+    """aioice would wait its whole 5 s gathering bound for a STUN answer that the TURN UDP
+    probe to the same address and port just did not get."""
+    dead_port = free_port()
+    tcp = f"turn:127.0.0.1:{turn.port}?transport=tcp"
+    servers = ice(turn, [f"turn:127.0.0.1:{dead_port}?transport=udp", tcp])
+    servers[0] = IceServer(urls=[f"stun:127.0.0.1:{dead_port}", "stun:127.0.0.1:3478"])
+    chosen = await turn_choice.prefer_working(servers)
+    assert chosen[0].urls == ["stun:127.0.0.1:3478"]
+    assert first_turn(chosen)[2] == "tcp"
+    servers[0] = IceServer(urls=[f"stun:127.0.0.1:{dead_port}"])
+    assert [s.urls[0] for s in turn_choice.with_choice(servers)] == [tcp]  # no empty entry

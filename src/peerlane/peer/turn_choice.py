@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from peerlane.core.protocol import IceServer
 from peerlane.core.stun import Allocated, IceUrl
@@ -23,7 +24,14 @@ from peerlane.server import turn_probe
 PROBE_SECONDS = 2.0
 RANK = {"udp": 0, "tcp": 1, "tls": 2}
 
-_chosen: dict[tuple[str, ...], str | None] = {}  # the TURN URLs → the one that worked
+
+@dataclass(frozen=True)
+class Choice:
+    best: str | None  # the TURN URL that worked first in rank order (None: none did)
+    udp_dead: frozenset[tuple[str, int]]  # host, port that did not answer a TURN UDP Allocate
+
+
+_chosen: dict[tuple[str, ...], Choice] = {}  # the TURN URLs → what their probe found
 
 
 def turn_urls(ice_servers: Sequence[IceServer]) -> list[tuple[str, IceServer]]:
@@ -56,10 +64,27 @@ def put_first(ice_servers: Sequence[IceServer], url: str) -> list[IceServer]:
 
 
 def with_choice(ice_servers: Sequence[IceServer]) -> list[IceServer]:
-    """``ice_servers`` with the TURN URL chosen earlier in the run first (none chosen, or
-    none worked: as they are)."""
-    best = _chosen.get(tuple(url for url, _ in turn_urls(ice_servers)))
-    return put_first(ice_servers, best) if best else list(ice_servers)
+    """``ice_servers`` as the probe earlier in the run found them: the TURN URL that worked
+    first, and no STUN URL at an address and port that just did not answer UDP (aioice
+    would wait its whole 5 s gathering bound for it, eating into the P2P timeout)."""
+    choice = _chosen.get(tuple(url for url, _ in turn_urls(ice_servers)))
+    if choice is None:
+        return list(ice_servers)
+    servers = put_first(ice_servers, choice.best) if choice.best else list(ice_servers)
+    kept: list[IceServer] = []
+    for ice in servers:
+        urls = [url for url in ice.urls if not _dead_stun(url, choice.udp_dead)]
+        if urls:
+            kept.append(ice if urls == ice.urls else ice.model_copy(update={"urls": urls}))
+    return kept
+
+
+def _dead_stun(url: str, dead: frozenset[tuple[str, int]]) -> bool:
+    try:
+        parsed = IceUrl.parse(url)
+    except ValueError:
+        return False
+    return parsed.scheme == "stun" and (parsed.host, parsed.port) in dead
 
 
 async def prefer_working(
@@ -73,7 +98,7 @@ async def prefer_working(
     return with_choice(ice_servers)
 
 
-async def _first_working(urls: list[tuple[str, IceServer]], seconds: float) -> str | None:
+async def _first_working(urls: list[tuple[str, IceServer]], seconds: float) -> Choice:
     ranked = sorted(urls, key=lambda item: RANK[IceUrl.parse(item[0]).transport])
     tries = [
         asyncio.ensure_future(
@@ -83,12 +108,16 @@ async def _first_working(urls: list[tuple[str, IceServer]], seconds: float) -> s
         )
         for url, ice in ranked
     ]
+    dead: set[tuple[str, int]] = set()
     try:
         # Waited for in rank order: a working UDP wins without waiting for the others.
         for (url, _), attempt in zip(ranked, tries, strict=True):
             if isinstance(await attempt, Allocated):
-                return url
-        return None
+                return Choice(url, frozenset(dead))
+            parsed = IceUrl.parse(url)
+            if parsed.transport == "udp":
+                dead.add((parsed.host, parsed.port))
+        return Choice(None, frozenset(dead))
     finally:
         for attempt in tries:
             attempt.cancel()
