@@ -23,7 +23,7 @@ import pytest
 
 from e2e.helpers import MIB, random_file, sha256_file
 from e2e.test_cli_transfer import Cli, clis, wire_bytes  # noqa: F401
-from netlab.conftest import NetnsServer
+from netlab.conftest import NetnsServer, Turn
 from netlab.lab import Lab
 from netlab.test_scenarios import SCENARIOS, peer_namespaces
 from support import wait_until
@@ -38,11 +38,12 @@ CLEAR = ("--no-encrypt",)
 SUMMARY_PATH = {
     "srflx": "peer to peer (direct)",
     "turn-udp": "peer to peer (TURN relay)",
+    "turn-tcp": "peer to peer (TURN relay)",
+    "turn-tls": "peer to peer (TURN relay)",
     "server": "server",
 }
-CLI_SCENARIOS = [
-    s for s in SCENARIOS if s.name in ("2-eim-nat", "4-random-port-nat", "6-turn-blocked")
-]
+CLI_NAMES = ("2-eim-nat", "4-random-port-nat", "5-udp-blocked", "5-tls-only", "6-turn-blocked")
+CLI_SCENARIOS = [s for s in SCENARIOS if s.name in CLI_NAMES]
 
 
 def run_cli(
@@ -68,11 +69,14 @@ def summary_path(cli: Cli) -> str:
 def test_cli_pair(
     scenario: object,
     lab: Lab,
+    coturn: Turn,
     lab_server: NetnsServer,
     tmp_path: Path,
     clis: list[Cli],  # noqa: F811
 ) -> None:
     ns_a, ns_b = peer_namespaces(lab, scenario)  # type: ignore[arg-type]
+    # The CLIs' TURN over TLS (their choice's probe and aioice) trusts the lab's certificate.
+    trust = {"SSL_CERT_FILE": str(coturn.certificate)}
     expected = SUMMARY_PATH[scenario.expected]  # type: ignore[attr-defined]
     digest, root = random_file(tmp_path / "cli.bin", FILE_SIZE)
     sender = run_cli(
@@ -80,10 +84,11 @@ def test_cli_pair(
         ["send", tmp_path / "cli.bin", "--server", lab_server.base, "--name", "alice",
          *CLEAR],
         PEERLANE_P2P_TIMEOUT="6",  # a direct link comes within 2 s in the lab
+        **trust,
     )  # fmt: skip
     link = sender.wait_for(r"Link: (\S+)").group(1)
     out = tmp_path / "got"
-    receiver = run_cli(clis, tmp_path, ns_b, ["receive", link, "-o", out, "--yes"])
+    receiver = run_cli(clis, tmp_path, ns_b, ["receive", link, "-o", out, "--yes"], **trust)
     assert receiver.finish() == 0, receiver.describe()
     assert sender.finish() == 0, sender.describe()
     assert sha256_file(out / "cli.bin") == digest

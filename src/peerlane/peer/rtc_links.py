@@ -34,6 +34,7 @@ from aiortc.sdp import candidate_from_sdp
 from peerlane.core.peer_ids import choose_direct_peers
 from peerlane.core.protocol import IceServer
 from peerlane.core.transfer_wire import LABEL_PREFIX
+from peerlane.peer import turn_choice
 from peerlane.peer.rtc_config import rtc_configuration
 
 SendSignal = Callable[[str, str, Any], None]
@@ -82,6 +83,7 @@ class Links:
         self.peers: set[str] = set()
         self._links: dict[str, Link] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._choosing: asyncio.Future[None] | None = None  # the TURN URL being picked
 
     # --- what the room says ------------------------------------------------------------
 
@@ -91,9 +93,26 @@ class Links:
         if self_id != self.self_id:  # a new peer id: the others know nothing of the old links
             for peer_id in list(self._links):
                 self._close(peer_id)
-        self.self_id, self.ice_servers, self.mesh_limit = self_id, list(ice), mesh_limit
+        self.self_id, self.mesh_limit = self_id, mesh_limit
+        self.ice_servers = turn_choice.with_choice(ice)  # a choice made earlier in the run
         self.peers = set(peers)
+        if turn_choice.needs_choice(ice) and not self._turn_pending:
+            # No link starts before the TURN URL that works is first (aiortc takes the first).
+            self._choosing = asyncio.ensure_future(self._choose_turn(list(ice)))
+            self._choosing.add_done_callback(lambda t: t.cancelled() or t.exception())
         self._recompute()
+
+    async def _choose_turn(self, ice: list[IceServer]) -> None:
+        with contextlib.suppress(Exception):  # whatever happens, the links start
+            await turn_choice.prefer_working(ice)
+        # The choice is kept by URL: it applies to a newer welcome's credentials too.
+        self.ice_servers = turn_choice.with_choice(self.ice_servers)
+        self._choosing = None
+        self._recompute()
+
+    @property
+    def _turn_pending(self) -> bool:
+        return self._choosing is not None and not self._choosing.done()
 
     def joined(self, peer_id: str) -> None:
         self.peers.add(peer_id)
@@ -134,6 +153,8 @@ class Links:
         for peer_id in list(self._links):
             if peer_id not in wanted:
                 self._close(peer_id, notify="not_chosen")
+        if self._turn_pending:
+            return  # the links start when the TURN URL is chosen
         for peer_id in wanted - set(self._links):
             self._start(peer_id)
 
@@ -196,6 +217,9 @@ class Links:
         self._spawn(self._apply(sender, kind, data))
 
     async def _apply(self, sender: str, kind: str, data: Any) -> None:
+        if self._choosing is not None and not self._choosing.done():
+            # Waiters resume in the order they came, so the peer's signals keep theirs.
+            await asyncio.shield(self._choosing)
         if kind == "bye":
             reason = data.get("reason") if isinstance(data, dict) else None
             self._close(sender)
@@ -234,6 +258,8 @@ class Links:
             await pc.setRemoteDescription(description)
 
     async def close(self) -> None:
+        if self._choosing is not None:
+            self._choosing.cancel()
         for peer_id in list(self._links):
             self._close(peer_id, notify="leave")
         if self._tasks:
