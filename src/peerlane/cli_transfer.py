@@ -11,19 +11,16 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from peerlane.cli_transfer_output import Meter, human, key_notice, notice, show_invite, summary
 from peerlane.peer import EXIT_DECLINED, EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_USAGE, PeerError
 
 if TYPE_CHECKING:
-    from peerlane.core.transfer_flow import Offer
     from peerlane.peer.incoming import Candidate
-    from peerlane.peer.key_follow import KeyChanged
     from peerlane.peer.transfer_room import Side, TransferRoom
 
 SEND_EXAMPLES = """
@@ -58,58 +55,6 @@ ADDRESS_HELP = (
 )
 
 
-@dataclass
-class Meter:
-    """The progress bar (rich, on standard error) and the numbers of the summary."""
-
-    label: str
-    quiet: bool = False
-    started: float = field(default_factory=time.monotonic)
-    done: int = 0
-    _progress: object | None = None
-    _task: object | None = None
-
-    def start(self, total: int, already: int = 0) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        if self._progress is not None:  # more files accepted later: a longer bar
-            self._progress.update(self._task, total=total)  # type: ignore[attr-defined]
-            self._progress.update(self._task, advance=already)  # type: ignore[attr-defined]
-            return
-        self.started = time.monotonic()
-        if self.quiet:
-            return
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        self._task = progress.add_task(self.label, total=total, completed=already)
-        self._progress = progress
-        progress.start()
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        if self._progress is not None:
-            self._progress.update(self._task, advance=n)  # type: ignore[attr-defined]
-
-    def stop(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()  # type: ignore[attr-defined]
-            self._progress = None
-
-
 def _run(work: object) -> None:
     try:
         asyncio.run(work)  # type: ignore[arg-type]
@@ -128,14 +73,6 @@ def _p2p_timeout() -> float:
         return float(os.environ.get("PEERLANE_P2P_TIMEOUT", DEFAULT_P2P_TIMEOUT_S))
     except ValueError:
         return DEFAULT_P2P_TIMEOUT_S
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"  # pragma: no cover
 
 
 # --- send ----------------------------------------------------------------------------------
@@ -192,33 +129,33 @@ async def _send(
     state = SendState.load(command)
     if state is not None:  # a killed run of this command: the same room and participant
         member, key, made = state.member(), state.room_key(), state.new_room()
-        _notice("Resuming the earlier run of this command (the same room and offer).")
+        notice("Resuming the earlier run of this command (the same room and offer).")
     elif room_link:
         how = cli_config.invite_or_fail(room_link)
         room_entry.link_key(how)  # a damaged key is refused before anyone joins
         base = how.server or cli_config.server_or_fail(server)
-        member, key = await room_entry.enter(base, how, display, "send", _notice)
+        member, key = await room_entry.enter(base, how, display, "send", notice)
     else:
         base = cli_config.server_or_fail(server)
         made = await room_create.create(base, display, encrypt=encrypt)
         member, key = made.member, made.key
     total = sum(path.stat().st_size for path, _ in files)
-    print(f"Preparing {len(files)} file(s), {_human(total)}…", file=sys.stderr)
+    print(f"Preparing {len(files)} file(s), {human(total)}…", file=sys.stderr)
     outgoing = await prepare(files, (state.batch if state else None) or uuid.uuid4().hex)
     resumed = state is not None
     if state is not None:
         state.check({i.offer.transfer: i.offer.root for i in outgoing})
     state = state or SendState.start(command, member, key, made)
     if made is not None:
-        _show_invite(made.link, made.code, encrypted=made.key is not None)
+        show_invite(made.link, made.code, encrypted=made.key is not None)
     meter = Meter("sending")
     meter.start(total)
     crypto = room_entry.room_crypto(member, key)
     # A rerun reads the room's history: the receiver's accept is there
     transfer_room = TransferRoom(member, from_start=resumed, crypto=crypto)
-    transfer_room.chat.on_keys = await follow_keys(member, crypto, _key_notice)
+    transfer_room.chat.on_keys = await follow_keys(member, crypto, key_notice)
     known = {made.invite_id: made.words} if made and made.words else {}
-    pake_member.answer_joins(transfer_room.chat, member, _notice, known)
+    pake_member.answer_joins(transfer_room.chat, member, notice, known)
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout(), state)
     if fast_link.enabled():  # (an encrypted room's blocks go sealed: peer/fast_send.py)
         await sender.listen_fast(fast_link.listen_hosts(chosen))
@@ -236,7 +173,7 @@ async def _send(
     state.remove()
     waited = asyncio.get_running_loop().time() - (sender.accepted_at or 0.0)
     started = time.monotonic() - waited if sender.accepted_at else meter.started
-    _summary("Sent", sender.bytes_sent, started, sender.paths, [i.offer for i in outgoing], None)
+    summary("Sent", sender.bytes_sent, started, sender.paths, [i.offer for i in outgoing], None)
 
 
 async def _run_side(
@@ -251,63 +188,6 @@ async def _run_side(
             await transfer_room.run(side)
     finally:
         meter.stop()
-
-
-def _notice(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def _key_notice(what: KeyChanged | str) -> None:
-    """A member's changed key (or a failed fetch of the room's keys), on standard error."""
-    from peerlane.cli_chat import printable
-    from peerlane.peer.key_follow import warning
-
-    print(printable(warning(what)), file=sys.stderr, flush=True)
-
-
-def _show_invite(link: str, code: str, *, encrypted: bool) -> None:
-    """The link (the fast way in: the room key rides in its fragment), its QR code, and
-    the short code to read aloud (a member online checks its words: a PAKE)."""
-    import segno
-
-    out = sys.stdout
-    if link:
-        segno.make(link, error="l").terminal(out=out, compact=True)
-    print(f"Link: {link}", file=out)
-    print(f"Code: {code}  (to read aloud; the link is faster)", file=out)
-    print(f"On the other side: peerlane receive {code}  (or open the link)", file=out)
-    if encrypted:
-        print("End-to-end encrypted: the server sees neither the files nor their names.", file=out)
-    else:
-        print(
-            "Not end-to-end encrypted (--no-encrypt): the server can read names and data.", file=out
-        )
-    out.flush()
-
-
-def _summary(
-    verb: str,
-    wire_bytes: int,
-    started: float,
-    paths: set[str],
-    offers: Sequence[Offer],
-    where: Path | None,
-) -> None:
-    seconds = max(time.monotonic() - started, 1e-6)
-    size = sum(o.size for o in offers)
-    how = " and ".join(sorted(paths)) or "nothing (already here)"
-    out = sys.stdout
-    print(
-        f"{verb} {len(offers)} file(s), {size} bytes in {seconds:.1f} s "
-        f"({_human(size / seconds)}/s) via {how}",
-        file=out,
-    )
-    print(f"bytes on the wire: {wire_bytes}", file=out)
-    if where is not None:
-        print(f"saved in: {where}", file=out)
-    for offer in offers:
-        print(f"verified {offer.root}  {offer.name}", file=out)
-    out.flush()
 
 
 # --- receive -------------------------------------------------------------------------------
@@ -351,7 +231,7 @@ async def _receive(
     chosen = host_addresses(address) if address else None
     base = how.server or cli_config.server_or_fail(server)
     member, key = await room_entry.enter(
-        base, how, cli_config.display_name(name), "receive", _notice
+        base, how, cli_config.display_name(name), "receive", notice
     )
     crypto = room_entry.room_crypto(member, key)
     room_name = crypto.open_name(member.room_name) if crypto else member.room_name
@@ -359,8 +239,8 @@ async def _receive(
 
     meter = Meter("receiving")
     transfer_room = TransferRoom(member, from_start=True, crypto=crypto)
-    transfer_room.chat.on_keys = await follow_keys(member, crypto, _key_notice)
-    pake_member.answer_joins(transfer_room.chat, member, _notice)  # a member answers codes
+    transfer_room.chat.on_keys = await follow_keys(member, crypto, key_notice)
+    pake_member.answer_joins(transfer_room.chat, member, notice)  # a member answers codes
     receiver = Receiver(
         transfer_room,
         out_dir,
@@ -372,7 +252,7 @@ async def _receive(
     )
     await _run_side(transfer_room, receiver, chosen, meter)
     offers = [item.offer for item in receiver.items.values()]
-    _summary("Received", receiver.bytes_received, meter.started, receiver.paths, offers, out_dir)
+    summary("Received", receiver.bytes_received, meter.started, receiver.paths, offers, out_dir)
 
 
 async def _ask(candidates: list[Candidate], *, yes: bool) -> bool:
@@ -383,10 +263,10 @@ async def _ask(candidates: list[Candidate], *, yes: bool) -> bool:
     size = sum(c.offer.size for c in candidates)
     who = printable(candidates[0].sender_name)
     for c in candidates[:20]:
-        print(f"  {printable(c.offer.name)}  ({_human(c.offer.size)})", file=sys.stderr)
+        print(f"  {printable(c.offer.name)}  ({human(c.offer.size)})", file=sys.stderr)
     if len(candidates) > 20:
         print(f"  … and {len(candidates) - 20} more", file=sys.stderr)
-    question = f"Accept {len(candidates)} file(s), {_human(size)}, from {who}? [y/N] "
+    question = f"Accept {len(candidates)} file(s), {human(size)}, from {who}? [y/N] "
     if yes:
         return True
     answer = await _prompt(question)
