@@ -317,6 +317,19 @@ class SqlStore(MessageSql, FileSql, KeySql):
             )
             return result.one_or_none() is not None
 
+    async def live_sessions(self, participant_id: str, *, now: float) -> int:
+        async with self._read() as conn:
+            count = await conn.scalar(
+                select(func.count())
+                .select_from(sessions)
+                .where(
+                    sessions.c.participant_id == participant_id,
+                    sessions.c.revoked_at.is_(None),
+                    sessions.c.expires_at > now,
+                )
+            )
+        return int(count or 0)
+
     async def remove_participant(self, room_id: str, participant_id: str) -> Participant | None:
         async with self._write() as conn:
             # Only a participant of this room: the owner of one room must not end sessions
@@ -334,6 +347,10 @@ class SqlStore(MessageSql, FileSql, KeySql):
                 delete(sessions).where(
                     sessions.c.participant_id == participant_id, sessions.c.room_id == room_id
                 )
+            )
+            # The key it held is due to rotate (the owner's client sees it: GET keys).
+            await conn.execute(
+                update(rooms).where(rooms.c.id == room_id).values(left_epoch=rooms.c.key_epoch)
             )
         return Participant(**row._asdict())
 
