@@ -1,9 +1,9 @@
 """Identity keys, safety codes and key rotation in real browsers (issue #15 items 4 and
 5): two members see the same safety code; a server that substitutes a member's identity
 key (here: its database, edited under it) makes a verified member's line a loud warning;
-after the owner removes someone, the room key rotates: the members left read new
-messages (and their history, after a reload), the removed member's client cannot open
-them and shows the placeholder."""
+after the owner removes someone, or a member leaves by herself, the room key rotates:
+the members left read new messages (and their history, after a reload), the removed
+member's client cannot open them and shows the placeholder."""
 
 from __future__ import annotations
 
@@ -147,6 +147,78 @@ def test_after_a_removal_the_key_rotates_and_the_removed_member_cannot_read(
     b.reload()
     wait_messages(b, ["before the removal", "after the removal", "a reply from bob"])
     assert b.locator(f"[data-testid=message]:has-text('{PLACEHOLDER}')").count() == 0
+
+
+def test_a_member_who_leaves_by_herself_cannot_read_what_comes_next(
+    server: ServerProcess, browsers
+) -> None:
+    """Carol presses "Leave room": the server takes her out (her last session), its
+    `keys` frame makes alice's (the owner's) client rotate; bob reads on, carol's kept
+    room crypto cannot open the new messages, and her invite link no longer works."""
+    a, b, c = (browsers.new(n).page for n in ("alice", "bob", "carol"))
+    room_id = create_room_ui(a, server.base, "alice", "Leave")
+    link = invite_link(a)
+    join_by_link_ui(b, link, "bob")
+    join_by_link_ui(c, link, "carol")
+    safety_code(a, me(b))
+    safety_code(a, me(c))
+    send_ui(a, "before she left")
+    for page in (a, b, c):
+        wait_messages(page, ["before she left"])
+    c.evaluate("window.__e2e = window.peerlane.room.e2e")  # kept past the page's room
+
+    if not c.get_by_role("button", name="Leave room").is_visible():
+        c.locator("[aria-controls=side-panel]").first.click()
+    c.once("dialog", lambda dialog: dialog.accept())
+    c.get_by_role("button", name="Leave room").click()
+    c.wait_for_url(f"{server.base}/")
+    a.wait_for_function("() => window.peerlane.room.e2e.key.epoch === 1", timeout=20_000)
+    assert key_epoch(a, room_id) == 1
+
+    send_ui(a, "after she left")
+    wait_messages(b, ["before she left", "after she left"])
+    sealed = history(a, room_id, opened=False)
+    assert sealed[0]["body"].split(".")[1] != sealed[1]["body"].split(".")[1]
+    opened = c.evaluate(
+        "async (ms) => Promise.all(ms.map(async (m) => (await window.__e2e.openMessage(m)).body))",
+        sealed,
+    )
+    assert opened[0] == "before she left"
+    assert PLACEHOLDER in opened[1], opened
+    # The invites she knew were replaced with the rotation: her link takes nobody back.
+    status = c.evaluate(
+        """async (token) => (await fetch('/api/join', {method: 'POST',
+            headers: {'content-type': 'application/json'},
+            body: JSON.stringify({display_name: 'carol', token})})).status""",
+        link.split("#", 1)[1].split(".")[0],
+    )
+    assert status == 410, status
+
+
+def test_an_owner_away_when_a_member_left_rotates_on_coming_back(
+    server: ServerProcess, browsers
+) -> None:
+    a, b, c = (browsers.new(n).page for n in ("alice", "bob", "carol"))
+    room_id = create_room_ui(a, server.base, "alice", "Away")
+    link = invite_link(a)
+    join_by_link_ui(b, link, "bob")
+    join_by_link_ui(c, link, "carol")
+    safety_code(a, me(b))
+    safety_code(a, me(c))
+    room_url = a.url
+    a.goto("about:blank")  # the owner's page is gone while carol leaves
+    if not c.get_by_role("button", name="Leave room").is_visible():
+        c.locator("[aria-controls=side-panel]").first.click()
+    c.once("dialog", lambda dialog: dialog.accept())
+    c.get_by_role("button", name="Leave room").click()
+    c.wait_for_url(f"{server.base}/")
+    assert key_epoch(b, room_id) == 0
+    a.goto(room_url)
+    room_ready(a)
+    a.wait_for_function("() => window.peerlane.room.e2e?.key?.epoch === 1", timeout=20_000)
+    send_ui(a, "while you were away")
+    wait_messages(b, ["while you were away"])
+    assert key_epoch(b, room_id) == 1
 
 
 def test_a_placeholder_opens_by_itself_when_its_key_comes_later(

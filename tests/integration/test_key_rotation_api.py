@@ -208,3 +208,36 @@ def test_what_is_not_a_wrap_is_refused(http: httpx.Client) -> None:
     )  # fmt: skip
     assert_error(r, 404, "not_found")
     assert alice.keys(http)["epoch"] == 0  # the refused rotation left nothing behind
+
+
+def test_a_member_leaving_for_good_makes_the_key_due_to_rotate(
+    http: httpx.Client, key_server: ServerProcess
+) -> None:
+    alice, bob, carol = three(http)
+    for device in (alice, bob, carol):
+        device.publish(http)
+    room = alice.member.room_id
+    assert alice.keys(http)["rotate_due"] is False
+    socket = Peer(key_server, alice.member)
+    try:
+        r = http.delete(f"/api/rooms/{room}/session", headers=carol.member.auth)
+        assert r.status_code == 204
+        # Her last session: she is out of the room, and the owner's socket is told.
+        socket.expect("keys", participant_id=carol.member.participant_id, epoch=0)
+    finally:
+        socket.close()
+    r = http.get(f"/api/rooms/{room}/participants", headers=alice.member.auth)
+    assert {p["name"] for p in r.json()["participants"]} == {"alice", "bob"}
+    # An owner offline at the time sees it on its next fetch, until it rotates.
+    assert alice.keys(http)["rotate_due"] is True
+    new_key = e2e.RoomKey(os.urandom(32), 1)
+    body = {"rotate_to": 1, "wraps": [alice.wrap_to(new_key, bob)]}
+    r = http.post(f"/api/rooms/{room}/keys", json=body, headers=alice.member.auth)
+    assert r.status_code == 200, r.text
+    assert alice.keys(http)["rotate_due"] is False
+    # The owner signing out does not leave the room: it is theirs.
+    r = http.delete(f"/api/rooms/{room}/session", headers=alice.member.auth)
+    assert r.status_code == 204
+    r = http.get(f"/api/rooms/{room}/participants", headers=bob.member.auth)
+    assert {p["name"] for p in r.json()["participants"]} == {"alice", "bob"}
+    assert bob.keys(http)["rotate_due"] is False

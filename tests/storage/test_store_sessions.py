@@ -77,8 +77,15 @@ async def test_removing_a_participant_ends_all_their_sessions(store: SqlStore, m
     # ... and the owner of another room ended none of the member's sessions here.
     assert await store.get_session(phone.id) == phone
     assert await store.get_session(laptop.id) == laptop
+    assert await store.live_sessions(member.id, now=NOW) == 2
+    await store.revoke_session(phone.id, now=NOW)
+    assert await store.live_sessions(member.id, now=NOW) == 1  # the laptop: not gone yet
+    assert await store.live_sessions(member.id, now=laptop.expires_at) == 0
+    assert (await store.get_room(room.id)).left_epoch is None  # type: ignore[union-attr]
     removed = await store.remove_participant(room.id, member.id)
     assert removed is not None
+    # The key it held is due to rotate: the room's epoch (0) is marked.
+    assert (await store.get_room(room.id)).left_epoch == 0  # type: ignore[union-attr]
     assert removed.id == member.id
     assert await store.get_participant(member.id) is None
     assert await store.get_session(phone.id) is None

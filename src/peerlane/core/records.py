@@ -49,6 +49,9 @@ class Room:
     # The encrypted room's key id, as the owner gave it: a link handed over between
     # members' browsers is taken only when its key has this id (docs/security.md).
     moved_key_id: str | None = None
+    # The key epoch when a participant last left for good or was removed (revision 0009):
+    # while it equals key_epoch, the current key is known to someone gone.
+    left_epoch: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

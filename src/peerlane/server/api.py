@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from peerlane.core import credentials, e2e, invites
-from peerlane.core.protocol import MAX_SEQ
+from peerlane.core.protocol import MAX_SEQ, KeysRelay
 from peerlane.core.records import Participant, Retention, Room, SessionRecord, new_id
 from peerlane.core.session import RoomDeleted, RoomEvent, SessionEnded
 from peerlane.errors import ErrorCode, GoneError, LimitError, NotFoundError, ProtocolError
@@ -227,11 +227,18 @@ async def session_cookie(request: Request, response: Response, who: Who, svc: Sv
 @router.delete("/rooms/{room_id}/session", status_code=204)
 async def leave(request: Request, who: Who, svc: Svc) -> Response:
     """Sign this browser or client out of the room: its session ends on the server, so
-    the token stops working everywhere and its open sockets close (the participant
-    stays in the room and its history)."""
+    the token stops working everywhere and its open sockets close. A member signing out
+    of its last live session leaves for good: it is taken out of the room like a removal
+    (its messages stay), and a "keys" frame tells the owner's client to rotate the room
+    key (docs/protocol.md, "Key rotation"). The owner stays: the room is theirs."""
     await svc.store.revoke_session(who.session.id, now=svc.clock())
     ended = SessionEnded(participant_id=who.participant.id, session_id=who.session.id)
     await svc.bus.publish(RoomEvent(who.room.id, ended))
+    pid = who.participant.id
+    for_good = not who.is_owner and not await svc.store.live_sessions(pid, now=svc.clock())
+    if for_good and await svc.store.remove_participant(who.room.id, pid) is not None:
+        relay = KeysRelay(participant_id=pid, epoch=who.room.key_epoch)
+        await svc.bus.publish(RoomEvent(who.room.id, relay))
     response = Response(status_code=204)
     for name, path in (
         (COOKIE, cookie_path(who.room.id)),

@@ -75,6 +75,9 @@ class KeysOut(BaseModel):
     history: Literal["all", "joined"]
     wraps: list[WrapOut]
     needs: list[NeedOut]
+    # The current epoch's key is known to someone who has since left or been removed:
+    # the owner's client rotates (once: the new epoch clears it).
+    rotate_due: bool = False
 
 
 class IdentityOut(BaseModel):
@@ -107,6 +110,7 @@ async def keys(who: Who, svc: Svc) -> KeysOut:
             for w in mine
         ],
         needs=await _needs(svc, room.id, room.key_epoch, room.history, who.participant.id),
+        rotate_due=room.left_epoch is not None and room.left_epoch >= room.key_epoch,
     )
 
 

@@ -233,6 +233,9 @@ class Store(FileIndex, Protocol):
     async def revoke_session(self, session_id: str, *, now: float) -> bool:
         """Sign the session out; False if there was no such live session."""
 
+    async def live_sessions(self, participant_id: str, *, now: float) -> int:
+        """How many of the participant's sessions are live (neither revoked nor expired)."""
+
     async def set_identity_key(self, participant_id: str, key: str) -> Participant | None:
         """Publish (or replace) the participant's identity public key; None if gone."""
 
@@ -260,7 +263,8 @@ class Store(FileIndex, Protocol):
         """Per participant of the room, the epochs some member has wrapped to it."""
 
     async def remove_participant(self, room_id: str, participant_id: str) -> Participant | None:
-        """Delete the participant (and so its sessions) from the room; the removed
+        """Delete the participant (and so its sessions) from the room, marking the room's
+        current key epoch as known to someone gone (``Room.left_epoch``); the removed
         participant, or None if it was not in the room. Its messages stay."""
 
     # -- messages --

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import case, delete, insert, null, select, update
+from sqlalchemy import case, delete, func, insert, null, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from peerlane.core.records import Invite, Participant, SessionRecord
@@ -29,7 +29,7 @@ from peerlane.storage.sql_rows import (
     _update_invite,
     _use_invite,
 )
-from peerlane.storage.tables import invites, participants, sessions
+from peerlane.storage.tables import invites, participants, rooms, sessions
 
 T = TypeVar("T")
 
@@ -128,6 +128,19 @@ class MemberSql:
             )
             return result.one_or_none() is not None
 
+    async def live_sessions(self, participant_id: str, *, now: float) -> int:
+        async with self._read() as conn:
+            count = await conn.scalar(
+                select(func.count())
+                .select_from(sessions)
+                .where(
+                    sessions.c.participant_id == participant_id,
+                    sessions.c.revoked_at.is_(None),
+                    sessions.c.expires_at > now,
+                )
+            )
+        return int(count or 0)
+
     async def remove_participant(self, room_id: str, participant_id: str) -> Participant | None:
         async with self._write() as conn:
             # Only a participant of this room: the owner of one room must not end sessions
@@ -145,6 +158,10 @@ class MemberSql:
                 delete(sessions).where(
                     sessions.c.participant_id == participant_id, sessions.c.room_id == room_id
                 )
+            )
+            # The key it held is due to rotate (the owner's client sees it: GET keys).
+            await conn.execute(
+                update(rooms).where(rooms.c.id == room_id).values(left_epoch=rooms.c.key_epoch)
             )
         return Participant(**row._asdict())
 

@@ -55,6 +55,7 @@ def _room(row: Row[Any]) -> Room:
         history=row.history,
         moved_at=row.moved_at,
         moved_key_id=row.moved_key_id,
+        left_epoch=row.left_epoch,
     )
 
 
@@ -78,6 +79,7 @@ def _room_values(room: Room) -> dict[str, Any]:
         "history": room.history,
         "moved_at": room.moved_at,
         "moved_key_id": room.moved_key_id,
+        "left_epoch": room.left_epoch,
         **_retention_values(room.retention),
     }
 

@@ -80,6 +80,9 @@ rooms = Table(
     Column("moved_at", Double, nullable=True),
     # The new room's key id (not its key): what members check a handed-over link against.
     Column("moved_key_id", String, nullable=True),
+    # Revision 0009: the key epoch when someone last left for good or was removed; while
+    # it is the room's epoch, that key is known to someone gone and is due to rotate.
+    Column("left_epoch", Integer, nullable=True),
 )
 
 participants = Table(

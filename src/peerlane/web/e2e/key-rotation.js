@@ -1,8 +1,8 @@
 // A room's keys beyond the first (docs/protocol.md, "Key rotation"): fetching the room
 // keys wrapped to this device (a rotation while it was away, or older epochs for a new
 // member when the room shares all history), handing keys to members who lack them (the
-// owner's client does it), and rotating: when the owner removes someone, the owner's
-// client makes epoch + 1 with a new random key, wraps it to every remaining member's
+// owner's client does it), and rotating: when the owner removes someone, or someone
+// leaves for good (the server's `rotate_due`, member-list.js), the owner's client makes epoch + 1 with a new random key, wraps it to every remaining member's
 // identity key, and from then on seals with it. The server carries the wraps as opaque
 // `w1.` strings; each is checked against the sender's identity key this device knows.
 
@@ -17,7 +17,7 @@ import { b64uDecode, RoomKey } from "./scheme.js";
 /** @typedef {import("./room-crypto.js").RoomCrypto} RoomCrypto */
 /** @typedef {import("./device-identity.js").Device} Device */
 /**
- * @typedef {{epoch: number, history: "all" | "joined",
+ * @typedef {{epoch: number, history: "all" | "joined", rotate_due?: boolean,
  *   wraps: {epoch: number, sender: string, sender_key: string, wrap: string}[],
  *   needs: {participant_id: string, identity_key: string, epochs: number[]}[]}} KeysOut
  * @typedef {(method: string, path: string, body?: unknown) => Promise<any>} Http

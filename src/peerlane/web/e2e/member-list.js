@@ -2,7 +2,8 @@
 // identity key to the room, remembers each member's key as first seen, works out the
 // safety code of each pair (this device and the member), and notes changed keys; the
 // owner's client also hands keys to members who lack them and rotates the room's key when
-// it removes someone (key-rotation.js). The people panel (ui/people-panel.js) shows it.
+// it removes someone or the server says someone left for good (key-rotation.js). The
+// people panel (ui/people-panel.js) shows it.
 
 import { debug } from "../debug.js";
 import { deviceIdentity, loadKnownKeys, saveKnownKey } from "./device-identity.js";
@@ -36,13 +37,21 @@ export class MemberList {
     this.history = null;
   }
 
+  /** A departure's rotation under way here. */
+  #rotating = false;
+
   /**
-   * Bring the list up to date with the participants the server lists (me included).
+   * Bring the list up to date with the participants the server lists (me included). The
+   * owner's client with the room's name (`clearName`) also rotates when the server says
+   * the current key is known to someone gone (a member left for good, maybe while this
+   * client was offline); whether it rotated (the invites were then replaced too).
    * @param {Member[]} participants
    * @param {string | undefined} myId
    * @param {boolean} owner
+   * @param {string} [clearName]  the room's name, sealed again with a new key
+   * @returns {Promise<boolean>}
    */
-  async update(participants, myId, owner) {
+  async update(participants, myId, owner, clearName = "") {
     const me = participants.find((p) => p.id === myId);
     try {
       await this.keys.publish(me?.identity_key);
@@ -58,13 +67,48 @@ export class MemberList {
       if (p.identity_key) this.codes.set(p.id, await safetyCode(publicKey, b64uDecode(p.identity_key)));
       else this.codes.delete(p.id);
     }
-    if (!owner) return;
+    if (!owner) return false;
     try {
       const out = await this.keys.fetch();
       this.history = out.history;
       if (out.needs.length) await this.keys.fill(out.needs);
+      // Without the name the rotation would seal an empty one over it: not until known.
+      if (out.rotate_due && clearName) {
+        return await this.#rotateDue(
+          participants.filter((p) => p.id !== myId),
+          clearName,
+        );
+      }
     } catch (err) {
-      debug("e2e", "keys not handed to members who lack them", err);
+      debug("e2e", "keys not handed to members who lack them, or not rotated", err);
+    }
+    return false;
+  }
+
+  /**
+   * Rotate once for a departure: one rotation at a time in this page, and across this
+   * browser's tabs of the room (a Web Lock; the due flag is read again inside it, so a
+   * tab that waited finds it done). Another device of the owner racing is refused by the
+   * server (key_epoch_conflict), which counts as done.
+   * @param {Member[]} others
+   * @param {string} clearName
+   */
+  async #rotateDue(others, clearName) {
+    if (this.#rotating) return false;
+    this.#rotating = true;
+    const run = async () => {
+      if (!(await this.keys.fetch()).rotate_due) return false;
+      await this.rotate(others, clearName);
+      return true;
+    };
+    try {
+      const locks = globalThis.navigator?.locks;
+      return locks ? await locks.request(`peerlane-rotate:${this.roomId}`, run) : await run();
+    } catch (err) {
+      if (/** @type {{code?: string}} */ (err)?.code === "key_epoch_conflict") return false;
+      throw err;
+    } finally {
+      this.#rotating = false;
     }
   }
 

@@ -4,7 +4,7 @@
 //                      and again when someone unknown shows up). Fires "change".
 //                      In an end-to-end encrypted room it also keeps the members' identity
 //                      keys (e2e/member-list.js): safety codes, verification, changed keys,
-//                      and the owner's key rotation after a removal.
+//                      and the owner's key rotation after a removal or a departure for good.
 // <pl-people-panel>    the list of the others: for the owner each with a Remove button; in
 //                      an encrypted room, for everyone, each with its safety code (people-keys.js).
 //                      Hidden while there is nothing to show.
@@ -45,6 +45,8 @@ export class Roster extends EventTarget {
     this.roomId = roomId;
     /** The members' identity keys, in an end-to-end encrypted room. @type {MemberList | null} */
     this.members = null;
+    /** The room's name (the owner seals it again under a new key); set by the room page. */
+    this.clearName = "";
   }
 
   get owner() {
@@ -116,7 +118,11 @@ export class Roster extends EventTarget {
       for (const p of listed) this.#people.set(p.id, { name: p.name, online: p.online, identity_key: p.identity_key });
       const members = this.#memberList();
       if (members) {
-        await members.update(listed, this.room.me?.participant_id, this.owner);
+        // The owner's client rotates here when someone left for good (the "keys" frame
+        // the server sends then, or the room opened after): the invites were replaced.
+        if (await members.update(listed, this.room.me?.participant_id, this.owner, this.clearName)) {
+          this.room.dispatchEvent(new CustomEvent("invites"));
+        }
         // Not the owner: a rotation's wrap for this device (the owner fetched in update).
         if (!this.owner) await members.keys.fetch();
       }

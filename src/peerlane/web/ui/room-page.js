@@ -290,6 +290,7 @@ export class RoomPage extends HTMLElement {
     this.replaceChildren(layout);
 
     const roster = new loaded.Roster(room, this.roomId);
+    roster.clearName = roomName;
     list.room = room;
     composer.room = room;
     transferPanel.transfers = room.transfers ?? null;
