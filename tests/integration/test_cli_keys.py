@@ -40,7 +40,10 @@ def terminal() -> Iterator[list[Terminal]]:
 
 
 def events(term: Terminal, kind: str) -> list[dict[str, Any]]:
-    out = [json.loads(line) for line in term.output.splitlines() if line.startswith("{")]
+    # raw_decode: the terminal echoes typed lines, which can land right after an event's
+    # JSON on the same screen line.
+    decode = json.JSONDecoder().raw_decode
+    out = [decode(line)[0] for line in term.output.splitlines() if line.startswith("{")]
     return [e for e in out if e["event"] == kind]
 
 
