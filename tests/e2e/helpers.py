@@ -400,3 +400,17 @@ def room_files(page: Page, room_id: str) -> list[dict[str, Any]]:
         room_id,
     )
     return list(out)
+
+
+def in_side_panel(page: Page, target: Locator, timeout: float = 15) -> Locator:
+    """``target``, a part of the side panel, shown: on a narrow window it sits behind the
+    panel's toggle, on a wide one it is always there (and the toggle hidden). Waits for
+    whichever appears first, since on a slow machine neither is there at once."""
+    from playwright.sync_api import expect
+
+    toggle = page.locator("[aria-controls=side-panel]").first
+    expect(target.or_(toggle).filter(visible=True).first).to_be_visible(timeout=timeout * 1000)
+    if not target.is_visible():
+        toggle.click()
+    expect(target).to_be_visible(timeout=timeout * 1000)
+    return target

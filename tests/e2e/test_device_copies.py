@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from e2e.helpers import (
     create_room_ui,
+    in_side_panel,
     invite_link,
     join_by_link_ui,
     send_ui,
@@ -77,10 +78,9 @@ def test_leaving_a_room_removes_its_copies_from_the_device(server, browsers) -> 
     wait_messages(alice, ["one", "two"])
     keep_copies(alice, room_id, 2)
 
-    if not alice.get_by_role("button", name="Leave room").is_visible():
-        alice.locator("[aria-controls=side-panel]").first.click()
+    leave = in_side_panel(alice, alice.get_by_role("button", name="Leave room"))
     alice.once("dialog", lambda dialog: dialog.accept())
-    alice.get_by_role("button", name="Leave room").click()
+    leave.click()
     alice.wait_for_url(f"{server.base}/")
     wait_forgotten(alice, room_id, "the room's copies gone after leaving")
     expect(alice.locator("[data-testid=room-list] li")).to_have_count(0)

@@ -18,6 +18,7 @@ from playwright.sync_api import Locator, Page, expect
 from e2e.helpers import (
     create_room_ui,
     history,
+    in_side_panel,
     invite_code,
     invite_link,
     join_by_code_ui,
@@ -36,11 +37,7 @@ CODE = re.compile(r"^\d{5}( \d{5}){5}$")
 
 def people(page: Page) -> Locator:
     """The people panel, shown (on a narrow window it sits behind the side panel's toggle)."""
-    panel = page.get_by_role("region", name="People in this room")
-    if not panel.is_visible():
-        page.locator("[aria-controls=side-panel]").first.click()
-    expect(panel).to_be_visible(timeout=15_000)
-    return panel
+    return in_side_panel(page, page.get_by_role("region", name="People in this room"))
 
 
 def member_line(page: Page, participant_id: str) -> Locator:
@@ -167,10 +164,9 @@ def test_a_member_who_leaves_by_herself_cannot_read_what_comes_next(
         wait_messages(page, ["before she left"])
     c.evaluate("window.__e2e = window.peerlane.room.e2e")  # kept past the page's room
 
-    if not c.get_by_role("button", name="Leave room").is_visible():
-        c.locator("[aria-controls=side-panel]").first.click()
+    leave = in_side_panel(c, c.get_by_role("button", name="Leave room"))
     c.once("dialog", lambda dialog: dialog.accept())
-    c.get_by_role("button", name="Leave room").click()
+    leave.click()
     c.wait_for_url(f"{server.base}/")
     a.wait_for_function("() => window.peerlane.room.e2e.key.epoch === 1", timeout=20_000)
     assert key_epoch(a, room_id) == 1
@@ -207,10 +203,9 @@ def test_an_owner_away_when_a_member_left_rotates_on_coming_back(
     safety_code(a, me(c))
     room_url = a.url
     a.goto("about:blank")  # the owner's page is gone while carol leaves
-    if not c.get_by_role("button", name="Leave room").is_visible():
-        c.locator("[aria-controls=side-panel]").first.click()
+    leave = in_side_panel(c, c.get_by_role("button", name="Leave room"))
     c.once("dialog", lambda dialog: dialog.accept())
-    c.get_by_role("button", name="Leave room").click()
+    leave.click()
     c.wait_for_url(f"{server.base}/")
     assert key_epoch(b, room_id) == 0
     a.goto(room_url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from e2e.helpers import create_room_ui, invite_link, join_by_link_ui, room_ready
+from e2e.helpers import create_room_ui, in_side_panel, invite_link, join_by_link_ui, room_ready
 
 pytestmark = pytest.mark.browser
 
@@ -19,10 +19,7 @@ def test_the_owner_removes_a_participant_and_their_page_says_so(server, browsers
 
     people = a.get_by_role("region", name="People in this room")
     remove = people.get_by_role("button", name="Remove bob")
-    # The panel is in the side panel: on a narrow window behind the toggle.
-    if not remove.is_visible():
-        a.locator("[aria-controls=side-panel]").first.click()
-    expect(remove).to_be_visible(timeout=15_000)
+    in_side_panel(a, remove)
     dialogs: list[str] = []
 
     def accept(dialog) -> None:  # the confirmation
