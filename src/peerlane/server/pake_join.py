@@ -268,7 +268,11 @@ class PakeJoins:
                 _error(svc, ErrorCode.UNAVAILABLE, replies.UNAVAILABLE_MESSAGE)
             )
         finally:
-            attempt.outbox.put_nowait(None)
+            # An admission ends the outbox itself, after its frame: the relay says
+            # "admitted" while the store is still writing the joiner's session, and an end
+            # put here first closed the socket without the credentials (seen under load).
+            if attempt.relay.stage is not relay.Stage.ADMITTED:
+                attempt.outbox.put_nowait(None)
 
     def _joiner_message(self, attempt: Attempt, text: str) -> list[relay.Output]:
         message = json.loads(text)
@@ -349,10 +353,13 @@ class PakeJoins:
             await svc.store.redeem_invite(
                 invite.id, joiner, now=svc.clock(), max_participants=svc.settings.max_participants
             )
+            session, token = await issue_session(svc, invite.room_id, joiner.id)
         except PeerlaneError as exc:
             self._end(attempt, _error(svc, exc.code, exc.message))
             return
-        session, token = await issue_session(svc, invite.room_id, joiner.id)
+        except Exception:  # the joiner's socket must still end (it waits for this frame)
+            self._end(attempt, _error(svc, ErrorCode.UNAVAILABLE, replies.UNAVAILABLE_MESSAGE))
+            raise
         admitted = {
             "type": "pake.admitted",
             "attempt": attempt.relay.attempt_id,
