@@ -17,7 +17,7 @@ VENV_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 # Directories that exist (bench/ and tests/ may not yet).
-LINT_PATHS := $(wildcard src tests bench)
+LINT_PATHS := $(wildcard src tests bench scripts)
 UNIT_DIRS  := $(wildcard tests/core tests/unit)
 WEB_DIR    := src/peerlane/web
 
@@ -160,7 +160,8 @@ container: system-deps venv ## container image + compose stack tests with podman
 
 # Runs every stage even when one fails, then fails if any failed. The container stage
 # (podman builds: mostly downloads and disk) runs beside the browser stages instead of
-# after them; its output is shown, whole, when it ends. Stage logs go to test-artifacts/.
+# after them; its output is shown, whole, when it ends. Stage logs go to test-artifacts/;
+# at the end, scripts/test_recap.py says why each failed stage failed (test and error).
 TEST_STAGES := lint typecheck coverage jstest integration e2e netlab
 BESIDE_STAGES := container
 BESIDE_FROM := e2e
@@ -176,7 +177,7 @@ test: system-deps venv node-deps ## everything CI runs: lint, typecheck, coverag
 	  fi; \
 	  echo; echo "=================================== $$stage ==================================="; \
 	  start=$$SECONDS; \
-	  if $(MAKE) $$stage; then \
+	  if $(MAKE) $$stage 2>&1 | tee test-artifacts/$$stage.log; then \
 	    echo "--> $$stage OK ($$((SECONDS - start)) s)"; \
 	  else \
 	    echo "--> $$stage FAILED ($$((SECONDS - start)) s)"; failed="$$failed $$stage"; \
@@ -191,7 +192,10 @@ test: system-deps venv node-deps ## everything CI runs: lint, typecheck, coverag
 	  else echo "--> $$beside FAILED ($$took s)"; failed="$$failed $$beside"; fi; \
 	done; \
 	echo; \
-	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi; \
+	if [ -n "$$failed" ]; then \
+	  $(PYTHON) scripts/test_recap.py $$(for s in $$failed; do echo test-artifacts/$$s.log; done); \
+	  echo; echo "make test: FAILED:$$failed"; exit 1; \
+	fi; \
 	echo "make test: all stages passed ($(TEST_STAGES) $(BESIDE_STAGES))"
 
 # ------------------------------------------------------------------ misc ----
