@@ -11,11 +11,13 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from peerlane import cli_runner
 from peerlane.cli_transfer_output import Meter, human, key_notice, notice, show_invite, summary
 from peerlane.peer import EXIT_DECLINED, EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_USAGE, PeerError
 
@@ -55,9 +57,9 @@ ADDRESS_HELP = (
 )
 
 
-def _run(work: object) -> None:
+def _run(work: Coroutine[Any, Any, None]) -> None:
     try:
-        asyncio.run(work)  # type: ignore[arg-type]
+        cli_runner.run(work)  # (Ctrl-C ends it within cli_runner.LEAVE_WITHIN_S)
     except PeerError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(exc.exit_code) from None
