@@ -11,11 +11,13 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from peerlane import cli_runner
 from peerlane.cli_transfer_output import Meter, human, key_notice, notice, show_invite, summary
 from peerlane.peer import EXIT_DECLINED, EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_USAGE, PeerError
 
@@ -55,9 +57,9 @@ ADDRESS_HELP = (
 )
 
 
-def _run(work: object) -> None:
+def _run(work: Coroutine[Any, Any, None]) -> None:
     try:
-        asyncio.run(work)  # type: ignore[arg-type]
+        cli_runner.run(work)  # (Ctrl-C ends it within cli_runner.LEAVE_WITHIN_S)
     except PeerError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(exc.exit_code) from None
@@ -92,13 +94,19 @@ def send_command(
         help="Make the new room without end-to-end encryption (the server can read the "
         "files' names and contents; for receivers older than encrypted rooms).",
     ),
+    new: bool = typer.Option(
+        False,
+        "--new",
+        help="Send afresh into a new room, even if an earlier run of this command was "
+        "interrupted (else it resumes) or is still sending.",
+    ),
 ) -> None:
     """Send files or directories: makes an end-to-end encrypted room, prints a code, a
     link and a QR code, then waits for the receiver (another `peerlane receive` or a
     browser opening the link)."""
     if no_encrypt and room:
         raise typer.BadParameter("--no-encrypt is for a new room; --room uses the room as it is.")
-    _run(_send(paths, server, room, name, address, encrypt=not no_encrypt))
+    _run(_send(paths, server, room, name, address, encrypt=not no_encrypt, new=new))
 
 
 send_command.__doc__ = (send_command.__doc__ or "") + "\n" + SEND_EXAMPLES
@@ -112,21 +120,52 @@ async def _send(
     address: list[str],
     *,
     encrypt: bool = True,
+    new: bool = False,
+) -> None:
+    from peerlane.peer import cli_config
+    from peerlane.peer.outgoing import files_to_send
+    from peerlane.peer.send_state import CommandLock, command_id
+
+    files = files_to_send(paths)
+    command = command_id(f"{cli_config.server_url(server)}|{encrypt}", room_link, files)
+    try:  # one run of a command holds its resume state at a time (peer/send_state.py)
+        lock: CommandLock | None = CommandLock.take(command)
+    except PeerError:
+        if not new:
+            raise
+        lock = None  # --new beside a run still going: this one keeps no state
+        notice("Another `peerlane send` of these files is running: this one cannot be resumed.")
+    try:
+        await _send_files(
+            files, command if lock else None, server, room_link, name, address, encrypt, new
+        )
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _send_files(
+    files: list[tuple[Path, str]],
+    command: str | None,  # None: no resume state (another run holds it)
+    server: str | None,
+    room_link: str | None,
+    name: str | None,
+    address: list[str],
+    encrypt: bool,
+    new: bool,
 ) -> None:
     from peerlane.peer import cli_config, fast_link, pake_member, room_create, room_entry
     from peerlane.peer.file_send import Sender
     from peerlane.peer.key_follow import follow_keys
-    from peerlane.peer.outgoing import files_to_send, prepare
+    from peerlane.peer.outgoing import prepare
     from peerlane.peer.rtc_config import host_addresses
-    from peerlane.peer.send_state import SendState, command_id
+    from peerlane.peer.send_state import SendState
     from peerlane.peer.transfer_room import TransferRoom
 
-    files = files_to_send(paths)
     chosen = host_addresses(address) if address else None
     display = cli_config.display_name(name)
     made: room_create.NewRoom | None = None
-    command = command_id(f"{cli_config.server_url(server)}|{encrypt}", room_link, files)
-    state = SendState.load(command)
+    state = SendState.load(command) if command and not new else None
     if state is not None:  # a killed run of this command: the same room and participant
         member, key, made = state.member(), state.room_key(), state.new_room()
         notice("Resuming the earlier run of this command (the same room and offer).")
@@ -145,7 +184,8 @@ async def _send(
     resumed = state is not None
     if state is not None:
         state.check({i.offer.transfer: i.offer.root for i in outgoing})
-    state = state or SendState.start(command, member, key, made)
+    if command is not None:  # (--new: the earlier run's state is replaced)
+        state = state or SendState.start(command, member, key, made)
     if made is not None:
         show_invite(made.link, made.code, encrypted=made.key is not None)
     meter = Meter("sending")
@@ -159,18 +199,19 @@ async def _send(
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout(), state)
     if fast_link.enabled():  # (an encrypted room's blocks go sealed: peer/fast_send.py)
         await sender.listen_fast(fast_link.listen_hosts(chosen))
+    forget = state.remove if state is not None else lambda: None
     try:
         await _run_side(transfer_room, sender, chosen, meter)
     except PeerError as exc:  # kept for a rerun unless nothing is left to resume
         if exc.exit_code in (EXIT_DECLINED, EXIT_REFUSED):
-            state.remove()
+            forget()
         raise
     except asyncio.CancelledError:  # Ctrl-C: the receivers were told it is cancelled
-        state.remove()
+        forget()
         raise
     finally:
         sender.close()
-    state.remove()
+    forget()
     waited = asyncio.get_running_loop().time() - (sender.accepted_at or 0.0)
     started = time.monotonic() - waited if sender.accepted_at else meter.started
     summary("Sent", sender.bytes_sent, started, sender.paths, [i.offer for i in outgoing], None)

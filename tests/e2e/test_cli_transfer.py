@@ -26,6 +26,7 @@ from e2e.helpers import (
     transfer_ids,
     wait_transfer,
 )
+from peerlane.cli_runner import LEAVE_WITHIN_S
 from support import ServerProcess, wait_until
 from terminal import Terminal
 
@@ -277,4 +278,26 @@ def test_receive_asks_first_and_a_no_tells_the_sender(
         term.close()
     assert sender.finish() == 5, sender.describe()
     assert "bob declined plan.txt" in sender.err_path.read_text()
+    assert not (tmp_path / "got").exists()
+
+
+def test_ctrl_c_at_the_question_leaves_at_once(
+    server: ServerProcess, tmp_path: Path, clis: list[Cli]
+) -> None:
+    (tmp_path / "plan.txt").write_text("the plan")
+    sender = send(clis, tmp_path, server, tmp_path / "plan.txt")
+    link = sender.wait_for(r"Link: (\S+)").group(1)
+    term = Terminal(
+        ["receive", link, "-o", str(tmp_path / "got"), "--name", "bob"],
+        env={"XDG_CONFIG_HOME": str(tmp_path), "PEERLANE_SERVER": ""},
+    )
+    try:
+        term.wait_for("Accept 1 file(s), 8 B, from alice? [y/N] ", timeout=DEADLINE)
+        term.interrupt()
+        # The question's read of the terminal cannot be cancelled: it must not hold the
+        # exit until Enter (it did when it ran in asyncio's executor), nor may anything
+        # else the way out leaves behind (peerlane/cli_runner.py ends it by then).
+        assert term.wait_exit(timeout=LEAVE_WITHIN_S + 10) == 130, term.output
+    finally:
+        term.close()
     assert not (tmp_path / "got").exists()

@@ -1,11 +1,15 @@
 """What a killed ``peerlane send`` resumes from (peer/send_state.py) and the upload that
 goes on from the server's offset (peer/server_copy.py ``Resume``), against a real server
-process."""
+process; two ``peerlane send`` processes of the same files at once (one holds the state)."""
 
 from __future__ import annotations
 
 import os
+import re
+import signal
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -16,7 +20,9 @@ from peerlane.core.integrity import BLOCK_SIZE
 from peerlane.peer import PeerError, http_api, server_copy
 from peerlane.peer.room_create import NewRoom
 from peerlane.peer.send_state import SendState, command_id
-from support import ServerProcess
+from support import TIMEOUT, ServerProcess, wait_until
+
+STARTS = 6 * TIMEOUT  # a command starting under load (it imports aiortc, joins a room)
 
 
 def _room(server: ServerProcess) -> http_api.Membership:
@@ -111,3 +117,75 @@ def test_a_damaged_state_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert SendState.load("c1") is None
     state.path.write_text('{"v": 1, "member": {"x": 1}, "room_key": null}')
     assert SendState.load("c1") is None
+
+
+class _Send:
+    """A ``peerlane send`` process, its output in a file (read while it runs)."""
+
+    def __init__(self, tmp: Path, label: str, args: list[str]) -> None:
+        self.log = tmp / f"{label}.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "peerlane", "send", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={
+                    **os.environ,
+                    "XDG_CONFIG_HOME": str(tmp / "config"),
+                    "PEERLANE_SERVER": "",
+                    "PEERLANE_FAST_PATH": "0",  # (no listener: nothing comes to it)
+                },
+            )
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def link(self) -> str:
+        def shown() -> str | None:
+            assert self.proc.poll() is None, self.output
+            found = re.search(r"Link: (\S+)", self.output)
+            return found.group(1) if found else None
+
+        link: str = wait_until(shown, timeout=STARTS, what="the link")
+        return link
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def test_the_same_send_twice_at_once_is_refused_with_the_first_ones_pid(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    (tmp_path / "f.txt").write_text("hello")
+    args = [str(tmp_path / "f.txt"), "--server", server.base, "--name", "alice"]
+    started = [first := _Send(tmp_path, "first", args)]
+    try:
+        link = first.link()
+        # Two runs would share one state file (session, offers, uploads): refused at once.
+        second = _Send(tmp_path, "second", args)
+        started.append(second)
+        assert second.proc.wait(timeout=STARTS) == 1, second.output
+        assert f"already being sent by another `peerlane send` (pid {first.proc.pid})" in (
+            second.output
+        )
+        assert "Resuming" not in second.output
+        # --new sends them again beside it, into a room of its own.
+        third = _Send(tmp_path, "third", [*args, "--new"])
+        started.append(third)
+        assert third.link() != link
+        assert "cannot be resumed" in third.output
+        third.stop()
+        # The lock goes with its process, even killed: the same command resumes its state.
+        first.proc.send_signal(signal.SIGKILL)
+        first.proc.wait()
+        again = _Send(tmp_path, "again", args)
+        started.append(again)
+        assert again.link() == link
+        assert "Resuming the earlier run" in again.output
+    finally:
+        for send in started:
+            send.stop()

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,9 @@ class Receiver:
         if known is None or message.sender != known.sender:
             return  # only the offer's sender can cancel it or say "uploaded"
         item = self.items.get(transfer)
+        if offer is not None:
+            self._offered_again(known, offer, item)
+            return
         if body.get("op") == "cancel":
             self.ended.add(transfer)
             if item is not None and item.flow.step("peer-cancel"):
@@ -121,6 +125,19 @@ class Receiver:
             if item is not None:
                 item.file_id = self.uploaded[transfer]
                 self._wake()
+
+    def _offered_again(self, known: Candidate, offer: tf.Offer, item: Incoming | None) -> None:
+        """The same transfer offered again by its sender (a rerun of a killed ``send``,
+        web/transfer.js's offeredAgain): the same file, so nothing is asked again; its
+        fast path and peer are the new run's (the old listener went with the old run)."""
+        if (offer.root, offer.size) != (known.offer.root, known.offer.size):
+            return
+        candidate = replace(known, offer=replace(known.offer, fast=offer.fast, peer=offer.peer))
+        self.offers[offer.transfer] = candidate
+        if item is not None:
+            item.candidate = candidate
+            item.fast_failed = False  # (the old listener's refusal says nothing of the new)
+            self._wake()
 
     def on_channel(self, peer_id: str, channel: RTCDataChannel) -> None:
         channel.close()  # a receiver opens its channels; it serves none

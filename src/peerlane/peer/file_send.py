@@ -63,6 +63,7 @@ class Sender(FastSending):
         self.bytes_sent = 0
         self.accepted_at: float | None = None  # the summary's time counts from here
         self._offered = False
+        self._rerun = False
         self._listener: FastListener | None = None
         self._done = 0
         self._fast_tasks: set[asyncio.Task[str | None]] = set()
@@ -85,6 +86,7 @@ class Sender(FastSending):
             }
         if state is not None:
             self._offered = state.offered  # the receiver has the offers: not again
+            self._rerun = state.offered  # (but with this run's fast path: _offer_again)
             roots = {t: f.offer.root for t, f in self.files.items()}
             encoded = {t: k.encoded() for t, k in self.keys.items()}
             state.set_batch(next(iter(self.files.values())).offer.batch or "", roots, encoded)
@@ -98,7 +100,7 @@ class Sender(FastSending):
     # --- Side ----------------------------------------------------------------------------
 
     def on_synced(self) -> None:
-        if self._offered:
+        if self._offered and not self._offer_again():
             return
         self._offered = True
         offers = [f.offer for f in self.files.values()]
@@ -115,6 +117,16 @@ class Sender(FastSending):
             self.room.send_control(body)
         if self.state is not None:
             self.state.set_offered()
+
+    def _offer_again(self) -> bool:
+        """Whether a rerun offers its files again, once (the same transfers, roots and
+        keys): the earlier run's offers name its fast-path listener, gone with it, and
+        this run listens elsewhere under another key. A receiver takes an offer of a
+        transfer it knows from the same sender as "offered again" (web/transfer.js
+        does too): the new address and peer, nothing asked again (docs/cli.md)."""
+        again = self._rerun and self._listener is not None
+        self._rerun = False
+        return again
 
     def on_file_message(self, message: p.Message) -> None:
         transfer = tf.transfer_id(message.body)

@@ -10,11 +10,18 @@ file keys F, whether the offers went out, and each upload's tus URL. A rerun of 
 command enters as the same participant, reads the room's history (the receiver's
 ``accept`` is in it), does not offer again, and PATCHes each upload from the offset its
 HEAD gives (peer/server_copy.py). The state goes once the send ends, done or declined.
+
+Two runs of the same command at once would share the one state file (the same session,
+offers and uploads, each overwriting the other's record): :class:`CommandLock` lets
+one run of a command hold its state at a time (``send/<id>.lock``, ``flock``: the system
+lets go of it when its process ends, killed or not).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -24,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from peerlane.core import e2e
-from peerlane.peer import EXIT_USAGE, PeerError, cli_config
+from peerlane.peer import EXIT_FAILED, EXIT_USAGE, PeerError, cli_config
 from peerlane.peer.http_api import Membership
 from peerlane.peer.room_create import NewRoom
 
@@ -43,6 +50,67 @@ def command_id(server: str | None, room: str | None, files: list[tuple[Path, str
         named.append([str(path.resolve()), name, stat.st_size, stat.st_mtime_ns])
     text = json.dumps([VERSION, server or "", room or "", named])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class CommandLock:
+    """The right to a command's state, held by one process while it runs."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+
+    @classmethod
+    def take(cls, command: str) -> CommandLock:
+        """The lock, else :class:`PeerError` naming the process that holds it."""
+        path = state_dir() / f"{command}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                holder = _holder(fd)
+                os.close(fd)
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise PeerError(
+                        f"The send's state cannot be locked ({exc.strerror}); check {path.parent}.",
+                        EXIT_FAILED,
+                    ) from exc
+                raise PeerError(
+                    "These files are already being sent by another `peerlane send`"
+                    f"{f' (pid {holder})' if holder else ''}; wait for it to end (stopped, "
+                    "the same command resumes it), or add --new to send them again into "
+                    "a new room.",
+                    EXIT_FAILED,
+                ) from None
+            # Its last holder may have removed the file between our open and our lock:
+            # then the lock is on a file nobody else sees, and we go again.
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return cls(path, fd)
+
+    def release(self) -> None:
+        """Removed while still held (see :meth:`take`), then let go."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        os.close(self._fd)
+        self._fd = None
+
+
+def _holder(fd: int) -> int | None:
+    """The pid the lock's holder wrote (None while it has not yet)."""
+    with contextlib.suppress(OSError, ValueError):
+        return int(os.pread(fd, 32, 0).decode().strip())
+    return None
 
 
 class SendState:
