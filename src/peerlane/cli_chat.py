@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
+from peerlane import cli_runner
 from peerlane.core import chat_client as cc
 from peerlane.peer import EXIT_INTERRUPTED, PeerError
 
@@ -62,7 +63,8 @@ def chat_command(
 ) -> None:
     """Chat in a room from the terminal: messages with sender and time, who joins and leaves."""
     try:
-        asyncio.run(_chat(invite, server, name, send_only=send_only, as_json=as_json))
+        # (Ctrl-C ends it within cli_runner.LEAVE_WITHIN_S, as send and receive)
+        cli_runner.run(_chat(invite, server, name, send_only=send_only, as_json=as_json))
     except PeerError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(exc.exit_code) from None

@@ -1,5 +1,5 @@
-"""Running ``send`` / ``receive`` so that Ctrl-C always ends the process, promptly and
-with exit 130 (docs/cli.md, "Exit codes").
+"""Running a terminal command (``send``, ``receive``, ``chat``) so that Ctrl-C always ends
+the process, promptly and with exit 130 (docs/cli.md, "Exit codes").
 
 ``asyncio.run`` turns Ctrl-C into a cancel of its main task, then, before it returns,
 waits without any bound for every other task to end once cancelled and for every thread
