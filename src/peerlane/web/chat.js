@@ -13,9 +13,9 @@
 
 import { roomApi } from "./api.js";
 import { History, PAGE_SIZE } from "./chat-history.js";
-import { MAX_EMOJI_CHARS } from "./chat-log.js";
 import { newMessageId } from "./chat-own.js";
 import { makeParts } from "./chat-parts.js";
+import { MAX_EMOJI_CHARS } from "./chat-reactions.js";
 import { linksSettled, startRoom } from "./chat-start.js";
 import { forgetRoom, KeptRoom } from "./device-rooms.js";
 import { clearBodyLimit } from "./e2e/room-crypto.js";
