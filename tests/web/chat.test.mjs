@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 
 import { ChatRoom } from "../../src/peerlane/web/chat.js";
+import { fromServer } from "../../src/peerlane/web/chat-inbound.js";
 import { compareMessages } from "../../src/peerlane/web/chat-log.js";
 import { formatHlc } from "../../src/peerlane/web/hlc.js";
 import { memoryStore } from "../../src/peerlane/web/store.js";
@@ -982,7 +983,7 @@ describe("reactions", () => {
     signaling.server({ type: "error", error: { code: "invalid_message", message: "no" }, ref: r.id });
     assert.equal(room.messages.at(-1).reactions.size, 0);
     // The target of the loaded reaction (seq 3) arrives with an older page.
-    room._fromServer(serverMessage(3));
+    fromServer(room, serverMessage(3));
     assert.deepEqual([...room.messages[0].reactions.get("👀")], ["bob"]);
   });
 });

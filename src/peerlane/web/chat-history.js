@@ -1,7 +1,7 @@
 // The room's history over HTTP (GET /api/rooms/{id}/messages): the latest page at the
 // start, and the page before the oldest message held when the reader scrolls back (or a
 // reply's original is wanted). Each message is merged into the log like any other the
-// server sends (ChatRoom._fromServer).
+// server sends (chat-inbound.js fromServer).
 
 /** @typedef {import("./protocol.js").MessageMsg} MessageMsg */
 /** @typedef {{messages: MessageMsg[], has_more: boolean}} HistoryPage */

@@ -6,12 +6,13 @@
 // while the server is unreachable) sort after them by hybrid logical clock. The same
 // message arriving by data channel and by server is one entry, keyed by (sender, id).
 // Reactions are messages too (kind "reaction", ref = the target's seq); they aggregate
-// into their target's `reactions` and are not shown themselves. Of the "file" messages
+// into their target's `reactions` (chat-reactions.js) and are not shown themselves. Of the "file" messages
 // (transfer control, room.transfers runs them) only the offers are shown: the timeline's
 // row of a file (ui/file-message.js); the rest are not. Nor are edits and deletions, which
 // change their target (chat-changes.js).
 
 import { applyChange, clearPending, markPending } from "./chat-changes.js";
+import { ReactionIndex, tally } from "./chat-reactions.js";
 import { compareHlc, formatHlc } from "./hlc.js";
 
 export { shownBody } from "./chat-changes.js";
@@ -61,9 +62,6 @@ export function isFileOffer(m) {
  * @param {ChatMessage} m
  */
 const isShown = (m) => !HIDDEN_KINDS.has(m.kind) || isFileOffer(m);
-
-/** A reaction's body is an emoji: a short string. */
-export const MAX_EMOJI_CHARS = 32;
 
 /** @type {Record<MessageState, number>} how far along a message is; it only moves forward */
 const RANK = { failed: -1, sending: 0, sent: 1, delivered: 2, read: 3 };
@@ -134,8 +132,8 @@ export class MessageLog {
     this._byKey = new Map();
     /** Shown messages (not reactions) by seq. @type {Map<number, ChatMessage>} */
     this._bySeq = new Map();
-    /** Reaction keys per target seq. @type {Map<number, Set<string>>} */
-    this._reactionKeys = new Map();
+    /** The reactions to each target seq. */
+    this._reactions = new ReactionIndex();
     /** @type {ChatMessage[]} */
     this._sorted = [];
     this._dirty = false;
@@ -189,7 +187,7 @@ export class MessageLog {
   add(m) {
     this._byKey.set(keyOf(m.sender, m.id), m);
     if (m.seq !== null) this._numbered(m);
-    if (m.kind === "reaction") this._indexReaction(m);
+    if (m.kind === "reaction" && m.ref !== null) this._reactions.add(m.ref, keyOf(m.sender, m.id));
     markPending(this, m);
     this.touched(m);
     this._onAdd(m);
@@ -356,46 +354,19 @@ export class MessageLog {
     this.maxSeq = this.maxSeq === null ? seq : Math.max(this.maxSeq, seq);
     if (HIDDEN_KINDS.has(m.kind) && m.kind !== "file") return;
     this._bySeq.set(seq, m);
-    if (this._reactionKeys.has(seq)) this._aggregate(seq); // its reactions came first
-  }
-
-  /** @param {ChatMessage} m */
-  _indexReaction(m) {
-    if (m.ref === null) return;
-    let keys = this._reactionKeys.get(m.ref);
-    if (!keys) {
-      keys = new Set();
-      this._reactionKeys.set(m.ref, keys);
-    }
-    keys.add(keyOf(m.sender, m.id));
+    if (this._reactions.keysOf(seq)) this._aggregate(seq); // its reactions came first
   }
 
   /**
-   * Rebuild a message's reactions from its reaction messages. Toggle semantics: replayed
-   * in display order, each reaction flips (participant, emoji) — the first adds it, an
-   * identical second one takes it back, a third adds it again. Every client replays the
-   * same seq order, so every client ends with the same reactions. Failed reactions and
-   * bodies that are not short strings do not count.
+   * Rebuild a message's reactions from its reaction messages, in display order (tally).
    * @param {number} seq  the target
    */
   _aggregate(seq) {
     const target = this._bySeq.get(seq);
-    const keys = this._reactionKeys.get(seq);
+    const keys = this._reactions.keysOf(seq);
     if (!target || !keys) return;
-    const reactions = /** @type {ChatMessage[]} */ ([...keys].map((k) => this._byKey.get(k)).filter(Boolean))
-      .filter((r) => r.state !== "failed" && typeof r.body === "string" && r.body.length <= MAX_EMOJI_CHARS)
-      .sort(compareMessages);
-    /** @type {Map<string, Set<string>>} */
-    const out = new Map();
-    for (const r of reactions) {
-      const emoji = /** @type {string} */ (r.body);
-      const who = out.get(emoji) ?? new Set();
-      if (who.has(r.sender)) who.delete(r.sender);
-      else who.add(r.sender);
-      if (who.size) out.set(emoji, who);
-      else out.delete(emoji);
-    }
-    target.reactions = out;
+    const reactions = /** @type {ChatMessage[]} */ ([...keys].map((k) => this._byKey.get(k)).filter(Boolean));
+    target.reactions = tally(reactions.sort(compareMessages));
     this._dirty = true;
   }
 }

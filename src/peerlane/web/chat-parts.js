@@ -4,6 +4,7 @@
 // (chat-server.js). Each part takes what it needs of the others as functions, so the
 // room's state (who I am, online or not, ready or not) is read when it is needed.
 
+import { fromServer, roomEnded, setServerState } from "./chat-inbound.js";
 import { MessageLog } from "./chat-log.js";
 import { Outbox } from "./chat-outbox.js";
 import { OwnMessages } from "./chat-own.js";
@@ -112,11 +113,11 @@ export function makeParts(room, options) {
       room.me = { participant_id: w.participant_id, peer_id: w.peer_id, name: w.name, role: w.role };
       room._maxBodyBytes = w.limits?.max_body_bytes ?? Infinity;
     },
-    fromServer: (msg) => room._fromServer(msg),
+    fromServer: (msg) => fromServer(room, msg),
     onAck: (ack) => own.onAck(ack),
     chatError: (error, ref) => own.onError(error, ref),
-    online: (online) => room._setServerState(online ? "online" : "offline"),
-    ended: (reason) => room._ended(reason),
+    online: (online) => setServerState(room, online ? "online" : "offline"),
+    ended: (reason) => roomEnded(room, reason),
     emit: (type, detail) => room._emit(type, detail),
     pake: joinAnswers({
       roomId: room.id,

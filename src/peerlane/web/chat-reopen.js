@@ -6,6 +6,7 @@
 // placeholder's place in the log as if it had just come: with its own kind again (a
 // reaction counts, a file offer reaches the transfers, an edit changes its target).
 
+import { fromServer } from "./chat-inbound.js";
 import { keyOf } from "./chat-log.js";
 import { UNDECRYPTABLE } from "./e2e/room-crypto.js";
 
@@ -28,7 +29,7 @@ export function openLateMessages(room, log) {
     if (held) forget(log, held);
     if ("t" in opened)
       log.fromPeer(/** @type {PeerChatMsg} */ (/** @type {unknown} */ (opened)), room.me?.participant_id);
-    else room._fromServer(/** @type {MessageMsg} */ (/** @type {unknown} */ (opened)));
+    else fromServer(room, /** @type {MessageMsg} */ (/** @type {unknown} */ (opened)));
   };
   room.addEventListener("keys", () => {
     if (crypto.locked.size) void crypto.fetchKeys();

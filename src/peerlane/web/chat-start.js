@@ -5,8 +5,19 @@
 // file-transfer engine and the first render wait for the first links (linksSettled).
 
 import { Hlc } from "./hlc.js";
+import { openManifests } from "./opfs.js";
+import { openOutbox } from "./store.js";
 
 /** @typedef {import("./chat.js").ChatRoom} ChatRoom */
+
+/**
+ * Get ready for a room page to come: open the local databases, whose first opening in a
+ * browser can take long (see openOutbox). For the page before it (join, home).
+ */
+export function prepareRoom() {
+  openOutbox();
+  openManifests();
+}
 
 /**
  * Load the room (unless given as options.view), its latest history and the outbox, and

@@ -2,8 +2,9 @@
 // (chat-server.js, over signaling.js), the direct links (chat-peers.js, over mesh.js),
 // the message log (chat-log.js: ordering, merge, dedupe; pure), the outbox
 // (chat-outbox.js: what waits for the server's ack, and resending it) and presence
-// (chat-presence.js: typing, read receipts). The UI reads its properties and listens to
-// its events; see docs/web-client.md for the contract.
+// (chat-presence.js: typing, read receipts); what they report to it is applied by
+// chat-inbound.js. The UI reads its properties and listens to its events; see
+// docs/web-client.md for the contract.
 //
 // Own messages: "sending" (in the outbox, sent to the server and to every open data
 // channel) → "sent" (server ack: it has a seq; out of the outbox) → "delivered" (a peer
@@ -13,20 +14,18 @@
 
 import { roomApi } from "./api.js";
 import { History, PAGE_SIZE } from "./chat-history.js";
-import { MAX_EMOJI_CHARS } from "./chat-log.js";
+import { fromServer, keepHandedLinks } from "./chat-inbound.js";
 import { newMessageId } from "./chat-own.js";
 import { makeParts } from "./chat-parts.js";
+import { MAX_EMOJI_CHARS } from "./chat-reactions.js";
 import { linksSettled, startRoom } from "./chat-start.js";
-import { forgetRoom, KeptRoom } from "./device-rooms.js";
+import { KeptRoom } from "./device-rooms.js";
 import { clearBodyLimit } from "./e2e/room-crypto.js";
 import { systemClock } from "./hlc.js";
-import { openManifests } from "./opfs.js";
-import { directPeople, endedError, statusText } from "./status-text.js";
-import { openOutbox } from "./store.js";
+import { directPeople, statusText } from "./status-text.js";
 
 /** @typedef {import("./protocol.js").ChatKind} ChatKind */
 /** @typedef {import("./chat-log.js").ChatMessage} ChatMessage */
-/** @typedef {import("./protocol.js").MessageMsg} MessageMsg */
 /** @typedef {import("./api.js").RoomOut} RoomOut */
 /** @typedef {import("./api.js").RoomView} RoomView */
 /** @typedef {import("./mesh.js").PeerView} PeerView */
@@ -40,18 +39,8 @@ import { openOutbox } from "./store.js";
 /** @typedef {import("./chat-types.js").Me} Me */
 /** @typedef {import("./chat-types.js").ChatRoomOptions} ChatRoomOptions */
 
+export { prepareRoom } from "./chat-start.js";
 export { newMessageId, PAGE_SIZE };
-/**
- * Get ready for a room page to come: open the local databases, whose first opening in a
- * browser can take long (see openOutbox). For the page before it (join, home).
- */
-export function prepareRoom() {
-  openOutbox();
-  openManifests();
-}
-
-/** `moved` frames kept for a page that listens late (more are a peer misbehaving). */
-const MAX_HANDED_LINKS = 8;
 
 export class ChatRoom extends EventTarget {
   /**
@@ -94,7 +83,7 @@ export class ChatRoom extends EventTarget {
       roomId,
       api: this._api,
       minSeq: () => this._log.minSeq,
-      merge: (msg) => this._fromServer(msg),
+      merge: (msg) => fromServer(this, msg),
     });
     // The parts (chat-parts.js): the log, the outbox, own messages, presence, the direct
     // links and the server connection, wired to each other and to this room.
@@ -114,13 +103,8 @@ export class ChatRoom extends EventTarget {
     /** Make the default engine in start(). */
     this._defaultTransfers = options.transfersFactory === undefined;
     this._firstLinksWait = options.firstLinksWait ?? 0;
-    /** Links peers handed over in `moved` frames, kept for e2e/room-move.js: a peer sends
-     * one as the channel opens, often before the page listens. @type {string[]} */
-    this.handedLinks = [];
-    this.addEventListener("moved-link", (ev) => {
-      const { link } = /** @type {CustomEvent<{link: string}>} */ (ev).detail;
-      if (this.handedLinks.length < MAX_HANDED_LINKS) this.handedLinks.push(link);
-    });
+    /** Links peers handed over in `moved` frames (e2e/room-move.js). */
+    this.handedLinks = keepHandedLinks(this);
   }
 
   // ---- what the UI reads --------------------------------------------------------------
@@ -153,7 +137,9 @@ export class ChatRoom extends EventTarget {
 
   /** The connection status in plain words (what [data-testid=connection-status] shows). */
   get statusText() {
-    return statusText(this.serverState, directPeopleOf(this), this.ended).text;
+    // People reached over a data channel of their own count.
+    const direct = directPeople(this.peers.values(), this.me?.participant_id);
+    return statusText(this.serverState, direct, this.ended).text;
   }
 
   /**
@@ -368,45 +354,6 @@ export class ChatRoom extends EventTarget {
     return this._links.mesh?.openDataChannel?.(peerId, label) ?? null;
   }
 
-  // ---- the message log ----------------------------------------------------------------
-
-  /**
-   * Merge a message from the server (live, replayed or from history).
-   * @param {MessageMsg} msg
-   */
-  _fromServer(msg) {
-    const me = this.me?.participant_id;
-    this._log.fromServer(msg, me, this._presence.readUpTo);
-    this._kept?.keepMessage(msg);
-    if (msg.sender === me) {
-      this._outbox.unqueue(msg.id); // stored: an ack lost with a dropped connection is no loss
-      this._own.settle(this._log.get(msg.sender, msg.id)); // a change made to it meanwhile
-    }
-    this._presence.clearTyping(msg.sender);
-  }
-
-  // ---- the server connection ---------------------------------------------------------
-
-  /** @param {CloseReason} reason */
-  _ended(reason) {
-    this.ended = reason;
-    // Out of the room for good: its copies on this device go (device-rooms.js). Not on
-    // "unauthorized": an expired session, whose person may come back with an invite and
-    // whose unsent messages then still go out.
-    if (this._kept && (reason === "removed" || reason === "room_gone")) void forgetRoom(this.id);
-    if (reason === "room_gone") this._emit("deleted");
-    const error = endedError(reason);
-    if (error) this._emit("error", error);
-    this._emit("status");
-  }
-
-  /** @param {ServerState} state */
-  _setServerState(state) {
-    if (this.serverState === state) return;
-    this.serverState = state;
-    this._emit("status");
-  }
-
   // ---- events -------------------------------------------------------------------------
 
   _changed() {
@@ -426,12 +373,4 @@ export class ChatRoom extends EventTarget {
   _emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
-}
-
-/**
- * People reached over a data channel of their own (the status text's count).
- * @param {ChatRoom} room
- */
-function directPeopleOf(room) {
-  return directPeople(room.peers.values(), room.me?.participant_id);
 }

@@ -20,16 +20,14 @@
 // connection resumes from `lastSeq`, the highest seq held with no gap below it, so the
 // server replays exactly what was missed.
 //
-// Keep-alive: a ping every 20 s, dropped without a pong within 10 s. A killed server or a
-// network that silently drops packets closes nothing (1006, no close frame): only a
-// missing answer shows it. So while the caller waits for acks (awaitAcks(true)), the ping
-// goes every 2 s and the pong is due within 4 s: a dead server is noticed within ~6 s of
-// sending, not 30 s, and the messages are resent on the next connection.
+// Keep-alive: a ping every 20 s, dropped without a pong within 10 s; every 2 s, due within
+// 4 s, while the caller waits for acks (awaitAcks(true); signaling-keepalive.js).
 
 import { roomSocketUrl } from "./api.js";
 import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
 import { CLOSE_CODES, helloQuery, parsePakeMessage, parseServerMessage } from "./protocol.js";
+import { KeepAlive } from "./signaling-keepalive.js";
 import { ReadyProbe, ReconnectPolicy, TERMINAL } from "./signaling-retry.js";
 
 /** @typedef {import("./protocol.js").ClientMessage} ClientMessage */
@@ -76,12 +74,15 @@ export class Signaling extends EventTarget {
       minDelayMs: options.minDelayMs ?? 500,
       maxDelayMs: options.maxDelayMs ?? 15_000,
     });
-    this._pingEvery = options.pingIntervalMs ?? 20_000;
-    this._pongWithin = options.pongTimeoutMs ?? 10_000;
-    this._busyPingEvery = options.busyPingIntervalMs ?? 2_000;
-    this._busyPongWithin = options.busyPongTimeoutMs ?? 4_000;
-    /** The caller waits for acks: ping often (see awaitAcks). */
-    this._busy = false;
+    this._keepAlive = new KeepAlive({
+      clock: this._clock,
+      ping: (nonce) => this.send({ type: "ping", nonce }),
+      dead: () => this._drop("no pong in time"),
+      everyMs: options.pingIntervalMs ?? 20_000,
+      withinMs: options.pongTimeoutMs ?? 10_000,
+      busyEveryMs: options.busyPingIntervalMs ?? 2_000,
+      busyWithinMs: options.busyPongTimeoutMs ?? 4_000,
+    });
     this._connectWithin = options.connectTimeoutMs ?? 10_000;
     this._env = options.environment === undefined ? defaultEnvironment() : options.environment;
     /** The last welcome's resume token; sent as `resume` on reconnect. @type {string | null} */
@@ -98,9 +99,8 @@ export class Signaling extends EventTarget {
     this._ws = null;
     /** The socket to take instead of opening one, for the first connection. */
     this._opened = options.socket ?? null;
-    /** @type {Record<"retry" | "ping" | "pong" | "connect", unknown>} */
-    this._timers = { retry: null, ping: null, pong: null, connect: null };
-    this._nonce = 0;
+    /** @type {Record<"retry" | "connect", unknown>} */
+    this._timers = { retry: null, connect: null };
     this._syncRequested = false;
     this._onOnline = () => this.reconnectNow();
     this._onOffline = () => this.probe();
@@ -177,8 +177,7 @@ export class Signaling extends EventTarget {
 
   /** Check that the connection still carries data: ping now, give up if no answer soon. */
   probe() {
-    if (this.state !== "syncing" && this.state !== "open") return;
-    if (this._timers.pong === null) this._ping();
+    if (this.state === "syncing" || this.state === "open") this._keepAlive.probe();
   }
 
   /**
@@ -187,10 +186,7 @@ export class Signaling extends EventTarget {
    * @param {boolean} busy
    */
   awaitAcks(busy) {
-    if (busy === this._busy) return;
-    this._busy = busy;
-    // The next ping at the new pace (a pong already awaited keeps its deadline).
-    if (this.state === "syncing" || this.state === "open") this._schedulePing();
+    this._keepAlive.setBusy(busy);
   }
 
   /** Close for good, e.g. when leaving the room page. */
@@ -240,7 +236,7 @@ export class Signaling extends EventTarget {
 
   /** @param {unknown} data */
   _frame(data) {
-    this._clear("pong"); // any frame proves the connection is alive
+    this._keepAlive.heard(); // any frame proves the connection is alive
     const pake = parsePakeMessage(data);
     if (pake) {
       this.dispatchEvent(new CustomEvent("pake", { detail: pake }));
@@ -271,7 +267,7 @@ export class Signaling extends EventTarget {
     this._retry.welcomed = true;
     this._clear("connect");
     this._setState("syncing");
-    this._schedulePing();
+    this._keepAlive.start();
   }
 
   /**
@@ -329,28 +325,10 @@ export class Signaling extends EventTarget {
     return ws;
   }
 
-  // ---- keep-alive ---------------------------------------------------------------------
-
-  _schedulePing() {
-    this._arm("ping", this._busy ? this._busyPingEvery : this._pingEvery, () => this._ping());
-  }
-
-  _ping() {
-    this._nonce += 1;
-    if (!this.send({ type: "ping", nonce: String(this._nonce) })) return;
-    // An earlier ping still unanswered keeps its deadline: pings every 2 s must not push
-    // a 4 s deadline ever further away.
-    if (this._timers.pong === null) {
-      const within = this._busy ? this._busyPongWithin : this._pongWithin;
-      this._arm("pong", within, () => this._drop("no pong in time"));
-    }
-    this._schedulePing();
-  }
-
   // ---- helpers ------------------------------------------------------------------------
 
   /**
-   * @param {"retry" | "ping" | "pong" | "connect"} name
+   * @param {"retry" | "connect"} name
    * @param {number} ms
    * @param {() => void} fn
    */
@@ -362,14 +340,15 @@ export class Signaling extends EventTarget {
     }, ms);
   }
 
-  /** @param {"retry" | "ping" | "pong" | "connect"} name */
+  /** @param {"retry" | "connect"} name */
   _clear(name) {
     if (this._timers[name] !== null) this._clock.clearTimeout(this._timers[name]);
     this._timers[name] = null;
   }
 
   _stopTimers() {
-    for (const name of /** @type {const} */ (["retry", "ping", "pong", "connect"])) this._clear(name);
+    for (const name of /** @type {const} */ (["retry", "connect"])) this._clear(name);
+    this._keepAlive.stop();
   }
 
   /**

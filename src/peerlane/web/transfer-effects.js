@@ -1,6 +1,7 @@
 // The engine performs the state machine's effects (transfer-machine.js → Effect): each
 // one is an I/O step on the transfer's channels, storage, timers or control messages.
 
+import { sendControl } from "./transfer-control.js";
 import { moveToChannel } from "./transfer-download.js";
 
 /** @typedef {import("./transfer.js").Transfers} Transfers */
@@ -22,9 +23,10 @@ export function perform(t, record, effect) {
       live.note ??= effect.note;
       return;
     case "control":
-      if (effect.op === "accept") return t._control(record, { op: "accept", have: live.receiver?.have ?? record.have });
-      if (effect.op === "uploaded") return t._control(record, { op: "uploaded", file_id: record.fileId });
-      return t._control(record, { op: effect.op });
+      if (effect.op === "accept")
+        return sendControl(t, record, { op: "accept", have: live.receiver?.have ?? record.have });
+      if (effect.op === "uploaded") return sendControl(t, record, { op: "uploaded", file_id: record.fileId });
+      return sendControl(t, record, { op: effect.op });
     case "stop":
       return t._stop(record);
     case "remove-partial":

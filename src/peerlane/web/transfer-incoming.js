@@ -4,6 +4,7 @@
 // State changes go through the machine (transfer-machine.js) by `engine.step`.
 
 import { Checkpoints } from "./transfer-checkpoint.js";
+import { sendControl } from "./transfer-control.js";
 import { downloadFromServer, moveIfLinked } from "./transfer-download.js";
 import { fileKeyOf } from "./transfer-e2e.js";
 import { detailOf } from "./transfer-live.js";
@@ -37,7 +38,7 @@ export class IncomingSide {
     if (typeof free === "number" && free < record.size)
       return t._fail(record, { code: "no-space", needed: record.size, free });
     if (!(await this._openReceiverOrFail(record))) return;
-    t._control(record, { op: "accept", have: record.have });
+    sendControl(t, record, { op: "accept", have: record.have });
     t._commit(record); // also starts the stall watchdog's clock for it
     this.pursue(id);
   }
@@ -45,7 +46,7 @@ export class IncomingSide {
   /** After a reload: open the stored blocks again and ask to resume. @param {TransferRecord} record */
   async resume(record) {
     if (!(await this._openReceiverOrFail(record))) return;
-    this.t._control(record, { op: "accept", have: record.have });
+    sendControl(this.t, record, { op: "accept", have: record.have });
     this.pursue(record.id);
   }
 

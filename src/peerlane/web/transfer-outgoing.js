@@ -6,6 +6,7 @@
 import { debug } from "./debug.js";
 import { hashFile } from "./integrity.js";
 import { localMs } from "./local-ms.js";
+import { sendControl } from "./transfer-control.js";
 import { fileKeyOf, newFileKeyText } from "./transfer-e2e.js";
 import { detailOf } from "./transfer-live.js";
 import { OVER, waitingNote } from "./transfer-machine.js";
@@ -105,7 +106,7 @@ export class OutgoingSide {
    * @param {TransferRecord} record
    */
   _offer(record) {
-    this.t._control(record, {
+    sendControl(this.t, record, {
       op: "offer",
       name: record.name,
       size: record.size,
@@ -327,7 +328,7 @@ export class OutgoingSide {
       return;
     }
     for (const { session } of live.sessions.values()) session.close();
-    this.t._control(record, { op: "uploaded", file_id: record.fileId });
+    sendControl(this.t, record, { op: "uploaded", file_id: record.fileId });
   }
 
   /**

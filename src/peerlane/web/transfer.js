@@ -27,23 +27,22 @@
 //
 // Modules: this one holds the records, runs the machine's steps and performs their
 // effects (transfer-machine.js: every state change), and serves what both sides share
-// (views, cancel/dismiss, the stall watchdog, control messages). The sides:
+// (views, cancel/dismiss, the stall watchdog). Control messages, and which side each
+// goes to: transfer-control.js. The sides:
 // transfer-outgoing.js, transfer-incoming.js (+ transfer-download.js). Records between
 // visits: transfer-store.js; what the engine takes: transfer-types.js. Notes and errors
 // are codes; ui/transfer-text.js says them in words.
 
-import { debug } from "./debug.js";
 import { systemClock } from "./hlc.js";
 import { localMs } from "./local-ms.js";
 import { defaultPartialStore, indexedDbManifests, offerDownload } from "./opfs.js";
-import { FILE_OPS } from "./protocol.js";
-import { expandBatch } from "./transfer-batch.js";
+import { onFileMessage } from "./transfer-control.js";
 import { perform, stopMoving } from "./transfer-effects.js";
 import { IncomingSide } from "./transfer-incoming.js";
 import { ChangeBurst, followPaths, Live, SPEED_WINDOW_MS, sameNote } from "./transfer-live.js";
 import { FINAL, step } from "./transfer-machine.js";
 import { OutgoingSide } from "./transfer-outgoing.js";
-import { newTransferId, tombstoneOf, validId } from "./transfer-records.js";
+import { newTransferId, tombstoneOf } from "./transfer-records.js";
 import { dropHashes, savedRecords, saveHashes, saveRecord } from "./transfer-store.js";
 import { statsOf, viewOf } from "./transfer-views.js";
 import { StallWatchdog } from "./transfer-watchdog.js";
@@ -91,7 +90,7 @@ export class Transfers extends EventTarget {
     this._out = new OutgoingSide(this);
     this._in = new IncomingSide(this);
     this._watchdog = new StallWatchdog(this, options.stallMs ?? localMs("peerlaneStallMs"));
-    room.addEventListener("file", (ev) => this._closed || this._onFileMessage(/** @type {CustomEvent} */ (ev).detail));
+    room.addEventListener("file", (ev) => this._closed || onFileMessage(this, /** @type {CustomEvent} */ (ev).detail));
     room.addEventListener(
       "datachannel",
       (ev) => this._closed || this._out.onDataChannel(/** @type {CustomEvent} */ (ev).detail),
@@ -281,45 +280,6 @@ export class Transfers extends EventTarget {
    */
   _watched(record, live) {
     return this._watchdog.watched(record, live);
-  }
-
-  // ---- control messages (chat kind "file") ----------------------------------------------
-
-  /**
-   * @param {TransferRecord} record
-   * @param {Record<string, unknown>} body
-   */
-  _control(record, body) {
-    try {
-      this.room.sendFileMessage({ ...body, transfer: record.id });
-    } catch (err) {
-      debug("transfer", "control message not sent", body.op, err);
-    }
-  }
-
-  /**
-   * A chat message of kind "file" (history, live, or from a peer), each once.
-   * @param {{sender: string, sender_name: string, body: unknown}} msg
-   */
-  _onFileMessage(msg) {
-    const batched = expandBatch(msg.body); // many files in one message (transfer-batch.js)
-    if (batched) {
-      for (const body of batched) this._onFileMessage({ ...msg, body });
-      return;
-    }
-    const me = this.room.me?.participant_id;
-    const body = /** @type {Record<string, unknown>} */ (msg.body);
-    if (!me || msg.sender === me || !body || typeof body !== "object" || !validId(body.transfer)) return;
-    if (!FILE_OPS.includes(/** @type {string} */ (body.op))) return; // a newer client's op
-    this._names.set(msg.sender, msg.sender_name);
-    const id = /** @type {string} */ (body.transfer);
-    const record = this._records.get(id);
-    if (body.op === "offer" && record?.direction === "in" && msg.sender === record.sender)
-      return this._in.offeredAgain(record, body);
-    if (body.op === "offer") return record ? undefined : this._in.offered(msg, id, body, me);
-    if (!record || record.dismissed) return;
-    if (record.direction === "out") return this._out.fromReceiver(record, msg.sender, body);
-    if (msg.sender === record.sender) this._in.fromSender(record, body);
   }
 
   // ---- helpers ------------------------------------------------------------------------

@@ -7,16 +7,17 @@
 // the user sees is pinned by the anchor (the first row in view and how far into it the
 // viewport starts), so height corrections, prepended history and new rows never move the
 // content under the reader. At the bottom, the list follows new messages; elsewhere it
-// offers a "New messages ↓" button. A row's content is ui/message-row.js, what its
-// buttons do ui/message-actions.js (the reaction picker ui/reaction-picker.js). jumpTo
-// shows a reply's original, loading older history until it is there.
+// offers a "New messages ↓" button. The rows themselves (which exist, drawn, measured,
+// placed) are ui/message-rows.js; a row's content ui/message-row.js, what its buttons do
+// ui/message-actions.js (the reaction picker ui/reaction-picker.js). jumpTo shows a
+// reply's original, loading older history until it is there.
 
-import { isFileOffer, keyOf } from "../chat-log.js";
+import { keyOf } from "../chat-log.js";
 import { h } from "./dom.js";
-import { fileRowSignature, fillFileRow, offerShownTo } from "./file-message.js";
+import { offerShownTo } from "./file-message.js";
 import { RowActions } from "./message-actions.js";
 import { HistoryHead } from "./message-history.js";
-import { fillRow, quoteOf, rowContext, signature } from "./message-row.js";
+import { MessageRows } from "./message-rows.js";
 import { ReadPosition } from "./read-position.js";
 import { Virtualizer } from "./virtualizer.js";
 
@@ -39,16 +40,12 @@ const LOG_ATTRIBUTES = [
   ["tabindex", "0"],
 ];
 
-/** @typedef {{el: HTMLElement, sig: string}} Row  a rendered row and the signature it was drawn for */
-
 export class MessageList extends HTMLElement {
   /** @type {RoomLike | null} */
   #room = null;
   /** The rows' geometry. @type {Virtualizer<ChatMessageView>} */
   #v = new Virtualizer((m) => keyOf(m.sender, m.id), { defaultHeight: DEFAULT_ROW });
   #base = HEAD;
-  /** @type {Map<string, Row>} */
-  #rows = new Map();
   #stick = true;
   #unseen = 0;
   #lastKey = "";
@@ -61,11 +58,13 @@ export class MessageList extends HTMLElement {
     room: () => this.#room,
     messageOf: (el) => this.#messageOf(el),
     keyOf: (m) => keyOf(m.sender, m.id),
-    rows: () => this.#rows,
+    rows: () => this.#rows.map,
     changed: () => this.#schedule(),
     scrollToBottom: () => this.scrollToBottom(),
     jumpTo: (seq) => this.jumpTo(seq),
   });
+  /** The rows drawn. */
+  #rows = new MessageRows(() => this.#room, this.#actions);
   /** Content or viewport changed: if stuck to the bottom, go (back) there. A scroll of
    * the person's own near the bottom must not be undone, so a plain scroll doesn't set it. */
   #follow = true;
@@ -84,7 +83,6 @@ export class MessageList extends HTMLElement {
 
   // Built once in connectedCallback.
   #spacer = h("div", { class: "ml-spacer" });
-  #rowsBox = h("div", { class: "ml-rows" });
   /** The head above the rows and the loading of older history. */
   #history = new HistoryHead({
     room: () => this.#room,
@@ -105,7 +103,7 @@ export class MessageList extends HTMLElement {
     for (const [name, value] of LOG_ATTRIBUTES) this.setAttribute(name, value);
     this.dataset.total = String(this.#v.count);
     if (!this.#spacer.isConnected) {
-      this.#spacer.append(this.#history.el, this.#rowsBox);
+      this.#spacer.append(this.#history.el, this.#rows.box);
       this.append(this.#spacer, h("div", { class: "ml-jump-dock" }, [this.#jump]));
     }
     this.#actions.attach();
@@ -113,7 +111,7 @@ export class MessageList extends HTMLElement {
     this.#reads.attach();
     this.#ro = new ResizeObserver(this.#onResize);
     this.#ro.observe(this);
-    for (const row of this.#rows.values()) this.#ro.observe(row.el);
+    this.#rows.observe(this.#ro);
     this.#schedule();
   }
 
@@ -123,6 +121,7 @@ export class MessageList extends HTMLElement {
     this.#reads.detach();
     this.#ro?.disconnect();
     this.#ro = null;
+    this.#rows.observe(null);
     if (this.#raf) cancelAnimationFrame(this.#raf);
     this.#raf = 0;
   }
@@ -139,7 +138,6 @@ export class MessageList extends HTMLElement {
     this.#room = room;
     room?.addEventListener("change", this.#onChange);
     this.#v.clear();
-    for (const r of this.#rows.values()) r.el.remove();
     this.#rows.clear();
     this.#stick = true;
     this.#unseen = 0;
@@ -214,7 +212,7 @@ export class MessageList extends HTMLElement {
         continue;
       }
       const key = el.dataset.key;
-      if (!key || !this.#rows.has(key)) continue;
+      if (!key || !this.#rows.map.has(key)) continue;
       const size = entry.borderBoxSize?.[0]?.blockSize ?? el.offsetHeight;
       if (this.#v.setHeight(key, size)) changed = true;
     }
@@ -260,13 +258,7 @@ export class MessageList extends HTMLElement {
       this.#lastKey = last;
     }
     // Rows of messages gone from the list (a room switch, a rollback) leave.
-    for (const [key, row] of this.#rows) {
-      if (!this.#v.has(key)) {
-        this.#ro?.unobserve(row.el);
-        row.el.remove();
-        this.#rows.delete(key);
-      }
-    }
+    this.#rows.keepOnly((key) => this.#v.has(key));
   }
 
   /** @param {number} scrollTop */
@@ -307,99 +299,17 @@ export class MessageList extends HTMLElement {
       }
       top = want;
       [start, end] = v.range(top - this.#base, view, OVERSCAN_PX);
-      if (!this.#render(start, end)) break;
+      if (!this.#rows.render(v, start, end)) break;
     }
-    for (const [key, row] of this.#rows) {
-      const i = v.indexOf(key);
-      if (i === undefined) continue;
-      row.el.style.setProperty("--y", `${this.#base + v.offset(i)}px`);
-    }
+    this.#rows.place(v, this.#base);
     this.#follow = false;
     this.#saveAnchor(top);
-    this.#actions.afterRender(this.#rows);
+    this.#actions.afterRender(this.#rows.map);
     this.#history.update(this.#base - HEAD);
     this.#jump.hidden = this.#stick || this.#unseen === 0;
     this.#reads.mark();
     if (!this.#stick && top - this.#base < LOAD_OLDER_PX) void this.#history.loadOlder();
     else if (this.#stick && n > 0 && v.total() < view) void this.#history.loadOlder();
-  }
-
-  /**
-   * What a row shows besides its message: who read it (own "read" ones), the quote of
-   * the message it replies to, the "Delete?" question.
-   * @param {ChatMessageView} m
-   * @param {string} key
-   * @param {string} me
-   * @returns {[string[] | undefined, {quote: import("./message-controls.js").Quote | null, confirming: boolean}]}
-   */
-  #extras(m, key, me) {
-    const room = this.#room;
-    const readers = m.state === "read" && m.seq != null && m.sender === me ? room?.readers?.(m.seq) : undefined;
-    const replied = m.ref != null && (m.kind ?? "text") === "text" ? m.ref : null;
-    const quote = replied === null ? null : quoteOf(replied, room?.message?.(replied));
-    return [readers, { quote, confirming: key === this.#actions.confirming }];
-  }
-
-  /**
-   * Make exactly the rows start..end (and the one holding focus) exist and be current.
-   * @param {number} start
-   * @param {number} end
-   * @returns {boolean} whether any height changed (the range must be recomputed)
-   */
-  #render(start, end) {
-    /** @type {Set<string>} */
-    const wanted = new Set();
-    const v = this.#v;
-    for (let i = start; i <= end; i++) wanted.add(/** @type {string} */ (v.keyAt(i)));
-    const focused = document.activeElement?.closest?.("[data-key]");
-    const focusKey =
-      focused instanceof HTMLElement && this.#rowsBox.contains(focused) ? focused.dataset.key : undefined;
-    if (focusKey && v.has(focusKey)) wanted.add(focusKey);
-
-    for (const [key, row] of this.#rows) {
-      if (!wanted.has(key)) {
-        this.#ro?.unobserve(row.el);
-        row.el.remove();
-        this.#rows.delete(key);
-      }
-    }
-    const me = this.#room?.me?.participant_id ?? "";
-    /** @type {HTMLElement[]} */
-    const touched = [];
-    const ordered = Array.from(wanted).sort(
-      (a, b) => /** @type {number} */ (v.indexOf(a)) - /** @type {number} */ (v.indexOf(b)),
-    );
-    /** @type {ChildNode | null} */
-    let cursor = this.#rowsBox.firstChild;
-    for (const key of ordered) {
-      const i = /** @type {number} */ (v.indexOf(key));
-      const m = /** @type {ChatMessageView} */ (v.items[i]);
-      const prev = i > 0 ? v.items[i - 1] : undefined;
-      const ctx = rowContext(m, prev, me, ...this.#extras(m, key, me));
-      const file = isFileOffer(m); // a file offer's row: ui/file-message.js
-      const sig = file ? fileRowSignature(m, ctx) : signature(m, ctx);
-      let row = this.#rows.get(key);
-      if (!row) {
-        row = { el: h("div", { class: "ml-row", "data-key": key }), sig: "" };
-        this.#rows.set(key, row);
-        this.#ro?.observe(row.el);
-      }
-      if (row.sig !== sig) {
-        if (file) fillFileRow(row.el, m, ctx, this.#room);
-        else fillRow(row.el, m, ctx);
-        row.el.classList.toggle("selected", key === this.#actions.selected);
-        row.sig = sig;
-        touched.push(row.el);
-      }
-      row.el.classList.toggle("flash", key === this.#actions.flashing);
-      if (row.el !== cursor) this.#rowsBox.insertBefore(row.el, cursor);
-      else cursor = cursor.nextSibling;
-    }
-    let changed = false;
-    for (const el of touched) {
-      if (v.setHeight(/** @type {string} */ (el.dataset.key), el.getBoundingClientRect().height)) changed = true;
-    }
-    return changed;
   }
 }
 

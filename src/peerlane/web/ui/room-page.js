@@ -6,7 +6,8 @@
 // <pl-room-status> and <pl-typing-line> (room-status.js), <pl-file-bar> (file-bar.js),
 // <pl-side-sheet> (side-sheet.js), <pl-people-panel> and its Roster (people-panel.js), and
 // the panels and the chat (message-list.js, composer.js, transfer-panel.js, invite-panel.js,
-// connection-panel.js). Not a member: the join prompt (join-form.js).
+// connection-panel.js). Not a member: the join prompt (join-form.js); no such room, or
+// another failure, and the toasts over the chat: room-notices.js.
 
 import { ChatRoom, prepareRoom } from "../chat.js";
 import { RoomCrypto } from "../e2e/room-crypto.js";
@@ -16,11 +17,12 @@ import { ERROR_CODES } from "../protocol.js";
 import { SHARED_PARAM, takeSharedFiles } from "../shared-files.js";
 import { startReporting } from "../telemetry.js";
 import { keepAwakeWhileTransferring } from "../wake-lock.js";
-import { busyMain, errorCode, errorMessage, errorStatus, h, ICONS, icon } from "./dom.js";
+import { busyMain, errorCode, errorStatus, h } from "./dom.js";
 import { e2eMark } from "./e2e-mark.js";
 import { joinPrompt } from "./join-form.js";
 import { navigate, roomPath } from "./nav.js";
 import { roomMove } from "./room-move.js";
+import { failureMain, goneMain, toast } from "./room-notices.js";
 
 /** @typedef {import("./types.js").RoomLike} RoomLike */
 /** @typedef {import("./types.js").TransfersLike} TransfersLike */
@@ -198,35 +200,14 @@ export class RoomPage extends HTMLElement {
   /** @param {unknown} err */
   #renderGone(err) {
     document.title = "Room not found — peerlane";
-    this.replaceChildren(
-      h("main", { class: "entry", id: "main" }, [
-        h("div", { class: "card narrow stack" }, [
-          h("h1", { class: "card-title", text: "This room isn't here" }),
-          h("p", { role: "alert", text: errorMessage(err, "No such room; it may have been deleted or expired.") }),
-          h("p", {}, [h("a", { href: "/", class: "btn primary", text: "Go to the home page" })]),
-        ]),
-      ]),
-    );
+    this.replaceChildren(goneMain(err));
   }
 
   /** @param {unknown} err */
   #renderFailure(err) {
     document.title = "Can't open the room — peerlane";
-    const retry = h("button", {
-      type: "button",
-      class: "btn primary",
-      text: "Try again",
-      onclick: () => void this.#open(),
-    });
-    this.replaceChildren(
-      h("main", { class: "entry", id: "main" }, [
-        h("div", { class: "card narrow stack" }, [
-          h("h1", { class: "card-title", text: "Can't open the room" }),
-          h("p", { role: "alert", text: errorMessage(err) }),
-          h("p", { class: "btn-row" }, [retry, h("a", { href: "/", class: "btn", text: "Home" })]),
-        ]),
-      ]),
-    );
+    const { main, retry } = failureMain(err, () => void this.#open());
+    this.replaceChildren(main);
     retry.focus();
   }
 
@@ -348,12 +329,12 @@ export class RoomPage extends HTMLElement {
     });
     layout.addEventListener("room-notice", (event) => {
       const { text, code } = /** @type {CustomEvent<{text: string, code: string}>} */ (event).detail;
-      this.#toast(toasts, text, code);
+      toast(toasts, text, code);
     });
     /** @param {Event} event */
     const onError = (event) => {
       const detail = /** @type {CustomEvent<{code?: string, message?: string}>} */ (event).detail ?? {};
-      this.#toast(toasts, detail.message || "Something went wrong.", detail.code ?? "");
+      toast(toasts, detail.message || "Something went wrong.", detail.code ?? "");
       if (room.ended === ERROR_CODES.UNAUTHORIZED) {
         // The session ended under us (expired, or the participant was removed): the
         // room page turns into the join prompt.
@@ -378,27 +359,6 @@ export class RoomPage extends HTMLElement {
       people.roster = null;
     });
     if (!PHONE.matches) composer.focus();
-  }
-
-  /**
-   * A dismissable notice over the chat (errors from the room). A newer notice with the
-   * same code replaces the older one (the server and the room may both report it).
-   * @param {HTMLElement} box
-   * @param {string} text
-   * @param {string} [code]
-   */
-  #toast(box, text, code = "") {
-    for (const old of Array.from(box.children)) {
-      if (old.firstChild?.textContent === text || (code && /** @type {HTMLElement} */ (old).dataset.code === code))
-        old.remove();
-    }
-    const note = h("div", { class: "toast", role: "alert", "data-code": code || null }, [h("span", { text })]);
-    const close = h("button", { type: "button", class: "icon-btn", "aria-label": "Dismiss" }, [icon(ICONS.close)]);
-    close.addEventListener("click", () => note.remove());
-    note.append(close);
-    box.append(note);
-    while (box.children.length > 3) box.firstElementChild?.remove();
-    setTimeout(() => note.remove(), 10_000);
   }
 }
 

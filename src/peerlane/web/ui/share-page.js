@@ -1,21 +1,22 @@
 // <pl-share-page> (/share): upload files once, get a link (and a QR code) anyone can
 // download them from until it expires. The manage token that deletes the share stays
 // in this browser (localStorage, share-store.js), with the link, under "Your shares on
-// this device". The files go up through an upload queue (share-uploads.js); this module
+// this device". A share is made, or a stopped one matched to the files picked again, by
+// share-start.js; its files go up through an upload queue (share-uploads.js); this module
 // is the page: the form, the rows of the uploads, the link, the shares made here.
 
-import { createShare, deleteShare, localLink, UPLOADS } from "../share-api.js";
-import { newShareKey, sharedBytes, withShareKey } from "../share-e2e.js";
-import { finishShare, forgetShare, savedShares, saveShare } from "../share-store.js";
-import { UploadItem, UploadQueue } from "../share-uploads.js";
+import { deleteShare, localLink } from "../share-api.js";
+import { newShare, resumeShare } from "../share-start.js";
+import { finishShare, forgetShare, savedShares } from "../share-store.js";
+import { UploadQueue } from "../share-uploads.js";
 import { errorMessage, errorStatus, h } from "./dom.js";
 import { attachDrop, guardPageDrops } from "./file-drop.js";
 import { shareForm } from "./share-form.js";
 import { brandLink, expiryText } from "./share-parts.js";
 import { mineRow, readyView, UploadRow } from "./share-views.js";
 
-/** @typedef {import("../share-api.js").CreatedShare} CreatedShare */
-/** @typedef {import("../share-store.js").SavedFile} SavedFile */
+/** @typedef {import("../share-start.js").StartedShare} StartedShare */
+/** @typedef {import("../share-uploads.js").UploadItem} UploadItem */
 
 // -- /share ---------------------------------------------------------------------------------
 
@@ -26,7 +27,7 @@ export class SharePage extends HTMLElement {
   #rows = [];
   /** @type {UploadQueue | null} */
   #queue = null;
-  /** @type {(CreatedShare & {files: SavedFile[]}) | null} */
+  /** @type {StartedShare | null} */
   #share = null;
   #uploading = false;
   /** The share on screen was made earlier (resumed): cancelling keeps it. */
@@ -121,13 +122,10 @@ export class SharePage extends HTMLElement {
     this.#alert.textContent = "";
     button.disabled = true;
     button.classList.add("busy");
-    const files = this.#chosen.slice();
-    const key = newShareKey();
-    const size = sharedBytes(files, key);
-    /** @type {CreatedShare} */
-    let created;
+    /** @type {Awaited<ReturnType<typeof newShare>>} */
+    let started;
     try {
-      created = await createShare({ ttl, ...(maxDownloads ? { max_downloads: maxDownloads } : {}), size });
+      started = await newShare(this.#chosen.slice(), ttl, maxDownloads);
     } catch (err) {
       this.#uploading = false;
       button.disabled = false;
@@ -135,31 +133,14 @@ export class SharePage extends HTMLElement {
       this.#alert.textContent = errorMessage(err, "Couldn't create the share; try again.");
       return;
     }
-    const fileInfo = files.map((f) => ({ name: f.webkitRelativePath || f.name, size: f.size, type: f.type }));
-    const share = { ...created, link: withShareKey(localLink(created.link), key), files: fileInfo };
-    saveShare({
-      id: created.id,
-      link: share.link,
-      manage_token: created.manage_token,
-      expires_at: created.expires_at,
-      max_downloads: created.max_downloads,
-      created_at: Date.now() / 1000,
-      files: fileInfo,
-      complete: false,
-      qr_svg: created.qr_svg,
-    });
-    const queue = this.#startQueue(
-      share,
-      files.map((f) => new UploadItem(f)),
-      false,
-    );
+    const queue = this.#startQueue(started.share, started.items, false);
     this.#renderUploading();
     await this.#uploadAll(queue, () => queue.run());
   }
 
   /**
    * The queue of the share on screen, and a row per file.
-   * @param {CreatedShare & {files: SavedFile[]}} share
+   * @param {StartedShare} share
    * @param {UploadItem[]} items
    * @param {boolean} resumed  the share was made earlier: cancelling keeps it
    */
@@ -348,42 +329,14 @@ export class SharePage extends HTMLElement {
     const saved = savedShares().find((s) => s.id === id);
     const note = this.#mine.querySelector(".form-error");
     if (!saved || this.#uploading) return;
-    const pending = saved.files.filter((f) => !f.done);
-    /** @type {UploadItem[]} */
-    const items = [];
-    /** @type {string[]} */
-    const missing = [];
-    for (const entry of saved.files) {
-      if (entry.done) {
-        items.push(new UploadItem(null, entry));
-        continue;
-      }
-      const file = files.find((f) => (f.webkitRelativePath || f.name) === entry.name && f.size === entry.size);
-      if (!file) {
-        missing.push(entry.name);
-        continue;
-      }
-      const item = new UploadItem(file, entry);
-      item.url = entry.url ?? null;
-      items.push(item);
-    }
-    if (missing.length === pending.length) {
-      if (note)
-        note.textContent = `Those aren't the files that were left to upload. Pick ${pending.map((f) => f.name).join(", ")}.`;
+    const resumed = resumeShare(saved, files);
+    if (!resumed) {
+      const pending = saved.files.filter((f) => !f.done).map((f) => f.name);
+      if (note) note.textContent = `Those aren't the files that were left to upload. Pick ${pending.join(", ")}.`;
       return;
     }
     if (note) note.textContent = "";
-    const share = {
-      id: saved.id,
-      link: saved.link,
-      manage_token: saved.manage_token,
-      expires_at: saved.expires_at,
-      max_downloads: saved.max_downloads,
-      size_limit: 0,
-      upload_url: UPLOADS,
-      qr_svg: saved.qr_svg ?? "",
-      files: saved.files.filter((f) => f.done || !missing.includes(f.name)),
-    };
+    const { share, items, missing } = resumed;
     const queue = this.#startQueue(share, items, true);
     this.#renderUploading();
     this.#renderMine();
