@@ -7,6 +7,7 @@ and the terminal prints the new invite."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -72,6 +73,7 @@ def test_the_terminal_owner_rotates_and_the_browser_reads_on(
         )
         assert "(epoch 1)" in told.group(0)
         assert told.group(2) != link
+        k1 = e2e.RoomKey.decode(told.group(2).rsplit(".", 1)[1], 1)  # the new link's key
         # bob's page takes the key the terminal wrapped to it.
         wait_js(page, "() => window.peerlane.room.e2e.key.epoch === 1", what="bob at epoch 1")
         r = http.post("/api/join", json={"display_name": "carol", "token": token})
@@ -88,6 +90,9 @@ def test_the_terminal_owner_rotates_and_the_browser_reads_on(
             "SELECT epoch FROM key_wraps WHERE recipient_id = ?", (carol["participant"]["id"],)
         )
         assert list(rows) == []  # nothing after epoch 0 (her link's key) is hers
+        rows = db.execute("SELECT body FROM messages WHERE sender_name = 'bob'")
+        bob_kids = {json.loads(body).split(".")[1] for (body,) in rows}
+    assert k1.kid in bob_kids  # bob's accept: sealed at epoch 1, and the terminal opened it
 
 
 def errors(cli: Cli) -> str:
