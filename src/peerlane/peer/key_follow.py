@@ -129,6 +129,9 @@ class KeyFollower:
         self.owner = (
             owner_keys.OwnerKeys(member, crypto, private) if owner_keys.is_owner(member) else None
         )
+        # Told of each rotation this terminal made (`send` keeps the new invite to show
+        # it again on a rerun: peer/send_state.py).
+        self.on_rotated: Callable[[owner_keys.Rotated], None] | None = None
 
     async def start(self) -> None:
         """Publish this terminal's key (unless the server has it) and fetch the keys."""
@@ -205,6 +208,8 @@ class KeyFollower:
             now = {p.participant_id for p in self.people}
             gone = [name for pid, name in before.items() if pid not in now]
             self.notify(owner_keys.rotated_text(outcome, gone))
+            if self.on_rotated is not None:
+                self.on_rotated(outcome)
 
     def verify(self, name: str) -> Person:
         """Mark the member of that name verified (the person compared the safety code)."""
@@ -220,9 +225,15 @@ class KeyFollower:
         return marked
 
 
-async def follow(member: Membership, crypto: RoomCrypto, notify: Notify) -> KeyFollower:
+async def follow(
+    member: Membership,
+    crypto: RoomCrypto,
+    notify: Notify,
+    on_rotated: Callable[[owner_keys.Rotated], None] | None = None,
+) -> KeyFollower:
     """The follower of an encrypted room, its key published and the keys fetched."""
     follower = KeyFollower(member, crypto, identity.load_or_make(), notify)
+    follower.on_rotated = on_rotated
     await follower.start()
     return follower
 
@@ -246,13 +257,16 @@ def warning(what: KeyChanged | str) -> str:
 
 
 async def follow_keys(
-    member: Membership, crypto: RoomCrypto | None, notify: Notify
+    member: Membership,
+    crypto: RoomCrypto | None,
+    notify: Notify,
+    on_rotated: Callable[[owner_keys.Rotated], None] | None = None,
 ) -> Callable[[], Awaitable[None]] | None:
     """For ``send`` and ``receive``: in an encrypted room, publish this terminal's key,
     fetch the keys, and give the refresh that RoomChat calls on a ``keys`` frame."""
     if crypto is None:
         return None
-    return (await follow(member, crypto, notify)).refresh
+    return (await follow(member, crypto, notify, on_rotated)).refresh
 
 
 def people_lines(follower: KeyFollower) -> list[str]:

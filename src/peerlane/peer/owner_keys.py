@@ -49,6 +49,7 @@ class Rotated:
     invite_id: str
     link: str
     code: str  # "7-amber-falcon"; "" when the server gave the invite no number
+    words: str  # the code's words as drawn here
     revoked: list[str]
 
 
@@ -156,6 +157,7 @@ class OwnerKeys:
             str(invite["id"]),
             f"{invite.get('link') or ''}.{key.encoded()}",
             f"{nameplate}-{words}" if isinstance(nameplate, int) else "",
+            words,
             revoked,
         )
 
