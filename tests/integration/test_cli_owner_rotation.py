@@ -331,3 +331,48 @@ async def test_two_owner_sessions_rotating_at_once_one_wins_the_other_counts_it_
     await loser.follower.refresh()
     assert loser.crypto.key == winner.crypto.key
     assert loser.notes == []  # nothing was due any more: no second rotation
+
+
+async def test_overtaken_by_a_browser_owner_session_the_terminal_says_it_lacks_the_key(
+    server: ServerProcess, web: httpx.AsyncClient
+) -> None:
+    made = await room_create.create(server.base, "alice")
+    assert made.key is not None
+    k0 = made.key
+    bob = await join(web, made.link, "bob", k0)
+    carol = await join(web, made.link, "carol", k0)
+    owner = Owner(made)
+    follower = await owner.follow()
+    overtaken = Overtaken(owner.member, owner.crypto, follower.private)
+    follower.owner = overtaken
+    r = await web.delete(f"{carol.path}/session", headers=carol.member.auth)
+    assert r.status_code == 204
+    browser_key = e2e.RoomKey(os.urandom(32), 1)
+
+    async def browser_rotates() -> str:
+        # The owner's browser rotates as key-rotation.js does: wraps to the members
+        # left, none to its own participant.
+        wrap = e2e.wrap_room_key(
+            browser_key,
+            room_id=bob.member.room_id,
+            sender=follower.private,  # (the key the server lists for the owner)
+            recipient_public=e2e.x25519_public_bytes(bob.private),
+            ephemeral=e2e.x25519_private(os.urandom(32)),
+            nonce=os.urandom(12),
+        )
+        body = {
+            "rotate_to": 1,
+            "wraps": [{"to": bob.member.participant_id, "epoch": 1, "wrap": wrap}],
+        }
+        r = await web.post(f"{bob.path}/keys", json=body, headers=owner.member.auth)
+        assert r.status_code == 200, r.text
+        return "browser"
+
+    overtaken.rival = browser_rotates
+    await follower.refresh()  # the keys fetch says rotate_due; the browser posts first
+    assert overtaken.rivals == ["browser"]
+    assert owner.notes == [owner_keys.LOST_RACE, owner_keys.WITHOUT_NEW_KEY]
+    assert owner.crypto.key == k0
+    keys = await bob.fetch(web)
+    assert (keys["epoch"], len(keys["wraps"])) == (1, 1)  # the browser's rotation only
+    assert bob.keys[browser_key.kid] == browser_key

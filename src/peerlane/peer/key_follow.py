@@ -203,6 +203,8 @@ class KeyFollower:
         if outcome == "lost":
             self.notify(owner_keys.LOST_RACE)
             await self._wraps()  # the winner's key, when it was wrapped to this one
+            if self.owner.key_of_epoch(self.epoch) is None:
+                self.notify(owner_keys.WITHOUT_NEW_KEY)
         elif outcome is not None:
             self.epoch = outcome.epoch
             now = {p.participant_id for p in self.people}

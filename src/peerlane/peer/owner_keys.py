@@ -202,6 +202,13 @@ def rotated_text(rotated: Rotated, gone: Sequence[str]) -> str:
     )
 
 
+# After a lost race, when the winner (a browser: it wraps to the members, never to its own
+# participant) gave this terminal no copy of the new key.
+WITHOUT_NEW_KEY = (
+    "This terminal does not hold the room's new key: what it sends now is sealed with "
+    "the earlier one, which the member who left holds. Stop it, and send from the "
+    "session that rotated."
+)
 LOST_RACE = (
     "Another session of this room's owner rotated its key first (after a member left); "
     "this terminal takes the new key if that session wrapped it to this one."
