@@ -193,7 +193,9 @@ async def _send_files(
     crypto = room_entry.room_crypto(member, key)
     # A rerun reads the room's history: the receiver's accept is there
     transfer_room = TransferRoom(member, from_start=resumed, crypto=crypto)
-    transfer_room.chat.on_keys = await follow_keys(member, crypto, key_notice)
+    transfer_room.chat.on_keys = await follow_keys(
+        member, crypto, key_notice, on_rotated=state.replace_invite if state else None
+    )
     known = {made.invite_id: made.words} if made and made.words else {}
     pake_member.answer_joins(transfer_room.chat, member, notice, known)
     sender = Sender(transfer_room, outgoing, meter.advance, _p2p_timeout(), state)

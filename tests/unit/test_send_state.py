@@ -18,6 +18,7 @@ import pytest
 from peerlane.core import e2e
 from peerlane.core.integrity import BLOCK_SIZE
 from peerlane.peer import PeerError, http_api, server_copy
+from peerlane.peer.owner_keys import Rotated
 from peerlane.peer.room_create import NewRoom
 from peerlane.peer.send_state import SendState, command_id
 from support import TIMEOUT, ServerProcess, wait_until
@@ -189,3 +190,25 @@ def test_the_same_send_twice_at_once_is_refused_with_the_first_ones_pid(
     finally:
         for send in started:
             send.stop()
+
+
+def test_a_rotation_replaces_the_invite_a_rerun_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    key = e2e.RoomKey(os.urandom(32))
+    member = _member()
+    room = NewRoom(member, key, "http://s/join#t.k", "7-amber-falcon", "inv", "amber-falcon")
+    state = SendState.start("c2", member, key, room)
+    state.replace_invite(
+        Rotated(1, "inv2", "http://s/join#t2.k1", "8-tiny-cloud", "tiny-cloud", ["inv"])
+    )
+    again = SendState.load("c2")
+    assert again is not None
+    assert again.new_room() == NewRoom(
+        member, key, "http://s/join#t2.k1", "8-tiny-cloud", "inv2", "tiny-cloud"
+    )
+    # A --room send made no room: nothing to replace, nothing written.
+    joined = SendState.start("c3", member, key, None)
+    joined.replace_invite(Rotated(1, "inv2", "l", "c", "w", []))
+    assert SendState.load("c3") is None

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 
 class PeerError(Exception):
-    """A failure told to the person as one sentence with a next step."""
+    """A failure told to the person as one sentence with a next step; ``code``: the
+    server's error code when the server refused (``key_epoch_conflict``, say), else ""."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    def __init__(self, message: str, exit_code: int = 1, code: str = "") -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.code = code
 
 
 # Exit codes (docs/cli.md): 0 done, 1 failed, 2 bad usage, 3 invite refused or session

@@ -96,10 +96,10 @@ def _refusal(exc: urllib.error.HTTPError) -> PeerError:
     except (ValueError, KeyError, TypeError):
         return PeerError(f"The server answered {exc.code}; try again later.", EXIT_FAILED)
     if code == "pake_required":
-        return PakeRequired(message, EXIT_REFUSED)
+        return PakeRequired(message, EXIT_REFUSED, code)
     if code in _REFUSED:
-        return PeerError(f"{message} {_REFUSED[code]}".strip(), EXIT_REFUSED)
-    return PeerError(message, EXIT_FAILED)
+        return PeerError(f"{message} {_REFUSED[code]}".strip(), EXIT_REFUSED, code)
+    return PeerError(message, EXIT_FAILED, code)
 
 
 def _membership(server: str, body: dict[str, Any]) -> Membership:

@@ -10,7 +10,10 @@ browser's ``web/e2e/key-rotation.js`` and ``member-list.js`` do it:
   epoch's messages open, the newest key seals;
 * it remembers each member's key per room (trust on first use, in the config
   directory, mode 0600, as the browser keeps them in IndexedDB) and says when one
-  changed, loudly when the person had marked that member verified.
+  changed, loudly when the person had marked that member verified;
+* in a room this terminal owns (one ``peerlane send`` made), it also does the owner's
+  part after each fetch (peer/owner_keys.py): keys wrapped to members who lack them, and
+  the rotation when a member left for good.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from peerlane.core import member_keys as mk
 from peerlane.core.chat_crypto import RoomCrypto
-from peerlane.peer import PeerError, cli_config, http_api, identity
+from peerlane.peer import PeerError, cli_config, http_api, identity, owner_keys
 from peerlane.peer.http_api import Membership
 
 
@@ -123,6 +126,12 @@ class KeyFollower:
         self.known = known or KnownKeys(member.room_id)
         self.people: list[Person] = []
         self.epoch = 0
+        self.owner = (
+            owner_keys.OwnerKeys(member, crypto, private) if owner_keys.is_owner(member) else None
+        )
+        # Told of each rotation this terminal made (`send` keeps the new invite to show
+        # it again on a rerun: peer/send_state.py).
+        self.on_rotated: Callable[[owner_keys.Rotated], None] | None = None
 
     async def start(self) -> None:
         """Publish this terminal's key (unless the server has it) and fetch the keys."""
@@ -135,8 +144,11 @@ class KeyFollower:
         """Look at the members' keys and the wraps again; a failure is told, not raised
         (what waited for a key then shows as the placeholder)."""
         try:
+            before = {p.participant_id: p.name for p in self.people}
             await self.members()
-            await self._wraps()
+            keys = await self._wraps()
+            if self.owner is not None:
+                await self._as_owner(keys, before)
         except PeerError as exc:
             self.notify(f"Could not fetch the room's keys: {exc}")
         except (KeyError, TypeError, ValueError):  # an answer not of the protocol's shape
@@ -168,16 +180,38 @@ class KeyFollower:
         self.people = people
         return people
 
-    async def _wraps(self) -> None:
+    async def _wraps(self) -> dict[str, Any]:
         body = await http_api.room_call(self.member, "GET", "/keys")
         self.epoch = int(body["epoch"])
         wraps = [
             mk.Wrap(int(w["epoch"]), str(w["sender"]), str(w["sender_key"]), str(w["wrap"]))
             for w in body.get("wraps", [])
         ]
-        opened = mk.open_wraps(self.crypto, wraps, self.private, self.known.keys, self.epoch)
-        for sender, known in opened.senders.items():
-            self.known.put(sender, known)
+        # The owner's terminal wraps each new key to itself too: such a wrap must be
+        # from this very key (a server's key of its own making is refused).
+        me = self.member.participant_id
+        known = {**self.known.keys, me: mk.KnownKey(self.public_key)}
+        opened = mk.open_wraps(self.crypto, wraps, self.private, known, self.epoch)
+        for sender, first in opened.senders.items():
+            self.known.put(sender, first)
+        return body
+
+    async def _as_owner(self, keys: dict[str, Any], before: dict[str, str]) -> None:
+        assert self.owner is not None
+        others = [(p.participant_id, p.identity_key) for p in self.people]
+        outcome = await self.owner.settle(keys, others)
+        if outcome == "lost":
+            self.notify(owner_keys.LOST_RACE)
+            await self._wraps()  # the winner's key, when it was wrapped to this one
+            if self.owner.key_of_epoch(self.epoch) is None:
+                self.notify(owner_keys.WITHOUT_NEW_KEY)
+        elif outcome is not None:
+            self.epoch = outcome.epoch
+            now = {p.participant_id for p in self.people}
+            gone = [name for pid, name in before.items() if pid not in now]
+            self.notify(owner_keys.rotated_text(outcome, gone))
+            if self.on_rotated is not None:
+                self.on_rotated(outcome)
 
     def verify(self, name: str) -> Person:
         """Mark the member of that name verified (the person compared the safety code)."""
@@ -193,9 +227,15 @@ class KeyFollower:
         return marked
 
 
-async def follow(member: Membership, crypto: RoomCrypto, notify: Notify) -> KeyFollower:
+async def follow(
+    member: Membership,
+    crypto: RoomCrypto,
+    notify: Notify,
+    on_rotated: Callable[[owner_keys.Rotated], None] | None = None,
+) -> KeyFollower:
     """The follower of an encrypted room, its key published and the keys fetched."""
     follower = KeyFollower(member, crypto, identity.load_or_make(), notify)
+    follower.on_rotated = on_rotated
     await follower.start()
     return follower
 
@@ -219,13 +259,16 @@ def warning(what: KeyChanged | str) -> str:
 
 
 async def follow_keys(
-    member: Membership, crypto: RoomCrypto | None, notify: Notify
+    member: Membership,
+    crypto: RoomCrypto | None,
+    notify: Notify,
+    on_rotated: Callable[[owner_keys.Rotated], None] | None = None,
 ) -> Callable[[], Awaitable[None]] | None:
     """For ``send`` and ``receive``: in an encrypted room, publish this terminal's key,
     fetch the keys, and give the refresh that RoomChat calls on a ``keys`` frame."""
     if crypto is None:
         return None
-    return (await follow(member, crypto, notify)).refresh
+    return (await follow(member, crypto, notify, on_rotated)).refresh
 
 
 def people_lines(follower: KeyFollower) -> list[str]:

@@ -33,6 +33,7 @@ from typing import Any
 from peerlane.core import e2e
 from peerlane.peer import EXIT_FAILED, EXIT_USAGE, PeerError, cli_config
 from peerlane.peer.http_api import Membership
+from peerlane.peer.owner_keys import Rotated
 from peerlane.peer.room_create import NewRoom
 
 VERSION = 1
@@ -175,6 +176,20 @@ class SendState:
         if not room:
             return None
         return NewRoom(member=self.member(), key=self.room_key(), **room)
+
+    def replace_invite(self, rotated: Rotated) -> None:
+        """The room this command made rotated its key (a member left for good): its
+        invite is now the new one (the one shown first is revoked), shown on a rerun."""
+        room = self.data["new_room"]
+        if not room:
+            return
+        room |= {
+            "link": rotated.link,
+            "code": rotated.code,
+            "invite_id": rotated.invite_id,
+            "words": rotated.words,
+        }
+        self.save()
 
     @property
     def batch(self) -> str | None:
