@@ -10,7 +10,7 @@ from _paired import paired_table, verdict  # type: ignore[import-not-found, unus
 
 E2E_TARGET_MS = 20.0  # issue #15: an encrypted room's link within +20 ms of a plain one's
 
-# Milestones since the navigation start (bench/_connect_run.py phases()), in the order a
+# Milestones since the navigation start (bench/_connect_phases.py phases()), in the order a
 # run passes them: the first row whose paired median moves away from 0 is where the
 # encrypted link's extra time comes in.
 ROWS = (

@@ -33,8 +33,10 @@ from _connect_report import (  # type: ignore[import-not-found, unused-ignore]  
     summary,
 )
 from _connect_run import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
-    Setup,
     one_run,
+)
+from _connect_setup import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
+    Setup,
 )
 from _stats import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
     interleave,

@@ -77,9 +77,11 @@ every IndexedDB request and SubtleCrypto call), so a difference is located, not 
 sized.
 
 The code is split along its seams: ``_connect_page.py`` (Chromium, the page
-instrumentation, the namespace check), ``_connect_run.py`` (one run),
-``_connect_report.py`` (stats and tables), ``_connect_session.py`` (servers, browser A,
-the interleaved runs).
+instrumentation, the namespace check), ``_connect_session.py`` (servers, browser A,
+the interleaved runs), one run: ``_connect_setup.py`` (what either driver needs, the
+result row), ``_connect_run.py`` (Playwright), ``_connect_cdp.py`` (``--driver cdp``),
+``_connect_phases.py`` (the run's timeline as phases); ``_connect_report.py`` (stats and
+tables), ``_connect_output.py`` (the session's JSON report and printed summary).
 
 ``--compare-with REV`` measures the working tree ("current") against a git revision side
 by side, as the machine's load swings too much for separate runs to be compared. REV is
@@ -111,10 +113,7 @@ one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -124,8 +123,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "e2e")]
 
 
-from _connect_e2e import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
-    e2e_report,
+from _connect_output import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
+    findings,
+    print_findings,
 )
 from _connect_page import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
     CHROMIUM,
@@ -133,27 +133,14 @@ from _connect_page import (  # type: ignore[import-not-found, unused-ignore]  # 
     RunFailed,
     namespace_problem,
 )
-from _connect_report import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
-    comparison_table,
-    cpu_model,
-    git_state,
-    paired_differences,
-    print_variant,
-    variant_report,
-)
 from _connect_session import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
     bench,
     time_limit,
-)
-from _returning import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
-    returning_line,
-    returning_report,
 )
 from _variants import (  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
     Variant,
     add_worktree,
     current_variant,
-    git,
     remove_worktree,
 )
 from support import ServerProcess  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
@@ -316,137 +303,11 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
             if worktree is not None:
                 remove_worktree(worktree)
-    outcomes = result["variants"]
-    stats, measured = outcomes[0]["stats"], outcomes[0]["measured"]
-    p50 = stats["total"].get("p50") if measured else None
-    met = p50 is not None and p50 <= opts.target_p50_ms
-    sides = [r["side"] for r in measured]
-    report = {
-        "bench": "connect_time",
-        "browser": opts.browser,
-        "driver": opts.driver,
-        "no_omnibox_popup": opts.no_omnibox_popup,
-        "settle": not opts.no_settle,
-        "runs": len(measured),
-        "warmup": opts.warmup,
-        "failed": len(outcomes[0]["failures"]),
-        "target_p50_ms": opts.target_p50_ms,
-        "target_met": met,
-        "ms": stats,
-        "offerer_runs": sides.count("offerer"),
-        "runs_with_several_pcs": sum(1 for r in measured if r["pcs"] != 1),
-        "runs_with_js_errors": sum(1 for r in measured if r["errors"]),
-        "answerer_runs": sides.count("answerer"),
-        "machine": {
-            "nproc": os.cpu_count(),
-            "cpu": cpu_model(),
-            "loadavg_start": result["load_start"],
-            "loadavg_end": result["load_end"],
-            "busy_pct_during_runs": result["busy_pct"],
-            "chromium": result["chromium"],
-            "python": platform.python_version(),
-        },
-        "git": git_state(),
-    }
-    diffs: list[float] = []
-    kinds = None
-    if opts.returning and len(outcomes) > 1:
-        kinds = returning_report(stats, outcomes[1]["stats"])
-        report["returning"] = kinds
-    if len(outcomes) > 1:
-        rev = outcomes[1]["variant"]
-        diffs = paired_differences(measured, outcomes[1]["measured"])
-        report["compare"] = {
-            "rev": rev.name,
-            "commit": rev.commit,
-            "order": "ABBA",
-            "checks": result["checks"],
-            "variants": {o["variant"].name: variant_report(o) for o in outcomes},
-            "paired_total_diff_ms": {
-                "of": f"{outcomes[0]['variant'].name} - {rev.name}",
-                "median": round(statistics.median(diffs), 1) if diffs else None,
-                "pairs": len(diffs),
-                "diffs": [round(d, 1) for d in diffs],
-            },
-        }
-    e2e_text = ""
-    if opts.e2e and len(outcomes) > 1:
-        report["e2e"], e2e_text = e2e_report(measured, outcomes[1]["measured"])
-    report["seconds"] = round(time.monotonic() - started, 1)
-    if opts.verbose:
-        for o in outcomes:
-            prefix = f"[{o['variant'].name}] " if len(outcomes) > 1 else ""
-            for r in o["runs"]:
-                print(f"{prefix}run {r['label']} ({r['side']}): {r['events']}")
-                print(f"{prefix}run {r['label']} static files [path, start, end]: {r['statics']}")
-    print()
-    if len(outcomes) == 1:
-        print(
-            f"connect_time: {len(measured)} runs (+{opts.warmup} warm-up), browser B = "
-            f"{opts.browser}, Chromium {result['chromium']}, {os.cpu_count()} cores, "
-            f"load {result['load_start']} -> {result['load_end']}, "
-            f"busy {result['busy_pct']}% during the runs"
-        )
-        print_variant(outcomes[0])
-    else:
-        current, rev = outcomes[0]["variant"], outcomes[1]["variant"]
-        dirty = git("status", "--porcelain", "--", "src")
-        what = (
-            "--returning"
-            if opts.returning
-            else "--e2e"
-            if opts.e2e
-            else f"--compare-with {rev.name}"
-        )
-        print(
-            f"connect_time: {what}: {opts.runs} runs per variant "
-            f"(+{opts.warmup} warm-up each), interleaved ABBA, browser B = {opts.browser}, "
-            f"Chromium {result['chromium']}, {os.cpu_count()} cores, "
-            f"load {result['load_start']} -> {result['load_end']}, "
-            f"busy {result['busy_pct']}% during the runs"
-        )
-        print(
-            f"  {current.name} = the working tree {current.tree} (HEAD {current.commit}"
-            + (", with uncommitted changes in src/" if dirty else "")
-            + (
-                "); returning = the same tree, B's profile primed (the app shell kept)"
-                if opts.returning
-                else "): encrypted = a room made end-to-end encrypted (its link carries the "
-                "key), plain = one made without"
-                if opts.e2e
-                else f"); {rev.name} = {rev.commit} (a worktree)"
-            )
-        )
-        for line in result["checks"]:
-            print(f"  check: {line}")
-        for o in outcomes:
-            v = o["variant"]
-            print()
-            print(f"== {v.name} ({v.commit}): {len(o['measured'])} runs ==")
-            print_variant(o)
-        print()
-        print(comparison_table((current.name, rev.name), stats, outcomes[1]["stats"]))
-        print(
-            f"paired difference of the totals, {current.name} - {rev.name} (run k of each, "
-            f"{len(diffs)} pairs): median "
-            + (f"{statistics.median(diffs):+.0f} ms" if diffs else "-")
-            + (f"; per pair: {' '.join(f'{round(d):+d}' for d in diffs)}" if diffs else "")
-        )
-    print(
-        f"target p50 <= {opts.target_p50_ms:g} ms: "
-        + ("met" if met else "NOT met")
-        + (f" (p50 {p50:.0f} ms)" if p50 is not None else "")
-    )
-    if kinds is not None:
-        print(returning_line(kinds))
-    if e2e_text:
-        print()
-        print("encrypted - plain, paired run by run (ms since the navigation start):")
-        print(e2e_text)
-    print(json.dumps(report))
-    if any(o["failures"] or not o["measured"] for o in outcomes):
+    found = findings(opts, result, started)
+    print_findings(opts, result, found)
+    if any(o["failures"] or not o["measured"] for o in result["variants"]):
         return 1
-    return 1 if opts.check and not met else 0
+    return 1 if opts.check and not found.met else 0
 
 
 if __name__ == "__main__":

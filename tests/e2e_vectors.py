@@ -4,35 +4,25 @@ Regenerate after a deliberate change of the scheme (and say so in docs/protocol.
 
     PYTHONPATH=src .venv/bin/python tests/e2e_vectors.py
 
-tests/core checks that the file is what this builds; tests/web (node's WebCrypto) and
-tests/e2e/test_e2e_vectors.py (Chromium's) check the JS implementation against it, in
-both directions. Every input is derived from a label, so the file is reproducible.
+The room's vectors are built here, the files' in tests/e2e_file_vectors.py, from the
+inputs of tests/e2e_vector_inputs.py. tests/core checks that the file is what this
+builds; tests/web (node's WebCrypto) and tests/e2e/test_e2e_vectors.py (Chromium's)
+check the JS implementation against it, in both directions. Every input is derived
+from a label, so the file is reproducible.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from peerlane.core import e2e, e2e_file, integrity
+from e2e_file_vectors import files
+from e2e_vector_inputs import fixed, tamper
+from peerlane.core import e2e
 
 VECTORS_PATH = Path(__file__).resolve().parent / "vectors" / "e2e.json"
-
-
-def fixed(label: str, size: int = 32) -> bytes:
-    """Reproducible bytes for a vector's input."""
-    return hashlib.sha256(f"peerlane e2e vector {label}".encode()).digest()[:size]
-
-
-def _tamper(envelope: str) -> str:
-    """The envelope with the first byte of its ciphertext flipped."""
-    head, _, sealed = envelope.rpartition(".")
-    data = bytearray(e2e.b64u_decode(sealed))
-    data[0] ^= 0x01
-    return f"{head}.{e2e.b64u_encode(bytes(data))}"
 
 
 def _keys() -> list[dict[str, Any]]:
@@ -163,7 +153,7 @@ def _errors(
         {
             **open_chat,
             "label": "tampered ciphertext",
-            "envelope": _tamper(envelope),
+            "envelope": tamper(envelope),
             "code": "auth_failed",
         },
         {
@@ -287,161 +277,6 @@ def _errors(
     return cases
 
 
-FILE_SIZES = (0, 1, 5, e2e_file.BLOCK_SIZE, e2e_file.BLOCK_SIZE + 1, integrity.TEST_VECTOR_SIZE)
-
-
-def _file_keys() -> list[dict[str, str]]:
-    key = e2e_file.FileKey(fixed("file key a"))
-    return [
-        {
-            "secret": key.encoded(),
-            "kid": key.kid,
-            "block_key": key.block_key.hex(),
-            "metadata_key": key.metadata_key.hex(),
-        }
-    ]
-
-
-def _file_blocks() -> list[dict[str, Any]]:
-    """Every block of files of a few sizes whose bytes are integrity.pattern(size): the
-    whole sealed block when short, else its SHA-256 and its tag (1 MiB does not belong
-    in a JSON file)."""
-    key = e2e_file.FileKey(fixed("file key a"))
-    out = []
-    for size in FILE_SIZES:
-        data = integrity.pattern(size)
-        count = e2e_file.block_count(size)
-        for index in range(count):
-            offset, length = e2e_file.sealed_block_span(index, size)
-            plain = data[index * e2e_file.BLOCK_SIZE : (index + 1) * e2e_file.BLOCK_SIZE]
-            sealed = e2e_file.seal_block(key, index, count, plain)
-            case: dict[str, Any] = {
-                "key": key.encoded(),
-                "size": size,
-                "index": index,
-                "count": count,
-                "offset": offset,
-                "length": length,
-                "nonce": e2e_file.block_nonce(index).hex(),
-                "aad": e2e_file.block_aad(index, count).hex(),
-                "sealed_sha256": hashlib.sha256(sealed).hexdigest(),
-                "tag": sealed[-e2e.TAG_SIZE :].hex(),
-            }
-            if len(sealed) <= 64:
-                case["sealed"] = sealed.hex()
-            out.append(case)
-    return out
-
-
-def _file_metadata() -> list[dict[str, Any]]:
-    key = e2e_file.FileKey(fixed("file key a"))
-    out = []
-    metadata_cases: list[Any] = [
-        {"name": "report 😀.pdf", "type": "application/pdf", "size": 5, "root": "ab" * 32},
-        {},
-    ]
-    for index, metadata in enumerate(metadata_cases):
-        nonce = fixed(f"file metadata nonce {index}", e2e.NONCE_SIZE)
-        out.append(
-            {
-                "key": key.encoded(),
-                "nonce": e2e.b64u_encode(nonce),
-                "metadata": metadata,
-                "envelope": e2e_file.seal_file_metadata(key, nonce, metadata),
-            }
-        )
-    return out
-
-
-def _file_errors() -> list[dict[str, Any]]:
-    key = e2e_file.FileKey(fixed("file key a"))
-    other = e2e_file.FileKey(fixed("file key b"))
-    plain = integrity.pattern(5)
-    sealed = e2e_file.seal_block(key, 0, 1, plain)
-    second = e2e_file.seal_block(key, 1, 2, plain)
-    block = {"op": "open_block", "key": key.encoded(), "index": 0, "count": 1}
-    tampered = bytearray(sealed)
-    tampered[0] ^= 1
-    metadata = _file_metadata()[0]["envelope"]
-    return [
-        {
-            **block,
-            "label": "another file's key",
-            "key": other.encoded(),
-            "sealed": sealed.hex(),
-            "code": "auth_failed",
-        },
-        {
-            **block,
-            "label": "tampered block",
-            "sealed": bytes(tampered).hex(),
-            "code": "auth_failed",
-        },
-        {
-            **block,
-            "label": "moved to another index",
-            "sealed": second.hex(),
-            "code": "auth_failed",
-        },
-        {
-            **block,
-            "label": "a short block that is not the last",
-            "sealed": second.hex(),
-            "index": 1,
-            "count": 3,
-            "code": "malformed",
-        },
-        {
-            **block,
-            "label": "a short block as a middle one",
-            "sealed": sealed.hex(),
-            "count": 2,
-            "code": "malformed",
-        },
-        {
-            **block,
-            "label": "index past the end",
-            "sealed": sealed.hex(),
-            "index": 1,
-            "code": "malformed",
-        },
-        {**block, "label": "only a tag", "sealed": sealed[-16:].hex(), "code": "malformed"},
-        {
-            "op": "open_metadata",
-            "label": "another file's key",
-            "key": other.encoded(),
-            "envelope": metadata,
-            "code": "wrong_key",
-        },
-        {
-            "op": "open_metadata",
-            "label": "tampered metadata",
-            "key": key.encoded(),
-            "envelope": _tamper(metadata),
-            "code": "auth_failed",
-        },
-        {"op": "decode_key", "label": "short file key", "key": "AAAA", "code": "bad_key"},
-        {"op": "decode_key", "label": "not base64url", "key": "a+b", "code": "bad_key"},
-    ]
-
-
-def _files() -> dict[str, Any]:
-    return {
-        "sizes": [
-            {
-                "size": size,
-                "blocks": e2e_file.block_count(size),
-                "sealed": e2e_file.sealed_size(size),
-            }
-            for size in FILE_SIZES
-        ],
-        "keys": _file_keys(),
-        "blocks": _file_blocks(),
-        "metadata": _file_metadata(),
-        "errors": _file_errors(),
-    }
-
-
 def build() -> dict[str, Any]:
     key = e2e.RoomKey(fixed("room key a"))
     other = e2e.RoomKey(fixed("room key b"), 7)
@@ -473,7 +308,7 @@ def build() -> dict[str, Any]:
         "wrap": _wraps(other),
         "safety": _safety(),
         "errors": _errors(key, other, chat),
-        "files": _files(),
+        "files": files(),
     }
 
 
