@@ -12,6 +12,7 @@ import { decodeData } from "../../src/peerlane/web/transfer-wire.js";
 import {
   acceptedOverServer,
   bytesOf,
+  damageOnce,
   gate,
   MiB,
   offerAccepted,
@@ -69,16 +70,9 @@ describe("Transfers in an encrypted room", () => {
     const { bob, net } = ctx;
     const id = await offerAccepted(ctx, patternFile(3 * MiB));
     await until(() => net.channels.length > 0);
-    let damaged = false;
-    net.channels[0].ends[1].tamper = (data) => {
-      if (typeof data === "string" || damaged || decodeData(data).block !== 1) return data;
-      damaged = true;
-      const copy = data.slice(0);
-      new Uint8Array(copy)[20] ^= 1;
-      return copy;
-    };
+    const damaged = damageOnce(net.channels[0].ends[1], 1);
     assert.ok(await until(() => stateOf(bob, id) === "done"));
-    assert.ok(damaged);
+    assert.ok(damaged());
     assert.equal(bob.engine.stats()[id].blocksBad, 1);
     assert.deepEqual(await bytesOf(bob.engine, id), pattern(3 * MiB));
   });

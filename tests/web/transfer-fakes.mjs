@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { BLOCK_SIZE } from "../../src/peerlane/web/integrity.js";
 import { memoryManifests, memoryStore } from "../../src/peerlane/web/opfs.js";
 import { Transfers } from "../../src/peerlane/web/transfer.js";
+import { decodeData } from "../../src/peerlane/web/transfer-wire.js";
 import { FakeClock } from "./fakes.mjs";
 
 /** Bytes where byte i is (31 i + 7) mod 251 (the integrity test vector's pattern). */
@@ -299,6 +300,31 @@ export function gate() {
   };
   return { open, hold };
 }
+
+/**
+ * Damage one byte of the first frame of `block` (its offset 0) that `end` delivers, once;
+ * `damaged()` says whether that happened.
+ */
+export function damageOnce(end, block) {
+  let damaged = false;
+  end.tamper = (data) => {
+    if (typeof data === "string" || damaged) return data;
+    const frame = decodeData(data);
+    if (frame.block !== block || frame.offset !== 0) return data;
+    damaged = true;
+    const copy = data.slice(0);
+    new Uint8Array(copy)[20] ^= 1; // past the 8-byte header: the block's bytes
+    return copy;
+  };
+  return () => damaged;
+}
+
+/** The sender's receivers of `id` and their states, as sorted pairs. */
+export const receiverStates = (sender, id) =>
+  sender.engine
+    .get(id)
+    .receivers.map((r) => [r.participant, r.state])
+    .sort();
 
 /** A stream of bytes in pieces that do not line up with blocks. */
 export function chunked(bytes, size) {

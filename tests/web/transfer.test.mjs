@@ -7,6 +7,7 @@ import { decodeData } from "../../src/peerlane/web/transfer-wire.js";
 import {
   acceptedOverServer,
   bytesOf,
+  damageOnce,
   gate,
   MiB,
   offerAccepted,
@@ -14,6 +15,7 @@ import {
   pair,
   pattern,
   patternFile,
+  receiverStates,
   stateOf,
   turn,
   until,
@@ -104,16 +106,10 @@ describe("Transfers: offer, accept, direct transfer", () => {
     assert.ok(await until(() => stateOf(bob, id) === "done" && stateOf(carol, id) === "done"));
     assert.ok(await until(() => stateOf(alice, id) === "done"));
     assert.equal(net.channels.length, 2);
-    assert.deepEqual(
-      alice.engine
-        .get(id)
-        .receivers.map((r) => [r.participant, r.state])
-        .sort(),
-      [
-        ["bob", "done"],
-        ["carol", "done"],
-      ],
-    );
+    assert.deepEqual(receiverStates(alice, id), [
+      ["bob", "done"],
+      ["carol", "done"],
+    ]);
     assert.equal(alice.engine.stats()[id].bytesSent, 2 * file.size);
   });
 
@@ -146,16 +142,9 @@ describe("Transfers: offer, accept, direct transfer", () => {
     const { alice, bob, net } = ctx;
     const id = await offerAccepted(ctx, patternFile(3 * MiB));
     await until(() => net.channels.length > 0);
-    let damaged = false;
-    net.channels[0].ends[1].tamper = (data) => {
-      if (typeof data === "string" || damaged || decodeData(data).block !== 2) return data;
-      damaged = true;
-      const copy = data.slice(0);
-      new Uint8Array(copy)[20] ^= 1;
-      return copy;
-    };
+    const damaged = damageOnce(net.channels[0].ends[1], 2);
     assert.ok(await until(() => stateOf(bob, id) === "done"));
-    assert.ok(damaged);
+    assert.ok(damaged());
     assert.equal(bob.engine.stats()[id].blocksBad, 1);
     assert.equal(alice.engine.stats()[id].bytesSent, 4 * MiB);
     assert.deepEqual(await bytesOf(bob.engine, id), pattern(3 * MiB));
@@ -422,16 +411,10 @@ describe("Transfers: the server fallback", () => {
     assert.equal(carol.engine.get(id).path, "server");
     assert.deepEqual(await bytesOf(carol.engine, id), pattern(size));
     assert.ok(await until(() => stateOf(alice, id) === "done"));
-    assert.deepEqual(
-      alice.engine
-        .get(id)
-        .receivers.map((r) => [r.participant, r.state])
-        .sort(),
-      [
-        ["bob", "done"],
-        ["carol", "done"],
-      ],
-    );
+    assert.deepEqual(receiverStates(alice, id), [
+      ["bob", "done"],
+      ["carol", "done"],
+    ]);
   });
 
   test("a late accept after the sender reloaded (offer done, no server copy) asks for the file again", async () => {
