@@ -40,7 +40,13 @@ from pathlib import Path
 from typing import Any
 
 from _browser_cpu import CpuMeter
-from _page_transfer import accept_in_page, browser_pair, peerlane_transfer, save_matches
+from _page_transfer import (
+    accept_in_page,
+    browser_pair,
+    peerlane_transfer,
+    save_matches,
+    wait_direct,
+)
 from _stats import cpu_seconds
 
 MB = 1000 * 1000
@@ -118,9 +124,7 @@ def run_cli_browser(
 def _rounds(
     pw: Any, server: Any, tmp: Path, size: int, rounds: int, budget: float, profile: bool
 ) -> dict[str, Any]:
-    from playwright.sync_api import expect
-
-    from e2e.helpers import PEER, create_room_ui, invite_link, join_by_link_ui, random_file
+    from e2e.helpers import create_room_ui, invite_link, join_by_link_ui, random_file
 
     timeout = max(600.0, size / MB * 2)
     path = tmp / "cli-browser.bin"
@@ -131,8 +135,7 @@ def _rounds(
     create_room_ui(alice, server.base, "alice", "bench", encrypted=False)
     link = invite_link(alice)
     join_by_link_ui(bob, link, "bob")
-    for page in (alice, bob):
-        expect(page.locator(f"{PEER}[data-path=direct]")).to_have_count(1, timeout=30_000)
+    wait_direct(alice, bob)
     cpu = CpuMeter(profiles)
     ctx = {"alice": alice, "bob": bob, "link": link, "server": server, "tmp": tmp}
     ctx.update(path=path, sha=sha, size=size, timeout=timeout, cpu=cpu, n=0)

@@ -1,7 +1,8 @@
 """A transfer through the room UI and the engine, timed in the receiving page, and the
 two Chromiums (Alice's and Bob's profiles) the transfer benches run it in: used by
 bench/transfer_browser.py (against a bare channel), _transfer_e2e.py (encrypted against
-plain) and _cli_browser.py (against ``peerlane send`` / ``receive``).
+plain) and _cli_browser.py (against ``peerlane send`` / ``receive``); and the session the
+first two run in (``bench_session``: payload, server, the two Chromiums).
 
 Timed in the receiver's page from the click on Accept to ``done`` (every block verified,
 the root checked); hashing before the offer is not counted. Then the receiver presses
@@ -9,6 +10,10 @@ the root checked); hashing before the offer is not counted. Then the receiver pr
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +149,53 @@ def browser_pair(pw: Any, tmp: Path) -> tuple[dict[str, Path], dict[str, Any], l
     for name, ctx in contexts.items():
         ctx.on("weberror", lambda e, n=name: errors.append(f"[{n}] {e.error}"))
     return profiles, contexts, errors
+
+
+def wait_direct(*pages: Any) -> None:
+    """Until each room page shows its one peer on a direct path (the transfer's link)."""
+    from playwright.sync_api import expect
+
+    from e2e.helpers import PEER
+
+    for page in pages:
+        expect(page.locator(f"{PEER}[data-path=direct]")).to_have_count(1, timeout=30_000)
+
+
+@dataclass
+class BenchSession:
+    tmp: Path
+    path: Path  # the payload: ``size`` random bytes
+    sha: str  # its SHA-256
+    server: Any  # support.ServerProcess
+    contexts: dict[str, Any]  # alice's and bob's (browser_pair)
+    errors: list[str]  # their pages' uncaught errors
+    cpu: CpuMeter  # both browsers' threads
+
+
+@contextmanager
+def bench_session(size: int) -> Iterator[BenchSession]:
+    """A temporary directory with a random payload of ``size`` bytes, a ``peerlane serve``
+    on loopback and Alice's and Bob's Chromiums (``browser_pair``); on the way out the
+    browsers are closed, the server stopped and the directory removed."""
+    from playwright.sync_api import sync_playwright
+
+    from e2e.helpers import random_file
+    from support import ServerProcess
+
+    with tempfile.TemporaryDirectory(prefix="pl-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        path = tmp / "payload.bin"
+        sha, _ = random_file(path, size)
+        server = ServerProcess(
+            tmp / "data", env={"PEERLANE_HOST": "127.0.0.1", "PEERLANE_LOG_LEVEL": "warning"}
+        ).start()
+        try:
+            with sync_playwright() as pw:
+                profiles, contexts, errors = browser_pair(pw, tmp)
+                try:
+                    yield BenchSession(tmp, path, sha, server, contexts, errors, CpuMeter(profiles))
+                finally:
+                    for ctx in contexts.values():
+                        ctx.close()
+        finally:
+            server.stop()

@@ -48,15 +48,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests")]
 from _bare_channel import bare_blast, bare_connect  # noqa: E402
-from _browser_cpu import CpuMeter  # noqa: E402
-from _page_transfer import browser_pair, peerlane_transfer  # noqa: E402
+from _page_transfer import bench_session, peerlane_transfer, wait_direct  # noqa: E402
 from _stats import bracketed_ratios  # noqa: E402
 
 MB = 1000 * 1000
@@ -78,124 +76,93 @@ def refuse_outside_namespace() -> None:
 
 
 def run(opts: argparse.Namespace) -> dict[str, Any]:
-    from playwright.sync_api import expect, sync_playwright
-
-    from e2e.helpers import (
-        PEER,
-        create_room_ui,
-        invite_link,
-        join_by_link_ui,
-        origin_page,
-        random_file,
-    )
-    from support import ServerProcess
+    from e2e.helpers import create_room_ui, invite_link, join_by_link_ui, origin_page
 
     size, timeout = opts.size, max(600.0, opts.size / MB * 2)
     result: dict[str, Any] = {"size_bytes": size, "cpus": os.cpu_count()}
-    with tempfile.TemporaryDirectory(prefix="pl-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        path = tmp / "payload.bin"
-        sha, _ = random_file(path, size)
-        server = ServerProcess(
-            tmp / "data", env={"PEERLANE_HOST": "127.0.0.1", "PEERLANE_LOG_LEVEL": "warning"}
-        ).start()
-        try:
-            with sync_playwright() as pw:
-                profiles, contexts, errors = browser_pair(pw, tmp)
-                room_a, room_b = (
-                    c.pages[0] if c.pages else c.new_page() for c in contexts.values()
+    with bench_session(size) as s:
+        room_a, room_b = (c.pages[0] if c.pages else c.new_page() for c in s.contexts.values())
+        bare_a, bare_b = (c.new_page() for c in s.contexts.values())
+
+        create_room_ui(room_a, s.server.base, "alice", "bench")
+        join_by_link_ui(room_b, invite_link(room_a), "bob")
+        wait_direct(room_a, room_b)
+        for page in (bare_a, bare_b):
+            origin_page(page, s.server.base)
+        result["wire"] = bare_connect(bare_a, bare_b)
+        result["visibility"] = [
+            p.evaluate("document.visibilityState") for p in (room_a, room_b, bare_a, bare_b)
+        ]
+
+        def phase(name: str, fn: Any) -> Any:
+            load = os.getloadavg()[0]
+            out = fn()
+            result.setdefault("phases", []).append(
+                {
+                    "phase": name,
+                    "load_before": round(load, 2),
+                    "load_after": round(os.getloadavg()[0], 2),
+                    **(out if isinstance(out, dict) else {"seconds": out}),
+                }
+            )
+            last = result["phases"][-1]
+            last["mb_per_s"] = round(size / MB / last["seconds"], 2)
+            used = sum(sum(threads.values()) for threads in last["cpu"].values())
+            last["cpu_ms_per_mb"] = round(used * 1000 / (size / MB), 1)
+            extra = (
+                f"  first block after {last['first_block_s']:.2f} s"
+                if "first_block_s" in last
+                else ""
+            )
+            print(
+                f"{name:>10}: {last['seconds']:7.1f} s  {last['mb_per_s']:6.2f} MB/s{extra}"
+                f"  (load {last['load_before']:.1f} -> {last['load_after']:.1f})",
+                file=sys.stderr,
+            )
+            return last
+
+        # bare, peerlane, bare, peerlane, ..., bare: each peerlane run sits
+        # between two bare ones (the load of a shared machine drifts).
+        def blast() -> dict[str, Any]:
+            return bare_blast(bare_a, bare_b, size, timeout, s.cpu)
+
+        bares = [phase("bare", blast)]
+        peers = []
+        for _ in range(opts.rounds):
+            peers.append(
+                phase(
+                    "peerlane",
+                    lambda: peerlane_transfer(room_a, room_b, s.path, s.sha, s.tmp, timeout, s.cpu),
                 )
-                bare_a, bare_b = (c.new_page() for c in contexts.values())
-                cpu = CpuMeter(profiles)
+            )
+            bares.append(phase("bare", blast))
+        if opts.profile:
+            phase(
+                "peerlane+profile",
+                lambda: peerlane_transfer(
+                    room_a, room_b, s.path, s.sha, s.tmp, timeout, s.cpu, profile=True
+                ),
+            )
 
-                create_room_ui(room_a, server.base, "alice", "bench")
-                join_by_link_ui(room_b, invite_link(room_a), "bob")
-                for page in (room_a, room_b):
-                    expect(page.locator(f"{PEER}[data-path=direct]")).to_have_count(
-                        1, timeout=30_000
-                    )
-                for page in (bare_a, bare_b):
-                    origin_page(page, server.base)
-                result["wire"] = bare_connect(bare_a, bare_b)
-                result["visibility"] = [
-                    p.evaluate("document.visibilityState") for p in (room_a, room_b, bare_a, bare_b)
-                ]
+        # Each peerlane run against the mean of the bare runs on either side of it;
+        # the ratio is the median of those (medians of the speeds alone would
+        # compare phases run under different loads).
+        def ratios(key: str) -> list[float]:
+            return bracketed_ratios([p[key] for p in peers], [b[key] for b in bares])
 
-                def phase(name: str, fn: Any) -> Any:
-                    load = os.getloadavg()[0]
-                    out = fn()
-                    result.setdefault("phases", []).append(
-                        {
-                            "phase": name,
-                            "load_before": round(load, 2),
-                            "load_after": round(os.getloadavg()[0], 2),
-                            **(out if isinstance(out, dict) else {"seconds": out}),
-                        }
-                    )
-                    last = result["phases"][-1]
-                    last["mb_per_s"] = round(size / MB / last["seconds"], 2)
-                    used = sum(sum(threads.values()) for threads in last["cpu"].values())
-                    last["cpu_ms_per_mb"] = round(used * 1000 / (size / MB), 1)
-                    extra = (
-                        f"  first block after {last['first_block_s']:.2f} s"
-                        if "first_block_s" in last
-                        else ""
-                    )
-                    print(
-                        f"{name:>10}: {last['seconds']:7.1f} s  {last['mb_per_s']:6.2f} MB/s{extra}"
-                        f"  (load {last['load_before']:.1f} -> {last['load_after']:.1f})",
-                        file=sys.stderr,
-                    )
-                    return last
-
-                # bare, peerlane, bare, peerlane, ..., bare: each peerlane run sits
-                # between two bare ones (the load of a shared machine drifts).
-                def blast() -> dict[str, Any]:
-                    return bare_blast(bare_a, bare_b, size, timeout, cpu)
-
-                bares = [phase("bare", blast)]
-                peers = []
-                for _ in range(opts.rounds):
-                    peers.append(
-                        phase(
-                            "peerlane",
-                            lambda: peerlane_transfer(room_a, room_b, path, sha, tmp, timeout, cpu),
-                        )
-                    )
-                    bares.append(phase("bare", blast))
-                if opts.profile:
-                    phase(
-                        "peerlane+profile",
-                        lambda: peerlane_transfer(
-                            room_a, room_b, path, sha, tmp, timeout, cpu, profile=True
-                        ),
-                    )
-
-                # Each peerlane run against the mean of the bare runs on either side of it;
-                # the ratio is the median of those (medians of the speeds alone would
-                # compare phases run under different loads).
-                def ratios(key: str) -> list[float]:
-                    return bracketed_ratios([p[key] for p in peers], [b[key] for b in bares])
-
-                result["round_ratios"] = [round(r, 3) for r in ratios("mb_per_s")]
-                # CPU per MB: less is better, so bare / peerlane (1 / the ratio).
-                result["round_cpu_ratios"] = [round(1 / r, 3) for r in ratios("cpu_ms_per_mb")]
-                result["ratio"] = round(statistics.median(result["round_ratios"]), 3)
-                result["bare_mb_per_s"] = round(statistics.median(p["mb_per_s"] for p in bares), 2)
-                result["peerlane_mb_per_s"] = round(
-                    statistics.median(p["mb_per_s"] for p in peers), 2
-                )
-                result["bare_cpu_ms_per_mb"] = round(
-                    statistics.median(p["cpu_ms_per_mb"] for p in bares), 1
-                )
-                result["peerlane_cpu_ms_per_mb"] = round(
-                    statistics.median(p["cpu_ms_per_mb"] for p in peers), 1
-                )
-                result["errors"] = errors
-                for ctx in contexts.values():
-                    ctx.close()
-        finally:
-            server.stop()
+        result["round_ratios"] = [round(r, 3) for r in ratios("mb_per_s")]
+        # CPU per MB: less is better, so bare / peerlane (1 / the ratio).
+        result["round_cpu_ratios"] = [round(1 / r, 3) for r in ratios("cpu_ms_per_mb")]
+        result["ratio"] = round(statistics.median(result["round_ratios"]), 3)
+        result["bare_mb_per_s"] = round(statistics.median(p["mb_per_s"] for p in bares), 2)
+        result["peerlane_mb_per_s"] = round(statistics.median(p["mb_per_s"] for p in peers), 2)
+        result["bare_cpu_ms_per_mb"] = round(
+            statistics.median(p["cpu_ms_per_mb"] for p in bares), 1
+        )
+        result["peerlane_cpu_ms_per_mb"] = round(
+            statistics.median(p["cpu_ms_per_mb"] for p in peers), 1
+        )
+        result["errors"] = s.errors
     return result
 
 

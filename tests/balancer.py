@@ -10,6 +10,7 @@ instances can tell them apart from nginx through X-Forwarded-For.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -19,7 +20,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -327,3 +328,34 @@ def _pg_data_dir(port: int) -> str:
         if len(lines) > 3 and lines[3].strip() == str(port):
             return str(pid_file.parent)
     raise RuntimeError(f"no PostgreSQL data directory for port {port}")
+
+
+@contextlib.contextmanager
+def cluster_on_own_services(root: Path) -> Iterator[tuple[PgProcess, RedisProcess, Cluster]]:
+    """Two instances behind nginx on a PostgreSQL and a Redis of their own, which the
+    outage tests stop and start; the instances fail fast while one is down (as in
+    production, a little faster)."""
+    pg = PgProcess()
+    redis_server = RedisProcess().start()
+    # In a thread: asyncio.run() refuses to run beside a running loop (Playwright's, in
+    # the browser tests).
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        database = pool.submit(services.create_database, pg.server).result()
+    cluster = Cluster(
+        root,
+        2,
+        database_url=database,
+        redis_url=redis_server.url,
+        env={"PEERLANE_BACKEND_CONNECT_TIMEOUT": "2"},
+    )
+    try:
+        yield pg, redis_server, cluster.start()
+    finally:
+        cluster.stop()
+        redis_server.close()
+        pg.close()
+
+
+def ready(cluster: Cluster) -> list[int]:
+    """Each instance's /readyz status."""
+    return [httpx.get(f"{i.base}/readyz", timeout=TIMEOUT).status_code for i in cluster.instances]

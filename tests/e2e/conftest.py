@@ -17,6 +17,8 @@ Fixtures:
                                a fresh persistent Chromium profile per participant; any JS
                                error, unhandled rejection or CSP violation fails the test
                                (``browser_factory`` is the same fixture)
+  ``clis``                  -- the ``peerlane`` commands a test starts (tests/e2e/cli_peers.py:
+                               ``send``, ``receive``), stopped at its end, their output shown
   ``udp_blocked``           -- every UDP packet to 10.77.0.1 dropped (namespace-wide)
   ``udp_switch``            -- the same on demand: ``.block()`` mid-test, ``.unblock()``
   ``artifacts``             -- ``test-artifacts/`` (screenshots; failures/ gets a screenshot
@@ -45,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from chromium_browsers import Browsers, finish, playwright_session
+from e2e.cli_peers import clis  # noqa: F401 (the fixture, for every CLI test here)
 from support import ServerProcess
 
 if TYPE_CHECKING:

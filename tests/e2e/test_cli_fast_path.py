@@ -12,25 +12,23 @@ from pathlib import Path
 
 import pytest
 
+from e2e.cli_peers import CLEAR, Cli, receive, send, wire_bytes
 from e2e.helpers import random_file, sha256_file
-from e2e.test_cli_transfer import Cli, clis, receive, send, wire_bytes  # noqa: F401
 from peerlane.core import e2e_file
 from support import ServerProcess, wait_until
 
 pytestmark = pytest.mark.browser
-# The fast path carries a clear room's blocks (TLS only): `send` makes an end-to-end
-# encrypted room by default, whose files take the data channel until the sealed fast path.
-CLEAR = ("--no-encrypt",)
 MB = 1000 * 1000
 
 
 def test_cli_to_cli_100_mb_over_the_fast_path(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
 ) -> None:
     size = 100 * MB + 17
     digest, root = random_file(tmp_path / "big.bin", size)
+    # A clear room: its blocks cross unsealed, so the wire carries exactly the file's size.
     sender = send(clis, tmp_path, server, tmp_path / "big.bin", *CLEAR)
     code = sender.wait_for(r"Code: (\S+)").group(1)
     receiver = receive(clis, tmp_path, code, tmp_path / "got", "--server", server.base)
@@ -46,7 +44,7 @@ def test_cli_to_cli_100_mb_over_the_fast_path(
 def test_an_unreachable_fast_path_leaves_the_file_to_the_data_channel(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
     tcp_blocked: None,
 ) -> None:
     digest, _ = random_file(tmp_path / "small.bin", 2 * MB + 3)
@@ -64,7 +62,7 @@ def test_an_unreachable_fast_path_leaves_the_file_to_the_data_channel(
 def test_a_killed_send_run_again_goes_on_over_the_fast_path(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
     receiver_too: bool,
 ) -> None:
     """The earlier run's offer names its listener, gone with it: the rerun offers again

@@ -8,16 +8,25 @@ the batched messages, web/transfer-batch.js)."""
 from __future__ import annotations
 
 import os
-import signal
 import time
 from pathlib import Path
 
 import pytest
 
+from e2e.cli_peers import (
+    CLEAR,
+    DEADLINE,
+    Cli,
+    browser_room,
+    kill_when_half_received,
+    receive,
+    send,
+    tree,
+    wait_peer,
+    wire_bytes,
+)
 from e2e.helpers import (
     accept_ui,
-    create_room_ui,
-    invite_link,
     offer_files_ui,
     random_file,
     save_received_ui,
@@ -25,33 +34,23 @@ from e2e.helpers import (
     transfer_ids,
     wait_transfer,
 )
-from e2e.test_cli_transfer import (  # noqa: F401 (the fixture)
-    DEADLINE,
-    Cli,
-    clis,
-    receive,
-    send,
-    tree,
-    wire_bytes,
-)
 from support import ServerProcess, wait_until
 
 pytestmark = pytest.mark.browser
-# Both runs are about the fast path, which carries a clear room's blocks (TLS only).
-CLEAR = ("--no-encrypt",)
 MB = 1000 * 1000
 
 
 def test_a_directory_of_5000_small_files_arrives_intact(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
 ) -> None:
     folder = tmp_path / "many"
     for sub in range(10):
         (folder / f"d{sub}").mkdir(parents=True)
         for i in range(500):
             (folder / f"d{sub}" / f"f{i:03}.bin").write_bytes(os.urandom(4096))
+    # Both CLI-to-CLI runs here are about the fast path: it carries a clear room's blocks.
     sender = send(clis, tmp_path, server, folder, *CLEAR)
     code = sender.wait_for(r"Code: (\S+)").group(1)
     started = time.monotonic()
@@ -71,7 +70,7 @@ def test_a_directory_of_5000_small_files_arrives_intact(
 def test_a_receive_killed_midway_over_the_fast_path_resumes(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
 ) -> None:
     size = 300 * MB + 11  # the resume state is saved every 0.2 s at up to ~100 MB/s
     digest, root = random_file(tmp_path / "film.mkv", size)
@@ -79,14 +78,7 @@ def test_a_receive_killed_midway_over_the_fast_path_resumes(
     link = sender.wait_for(r"Link: (\S+)").group(1)
     out = tmp_path / "got"
     first = receive(clis, tmp_path, link, out)
-    part = out / "film.mkv.peerlane-part"
-    wait_until(
-        lambda: part.exists() and part.stat().st_size >= size // 2,
-        timeout=DEADLINE,
-        what="half the file received",
-    )
-    first.proc.send_signal(signal.SIGKILL)
-    first.proc.wait()
+    kill_when_half_received(first, out / "film.mkv.peerlane-part", size)
     assert not (out / "film.mkv").exists()
     second = receive(clis, tmp_path, link, out)
     assert second.finish() == 0, second.describe()
@@ -101,12 +93,10 @@ def test_a_receive_killed_midway_over_the_fast_path_resumes(
 def test_a_batch_from_the_cli_to_chromium_and_many_files_back(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
     browsers: object,
 ) -> None:
-    page = browsers.new("carol", p2p=True).page  # type: ignore[attr-defined]
-    create_room_ui(page, server.base, "carol", "Drop", encrypted=False)
-    link = invite_link(page)
+    page, link = browser_room(browsers, server.base, encrypted=False)
     folder = tmp_path / "batch"
     folder.mkdir()
     digests = {f"n{i}.bin": random_file(folder / f"n{i}.bin", 30_000 + i)[0] for i in range(3)}
@@ -125,10 +115,9 @@ def test_a_batch_from_the_cli_to_chromium_and_many_files_back(
 
     # Chromium offers 30 files to a terminal in its room: the terminal accepts them all
     # in one `accepts`, confirms them with `dones`, and the browser takes both.
-    names = "() => [...window.peerlane.room.peers.values()].map((p) => p.name)"
-    wait_until(lambda: "alice" not in page.evaluate(names), timeout=DEADLINE, what="alice gone")
+    wait_peer(page, "alice", present=False)
     receiver = receive(clis, tmp_path, link, tmp_path / "got")
-    wait_until(lambda: "bob" in page.evaluate(names), timeout=DEADLINE, what="bob in the room")
+    wait_peer(page, "bob")
     many = tmp_path / "many"
     many.mkdir()
     paths = [many / f"m{i:02}.txt" for i in range(30)]

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from e2e.cli_peers import Cli, send
 from e2e.helpers import (
     accept_ui,
     join_by_link_ui,
@@ -25,7 +26,6 @@ from e2e.helpers import (
     wait_js,
     wait_transfer,
 )
-from e2e.test_cli_transfer import Cli, clis, send  # noqa: F401 (the fixture)
 from peerlane.core import e2e
 from support import ServerProcess, wait_until
 
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.browser
 def test_the_terminal_owner_rotates_and_the_browser_reads_on(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
     browsers: object,
 ) -> None:
     file = tmp_path / "after.bin"

@@ -17,31 +17,14 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from e2e.helpers import (
-    accept_ui,
-    join_by_code_ui,
-    save_received_ui,
-    sha256_file,
-    transfer_ids,
-    wait_transfer,
-)
-from e2e.test_cli_transfer import (  # noqa: F401 (the fixture)
-    DEADLINE,
-    Cli,
-    clis,
-    receive,
-    send,
-)
+from e2e.cli_peers import Cli, files_holding, receive, send, wait_offer
+from e2e.helpers import accept_ui, join_by_code_ui, save_received_ui, sha256_file, wait_transfer
 from peerlane.core import e2e
 from support import ServerProcess, wait_until
 
 pytestmark = pytest.mark.browser
 MIB = 1024 * 1024
 MARKER = b"canary-p4ke-" + os.urandom(6).hex().encode()
-
-
-def _hits(root: Path, marker: bytes) -> list[Path]:
-    return [f for f in root.rglob("*") if f.is_file() and marker in f.read_bytes()]
 
 
 def _marked_file(tmp: Path, size: int) -> tuple[Path, str]:
@@ -69,7 +52,7 @@ def _room_of(server: ServerProcess, link: str) -> dict[str, object]:
 def test_send_makes_an_encrypted_room_and_receive_joins_by_its_code(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
 ) -> None:
     file, digest = _marked_file(tmp_path, 3 * MIB + 7)
     sender = send(clis, tmp_path, server, file, PEERLANE_FAST_PATH="0")
@@ -90,14 +73,14 @@ def test_send_makes_an_encrypted_room_and_receive_joins_by_its_code(
     assert "via peer to peer" in receiver.output
     # Neither the file's name (nor its contents) nor the code's words reached the server.
     words = code.split("-", 1)[1]
-    assert _hits(server.data_dir, MARKER) == []
-    assert _hits(server.data_dir, words.encode()) == []
+    assert files_holding(server.data_dir, MARKER) == []
+    assert files_holding(server.data_dir, words.encode()) == []
 
 
 def test_a_wrong_code_is_refused_and_counted_then_the_right_one_joins(
     server_factory: object,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
 ) -> None:
     server: ServerProcess = server_factory()  # type: ignore[operator]
     file, digest = _marked_file(tmp_path, 256 * 1024)
@@ -139,7 +122,7 @@ def test_a_wrong_code_is_refused_and_counted_then_the_right_one_joins(
 def test_a_browser_joins_by_the_terminals_code_and_takes_the_file(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
     browsers: object,
 ) -> None:
     file, digest = _marked_file(tmp_path, 2 * MIB + 3)
@@ -150,13 +133,10 @@ def test_a_browser_joins_by_the_terminals_code_and_takes_the_file(
     # The terminal's hand-over gave the browser the room key: the sealed name opens.
     expect(page.locator("[data-testid=e2e-mark]")).to_have_attribute("data-e2e", "on")
     expect(page.locator("h1")).to_have_text("alice's room")
-    try:
-        incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=60, what="the offer")
-    except TimeoutError as exc:
-        raise AssertionError(sender.describe()) from exc
-    accept_ui(page, incoming[0])
-    wait_transfer(page, incoming[0])
-    assert sha256_file(save_received_ui(page, incoming[0], tmp_path / "saved.bin")) == digest
+    incoming = wait_offer(page, sender, timeout=60)
+    accept_ui(page, incoming)
+    wait_transfer(page, incoming)
+    assert sha256_file(save_received_ui(page, incoming, tmp_path / "saved.bin")) == digest
     assert sender.finish() == 0, sender.describe()
-    assert _hits(server.data_dir, MARKER) == []
-    assert _hits(server.data_dir, code.split("-", 1)[1].encode()) == []
+    assert files_holding(server.data_dir, MARKER) == []
+    assert files_holding(server.data_dir, code.split("-", 1)[1].encode()) == []

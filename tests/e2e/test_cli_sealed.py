@@ -7,50 +7,38 @@ file's name or contents, in the clear or in base64."""
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
 from pathlib import Path
 
-import httpx
 import pytest
 
+from e2e.cli_peers import (
+    DATA_CHANNEL,
+    Cli,
+    browser_room,
+    encrypted_room,
+    receive,
+    send,
+    wait_offer,
+    wait_peer,
+    wire_bytes,
+)
 from e2e.helpers import (
     accept_ui,
-    create_room_ui,
-    invite_link,
     offer_files_ui,
     random_file,
     save_received_ui,
     sha256_file,
-    transfer_ids,
     wait_transfer,
-)
-from e2e.test_cli_transfer import (  # noqa: F401 (the fixture)
-    DATA_CHANNEL,
-    Cli,
-    clis,
-    receive,
-    send,
-    wire_bytes,
 )
 from e2e.test_e2e_chat import everything_the_server_has, recording_server  # noqa: F401
 from e2e.test_e2e_files import marked_file, spellings
-from peerlane.core import e2e, e2e_file
+from peerlane.core import e2e_file
 from support import ServerProcess, wait_until
 
 pytestmark = pytest.mark.browser
 MB = 1000 * 1000
 MIB = 1024 * 1024
-
-
-def encrypted_room(server: ServerProcess) -> str:
-    """A room made as the browser makes one (its name sealed); its link, key included."""
-    key = e2e.RoomKey(os.urandom(32))
-    sealed = e2e.seal_room_name(key, os.urandom(12), "Drop")
-    r = httpx.post(f"{server.base}/api/rooms", json={"display_name": "owner", "name": sealed})
-    assert r.status_code == 201, r.text
-    return f"{r.json()['invite']['link']}.{key.encoded()}"
 
 
 def server_holds(server: ServerProcess, marker: str, record: Path | None = None) -> list[bytes]:
@@ -65,7 +53,7 @@ def server_holds(server: ServerProcess, marker: str, record: Path | None = None)
 def test_cli_to_cli_100_mb_sealed_over_the_fast_path(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
 ) -> None:
     marker = f"canary{secrets.token_hex(6)}"
     size = 100 * MB + 17
@@ -87,7 +75,7 @@ def test_cli_to_cli_100_mb_sealed_over_the_fast_path(
 def test_cli_to_cli_sealed_through_the_server(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
     udp_blocked: None,
 ) -> None:
     marker = f"canary{secrets.token_hex(6)}"
@@ -112,17 +100,14 @@ def test_cli_to_cli_sealed_through_the_server(
 def test_a_browser_uploads_sealed_and_the_cli_downloads(
     recording_server: tuple[ServerProcess, Path],  # noqa: F811
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
     browsers: object,
 ) -> None:
     proc, record = recording_server
     marker = f"canary{secrets.token_hex(6)}"
-    page = browsers.new("carol", p2p=False).page  # type: ignore[attr-defined]
-    create_room_ui(page, proc.base, "carol", "Drop", encrypted=True)
-    link = invite_link(page)
+    page, link = browser_room(browsers, proc.base, encrypted=True, p2p=False)
     receiver = receive(clis, tmp_path, link, tmp_path / "got")
-    names = "() => [...window.peerlane.room.peers.values()].map((p) => p.name)"
-    wait_until(lambda: "bob" in page.evaluate(names), timeout=60, what="bob in the room")
+    wait_peer(page, "bob", timeout=60)
     name = f"{marker}-b.txt"
     digest = marked_file(tmp_path / name, marker, 2 * MIB + 7)
     [outgoing] = offer_files_ui(page, [tmp_path / name])
@@ -137,25 +122,20 @@ def test_a_browser_uploads_sealed_and_the_cli_downloads(
 def test_the_cli_uploads_sealed_and_a_browser_downloads(
     recording_server: tuple[ServerProcess, Path],  # noqa: F811
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
     browsers: object,
 ) -> None:
     proc, record = recording_server
     marker = f"canary{secrets.token_hex(6)}"
-    page = browsers.new("carol", p2p=False).page  # type: ignore[attr-defined]
-    create_room_ui(page, proc.base, "carol", "Drop", encrypted=True)
-    link = invite_link(page)
+    page, link = browser_room(browsers, proc.base, encrypted=True, p2p=False)
     name = f"{marker}-a.txt"
     digest = marked_file(tmp_path / name, marker, 3 * MIB + 5)
     sender = send(clis, tmp_path, proc, tmp_path / name, "--room", link, PEERLANE_P2P_TIMEOUT="4")
-    try:
-        incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=60, what="the offer")
-    except TimeoutError as exc:
-        raise AssertionError(sender.describe()) from exc
-    accept_ui(page, incoming[0])
-    view = wait_transfer(page, incoming[0])
+    incoming = wait_offer(page, sender, timeout=60)
+    accept_ui(page, incoming)
+    view = wait_transfer(page, incoming)
     assert (view["name"], view["path"]) == (name, "server"), view
-    assert sha256_file(save_received_ui(page, incoming[0], tmp_path / "saved.bin")) == digest
+    assert sha256_file(save_received_ui(page, incoming, tmp_path / "saved.bin")) == digest
     assert sender.finish() == 0, sender.describe()
     assert "via server" in sender.output
     proc.stop()
@@ -165,7 +145,7 @@ def test_the_cli_uploads_sealed_and_a_browser_downloads(
 def test_a_sealed_fast_path_resumes_after_the_receiver_is_killed(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
 ) -> None:
     size = 300 * MB
     digest, _ = random_file(tmp_path / "film.mkv", size)
@@ -175,8 +155,7 @@ def test_a_sealed_fast_path_resumes_after_the_receiver_is_killed(
     first = receive(clis, tmp_path, link, out)
     state = out / "film.mkv.peerlane-part.json"
     wait_until(state.exists, timeout=120, what="a first resume state saved")
-    first.proc.send_signal(signal.SIGKILL)
-    first.proc.wait()
+    first.stop()
     assert not (out / "film.mkv").exists()
     second = receive(clis, tmp_path, link, out)
     assert second.finish() == 0, second.describe()

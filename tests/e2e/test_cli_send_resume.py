@@ -9,32 +9,30 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
 from pathlib import Path
 
 import httpx
 import pytest
 
+from e2e.cli_peers import (
+    CLEAR,
+    DATA_CHANNEL,
+    Cli,
+    browser_room,
+    encrypted_room,
+    receive,
+    send,
+    wait_offer,
+    wire_bytes,
+)
 from e2e.helpers import (
     accept_ui,
-    create_room_ui,
-    invite_link,
     random_file,
     save_received_ui,
     sha256_file,
     transfer_ids,
     wait_transfer,
-)
-from e2e.test_cli_sealed import encrypted_room
-from e2e.test_cli_transfer import (  # noqa: F401 (the fixture)
-    CLEAR,
-    DATA_CHANNEL,
-    Cli,
-    clis,
-    receive,
-    send,
-    wire_bytes,
 )
 from peerlane.core import e2e_file
 from peerlane.peer.server_copy import CHUNK_BYTES
@@ -80,8 +78,7 @@ def kill_and_rerun(
     link = first.wait_for(r"Link: (\S+)").group(1) if "--room" not in args else str(args[-1])
     receiver = receive(started, tmp, link, tmp / "got")
     wait_until(lambda: uploading(server, int(wire_size * 0.4)), timeout=180, what="40 % up")
-    first.proc.send_signal(signal.SIGKILL)
-    first.proc.wait()
+    first.stop()
     state = kept_state(tmp)
     before = committed(server, state)
     assert 0 < before < wire_size
@@ -105,7 +102,7 @@ def kill_and_rerun(
 def test_a_killed_send_resumes_its_upload_in_a_room_without_encryption(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
     udp_blocked: None,
 ) -> None:
     kill_and_rerun(server, tmp_path, clis, [*CLEAR], SIZE)
@@ -114,7 +111,7 @@ def test_a_killed_send_resumes_its_upload_in_a_room_without_encryption(
 def test_a_killed_send_resumes_its_sealed_upload_in_an_encrypted_room(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
     udp_blocked: None,
 ) -> None:
     link = encrypted_room(server)
@@ -124,28 +121,22 @@ def test_a_killed_send_resumes_its_sealed_upload_in_an_encrypted_room(
 def test_a_browser_receiver_gets_one_offer_and_one_file_after_the_rerun(
     server: ServerProcess,
     tmp_path: Path,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
     browsers: object,
 ) -> None:
     size = 40 * MIB + 3
-    page = browsers.new("carol", p2p=False).page  # type: ignore[attr-defined]
-    create_room_ui(page, server.base, "carol", "Drop", encrypted=True)
-    link = invite_link(page)
+    page, link = browser_room(browsers, server.base, encrypted=True, p2p=False)
     digest, _ = random_file(tmp_path / "film.mkv", size)
     args = [tmp_path / "film.mkv", "--room", link]
     first = send(clis, tmp_path, server, *args, **ENV)
-    try:
-        incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=60, what="the offer")
-    except TimeoutError as exc:
-        raise AssertionError(first.describe()) from exc
-    accept_ui(page, incoming[0])
+    incoming = wait_offer(page, first, timeout=60)
+    accept_ui(page, incoming)
     wait_until(lambda: uploading(server, int(size * 0.4)), timeout=120, what="40 % up")
-    first.proc.send_signal(signal.SIGKILL)
-    first.proc.wait()
+    first.stop()
     second = send(clis, tmp_path, server, *args, **ENV)
-    view = wait_transfer(page, incoming[0])
+    view = wait_transfer(page, incoming)
     assert view["path"] == "server", view
-    assert sha256_file(save_received_ui(page, incoming[0], tmp_path / "saved.bin")) == digest
+    assert sha256_file(save_received_ui(page, incoming, tmp_path / "saved.bin")) == digest
     assert second.finish() == 0, second.describe()
-    assert transfer_ids(page, "in") == incoming  # one offer, not a second one
+    assert transfer_ids(page, "in") == [incoming]  # one offer, not a second one
     assert wire_bytes(second) < 0.7 * e2e_file.sealed_size(size)  # not from the start

@@ -5,25 +5,32 @@ protocol). Marked ``browser`` so they run in the e2e stage (scripts/netns-run)."
 
 from __future__ import annotations
 
-import os
-import re
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from e2e.cli_peers import (
+    CLEAR,
+    DATA_CHANNEL,
+    DEADLINE,
+    Cli,
+    browser_room,
+    kill_when_half_received,
+    receive,
+    send,
+    tree,
+    wait_offer,
+    wait_peer,
+    wire_bytes,
+)
 from e2e.helpers import (
+    MIB,
     accept_ui,
-    create_room_ui,
-    invite_link,
     offer_files_ui,
     random_file,
     save_received_ui,
     sha256_file,
-    transfer_ids,
     wait_transfer,
 )
 from peerlane.cli_runner import LEAVE_WITHIN_S
@@ -31,98 +38,6 @@ from support import ServerProcess, wait_until
 from terminal import Terminal
 
 pytestmark = pytest.mark.browser
-MIB = 1024 * 1024
-DEADLINE = 180.0
-# The sender offers no direct-TCP fast path (tests/e2e/test_cli_fast_path.py has it): these
-# tests are about the data channel and the server.
-DATA_CHANNEL = {"PEERLANE_FAST_PATH": "0"}
-# A room without end-to-end encryption (`send` makes an encrypted one by default:
-# tests/e2e/test_cli_pake.py): for the exact byte count, and the server fallback (the
-# terminal does not send an encrypted room's file through the server yet).
-CLEAR = ("--no-encrypt",)
-
-
-class Cli:
-    """A ``peerlane`` command with its output in files (read while it runs)."""
-
-    def __init__(
-        self, tmp: Path, label: str, args: list[str], prefix: Sequence[str] = (), **env: str
-    ) -> None:
-        """``prefix``: what runs the command (``ip netns exec NS``: tests/netlab)."""
-        self.out_path, self.err_path = tmp / f"{label}.out", tmp / f"{label}.err"
-        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
-            self.proc = subprocess.Popen(
-                [*prefix, sys.executable, "-m", "peerlane", *args],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                env={**os.environ, "PEERLANE_SERVER": "", "XDG_CONFIG_HOME": str(tmp), **env},
-            )
-
-    @property
-    def output(self) -> str:
-        return self.out_path.read_text(errors="replace")
-
-    def wait_for(self, pattern: str) -> re.Match[str]:
-        def found() -> re.Match[str] | None:
-            if self.proc.poll() is not None and not re.search(pattern, self.output):
-                raise AssertionError(f"exited {self.proc.returncode}: {self.describe()}")
-            return re.search(pattern, self.output)
-
-        match: re.Match[str] = wait_until(found, timeout=DEADLINE, what=pattern)
-        return match
-
-    def finish(self) -> int:
-        try:
-            return self.proc.wait(timeout=DEADLINE)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise AssertionError(f"still running: {self.describe()}") from None
-
-    def describe(self) -> str:
-        return f"\nstdout:\n{self.output}\nstderr:\n{self.err_path.read_text(errors='replace')}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
-@pytest.fixture
-def clis(tmp_path: Path) -> Iterator[list[Cli]]:
-    started: list[Cli] = []
-    yield started
-    for cli in started:
-        cli.stop()
-        # Shown under the report of a failed test ("Captured stdout teardown"): what each
-        # command printed, whichever wait or assertion failed.
-        print(f"--- {cli.out_path.stem} (exit {cli.proc.returncode}):{cli.describe()}")
-
-
-def send(clis: list[Cli], tmp: Path, server: ServerProcess, *args: object, **env: str) -> Cli:
-    args = ["send", *map(str, args), "--server", server.base, "--name", "alice"]
-    cli = Cli(tmp, f"send{len(clis)}", args, **env)
-    clis.append(cli)
-    return cli
-
-
-def receive(clis: list[Cli], tmp: Path, invite: str, out: Path, *more: str) -> Cli:
-    args = ["receive", invite, "-o", str(out), "--yes", "--name", "bob", *more]
-    cli = Cli(tmp, f"receive{len(clis)}", args)
-    clis.append(cli)
-    return cli
-
-
-def wire_bytes(cli: Cli) -> int:
-    return int(cli.wait_for(r"bytes on the wire: (\d+)").group(1))
-
-
-def tree(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): sha256_file(p)
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def test_cli_to_cli_a_large_file_and_a_directory_of_small_files(
@@ -162,14 +77,7 @@ def test_a_receive_killed_halfway_resumes_from_its_verified_blocks(
     link = sender.wait_for(r"Link: (\S+)").group(1)
     out = tmp_path / "got"
     first = receive(clis, tmp_path, link, out)
-    part = out / "film.mkv.peerlane-part"
-    wait_until(
-        lambda: part.exists() and part.stat().st_size >= size // 2,
-        timeout=DEADLINE,
-        what="half the file received",
-    )
-    first.proc.send_signal(signal.SIGKILL)
-    first.proc.wait()
+    kill_when_half_received(first, out / "film.mkv.peerlane-part", size)
     assert not (out / "film.mkv").exists()
     second = receive(clis, tmp_path, link, out)
     assert second.finish() == 0, second.describe()
@@ -204,21 +112,19 @@ def test_without_a_direct_path_the_file_goes_through_the_server(
 def test_cli_and_browser_in_a_room_the_browser_made_both_ways(
     server: ServerProcess, tmp_path: Path, clis: list[Cli], browsers: object
 ) -> None:
-    page = browsers.new("carol", p2p=True).page  # type: ignore[attr-defined]
     # A room without end-to-end encryption: the terminal cannot seal yet (it refuses an
     # encrypted room's link: tests/unit/test_cli_chat_e2e.py).
-    create_room_ui(page, server.base, "carol", "Drop", encrypted=False)
-    link = invite_link(page)
+    page, link = browser_room(browsers, server.base, encrypted=False)
     # The terminal sends into the browser's room; the browser accepts as from a browser.
     digest, _ = random_file(tmp_path / "to-browser.bin", 6 * MIB + 7)
     # (No fallback upload meanwhile: the receive below must find no copy of it.)
     file = tmp_path / "to-browser.bin"
     sender = send(clis, tmp_path, server, file, "--room", link, PEERLANE_P2P_TIMEOUT="90")
-    incoming = wait_until(lambda: transfer_ids(page, "in"), timeout=DEADLINE, what="the offer")
-    accept_ui(page, incoming[0])
-    view = wait_transfer(page, incoming[0])
+    incoming = wait_offer(page, sender)
+    accept_ui(page, incoming)
+    view = wait_transfer(page, incoming)
     assert view["path"] in ("direct", "turn"), view
-    assert sha256_file(save_received_ui(page, incoming[0], tmp_path / "saved.bin")) == digest
+    assert sha256_file(save_received_ui(page, incoming, tmp_path / "saved.bin")) == digest
     assert sender.finish() == 0, sender.describe()
     # The terminal names the path the browser saw (and nothing else: no server copy).
     words = {"direct": "direct", "turn": "TURN relay"}[view["path"]]
@@ -226,10 +132,9 @@ def test_cli_and_browser_in_a_room_the_browser_made_both_ways(
 
     # The browser sends to a terminal that joined its room (the gone sender's offer in
     # the history is not taken).
-    names = "() => [...window.peerlane.room.peers.values()].map((p) => p.name)"
-    wait_until(lambda: "alice" not in page.evaluate(names), timeout=DEADLINE, what="alice gone")
+    wait_peer(page, "alice", present=False)
     receiver = receive(clis, tmp_path, link, tmp_path / "got")
-    wait_until(lambda: "bob" in page.evaluate(names), timeout=DEADLINE, what="bob in the room")
+    wait_peer(page, "bob")
     digest2, _ = random_file(tmp_path / "from-browser.bin", 5 * MIB + 3)
     [outgoing] = offer_files_ui(page, [tmp_path / "from-browser.bin"])
     assert receiver.finish() == 0, receiver.describe()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from e2e.cli_peers import DATA_CHANNEL, Cli, wait_offer
 from e2e.helpers import (
     MESSAGE,
     accept_ui,
@@ -24,14 +25,11 @@ from e2e.helpers import (
     invite_link,
     save_received_ui,
     send_ui,
-    transfer_ids,
     wait_messages,
     wait_transfer,
 )
-from e2e.test_cli_transfer import DATA_CHANNEL, Cli, clis  # noqa: F401 (a fixture)
 from e2e.test_e2e_chat import everything_the_server_has, recording_server  # noqa: F401
 from e2e.test_e2e_files import marked_file, spellings
-from support import wait_until
 from terminal import Terminal
 
 pytestmark = pytest.mark.browser
@@ -40,7 +38,7 @@ pytestmark = pytest.mark.browser
 def test_terminal_chat_and_send_reach_the_server_only_sealed(
     recording_server,  # noqa: F811 (the fixture imported above)
     browsers,
-    clis: list[Cli],  # noqa: F811
+    clis: list[Cli],
     tmp_path: Path,
 ) -> None:
     proc, record = recording_server
@@ -72,14 +70,11 @@ def test_terminal_chat_and_send_reach_the_server_only_sealed(
     args = ["send", str(path), "--room", link, "--name", f"{visible}s"]
     sender = Cli(tmp_path, "send", args, PEERLANE_P2P_TIMEOUT="90", **DATA_CHANNEL, **config)
     clis.append(sender)
-    try:
-        incoming = wait_until(lambda: transfer_ids(a, "in"), timeout=60, what="the offer")
-    except TimeoutError as exc:
-        raise AssertionError(sender.describe()) from exc
-    accept_ui(a, incoming[0])
-    view = wait_transfer(a, incoming[0], "done", timeout=120)
+    incoming = wait_offer(a, sender, timeout=60)
+    accept_ui(a, incoming)
+    view = wait_transfer(a, incoming, "done", timeout=120)
     assert view["name"] == path.name, view
-    saved = save_received_ui(a, incoming[0], tmp_path / "saved.bin")
+    saved = save_received_ui(a, incoming, tmp_path / "saved.bin")
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == sha
     assert sender.finish() == 0, sender.describe()
     expect(a.locator(MESSAGE).filter(has_text="could not be decrypted")).to_have_count(0)

@@ -96,6 +96,15 @@ def progress(page: Page, tid: str) -> float:
     return view["bytesDone"] / view["size"] if view and view["size"] else 0.0
 
 
+def file_channels(page: Page, tid: str) -> int:
+    """How many data channels the page saw for the transfer (FILE_CHANNELS_INIT records
+    them): more than one once it went on over a new channel."""
+    count: int = page.evaluate(
+        "(id) => window.__fileChannels.filter((c) => c.label === 'file:' + id).length", tid
+    )
+    return count
+
+
 def wait_progress(page: Page, tid: str, fraction: float, timeout: float = 120) -> float:
     return float(
         wait_js(
@@ -213,9 +222,7 @@ def test_resume_after_the_data_channel_drops(server, browsers, tmp_path: Path) -
 
     view = receive_and_check(b, tid, path, sha, tmp_path, timeout=180)
     assert view["path"] == "direct", view
-    channels = b.evaluate(
-        "(id) => window.__fileChannels.filter((c) => c.label === 'file:' + id).length", tid
-    )
+    channels = file_channels(b, tid)
     assert channels >= 2, f"no new channel after the drop ({channels})"
     sent = transfer_stats(a, tid)
     assert RESUME_SIZE <= sent["bytesSent"] <= WIRE_LIMIT * RESUME_SIZE, sent
@@ -243,9 +250,7 @@ def test_resume_after_the_peer_connection_dies(server, browsers, tmp_path: Path)
 
     view = receive_and_check(b, tid, path, sha, tmp_path, timeout=180)
     assert view["path"] == "direct", view
-    channels = b.evaluate(
-        "(id) => window.__fileChannels.filter((c) => c.label === 'file:' + id).length", tid
-    )
+    channels = file_channels(b, tid)
     assert channels >= 2, f"no new channel after the connection died ({channels})"
     sent = transfer_stats(a, tid)
     assert RESUME_SIZE <= sent["bytesSent"] <= WIRE_LIMIT * RESUME_SIZE, sent

@@ -9,26 +9,18 @@ network namespace (scripts/netns-run), where ICE sees one host address."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from balancer import Cluster
+from e2e.cli_peers import DATA_CHANNEL, Cli, receive, send
 from e2e.helpers import random_file, sha256_file
-from e2e.test_cli_transfer import DATA_CHANNEL, Cli, receive, send
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 ROOM_SOCKET = r"^/api/rooms/[^/]+/ws"
-
-
-@pytest.fixture
-def clis() -> Iterator[list[Cli]]:
-    started: list[Cli] = []
-    yield started
-    for cli in started:
-        cli.stop()
 
 
 def test_send_and_receive_on_different_instances_behind_nginx(

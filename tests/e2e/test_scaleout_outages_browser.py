@@ -9,16 +9,14 @@ tests/scaleout/test_outages.py checks the same with protocol clients (503, Retry
 
 from __future__ import annotations
 
-import concurrent.futures
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page
 
-from balancer import Cluster, PgProcess, RedisProcess
+from balancer import Cluster, PgProcess, RedisProcess, cluster_on_own_services, ready
 from e2e.helpers import (
     create_room_ui,
     history,
@@ -29,8 +27,7 @@ from e2e.helpers import (
     wait_online,
 )
 from e2e.test_scaleout_browsers import rendered_once
-from services import create_database
-from support import TIMEOUT, wait_until
+from support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 OFFLINE_JS = "() => window.peerlane.room.serverState !== 'online'"
@@ -38,29 +35,8 @@ OFFLINE_JS = "() => window.peerlane.room.serverState !== 'online'"
 
 @pytest.fixture
 def outage_cluster(tmp_path: Path) -> Iterator[tuple[PgProcess, RedisProcess, Cluster]]:
-    """Two instances behind nginx on a PostgreSQL and a Redis of this test's own."""
-    pg = PgProcess()
-    redis_server = RedisProcess().start()
-    # In a thread: asyncio.run() refuses to run beside Playwright's event loop.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        database = pool.submit(create_database, pg.server).result()
-    cluster = Cluster(
-        tmp_path,
-        2,
-        database_url=database,
-        redis_url=redis_server.url,
-        env={"PEERLANE_BACKEND_CONNECT_TIMEOUT": "2"},
-    )
-    try:
-        yield pg, redis_server, cluster.start()
-    finally:
-        cluster.stop()
-        redis_server.close()
-        pg.close()
-
-
-def ready(cluster: Cluster) -> list[int]:
-    return [httpx.get(f"{i.base}/readyz", timeout=TIMEOUT).status_code for i in cluster.instances]
+    with cluster_on_own_services(tmp_path) as made:
+        yield made
 
 
 def through_an_outage(

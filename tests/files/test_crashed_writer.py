@@ -5,7 +5,6 @@ once; while the writer lives, another instance is still kept out (423)."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,42 +13,16 @@ import httpx
 import pytest
 
 from files.conftest import RELAXED_LIMITS
-from files.tusraw import OCTETS, TUS, Tus, file_id, sha
+from files.tusraw import SlowPatch, Tus, file_id, sha
 from support import Member, ServerProcess, assert_error, create_room, wait_until
 
 MIB = 1024 * 1024
 DATA = os.urandom(8 * MIB)
-PIECE = 64 * 1024
-
-
-class SlowPatch(threading.Thread):
-    """One PATCH of the whole file, sent at about 1.3 MB/s (so the server checkpoints
-    and is still writing when the test acts); ends when the server goes away."""
-
-    def __init__(self, server: ServerProcess, url: str, member: Member) -> None:
-        super().__init__(daemon=True)
-        self.url, self.member, self.server = url, member, server
-        self.stop = threading.Event()
-
-    def body(self) -> Iterator[bytes]:
-        for start in range(0, len(DATA), PIECE):
-            if self.stop.wait(0.05):  # pacing the sender, not waiting for a result
-                return
-            yield DATA[start : start + PIECE]
-
-    def run(self) -> None:
-        headers = {**TUS, **OCTETS, **self.member.auth, "Upload-Offset": "0"}
-        headers["Content-Length"] = str(len(DATA))
-        try:
-            with httpx.Client(base_url=self.server.base, timeout=30) as http:
-                http.patch(self.url, content=self.body(), headers=headers)
-        except Exception:  # the server was killed under it (reset, or the
-            pass  # body cut short by ``stop``): this request's answer is not the point
 
 
 def writing(server: ServerProcess, member: Member, url: str) -> SlowPatch:
     """Start a slow PATCH and return once the server has saved some of it."""
-    sender = SlowPatch(server, url, member)
+    sender = SlowPatch(lambda: httpx.Client(base_url=server.base, timeout=30), url, member, DATA)
     sender.start()
     with httpx.Client(base_url=server.base, timeout=10) as http:
         tus = Tus.member(http, member)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,3 +82,34 @@ def checksum(algorithm: str, data: bytes) -> str:
 
 def file_id(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[1]
+
+
+class SlowPatch(threading.Thread):
+    """One PATCH of ``data`` from offset 0, sent at about 1.3 MB/s (64 KiB every 50 ms) so
+    that the server is still writing it when the test acts (kills it, mostly); ends when
+    the server goes away or ``stop`` is set. ``client()`` opens the connection's
+    httpx.Client (to a server, or to nginx in front of several)."""
+
+    PIECE = 64 * 1024
+
+    def __init__(
+        self, client: Callable[[], httpx.Client], url: str, member: Member, data: bytes
+    ) -> None:
+        super().__init__(daemon=True)
+        self.client, self.url, self.member, self.data = client, url, member, data
+        self.stop = threading.Event()
+
+    def body(self) -> Iterator[bytes]:
+        for start in range(0, len(self.data), self.PIECE):
+            if self.stop.wait(0.05):  # pacing the sender, not waiting for a result
+                return
+            yield self.data[start : start + self.PIECE]
+
+    def run(self) -> None:
+        headers = {**TUS, **OCTETS, **self.member.auth, "Upload-Offset": "0"}
+        headers["Content-Length"] = str(len(self.data))
+        try:
+            with self.client() as http:
+                http.patch(self.url, content=self.body(), headers=headers)
+        except Exception:  # the server was killed under it (reset, or the body cut short
+            pass  # by ``stop``): this request's answer is not the point

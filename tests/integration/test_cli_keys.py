@@ -58,6 +58,23 @@ def sealed(alice: Member, key: e2e.RoomKey, body: str, content_id: str) -> str:
     )
 
 
+def alices_room(http: httpx.Client) -> tuple[Member, str]:
+    """Alice's room "Keys", its name sealed under K0, her identity key (ALICE) published:
+    alice, and the room's link with K0 in it."""
+    r = http.post(
+        "/api/rooms",
+        json={"display_name": "alice", "name": e2e.seal_room_name(K0, os.urandom(12), "Keys")},
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    alice = Member(body["room"]["id"], body["participant"]["id"], body["token"], body)
+    put = http.put(
+        f"/api/rooms/{alice.room_id}/identity", json={"key": public(ALICE)}, headers=alice.auth
+    )
+    assert put.status_code == 200, put.text
+    return alice, f"{body['invite']['link']}.{K0.encoded()}"
+
+
 def participants(http: httpx.Client, alice: Member) -> dict[str, dict[str, Any]]:
     r = http.get(f"/api/rooms/{alice.room_id}/participants", headers=alice.auth)
     assert r.status_code == 200, r.text
@@ -67,19 +84,10 @@ def participants(http: httpx.Client, alice: Member) -> dict[str, dict[str, Any]]
 def test_chat_publishes_its_key_shows_safety_codes_and_follows_a_rotation(
     server: ServerProcess, http: httpx.Client, terminal: list[Terminal], tmp_path: Path
 ) -> None:
-    r = http.post(
-        "/api/rooms",
-        json={"display_name": "alice", "name": e2e.seal_room_name(K0, os.urandom(12), "Keys")},
-    )
-    assert r.status_code == 201, r.text
-    body = r.json()
-    alice = Member(body["room"]["id"], body["participant"]["id"], body["token"], body)
+    alice, link = alices_room(http)
     path = f"/api/rooms/{alice.room_id}"
-    put = http.put(f"{path}/identity", json={"key": public(ALICE)}, headers=alice.auth)
-    assert put.status_code == 200, put.text
     ws = Peer(server, alice)
 
-    link = f"{body['invite']['link']}.{K0.encoded()}"
     env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
     term = Terminal(["chat", link, "--json", "--name", "bob"], env=env)
     terminal.append(term)
@@ -155,15 +163,8 @@ def test_chat_publishes_its_key_shows_safety_codes_and_follows_a_rotation(
 def test_chat_in_text_mode_warns_on_a_changed_key_and_lists_people(
     server: ServerProcess, http: httpx.Client, terminal: list[Terminal], tmp_path: Path
 ) -> None:
-    r = http.post(
-        "/api/rooms",
-        json={"display_name": "alice", "name": e2e.seal_room_name(K0, os.urandom(12), "Keys")},
-    )
-    body = r.json()
-    alice = Member(body["room"]["id"], body["participant"]["id"], body["token"], body)
+    alice, link = alices_room(http)
     path = f"/api/rooms/{alice.room_id}"
-    http.put(f"{path}/identity", json={"key": public(ALICE)}, headers=alice.auth)
-    link = f"{body['invite']['link']}.{K0.encoded()}"
     term = Terminal(
         ["chat", link, "--name", "bob"], env={"XDG_CONFIG_HOME": str(tmp_path / "config")}
     )
@@ -188,14 +189,8 @@ def test_chat_in_text_mode_warns_on_a_changed_key_and_lists_people(
 def test_a_link_older_than_the_rotation_gets_the_current_key_once_published(
     server: ServerProcess, http: httpx.Client, terminal: list[Terminal], tmp_path: Path
 ) -> None:
-    r = http.post(
-        "/api/rooms",
-        json={"display_name": "alice", "name": e2e.seal_room_name(K0, os.urandom(12), "Keys")},
-    )
-    body = r.json()
-    alice = Member(body["room"]["id"], body["participant"]["id"], body["token"], body)
+    alice, old_link = alices_room(http)  # the link: made before the rotation
     path = f"/api/rooms/{alice.room_id}"
-    http.put(f"{path}/identity", json={"key": public(ALICE)}, headers=alice.auth)
     # Rotated (nobody else to wrap to), the name sealed with the new key.
     posted = http.post(f"{path}/keys", json={"rotate_to": 1, "wraps": []}, headers=alice.auth)
     assert posted.status_code == 200, posted.text
@@ -203,7 +198,6 @@ def test_a_link_older_than_the_rotation_gets_the_current_key_once_published(
     assert http.patch(path, json={"name": name}, headers=alice.auth).status_code == 200
     ws = Peer(server, alice)
 
-    old_link = f"{body['invite']['link']}.{K0.encoded()}"  # made before the rotation
     env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
     term = Terminal(["chat", old_link, "--json", "--name", "late"], env=env)
     terminal.append(term)

@@ -65,6 +65,17 @@ def server(start_server: StartServer) -> ServerProcess:
     return start_server()
 
 
+def alice_answering(
+    start_server: StartServer, client: Callable[[ServerProcess], httpx.Client], **limits: int
+) -> tuple[ServerProcess, httpx.Client, Member, Peer]:
+    """A server with these code limits, alice's room, and alice on its socket: the
+    member who answers the joiners."""
+    server = start_server(**limits)
+    http = client(server)
+    alice = create_room(http, "alice")
+    return server, http, alice, Peer(server, alice)
+
+
 def test_right_code_admits_and_hands_over_the_room_key(
     server: ServerProcess, http: httpx.Client
 ) -> None:
@@ -114,10 +125,9 @@ def test_right_code_admits_and_hands_over_the_room_key(
 def test_wrong_code_fails_on_both_sides_and_is_counted(
     start_server: StartServer, client: Callable[[ServerProcess], httpx.Client]
 ) -> None:
-    server = start_server(code_max_failures=2, code_max_total_failures=50)
-    http = client(server)
-    alice = create_room(http, "alice")
-    peer = Peer(server, alice)
+    server, http, alice, peer = alice_answering(
+        start_server, client, code_max_failures=2, code_max_total_failures=50
+    )
     wrong_attempt(server, alice, peer)
     wrong_attempt(server, alice, peer)
     # Two guesses counted from this address: the third is refused before any relay.
@@ -179,10 +189,9 @@ def test_member_rejects_a_wrong_confirmation(server: ServerProcess, http: httpx.
 def test_code_retires_after_too_many_failures(
     start_server: StartServer, client: Callable[[ServerProcess], httpx.Client]
 ) -> None:
-    server = start_server(code_max_failures=10, code_max_total_failures=2)
-    http = client(server)
-    alice = create_room(http, "alice")
-    peer = Peer(server, alice)
+    server, http, alice, peer = alice_answering(
+        start_server, client, code_max_failures=10, code_max_total_failures=2
+    )
     wrong_attempt(server, alice, peer)
     wrong_attempt(server, alice, peer)
     ws = open_join(server, alice)
@@ -237,10 +246,9 @@ def test_a_right_code_is_refunded_and_does_not_retire_the_code(
 ) -> None:
     """With one failure already counted and a limit of two, a right code counts a
     second guess while in flight; its admission takes it back, so the code stays."""
-    server = start_server(code_max_failures=10, code_max_total_failures=2)
-    http = client(server)
-    alice = create_room(http, "alice")
-    peer = Peer(server, alice)
+    server, http, alice, peer = alice_answering(
+        start_server, client, code_max_failures=10, code_max_total_failures=2
+    )
     wrong_attempt(server, alice, peer)
     ws = open_join(server, alice)
     joiner, start = join_as_joiner(ws, WORDS)

@@ -15,18 +15,16 @@ run again resumes from its verified blocks over the fast path.
 from __future__ import annotations
 
 import re
-import signal
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from e2e.cli_peers import Cli, clis, kill_when_half_received, wire_bytes  # noqa: F401
 from e2e.helpers import MIB, random_file, sha256_file
-from e2e.test_cli_transfer import Cli, clis, wire_bytes  # noqa: F401
 from netlab.conftest import NetnsServer, Turn
 from netlab.lab import Lab
 from netlab.test_scenarios import SCENARIOS, peer_namespaces
-from support import wait_until
 
 pytestmark = pytest.mark.netlab
 
@@ -122,14 +120,7 @@ def test_cli_receive_killed_halfway_resumes_over_the_fast_path(
     link = sender.wait_for(r"Link: (\S+)").group(1)
     out = tmp_path / "got"
     first = run_cli(clis, tmp_path, ns_b, ["receive", link, "-o", out, "--yes"])
-    part = out / "film.mkv.peerlane-part"
-    wait_until(
-        lambda: part.exists() and part.stat().st_size >= RESUME_SIZE // 2,
-        timeout=120,
-        what="half the file received",
-    )
-    first.proc.send_signal(signal.SIGKILL)
-    first.proc.wait()
+    kill_when_half_received(first, out / "film.mkv.peerlane-part", RESUME_SIZE)
     assert not (out / "film.mkv").exists()
     second = run_cli(clis, tmp_path, ns_b, ["receive", link, "-o", out, "--yes"])
     assert second.finish() == 0, second.describe()

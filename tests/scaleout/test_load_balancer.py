@@ -13,9 +13,8 @@ import asyncio
 import os
 import random
 import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import asyncpg
 import httpx
@@ -23,7 +22,7 @@ import pytest
 
 from balancer import Cluster
 from chatter import Chatter, check_room, stored_messages
-from files.tusraw import OCTETS, TUS, Tus, file_id, sha
+from files.tusraw import SlowPatch, Tus, file_id, sha
 from support import TIMEOUT, Member, assert_error, create_room, join, link_token, wait_until
 
 pytestmark = pytest.mark.postgres
@@ -152,32 +151,6 @@ def test_killing_an_instance_mid_busy_chat_loses_and_duplicates_nothing(
 
 MIB = 1024 * 1024
 DATA = os.urandom(8 * MIB)
-PIECE = 64 * 1024
-
-
-class SlowPatch(threading.Thread):
-    """One PATCH of the whole file through nginx at about 1.3 MB/s, so that an instance
-    is writing it when the test kills that instance."""
-
-    def __init__(self, cluster: Cluster, url: str, member: Member) -> None:
-        super().__init__(daemon=True)
-        self.cluster, self.url, self.member = cluster, url, member
-        self.stop = threading.Event()
-
-    def body(self) -> Iterator[bytes]:
-        for start in range(0, len(DATA), PIECE):
-            if self.stop.wait(0.05):  # pacing the sender, not waiting for a result
-                return
-            yield DATA[start : start + PIECE]
-
-    def run(self) -> None:
-        headers = {**TUS, **OCTETS, **self.member.auth, "Upload-Offset": "0"}
-        headers["Content-Length"] = str(len(DATA))
-        try:
-            with self.cluster.nginx.client(timeout=30) as http:
-                http.patch(self.url, content=self.body(), headers=headers)
-        except Exception:  # its instance was killed under it: the answer is not the point
-            pass
 
 
 def lease_owner(database_url: str) -> str | None:
@@ -204,7 +177,7 @@ def test_an_upload_resumes_through_nginx_when_its_instance_is_killed(
         tus = Tus.member(http, member)
         url = tus.new(len(DATA), room=member.room_id)
         assert url.startswith(lb.base), url  # the upload URL points at the balancer
-        sender = SlowPatch(cluster, url, member)
+        sender = SlowPatch(lambda: lb.client(timeout=30), url, member, DATA)
         sender.start()
         wait_until(lambda: tus.offset(url) > 0, timeout=15)
         owner = lease_owner(cluster.env["PEERLANE_DATABASE_URL"])

@@ -14,14 +14,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from balancer import Cluster, PgProcess, RedisProcess
+from balancer import Cluster, PgProcess, RedisProcess, cluster_on_own_services, ready
 from chatter import Chatter, check_room, stored_messages
-from services import create_database
 from support import (
-    TIMEOUT,
     Peer,
     assert_error,
     close_code,
@@ -38,27 +35,8 @@ SOURCES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 
 @pytest.fixture
 def services_and_cluster(tmp_path: Path) -> Iterator[tuple[PgProcess, RedisProcess, Cluster]]:
-    """Two instances behind nginx on a PostgreSQL and a Redis of this test's own."""
-    pg = PgProcess()
-    redis_server = RedisProcess().start()
-    cluster = Cluster(
-        tmp_path,
-        2,
-        database_url=create_database(pg.server),
-        redis_url=redis_server.url,
-        # Fail fast in the test as in production, a little faster.
-        env={"PEERLANE_BACKEND_CONNECT_TIMEOUT": "2"},
-    )
-    try:
-        yield pg, redis_server, cluster.start()
-    finally:
-        cluster.stop()
-        redis_server.close()
-        pg.close()
-
-
-def ready(cluster: Cluster) -> list[int]:
-    return [httpx.get(f"{i.base}/readyz", timeout=TIMEOUT).status_code for i in cluster.instances]
+    with cluster_on_own_services(tmp_path) as made:
+        yield made
 
 
 def check_down(cluster: Cluster) -> None:

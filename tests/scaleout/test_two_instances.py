@@ -36,25 +36,63 @@ from support import (
 pytestmark = pytest.mark.postgres
 
 
+def shared_env(pg_server: PgServer, redis_url: str, **more: str) -> dict[str, str]:
+    """A fresh database and the session's Redis, for instances that share them."""
+    return {
+        "PEERLANE_DATABASE_URL": create_database(pg_server),
+        "PEERLANE_REDIS_URL": redis_url,
+        **more,
+    }
+
+
+@contextlib.contextmanager
+def two_servers(
+    tmp_path: Path, env: dict[str, str]
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    one = ServerProcess(tmp_path / "one", env=env).start()
+    try:
+        two = ServerProcess(tmp_path / "two", env=env).start()
+        try:
+            yield one, two
+        finally:
+            two.stop()
+    finally:
+        one.stop()
+
+
+@contextlib.contextmanager
+def fresh_limits(redis_url: str) -> Iterator[None]:
+    """No rate-limit state in Redis, before and after: other tests in this session share
+    the Redis server."""
+    limits = redis.Redis.from_url(redis_url)
+
+    def forget_limits() -> None:
+        for key in limits.scan_iter("peerlane:limit:*"):
+            limits.delete(key)
+
+    forget_limits()
+    try:
+        yield
+    finally:
+        forget_limits()
+
+
 @pytest.fixture
 def instances(
     tmp_path: Path, pg_server: PgServer, redis_url: str
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    env = {
-        "PEERLANE_DATABASE_URL": create_database(pg_server),
-        "PEERLANE_REDIS_URL": redis_url,
-        "PEERLANE_MESSAGES_PER_SECOND": "1000",
-        "PEERLANE_MESSAGE_BURST": "1000",
-        "PEERLANE_PARTICIPANT_MESSAGES_PER_SECOND": "1000",
-        "PEERLANE_PARTICIPANT_MESSAGE_BURST": "1000",
-        "PEERLANE_IP_MESSAGES_PER_SECOND": "1000",
-        "PEERLANE_IP_MESSAGE_BURST": "1000",
-    }
-    one = ServerProcess(tmp_path / "one", env=env).start()
-    two = ServerProcess(tmp_path / "two", env=env).start()
-    yield one, two
-    one.stop()
-    two.stop()
+    env = shared_env(
+        pg_server,
+        redis_url,
+        PEERLANE_MESSAGES_PER_SECOND="1000",
+        PEERLANE_MESSAGE_BURST="1000",
+        PEERLANE_PARTICIPANT_MESSAGES_PER_SECOND="1000",
+        PEERLANE_PARTICIPANT_MESSAGE_BURST="1000",
+        PEERLANE_IP_MESSAGES_PER_SECOND="1000",
+        PEERLANE_IP_MESSAGE_BURST="1000",
+    )
+    with two_servers(tmp_path, env) as pair:
+        yield pair
 
 
 def test_presence_signaling_and_chat_cross_instances(
@@ -153,34 +191,19 @@ def test_a_peer_id_resumed_on_the_other_instance_replaces_the_old_connection(
 def test_rate_limits_hold_across_instances(
     tmp_path: Path, pg_server: PgServer, redis_url: str
 ) -> None:
-    limits = redis.Redis.from_url(redis_url)
-
-    def forget_limits() -> None:  # other tests in this session share the Redis server
-        for key in limits.scan_iter("peerlane:limit:*"):
-            limits.delete(key)
-
-    forget_limits()
-    env = {
-        "PEERLANE_DATABASE_URL": create_database(pg_server),
-        "PEERLANE_REDIS_URL": redis_url,
-        "PEERLANE_ROOMS_PER_HOUR": "3",
-    }
-    one = ServerProcess(tmp_path / "one", env=env).start()
-    two = ServerProcess(tmp_path / "two", env=env).start()
-    try:
-        with httpx.Client(base_url=one.base) as h1, httpx.Client(base_url=two.base) as h2:
-            for http in (h1, h2, h1):
-                create_room(http)
-            # A fourth room is refused on either instance, not only on the one that
-            # saw two of the three.
-            for http in (h2, h1):
-                assert_error(
-                    http.post("/api/rooms", json={"display_name": "x"}), 429, "too_many_rooms"
-                )
-    finally:
-        one.stop()
-        two.stop()
-        forget_limits()
+    env = shared_env(pg_server, redis_url, PEERLANE_ROOMS_PER_HOUR="3")
+    with (
+        fresh_limits(redis_url),
+        two_servers(tmp_path, env) as (one, two),
+        httpx.Client(base_url=one.base) as h1,
+        httpx.Client(base_url=two.base) as h2,
+    ):
+        for http in (h1, h2, h1):
+            create_room(http)
+        # A fourth room is refused on either instance, not only on the one that saw two
+        # of the three.
+        for http in (h2, h1):
+            assert_error(http.post("/api/rooms", json={"display_name": "x"}), 429, "too_many_rooms")
 
 
 async def flood_alternating(
@@ -219,24 +242,15 @@ def test_a_flooder_switching_instances_gets_one_budget(
 ) -> None:
     # The participant's chat budget lives in Redis: a flooder closed on one instance
     # that reconnects to the other (as a balancer may send it) finds it as it left it.
-    limits = redis.Redis.from_url(redis_url)
-
-    def forget_limits() -> None:  # other tests in this session share the Redis server
-        for key in limits.scan_iter("peerlane:limit:*"):
-            limits.delete(key)
-
-    forget_limits()
     rate, burst = 2.0, 10.0
-    env = {
-        "PEERLANE_DATABASE_URL": create_database(pg_server),
-        "PEERLANE_REDIS_URL": redis_url,
-        "PEERLANE_PARTICIPANT_MESSAGES_PER_SECOND": str(rate),
-        "PEERLANE_PARTICIPANT_MESSAGE_BURST": str(burst),
-        "PEERLANE_PARTICIPANT_CONNECTS_PER_MINUTE": "1000",
-    }
-    one = ServerProcess(tmp_path / "one", env=env).start()
-    two = ServerProcess(tmp_path / "two", env=env).start()
-    try:
+    env = shared_env(
+        pg_server,
+        redis_url,
+        PEERLANE_PARTICIPANT_MESSAGES_PER_SECOND=str(rate),
+        PEERLANE_PARTICIPANT_MESSAGE_BURST=str(burst),
+        PEERLANE_PARTICIPANT_CONNECTS_PER_MINUTE="1000",
+    )
+    with fresh_limits(redis_url), two_servers(tmp_path, env) as (one, two):
         with httpx.Client(base_url=one.base) as h1, httpx.Client(base_url=two.base) as h2:
             owner = create_room(h1, "owner")
             flooder = join(h2, "flooder", token=link_token(owner))
@@ -251,10 +265,6 @@ def test_a_flooder_switching_instances_gets_one_budget(
         assert stored <= budget + 1, (stored, budget, sent, opened)
         assert min(opened) >= 2, opened  # closed and back, on both instances
         assert stored >= burst
-    finally:
-        one.stop()
-        two.stop()
-        forget_limits()
 
 
 def test_removal_and_sign_out_close_sockets_on_the_other_instance(

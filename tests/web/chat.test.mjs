@@ -74,6 +74,18 @@ function deferred() {
   return { promise, resolve };
 }
 
+/** `api[method]` answers only once the returned gate is resolved (a slow server). */
+function holdAnswers(api, method) {
+  const gate = deferred();
+  const answer = api[method];
+  api[method] = async (...args) => {
+    const out = await answer(...args);
+    await gate.promise;
+    return out;
+  };
+  return gate;
+}
+
 describe("start", () => {
   test("the socket the joining page opened goes to the first connection", async () => {
     const socket = { readyState: 0 };
@@ -182,19 +194,7 @@ describe("start", () => {
   test("everything at once: the mesh starts on the welcome, the rest waits for the history and the outbox", async () => {
     const history = [1, 2].map((s) => serverMessage(s));
     const api = fakeApi({ history });
-    const gates = { room: deferred(), messages: deferred(), outbox: deferred() };
-    const getRoom = api.getRoom;
-    const getMessages = api.getMessages;
-    api.getRoom = async (...args) => {
-      const out = await getRoom(...args);
-      await gates.room.promise;
-      return out;
-    };
-    api.getMessages = async (...args) => {
-      const out = await getMessages(...args);
-      await gates.messages.promise;
-      return out;
-    };
+    const gates = { room: holdAnswers(api, "getRoom"), messages: holdAnswers(api, "getMessages"), outbox: deferred() };
     const store = memoryStore();
     const outboxList = store.outboxList.bind(store);
     store.outboxList = async (id) => {
@@ -265,13 +265,7 @@ describe("start", () => {
       created_at: 1,
     });
     const api = fakeApi();
-    const gate = deferred();
-    const getMessages = api.getMessages;
-    api.getMessages = async (...args) => {
-      const out = await getMessages(...args);
-      await gate.promise;
-      return out;
-    };
+    const gate = holdAnswers(api, "getMessages");
     const fakes = recordingFactories();
     const { signalings, meshes } = fakes;
     const room = new ChatRoom("room1", {
@@ -294,13 +288,7 @@ describe("start", () => {
 
   test("a file channel a peer opens before start() is ready is refused", async () => {
     const api = fakeApi();
-    const gate = deferred();
-    const getMessages = api.getMessages;
-    api.getMessages = async (...args) => {
-      const out = await getMessages(...args);
-      await gate.promise;
-      return out;
-    };
+    const gate = holdAnswers(api, "getMessages");
     const fakes = recordingFactories();
     const { signalings, meshes } = fakes;
     const room = new ChatRoom("room1", {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ChatRoom } from "../../src/peerlane/web/chat.js";
 import { openCodeWords } from "../../src/peerlane/web/e2e/code-words.js";
-import { generateIdentity, publicBytes, safetyCode } from "../../src/peerlane/web/e2e/identity.js";
+import { safetyCode } from "../../src/peerlane/web/e2e/identity.js";
 import { replaceInvites } from "../../src/peerlane/web/e2e/invite-reset.js";
 import { RoomKeys } from "../../src/peerlane/web/e2e/key-rotation.js";
 import {
@@ -19,71 +19,10 @@ import {
 } from "../../src/peerlane/web/e2e/member-keys.js";
 import { MemberList } from "../../src/peerlane/web/e2e/member-list.js";
 import { RoomCrypto, UNDECRYPTABLE } from "../../src/peerlane/web/e2e/room-crypto.js";
-import { b64uEncode, openRoomName, RoomKey, sealChatBody } from "../../src/peerlane/web/e2e/scheme.js";
+import { openRoomName, RoomKey, sealChatBody } from "../../src/peerlane/web/e2e/scheme.js";
 import { memoryStore } from "../../src/peerlane/web/store.js";
 import { FakeClock, fakeApi, recordingFactories, serverMessage, until } from "./fakes.mjs";
-
-const ROOM = "room1";
-
-async function device() {
-  const identity = await generateIdentity();
-  const publicKey = await publicBytes(identity.publicKey);
-  return { identity, publicKey, publicText: b64uEncode(publicKey) };
-}
-
-/** The server's side of /identity and /keys for one room (as server/keys_api.py does). */
-function fakeServer() {
-  const s = { epoch: 0, history: "all", keys: new Map(), wraps: [], names: [], calls: [] };
-  s.as = (me) => async (method, path, body) => {
-    s.calls.push({ me, method, path, body });
-    if (method === "PUT" && path.endsWith("/identity")) {
-      s.keys.set(me, body.key);
-      return { participant_id: me, identity_key: body.key };
-    }
-    if (method === "GET" && path.endsWith("/keys")) {
-      const needs = [];
-      if (s.epoch > 0) {
-        for (const [id, key] of s.keys) {
-          if (id === me) continue;
-          const wanted = s.history === "all" ? [...Array(s.epoch + 1).keys()] : [s.epoch];
-          const epochs = wanted.filter((e) => !s.wraps.some((w) => w.to === id && w.epoch === e));
-          if (epochs.length) needs.push({ participant_id: id, identity_key: key, epochs });
-        }
-      }
-      const mine = s.wraps.filter((w) => w.to === me);
-      return {
-        epoch: s.epoch,
-        history: s.history,
-        wraps: mine.map((w) => ({ epoch: w.epoch, sender: w.from, sender_key: s.keys.get(w.from), wrap: w.wrap })),
-        needs,
-      };
-    }
-    if (method === "POST" && path.endsWith("/keys")) {
-      if (body.rotate_to !== undefined) {
-        if (body.rotate_to !== s.epoch + 1) throw Object.assign(new Error("conflict"), { status: 409 });
-        s.epoch = body.rotate_to;
-      }
-      for (const w of body.wraps) s.wraps.push({ ...w, from: me });
-      return { epoch: s.epoch };
-    }
-    if (method === "PATCH") {
-      s.names.push(body.name);
-      return {};
-    }
-    throw new Error(`unexpected ${method} ${path}`);
-  };
-  return s;
-}
-
-async function sealedFrom(key, sender, id, body) {
-  return {
-    id,
-    sender,
-    kind: "text",
-    seq: 1,
-    body: await sealChatBody(key, body, { roomId: ROOM, sender, contentId: id }),
-  };
-}
+import { device, fakeKeysServer, ROOM, rotatedAlone, sealedFrom, threeMembers } from "./keys-fakes.mjs";
 
 describe("what a member's key means (member-keys.js)", () => {
   test("first seen is remembered; the same is nothing new; another is a change", () => {
@@ -116,20 +55,19 @@ describe("what a member's key means (member-keys.js)", () => {
 
 describe("safety codes in the people list (member-list.js)", () => {
   test("the same six groups on both members' screens; a substituted key gives another", async () => {
-    const server = fakeServer();
+    const server = fakeKeysServer();
     const [alice, bob, mallory] = await Promise.all([device(), device(), device()]);
     const listFor = (me, d) =>
       new MemberList(ROOM, new RoomCrypto(ROOM, null), {
         device: async () => d,
-        keys: new RoomKeys(ROOM, new RoomCrypto(ROOM, null), { http: server.as(me), device: async () => d }),
+        keys: server.roomKeys(me, d, new RoomCrypto(ROOM, null)),
       });
     const a = listFor("alice", alice);
     const b = listFor("bob", bob);
     await a.update([{ id: "alice" }], "alice", true); // publishes alice's key
     await b.update([{ id: "bob" }], "bob", false);
-    const people = () => [...server.keys].map(([id, identity_key]) => ({ id, identity_key }));
-    await a.update(people(), "alice", true);
-    await b.update(people(), "bob", false);
+    await a.update(server.people(), "alice", true);
+    await b.update(server.people(), "bob", false);
     const code = a.view("bob").code;
     assert.match(code, /^\d{5}( \d{5}){5}$/);
     assert.equal(b.view("alice").code, code);
@@ -138,7 +76,7 @@ describe("safety codes in the people list (member-list.js)", () => {
     await a.verify("bob");
     assert.equal(a.view("bob").verified, true);
     server.keys.set("bob", mallory.publicText);
-    await a.update(people(), "alice", true);
+    await a.update(server.people(), "alice", true);
     const view = a.view("bob");
     assert.notEqual(view.code, code);
     assert.equal(view.verified, false);
@@ -149,18 +87,11 @@ describe("safety codes in the people list (member-list.js)", () => {
 
 describe("rotation (key-rotation.js)", () => {
   test("after a removal the members left open new messages, the removed one cannot", async () => {
-    const server = fakeServer();
-    const [alice, bob, carol] = await Promise.all([device(), device(), device()]);
-    const k0 = await RoomKey.generate(0);
-    const cryptoOf = () => new RoomCrypto(ROOM, k0);
-    const ca = cryptoOf();
-    const cb = cryptoOf();
-    const cc = cryptoOf();
-    const keysOf = (me, d, c) => new RoomKeys(ROOM, c, { http: server.as(me), device: async () => d });
-    const ka = keysOf("alice", alice, ca);
-    const kb = keysOf("bob", bob, cb);
-    const kc = keysOf("carol", carol, cc);
-    for (const k of [ka, kb, kc]) assert.equal(await k.publish(null), true);
+    const { server, devices, cryptos, keys, published, k0 } = await threeMembers();
+    const { alice: ca, bob: cb, carol: cc } = cryptos;
+    const { alice: ka, bob: kb, carol: kc } = keys;
+    const { alice, bob } = devices;
+    assert.deepEqual(published, [true, true, true]);
     assert.equal(await ka.publish(alice.publicText), false); // already published
     // Carol is removed: alice rotates to the members left (bob).
     const epoch = await ka.rotate([{ id: "bob", identity_key: bob.publicText }], "Planning");
@@ -186,16 +117,11 @@ describe("rotation (key-rotation.js)", () => {
   });
 
   test("the owner hands every epoch to a member who joined later (all history)", async () => {
-    const server = fakeServer();
-    const [alice, dave] = await Promise.all([device(), device()]);
-    const k0 = await RoomKey.generate(0);
-    const ca = new RoomCrypto(ROOM, k0);
-    const ka = new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice });
-    await ka.publish(null);
-    await ka.rotate([], "");
+    const { server, k0, ca, ka } = await rotatedAlone();
+    const dave = await device();
     // Dave joins by a link made after the rotation: he holds only epoch 1's key.
     const cd = new RoomCrypto(ROOM, ca.key);
-    const kd = new RoomKeys(ROOM, cd, { http: server.as("dave"), device: async () => dave });
+    const kd = server.roomKeys("dave", dave, cd);
     await kd.publish(null);
     const out = await ka.fetch();
     assert.deepEqual(out.needs, [{ participant_id: "dave", identity_key: dave.publicText, epochs: [0, 1] }]);
@@ -206,17 +132,12 @@ describe("rotation (key-rotation.js)", () => {
   });
 
   test("a member who joined by a link made after a rotation gets epoch 0 in one fetch", async () => {
-    const server = fakeServer();
-    const [alice, dave] = await Promise.all([device(), device()]);
-    const k0 = await RoomKey.generate(0);
-    const ca = new RoomCrypto(ROOM, k0);
-    const ka = new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice });
-    await ka.publish(null);
-    await ka.rotate([], "");
+    const { server, k0, ca, ka } = await rotatedAlone();
+    const dave = await device();
     // The link carries epoch 1's key, which dave's device holds as epoch 0 (links name no epoch).
     const cd = new RoomCrypto(ROOM, await RoomKey.decode(ca.key.encoded()));
     assert.equal(cd.key.epoch, 0);
-    const kd = new RoomKeys(ROOM, cd, { http: server.as("dave"), device: async () => dave });
+    const kd = server.roomKeys("dave", dave, cd);
     await kd.publish(null);
     await ka.fill((await ka.fetch()).needs);
     await kd.fetch();
@@ -225,10 +146,10 @@ describe("rotation (key-rotation.js)", () => {
   });
 
   test("a wrap from a sender whose known key differs is refused", async () => {
-    const server = fakeServer();
+    const server = fakeKeysServer();
     const [alice, bob] = await Promise.all([device(), device()]);
     const ca = new RoomCrypto(ROOM, await RoomKey.generate(0));
-    const ka = new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice });
+    const ka = server.roomKeys("alice", alice, ca);
     await ka.publish(null);
     await ka.rotate([{ id: "bob", identity_key: bob.publicText }], "");
     // Bob's wrap is handed out with another sender key than the one it was made with.
@@ -273,16 +194,11 @@ describe("late keys (room-crypto.js, chat-reopen.js)", () => {
   };
 
   test("a placeholder opens in place once a wrap of its key comes (the keys frame)", async () => {
-    const server = fakeServer();
-    const [alice, bob] = await Promise.all([device(), device()]);
-    const k0 = await RoomKey.generate(0);
-    const ca = new RoomCrypto(ROOM, k0);
-    const ka = new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice });
-    await ka.publish(null);
     // Bob holds epoch 0 only and has not published a key: the rotation cannot reach him.
-    await ka.rotate([], "");
+    const { server, k0, ca, ka } = await rotatedAlone();
+    const bob = await device();
     const cb = new RoomCrypto(ROOM, k0);
-    const kb = new RoomKeys(ROOM, cb, { http: server.as("bob"), device: async () => bob });
+    const kb = server.roomKeys("bob", bob, cb);
     cb.fetchMissing = () => kb.fetch();
     const fakes = recordingFactories();
     const room = new ChatRoom(ROOM, {
@@ -377,13 +293,13 @@ describe("a removal retires the invites the removed member knew (invite-reset.js
   });
 
   test("the owner's rotation replaces them with the new key, before the server moves epoch", async () => {
-    const server = fakeServer();
+    const server = fakeKeysServer();
     const alice = await device();
     const ca = new RoomCrypto(ROOM, await RoomKey.generate(0));
     const seen = [];
     const list = new MemberList(ROOM, ca, {
       device: async () => alice,
-      keys: new RoomKeys(ROOM, ca, { http: server.as("alice"), device: async () => alice }),
+      keys: server.roomKeys("alice", alice, ca),
       replaceInvites: async (roomId, key) => seen.push({ roomId, epoch: key.epoch, serverEpoch: server.epoch, key }),
     });
     await list.keys.publish(null);

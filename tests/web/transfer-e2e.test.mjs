@@ -9,7 +9,19 @@ import { FileKey, openBlock, SEALED_BLOCK_SIZE, sealedSize } from "../../src/pee
 import { hashFile } from "../../src/peerlane/web/integrity.js";
 import { offeredKey } from "../../src/peerlane/web/transfer-e2e.js";
 import { decodeData } from "../../src/peerlane/web/transfer-wire.js";
-import { bytesOf, MiB, P2P_TIMEOUT, pair, pattern, patternFile, stateOf, until } from "./transfer-fakes.mjs";
+import {
+  acceptedOverServer,
+  bytesOf,
+  damageOnce,
+  gate,
+  MiB,
+  offerAccepted,
+  pair,
+  pattern,
+  patternFile,
+  stateOf,
+  until,
+} from "./transfer-fakes.mjs";
 
 /** Whether `haystack` holds the bytes of `needle` anywhere. */
 function contains(haystack, needle) {
@@ -54,32 +66,22 @@ describe("Transfers in an encrypted room", () => {
   });
 
   test("a tampered sealed block fails to open, is asked for again, and the file verifies", async () => {
-    const { alice, bob, net } = await pair({ e2e: true });
-    const [id] = alice.engine.send([patternFile(3 * MiB)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const ctx = await pair({ e2e: true });
+    const { bob, net } = ctx;
+    const id = await offerAccepted(ctx, patternFile(3 * MiB));
     await until(() => net.channels.length > 0);
-    let damaged = false;
-    net.channels[0].ends[1].tamper = (data) => {
-      if (typeof data === "string" || damaged || decodeData(data).block !== 1) return data;
-      damaged = true;
-      const copy = data.slice(0);
-      new Uint8Array(copy)[20] ^= 1;
-      return copy;
-    };
+    const damaged = damageOnce(net.channels[0].ends[1], 1);
     assert.ok(await until(() => stateOf(bob, id) === "done"));
-    assert.ok(damaged);
+    assert.ok(damaged());
     assert.equal(bob.engine.stats()[id].blocksBad, 1);
     assert.deepEqual(await bytesOf(bob.engine, id), pattern(3 * MiB));
   });
 
   test("the receiver reloads: it resumes from its last checkpoint with the kept file key", async () => {
     const ctx = await pair({ e2e: true });
-    const { alice, bob, net, clock } = ctx;
+    const { bob, net, clock } = ctx;
     const size = 10 * MiB;
-    const [id] = alice.engine.send([patternFile(size)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const id = await offerAccepted(ctx, patternFile(size));
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= 4 * MiB));
     clock.advance(1_000);
     assert.ok(await until(() => bob.stores.manifests.records.get(id)?.have >= 4));
@@ -100,38 +102,21 @@ describe("Transfers in an encrypted room", () => {
   });
 
   test("the server copy is the sealed blocks, with no name, type or root; Range resumes per sealed block", async () => {
-    const { alice, bob, net, clock, files } = await pair({ linked: false, e2e: true });
+    const ctx = await pair({ linked: false, e2e: true });
+    const { bob, net, clock, files } = ctx;
     const size = 3 * MiB + 7;
-    let broke = false;
-    files.override = (i) => {
-      if (i !== 0) return null;
-      // The first answer breaks off inside the third sealed block.
-      const bytes = files.files.get("f1").subarray(0, 2 * SEALED_BLOCK_SIZE + 1000);
-      return new Response(
-        new ReadableStream({
-          pull(c) {
-            if (broke) return c.error(new Error("connection reset"));
-            broke = true;
-            c.enqueue(bytes);
-          },
-        }),
-        { status: 206 },
-      );
-    };
-    const [id] = alice.engine.send([patternFile(size, "x.bin")], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
-    await until(() => alice.engine.get(id).receivers.length === 1);
-    clock.advance(P2P_TIMEOUT);
+    // The first answer breaks off inside the third sealed block.
+    const stored = () => files.files.get("f1");
+    files.scriptFirstAnswer([() => stored().subarray(0, 2 * SEALED_BLOCK_SIZE + 1000)], "reset");
+    const id = await acceptedOverServer(ctx, patternFile(size, "x.bin"));
     for (let i = 0; i < 20 && stateOf(bob, id) !== "done"; i++) {
       clock.advance(1_000);
       await until(() => stateOf(bob, id) === "done", 200);
     }
     assert.equal(stateOf(bob, id), "done", `bob: ${JSON.stringify(bob.engine.get(id).error)}`);
     assert.deepEqual(files.uploads[0].metadata, { room: "room1", to: "bob" });
-    const stored = files.files.get("f1");
-    assert.equal(stored.length, sealedSize(size));
-    assert.ok(!contains(stored.subarray(0, 4096), pattern(64)));
+    assert.equal(stored().length, sealedSize(size));
+    assert.ok(!contains(stored().subarray(0, 4096), pattern(64)));
     assert.deepEqual(
       files.requests.map((r) => r.range),
       ["bytes=0-", `bytes=${2 * SEALED_BLOCK_SIZE}-`],
@@ -146,34 +131,17 @@ describe("Transfers in an encrypted room", () => {
   });
 
   test("from the sealed server copy to a direct link mid-download: the channel goes on from the next sealed block", async () => {
-    const { alice, bob, net, clock, files } = await pair({ linked: false, e2e: true });
+    const ctx = await pair({ linked: false, e2e: true });
+    const { alice, bob, net, files } = ctx;
     const size = 6 * MiB;
-    let release = () => {};
-    files.override = (i) => {
-      if (i !== 0) return null;
-      const bytes = files.files.get("f1");
-      let step = 0;
-      return new Response(
-        new ReadableStream({
-          async pull(c) {
-            step += 1;
-            if (step === 1) return c.enqueue(bytes.subarray(0, 2.5 * SEALED_BLOCK_SIZE));
-            if (step > 2) return new Promise(() => {});
-            await new Promise((resolve) => (release = resolve));
-            c.enqueue(bytes.subarray(2.5 * SEALED_BLOCK_SIZE, 3.5 * SEALED_BLOCK_SIZE));
-          },
-        }),
-        { status: 206 },
-      );
-    };
-    const [id] = alice.engine.send([patternFile(size)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
-    await until(() => alice.engine.get(id).receivers.length === 1);
-    clock.advance(P2P_TIMEOUT);
+    // 2.5 sealed blocks; once released, one more; then nothing: only the move can finish.
+    const stored = (from, to) => () => files.files.get("f1").subarray(from * SEALED_BLOCK_SIZE, to * SEALED_BLOCK_SIZE);
+    const release = gate();
+    files.scriptFirstAnswer([stored(0, 2.5), release.hold(stored(2.5, 3.5))], "hang");
+    const id = await acceptedOverServer(ctx, patternFile(size));
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
     net.link(alice.room, bob.room);
-    release();
+    release.open();
     assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
     assert.equal(bob.engine.get(id).path, "direct");
     const want = JSON.parse(net.channels[0].ends[0].sent.find((d) => typeof d === "string"));

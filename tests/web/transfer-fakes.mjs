@@ -2,9 +2,11 @@
 // (with bufferedAmount and "bufferedamountlow"), rooms joined by a fake server that
 // relays "file" chat messages, and a fake file server for the tus/Range fallback.
 
+import assert from "node:assert/strict";
 import { BLOCK_SIZE } from "../../src/peerlane/web/integrity.js";
 import { memoryManifests, memoryStore } from "../../src/peerlane/web/opfs.js";
 import { Transfers } from "../../src/peerlane/web/transfer.js";
+import { decodeData } from "../../src/peerlane/web/transfer-wire.js";
 import { FakeClock } from "./fakes.mjs";
 
 /** Bytes where byte i is (31 i + 7) mod 251 (the integrity test vector's pattern). */
@@ -242,6 +244,16 @@ export class FakeFileServer {
     return { url, fileId };
   };
 
+  /**
+   * The first download is answered (206) as scripted: each of `parts` on a pull of its
+   * own (a function is called then and awaited: to compute the bytes late or hold them
+   * until the test opens a gate), then `end`: "reset" (the connection breaks), "hang" (no
+   * byte more and no end) or "close". Later requests get the stored copy.
+   */
+  scriptFirstAnswer(parts, end) {
+    this.override = (i) => (i === 0 ? scriptedAnswer(parts, end) : null);
+  }
+
   terminate = async () => {};
 
   fetch = async (url, init = {}) => {
@@ -259,6 +271,60 @@ export class FakeFileServer {
     return new Response(body, { status: range ? 206 : 200 });
   };
 }
+
+function scriptedAnswer(parts, end) {
+  let next = 0;
+  const body = new ReadableStream({
+    async pull(c) {
+      if (next < parts.length) {
+        const part = parts[next++];
+        c.enqueue(typeof part === "function" ? await part() : part);
+      } else if (end === "reset") c.error(new Error("connection reset"));
+      else if (end === "close") c.close();
+      else return new Promise(() => {});
+    },
+  });
+  return new Response(body, { status: 206 });
+}
+
+/**
+ * Held until the test calls `open()`: `hold(bytes)` is a part for scriptFirstAnswer that
+ * comes only then (`bytes` may be a function: computed then).
+ */
+export function gate() {
+  let open = () => {};
+  const passed = new Promise((resolve) => (open = resolve));
+  const hold = (bytes) => async () => {
+    await passed;
+    return typeof bytes === "function" ? bytes() : bytes;
+  };
+  return { open, hold };
+}
+
+/**
+ * Damage one byte of the first frame of `block` (its offset 0) that `end` delivers, once;
+ * `damaged()` says whether that happened.
+ */
+export function damageOnce(end, block) {
+  let damaged = false;
+  end.tamper = (data) => {
+    if (typeof data === "string" || damaged) return data;
+    const frame = decodeData(data);
+    if (frame.block !== block || frame.offset !== 0) return data;
+    damaged = true;
+    const copy = data.slice(0);
+    new Uint8Array(copy)[20] ^= 1; // past the 8-byte header: the block's bytes
+    return copy;
+  };
+  return () => damaged;
+}
+
+/** The sender's receivers of `id` and their states, as sorted pairs. */
+export const receiverStates = (sender, id) =>
+  sender.engine
+    .get(id)
+    .receivers.map((r) => [r.participant, r.state])
+    .sort();
 
 /** A stream of bytes in pieces that do not line up with blocks. */
 export function chunked(bytes, size) {
@@ -323,6 +389,25 @@ export async function until(done, ms = 10_000) {
 }
 
 export const stateOf = (s, id) => s.engine.get(id)?.state;
+
+/** Alice offers `file` to bob, who accepts once it is shown to him: its transfer id. */
+export async function offerAccepted({ alice, bob }, file) {
+  const [id] = alice.engine.send([file], "bob");
+  assert.ok(await until(() => stateOf(bob, id) === "offered"), "the offer reaches bob");
+  await bob.engine.accept(id);
+  return id;
+}
+
+/**
+ * The same with no direct channel coming: once alice has bob's accept, the peer-to-peer
+ * timeout passes on the fake clock and the server path starts.
+ */
+export async function acceptedOverServer(ctx, file) {
+  const id = await offerAccepted(ctx, file);
+  await until(() => ctx.alice.engine.get(id).receivers.length === 1);
+  ctx.clock.advance(P2P_TIMEOUT);
+  return id;
+}
 
 export async function bytesOf(engine, id) {
   return new Uint8Array(await (await engine.getFile(id)).arrayBuffer());

@@ -34,31 +34,26 @@ const EVENTS = {
   recheck: { type: "recheck" },
 };
 
+/** Alice's one-block file t1 in `state`, as its `direction` ("in", "out") records it. */
+const record = (direction, state) => ({
+  ...blankRecord("t1", "r", direction, 1),
+  state,
+  root: ROOT,
+  size: 3,
+  blocks: 1,
+  sender: "alice",
+  senderName: "Alice",
+});
+
 /** An incoming record in `state`, accepted (so "restore" resumes it). */
 function incoming(state, extra = {}) {
-  return {
-    ...blankRecord("t1", "r", "in", 1),
-    state,
-    root: ROOT,
-    size: 3,
-    blocks: 1,
-    sender: "alice",
-    senderName: "Alice",
-    accepted: state !== "offered",
-    ...extra,
-  };
+  return { ...record("in", state), accepted: state !== "offered", ...extra };
 }
 
 /** An outgoing offer to everyone in `state`, with bob being served (or, once done, bob done and dave declined). */
 function outgoing(state, extra = {}) {
   return {
-    ...blankRecord("t1", "r", "out", 1),
-    state,
-    root: ROOT,
-    size: 3,
-    blocks: 1,
-    sender: "alice",
-    senderName: "Alice",
+    ...record("out", state),
     receivers:
       state === "done"
         ? { bob: { name: "Bob", state: "done", have: 1 }, dave: { name: "Dave", state: "declined", have: 0 } }

@@ -21,7 +21,7 @@ import {
   splitHashes,
   transferOfLabel,
 } from "../../src/peerlane/web/transfer-wire.js";
-import { channelPair, MiB, pattern, patternFile } from "./transfer-fakes.mjs";
+import { channelPair, damageOnce, MiB, pattern, patternFile } from "./transfer-fakes.mjs";
 
 /** Let in-memory channels run until `done()`, for at most `ms` (a turn: one setImmediate). */
 async function until(done, ms = 10_000) {
@@ -133,20 +133,6 @@ function spySlices(file, noByob = false) {
   return slices;
 }
 
-/** Damage the first frame of `block` once, on its way to the receiver. */
-function damageOnce(w, block) {
-  let damaged = false;
-  w.tx.tamper = (data) => {
-    if (typeof data === "string" || damaged) return data;
-    const f = decodeData(data);
-    if (f.block !== block || f.offset !== 0) return data;
-    damaged = true;
-    const copy = data.slice(0);
-    new Uint8Array(copy)[9] ^= 1;
-    return copy;
-  };
-}
-
 async function wire(file, { have = 0, hashes = null, readBlocks, stream } = {}) {
   const { root, blocks } = await hashFile(file);
   const [rx, tx] = channelPair("file:t");
@@ -213,16 +199,7 @@ describe("SendSession ↔ BlockReceiver", () => {
   test("a damaged block is reported bad and sent again; the file ends up intact", async () => {
     const file = patternFile(3 * MiB);
     const w = await wire(file);
-    let damaged = false;
-    w.tx.tamper = (data) => {
-      if (typeof data === "string" || damaged) return data;
-      const f = decodeData(data);
-      if (f.block !== 1 || f.offset !== 0) return data;
-      damaged = true;
-      const copy = data.slice(0);
-      new Uint8Array(copy)[100] ^= 0xff;
-      return copy;
-    };
+    damageOnce(w.tx, 1);
     w.want();
     await w.drain();
     assert.deepEqual(w.log.bad, [1]);
@@ -266,7 +243,7 @@ describe("SendSession ↔ BlockReceiver", () => {
     const file = patternFile(10 * MiB + 100);
     const w = await wire(file);
     const slices = spySlices(file);
-    damageOnce(w, 5);
+    damageOnce(w.tx, 5);
     w.want();
     await w.drain();
     assert.ok(w.receiver.complete && (await w.receiver.verifyRoot()));
@@ -280,7 +257,7 @@ describe("SendSession ↔ BlockReceiver", () => {
       const file = patternFile(10 * MiB + 100);
       const w = await wire(file, { readBlocks: 4, stream: how === "option" ? false : undefined });
       const slices = spySlices(file, how === "browser");
-      damageOnce(w, 5);
+      damageOnce(w.tx, 5);
       w.want();
       await w.drain();
       assert.ok(w.receiver.complete && (await w.receiver.verifyRoot()), how);

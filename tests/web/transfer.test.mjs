@@ -4,7 +4,22 @@ import { describe, test } from "node:test";
 import { hashFile } from "../../src/peerlane/web/integrity.js";
 import { WINDOW_BLOCKS } from "../../src/peerlane/web/transfer-send.js";
 import { decodeData } from "../../src/peerlane/web/transfer-wire.js";
-import { bytesOf, MiB, P2P_TIMEOUT, pair, pattern, patternFile, stateOf, turn, until } from "./transfer-fakes.mjs";
+import {
+  acceptedOverServer,
+  bytesOf,
+  damageOnce,
+  gate,
+  MiB,
+  offerAccepted,
+  P2P_TIMEOUT,
+  pair,
+  pattern,
+  patternFile,
+  receiverStates,
+  stateOf,
+  turn,
+  until,
+} from "./transfer-fakes.mjs";
 
 const STALL = 30_000; // the engine's default stallMs
 
@@ -91,16 +106,10 @@ describe("Transfers: offer, accept, direct transfer", () => {
     assert.ok(await until(() => stateOf(bob, id) === "done" && stateOf(carol, id) === "done"));
     assert.ok(await until(() => stateOf(alice, id) === "done"));
     assert.equal(net.channels.length, 2);
-    assert.deepEqual(
-      alice.engine
-        .get(id)
-        .receivers.map((r) => [r.participant, r.state])
-        .sort(),
-      [
-        ["bob", "done"],
-        ["carol", "done"],
-      ],
-    );
+    assert.deepEqual(receiverStates(alice, id), [
+      ["bob", "done"],
+      ["carol", "done"],
+    ]);
     assert.equal(alice.engine.stats()[id].bytesSent, 2 * file.size);
   });
 
@@ -117,10 +126,9 @@ describe("Transfers: offer, accept, direct transfer", () => {
   });
 
   test("cancel by the sender stops the receiver and drops its partial file", async () => {
-    const { alice, bob, net } = await pair();
-    const [id] = alice.engine.send([patternFile(4 * MiB)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const ctx = await pair();
+    const { alice, bob, net } = ctx;
+    const id = await offerAccepted(ctx, patternFile(4 * MiB));
     alice.engine.cancel(id);
     assert.equal(stateOf(alice, id), "cancelled");
     assert.ok(await until(() => stateOf(bob, id) === "cancelled"));
@@ -130,21 +138,13 @@ describe("Transfers: offer, accept, direct transfer", () => {
   });
 
   test("a damaged block is asked for again (bad) and the transfer still verifies", async () => {
-    const { alice, bob, net } = await pair();
-    const [id] = alice.engine.send([patternFile(3 * MiB)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const ctx = await pair();
+    const { alice, bob, net } = ctx;
+    const id = await offerAccepted(ctx, patternFile(3 * MiB));
     await until(() => net.channels.length > 0);
-    let damaged = false;
-    net.channels[0].ends[1].tamper = (data) => {
-      if (typeof data === "string" || damaged || decodeData(data).block !== 2) return data;
-      damaged = true;
-      const copy = data.slice(0);
-      new Uint8Array(copy)[20] ^= 1;
-      return copy;
-    };
+    const damaged = damageOnce(net.channels[0].ends[1], 2);
     assert.ok(await until(() => stateOf(bob, id) === "done"));
-    assert.ok(damaged);
+    assert.ok(damaged());
     assert.equal(bob.engine.stats()[id].blocksBad, 1);
     assert.equal(alice.engine.stats()[id].bytesSent, 4 * MiB);
     assert.deepEqual(await bytesOf(bob.engine, id), pattern(3 * MiB));
@@ -171,11 +171,10 @@ describe("Transfers: offer, accept, direct transfer", () => {
 
 describe("Transfers: the path shown", () => {
   test("follows the link when its bytes move from a direct pair to TURN mid-transfer", async () => {
-    const { alice, bob } = await pair();
+    const ctx = await pair();
+    const { alice, bob } = ctx;
     const size = 20 * MiB;
-    const [id] = alice.engine.send([patternFile(size)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const id = await offerAccepted(ctx, patternFile(size));
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
     assert.equal(bob.engine.get(id).path, "direct");
     assert.equal(alice.engine.get(id).path, "direct");
@@ -196,11 +195,10 @@ describe("Transfers: the path shown", () => {
 
 describe("Transfers: resume", () => {
   test("a dropped channel resumes from the first unverified block (≤ 1.1 × the size on the wire)", async () => {
-    const { alice, bob, net, clock } = await pair();
+    const ctx = await pair();
+    const { alice, bob, net, clock } = ctx;
     const size = 20 * MiB;
-    const [id] = alice.engine.send([patternFile(size)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const id = await offerAccepted(ctx, patternFile(size));
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= 8 * MiB));
     net.channels[0].ends[0].close();
     assert.ok(await until(() => stateOf(bob, id) === "waiting"));
@@ -217,9 +215,7 @@ describe("Transfers: resume", () => {
     const ctx = await pair();
     const { alice, bob, net, clock } = ctx;
     const size = 12 * MiB;
-    const [id] = alice.engine.send([patternFile(size)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const id = await offerAccepted(ctx, patternFile(size));
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= 5 * MiB));
     clock.advance(1_000); // a checkpoint is due on the next verified block
     assert.ok(await until(() => bob.stores.manifests.records.get(id)?.have >= 5));
@@ -336,11 +332,10 @@ describe("Transfers: resume", () => {
 
 describe("Transfers: the server fallback", () => {
   test("no direct channel within p2p_timeout: tus upload, uploaded, Range download", async () => {
-    const { alice, bob, net, clock, files } = await pair({ linked: false });
+    const ctx = await pair({ linked: false });
+    const { alice, bob, net, clock, files } = ctx;
     const size = 3 * MiB + 7;
-    const [id] = alice.engine.send([patternFile(size, "x.bin")], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const id = await offerAccepted(ctx, patternFile(size, "x.bin"));
     await until(() => alice.engine.get(id).receivers.length === 1);
     assert.equal(files.uploads.length, 0, "not before the timeout"); // the fallback timer waits for the fake clock
     clock.advance(P2P_TIMEOUT);
@@ -361,29 +356,12 @@ describe("Transfers: the server fallback", () => {
   });
 
   test("a broken download resumes with Range from the first unverified block", async () => {
-    const { alice, bob, clock, files } = await pair({ linked: false });
+    const ctx = await pair({ linked: false });
+    const { bob, clock, files } = ctx;
     const size = 5 * MiB;
-    files.override = (i) => {
-      if (i !== 0) return null;
-      // The first answer breaks off after 2.5 MiB.
-      const bytes = pattern(size).subarray(0, 2.5 * MiB);
-      let sent = false;
-      return new Response(
-        new ReadableStream({
-          pull(c) {
-            if (sent) return c.error(new Error("connection reset"));
-            sent = true;
-            c.enqueue(bytes);
-          },
-        }),
-        { status: 206 },
-      );
-    };
-    const [id] = alice.engine.send([patternFile(size)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
-    await until(() => alice.engine.get(id).receivers.length === 1);
-    clock.advance(P2P_TIMEOUT);
+    // The first answer breaks off after 2.5 MiB.
+    files.scriptFirstAnswer([pattern(size).subarray(0, 2.5 * MiB)], "reset");
+    const id = await acceptedOverServer(ctx, patternFile(size));
     assert.ok(await until(() => files.requests.length >= 1 && bob.engine.get(id).bytesDone >= 2 * MiB));
     for (let i = 0; i < 20 && stateOf(bob, id) !== "done"; i++) {
       clock.advance(1_000);
@@ -398,11 +376,10 @@ describe("Transfers: the server fallback", () => {
   });
 
   test("a direct channel that breaks and does not come back falls back to the server", async () => {
-    const { alice, bob, net, clock, files } = await pair();
+    const ctx = await pair();
+    const { alice, bob, net, clock, files } = ctx;
     const size = 16 * MiB;
-    const [id] = alice.engine.send([patternFile(size)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const id = await offerAccepted(ctx, patternFile(size));
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= 3 * MiB));
     net.unlink(alice.room, bob.room); // the link goes, and stays gone
     assert.ok(await until(() => stateOf(bob, id) === "waiting"));
@@ -434,16 +411,10 @@ describe("Transfers: the server fallback", () => {
     assert.equal(carol.engine.get(id).path, "server");
     assert.deepEqual(await bytesOf(carol.engine, id), pattern(size));
     assert.ok(await until(() => stateOf(alice, id) === "done"));
-    assert.deepEqual(
-      alice.engine
-        .get(id)
-        .receivers.map((r) => [r.participant, r.state])
-        .sort(),
-      [
-        ["bob", "done"],
-        ["carol", "done"],
-      ],
-    );
+    assert.deepEqual(receiverStates(alice, id), [
+      ["bob", "done"],
+      ["carol", "done"],
+    ]);
   });
 
   test("a late accept after the sender reloaded (offer done, no server copy) asks for the file again", async () => {
@@ -471,11 +442,10 @@ describe("Transfers: the server fallback", () => {
   });
 
   test("no direct link is even wanted (mesh limit): the upload starts at once", async () => {
-    const { alice, bob, files, clock } = await pair({ linked: false });
+    const ctx = await pair({ linked: false });
+    const { alice, bob, files, clock } = ctx;
     for (const view of alice.room.peers.values()) view.direct = false;
-    const [id] = alice.engine.send([patternFile(1000)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const id = await offerAccepted(ctx, patternFile(1000));
     await until(() => alice.engine.get(id).receivers.length === 1);
     clock.advance(0);
     assert.ok(await until(() => files.uploads.length === 1));
@@ -572,37 +542,19 @@ describe("Transfers: views and events", () => {
 
 describe("Transfers: from the server path to a direct link (issue #11)", () => {
   test("a direct link opening mid-download: the rest comes over the channel from the first missing block", async () => {
-    const { alice, bob, net, clock, files } = await pair({ linked: false });
+    const ctx = await pair({ linked: false });
+    const { alice, bob, net, files } = ctx;
     const size = 6 * MiB + 5;
-    let release = () => {};
-    files.override = (i) => {
-      if (i !== 0) return null;
-      // The server sends 2.5 MiB; once released 1 MiB more (the rest of block 2 and half of
-      // block 3), then nothing: only the move can finish the file.
-      const bytes = pattern(size);
-      let step = 0;
-      return new Response(
-        new ReadableStream({
-          async pull(c) {
-            step += 1;
-            if (step === 1) return c.enqueue(bytes.subarray(0, 2.5 * MiB));
-            if (step > 2) return new Promise(() => {});
-            await new Promise((resolve) => (release = resolve));
-            c.enqueue(bytes.subarray(2.5 * MiB, 3.5 * MiB));
-          },
-        }),
-        { status: 206 },
-      );
-    };
-    const [id] = alice.engine.send([patternFile(size)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
-    await until(() => alice.engine.get(id).receivers.length === 1);
-    clock.advance(P2P_TIMEOUT);
+    // The server sends 2.5 MiB; once released 1 MiB more (the rest of block 2 and half of
+    // block 3), then nothing: only the move can finish the file.
+    const bytes = pattern(size);
+    const release = gate();
+    files.scriptFirstAnswer([bytes.subarray(0, 2.5 * MiB), release.hold(bytes.subarray(2.5 * MiB, 3.5 * MiB))], "hang");
+    const id = await acceptedOverServer(ctx, patternFile(size));
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
     assert.equal(bob.engine.get(id).path, "server");
     net.link(alice.room, bob.room); // the mesh's background try found the direct path
-    release(); // block 2 completes: the boundary where the channel takes over
+    release.open(); // block 2 completes: the boundary where the channel takes over
     assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
     assert.equal(bob.engine.get(id).path, "direct");
     assert.equal(files.requests.length, 1, "no second download");
@@ -614,37 +566,18 @@ describe("Transfers: from the server path to a direct link (issue #11)", () => {
   });
 
   test("a direct link opening mid-download to a sender tab without the file: the download goes on", async () => {
-    const { alice, bob, net, clock, files } = await pair({ linked: false });
+    const ctx = await pair({ linked: false });
+    const { alice, bob, net, files } = ctx;
     const size = 3 * MiB;
-    let release = () => {};
-    files.override = (i) => {
-      if (i !== 0) return null;
-      // 1.5 MiB, then the rest only once released (after the link opened and was refused).
-      const bytes = pattern(size);
-      let step = 0;
-      return new Response(
-        new ReadableStream({
-          async pull(c) {
-            if (step === 0) c.enqueue(bytes.subarray(0, 1.5 * MiB));
-            else if (step === 1) {
-              await new Promise((resolve) => (release = resolve));
-              c.enqueue(bytes.subarray(1.5 * MiB));
-            } else c.close();
-            step += 1;
-          },
-        }),
-        { status: 206 },
-      );
-    };
-    const [id] = alice.engine.send([patternFile(size)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
-    await until(() => alice.engine.get(id).receivers.length === 1);
-    clock.advance(P2P_TIMEOUT);
+    // 1.5 MiB, then the rest only once released (after the link opened and was refused).
+    const bytes = pattern(size);
+    const release = gate();
+    files.scriptFirstAnswer([bytes.subarray(0, 1.5 * MiB), release.hold(bytes.subarray(1.5 * MiB))], "close");
+    const id = await acceptedOverServer(ctx, patternFile(size));
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= MiB));
     alice.engine._liveOf(id).file = null; // as after a reload of alice's page
     net.link(alice.room, bob.room);
-    release();
+    release.open();
     assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)}`);
     assert.equal(bob.engine.get(id).path, "server");
     assert.deepEqual(await bytesOf(bob.engine, id), pattern(size));
@@ -683,11 +616,10 @@ describe("Transfers: the stall watchdog", () => {
   });
 
   test("a frozen direct channel: both ends stall; the sender's Retry puts the file on the server and the receiver switches to it", async () => {
-    const { alice, bob, net, clock, files } = await pair();
+    const ctx = await pair();
+    const { alice, bob, net, clock, files } = ctx;
     const size = 12 * MiB;
-    const [id] = alice.engine.send([patternFile(size)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const id = await offerAccepted(ctx, patternFile(size));
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
     const [fromReceiver, toReceiver] = net.channels[0].ends;
     toReceiver.tamper = () => null; // the link stays up, nothing arrives any more
@@ -711,28 +643,15 @@ describe("Transfers: the stall watchdog", () => {
     // The download waits until a peers change came after the frozen link's 30 s of
     // disfavour: that link (still "direct"), which the server copy was chosen over, is no
     // reason to leave the download.
-    let release = () => {};
-    const gate = new Promise((resolve) => (release = resolve));
-    files.override = (i) => {
-      if (i !== 0) return null;
-      const rest = pattern(size).subarray(Number(/bytes=(\d+)-/.exec(files.requests[0].range)[1]));
-      return new Response(
-        new ReadableStream({
-          async pull(c) {
-            await gate;
-            c.enqueue(rest);
-            c.close();
-          },
-        }),
-        { status: 206 },
-      );
-    };
+    const release = gate();
+    const from = () => Number(/bytes=(\d+)-/.exec(files.requests[0].range)[1]);
+    files.scriptFirstAnswer([release.hold(() => pattern(size).subarray(from()))], "close");
     assert.equal(alice.engine.retry(id), true);
     assert.ok(await until(() => files.uploads.length === 1 && files.requests.length === 1));
     clock.advance(STALL + 1_000);
     bob.room._path(alice.room.me.peer_id, "direct");
     await turn();
-    release();
+    release.open();
     assert.ok(await until(() => stateOf(bob, id) === "done"), `bob: ${stateOf(bob, id)} ${bob.engine.get(id).note}`);
     assert.equal(bob.engine.get(id).path, "server");
     assert.match(files.requests[0].range, /^bytes=[1-9]\d*-$/, "the download starts past the verified blocks");
@@ -741,11 +660,10 @@ describe("Transfers: the stall watchdog", () => {
   });
 
   test("a frozen direct channel: the receiver's Retry alone has the sender put the file on the server", async () => {
-    const { alice, bob, net, clock, files } = await pair();
+    const ctx = await pair();
+    const { bob, net, clock, files } = ctx;
     const size = 12 * MiB;
-    const [id] = alice.engine.send([patternFile(size)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const id = await offerAccepted(ctx, patternFile(size));
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
     const [fromReceiver, toReceiver] = net.channels[0].ends;
     // The link is dead both ways: not even the receiver's close of the channel arrives,
@@ -773,29 +691,12 @@ describe("Transfers: the stall watchdog", () => {
   });
 
   test("a download that hangs: the receiver stalls; Retry asks again from the first unverified block", async () => {
-    const { alice, bob, clock, files } = await pair({ linked: false });
+    const ctx = await pair({ linked: false });
+    const { alice, bob, clock, files } = ctx;
     const size = 5 * MiB;
-    files.override = (i) => {
-      if (i !== 0) return null;
-      // The first answer sends 2.5 MiB, then nothing more, and never ends.
-      const bytes = pattern(size).subarray(0, 2.5 * MiB);
-      let sent = false;
-      return new Response(
-        new ReadableStream({
-          pull(c) {
-            if (sent) return new Promise(() => {});
-            sent = true;
-            c.enqueue(bytes);
-          },
-        }),
-        { status: 206 },
-      );
-    };
-    const [id] = alice.engine.send([patternFile(size)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
-    await until(() => alice.engine.get(id).receivers.length === 1);
-    clock.advance(P2P_TIMEOUT);
+    // The first answer sends 2.5 MiB, then nothing more, and never ends.
+    files.scriptFirstAnswer([pattern(size).subarray(0, 2.5 * MiB)], "hang");
+    const id = await acceptedOverServer(ctx, patternFile(size));
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= 2 * MiB));
     assert.equal(stateOf(alice, id), "sending");
     clock.advance(STALL + STALL / 5); // the hung download moves no bytes: the verdict is in the clock's timers
@@ -813,10 +714,9 @@ describe("Transfers: the stall watchdog", () => {
   });
 
   test("bytes moving again clear the stall by themselves; a finished transfer never stalls", async () => {
-    const { alice, bob, net, clock } = await pair();
-    const [id] = alice.engine.send([patternFile(6 * MiB)], "bob");
-    assert.ok(await until(() => stateOf(bob, id) === "offered"));
-    await bob.engine.accept(id);
+    const ctx = await pair();
+    const { alice, bob, net, clock } = ctx;
+    const id = await offerAccepted(ctx, patternFile(6 * MiB));
     assert.ok(await until(() => bob.engine.get(id).bytesDone >= MiB));
     const toReceiver = net.channels[0].ends[1];
     const held = [];
