@@ -95,7 +95,7 @@ async function threeMembers() {
       keys: keys.alice,
       replaceInvites: async (_room, key) => {
         resets.push(key.epoch);
-        return { made: { id: "new" }, revoked: [] };
+        return { made: { id: "new" }, retire: async () => [], undo: async () => null };
       },
     });
   const people = () => [...server.keys].map(([id, identity_key]) => ({ id, identity_key }));
