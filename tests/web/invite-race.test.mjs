@@ -179,4 +179,20 @@ describe("two owner sessions rotating at once keep the winner's invite (invite-r
     );
     assert.match(await openCodeWords(tab2.crypto.key, live.sealed_code, ROOM, live.id), /^[a-z]+-[a-z]+$/);
   });
+
+  test("a removal that lost the race counts as done: no error, its own invite taken back", async () => {
+    const { server, tab1, tab2 } = await ownerTwice();
+    server.leave("carol");
+    server.race(["tab2", "tab1"]);
+    // Both sessions remove carol at once (people-panel.js's Roster.remove).
+    const members = server.people().filter((p) => p.id === "bob");
+    const first = tab1.list.rotate(members, "Planning");
+    await server.firstHeld;
+    const second = tab2.list.rotate(members, "Planning");
+    assert.deepEqual(await Promise.all([first, second]), [null, 1]);
+    assert.deepEqual(
+      server.live().map((i) => i.session),
+      ["tab2"],
+    );
+  });
 });
