@@ -22,7 +22,7 @@ async function ownerOfThree() {
       keys: keys.alice,
       replaceInvites: async (_room, key) => {
         resets.push(key.epoch);
-        return { made: { id: "new" }, revoked: [] };
+        return { made: { id: "new" }, retire: async () => [], undo: async () => null };
       },
     });
   return { server, cryptos, keys, ownerList, people: server.people, resets };

@@ -16,6 +16,7 @@ import { b64uDecode, RoomKey } from "./scheme.js";
 
 /** @typedef {import("./room-crypto.js").RoomCrypto} RoomCrypto */
 /** @typedef {import("./device-identity.js").Device} Device */
+/** @typedef {import("./invite-reset.js").Replacement} Replacement */
 /**
  * @typedef {{epoch: number, history: "all" | "joined", rotate_due?: boolean,
  *   wraps: {epoch: number, sender: string, sender_key: string, wrap: string}[],
@@ -110,28 +111,57 @@ export class RoomKeys {
   /**
    * Make the next epoch's key, wrap it to the members given (each with a published
    * identity key; the removed one is no longer among them) and seal with it from now on.
-   * The room's name is sealed again with it. Returns the new epoch.
+   * The room's name is sealed again with it. Returns the new epoch; throws the server's
+   * `key_epoch_conflict` when another rotator's epoch came first (this device then holds
+   * the winner's key if it was wrapped to it).
    * @param {{id: string, identity_key?: string | null}[]} members  everyone left but me
    * @param {string} clearName  the room's name, to seal with the new key
-   * @param {((key: RoomKey) => Promise<unknown>) | null} [before]  run with the new key
-   *   before the server moves to its epoch (e2e/invite-reset.js: the invites)
+   * @param {((key: RoomKey) => Promise<Replacement>) | null} [before]  run with the new key
+   *   before the server moves to its epoch (e2e/invite-reset.js: the new invite); what it
+   *   returns is retired once the rotation is accepted, undone when it lost
    */
   async rotate(members, clearName, before = null) {
     const latest = await this.fetch();
     const { identity } = await this.device();
     const key = await RoomKey.generate(latest.epoch + 1);
-    await before?.(key);
+    const replacement = await before?.(key);
     const wraps = [];
     for (const m of members) {
       if (!m.identity_key) continue; // gets it from the owner once it publishes one (needs)
       const to = { roomId: this.roomId, sender: identity, recipientPublic: b64uDecode(m.identity_key) };
       wraps.push({ to: m.id, epoch: key.epoch, wrap: await wrapRoomKey(key, to) });
     }
-    await this.http("POST", `${roomPath(this.roomId)}/keys`, { rotate_to: key.epoch, wraps });
+    try {
+      await this.http("POST", `${roomPath(this.roomId)}/keys`, { rotate_to: key.epoch, wraps });
+    } catch (err) {
+      if (/** @type {{code?: string}} */ (err)?.code === "key_epoch_conflict") await this.#lost(replacement);
+      throw err;
+    }
     this.epoch = key.epoch;
     this.crypto.addKey(key, true);
     await saveRoomKeys(this.roomId, [{ secret: key.encoded(), epoch: key.epoch }]);
+    await replacement?.retire();
     await this.http("PATCH", roomPath(this.roomId), { name: await this.crypto.sealName(clearName) });
     return key.epoch;
+  }
+
+  /**
+   * Another rotator's epoch came first, with nothing of this one stored: its new invite
+   * (words sealed under a key the room never took) is revoked, and the winner's key taken
+   * when it was wrapped to this device (the terminal owner wraps to its own key). Either
+   * failing leaves the conflict to be reported.
+   * @param {Replacement | undefined} replacement
+   */
+  async #lost(replacement) {
+    try {
+      await replacement?.undo();
+    } catch (err) {
+      debug("e2e", "the invite made for a rotation that lost is not revoked", err);
+    }
+    try {
+      await this.fetch();
+    } catch (err) {
+      debug("e2e", "the keys are not fetched after a rotation that lost", err);
+    }
   }
 }

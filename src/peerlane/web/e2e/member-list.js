@@ -98,15 +98,11 @@ export class MemberList {
     this.#rotating = true;
     const run = async () => {
       if (!(await this.keys.fetch()).rotate_due) return false;
-      await this.rotate(others, clearName);
-      return true;
+      return (await this.rotate(others, clearName)) !== null;
     };
     try {
       const locks = globalThis.navigator?.locks;
       return locks ? await locks.request(`peerlane-rotate:${this.roomId}`, run) : await run();
-    } catch (err) {
-      if (/** @type {{code?: string}} */ (err)?.code === "key_epoch_conflict") return false;
-      throw err;
     } finally {
       this.#rotating = false;
     }
@@ -143,12 +139,20 @@ export class MemberList {
 
   /**
    * After a removal (the owner): a new room key for everyone left, and the invites the
-   * removed member knew replaced by a new one (e2e/invite-reset.js).
+   * removed member knew replaced by a new one (e2e/invite-reset.js). The new epoch, or
+   * null when another session of the owner rotated first (the server's
+   * key_epoch_conflict): that rotation replaced the invites, and counts as done.
    * @param {Member[]} remaining  the members left but me
    * @param {string} clearName
+   * @returns {Promise<number | null>}
    */
-  rotate(remaining, clearName) {
-    return this.keys.rotate(remaining, clearName, (key) => this.replaceInvites(this.roomId, key));
+  async rotate(remaining, clearName) {
+    try {
+      return await this.keys.rotate(remaining, clearName, (key) => this.replaceInvites(this.roomId, key));
+    } catch (err) {
+      if (/** @type {{code?: string}} */ (err)?.code === "key_epoch_conflict") return null;
+      throw err;
+    }
   }
 
   /**
