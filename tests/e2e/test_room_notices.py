@@ -112,8 +112,11 @@ def test_the_server_failing_on_open_says_so_and_try_again_opens_the_room(server,
     no_spinner(b)
     assert asked == ["GET"]
 
-    # Still failing: Try again says so again.
-    retry.click()
+    # Still failing: Try again asks again (waited for: the notice is there already) and
+    # says so again.
+    with b.expect_response(the_room) as answer:
+        retry.click()
+    assert answer.value.status == 502
     expect(b.get_by_role("heading", level=1)).to_have_text(CANT_OPEN)
     expect(retry).to_be_focused()
     assert asked == ["GET", "GET"]
