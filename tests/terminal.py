@@ -9,20 +9,10 @@ import pty
 import select
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 
-from support import TIMEOUT
-
-# Runs the command with Ctrl-C's default action, as a shell does for what a person runs in
-# the foreground: a test run started in the background (`make test &`, a CI runner) has
-# SIGINT ignored, which every child inherits, and Python then never raises
-# KeyboardInterrupt (the command would ignore interrupt() and the test wait in vain).
-_SIGINT_DEFAULT = (
-    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-    "os.execv(sys.argv[1], sys.argv[1:])"
-)
+from support import TIMEOUT, interruptible_python
 
 
 class Terminal:
@@ -35,7 +25,7 @@ class Terminal:
         """``peerlane ARGS`` (``program``: what Python runs instead, before ``args``)."""
         self.master, slave = pty.openpty()
         self.proc = subprocess.Popen(
-            [sys.executable, "-S", "-c", _SIGINT_DEFAULT, sys.executable, *program, *args],
+            interruptible_python(*program, *args),
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -59,8 +49,8 @@ class Terminal:
         except OSError:  # the child closed the terminal (exited)
             return False
         text = self._decode(chunk)
-        # The tty writes a line's text and its "\r\n" (and even "\r" and "\n") separately:
-        # a read can end between them.
+        # The tty passes a line's text and its "\r\n" on separately, and a buffer's end can
+        # fall between "\r" and "\n": a read can end between any of them.
         if self.output.endswith("\r") and text.startswith("\n"):
             self.output = self.output[:-1]
         self.output += text.replace("\r\n", "\n")

@@ -9,7 +9,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from e2e.helpers import (
     transfer_ids,
     wait_transfer,
 )
-from support import ServerProcess, wait_until
+from support import ServerProcess, interruptible_python, wait_until
 from terminal import Terminal
 
 pytestmark = pytest.mark.browser
@@ -51,7 +50,7 @@ class Cli:
         self.out_path, self.err_path = tmp / f"{label}.out", tmp / f"{label}.err"
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.proc = subprocess.Popen(
-                [*prefix, sys.executable, "-m", "peerlane", *args],
+                [*prefix, *interruptible_python("-m", "peerlane", *args)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
