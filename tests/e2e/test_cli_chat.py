@@ -36,7 +36,8 @@ def test_terminal_and_browser_chat_exactly_once(server, browsers) -> None:
             what="bob in the browser's peers",
         )
         send_ui(page, "from the browser")
-        # Whole lines: a line's end comes in a read of its own (tests/terminal.py).
+        # Whole lines: a line's end comes in a read of its own (tests/terminal.py); a line
+        # typed before it arrived is echoed into the line ("browserfrom the terminal").
         at = term.wait_for("] alice: from the browser\n")
         term.type("from the terminal\n")
         term.wait_for("] bob: from the terminal\n", start=at)
