@@ -57,6 +57,22 @@ def assert_error(response: httpx.Response, status: int, code: str) -> str:
     return str(message)
 
 
+# Ctrl-C's default action back before the command starts, as a shell gives it to what a
+# person runs in the foreground: a test run started in the background (`make test &`, some
+# CI runners) has SIGINT ignored, every child inherits that, and Python then never raises
+# KeyboardInterrupt (a command would ignore the test's Ctrl-C, and the test wait in vain).
+_SIGINT_DEFAULT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def interruptible_python(*args: str) -> list[str]:
+    """The command line of ``python ARGS`` that SIGINT interrupts, however this process
+    was started."""
+    return [sys.executable, "-S", "-c", _SIGINT_DEFAULT, sys.executable, *args]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -3,23 +3,29 @@ it prints is read as a person would see it, lines are typed as a person would ty
 
 from __future__ import annotations
 
+import codecs
 import os
 import pty
 import select
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 
-from support import TIMEOUT
+from support import TIMEOUT, interruptible_python
 
 
 class Terminal:
-    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        env: dict[str, str] | None = None,
+        program: Sequence[str] = ("-m", "peerlane"),
+    ) -> None:
+        """``peerlane ARGS`` (``program``: what Python runs instead, before ``args``)."""
         self.master, slave = pty.openpty()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "peerlane", *args],
+            interruptible_python(*program, *args),
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -28,6 +34,8 @@ class Terminal:
         )
         os.close(slave)
         self.output = ""
+        # A character's bytes may be split between two reads.
+        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
 
     def type(self, text: str) -> None:
         os.write(self.master, text.encode())
@@ -40,11 +48,18 @@ class Terminal:
             chunk = os.read(self.master, 65536)
         except OSError:  # the child closed the terminal (exited)
             return False
-        self.output += chunk.decode(errors="replace").replace("\r\n", "\n")
+        text = self._decode(chunk)
+        # The tty passes a line's text and its "\r\n" on separately, and a buffer's end can
+        # fall between "\r" and "\n": a read can end between any of them.
+        if self.output.endswith("\r") and text.startswith("\n"):
+            self.output = self.output[:-1]
+        self.output += text.replace("\r\n", "\n")
         return bool(chunk)
 
     def wait_for(self, text: str, timeout: float = 2 * TIMEOUT, start: int = 0) -> int:
-        """Read until ``text`` has been printed (after offset ``start``); where it ends."""
+        """Read until ``text`` has been printed (after offset ``start``); where it ends.
+        A line's end comes in a read of its own: end ``text`` with a newline to have the
+        line whole (so that what is counted in ``output`` afterwards includes it)."""
         deadline = time.monotonic() + timeout
         while (at := self.output.find(text, start)) < 0:
             left = deadline - time.monotonic()
@@ -62,13 +77,16 @@ class Terminal:
         while self.proc.poll() is None and time.monotonic() < deadline:
             self._read(0.1)
         try:
-            return self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            code = self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            while self._read(0):  # what it printed last, too
-                pass
+            code = None
+        while self._read(0):  # what it printed last: all of ``output`` once it exited
+            pass
+        if code is None:
             raise AssertionError(
                 f"still running after {timeout:.0f} s; the terminal shows:\n{self.output}"
-            ) from None
+            )
+        return code
 
     def close(self) -> None:
         if self.proc.poll() is None:

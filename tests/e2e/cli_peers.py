@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +22,7 @@ import pytest
 
 from e2e.helpers import create_room_ui, invite_link, sha256_file, transfer_ids
 from peerlane.core import e2e
-from support import ServerProcess, wait_until
+from support import ServerProcess, interruptible_python, wait_until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -53,7 +52,7 @@ class Cli:
         self.out_path, self.err_path = tmp / f"{label}.out", tmp / f"{label}.err"
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.proc = subprocess.Popen(
-                [*prefix, sys.executable, "-m", "peerlane", *args],
+                [*prefix, *interruptible_python("-m", "peerlane", *args)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,

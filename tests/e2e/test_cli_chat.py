@@ -36,11 +36,13 @@ def test_terminal_and_browser_chat_exactly_once(server, browsers) -> None:
             what="bob in the browser's peers",
         )
         send_ui(page, "from the browser")
-        at = term.wait_for("] alice: from the browser")
+        # Whole lines: a line's end comes in a read of its own (tests/terminal.py); a line
+        # typed before it arrived is echoed into the line ("browserfrom the terminal").
+        at = term.wait_for("] alice: from the browser\n")
         term.type("from the terminal\n")
-        term.wait_for("] bob: from the terminal", start=at)
+        term.wait_for("] bob: from the terminal\n", start=at)
         send_ui(page, "browser again")
-        term.wait_for("] alice: browser again", start=at)
+        term.wait_for("] alice: browser again\n", start=at)
 
         bodies = ["from the browser", "from the terminal", "browser again"]
         rows = wait_messages(page, bodies)
@@ -48,12 +50,12 @@ def test_terminal_and_browser_chat_exactly_once(server, browsers) -> None:
         stored = history(page, room_id)
         assert [m["body"] for m in stored] == bodies
         assert [r["id"] for r in rows] == [m["id"] for m in stored]
-        # Each message printed exactly once in the terminal (the tty echo of the typed
-        # line is not a "] bob:" row).
+        term.interrupt()
+        assert term.wait_exit() == 130, term.output
+        # Each message printed exactly once in the terminal, in all it printed until it
+        # exited (the tty echo of the typed line is not a "] bob:" row).
         for body in bodies:
             assert term.output.count(f": {body}\n") == 1, term.output
-        term.interrupt()
-        assert term.wait_exit() == 130
     finally:
         term.close()
 
@@ -70,9 +72,9 @@ def test_terminal_and_browser_chat_in_an_encrypted_room(server, browsers) -> Non
         # The whole line (the tty echoes what is typed next: not into this line).
         at = term.wait_for("] alice: sealed in the browser\n")
         term.type("sealed in the terminal\n")
-        term.wait_for("] bob: sealed in the terminal", start=at)
+        term.wait_for("] bob: sealed in the terminal\n", start=at)
         send_ui(page, "browser again")
-        term.wait_for("] alice: browser again", start=at)
+        term.wait_for("] alice: browser again\n", start=at)
 
         bodies = ["sealed in the browser", "sealed in the terminal", "browser again"]
         wait_messages(page, bodies)
@@ -81,10 +83,10 @@ def test_terminal_and_browser_chat_in_an_encrypted_room(server, browsers) -> Non
         assert [m["body"] for m in history(page, room_id)] == bodies
         # What the server holds is sealed, the terminal's message too.
         assert all(is_envelope(m["body"]) for m in history(page, room_id, opened=False))
+        term.interrupt()
+        assert term.wait_exit() == 130, term.output
         for body in bodies:
             assert term.output.count(f": {body}\n") == 1, term.output
         assert "could not be decrypted" not in term.output
-        term.interrupt()
-        assert term.wait_exit() == 130
     finally:
         term.close()

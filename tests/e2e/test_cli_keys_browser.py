@@ -86,6 +86,7 @@ def test_terminal_follows_a_rotation_after_the_owner_removes_a_browser(
         assert opened[0] == "before the removal"
         assert all(PLACEHOLDER in body for body in opened[1:]), opened
         term.interrupt()
-        assert term.wait_exit() == 130
+        assert term.wait_exit() == 130, term.output
+        assert "could not be decrypted" not in term.output  # in all it printed
     finally:
         term.close()

@@ -60,7 +60,7 @@ def test_terminal_chat_and_send_reach_the_server_only_sealed(
         term.wait_for(f"] {visible}: {from_terminal}", start=at)
         wait_messages(a, [from_browser, from_terminal])
         term.interrupt()
-        assert term.wait_exit() == 130
+        assert term.wait_exit() == 130, term.output
     finally:
         term.close()
 
