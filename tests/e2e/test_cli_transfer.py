@@ -161,9 +161,10 @@ def test_ctrl_c_cancels_and_tells_the_other_side(
     assert part.exists()  # kept: the same command again resumes
 
 
-def test_receive_asks_first_and_a_no_tells_the_sender(
+def _send_plan_and_receive_in_a_terminal(
     server: ServerProcess, tmp_path: Path, clis: list[Cli]
-) -> None:
+) -> tuple[Cli, Terminal]:
+    """alice sends plan.txt; bob's ``receive`` runs in a pseudo-terminal (it asks first)."""
     (tmp_path / "plan.txt").write_text("the plan")
     sender = send(clis, tmp_path, server, tmp_path / "plan.txt")
     link = sender.wait_for(r"Link: (\S+)").group(1)
@@ -171,6 +172,13 @@ def test_receive_asks_first_and_a_no_tells_the_sender(
         ["receive", link, "-o", str(tmp_path / "got"), "--name", "bob"],
         env={"XDG_CONFIG_HOME": str(tmp_path), "PEERLANE_SERVER": ""},
     )
+    return sender, term
+
+
+def test_receive_asks_first_and_a_no_tells_the_sender(
+    server: ServerProcess, tmp_path: Path, clis: list[Cli]
+) -> None:
+    sender, term = _send_plan_and_receive_in_a_terminal(server, tmp_path, clis)
     try:
         at = term.wait_for("plan.txt  (8 B)", timeout=DEADLINE)
         term.wait_for("Accept 1 file(s), 8 B, from alice? [y/N] ", timeout=DEADLINE, start=at)
@@ -189,13 +197,7 @@ def test_receive_asks_first_and_a_no_tells_the_sender(
 def test_ctrl_c_at_the_question_leaves_at_once(
     server: ServerProcess, tmp_path: Path, clis: list[Cli]
 ) -> None:
-    (tmp_path / "plan.txt").write_text("the plan")
-    sender = send(clis, tmp_path, server, tmp_path / "plan.txt")
-    link = sender.wait_for(r"Link: (\S+)").group(1)
-    term = Terminal(
-        ["receive", link, "-o", str(tmp_path / "got"), "--name", "bob"],
-        env={"XDG_CONFIG_HOME": str(tmp_path), "PEERLANE_SERVER": ""},
-    )
+    _, term = _send_plan_and_receive_in_a_terminal(server, tmp_path, clis)
     try:
         term.wait_for("Accept 1 file(s), 8 B, from alice? [y/N] ", timeout=DEADLINE)
         term.interrupt()
