@@ -80,3 +80,22 @@ test("the sender takes `accepts` and `dones` for its own offers", async () => {
   net.relay(cli, { op: "dones", transfers: [id] });
   assert.ok(await until(() => alice.engine.get(id).state === "done"), alice.engine.get(id).state);
 });
+
+test("files picked together are offered as one batch (a terminal takes them all at once)", async () => {
+  const net = new FakeNet();
+  const alice = await engineOf(net, "alice");
+  alice.engine.send([patternFile(100), patternFile(200), patternFile(300)], null);
+  assert.ok(await until(() => net.opsOf("offer").length === 3));
+  const offers = net.opsOf("offer").map((m) => m.body);
+  const [batch] = offers.map((o) => o.batch);
+  assert.match(batch, /^[0-9a-f]{32}$/);
+  assert.deepEqual(
+    offers.map((o) => [o.batch, o.count]),
+    offers.map(() => [batch, 3]),
+  );
+  // One file alone is no batch: its offer says nothing of one.
+  alice.engine.send([patternFile(400)], null);
+  assert.ok(await until(() => net.opsOf("offer").length === 4));
+  const single = net.opsOf("offer")[3].body;
+  assert.equal("batch" in single || "count" in single, false);
+});

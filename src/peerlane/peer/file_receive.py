@@ -36,6 +36,10 @@ from peerlane.peer.transfer_room import TransferRoom, p2p_words
 
 PARALLEL = 8
 SENDER_GONE_S = 60.0  # an accepted file's sender away this long (no server copy): give up
+# A batch's offers still missing after this long without a new one (a browser offers the
+# files picked together one by one as it hashes them; one it could not read never comes):
+# what came is taken.
+BATCH_GAP_S = 60.0
 SAVE_EVERY_S = 0.2  # resume state of a large file: at most this often
 SAVE_EACH_BLOCK_UP_TO = 1024  # blocks: smaller files record every verified block
 SAVE_SHARES = 64  # and every 1/64 of the file's blocks
@@ -76,6 +80,8 @@ class Receiver:
         self._synced = False
         self._deciding = False
         self._consider_soon: asyncio.Handle | None = None
+        self._last_offer_at = 0.0  # (the loop's clock)
+        self._batch_recheck: asyncio.TimerHandle | None = None
         self._done = 0
         self._slots = asyncio.Semaphore(PARALLEL)
         self._changed = asyncio.Event()
@@ -105,6 +111,7 @@ class Receiver:
         offer = tf.parse_offer(body, self.room.participant_id)
         if offer is not None and transfer not in self.offers:
             self.offers[transfer] = Candidate(offer, message.sender, message.sender_name)
+            self._last_offer_at = asyncio.get_running_loop().time()
             self._consider_later()
             return
         known = self.offers.get(transfer)
@@ -163,10 +170,22 @@ class Receiver:
         newest = waiting[-1]
         if newest.offer.batch is not None:  # all offers of one `peerlane send`, together
             waiting = [c for c in waiting if c.offer.batch == newest.offer.batch]
-            if len(waiting) < (newest.offer.count or 0):
+            if len(waiting) < (newest.offer.count or 0) and self._batch_may_grow():
                 return  # the rest of the batch is still coming
         self._deciding = True
         self._spawn(self._decide(waiting))
+
+    def _batch_may_grow(self) -> bool:
+        """Whether the rest of an incomplete batch may still come (a new offer came within
+        BATCH_GAP_S); if so, it is looked at again once that has passed."""
+        loop = asyncio.get_running_loop()
+        quiet = loop.time() - self._last_offer_at
+        if quiet >= BATCH_GAP_S:
+            return False
+        if self._batch_recheck is not None:
+            self._batch_recheck.cancel()
+        self._batch_recheck = loop.call_later(BATCH_GAP_S - quiet, self._consider_later)
+        return True
 
     def _obtainable(self, candidate: Candidate) -> bool:
         """An offer whose sender is in the room now, or whose file is on the server: the

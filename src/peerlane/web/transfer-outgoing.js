@@ -10,7 +10,7 @@ import { sendControl } from "./transfer-control.js";
 import { fileKeyOf, newFileKeyText } from "./transfer-e2e.js";
 import { detailOf } from "./transfer-live.js";
 import { OVER, waitingNote } from "./transfer-machine.js";
-import { outgoingRecord } from "./transfer-records.js";
+import { newTransferId, outgoingRecord } from "./transfer-records.js";
 import { SendSession } from "./transfer-send.js";
 import { uploadToServer } from "./transfer-upload.js";
 import { CHUNK_BYTES, encodeControl, HEADER_BYTES, transferOfLabel } from "./transfer-wire.js";
@@ -47,6 +47,9 @@ export class OutgoingSide {
   send(files, to) {
     const t = this.t;
     const me = t._me();
+    // Files picked together are one batch (docs/file-transfer.md): a terminal receiver
+    // waits for all of its offers, which go out one by one as each file is hashed.
+    const batch = files.length > 1 ? { id: newTransferId(), count: files.length } : null;
     return [...files].map((file) => {
       const id = t._newId();
       const record = outgoingRecord({
@@ -58,6 +61,7 @@ export class OutgoingSide {
         to,
         toName: to ? t._nameOf(to) : null,
         key: newFileKeyText(t.room),
+        batch,
       });
       t._records.set(id, record);
       const live = t._liveOf(id);
@@ -117,6 +121,7 @@ export class OutgoingSide {
       peer: this.t.room.me?.peer_id ?? null,
       bulk: true, // this engine takes batched accepts and dones (transfer-batch.js)
       ...(record.key ? { key: record.key } : {}),
+      ...(record.batch ? { batch: record.batch.id, count: record.batch.count } : {}),
     });
   }
 

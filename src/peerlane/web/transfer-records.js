@@ -50,10 +50,13 @@ import { offeredKey } from "./transfer-e2e.js";
  *   have: number, stored: string[], accepted: boolean, fileId: string | null, offerPeer: string | null,
  *   uploadUrl: string | null, key: string | null,
  *   receivers: Record<string, {name: string, state: ReceiverState, have: number}>,
+ *   batch?: {id: string, count: number} | null,
  * }} TransferRecord
  *   have/stored: receiver — verified blocks 0 … have-1 are in OPFS, with these hashes.
  *   fileId: the server's copy (fallback), once uploaded. uploadUrl: the sender's tus URL.
  *   key: the file key F of an end-to-end encrypted room's transfer (base64url), else null.
+ *   batch: the sender's files picked together (offered with `batch` and `count`, so that a
+ *   terminal receiver takes them all at once rather than the first few hashed).
  *   hashes and stored (up to 4096 × 64 characters for a 4 GiB file) are kept apart from
  *   the rest (records "<id>/hashes", "<id>/stored"), so saving the small record (a
  *   checkpoint, at most every second while blocks come) stays cheap.
@@ -100,11 +103,12 @@ export function blankRecord(id, room, direction, createdAt) {
 /**
  * A file this tab sends: "waiting" (hashing, then waiting for an accept).
  * @param {{id: string, room: string, now: number, file: File, sender: {participant_id: string, name: string},
- *   to: string | null, toName: string | null, key?: string | null}} what
- *   key: a fresh file key in an end-to-end encrypted room
+ *   to: string | null, toName: string | null, key?: string | null,
+ *   batch?: {id: string, count: number} | null}} what
+ *   key: a fresh file key in an end-to-end encrypted room; batch: the files picked with it
  * @returns {TransferRecord}
  */
-export function outgoingRecord({ id, room, now, file, sender, to, toName, key = null }) {
+export function outgoingRecord({ id, room, now, file, sender, to, toName, key = null, batch = null }) {
   return {
     ...blankRecord(id, room, "out", now),
     name: displayName(file),
@@ -116,6 +120,7 @@ export function outgoingRecord({ id, room, now, file, sender, to, toName, key = 
     toName,
     blocks: blockCount(file.size),
     key,
+    batch,
   };
 }
 
