@@ -160,7 +160,8 @@ def test_python_clients_chat_and_files_and_losing_an_instance(both_instances: St
 
         # Both clients carry on through nginx: alice reconnects (to the survivor) and
         # gets every acknowledged message back from storage; nothing acked is lost.
-        a2 = Peer(stack, alice, last_seq=0, ssl=stack.tls)  # type: ignore[arg-type]
+        # (nginx tries the dead instance first, 2 s, on a machine the stack keeps busy)
+        a2 = Peer(stack, alice, last_seq=0, ssl=stack.tls, open_timeout=RECONNECT_TIMEOUT)  # type: ignore[arg-type]
         assert stack.websocket_connections(survivor) == 2  # alice again, and bob
         replay = {m["id"]: m for m in a2.inbox if m["type"] == "message"}
         for client_id, seq in acked.items():
